@@ -1,0 +1,111 @@
+"""jupyter-mm: notebook-native model management.
+
+``import jupyter_mm as mm`` is cheap: the public API below is resolved on first use, so the store,
+SQLAlchemy, numpy and pandas are imported only when a run is tracked or read.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+try:
+    from ._version import __version__
+except ImportError:  # a source tree never built: `pip install -e .` writes _version.py
+    __version__ = "0.0.0"
+from .errors import MMError
+
+_API = {
+    # tracking
+    "set_experiment": "client.tracking",
+    "start_run": "client.tracking",
+    "end_run": "client.tracking",
+    "active_run": "client.tracking",
+    "last_run": "client.tracking",
+    "log_param": "client.tracking",
+    "log_params": "client.tracking",
+    "log_metric": "client.tracking",
+    "log_metrics": "client.tracking",
+    "set_tag": "client.tracking",
+    "set_tags": "client.tracking",
+    "log_artifact": "client.tracking",
+    "log_artifacts": "client.tracking",
+    "log_text": "client.tracking",
+    "log_figure": "client.tracking",
+    "log_dataset": "client.tracking",
+    # reading
+    "get_run": "client.reading",
+    "runs": "client.reading",
+    "metric_history": "client.reading",
+    "experiments": "client.reading",
+    "list_artifacts": "client.reading",
+    "load_artifact": "client.reading",
+    "download_artifacts": "client.reading",
+    # configuration
+    "set_tracking_uri": "client.backend",
+    "get_tracking_uri": "client.backend",
+    # errors
+    "InvalidInput": "errors",
+    "NotFound": "errors",
+    "Conflict": "errors",
+    "FilterSyntaxError": "errors",
+    "StoreError": "errors",
+    "IntegrityError": "errors",
+}
+
+__all__ = ["MMError", "__version__", *_API]
+
+if TYPE_CHECKING:
+    from .client.backend import get_tracking_uri, set_tracking_uri
+    from .client.reading import (
+        download_artifacts,
+        experiments,
+        get_run,
+        list_artifacts,
+        load_artifact,
+        metric_history,
+        runs,
+    )
+    from .client.tracking import (
+        active_run,
+        end_run,
+        last_run,
+        log_artifact,
+        log_artifacts,
+        log_dataset,
+        log_figure,
+        log_metric,
+        log_metrics,
+        log_param,
+        log_params,
+        log_text,
+        set_experiment,
+        set_tag,
+        set_tags,
+        start_run,
+    )
+    from .errors import Conflict, FilterSyntaxError, IntegrityError, InvalidInput, NotFound, StoreError
+
+
+def __getattr__(name: str) -> Any:
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'jupyter_mm' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+# ---- Jupyter entry points (server code is imported only when a server loads us)
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "jupyter-mm"}]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "jupyter_mm.server.extension"}]

@@ -1,0 +1,147 @@
+"""A run being tracked in this process: buffered metrics, heartbeats, and clean endings."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..core import validation
+from ..errors import InvalidInput
+from .metric_buffer import MetricBuffer
+
+if TYPE_CHECKING:
+    from ..core.entities import Run
+    from ..core.store import Store
+
+HEARTBEAT_SECONDS = 10.0
+
+
+class ActiveRun:
+    """Handle on a run this process writes to. Also a context manager: an exception marks the run
+    FAILED, KeyboardInterrupt marks it KILLED, a normal exit FINISHED."""
+
+    def __init__(self, store: Store, run: Run, on_end: Any = None) -> None:
+        self.store = store
+        self.id = run.id
+        self.name = run.name
+        self.experiment_id = run.experiment_id
+        self.info = run
+        self._on_end = on_end
+        self._last_step: dict[str, int] = {}
+        self._params: dict[str, str] = dict(run.params)
+        self._ended = False
+        self._buffer = MetricBuffer(self._write_metrics, name=f"jupyter-mm-{run.id[:8]}")
+        self._add = self._buffer.add
+        self._stop_heartbeat = threading.Event()
+        self._heartbeat = threading.Thread(target=self._beat, daemon=True, name="jupyter-mm-heartbeat")
+        self._heartbeat.start()
+
+    def __repr__(self) -> str:
+        state = "ended" if self._ended else "active"
+        return f"<ActiveRun {self.name!r} id={self.id} ({state})>"
+
+    def _write_metrics(self, points: Any) -> None:
+        self.store.log_batch(self.id, metrics=points)
+
+    def _beat(self) -> None:
+        while not self._stop_heartbeat.wait(HEARTBEAT_SECONDS):
+            try:
+                self.store.heartbeat(self.id)
+            except Exception:  # a missed beat is harmless; the next one will do
+                pass
+
+    # ------------------------------------------------------------ logging
+
+    def log_metric(self, key: str, value: Any, step: int | None = None, timestamp: int | None = None) -> None:
+        if self._ended:
+            raise InvalidInput(f"run {self.id} has ended; start a new run to log more")
+        last = self._last_step.get(key)
+        if last is None:
+            validation.key(key, "metric name")
+            last = -1
+        if type(value) is not float:
+            value = validation.metric_value(key, value)
+        if step is None:
+            step = last + 1
+        elif type(step) is not int:
+            step = validation.step(key, step)
+        if step > last:
+            self._last_step[key] = step
+        self._add((key, value, step, timestamp if timestamp is not None else int(time.time() * 1000)))
+
+    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None, timestamp: int | None = None) -> None:
+        ts = timestamp if timestamp is not None else int(time.time() * 1000)
+        items = validation.mapping(metrics, "metrics", 100_000)
+        checked = [(k, validation.metric_value(validation.key(k, "metric name"), v)) for k, v in items.items()]
+        for k, v in checked:
+            self.log_metric(k, v, step, ts)
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        self.store.log_batch(self.id, params=params)
+        self._params.update({k: str(v) for k, v in params.items()})
+
+    def log_param(self, key: str, value: Any) -> None:
+        self.log_params({key: value})
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        self.store.log_batch(self.id, tags=tags)
+
+    def set_tag(self, key: str, value: Any) -> None:
+        self.set_tags({key: value})
+
+    def flush(self) -> None:
+        """Write buffered metrics now."""
+        self._buffer.flush()
+
+    # ------------------------------------------------------------ ending
+
+    def end(self, status: str = "FINISHED") -> None:
+        if self._ended:
+            return
+        self._ended = True
+        self._stop_heartbeat.set()
+        try:
+            self._buffer.close(flush=True)
+        finally:
+            self.store.update_run(self.id, status=status)
+            if self._on_end is not None:
+                self._on_end(self)
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            status = "FINISHED"
+        elif issubclass(exc_type, KeyboardInterrupt):
+            status = "KILLED"
+        else:
+            status = "FAILED"
+            if exc is not None:
+                import traceback
+
+                text = "".join(traceback.format_exception(exc_type, exc, tb))[-7000:]
+                try:
+                    self.set_tag("mm.error", text)
+                except Exception:
+                    pass
+        self.end(status)
+
+
+def default_user() -> str:
+    for var in ("JUPYTERHUB_USER", "MM_USER"):
+        if os.environ.get(var):
+            return os.environ[var]
+    try:
+        import getpass
+
+        return getpass.getuser()
+    except Exception:
+        return "unknown"

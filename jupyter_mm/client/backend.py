@@ -1,0 +1,50 @@
+"""Which store the client talks to, opened once per process from the tracking URI."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..core.store import Store
+
+_lock = threading.Lock()
+_store: Store | None = None
+_uri: str | None = None
+
+
+def set_tracking_uri(uri: str | None) -> None:
+    """Point the client at another store (None: back to ``MM_TRACKING_URI`` / the nearest ``.mm/``)."""
+    global _store, _uri
+    with _lock:
+        if _store is not None:
+            _store.close()
+        _store, _uri = None, uri
+
+
+def get_tracking_uri() -> str:
+    from ..core.locations import default_tracking_uri
+
+    return _uri or default_tracking_uri()
+
+
+def get_store() -> Store:
+    global _store
+    store = _store
+    if store is None:
+        with _lock:
+            if _store is None:
+                from ..core.store import Store
+
+                uri = _uri or os.environ.get("MM_TRACKING_URI") or None
+                if uri and uri.split(":", 1)[0].lower() in ("http", "https"):
+                    from ..errors import InvalidInput
+
+                    raise InvalidInput(
+                        f"remote tracking servers ({uri}) are not supported by this client yet; "
+                        "use a directory, sqlite:/// or postgresql:// URI"
+                    )
+                _store = Store.open(uri)
+            store = _store
+    return store

@@ -1,0 +1,148 @@
+"""Reading runs back: single runs, DataFrames of runs, metric histories and artifacts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..core import limits
+from ..errors import NotFound
+from .backend import get_store
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..core.entities import ArtifactInfo, Run
+
+
+def get_run(run_id: str) -> Run:
+    return get_store().get_run(_id(run_id))
+
+
+def _id(run: Any) -> str:
+    return run if isinstance(run, str) else run.id
+
+
+def _experiment_ids(experiment: str | Iterable[str] | None) -> list[str] | None:
+    if experiment is None:
+        return None
+    store = get_store()
+    names = [experiment] if isinstance(experiment, str) else list(experiment)
+    ids = []
+    for name in names:
+        exp = store.get_experiment_by_name(name)
+        if exp is None:
+            if name.isdigit():
+                ids.append(name)
+                continue
+            raise NotFound(f"no experiment named {name!r}")
+        ids.append(exp.id)
+    return ids
+
+
+def runs(
+    filter: str | None = None,
+    order_by: str | Sequence[str] | None = None,
+    experiment: str | Iterable[str] | None = None,
+    max_results: int | None = None,
+) -> pd.DataFrame:
+    """Runs as a DataFrame: ``run_id``, ``name``, ``status``, ``start_time``, ``end_time``,
+    ``experiment``, then ``params.*``, ``metrics.*`` (latest values) and ``tags.*`` columns."""
+    import pandas as pd
+
+    store = get_store()
+    orders = [order_by] if isinstance(order_by, str) else list(order_by or [])
+    wanted = max_results if max_results is not None else None
+    collected: list[Run] = []
+    token = None
+    while True:
+        page = limits.MAX_RESULTS if wanted is None else min(limits.MAX_RESULTS, wanted - len(collected))
+        batch, token = store.search_runs(
+            _experiment_ids(experiment), filter, orders, max_results=page, page_token=token
+        )
+        collected.extend(batch)
+        if token is None or (wanted is not None and len(collected) >= wanted):
+            break
+    return runs_frame(collected, pd)
+
+
+def runs_frame(items: list[Run], pd: Any) -> pd.DataFrame:
+    base = {
+        "run_id": [r.id for r in items],
+        "name": [r.name for r in items],
+        "status": [r.status for r in items],
+        "start_time": pd.to_datetime([r.start_time for r in items], unit="ms", utc=True),
+        "end_time": pd.to_datetime([r.end_time for r in items], unit="ms", utc=True),
+        "experiment": [r.experiment for r in items],
+        "user": [r.user for r in items],
+    }
+    extra: dict[str, list[Any]] = {}
+    for prefix, attr in (("params", "params"), ("metrics", "metrics"), ("tags", "tags")):
+        keys = sorted({k for r in items for k in getattr(r, attr)})
+        for k in keys:
+            extra[f"{prefix}.{k}"] = [getattr(r, attr).get(k) for r in items]
+    frame = pd.DataFrame({**base, **extra})
+    for col in frame.columns:
+        if col.startswith("metrics."):
+            frame[col] = frame[col].astype("float64")
+    return frame
+
+
+def metric_history(run_id: Any, key: str, max_points: int | None = None) -> pd.DataFrame:
+    """A metric's history (``step``, ``value``, ``timestamp``); with ``max_points``, down-sampled
+    keeping each bucket's minimum and maximum so spikes survive."""
+    import pandas as pd
+
+    h = get_store().get_metric_history(_id(run_id), key, max_points=max_points)
+    frame = pd.DataFrame({"step": h["step"], "value": h["value"], "timestamp": h["timestamp"]})
+    if not len(frame) and key not in get_store().metric_keys(_id(run_id)):
+        raise NotFound(f"run {_id(run_id)} has no metric {key!r}")
+    return frame
+
+
+def experiments() -> pd.DataFrame:
+    import pandas as pd
+
+    rows = get_store().list_experiments()
+    return pd.DataFrame(
+        {
+            "experiment_id": [e.id for e in rows],
+            "name": [e.name for e in rows],
+            "creation_time": pd.to_datetime([e.creation_time for e in rows], unit="ms", utc=True),
+        }
+    )
+
+
+def list_artifacts(run_id: Any, path: str | None = None, recursive: bool = True) -> list[ArtifactInfo]:
+    return get_store().list_artifacts(_id(run_id), path, recursive=recursive)
+
+
+def load_artifact(run_id: Any, path: str) -> bytes:
+    return get_store().read_artifact(_id(run_id), path)
+
+
+def download_artifacts(run_id: Any, path: str | None = None, dest: str | os.PathLike[str] = ".") -> str:
+    """Copy an artifact (or a folder of them) under ``dest``, keeping logical paths; returns the
+    local path of what was downloaded. Content is verified against its hash as it is written."""
+    store = get_store()
+    rid = _id(run_id)
+    root = Path(dest)
+    files = [a for a in store.list_artifacts(rid, path, recursive=True)] if path is None else None
+    if files is None:
+        try:
+            files = [store.artifact_info(rid, path)]  # type: ignore[arg-type]
+        except NotFound:
+            files = store.list_artifacts(rid, path, recursive=True)
+            if not files:
+                raise
+    for a in files:
+        target = root.joinpath(*a.path.split("/"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".part")
+        with open(tmp, "wb") as out:
+            for block in store.iter_artifact(rid, a.path):
+                out.write(block)
+        os.replace(tmp, target)
+    return str(root.joinpath(*path.split("/")) if path else root)

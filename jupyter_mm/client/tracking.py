@@ -1,0 +1,198 @@
+"""The module-level tracking API (``mm.start_run``, ``mm.log_metric``...): one active run per thread
+stack, like MLflow's fluent API, over whatever store the tracking URI names."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInput, MMError
+from .active_run import ActiveRun, default_user
+from .backend import get_store
+
+_lock = threading.RLock()
+_stack: list[ActiveRun] = []
+_experiment: str | None = None
+_last: ActiveRun | None = None
+
+
+def set_experiment(name: str) -> str:
+    """Make ``name`` the experiment new runs go to (created if needed); returns its id."""
+    global _experiment
+    exp_id = get_store().get_or_create_experiment(name)
+    _experiment = name
+    return exp_id
+
+
+def _experiment_id(experiment: str | None) -> str:
+    name = experiment or _experiment or os.environ.get("MM_EXPERIMENT_NAME")
+    if not name:
+        return "0"
+    return get_store().get_or_create_experiment(name)
+
+
+def start_run(
+    name: str | None = None,
+    experiment: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+    parent: str | ActiveRun | None = None,
+    params: Mapping[str, Any] | None = None,
+    nested: bool = False,
+) -> ActiveRun:
+    """Start a run and make it the active one. Use it as a context manager to end it for you.
+
+    Starting a run while another is active is an error unless ``nested=True`` or ``parent`` is
+    given; nested runs record the active run as their parent.
+    """
+    global _last
+    store = get_store()
+    with _lock:
+        if _stack and not (nested or parent):
+            raise InvalidInput(
+                f"run {_stack[-1].name!r} is still active: end it with mm.end_run() first, "
+                "or pass nested=True"
+            )
+        parent_id = parent.id if isinstance(parent, ActiveRun) else parent
+        if parent_id is None and _stack:
+            parent_id = _stack[-1].id
+        all_tags = {"mm.source.type": _source_type()}
+        if tags:
+            all_tags.update({str(k): v for k, v in tags.items()})
+        run = store.create_run(
+            _experiment_id(experiment),
+            name=name,
+            user=default_user(),
+            tags=all_tags,
+            params=params,
+            parent_run_id=parent_id,
+        )
+        active = ActiveRun(store, run, on_end=_forget)
+        _stack.append(active)
+        _last = active
+        return active
+
+
+def _forget(run: ActiveRun) -> None:
+    with _lock:
+        if run in _stack:
+            _stack.remove(run)
+
+
+def _source_type() -> str:
+    return "NOTEBOOK" if "ipykernel" in sys.modules else "LOCAL"
+
+
+def active_run() -> ActiveRun | None:
+    return _stack[-1] if _stack else None
+
+
+def last_run() -> ActiveRun | None:
+    """The run most recently started in this process (active or ended)."""
+    return _last
+
+
+def end_run(status: str = "FINISHED") -> None:
+    run = active_run()
+    if run is not None:
+        run.end(status)
+
+
+def _run() -> ActiveRun:
+    if _stack:
+        return _stack[-1]
+    raise InvalidInput("no active run: start one with mm.start_run() (or `with mm.start_run():`)")
+
+
+def log_metric(key: str, value: Any, step: int | None = None, timestamp: int | None = None) -> None:
+    """Log one metric point. ``step`` defaults to the key's previous step + 1 (first: 0)."""
+    (_stack[-1] if _stack else _run()).log_metric(key, value, step, timestamp)
+
+
+def log_metrics(metrics: Mapping[str, Any], step: int | None = None) -> None:
+    _run().log_metrics(metrics, step)
+
+
+def log_param(key: str, value: Any) -> None:
+    _run().log_param(key, value)
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    _run().log_params(params)
+
+
+def set_tag(key: str, value: Any) -> None:
+    _run().set_tag(key, value)
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    _run().set_tags(tags)
+
+
+def log_artifact(path_or_bytes: str | os.PathLike[str] | bytes, name: str | None = None) -> str:
+    """Store a file (or bytes) with the run; returns its logical path. ``name`` defaults to the
+    file's name and is required for bytes."""
+    run = _run()
+    if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
+        if not name:
+            raise InvalidInput("log_artifact(bytes) needs a name, e.g. name='model.bin'")
+        return run.store.log_artifact(run.id, name, bytes(path_or_bytes)).path
+    p = Path(path_or_bytes)
+    if not p.is_file():
+        raise InvalidInput(f"{str(p)!r} is not a file (use mm.log_artifacts for a directory)")
+    return run.store.log_artifact(run.id, name or p.name, p).path
+
+
+def log_artifacts(directory: str | os.PathLike[str], prefix: str | None = None) -> list[str]:
+    """Store every file under ``directory``, keeping relative paths (under ``prefix`` if given)."""
+    run = _run()
+    root = Path(directory)
+    if not root.is_dir():
+        raise InvalidInput(f"{str(root)!r} is not a directory")
+    stored = []
+    for f in sorted(q for q in root.rglob("*") if q.is_file()):
+        rel = f.relative_to(root).as_posix()
+        stored.append(run.store.log_artifact(run.id, f"{prefix}/{rel}" if prefix else rel, f).path)
+    return stored
+
+
+def log_text(text: str, name: str) -> str:
+    run = _run()
+    return run.store.log_artifact(run.id, name, text.encode("utf-8"), media_type="text/plain").path
+
+
+def log_figure(fig: Any, name: str) -> str:
+    """Store a plotly figure (as interactive HTML, or ``.json``) or a matplotlib figure (``.png``,
+    ``.svg``, ``.pdf``) under ``name``."""
+    from .figures import figure_bytes
+
+    data, media_type = figure_bytes(fig, name)
+    run = _run()
+    return run.store.log_artifact(run.id, name, data, media_type=media_type).path
+
+
+def log_dataset(data: Any, name: str, context: str = "training", source: str | None = None) -> str:
+    """Record a dataset the run used: its full-content SHA-256, schema and row count. Returns the digest."""
+    from .datasets import describe
+
+    info = describe(data, name, context, source)
+    run = _run()
+    run.store.log_dataset(run.id, info)
+    return info.digest
+
+
+def _end_all_at_exit() -> None:
+    """At interpreter exit: flush and close runs still open (FAILED after an uncaught exception)."""
+    status = "FAILED" if getattr(sys, "last_type", None) is not None else "FINISHED"
+    for run in reversed(list(_stack)):
+        try:
+            run.end(status)
+        except MMError as e:
+            print(f"jupyter-mm: could not close run {run.id}: {e}", file=sys.stderr)
+
+
+atexit.register(_end_all_at_exit)

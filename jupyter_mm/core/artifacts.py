@@ -1,0 +1,161 @@
+"""Content-addressed blob storage (SHA-256) over fsspec, and logical artifact paths.
+
+Blobs live at ``<root>/sha256/ab/cdef...``: identical content is stored once, whatever run or path
+refers to it, and every read is checked against its digest. The per-run index of logical paths is
+kept in the database (``schema.artifacts``); this module only knows about bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+import unicodedata
+import uuid
+from collections.abc import Iterator
+from typing import IO, Any
+
+from ..errors import IntegrityError, InvalidInput, NotFound
+from . import limits
+
+CHUNK = 1 << 20
+
+
+def normalize_path(path: Any) -> str:
+    """Return the canonical logical path, or raise InvalidInput if it could escape its run's root.
+
+    Rejected: empty, absolute (``/x``, ``C:\\x``), ``..`` segments, NUL/control characters, backslashes.
+    ``./a//b`` is normalised to ``a/b``; unicode is NFC-normalised so look-alikes map to one name.
+    """
+    if not isinstance(path, str):
+        raise InvalidInput(f"artifact path must be a string, got {type(path).__name__}")
+    if not path or not path.strip():
+        raise InvalidInput("artifact path must not be empty")
+    if any(ord(c) < 32 or ord(c) == 127 for c in path):
+        raise InvalidInput(f"artifact path {path!r} contains control characters")
+    if "\\" in path:
+        raise InvalidInput(f"artifact path {path!r} contains '\\'; use '/' to separate folders")
+    if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
+        raise InvalidInput(f"artifact path {path!r} is absolute; give a path relative to the run")
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if any(p == ".." for p in parts):
+        raise InvalidInput(f"artifact path {path!r} contains '..'; paths cannot leave the run")
+    if not parts:
+        raise InvalidInput(f"artifact path {path!r} names no file")
+    norm = unicodedata.normalize("NFC", "/".join(parts))
+    if len(norm) > limits.MAX_ARTIFACT_PATH_LENGTH or len(parts) > limits.MAX_ARTIFACT_PATH_DEPTH:
+        raise InvalidInput(
+            f"artifact path is too long ({len(norm)} characters, {len(parts)} levels; limits "
+            f"{limits.MAX_ARTIFACT_PATH_LENGTH} and {limits.MAX_ARTIFACT_PATH_DEPTH})"
+        )
+    return norm
+
+
+def normalize_prefix(prefix: str | None) -> str:
+    """Like normalize_path but allows the empty prefix (the run's root)."""
+    if prefix is None or prefix.strip("/. ") == "":
+        return ""
+    return normalize_path(prefix)
+
+
+class BlobStore:
+    """Immutable blobs addressed by their SHA-256, on any fsspec filesystem."""
+
+    def __init__(self, url: str) -> None:
+        import fsspec
+
+        self.url = url
+        self.fs, root = fsspec.core.url_to_fs(url)
+        self.root = root.rstrip("/")
+        self._is_local = self.fs.protocol in ("file", ("file", "local"), "local") or "file" in (
+            self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
+        )
+
+    def _path(self, digest: str) -> str:
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise InvalidInput(f"not a SHA-256 digest: {digest!r}")
+        return posixpath.join(self.root, "sha256", digest[:2], digest[2:])
+
+    def exists(self, digest: str) -> bool:
+        return bool(self.fs.exists(self._path(digest)))
+
+    def put_bytes(self, data: bytes) -> tuple[str, int]:
+        digest = hashlib.sha256(data).hexdigest()
+        if not self.exists(digest):
+            self._write_atomic(digest, [data])
+        return digest, len(data)
+
+    def put_file(self, path: str | os.PathLike[str]) -> tuple[str, int]:
+        """Hash the file while streaming it, then copy it in unless the blob is already there."""
+        h = hashlib.sha256()
+        size = 0
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(CHUNK), b""):
+                h.update(block)
+                size += len(block)
+        digest = h.hexdigest()
+        if not self.exists(digest):
+            with open(path, "rb") as f:
+                self._write_atomic(digest, iter(lambda: f.read(CHUNK), b""), expect=digest)
+        return digest, size
+
+    def _write_atomic(self, digest: str, blocks: Any, expect: str | None = None) -> None:
+        # Write to a temporary name then move, so a crash never leaves a truncated blob under its digest.
+        final = self._path(digest)
+        parent = posixpath.dirname(final)
+        self.fs.makedirs(parent, exist_ok=True)
+        tmp = f"{final}.tmp-{uuid.uuid4().hex}"
+        h = hashlib.sha256()
+        with self.fs.open(tmp, "wb") as out:
+            for block in blocks:
+                h.update(block)
+                out.write(block)
+            if self._is_local:
+                out.flush()
+                os.fsync(out.fileno())
+        if expect is not None and h.hexdigest() != expect:
+            self.fs.rm(tmp)
+            raise IntegrityError("file changed while it was being stored; try again")
+        if self._is_local:
+            os.replace(tmp, final)
+        else:
+            self.fs.mv(tmp, final)
+
+    def get_bytes(self, digest: str, verify: bool = True) -> bytes:
+        try:
+            with self.fs.open(self._path(digest), "rb") as f:
+                data: bytes = f.read()
+        except FileNotFoundError:
+            raise NotFound(f"blob {digest} is missing from the artifact store {self.url}") from None
+        if verify and hashlib.sha256(data).hexdigest() != digest:
+            raise IntegrityError(
+                f"blob {digest} is corrupt: its content no longer matches its hash"
+            )
+        return data
+
+    def open(self, digest: str) -> IO[bytes]:
+        try:
+            return self.fs.open(self._path(digest), "rb")  # type: ignore[no-any-return]
+        except FileNotFoundError:
+            raise NotFound(f"blob {digest} is missing from the artifact store {self.url}") from None
+
+    def iter_verified(self, digest: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Stream a blob; a full read (no range) is verified against its digest at the end."""
+        whole = start == 0 and end is None
+        h = hashlib.sha256()
+        with self.open(digest) as f:
+            f.seek(start)
+            remaining = None if end is None else end - start
+            while remaining is None or remaining > 0:
+                block = f.read(CHUNK if remaining is None else min(CHUNK, remaining))
+                if not block:
+                    break
+                if whole:
+                    h.update(block)
+                if remaining is not None:
+                    remaining -= len(block)
+                yield block
+        if whole and h.hexdigest() != digest:
+            raise IntegrityError(
+                f"blob {digest} is corrupt: its content no longer matches its hash"
+            )

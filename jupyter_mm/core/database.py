@@ -1,0 +1,125 @@
+"""Opening a database engine for the store: SQLite tuned for several writer processes, or PostgreSQL.
+
+SQLite runs in WAL mode with a busy timeout; write transactions start with ``BEGIN IMMEDIATE`` so a
+reader never has to upgrade its lock (the upgrade is what surfaces "database is locked" to users),
+and a write that still meets a lock is retried with backoff before giving up with a StoreError.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from ..errors import StoreError
+
+T = TypeVar("T")
+
+BUSY_TIMEOUT_MS = 30_000
+WRITE_RETRY_SECONDS = 120.0
+
+
+def create(url: str) -> Engine:
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        return _create_sqlite(url)
+    if u.get_backend_name() == "postgresql":
+        if u.drivername == "postgresql":
+            u = u.set(drivername="postgresql+psycopg")
+        try:
+            return create_engine(u, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        except ImportError as e:
+            raise StoreError(
+                f"PostgreSQL stores need a driver: pip install 'jupyter-mm[postgres]' ({e})"
+            ) from None
+    raise StoreError(
+        f"unsupported database {u.get_backend_name()!r}: use sqlite:/// or postgresql://"
+    )
+
+
+def _create_sqlite(url: str) -> Engine:
+    u = make_url(url)
+    if u.database and u.database != ":memory:":
+        Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        mode = cur.execute("PRAGMA journal_mode=WAL").fetchone()
+        if mode and mode[0].lower() != "wal" and u.database not in (None, "", ":memory:"):
+            raise StoreError(f"could not switch {u.database} to WAL mode (got {mode[0]})")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "")
+        conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+    return engine
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def _is_lock_error(err: BaseException) -> bool:
+    msg = str(getattr(err, "orig", err)).lower()
+    return "database is locked" in msg or "database table is locked" in msg or "busy" in msg
+
+
+def _is_retryable_pg(err: BaseException) -> bool:
+    code = getattr(getattr(err, "orig", None), "sqlstate", None)
+    return code in ("40001", "40P01")  # serialization failure, deadlock
+
+
+@contextmanager
+def write_conn(engine: Engine) -> Iterator[Connection]:
+    """One write transaction (BEGIN IMMEDIATE on SQLite)."""
+    conn = engine.connect()
+    if is_sqlite(engine):
+        conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+    try:
+        with conn.begin():
+            yield conn
+    finally:
+        conn.close()
+
+
+def run_write(engine: Engine, fn: Callable[[Connection], T]) -> T:
+    """Run ``fn`` in a write transaction, retrying lock and serialization errors with backoff.
+
+    ``fn`` must be safe to run again from the start (everything it did was rolled back).
+    """
+    deadline = time.monotonic() + WRITE_RETRY_SECONDS
+    delay = 0.005
+    while True:
+        try:
+            with write_conn(engine) as conn:
+                return fn(conn)
+        except (OperationalError, DBAPIError) as err:
+            if not (_is_lock_error(err) or _is_retryable_pg(err)) or time.monotonic() > deadline:
+                if _is_lock_error(err):
+                    raise StoreError(
+                        f"the store stayed locked by another process for over "
+                        f"{WRITE_RETRY_SECONDS:.0f} s; nothing was written"
+                    ) from err
+                raise
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 0.5)
+
+
+def ping(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

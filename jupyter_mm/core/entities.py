@@ -1,0 +1,100 @@
+"""Plain records the store returns. Times are milliseconds since the epoch."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any
+
+RUN_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
+TERMINAL_STATUSES = ("FINISHED", "FAILED", "KILLED")
+
+
+def _to_datetime(ms: int | None) -> _dt.datetime | None:
+    return None if ms is None else _dt.datetime.fromtimestamp(ms / 1000, tz=_dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    id: str
+    name: str
+    lifecycle_stage: str
+    artifact_location: str | None
+    creation_time: int
+    last_update_time: int
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DatasetInput:
+    name: str
+    digest: str
+    context: str
+    source: str = ""
+    source_type: str = ""
+    schema: Any = None
+    row_count: int | None = None
+    profile: Any = None
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    value: float
+    step: int
+    timestamp: int
+
+
+@dataclass(frozen=True)
+class ArtifactInfo:
+    path: str
+    size: int
+    digest: str
+    media_type: str
+    created_time: int
+    is_dir: bool = False
+
+
+@dataclass(frozen=True)
+class Run:
+    id: str
+    name: str
+    experiment_id: str
+    status: str
+    start_time: int
+    end_time: int | None
+    user: str
+    lifecycle_stage: str
+    parent_run_id: str | None
+    heartbeat_time: int | None
+    notes: str
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    latest_metrics: dict[str, Metric] = field(default_factory=dict)
+    datasets: list[DatasetInput] = field(default_factory=list)
+    experiment: str | None = None  # experiment name, when known
+
+    @property
+    def run_id(self) -> str:
+        return self.id
+
+    @property
+    def started(self) -> _dt.datetime | None:
+        return _to_datetime(self.start_time)
+
+    @property
+    def ended(self) -> _dt.datetime | None:
+        return _to_datetime(self.end_time)
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end (None while running)."""
+        return None if self.end_time is None else (self.end_time - self.start_time) / 1000
+
+    def __repr__(self) -> str:
+        return (
+            f"Run(id={self.id!r}, name={self.name!r}, status={self.status!r}, "
+            f"experiment={self.experiment or self.experiment_id!r}, params={len(self.params)}, "
+            f"metrics={self.metrics!r})"
+        )

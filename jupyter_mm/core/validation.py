@@ -1,0 +1,124 @@
+"""Checks applied to everything before it is written. Each failure is an :class:`InvalidInput`
+saying what was wrong; a batch is checked whole before any of it is written."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import InvalidInput
+from . import limits
+
+# Unicode letters and digits are welcome; a few separators too. No control characters,
+# no leading/trailing whitespace, no path tricks ("/" alone is allowed for grouping: "val/loss").
+_KEY_RE = re.compile(r"^[\w\-. /:]+$", re.UNICODE)
+
+
+def key(value: Any, what: str = "key") -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be a string, got {type(value).__name__}: {value!r}")
+    if not value:
+        raise InvalidInput(f"{what} must not be empty")
+    if len(value) > limits.MAX_KEY_LENGTH:
+        raise InvalidInput(
+            f"{what} {value[:40]!r}... is {len(value)} characters long; "
+            f"the limit is {limits.MAX_KEY_LENGTH}"
+        )
+    if value != value.strip() or not _KEY_RE.match(value):
+        raise InvalidInput(
+            f"invalid {what} {value!r}: use letters, digits, '_', '-', '.', ' ', ':' and '/', "
+            "with no leading or trailing spaces"
+        )
+    if value.startswith("/") or "//" in value or any(p in (".", "..") for p in value.split("/")):
+        raise InvalidInput(
+            f"invalid {what} {value!r}: '/' separates names; no empty, '.' or '..' parts"
+        )
+    return value
+
+
+def text(value: Any, what: str, max_length: int) -> str:
+    if not isinstance(value, str):
+        value = str(value)
+    if "\x00" in value:
+        raise InvalidInput(f"{what} must not contain NUL characters")
+    if len(value) > max_length:
+        raise InvalidInput(f"{what} is {len(value)} characters long; the limit is {max_length}")
+    return value
+
+
+def param_value(k: str, value: Any) -> str:
+    if value is None:
+        raise InvalidInput(f"param {k!r} has no value (None)")
+    return text(value, f"value of param {k!r}", limits.MAX_PARAM_VALUE_LENGTH)
+
+
+def tag_value(k: str, value: Any) -> str:
+    if value is None:
+        raise InvalidInput(f"tag {k!r} has no value (None)")
+    return text(value, f"value of tag {k!r}", limits.MAX_TAG_VALUE_LENGTH)
+
+
+def metric_value(k: str, value: Any) -> float:
+    """Floats, ints, bools, numpy scalars. NaN and ±Inf are kept as they are."""
+    if isinstance(value, (str, bytes)) or value is None:
+        raise InvalidInput(f"metric {k!r} must be a number, got {type(value).__name__}: {value!r}")
+    try:
+        v = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidInput(
+            f"metric {k!r} must be a number, got {type(value).__name__}: {value!r}"
+        ) from None
+    if not math.isnan(v) and not math.isinf(v) and abs(v) > limits.MAX_ABS_METRIC:
+        raise InvalidInput(f"metric {k!r} value {value!r} is out of range")
+    return v
+
+
+def step(k: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            import numbers
+
+            if isinstance(value, numbers.Integral):
+                value = int(value)
+            else:
+                raise TypeError
+        except TypeError:
+            raise InvalidInput(
+                f"step of metric {k!r} must be an integer, got {type(value).__name__}: {value!r}"
+            ) from None
+    if not limits.MIN_STEP <= value <= limits.MAX_STEP:
+        raise InvalidInput(f"step {value} of metric {k!r} does not fit in 64 bits")
+    return int(value)
+
+
+def timestamp(k: str, value: Any) -> int:
+    try:
+        ts = int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidInput(
+            f"timestamp of metric {k!r} must be milliseconds, got {value!r}"
+        ) from None
+    if not 0 <= ts <= limits.MAX_STEP:
+        raise InvalidInput(f"timestamp {value!r} of metric {k!r} is out of range")
+    return ts
+
+
+def name(value: Any, what: str) -> str:
+    value = text(value, what, limits.MAX_NAME_LENGTH)
+    if not value.strip():
+        raise InvalidInput(f"{what} must not be blank")
+    return value
+
+
+def mapping(values: Any, what: str, max_items: int) -> Mapping[str, Any]:
+    if values is None:
+        return {}
+    if not isinstance(values, Mapping):
+        raise InvalidInput(
+            f"{what} must be a mapping of names to values, got {type(values).__name__}"
+        )
+    if len(values) > max_items:
+        raise InvalidInput(f"too many {what} in one call: {len(values)}; the limit is {max_items}")
+    return values

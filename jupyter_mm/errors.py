@@ -1,0 +1,64 @@
+"""Errors raised to users. Every one is an :class:`MMError` with a message that says what was wrong.
+
+``code`` is a stable, MLflow-style error code the REST layer maps to an HTTP status.
+"""
+
+from __future__ import annotations
+
+
+class MMError(Exception):
+    """Base class of every error jupyter-mm raises on purpose."""
+
+    code = "INTERNAL_ERROR"
+    http_status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(MMError):
+    """The caller passed something malformed: a bad key, an oversized value, a bad path..."""
+
+    code = "INVALID_PARAMETER_VALUE"
+    http_status = 400
+
+
+class NotFound(MMError):
+    code = "RESOURCE_DOES_NOT_EXIST"
+    http_status = 404
+
+
+class AlreadyExists(MMError):
+    code = "RESOURCE_ALREADY_EXISTS"
+    http_status = 400
+
+
+class Conflict(InvalidInput):
+    """A write contradicts what is recorded, e.g. a param logged again with another value."""
+
+
+class FilterSyntaxError(InvalidInput):
+    """A search filter or order_by clause that does not parse; says where and what was expected."""
+
+    def __init__(self, message: str, text: str = "", position: int | None = None) -> None:
+        if position is not None and text:
+            pointer = " " * position + "^"
+            message = f"{message}\n  {text}\n  {pointer}"
+        super().__init__(message)
+        self.text = text
+        self.position = position
+
+
+class StoreError(MMError):
+    """The store cannot be opened or written (unreachable, locked for too long, corrupt)."""
+
+    code = "TEMPORARILY_UNAVAILABLE"
+    http_status = 503
+
+
+class IntegrityError(MMError):
+    """Stored content no longer matches its recorded hash."""
+
+    code = "DATA_LOSS"
+    http_status = 500

@@ -1,0 +1,141 @@
+import * as React from 'react';
+
+import {
+  ReactWidget,
+  SidePanel,
+  ToolbarButton,
+  UseSignal,
+  refreshIcon
+} from '@jupyterlab/ui-components';
+import { Message } from '@lumino/messaging';
+
+import { formatTime, summarizeStatus } from './format';
+import { mmIcon } from './icons';
+import { StoreStatusModel } from './model';
+
+/**
+ * DOM id of the sidebar panel (also its layout-restorer key).
+ */
+export const SIDEBAR_ID = 'jupyter-mm-sidebar';
+
+/**
+ * Store summary: which store is in use, its kind and what it holds.
+ *
+ * Every value is rendered as a React text node, so nothing coming from the
+ * server or the user is ever interpreted as HTML.
+ */
+export function StoreStatusView(props: {
+  state: StoreStatusModel.IState;
+}): JSX.Element {
+  const { state } = props;
+  const summary = summarizeStatus(state.status);
+  return (
+    <div className="jp-mm-status" aria-busy={state.loading}>
+      <dl className="jp-mm-status-list">
+        <dt className="jp-mm-status-label">Store</dt>
+        <dd className="jp-mm-status-uri" title={summary.uri}>
+          {summary.uri}
+        </dd>
+        <dt className="jp-mm-status-label">Kind</dt>
+        <dd className="jp-mm-status-kind">{summary.kind}</dd>
+        <dt className="jp-mm-status-label">Holds</dt>
+        <dd className="jp-mm-status-counts">
+          <span className="jp-mm-status-experiments">
+            {summary.experiments}
+          </span>
+          {', '}
+          <span className="jp-mm-status-runs">{summary.runs}</span>
+        </dd>
+      </dl>
+      {state.error !== null && (
+        <div className="jp-mm-status-error" role="alert">
+          {state.error}
+        </div>
+      )}
+      <div className="jp-mm-status-footer">
+        {state.loading
+          ? 'Refreshing…'
+          : `Updated ${formatTime(state.updated)} · server ${summary.version}`}
+      </div>
+    </div>
+  );
+}
+
+/**
+ * React widget following a StoreStatusModel.
+ */
+export class StoreStatusWidget extends ReactWidget {
+  constructor(model: StoreStatusModel) {
+    super();
+    this._model = model;
+    this.addClass('jp-mm-status-widget');
+  }
+
+  render(): JSX.Element {
+    return (
+      <UseSignal
+        signal={this._model.stateChanged}
+        initialArgs={this._model.state}
+      >
+        {(_, state) => <StoreStatusView state={state ?? this._model.state} />}
+      </UseSignal>
+    );
+  }
+
+  private _model: StoreStatusModel;
+}
+
+/**
+ * The left-area jupyter-mm sidebar.
+ */
+export class MMSidebar extends SidePanel {
+  constructor(options: MMSidebar.IOptions) {
+    super();
+    this.model = options.model;
+    this.id = SIDEBAR_ID;
+    this.addClass('jp-mm-sidebar');
+    this.title.icon = mmIcon;
+    this.title.caption = 'Model tracking (jupyter-mm)';
+
+    const heading = ReactWidget.create(
+      <h2 className="jp-mm-sidebar-title">Model tracking</h2>
+    );
+    this.header.addWidget(heading);
+
+    this.toolbar.addItem(
+      'refresh',
+      new ToolbarButton({
+        icon: refreshIcon,
+        tooltip: 'Refresh the store summary',
+        onClick: () => {
+          void this.model.refresh();
+        }
+      })
+    );
+    this.addWidget(new StoreStatusWidget(this.model));
+  }
+
+  /**
+   * The model shown by the sidebar; owned (and disposed) by the sidebar.
+   */
+  readonly model: StoreStatusModel;
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this.model.dispose();
+    super.dispose();
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    void this.model.refresh();
+  }
+}
+
+export namespace MMSidebar {
+  export interface IOptions {
+    model: StoreStatusModel;
+  }
+}
