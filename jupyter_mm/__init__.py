@@ -107,5 +107,7 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
     return [{"src": "labextension", "dest": "jupyter-mm"}]
 
 
-def _jupyter_server_extension_points() -> list[dict[str, str]]:
-    return [{"module": "jupyter_mm.server.extension"}]
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    from .server.extension import JupyterMM  # only a Jupyter server calls this
+
+    return [{"module": "jupyter_mm.server.extension", "app": JupyterMM}]

@@ -4,7 +4,6 @@ import {
   ReactWidget,
   SidePanel,
   ToolbarButton,
-  UseSignal,
   refreshIcon
 } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
@@ -62,24 +61,26 @@ export function StoreStatusView(props: {
 }
 
 /**
- * React widget following a StoreStatusModel.
+ * React widget following a StoreStatusModel: re-renders on every state change,
+ * always from the model's current state (so no change can be missed between
+ * construction and the first React commit).
  */
 export class StoreStatusWidget extends ReactWidget {
   constructor(model: StoreStatusModel) {
     super();
     this._model = model;
     this.addClass('jp-mm-status-widget');
+    this.title.label = 'Store';
+    // Disconnected by Widget.dispose (Signal.clearData).
+    model.stateChanged.connect(this._onStateChanged, this);
   }
 
   render(): JSX.Element {
-    return (
-      <UseSignal
-        signal={this._model.stateChanged}
-        initialArgs={this._model.state}
-      >
-        {(_, state) => <StoreStatusView state={state ?? this._model.state} />}
-      </UseSignal>
-    );
+    return <StoreStatusView state={this._model.state} />;
+  }
+
+  private _onStateChanged(): void {
+    this.update();
   }
 
   private _model: StoreStatusModel;

@@ -12,7 +12,10 @@ import { ServerConnection } from '@jupyterlab/services';
 import { checkServerExtension } from '../handshake';
 import { requestAPI } from '../request';
 import { StoreStatusModel } from '../model';
-import { StoreStatusView } from '../sidebar';
+import { MMSidebar, SIDEBAR_ID, StoreStatusView } from '../sidebar';
+import { ReactWidget } from '@jupyterlab/ui-components';
+import { MessageLoop } from '@lumino/messaging';
+import { Widget } from '@lumino/widgets';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
 
@@ -142,9 +145,11 @@ describe('requestAPI', () => {
       { version: '1.2.3' }
     );
     expect(reply).toEqual({ ok: true });
-    expect(urls).toEqual([
+    expect(urls).toHaveLength(1);
+    // makeRequest appends a cache-busting timestamp to GET requests.
+    expect(urls[0].replace(/&\d+$/, '')).toBe(
       'http://localhost:8888/a%40b/jupyter-mm/api/status?version=1.2.3'
-    ]);
+    );
   });
 
   it('throws the server message on an error reply', async () => {
@@ -212,5 +217,43 @@ describe('checkServerExtension', () => {
       'jupyter-mm server extension not found',
       expect.stringContaining('not installed')
     );
+  });
+});
+
+describe('MMSidebar', () => {
+  it('refreshes when shown and disposes its model with itself', async () => {
+    let calls = 0;
+    const model = new StoreStatusModel({
+      fetchStatus: () => {
+        calls += 1;
+        return Promise.resolve({
+          version: '0.1.0',
+          store: { uri: '/srv/.mm', kind: 'sqlite' },
+          counts: { experiments: 3, runs: 4 }
+        });
+      },
+      refreshInterval: 0
+    });
+    const sidebar = new MMSidebar({ model });
+    expect(sidebar.id).toBe(SIDEBAR_ID);
+    expect(sidebar.title.caption).toContain('jupyter-mm');
+    expect(sidebar.hasClass('jp-mm-sidebar')).toBe(true);
+
+    await act(async () => {
+      Widget.attach(sidebar, document.body);
+      // Process the pending update-request so the React view mounts.
+      MessageLoop.flush();
+      await model.refresh();
+      await Promise.all(
+        sidebar.widgets.map(w => (w as ReactWidget).renderPromise)
+      );
+    });
+    expect(calls).toBeGreaterThanOrEqual(1);
+    expect(sidebar.node.querySelector('.jp-mm-status-runs')?.textContent).toBe(
+      '4 runs'
+    );
+
+    sidebar.dispose();
+    expect(model.isDisposed).toBe(true);
   });
 });

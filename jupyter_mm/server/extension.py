@@ -1,0 +1,95 @@
+"""The jupyter-mm server extension app: configuration, store lifecycle and routes.
+
+Config (``jupyter_server_config.py``)::
+
+    c.JupyterMM.tracking_uri = "postgresql://mm@db/mm"   # or a directory, or sqlite:///file.db
+    c.JupyterMM.artifact_uri = "s3://bucket/mm"          # optional
+
+Without config the store is ``$MM_TRACKING_URI``, else ``.mm/`` under the server's root directory.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Unicode
+
+from .handlers import api_handlers
+from .handlers.base import STORE_SETTING
+from .store_provider import (
+    ARTIFACT_URI_ENV,
+    TRACKING_URI_ENV,
+    StoreProvider,
+    export_to_kernels,
+    resolve_tracking_uri,
+)
+
+
+class JupyterMM(ExtensionApp):
+    """Model tracking for Jupyter: the REST API behind the jupyter-mm sidebar."""
+
+    name = "jupyter_mm"
+    description = "Notebook-native model tracking: REST API for the jupyter-mm frontend."
+    load_other_extensions = True
+
+    tracking_uri = Unicode(
+        "",
+        config=True,
+        help=(
+            "Tracking store of the server: a directory, sqlite:///path/to/mm.db or "
+            "postgresql://user:password@host/db. Relative paths are relative to the server's "
+            "root_dir. Empty: $MM_TRACKING_URI, else the nearest .mm directory at or above "
+            "root_dir (created as <root_dir>/.mm). Exported to kernels as MM_TRACKING_URI "
+            "unless that is already set."
+        ),
+    )
+
+    artifact_uri = Unicode(
+        "",
+        config=True,
+        help=(
+            "Where artifact blobs go (a directory or an fsspec URL such as s3://bucket/prefix). "
+            "Empty: $MM_ARTIFACT_URI, else beside the database for SQLite stores. Exported to "
+            "kernels as MM_ARTIFACT_URI unless that is already set."
+        ),
+    )
+
+    store_provider: StoreProvider | None = None
+
+    def initialize_settings(self) -> None:
+        assert self.serverapp is not None
+        root_dir = self.serverapp.root_dir
+        resolved = resolve_tracking_uri(self.tracking_uri, root_dir)
+        self.store_provider = StoreProvider(resolved.uri, self.artifact_uri or None)
+        self.settings[STORE_SETTING] = self.store_provider
+
+        for name, value in ((TRACKING_URI_ENV, resolved.uri), (ARTIFACT_URI_ENV, self.artifact_uri)):
+            other = export_to_kernels(name, value)
+            if other is not None:
+                self.log.warning(
+                    "jupyter-mm: the server uses %s=%s from its config, but the environment "
+                    "already sets %s for kernels; notebooks may log elsewhere than the sidebar shows",
+                    name,
+                    self.store_provider.display_uri if name == TRACKING_URI_ENV else value,
+                    name,
+                )
+        self.log.info(
+            "jupyter-mm: tracking store %s (from %s)", self.store_provider.display_uri, resolved.source
+        )
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(api_handlers())
+
+    async def stop_extension(self) -> None:
+        if self.store_provider is not None:
+            self.store_provider.close()
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    return [{"module": "jupyter_mm.server.extension", "app": JupyterMM}]
+
+
+# Jupyter finds the app through ``jupyter_mm._jupyter_server_extension_points``; these aliases
+# let ``jupyter server extension`` tooling and tests load this module directly as well.
+_load_jupyter_server_extension = JupyterMM._load_jupyter_server_extension

@@ -1,0 +1,19 @@
+"""REST handlers of the server extension, all under ``<base_url>/jupyter-mm/api/``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jupyter_server.utils import url_path_join
+
+from .base import API_PREFIX, MMHandler
+from .status import StatusHandler
+
+__all__ = ["API_PREFIX", "MMHandler", "StatusHandler", "api_handlers"]
+
+
+def api_handlers() -> list[tuple[str, type[MMHandler]] | tuple[str, type[MMHandler], dict[str, Any]]]:
+    """Route table relative to the server's base URL (the extension app prepends it)."""
+    return [
+        (url_path_join(API_PREFIX, "status"), StatusHandler),
+    ]

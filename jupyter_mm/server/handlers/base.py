@@ -1,0 +1,101 @@
+"""Base handler: store access off the event loop and JSON errors with stable codes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from http.client import responses
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from jupyter_server.base.handlers import APIHandler
+from tornado.web import HTTPError
+
+from ...errors import MMError
+from ..store_provider import StoreProvider
+
+if TYPE_CHECKING:
+    from ...core.store import Store
+
+T = TypeVar("T")
+
+#: URL prefix of the REST API, relative to the server's base URL.
+API_PREFIX = "jupyter-mm/api"
+#: Key of the StoreProvider in the tornado application settings.
+STORE_SETTING = "jupyter_mm_store"
+
+#: Error codes (MLflow's vocabulary) for HTTP errors that are not MMErrors.
+_HTTP_ERROR_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "ENDPOINT_NOT_FOUND",
+    405: "BAD_REQUEST",
+    413: "REQUEST_LIMIT_EXCEEDED",
+    429: "REQUEST_LIMIT_EXCEEDED",
+    503: "TEMPORARILY_UNAVAILABLE",
+}
+
+
+def error_code_for_status(status: int) -> str:
+    if status in _HTTP_ERROR_CODES:
+        return _HTTP_ERROR_CODES[status]
+    return "BAD_REQUEST" if status < 500 else "INTERNAL_ERROR"
+
+
+class MMHandler(APIHandler):
+    """Base of every jupyter-mm REST handler.
+
+    Subclasses set ``auth_resource = "jupyter_mm:<thing>"`` and decorate every verb with
+    ``@tornado.web.authenticated`` then ``@authorized``. Errors are answered as
+    ``{"error_code": ..., "message": ...}``: an :class:`~jupyter_mm.errors.MMError` with its own
+    ``code`` and ``http_status``, an ``HTTPError`` with a code derived from its status.
+    """
+
+    auth_resource = "jupyter_mm"
+
+    @property
+    def store_provider(self) -> StoreProvider:
+        provider = self.settings.get(STORE_SETTING)
+        if provider is None:
+            raise HTTPError(503, "the jupyter-mm store is not configured")
+        return provider  # type: ignore[no-any-return]
+
+    @property
+    def store(self) -> Store:
+        """The open store. Opening blocks: touch it only inside :meth:`call_store`."""
+        return self.store_provider.get()
+
+    async def call_store(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(store, *args, **kwargs)`` in a worker thread, never on the tornado loop."""
+        provider = self.store_provider
+        return await asyncio.to_thread(lambda: fn(provider.get(), *args, **kwargs))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, MMError):
+            status_code = exc.http_status
+            self.set_status(status_code)
+            reply = {"error_code": exc.code, "message": exc.message}
+        elif isinstance(exc, HTTPError):
+            reply = {
+                "error_code": error_code_for_status(status_code),
+                "message": exc.log_message or exc.reason or responses.get(status_code, "Error"),
+            }
+        else:
+            # Unexpected: the traceback is in the server log (see log_exception), not in the reply.
+            reply = {
+                "error_code": "INTERNAL_ERROR",
+                "message": "internal error in the jupyter-mm server extension; see the server log",
+            }
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(reply))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, MMError) and value.http_status < 500:
+            # The caller's mistake: a warning without a traceback is enough.
+            self.log.warning(
+                "%s %s: %s %s", self.request.method, self.request.path, value.code, value.message
+            )
+            return
+        super().log_exception(typ, value, tb)

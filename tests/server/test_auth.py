@@ -1,0 +1,59 @@
+"""Every route of the extension refuses unauthenticated requests and declares its auth resource."""
+
+from __future__ import annotations
+
+import pytest
+
+from .helpers import example_path, implemented_verbs, mm_routes, needs_body
+
+
+def test_the_extension_registers_routes(jp_web_app) -> None:
+    routes = mm_routes(jp_web_app)
+    patterns = [p for p, _ in routes]
+    assert any(p.endswith("jupyter-mm/api/status$") for p in patterns), patterns
+    # Every route lives under <base_url>/jupyter-mm/api/.
+    assert all("/a%40b/jupyter-mm/api/" in p for p in patterns), patterns
+
+
+def test_every_route_is_decorated(jp_web_app) -> None:
+    """The check jupyter_server runs when allow_unauthenticated_access is False, made strict."""
+    for pattern, handler in mm_routes(jp_web_app):
+        assert jp_web_app._check_handler_auth(pattern, handler) == []
+        assert handler.auth_resource.startswith("jupyter_mm:"), handler
+
+
+async def test_every_route_refuses_unauthenticated_requests(jp_web_app, http_server_client) -> None:
+    checked = []
+    for pattern, handler in mm_routes(jp_web_app):
+        path = example_path(pattern)
+        for verb in implemented_verbs(handler):
+            r = await http_server_client.fetch(
+                path,
+                method=verb,
+                body=b"{}" if needs_body(verb) else None,
+                raise_error=False,
+                follow_redirects=False,
+            )
+            assert r.code in (401, 403), f"{verb} {path} answered {r.code} without credentials"
+            checked.append(f"{verb} {path}")
+    assert checked, "no jupyter-mm route was checked"
+
+
+async def test_a_wrong_token_is_refused(jp_web_app, http_server_client) -> None:
+    for pattern, handler in mm_routes(jp_web_app):
+        for verb in implemented_verbs(handler):
+            r = await http_server_client.fetch(
+                example_path(pattern),
+                method=verb,
+                headers={"Authorization": "token not-the-token"},
+                body=b"{}" if needs_body(verb) else None,
+                raise_error=False,
+                follow_redirects=False,
+            )
+            assert r.code in (401, 403)
+
+
+@pytest.mark.parametrize("verb", ["GET"])
+async def test_authenticated_requests_pass(jp_fetch, verb: str) -> None:
+    r = await jp_fetch("jupyter-mm", "api", "status", method=verb)
+    assert r.code == 200
