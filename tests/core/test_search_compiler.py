@@ -1,4 +1,5 @@
-"""Compiler tests: filters and order_by run against a real SQLite file filled with plain inserts."""
+"""Compiler tests: filters and order_by run against real SQLite and PostgreSQL databases filled
+with plain inserts."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from jupyter_mm.core import schema
 from jupyter_mm.core.search import apply_filter, apply_order_by, parse_filter, parse_order_by
 from jupyter_mm.core.search.compiler import like_to_glob
 from jupyter_mm.errors import InvalidInput
+from tests.support.postgres import create_database
 
 NAN = float("nan")
 R1, R2, R3, R4 = (f"{i:032x}" for i in (1, 2, 3, 4))
@@ -71,7 +73,10 @@ def populate(engine: Engine, metrics: dict[str, dict[str, float]] = METRICS) -> 
         conn.execute(delete(schema.experiments))
         conn.execute(
             insert(schema.experiments),
-            [dict(experiment_id=i, name=f"e{i}", creation_time=0, last_update_time=0) for i in (1, 2)],
+            [
+                dict(experiment_id=i, name=f"e{i}", creation_time=0, last_update_time=0)
+                for i in (1, 2)
+            ],
         )
         conn.execute(insert(schema.runs), RUNS)
         if metrics:
@@ -85,24 +90,35 @@ def populate(engine: Engine, metrics: dict[str, dict[str, float]] = METRICS) -> 
         conn.execute(insert(schema.run_inputs), INPUTS)
 
 
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    path: Path = tmp_path_factory.mktemp("search") / "store.db"
-    eng = create_engine(f"sqlite:///{path}")
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """The same data on a real SQLite file and on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        path: Path = tmp_path_factory.mktemp("search") / "store.db"
+        eng = create_engine(f"sqlite:///{path}")
+    else:
+        admin = request.getfixturevalue("postgres_admin_url")
+        eng = create_engine(create_database(admin, "mm_search_compiler"))
     schema.metadata.create_all(eng)
     populate(eng)
     yield eng
     eng.dispose()
 
 
-def search(engine: Engine, filter_string: str | None, order_by: list[str] | None = None) -> list[str]:
+def search(
+    engine: Engine, filter_string: str | None, order_by: list[str] | None = None
+) -> list[str]:
     stmt = select(schema.runs.c.run_uuid)
     stmt = apply_order_by(apply_filter(stmt, parse_filter(filter_string)), parse_order_by(order_by))
     with engine.connect() as conn:
         return list(conn.scalars(stmt))
 
 
-def matches(engine: Engine, filter_string: str) -> set[str]:
+def matches(engine: Engine, filter_string: str | None) -> set[str]:
     return set(search(engine, filter_string))
 
 
@@ -195,7 +211,7 @@ def test_param_operators(engine: Engine, f: str, expected: set[str]) -> None:
         ("tags.team ILIKE '50\\%'", {R3}),
         ("tags.`my tag` LIKE 'x*y'", {R1}),  # GLOB metacharacters stay literal
         ("tags.`my tag` LIKE 'x?y'", set()),
-        ('tags."my tag" = \'x*y\'', {R1}),
+        ("tags.\"my tag\" = 'x*y'", {R1}),
         ("tags.note LIKE 'a[b]%'", {R3}),
         ("tags.note LIKE 'a[b]?'", {R3}),
         ("tags.note LIKE 'ab'", {R4}),
@@ -357,6 +373,21 @@ def test_filter_and_order_by_on_the_same_key(engine: Engine) -> None:
     assert search(engine, "params.opt ILIKE 'adam'", ["params.opt", "tags.team"]) == [R1, R2]
 
 
+def test_deepest_and_longest_filters_run(engine: Engine) -> None:
+    from jupyter_mm.core.limits import MAX_FILTER_LENGTH
+    from jupyter_mm.core.search.parser import MAX_NESTING
+
+    nested = (
+        "".join(f"metrics.x{i} > 1 {'OR' if i % 2 else 'AND'} (" for i in range(MAX_NESTING))
+        + "metrics.loss > 1"
+        + ")" * MAX_NESTING
+    )
+    assert search(engine, nested) == []
+    terms = (f"NOT params.p{i} LIKE 'a%' AND NOT metrics.m{i} IN (1, 2)" for i in range(1000))
+    longest = " OR ".join(terms)[:MAX_FILTER_LENGTH].rsplit(" OR ", 1)[0]
+    assert len(search(engine, longest, ["metrics.loss", "params.lr"])) == 4
+
+
 def test_order_by_datasets_is_refused() -> None:
     from jupyter_mm.core.search import OrderItem
 
@@ -463,6 +494,8 @@ def test_boolean_logic_matches_python(expr: tuple[str, str], data: list[dict[str
     expected = {
         r
         for r, metrics in zip(run_ids, data, strict=True)
-        if eval(code, {"__builtins__": {}, "m": lambda k, op, v, d=metrics: metric_holds(d, k, op, v)})
+        if eval(
+            code, {"__builtins__": {}, "m": lambda k, op, v, d=metrics: metric_holds(d, k, op, v)}
+        )
     }
     assert got == expected, (filter_string, python)

@@ -58,9 +58,7 @@ def test_prefixes(prefix: str, entity: str) -> None:
 
 @pytest.mark.parametrize("prefix", ["attributes", "attribute", "attr", "run", "ATTR"])
 def test_attribute_prefixes(prefix: str) -> None:
-    assert parse_filter(f"{prefix}.status = 'RUNNING'") == C(
-        "attribute", "status", "=", "RUNNING"
-    )
+    assert parse_filter(f"{prefix}.status = 'RUNNING'") == C("attribute", "status", "=", "RUNNING")
 
 
 @pytest.mark.parametrize(
@@ -89,9 +87,7 @@ def test_numeric_and_id_attributes() -> None:
         "attribute", "start_time", ">=", 1700000000000
     )
     assert parse_filter("attributes.end_time IS NULL") == C("attribute", "end_time", "IS NULL")
-    assert parse_filter("attributes.experiment_id = '3'") == C(
-        "attribute", "experiment_id", "=", 3
-    )
+    assert parse_filter("attributes.experiment_id = '3'") == C("attribute", "experiment_id", "=", 3)
     assert parse_filter("attributes.experiment_id IN (1, '2')") == C(
         "attribute", "experiment_id", "IN", (1, 2)
     )
@@ -123,8 +119,8 @@ def test_key_spellings(text: str, key: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "op, norm", [("=", "="), ("!=", "!="), ("<>", "!="), ("<", "<"), ("<=", "<=")]
-    + [(">", ">"), (">=", ">=")],
+    "op, norm",
+    [("=", "="), ("!=", "!="), ("<>", "!="), ("<", "<"), ("<=", "<=")] + [(">", ">"), (">=", ">=")],
 )
 def test_comparison_operators(op: str, norm: str) -> None:
     assert parse_filter(f"metrics.m {op} 2") == C("metric", "m", norm, 2.0)
@@ -260,6 +256,9 @@ def error(text: str) -> FilterSyntaxError:
         ("metrics.a > 1abc", 12, "expected a number at position 12, found '1abc'"),
         ("metrics.a > 1.2.3", 12, "expected a number"),
         ("metrics.a > 1e999", 12, "expected a finite number"),
+        ("metrics.a > " + "9" * 5000, 12, "expected a finite number"),
+        ("metrics.a > \u00b2", 12, "found '\u00b2'"),
+        ("metrics.a > 1\u0663", 12, "expected a number"),
         ("metrics.a IN 1", 13, "expected '(' after IN"),
         ("metrics.a IN ()", 14, "expected a value"),
         ("metrics.a IN (1,)", 16, "expected a value"),

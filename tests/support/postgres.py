@@ -48,7 +48,21 @@ def postgres_server() -> Iterator[str]:
     port = _free_port()
     run = dict(check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=base)
     subprocess.run(
-        [*prefix, _bin("initdb"), "-D", data, "-A", "trust", "-U", "postgres", "--no-sync"], **run
+        [
+            *prefix,
+            _bin("initdb"),
+            "-D",
+            data,
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",
+        ],
+        **run,
     )  # type: ignore[call-overload]
     opts = f"-p {port} -h 127.0.0.1 -k {sock} -F -c fsync=off -c max_connections=200"
     subprocess.run(

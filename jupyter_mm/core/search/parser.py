@@ -88,8 +88,9 @@ _STRING_OPS = _NUMERIC_OPS[:6] + ("LIKE", "ILIKE", "NOT LIKE", "NOT ILIKE") + _N
 _ID_OPS = ("=", "!=", "IN", "NOT IN")
 _KEYWORDS = {"AND", "OR", "NOT", "LIKE", "ILIKE", "IN", "IS", "NULL", "ASC", "DESC"}
 
-#: Deeper nesting of parentheses / NOT is refused: it protects the Python and SQL recursion limits.
-MAX_NESTING = 50
+#: Deeper nesting of parentheses / NOT is refused: it protects Python's recursion limit and
+#: SQLite's parser stack (which overflows at about 32 levels of nested AND/OR in SQL).
+MAX_NESTING = 20
 _INT64 = 2**63
 
 # ---------------------------------------------------------------------------------- tokens
@@ -109,11 +110,16 @@ class Token:
 _Literal: TypeAlias = "tuple[Scalar | None, Token]"  # a parsed value and where it was
 
 
+_DIGITS = "0123456789"  # not str.isdigit(): int() and float() reject "²"
+
+
 def _is_name_char(c: str) -> bool:
     return c.isalnum() or c in "_-./:"
 
 
 def _error(message: str, text: str, position: int, found: str | None = None) -> NoReturn:
+    if found and len(found) > 40:
+        found = found[:37] + "..."
     message = f"{message} at position {position}" + (f", found {found}" if found else "")
     raise FilterSyntaxError(message, text, position)
 
@@ -142,7 +148,7 @@ def tokenize(text: str) -> list[Token]:
         elif c in "'\"`":
             i, value = _scan_quoted(text, i)
             tokens.append(Token("name" if c == "`" else "string", text[start:i], value, start, i))
-        elif c.isdigit() or (c in "-+." and _starts_number(text, i)):
+        elif c in _DIGITS or (c in "-+." and _starts_number(text, i)):
             i = _scan_number(text, i)
             tokens.append(Token("number", text[start:i], text[start:i], start, i))
         elif c.isalpha() or c == "_":
@@ -160,26 +166,26 @@ def _starts_number(text: str, i: int) -> bool:
     j = i + 1 if text[i] in "-+" else i
     if j < len(text) and text[j] == ".":
         j += 1
-    return j < len(text) and text[j].isdigit()
+    return j < len(text) and text[j] in _DIGITS
 
 
 def _scan_number(text: str, i: int) -> int:
     n, start = len(text), i
     if text[i] in "-+":
         i += 1
-    while i < n and text[i].isdigit():
+    while i < n and text[i] in _DIGITS:
         i += 1
     if i < n and text[i] == ".":
         i += 1
-        while i < n and text[i].isdigit():
+        while i < n and text[i] in _DIGITS:
             i += 1
     if i < n and text[i] in "eE":
         j = i + 1
         if j < n and text[j] in "+-":
             j += 1
-        if j < n and text[j].isdigit():
+        if j < n and text[j] in _DIGITS:
             i = j
-            while i < n and text[i].isdigit():
+            while i < n and text[i] in _DIGITS:
                 i += 1
     if i < n and (text[i].isalnum() or text[i] in "_."):
         _error("expected a number", text, start, repr(_word_at(text, start, i)))
@@ -220,7 +226,9 @@ def _scan_quoted(text: str, i: int) -> tuple[int, str]:
 
 
 def _describe(tok: Token) -> str:
-    return "end of input" if tok.kind == "end" else repr(tok.text)
+    if tok.kind == "end":
+        return "end of input"
+    return repr(tok.text if len(tok.text) <= 40 else tok.text[:37] + "...")
 
 
 # ---------------------------------------------------------------------------------- parser
@@ -252,11 +260,7 @@ class _Parser:
 
     def fail(self, expected: str, tok: Token | None = None) -> NoReturn:
         tok = tok or self.tok
-        raise FilterSyntaxError(
-            f"expected {expected} at position {tok.start}, found {_describe(tok)}",
-            self.text,
-            tok.start,
-        )
+        _error(f"expected {expected}", self.text, tok.start, _describe(tok))
 
     def expect_punct(self, p: str, expected: str) -> Token:
         if not self.at_punct(p):
@@ -478,7 +482,7 @@ def _is_id(v: Scalar) -> bool:
 
 def _number(tok: Token, text: str) -> int | float:
     s = tok.text
-    if not any(c in s for c in ".eE"):
+    if not any(c in s for c in ".eE") and len(s) <= 20:  # int() refuses huge digit strings
         n = int(s)
         return n if -_INT64 <= n < _INT64 else float(n)
     v = float(s)
