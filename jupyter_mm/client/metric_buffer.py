@@ -12,6 +12,7 @@ import threading
 import warnings
 from collections.abc import Callable, Sequence
 
+from ..core.limits import MAX_BATCH_METRICS as MAX_WRITE
 from ..errors import MMError, StoreError
 
 Point = tuple[str, float, int, int]
@@ -47,9 +48,9 @@ class MetricBuffer:
         q.append(point)
         n = len(q)
         if n >= self.batch_size:
-            if n >= self.max_pending:  # writer can't keep up: apply back-pressure
+            if n >= self.max_pending:  # the writer can't keep up: apply back-pressure
                 self.flush()
-            else:
+            elif n == self.batch_size:  # wake the writer once per batch, not on every call
                 self._wake.set()
 
     def _loop(self) -> None:
@@ -69,8 +70,8 @@ class MetricBuffer:
         with self._flush_lock:
             q = self._queue
             while q:
-                n = min(len(q), self.batch_size)
-                batch = [q.popleft() for _ in range(n)]
+                pop = q.popleft  # popleft, not list()+clear(): other threads may append meanwhile
+                batch = [pop() for _ in range(min(len(q), self.batch_size, MAX_WRITE))]
                 try:
                     self._write(batch)
                 except StoreError:

@@ -65,11 +65,12 @@ class BlobStore:
         import fsspec
 
         self.url = url
+        from fsspec.implementations.local import LocalFileSystem
+
         self.fs, root = fsspec.core.url_to_fs(url)
         self.root = root.rstrip("/")
-        self._is_local = self.fs.protocol in ("file", ("file", "local"), "local") or "file" in (
-            self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
-        )
+        # local files get fsync + atomic rename; object stores make whole objects visible atomically
+        self._is_local = isinstance(self.fs, LocalFileSystem)
 
     def _path(self, digest: str) -> str:
         if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
@@ -135,7 +136,7 @@ class BlobStore:
 
     def open(self, digest: str) -> IO[bytes]:
         try:
-            return self.fs.open(self._path(digest), "rb")  # type: ignore[no-any-return]
+            return self.fs.open(self._path(digest), "rb")
         except FileNotFoundError:
             raise NotFound(f"blob {digest} is missing from the artifact store {self.url}") from None
 

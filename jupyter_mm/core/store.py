@@ -14,8 +14,8 @@ import random
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
@@ -41,6 +41,7 @@ MetricPoint = tuple[str, float, int, int]
 MetricColumns = tuple["np.ndarray", "np.ndarray", "np.ndarray"]
 
 DEFAULT_EXPERIMENT_ID = "0"
+T = TypeVar("T")
 
 
 _NUMBER_TYPES: frozenset[type] = frozenset({int, float})
@@ -97,7 +98,7 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _write(self, fn: Any) -> Any:
+    def _write(self, fn: Callable[[Connection], T]) -> T:
         return database.run_write(self.engine, fn)
 
     def _upsert(self, conn: Connection, table: Any) -> Any:
@@ -137,7 +138,7 @@ class Store:
                 )
             return str(exp_id)
 
-        return self._write(write)  # type: ignore[no-any-return]
+        return self._write(write)
 
     def get_experiment(self, experiment_id: str | int) -> Experiment:
         exp = self._experiments(s.experiments.c.experiment_id == _exp_id(experiment_id))
@@ -747,29 +748,29 @@ class Store:
                         )
         out = []
         for rid in run_ids:
-            row = rows.get(rid)
-            if row is None:
+            found = rows.get(rid)
+            if found is None:
                 continue
             lm = latest[rid]
             out.append(
                 Run(
                     id=rid,
-                    name=row.name,
+                    name=found.name,
                     experiment_id=str(row.experiment_id),
-                    status=row.status,
-                    start_time=row.start_time,
-                    end_time=row.end_time,
-                    user=row.user_id,
-                    lifecycle_stage=row.lifecycle_stage,
-                    parent_run_id=row.parent_run_id,
-                    heartbeat_time=row.heartbeat_time,
-                    notes=row.notes,
+                    status=found.status,
+                    start_time=found.start_time,
+                    end_time=found.end_time,
+                    user=found.user_id,
+                    lifecycle_stage=found.lifecycle_stage,
+                    parent_run_id=found.parent_run_id,
+                    heartbeat_time=found.heartbeat_time,
+                    notes=found.notes,
                     params=params[rid],
                     metrics={k: m.value for k, m in lm.items()},
                     tags=tags[rid],
                     latest_metrics=lm,
                     datasets=datasets[rid],
-                    experiment=row.experiment_name,
+                    experiment=found.experiment_name,
                 )
             )
         return out
@@ -952,13 +953,16 @@ class Store:
                 f"too many metric points in one batch: {len(metrics)}; the limit is {limits.MAX_BATCH_METRICS}"
             )
         try:
-            keys, values, steps, stamps = zip(
-                *(
-                    (m.key, m.value, m.step, m.timestamp) if isinstance(m, Metric) else m
-                    for m in metrics
-                ),
-                strict=True,
-            )
+            try:  # fast path: plain (key, value, step, timestamp) tuples, unpacked in C
+                keys, values, steps, stamps = zip(*metrics, strict=True)
+            except TypeError:  # Metric records (not iterable) mixed in
+                keys, values, steps, stamps = zip(
+                    *(
+                        (m.key, m.value, m.step, m.timestamp) if isinstance(m, Metric) else m
+                        for m in metrics
+                    ),
+                    strict=True,
+                )
         except (TypeError, ValueError):
             bad = next(
                 (

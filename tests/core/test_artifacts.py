@@ -112,3 +112,15 @@ def test_blobstore_rejects_non_digests(tmp_path: Path) -> None:
     blobs = BlobStore(str(tmp_path))
     with pytest.raises(InvalidInput):
         blobs.get_bytes("../../etc/passwd")
+
+
+def test_any_fsspec_filesystem(tmp_path: Path) -> None:
+    """Blobs go through fsspec, so a non-local filesystem works the same way."""
+    blobs = BlobStore("memory://mm-test-artifacts")
+    digest, size = blobs.put_bytes(b"in memory")
+    assert size == 9 and blobs.exists(digest)
+    assert blobs.get_bytes(digest) == b"in memory"
+    f = tmp_path / "f.bin"
+    f.write_bytes(b"x" * 3_000_000)
+    d2, n2 = blobs.put_file(f)
+    assert n2 == 3_000_000 and b"".join(blobs.iter_verified(d2)) == f.read_bytes()

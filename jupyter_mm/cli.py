@@ -1,0 +1,91 @@
+"""``jupyter mm`` (or ``jupyter-mm``): look at and look after a store from the shell.
+
+    jupyter mm status                  which store, how many experiments and runs
+    jupyter mm runs [FILTER] [-o KEY]  recent runs as a table
+    jupyter mm experiments             experiments
+    jupyter mm check                   database integrity and every artifact's hash
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .errors import MMError
+
+
+def _store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from .core.store import Store
+
+    return Store.open(args.store)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from . import __version__
+
+    st = _store(args)
+    counts = st.counts()
+    print(f"jupyter-mm {__version__}")
+    print(f"store: {st.display_uri} ({st.kind})")
+    print(f"artifacts: {st.location.artifact_url or '(none configured)'}")
+    print(f"experiments: {counts['experiments']}  runs: {counts['runs']}")
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .client.reading import runs_frame
+
+    st = _store(args)
+    found, _ = st.search_runs(None, args.filter, args.order_by or None, max_results=args.limit)
+    frame = runs_frame(found, pd)
+    if frame.empty:
+        print("no runs")
+        return 0
+    cols = ["run_id", "name", "status", "experiment", "start_time"]
+    cols += [c for c in frame.columns if c.startswith(("params.", "metrics."))]
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(frame[cols].to_string(index=False))
+    return 0
+
+
+def cmd_experiments(args: argparse.Namespace) -> int:
+    for e in _store(args).list_experiments(view="all"):
+        print(f"{e.id:>6}  {e.name}  ({e.lifecycle_stage})")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .core.integrity import check_store
+
+    problems = check_store(_store(args))
+    for p in problems:
+        print(f"problem: {p}")
+    print("ok" if not problems else f"{len(problems)} problem(s)")
+    return 0 if not problems else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="jupyter mm", description=__doc__.split("\n")[0])
+    parser.add_argument("--store", help="tracking URI (default: MM_TRACKING_URI or the nearest .mm/)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("status", help="which store, how many runs").set_defaults(fn=cmd_status)
+    p = sub.add_parser("runs", help="list runs")
+    p.add_argument("filter", nargs="?", help="search filter, e.g. \"metrics.auc > 0.8\"")
+    p.add_argument("-o", "--order-by", action="append", help="e.g. 'metrics.auc DESC' (repeatable)")
+    p.add_argument("-n", "--limit", type=int, default=20)
+    p.set_defaults(fn=cmd_runs)
+    sub.add_parser("experiments", help="list experiments").set_defaults(fn=cmd_experiments)
+    sub.add_parser("check", help="verify the database and artifact hashes").set_defaults(fn=cmd_check)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.fn(args))
+    except MMError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
