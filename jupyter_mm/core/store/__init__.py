@@ -1,0 +1,22 @@
+"""The tracking store: experiments, runs, params, metrics, tags, datasets and the artifact index.
+
+One class over SQLAlchemy Core for SQLite and PostgreSQL, assembled from one mixin per concept.
+Every write method validates all of its input first and then writes in one transaction, so a
+rejected call leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from .artifact_index import ArtifactIndexMixin
+from .base import DEFAULT_EXPERIMENT_ID, MetricPoint, now_ms
+from .datasets import DatasetsMixin
+from .experiments import ExperimentsMixin
+from .run_data import RunDataMixin
+from .runs import RunsMixin
+
+__all__ = ["DEFAULT_EXPERIMENT_ID", "MetricPoint", "Store", "now_ms"]
+
+
+class Store(ExperimentsMixin, RunsMixin, RunDataMixin, DatasetsMixin, ArtifactIndexMixin):
+    """A store opened from a tracking URI (see :mod:`jupyter_mm.core.locations`):
+    ``Store.open(uri)``."""

@@ -1,0 +1,140 @@
+"""Each run's index of logical artifact paths over the content-addressed blob store."""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+from collections.abc import Iterator
+
+from sqlalchemy import Connection, or_, select
+
+from ...errors import InvalidInput, NotFound
+from .. import schema as s
+from ..artifacts import normalize_path, normalize_prefix
+from ..entities import ArtifactInfo
+from .base import (
+    StoreBase,
+    check_run_id,
+    now_ms,
+    parent_paths,
+)
+
+
+class ArtifactIndexMixin(StoreBase):
+    def log_artifact(
+        self,
+        run_id: str,
+        path: str,
+        data: bytes | str | os.PathLike[str],
+        media_type: str | None = None,
+    ) -> ArtifactInfo:
+        """Store ``data`` (bytes, or the path of a file to copy) as the run's artifact ``path``."""
+        run_uuid = check_run_id(run_id)
+        logical = normalize_path(path)
+        with self.engine.connect() as conn:
+            self._check_active(conn, run_uuid)
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            digest, size = self.blobs.put_bytes(bytes(data))
+        else:
+            if not os.path.isfile(data):
+                raise InvalidInput(f"{os.fspath(data)!r} is not a file")
+            digest, size = self.blobs.put_file(data)
+        mt = media_type or mimetypes.guess_type(logical)[0] or "application/octet-stream"
+        t = now_ms()
+
+        def write(conn: Connection) -> None:
+            self._check_active(conn, run_uuid)
+            a = s.artifacts.c
+            clash = conn.execute(
+                select(a.path)
+                .where(
+                    a.run_uuid == run_uuid,
+                    or_(
+                        a.path.startswith(logical + "/"),
+                        a.path.in_(parent_paths(logical)),
+                    ),
+                )
+                .limit(1)
+            ).scalar()
+            if clash is not None:
+                raise InvalidInput(
+                    f"artifact path {logical!r} clashes with the existing artifact {clash!r}"
+                )
+            stmt = self._upsert(conn, s.artifacts).values(
+                run_uuid=run_uuid,
+                path=logical,
+                digest=digest,
+                size=size,
+                media_type=mt,
+                created_time=t,
+            )
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["run_uuid", "path"],
+                    set_={
+                        "digest": digest,
+                        "size": size,
+                        "media_type": mt,
+                        "created_time": t,
+                    },
+                )
+            )
+
+        self._write(write)
+        return ArtifactInfo(path=logical, size=size, digest=digest, media_type=mt, created_time=t)
+
+    def list_artifacts(
+        self, run_id: str, prefix: str | None = None, recursive: bool = False
+    ) -> list[ArtifactInfo]:
+        """Files (and, unless recursive, folders) directly under ``prefix``, sorted by path."""
+        run_uuid = check_run_id(run_id)
+        pre = normalize_prefix(prefix)
+        a = s.artifacts.c
+        q = select(s.artifacts).where(a.run_uuid == run_uuid)
+        if pre:
+            q = q.where(a.path.startswith(pre + "/"))
+        with self.engine.connect() as conn:
+            rows = conn.execute(q.order_by(a.path)).all()
+            if (
+                not rows
+                and not conn.execute(
+                    select(s.runs.c.run_uuid).where(s.runs.c.run_uuid == run_uuid)
+                ).first()
+            ):
+                raise NotFound(f"no run with id {run_uuid!r}")
+        out: list[ArtifactInfo] = []
+        dirs: dict[str, int] = {}
+        for row in rows:
+            rest = row.path[len(pre) + 1 :] if pre else row.path
+            if recursive or "/" not in rest:
+                out.append(
+                    ArtifactInfo(row.path, row.size, row.digest, row.media_type, row.created_time)
+                )
+            else:
+                d = (pre + "/" if pre else "") + rest.split("/", 1)[0]
+                dirs[d] = dirs.get(d, 0) + row.size
+        out.extend(
+            ArtifactInfo(d, size, "", "inode/directory", 0, is_dir=True) for d, size in dirs.items()
+        )
+        return sorted(out, key=lambda x: x.path)
+
+    def artifact_info(self, run_id: str, path: str) -> ArtifactInfo:
+        run_uuid = check_run_id(run_id)
+        logical = normalize_path(path)
+        a = s.artifacts.c
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(s.artifacts).where(a.run_uuid == run_uuid, a.path == logical)
+            ).first()
+        if row is None:
+            raise NotFound(f"run {run_uuid} has no artifact {logical!r}")
+        return ArtifactInfo(row.path, row.size, row.digest, row.media_type, row.created_time)
+
+    def read_artifact(self, run_id: str, path: str) -> bytes:
+        """The artifact's bytes, checked against their SHA-256."""
+        return self.blobs.get_bytes(self.artifact_info(run_id, path).digest)
+
+    def iter_artifact(
+        self, run_id: str, path: str, start: int = 0, end: int | None = None
+    ) -> Iterator[bytes]:
+        return self.blobs.iter_verified(self.artifact_info(run_id, path).digest, start, end)

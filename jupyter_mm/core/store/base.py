@@ -1,0 +1,185 @@
+"""Shared plumbing of the store: opening, transactions, checks and id helpers."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import Connection, select
+
+from ...errors import InvalidInput, NotFound, StoreError
+from .. import database, limits, locations, migrate, validation
+from .. import schema as s
+from ..artifacts import BlobStore
+from ..entities import RUN_STATUSES
+
+if TYPE_CHECKING:
+    import numpy as np
+
+#: A metric point as the writers hand it over: (key, value, step, timestamp_ms).
+MetricPoint = tuple[str, float, int, int]
+#: One key's validated points: (steps, timestamps, values) arrays.
+MetricColumns = tuple["np.ndarray", "np.ndarray", "np.ndarray"]
+
+DEFAULT_EXPERIMENT_ID = "0"
+T = TypeVar("T")
+StoreT = TypeVar("StoreT", bound="StoreBase")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class StoreBase:
+    """Engine, blob store and the checks every part of the store shares."""
+
+    def __init__(self, location: locations.StoreLocation) -> None:
+        self.location = location
+        try:
+            self.engine = database.create(location.db_url)
+            migrate.ensure_schema(self.engine)
+        except StoreError:
+            raise
+        except Exception as e:  # unreachable server, unwritable directory, bad credentials...
+            raise StoreError(f"cannot open the store at {location.display_uri}: {e}") from e
+        self._blobs: BlobStore | None = None
+
+    @classmethod
+    def open(cls: type[StoreT], uri: str | None = None, artifact_uri: str | None = None) -> StoreT:
+        return cls(locations.resolve(uri, artifact_uri))
+
+    @property
+    def display_uri(self) -> str:
+        return self.location.display_uri
+
+    @property
+    def kind(self) -> str:
+        return self.location.kind
+
+    @property
+    def blobs(self) -> BlobStore:
+        if self._blobs is None:
+            if not self.location.artifact_url:
+                raise StoreError(
+                    "this store has no artifact location: set MM_ARTIFACT_URI "
+                    "(a directory or an fsspec URL such as s3://bucket/prefix)"
+                )
+            self._blobs = BlobStore(self.location.artifact_url)
+        return self._blobs
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self: StoreT) -> StoreT:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _write(self, fn: Callable[[Connection], T]) -> T:
+        return database.run_write(self.engine, fn)
+
+    def _upsert(self, conn: Connection, table: Any) -> Any:
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
+        return dialect_insert(table)
+
+    def _check_active(self, conn: Connection, run_uuid: str) -> None:
+        stage = conn.execute(
+            select(s.runs.c.lifecycle_stage).where(s.runs.c.run_uuid == run_uuid)
+        ).scalar()
+        if stage is None:
+            raise NotFound(f"no run with id {run_uuid!r}")
+        if stage != "active":
+            raise InvalidInput(f"run {run_uuid} is deleted; restore it before logging to it")
+
+    def _checked_params(self, params: Mapping[str, Any] | None) -> dict[str, str]:
+        items = validation.mapping(params, "params", limits.MAX_BATCH_PARAMS)
+        out: dict[str, str] = {}
+        for k, v in items.items():
+            k = validation.key(k, "param name")
+            out[k] = validation.param_value(k, v)
+        return out
+
+    def _checked_tags(self, tags: Mapping[str, Any] | None) -> dict[str, str]:
+        items = validation.mapping(tags, "tags", limits.MAX_BATCH_TAGS)
+        out: dict[str, str] = {}
+        for k, v in items.items():
+            k = validation.key(k, "tag name")
+            out[k] = validation.tag_value(k, v)
+        return out
+
+
+def parse_experiment_id(experiment_id: str | int) -> int:
+    try:
+        return int(experiment_id)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"experiment id must be an integer, got {experiment_id!r}") from None
+
+
+def check_run_id(run_id: Any) -> str:
+    if (
+        not isinstance(run_id, str)
+        or len(run_id) != 32
+        or any(c not in "0123456789abcdef" for c in run_id)
+    ):
+        raise InvalidInput(f"run id must be 32 lowercase hex characters, got {run_id!r}")
+    return run_id
+
+
+def check_status(status: str) -> str:
+    st = str(status).upper()
+    if st not in RUN_STATUSES:
+        raise InvalidInput(f"run status must be one of {', '.join(RUN_STATUSES)}, got {status!r}")
+    return st
+
+
+def lifecycle_clause(column: Any, view: str) -> Any:
+    view = view.lower()
+    if view in ("active", "active_only"):
+        return column == "active"
+    if view in ("deleted", "deleted_only"):
+        return column == "deleted"
+    if view == "all":
+        return column.in_(["active", "deleted"])
+    raise InvalidInput(f"view must be 'active', 'deleted' or 'all', got {view!r}")
+
+
+def parent_paths(path: str) -> list[str]:
+    parts = path.split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def batches(items: list[str], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def encode_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def decode_token(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
+        if not isinstance(offset, int) or offset < 0:
+            raise ValueError
+        return offset
+    except Exception:
+        raise InvalidInput(f"invalid page token {token!r}") from None
+
+
+_ADJ = "brave calm eager fancy gentle happy jolly keen lively merry noble proud quick sharp smart swift tidy vivid warm wise".split()
+_NOUN = "otter falcon maple river comet cedar lynx heron tulip willow pebble ember quartz badger finch lotus raven sparrow tiger walrus".split()
+
+
+def random_run_name() -> str:
+    return f"{random.choice(_ADJ)}-{random.choice(_NOUN)}-{random.randint(100, 999)}"

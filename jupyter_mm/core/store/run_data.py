@@ -1,0 +1,113 @@
+"""Batch writes of params, tags and metrics to a run; params are write-once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select
+
+from ...errors import Conflict, NotFound
+from .. import schema as s
+from ..entities import Metric
+from .base import (
+    MetricPoint,
+    check_run_id,
+    now_ms,
+)
+from .metrics import MetricsMixin
+
+
+class RunDataMixin(MetricsMixin):
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[MetricPoint | Metric] = (),
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Write params, tags and metric points at once; all or nothing.
+
+        A param already recorded with another value is a :class:`Conflict` and nothing is written.
+        """
+        run_uuid = check_run_id(run_id)
+        param_items = self._checked_params(params)
+        tag_items = self._checked_tags(tags)
+        points = self._checked_metrics(metrics)
+        if not (param_items or tag_items or points):
+            return
+
+        def write(conn: Connection) -> None:
+            self._check_active(conn, run_uuid)
+            if param_items:
+                self._write_params(conn, run_uuid, param_items)
+            if tag_items:
+                stmt = self._upsert(conn, s.tags)
+                conn.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=["run_uuid", "key"],
+                        set_={"value": stmt.excluded.value},
+                    ),
+                    [{"run_uuid": run_uuid, "key": k, "value": v} for k, v in tag_items.items()],
+                )
+            if points:
+                self._append_metrics(conn, run_uuid, points)
+
+        self._write(write)
+
+    def log_param(self, run_id: str, key: str, value: Any) -> None:
+        self.log_batch(run_id, params={key: value})
+
+    def set_tag(self, run_id: str, key: str, value: Any) -> None:
+        self.log_batch(run_id, tags={key: value})
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        run_uuid = check_run_id(run_id)
+
+        def write(conn: Connection) -> None:
+            self._check_active(conn, run_uuid)
+            res = conn.execute(
+                delete(s.tags).where(s.tags.c.run_uuid == run_uuid, s.tags.c.key == key)
+            )
+            if res.rowcount == 0:
+                raise NotFound(f"run {run_uuid} has no tag {key!r}")
+
+        self._write(write)
+
+    def log_metric(
+        self,
+        run_id: str,
+        key: str,
+        value: float,
+        step: int = 0,
+        timestamp: int | None = None,
+    ) -> None:
+        self.log_batch(
+            run_id,
+            metrics=[(key, value, step, timestamp if timestamp is not None else now_ms())],
+        )
+
+    def _write_params(self, conn: Connection, run_uuid: str, items: Mapping[str, str]) -> None:
+        existing = dict(
+            conn.execute(
+                select(s.params.c.key, s.params.c.value).where(
+                    s.params.c.run_uuid == run_uuid, s.params.c.key.in_(list(items))
+                )
+            ).all()
+        )
+        clashes = {
+            k: (existing[k], v) for k, v in items.items() if k in existing and existing[k] != v
+        }
+        if clashes:
+            k, (old, new) = next(iter(clashes.items()))
+            raise Conflict(
+                f"param {k!r} of run {run_uuid} is already {old!r}; it cannot be changed to {new!r} "
+                "(params are write-once: log a new run, or use a tag or metric for values that change)"
+            )
+        new_rows = [
+            {"run_uuid": run_uuid, "key": k, "value": v}
+            for k, v in items.items()
+            if k not in existing
+        ]
+        if new_rows:
+            conn.execute(insert(s.params), new_rows)
