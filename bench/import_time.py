@@ -13,9 +13,11 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import _common as c
@@ -23,9 +25,16 @@ import _common as c
 BENCH = "import_time"
 
 
+_PYCACHE = tempfile.mkdtemp(prefix="mm-bench-pycache-")
+
+
 def env() -> dict[str, str]:
+    """Same environment for every variant. Byte-code is cached under a temp prefix for both
+    packages alike (this machine sets PYTHONDONTWRITEBYTECODE and the source tree has no .pyc)."""
     e = dict(os.environ)
     e.update(c.MLFLOW_ENV)
+    e.pop("PYTHONDONTWRITEBYTECODE", None)
+    e["PYTHONPYCACHEPREFIX"] = _PYCACHE
     e["PYTHONPATH"] = str(c.REPO) + (os.pathsep + e["PYTHONPATH"] if e.get("PYTHONPATH") else "")
     return e
 
@@ -50,10 +59,19 @@ def importtime(module: str) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--repeat", type=int, default=9, help="fresh processes per variant (>=5)")
+    ap.add_argument("--repeat", type=int, default=7, help="fresh processes per variant (>=5)")
     ap.add_argument("--json")
     args = ap.parse_args()
     n = max(5, args.repeat)
+
+    importtime("jupyter_mm"), importtime("mlflow")  # warm-up: byte-code cache, OS file cache
+    reps = n
+    it_mm = statistics.median(importtime("jupyter_mm") for _ in range(reps))
+    it_ml = statistics.median(importtime("mlflow") for _ in range(reps))
+    c.record(BENCH, "import (-X importtime, cumulative)", "ms", it_mm, it_ml,
+             higher_is_better=False, bar=">=10x faster", met=it_ml / it_mm >= 10,
+             note=f"median of {reps} fresh processes each; the interpreter's own per-module "
+                  "timer, free of process-spawn noise")
 
     variants = {"bare": "pass", "mm": "import jupyter_mm", "mlflow": "import mlflow"}
     for code in variants.values():  # warm the OS file cache and write .pyc files
@@ -65,21 +83,21 @@ def main() -> None:
     med = {k: statistics.median(v) for k, v in times.items()}
     ours_ms = max(med["mm"] - med["bare"], 0.0) * 1000
     ml_ms = (med["mlflow"] - med["bare"]) * 1000
-    spread = (statistics.quantiles(times["mm"], n=4)[2] - statistics.quantiles(times["mm"], n=4)[0]) * 1000
-    ratio_ok = ours_ms > 0 and ml_ms / ours_ms >= 10
-    c.record(
-        BENCH, "import (wall, minus bare interpreter)", "ms", ours_ms, ml_ms,
-        higher_is_better=False, bar=">=10x faster", met=ratio_ok or ours_ms == 0,
-        note=(f"median of {n} interleaved fresh processes each; bare `python -c pass` = "
-              f"{med['bare'] * 1000:.0f} ms subtracted; jupyter_mm IQR {spread:.1f} ms"),
-    )
 
-    reps = 3
-    it_mm = statistics.median(importtime("jupyter_mm") for _ in range(reps))
-    it_ml = statistics.median(importtime("mlflow") for _ in range(reps))
-    c.record(BENCH, "import (-X importtime, cumulative)", "ms", it_mm, it_ml,
-             higher_is_better=False, bar=">=10x faster", met=it_ml / it_mm >= 10,
-             note=f"median of {reps} processes; cross-check of the wall-clock figure")
+    def iqr(v: list[float]) -> float:
+        q = statistics.quantiles(v, n=4)
+        return (q[2] - q[0]) * 1000
+
+    noisy = iqr(times["bare"]) > ours_ms
+    c.record(
+        BENCH, "import (wall clock, minus bare interpreter)", "ms", ours_ms, ml_ms,
+        higher_is_better=False, bar="(cross-check)", met=None,
+        note=(f"median of {n} interleaved fresh processes each; bare `python -c pass` = "
+              f"{med['bare'] * 1000:.0f} ms subtracted; IQR of single samples: bare "
+              f"{iqr(times['bare']):.0f} ms, jupyter_mm {iqr(times['mm']):.0f} ms, mlflow "
+              f"{iqr(times['mlflow']):.0f} ms"
+              + ("; jupyter_mm's difference is below the spawn noise, see -X importtime" if noisy else "")),
+    )
 
     # Cold start to the first tracked run, on stores that already exist (schema set up).
     with c.tempdir("import") as tmp:
@@ -98,7 +116,7 @@ def main() -> None:
         run_ml = ("import mlflow; mlflow.set_tracking_uri(" + repr(f"sqlite:///{ml_db}") + "); "
                   "mlflow.set_experiment('bench')\nwith mlflow.start_run(): mlflow.log_metric('x', 1.0)")
         wall(run_mm), wall(run_ml)
-        reps = 5
+        reps = 3
         fr_mm, fr_ml = [], []
         for _ in range(reps):
             fr_mm.append(wall(run_mm))
@@ -110,6 +128,7 @@ def main() -> None:
                  higher_is_better=False,
                  note=f"median of {reps}; set URI + experiment, start run, log 1 metric, end run; "
                       "bare interpreter subtracted")
+    shutil.rmtree(_PYCACHE, ignore_errors=True)
     c.emit()
 
 

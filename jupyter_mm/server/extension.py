@@ -64,7 +64,10 @@ class JupyterMM(ExtensionApp):
         self.store_provider = StoreProvider(resolved.uri, self.artifact_uri or None)
         self.settings[STORE_SETTING] = self.store_provider
 
-        for name, value in ((TRACKING_URI_ENV, resolved.uri), (ARTIFACT_URI_ENV, self.artifact_uri)):
+        for name, value in (
+            (TRACKING_URI_ENV, resolved.uri),
+            (ARTIFACT_URI_ENV, self.artifact_uri),
+        ):
             other = export_to_kernels(name, value)
             if other is not None:
                 self.log.warning(
@@ -75,7 +78,9 @@ class JupyterMM(ExtensionApp):
                     name,
                 )
         self.log.info(
-            "jupyter-mm: tracking store %s (from %s)", self.store_provider.display_uri, resolved.source
+            "jupyter-mm: tracking store %s (from %s)",
+            self.store_provider.display_uri,
+            resolved.source,
         )
 
     def initialize_handlers(self) -> None:

@@ -190,11 +190,13 @@ TICKER = """
     import os, sys, time
     from jupyter_mm.core.store import Store
 
-    run_id, i, n_writers, n_batches = sys.argv[1], *map(int, sys.argv[2:5])
+    run_id, i, n_writers, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
     store = Store.open(os.environ["MM_TRACKING_URI"])
     print("ready", flush=True)
     assert sys.stdin.readline().strip() == "go"
-    for b in range(n_batches):
+    end, b = time.monotonic() + seconds, 0
+    while time.monotonic() < end:
+        b += 1
         ts = int(time.time() * 1000)
         # the runs overtake each other on every batch, and flip parity every batch
         store.log_batch(run_id, metrics=[("progress", float(b * n_writers + i), b, ts),
@@ -210,11 +212,9 @@ def test_search_page_is_one_snapshot(sqlite_store: Store, tmp_path: Path) -> Non
     values it returns and contain only runs whose returned values match the filter.
     """
     uri = str(tmp_path / "store")
-    n_writers, n_batches = 3, 300
+    n_writers, seconds = 3, 2.5
     run_ids = [sqlite_store.create_run(name=f"ticker-{i}").id for i in range(n_writers)]
-    procs = [
-        _spawn(TICKER, uri, run_ids[i], i, n_writers, n_batches) for i in range(n_writers)
-    ]
+    procs = [_spawn(TICKER, uri, run_ids[i], i, n_writers, seconds) for i in range(n_writers)]
     _wait_ready(procs)
     _release(procs)
     pages = bad = 0

@@ -39,6 +39,16 @@ def implemented_verbs(handler: type[RequestHandler]) -> list[str]:
     ]
 
 
+def is_public_by_design(handler: type[RequestHandler], verb: str) -> bool:
+    """jupyter_server's own ``@allow_unauthenticated`` verbs (APIHandler's CORS-preflight OPTIONS).
+
+    A verb defined by jupyter-mm never counts as public: the tests check that too.
+    """
+    method = getattr(handler, verb.lower())
+    own = getattr(method, "__module__", "").startswith("jupyter_mm")
+    return hasattr(method, "__allow_unauthenticated") and not own
+
+
 def example_path(pattern: str) -> str:
     """A concrete URL path matching a route regex: each group becomes a plausible segment."""
     path = pattern.rstrip("$").lstrip("^")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import example_path, implemented_verbs, mm_routes, needs_body
+from .helpers import (
+    example_path,
+    implemented_verbs,
+    is_public_by_design,
+    mm_routes,
+    needs_body,
+)
 
 
 def test_the_extension_registers_routes(jp_web_app) -> None:
@@ -20,6 +26,10 @@ def test_every_route_is_decorated(jp_web_app) -> None:
     for pattern, handler in mm_routes(jp_web_app):
         assert jp_web_app._check_handler_auth(pattern, handler) == []
         assert handler.auth_resource.startswith("jupyter_mm:"), handler
+        for verb in implemented_verbs(handler):
+            method = getattr(handler, verb.lower())
+            if method.__module__.startswith("jupyter_mm"):
+                assert not hasattr(method, "__allow_unauthenticated"), (handler, verb)
 
 
 async def test_every_route_refuses_unauthenticated_requests(jp_web_app, http_server_client) -> None:
@@ -27,6 +37,8 @@ async def test_every_route_refuses_unauthenticated_requests(jp_web_app, http_ser
     for pattern, handler in mm_routes(jp_web_app):
         path = example_path(pattern)
         for verb in implemented_verbs(handler):
+            if is_public_by_design(handler, verb):
+                continue
             r = await http_server_client.fetch(
                 path,
                 method=verb,
@@ -42,6 +54,8 @@ async def test_every_route_refuses_unauthenticated_requests(jp_web_app, http_ser
 async def test_a_wrong_token_is_refused(jp_web_app, http_server_client) -> None:
     for pattern, handler in mm_routes(jp_web_app):
         for verb in implemented_verbs(handler):
+            if is_public_by_design(handler, verb):
+                continue
             r = await http_server_client.fetch(
                 example_path(pattern),
                 method=verb,

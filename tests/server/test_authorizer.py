@@ -13,7 +13,7 @@ from jupyter_server.auth.authorizer import Authorizer
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
 
-from .helpers import example_path, implemented_verbs, mm_routes, needs_body
+from .helpers import example_path, implemented_verbs, mm_routes
 
 
 class DenyMMReads(Authorizer):

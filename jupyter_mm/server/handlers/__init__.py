@@ -12,7 +12,7 @@ from .status import StatusHandler
 __all__ = ["API_PREFIX", "MMHandler", "StatusHandler", "api_handlers"]
 
 
-def api_handlers() -> list[tuple[str, type[MMHandler]] | tuple[str, type[MMHandler], dict[str, Any]]]:
+def api_handlers() -> list[tuple[Any, ...]]:
     """Route table relative to the server's base URL (the extension app prepends it)."""
     return [
         (url_path_join(API_PREFIX, "status"), StatusHandler),

@@ -56,10 +56,10 @@ class MMHandler(APIHandler):
 
     @property
     def store_provider(self) -> StoreProvider:
-        provider = self.settings.get(STORE_SETTING)
+        provider: StoreProvider | None = self.settings.get(STORE_SETTING)
         if provider is None:
             raise HTTPError(503, "the jupyter-mm store is not configured")
-        return provider  # type: ignore[no-any-return]
+        return provider
 
     @property
     def store(self) -> Store:
