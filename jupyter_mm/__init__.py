@@ -84,7 +84,14 @@ if TYPE_CHECKING:
         set_tags,
         start_run,
     )
-    from .errors import Conflict, FilterSyntaxError, IntegrityError, InvalidInput, NotFound, StoreError
+    from .errors import (
+        Conflict,
+        FilterSyntaxError,
+        IntegrityError,
+        InvalidInput,
+        NotFound,
+        StoreError,
+    )
 
 
 def __getattr__(name: str) -> Any:

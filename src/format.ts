@@ -87,6 +87,10 @@ export interface IStatusSummary {
   experiments: string;
   runs: string;
   version: string;
+  /**
+   * The store's error reported by the server, if any.
+   */
+  storeError: string | null;
 }
 
 /**
@@ -100,7 +104,8 @@ export function summarizeStatus(
     kind: describeKind(status?.store?.kind),
     experiments: pluralize(status?.counts?.experiments, 'experiment'),
     runs: pluralize(status?.counts?.runs, 'run'),
-    version: status?.version || UNKNOWN
+    version: status?.version || UNKNOWN,
+    storeError: status?.error?.message ?? null
   };
 }
 

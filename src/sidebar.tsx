@@ -46,9 +46,9 @@ export function StoreStatusView(props: {
           <span className="jp-mm-status-runs">{summary.runs}</span>
         </dd>
       </dl>
-      {state.error !== null && (
+      {(state.error ?? summary.storeError) !== null && (
         <div className="jp-mm-status-error" role="alert">
-          {state.error}
+          {state.error ?? summary.storeError}
         </div>
       )}
       <div className="jp-mm-status-footer">

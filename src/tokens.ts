@@ -33,7 +33,15 @@ export interface IStatusReply {
    */
   version: string;
   store: IStoreInfo;
-  counts: IStoreCounts;
+  /**
+   * Null when the store cannot be opened; `error` then says why.
+   */
+  counts: IStoreCounts | null;
+  /**
+   * Why the store could not be read (the API still answers 200 so the
+   * sidebar can say which store is failing).
+   */
+  error?: IErrorReply;
   /**
    * Echo of the `version` query parameter, when one was sent.
    */

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..core import validation
+from ..core.limits import MAX_STEP, MIN_STEP
 from ..errors import InvalidInput
 from .metric_buffer import MetricBuffer
 
@@ -36,7 +37,9 @@ class ActiveRun:
         self._buffer = MetricBuffer(self._write_metrics, name=f"jupyter-mm-{run.id[:8]}")
         self._add = self._buffer.add
         self._stop_heartbeat = threading.Event()
-        self._heartbeat = threading.Thread(target=self._beat, daemon=True, name="jupyter-mm-heartbeat")
+        self._heartbeat = threading.Thread(
+            target=self._beat, daemon=True, name="jupyter-mm-heartbeat"
+        )
         self._heartbeat.start()
 
     def __repr__(self) -> str:
@@ -55,7 +58,11 @@ class ActiveRun:
 
     # ------------------------------------------------------------ logging
 
-    def log_metric(self, key: str, value: Any, step: int | None = None, timestamp: int | None = None) -> None:
+    def log_metric(
+        self, key: str, value: Any, step: int | None = None, timestamp: int | None = None
+    ) -> None:
+        # Everything is checked here, at the call, so a bad point fails where it is logged and
+        # never spoils a buffered batch of good ones.
         if self._ended:
             raise InvalidInput(f"run {self.id} has ended; start a new run to log more")
         last = self._last_step.get(key)
@@ -66,16 +73,25 @@ class ActiveRun:
             value = validation.metric_value(key, value)
         if step is None:
             step = last + 1
-        elif type(step) is not int:
+        elif type(step) is not int or not MIN_STEP <= step <= MAX_STEP:
             step = validation.step(key, step)
         if step > last:
             self._last_step[key] = step
-        self._add((key, value, step, timestamp if timestamp is not None else int(time.time() * 1000)))
+        if timestamp is None:
+            timestamp = int(time.time() * 1000)
+        elif type(timestamp) is not int or timestamp < 0:
+            timestamp = validation.timestamp(key, timestamp)
+        self._add((key, value, step, timestamp))
 
-    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None, timestamp: int | None = None) -> None:
+    def log_metrics(
+        self, metrics: Mapping[str, Any], step: int | None = None, timestamp: int | None = None
+    ) -> None:
         ts = timestamp if timestamp is not None else int(time.time() * 1000)
         items = validation.mapping(metrics, "metrics", 100_000)
-        checked = [(k, validation.metric_value(validation.key(k, "metric name"), v)) for k, v in items.items()]
+        checked = [
+            (k, validation.metric_value(validation.key(k, "metric name"), v))
+            for k, v in items.items()
+        ]
         for k, v in checked:
             self.log_metric(k, v, step, ts)
 

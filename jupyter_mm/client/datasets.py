@@ -15,7 +15,9 @@ from ..errors import InvalidInput
 _BLOCK = 1 << 20
 
 
-def describe(data: Any, name: str, context: str = "training", source: str | None = None) -> DatasetInput:
+def describe(
+    data: Any, name: str, context: str = "training", source: str | None = None
+) -> DatasetInput:
     module = type(data).__module__.split(".")[0]
     if isinstance(data, (str, os.PathLike)):
         return _describe_path(Path(data), name, context)
@@ -65,7 +67,10 @@ def _describe_pandas(data: Any, name: str, context: str, source: str | None) -> 
         source_type="pandas",
         schema={"columns": columns},
         row_count=len(frame),
-        profile={"columns": len(columns), "memory_bytes": int(frame.memory_usage(deep=False).sum())},
+        profile={
+            "columns": len(columns),
+            "memory_bytes": int(frame.memory_usage(deep=False).sum()),
+        },
     )
 
 

@@ -58,7 +58,11 @@ def runs(
     collected: list[Run] = []
     token = None
     while True:
-        page = limits.MAX_RESULTS if wanted is None else min(limits.MAX_RESULTS, wanted - len(collected))
+        page = (
+            limits.MAX_RESULTS
+            if wanted is None
+            else min(limits.MAX_RESULTS, wanted - len(collected))
+        )
         batch, token = store.search_runs(
             _experiment_ids(experiment), filter, orders, max_results=page, page_token=token
         )
@@ -115,7 +119,9 @@ def experiments() -> pd.DataFrame:
     )
 
 
-def list_artifacts(run_id: Any, path: str | None = None, recursive: bool = True) -> list[ArtifactInfo]:
+def list_artifacts(
+    run_id: Any, path: str | None = None, recursive: bool = True
+) -> list[ArtifactInfo]:
     return get_store().list_artifacts(_id(run_id), path, recursive=recursive)
 
 
@@ -123,7 +129,9 @@ def load_artifact(run_id: Any, path: str) -> bytes:
     return get_store().read_artifact(_id(run_id), path)
 
 
-def download_artifacts(run_id: Any, path: str | None = None, dest: str | os.PathLike[str] = ".") -> str:
+def download_artifacts(
+    run_id: Any, path: str | None = None, dest: str | os.PathLike[str] = "."
+) -> str:
     """Copy an artifact (or a folder of them) under ``dest``, keeping logical paths; returns the
     local path of what was downloaded. Content is verified against its hash as it is written."""
     store = get_store()

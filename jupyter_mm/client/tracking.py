@@ -1,5 +1,10 @@
-"""The module-level tracking API (``mm.start_run``, ``mm.log_metric``...): one active run per thread
-stack, like MLflow's fluent API, over whatever store the tracking URI names."""
+"""The module-level tracking API (``mm.start_run``, ``mm.log_metric``...) over whatever store the
+tracking URI names.
+
+Each thread has its own stack of active runs, as in MLflow's fluent API. A thread with no run of its
+own logs into the main thread's active run, so a training loop in a worker thread (or a callback
+running on one) lands in the notebook's run without passing a handle around.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +21,21 @@ from .active_run import ActiveRun, default_user
 from .backend import get_store
 
 _lock = threading.RLock()
-_stack: list[ActiveRun] = []
+_MAIN_THREAD = threading.main_thread().ident
+_main_stack: list[ActiveRun] = []
+_local = threading.local()
+_open_runs: list[ActiveRun] = []  # every thread's, for the exit handler
 _experiment: str | None = None
 _last: ActiveRun | None = None
+
+
+def _own_stack() -> list[ActiveRun]:
+    if threading.get_ident() == _MAIN_THREAD:
+        return _main_stack
+    stack: list[ActiveRun] | None = getattr(_local, "stack", None)
+    if stack is None:
+        stack = _local.stack = []
+    return stack
 
 
 def set_experiment(name: str) -> str:
@@ -51,15 +68,16 @@ def start_run(
     """
     global _last
     store = get_store()
+    stack = _own_stack()
     with _lock:
-        if _stack and not (nested or parent):
+        if stack and not (nested or parent):
             raise InvalidInput(
-                f"run {_stack[-1].name!r} is still active: end it with mm.end_run() first, "
+                f"run {stack[-1].name!r} is still active: end it with mm.end_run() first, "
                 "or pass nested=True"
             )
         parent_id = parent.id if isinstance(parent, ActiveRun) else parent
-        if parent_id is None and _stack:
-            parent_id = _stack[-1].id
+        if parent_id is None and stack:
+            parent_id = stack[-1].id
         all_tags = {"mm.source.type": _source_type()}
         if tags:
             all_tags.update({str(k): v for k, v in tags.items()})
@@ -71,16 +89,18 @@ def start_run(
             params=params,
             parent_run_id=parent_id,
         )
-        active = ActiveRun(store, run, on_end=_forget)
-        _stack.append(active)
+
+        def forget(ended: ActiveRun) -> None:
+            with _lock:
+                for runs in (stack, _open_runs):
+                    if ended in runs:
+                        runs.remove(ended)
+
+        active = ActiveRun(store, run, on_end=forget)
+        stack.append(active)
+        _open_runs.append(active)
         _last = active
         return active
-
-
-def _forget(run: ActiveRun) -> None:
-    with _lock:
-        if run in _stack:
-            _stack.remove(run)
 
 
 def _source_type() -> str:
@@ -88,7 +108,11 @@ def _source_type() -> str:
 
 
 def active_run() -> ActiveRun | None:
-    return _stack[-1] if _stack else None
+    """This thread's innermost active run, else the main thread's, else None."""
+    stack = _own_stack()
+    if stack:
+        return stack[-1]
+    return _main_stack[-1] if _main_stack else None
 
 
 def last_run() -> ActiveRun | None:
@@ -103,14 +127,18 @@ def end_run(status: str = "FINISHED") -> None:
 
 
 def _run() -> ActiveRun:
-    if _stack:
-        return _stack[-1]
+    run = active_run()
+    if run is not None:
+        return run
     raise InvalidInput("no active run: start one with mm.start_run() (or `with mm.start_run():`)")
 
 
 def log_metric(key: str, value: Any, step: int | None = None, timestamp: int | None = None) -> None:
     """Log one metric point. ``step`` defaults to the key's previous step + 1 (first: 0)."""
-    (_stack[-1] if _stack else _run()).log_metric(key, value, step, timestamp)
+    if _main_stack and threading.get_ident() == _MAIN_THREAD:  # the hot path, kept short
+        _main_stack[-1].log_metric(key, value, step, timestamp)
+    else:
+        _run().log_metric(key, value, step, timestamp)
 
 
 def log_metrics(metrics: Mapping[str, Any], step: int | None = None) -> None:
@@ -186,11 +214,17 @@ def log_dataset(data: Any, name: str, context: str = "training", source: str | N
 
 
 def _end_all_at_exit() -> None:
-    """At interpreter exit: flush and close runs still open (FAILED after an uncaught exception)."""
-    status = "FAILED" if getattr(sys, "last_type", None) is not None else "FINISHED"
-    for run in reversed(list(_stack)):
+    """At interpreter exit: flush and close runs still open. An uncaught KeyboardInterrupt marks them
+    KILLED, another uncaught exception FAILED with its traceback, a normal exit FINISHED."""
+    exc_type = getattr(sys, "last_type", None)
+    for run in reversed(list(_open_runs)):
         try:
-            run.end(status)
+            if exc_type is None:
+                run.end("FINISHED")
+            else:
+                run.__exit__(
+                    exc_type, getattr(sys, "last_value", None), getattr(sys, "last_traceback", None)
+                )
         except MMError as e:
             print(f"jupyter-mm: could not close run {run.id}: {e}", file=sys.stderr)
 

@@ -97,6 +97,23 @@ def write_conn(engine: Engine) -> Iterator[Connection]:
         conn.close()
 
 
+@contextmanager
+def read_conn(engine: Engine) -> Iterator[Connection]:
+    """A read transaction that sees one snapshot across all of its queries.
+
+    SQLite (WAL) gives that to any transaction; PostgreSQL needs REPEATABLE READ, since its default
+    READ COMMITTED takes a new snapshot per statement.
+    """
+    conn = engine.connect()
+    if not is_sqlite(engine):
+        conn = conn.execution_options(isolation_level="REPEATABLE READ")
+    try:
+        with conn.begin():
+            yield conn
+    finally:
+        conn.close()
+
+
 def run_write(engine: Engine, fn: Callable[[Connection], T]) -> T:
     """Run ``fn`` in a write transaction, retrying lock and serialization errors with backoff.
 

@@ -95,6 +95,8 @@ def step(k: str, value: Any) -> int:
 
 def timestamp(k: str, value: Any) -> int:
     try:
+        if isinstance(value, (str, bytes, bool)):
+            raise TypeError
         ts = int(value)
     except (TypeError, ValueError, OverflowError):
         raise InvalidInput(

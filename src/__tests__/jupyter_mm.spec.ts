@@ -114,7 +114,8 @@ describe('summarizeStatus', () => {
       kind: 'SQLite (embedded)',
       experiments: '2 experiments',
       runs: '1,234 runs',
-      version: '0.1.0'
+      version: '0.1.0',
+      storeError: null
     });
   });
 
@@ -135,8 +136,23 @@ describe('summarizeStatus', () => {
       kind: UNKNOWN,
       experiments: `${UNKNOWN} experiments`,
       runs: `${UNKNOWN} runs`,
-      version: UNKNOWN
+      version: UNKNOWN,
+      storeError: null
     });
+  });
+
+  it('reports a store that cannot be read', () => {
+    const summary = summarizeStatus(
+      statusReply({
+        counts: null,
+        error: {
+          error_code: 'TEMPORARILY_UNAVAILABLE',
+          message: 'cannot open the store'
+        }
+      })
+    );
+    expect(summary.runs).toBe(`${UNKNOWN} runs`);
+    expect(summary.storeError).toBe('cannot open the store');
   });
 
   it('keeps markup as plain text', () => {
@@ -176,7 +192,7 @@ describe('StoreStatusModel', () => {
     const seen: StoreStatusModel.IState[] = [];
     model.stateChanged.connect((_, state) => seen.push(state));
     await model.refresh();
-    expect(model.state.status?.counts.runs).toBe(1234);
+    expect(model.state.status?.counts?.runs).toBe(1234);
     expect(model.state.error).toBeNull();
     expect(model.state.loading).toBe(false);
     expect(model.state.updated).toBeInstanceOf(Date);
@@ -196,7 +212,7 @@ describe('StoreStatusModel', () => {
     fail = true;
     await expect(model.refresh()).resolves.toBeUndefined();
     expect(model.state.error).toBe('store unavailable');
-    expect(model.state.status?.counts.experiments).toBe(2);
+    expect(model.state.status?.counts?.experiments).toBe(2);
     fail = false;
     await model.refresh();
     expect(model.state.error).toBeNull();

@@ -121,6 +121,32 @@ describe('StoreStatusView', () => {
     expect((window as any).__pwned).toBeUndefined();
   });
 
+  it("shows the server's store error", () => {
+    act(() =>
+      root.render(
+        <StoreStatusView
+          state={state({
+            status: {
+              version: '0.1.0',
+              store: { uri: 'postgresql://mm:***@db/mm', kind: 'postgresql' },
+              counts: null,
+              error: {
+                error_code: 'TEMPORARILY_UNAVAILABLE',
+                message: 'cannot open the store: connection refused'
+              }
+            }
+          })}
+        />
+      )
+    );
+    expect(host.querySelector('.jp-mm-status-error')?.textContent).toBe(
+      'cannot open the store: connection refused'
+    );
+    expect(host.querySelector('.jp-mm-status-runs')?.textContent).toBe(
+      '— runs'
+    );
+  });
+
   it('shows progress while loading', () => {
     act(() =>
       root.render(<StoreStatusView state={state({ loading: true })} />)
@@ -253,7 +279,7 @@ describe('MMSidebar', () => {
       '4 runs'
     );
 
-    sidebar.dispose();
+    act(() => sidebar.dispose());
     expect(model.isDisposed).toBe(true);
   });
 });

@@ -6,6 +6,7 @@ store; the parent only starts them, releases them together and checks what ended
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -101,8 +102,8 @@ WRITER = """
             mm.log_metric("loss", i + step / 1024)  # exact in float64
             if step % 10 == 0:
                 mm.log_metric("every10", -step, step=step)
-            if step % 1000 == 999:
-                run.flush()  # more, smaller write transactions: more chances to collide
+            if step % 250 == 249:
+                run.flush()  # many small write transactions (plus the buffer's own): collisions
         print(run.id, flush=True)
 """
 
@@ -297,15 +298,13 @@ def test_writers_sharing_one_run_lose_nothing(store: Store, store_uri: str) -> N
 
 OPENER = """
     import os, sys
-    import jupyter_mm as mm
     from jupyter_mm.core.store import Store
 
     i = int(sys.argv[1])
     print("ready", flush=True)
     assert sys.stdin.readline().strip() == "go"
     store = Store.open(os.environ["MM_TRACKING_URI"])  # the first open of a brand-new store
-    exp = store.get_or_create_experiment("race")
-    run = store.create_run(exp, name=f"opener-{i}", params={"i": i})
+    run = store.create_run(name=f"opener-{i}", params={"i": i})
     store.log_metric(run.id, "x", float(i), step=0)
     store.update_run(run.id, status="FINISHED")
     print(run.id, flush=True)
@@ -337,9 +336,37 @@ def _check_racing_first_open(uri: str, n_openers: int) -> None:
         assert migrate.current_revision(store.engine) == migrate.HEAD
         with store.engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
-        exps = [e for e in store.list_experiments() if e.name == "race"]
-        assert len(exps) == 1  # get_or_create_experiment raced too
-        runs, _ = store.search_runs([exps[0].id], max_results=100)
+        runs, _ = store.search_runs(max_results=100)
         assert {r.id for r in runs} == run_ids
         assert sorted(r.metrics["x"] for r in runs) == [float(i) for i in range(n_openers)]
         assert all(r.status == "FINISHED" for r in runs)
+
+
+# ------------------------------------------------------------------ racing experiment creation
+
+EXPERIMENTS = """
+    import json, os, sys
+    from jupyter_mm.core.store import Store
+
+    n_names = int(sys.argv[1])
+    store = Store.open(os.environ["MM_TRACKING_URI"])
+    print("ready", flush=True)
+    assert sys.stdin.readline().strip() == "go"
+    ids = {f"exp-{j}": store.get_or_create_experiment(f"exp-{j}") for j in range(n_names)}
+    print(json.dumps(ids), flush=True)
+"""
+
+
+def test_racing_get_or_create_experiment_agrees_on_one_id(store: Store, store_uri: str) -> None:
+    """Kernels starting together with ``mm.set_experiment("same name")``: every process gets the
+    same experiment, none fails, and the name exists once. On SQLite and PostgreSQL."""
+    n_procs, n_names = 5, 200
+    procs = [_spawn(EXPERIMENTS, store_uri, n_names) for _ in range(n_procs)]
+    _wait_ready(procs)
+    _release(procs)
+    outputs = _finish(procs)
+    answers = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
+    assert all(a == answers[0] for a in answers), answers
+    stored = {e.name: e.id for e in store.list_experiments() if e.name.startswith("exp-")}
+    assert stored == answers[0]
+    assert len(set(stored.values())) == n_names

@@ -30,6 +30,14 @@ T = TypeVar("T")
 StoreT = TypeVar("StoreT", bound="StoreBase")
 
 
+def is_unique_violation(err: BaseException) -> bool:
+    """A unique-key clash from either database (another writer got there first)."""
+    from sqlalchemy.exc import IntegrityError
+
+    text = str(getattr(err, "orig", err)).lower()
+    return isinstance(err, IntegrityError) and ("unique" in text or "duplicate key" in text)
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -90,10 +98,14 @@ class StoreBase:
             from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
         return dialect_insert(table)
 
-    def _check_active(self, conn: Connection, run_uuid: str) -> None:
-        stage = conn.execute(
-            select(s.runs.c.lifecycle_stage).where(s.runs.c.run_uuid == run_uuid)
-        ).scalar()
+    def _check_active(self, conn: Connection, run_uuid: str, lock: bool = False) -> None:
+        """Raise unless the run exists and is not deleted. ``lock`` also takes the run's row lock
+        (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), so concurrent
+        appends to one run's metric chunks queue up instead of racing for the same chunk."""
+        q = select(s.runs.c.lifecycle_stage).where(s.runs.c.run_uuid == run_uuid)
+        if lock:
+            q = q.with_for_update(key_share=True)
+        stage = conn.execute(q).scalar()
         if stage is None:
             raise NotFound(f"no run with id {run_uuid!r}")
         if stage != "active":

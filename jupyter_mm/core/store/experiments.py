@@ -15,6 +15,7 @@ from ..entities import Experiment
 from .base import (
     DEFAULT_EXPERIMENT_ID,
     StoreBase,
+    is_unique_violation,
     lifecycle_clause,
     now_ms,
     parse_experiment_id,
@@ -53,7 +54,12 @@ class ExperimentsMixin(StoreBase):
                 )
             return str(exp_id)
 
-        return self._write(write)
+        try:
+            return self._write(write)
+        except Exception as e:
+            if is_unique_violation(e):  # created by another process since our check
+                raise AlreadyExists(f"experiment {name!r} already exists") from None
+            raise
 
     def get_experiment(self, experiment_id: str | int) -> Experiment:
         exp = self._experiments(s.experiments.c.experiment_id == parse_experiment_id(experiment_id))

@@ -38,7 +38,7 @@ class RunDataMixin(MetricsMixin):
             return
 
         def write(conn: Connection) -> None:
-            self._check_active(conn, run_uuid)
+            self._check_active(conn, run_uuid, lock=bool(points))
             if param_items:
                 self._write_params(conn, run_uuid, param_items)
             if tag_items:

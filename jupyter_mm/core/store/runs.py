@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from ...errors import AlreadyExists, InvalidInput, NotFound
-from .. import limits, validation
+from .. import database, limits, validation
 from .. import schema as s
 from ..entities import DatasetInput, Metric, Run
 from .base import (
@@ -22,6 +22,7 @@ from .base import (
     check_status,
     decode_token,
     encode_token,
+    is_unique_violation,
     lifecycle_clause,
     now_ms,
     parse_experiment_id,
@@ -97,7 +98,7 @@ class RunsMixin(StoreBase):
         try:
             self._write(write)
         except Exception as e:
-            if "unique" in str(e).lower() or "duplicate key" in str(e).lower():
+            if is_unique_violation(e):
                 raise AlreadyExists(f"run {run_uuid} already exists") from None
             raise
         return Run(
@@ -117,7 +118,8 @@ class RunsMixin(StoreBase):
         )
 
     def get_run(self, run_id: str) -> Run:
-        runs = self._load_runs([check_run_id(run_id)], with_datasets=True)
+        with database.read_conn(self.engine) as conn:
+            runs = self._load_runs(conn, [check_run_id(run_id)], with_datasets=True)
         if not runs:
             raise NotFound(f"no run with id {run_id!r}")
         return runs[0]
@@ -188,11 +190,12 @@ class RunsMixin(StoreBase):
             q = apply_filter(q, parse_filter(filter))
         q = apply_order_by(q, parse_order_by(list(order_by or [])))
         q = q.limit(max_results + 1).offset(offset)
-        with self.engine.connect() as conn:
+        # one snapshot for the ids and their data, so a page always agrees with its filter
+        with database.read_conn(self.engine) as conn:
             ids_page = list(conn.execute(q).scalars())
-        more = len(ids_page) > max_results
-        ids_page = ids_page[:max_results]
-        runs = self._load_runs(ids_page)
+            more = len(ids_page) > max_results
+            ids_page = ids_page[:max_results]
+            runs = self._load_runs(conn, ids_page)
         token = encode_token(offset + max_results) if more else None
         return runs, token
 
@@ -220,7 +223,9 @@ class RunsMixin(StoreBase):
             ).scalar()
         return {"experiments": int(n_exp or 0), "runs": self.count_runs()}
 
-    def _load_runs(self, run_ids: list[str], with_datasets: bool = False) -> list[Run]:
+    def _load_runs(
+        self, conn: Connection, run_ids: list[str], with_datasets: bool = False
+    ) -> list[Run]:
         """Hydrate runs (in the given order) with params, latest metrics and tags: 4 queries a page."""
         if not run_ids:
             return []
@@ -230,50 +235,49 @@ class RunsMixin(StoreBase):
         latest: dict[str, dict[str, Metric]] = defaultdict(dict)
         datasets: dict[str, list[DatasetInput]] = defaultdict(list)
         rows: dict[str, Any] = {}
-        with self.engine.connect() as conn:
-            for batch in batches(run_ids, 900):
-                for row in conn.execute(
-                    select(s.runs, s.experiments.c.name.label("experiment_name"))
-                    .join(s.experiments, s.experiments.c.experiment_id == r.experiment_id)
-                    .where(r.run_uuid.in_(batch))
+        for batch in batches(run_ids, 900):
+            for row in conn.execute(
+                select(s.runs, s.experiments.c.name.label("experiment_name"))
+                .join(s.experiments, s.experiments.c.experiment_id == r.experiment_id)
+                .where(r.run_uuid.in_(batch))
+            ):
+                rows[row.run_uuid] = row
+            for p in conn.execute(select(s.params).where(s.params.c.run_uuid.in_(batch))):
+                params[p.run_uuid][p.key] = p.value
+            for t in conn.execute(select(s.tags).where(s.tags.c.run_uuid.in_(batch))):
+                tags[t.run_uuid][t.key] = t.value
+            for m in conn.execute(
+                select(s.latest_metrics).where(s.latest_metrics.c.run_uuid.in_(batch))
+            ):
+                v = float("nan") if m.value is None else m.value
+                latest[m.run_uuid][m.key] = Metric(m.key, v, m.step, m.timestamp)
+            if with_datasets:
+                d = s.datasets.c
+                for ds in conn.execute(
+                    select(
+                        s.run_inputs,
+                        d.source,
+                        d.source_type,
+                        d.schema,
+                        d.row_count,
+                        d.profile,
+                    )
+                    .join(s.datasets, d.digest == s.run_inputs.c.digest)
+                    .where(s.run_inputs.c.run_uuid.in_(batch))
+                    .order_by(s.run_inputs.c.name)
                 ):
-                    rows[row.run_uuid] = row
-                for p in conn.execute(select(s.params).where(s.params.c.run_uuid.in_(batch))):
-                    params[p.run_uuid][p.key] = p.value
-                for t in conn.execute(select(s.tags).where(s.tags.c.run_uuid.in_(batch))):
-                    tags[t.run_uuid][t.key] = t.value
-                for m in conn.execute(
-                    select(s.latest_metrics).where(s.latest_metrics.c.run_uuid.in_(batch))
-                ):
-                    v = float("nan") if m.value is None else m.value
-                    latest[m.run_uuid][m.key] = Metric(m.key, v, m.step, m.timestamp)
-                if with_datasets:
-                    d = s.datasets.c
-                    for ds in conn.execute(
-                        select(
-                            s.run_inputs,
-                            d.source,
-                            d.source_type,
-                            d.schema,
-                            d.row_count,
-                            d.profile,
+                    datasets[ds.run_uuid].append(
+                        DatasetInput(
+                            name=ds.name,
+                            digest=ds.digest,
+                            context=ds.context,
+                            source=ds.source,
+                            source_type=ds.source_type,
+                            schema=json.loads(ds.schema) if ds.schema else None,
+                            row_count=ds.row_count,
+                            profile=json.loads(ds.profile) if ds.profile else None,
                         )
-                        .join(s.datasets, d.digest == s.run_inputs.c.digest)
-                        .where(s.run_inputs.c.run_uuid.in_(batch))
-                        .order_by(s.run_inputs.c.name)
-                    ):
-                        datasets[ds.run_uuid].append(
-                            DatasetInput(
-                                name=ds.name,
-                                digest=ds.digest,
-                                context=ds.context,
-                                source=ds.source,
-                                source_type=ds.source_type,
-                                schema=json.loads(ds.schema) if ds.schema else None,
-                                row_count=ds.row_count,
-                                profile=json.loads(ds.profile) if ds.profile else None,
-                            )
-                        )
+                    )
         out = []
         for rid in run_ids:
             found = rows.get(rid)
