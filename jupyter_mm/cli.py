@@ -1,9 +1,9 @@
 """``jupyter mm`` (or ``jupyter-mm``): look at and look after a store from the shell.
 
-    jupyter mm status                  which store, how many experiments and runs
-    jupyter mm runs [FILTER] [-o KEY]  recent runs as a table
-    jupyter mm experiments             experiments
-    jupyter mm check                   database integrity and every artifact's hash
+jupyter mm status                  which store, how many experiments and runs
+jupyter mm runs [FILTER] [-o KEY]  recent runs as a table
+jupyter mm experiments             experiments
+jupyter mm check                   database integrity and every artifact's hash
 """
 
 from __future__ import annotations
@@ -69,16 +69,20 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="jupyter mm", description=__doc__.split("\n")[0])
-    parser.add_argument("--store", help="tracking URI (default: MM_TRACKING_URI or the nearest .mm/)")
+    parser.add_argument(
+        "--store", help="tracking URI (default: MM_TRACKING_URI or the nearest .mm/)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("status", help="which store, how many runs").set_defaults(fn=cmd_status)
     p = sub.add_parser("runs", help="list runs")
-    p.add_argument("filter", nargs="?", help="search filter, e.g. \"metrics.auc > 0.8\"")
+    p.add_argument("filter", nargs="?", help='search filter, e.g. "metrics.auc > 0.8"')
     p.add_argument("-o", "--order-by", action="append", help="e.g. 'metrics.auc DESC' (repeatable)")
     p.add_argument("-n", "--limit", type=int, default=20)
     p.set_defaults(fn=cmd_runs)
     sub.add_parser("experiments", help="list experiments").set_defaults(fn=cmd_experiments)
-    sub.add_parser("check", help="verify the database and artifact hashes").set_defaults(fn=cmd_check)
+    sub.add_parser("check", help="verify the database and artifact hashes").set_defaults(
+        fn=cmd_check
+    )
     args = parser.parse_args(argv)
     try:
         return int(args.fn(args))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import functools
 import os
-import threading
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -16,8 +16,6 @@ from .metric_buffer import MetricBuffer
 if TYPE_CHECKING:
     from ..core.entities import Run
     from ..core.store import Store
-
-HEARTBEAT_SECONDS = 10.0
 
 
 class ActiveRun:
@@ -34,13 +32,8 @@ class ActiveRun:
         self._last_step: dict[str, int] = {}
         self._params: dict[str, str] = dict(run.params)
         self._ended = False
-        self._buffer = MetricBuffer(self._write_metrics, name=f"jupyter-mm-{run.id[:8]}")
+        self._buffer = MetricBuffer(self._write_metrics, heartbeat=self._beat)
         self._add = self._buffer.add
-        self._stop_heartbeat = threading.Event()
-        self._heartbeat = threading.Thread(
-            target=self._beat, daemon=True, name="jupyter-mm-heartbeat"
-        )
-        self._heartbeat.start()
 
     def __repr__(self) -> str:
         state = "ended" if self._ended else "active"
@@ -50,11 +43,7 @@ class ActiveRun:
         self.store.log_batch(self.id, metrics=points)
 
     def _beat(self) -> None:
-        while not self._stop_heartbeat.wait(HEARTBEAT_SECONDS):
-            try:
-                self.store.heartbeat(self.id)
-            except Exception:  # a missed beat is harmless; the next one will do
-                pass
+        self.store.heartbeat(self.id)
 
     # ------------------------------------------------------------ logging
 
@@ -118,11 +107,18 @@ class ActiveRun:
         if self._ended:
             return
         self._ended = True
-        self._stop_heartbeat.set()
         try:
-            self._buffer.close(flush=True)
+            # the last metrics and the final status in one transaction
+            self._buffer.close(
+                last=lambda points: self.store.end_run(self.id, status, metrics=points)
+            )
+        except BaseException:
+            try:  # metrics could not be written: still record how the run ended
+                self.store.update_run(self.id, status=status)
+            except Exception:
+                pass
+            raise
         finally:
-            self.store.update_run(self.id, status=status)
             if self._on_end is not None:
                 self._on_end(self)
 
@@ -151,6 +147,7 @@ class ActiveRun:
         self.end(status)
 
 
+@functools.cache
 def default_user() -> str:
     for var in ("JUPYTERHUB_USER", "MM_USER"):
         if os.environ.get(var):

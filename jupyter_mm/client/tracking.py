@@ -46,11 +46,20 @@ def set_experiment(name: str) -> str:
     return exp_id
 
 
+_experiment_ids: dict[tuple[str, str], str] = {}
+
+
 def _experiment_id(experiment: str | None) -> str:
+    """The experiment's id, looked up (or created) once per store and name."""
     name = experiment or _experiment or os.environ.get("MM_EXPERIMENT_NAME")
     if not name:
         return "0"
-    return get_store().get_or_create_experiment(name)
+    store = get_store()
+    cache_key = (store.location.db_url, name)
+    exp_id = _experiment_ids.get(cache_key)
+    if exp_id is None:
+        exp_id = _experiment_ids[cache_key] = store.get_or_create_experiment(name)
+    return exp_id
 
 
 def start_run(

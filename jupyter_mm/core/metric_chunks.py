@@ -9,6 +9,7 @@ with numpy in milliseconds. NaN and ±Inf are plain IEEE values here.
 
 from __future__ import annotations
 
+import struct
 import zlib
 from typing import TYPE_CHECKING
 
@@ -19,14 +20,29 @@ FORMAT_VERSION = 1
 
 
 def encode(steps: np.ndarray, timestamps: np.ndarray, values: np.ndarray) -> bytes:
-    import numpy as np
-
     n = len(values)
-    s = np.diff(steps.astype("<i8"), prepend=np.int64(0))
-    t = np.diff(timestamps.astype("<i8"), prepend=np.int64(0))
-    v = values.astype("<f8").view(np.uint8).reshape(n, 8).T.copy()  # byte shuffle
-    payload = s.tobytes() + t.tobytes() + v.tobytes()
+    if n <= _SMALL:
+        payload = _payload_small(steps.tolist(), timestamps.tolist(), values.tolist())
+    else:
+        import numpy as np
+
+        s = np.diff(steps.astype("<i8"), prepend=np.int64(0))
+        t = np.diff(timestamps.astype("<i8"), prepend=np.int64(0))
+        v = values.astype("<f8").view(np.uint8).reshape(n, 8).T.copy()  # byte shuffle
+        payload = s.tobytes() + t.tobytes() + v.tobytes()
     return bytes([FORMAT_VERSION]) + n.to_bytes(4, "little") + zlib.compress(payload, 1)
+
+
+#: Below this many points, plain Python beats numpy's per-call overhead (flushes of a few points).
+_SMALL = 32
+
+
+def _payload_small(steps: list[int], stamps: list[int], values: list[float]) -> bytes:
+    def deltas(xs: list[int]) -> bytes:
+        return struct.pack(f"<{len(xs)}q", *(b - a for a, b in zip([0, *xs], xs, strict=False)))
+
+    raw = struct.pack(f"<{len(values)}d", *values)
+    return deltas(steps) + deltas(stamps) + b"".join(raw[j::8] for j in range(8))
 
 
 def decode(blob: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

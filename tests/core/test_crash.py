@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs PO
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 60.0
-#: The buffer flushes at least once a second (MetricBuffer.interval); a point logged this long
+#: The buffer flushes at least once a second (metric_buffer.FLUSH_SECONDS); a point logged this long
 #: before the kill must be stored: one interval, plus half a second for that flush to commit on a
 #: busy 2-core machine.
 DURABLE_AFTER_SECONDS = 1.5

@@ -9,11 +9,10 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from ...errors import InvalidInput, NotFound, StoreError
 from .. import database, limits, locations, migrate, validation
-from .. import schema as s
 from ..artifacts import BlobStore
 from ..entities import RUN_STATUSES
 
@@ -36,6 +35,29 @@ def is_unique_violation(err: BaseException) -> bool:
 
     text = str(getattr(err, "orig", err)).lower()
     return isinstance(err, IntegrityError) and ("unique" in text or "duplicate key" in text)
+
+
+def run_update_values(
+    status: str | None = None,
+    end_time: int | None = None,
+    name: str | None = None,
+    notes: str | None = None,
+) -> dict[str, Any]:
+    """Checked column values for a run update; a terminal status without an end time ends now."""
+    values: dict[str, Any] = {}
+    if status is not None:
+        values["status"] = check_status(status)
+        if values["status"] in ("FINISHED", "FAILED", "KILLED") and end_time is None:
+            end_time = now_ms()
+        if values["status"] == "RUNNING":
+            values["end_time"] = None
+    if end_time is not None:
+        values["end_time"] = int(end_time)
+    if name is not None:
+        values["name"] = validation.name(name, "run name")
+    if notes is not None:
+        values["notes"] = validation.text(notes, "notes", limits.MAX_NOTE_LENGTH)
+    return values
 
 
 def now_ms() -> int:
@@ -102,10 +124,11 @@ class StoreBase:
         """Raise unless the run exists and is not deleted. ``lock`` also takes the run's row lock
         (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), so concurrent
         appends to one run's metric chunks queue up instead of racing for the same chunk."""
-        q = select(s.runs.c.lifecycle_stage).where(s.runs.c.run_uuid == run_uuid)
-        if lock:
-            q = q.with_for_update(key_share=True)
-        stage = conn.execute(q).scalar()
+        from . import statements as st
+
+        stage = conn.execute(
+            st.RUN_STAGE_LOCKED if lock else st.RUN_STAGE, {"run": run_uuid}
+        ).scalar()
         if stage is None:
             raise NotFound(f"no run with id {run_uuid!r}")
         if stage != "active":

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, or_, select
 
 from ...errors import InvalidInput, NotFound
 from .. import limits, metric_chunks, validation
 from .. import schema as s
 from ..entities import Metric
+from . import statements as st
 from .base import (
     MetricColumns,
     MetricPoint,
@@ -20,6 +21,22 @@ from .base import (
 
 if TYPE_CHECKING:
     import numpy as np
+
+_LATEST_UPSERTS: dict[str, Any] = {}
+
+
+def _chunk_row(steps: np.ndarray, stamps: np.ndarray, values: np.ndarray) -> dict[str, Any]:
+    small = len(values) <= 32  # Python's min/max beat numpy's call overhead on a few points
+    st, ts = (steps.tolist(), stamps.tolist()) if small else (steps, stamps)
+    return {
+        "n": len(values),
+        "step_min": int(min(st) if small else st.min()),
+        "step_max": int(max(st) if small else st.max()),
+        "ts_min": int(min(ts) if small else ts.min()),
+        "ts_max": int(max(ts) if small else ts.max()),
+        "data": metric_chunks.encode(steps, stamps, values),
+    }
+
 
 _NUMBER_TYPES: frozenset[type] = frozenset({int, float})
 _INT_TYPES: frozenset[type] = frozenset({int})
@@ -94,21 +111,21 @@ class MetricsMixin(StoreBase):
     def _append_metrics(
         self, conn: Connection, run_uuid: str, columns: dict[str, MetricColumns]
     ) -> None:
+        """Append each key's points: top up its open chunk, then add full ones; three statements
+        in all, whatever the number of keys (the caller holds the run's lock)."""
         import numpy as np
 
         cap = limits.METRIC_CHUNK_POINTS
-        c = s.metric_chunks.c
+        open_chunks = {
+            row.key: row
+            for row in conn.execute(st.LAST_CHUNKS, {"run": run_uuid, "keys": list(columns)})
+        }
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         latest_rows = []
         for key, (steps, stamps, values) in columns.items():
-            last = conn.execute(
-                select(c.seq, c.n, c.data)
-                .where(c.run_uuid == run_uuid, c.key == key)
-                .order_by(c.seq.desc())
-                .limit(1)
-                .with_for_update()
-            ).first()
             # newest point of the batch: highest step, then latest timestamp
-            i = int(np.lexsort((stamps, steps))[-1])
+            i = 0 if len(steps) == 1 else int(np.lexsort((stamps, steps))[-1])
             best_v = float(values[i])
             latest_rows.append(
                 {
@@ -120,69 +137,46 @@ class MetricsMixin(StoreBase):
                 }
             )
             seq = 0
+            last = open_chunks.get(key)
             if last is not None:
                 seq = last.seq + 1
                 if last.n < cap:  # top up the open chunk first
                     old_s, old_t, old_v = metric_chunks.decode(last.data)
                     room = cap - last.n
-                    self._put_chunk(
-                        conn,
-                        run_uuid,
-                        key,
-                        last.seq,
+                    row = _chunk_row(
                         np.concatenate([old_s, steps[:room]]),
                         np.concatenate([old_t, stamps[:room]]),
                         np.concatenate([old_v, values[:room]]),
-                        replace=True,
                     )
+                    updates.append({**row, "b_run": run_uuid, "b_key": key, "b_seq": last.seq})
                     steps, stamps, values = steps[room:], stamps[room:], values[room:]
             for start in range(0, len(values), cap):
                 part = slice(start, start + cap)
-                self._put_chunk(conn, run_uuid, key, seq, steps[part], stamps[part], values[part])
+                row = _chunk_row(steps[part], stamps[part], values[part])
+                inserts.append({**row, "run_uuid": run_uuid, "key": key, "seq": seq})
                 seq += 1
-        stmt = self._upsert(conn, s.latest_metrics)
-        lm = s.latest_metrics.c
-        ex = stmt.excluded
-        conn.execute(
-            stmt.on_conflict_do_update(
+        if updates:
+            conn.execute(st.UPDATE_CHUNK, updates)
+        if inserts:
+            conn.execute(st.INSERT_CHUNK, inserts)
+        conn.execute(self._latest_upsert(conn), latest_rows)
+
+    def _latest_upsert(self, conn: Connection) -> Any:
+        """The guarded upsert of latest values, built once per dialect."""
+        stmt = _LATEST_UPSERTS.get(conn.dialect.name)
+        if stmt is None:
+            base = self._upsert(conn, s.latest_metrics)
+            lm = s.latest_metrics.c
+            ex = base.excluded
+            stmt = _LATEST_UPSERTS[conn.dialect.name] = base.on_conflict_do_update(
                 index_elements=["run_uuid", "key"],
                 set_={"value": ex.value, "step": ex.step, "timestamp": ex.timestamp},
                 where=or_(
                     ex.step > lm.step,
                     and_(ex.step == lm.step, ex.timestamp >= lm.timestamp),
                 ),
-            ),
-            latest_rows,
-        )
-
-    def _put_chunk(
-        self,
-        conn: Connection,
-        run_uuid: str,
-        key: str,
-        seq: int,
-        steps: np.ndarray,
-        stamps: np.ndarray,
-        values: np.ndarray,
-        replace: bool = False,
-    ) -> None:
-        row = {
-            "n": len(values),
-            "step_min": int(steps.min()),
-            "step_max": int(steps.max()),
-            "ts_min": int(stamps.min()),
-            "ts_max": int(stamps.max()),
-            "data": metric_chunks.encode(steps, stamps, values),
-        }
-        c = s.metric_chunks.c
-        if replace:
-            conn.execute(
-                update(s.metric_chunks)
-                .where(c.run_uuid == run_uuid, c.key == key, c.seq == seq)
-                .values(**row)
             )
-        else:
-            conn.execute(insert(s.metric_chunks).values(run_uuid=run_uuid, key=key, seq=seq, **row))
+        return stmt
 
     def get_metric_history(
         self,

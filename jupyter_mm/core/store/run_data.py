@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete
 
 from ...errors import Conflict, NotFound
 from .. import schema as s
 from ..entities import Metric
+from . import statements as st
 from .base import (
     MetricPoint,
     check_run_id,
     now_ms,
+    run_update_values,
 )
 from .metrics import MetricsMixin
 
@@ -55,6 +57,27 @@ class RunDataMixin(MetricsMixin):
 
         self._write(write)
 
+    def end_run(
+        self,
+        run_id: str,
+        status: str = "FINISHED",
+        end_time: int | None = None,
+        metrics: Sequence[MetricPoint | Metric] = (),
+    ) -> None:
+        """Write the last metric points and the final status in one transaction."""
+        run_uuid = check_run_id(run_id)
+        points = self._checked_metrics(metrics)
+        values = run_update_values(status, end_time)
+        values.setdefault("end_time", None)
+
+        def write(conn: Connection) -> None:
+            self._check_active(conn, run_uuid, lock=bool(points))
+            if points:
+                self._append_metrics(conn, run_uuid, points)
+            conn.execute(st.END_RUN, {"run": run_uuid, **values})
+
+        self._write(write)
+
     def log_param(self, run_id: str, key: str, value: Any) -> None:
         self.log_batch(run_id, params={key: value})
 
@@ -89,11 +112,7 @@ class RunDataMixin(MetricsMixin):
 
     def _write_params(self, conn: Connection, run_uuid: str, items: Mapping[str, str]) -> None:
         existing = dict(
-            conn.execute(
-                select(s.params.c.key, s.params.c.value).where(
-                    s.params.c.run_uuid == run_uuid, s.params.c.key.in_(list(items))
-                )
-            ).all()
+            conn.execute(st.PARAMS_OF_RUN, {"run": run_uuid, "keys": list(items)}).all()
         )
         clashes = {
             k: (existing[k], v) for k, v in items.items() if k in existing and existing[k] != v
@@ -110,4 +129,4 @@ class RunDataMixin(MetricsMixin):
             if k not in existing
         ]
         if new_rows:
-            conn.execute(insert(s.params), new_rows)
+            conn.execute(st.INSERT_PARAM, new_rows)

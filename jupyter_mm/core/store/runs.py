@@ -8,12 +8,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, select, update
 
 from ...errors import AlreadyExists, InvalidInput, NotFound
 from .. import database, limits, validation
 from .. import schema as s
 from ..entities import DatasetInput, Metric, Run
+from . import statements as st
 from .base import (
     DEFAULT_EXPERIMENT_ID,
     StoreBase,
@@ -27,6 +28,7 @@ from .base import (
     now_ms,
     parse_experiment_id,
     random_run_name,
+    run_update_values,
 )
 
 
@@ -54,44 +56,38 @@ class RunsMixin(StoreBase):
         t = start_time if start_time is not None else now_ms()
 
         def write(conn: Connection) -> None:
-            stage = conn.execute(
-                select(s.experiments.c.lifecycle_stage).where(
-                    s.experiments.c.experiment_id == exp_id
-                )
-            ).scalar()
+            stage = conn.execute(st.EXPERIMENT_STAGE, {"exp": exp_id}).scalar()
             if stage is None:
                 raise NotFound(f"no experiment with id {experiment_id!r}")
             if stage != "active":
                 raise InvalidInput(f"experiment {experiment_id!r} is deleted; restore it first")
-            if (
-                parent
-                and not conn.execute(
-                    select(s.runs.c.run_uuid).where(s.runs.c.run_uuid == parent)
-                ).first()
-            ):
+            if parent and not conn.execute(st.RUN_EXISTS, {"run": parent}).first():
                 raise NotFound(f"parent run {parent!r} does not exist")
             conn.execute(
-                insert(s.runs).values(
-                    run_uuid=run_uuid,
-                    name=run_name,
-                    experiment_id=exp_id,
-                    user_id=user,
-                    status=status,
-                    start_time=t,
-                    heartbeat_time=t,
-                    lifecycle_stage="active",
-                    parent_run_id=parent,
-                    notes="",
-                )
+                st.INSERT_RUN,
+                {
+                    "run_uuid": run_uuid,
+                    "name": run_name,
+                    "experiment_id": exp_id,
+                    "user_id": user,
+                    "status": status,
+                    "start_time": t,
+                    "end_time": None,
+                    "heartbeat_time": t,
+                    "lifecycle_stage": "active",
+                    "deleted_time": None,
+                    "parent_run_id": parent,
+                    "notes": "",
+                },
             )
             if tag_items:
                 conn.execute(
-                    insert(s.tags),
+                    st.INSERT_TAG,
                     [{"run_uuid": run_uuid, "key": k, "value": v} for k, v in tag_items.items()],
                 )
             if param_items:
                 conn.execute(
-                    insert(s.params),
+                    st.INSERT_PARAM,
                     [{"run_uuid": run_uuid, "key": k, "value": v} for k, v in param_items.items()],
                 )
 
@@ -132,19 +128,7 @@ class RunsMixin(StoreBase):
         name: str | None = None,
         notes: str | None = None,
     ) -> None:
-        values: dict[str, Any] = {}
-        if status is not None:
-            values["status"] = check_status(status)
-            if values["status"] in ("FINISHED", "FAILED", "KILLED") and end_time is None:
-                end_time = now_ms()
-            if values["status"] == "RUNNING":
-                values["end_time"] = None
-        if end_time is not None:
-            values["end_time"] = int(end_time)
-        if name is not None:
-            values["name"] = validation.name(name, "run name")
-        if notes is not None:
-            values["notes"] = validation.text(notes, "notes", limits.MAX_NOTE_LENGTH)
+        values = run_update_values(status, end_time, name, notes)
         if values:
             self._update_run(check_run_id(run_id), **values)
 
