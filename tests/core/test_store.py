@@ -225,3 +225,55 @@ def test_reopen_keeps_data(store_uri: str, tmp_path) -> None:  # type: ignore[no
     st2 = Store.open(store_uri, artifact_uri=str(tmp_path / "a"))
     assert st2.get_run(run.id).params == {"p": "1"}
     st2.close()
+
+
+@pytest.mark.parametrize("ascending", [True, False])
+@pytest.mark.parametrize("page", [1, 2, 3, 100])
+def test_order_by_metric_pages_numbers_then_nan_then_missing(
+    store: Store, ascending: bool, page: int
+) -> None:
+    """Ordering led by a metric runs in two phases (with a value, then without); every page size
+    must give the single order: numbers (asc/desc), NaN, then runs without the metric."""
+    values = {"a": 3.0, "b": 1.0, "c": float("nan"), "d": None, "e": 2.0, "f": None, "g": 1.0}
+    names = {}
+    for i, (name, v) in enumerate(values.items()):
+        run = store.create_run("0", name=name, start_time=1000 + i)
+        names[run.id] = name
+        if v is not None:
+            store.log_batch(run.id, metrics=[("m", v, 0, 1)])
+    numbers = sorted(
+        (v, -i, n) for i, (n, v) in enumerate(values.items()) if v == v and v is not None
+    )
+    if ascending:
+        ordered = [n for _, _, n in sorted(numbers, key=lambda t: (t[0], t[1]))]
+    else:
+        ordered = [n for _, _, n in sorted(numbers, key=lambda t: (-t[0], t[1]))]
+    expected = ordered + ["c", "f", "d"]  # NaN, then missing runs newest first
+    seen, token = [], None
+    while True:
+        runs, token = store.search_runs(
+            ["0"],
+            order_by=[f"metrics.m {'ASC' if ascending else 'DESC'}"],
+            max_results=page,
+            page_token=token,
+        )
+        assert len(runs) <= page
+        seen.extend(names[r.id] for r in runs)
+        if token is None:
+            break
+    assert seen == expected
+
+
+def test_order_by_param_with_filter_across_pages(store: Store) -> None:
+    for i, model in enumerate(["rf", "lr", None, "gbm", "rf"]):
+        run = store.create_run("0", name=f"r{i}", start_time=1000 + i)
+        store.log_batch(run.id, params={"model": model} if model else {}, tags={"i": str(i)})
+    seen, token = [], None
+    while True:
+        runs, token = store.search_runs(
+            ["0"], "tags.i != '3'", ["params.model ASC"], max_results=2, page_token=token
+        )
+        seen.extend(r.name for r in runs)
+        if token is None:
+            break
+    assert seen == ["r1", "r4", "r0", "r2"]

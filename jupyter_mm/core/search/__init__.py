@@ -9,7 +9,7 @@ Typical use by a store::
 
 from __future__ import annotations
 
-from .compiler import apply_filter, apply_order_by, compile_filter
+from .compiler import apply_filter, apply_order_by, compile_filter, split_order_by
 from .parser import And, Comparison, Expr, Not, Or, OrderItem, parse_filter, parse_order_by
 
 __all__ = [
@@ -24,4 +24,5 @@ __all__ = [
     "compile_filter",
     "parse_filter",
     "parse_order_by",
+    "split_order_by",
 ]

@@ -165,6 +165,50 @@ def apply_order_by(stmt: _S, items: list[OrderItem] | tuple[OrderItem, ...] = ()
     default. Missing metrics sort after NaN ones, which sort after every number. The tie-break
     ``start_time DESC, run_uuid`` makes pagination deterministic.
     """
+    stmt, order = _order_terms(stmt, items)
+    return stmt.order_by(*order, *_TIE_BREAK)
+
+
+def split_order_by(
+    stmt: _S, items: list[OrderItem] | tuple[OrderItem, ...]
+) -> tuple[_S, _S] | None:
+    """For an order led by a metric/param/tag, the same ordering as two statements whose results,
+    concatenated, equal :func:`apply_order_by`'s: runs with a value for the leading key, ordered
+    by it (the database walks the ``(key, value)`` index and stops at the LIMIT instead of sorting
+    every run), then the runs without one (missing or NaN), in the full NULLs-last order.
+    ``None`` when the order is not led by a keyed item.
+    """
+    if not items or items[0].entity not in _KEYED_TABLES:
+        return None
+    first = items[0]
+    table = _KEYED_TABLES[first.entity]
+    lead = table.alias()
+    present, order = _order_terms(
+        stmt.join_from(
+            _runs,
+            lead,
+            and_(
+                lead.c.run_uuid == _runs.c.run_uuid,
+                lead.c.key == first.key,
+                lead.c.value.is_not(None),
+            ),
+        ),
+        items[1:],
+    )
+    lead_order = lead.c.value.asc() if first.ascending else lead.c.value.desc()
+    present = present.order_by(lead_order, *order, *_TIE_BREAK)
+    absent = apply_order_by(
+        stmt.where(~_exists(table, table.c.key == first.key, table.c.value.is_not(None))), items
+    )
+    return present, absent
+
+
+_TIE_BREAK = (_runs.c.start_time.desc(), _runs.c.run_uuid)
+
+
+def _order_terms(
+    stmt: _S, items: list[OrderItem] | tuple[OrderItem, ...]
+) -> tuple[_S, list[ColumnElement[Any]]]:
     order: list[ColumnElement[Any]] = []
     for item in items:
         if item.entity == "attribute":
@@ -182,4 +226,4 @@ def apply_order_by(stmt: _S, items: list[OrderItem] | tuple[OrderItem, ...] = ()
         else:
             raise InvalidInput(f"cannot order by {item.entity}s")
         order.append(column.asc() if item.ascending else column.desc())
-    return stmt.order_by(*order, _runs.c.start_time.desc(), _runs.c.run_uuid)
+    return stmt, order

@@ -196,18 +196,22 @@ def batches(items: list[str], size: int) -> Iterator[list[str]]:
         yield items[i : i + size]
 
 
-def encode_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+def encode_token(phase: int, offset: int) -> str:
+    return base64.urlsafe_b64encode(
+        json.dumps({"phase": phase, "offset": offset}).encode()
+    ).decode()
 
 
-def decode_token(token: str | None) -> int:
+def decode_token(token: str | None) -> tuple[int, int]:
+    """(phase, offset) of a page token; see RunsMixin.search_runs."""
     if not token:
-        return 0
+        return 0, 0
     try:
-        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
-        if not isinstance(offset, int) or offset < 0:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+        phase, offset = data.get("phase", 0), data["offset"]
+        if not isinstance(offset, int) or offset < 0 or phase not in (0, 1):
             raise ValueError
-        return offset
+        return phase, offset
     except Exception:
         raise InvalidInput(f"invalid page token {token!r}") from None
 

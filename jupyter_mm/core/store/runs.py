@@ -159,28 +159,46 @@ class RunsMixin(StoreBase):
         view: str = "active",
     ) -> tuple[list[Run], str | None]:
         """Runs matching ``filter`` (see :mod:`jupyter_mm.core.search`), one page at a time."""
-        from ..search import apply_filter, apply_order_by, parse_filter, parse_order_by
+        from ..search import (
+            apply_filter,
+            apply_order_by,
+            parse_filter,
+            parse_order_by,
+            split_order_by,
+        )
 
         if not isinstance(max_results, int) or not 0 < max_results <= limits.MAX_RESULTS:
             raise InvalidInput(
                 f"max_results must be between 1 and {limits.MAX_RESULTS}, got {max_results!r}"
             )
-        offset = decode_token(page_token)
+        phase, offset = decode_token(page_token)
         q = select(s.runs.c.run_uuid).where(lifecycle_clause(s.runs.c.lifecycle_stage, view))
         if experiment_ids is not None:
             ids = [parse_experiment_id(e) for e in experiment_ids]
             q = q.where(s.runs.c.experiment_id.in_(ids))
         if filter and filter.strip():
             q = apply_filter(q, parse_filter(filter))
-        q = apply_order_by(q, parse_order_by(list(order_by or [])))
-        q = q.limit(max_results + 1).offset(offset)
+        items = parse_order_by(list(order_by or []))
+        # An order led by a metric/param/tag runs as two phases (runs with a value, then without)
+        # so the database can walk the value index and stop at the page instead of sorting all.
+        phases = split_order_by(q, items) or (apply_order_by(q, items),)
+        if phase >= len(phases):
+            raise InvalidInput(f"invalid page token {page_token!r}")
         # one snapshot for the ids and their data, so a page always agrees with its filter
         with database.read_conn(self.engine) as conn:
-            ids_page = list(conn.execute(q).scalars())
-            more = len(ids_page) > max_results
-            ids_page = ids_page[:max_results]
+            ids_page: list[str] = []
+            token = None
+            while phase < len(phases):
+                want = max_results - len(ids_page)
+                got = list(conn.execute(phases[phase].limit(want + 1).offset(offset)).scalars())
+                ids_page.extend(got[:want])
+                if len(got) > want:  # more in this phase
+                    token = encode_token(phase, offset + want)
+                    break
+                phase, offset = phase + 1, 0
+            else:
+                token = None
             runs = self._load_runs(conn, ids_page)
-        token = encode_token(offset + max_results) if more else None
         return runs, token
 
     def count_runs(
