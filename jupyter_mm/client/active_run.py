@@ -33,7 +33,7 @@ class ActiveRun:
         self._params: dict[str, str] = dict(run.params)
         self._ended = False
         self._buffer = MetricBuffer(self._write_metrics, heartbeat=self._beat)
-        self._add = self._buffer.add
+        self._queue = self._buffer.queue
 
     def __repr__(self) -> str:
         state = "ended" if self._ended else "active"
@@ -67,10 +67,13 @@ class ActiveRun:
         if step > last:
             self._last_step[key] = step
         if timestamp is None:
-            timestamp = int(time.time() * 1000)
+            timestamp = time.time_ns() // 1_000_000
         elif type(timestamp) is not int or timestamp < 0:
             timestamp = validation.timestamp(key, timestamp)
-        self._add((key, value, step, timestamp))
+        q = self._queue  # MetricBuffer.add, inlined: this is the per-call hot path
+        q.append((key, value, step, timestamp))
+        if len(q) >= self._buffer.batch_size:
+            self._buffer.filled(len(q))
 
     def log_metrics(
         self, metrics: Mapping[str, Any], step: int | None = None, timestamp: int | None = None

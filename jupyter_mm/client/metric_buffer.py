@@ -36,33 +36,37 @@ class MetricBuffer:
         self._last_beat = time.monotonic()
         self.batch_size = batch_size
         self.max_pending = max_pending
-        self._queue: collections.deque[Point] = collections.deque()
+        #: Pending points; appending to it directly is the fast path (see ActiveRun.log_metric).
+        self.queue: collections.deque[Point] = collections.deque()
         self._flush_lock = threading.Lock()  # one writer at a time (thread vs close/flush)
         self._warned = False
         self._closed = False
         _writer.register(self)
 
     def __len__(self) -> int:
-        return len(self._queue)
+        return len(self.queue)
 
     def add(self, point: Point) -> None:
-        q = self._queue
+        q = self.queue
         q.append(point)
-        n = len(q)
-        if n >= self.batch_size:
-            if n >= self.max_pending:  # the writer can't keep up: apply back-pressure
-                self.flush()
-            elif n == self.batch_size:  # wake the writer once per batch, not on every call
-                _writer.wake()
+        if len(q) >= self.batch_size:
+            self.filled(len(q))
+
+    def filled(self, n: int) -> None:
+        """The queue reached ``batch_size`` (callers that append to ``queue`` themselves call this)."""
+        if n >= self.max_pending:  # the writer can't keep up: apply back-pressure
+            self.flush()
+        elif n == self.batch_size:  # wake the writer once per batch, not on every call
+            _writer.wake()
 
     def flush(self) -> None:
         with self._flush_lock:
-            while self._queue:
+            while self.queue:
                 self._write_next()
 
     def _write_next(self, last: Callable[[Sequence[Point]], None] | None = None) -> None:
         """Write the next batch from the front of the queue (with ``last`` if given)."""
-        q = self._queue
+        q = self.queue
         pop = q.popleft  # popleft, not list()+clear(): other threads may append meanwhile
         batch = [pop() for _ in range(min(len(q), self.batch_size, MAX_WRITE))]
         try:
@@ -95,11 +99,11 @@ class MetricBuffer:
         self._closed = True
         _writer.unregister(self)
         with self._flush_lock:
-            while len(self._queue) > min(self.batch_size, MAX_WRITE):
+            while len(self.queue) > min(self.batch_size, MAX_WRITE):
                 self._write_next()
             if last is not None:
                 self._write_next(last)
-            elif self._queue:
+            elif self.queue:
                 self._write_next()
 
     def _warn(self, message: str) -> None:

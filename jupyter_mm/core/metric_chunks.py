@@ -53,13 +53,13 @@ def encode(steps: np.ndarray, timestamps: np.ndarray, values: np.ndarray) -> byt
         import numpy as np
 
         s64, t64 = steps.astype("<i8"), timestamps.astype("<i8")
-        ds = np.diff(s64, prepend=s64[:1])  # wraps like the Python path
-        dt = np.diff(t64, prepend=t64[:1])
-        ws, wt = _width(int(ds.min()), int(ds.max())), _width(int(dt.min()), int(dt.max()))
+        d_s = np.diff(s64, prepend=s64[:1])  # wraps like the Python path
+        d_t = np.diff(t64, prepend=t64[:1])
+        ws, wt = _width(int(d_s.min()), int(d_s.max())), _width(int(d_t.min()), int(d_t.max()))
         planes = values.astype("<f8").view(np.uint8).reshape(n, 8).T
         streams = [
-            ds.astype(f"<i{ws}").tobytes(),
-            dt.astype(f"<i{wt}").tobytes(),
+            d_s.astype(f"<i{ws}").tobytes(),
+            d_t.astype(f"<i{wt}").tobytes(),
             *(plane.tobytes() for plane in planes),
         ]
         first_step, first_ts = int(s64[0]), int(t64[0])
