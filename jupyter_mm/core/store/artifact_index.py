@@ -95,13 +95,8 @@ class ArtifactIndexMixin(StoreBase):
             q = q.where(a.path.startswith(pre + "/"))
         with self.engine.connect() as conn:
             rows = conn.execute(q.order_by(a.path)).all()
-            if (
-                not rows
-                and not conn.execute(
-                    select(s.runs.c.run_uuid).where(s.runs.c.run_uuid == run_uuid)
-                ).first()
-            ):
-                raise NotFound(f"no run with id {run_uuid!r}")
+            if not rows:
+                self._require_run(conn, run_uuid)
         out: list[ArtifactInfo] = []
         dirs: dict[str, int] = {}
         for row in rows:

@@ -37,6 +37,20 @@ def is_unique_violation(err: BaseException) -> bool:
     return isinstance(err, IntegrityError) and ("unique" in text or "duplicate key" in text)
 
 
+def _checked_items(
+    values: Mapping[str, Any] | None,
+    kind: str,
+    max_items: int,
+    check_value: Callable[[str, Any], str],
+) -> dict[str, str]:
+    items = validation.mapping(values, f"{kind}s", max_items)
+    out: dict[str, str] = {}
+    for k, v in items.items():
+        k = validation.key(k, f"{kind} name")
+        out[k] = check_value(k, v)
+    return out
+
+
 def run_update_values(
     status: str | None = None,
     end_time: int | None = None,
@@ -135,20 +149,17 @@ class StoreBase:
             raise InvalidInput(f"run {run_uuid} is deleted; restore it before logging to it")
 
     def _checked_params(self, params: Mapping[str, Any] | None) -> dict[str, str]:
-        items = validation.mapping(params, "params", limits.MAX_BATCH_PARAMS)
-        out: dict[str, str] = {}
-        for k, v in items.items():
-            k = validation.key(k, "param name")
-            out[k] = validation.param_value(k, v)
-        return out
+        return _checked_items(params, "param", limits.MAX_BATCH_PARAMS, validation.param_value)
 
     def _checked_tags(self, tags: Mapping[str, Any] | None) -> dict[str, str]:
-        items = validation.mapping(tags, "tags", limits.MAX_BATCH_TAGS)
-        out: dict[str, str] = {}
-        for k, v in items.items():
-            k = validation.key(k, "tag name")
-            out[k] = validation.tag_value(k, v)
-        return out
+        return _checked_items(tags, "tag", limits.MAX_BATCH_TAGS, validation.tag_value)
+
+    def _require_run(self, conn: Connection, run_uuid: str) -> None:
+        """Raise NotFound unless the run exists (to tell "no rows" from "no run")."""
+        from . import statements as st
+
+        if conn.execute(st.RUN_EXISTS, {"run": run_uuid}).first() is None:
+            raise NotFound(f"no run with id {run_uuid!r}")
 
 
 def parse_experiment_id(experiment_id: str | int) -> int:

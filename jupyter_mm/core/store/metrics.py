@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, or_, select
 
-from ...errors import InvalidInput, NotFound
+from ...errors import InvalidInput
 from .. import limits, metric_chunks, validation
 from .. import schema as s
 from ..entities import Metric
@@ -205,13 +205,8 @@ class MetricsMixin(StoreBase):
             q = q.where(c.ts_min <= thi)
         with self.engine.connect() as conn:
             blobs = conn.execute(q).scalars().all()
-            if (
-                not blobs
-                and not conn.execute(
-                    select(s.runs.c.run_uuid).where(s.runs.c.run_uuid == run_uuid)
-                ).first()
-            ):
-                raise NotFound(f"no run with id {run_uuid!r}")
+            if not blobs:
+                self._require_run(conn, run_uuid)
         if not blobs:
             empty_i = np.empty(0, np.int64)
             return {
