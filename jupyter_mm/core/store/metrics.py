@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, or_, select
@@ -53,17 +54,17 @@ class MetricsMixin(StoreBase):
             raise InvalidInput(
                 f"too many metric points in one batch: {len(metrics)}; the limit is {limits.MAX_BATCH_METRICS}"
             )
+        rows: Sequence[Any] = metrics
+        if not all(isinstance(m, (tuple, list)) for m in rows):
+            rows = [
+                (m.key, m.value, m.step, m.timestamp) if isinstance(m, Metric) else m for m in rows
+            ]
         try:
-            try:  # fast path: plain (key, value, step, timestamp) tuples, unpacked in C
-                keys, values, steps, stamps = zip(*metrics, strict=True)
-            except TypeError:  # Metric records (not iterable) mixed in
-                keys, values, steps, stamps = zip(
-                    *(
-                        (m.key, m.value, m.step, m.timestamp) if isinstance(m, Metric) else m
-                        for m in metrics
-                    ),
-                    strict=True,
-                )
+            if set(map(len, rows)) != {4}:
+                raise ValueError
+            # Columns by itemgetter, not zip(*rows): zip makes one tracked iterator per row, and
+            # 20,000 of them alive at once push the garbage collector into full collections.
+            keys, values, steps, stamps = (list(map(itemgetter(i), rows)) for i in range(4))
         except (TypeError, ValueError):
             bad = next(
                 (
