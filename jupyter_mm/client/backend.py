@@ -48,3 +48,16 @@ def get_store() -> Store:
                 _store = Store.open(uri)
             store = _store
     return store
+
+
+def store_exists() -> bool:
+    """Whether reading makes sense: a store is open or configured, or the default ``.mm/`` exists.
+
+    The default store is created by the first write, not by a read, so looking for runs in a
+    directory where nothing was tracked leaves no ``.mm/`` behind.
+    """
+    if _store is not None or _uri or os.environ.get("MM_TRACKING_URI"):
+        return True
+    from ..core.locations import find_store_dir
+
+    return find_store_dir().is_dir()

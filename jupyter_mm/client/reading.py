@@ -9,12 +9,24 @@ from typing import TYPE_CHECKING, Any
 
 from ..core import limits
 from ..errors import NotFound
-from .backend import get_store
+from .backend import get_store as _open_store
+from .backend import get_tracking_uri, store_exists
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ..core.entities import ArtifactInfo, Run
+    from ..core.store import Store
+
+
+def get_store() -> Store:
+    """The store, for reading: a missing default store is not created just to be read."""
+    if not store_exists():
+        raise NotFound(
+            f"nothing has been tracked here yet: there is no store at {get_tracking_uri()} "
+            "(it is created by the first run)"
+        )
+    return _open_store()
 
 
 def get_run(run_id: str) -> Run:
@@ -52,6 +64,8 @@ def runs(
     ``experiment``, then ``params.*``, ``metrics.*`` (latest values) and ``tags.*`` columns."""
     import pandas as pd
 
+    if not store_exists():
+        return runs_frame([], pd)
     store = get_store()
     orders = [order_by] if isinstance(order_by, str) else list(order_by or [])
     wanted = max_results if max_results is not None else None
@@ -109,7 +123,7 @@ def metric_history(run_id: Any, key: str, max_points: int | None = None) -> pd.D
 def experiments() -> pd.DataFrame:
     import pandas as pd
 
-    rows = get_store().list_experiments()
+    rows = get_store().list_experiments() if store_exists() else []
     return pd.DataFrame(
         {
             "experiment_id": [e.id for e in rows],

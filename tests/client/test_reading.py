@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -122,3 +124,26 @@ def test_experiments_frame() -> None:
     assert list(exps["name"]) == ["Default", "credit", "fraud"]
     assert exps["experiment_id"].tolist()[0] == "0"
     assert isinstance(exps["creation_time"].dtype, pd.DatetimeTZDtype)
+
+
+def test_reading_where_nothing_was_tracked_creates_no_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default ``.mm/`` is created by the first write, not by looking for runs."""
+    monkeypatch.delenv("MM_TRACKING_URI", raising=False)
+    work = tmp_path / "project"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    mm.set_tracking_uri(None)
+    try:
+        assert mm.runs().empty and list(mm.runs().columns)[:3] == ["run_id", "name", "status"]
+        assert mm.experiments().empty
+        with pytest.raises(mm.NotFound, match="nothing has been tracked here yet"):
+            mm.get_run("a" * 32)
+        assert not (work / ".mm").exists()
+        with mm.start_run(name="first"):
+            mm.log_metric("x", 1.0)
+        assert (work / ".mm" / "mm.db").is_file()
+        assert list(mm.runs()["name"]) == ["first"]
+    finally:
+        mm.set_tracking_uri(None)
