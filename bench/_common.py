@@ -140,9 +140,9 @@ def emit() -> None:
         )
         for r in _rows
     ]
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines)]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=True)]
     for line in (header, tuple("-" * w for w in widths), *lines):
-        print("  ".join(str(x).ljust(w) for x, w in zip(line, widths)))
+        print("  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)))
     notes = [f"- {r['name']}: {r['note']}" for r in _rows if r["note"]]
     if notes:
         print("\n".join(notes))

@@ -41,15 +41,22 @@ def env() -> dict[str, str]:
 
 def wall(code: str) -> float:
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], env=env(), check=True, cwd=c.REPO,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-c", code], env=env(), check=True, cwd=c.REPO, stdout=subprocess.DEVNULL
+    )
     return time.perf_counter() - t
 
 
 def importtime(module: str) -> float:
     """Cumulative microseconds ``-X importtime`` reports for ``module`` itself, in ms."""
-    p = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], env=env(),
-                       check=True, cwd=c.REPO, capture_output=True, text=True)
+    p = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        env=env(),
+        check=True,
+        cwd=c.REPO,
+        capture_output=True,
+        text=True,
+    )
     for line in p.stderr.splitlines():
         m = re.match(r"import time:\s+\d+ \|\s+(\d+) \| (\S+)$", line)
         if m and m.group(2) == module:
@@ -68,10 +75,18 @@ def main() -> None:
     reps = n
     it_mm = statistics.median(importtime("jupyter_mm") for _ in range(reps))
     it_ml = statistics.median(importtime("mlflow") for _ in range(reps))
-    c.record(BENCH, "import (-X importtime, cumulative)", "ms", it_mm, it_ml,
-             higher_is_better=False, bar=">=10x faster", met=it_ml / it_mm >= 10,
-             note=f"median of {reps} fresh processes each; the interpreter's own per-module "
-                  "timer, free of process-spawn noise")
+    c.record(
+        BENCH,
+        "import (-X importtime, cumulative)",
+        "ms",
+        it_mm,
+        it_ml,
+        higher_is_better=False,
+        bar=">=10x faster",
+        met=it_ml / it_mm >= 10,
+        note=f"median of {reps} fresh processes each; the interpreter's own per-module "
+        "timer, free of process-spawn noise",
+    )
 
     variants = {"bare": "pass", "mm": "import jupyter_mm", "mlflow": "import mlflow"}
     for code in variants.values():  # warm the OS file cache and write .pyc files
@@ -90,13 +105,25 @@ def main() -> None:
 
     noisy = iqr(times["bare"]) > ours_ms
     c.record(
-        BENCH, "import (wall clock, minus bare interpreter)", "ms", ours_ms, ml_ms,
-        higher_is_better=False, bar="(cross-check)", met=None,
-        note=(f"median of {n} interleaved fresh processes each; bare `python -c pass` = "
-              f"{med['bare'] * 1000:.0f} ms subtracted; IQR of single samples: bare "
-              f"{iqr(times['bare']):.0f} ms, jupyter_mm {iqr(times['mm']):.0f} ms, mlflow "
-              f"{iqr(times['mlflow']):.0f} ms"
-              + ("; jupyter_mm's difference is below the spawn noise, see -X importtime" if noisy else "")),
+        BENCH,
+        "import (wall clock, minus bare interpreter)",
+        "ms",
+        ours_ms,
+        ml_ms,
+        higher_is_better=False,
+        bar="(cross-check)",
+        met=None,
+        note=(
+            f"median of {n} interleaved fresh processes each; bare `python -c pass` = "
+            f"{med['bare'] * 1000:.0f} ms subtracted; IQR of single samples: bare "
+            f"{iqr(times['bare']):.0f} ms, jupyter_mm {iqr(times['mm']):.0f} ms, mlflow "
+            f"{iqr(times['mlflow']):.0f} ms"
+            + (
+                "; jupyter_mm's difference is below the spawn noise, see -X importtime"
+                if noisy
+                else ""
+            )
+        ),
     )
 
     # Cold start to the first tracked run, on stores that already exist (schema set up).
@@ -104,17 +131,26 @@ def main() -> None:
         mm_store = tmp / "mm"
         ml_db = tmp / "mlflow.db"
         art = tmp / "mlartifacts"
-        setup_mm = (f"import jupyter_mm as mm; mm.set_tracking_uri({str(mm_store)!r}); "
-                    "mm.set_experiment('bench')")
-        setup_ml = ("import mlflow; mlflow.set_tracking_uri(" + repr(f"sqlite:///{ml_db}") + "); "
-                    f"mlflow.create_experiment('bench', artifact_location={str(art)!r})")
+        setup_mm = (
+            f"import jupyter_mm as mm; mm.set_tracking_uri({str(mm_store)!r}); "
+            "mm.set_experiment('bench')"
+        )
+        setup_ml = (
+            "import mlflow; mlflow.set_tracking_uri(" + repr(f"sqlite:///{ml_db}") + "); "
+            f"mlflow.create_experiment('bench', artifact_location={str(art)!r})"
+        )
         subprocess.run([sys.executable, "-c", setup_mm], env=env(), check=True, cwd=tmp)
-        subprocess.run([sys.executable, "-c", setup_ml], env=env(), check=True, cwd=tmp,
-                       capture_output=True)
-        run_mm = (f"import jupyter_mm as mm; mm.set_tracking_uri({str(mm_store)!r}); "
-                  "mm.set_experiment('bench')\nwith mm.start_run(): mm.log_metric('x', 1.0)")
-        run_ml = ("import mlflow; mlflow.set_tracking_uri(" + repr(f"sqlite:///{ml_db}") + "); "
-                  "mlflow.set_experiment('bench')\nwith mlflow.start_run(): mlflow.log_metric('x', 1.0)")
+        subprocess.run(
+            [sys.executable, "-c", setup_ml], env=env(), check=True, cwd=tmp, capture_output=True
+        )
+        run_mm = (
+            f"import jupyter_mm as mm; mm.set_tracking_uri({str(mm_store)!r}); "
+            "mm.set_experiment('bench')\nwith mm.start_run(): mm.log_metric('x', 1.0)"
+        )
+        run_ml = (
+            "import mlflow; mlflow.set_tracking_uri(" + repr(f"sqlite:///{ml_db}") + "); "
+            "mlflow.set_experiment('bench')\nwith mlflow.start_run(): mlflow.log_metric('x', 1.0)"
+        )
         wall(run_mm), wall(run_ml)
         reps = 3
         fr_mm, fr_ml = [], []
@@ -124,10 +160,16 @@ def main() -> None:
         bare = med["bare"]
         a = (statistics.median(fr_mm) - bare) * 1000
         b = (statistics.median(fr_ml) - bare) * 1000
-        c.record(BENCH, "fresh process: import + first run (existing store)", "ms", a, b,
-                 higher_is_better=False,
-                 note=f"median of {reps}; set URI + experiment, start run, log 1 metric, end run; "
-                      "bare interpreter subtracted")
+        c.record(
+            BENCH,
+            "fresh process: import + first run (existing store)",
+            "ms",
+            a,
+            b,
+            higher_is_better=False,
+            note=f"median of {reps}; set URI + experiment, start run, log 1 metric, end run; "
+            "bare interpreter subtracted",
+        )
     shutil.rmtree(_PYCACHE, ignore_errors=True)
     c.emit()
 

@@ -65,7 +65,8 @@ def encode(steps: np.ndarray, timestamps: np.ndarray, values: np.ndarray) -> byt
         first_step, first_ts = int(s64[0]), int(t64[0])
     out = [_HEADER.pack(FORMAT_VERSION, n, first_step, first_ts, ws, wt)]
     for raw_stream in streams:
-        packed = zlib.compress(raw_stream, 1)
+        # a few bytes never shrink (zlib adds ~11), so don't spend a compress call on them
+        packed = zlib.compress(raw_stream, 1) if len(raw_stream) >= 64 else raw_stream
         if len(packed) < 0.9 * len(raw_stream):
             out.append(_STREAM.pack(1, len(packed)) + packed)
         else:
