@@ -7,6 +7,7 @@ SQLAlchemy, numpy and pandas are imported only when a run is tracked or read.
 from __future__ import annotations
 
 import importlib
+import os
 from typing import TYPE_CHECKING, Any
 
 try:
@@ -41,6 +42,8 @@ _API = {
     "list_artifacts": "client.reading",
     "load_artifact": "client.reading",
     "download_artifacts": "client.reading",
+    "snapshot": "client.reading",
+    "restore": "client.reading",
     # configuration
     "set_tracking_uri": "client.backend",
     "get_tracking_uri": "client.backend",
@@ -64,7 +67,9 @@ if TYPE_CHECKING:
         list_artifacts,
         load_artifact,
         metric_history,
+        restore,
         runs,
+        snapshot,
     )
     from .client.tracking import (
         active_run,
@@ -105,6 +110,38 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+# ---- IPython: `%load_ext jupyter_mm`, and the magics whenever jupyter_mm is imported in IPython
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    from .notebook import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from .notebook import unload_ipython_extension as unload
+
+    unload(ipython)
+
+
+def _register_in_ipython() -> None:
+    """Make ``%%track`` available as soon as ``import jupyter_mm`` runs inside IPython."""
+    import sys
+
+    if "IPython" not in sys.modules or os.environ.get("MM_NO_MAGICS"):
+        return
+    try:
+        ipython = sys.modules["IPython"].get_ipython()
+        if ipython is not None:
+            load_ipython_extension(ipython)
+    except Exception:  # never break an import over a convenience
+        pass
+
+
+_register_in_ipython()
 
 
 # ---- Jupyter entry points (server code is imported only when a server loads us)

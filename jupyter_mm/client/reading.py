@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import json
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core import limits
+from ..core.entities import Run as _Run
 from ..errors import NotFound
 from .backend import get_store as _open_store
 from .backend import get_tracking_uri, store_exists
@@ -29,8 +33,87 @@ def get_store() -> Store:
     return _open_store()
 
 
-def get_run(run_id: str) -> Run:
-    return get_store().get_run(_id(run_id))
+def get_run(run_id: str) -> RunRecord:
+    """The run, with its notebook records (``environment``, ``git``, ``execution_log``, ``cell``)
+    loaded on first access."""
+    store = get_store()
+    run = store.get_run(_id(run_id))
+    return RunRecord(
+        **{f.name: getattr(run, f.name) for f in dataclasses.fields(run)}, _store=store
+    )
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class RunRecord(_Run):
+    """A :class:`~jupyter_mm.core.entities.Run` plus the records a ``%%track`` cell stored."""
+
+    _store: Any = dataclasses.field(default=None, compare=False)
+
+    def _record(self, path: str) -> Any:
+        try:
+            return json.loads(self._store.read_artifact(self.id, path))
+        except NotFound:
+            return None
+
+    @functools.cached_property
+    def environment(self) -> dict[str, Any] | None:
+        """Python, platform, hardware, installed and imported packages (None if not recorded)."""
+        return self._record(".mm/environment.json")
+
+    @functools.cached_property
+    def git(self) -> dict[str, Any] | None:
+        """Repository, commit, branch, remote, dirty flag and uncommitted diff."""
+        return self._record(".mm/git.json")
+
+    @functools.cached_property
+    def execution_log(self) -> dict[str, Any] | None:
+        """``{"entries": [...], "flags": {"out_of_order", "edited_after_run", ...}}``."""
+        return self._record(".mm/execution_log.json")
+
+    @functools.cached_property
+    def cell(self) -> dict[str, Any] | None:
+        """The tracked cell: source, cell id, execution count and outputs."""
+        return self._record(".mm/cell.json")
+
+
+def snapshot(run_id: Any) -> Any:
+    """The run's notebook as it ran (an nbformat notebook): JupyterLab's live document when it
+    sent one, else the kernel's copy from disk or from its history. ``.metadata["jupyter_mm"]``
+    says which."""
+    from .snapshots import best_snapshot
+
+    nb, source = best_snapshot(get_store(), _id(run_id))
+    nb.metadata.setdefault("jupyter_mm", {})["snapshot_source"] = source
+    return nb
+
+
+def restore(run_id: Any, path: str | os.PathLike[str] | None = None) -> str:
+    """Write the run's notebook snapshot as a new notebook (next to the original by default,
+    named after the run) and return its path. Never overwrites an existing file."""
+    import nbformat
+
+    rid = _id(run_id)
+    nb = snapshot(rid)
+    if path is None:
+        run = get_store().get_run(rid)
+        original = run.tags.get("mm.notebook.path")
+        folder = (
+            Path(original).parent if original and Path(original).parent.is_dir() else Path.cwd()
+        )
+        stem = Path(original).stem if original else "notebook"
+        target = folder / f"{stem}-{run.name}.ipynb"
+        n = 1
+        while target.exists():
+            n += 1
+            target = folder / f"{stem}-{run.name}-{n}.ipynb"
+    else:
+        target = Path(path)
+        if target.exists():
+            from ..errors import InvalidInput
+
+            raise InvalidInput(f"{str(target)!r} exists; restore writes a new notebook")
+    nbformat.write(nb, str(target))
+    return str(target)
 
 
 def _id(run: Any) -> str:

@@ -1,0 +1,85 @@
+"""Notebook snapshots of a run: where they are stored and which one is the best record.
+
+A ``%%track`` run may hold up to three snapshots of its notebook, as run artifacts:
+
+- ``.mm/notebook/end.ipynb``: the live document from JupyterLab when the run finished (outputs
+  included), posted by the frontend (``mm.snapshot.end = "frontend"``);
+- ``.mm/notebook/start.ipynb``: the live document when the run started (``mm.snapshot.start``);
+- ``.mm/notebook/kernel.ipynb``: the kernel's own fallback when no frontend answered, from the file
+  on disk or from the session's input history; run tag ``mm.snapshot.kernel`` says which
+  (``"disk"`` or ``"history"``).
+
+:func:`best_snapshot` picks the first that exists in that order. Jupyter-free: only nbformat.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..errors import NotFound
+
+if TYPE_CHECKING:
+    import nbformat
+
+    from ..core.store import Store
+
+#: Folder of the notebook snapshots among a run's artifacts.
+SNAPSHOT_DIR = ".mm/notebook"
+#: Phases the frontend posts, in the order they happen.
+FRONTEND_PHASES = ("start", "end")
+#: Tag naming the source of ``kernel.ipynb``.
+KERNEL_SOURCE_TAG = "mm.snapshot.kernel"
+#: Tags the server sets with a frontend snapshot.
+NOTEBOOK_PATH_TAG = "mm.notebook.path"
+NOTEBOOK_ID_TAG = "mm.notebook.id"
+
+
+def snapshot_path(phase: str) -> str:
+    """Artifact path of the snapshot of ``phase`` (``start``, ``end`` or ``kernel``)."""
+    return f"{SNAPSHOT_DIR}/{phase}.ipynb"
+
+
+def snapshot_tag(phase: str) -> str:
+    """Run tag recording where the snapshot of ``phase`` came from."""
+    return f"mm.snapshot.{phase}"
+
+
+def best_snapshot_info(store: Store, run_id: str) -> tuple[str, str, bytes]:
+    """``(phase, source, raw bytes)`` of the best snapshot of the run (see the module docstring).
+
+    Raises NotFound when the run does not exist or holds no snapshot.
+    """
+    run = store.get_run(run_id)  # NotFound for an unknown run
+    stored = {a.path for a in store.list_artifacts(run.id, SNAPSHOT_DIR, recursive=True)}
+    for phase in ("end", "start"):
+        path = snapshot_path(phase)
+        if path in stored:
+            return (
+                phase,
+                run.tags.get(snapshot_tag(phase), "frontend"),
+                store.read_artifact(run.id, path),
+            )
+    path = snapshot_path("kernel")
+    if path in stored:
+        return (
+            "kernel",
+            run.tags.get(KERNEL_SOURCE_TAG, "unknown"),
+            store.read_artifact(run.id, path),
+        )
+    raise NotFound(
+        f"run {run.id} has no notebook snapshot: none was posted by JupyterLab "
+        f"({snapshot_path('start')}, {snapshot_path('end')}) and none was taken by the kernel "
+        f"({snapshot_path('kernel')}); was the run started with %%track in a notebook?"
+    )
+
+
+def best_snapshot(store: Store, run_id: str) -> tuple[nbformat.NotebookNode, str]:
+    """The run's best notebook snapshot and its source (``"frontend"``, ``"disk"`` or ``"history"``).
+
+    Order: the frontend's ``end`` snapshot, else its ``start`` snapshot, else the kernel's.
+    Raises NotFound (with what was looked for) when the run has none.
+    """
+    import nbformat
+
+    _, source, raw = best_snapshot_info(store, run_id)
+    return nbformat.reads(raw.decode("utf-8"), as_version=4), source

@@ -1,0 +1,145 @@
+"""The kernel session's execution log: which cells ran, in what order, with what source.
+
+Every cell execution appends ``{execution_count, cell_id, source_sha256, started, ended, success}``.
+Compared with the notebook document, it tells whether cells ran out of order and whether a cell was
+edited after it ran (hidden state), the two commonest reasons a notebook does not reproduce.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+
+def source_hash(source: str) -> str:
+    return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class ExecutionLog:
+    def __init__(self, shell: Any) -> None:
+        self.shell = shell
+        self.entries: list[dict[str, Any]] = []
+        self._current: dict[str, Any] | None = None
+        #: The running cell's source exactly as the user wrote it (magic line included).
+        self.current_source: str | None = None
+        self._registered = False
+        self._seed_from_history()
+
+    def _seed_from_history(self) -> None:
+        """Cells run before the extension loaded: known from IPython's input history only."""
+        try:
+            inputs = list(self.shell.user_ns.get("_ih", []))
+        except Exception:
+            return
+        for count, source in enumerate(inputs):
+            if count == 0 or not source:
+                continue
+            self.entries.append(
+                {
+                    "execution_count": count,
+                    "cell_id": None,
+                    "source_sha256": source_hash(source),
+                    "started": None,
+                    "ended": None,
+                    "success": None,
+                    "from_history": True,
+                }
+            )
+
+    def register(self) -> None:
+        if not self._registered:
+            self.shell.events.register("pre_run_cell", self._pre)
+            self.shell.events.register("post_run_cell", self._post)
+            self._registered = True
+
+    def unregister(self) -> None:
+        if self._registered:
+            for name, fn in (("pre_run_cell", self._pre), ("post_run_cell", self._post)):
+                try:
+                    self.shell.events.unregister(name, fn)
+                except ValueError:
+                    pass
+            self._registered = False
+
+    # IPython calls these for every interactive cell; they must never raise into the user's cell.
+    def _pre(self, info: Any = None, *args: Any, **kwargs: Any) -> None:
+        try:
+            if (
+                info is None
+                or getattr(info, "silent", False)
+                or not getattr(info, "store_history", True)
+            ):
+                self._current = None
+                return
+            self.current_source = getattr(info, "raw_cell", None)
+            self._current = {
+                "execution_count": self.shell.execution_count,
+                "cell_id": getattr(info, "cell_id", None),
+                "source_sha256": source_hash(getattr(info, "raw_cell", "") or ""),
+                "started": time.time(),
+                "ended": None,
+                "success": None,
+            }
+        except Exception:
+            self._current = None
+
+    def _post(self, result: Any = None, *args: Any, **kwargs: Any) -> None:
+        try:
+            entry, self._current = self._current, None
+            if entry is None:
+                return
+            entry["ended"] = time.time()
+            entry["success"] = bool(getattr(result, "success", True))
+            self.entries.append(entry)
+        except Exception:
+            pass
+
+    def current(self) -> dict[str, Any] | None:
+        """The entry of the cell running now (a ``%%track`` cell asks for its own)."""
+        return dict(self._current) if self._current else None
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """The log up to and including the running cell."""
+        out = [dict(e) for e in self.entries]
+        if self._current:
+            out.append(dict(self._current))
+        return out
+
+
+def analyse(entries: list[dict[str, Any]], notebook: Any | None) -> dict[str, Any]:
+    """Flags from the log against the notebook's cells (when the document is known).
+
+    - ``out_of_order``: some cell ran after a cell that sits below it in the notebook;
+    - ``edited_after_run``: cells whose source in the document differs from what ran last (hidden
+      state: the outputs and variables come from code no longer visible);
+    - ``missing_cells``: cells that ran but are no longer in the document.
+    """
+    flags: dict[str, Any] = {"out_of_order": False, "edited_after_run": [], "missing_cells": []}
+    if notebook is None:
+        return flags
+    order: dict[str, int] = {}
+    current: dict[str, str] = {}
+    for i, cell in enumerate(notebook.get("cells", [])):
+        cid = cell.get("id")
+        if cid:
+            order[cid] = i
+            src = cell.get("source", "")
+            current[cid] = source_hash(src if isinstance(src, str) else "".join(src))
+    last_ran: dict[str, str] = {}
+    positions = []
+    for e in entries:
+        cid = e.get("cell_id")
+        if not cid:
+            continue
+        last_ran[cid] = e["source_sha256"]
+        if cid in order:
+            positions.append(order[cid])
+    # out of order: some execution is of a cell above one that ran before it (re-running the same
+    # cell is fine; going back up is not: later cells' state may have leaked into it)
+    flags["out_of_order"] = any(b < a for a, b in zip(positions, positions[1:], strict=False))
+    flags["edited_after_run"] = sorted(
+        c for c, h in last_ran.items() if c in current and current[c] != h
+    )
+    flags["missing_cells"] = sorted(c for c in last_ran if c not in current)
+    return flags
