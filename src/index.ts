@@ -10,6 +10,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { checkServerExtension } from './handshake';
 import { StoreStatusModel } from './model';
 import { requestAPI } from './request';
+import { snapshotPlugin } from './snapshot';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { MMSidebar, SIDEBAR_ID } from './sidebar';
 import { IStatusReply } from './tokens';
@@ -78,4 +79,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+export default [plugin, snapshotPlugin];

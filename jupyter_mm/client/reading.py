@@ -96,7 +96,7 @@ def restore(run_id: Any, path: str | os.PathLike[str] | None = None) -> str:
     nb = snapshot(rid)
     if path is None:
         run = get_store().get_run(rid)
-        original = run.tags.get("mm.notebook.path")
+        original = run.tags.get("mm.notebook.file")
         folder = (
             Path(original).parent if original and Path(original).parent.is_dir() else Path.cwd()
         )

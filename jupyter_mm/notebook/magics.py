@@ -56,7 +56,7 @@ class TrackMagics(Magics):
     def _run(self, cell: str) -> Any:
         """Execute the cell in the user namespace like IPython does (magics and ``!`` lines
         transformed, the last expression's value returned for display), as ``%%time`` does."""
-        shell = self.shell
+        shell: Any = self.shell
         source = shell.transform_cell(cell)
         tree = shell.compile.ast_parse(source)
         tree = shell.transform_ast(tree)

@@ -42,7 +42,7 @@ class OutputRecorder:
         self._saved = {"stdout": sys.stdout, "stderr": sys.stderr}
         self._out_tee = _Tee(sys.stdout, self._stdout)
         self._err_tee = _Tee(sys.stderr, self._stderr)
-        sys.stdout, sys.stderr = self._out_tee, self._err_tee  # type: ignore[assignment]
+        sys.stdout, sys.stderr = self._out_tee, self._err_tee
         pub = getattr(self.shell, "display_pub", None)
         if pub is not None and hasattr(pub, "publish"):
             original = pub.publish

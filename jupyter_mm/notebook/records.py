@@ -10,7 +10,8 @@ KERNEL_SNAPSHOT = ".mm/notebook/kernel.ipynb"  # the kernel's fallback (disk or 
 
 TAG_CELL_ID = "mm.cell.id"
 TAG_EXECUTION_COUNT = "mm.cell.execution_count"
-TAG_NOTEBOOK_PATH = "mm.notebook.path"
+TAG_NOTEBOOK_FILE = "mm.notebook.file"  # absolute path on the kernel's machine (kernel)
+TAG_NOTEBOOK_PATH = "mm.notebook.path"  # path relative to the Jupyter root (frontend)
 TAG_NOTEBOOK_ID = "mm.notebook.id"
 TAG_KERNEL_SNAPSHOT = "mm.snapshot.kernel"  # "disk" | "history"
 TAG_OUT_OF_ORDER = "mm.out_of_order"

@@ -69,7 +69,7 @@ class TrackedCell:
         if self.entry.get("cell_id"):
             tags[records.TAG_CELL_ID] = self.entry["cell_id"]
         if self.path:
-            tags[records.TAG_NOTEBOOK_PATH] = self.path
+            tags[records.TAG_NOTEBOOK_FILE] = self.path
         if a.seed is not None:
             from ..client.seeding import seed_everything
 
@@ -124,6 +124,11 @@ class TrackedCell:
             run.end(status)
         except Exception as e:
             self.problems.append(f"ending the run: {e}")
+        for stream in (sys.stdout, sys.stderr):  # so the frontend's end snapshot has every output
+            try:
+                stream.flush()
+            except Exception:
+                pass
         _announce("run_finished", run_id=run.id, status=status, cell_id=self.entry.get("cell_id"))
         if self.problems:
             warn("recorded this run partially: " + "; ".join(self.problems))
@@ -187,11 +192,10 @@ class TrackedCell:
             self._put(records.GIT, _json(git))
 
     def _snapshot_and_log(self) -> None:
-        import nbformat
+        from .kernel_snapshot import dumps, from_disk, from_history
 
-        from .kernel_snapshot import from_disk, from_history
-
-        nb, tags = None, {}
+        nb: dict[str, Any] | None = None
+        tags: dict[str, str] = {}
         if not self.args.no_snapshot:
             nb = from_disk(self.path) if self.path else None
             source = "disk" if nb is not None else "history"
@@ -200,14 +204,10 @@ class TrackedCell:
                 if nb is not None
                 else from_history(self.shell, getattr(self, "cell_record", None))
             )
-            self._put(
-                records.KERNEL_SNAPSHOT,
-                nbformat.writes(snapshot).encode(),
-                "application/x-ipynb+json",
-            )
+            self._put(records.KERNEL_SNAPSHOT, dumps(snapshot), "application/x-ipynb+json")
             tags[records.TAG_KERNEL_SNAPSHOT] = source
             nb_id = (
-                (nb.metadata.get("jupyter_mm") or {}).get("notebook_id") if nb is not None else None
+                (nb.get("metadata", {}).get("jupyter_mm") or {}).get("notebook_id") if nb else None
             )
             if nb_id:
                 tags[records.TAG_NOTEBOOK_ID] = str(nb_id)

@@ -170,7 +170,7 @@ def test_rerun_makes_new_runs_and_seed_repeats(session: dict[str, Any]) -> None:
 def test_snapshot_environment_git_and_log(session: dict[str, Any]) -> None:
     run = _run(session, "baseline")
     assert run.tags["mm.snapshot.kernel"] == "disk"
-    assert run.tags["mm.notebook.path"] == str(session["work"] / "train.ipynb")
+    assert run.tags["mm.notebook.file"] == str(session["work"] / "train.ipynb")
     with Store.open(str(session["store"])) as st:
         snap = nbformat.reads(st.read_artifact(run.id, ".mm/notebook/kernel.ipynb").decode(), 4)
     assert [c.id for c in snap.cells] == [f"cell-{i}" for i in range(len(CELLS))]
