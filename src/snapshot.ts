@@ -2,6 +2,7 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { Kernel, KernelMessage, ServerConnection } from '@jupyterlab/services';
 
@@ -19,6 +20,20 @@ import { requestAPI } from './request';
  * Comm target name the kernel opens (`jupyter_mm.notebook.frontend_comm`).
  */
 export const COMM_TARGET = 'jupyter_mm';
+
+/**
+ * Run silently in Python kernels so `%%track` works with no setup; harmless
+ * when jupyter-mm is not installed in the kernel's environment.
+ */
+export const LOAD_MAGICS_CODE = [
+  'try:',
+  '    import jupyter_mm as _jupyter_mm',
+  'except ImportError:',
+  '    pass',
+  'else:',
+  "    get_ipython().run_line_magic('load_ext', 'jupyter_mm')",
+  '    del _jupyter_mm'
+].join('\n');
 
 /**
  * Version of the comm message format this frontend understands.
@@ -262,8 +277,13 @@ function quietLog(message: string, error?: unknown): void {
  * posts snapshots when the kernel announces a run.
  */
 export class SnapshotManager {
-  constructor(tracker: INotebookTracker, send: SnapshotSender) {
+  constructor(
+    tracker: INotebookTracker,
+    send: SnapshotSender,
+    loadMagics: () => boolean = () => true
+  ) {
     this._send = send;
+    this._loadMagics = loadMagics;
     tracker.widgetAdded.connect((_, panel) => this.watch(panel), this);
     tracker.forEach(panel => this.watch(panel));
   }
@@ -296,6 +316,16 @@ export class SnapshotManager {
       return;
     }
     this._registered.add(kernel);
+    void this._loadExtension(kernel);
+    let restarting = false;
+    kernel.statusChanged.connect((_, status) => {
+      if (status === 'restarting' || status === 'autorestarting') {
+        restarting = true;
+      } else if (status === 'idle' && restarting) {
+        restarting = false;
+        void this._loadExtension(kernel);
+      }
+    });
     kernel.registerCommTarget(
       COMM_TARGET,
       (comm: Kernel.IComm, msg: KernelMessage.ICommOpenMsg) => {
@@ -313,7 +343,30 @@ export class SnapshotManager {
     );
   }
 
+  /**
+   * Make `%%track` available with no setup in Python kernels (setting
+   * `loadMagics`); a kernel without jupyter-mm installed is left alone.
+   */
+  private async _loadExtension(kernel: Kernel.IKernelConnection) {
+    if (!this._loadMagics()) {
+      return;
+    }
+    try {
+      const info = await kernel.info;
+      if (info.language_info.name !== 'python' || kernel.isDisposed) {
+        return;
+      }
+      kernel.requestExecute(
+        { code: LOAD_MAGICS_CODE, silent: true, store_history: false },
+        true
+      );
+    } catch (error) {
+      quietLog('could not load the %%track magics', error);
+    }
+  }
+
   private _send: SnapshotSender;
+  private _loadMagics: () => boolean;
   private _registered = new WeakSet<Kernel.IKernelConnection>();
   private _watched = new WeakSet<NotebookPanel>();
 }
@@ -322,6 +375,11 @@ export class SnapshotManager {
  * Plugin id of notebook capture.
  */
 export const SNAPSHOT_PLUGIN_ID = 'jupyter-mm:notebook-capture';
+
+/**
+ * The main plugin, whose settings (`schema/plugin.json`) hold `loadMagics`.
+ */
+const MAIN_PLUGIN_ID = 'jupyter-mm:plugin';
 
 /**
  * Notebook capture: snapshots of the live notebook at the start and end of
@@ -333,7 +391,29 @@ export const snapshotPlugin: JupyterFrontEndPlugin<void> = {
     'Records the live notebook (unsaved edits and outputs included) at the start and end of every %%track run.',
   autoStart: true,
   requires: [INotebookTracker],
-  activate: (app: JupyterFrontEnd, tracker: INotebookTracker): void => {
-    new SnapshotManager(tracker, apiSender(app.serviceManager.serverSettings));
+  optional: [ISettingRegistry],
+  activate: (
+    app: JupyterFrontEnd,
+    tracker: INotebookTracker,
+    settingRegistry: ISettingRegistry | null
+  ): void => {
+    let loadMagics = true;
+    if (settingRegistry) {
+      void settingRegistry
+        .load(MAIN_PLUGIN_ID)
+        .then(settings => {
+          const apply = () => {
+            loadMagics = settings.get('loadMagics').composite !== false;
+          };
+          apply();
+          settings.changed.connect(apply);
+        })
+        .catch(error => quietLog('could not read the settings', error));
+    }
+    new SnapshotManager(
+      tracker,
+      apiSender(app.serviceManager.serverSettings),
+      () => loadMagics
+    );
   }
 };

@@ -79,6 +79,9 @@ class TrackedCell:
             name=a.name, experiment=a.experiment, tags=tags, params=params, nested=True
         )
         self.started = time.time()
+        from .live_panel import show_live_panel
+
+        self.panel = show_live_panel(self.run)  # None when it cannot be shown; never raises
         _announce(
             "run_started",
             run_id=self.run.id,
@@ -124,6 +127,9 @@ class TrackedCell:
             run.end(status)
         except Exception as e:
             self.problems.append(f"ending the run: {e}")
+        panel = getattr(self, "panel", None)
+        if panel is not None:
+            panel.finish(status)
         for stream in (sys.stdout, sys.stderr):  # so the frontend's end snapshot has every output
             try:
                 stream.flush()
@@ -213,6 +219,12 @@ class TrackedCell:
                 tags[records.TAG_NOTEBOOK_ID] = str(nb_id)
         entries = self.log.snapshot()
         flags = analyse(entries, nb)
+        running = self.entry.get("cell_id")
+        if nb is not None and running in flags["edited_after_run"]:
+            # the file on disk predates the cell that is running (unsaved edits): it cannot tell
+            # which other cells were edited either; the frontend's live document will decide
+            flags["edited_after_run"] = []
+            flags["document"] = "stale file"
         self._put(records.EXECUTION_LOG, _json({"entries": entries, "flags": flags}))
         tags[records.TAG_OUT_OF_ORDER] = str(flags["out_of_order"]).lower()
         tags[records.TAG_HIDDEN_STATE] = str(bool(flags["edited_after_run"])).lower()

@@ -273,10 +273,20 @@ describe('apiSender', () => {
 
 describe('SnapshotManager', () => {
   class FakeKernel {
+    constructor(public language = 'python') {}
     registerCommTarget(name: string, cb: any): void {
       this.targets[name] = cb;
     }
+    requestExecute(content: any): void {
+      this.executed.push(content);
+    }
+    get info(): Promise<any> {
+      return Promise.resolve({ language_info: { name: this.language } });
+    }
+    statusChanged = new Signal<any, string>(this);
+    isDisposed = false;
     targets: { [name: string]: any } = {};
+    executed: any[] = [];
   }
 
   class FakePanel {
@@ -357,5 +367,71 @@ describe('SnapshotManager', () => {
     comm.onMsg({ content: { data: event('run_finished') } });
     await flush();
     expect(sent).toHaveLength(1);
+  });
+});
+
+describe('loading the %%track magics', () => {
+  const flush = () => new Promise(resolve => setTimeout(resolve, 0));
+
+  function panelWith(kernel: any) {
+    return {
+      sessionContext: {
+        session: { kernel },
+        kernelChanged: new Signal<any, any>({})
+      },
+      content: { model: null },
+      context: { path: 'nb.ipynb' },
+      disposed: new Signal<any, void>({}),
+      isDisposed: false
+    };
+  }
+
+  function kernel(language: string) {
+    return {
+      language,
+      executed: [] as any[],
+      statusChanged: new Signal<any, string>({}),
+      isDisposed: false,
+      registerCommTarget: () => undefined,
+      requestExecute(content: any) {
+        this.executed.push(content);
+      },
+      get info() {
+        return Promise.resolve({ language_info: { name: language } });
+      }
+    };
+  }
+
+  function manage(panel: any, load: () => boolean) {
+    const tracker = {
+      widgetAdded: new Signal<any, any>({}),
+      forEach: (fn: (p: any) => void) => fn(panel)
+    };
+    return new SnapshotManager(tracker as any, async () => undefined, load);
+  }
+
+  it('loads them silently in Python kernels, again after a restart', async () => {
+    const k = kernel('python');
+    manage(panelWith(k), () => true);
+    await flush();
+    expect(k.executed).toHaveLength(1);
+    expect(k.executed[0]).toMatchObject({ silent: true, store_history: false });
+    expect(k.executed[0].code).toContain(
+      "run_line_magic('load_ext', 'jupyter_mm')"
+    );
+    k.statusChanged.emit('restarting');
+    k.statusChanged.emit('idle');
+    await flush();
+    expect(k.executed).toHaveLength(2);
+  });
+
+  it('leaves other kernels alone, and obeys the setting', async () => {
+    const r = kernel('R');
+    manage(panelWith(r), () => true);
+    const off = kernel('python');
+    manage(panelWith(off), () => false);
+    await flush();
+    expect(r.executed).toHaveLength(0);
+    expect(off.executed).toHaveLength(0);
   });
 });

@@ -26,7 +26,14 @@ class LabLikeClient(NotebookClient):
         if getattr(kc, "_mm_wrapped", False):
             return
 
-        def execute(code: str, silent: bool = False, store_history: bool = True, user_expressions: Any = None, allow_stdin: Any = None, stop_on_error: bool = True) -> str:
+        def execute(
+            code: str,
+            silent: bool = False,
+            store_history: bool = True,
+            user_expressions: Any = None,
+            allow_stdin: Any = None,
+            stop_on_error: bool = True,
+        ) -> str:
             content = {
                 "code": code,
                 "silent": silent,
@@ -57,7 +64,11 @@ class LabLikeClient(NotebookClient):
 
 def notebook(sources: list[str]) -> Any:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     for i, src in enumerate(sources):
         cell = nbformat.v4.new_code_cell(src)
         cell.id = f"cell-{i}"
@@ -85,9 +96,15 @@ def artifact_json(store_dir: Path, run_id: str, path: str) -> Any:
         return json.loads(st.read_artifact(run_id, path))
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
 def outputs_text(cell: Any) -> str:
+    """What the cell printed and returned, without the live run panel's widget."""
     parts = []
     for o in cell.get("outputs", []):
+        if WIDGET_VIEW in o.get("data", {}):
+            continue
         if o.get("output_type") == "stream":
             parts.append(o.get("text", ""))
         elif "data" in o:

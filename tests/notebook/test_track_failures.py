@@ -46,6 +46,7 @@ def _stdout_and_result(cell: Any) -> str:
         else o.get("data", {}).get("text/plain", "")
         for o in cell.outputs
         if o.get("output_type") in ("stream", "execute_result")
+        and "application/vnd.jupyter.widget-view+json" not in o.get("data", {})
     )
 
 

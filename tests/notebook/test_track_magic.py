@@ -16,7 +16,7 @@ import nbformat
 import pytest
 
 from jupyter_mm.core.store import Store
-from tests.notebook.support import artifact_json, client_for, notebook, outputs_text
+from tests.notebook.support import WIDGET_VIEW, artifact_json, client_for, notebook, outputs_text
 
 CELLS = [
     "import jupyter_mm as mm",
@@ -34,7 +34,13 @@ ORDER = [0, 1, 2, 3, 4, 6, 6, 5]  # then: cell 5 edited on disk, cell 1 again (o
 
 
 def _git(cwd: Path, *args: str) -> None:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@x",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@x",
+    }
     subprocess.run(["git", *args], cwd=cwd, check=True, env=env, capture_output=True)
 
 
@@ -75,7 +81,9 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
             for i in ORDER:
                 if i == 4:
                     stop = threading.Event()
-                    t = threading.Thread(target=_interrupt_when_running, args=(client, store_dir, "sleeper", stop))
+                    t = threading.Thread(
+                        target=_interrupt_when_running, args=(client, store_dir, "sleeper", stop)
+                    )
                     t.start()
                     client.run(i)
                     stop.set()
@@ -127,8 +135,11 @@ def test_successful_cell_params_metrics_and_outputs(session: dict[str, Any]) -> 
     assert run.tags["team"] == "risk" and run.tags["mm.cell.id"] == "cell-1"
     assert run.tags["mm.source.type"] == "NOTEBOOK"
     assert run.metrics == {"loss": pytest.approx(0.2)}
-    # the user saw exactly what an untracked cell shows
+    # the user saw exactly what an untracked cell shows, plus the live run panel
     assert outputs_text(session["nb"].cells[1]) == "training done\n0.02"
+    panels = [o for o in session["nb"].cells[1].outputs if WIDGET_VIEW in o.get("data", {})]
+    assert len(panels) == 1
+    assert "run 'baseline'" in panels[0]["data"]["text/plain"]
     cell = artifact_json(session["store"], run.id, ".mm/cell.json")
     assert cell["cell_id"] == "cell-1" and cell["source"] == CELLS[1]
     assert [o["output_type"] for o in cell["outputs"]] == ["stream", "execute_result"]
@@ -191,7 +202,17 @@ def test_out_of_order_and_hidden_state_flagged(session: dict[str, Any]) -> None:
     assert run.tags["mm.hidden_state"] == "true"
     log = artifact_json(session["store"], run.id, ".mm/execution_log.json")
     ids = [e["cell_id"] for e in log["entries"]]
-    assert ids == [None, "cell-1", "cell-2", "cell-3", "cell-4", "cell-6", "cell-6", "cell-5", "cell-1"]
+    assert ids == [
+        None,
+        "cell-1",
+        "cell-2",
+        "cell-3",
+        "cell-4",
+        "cell-6",
+        "cell-6",
+        "cell-5",
+        "cell-1",
+    ]
     assert log["flags"]["edited_after_run"] == ["cell-5"]
     assert _run(session, "baseline").tags["mm.out_of_order"] == "false"
 

@@ -250,3 +250,29 @@ async def test_unauthenticated_requests_are_refused(
         assert r.code in (401, 403), (method, r.code)
     with Store.open(os.environ["MM_TRACKING_URI"]) as store:
         assert store.list_artifacts(run_id, recursive=True) == []
+
+
+async def test_end_snapshot_decides_the_hidden_state_flags(jp_fetch, jp_serverapp) -> None:
+    """The kernel only sees the file on disk; the live document posted at the end decides whether
+    cells were edited after they ran."""
+    from jupyter_mm.notebook import records
+    from jupyter_mm.notebook.execution_log import source_hash
+
+    run_id = new_run()
+    entries = [{"cell_id": "code-1", "source_sha256": source_hash("x = 1"), "execution_count": 1}]
+    with Store.open(os.environ["MM_TRACKING_URI"]) as store:
+        log = {"entries": entries, "flags": {"out_of_order": False, "edited_after_run": []}}
+        store.log_artifact(run_id, records.EXECUTION_LOG, json.dumps(log).encode())
+    await post(jp_fetch, run_id, {"phase": "end", "notebook": make_notebook("x = 2  # edited")})
+    with Store.open(os.environ["MM_TRACKING_URI"]) as store:
+        run = store.get_run(run_id)
+        flags = json.loads(store.read_artifact(run_id, records.EXECUTION_LOG))["flags"]
+    assert run.tags[records.TAG_HIDDEN_STATE] == "true"
+    assert flags["edited_after_run"] == ["code-1"] and flags["document"] == "frontend"
+    # the same source as what ran: no hidden state
+    run2 = new_run()
+    with Store.open(os.environ["MM_TRACKING_URI"]) as store:
+        store.log_artifact(run2, records.EXECUTION_LOG, json.dumps(log).encode())
+    await post(jp_fetch, run2, {"phase": "end", "notebook": make_notebook("x = 1")})
+    with Store.open(os.environ["MM_TRACKING_URI"]) as store:
+        assert store.get_run(run2).tags[records.TAG_HIDDEN_STATE] == "false"

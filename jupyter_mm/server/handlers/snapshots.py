@@ -125,6 +125,8 @@ def store_snapshot(
     if notebook_id is not None:
         tags[NOTEBOOK_ID_TAG] = notebook_id
     store.log_batch(run.id, tags=tags)
+    if phase == "end":
+        reflag_with_live_document(store, run.id, nb)
     return {
         "run_id": run.id,
         "phase": phase,
@@ -133,6 +135,35 @@ def store_snapshot(
         "size": info.size,
         "cells": len(nb.cells),
     }
+
+
+def reflag_with_live_document(store: Store, run_id: str, nb: Any) -> None:
+    """Recompute the out-of-order and hidden-state flags against the live document.
+
+    The kernel can only compare its execution log with the file on disk, which misses unsaved
+    edits; the frontend's end snapshot is what the user actually had, so it decides.
+    """
+    import json
+
+    from ...errors import NotFound
+    from ...notebook import records
+    from ...notebook.execution_log import analyse
+
+    try:
+        log = json.loads(store.read_artifact(run_id, records.EXECUTION_LOG))
+    except NotFound:  # not a %%track run, or the kernel has not written its log
+        return
+    flags = analyse(log.get("entries", []), nb)
+    log["flags"] = {**flags, "document": "frontend"}
+    data = json.dumps(log, sort_keys=True, default=str).encode()
+    store.log_artifact(run_id, records.EXECUTION_LOG, data, media_type="application/json")
+    store.log_batch(
+        run_id,
+        tags={
+            records.TAG_OUT_OF_ORDER: str(flags["out_of_order"]).lower(),
+            records.TAG_HIDDEN_STATE: str(bool(flags["edited_after_run"])).lower(),
+        },
+    )
 
 
 def load_best_snapshot(store: Store, run_id: str) -> dict[str, Any]:
