@@ -16,9 +16,14 @@ def load_ipython_extension(ipython: Any) -> None:
     """Register the magics and the execution log on ``ipython`` (idempotent)."""
     if id(ipython) in _loaded:
         return
+    import jupyter_mm
+
     from .execution_log import ExecutionLog
     from .magics import TrackMagics
 
+    # `mm` is what the docs and the live panel use; give it to the user unless the name is taken
+    if "mm" not in ipython.user_ns:
+        ipython.push({"mm": jupyter_mm}, interactive=False)
     log = ExecutionLog(ipython)
     log.register()
     magics = TrackMagics(ipython, log)

@@ -34,6 +34,7 @@ class TrackMagics(Magics):
         """Run the cell as one tracked run: params, metrics, outputs, notebook snapshot, environment,
         git state and the execution log are recorded; the cell itself runs exactly as without
         the magic. ``mm.log_metric`` inside the cell logs to this run."""
+        __tracebackhide__ = True  # IPython leaves this frame out of the user's traceback
         args = parse_argstring(self.track, line)
         session: TrackedCell | None = None
         try:
@@ -56,6 +57,7 @@ class TrackMagics(Magics):
     def _run(self, cell: str) -> Any:
         """Execute the cell in the user namespace like IPython does (magics and ``!`` lines
         transformed, the last expression's value returned for display), as ``%%time`` does."""
+        __tracebackhide__ = True
         shell: Any = self.shell
         source = shell.transform_cell(cell)
         tree = shell.compile.ast_parse(source)
@@ -64,7 +66,7 @@ class TrackMagics(Magics):
         if tree.body and isinstance(tree.body[-1], ast.Expr):
             last = ast.Expression(tree.body.pop().value)
         try:
-            filename = shell.compile.cache(source)
+            filename = shell.compile.cache(source, shell.execution_count)
         except Exception:
             filename = "<track>"
         ns = shell.user_ns
