@@ -8,6 +8,19 @@ from typing import Any
 
 RUN_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 TERMINAL_STATUSES = ("FINISHED", "FAILED", "KILLED")
+#: A RUNNING run whose writer has not beaten its heartbeat (every 10 s) for this long is shown as
+#: KILLED: its process died (a crashed or restarted kernel) without ending it.
+STALE_HEARTBEAT_MS = 60_000
+
+
+def shown_status(status: str, heartbeat_time: int | None, now_ms: int) -> str:
+    if (
+        status == "RUNNING"
+        and heartbeat_time is not None
+        and now_ms - heartbeat_time > STALE_HEARTBEAT_MS
+    ):
+        return "KILLED"
+    return status
 
 
 def _to_datetime(ms: int | None) -> _dt.datetime | None:

@@ -277,3 +277,25 @@ def test_order_by_param_with_filter_across_pages(store: Store) -> None:
         if token is None:
             break
     assert seen == ["r1", "r4", "r0", "r2"]
+
+
+def test_running_run_with_a_stale_heartbeat_is_shown_killed(store: Store) -> None:
+    from sqlalchemy import update
+
+    from jupyter_mm.core import schema as s
+    from jupyter_mm.core.entities import STALE_HEARTBEAT_MS
+    from jupyter_mm.core.store import now_ms
+
+    dead, alive, done = store.create_run("0"), store.create_run("0"), store.create_run("0")
+    store.update_run(done.id, status="FINISHED")
+    old = now_ms() - STALE_HEARTBEAT_MS - 5_000
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(s.runs)
+            .where(s.runs.c.run_uuid.in_([dead.id, done.id]))
+            .values(heartbeat_time=old)
+        )
+    assert store.get_run(dead.id).status == "KILLED"
+    assert store.get_run(alive.id).status == "RUNNING"
+    assert store.get_run(done.id).status == "FINISHED"
+    assert {r.id: r.status for r in store.search_runs(["0"])[0]}[dead.id] == "KILLED"

@@ -138,3 +138,31 @@ def test_bad_magic_arguments_are_clear(tmp_path: Path, line: str) -> None:
     assert warning.count("jupyter-mm warning") == 1 and (
         "KEY=VALUE" in warning or "seed" in warning
     )
+
+
+def test_kernel_death_leaves_a_running_run_with_a_stopped_heartbeat(tmp_path: Path) -> None:
+    """A kernel that dies mid-cell cannot end its run: the run stays RUNNING with the heartbeat of
+    its last beat, and is shown as KILLED once that heartbeat is stale."""
+    from nbclient.exceptions import DeadKernelError
+    from sqlalchemy import update
+
+    from jupyter_mm.core import schema as s
+    from jupyter_mm.core.entities import STALE_HEARTBEAT_MS
+    from jupyter_mm.core.store import Store, now_ms
+
+    store = tmp_path / "store"
+    with pytest.raises(DeadKernelError):
+        _run_notebook(
+            [
+                "import jupyter_mm as mm",
+                "%%track doomed\nmm.log_metric('m', 1.0)\nimport os\nos._exit(1)",
+            ],
+            tmp_path,
+            {"MM_TRACKING_URI": str(store)},
+        )
+    with Store.open(str(store)) as st:
+        (run,) = st.search_runs()[0]
+        assert run.status == "RUNNING" and run.end_time is None and run.heartbeat_time is not None
+        with st.engine.begin() as conn:  # as if a minute has passed with no beat
+            conn.execute(update(s.runs).values(heartbeat_time=now_ms() - STALE_HEARTBEAT_MS - 1000))
+        assert st.get_run(run.id).status == "KILLED"

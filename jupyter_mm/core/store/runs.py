@@ -13,7 +13,7 @@ from sqlalchemy import Connection, func, select, update
 from ...errors import AlreadyExists, InvalidInput, NotFound
 from .. import database, limits, validation
 from .. import schema as s
-from ..entities import DatasetInput, Metric, Run
+from ..entities import DatasetInput, Metric, Run, shown_status
 from . import statements as st
 from .base import (
     DEFAULT_EXPERIMENT_ID,
@@ -281,6 +281,7 @@ class RunsMixin(StoreBase):
                         )
                     )
         out = []
+        now = now_ms()
         for rid in run_ids:
             found = rows.get(rid)
             if found is None:
@@ -291,7 +292,7 @@ class RunsMixin(StoreBase):
                     id=rid,
                     name=found.name,
                     experiment_id=str(row.experiment_id),
-                    status=found.status,
+                    status=shown_status(found.status, found.heartbeat_time, now),
                     start_time=found.start_time,
                     end_time=found.end_time,
                     user=found.user_id,
