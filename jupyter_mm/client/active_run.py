@@ -106,14 +106,14 @@ class ActiveRun:
 
     # ------------------------------------------------------------ ending
 
-    def end(self, status: str = "FINISHED") -> None:
+    def end(self, status: str = "FINISHED", tags: Mapping[str, Any] | None = None) -> None:
+        """End the run; the last metrics, ``tags`` and the status go in one transaction."""
         if self._ended:
             return
         self._ended = True
         try:
-            # the last metrics and the final status in one transaction
             self._buffer.close(
-                last=lambda points: self.store.end_run(self.id, status, metrics=points)
+                last=lambda points: self.store.end_run(self.id, status, metrics=points, tags=tags)
             )
         except BaseException:
             try:  # metrics could not be written: still record how the run ended

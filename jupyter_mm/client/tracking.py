@@ -113,7 +113,13 @@ def start_run(
 
 
 def _source_type() -> str:
-    return "NOTEBOOK" if "ipykernel" in sys.modules else "LOCAL"
+    """NOTEBOOK inside a Jupyter kernel, else LOCAL (having ipykernel imported is not enough)."""
+    ipython = sys.modules.get("IPython")
+    try:
+        shell = ipython.get_ipython() if ipython is not None else None
+    except Exception:
+        shell = None
+    return "NOTEBOOK" if shell is not None and "ZMQ" in type(shell).__name__ else "LOCAL"
 
 
 def active_run() -> ActiveRun | None:

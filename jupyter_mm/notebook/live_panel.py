@@ -277,6 +277,8 @@ class LivePanel(_Base):
 
     def _loop(self) -> None:
         try:
+            # first poll after one interval: a short cell ends before it and costs no poll
+            self._stop.wait(POLL_SECONDS)
             while not self._stop.is_set():
                 t0 = time.perf_counter()
                 going = self._refresh()

@@ -114,17 +114,15 @@ class TrackedCell:
             except Exception as e:  # one capture failing must not cost the rest
                 self.problems.append(f"{step.__name__.strip('_')}: {e}")
         status = "FINISHED"
+        tags = dict(getattr(self, "_pending_tags", {}))
         if isinstance(exc, KeyboardInterrupt):
             status = "KILLED"
         elif exc is not None:
             status = "FAILED"
-            try:
-                text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-                run.set_tag(records.TAG_ERROR, text[-7000:])
-            except Exception as e:
-                self.problems.append(f"error record: {e}")
+            text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            tags[records.TAG_ERROR] = text[-7000:]
         try:
-            run.end(status)
+            run.end(status, tags=tags)
         except Exception as e:
             self.problems.append(f"ending the run: {e}")
         panel = getattr(self, "panel", None)
@@ -163,16 +161,20 @@ class TrackedCell:
             self.problems.append(f"not defined after the cell: {', '.join(missing)}")
 
     def _records(self) -> None:
-        """Cell, environment, git, snapshot and execution log: each on its own, so one failing
-        costs only itself."""
+        """Cell, environment, git, snapshot and execution log: each computed on its own, so one
+        failing costs only itself, then all written in one go."""
+        self._pending: list[tuple[str, bytes, str | None]] = []
+        self._pending_tags: dict[str, str] = {}
         for record in (self._cell_record, self._environment, self._git, self._snapshot_and_log):
             try:
                 record()
             except Exception as e:
                 self.problems.append(f"{record.__name__.strip('_').replace('_', ' ')}: {e}")
+        if self._pending:
+            self.run.store.log_artifacts(self.run.id, self._pending)
 
     def _put(self, path: str, data: bytes, media_type: str = "application/json") -> None:
-        self.run.store.log_artifact(self.run.id, path, data, media_type=media_type)
+        self._pending.append((path, data, media_type))
 
     def _cell_record(self) -> None:
         self.cell_record = {
@@ -228,7 +230,7 @@ class TrackedCell:
         self._put(records.EXECUTION_LOG, _json({"entries": entries, "flags": flags}))
         tags[records.TAG_OUT_OF_ORDER] = str(flags["out_of_order"]).lower()
         tags[records.TAG_HIDDEN_STATE] = str(bool(flags["edited_after_run"])).lower()
-        self.run.set_tags(tags)
+        self._pending_tags.update(tags)
 
 
 def _json(data: Any) -> bytes:

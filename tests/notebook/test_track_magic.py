@@ -248,3 +248,15 @@ def test_reading_back_records_snapshot_and_restore(session: dict[str, Any]) -> N
             mm.restore(run_id, restored)
     finally:
         mm.set_tracking_uri(None)
+
+
+def test_unchanged_notebook_snapshot_is_stored_once(session: dict[str, Any]) -> None:
+    """The same cell run twice with the notebook file unchanged: one snapshot blob for both."""
+    first, second = _run(session, "again", 0), _run(session, "again", 1)
+    with Store.open(str(session["store"])) as st:
+        a = st.artifact_info(first.id, ".mm/notebook/kernel.ipynb")
+        b = st.artifact_info(second.id, ".mm/notebook/kernel.ipynb")
+        env_a = st.artifact_info(first.id, ".mm/environment.json")
+        env_b = st.artifact_info(second.id, ".mm/environment.json")
+    assert a.digest == b.digest
+    assert env_a.digest == env_b.digest  # the environment did not change between the two runs

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import mimetypes
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, or_, select
 
@@ -29,59 +30,84 @@ class ArtifactIndexMixin(StoreBase):
         media_type: str | None = None,
     ) -> ArtifactInfo:
         """Store ``data`` (bytes, or the path of a file to copy) as the run's artifact ``path``."""
+        return self.log_artifacts(run_id, [(path, data, media_type)])[0]
+
+    def log_artifacts(
+        self,
+        run_id: str,
+        items: Sequence[tuple[str, bytes | str | os.PathLike[str], str | None]],
+    ) -> list[ArtifactInfo]:
+        """Store several ``(path, data, media_type)`` artifacts: blobs first, then every index
+        row in one transaction (all or none of the paths appear)."""
         run_uuid = check_run_id(run_id)
-        logical = normalize_path(path)
+        logicals = [normalize_path(path) for path, _, _ in items]
+        if len(set(logicals)) != len(logicals):
+            raise InvalidInput("the same artifact path appears twice in one call")
         with self.engine.connect() as conn:
             self._check_active(conn, run_uuid)
-        if isinstance(data, (bytes, bytearray, memoryview)):
-            digest, size = self.blobs.put_bytes(bytes(data))
-        else:
-            if not os.path.isfile(data):
-                raise InvalidInput(f"{os.fspath(data)!r} is not a file")
-            digest, size = self.blobs.put_file(data)
-        mt = media_type or mimetypes.guess_type(logical)[0] or "application/octet-stream"
         t = now_ms()
+        rows: list[dict[str, Any]] = []
+        for logical, (_, data, media_type) in zip(logicals, items, strict=True):
+            if isinstance(data, (bytes, bytearray, memoryview)):
+                digest, size = self.blobs.put_bytes(bytes(data))
+            else:
+                if not os.path.isfile(data):
+                    raise InvalidInput(f"{os.fspath(data)!r} is not a file")
+                digest, size = self.blobs.put_file(data)
+            mt = media_type or mimetypes.guess_type(logical)[0] or "application/octet-stream"
+            rows.append(
+                {
+                    "run_uuid": run_uuid,
+                    "path": logical,
+                    "digest": digest,
+                    "size": size,
+                    "media_type": mt,
+                    "created_time": t,
+                }
+            )
 
         def write(conn: Connection) -> None:
             self._check_active(conn, run_uuid)
             a = s.artifacts.c
-            clash = conn.execute(
-                select(a.path)
-                .where(
-                    a.run_uuid == run_uuid,
-                    or_(
-                        a.path.startswith(logical + "/"),
-                        a.path.in_(parent_paths(logical)),
-                    ),
-                )
-                .limit(1)
-            ).scalar()
-            if clash is not None:
-                raise InvalidInput(
-                    f"artifact path {logical!r} clashes with the existing artifact {clash!r}"
-                )
-            stmt = self._upsert(conn, s.artifacts).values(
-                run_uuid=run_uuid,
-                path=logical,
-                digest=digest,
-                size=size,
-                media_type=mt,
-                created_time=t,
-            )
+            for logical in logicals:
+                clash = conn.execute(
+                    select(a.path)
+                    .where(
+                        a.run_uuid == run_uuid,
+                        or_(a.path.startswith(logical + "/"), a.path.in_(parent_paths(logical))),
+                    )
+                    .limit(1)
+                ).scalar()
+                if clash is not None:
+                    raise InvalidInput(
+                        f"artifact path {logical!r} clashes with the existing artifact {clash!r}"
+                    )
+            stmt = self._upsert(conn, s.artifacts)
+            ex = stmt.excluded
             conn.execute(
                 stmt.on_conflict_do_update(
                     index_elements=["run_uuid", "path"],
                     set_={
-                        "digest": digest,
-                        "size": size,
-                        "media_type": mt,
-                        "created_time": t,
+                        "digest": ex.digest,
+                        "size": ex.size,
+                        "media_type": ex.media_type,
+                        "created_time": ex.created_time,
                     },
-                )
+                ),
+                rows,
             )
 
         self._write(write)
-        return ArtifactInfo(path=logical, size=size, digest=digest, media_type=mt, created_time=t)
+        return [
+            ArtifactInfo(
+                path=r["path"],
+                size=r["size"],
+                digest=r["digest"],
+                media_type=r["media_type"],
+                created_time=t,
+            )
+            for r in rows
+        ]
 
     def list_artifacts(
         self, run_id: str, prefix: str | None = None, recursive: bool = False

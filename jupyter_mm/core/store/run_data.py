@@ -44,14 +44,7 @@ class RunDataMixin(MetricsMixin):
             if param_items:
                 self._write_params(conn, run_uuid, param_items)
             if tag_items:
-                stmt = self._upsert(conn, s.tags)
-                conn.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=["run_uuid", "key"],
-                        set_={"value": stmt.excluded.value},
-                    ),
-                    [{"run_uuid": run_uuid, "key": k, "value": v} for k, v in tag_items.items()],
-                )
+                self._upsert_tags(conn, run_uuid, tag_items)
             if points:
                 self._append_metrics(conn, run_uuid, points)
 
@@ -63,10 +56,12 @@ class RunDataMixin(MetricsMixin):
         status: str = "FINISHED",
         end_time: int | None = None,
         metrics: Sequence[MetricPoint | Metric] = (),
+        tags: Mapping[str, Any] | None = None,
     ) -> None:
-        """Write the last metric points and the final status in one transaction."""
+        """Write the last metric points, tags and the final status in one transaction."""
         run_uuid = check_run_id(run_id)
         points = self._checked_metrics(metrics)
+        tag_items = self._checked_tags(tags)
         values = run_update_values(status, end_time)
         values.setdefault("end_time", None)
 
@@ -74,9 +69,20 @@ class RunDataMixin(MetricsMixin):
             self._check_active(conn, run_uuid, lock=bool(points))
             if points:
                 self._append_metrics(conn, run_uuid, points)
+            if tag_items:
+                self._upsert_tags(conn, run_uuid, tag_items)
             conn.execute(st.END_RUN, {"run": run_uuid, **values})
 
         self._write(write)
+
+    def _upsert_tags(self, conn: Connection, run_uuid: str, tags: Mapping[str, str]) -> None:
+        stmt = self._upsert(conn, s.tags)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["run_uuid", "key"], set_={"value": stmt.excluded.value}
+            ),
+            [{"run_uuid": run_uuid, "key": k, "value": v} for k, v in tags.items()],
+        )
 
     def log_param(self, run_id: str, key: str, value: Any) -> None:
         self.log_batch(run_id, params={key: value})
