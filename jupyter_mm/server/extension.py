@@ -16,6 +16,7 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Unicode
 
 from .handlers import api_handlers
+from .mlflow import mlflow_handlers
 from .handlers.base import STORE_SETTING
 from .store_provider import (
     ARTIFACT_URI_ENV,
@@ -85,6 +86,7 @@ class JupyterMM(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(api_handlers())
+        self.handlers.extend(mlflow_handlers())
 
     async def stop_extension(self) -> None:
         if self.store_provider is not None:
