@@ -24,8 +24,7 @@ def test_python_version_comes_from_package_json() -> None:
 
 def test_built_labextension_has_the_same_version() -> None:
     built = Path(jupyter_mm.__file__).parent / "labextension" / "package.json"
-    if not built.exists():
-        pytest.skip("labextension not built (pip install -e . builds it)")
+    assert built.exists(), "the labextension is not built: `pip install -e .` builds it"
     assert json.loads(built.read_text())["version"] == package_json_version()
 
 
