@@ -2,7 +2,7 @@
 ``docs/benchmarks.md`` between the generated-section markers, keeping the hand-written text around it.
 
     python bench/run_all.py                      # all benchmarks, update docs/benchmarks.md
-    python bench/run_all.py --only log_metric    # a subset (the doc table then shows only those)
+    python bench/run_all.py --only log_metric    # re-run a subset; the rest keep their last figures
     python bench/run_all.py --no-docs            # just run and print
 
 Raw rows (one JSON object per figure, plus one "machine" object) go to bench/results/latest.jsonl.
@@ -158,7 +158,9 @@ def table(rows: list[dict], with_bar: bool) -> list[str]:
 def render(rows: list[dict], infos: list[dict], m: dict) -> str:
     barred = [r for r in rows if r["bar"] and r["met"] is not None]
     other = [r for r in rows if r not in barred]
-    lines = [BEGIN, "", f"Measured {m['date']} on commit {m['commit']}.", ""]
+    commits = sorted({i.get("commit", m["commit"]) for i in infos})
+    where = f"commit {m['commit']}" if commits == [m["commit"]] else "commits " + ", ".join(commits)
+    lines = [BEGIN, "", f"Measured {m['date']} on {where} (per script below).", ""]
     lines += table(barred, True)
     lines += ["", "Additional figures (no bar of their own):", ""]
     lines += table(other, False)
@@ -179,6 +181,7 @@ def render(rows: list[dict], infos: list[dict], m: dict) -> str:
         "- Wall time and 1-minute load average (before -> after) per script: "
         + "; ".join(
             f"`{i['script']}` {i['seconds']:.0f} s, load {i['load_before']:.1f} -> {i['load_after']:.1f}"
+            + f", commit {i.get('commit', m['commit'])}"
             + ("" if i["rc"] == 0 else f" (**exit {i['rc']}**)")
             for i in infos
         )
@@ -215,9 +218,28 @@ def write_doc(section: str) -> None:
     DOC.write_text(text)
 
 
+def previous(path: Path) -> tuple[list[dict], list[dict]]:
+    """Rows and per-script infos of the last run (for ``--only``)."""
+    if not path.exists():
+        return [], []
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    if not lines:
+        return [], []
+    machine_line, rows = lines[0], lines[1:]
+    infos = [
+        {"commit": machine_line.get("commit", "?"), **i} for i in machine_line.get("scripts", [])
+    ]
+    return rows, infos
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", help="comma-separated subset of: " + ", ".join(SCRIPTS))
+    ap.add_argument(
+        "--only",
+        help="comma-separated subset of: "
+        + ", ".join(SCRIPTS)
+        + " (the others keep their last figures, labelled with their commit)",
+    )
     ap.add_argument("--no-docs", action="store_true")
     ap.add_argument("--json", default=str(HERE / "results" / "latest.jsonl"))
     args = ap.parse_args()
@@ -231,8 +253,17 @@ def main() -> None:
     infos: list[dict] = []
     for name in names:
         r, info = run(name)
+        info["commit"] = m["commit"]
         rows += r
         infos.append(info)
+    if args.only:  # keep the other scripts' last figures, each labelled with its own commit
+        old_rows, old_infos = previous(Path(args.json))
+        keep = [n for n in SCRIPTS if n not in names]
+        infos = [i for i in old_infos if i["script"] in keep] + infos
+        rows = [r for r in old_rows if r["bench"] in keep] + rows
+        order = {n: k for k, n in enumerate(SCRIPTS)}
+        infos.sort(key=lambda i: order[i["script"]])
+        rows.sort(key=lambda r: order.get(r["bench"], 99))
 
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
