@@ -55,9 +55,8 @@ def _create_sqlite(url: str) -> Engine:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        mode = cur.execute("PRAGMA journal_mode=WAL").fetchone()
-        if mode and mode[0].lower() != "wal" and u.database not in (None, "", ":memory:"):
-            raise StoreError(f"could not switch {u.database} to WAL mode (got {mode[0]})")
+        if u.database not in (None, "", ":memory:"):
+            _ensure_wal(cur, u.database)
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
@@ -68,6 +67,27 @@ def _create_sqlite(url: str) -> Engine:
         conn.exec_driver_sql(f"BEGIN {mode}".strip())
 
     return engine
+
+
+def _ensure_wal(cur: Any, path: str) -> None:
+    """Switch a database file to WAL once. Reading the mode takes no lock; switching needs the
+    database to itself, so connections racing to open a new store retry instead of failing."""
+    if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+        return
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.005
+    while True:
+        try:
+            mode = str(cur.execute("PRAGMA journal_mode=WAL").fetchone()[0]).lower()
+        except Exception as err:
+            if not _is_lock_error(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 0.2)
+            continue
+        if mode != "wal":
+            raise StoreError(f"could not switch {path} to WAL mode (got {mode})")
+        return
 
 
 def is_sqlite(engine: Engine) -> bool:

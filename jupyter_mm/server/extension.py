@@ -15,9 +15,10 @@ from typing import Any
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Unicode
 
+from .events import start_store_events, stop_store_events
 from .handlers import api_handlers
-from .mlflow import mlflow_handlers
 from .handlers.base import STORE_SETTING
+from .mlflow import mlflow_handlers
 from .store_provider import (
     ARTIFACT_URI_ENV,
     TRACKING_URI_ENV,
@@ -64,6 +65,7 @@ class JupyterMM(ExtensionApp):
         resolved = resolve_tracking_uri(self.tracking_uri, root_dir)
         self.store_provider = StoreProvider(resolved.uri, self.artifact_uri or None)
         self.settings[STORE_SETTING] = self.store_provider
+        start_store_events(self)
 
         for name, value in (
             (TRACKING_URI_ENV, resolved.uri),
@@ -89,6 +91,7 @@ class JupyterMM(ExtensionApp):
         self.handlers.extend(mlflow_handlers())
 
     async def stop_extension(self) -> None:
+        await stop_store_events(self)
         if self.store_provider is not None:
             self.store_provider.close()
 

@@ -291,7 +291,7 @@ class RunsMixin(StoreBase):
                 Run(
                     id=rid,
                     name=found.name,
-                    experiment_id=str(row.experiment_id),
+                    experiment_id=str(found.experiment_id),
                     status=shown_status(found.status, found.heartbeat_time, now),
                     start_time=found.start_time,
                     end_time=found.end_time,

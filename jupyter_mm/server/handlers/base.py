@@ -71,6 +71,11 @@ class MMHandler(APIHandler):
         provider = self.store_provider
         return await asyncio.to_thread(lambda: fn(provider.get(), *args, **kwargs))
 
+    def send_json(self, obj: Any, status: int = 200) -> None:
+        """Finish with ``obj`` as strict JSON (no NaN/Infinity literals)."""
+        self.set_status(status)
+        self.finish(json.dumps(obj, allow_nan=False, separators=(",", ":")))
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, MMError):

@@ -33,6 +33,7 @@ from ...client.snapshots import (
 )
 from ...errors import InvalidInput
 from .base import MMHandler
+from .common import read_json_body
 
 if TYPE_CHECKING:
     import nbformat
@@ -202,7 +203,7 @@ class SnapshotHandler(MMHandler):
                 "clear large outputs and run again",
             )
         run_id = _run_id(run_id)
-        body = self.get_json_body()
+        body = read_json_body(self, MAX_SNAPSHOT_BYTES)
         if not isinstance(body, dict):
             raise InvalidInput("the body must be a JSON object with 'phase' and 'notebook'")
         phase = body.get("phase")

@@ -1,0 +1,276 @@
+"""Live store events on jupyter_server's event bus: runs created, updated, finished; metrics appended.
+
+Events come from the store itself, so a kernel writing straight into SQLite (or another server
+writing to the same PostgreSQL database) is seen too. A background task polls every
+``interval`` seconds (0.5 by default):
+
+1. a cheap change check: on SQLite ``PRAGMA data_version`` on one dedicated connection (it
+   changes only when another connection commits); on other databases a fingerprint of the
+   runs and latest-metrics tables (counts, maximum times, sum of latest steps), plus a full
+   check every few seconds, since a rename changes none of those;
+2. only when something changed, the light columns of every run (id, experiment, name, status,
+   end time, lifecycle stage) are compared with the previous poll, and the latest
+   ``(step, timestamp)`` of each metric of the runs that are running or just changed.
+
+Each change is emitted with the schema :data:`EVENT_SCHEMA_ID`; frontends receive it through
+jupyter_server's ``/api/events/subscribe`` WebSocket, server-side code through
+``serverapp.event_logger.add_listener(schema_id=EVENT_SCHEMA_ID, listener=...)``::
+
+    {"action": "run-created" | "run-updated" | "run-finished" | "metrics-appended",
+     "run_id": "...", "experiment_id": "...", "name": "...", "status": "...",
+     "lifecycle_stage": "active" | "deleted", "keys": [...]}   # keys: metrics-appended only
+
+Not seen: param and tag changes (a run-updated is emitted only for the columns above), and
+metrics appended to a run that ended more than a poll interval earlier.
+
+The extension starts it with :func:`start_store_events` and stops it with :func:`stop_store_events`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from ..errors import MMError
+
+if TYPE_CHECKING:
+    from jupyter_events import EventLogger
+    from sqlalchemy import Connection
+
+    from ..core.store import Store
+    from .store_provider import StoreProvider
+
+EVENT_SCHEMA_ID = "https://events.jupyter.org/jupyter_mm/store/v1"
+#: Key of the running StoreWatcher in the tornado settings.
+EVENTS_SETTING = "jupyter_mm_events"
+
+EVENT_SCHEMA: dict[str, Any] = {
+    "$id": EVENT_SCHEMA_ID,
+    "version": "1",
+    "title": "jupyter-mm store changes",
+    "description": (
+        "A run was created, updated (name, status, lifecycle stage or end time) or finished, or "
+        "metric points were appended to it; seen in the tracking store itself."
+    ),
+    "type": "object",
+    "required": ["action", "run_id"],
+    "properties": {
+        "action": {
+            "enum": ["run-created", "run-updated", "run-finished", "metrics-appended"],
+            "description": "what happened",
+        },
+        "run_id": {"type": "string", "description": "the run's id"},
+        "experiment_id": {"type": "string", "description": "the run's experiment"},
+        "name": {"type": "string", "description": "the run's name"},
+        "status": {"type": "string", "description": "RUNNING, FINISHED, FAILED, KILLED..."},
+        "lifecycle_stage": {"type": "string", "description": "active or deleted"},
+        "keys": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "metrics-appended: the keys with new points",
+        },
+    },
+}
+
+_TERMINAL = ("FINISHED", "FAILED", "KILLED")
+#: On databases without a change counter, compare everything at least this often (seconds).
+_FULL_CHECK_EVERY = 5.0
+
+RunState = tuple[str, str, str, "int | None", str]  # experiment_id, name, status, end_time, stage
+
+
+class StoreWatcher:
+    """Polls the store and emits an event for each change (see the module docstring)."""
+
+    def __init__(
+        self,
+        provider: StoreProvider,
+        event_logger: EventLogger,
+        interval: float = 0.5,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self.provider = provider
+        self.event_logger = event_logger
+        self.interval = interval
+        self.log = log or logging.getLogger(__name__)
+        self._runs: dict[str, RunState] | None = None
+        self._metrics: dict[tuple[str, str], tuple[int, int]] = {}
+        self._version: Any = None
+        self._conn: Connection | None = None
+        self._last_full = 0.0
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start polling on the running event loop."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def stop(self) -> None:
+        self._stopping = True
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        await asyncio.to_thread(self._close_conn)
+
+    async def _loop(self) -> None:
+        failing = False
+        while not self._stopping:
+            try:
+                events = await asyncio.to_thread(self.poll)
+                failing = False
+            except asyncio.CancelledError:
+                raise
+            except MMError as e:  # store unreachable or shutting down: try again later
+                if not failing:
+                    self.log.warning("jupyter-mm events: %s", e.message)
+                failing = True
+                events = []
+                await asyncio.to_thread(self._close_conn)
+            except Exception:
+                if not failing:
+                    self.log.exception("jupyter-mm events: polling the store failed")
+                failing = True
+                events = []
+                await asyncio.to_thread(self._close_conn)
+            for data in events:
+                self.event_logger.emit(schema_id=EVENT_SCHEMA_ID, data=data)
+            await asyncio.sleep(self.interval)
+
+    def _close_conn(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # pragma: no cover - closing a broken connection
+                pass
+
+    # --- polling (in a worker thread) -----------------------------------------------------
+
+    def poll(self) -> list[dict[str, Any]]:
+        """One poll: the events since the previous one (none on the first)."""
+        import time
+
+        store = self.provider.get()
+        version = self._change_marker(store)
+        now = time.monotonic()
+        full_due = store.kind != "sqlite" and now - self._last_full >= _FULL_CHECK_EVERY
+        if self._runs is not None and version == self._version and not full_due:
+            return []
+        self._version = version
+        self._last_full = now
+        return self._diff(store)
+
+    def _change_marker(self, store: Store) -> Any:
+        from sqlalchemy import func, select
+
+        from ..core import schema as s
+
+        if store.kind == "sqlite":
+            if self._conn is None:
+                self._conn = store.engine.connect()
+            try:
+                return ("sqlite", self._conn.exec_driver_sql("PRAGMA data_version").scalar())
+            finally:
+                self._conn.rollback()
+        r, m = s.runs.c, s.latest_metrics.c
+        with store.engine.connect() as conn:
+            runs = conn.execute(
+                select(func.count(), func.max(r.start_time), func.max(r.end_time))
+            ).one()
+            metrics = conn.execute(
+                select(func.count(), func.sum(m.step), func.max(m.timestamp))
+            ).one()
+        return (tuple(runs), tuple(metrics))
+
+    def _diff(self, store: Store) -> list[dict[str, Any]]:
+        from sqlalchemy import select
+
+        from ..core import schema as s
+
+        r, m = s.runs.c, s.latest_metrics.c
+        with store.engine.connect() as conn:
+            rows = conn.execute(
+                select(r.run_uuid, r.experiment_id, r.name, r.status, r.end_time, r.lifecycle_stage)
+            ).all()
+            runs: dict[str, RunState] = {
+                row[0]: (str(row[1]), row[2], row[3], row[4], row[5]) for row in rows
+            }
+            first = self._runs is None
+            old_runs = self._runs or {}
+            changed = {rid for rid, state in runs.items() if old_runs.get(rid) != state}
+            watch = sorted({rid for rid, state in runs.items() if state[2] == "RUNNING"} | changed)
+            metrics: dict[tuple[str, str], tuple[int, int]] = {}
+            for i in range(0, len(watch), 900):
+                for rid, key, step, ts in conn.execute(
+                    select(m.run_uuid, m.key, m.step, m.timestamp).where(
+                        m.run_uuid.in_(watch[i : i + 900])
+                    )
+                ):
+                    metrics[(rid, key)] = (step, ts)
+        events: list[dict[str, Any]] = []
+        if not first:
+            for rid in changed:
+                state = runs[rid]
+                before = old_runs.get(rid)
+                if before is None:
+                    action = "run-created"
+                elif state[2] in _TERMINAL and before[2] not in _TERMINAL:
+                    action = "run-finished"
+                else:
+                    action = "run-updated"
+                events.append(_run_event(action, rid, state))
+            appended: dict[str, list[str]] = {}
+            for (rid, key), latest in sorted(metrics.items()):
+                if self._metrics.get((rid, key)) != latest:
+                    appended.setdefault(rid, []).append(key)
+            for rid, keys in appended.items():
+                events.append({**_run_event("metrics-appended", rid, runs[rid]), "keys": keys})
+        self._runs = runs
+        # keep what we know of runs we stopped watching, so a late append is still a change
+        self._metrics = {
+            k: v for k, v in self._metrics.items() if k[0] in runs and k[0] not in watch
+        } | metrics
+        return events
+
+
+def _run_event(action: str, rid: str, state: RunState) -> dict[str, Any]:
+    exp, name, status, _end, stage = state
+    return {
+        "action": action,
+        "run_id": rid,
+        "experiment_id": exp,
+        "name": name,
+        "status": status,
+        "lifecycle_stage": stage,
+    }
+
+
+def start_store_events(app: Any, interval: float = 0.5) -> StoreWatcher:
+    """Register the event schema and start a :class:`StoreWatcher` for the extension ``app``.
+
+    Call it from ``JupyterMM.initialize_settings`` (after ``store_provider`` is set): polling
+    starts once the server's event loop runs.
+    """
+    serverapp = app.serverapp
+    event_logger = serverapp.event_logger
+    if EVENT_SCHEMA_ID not in event_logger.schemas:
+        event_logger.register_event_schema(EVENT_SCHEMA)
+    watcher = StoreWatcher(app.store_provider, event_logger, interval=interval, log=app.log)
+    app.settings[EVENTS_SETTING] = watcher
+    serverapp.io_loop.add_callback(watcher.start)
+    return watcher
+
+
+async def stop_store_events(app: Any) -> None:
+    """Stop the watcher :func:`start_store_events` started (from ``stop_extension``)."""
+    watcher = app.settings.get(EVENTS_SETTING)
+    if isinstance(watcher, StoreWatcher):
+        await watcher.stop()

@@ -1,0 +1,232 @@
+"""``jupyter-mm/api/runs/{id}/artifacts``: list, download (streamed, ranges) and upload artifacts;
+``runs/{id}/records/{kind}``: the records a ``%%track`` cell keeps as ``.mm/*.json`` artifacts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import mimetypes
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import tornado.web
+from jupyter_server.auth.decorator import authorized
+from tornado.iostream import StreamClosedError
+from tornado.web import HTTPError
+
+from ...errors import InvalidInput, NotFound
+from .base import MMHandler
+from .common import artifact_json, bool_arg, parse_run
+
+if TYPE_CHECKING:
+    from ...core.entities import ArtifactInfo
+    from ...core.store import Store
+
+#: Largest artifact accepted by ``PUT`` (the whole body is buffered by the server first; raise
+#: the server's ``max_body_size`` / ``max_buffer_size`` too to go beyond 512 MiB).
+MAX_UPLOAD_BYTES = 256 * 1024 * 1024
+#: Media types a client sends by default that say nothing about the content.
+_GENERIC_TYPES = {"", "application/x-www-form-urlencoded", "multipart/form-data"}
+
+_RANGE_RE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None | str:
+    """``(start, end_exclusive)`` of a single ``bytes=a-b`` range; None to send everything
+    (no header, or one we ignore as RFC 9110 allows: malformed or several ranges);
+    ``"unsatisfiable"`` for a range outside the file."""
+    if not header:
+        return None
+    m = _RANGE_RE.match(header)
+    if m is None:
+        return None
+    first, last = m.group(1), m.group(2)
+    if first == "" and last == "":
+        return None
+    if first == "":  # suffix: the last N bytes
+        n = int(last)
+        if n == 0 or size == 0:
+            return "unsatisfiable"
+        return (max(0, size - n), size)
+    start = int(first)
+    end = size - 1 if last == "" else int(last)
+    if end < start:
+        return None  # invalid: ignored
+    if start >= size:
+        return "unsatisfiable"
+    return (start, min(end, size - 1) + 1)
+
+
+class ArtifactListHandler(MMHandler):
+    """``GET runs/{id}/artifacts?path=<folder>&recursive=<bool>``."""
+
+    auth_resource = "jupyter_mm:artifacts"
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        rid = parse_run(run_id)
+        prefix = self.get_query_argument("path", None)
+        recursive = bool_arg(self.get_query_argument("recursive", None), "recursive")
+        items = await self.call_store(
+            lambda store: store.list_artifacts(rid, prefix=prefix, recursive=recursive)
+        )
+        self.send_json({"run_id": rid, "artifacts": [artifact_json(a) for a in items]})
+
+
+class ArtifactHandler(MMHandler):
+    """``GET runs/{id}/artifacts/{path}`` downloads, ``PUT`` uploads the request body.
+
+    Downloads stream with the stored media type and ``Content-Length``; ``Range: bytes=a-b``
+    answers 206 (416 outside the file). A whole download is verified against the artifact's
+    SHA-256 while it streams: the last block is held back until the hash matches, and on a
+    mismatch the connection is closed short of ``Content-Length``, so a client never takes a
+    corrupt file for a complete one.
+    """
+
+    auth_resource = "jupyter_mm:artifacts"
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, run_id: str, path: str) -> None:
+        rid = parse_run(run_id)
+        info: ArtifactInfo = await self.call_store(lambda store: store.artifact_info(rid, path))
+        rng = parse_range(self.request.headers.get("Range"), info.size)
+        self.set_header("Accept-Ranges", "bytes")
+        self.set_header("ETag", f'"{info.digest}"')
+        self.set_header("X-Content-SHA256", info.digest)
+        name = info.path.rsplit("/", 1)[-1]
+        self.set_header("Content-Disposition", f"attachment; filename*=UTF-8''{_quote(name)}")
+        if rng == "unsatisfiable":
+            self.set_status(416)
+            self.set_header("Content-Range", f"bytes */{info.size}")
+            self.finish(
+                json.dumps(
+                    {
+                        "error_code": "INVALID_PARAMETER_VALUE",
+                        "message": f"range outside the artifact ({info.size} bytes)",
+                    }
+                )
+            )
+            return
+        if isinstance(rng, tuple):
+            start, end = rng
+            self.set_status(206)
+            self.set_header("Content-Range", f"bytes {start}-{end - 1}/{info.size}")
+        else:
+            start, end = 0, info.size
+        self.set_header("Content-Length", str(end - start))
+        media_type = info.media_type or "application/octet-stream"
+        self.set_header("Content-Type", media_type)
+        whole = rng is None
+        digest = info.digest
+
+        def open_blocks(store: Store) -> Iterator[bytes]:
+            return store.blobs.iter_verified(digest, start, None if whole else end)
+
+        blocks = await self.call_store(open_blocks)
+        pending: bytes | None = None
+        sent = False
+        try:
+            while True:
+                try:
+                    block = await asyncio.to_thread(next, blocks, None)
+                except Exception:
+                    if not sent:
+                        raise  # nothing sent yet: an ordinary JSON error
+                    self.log.error(
+                        "jupyter-mm: artifact %s of run %s failed its hash check while being "
+                        "sent; closing the connection",
+                        info.path,
+                        rid,
+                        exc_info=True,
+                    )
+                    self.request.connection.close()  # type: ignore[union-attr]
+                    return
+                if block is None:
+                    break
+                if pending is not None:
+                    self.write(pending)
+                    await self.flush()
+                    sent = True
+                pending = block
+        except StreamClosedError:  # the client went away
+            return
+        finally:
+            close = getattr(blocks, "close", None)
+            if close is not None:
+                close()
+        if pending is not None:
+            self.write(pending)
+        self.finish(set_content_type=media_type)
+
+    @tornado.web.authenticated
+    @authorized
+    async def put(self, run_id: str, path: str) -> None:
+        rid = parse_run(run_id)
+        body = self.request.body or b""
+        if len(body) > MAX_UPLOAD_BYTES:
+            raise HTTPError(
+                413, f"artifact too large: {len(body)} bytes (limit {MAX_UPLOAD_BYTES})"
+            )
+        media_type = self.get_query_argument("media_type", None)
+        if media_type is None:
+            header = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            media_type = None if header in _GENERIC_TYPES else header
+        if media_type is not None and (
+            len(media_type) > 255 or not re.match(r"^[\w.+-]+/[\w.+-]+$", media_type)
+        ):
+            raise InvalidInput(f"invalid media type {media_type!r}")
+        if media_type is None:
+            media_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+        info = await self.call_store(
+            lambda store: store.log_artifact(rid, path, body, media_type=media_type)
+        )
+        self.send_json({"run_id": rid, **artifact_json(info)}, status=201)
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")
+
+
+#: ``records/{kind}`` -> the artifact that holds it (see ``jupyter_mm/notebook/records.py``).
+def record_paths() -> dict[str, str]:
+    from ...notebook import records
+
+    return {
+        "environment": records.ENVIRONMENT,
+        "git": records.GIT,
+        "execution-log": records.EXECUTION_LOG,
+        "cell": records.CELL,
+    }
+
+
+def load_record(store: Store, rid: str, kind: str) -> dict[str, Any]:
+    path = record_paths()[kind]
+    store.get_run(rid)  # NotFound names the run when it is the run that is missing
+    try:
+        raw = store.read_artifact(rid, path)
+    except NotFound:
+        raise NotFound(f"run {rid} has no {kind} record ({path})") from None
+    try:
+        content = json.loads(raw)
+    except ValueError:
+        content = None
+    return {"run_id": rid, "kind": kind, "path": path, "record": content}
+
+
+class RecordHandler(MMHandler):
+    """``GET runs/{id}/records/{environment|git|execution-log|cell}``: 404 when absent."""
+
+    auth_resource = "jupyter_mm:records"
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, run_id: str, kind: str) -> None:
+        rid = parse_run(run_id)
+        if kind not in record_paths():
+            raise NotFound(f"no record kind {kind!r}; use one of {', '.join(record_paths())}")
+        self.send_json(await self.call_store(load_record, rid, kind))

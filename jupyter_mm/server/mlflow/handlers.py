@@ -1,0 +1,209 @@
+"""Tornado handlers of the MLflow-compatible routes.
+
+* :class:`MlflowRPCHandler`: ``{api,ajax-api}/2.0/mlflow/<rpc>``, dispatched by method and path
+  through :data:`.tracking.ROUTES`;
+* :class:`MlflowArtifactsHandler`: the artifact proxy ``api/2.0/mlflow-artifacts/artifacts/<path>``
+  (``PUT`` uploads, ``GET`` downloads or, without a path, lists ``?path=<dir>``);
+* :class:`MlflowServerInfoHandler`, :class:`MlflowHealthHandler`, :class:`MlflowVersionHandler`.
+
+Every verb is authenticated and authorized (resource ``jupyter_mm:mlflow``); errors are MLflow's
+``{"error_code", "message"}`` with its HTTP statuses (see :class:`MMHandler`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+from typing import TYPE_CHECKING, Any
+
+import tornado.web
+from jupyter_server.auth.decorator import authorized
+from tornado.web import HTTPError
+
+from ...errors import IntegrityError, InvalidInput
+from ..handlers.base import MMHandler
+from . import artifacts, logged_models, tracking
+from .wire import Request, dumps
+
+if TYPE_CHECKING:
+    from ...core.store import Store
+
+#: What /version reports: the MLflow release whose protocol we speak.
+MLFLOW_PROTOCOL_VERSION = "3.17.2"
+#: Largest JSON body of an RPC (MLflow caps log-batch at 1 MB; this leaves room for the rest).
+MAX_RPC_BODY_BYTES = 16 * 1024 * 1024
+#: Artifacts up to this size are read and verified whole before sending; larger ones stream.
+WHOLE_READ_BYTES = 8 * 1024 * 1024
+
+
+class MlflowHandler(MMHandler):
+    auth_resource = "jupyter_mm:mlflow"
+
+    def reply(self, obj: Any) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.finish(dumps(obj))
+
+    def request_message(self) -> Request:
+        if self.request.method == "GET":
+            return Request.from_query(self.request.query_arguments)
+        return Request.from_body(self.request.body)
+
+
+class MlflowRPCHandler(MlflowHandler):
+    """One tracking RPC, looked up in :data:`tracking.ROUTES`."""
+
+    async def _dispatch(self, rpc: str) -> None:
+        method = self.request.method or "GET"
+        endpoint = tracking.ROUTES.get((method, rpc))
+        if endpoint is None and rpc.startswith("logged-models/"):
+            rest = rpc[len("logged-models/") :]
+
+            def endpoint(store: Store, req: Request) -> dict[str, Any]:
+                return logged_models.dispatch(store, req, method, rest)
+
+        if endpoint is None:
+            if any(path == rpc for _, path in tracking.ROUTES):
+                raise HTTPError(405, f"{method} is not allowed for {rpc}")
+            raise HTTPError(404, f"no MLflow endpoint {rpc!r} on this server")
+        size = len(self.request.body or b"")
+        if size > MAX_RPC_BODY_BYTES:
+            raise HTTPError(
+                413,
+                f"request body of {size} bytes exceeds the limit of {MAX_RPC_BODY_BYTES} bytes; "
+                "split the batch",
+            )
+        req = self.request_message()
+
+        def call(store: Store) -> dict[str, Any]:
+            try:
+                return endpoint(store, req)
+            except (TypeError, ValueError, KeyError, AttributeError) as e:
+                # A malformed field must never become a 500: the client retries those for minutes.
+                raise InvalidInput(f"Invalid request for {rpc}: {e}") from e
+
+        self.reply(await self.call_store(call))
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, rpc: str) -> None:
+        await self._dispatch(rpc)
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, rpc: str) -> None:
+        await self._dispatch(rpc)
+
+    @tornado.web.authenticated
+    @authorized
+    async def patch(self, rpc: str) -> None:
+        await self._dispatch(rpc)
+
+    @tornado.web.authenticated
+    @authorized
+    async def delete(self, rpc: str) -> None:
+        await self._dispatch(rpc)
+
+
+class MlflowArtifactsHandler(MlflowHandler):
+    """The artifact proxy: ``<exp>/<run>/artifacts/<logical path>`` in our artifact store."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, path: str | None = None) -> None:
+        if not path:
+            listing = self.get_query_argument("path", default="") or ""
+            self.reply(await self.call_store(artifacts.list_dir, listing))
+            return
+        run_id, logical = artifacts.split(path)
+        info = await self.call_store(lambda store: store.artifact_info(run_id, logical))
+        name = logical.rsplit("/", 1)[-1]
+        self.set_header(
+            "Content-Type",
+            info.media_type or mimetypes.guess_type(name)[0] or "application/octet-stream",
+        )
+        self.set_header("Content-Disposition", f'attachment; filename="{name}"')
+        self.set_header("Content-Length", str(info.size))
+        self.set_header("ETag", f'"{info.digest}"')
+        if info.size <= WHOLE_READ_BYTES:  # verified before the first byte is sent
+            data = await self.call_store(lambda store: store.read_artifact(run_id, logical))
+            self.finish(data)
+            return
+        # Larger files stream; the digest is checked at the end, and a mismatch drops the
+        # connection so the client sees a truncated download rather than a complete wrong file.
+        blocks = await self.call_store(lambda store: store.iter_artifact(run_id, logical))
+        try:
+            while True:
+                block = await asyncio.to_thread(next, blocks, None)
+                if block is None:
+                    break
+                self.write(block)
+                await self.flush()
+        except IntegrityError:
+            self.log.error("jupyter-mm: artifact %s of run %s is corrupt", logical, run_id)
+            stream = getattr(self.request.connection, "stream", None)
+            if stream is not None:
+                stream.close()
+            return
+        self.finish()
+
+    @tornado.web.authenticated
+    @authorized
+    async def put(self, path: str | None = None) -> None:
+        if not path:
+            raise InvalidInput("Invalid path: an artifact upload needs a file path")
+        run_id, logical = artifacts.split(path)
+        body = self.request.body or b""
+        media_type = self.request.headers.get("Content-Type") or None
+        if media_type and media_type.split(";")[0].strip() in ("", "application/octet-stream"):
+            media_type = None
+        await self.call_store(
+            lambda store: store.log_artifact(run_id, logical, body, media_type=media_type)
+        )
+        self.reply({})
+
+    @tornado.web.authenticated
+    @authorized
+    async def delete(self, path: str | None = None) -> None:
+        raise HTTPError(501, "deleting artifacts is not supported by jupyter-mm")
+
+
+class MlflowServerInfoHandler(MlflowHandler):
+    """``GET /api/3.0/mlflow/server-info``: the capabilities the client probes."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply(
+            {
+                "store_type": "JupyterMMStore",
+                "workspaces_enabled": False,
+                "multipart_uploads_enabled": False,
+                "multipart_downloads_enabled": False,
+                "presigned_upload_run_id_supported": False,
+            }
+        )
+
+
+class MlflowHealthHandler(MlflowHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.set_header("Content-Type", "text/plain")
+        self.finish("OK")
+
+
+class MlflowVersionHandler(MlflowHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.set_header("Content-Type", "text/plain")
+        self.finish(MLFLOW_PROTOCOL_VERSION)
+
+
+__all__ = [
+    "MlflowArtifactsHandler",
+    "MlflowHealthHandler",
+    "MlflowRPCHandler",
+    "MlflowServerInfoHandler",
+    "MlflowVersionHandler",
+]

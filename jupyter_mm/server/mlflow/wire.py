@@ -1,0 +1,257 @@
+"""MLflow's JSON wire format: reading requests and writing our entities as MLflow messages.
+
+Requests arrive as a JSON body (POST, PATCH, DELETE) or a query string (GET; repeated keys are
+repeated fields). :class:`Request` reads both the same way and raises MLflow's messages for
+missing or mistyped fields. Doubles go out as numbers, except NaN and ±Infinity, which go out as
+the proto3 JSON strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` (the client parses them).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from ...core.entities import Experiment, Run
+from ...errors import InvalidInput
+
+#: Artifact URIs we hand out: the client then uploads and downloads through our artifact proxy.
+ARTIFACTS_SCHEME = "mlflow-artifacts:"
+RUN_NAME_TAG = "mlflow.runName"
+USER_TAG = "mlflow.user"
+PARENT_RUN_TAG = "mlflow.parentRunId"
+
+_VIEW_TYPES = {
+    "ACTIVE_ONLY": "active",
+    "DELETED_ONLY": "deleted",
+    "ALL": "all",
+    "1": "active",
+    "2": "deleted",
+    "3": "all",
+}
+
+
+def missing(name: str) -> InvalidInput:
+    return InvalidInput(f"Missing value for required parameter '{name}'")
+
+
+def invalid(name: str, value: Any) -> InvalidInput:
+    return InvalidInput(f"Invalid value {value!r} for parameter '{name}' supplied")
+
+
+class Request:
+    """The fields of one RPC, from a JSON body or from query arguments (``multi``)."""
+
+    def __init__(self, fields: dict[str, Any], from_query: bool = False) -> None:
+        self.fields = fields
+        self.is_query = from_query
+
+    @classmethod
+    def from_body(cls, body: bytes | None) -> Request:
+        # MLflow treats a body that is not JSON as empty: the error then names a missing field.
+        try:
+            data = json.loads(body) if body else {}
+        except (ValueError, UnicodeDecodeError):
+            data = {}
+        return cls(data if isinstance(data, dict) else {})
+
+    @classmethod
+    def from_query(cls, args: dict[str, list[bytes]]) -> Request:
+        return cls(
+            {k: [v.decode("utf-8", "replace") for v in vs] for k, vs in args.items()},
+            from_query=True,
+        )
+
+    def raw(self, name: str) -> Any:
+        value = self.fields.get(name)
+        if self.is_query and isinstance(value, list):
+            return value[0] if value else None
+        return value
+
+    def text(self, name: str, required: bool = False, default: str | None = None) -> str | None:
+        value = self.raw(name)
+        if value is None or value == "":
+            if required:
+                raise missing(name)
+            return default
+        if not isinstance(value, str):
+            raise invalid(name, value)
+        return value
+
+    def integer(self, name: str, required: bool = False, default: int | None = None) -> int | None:
+        value = self.raw(name)
+        if value is None or value == "":
+            if required:
+                raise missing(name)
+            return default
+        return to_int(name, value)
+
+    def items(self, name: str) -> list[Any]:
+        value = self.fields.get(name)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise invalid(name, value)
+        return value
+
+    def run_id(self, required: bool = True) -> str | None:
+        value = self.text("run_id") or self.text("run_uuid")
+        if value is None and required:
+            raise missing("run_id")
+        return value
+
+    def view(self, name: str) -> str:
+        value = self.raw(name)
+        if value is None or value == "":
+            return "active"
+        view = _VIEW_TYPES.get(str(value).upper())
+        if view is None:
+            raise invalid(name, value)
+        return view
+
+
+def to_int(name: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise invalid(name, value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    raise invalid(name, value)
+
+
+def to_double(name: str, value: Any) -> float:
+    """A metric value: a JSON number, or one of the proto3 strings for NaN and ±Infinity."""
+    if isinstance(value, bool) or value is None:
+        raise invalid(name, value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        special = {"nan": math.nan, "infinity": math.inf, "-infinity": -math.inf}
+        if value.strip().lower() in special:
+            return special[value.strip().lower()]
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise invalid(name, value)
+
+
+def double_out(value: float) -> float | str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+def key_values(items: list[Any], what: str) -> list[tuple[str, Any]]:
+    """``[{"key": k, "value": v}, ...]`` as pairs, in order."""
+    out = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise invalid(what, item)
+        key = item.get("key")
+        if key is None or key == "":
+            raise missing("key")
+        out.append((key, item.get("value")))
+    return out
+
+
+def string_value(name: str, value: Any, required: bool = True) -> str:
+    """Params and tags are strings on the wire; a JSON number is a type error, as in MLflow."""
+    if value is None:
+        if required:
+            raise missing(name)
+        return ""
+    if not isinstance(value, str):
+        raise invalid(name, value)
+    return value
+
+
+def pairs(mapping: dict[str, str]) -> list[dict[str, str]]:
+    return [{"key": k, "value": v} for k, v in mapping.items()]
+
+
+def experiment_artifact_location(experiment_id: str) -> str:
+    return f"{ARTIFACTS_SCHEME}/{experiment_id}"
+
+
+def run_artifact_uri(experiment_id: str, run_id: str) -> str:
+    return f"{ARTIFACTS_SCHEME}/{experiment_id}/{run_id}/artifacts"
+
+
+def experiment_json(exp: Experiment) -> dict[str, Any]:
+    return {
+        "experiment_id": exp.id,
+        "name": exp.name,
+        "artifact_location": experiment_artifact_location(exp.id),
+        "lifecycle_stage": exp.lifecycle_stage,
+        "creation_time": exp.creation_time,
+        "last_update_time": exp.last_update_time,
+        "tags": pairs(exp.tags),
+    }
+
+
+def run_info_json(run: Run) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "run_id": run.id,
+        "run_uuid": run.id,
+        "run_name": run.name,
+        "experiment_id": run.experiment_id,
+        "user_id": run.user,
+        "status": run.status,
+        "start_time": run.start_time,
+        "artifact_uri": run_artifact_uri(run.experiment_id, run.id),
+        "lifecycle_stage": run.lifecycle_stage,
+    }
+    if run.end_time is not None:
+        info["end_time"] = run.end_time
+    return info
+
+
+def run_json(run: Run) -> dict[str, Any]:
+    tags = dict(run.tags)
+    tags.setdefault(RUN_NAME_TAG, run.name)
+    if run.parent_run_id:
+        tags.setdefault(PARENT_RUN_TAG, run.parent_run_id)
+    metrics = [
+        {"key": m.key, "value": double_out(m.value), "timestamp": m.timestamp, "step": m.step}
+        for m in run.latest_metrics.values()
+    ]
+    dataset_inputs = []
+    for ds in run.datasets:
+        profile = ds.profile if isinstance(ds.profile, dict) else {}
+        mlflow_ds = profile.get("mlflow") if isinstance(profile.get("mlflow"), dict) else None
+        dataset_inputs.append(
+            {
+                "tags": [{"key": "mlflow.data.context", "value": ds.context}],
+                "dataset": mlflow_ds
+                or {
+                    "name": ds.name,
+                    "digest": ds.digest[:36],
+                    "source_type": ds.source_type or "local",
+                    "source": ds.source or "{}",
+                    "schema": json.dumps(ds.schema) if ds.schema is not None else "",
+                    "profile": json.dumps({"num_rows": ds.row_count})
+                    if ds.row_count is not None
+                    else "",
+                },
+            }
+        )
+    return {
+        "info": run_info_json(run),
+        "data": {"metrics": metrics, "params": pairs(run.params), "tags": pairs(tags)},
+        "inputs": {"dataset_inputs": dataset_inputs} if dataset_inputs else {},
+        "outputs": {},
+    }
+
+
+def dumps(obj: Any) -> str:
+    """JSON for the client; refuses bare NaN (convert with :func:`double_out` first)."""
+    return json.dumps(obj, allow_nan=False, separators=(",", ":"))

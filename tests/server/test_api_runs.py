@@ -1,0 +1,281 @@
+"""Runs over REST: search (GET runs, POST runs/search), get/update/delete/restore, log-batch,
+tag deletion and datasets."""
+
+from __future__ import annotations
+
+import math
+
+from jupyter_mm.core.entities import DatasetInput
+
+from .test_api_common import call, fail, open_store
+
+RUN_KEYS = {
+    "id",
+    "name",
+    "experiment_id",
+    "experiment",
+    "status",
+    "start_time",
+    "end_time",
+    "heartbeat_time",
+    "user",
+    "lifecycle_stage",
+    "parent_run_id",
+    "notes",
+    "params",
+    "metrics",
+    "tags",
+}
+
+
+def make_runs() -> tuple[str, list[str], str]:
+    """Experiment 'exp' with runs auc 0.1..0.5, plus one run in Default. Returns ids."""
+    with open_store() as store:
+        exp = store.create_experiment("exp")
+        ids = []
+        for i in range(5):
+            run = store.create_run(exp, name=f"r{i}", params={"i": i}, tags={"team": "a"})
+            store.log_batch(run.id, metrics=[("auc", 0.1 * (i + 1), 0, 1000 + i)])
+            ids.append(run.id)
+        other = store.create_run(name="default-run").id
+    return exp, ids, other
+
+
+async def test_search_filter_order_pages_and_columns(jp_fetch, jp_serverapp) -> None:
+    exp, ids, other = make_runs()
+    _, body = await call(jp_fetch, "GET", "runs")
+    assert len(body["runs"]) == 6 and body["next_page_token"] is None
+    by_id = {r["id"]: r for r in body["runs"]}
+    assert set(by_id[ids[0]]) == RUN_KEYS
+    # every run carries its own experiment id
+    assert by_id[ids[0]]["experiment_id"] == exp and by_id[other]["experiment_id"] == "0"
+    assert by_id[ids[2]]["params"] == {"i": "2"}
+    assert math.isclose(by_id[ids[2]]["metrics"]["auc"], 0.3)
+
+    _, body = await call(
+        jp_fetch,
+        "GET",
+        "runs",
+        params=[
+            ("experiment_ids", exp),
+            ("filter", "metrics.auc > 0.2"),
+            ("order_by", "metrics.auc DESC"),
+            ("max_results", "2"),
+            ("columns", "name,metrics.auc"),
+        ],
+    )
+    assert [r["name"] for r in body["runs"]] == ["r4", "r3"]
+    assert set(body["runs"][0]) == {"id", "name", "metrics"}
+    token = body["next_page_token"]
+    assert token
+    _, page2 = await call(
+        jp_fetch,
+        "POST",
+        "runs",
+        "search",
+        body={
+            "experiment_ids": [exp],
+            "filter": "metrics.auc > 0.2",
+            "order_by": ["metrics.auc DESC"],
+            "max_results": 2,
+            "page_token": token,
+            "columns": ["name"],
+        },
+    )
+    assert [r["name"] for r in page2["runs"]] == ["r2"] and page2["next_page_token"] is None
+
+    # order_by is repeatable
+    _, body = await call(
+        jp_fetch,
+        "GET",
+        "runs",
+        params=[("experiment_ids", exp), ("order_by", "params.i DESC"), ("order_by", "name")],
+    )
+    assert [r["name"] for r in body["runs"]] == ["r4", "r3", "r2", "r1", "r0"]
+    # the empty search body is every active run
+    _, body = await call(jp_fetch, "POST", "runs", "search", body="")
+    assert len(body["runs"]) == 6
+
+
+async def test_search_errors(jp_fetch) -> None:
+    code, err = await fail(jp_fetch, "GET", "runs", params={"filter": "metrics.auc >> 1"})
+    assert code == 400 and err["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "^" in err["message"]  # points at the position
+    for query in (
+        [("max_results", "0")],
+        [("max_results", "abc")],
+        [("max_results", "99999999")],
+        [("experiment_ids", "x")],
+        [("view", "nope")],
+        [("page_token", "garbage")],
+        [("columns", "bogus")],
+        [("order_by", "name SIDEWAYS")],
+        [("filter", "a = 'x'"), ("filter", "b = 'y'")],
+    ):
+        assert (await fail(jp_fetch, "GET", "runs", params=query))[0] == 400, query
+    for body in ({"filter": 1}, {"order_by": [1]}, {"experiment_ids": "0,1,x"}, {"x": 1}, [1]):
+        assert (await fail(jp_fetch, "POST", "runs", "search", body=body))[0] == 400, body
+
+
+async def test_get_update_delete_restore(jp_fetch, jp_serverapp) -> None:
+    with open_store() as store:
+        rid = store.create_run(name="first").id
+    _, run = await call(jp_fetch, "GET", "runs", rid)
+    assert run["name"] == "first" and run["status"] == "RUNNING" and run["end_time"] is None
+
+    _, run = await call(
+        jp_fetch,
+        "PATCH",
+        "runs",
+        rid,
+        body={"name": "second", "notes": "## notes", "status": "FINISHED", "tags": {"t": "1"}},
+    )
+    assert (run["name"], run["notes"], run["status"]) == ("second", "## notes", "FINISHED")
+    assert run["end_time"] is not None and run["tags"] == {"t": "1"}
+
+    _, run = await call(jp_fetch, "DELETE", "runs", rid)
+    assert run["lifecycle_stage"] == "deleted"
+    _, body = await call(jp_fetch, "GET", "runs")
+    assert rid not in [r["id"] for r in body["runs"]]
+    _, body = await call(jp_fetch, "GET", "runs", params={"view": "deleted"})
+    assert [r["id"] for r in body["runs"]] == [rid]
+    _, run = await call(jp_fetch, "POST", "runs", rid, "restore", body="")
+    assert run["lifecycle_stage"] == "active"
+
+    assert (await fail(jp_fetch, "PATCH", "runs", rid, body={"status": "DONE"}))[0] == 400
+    assert (await fail(jp_fetch, "PATCH", "runs", rid, body={"name": 3}))[0] == 400
+    assert (await fail(jp_fetch, "PATCH", "runs", rid, body={"end_time": -1}))[0] == 400
+    assert (await fail(jp_fetch, "PATCH", "runs", rid, body={"bogus": 1}))[0] == 400
+
+
+async def test_unknown_and_malformed_run_ids(jp_fetch) -> None:
+    missing = "0" * 32
+    for method, suffix, body in (
+        ("GET", (), None),
+        ("PATCH", (), {"name": "x"}),
+        ("DELETE", (), None),
+        ("POST", ("restore",), ""),
+        ("POST", ("log-batch",), {}),
+        ("DELETE", ("tags", "k"), None),
+        ("GET", ("datasets",), None),
+    ):
+        code, err = await fail(jp_fetch, method, "runs", missing, *suffix, body=body)
+        assert code == 404 and err["error_code"] == "RESOURCE_DOES_NOT_EXIST", (method, suffix)
+        code, err = await fail(jp_fetch, method, "runs", "not-a-run", *suffix, body=body)
+        assert code == 400, (method, suffix)
+
+
+async def test_log_batch(jp_fetch, jp_serverapp) -> None:
+    with open_store() as store:
+        rid = store.create_run().id
+    code, body = await call(
+        jp_fetch,
+        "POST",
+        "runs",
+        rid,
+        "log-batch",
+        body={
+            "metrics": [
+                {"key": "loss", "value": 1.0, "step": 0, "timestamp": 10},
+                {"key": "loss", "value": "NaN", "step": 1, "timestamp": 11},
+                {"key": "loss", "value": "Infinity", "step": 2, "timestamp": 12},
+                {"key": "gap", "value": "-Infinity"},
+                {"key": "n", "value": 3},
+            ],
+            "params": {"lr": 0.1, "model": "logreg"},
+            "tags": [{"key": "stage", "value": "dev"}],
+        },
+    )
+    assert code == 200 and body == {"run_id": rid, "metrics": 5, "params": 2, "tags": 1}
+    with open_store() as store:
+        h = store.get_metric_history(rid, "loss")
+        run = store.get_run(rid)
+    assert h["step"].tolist() == [0, 1, 2]
+    assert h["value"][0] == 1.0 and math.isnan(h["value"][1]) and h["value"][2] == math.inf
+    assert run.params == {"lr": "0.1", "model": "logreg"} and run.tags == {"stage": "dev"}
+    _, got = await call(jp_fetch, "GET", "runs", rid)
+    assert got["metrics"] == {"loss": "Infinity", "gap": "-Infinity", "n": 3.0}
+
+    # write-once params: a conflict is a 400 and nothing of the batch is written
+    code, err = await fail(
+        jp_fetch,
+        "POST",
+        "runs",
+        rid,
+        "log-batch",
+        body={"params": {"lr": 0.2}, "tags": {"new": "x"}},
+    )
+    assert code == 400 and "write-once" in err["message"]
+    with open_store() as store:
+        assert "new" not in store.get_run(rid).tags
+
+    for bad in (
+        {"metrics": [{"key": "m", "value": "nan"}]},
+        {"metrics": [{"key": "m", "value": True}]},
+        {"metrics": [{"key": "m", "value": None}]},
+        {"metrics": [{"key": "m", "value": 1, "step": 1.5}]},
+        {"metrics": [{"key": "m", "value": 1, "timestamp": -1}]},
+        {"metrics": [{"key": "m", "value": 1, "extra": 1}]},
+        {"metrics": [{"value": 1}]},
+        {"metrics": [{"key": 1, "value": 1}]},
+        {"metrics": [{"key": "bad key!", "value": 1}]},
+        {"metrics": [{"key": "m", "value": 10**400}]},
+        {"metrics": {"key": "m"}},
+        {"params": {"p": None}},
+        {"params": {"p": "x" * 7000}},
+        {"tags": "x"},
+        {"other": 1},
+    ):
+        code, err = await fail(jp_fetch, "POST", "runs", rid, "log-batch", body=bad)
+        assert code == 400, bad
+    # deleted runs cannot be logged to
+    with open_store() as store:
+        store.delete_run(rid)
+    code, err = await fail(jp_fetch, "POST", "runs", rid, "log-batch", body={"tags": {"a": "b"}})
+    assert code == 400 and "deleted" in err["message"]
+
+
+async def test_delete_tag(jp_fetch, jp_serverapp) -> None:
+    with open_store() as store:
+        rid = store.create_run(tags={"a/b": "1", "c": "2"}).id
+    _, body = await call(jp_fetch, "DELETE", "runs", rid, "tags", "a/b")
+    assert body == {"run_id": rid, "deleted": "a/b"}
+    _, body = await call(jp_fetch, "DELETE", "runs", rid, "tags", "c")
+    with open_store() as store:
+        assert store.get_run(rid).tags == {}
+    code, err = await fail(jp_fetch, "DELETE", "runs", rid, "tags", "c")
+    assert code == 404
+
+
+async def test_datasets(jp_fetch, jp_serverapp) -> None:
+    ds = DatasetInput(
+        name="train",
+        digest="ab" * 32,
+        context="training",
+        source="data/train.csv",
+        source_type="file",
+        schema={"columns": [{"name": "x", "dtype": "int64"}]},
+        row_count=10,
+    )
+    with open_store() as store:
+        rid = store.create_run().id
+        store.log_dataset(rid, ds)
+    _, body = await call(jp_fetch, "GET", "runs", rid, "datasets")
+    assert body["run_id"] == rid
+    (got,) = body["datasets"]
+    assert got["digest"] == "ab" * 32 and got["row_count"] == 10
+    assert got["schema"] == {"columns": [{"name": "x", "dtype": "int64"}]}
+
+
+async def test_a_refused_update_writes_nothing(jp_fetch, jp_serverapp) -> None:
+    with open_store() as store:
+        rid = store.create_run(name="keep").id
+    for body in (
+        {"name": "changed", "status": "BOGUS"},
+        {"name": "changed", "tags": {"bad key!": "x"}},
+        {"tags": {"t": "1"}, "notes": "x" * 200_000},
+    ):
+        assert (await fail(jp_fetch, "PATCH", "runs", rid, body=body))[0] in (400, 413), body
+    with open_store() as store:
+        run = store.get_run(rid)
+    assert run.name == "keep" and run.tags == {} and run.notes == ""
