@@ -254,6 +254,11 @@ async def test_scripted_responses_match_the_spec(
     await req("GET", "/runs/{run_id}/records/{kind}", "runs", rid, "records", "cell")
     await req("GET", "/runs/{run_id}/snapshot", "runs", rid, "snapshot")
     await req("POST", "/runs/{run_id}/snapshot", "runs", rid, "snapshot", body={"phase": "x"})
+    diff = "/runs/{run_id}/snapshot/diff"
+    await req(
+        "GET", diff, "runs", rid, "snapshot", "diff", params={"other": rid}
+    )  # no snapshot: 404
+    await req("GET", diff, "runs", rid, "snapshot", "diff", params={"other": "x"})  # bad id: 400
     await req("DELETE", "/runs/{run_id}", "runs", rid)
     await req("POST", "/runs/{run_id}/restore", "runs", rid, "restore")
 

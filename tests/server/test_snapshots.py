@@ -276,3 +276,39 @@ async def test_end_snapshot_decides_the_hidden_state_flags(jp_fetch, jp_serverap
     await post(jp_fetch, run2, {"phase": "end", "notebook": make_notebook("x = 1")})
     with Store.open(os.environ["MM_TRACKING_URI"]) as store:
         assert store.get_run(run2).tags[records.TAG_HIDDEN_STATE] == "false"
+
+
+async def test_diff_between_two_runs_snapshots(jp_fetch, jp_serverapp) -> None:
+    a, b = new_run(), new_run()
+    await post(jp_fetch, a, {"phase": "end", "notebook": make_notebook("x = 1")})
+    await post(jp_fetch, b, {"phase": "end", "notebook": make_notebook("x = 2")})
+    r = await jp_fetch("jupyter-mm", "api", "runs", a, "snapshot", "diff", params={"other": b})
+    got = json.loads(r.body)
+    assert got["cells"] == {"added": 0, "removed": 0, "modified": 1}
+    assert got["base"]["source"] == "frontend" and got["other"]["run_id"] == b
+    # nbdime patches cell 1's source in place: "x = 1" -> "x = 2" replaces the character at 4
+    (cells_op,) = got["diff"]
+    (cell_op,) = cells_op["diff"]
+    assert cells_op["key"] == "cells" and cell_op["key"] == 1
+    assert '"key": "source"' in json.dumps(cell_op) and '"valuelist": "2"' in json.dumps(cell_op)
+    # outputs only: the sources differ, but the outputs are the same, so nothing changed
+    r = await jp_fetch(
+        "jupyter-mm", "api", "runs", a, "snapshot", "diff", params={"other": b, "parts": "outputs"}
+    )
+    assert json.loads(r.body)["cells"] == {"added": 0, "removed": 0, "modified": 0}
+    code, err = await error_of(
+        jp_fetch(
+            "jupyter-mm",
+            "api",
+            "runs",
+            a,
+            "snapshot",
+            "diff",
+            params={"other": b, "parts": "colours"},
+        )
+    )
+    assert code == 400 and "parts" in err["message"]
+    code, _ = await error_of(
+        jp_fetch("jupyter-mm", "api", "runs", a, "snapshot", "diff", params={"other": "f" * 32})
+    )
+    assert code == 404

@@ -23,10 +23,17 @@ from .runs import (
     RunsSearchHandler,
     RunTagHandler,
 )
-from .snapshots import SnapshotHandler
+from .snapshots import SnapshotDiffHandler, SnapshotHandler
 from .status import StatusHandler
 
-__all__ = ["API_PREFIX", "MMHandler", "SnapshotHandler", "StatusHandler", "api_handlers"]
+__all__ = [
+    "API_PREFIX",
+    "MMHandler",
+    "SnapshotDiffHandler",
+    "SnapshotHandler",
+    "StatusHandler",
+    "api_handlers",
+]
 
 _EXP = r"(?P<experiment_id>[^/]+)"
 _RUN = r"(?P<run_id>[^/]+)"
@@ -54,5 +61,6 @@ def api_handlers() -> list[tuple[Any, ...]]:
         (route("runs", _RUN, "artifacts", r"(?P<path>.+)"), ArtifactHandler),
         (route("runs", _RUN, "records", r"(?P<kind>[^/]+)"), RecordHandler),
         (route("runs", _RUN, "snapshot"), SnapshotHandler),
+        (route("runs", _RUN, "snapshot", "diff"), SnapshotDiffHandler),
         (route("metrics", "history"), MetricHistoryHandler),
     ]

@@ -221,3 +221,35 @@ class SnapshotHandler(MMHandler):
         )
         self.set_status(201)
         self.finish(reply)
+
+
+class SnapshotDiffHandler(MMHandler):
+    """An nbdime diff between two runs' notebook snapshots:
+    ``GET runs/{run_id}/snapshot/diff?other=<run id>&parts=sources,outputs,metadata``."""
+
+    auth_resource = "jupyter_mm:snapshots"
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        from ...client.snapshots import diff_snapshots
+
+        run_id = _run_id(run_id)
+        other = _run_id(self.get_query_argument("other", ""))
+        raw = self.get_query_argument("parts", "sources,outputs,metadata")
+        parts = {p.strip() for p in raw.split(",") if p.strip()}
+        unknown = parts - {"sources", "outputs", "metadata"}
+        if unknown or not parts:
+            raise InvalidInput(
+                f"'parts' is a comma list of sources, outputs, metadata; got {raw!r}"
+            )
+        self.finish(
+            await self.call_store(
+                diff_snapshots,
+                run_id,
+                other,
+                "sources" in parts,
+                "outputs" in parts,
+                "metadata" in parts,
+            )
+        )
