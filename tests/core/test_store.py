@@ -299,3 +299,10 @@ def test_running_run_with_a_stale_heartbeat_is_shown_killed(store: Store) -> Non
     assert store.get_run(alive.id).status == "RUNNING"
     assert store.get_run(done.id).status == "FINISHED"
     assert {r.id: r.status for r in store.search_runs(["0"])[0]}[dead.id] == "KILLED"
+
+
+def test_runs_without_a_heartbeat_are_not_shown_killed(store: Store) -> None:
+    """Writers that never beat one (the MLflow client) leave runs RUNNING until they end them."""
+    run = store.create_run("0", start_time=1_000, heartbeat=False)
+    got = store.get_run(run.id)
+    assert got.heartbeat_time is None and got.status == "RUNNING"

@@ -44,7 +44,10 @@ class RunsMixin(StoreBase):
         parent_run_id: str | None = None,
         run_id: str | None = None,
         status: str = "RUNNING",
+        heartbeat: bool = True,
     ) -> Run:
+        """Create a run. ``heartbeat=False`` for writers that never beat one (the MLflow client):
+        their RUNNING runs are then not shown KILLED after a minute of silence."""
         exp_id = parse_experiment_id(experiment_id)
         run_name = validation.name(name, "run name") if name else random_run_name()
         user = validation.text(user or "", "user", limits.MAX_NAME_LENGTH)
@@ -73,7 +76,7 @@ class RunsMixin(StoreBase):
                     "status": status,
                     "start_time": t,
                     "end_time": None,
-                    "heartbeat_time": t,
+                    "heartbeat_time": t if heartbeat else None,
                     "lifecycle_stage": "active",
                     "deleted_time": None,
                     "parent_run_id": parent,
@@ -107,7 +110,7 @@ class RunsMixin(StoreBase):
             user=user,
             lifecycle_stage="active",
             parent_run_id=parent,
-            heartbeat_time=t,
+            heartbeat_time=t if heartbeat else None,
             notes="",
             params=dict(param_items),
             tags=dict(tag_items),

@@ -153,10 +153,8 @@ def create_run(store: Store, req: Request) -> dict[str, Any]:
         start_time=req.integer("start_time"),
         tags=tags,
         parent_run_id=parent,
+        heartbeat=False,  # the MLflow client beats none: its runs stay RUNNING until ended
     )
-    # The MLflow client beats no heartbeat: without one a RUNNING run stays RUNNING until
-    # runs/update ends it (instead of being shown KILLED after a minute of silence).
-    store._update_run(run.id, heartbeat_time=None)
     return {"run": run_json(store.get_run(run.id))}
 
 
