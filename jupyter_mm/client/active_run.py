@@ -133,21 +133,18 @@ class ActiveRun:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        tags = {}
         if exc_type is None:
             status = "FINISHED"
         elif issubclass(exc_type, KeyboardInterrupt):
             status = "KILLED"
         else:
             status = "FAILED"
-            if exc is not None:
+            if exc is not None:  # the traceback goes in with the final status, one transaction
                 import traceback
 
-                text = "".join(traceback.format_exception(exc_type, exc, tb))[-7000:]
-                try:
-                    self.set_tag("mm.error", text)
-                except Exception:
-                    pass
-        self.end(status)
+                tags["mm.error"] = "".join(traceback.format_exception(exc_type, exc, tb))[-7000:]
+        self.end(status, tags=tags)
 
 
 @functools.cache

@@ -234,10 +234,11 @@ def download_artifacts(
     store = get_store()
     rid = _id(run_id)
     root = Path(dest)
-    files = [a for a in store.list_artifacts(rid, path, recursive=True)] if path is None else None
-    if files is None:
-        try:
-            files = [store.artifact_info(rid, path)]  # type: ignore[arg-type]
+    if path is None:
+        files = store.list_artifacts(rid, recursive=True)
+    else:
+        try:  # one file, else a folder of them
+            files = [store.artifact_info(rid, path)]
         except NotFound:
             files = store.list_artifacts(rid, path, recursive=True)
             if not files:

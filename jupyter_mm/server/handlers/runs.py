@@ -27,7 +27,6 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from ...core.entities import Run
     from ...core.store import Store
 
 SEARCH_FIELDS = (
@@ -90,10 +89,6 @@ class SearchRequest:
         return {"runs": [run_json(r, self.columns) for r in runs], "next_page_token": token}
 
 
-def get_run(store: Store, rid: str) -> Run:
-    return store.get_run(rid)
-
-
 class RunsHandler(MMHandler):
     """``GET runs?experiment_ids=&filter=&order_by=&max_results=&page_token=&view=&columns=``."""
 
@@ -142,7 +137,7 @@ def _update_run(store: Store, rid: str, body: dict[str, Any]) -> dict[str, Any]:
     if tags:  # validated whole by the store; refused (nothing written) on a deleted run
         store.log_batch(rid, tags=tags)
     store.update_run(rid, status=status, end_time=end_time, name=name, notes=notes)
-    return run_json(get_run(store, rid))
+    return run_json(store.get_run(rid))
 
 
 def _set_stage(store: Store, rid: str, deleted: bool) -> dict[str, Any]:
@@ -150,7 +145,7 @@ def _set_stage(store: Store, rid: str, deleted: bool) -> dict[str, Any]:
         store.delete_run(rid)
     else:
         store.restore_run(rid)
-    return run_json(get_run(store, rid))
+    return run_json(store.get_run(rid))
 
 
 class RunHandler(MMHandler):
@@ -163,7 +158,7 @@ class RunHandler(MMHandler):
     @authorized
     async def get(self, run_id: str) -> None:
         rid = parse_run(run_id)
-        self.send_json(run_json(await self.call_store(get_run, rid)))
+        self.send_json(run_json(await self.call_store(lambda store: store.get_run(rid))))
 
     @tornado.web.authenticated
     @authorized
