@@ -165,3 +165,15 @@ artifacts = Table(
     Column("created_time", BigInteger, nullable=False),
     Index("ix_artifacts_digest", "digest"),
 )
+
+# Idempotent writes: a client that retries or replays a spooled batch sends the same batch id,
+# and a batch whose receipt exists is acknowledged without being applied twice.
+write_receipts = Table(
+    "write_receipts",
+    metadata,
+    Column(
+        "run_uuid", String(32), ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("batch_id", String(64), primary_key=True),
+    Column("created_time", BigInteger, nullable=False),
+)

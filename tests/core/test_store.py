@@ -306,3 +306,28 @@ def test_runs_without_a_heartbeat_are_not_shown_killed(store: Store) -> None:
     run = store.create_run("0", start_time=1_000, heartbeat=False)
     got = store.get_run(run.id)
     assert got.heartbeat_time is None and got.status == "RUNNING"
+
+
+def test_a_batch_id_is_applied_once(store: Store) -> None:
+    """A retried or replayed batch (same id) is acknowledged without writing its points twice."""
+    run = store.create_run("0")
+    batch = {"metrics": [("loss", 0.5, 1, 10), ("loss", 0.4, 2, 20)], "tags": {"t": "1"}}
+    assert store.log_batch(run.id, **batch, batch_id="b-1") is True
+    assert store.log_batch(run.id, **batch, batch_id="b-1") is False
+    assert list(store.get_metric_history(run.id, "loss")["step"]) == [1, 2]
+    # the same id on another run is another batch
+    other = store.create_run("0")
+    assert store.log_batch(other.id, **batch, batch_id="b-1") is True
+    # end_run shares the receipts: a replayed end does not append its final points again
+    assert store.end_run(run.id, metrics=[("loss", 0.3, 3, 30)], batch_id="end") is True
+    assert store.end_run(run.id, metrics=[("loss", 0.3, 3, 30)], batch_id="end") is False
+    assert list(store.get_metric_history(run.id, "loss")["step"]) == [1, 2, 3]
+    assert store.get_run(run.id).status == "FINISHED"
+
+
+def test_bad_batch_ids_are_refused_before_writing(store: Store) -> None:
+    run = store.create_run("0")
+    for bad in ["", "x" * 65, "a b", "é", 7]:
+        with pytest.raises(InvalidInput, match="batch id"):
+            store.log_batch(run.id, metrics=[("m", 1.0, 0, 0)], batch_id=bad)  # type: ignore[arg-type]
+    assert len(store.get_metric_history(run.id, "m")["step"]) == 0

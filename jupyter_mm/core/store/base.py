@@ -179,6 +179,21 @@ def check_run_id(run_id: Any) -> str:
     return run_id
 
 
+def check_batch_id(batch_id: Any) -> str | None:
+    """A client's idempotency key: 1-64 characters of letters, digits, ``-`` and ``_``."""
+    if batch_id is None:
+        return None
+    if (
+        not isinstance(batch_id, str)
+        or not 0 < len(batch_id) <= 64
+        or not all(c.isascii() and (c.isalnum() or c in "-_") for c in batch_id)
+    ):
+        raise InvalidInput(
+            f"batch id must be 1-64 letters, digits, '-' or '_', got {str(batch_id)[:80]!r}"
+        )
+    return batch_id
+
+
 def check_status(status: str) -> str:
     st = str(status).upper()
     if st not in RUN_STATUSES:

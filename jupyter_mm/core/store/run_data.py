@@ -13,6 +13,7 @@ from ..entities import Metric
 from . import statements as st
 from .base import (
     MetricPoint,
+    check_batch_id,
     check_run_id,
     now_ms,
     run_update_values,
@@ -27,28 +28,36 @@ class RunDataMixin(MetricsMixin):
         metrics: Sequence[MetricPoint | Metric] = (),
         params: Mapping[str, Any] | None = None,
         tags: Mapping[str, Any] | None = None,
-    ) -> None:
+        batch_id: str | None = None,
+    ) -> bool:
         """Write params, tags and metric points at once; all or nothing.
 
         A param already recorded with another value is a :class:`Conflict` and nothing is written.
+        ``batch_id`` makes the write idempotent: a batch already applied to this run under the same
+        id is acknowledged and not applied again (a client retrying after a lost response, or
+        replaying its spool). Returns False when it was such a repeat.
         """
         run_uuid = check_run_id(run_id)
+        receipt = check_batch_id(batch_id)
         param_items = self._checked_params(params)
         tag_items = self._checked_tags(tags)
         points = self._checked_metrics(metrics)
-        if not (param_items or tag_items or points):
-            return
+        if not (param_items or tag_items or points or receipt):
+            return True
 
-        def write(conn: Connection) -> None:
-            self._check_active(conn, run_uuid, lock=bool(points))
+        def write(conn: Connection) -> bool:
+            self._check_active(conn, run_uuid, lock=bool(points) or bool(receipt))
+            if receipt and not self._take_receipt(conn, run_uuid, receipt):
+                return False
             if param_items:
                 self._write_params(conn, run_uuid, param_items)
             if tag_items:
                 self._upsert_tags(conn, run_uuid, tag_items)
             if points:
                 self._append_metrics(conn, run_uuid, points)
+            return True
 
-        self._write(write)
+        return self._write(write)
 
     def end_run(
         self,
@@ -57,23 +66,43 @@ class RunDataMixin(MetricsMixin):
         end_time: int | None = None,
         metrics: Sequence[MetricPoint | Metric] = (),
         tags: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Write the last metric points, tags and the final status in one transaction."""
+        batch_id: str | None = None,
+    ) -> bool:
+        """Write the last metric points, tags and the final status in one transaction.
+
+        ``batch_id`` as for :meth:`log_batch`; returns False when the batch was a repeat."""
         run_uuid = check_run_id(run_id)
+        receipt = check_batch_id(batch_id)
         points = self._checked_metrics(metrics)
         tag_items = self._checked_tags(tags)
         values = run_update_values(status, end_time)
         values.setdefault("end_time", None)
 
-        def write(conn: Connection) -> None:
-            self._check_active(conn, run_uuid, lock=bool(points))
+        def write(conn: Connection) -> bool:
+            self._check_active(conn, run_uuid, lock=bool(points) or bool(receipt))
+            if receipt and not self._take_receipt(conn, run_uuid, receipt):
+                return False
             if points:
                 self._append_metrics(conn, run_uuid, points)
             if tag_items:
                 self._upsert_tags(conn, run_uuid, tag_items)
             conn.execute(st.END_RUN, {"run": run_uuid, **values})
+            return True
 
-        self._write(write)
+        return self._write(write)
+
+    def _take_receipt(self, conn: Connection, run_uuid: str, batch_id: str) -> bool:
+        """Record ``batch_id`` for the run; False if it was recorded before."""
+        # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT DO NOTHING.
+        stmt = (
+            self._upsert(conn, s.write_receipts)
+            .on_conflict_do_nothing()
+            .returning(s.write_receipts.c.batch_id)
+        )
+        row = conn.execute(
+            stmt, {"run_uuid": run_uuid, "batch_id": batch_id, "created_time": now_ms()}
+        ).first()
+        return row is not None
 
     def _upsert_tags(self, conn: Connection, run_uuid: str, tags: Mapping[str, str]) -> None:
         stmt = self._upsert(conn, s.tags)
