@@ -23,6 +23,8 @@ T = TypeVar("T")
 API_PREFIX = "jupyter-mm/api"
 #: Key of the StoreProvider in the tornado application settings.
 STORE_SETTING = "jupyter_mm_store"
+#: Tornado setting: true on a team server, where runs belong to the authenticated identity.
+RECORD_IDENTITY_SETTING = "jupyter_mm_record_identity"
 
 #: Error codes (MLflow's vocabulary) for HTTP errors that are not MMErrors.
 _HTTP_ERROR_CODES = {
@@ -65,6 +67,18 @@ class MMHandler(APIHandler):
     def store(self) -> Store:
         """The open store. Opening blocks: touch it only inside :meth:`call_store`."""
         return self.store_provider.get()
+
+    def run_user(self, claimed: str | None) -> str:
+        """The user recorded on a run created by this request.
+
+        A team server (``jupyter mm server``) records the authenticated identity whatever the
+        client claims; a personal Jupyter server has one user, so the client's name (its OS user)
+        is kept and the identity is only the fallback.
+        """
+        identity = self.current_user.username if self.current_user else ""
+        if self.settings.get(RECORD_IDENTITY_SETTING):
+            return identity
+        return claimed or identity
 
     async def call_store(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(store, *args, **kwargs)`` in a worker thread, never on the tornado loop."""
