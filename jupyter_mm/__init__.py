@@ -34,6 +34,10 @@ _API = {
     "log_text": "client.tracking",
     "log_figure": "client.tracking",
     "log_dataset": "client.tracking",
+    # models (MLflow's model format)
+    "log_model": "client.models",
+    "load_model": "client.models",
+    "download_model": "client.models",
     # reading
     "get_run": "client.reading",
     "runs": "client.reading",
@@ -44,6 +48,29 @@ _API = {
     "download_artifacts": "client.reading",
     "snapshot": "client.reading",
     "restore": "client.reading",
+    # comparing (widgets; notebook layer, imported on first use)
+    "compare": "notebook.compare_widget",
+    "plot_metric": "notebook.compare_widget",
+    "diff": "notebook.compare_widget",
+    # model registry
+    "register_model": "client.registry",
+    "set_alias": "client.registry",
+    "delete_alias": "client.registry",
+    "request_approval": "client.registry",
+    "approve": "client.registry",
+    "reject": "client.registry",
+    "models": "client.registry",
+    "versions": "client.registry",
+    "audit_log": "client.registry",
+    "alias_history": "client.registry",
+    "resolve": "client.registry",
+    "verify_audit": "client.registry",
+    "export_audit": "client.registry",
+    "registry_policy": "client.registry",
+    "set_registry_policy": "client.registry",
+    "lineage": "client.registry",
+    "model_card": "client.registry",
+    "update_model_card": "client.registry",
     # configuration
     "set_tracking_uri": "client.backend",
     "get_tracking_uri": "client.backend",
@@ -54,12 +81,14 @@ _API = {
     "FilterSyntaxError": "errors",
     "StoreError": "errors",
     "IntegrityError": "errors",
+    "PolicyViolation": "errors",
 }
 
 __all__ = ["MMError", "__version__", *_API]
 
 if TYPE_CHECKING:
     from .client.backend import get_tracking_uri, set_tracking_uri
+    from .client.models import download_model, load_model, log_model
     from .client.reading import (
         download_artifacts,
         experiments,
@@ -70,6 +99,26 @@ if TYPE_CHECKING:
         restore,
         runs,
         snapshot,
+    )
+    from .client.registry import (
+        alias_history,
+        approve,
+        audit_log,
+        delete_alias,
+        export_audit,
+        lineage,
+        model_card,
+        models,
+        register_model,
+        registry_policy,
+        reject,
+        request_approval,
+        resolve,
+        set_alias,
+        set_registry_policy,
+        update_model_card,
+        verify_audit,
+        versions,
     )
     from .client.tracking import (
         active_run,
@@ -95,8 +144,10 @@ if TYPE_CHECKING:
         IntegrityError,
         InvalidInput,
         NotFound,
+        PolicyViolation,
         StoreError,
     )
+    from .notebook.compare_widget import compare, diff, plot_metric
 
 
 def __getattr__(name: str) -> Any:

@@ -3,7 +3,9 @@
 jupyter mm status                  which store, how many experiments and runs
 jupyter mm runs [FILTER] [-o KEY]  recent runs as a table
 jupyter mm experiments             experiments
-jupyter mm check                   database integrity and every artifact's hash
+jupyter mm check                   database integrity, artifact hashes and the audit chain
+jupyter mm server --store URI ...  the team server (docs/team-server.md)
+jupyter mm sync [--uri URL]        send writes spooled while a tracking server was down
 """
 
 from __future__ import annotations
@@ -80,9 +82,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("-n", "--limit", type=int, default=20)
     p.set_defaults(fn=cmd_runs)
     sub.add_parser("experiments", help="list experiments").set_defaults(fn=cmd_experiments)
-    sub.add_parser("check", help="verify the database and artifact hashes").set_defaults(
-        fn=cmd_check
-    )
+    sub.add_parser(
+        "check", help="verify the database, artifact hashes and the registry audit chain"
+    ).set_defaults(fn=cmd_check)
+    from .server.team_cli import add_parser as add_server_parser
+
+    add_server_parser(sub)
+    from .client.remote.sync import add_parser as add_sync_parser
+
+    add_sync_parser(sub)
     args = parser.parse_args(argv)
     try:
         return int(args.fn(args))

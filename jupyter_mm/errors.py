@@ -38,6 +38,14 @@ class Conflict(InvalidInput):
     """A write contradicts what is recorded, e.g. a param logged again with another value."""
 
 
+class PolicyViolation(MMError):
+    """A registry policy forbids the change, e.g. approving one's own request (four eyes) or
+    pointing an alias at a version that is not approved."""
+
+    code = "PERMISSION_DENIED"
+    http_status = 403
+
+
 class FilterSyntaxError(InvalidInput):
     """A search filter or order_by clause that does not parse; says where and what was expected."""
 
@@ -57,8 +65,37 @@ class StoreError(MMError):
     http_status = 503
 
 
+class Unavailable(StoreError):
+    """A remote tracking server could not be reached (after retries). Writes are spooled and
+    replayed later; a read that needs the server raises this."""
+
+    code = "SERVER_UNAVAILABLE"
+
+
+class PermissionDenied(MMError):
+    """A remote tracking server refused the credentials (``MM_TRACKING_TOKEN``)."""
+
+    code = "PERMISSION_DENIED"
+    http_status = 403
+
+
 class IntegrityError(MMError):
     """Stored content no longer matches its recorded hash."""
 
     code = "DATA_LOSS"
     http_status = 500
+
+
+class UntrustedModel(MMError):
+    """Loading this model would run code from its files (pickle, cloudpickle, or types outside
+    the safe allow-list); the caller must say ``trust=True`` to allow it."""
+
+    code = "UNTRUSTED_MODEL"
+    http_status = 403
+
+
+class MissingDependency(MMError):
+    """A package a model flavor needs (e.g. ``torch``, ``skops``) is not installed here."""
+
+    code = "MISSING_DEPENDENCY"
+    http_status = 400

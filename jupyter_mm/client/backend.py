@@ -1,4 +1,6 @@
-"""Which store the client talks to, opened once per process from the tracking URI."""
+"""Which store the client talks to, opened once per process from the tracking URI: a local one
+(directory, ``sqlite:///``, ``postgresql://``) or a tracking server (``http(s)://``, see
+``client/remote/``), which answers the same calls."""
 
 from __future__ import annotations
 
@@ -35,19 +37,24 @@ def get_store() -> Store:
     if store is None:
         with _lock:
             if _store is None:
-                from ..core.store import Store
-
                 uri = _uri or os.environ.get("MM_TRACKING_URI") or None
-                if uri and uri.split(":", 1)[0].lower() in ("http", "https"):
-                    from ..errors import InvalidInput
+                if uri and is_remote(uri):
+                    from .remote.store import RemoteStore
 
-                    raise InvalidInput(
-                        f"remote tracking servers ({uri}) are not supported by this client yet; "
-                        "use a directory, sqlite:/// or postgresql:// URI"
-                    )
-                _store = Store.open(uri)
+                    _store = RemoteStore(uri)  # type: ignore[assignment]
+                else:
+                    from ..core.store import Store
+
+                    _store = Store.open(uri)
             store = _store
+    assert store is not None
     return store
+
+
+def is_remote(uri: str) -> bool:
+    """An ``http(s)://`` URI names a tracking server (a Jupyter server with the extension, or
+    ``jupyter mm server``), reached through :class:`~jupyter_mm.client.remote.store.RemoteStore`."""
+    return uri.split(":", 1)[0].lower() in ("http", "https")
 
 
 def store_exists() -> bool:

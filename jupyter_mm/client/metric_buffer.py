@@ -26,7 +26,7 @@ HEARTBEAT_SECONDS = 10.0
 class MetricBuffer:
     def __init__(
         self,
-        write: Callable[[Sequence[Point]], None],
+        write: Callable[[Sequence[Point]], object],
         heartbeat: Callable[[], None] | None = None,
         batch_size: int = 20_000,
         max_pending: int = 1_000_000,
@@ -64,7 +64,7 @@ class MetricBuffer:
             while self.queue:
                 self._write_next()
 
-    def _write_next(self, last: Callable[[Sequence[Point]], None] | None = None) -> None:
+    def _write_next(self, last: Callable[[Sequence[Point]], object] | None = None) -> None:
         """Write the next batch from the front of the queue (with ``last`` if given)."""
         q = self.queue
         pop = q.popleft  # popleft, not list()+clear(): other threads may append meanwhile
@@ -93,7 +93,7 @@ class MetricBuffer:
             except Exception:  # a missed beat is harmless; the next one will do
                 pass
 
-    def close(self, last: Callable[[Sequence[Point]], None] | None = None) -> None:
+    def close(self, last: Callable[[Sequence[Point]], object] | None = None) -> None:
         """Stop background flushing and write what is left; the final batch (possibly empty) goes
         to ``last`` instead of the normal writer, so a run can end in the same transaction."""
         self._closed = True

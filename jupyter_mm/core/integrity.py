@@ -1,4 +1,5 @@
-"""Whole-store checks: database integrity, index consistency, and every artifact blob's hash."""
+"""Whole-store checks: database integrity, index consistency, every artifact blob's hash, and the
+registry's hash-chained audit trail."""
 
 from __future__ import annotations
 
@@ -40,4 +41,6 @@ def check_store(store: Store) -> list[str]:
             store.blobs.get_bytes(digest, verify=True)
         except MMError as e:
             problems.append(str(e))
+    # an edited, deleted, reordered or cut-off registry audit entry (core/registry/audit.py)
+    problems.extend(f"registry audit trail: {p.message}" for p in store.verify_audit().problems)
     return problems

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -176,4 +178,144 @@ write_receipts = Table(
     ),
     Column("batch_id", String(64), primary_key=True),
     Column("created_time", BigInteger, nullable=False),
+)
+
+# ------------------------------------------------------------------------------ model registry
+# Registered models have a surrogate integer id so a rename touches one row; versions, tags,
+# aliases and approvals hang off (model_id, version) and go with their model. The audit trail
+# keeps model ids and names as they were and has no foreign keys: it outlives what it describes.
+
+registered_models = Table(
+    "registered_models",
+    metadata,
+    Column("model_id", BigInt, primary_key=True, autoincrement=True),
+    Column("name", String(250), nullable=False, unique=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("owner", String(250), nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_update_time", BigInteger, nullable=False),
+    # Version numbers are never reused, even after a deletion: the counter lives here.
+    Column("last_version", Integer, nullable=False, default=0),
+    # Per-model policy overrides; NULL = the store-wide setting (registry_settings).
+    Column("policy_four_eyes", Boolean, nullable=True),
+    Column("policy_approved_aliases", Boolean, nullable=True),
+)
+
+registered_model_tags = Table(
+    "registered_model_tags",
+    metadata,
+    Column(
+        "model_id",
+        BigInt,
+        ForeignKey("registered_models.model_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column(
+        "model_id",
+        BigInt,
+        ForeignKey("registered_models.model_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("source", Text, nullable=False),
+    Column("run_uuid", String(32), nullable=True),
+    Column("logged_model_id", String(64), nullable=True),
+    Column("model_path", String(1024), nullable=True),  # the model's directory in the run
+    Column("status", String(32), nullable=False),
+    Column("status_message", Text, nullable=False, default=""),
+    Column("stage", String(20), nullable=False, default="None"),  # MLflow's deprecated stages
+    Column("description", Text, nullable=False, default=""),
+    Column("user_id", String(250), nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_update_time", BigInteger, nullable=False),
+    Index("ix_model_versions_run_uuid", "run_uuid"),
+)
+
+model_version_tags = Table(
+    "model_version_tags",
+    metadata,
+    Column("model_id", BigInt, primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+    ForeignKeyConstraint(
+        ["model_id", "version"],
+        ["model_versions.model_id", "model_versions.version"],
+        ondelete="CASCADE",
+    ),
+)
+
+registered_model_aliases = Table(
+    "registered_model_aliases",
+    metadata,
+    Column(
+        "model_id",
+        BigInt,
+        ForeignKey("registered_models.model_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("alias", String(250), primary_key=True),
+    Column("version", Integer, nullable=False),
+    ForeignKeyConstraint(
+        ["model_id", "version"],
+        ["model_versions.model_id", "model_versions.version"],
+        ondelete="CASCADE",
+    ),
+)
+
+model_version_approvals = Table(
+    "model_version_approvals",
+    metadata,
+    Column("model_id", BigInt, primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("status", String(32), nullable=False),  # PendingManualApproval | Approved | Rejected
+    Column("requested_by", String(250), nullable=False),
+    Column("requested_time", BigInteger, nullable=False),
+    Column("request_comment", Text, nullable=False, default=""),
+    Column("evidence", Text, nullable=False, default="[]"),  # JSON list of links
+    Column("decided_by", String(250), nullable=True),
+    Column("decided_time", BigInteger, nullable=True),
+    Column("decision_comment", Text, nullable=True),
+    ForeignKeyConstraint(
+        ["model_id", "version"],
+        ["model_versions.model_id", "model_versions.version"],
+        ondelete="CASCADE",
+    ),
+)
+
+# Store-wide registry settings (policies, the audit chain's head), one row per key.
+registry_settings = Table(
+    "registry_settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+# Append-only, hash-chained: ``hash`` = SHA-256 over the entry's canonical content and
+# ``prev_hash`` (see core/registry/audit.py). ``seq`` is assigned under the registry's write lock.
+registry_audit = Table(
+    "registry_audit",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("time", BigInteger, nullable=False),
+    Column("actor", String(250), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("model_id", BigInteger, nullable=True),
+    Column("model_name", String(250), nullable=True),
+    Column("version", Integer, nullable=True),
+    Column("alias", String(250), nullable=True),
+    Column("from_value", Text, nullable=False),  # canonical JSON
+    Column("to_value", Text, nullable=False),  # canonical JSON
+    Column("comment", Text, nullable=False, default=""),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_registry_audit_model_alias", "model_id", "alias", "seq"),
+    Index("ix_registry_audit_model_name", "model_name", "seq"),
 )

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Unicode
+from traitlets import Bool, Unicode
 
 from .events import start_store_events, stop_store_events
 from .handlers import api_handlers
@@ -57,6 +57,16 @@ class JupyterMM(ExtensionApp):
         ),
     )
 
+    live_events = Bool(
+        True,
+        config=True,
+        help=(
+            "Poll the store for changes and emit them on the server's event bus (for the "
+            "JupyterLab sidebar). The team server (`jupyter mm server`) has no frontend and "
+            "turns it off, sparing the shared database a query every half second."
+        ),
+    )
+
     store_provider: StoreProvider | None = None
 
     def initialize_settings(self) -> None:
@@ -65,7 +75,8 @@ class JupyterMM(ExtensionApp):
         resolved = resolve_tracking_uri(self.tracking_uri, root_dir)
         self.store_provider = StoreProvider(resolved.uri, self.artifact_uri or None)
         self.settings[STORE_SETTING] = self.store_provider
-        start_store_events(self)
+        if self.live_events:
+            start_store_events(self)
 
         for name, value in (
             (TRACKING_URI_ENV, resolved.uri),

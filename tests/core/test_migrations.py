@@ -56,6 +56,7 @@ def test_every_upgrade_keeps_every_row(empty_db_url: str, tmp_path: Path) -> Non
             run = st.create_run("0", params={"p": rev}, tags={"t": rev})
             st.log_batch(run.id, metrics=[("m", 1.0, i, i) for i in range(5000)])
             st.log_artifact(run.id, f"{rev}.txt", rev.encode())
+            _fill_registry(st, run.id)
             st.close()
     with engine.connect() as conn:
         for table in s.metadata.sorted_tables:
@@ -68,7 +69,21 @@ def test_every_upgrade_keeps_every_row(empty_db_url: str, tmp_path: Path) -> Non
                 == counts[table.name]
             )
     assert counts["runs"] == 1 and counts["metric_chunks"] >= 2
+    registry = (
+        "registered_models registered_model_tags model_versions model_version_tags "
+        "registered_model_aliases model_version_approvals registry_settings registry_audit"
+    )
+    assert all(counts[name] >= 1 for name in registry.split()), counts
     engine.dispose()
+
+
+def _fill_registry(st: Store, run_id: str) -> None:
+    """A row in every registry table."""
+    st.create_registered_model("m", actor="dev", tags={"team": "risk"})
+    st.create_model_version("m", f"runs:/{run_id}/model", actor="dev", tags={"auc": "0.8"})
+    st.set_registered_model_alias("m", "champion", 1, actor="dev")
+    st.request_approval("m", 1, actor="dev", evidence=["runs:/x/report"])
+    st.set_registry_policy(actor="admin", four_eyes=True)
 
 
 def test_opening_a_current_store_does_not_migrate(tmp_path: Path) -> None:

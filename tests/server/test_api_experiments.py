@@ -84,3 +84,23 @@ async def test_a_refused_update_writes_nothing(jp_fetch) -> None:
     assert code == 400
     _, got = await call(jp_fetch, "GET", "experiments", exp["id"])
     assert got["name"] == "keep" and got["tags"] == {}
+
+
+async def test_get_or_create(jp_fetch) -> None:
+    code, made = await call(jp_fetch, "POST", "experiments", "get-or-create", body={"name": "g"})
+    assert code == 200 and made["name"] == "g" and made["lifecycle_stage"] == "active"
+    _, again = await call(jp_fetch, "POST", "experiments", "get-or-create", body={"name": "g"})
+    assert again == made  # a retry finds the same experiment
+    _, default = await call(
+        jp_fetch, "POST", "experiments", "get-or-create", body={"name": "Default"}
+    )
+    assert default["id"] == "0"
+    await call(jp_fetch, "DELETE", "experiments", made["id"])
+    code, err = await fail(jp_fetch, "POST", "experiments", "get-or-create", body={"name": "g"})
+    assert code == 400 and "deleted" in err["message"]
+    for bad in ({}, {"name": ""}, {"name": 1}, {"name": "x", "tags": {}}):
+        assert (await fail(jp_fetch, "POST", "experiments", "get-or-create", body=bad))[0] == 400
+    code, _ = await fail(jp_fetch, "GET", "experiments", "get-or-create")
+    assert code == 405
+    _, listed = await call(jp_fetch, "GET", "experiments", params={"view": "all"})
+    assert sorted(e["name"] for e in listed["experiments"]) == ["Default", "g"]

@@ -4,6 +4,7 @@ tag deletion and datasets."""
 from __future__ import annotations
 
 import math
+import time
 
 from jupyter_mm.core.entities import DatasetInput
 
@@ -186,7 +187,8 @@ async def test_log_batch(jp_fetch, jp_serverapp) -> None:
             "tags": [{"key": "stage", "value": "dev"}],
         },
     )
-    assert code == 200 and body == {"run_id": rid, "metrics": 5, "params": 2, "tags": 1}
+    assert code == 200
+    assert body == {"run_id": rid, "metrics": 5, "params": 2, "tags": 1, "applied": True}
     with open_store() as store:
         h = store.get_metric_history(rid, "loss")
         run = store.get_run(rid)
@@ -279,3 +281,122 @@ async def test_a_refused_update_writes_nothing(jp_fetch, jp_serverapp) -> None:
     with open_store() as store:
         run = store.get_run(rid)
     assert run.name == "keep" and run.tags == {} and run.notes == ""
+
+
+# --- the writes a remote client makes ------------------------------------------------------------
+
+
+async def test_create_run(jp_fetch, jp_serverapp) -> None:
+    rid = "0123456789abcdef" * 2
+    started = int(time.time() * 1000)
+    code, run = await call(
+        jp_fetch,
+        "POST",
+        "runs",
+        body={
+            "experiment_name": "remote",
+            "run_id": rid,
+            "name": "r1",
+            "start_time": started,
+            "params": {"lr": 0.1},
+            "tags": {"t": "v"},
+            "user": "ana",
+        },
+    )
+    assert code == 201
+    assert run["id"] == rid and run["name"] == "r1" and run["experiment"] == "remote"
+    assert run["start_time"] == started and run["status"] == "RUNNING" and run["user"] == "ana"
+    assert run["params"] == {"lr": "0.1"} and run["tags"] == {"t": "v"}
+    # a replay of the same create is refused, and changes nothing
+    code, err = await fail(jp_fetch, "POST", "runs", body={"run_id": rid, "name": "other"})
+    assert code == 400 and err["error_code"] == "RESOURCE_ALREADY_EXISTS"
+    # the same experiment name again: the same experiment; a child run of the first
+    code, child = await call(
+        jp_fetch,
+        "POST",
+        "runs",
+        body={"experiment_name": "remote", "parent_run_id": rid},
+    )
+    assert child["experiment_id"] == run["experiment_id"] and child["parent_run_id"] == rid
+    # no user claimed: the authenticated identity; no experiment: Default
+    code, plain = await call(jp_fetch, "POST", "runs", body={})
+    assert plain["experiment_id"] == "0" and plain["user"]
+    with open_store() as store:
+        assert store.get_run(rid).name == "r1"
+        assert store.count_runs() == 3
+    for bad in (
+        {"experiment_id": "1", "experiment_name": "x"},
+        {"experiment_id": "x"},
+        {"run_id": "xyz"},
+        {"run_id": 5},
+        {"parent_run_id": "0" * 32},  # 404
+        {"params": {"p": None}},
+        {"start_time": -1},
+        {"user": 3},
+        {"other": 1},
+    ):
+        code, err = await fail(jp_fetch, "POST", "runs", body=bad)
+        assert code in (400, 404), bad
+    with open_store() as store:
+        assert store.count_runs() == 3  # nothing half-written
+
+
+async def test_batch_ids_make_writes_idempotent(jp_fetch, jp_serverapp) -> None:
+    with open_store() as store:
+        rid = store.create_run().id
+    batch = {"metrics": [{"key": "m", "value": 1.0, "step": 0}], "batch_id": "b-1"}
+    _, first = await call(jp_fetch, "POST", "runs", rid, "log-batch", body=batch)
+    _, again = await call(jp_fetch, "POST", "runs", rid, "log-batch", body=batch)
+    assert first["applied"] is True and again["applied"] is False
+    code, _ = await fail(jp_fetch, "POST", "runs", rid, "log-batch", body={"batch_id": "a b"})
+    assert code == 400
+    end = {"status": "FAILED", "metrics": [{"key": "m", "value": 2.0, "step": 1}], "batch_id": "e"}
+    _, ended = await call(jp_fetch, "POST", "runs", rid, "end", body=end)
+    _, replay = await call(jp_fetch, "POST", "runs", rid, "end", body=end)
+    assert ended == {"run_id": rid, "status": "FAILED", "metrics": 1, "applied": True}
+    assert replay["applied"] is False
+    with open_store() as store:
+        assert store.get_metric_history(rid, "m")["value"].tolist() == [1.0, 2.0]
+        run = store.get_run(rid)
+    assert run.status == "FAILED" and run.end_time is not None
+    code, err = await fail(jp_fetch, "POST", "runs", rid, "end", body={"status": "DONE"})
+    assert code == 400 and "status" in err["message"]
+
+
+async def test_heartbeat_and_full_run(jp_fetch, jp_serverapp) -> None:
+    with open_store() as store:
+        rid = store.create_run(start_time=1).id
+        store.log_batch(rid, metrics=[("m", float("nan"), 3, 7)])
+        before = store.get_run(rid).heartbeat_time
+    _, beat = await call(jp_fetch, "POST", "runs", rid, "heartbeat", body=b"")
+    assert beat == {"run_id": rid}
+    with open_store() as store:
+        assert store.get_run(rid).heartbeat_time >= before
+    _, run = await call(jp_fetch, "GET", "runs", rid)
+    assert set(run) == RUN_KEYS | {"latest_metrics", "datasets"}
+    assert run["latest_metrics"] == {"m": {"value": "NaN", "step": 3, "timestamp": 7}}
+    code, _ = await fail(jp_fetch, "POST", "runs", "0" * 32, "heartbeat", body=b"")
+    assert code == 404
+
+
+async def test_log_dataset(jp_fetch, jp_serverapp) -> None:
+    with open_store() as store:
+        rid = store.create_run().id
+    dataset = {
+        "name": "train",
+        "digest": "ab" * 32,
+        "context": "training",
+        "source": "s3://b/train.csv",
+        "source_type": "file",
+        "schema": {"x": "int64"},
+        "row_count": 10,
+        "profile": None,
+    }
+    for _ in range(2):  # recording it again is a no-op
+        code, body = await call(jp_fetch, "POST", "runs", rid, "datasets", body=dataset)
+        assert code == 201 and body == {"run_id": rid, "dataset": dataset}
+    _, listed = await call(jp_fetch, "GET", "runs", rid, "datasets")
+    assert listed["datasets"] == [dataset]
+    for bad in ({"name": "x"}, {"name": "x", "digest": "zz"}, {**dataset, "row_count": -1}):
+        code, _ = await fail(jp_fetch, "POST", "runs", rid, "datasets", body=bad)
+        assert code == 400, bad

@@ -186,6 +186,10 @@ async def test_scripted_responses_match_the_spec(
     await req("GET", "/experiments/{experiment_id}", "experiments", "777")
     await req("GET", "/experiments/{experiment_id}", "experiments", "x")
     await req("PATCH", "/experiments/{experiment_id}", "experiments", eid, body={"name": "f"})
+    goc = "/experiments/get-or-create"
+    await req("POST", goc, "experiments", "get-or-create", body={"name": "f"})
+    await req("POST", goc, "experiments", "get-or-create", body={"name": "g"})
+    await req("POST", goc, "experiments", "get-or-create", body={})
     await req("DELETE", "/experiments/{experiment_id}", "experiments", eid)
     await req("POST", "/experiments/{experiment_id}/restore", "experiments", eid, "restore")
 
@@ -198,6 +202,25 @@ async def test_scripted_responses_match_the_spec(
         store.log_artifact(rid, "a/b.txt", b"hello")
         store.log_artifact(rid, records.GIT, json.dumps({"commit": "abc"}).encode())
     await req("GET", "/runs", "runs", params={"max_results": "1", "columns": "name,metrics.m"})
+    made = await req(
+        "POST",
+        "/runs",
+        "runs",
+        body={"experiment_name": "remote", "run_id": "ab" * 16, "params": {"p": 2}, "user": "u"},
+    )
+    await req("POST", "/runs", "runs", body={"run_id": made["id"]})  # a repeat: 400
+    await req("POST", "/runs", "runs", body={"experiment_id": "424242"})  # 404
+    await req("POST", "/runs/{run_id}/heartbeat", "runs", made["id"], "heartbeat", body=b"")
+    await req("POST", "/runs/{run_id}/heartbeat", "runs", "0" * 32, "heartbeat", body=b"")
+    dataset = {"name": "train", "digest": "c" * 64, "schema": {"x": "int64"}, "row_count": 3}
+    await req("POST", "/runs/{run_id}/datasets", "runs", made["id"], "datasets", body=dataset)
+    await req("POST", "/runs/{run_id}/datasets", "runs", made["id"], "datasets", body={})
+    end = "/runs/{run_id}/end"
+    final = {"metrics": [{"key": "m", "value": "NaN"}], "batch_id": "end-1", "status": "KILLED"}
+    await req("POST", end, "runs", made["id"], "end", body=final)
+    await req("POST", end, "runs", made["id"], "end", body=final)  # a repeat: applied false
+    await req("POST", end, "runs", made["id"], "end", body={"status": "DONE"})
+    await req("GET", "/runs/{run_id}", "runs", made["id"])
     await req("GET", "/runs", "runs", params={"filter": "params.p = '1'"})
     await req("GET", "/runs", "runs", params={"filter": "params.p =="})
     page = await req("POST", "/runs/search", "runs", "search", body={"max_results": 1})
@@ -216,6 +239,17 @@ async def test_scripted_responses_match_the_spec(
         rid,
         "log-batch",
         body={"metrics": [{"key": "m", "value": "Infinity", "step": 2}], "params": {"q": "x"}},
+    )
+    await req(
+        "POST",
+        "/runs/{run_id}/log-batch",
+        "runs",
+        rid,
+        "log-batch",
+        body={"metrics": [{"key": "m", "value": 3}], "batch_id": "b-1"},
+    )
+    await req(
+        "POST", "/runs/{run_id}/log-batch", "runs", rid, "log-batch", body={"batch_id": "b/1"}
     )
     await req("POST", "/runs/{run_id}/log-batch", "runs", rid, "log-batch", body={"params": 1})
     await req("DELETE", "/runs/{run_id}/tags/{key}", "runs", rid, "tags", "t")
@@ -261,6 +295,72 @@ async def test_scripted_responses_match_the_spec(
     await req("GET", diff, "runs", rid, "snapshot", "diff", params={"other": "x"})  # bad id: 400
     await req("DELETE", "/runs/{run_id}", "runs", rid)
     await req("POST", "/runs/{run_id}/restore", "runs", rid, "restore")
+
+    # the registry
+    with open_store() as store:
+        store.log_artifact(rid, "models/m/MLmodel", b"flavors: {}\n")
+    models, model = "/registry/models", "/registry/models/{name}"
+    versions, version = f"{model}/versions", f"{model}/versions/{{version}}"
+    await req("POST", models, "registry", "models", body={"name": "cr", "tags": {"t": "v"}})
+    await req("POST", models, "registry", "models", body={"name": "cr"})  # exists: 400
+    await req("GET", models, "registry", "models", params={"filter": "name LIKE 'c%'"})
+    await req("GET", models, "registry", "models", params={"filter": "name ="})
+    await req("GET", model, "registry", "models", "cr")
+    await req("GET", model, "registry", "models", "nope")
+    await req("PATCH", model, "registry", "models", "cr", body={"description": "d"})
+    src = {"source": f"runs:/{rid}/models/m"}
+    await req("POST", versions, "registry", "models", "cr", "versions", body=src)
+    await req("POST", versions, "registry", "models", "cr", "versions", body={"source": ""})
+    await req("GET", versions, "registry", "models", "cr", "versions")
+    await req("GET", version, "registry", "models", "cr", "versions", "1")
+    await req("GET", version, "registry", "models", "cr", "versions", "x")
+    await req(
+        "PATCH", version, "registry", "models", "cr", "versions", "1", body={"tags": {"k": 1}}
+    )
+    decide = f"{version}/approval/{{decision}}"
+    path = ("registry", "models", "cr", "versions", "1", "approval")
+    await req("POST", decide, *path, "request", body={"comment": "c", "evidence": ["e"]})
+    await req("POST", decide, *path, "approve", body={"comment": "own"})  # four eyes: 403
+    with open_store() as store:
+        store.create_model_version("cr", "s3://b/m", actor="someone-else")
+        store.request_approval("cr", 2, actor="someone-else", comment="please")
+    path2 = ("registry", "models", "cr", "versions", "2", "approval")
+    await req("POST", decide, *path2, "approve", body={"comment": "ok"})
+    await req("POST", decide, *path2, "reject", body={})  # no comment: 400
+    await req("POST", decide, *path2, "reject", body={"comment": "revoked"})
+    alias, vpath = f"{model}/aliases/{{alias}}", ("registry", "models", "cr")
+    await req("PUT", alias, *vpath, "aliases", "champion", body={"version": 1})
+    await req("PUT", alias, *vpath, "aliases", "champion", body={"version": 9})  # 404
+    await req("GET", alias, *vpath, "aliases", "champion", params={"at": "2020-01-01"})
+    await req("GET", alias, *vpath, "aliases", "champion", params={"at": "never"})
+    await req("GET", f"{alias}/history", *vpath, "aliases", "champion", "history")
+    await req("DELETE", alias, *vpath, "aliases", "champion", params={"comment": "c"})
+    await req("DELETE", alias, *vpath, "aliases", "champion")  # not set: 400
+    await req("GET", f"{version}/lineage", *vpath, "versions", "1", "lineage")
+    await req("GET", f"{version}/lineage", *vpath, "versions", "2", "lineage")
+    card = f"{version}/card"
+    for fmt in ("markdown", "html", "json", "pdf"):
+        await req("GET", card, *vpath, "versions", "1", "card", params={"format": fmt})
+    await req("PATCH", card, *vpath, "versions", "1", "card", body={"intended_use": "<b>x</b>"})
+    await req("PATCH", card, *vpath, "versions", "1", "card", body={"colour": "x"})
+    await req("GET", "/registry/audit", "registry", "audit", params={"model": "cr", "limit": "5"})
+    await req("GET", "/registry/audit", "registry", "audit", params={"since": "x"})
+    await req("GET", "/registry/audit/export", "registry", "audit", "export")
+    await req("GET", "/registry/audit/verify", "registry", "audit", "verify")
+    await req("GET", "/registry/policy", "registry", "policy")
+    strict = {"approved_aliases_only": True, "comment": "validated models only"}
+    await req("PUT", "/registry/policy", "registry", "policy", body=strict)
+    await req("PUT", "/registry/policy", "registry", "policy", body={"four_eyes": "yes"})  # 400
+    await req(
+        "PUT", "/registry/policy", "registry", "policy", body={"approved_aliases_only": False}
+    )
+    policy = f"{model}/policy"
+    await req("GET", policy, "registry", "models", "cr", "policy")
+    await req("GET", policy, "registry", "models", "nope", "policy")  # 404
+    await req("PUT", policy, "registry", "models", "cr", "policy", body={"four_eyes": False})
+    await req("PUT", policy, "registry", "models", "cr", "policy", body={"colour": 1})  # 400
+    await req("DELETE", model, "registry", "models", "cr", params={"comment": "gone"})
+    await req("DELETE", model, "registry", "models", "cr")  # 404
 
     exercised = {(t, m) for t, m, _ in contract.seen}
     described = {(p, m) for p, item in spec["paths"].items() for m in item if m in METHODS}

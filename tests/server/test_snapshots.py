@@ -312,3 +312,47 @@ async def test_diff_between_two_runs_snapshots(jp_fetch, jp_serverapp) -> None:
         jp_fetch("jupyter-mm", "api", "runs", a, "snapshot", "diff", params={"other": "f" * 32})
     )
     assert code == 404
+
+
+async def test_diff_carries_the_base_notebook_it_applies_to(jp_fetch, jp_serverapp) -> None:
+    """The frontend builds nbdime's NotebookDiffModel from ``base.notebook`` + ``diff``."""
+    import nbdime
+    from nbdime.diff_utils import to_diffentry_dicts
+
+    a, b = new_run(), new_run()
+    await post(jp_fetch, a, {"phase": "end", "notebook": make_notebook("x = 1\ny = 2")})
+    other = make_notebook("x = 1\ny = 3")
+    other["cells"].append({"cell_type": "markdown", "id": "md-2", "metadata": {}, "source": "new"})
+    await post(jp_fetch, b, {"phase": "end", "notebook": other})
+    got = json.loads(
+        (
+            await jp_fetch("jupyter-mm", "api", "runs", a, "snapshot", "diff", params={"other": b})
+        ).body
+    )
+    base = got["base"]["notebook"]
+    assert base["cells"][1]["source"] == "x = 1\ny = 2"
+    assert got["cells"] == {"added": 1, "removed": 0, "modified": 1}
+    # the diff applied to the base gives the other run's notebook
+    patched = nbdime.patch(nbformat.from_dict(base), to_diffentry_dicts(got["diff"]))
+    assert [c["source"] for c in patched["cells"]] == ["# Title", "x = 1\ny = 3", "new"]
+    # with a part left out the base is still whole (its outputs shown unchanged), and the diff
+    # touches only what was asked for
+    got = json.loads(
+        (
+            await jp_fetch(
+                "jupyter-mm",
+                "api",
+                "runs",
+                a,
+                "snapshot",
+                "diff",
+                params={"other": b, "parts": "outputs"},
+            )
+        ).body
+    )
+    assert got["base"]["notebook"]["cells"][1]["outputs"][0]["text"] == "hello\nworld\n"
+    assert got["base"]["notebook"]["cells"][1]["source"] == "x = 1\ny = 2"
+    patched = nbdime.patch(
+        nbformat.from_dict(got["base"]["notebook"]), to_diffentry_dicts(got["diff"])
+    )
+    assert [c["source"] for c in patched["cells"]] == ["# Title", "x = 1\ny = 2", ""]

@@ -97,7 +97,8 @@ def _like(column: ColumnElement[Any], pattern: str) -> ColumnElement[bool]:
 # ------------------------------------------------------------------------------ filters
 
 
-def _condition(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
+def condition(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
+    """``column <op> value`` for one comparison of the grammar (shared with the registry's search)."""
     if op in ("IN", "NOT IN"):
         values: tuple[Scalar, ...] = value
         return column.in_(values) if op == "IN" else column.not_in(values)
@@ -132,7 +133,7 @@ def _compile_comparison(c: Comparison) -> ColumnElement[bool]:
         column = _ATTRIBUTE_COLUMNS[c.key]
         if c.op in ("IS NULL", "IS NOT NULL"):
             return column.is_(None) if c.op == "IS NULL" else column.is_not(None)
-        cond = _condition(column, c.op, c.value)
+        cond = condition(column, c.op, c.value)
         # NULL would make NOT(cond) NULL too: an absent value simply fails every comparison.
         return and_(column.is_not(None), cond) if column.nullable else cond
     if c.entity == "dataset":
@@ -140,14 +141,14 @@ def _compile_comparison(c: Comparison) -> ColumnElement[bool]:
         if c.op in ("IS NULL", "IS NOT NULL"):  # "has no dataset at all" / "has some dataset"
             has = _exists(inputs)
             return not_(has) if c.op == "IS NULL" else has
-        return _exists(inputs, _condition(inputs.c[c.key], c.op, c.value))
+        return _exists(inputs, condition(inputs.c[c.key], c.op, c.value))
     table = _KEYED_TABLES[c.entity]
     key_matches = table.c.key == c.key
     if c.op in ("IS NULL", "IS NOT NULL"):  # the key is absent / present
         has = _exists(table, key_matches)
         return not_(has) if c.op == "IS NULL" else has
     # For metrics a NULL value is NaN: every comparison with it is NULL, so the row drops out.
-    return _exists(table, key_matches, _condition(table.c.value, c.op, c.value))
+    return _exists(table, key_matches, condition(table.c.value, c.op, c.value))
 
 
 def apply_filter(stmt: _S, expr: Expr | None) -> _S:

@@ -1,4 +1,5 @@
-"""The tracking store: experiments, runs, params, metrics, tags, datasets and the artifact index.
+"""The store: experiments, runs, params, metrics, tags, datasets, the artifact index and the
+model registry (``core/registry``).
 
 One class over SQLAlchemy Core for SQLite and PostgreSQL, assembled from one mixin per concept.
 Every write method validates all of its input first and then writes in one transaction, so a
@@ -7,6 +8,7 @@ rejected call leaves nothing behind.
 
 from __future__ import annotations
 
+from ..registry.mixin import RegistryMixin
 from .artifact_index import ArtifactIndexMixin
 from .base import DEFAULT_EXPERIMENT_ID, MetricPoint, now_ms
 from .datasets import DatasetsMixin
@@ -17,6 +19,8 @@ from .runs import RunsMixin
 __all__ = ["DEFAULT_EXPERIMENT_ID", "MetricPoint", "Store", "now_ms"]
 
 
-class Store(ExperimentsMixin, RunsMixin, RunDataMixin, DatasetsMixin, ArtifactIndexMixin):
+class Store(
+    ExperimentsMixin, RunsMixin, RunDataMixin, DatasetsMixin, ArtifactIndexMixin, RegistryMixin
+):
     """A store opened from a tracking URI (see :mod:`jupyter_mm.core.locations`):
     ``Store.open(uri)``."""

@@ -12,10 +12,32 @@ from jupyter_server.utils import url_path_join
 
 from .artifacts import ArtifactHandler, ArtifactListHandler, RecordHandler
 from .base import API_PREFIX, MMHandler
-from .experiments import ExperimentHandler, ExperimentRestoreHandler, ExperimentsHandler
+from .experiments import (
+    ExperimentGetOrCreateHandler,
+    ExperimentHandler,
+    ExperimentRestoreHandler,
+    ExperimentsHandler,
+)
 from .metrics import MetricHistoryHandler
+from .registry import (
+    AliasHandler,
+    AliasHistoryHandler,
+    ApprovalHandler,
+    AuditExportHandler,
+    AuditHandler,
+    AuditVerifyHandler,
+    LineageHandler,
+    ModelCardHandler,
+    ModelHandler,
+    ModelsHandler,
+    PolicyHandler,
+    VersionHandler,
+    VersionsHandler,
+)
 from .runs import (
     DatasetsHandler,
+    EndRunHandler,
+    HeartbeatHandler,
     LogBatchHandler,
     RunHandler,
     RunRestoreHandler,
@@ -37,6 +59,10 @@ __all__ = [
 
 _EXP = r"(?P<experiment_id>[^/]+)"
 _RUN = r"(?P<run_id>[^/]+)"
+_MODEL = r"(?P<name>[^/]+)"
+_VERSION = r"(?P<version>[^/]+)"
+_ALIAS = r"(?P<alias>[^/]+)"
+_DECISION = r"(?P<decision>[^/]+)"
 
 
 def api_handlers() -> list[tuple[Any, ...]]:
@@ -48,6 +74,7 @@ def api_handlers() -> list[tuple[Any, ...]]:
     return [
         (route("status"), StatusHandler),
         (route("experiments"), ExperimentsHandler),
+        (route("experiments", "get-or-create"), ExperimentGetOrCreateHandler),
         (route("experiments", _EXP), ExperimentHandler),
         (route("experiments", _EXP, "restore"), ExperimentRestoreHandler),
         (route("runs"), RunsHandler),
@@ -55,6 +82,8 @@ def api_handlers() -> list[tuple[Any, ...]]:
         (route("runs", _RUN), RunHandler),
         (route("runs", _RUN, "restore"), RunRestoreHandler),
         (route("runs", _RUN, "log-batch"), LogBatchHandler),
+        (route("runs", _RUN, "end"), EndRunHandler),
+        (route("runs", _RUN, "heartbeat"), HeartbeatHandler),
         (route("runs", _RUN, "tags", r"(?P<key>.+)"), RunTagHandler),
         (route("runs", _RUN, "datasets"), DatasetsHandler),
         (route("runs", _RUN, "artifacts"), ArtifactListHandler),
@@ -63,4 +92,21 @@ def api_handlers() -> list[tuple[Any, ...]]:
         (route("runs", _RUN, "snapshot"), SnapshotHandler),
         (route("runs", _RUN, "snapshot", "diff"), SnapshotDiffHandler),
         (route("metrics", "history"), MetricHistoryHandler),
+        (route("registry", "models"), ModelsHandler),
+        (route("registry", "models", _MODEL), ModelHandler),
+        (route("registry", "models", _MODEL, "versions"), VersionsHandler),
+        (route("registry", "models", _MODEL, "versions", _VERSION), VersionHandler),
+        (
+            route("registry", "models", _MODEL, "versions", _VERSION, "approval", _DECISION),
+            ApprovalHandler,
+        ),
+        (route("registry", "models", _MODEL, "versions", _VERSION, "lineage"), LineageHandler),
+        (route("registry", "models", _MODEL, "versions", _VERSION, "card"), ModelCardHandler),
+        (route("registry", "models", _MODEL, "aliases", _ALIAS), AliasHandler),
+        (route("registry", "models", _MODEL, "aliases", _ALIAS, "history"), AliasHistoryHandler),
+        (route("registry", "audit"), AuditHandler),
+        (route("registry", "audit", "export"), AuditExportHandler),
+        (route("registry", "audit", "verify"), AuditVerifyHandler),
+        (route("registry", "policy"), PolicyHandler),
+        (route("registry", "models", _MODEL, "policy"), PolicyHandler),
     ]

@@ -1,4 +1,5 @@
-"""``jupyter-mm/api/experiments``: list, create, get, rename, delete and restore experiments."""
+"""``jupyter-mm/api/experiments``: list, create, get-or-create, get, rename, delete and restore
+experiments."""
 
 from __future__ import annotations
 
@@ -67,6 +68,24 @@ class ExperimentsHandler(MMHandler):
         name = string_field(body, "name", required=True)
         tags = string_map(body.get("tags"), "tags")
         self.send_json(await self.call_store(_create, name, tags), status=201)
+
+
+def _get_or_create(store: Store, name: str) -> dict[str, Any]:
+    return experiment_json(store.get_experiment(store.get_or_create_experiment(name)))
+
+
+class ExperimentGetOrCreateHandler(MMHandler):
+    """``POST experiments/get-or-create {name}``: the active experiment of that name, created if
+    there is none (what ``mm.set_experiment`` does; safe to retry)."""
+
+    auth_resource = "jupyter_mm:experiments"
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = json_object(self, ("name",))
+        name = string_field(body, "name", required=True)
+        self.send_json(await self.call_store(_get_or_create, name))
 
 
 class ExperimentHandler(MMHandler):

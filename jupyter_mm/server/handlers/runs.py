@@ -1,4 +1,9 @@
-"""``jupyter-mm/api/runs``: search, read, update, delete/restore runs; batch logging; tags."""
+"""``jupyter-mm/api/runs``: create, search, read, update, end, delete/restore runs; batch
+logging; heartbeats; tags; datasets.
+
+The writes a remote client makes (create, log-batch, end, datasets) are idempotent so that it can
+retry a request whose answer was lost and replay its spool: run ids come from the client, and
+batches carry a client-made ``batch_id`` (see ``Store.log_batch``)."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from .common import (
     Columns,
     dataset_json,
     int_field,
+    json_number,
     json_object,
     parse_experiment,
     parse_run,
@@ -27,6 +33,7 @@ from .common import (
 )
 
 if TYPE_CHECKING:
+    from ...core.entities import DatasetInput, Run
     from ...core.store import Store
 
 SEARCH_FIELDS = (
@@ -89,8 +96,62 @@ class SearchRequest:
         return {"runs": [run_json(r, self.columns) for r in runs], "next_page_token": token}
 
 
+CREATE_FIELDS = (
+    "experiment_id",
+    "experiment_name",
+    "name",
+    "run_id",
+    "start_time",
+    "tags",
+    "params",
+    "parent_run_id",
+    "user",
+)
+
+
+def _create_run(store: Store, body: dict[str, Any], user: str) -> dict[str, Any]:
+    exp_name = string_field(body, "experiment_name")
+    raw_exp = body.get("experiment_id")
+    if exp_name is not None and raw_exp is not None:
+        raise InvalidInput("give 'experiment_id' or 'experiment_name', not both")
+    if exp_name is not None:
+        exp_id = store.get_or_create_experiment(exp_name)
+    elif raw_exp is None:
+        exp_id = "0"
+    else:
+        exp_id = parse_experiment(str(raw_exp) if type(raw_exp) is int else raw_exp)
+    run = store.create_run(
+        exp_id,
+        name=string_field(body, "name"),
+        user=user,
+        start_time=int_field(body.get("start_time"), "start_time", 0, limits.MAX_STEP),
+        tags=string_map(body.get("tags"), "tags"),
+        params=string_map(body.get("params"), "params"),
+        parent_run_id=optional_run(body.get("parent_run_id"), "parent_run_id"),
+        run_id=optional_run(body.get("run_id"), "run_id"),
+    )
+    return run_json(store.get_run(run.id))
+
+
+def optional_run(value: Any, what: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"'{what}' must be a run id (32 lowercase hex characters)")
+    return parse_run(value)
+
+
+def batch_id_field(body: dict[str, Any]) -> str | None:
+    from ...core.store.base import check_batch_id
+
+    return check_batch_id(body.get("batch_id"))
+
+
 class RunsHandler(MMHandler):
-    """``GET runs?experiment_ids=&filter=&order_by=&max_results=&page_token=&view=&columns=``."""
+    """``GET runs?experiment_ids=&filter=&order_by=&max_results=&page_token=&view=&columns=``;
+    ``POST runs {experiment_id | experiment_name, name, run_id, start_time, tags, params,
+    parent_run_id, user}`` creates a run (201). A client that picks ``run_id`` itself can retry:
+    a repeat answers 400 ``RESOURCE_ALREADY_EXISTS``."""
 
     auth_resource = "jupyter_mm:runs"
 
@@ -110,6 +171,15 @@ class RunsHandler(MMHandler):
                 raw[name] = values[0]
         request = SearchRequest(raw)
         self.send_json(await self.call_store(request.run))
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = json_object(self, CREATE_FIELDS)
+        for key in ("experiment_name", "name", "user"):
+            string_field(body, key)
+        user = self.run_user(string_field(body, "user"))
+        self.send_json(await self.call_store(_create_run, body, user), status=201)
 
 
 class RunsSearchHandler(MMHandler):
@@ -140,6 +210,18 @@ def _update_run(store: Store, rid: str, body: dict[str, Any]) -> dict[str, Any]:
     return run_json(store.get_run(rid))
 
 
+def full_run_json(run: Run) -> dict[str, Any]:
+    """A run with what only a single-run read carries: each latest metric's step and time, and
+    the datasets (what a remote client's ``get_run`` needs to equal a local one)."""
+    out = run_json(run)
+    out["latest_metrics"] = {
+        k: {"value": json_number(m.value), "step": m.step, "timestamp": m.timestamp}
+        for k, m in run.latest_metrics.items()
+    }
+    out["datasets"] = [dataset_json(d) for d in run.datasets]
+    return out
+
+
 def _set_stage(store: Store, rid: str, deleted: bool) -> dict[str, Any]:
     if deleted:
         store.delete_run(rid)
@@ -158,7 +240,7 @@ class RunHandler(MMHandler):
     @authorized
     async def get(self, run_id: str) -> None:
         rid = parse_run(run_id)
-        self.send_json(run_json(await self.call_store(lambda store: store.get_run(rid))))
+        self.send_json(full_run_json(await self.call_store(lambda store: store.get_run(rid))))
 
     @tornado.web.authenticated
     @authorized
@@ -238,10 +320,12 @@ def metric_points(metrics: Any, now: int) -> list[tuple[str, float, int, int]]:
 
 
 class LogBatchHandler(MMHandler):
-    """``POST runs/{id}/log-batch {metrics: [{key, value, step, timestamp}], params, tags}``.
+    """``POST runs/{id}/log-batch {metrics: [{key, value, step, timestamp}], params, tags,
+    batch_id}``.
 
     All or nothing. ``value`` may be ``"NaN"``, ``"Infinity"`` or ``"-Infinity"``; ``step``
-    defaults to 0 and ``timestamp`` to now (ms).
+    defaults to 0 and ``timestamp`` to now (ms). A ``batch_id`` already applied to the run is
+    acknowledged with ``applied: false`` and not written again.
     """
 
     auth_resource = "jupyter_mm:runs"
@@ -252,18 +336,77 @@ class LogBatchHandler(MMHandler):
         from ...core.store import now_ms
 
         rid = parse_run(run_id)
-        body = json_object(self, ("metrics", "params", "tags"), limit=MAX_BATCH_JSON_BYTES)
+        body = json_object(
+            self, ("metrics", "params", "tags", "batch_id"), limit=MAX_BATCH_JSON_BYTES
+        )
         points = metric_points(body.get("metrics"), now_ms())
         params = string_map(body.get("params"), "params")
         tags = string_map(body.get("tags"), "tags")
+        batch_id = batch_id_field(body)
 
         def write(store: Store) -> dict[str, Any]:
-            store.log_batch(rid, metrics=points, params=params, tags=tags)
-            if not (points or params or tags):
+            applied = store.log_batch(
+                rid, metrics=points, params=params, tags=tags, batch_id=batch_id
+            )
+            if not (points or params or tags or batch_id):
                 store.get_run(rid)  # an empty batch still says whether the run exists
-            return {"run_id": rid, "metrics": len(points), "params": len(params), "tags": len(tags)}
+            return {
+                "run_id": rid,
+                "metrics": len(points),
+                "params": len(params),
+                "tags": len(tags),
+                "applied": applied,
+            }
 
         self.send_json(await self.call_store(write))
+
+
+class EndRunHandler(MMHandler):
+    """``POST runs/{id}/end {status, end_time, metrics, tags, batch_id}``: the last metric points,
+    tags and the final status in one transaction (``status`` defaults to FINISHED, ``end_time``
+    to now). Idempotent with a ``batch_id`` as ``log-batch``."""
+
+    auth_resource = "jupyter_mm:runs"
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, run_id: str) -> None:
+        from ...core.store import now_ms
+        from ...core.store.base import check_status
+
+        rid = parse_run(run_id)
+        body = json_object(
+            self,
+            ("status", "end_time", "metrics", "tags", "batch_id"),
+            limit=MAX_BATCH_JSON_BYTES,
+        )
+        status = check_status(string_field(body, "status") or "FINISHED")
+        end_time = int_field(body.get("end_time"), "end_time", 0, limits.MAX_STEP)
+        points = metric_points(body.get("metrics"), now_ms())
+        tags = string_map(body.get("tags"), "tags")
+        batch_id = batch_id_field(body)
+
+        def write(store: Store) -> dict[str, Any]:
+            applied = store.end_run(
+                rid, status, end_time=end_time, metrics=points, tags=tags, batch_id=batch_id
+            )
+            return {"run_id": rid, "status": status, "metrics": len(points), "applied": applied}
+
+        self.send_json(await self.call_store(write))
+
+
+class HeartbeatHandler(MMHandler):
+    """``POST runs/{id}/heartbeat``: the writer of a RUNNING run is alive (a run whose heartbeat
+    is over a minute old is shown KILLED)."""
+
+    auth_resource = "jupyter_mm:runs"
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, run_id: str) -> None:
+        rid = parse_run(run_id)
+        await self.call_store(lambda store: store.heartbeat(rid))
+        self.send_json({"run_id": rid})
 
 
 class RunTagHandler(MMHandler):
@@ -279,8 +422,42 @@ class RunTagHandler(MMHandler):
         self.send_json({"run_id": rid, "deleted": key})
 
 
+DATASET_FIELDS = (
+    "name",
+    "digest",
+    "context",
+    "source",
+    "source_type",
+    "schema",
+    "row_count",
+    "profile",
+)
+
+
+def dataset_input(body: dict[str, Any]) -> DatasetInput:
+    """A dataset record from JSON; the store checks names, digest and sizes (the body limit
+    bounds ``schema`` and ``profile``)."""
+    from ...core.entities import DatasetInput
+
+    name = string_field(body, "name", required=True)
+    digest = string_field(body, "digest", required=True)
+    assert name is not None and digest is not None
+    return DatasetInput(
+        name=name,
+        digest=digest,
+        context=string_field(body, "context") or "training",
+        source=string_field(body, "source") or "",
+        source_type=string_field(body, "source_type") or "",
+        schema=body.get("schema"),
+        row_count=int_field(body.get("row_count"), "row_count", 0, limits.MAX_STEP),
+        profile=body.get("profile"),
+    )
+
+
 class DatasetsHandler(MMHandler):
-    """``GET runs/{id}/datasets``: the datasets the run used."""
+    """``GET runs/{id}/datasets``: the datasets the run used; ``POST`` records one
+    (``{name, digest, context, source, source_type, schema, row_count, profile}``; again is a
+    no-op)."""
 
     auth_resource = "jupyter_mm:datasets"
 
@@ -290,3 +467,11 @@ class DatasetsHandler(MMHandler):
         rid = parse_run(run_id)
         found = await self.call_store(lambda store: store.get_run(rid))
         self.send_json({"run_id": rid, "datasets": [dataset_json(d) for d in found.datasets]})
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, run_id: str) -> None:
+        rid = parse_run(run_id)
+        dataset = dataset_input(json_object(self, DATASET_FIELDS))
+        await self.call_store(lambda store: store.log_dataset(rid, dataset))
+        self.send_json({"run_id": rid, "dataset": dataset_json(dataset)}, status=201)

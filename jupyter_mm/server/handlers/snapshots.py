@@ -232,8 +232,6 @@ class SnapshotDiffHandler(MMHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
-        from ...client.snapshots import diff_snapshots
-
         run_id = _run_id(run_id)
         other = _run_id(self.get_query_argument("other", ""))
         raw = self.get_query_argument("parts", "sources,outputs,metadata")
@@ -245,7 +243,7 @@ class SnapshotDiffHandler(MMHandler):
             )
         self.finish(
             await self.call_store(
-                diff_snapshots,
+                diff_with_base,
                 run_id,
                 other,
                 "sources" in parts,
@@ -253,3 +251,20 @@ class SnapshotDiffHandler(MMHandler):
                 "metadata" in parts,
             )
         )
+
+
+def diff_with_base(
+    store: Store, run_id: str, other: str, sources: bool, outputs: bool, metadata: bool
+) -> dict[str, Any]:
+    """The diff reply, with the base notebook it applies to as ``base.notebook``.
+
+    nbdime's ``NotebookDiffModel`` (the frontend's diff view) is built from the base document
+    plus the diff. The base is sent whole: parts left out of the diff were equal (blanked) on
+    both sides, so the diff holds no operation on them and applies to the whole base, showing
+    them unchanged, like nbdime's own ``--ignore-*`` options.
+    """
+    from ...client.snapshots import diff_snapshots
+
+    reply = diff_snapshots(store, run_id, other, sources, outputs, metadata)
+    reply["base"]["notebook"] = load_best_snapshot(store, run_id)["notebook"]
+    return reply

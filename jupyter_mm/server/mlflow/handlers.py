@@ -22,7 +22,7 @@ from tornado.web import HTTPError
 
 from ...errors import IntegrityError, InvalidInput
 from ..handlers.base import MMHandler
-from . import artifacts, logged_models, tracking
+from . import artifacts, logged_models, registry, tracking
 from .wire import Request, dumps
 
 if TYPE_CHECKING:
@@ -61,8 +61,11 @@ class MlflowRPCHandler(MlflowHandler):
             def endpoint(store: Store, req: Request) -> dict[str, Any]:
                 return logged_models.dispatch(store, req, method, rest)
 
+        if endpoint is None and (method, rpc) in registry.ROUTES:
+            # the audit trail records who acts (see registry.actor_for)
+            endpoint = registry.bind(registry.ROUTES[(method, rpc)], registry.actor_for(self))
         if endpoint is None:
-            if any(path == rpc for _, path in tracking.ROUTES):
+            if any(path == rpc for _, path in (*tracking.ROUTES, *registry.ROUTES)):
                 raise HTTPError(405, f"{method} is not allowed for {rpc}")
             raise HTTPError(404, f"no MLflow endpoint {rpc!r} on this server")
         size = len(self.request.body or b"")
@@ -73,9 +76,12 @@ class MlflowRPCHandler(MlflowHandler):
                 "split the batch",
             )
         req = self.request_message()
+        run_user = self.run_user if endpoint is tracking.create_run else None
 
         def call(store: Store) -> dict[str, Any]:
             try:
+                if run_user is not None:  # a team server records the authenticated identity
+                    return tracking.create_run(store, req, run_user)
                 return endpoint(store, req)
             except (TypeError, ValueError, KeyError, AttributeError) as e:
                 # A malformed field must never become a 500: the client retries those for minutes.

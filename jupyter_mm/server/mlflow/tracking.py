@@ -130,7 +130,11 @@ def _experiment_id(value: str | None) -> str:
 # -- runs -------------------------------------------------------------------------------------
 
 
-def create_run(store: Store, req: Request) -> dict[str, Any]:
+def create_run(
+    store: Store, req: Request, run_user: Callable[[str | None], str] | None = None
+) -> dict[str, Any]:
+    """``runs/create``. ``run_user`` (the handler's :meth:`MMHandler.run_user`) turns the user the
+    client claims into the one recorded: on a team server, the authenticated identity."""
     exp_id = _experiment_id(req.text("experiment_id", default="0"))
     tags: dict[str, str] = {}
     for k, v in key_values(req.items("tags"), "tags"):
@@ -144,7 +148,10 @@ def create_run(store: Store, req: Request) -> dict[str, Any]:
         )
     name = name or tag_name or random_run_name()
     tags[RUN_NAME_TAG] = name  # the tag mirrors the run name, as in MLflow
-    user = req.text("user_id") or tags.get(USER_TAG) or "unknown"
+    claimed = req.text("user_id") or tags.get(USER_TAG) or None
+    user = (run_user(claimed) if run_user is not None else claimed) or "unknown"
+    if tags.get(USER_TAG, user) != user:
+        tags[USER_TAG] = user  # the tag MLflow's UI shows must not contradict the run's user
     parent = tags.get(PARENT_RUN_TAG) or None
     run = store.create_run(
         exp_id,

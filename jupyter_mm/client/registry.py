@@ -1,0 +1,230 @@
+"""The model registry from Python: ``mm.register_model``, aliases, approvals and the audit trail.
+
+Thin calls over the store's registry (:mod:`jupyter_mm.core.registry`). The acting user, which
+the audit trail records, is ``MM_USER`` when set, else the OS user: the core never guesses it,
+this module decides it in one place (:func:`current_user`). Against a tracking server
+(``MM_TRACKING_URI=http(s)://...``) the server records the identity it authenticated instead,
+whatever ``MM_USER`` says (see ``client/remote/registry.py``).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Iterable, Mapping
+from typing import IO, TYPE_CHECKING, Any
+
+from ..errors import InvalidInput
+
+if TYPE_CHECKING:
+    from ..core.registry import AuditEntry, AuditReport, ModelVersion, Policy, RegisteredModel
+    from ..core.store import Store
+
+
+def current_user() -> str:
+    """Who acts: ``MM_USER``, else the OS user."""
+    user = os.environ.get("MM_USER", "").strip()
+    if user:
+        return user
+    try:
+        return getpass.getuser()
+    except Exception:  # no name for this uid (some containers): say so instead of guessing
+        raise InvalidInput(
+            "cannot tell who is acting: set MM_USER to your name for the registry's audit trail"
+        ) from None
+
+
+def _store(write: bool = True) -> Store:
+    if write:
+        from .backend import get_store
+    else:
+        from .reading import get_store
+    store = get_store()
+    if not hasattr(store, "set_registered_model_alias"):
+        raise InvalidInput(
+            "this tracking server's client has no registry calls yet: use the MLflow client "
+            "(MlflowClient) against it, or open the store directly"
+        )
+    return store
+
+
+def _remote(store: Any) -> bool:
+    return getattr(store, "kind", None) == "remote"
+
+
+def _actor(store: Store) -> str:
+    """Who acts: :func:`current_user`; a tracking server ignores it (it records the identity it
+    authenticated), so none is needed there."""
+    return "" if _remote(store) else current_user()
+
+
+def _source(store: Store, source: Any) -> tuple[str, str | None, str | None]:
+    """(source URI, run id, model path) of what to register: a ``runs:/`` URI, a logged model's
+    info (anything with ``model_uri``) or another model URI."""
+    uri = getattr(source, "model_uri", source)
+    if not isinstance(uri, str) or not uri.strip():
+        raise InvalidInput(f"source must be a model URI such as runs:/RUN_ID/PATH, got {source!r}")
+    if not uri.startswith("runs:/"):
+        return uri, None, None
+    try:
+        from ..core.models.uris import in_run
+    except ImportError:  # model formats not available: register the URI as given
+        return uri, None, None
+    run_id, _, path = uri[len("runs:/") :].partition("/")
+    if not run_id or not path.strip("/"):
+        raise InvalidInput(f"{uri!r}: a runs URI is runs:/RUN_ID/PATH")
+    location = in_run(store, run_id, path)  # NotFound unless a model is there
+    return uri, location.run_id, location.path
+
+
+def register_model(
+    source: Any,
+    name: str,
+    *,
+    description: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+    comment: str = "",
+) -> ModelVersion:
+    """Register the model at ``source`` (``runs:/RUN_ID/PATH``, or what ``mm.log_model``
+    returned) as the next version of ``name``, creating the registered model if needed."""
+    from ..errors import AlreadyExists
+
+    store = _store()
+    actor = _actor(store)
+    uri, run_id, model_path = _source(store, source)
+    try:
+        store.create_registered_model(name, actor=actor)
+    except AlreadyExists:
+        pass
+    return store.create_model_version(
+        name, uri, actor=actor, run_id=run_id, model_path=model_path,
+        description=description, tags=tags, comment=comment,
+    )  # fmt: skip
+
+
+def set_alias(name: str, alias: str, version: int | str, comment: str = "") -> None:
+    """Point ``alias`` (``champion``, ``challenger``...) at ``version``, moving it atomically."""
+    store = _store()
+    store.set_registered_model_alias(name, alias, version, actor=_actor(store), comment=comment)
+
+
+def delete_alias(name: str, alias: str, comment: str = "") -> None:
+    store = _store()
+    store.delete_registered_model_alias(name, alias, actor=_actor(store), comment=comment)
+
+
+def request_approval(
+    name: str, version: int | str, comment: str = "", evidence: Iterable[str] | None = None
+) -> ModelVersion:
+    """Submit a version for approval (``PendingManualApproval``) with links to the evidence."""
+    store = _store()
+    return store.request_approval(
+        name, version, actor=_actor(store), comment=comment, evidence=evidence
+    )
+
+
+def approve(name: str, version: int | str, comment: str) -> ModelVersion:
+    """Approve a pending version (by someone other than its requester, under four eyes)."""
+    store = _store()
+    return store.approve(name, version, actor=_actor(store), comment=comment)
+
+
+def reject(name: str, version: int | str, comment: str) -> ModelVersion:
+    """Reject a pending version, or revoke an approval."""
+    store = _store()
+    return store.reject(name, version, actor=_actor(store), comment=comment)
+
+
+def models(filter: str | None = None) -> list[RegisteredModel]:
+    """Registered models, by name; ``filter`` in the search grammar (``name LIKE 'credit%'``)."""
+    store, out, token = _store(write=False), [], None
+    while True:
+        page, token = store.search_registered_models(filter, max_results=1000, page_token=token)
+        out += page
+        if token is None:
+            return out
+
+
+def versions(name: str) -> list[ModelVersion]:
+    """The versions of one registered model, newest first."""
+    return _store(write=False).list_model_versions(name)
+
+
+def audit_log(name: str | None = None) -> list[AuditEntry]:
+    """Registry changes in order: who, when, what (from → to) and why; all, or of one model."""
+    return _store(write=False).audit_log(name)
+
+
+def alias_history(name: str, alias: str) -> list[AuditEntry]:
+    return _store(write=False).alias_history(name, alias)
+
+
+def resolve(name: str, alias: str, at: Any = None) -> int | None:
+    """The version ``alias`` pointed to at ``at`` (a datetime, date or ms; now when None)."""
+    return _store(write=False).resolve(name, alias, at)
+
+
+def verify_audit(expected_head: str | None = None) -> AuditReport:
+    """Recompute the audit trail's hash chain; the report names any tampered entry."""
+    return _store(write=False).verify_audit(expected_head)
+
+
+def export_audit(out: str | IO[str]) -> int:
+    """Write the audit trail as JSONL (a path or a text stream); returns the entry count."""
+    return _store(write=False).export_audit(out)
+
+
+def registry_policy(name: str | None = None) -> Policy:
+    return _store(write=False).registry_policy(name)
+
+
+def set_registry_policy(
+    *,
+    name: str | None = None,
+    four_eyes: bool | None = None,
+    approved_aliases_only: bool | None = None,
+    comment: str = "",
+) -> Policy:
+    """Change the store-wide registry policy, or one model's (``name``); audited."""
+    store = _store()
+    return store.set_registry_policy(
+        actor=_actor(store), name=name, four_eyes=four_eyes,
+        approved_aliases_only=approved_aliases_only, comment=comment,
+    )  # fmt: skip
+
+
+def lineage(name: str, version: int | str) -> dict[str, Any]:
+    """Where a version came from: run → notebook snapshot and execution log → datasets →
+    environment → git, each with its artifact's digest; absent pieces listed in ``missing``."""
+    from ..core.registry.lineage import lineage as _lineage
+
+    store = _store(write=False)
+    if _remote(store):  # the server reads its own store
+        return store.lineage(name, version)  # type: ignore[attr-defined]
+    return _lineage(store, name, version)
+
+
+def model_card(name: str, version: int | str, format: str = "markdown") -> Any:
+    """The version's model card from recorded facts plus the fields people wrote:
+    ``"markdown"`` or ``"html"`` text, or ``"json"`` (Model Card Toolkit's schema)."""
+    from ..core.registry.model_card import model_card as _card
+
+    store = _store(write=False)
+    if _remote(store):  # rendered by the server from its own store
+        return store.model_card(name, version, format)  # type: ignore[attr-defined]
+    return _card(store, name, version, format)
+
+
+def update_model_card(
+    name: str, version: int | str, comment: str = "", **fields: str | None
+) -> dict[str, str]:
+    """Write the card's human fields (``intended_use``, ``users``, ``limitations``,
+    ``tradeoffs``, ``ethical_considerations``; ``""`` clears one), audited as tag changes."""
+    from ..core.registry.model_card import update_model_card as _update
+
+    store = _store()
+    if _remote(store):
+        return store.update_model_card(  # type: ignore[attr-defined]
+            name, version, comment=comment, **fields
+        )
+    return _update(store, name, version, actor=_actor(store), comment=comment, **fields)

@@ -1,0 +1,769 @@
+"""``RemoteStore``: the part of :class:`~jupyter_mm.core.store.Store` the client and the notebook
+layer use, answered by a tracking server's REST API (``{base_url}jupyter-mm/api/``).
+
+Writes are idempotent on the server (the client picks run ids and batch ids), so a request whose
+answer was lost is simply sent again. When the server stays unreachable after the transport's
+retries, the write goes to the spool instead and the user's code keeps running (one warning);
+from then on every write of this process is spooled, to keep their order, until a background
+thread has replayed the spool, which it tries with growing pauses. Reads need the server: while
+it is down they raise :class:`~jupyter_mm.errors.Unavailable`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import math
+import mimetypes
+import os
+import random
+import sys
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ...core import limits, validation
+from ...core.entities import (
+    RUN_STATUSES,
+    TERMINAL_STATUSES,
+    ArtifactInfo,
+    DatasetInput,
+    Experiment,
+    Metric,
+    Run,
+)
+from ...errors import AlreadyExists, IntegrityError, InvalidInput, NotFound, Unavailable
+from .http import Transport, iter_body, quote_path
+from .registry import RemoteRegistryMixin
+from .spool import ReplayResult, Spool
+
+if TYPE_CHECKING:
+    import numpy as np
+
+#: ``get_or_create_experiment`` while the server is down answers this prefix plus the name; a
+#: run created with it names its experiment, which the server creates when the run is replayed.
+DEFERRED_EXPERIMENT = "name:"
+
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def new_batch_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _wire(value: float) -> float | str:
+    if math.isfinite(value):
+        return value
+    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+
+
+def _number(value: Any) -> float:
+    return _NON_FINITE[value] if isinstance(value, str) else float(value)
+
+
+def _points(metrics: Sequence[Any]) -> list[dict[str, Any]]:
+    if len(metrics) > limits.MAX_BATCH_METRICS:
+        raise InvalidInput(
+            f"too many metric points in one batch: {len(metrics)}; the limit is "
+            f"{limits.MAX_BATCH_METRICS}"
+        )
+    out = []
+    for m in metrics:
+        key, value, step, ts = (m.key, m.value, m.step, m.timestamp) if isinstance(m, Metric) else m
+        out.append({"key": key, "value": _wire(float(value)), "step": step, "timestamp": ts})
+    return out
+
+
+def _checked(values: Mapping[str, Any] | None, kind: str, max_items: int) -> dict[str, str]:
+    """Params or tags checked as the store checks them, so a bad one fails at the call even when
+    the write is spooled."""
+    items = validation.mapping(values, f"{kind}s", max_items)
+    check = validation.param_value if kind == "param" else validation.tag_value
+    return {validation.key(k, f"{kind} name"): check(k, v) for k, v in items.items()}
+
+
+def _status(status: str) -> str:
+    st = str(status).upper()
+    if st not in RUN_STATUSES:
+        raise InvalidInput(f"run status must be one of {', '.join(RUN_STATUSES)}, got {status!r}")
+    return st
+
+
+def _run_id(run_id: Any) -> str:
+    if (
+        not isinstance(run_id, str)
+        or len(run_id) != 32
+        or any(c not in "0123456789abcdef" for c in run_id)
+    ):
+        raise InvalidInput(f"run id must be 32 lowercase hex characters, got {run_id!r}")
+    return run_id
+
+
+def run_from_json(d: Mapping[str, Any]) -> Run:
+    latest = {
+        k: Metric(k, _number(m["value"]), int(m["step"]), int(m["timestamp"]))
+        for k, m in (d.get("latest_metrics") or {}).items()
+    }
+    return Run(
+        id=d["id"],
+        name=d["name"],
+        experiment_id=d["experiment_id"],
+        status=d["status"],
+        start_time=d["start_time"],
+        end_time=d.get("end_time"),
+        user=d.get("user") or "",
+        lifecycle_stage=d["lifecycle_stage"],
+        parent_run_id=d.get("parent_run_id"),
+        heartbeat_time=d.get("heartbeat_time"),
+        notes=d.get("notes") or "",
+        params=dict(d.get("params") or {}),
+        metrics={k: _number(v) for k, v in (d.get("metrics") or {}).items()},
+        tags=dict(d.get("tags") or {}),
+        latest_metrics=latest,
+        datasets=[DatasetInput(**ds) for ds in d.get("datasets") or []],
+        experiment=d.get("experiment"),
+    )
+
+
+def experiment_from_json(d: Mapping[str, Any]) -> Experiment:
+    return Experiment(
+        id=d["id"],
+        name=d["name"],
+        lifecycle_stage=d["lifecycle_stage"],
+        artifact_location=d.get("artifact_location"),
+        creation_time=d["creation_time"],
+        last_update_time=d["last_update_time"],
+        tags=dict(d.get("tags") or {}),
+    )
+
+
+def artifact_from_json(d: Mapping[str, Any]) -> ArtifactInfo:
+    return ArtifactInfo(
+        path=d["path"],
+        size=d["size"],
+        digest=d.get("digest") or "",
+        media_type=d["media_type"],
+        created_time=d.get("created_time") or 0,
+        is_dir=bool(d.get("is_dir")),
+    )
+
+
+class RemoteLocation:
+    """What the client reads of a store's location (``db_url`` keys its caches)."""
+
+    kind = "remote"
+
+    def __init__(self, url: str) -> None:
+        self.db_url = url
+        self.uri = url
+        self.artifact_url = url
+
+
+class RemoteStore(RemoteRegistryMixin):
+    """A tracking server as a store. ``url`` is the server's base URL (``http(s)://host:port/base/``);
+    the token defaults to ``MM_TRACKING_TOKEN``. The model registry's calls come from
+    :class:`~.registry.RemoteRegistryMixin` (never spooled; the server decides who acts)."""
+
+    kind = "remote"
+
+    def __init__(self, url: str, token: str | None = None, spool: Spool | None = None) -> None:
+        self.url = url if url.endswith("/") else url + "/"
+        self.location = RemoteLocation(self.url)
+        self.http = Transport(
+            self.url, token if token is not None else os.environ.get("MM_TRACKING_TOKEN")
+        )
+        self.spool = spool if spool is not None else Spool.for_server(self.url)
+        self._state = threading.Lock()  # held while deciding "send or spool", and to go online
+        self._offline = False
+        self._closed = False
+        self._wake = threading.Event()
+        self._replayer: threading.Thread | None = None
+        atexit.register(self._at_exit)
+        if self.spool.pending():  # left by an earlier process: send it in the background
+            self._ensure_replayer()
+
+    def __repr__(self) -> str:
+        return f"<RemoteStore {self.url}{' (offline)' if self._offline else ''}>"
+
+    @property
+    def display_uri(self) -> str:
+        return self.url
+
+    @property
+    def offline(self) -> bool:
+        """True while writes go to the spool (the server was unreachable)."""
+        return self._offline
+
+    def close(self) -> None:
+        self._closed = True
+        self._wake.set()
+        atexit.unregister(self._at_exit)
+
+    def __enter__(self) -> RemoteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getattr__(self, name: str) -> Any:
+        """A store method the REST API does not offer (e.g. renaming a registered model) fails
+        clearly instead of with an AttributeError deep in the client."""
+        if not name.startswith("_"):
+            from ...core.store import Store
+
+            if callable(getattr(Store, name, None)):
+
+                def unsupported(*args: Any, **kwargs: Any) -> Any:
+                    raise InvalidInput(
+                        f"{name} is not available through a remote tracking server ({self.url}) "
+                        "yet; use the store directly (MM_TRACKING_URI=postgresql://... or a path)"
+                    )
+
+                return unsupported
+        raise AttributeError(name)
+
+    # ------------------------------------------------------------ sending and spooling
+
+    def _apply(
+        self, record: Mapping[str, Any], blob: bytes | None, retries: int | None = None
+    ) -> Any:
+        """Send one write. A create that finds its run already there was applied before."""
+        try:
+            if blob is not None:
+                r = self.http.request(
+                    record["method"],
+                    record["path"],
+                    body=blob,
+                    params=record.get("params"),
+                    headers={"Content-Type": "application/octet-stream"},
+                    retries=retries,
+                )
+            else:
+                r = self.http.request(
+                    record["method"], record["path"], json_body=record.get("body"), retries=retries
+                )
+        except AlreadyExists:
+            if record.get("op") == "create_run":
+                return None
+            raise
+        return r.json()
+
+    def _write(
+        self,
+        record: dict[str, Any],
+        blob: bytes | None = None,
+        before_spool: Callable[[dict[str, Any]], None] | None = None,
+    ) -> Any:
+        """Send ``record`` now, or spool it; returns the server's answer, None when spooled."""
+        with self._state:
+            spooled = self._offline
+            if spooled:
+                self._spool_locked(record, blob, before_spool)
+        if spooled:
+            self._ensure_replayer()
+            return None
+        try:
+            reply = self._apply(record, blob)
+        except Unavailable as e:
+            with self._state:
+                self._spool_locked(record, blob, before_spool)  # may raise: then stay online
+                self._offline = True
+            self._warn_unreachable(e)
+            self._ensure_replayer()
+            return None
+        self._contacted()
+        return reply
+
+    def _spool_locked(
+        self,
+        record: dict[str, Any],
+        blob: bytes | None,
+        before_spool: Callable[[dict[str, Any]], None] | None,
+    ) -> None:
+        """Append to the spool (the caller holds ``_state``)."""
+        if before_spool is not None:
+            before_spool(record)
+        try:
+            if not self._remembered:
+                from .sync import remember_server
+
+                remember_server(self.spool, self.url)
+                self._remembered = True
+            self.spool.append(record, blob)
+        except OSError as e:  # a StoreError: the metric buffer keeps its points and retries
+            raise Unavailable(
+                f"the tracking server {self.url} is unreachable and the spool "
+                f"{self.spool.dir} cannot be written: {e}"
+            ) from None
+
+    _remembered = False
+    _warned_at = -math.inf
+
+    def _warn_unreachable(self, e: Unavailable) -> None:
+        """One warning for the user (not one per write, and not again for a minute)."""
+        now = time.monotonic()
+        if now - self._warned_at > 60:
+            self._warned_at = now
+            warnings.warn(
+                f"jupyter-mm: {e}. Writes are kept in {self.spool.dir} and will be sent when "
+                "the server is back (or run `jupyter mm sync`).",
+                RuntimeWarning,
+                stacklevel=5,
+            )
+
+    def _read(self, method: str, path: str, **kw: Any) -> Any:
+        """A request that needs the server (no spooling); fails fast while offline."""
+        if self._offline:
+            kw.setdefault("retries", 0)
+        reply = self.http.request(method, path, **kw).json()
+        self._contacted()
+        return reply
+
+    def _contacted(self) -> None:
+        """The server answered: if writes wait in the spool, send them (in the background)."""
+        if self._offline or self.spool.pending():
+            self._ensure_replayer()
+
+    # ------------------------------------------------------------ replay
+
+    def replay(self, wait: bool = False, retries: int = 1) -> ReplayResult:
+        """Send the spool now (this process's writes and any other's for this server)."""
+
+        def send(record: dict[str, Any], blob: bytes | None) -> None:
+            self._apply(record, blob, retries=retries)
+
+        def online() -> None:
+            self._offline = False
+
+        return self.spool.replay(send, wait=wait, guard=lambda: self._state, on_drained=online)
+
+    def _ensure_replayer(self) -> None:
+        with self._state:
+            thread = self._replayer
+            if (thread is None or not thread.is_alive()) and not self._closed:
+                self._replayer = threading.Thread(
+                    target=self._replay_loop, name="jupyter-mm-replay", daemon=True
+                )
+                self._replayer.start()
+        self._wake.set()
+
+    def _replay_loop(self) -> None:
+        """Replay until the spool is empty, pausing longer after each failure (to 30 s)."""
+        pause = 0.0
+        while not self._closed:
+            if pause:
+                self._wake.wait(pause)
+                self._wake.clear()
+            try:
+                result = self.replay()
+            except Unavailable:
+                pause = min(30.0, max(0.5, pause * 2)) * random.uniform(0.75, 1.25)
+                continue
+            except Exception as e:  # never let the thread die with writes left behind
+                warnings.warn(
+                    f"jupyter-mm: replaying the spool failed: {e}", RuntimeWarning, stacklevel=1
+                )
+                pause = 30.0
+                continue
+            with self._state:
+                if result.drained and not self._offline:
+                    self._replayer = None
+                    return
+            pause = 1.0  # another process is replaying, or more came in: look again soon
+
+    def _at_exit(self) -> None:
+        """At exit: end the runs still open (their last writes), then one last replay."""
+        tracking = sys.modules.get("jupyter_mm.client.tracking")
+        if tracking is not None:  # its own exit hook runs after this one; ending twice is a no-op
+            tracking._end_all_at_exit()
+        self._closed = True
+        self._wake.set()
+        replayer = self._replayer
+        if replayer is not None:  # let a replay in progress finish (it stops after this pass)
+            replayer.join(timeout=30)
+        if not self.spool.pending():
+            return
+        try:
+            self.replay(retries=0)
+        except Exception:
+            pass
+        left = self.spool.pending_records()
+        if left:
+            print(
+                f"jupyter-mm: {left} write(s) for {self.url} are kept in {self.spool.dir}; the "
+                "next process that reaches the server sends them, or run `jupyter mm sync`",
+                file=sys.stderr,
+            )
+
+    # ------------------------------------------------------------ experiments
+
+    def get_or_create_experiment(self, name: str) -> str:
+        name = validation.name(name, "experiment name")
+        try:
+            return str(
+                self._read("POST", "experiments/get-or-create", json_body={"name": name})["id"]
+            )
+        except Unavailable as e:  # created with the first run, when that is replayed
+            self._warn_unreachable(e)
+            return DEFERRED_EXPERIMENT + name
+
+    def get_experiment(self, experiment_id: str | int) -> Experiment:
+        return experiment_from_json(self._read("GET", f"experiments/{experiment_id}"))
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        for e in self.list_experiments("all"):
+            if e.name == name:
+                return e
+        return None
+
+    def list_experiments(self, view: str = "active") -> list[Experiment]:
+        reply = self._read("GET", "experiments", params={"view": view})
+        return [experiment_from_json(e) for e in reply["experiments"]]
+
+    # ------------------------------------------------------------ runs
+
+    def create_run(
+        self,
+        experiment_id: str | int = "0",
+        name: str | None = None,
+        user: str = "",
+        start_time: int | None = None,
+        tags: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        parent_run_id: str | None = None,
+        run_id: str | None = None,
+        status: str = "RUNNING",
+        heartbeat: bool = True,
+    ) -> Run:
+        """Create a run; its id is chosen here, so the request can be retried or replayed."""
+        if _status(status) != "RUNNING":
+            raise InvalidInput("a remote run is created RUNNING")
+        rid = _run_id(run_id) if run_id else uuid.uuid4().hex
+        body: dict[str, Any] = {
+            "run_id": rid,
+            "start_time": start_time if start_time is not None else now_ms(),
+            "user": validation.text(user or "", "user", limits.MAX_NAME_LENGTH),
+            "tags": _checked(tags, "tag", limits.MAX_BATCH_TAGS),
+            "params": _checked(params, "param", limits.MAX_BATCH_PARAMS),
+        }
+        if name:
+            body["name"] = validation.name(name, "run name")
+        if parent_run_id:
+            body["parent_run_id"] = _run_id(parent_run_id)
+        exp = str(experiment_id)
+        if exp.startswith(DEFERRED_EXPERIMENT):
+            body["experiment_name"] = exp[len(DEFERRED_EXPERIMENT) :]
+        else:
+            body["experiment_id"] = exp
+
+        def name_it(record: dict[str, Any]) -> None:
+            if "name" not in record["body"]:  # offline: no server to pick one
+                from ...core.store.base import random_run_name
+
+                record["body"]["name"] = random_run_name()
+
+        record = {"op": "create_run", "method": "POST", "path": "runs", "body": body}
+        reply = self._write(record, before_spool=name_it)
+        if reply is None and not self._offline:  # the id exists: a retry of our own create?
+            reply = self._read("GET", f"runs/{rid}")
+            if reply["start_time"] != body["start_time"] or reply["name"] != body.get(
+                "name", reply["name"]
+            ):
+                raise AlreadyExists(f"run {rid} already exists")
+        if reply is not None:
+            return run_from_json(reply)
+        return Run(
+            id=rid,
+            name=body["name"],
+            experiment_id=exp,
+            status="RUNNING",
+            start_time=body["start_time"],
+            end_time=None,
+            user=body["user"],
+            lifecycle_stage="active",
+            parent_run_id=body.get("parent_run_id"),
+            heartbeat_time=body["start_time"],
+            notes="",
+            params=dict(body["params"]),
+            tags=dict(body["tags"]),
+            experiment=body.get("experiment_name"),
+        )
+
+    def get_run(self, run_id: str) -> Run:
+        return run_from_json(self._read("GET", f"runs/{_run_id(run_id)}"))
+
+    def search_runs(
+        self,
+        experiment_ids: Iterable[str | int] | None = None,
+        filter: str | None = None,
+        order_by: Sequence[str] | None = None,
+        max_results: int = 1000,
+        page_token: str | None = None,
+        view: str = "active",
+    ) -> tuple[list[Run], str | None]:
+        body: dict[str, Any] = {
+            "filter": filter or "",
+            "order_by": list(order_by or []),
+            "max_results": max_results,
+            "page_token": page_token,
+            "view": view,
+        }
+        if experiment_ids is not None:
+            body["experiment_ids"] = [str(e) for e in experiment_ids]
+        reply = self._read("POST", "runs/search", json_body=body)
+        return [run_from_json(r) for r in reply["runs"]], reply.get("next_page_token")
+
+    def update_run(
+        self,
+        run_id: str,
+        status: str | None = None,
+        end_time: int | None = None,
+        name: str | None = None,
+        notes: str | None = None,
+    ) -> None:
+        body: dict[str, Any] = {}
+        if status is not None:
+            body["status"] = _status(status)
+            if body["status"] in TERMINAL_STATUSES and end_time is None:
+                end_time = now_ms()  # when it ended, not when a spooled update arrives
+        if end_time is not None:
+            body["end_time"] = int(end_time)
+        if name is not None:
+            body["name"] = validation.name(name, "run name")
+        if notes is not None:
+            body["notes"] = validation.text(notes, "notes", limits.MAX_NOTE_LENGTH)
+        if body:
+            self._write(
+                {
+                    "op": "update_run",
+                    "method": "PATCH",
+                    "path": f"runs/{_run_id(run_id)}",
+                    "body": body,
+                }
+            )
+
+    def heartbeat(self, run_id: str) -> None:
+        """Beat the run's heartbeat; skipped while offline (the spool replays the run's end)."""
+        if self._offline:
+            return
+        try:
+            self.http.request("POST", f"runs/{_run_id(run_id)}/heartbeat", retries=0)
+        except Unavailable:
+            pass
+
+    # ------------------------------------------------------------ run data
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Any] = (),
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, Any] | None = None,
+        batch_id: str | None = None,
+    ) -> bool:
+        """One request per batch, with a batch id so a retry or a replay is applied once.
+        Returns False when the server had applied this batch id before."""
+        body: dict[str, Any] = {"batch_id": batch_id or new_batch_id()}
+        points = _points(metrics)
+        param_items = _checked(params, "param", limits.MAX_BATCH_PARAMS)
+        tag_items = _checked(tags, "tag", limits.MAX_BATCH_TAGS)
+        if not (points or param_items or tag_items or batch_id):
+            return True
+        if points:
+            body["metrics"] = points
+        if param_items:
+            body["params"] = param_items
+        if tag_items:
+            body["tags"] = tag_items
+        path = f"runs/{_run_id(run_id)}/log-batch"
+        reply = self._write({"op": "log_batch", "method": "POST", "path": path, "body": body})
+        return True if reply is None else bool(reply.get("applied", True))
+
+    def log_param(self, run_id: str, key: str, value: Any) -> None:
+        self.log_batch(run_id, params={key: value})
+
+    def set_tag(self, run_id: str, key: str, value: Any) -> None:
+        self.log_batch(run_id, tags={key: value})
+
+    def log_metric(
+        self, run_id: str, key: str, value: float, step: int = 0, timestamp: int | None = None
+    ) -> None:
+        ts = timestamp if timestamp is not None else now_ms()
+        self.log_batch(run_id, metrics=[(key, validation.metric_value(key, value), step, ts)])
+
+    def end_run(
+        self,
+        run_id: str,
+        status: str = "FINISHED",
+        end_time: int | None = None,
+        metrics: Sequence[Any] = (),
+        tags: Mapping[str, Any] | None = None,
+        batch_id: str | None = None,
+    ) -> bool:
+        """The last points, tags and final status in one request (one transaction there)."""
+        body: dict[str, Any] = {
+            "status": _status(status),
+            "end_time": end_time if end_time is not None else now_ms(),
+            "batch_id": batch_id or new_batch_id(),
+        }
+        points = _points(metrics)
+        tag_items = _checked(tags, "tag", limits.MAX_BATCH_TAGS)
+        if points:
+            body["metrics"] = points
+        if tag_items:
+            body["tags"] = tag_items
+        path = f"runs/{_run_id(run_id)}/end"
+        reply = self._write({"op": "end_run", "method": "POST", "path": path, "body": body})
+        return True if reply is None else bool(reply.get("applied", True))
+
+    def log_dataset(self, run_id: str, dataset: DatasetInput) -> None:
+        body = {
+            "name": validation.key(dataset.name, "dataset name"),
+            "digest": dataset.digest,
+            "context": dataset.context or "training",
+            "source": dataset.source or "",
+            "source_type": dataset.source_type or "",
+            "schema": dataset.schema,
+            "row_count": dataset.row_count,
+            "profile": dataset.profile,
+        }
+        path = f"runs/{_run_id(run_id)}/datasets"
+        self._write({"op": "log_dataset", "method": "POST", "path": path, "body": body})
+
+    def get_metric_history(
+        self,
+        run_id: str,
+        key: str,
+        max_points: int | None = None,
+        step_range: tuple[int | None, int | None] | None = None,
+        time_range: tuple[int | None, int | None] | None = None,
+    ) -> dict[str, np.ndarray]:
+        import numpy as np
+
+        body: dict[str, Any] = {"run_ids": [_run_id(run_id)], "keys": [key]}
+        if max_points:
+            body["max_points"] = max_points
+        if step_range is not None:
+            body["step_range"] = list(step_range)
+        if time_range is not None:
+            body["time_range"] = list(time_range)
+        series = self._read("POST", "metrics/history", json_body=body)["series"]
+        s = series[0] if series else {"step": [], "timestamp": [], "value": []}
+        return {
+            "step": np.asarray(s["step"], dtype=np.int64),
+            "timestamp": np.asarray(s["timestamp"], dtype=np.int64),
+            "value": np.asarray([_number(v) for v in s["value"]], dtype=np.float64),
+        }
+
+    def metric_keys(self, run_id: str) -> list[str]:
+        return sorted(self.get_run(run_id).metrics)
+
+    # ------------------------------------------------------------ artifacts
+
+    def log_artifact(
+        self,
+        run_id: str,
+        path: str,
+        data: bytes | str | os.PathLike[str],
+        media_type: str | None = None,
+    ) -> ArtifactInfo:
+        return self.log_artifacts(run_id, [(path, data, media_type)])[0]
+
+    def log_artifacts(
+        self,
+        run_id: str,
+        items: Sequence[tuple[str, bytes | str | os.PathLike[str], str | None]],
+    ) -> list[ArtifactInfo]:
+        """Upload each artifact (one request each; unlike a local store, not all-or-none)."""
+        from ...core.artifacts import normalize_path
+
+        rid = _run_id(run_id)
+        logicals = [normalize_path(path) for path, _, _ in items]
+        if len(set(logicals)) != len(logicals):
+            raise InvalidInput("the same artifact path appears twice in one call")
+        loaded = []
+        for logical, (_, data, media_type) in zip(logicals, items, strict=True):
+            if isinstance(data, (bytes, bytearray, memoryview)):
+                content = bytes(data)
+            else:
+                if not os.path.isfile(data):
+                    raise InvalidInput(f"{os.fspath(data)!r} is not a file")
+                with open(data, "rb") as f:
+                    content = f.read()
+            mt = media_type or mimetypes.guess_type(logical)[0] or "application/octet-stream"
+            loaded.append((logical, content, mt))
+        out = []
+        for logical, content, mt in loaded:
+            digest = hashlib.sha256(content).hexdigest()
+            record = {
+                "op": "log_artifact",
+                "method": "PUT",
+                "path": f"runs/{rid}/artifacts/{quote_path(logical)}",
+                "params": {"media_type": mt},
+                "blob": digest,
+            }
+            reply = self._write(record, content)
+            if reply is not None:
+                out.append(artifact_from_json(reply))
+            else:
+                out.append(ArtifactInfo(logical, len(content), digest, mt, now_ms()))
+        return out
+
+    def list_artifacts(
+        self, run_id: str, prefix: str | None = None, recursive: bool = False
+    ) -> list[ArtifactInfo]:
+        params: dict[str, Any] = {"recursive": "true" if recursive else "false"}
+        if prefix:
+            params["path"] = prefix
+        reply = self._read("GET", f"runs/{_run_id(run_id)}/artifacts", params=params)
+        return [artifact_from_json(a) for a in reply["artifacts"]]
+
+    def artifact_info(self, run_id: str, path: str) -> ArtifactInfo:
+        from ...core.artifacts import normalize_path
+
+        logical = normalize_path(path)
+        folder = logical.rsplit("/", 1)[0] if "/" in logical else None
+        for a in self.list_artifacts(run_id, folder):
+            if a.path == logical and not a.is_dir:
+                return a
+        raise NotFound(f"run {run_id} has no artifact {logical!r}")
+
+    def read_artifact(self, run_id: str, path: str) -> bytes:
+        """The artifact's bytes, checked against their SHA-256."""
+        return b"".join(self.iter_artifact(run_id, path))
+
+    def iter_artifact(
+        self, run_id: str, path: str, start: int = 0, end: int | None = None
+    ) -> Iterator[bytes]:
+        """The artifact in blocks (``end`` exclusive). A whole download is checked against the
+        digest the server sends; a mismatch raises IntegrityError at the end."""
+        from ...core.artifacts import normalize_path
+
+        logical = normalize_path(path)
+        whole = not start and end is None
+        headers = {} if whole else {"Range": f"bytes={start}-{'' if end is None else end - 1}"}
+        url = f"runs/{_run_id(run_id)}/artifacts/{quote_path(logical)}"
+        if self._offline:
+            resp = self.http.stream(url, headers=headers, retries=0)
+        else:
+            resp = self.http.stream(url, headers=headers)
+        expected = resp.headers.get("X-Content-SHA256", "")
+        return self._verified(iter_body(resp), expected if whole else "", logical)
+
+    @staticmethod
+    def _verified(blocks: Iterator[bytes], expected: str, path: str) -> Iterator[bytes]:
+        h = hashlib.sha256()
+        for block in blocks:
+            h.update(block)
+            yield block
+        if expected and h.hexdigest() != expected:
+            raise IntegrityError(
+                f"artifact {path!r} arrived with SHA-256 {h.hexdigest()}, not {expected}"
+            )

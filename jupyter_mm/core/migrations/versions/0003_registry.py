@@ -1,0 +1,200 @@
+"""model registry: registered models, versions, tags, aliases, approvals, settings, audit trail
+
+The audit trail is append-only in the database too: triggers refuse UPDATE and DELETE on
+``registry_audit`` (its hash chain detects tampering by anyone who drops them).
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "registered_models",
+        sa.Column(
+            "model_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("name", sa.String(length=250), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("owner", sa.String(length=250), nullable=False),
+        sa.Column("creation_time", sa.BigInteger(), nullable=False),
+        sa.Column("last_update_time", sa.BigInteger(), nullable=False),
+        sa.Column("last_version", sa.Integer(), nullable=False),
+        sa.Column("policy_four_eyes", sa.Boolean(), nullable=True),
+        sa.Column("policy_approved_aliases", sa.Boolean(), nullable=True),
+        sa.PrimaryKeyConstraint("model_id", name=op.f("pk_registered_models")),
+        sa.UniqueConstraint("name", name=op.f("uq_registered_models_name")),
+    )
+    op.create_table(
+        "registry_audit",
+        sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("time", sa.BigInteger(), nullable=False),
+        sa.Column("actor", sa.String(length=250), nullable=False),
+        sa.Column("action", sa.String(length=64), nullable=False),
+        sa.Column("model_id", sa.BigInteger(), nullable=True),
+        sa.Column("model_name", sa.String(length=250), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=True),
+        sa.Column("alias", sa.String(length=250), nullable=True),
+        sa.Column("from_value", sa.Text(), nullable=False),
+        sa.Column("to_value", sa.Text(), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=False),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_registry_audit")),
+    )
+    with op.batch_alter_table("registry_audit", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_registry_audit_model_alias", ["model_id", "alias", "seq"], unique=False
+        )
+        batch_op.create_index("ix_registry_audit_model_name", ["model_name", "seq"], unique=False)
+
+    op.create_table(
+        "registry_settings",
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_registry_settings")),
+    )
+    op.create_table(
+        "model_versions",
+        sa.Column("model_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("version", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("source", sa.Text(), nullable=False),
+        sa.Column("run_uuid", sa.String(length=32), nullable=True),
+        sa.Column("logged_model_id", sa.String(length=64), nullable=True),
+        sa.Column("model_path", sa.String(length=1024), nullable=True),
+        sa.Column("status", sa.String(length=32), nullable=False),
+        sa.Column("status_message", sa.Text(), nullable=False),
+        sa.Column("stage", sa.String(length=20), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("user_id", sa.String(length=250), nullable=False),
+        sa.Column("creation_time", sa.BigInteger(), nullable=False),
+        sa.Column("last_update_time", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["model_id"],
+            ["registered_models.model_id"],
+            name=op.f("fk_model_versions_model_id_registered_models"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("model_id", "version", name=op.f("pk_model_versions")),
+    )
+    with op.batch_alter_table("model_versions", schema=None) as batch_op:
+        batch_op.create_index("ix_model_versions_run_uuid", ["run_uuid"], unique=False)
+
+    op.create_table(
+        "registered_model_tags",
+        sa.Column("model_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("key", sa.String(length=250), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["model_id"],
+            ["registered_models.model_id"],
+            name=op.f("fk_registered_model_tags_model_id_registered_models"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("model_id", "key", name=op.f("pk_registered_model_tags")),
+    )
+    op.create_table(
+        "model_version_approvals",
+        sa.Column("model_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("version", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("status", sa.String(length=32), nullable=False),
+        sa.Column("requested_by", sa.String(length=250), nullable=False),
+        sa.Column("requested_time", sa.BigInteger(), nullable=False),
+        sa.Column("request_comment", sa.Text(), nullable=False),
+        sa.Column("evidence", sa.Text(), nullable=False),
+        sa.Column("decided_by", sa.String(length=250), nullable=True),
+        sa.Column("decided_time", sa.BigInteger(), nullable=True),
+        sa.Column("decision_comment", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["model_id", "version"],
+            ["model_versions.model_id", "model_versions.version"],
+            name=op.f("fk_model_version_approvals_model_id_model_versions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("model_id", "version", name=op.f("pk_model_version_approvals")),
+    )
+    op.create_table(
+        "model_version_tags",
+        sa.Column("model_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("version", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("key", sa.String(length=250), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["model_id", "version"],
+            ["model_versions.model_id", "model_versions.version"],
+            name=op.f("fk_model_version_tags_model_id_model_versions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("model_id", "version", "key", name=op.f("pk_model_version_tags")),
+    )
+    op.create_table(
+        "registered_model_aliases",
+        sa.Column("model_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("alias", sa.String(length=250), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["model_id", "version"],
+            ["model_versions.model_id", "model_versions.version"],
+            name=op.f("fk_registered_model_aliases_model_id_model_versions"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["model_id"],
+            ["registered_models.model_id"],
+            name=op.f("fk_registered_model_aliases_model_id_registered_models"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("model_id", "alias", name=op.f("pk_registered_model_aliases")),
+    )
+    for statement in APPEND_ONLY[op.get_bind().dialect.name]:
+        op.execute(statement)
+
+
+_MESSAGE = "registry_audit is append-only"
+APPEND_ONLY = {
+    "sqlite": [
+        f"CREATE TRIGGER registry_audit_no_{verb.lower()} BEFORE {verb} ON registry_audit "
+        f"BEGIN SELECT RAISE(ABORT, '{_MESSAGE}'); END"
+        for verb in ("UPDATE", "DELETE")
+    ],
+    "postgresql": [
+        "CREATE FUNCTION registry_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        f"$$ BEGIN RAISE EXCEPTION '{_MESSAGE}'; END $$",
+        "CREATE TRIGGER registry_audit_append_only BEFORE UPDATE OR DELETE ON registry_audit "
+        "FOR EACH ROW EXECUTE FUNCTION registry_audit_append_only()",
+    ],
+}
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER registry_audit_append_only ON registry_audit")
+        op.execute("DROP FUNCTION registry_audit_append_only()")
+    op.drop_table("registered_model_aliases")
+    op.drop_table("model_version_tags")
+    op.drop_table("model_version_approvals")
+    op.drop_table("registered_model_tags")
+    with op.batch_alter_table("model_versions", schema=None) as batch_op:
+        batch_op.drop_index("ix_model_versions_run_uuid")
+
+    op.drop_table("model_versions")
+    op.drop_table("registry_settings")
+    with op.batch_alter_table("registry_audit", schema=None) as batch_op:
+        batch_op.drop_index("ix_registry_audit_model_name")
+        batch_op.drop_index("ix_registry_audit_model_alias")
+
+    op.drop_table("registry_audit")
+    op.drop_table("registered_models")

@@ -1,0 +1,159 @@
+"""Model URIs resolved against a store to the run artifacts that hold the model.
+
+* ``runs:/RUN_ID/PATH``: the model whose ``MLmodel`` is the run's artifact ``PATH/MLmodel``;
+  failing that, ``PATH`` may name a model the ``mlflow`` client logged into the run through our
+  server (MLflow 3 resolves ``runs:/<run>/<name>`` to that run's logged model ``<name>``);
+* ``models:/NAME/VERSION``, ``models:/NAME@ALIAS``, ``models:/NAME/latest``: through the model
+  registry to the version's source;
+* ``models:/m-<32 hex>``: an MLflow 3 logged model, found by id.
+
+Models the ``mlflow`` client logs through our server live inside their source run (see
+``server/mlflow/logged_models.py``): files under ``models/<model_id>/`` and the run tag
+``mm.mlflow.models`` = ``{model_id: name}``. The names are repeated here because the core may
+not import the server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ...errors import InvalidInput, NotFound
+from ..artifacts import normalize_path
+from .mlmodel import MLMODEL
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+#: run tag listing models logged with ``mm.log_model``: ``{name: {"artifact_path", "flavor"}}``
+MODELS_TAG = "mm.models"
+#: run tag the MLflow adapter keeps for MLflow 3 logged models: ``{model_id: name}``
+MLFLOW_MODELS_TAG = "mm.mlflow.models"
+_LOGGED_ID = re.compile(r"^m-[0-9a-f]{32}$")
+
+
+@dataclass(frozen=True)
+class ModelLocation:
+    """A model's directory: a run's artifact prefix, or a local directory (``run_id`` None)."""
+
+    run_id: str | None
+    path: str
+
+    @property
+    def uri(self) -> str:
+        return f"runs:/{self.run_id}/{self.path}" if self.run_id else self.path
+
+
+def _json_tag(run: Any, key: str) -> dict[str, Any]:
+    try:
+        data = json.loads(run.tags.get(key) or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def resolve(store: Store, uri: str) -> ModelLocation:
+    """Where the model ``uri`` names lives; InvalidInput for a malformed URI, NotFound when
+    nothing is there."""
+    if not isinstance(uri, str) or not uri.strip():
+        raise InvalidInput("model URI must be a non-empty string")
+    if uri.startswith("runs:/"):
+        run_id, _, path = uri[len("runs:/") :].partition("/")
+        if not run_id or not path.strip("/"):
+            raise InvalidInput(f"{uri!r}: a runs URI is runs:/RUN_ID/PATH")
+        return in_run(store, run_id, path)
+    if uri.startswith("models:/"):
+        return _registry(store, uri[len("models:/") :], uri)
+    scheme = uri.split(":", 1)[0] if re.match(r"^[A-Za-z][\w+.-]*:", uri) else ""
+    if scheme and len(scheme) > 1:  # one letter: a Windows drive
+        raise InvalidInput(
+            f"unsupported model URI scheme {scheme + ':'!r}; use runs:/RUN_ID/PATH, "
+            "models:/NAME/VERSION, models:/NAME@ALIAS or a local directory"
+        )
+    raise NotFound(f"no model at {uri!r}")  # a local path that is not a directory
+
+
+def in_run(store: Store, run_id: str, path: str) -> ModelLocation:
+    """The model at ``path`` in the run: its own ``MLmodel``, or an MLflow logged model named
+    by the path's first segment."""
+    path = normalize_path(path)
+    run = store.get_run(run_id)
+    try:
+        store.artifact_info(run.id, f"{path}/{MLMODEL}")
+        return ModelLocation(run.id, path)
+    except NotFound:
+        pass
+    head, _, rest = path.partition("/")
+    for model_id, name in _json_tag(run, MLFLOW_MODELS_TAG).items():
+        if name == head or model_id == head:
+            prefix = f"models/{model_id}" + (f"/{rest}" if rest else "")
+            try:
+                store.artifact_info(run.id, f"{prefix}/{MLMODEL}")
+            except NotFound:
+                continue
+            return ModelLocation(run.id, prefix)
+    raise NotFound(f"run {run.id} has no model at {path!r} (no {path}/MLmodel among its artifacts)")
+
+
+def logged_model(store: Store, model_id: str) -> ModelLocation:
+    """An MLflow 3 logged model (``m-…``) kept by the MLflow adapter inside its source run."""
+    if not _LOGGED_ID.match(model_id):
+        raise NotFound(f"Logged model with ID '{model_id}' not found.")
+    runs, _ = store.search_runs(
+        filter=f"tags.`{MLFLOW_MODELS_TAG}` LIKE '%\"{model_id}\"%'", view="all", max_results=2
+    )
+    for run in runs:
+        if model_id in _json_tag(run, MLFLOW_MODELS_TAG):
+            return ModelLocation(run.id, f"models/{model_id}")
+    raise NotFound(f"Logged model with ID '{model_id}' not found.")
+
+
+def _registry(store: Store, rest: str, uri: str) -> ModelLocation:
+    if _LOGGED_ID.match(rest):
+        return logged_model(store, rest)
+    if not hasattr(store, "get_model_version_by_alias"):
+        raise InvalidInput(
+            f"{uri!r}: this store ({type(store).__name__}) has no model registry; load the "
+            "version's runs:/ URI instead"
+        )
+    if "@" in rest and "/" not in rest:
+        name, alias = rest.split("@", 1)
+        if not name or not alias:
+            raise InvalidInput(f"{uri!r}: use models:/NAME@ALIAS")
+        version = store.get_model_version_by_alias(name, alias)
+    else:
+        name, sep, number = rest.rpartition("/")
+        if not sep or not name or not number:
+            raise InvalidInput(f"{uri!r}: use models:/NAME/VERSION or models:/NAME@ALIAS")
+        if number.lower() == "latest":
+            versions = store.list_model_versions(name)
+            if not versions:
+                raise NotFound(f"registered model {name!r} has no versions")
+            version = max(versions, key=lambda v: v.version)
+        else:
+            if not number.isdigit():
+                raise InvalidInput(f"{uri!r}: the version must be a number, or 'latest'")
+            version = store.get_model_version(name, int(number))
+    return version_location(store, version)
+
+
+def version_location(store: Store, version: Any) -> ModelLocation:
+    """Where a registered model version's files are: its run and model path, its MLflow
+    logged model, or its source URI / directory."""
+    if version.run_id and version.model_path:
+        return in_run(store, version.run_id, version.model_path)
+    if version.logged_model_id:
+        return logged_model(store, version.logged_model_id)
+    source = version.source or ""
+    if source.startswith(("runs:/", "models:/m-")):
+        return resolve(store, source)
+    local = source[len("file://") :] if source.startswith("file://") else source
+    if local and os.path.isdir(local):
+        return ModelLocation(None, local)
+    raise NotFound(
+        f"model version {version.name} {version.version}: its source {source!r} is not a model "
+        "this store can load"
+    )

@@ -1,0 +1,114 @@
+"""Aliases (``champion``, ``challenger``...): set, moved atomically, deleted, resolved."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from ...errors import InvalidInput, PolicyViolation
+from .. import schema as s
+from ..database import read_conn
+from . import audit, rules
+from .base import RegistryBase, versions_with_names
+from .entities import APPROVED, ModelVersion
+
+_al = s.registered_model_aliases.c
+_v = s.model_versions.c
+
+
+class AliasesMixin(RegistryBase):
+    def set_registered_model_alias(
+        self, name: str, alias: str, version: int | str, *, actor: str, comment: str = ""
+    ) -> None:
+        """Point ``alias`` at ``version``, moving it from wherever it pointed in the same
+        transaction (readers see the old or the new version, never neither). Setting it to
+        where it already points changes and records nothing. Under the
+        ``approved_aliases_only`` policy the version must be Approved."""
+        alias, number = rules.alias(alias), rules.version(version)
+        actor, comment = rules.actor(actor), rules.comment(comment)
+
+        def write(conn: Connection) -> None:
+            model = self._model_row(conn, name)
+            self._version_row(conn, model, number)
+            if self._policy_for(conn, model).approved_aliases_only:
+                approval = self._approval_row(conn, model.model_id, number)
+                if approval is None or approval.status != APPROVED:
+                    state = approval.status if approval else "not submitted for approval"
+                    raise PolicyViolation(
+                        f"alias {alias!r} can point only at an Approved version of {name!r} "
+                        f"(policy approved_aliases_only); version {number} is {state}"
+                    )
+            where = (_al.model_id == model.model_id, _al.alias == alias)
+            old = conn.execute(select(_al.version).where(*where)).scalar()
+            if old == number:
+                return
+            if old is None:
+                conn.execute(
+                    insert(s.registered_model_aliases).values(
+                        model_id=model.model_id, alias=alias, version=number
+                    )
+                )
+            else:
+                conn.execute(
+                    update(s.registered_model_aliases).where(*where).values(version=number)
+                )
+            self._touch_model(conn, model.model_id)
+            audit.append(
+                conn,
+                actor=actor,
+                action="alias.set" if old is None else "alias.moved",
+                model_id=model.model_id,
+                model_name=name,
+                version=number,
+                alias=alias,
+                before=None if old is None else {"version": old},
+                after={"version": number},
+                comment=comment,
+            )
+
+        self._registry_write(write)
+
+    def delete_registered_model_alias(
+        self, name: str, alias: str, *, actor: str, comment: str = ""
+    ) -> None:
+        """Remove ``alias``; an alias that is not set is an error (as in MLflow)."""
+        actor, comment = rules.actor(actor), rules.comment(comment)
+        if not isinstance(alias, str) or not alias:
+            raise InvalidInput("Registered model alias name cannot be empty.")
+
+        def write(conn: Connection) -> None:
+            model = self._model_row(conn, name)
+            where = (_al.model_id == model.model_id, _al.alias == alias)
+            old = conn.execute(select(_al.version).where(*where)).scalar()
+            if old is None:
+                raise InvalidInput(f"Registered model alias {alias} not found.")
+            conn.execute(delete(s.registered_model_aliases).where(*where))
+            self._touch_model(conn, model.model_id)
+            audit.append(
+                conn,
+                actor=actor,
+                action="alias.deleted",
+                model_id=model.model_id,
+                model_name=name,
+                version=old,
+                alias=alias,
+                before={"version": old},
+                after=None,
+                comment=comment,
+            )
+
+        self._registry_write(write)
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        """The version ``alias`` points at now; an unknown alias is ``InvalidInput`` (MLflow
+        answers 400 there, not 404)."""
+        with read_conn(self.engine) as conn:
+            model = self._model_row(conn, name)
+            number = conn.execute(
+                select(_al.version).where(_al.model_id == model.model_id, _al.alias == alias)
+            ).scalar()
+            if number is None:
+                raise InvalidInput(f"Registered model alias {alias} not found.")
+            row = conn.execute(
+                versions_with_names().where(_v.model_id == model.model_id, _v.version == number)
+            ).first()
+            return self._load_versions(conn, [row])[0]

@@ -1,0 +1,232 @@
+"""Approvals and the policies that govern them and aliases.
+
+A version may be submitted once: ``PendingManualApproval`` → ``Approved`` or ``Rejected``.
+``Rejected`` is final (register a new version); an ``Approved`` version can be revoked by an
+explicit, commented rejection (refused while it holds an alias under ``approved_aliases_only``:
+move the alias first, which is itself recorded). Decisions need a comment.
+
+Policies (:class:`Policy`) are kept store-wide in ``registry_settings`` (``policy.four_eyes``,
+``policy.approved_aliases_only``) and may be overridden per registered model
+(``registered_models.policy_*``); every change is audited. Defaults: four eyes on (the requester
+cannot decide), aliases unrestricted (so MLflow clients can set aliases on a fresh store).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, insert, select, update
+
+from ...errors import Conflict, InvalidInput, PolicyViolation
+from .. import schema as s
+from ..database import read_conn
+from . import audit, rules
+from .base import _MODEL_COLUMNS, _POLICY_KEYS, RegistryBase, _store_policy
+from .entities import APPROVED, PENDING, REJECTED, ModelVersion, Policy
+
+_ap = s.model_version_approvals.c
+_set = s.registry_settings.c
+_m = s.registered_models.c
+
+
+class ApprovalsMixin(RegistryBase):
+    # -- policies --------------------------------------------------------------------------
+
+    def registry_policy(self, name: str | None = None) -> Policy:
+        """The policy in force store-wide, or for one registered model (with its overrides)."""
+        with read_conn(self.engine) as conn:
+            if name is None:
+                return _store_policy(conn)
+            return self._policy_for(conn, self._model_row(conn, name))
+
+    def set_registry_policy(
+        self,
+        *,
+        actor: str,
+        name: str | None = None,
+        four_eyes: bool | None = None,
+        approved_aliases_only: bool | None = None,
+        comment: str = "",
+    ) -> Policy:
+        """Change the store-wide policy, or one model's overrides (``name``). Arguments left
+        ``None`` keep their value."""
+        actor, comment = rules.actor(actor), rules.comment(comment)
+        changes = {
+            k: v
+            for k, v in (("four_eyes", four_eyes), ("approved_aliases_only", approved_aliases_only))
+            if v is not None
+        }
+        for k, v in changes.items():
+            if not isinstance(v, bool):
+                raise InvalidInput(f"policy {k} must be True or False, got {v!r}")
+
+        def write(conn: Connection) -> None:
+            if name is None:
+                before = _store_policy(conn)
+                for field, value in changes.items():
+                    key = _POLICY_KEYS[field]
+                    updated = conn.execute(
+                        update(s.registry_settings)
+                        .where(_set.key == key)
+                        .values(value=json.dumps(value))
+                    )
+                    if updated.rowcount == 0:
+                        conn.execute(
+                            insert(s.registry_settings).values(key=key, value=json.dumps(value))
+                        )
+                model_id, model_name = None, None
+            else:
+                model = self._model_row(conn, name)
+                before = self._policy_for(conn, model)
+                if changes:
+                    conn.execute(
+                        update(s.registered_models)
+                        .where(_m.model_id == model.model_id)
+                        .values(**{_MODEL_COLUMNS[f]: v for f, v in changes.items()})
+                    )
+                model_id, model_name = model.model_id, name
+            after = {**before.__dict__, **changes}
+            if after == before.__dict__:
+                return
+            audit.append(
+                conn,
+                actor=actor,
+                action="policy.set",
+                model_id=model_id,
+                model_name=model_name,
+                before=before.__dict__,
+                after=after,
+                comment=comment,
+            )
+
+        self._registry_write(write)
+        return self.registry_policy(name)
+
+    # -- approvals -------------------------------------------------------------------------
+
+    def request_approval(
+        self,
+        name: str,
+        version: int | str,
+        *,
+        actor: str,
+        comment: str = "",
+        evidence: Iterable[str] | None = None,
+    ) -> ModelVersion:
+        """Submit a version for approval (``PendingManualApproval``) with links to evidence."""
+        number, actor = rules.version(version), rules.actor(actor)
+        comment, links = rules.comment(comment), rules.evidence(evidence)
+
+        def write(conn: Connection) -> None:
+            model = self._model_row(conn, name)
+            self._version_row(conn, model, number)
+            current = self._approval_row(conn, model.model_id, number)
+            if current is not None:
+                raise Conflict(
+                    f"version {number} of {name!r} is already {current.status}"
+                    + (
+                        "; a rejection is final: register a new version"
+                        if current.status == REJECTED
+                        else ""
+                    )
+                )
+            t = audit.now_ms()
+            conn.execute(
+                insert(s.model_version_approvals).values(
+                    model_id=model.model_id,
+                    version=number,
+                    status=PENDING,
+                    requested_by=actor,
+                    requested_time=t,
+                    request_comment=comment,
+                    evidence=json.dumps(links),
+                )
+            )
+            audit.append(
+                conn,
+                actor=actor,
+                action="approval.requested",
+                model_id=model.model_id,
+                model_name=name,
+                version=number,
+                before=None,
+                after={"status": PENDING, "evidence": links},
+                comment=comment,
+            )
+
+        self._registry_write(write)
+        return self.get_model_version(name, number)  # type: ignore[attr-defined]
+
+    def approve(self, name: str, version: int | str, *, actor: str, comment: str) -> ModelVersion:
+        """Approve a pending version. Under four eyes the requester cannot approve it."""
+        return self._decide(name, version, actor, comment, APPROVED)
+
+    def reject(self, name: str, version: int | str, *, actor: str, comment: str) -> ModelVersion:
+        """Reject a pending version, or revoke an approved one."""
+        return self._decide(name, version, actor, comment, REJECTED)
+
+    def _decide(
+        self, name: str, version: int | str, actor: str, comment: str, decision: str
+    ) -> ModelVersion:
+        number, actor = rules.version(version), rules.actor(actor)
+        comment = rules.comment(comment, required=True)
+
+        def write(conn: Connection) -> None:
+            model = self._model_row(conn, name)
+            self._version_row(conn, model, number)
+            current = self._approval_row(conn, model.model_id, number)
+            if current is None:
+                raise Conflict(
+                    f"version {number} of {name!r} has not been submitted for approval; "
+                    "request_approval first"
+                )
+            revoking = decision == REJECTED and current.status == APPROVED
+            if current.status != PENDING and not revoking:
+                raise Conflict(f"version {number} of {name!r} is already {current.status}")
+            policy = self._policy_for(conn, model)
+            if not revoking and policy.four_eyes and actor == current.requested_by:
+                raise PolicyViolation(
+                    f"{actor} requested the approval of version {number} of {name!r} and so "
+                    "cannot decide it (policy four_eyes: another user must)"
+                )
+            if revoking and policy.approved_aliases_only:
+                al = s.registered_model_aliases.c
+                held = [
+                    r[0]
+                    for r in conn.execute(
+                        select(al.alias)
+                        .where(al.model_id == model.model_id, al.version == number)
+                        .order_by(al.alias)
+                    )
+                ]
+                if held:
+                    raise PolicyViolation(
+                        f"version {number} of {name!r} holds alias(es) {', '.join(held)}; move "
+                        "or delete them before revoking its approval (policy "
+                        "approved_aliases_only)"
+                    )
+            conn.execute(
+                update(s.model_version_approvals)
+                .where(_ap.model_id == model.model_id, _ap.version == number)
+                .values(
+                    status=decision,
+                    decided_by=actor,
+                    decided_time=audit.now_ms(),
+                    decision_comment=comment,
+                )
+            )
+            audit.append(
+                conn,
+                actor=actor,
+                action="approval.approved" if decision == APPROVED else "approval.rejected",
+                model_id=model.model_id,
+                model_name=name,
+                version=number,
+                before={"status": current.status},
+                after={"status": decision},
+                comment=comment,
+            )
+
+        self._registry_write(write)
+        return self.get_model_version(name, number)  # type: ignore[attr-defined]

@@ -1,0 +1,231 @@
+"""Plumbing the registry's mixins share: the locked write transaction, lookups and row loading."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import Connection, and_, func, select, update
+
+from ...errors import InvalidInput, NotFound
+from .. import schema as s
+from . import audit
+from .entities import Approval, ModelVersion, Policy, RegisteredModel
+
+if TYPE_CHECKING:
+    from ..store.base import StoreBase as _Base
+else:  # the store imports this package: no runtime import of it here
+    _Base = object
+
+T = TypeVar("T")
+_m = s.registered_models.c
+_v = s.model_versions.c
+_set = s.registry_settings.c
+_POLICY_KEYS = {
+    "four_eyes": "policy.four_eyes",
+    "approved_aliases_only": "policy.approved_aliases_only",
+}
+_MODEL_COLUMNS = {
+    "four_eyes": "policy_four_eyes",
+    "approved_aliases_only": "policy_approved_aliases",
+}
+
+
+def _store_policy(conn: Connection) -> Policy:
+    values = {
+        r.key: r.value
+        for r in conn.execute(
+            select(_set.key, _set.value).where(_set.key.in_(_POLICY_KEYS.values()))
+        )
+    }
+    defaults = Policy()
+    return Policy(
+        **{
+            field: json.loads(values[key]) if key in values else getattr(defaults, field)
+            for field, key in _POLICY_KEYS.items()
+        }
+    )
+
+
+class RegistryBase(_Base):
+    def _registry_write(self, fn: Callable[[Connection], T]) -> T:
+        """``fn`` in one write transaction holding the registry lock, so the change and its audit
+        entries commit together, or not at all."""
+
+        def run(conn: Connection) -> T:
+            audit.lock(conn)
+            return fn(conn)
+
+        return self._write(run)
+
+    def _policy_for(self, conn: Connection, model: Any) -> Policy:
+        base = _store_policy(conn)
+        overrides = {
+            field: getattr(model, column)
+            for field, column in _MODEL_COLUMNS.items()
+            if getattr(model, column) is not None
+        }
+        return Policy(**{**base.__dict__, **{k: bool(v) for k, v in overrides.items()}})
+
+    def _touch_model(self, conn: Connection, model_id: int) -> None:
+        conn.execute(
+            update(s.registered_models)
+            .where(_m.model_id == model_id)
+            .values(last_update_time=audit.now_ms())
+        )
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def _model_row(self, conn: Connection, name: str) -> Any:
+        row = conn.execute(select(s.registered_models).where(_m.name == name)).first()
+        if row is None:
+            raise NotFound(f"Registered Model with name={name} not found")
+        return row
+
+    def _version_row(self, conn: Connection, model: Any, version: int) -> Any:
+        row = conn.execute(
+            select(s.model_versions).where(_v.model_id == model.model_id, _v.version == version)
+        ).first()
+        if row is None:
+            raise NotFound(f"Model Version (name={model.name}, version={version}) not found")
+        return row
+
+    def _approval_row(self, conn: Connection, model_id: int, version: int) -> Any:
+        a = s.model_version_approvals.c
+        return conn.execute(
+            select(s.model_version_approvals).where(a.model_id == model_id, a.version == version)
+        ).first()
+
+    # -- loading entities ------------------------------------------------------------------
+
+    def _load_versions(self, conn: Connection, rows: Iterable[Any]) -> list[ModelVersion]:
+        """Entities for ``model_versions`` rows that carry the model's ``name`` too."""
+        rows = list(rows)
+        if not rows:
+            return []
+        ids = sorted({r.model_id for r in rows})
+        tags: dict[tuple[int, int], dict[str, str]] = defaultdict(dict)
+        aliases: dict[tuple[int, int], list[str]] = defaultdict(list)
+        approvals: dict[tuple[int, int], Approval] = {}
+        t, al, ap = s.model_version_tags, s.registered_model_aliases, s.model_version_approvals
+        for id_chunk in _chunks(ids, 500):
+            for r in conn.execute(select(t).where(t.c.model_id.in_(id_chunk))):
+                tags[(r.model_id, r.version)][r.key] = r.value
+            for r in conn.execute(
+                select(al).where(al.c.model_id.in_(id_chunk)).order_by(al.c.alias)
+            ):
+                aliases[(r.model_id, r.version)].append(r.alias)
+            for r in conn.execute(select(ap).where(ap.c.model_id.in_(id_chunk))):
+                approvals[(r.model_id, r.version)] = _approval(r)
+        return [
+            ModelVersion(
+                name=r.name,
+                version=r.version,
+                source=r.source,
+                run_id=r.run_uuid,
+                logged_model_id=r.logged_model_id,
+                model_path=r.model_path,
+                status=r.status,
+                status_message=r.status_message,
+                stage=r.stage,
+                description=r.description,
+                user_id=r.user_id,
+                creation_time=r.creation_time,
+                last_update_time=r.last_update_time,
+                tags=tags.get((r.model_id, r.version), {}),
+                aliases=tuple(aliases.get((r.model_id, r.version), ())),
+                approval=approvals.get((r.model_id, r.version)),
+            )
+            for r in rows
+        ]
+
+    def _load_models(self, conn: Connection, rows: Iterable[Any]) -> list[RegisteredModel]:
+        rows = list(rows)
+        if not rows:
+            return []
+        ids = [r.model_id for r in rows]
+        tags: dict[int, dict[str, str]] = defaultdict(dict)
+        aliases: dict[int, dict[str, int]] = defaultdict(dict)
+        latest: dict[int, list[ModelVersion]] = defaultdict(list)
+        t, al = s.registered_model_tags, s.registered_model_aliases
+        for id_chunk in _chunks(ids, 500):
+            for r in conn.execute(select(t).where(t.c.model_id.in_(id_chunk))):
+                tags[r.model_id][r.key] = r.value
+            for r in conn.execute(
+                select(al).where(al.c.model_id.in_(id_chunk)).order_by(al.c.alias)
+            ):
+                aliases[r.model_id][r.alias] = r.version
+            # the newest version of each stage (MLflow's latest_versions), found by the database
+            newest = (
+                select(_v.model_id, _v.stage, func.max(_v.version).label("version"))
+                .where(_v.model_id.in_(id_chunk))
+                .group_by(_v.model_id, _v.stage)
+                .subquery()
+            )
+            latest_rows = conn.execute(
+                versions_with_names()
+                .join(
+                    newest,
+                    and_(newest.c.model_id == _v.model_id, newest.c.version == _v.version),
+                )
+                .order_by(_v.model_id, _v.version)
+            ).all()
+            by_name = {r.name: r.model_id for r in rows}
+            for v in self._load_versions(conn, latest_rows):
+                latest[by_name[v.name]].append(v)
+        return [
+            RegisteredModel(
+                name=r.name,
+                description=r.description,
+                owner=r.owner,
+                creation_time=r.creation_time,
+                last_update_time=r.last_update_time,
+                tags=tags.get(r.model_id, {}),
+                aliases=aliases.get(r.model_id, {}),
+                latest_versions=tuple(sorted(latest.get(r.model_id, []), key=lambda v: v.version)),
+                last_version=r.last_version,
+            )
+            for r in rows
+        ]
+
+
+def _approval(r: Any) -> Approval:
+    try:
+        evidence = tuple(json.loads(r.evidence or "[]"))
+    except ValueError:
+        evidence = ()
+    return Approval(
+        status=r.status,
+        requested_by=r.requested_by,
+        requested_time=r.requested_time,
+        request_comment=r.request_comment,
+        evidence=evidence,
+        decided_by=r.decided_by,
+        decided_time=r.decided_time,
+        decision_comment=r.decision_comment,
+    )
+
+
+def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def versions_with_names() -> Any:
+    """``SELECT model_versions.*, registered_models.name`` (what :meth:`_load_versions` reads)."""
+    return select(s.model_versions, _m.name).join_from(
+        s.model_versions, s.registered_models, _m.model_id == _v.model_id
+    )
+
+
+def check_not_deleted_run(conn: Connection, run_id: str) -> None:
+    """A version may come from a run only if the run exists (deleted runs are refused too)."""
+    stage = conn.execute(
+        select(s.runs.c.lifecycle_stage).where(s.runs.c.run_uuid == run_id)
+    ).scalar()
+    if stage is None:
+        raise NotFound(f"no run with id {run_id!r}")
+    if stage != "active":
+        raise InvalidInput(f"run {run_id} is deleted; restore it before registering its model")

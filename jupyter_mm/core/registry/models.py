@@ -1,0 +1,296 @@
+"""Registered models: create, read, rename, describe, tag, delete and search."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from ...errors import AlreadyExists
+from .. import schema as s
+from .. import validation
+from ..database import read_conn
+from . import audit, rules
+from . import search as rsearch
+from .base import RegistryBase
+from .entities import RegisteredModel
+
+_m = s.registered_models.c
+_t = s.registered_model_tags.c
+
+
+def _page_token(offset: int) -> str:
+    from ..store.base import encode_token
+
+    return encode_token(0, offset)
+
+
+def _page_offset(token: str | None) -> int:
+    from ..store.base import decode_token
+
+    return decode_token(token)[1]
+
+
+class ModelsMixin(RegistryBase):
+    def create_registered_model(
+        self,
+        name: str,
+        *,
+        actor: str,
+        description: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        comment: str = "",
+    ) -> RegisteredModel:
+        """A new, empty registered model owned by ``actor``; ``AlreadyExists`` if the name is
+        taken (MLflow's client tolerates that and goes on to create a version)."""
+        name, actor = rules.model_name(name), rules.actor(actor)
+        description, tag_items = rules.description(description), rules.tags(tags)
+        comment = rules.comment(comment)
+
+        def write(conn: Connection) -> None:
+            if conn.execute(select(_m.model_id).where(_m.name == name)).first():
+                raise AlreadyExists(f"Registered Model (name={name}) already exists.")
+            t = audit.now_ms()
+            model_id = conn.execute(
+                insert(s.registered_models).values(
+                    name=name,
+                    description=description,
+                    owner=actor,
+                    creation_time=t,
+                    last_update_time=t,
+                    last_version=0,
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+            if tag_items:
+                conn.execute(
+                    insert(s.registered_model_tags),
+                    [{"model_id": model_id, "key": k, "value": v} for k, v in tag_items.items()],
+                )
+            audit.append(
+                conn,
+                actor=actor,
+                action="model.created",
+                model_id=model_id,
+                model_name=name,
+                after={"name": name, "description": description, "tags": tag_items},
+                comment=comment,
+            )
+
+        self._registry_write(write)
+        return self.get_registered_model(name)
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        with read_conn(self.engine) as conn:
+            return self._load_models(conn, [self._model_row(conn, name)])[0]
+
+    def rename_registered_model(
+        self, name: str, new_name: str, *, actor: str, comment: str = ""
+    ) -> RegisteredModel:
+        new_name, actor = (
+            rules.model_name(new_name, "new registered model name"),
+            rules.actor(actor),
+        )
+        comment = rules.comment(comment)
+
+        def write(conn: Connection) -> None:
+            model = self._model_row(conn, name)
+            if new_name == name:
+                return
+            if conn.execute(select(_m.model_id).where(_m.name == new_name)).first():
+                raise AlreadyExists(f"Registered Model (name={new_name}) already exists.")
+            conn.execute(
+                update(s.registered_models)
+                .where(_m.model_id == model.model_id)
+                .values(name=new_name, last_update_time=audit.now_ms())
+            )
+            audit.append(
+                conn,
+                actor=actor,
+                action="model.renamed",
+                model_id=model.model_id,
+                model_name=new_name,
+                before={"name": name},
+                after={"name": new_name},
+                comment=comment,
+            )
+
+        self._registry_write(write)
+        return self.get_registered_model(new_name)
+
+    def update_registered_model(
+        self, name: str, *, actor: str, description: str, comment: str = ""
+    ) -> RegisteredModel:
+        actor, description = rules.actor(actor), rules.description(description)
+        comment = rules.comment(comment)
+
+        def write(conn: Connection) -> None:
+            model = self._model_row(conn, name)
+            if model.description == description:
+                return
+            conn.execute(
+                update(s.registered_models)
+                .where(_m.model_id == model.model_id)
+                .values(description=description, last_update_time=audit.now_ms())
+            )
+            audit.append(
+                conn,
+                actor=actor,
+                action="model.description",
+                model_id=model.model_id,
+                model_name=name,
+                before={"description": model.description},
+                after={"description": description},
+                comment=comment,
+            )
+
+        self._registry_write(write)
+        return self.get_registered_model(name)
+
+    def delete_registered_model(self, name: str, *, actor: str, comment: str = "") -> None:
+        """Delete the model with its versions, tags, aliases and approvals. The audit trail
+        keeps an entry for each alias that disappears, then the deletion itself."""
+        actor, comment = rules.actor(actor), rules.comment(comment)
+        al = s.registered_model_aliases.c
+
+        def write(conn: Connection) -> None:
+            model = self._model_row(conn, name)
+            for a in conn.execute(
+                select(al.alias, al.version).where(al.model_id == model.model_id).order_by(al.alias)
+            ):
+                audit.append(
+                    conn,
+                    actor=actor,
+                    action="alias.deleted",
+                    model_id=model.model_id,
+                    model_name=name,
+                    version=a.version,
+                    alias=a.alias,
+                    before={"version": a.version},
+                    after=None,
+                    comment="registered model deleted",
+                )
+            versions = [
+                r[0]
+                for r in conn.execute(
+                    select(s.model_versions.c.version)
+                    .where(s.model_versions.c.model_id == model.model_id)
+                    .order_by(s.model_versions.c.version)
+                )
+            ]
+            conn.execute(delete(s.registered_models).where(_m.model_id == model.model_id))
+            audit.append(
+                conn,
+                actor=actor,
+                action="model.deleted",
+                model_id=model.model_id,
+                model_name=name,
+                before={"name": name, "description": model.description, "versions": versions},
+                after=None,
+                comment=comment,
+            )
+
+        self._registry_write(write)
+
+    def set_registered_model_tag(
+        self, name: str, key: str, value: Any, *, actor: str, comment: str = ""
+    ) -> None:
+        key = validation.key(key, "tag name")
+        value = validation.tag_value(key, value)
+        actor, comment = rules.actor(actor), rules.comment(comment)
+
+        def write(conn: Connection) -> None:
+            model = self._model_row(conn, name)
+            old = conn.execute(
+                select(_t.value).where(_t.model_id == model.model_id, _t.key == key)
+            ).scalar()
+            if old == value:
+                return
+            if old is None:
+                conn.execute(
+                    insert(s.registered_model_tags).values(
+                        model_id=model.model_id, key=key, value=value
+                    )
+                )
+            else:
+                conn.execute(
+                    update(s.registered_model_tags)
+                    .where(_t.model_id == model.model_id, _t.key == key)
+                    .values(value=value)
+                )
+            self._touch_model(conn, model.model_id)
+            audit.append(
+                conn,
+                actor=actor,
+                action="model.tag_set",
+                model_id=model.model_id,
+                model_name=name,
+                before=None if old is None else {key: old},
+                after={key: value},
+                comment=comment,
+            )
+
+        self._registry_write(write)
+
+    def delete_registered_model_tag(
+        self, name: str, key: str, *, actor: str, comment: str = ""
+    ) -> None:
+        """Idempotent, as in MLflow: deleting an absent tag changes (and records) nothing."""
+        actor, comment = rules.actor(actor), rules.comment(comment)
+
+        def write(conn: Connection) -> None:
+            model = self._model_row(conn, name)
+            old = conn.execute(
+                select(_t.value).where(_t.model_id == model.model_id, _t.key == key)
+            ).scalar()
+            if old is None:
+                return
+            conn.execute(
+                delete(s.registered_model_tags).where(_t.model_id == model.model_id, _t.key == key)
+            )
+            self._touch_model(conn, model.model_id)
+            audit.append(
+                conn,
+                actor=actor,
+                action="model.tag_deleted",
+                model_id=model.model_id,
+                model_name=name,
+                before={key: old},
+                after=None,
+                comment=comment,
+            )
+
+        self._registry_write(write)
+
+    def search_registered_models(
+        self,
+        filter: str | None = None,
+        order_by: list[str] | tuple[str, ...] | None = None,
+        max_results: int = 100,
+        page_token: str | None = None,
+    ) -> tuple[list[RegisteredModel], str | None]:
+        """A page of models and the token of the next page (``None`` on the last one)."""
+        where = rsearch.model_filter(filter)
+        order = rsearch.model_order(order_by)
+        max_results = rules.page_size(max_results, rules.MAX_MODEL_RESULTS)
+        offset = _page_offset(page_token)
+        stmt = select(s.registered_models)
+        if where is not None:
+            stmt = stmt.where(where)
+        stmt = stmt.order_by(*order).offset(offset).limit(max_results + 1)
+        with read_conn(self.engine) as conn:
+            rows = conn.execute(stmt).all()
+            models = self._load_models(conn, rows[:max_results])
+        token = _page_token(offset + max_results) if len(rows) > max_results else None
+        return models, token
+
+    def list_registered_models(self) -> list[RegisteredModel]:
+        out: list[RegisteredModel] = []
+        token: str | None = None
+        while True:
+            page, token = self.search_registered_models(
+                max_results=rules.MAX_MODEL_RESULTS, page_token=token
+            )
+            out += page
+            if token is None:
+                return out

@@ -1,0 +1,396 @@
+"""Model versions: register (numbered per model, never reused), read, describe, tag, stage,
+delete and search."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from ...errors import InvalidInput
+from .. import schema as s
+from .. import validation
+from ..database import read_conn
+from . import audit, rules
+from . import search as rsearch
+from .base import RegistryBase, check_not_deleted_run, versions_with_names
+from .entities import READY, STAGES, ModelVersion
+from .models import _page_offset, _page_token
+
+_m = s.registered_models.c
+_v = s.model_versions.c
+_t = s.model_version_tags.c
+
+
+def parse_runs_uri(source: str) -> tuple[str, str] | None:
+    """``runs:/<run_id>/<path>`` as (run id, normalised artifact path); ``None`` for other URIs."""
+    if not source.startswith("runs:/"):
+        return None
+    from ..artifacts import normalize_path
+    from ..store.base import check_run_id
+
+    run_id, _, path = source[len("runs:/") :].partition("/")
+    return check_run_id(run_id), normalize_path(path) if path else ""
+
+
+class VersionsMixin(RegistryBase):
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        *,
+        actor: str,
+        run_id: str | None = None,
+        logged_model_id: str | None = None,
+        model_path: str | None = None,
+        description: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        comment: str = "",
+    ) -> ModelVersion:
+        """Register ``source`` as the model's next version (status READY).
+
+        ``runs:/<run>/<path>`` sources fill ``run_id`` and ``model_path`` (the model's directory
+        among the run's artifacts) when not given. A run, when named, must exist.
+        """
+        source, actor = rules.source(source), rules.actor(actor)
+        description, tag_items = rules.description(description), rules.tags(tags)
+        comment = rules.comment(comment)
+        parsed = parse_runs_uri(source)
+        if parsed is not None:
+            if run_id is not None and run_id != parsed[0]:
+                raise InvalidInput(f"run_id {run_id!r} contradicts the source {source!r}")
+            run_id = parsed[0]
+            model_path = model_path if model_path is not None else parsed[1]
+        if run_id is not None:
+            from ..store.base import check_run_id
+
+            run_id = check_run_id(run_id)
+        if model_path:
+            from ..artifacts import normalize_path
+
+            model_path = normalize_path(model_path)
+        if logged_model_id is not None:
+            logged_model_id = rules.text(logged_model_id, "logged model id", 64) or None
+        created: list[int] = []
+
+        def write(conn: Connection) -> None:
+            model = self._model_row(conn, name)
+            if run_id is not None:
+                check_not_deleted_run(conn, run_id)
+            number = model.last_version + 1
+            t = audit.now_ms()
+            conn.execute(
+                update(s.registered_models)
+                .where(_m.model_id == model.model_id)
+                .values(last_version=number, last_update_time=t)
+            )
+            conn.execute(
+                insert(s.model_versions).values(
+                    model_id=model.model_id,
+                    version=number,
+                    source=source,
+                    run_uuid=run_id,
+                    logged_model_id=logged_model_id,
+                    model_path=model_path or None,
+                    status=READY,
+                    status_message="",
+                    stage="None",
+                    description=description,
+                    user_id=actor,
+                    creation_time=t,
+                    last_update_time=t,
+                )
+            )
+            if tag_items:
+                conn.execute(
+                    insert(s.model_version_tags),
+                    [
+                        {"model_id": model.model_id, "version": number, "key": k, "value": v}
+                        for k, v in tag_items.items()
+                    ],
+                )
+            audit.append(
+                conn,
+                actor=actor,
+                action="version.created",
+                model_id=model.model_id,
+                model_name=name,
+                version=number,
+                after={
+                    "version": number,
+                    "source": source,
+                    "run_id": run_id,
+                    "logged_model_id": logged_model_id,
+                    "model_path": model_path or None,
+                    "description": description,
+                    "tags": tag_items,
+                },
+                comment=comment,
+            )
+            created.append(number)
+
+        self._registry_write(write)
+        return self.get_model_version(name, created[-1])
+
+    def get_model_version(self, name: str, version: int | str) -> ModelVersion:
+        number = rules.version(version)
+        with read_conn(self.engine) as conn:
+            model = self._model_row(conn, name)
+            row = conn.execute(
+                versions_with_names().where(_v.model_id == model.model_id, _v.version == number)
+            ).first()
+            if row is None:
+                self._version_row(conn, model, number)  # raises NotFound
+            return self._load_versions(conn, [row])[0]
+
+    def update_model_version(
+        self, name: str, version: int | str, *, actor: str, description: str, comment: str = ""
+    ) -> ModelVersion:
+        number, actor = rules.version(version), rules.actor(actor)
+        description, comment = rules.description(description), rules.comment(comment)
+
+        def write(conn: Connection) -> None:
+            model = self._model_row(conn, name)
+            row = self._version_row(conn, model, number)
+            if row.description == description:
+                return
+            self._update_version(conn, model.model_id, number, description=description)
+            audit.append(
+                conn,
+                actor=actor,
+                action="version.description",
+                model_id=model.model_id,
+                model_name=name,
+                version=number,
+                before={"description": row.description},
+                after={"description": description},
+                comment=comment,
+            )
+
+        self._registry_write(write)
+        return self.get_model_version(name, number)
+
+    def delete_model_version(
+        self, name: str, version: int | str, *, actor: str, comment: str = ""
+    ) -> None:
+        """Delete a version with its tags, approval and aliases (each alias deletion audited)."""
+        number, actor, comment = rules.version(version), rules.actor(actor), rules.comment(comment)
+        al = s.registered_model_aliases.c
+
+        def write(conn: Connection) -> None:
+            model = self._model_row(conn, name)
+            row = self._version_row(conn, model, number)
+            for a in conn.execute(
+                select(al.alias)
+                .where(al.model_id == model.model_id, al.version == number)
+                .order_by(al.alias)
+            ):
+                audit.append(
+                    conn,
+                    actor=actor,
+                    action="alias.deleted",
+                    model_id=model.model_id,
+                    model_name=name,
+                    version=number,
+                    alias=a.alias,
+                    before={"version": number},
+                    after=None,
+                    comment="model version deleted",
+                )
+            conn.execute(
+                delete(s.model_versions).where(_v.model_id == model.model_id, _v.version == number)
+            )
+            self._touch_model(conn, model.model_id)
+            audit.append(
+                conn,
+                actor=actor,
+                action="version.deleted",
+                model_id=model.model_id,
+                model_name=name,
+                version=number,
+                before={"version": number, "source": row.source, "run_id": row.run_uuid},
+                after=None,
+                comment=comment,
+            )
+
+        self._registry_write(write)
+
+    def set_model_version_tag(
+        self, name: str, version: int | str, key: str, value: Any, *, actor: str,
+        comment: str = "",
+    ) -> None:  # fmt: skip
+        number = rules.version(version)
+        key = validation.key(key, "tag name")
+        value = validation.tag_value(key, value)
+        actor, comment = rules.actor(actor), rules.comment(comment)
+
+        def write(conn: Connection) -> None:
+            model = self._model_row(conn, name)
+            self._version_row(conn, model, number)
+            where = (_t.model_id == model.model_id, _t.version == number, _t.key == key)
+            old = conn.execute(select(_t.value).where(*where)).scalar()
+            if old == value:
+                return
+            if old is None:
+                conn.execute(
+                    insert(s.model_version_tags).values(
+                        model_id=model.model_id, version=number, key=key, value=value
+                    )
+                )
+            else:
+                conn.execute(update(s.model_version_tags).where(*where).values(value=value))
+            self._update_version(conn, model.model_id, number)
+            audit.append(
+                conn,
+                actor=actor,
+                action="version.tag_set",
+                model_id=model.model_id,
+                model_name=name,
+                version=number,
+                before=None if old is None else {key: old},
+                after={key: value},
+                comment=comment,
+            )
+
+        self._registry_write(write)
+
+    def delete_model_version_tag(
+        self, name: str, version: int | str, key: str, *, actor: str, comment: str = ""
+    ) -> None:
+        number, actor, comment = rules.version(version), rules.actor(actor), rules.comment(comment)
+
+        def write(conn: Connection) -> None:
+            model = self._model_row(conn, name)
+            self._version_row(conn, model, number)
+            where = (_t.model_id == model.model_id, _t.version == number, _t.key == key)
+            old = conn.execute(select(_t.value).where(*where)).scalar()
+            if old is None:
+                return
+            conn.execute(delete(s.model_version_tags).where(*where))
+            self._update_version(conn, model.model_id, number)
+            audit.append(
+                conn,
+                actor=actor,
+                action="version.tag_deleted",
+                model_id=model.model_id,
+                model_name=name,
+                version=number,
+                before={key: old},
+                after=None,
+                comment=comment,
+            )
+
+        self._registry_write(write)
+
+    def transition_model_version_stage(
+        self,
+        name: str,
+        version: int | str,
+        stage: str,
+        *,
+        actor: str,
+        archive_existing_versions: bool = False,
+        comment: str = "",
+    ) -> ModelVersion:
+        """MLflow's deprecated stages (prefer aliases). ``archive_existing_versions`` moves the
+        other versions in the target stage to Archived; every change is audited."""
+        number, stage, actor = rules.version(version), rules.stage(stage), rules.actor(actor)
+        comment = rules.comment(comment)
+        if archive_existing_versions and stage not in ("Staging", "Production"):
+            raise InvalidInput(
+                "archive_existing_versions applies only to the Staging and Production stages"
+            )
+
+        def write(conn: Connection) -> None:
+            model = self._model_row(conn, name)
+            row = self._version_row(conn, model, number)
+            changes = [(number, row.stage)] if row.stage != stage else []
+            if archive_existing_versions:
+                changes += [
+                    (r.version, stage)
+                    for r in conn.execute(
+                        select(_v.version)
+                        .where(
+                            _v.model_id == model.model_id, _v.stage == stage, _v.version != number
+                        )
+                        .order_by(_v.version)
+                    )
+                ]
+            for v, old in changes:
+                new = stage if v == number else "Archived"
+                self._update_version(conn, model.model_id, v, stage=new)
+                audit.append(
+                    conn,
+                    actor=actor,
+                    action="version.stage",
+                    model_id=model.model_id,
+                    model_name=name,
+                    version=v,
+                    before={"stage": old},
+                    after={"stage": new},
+                    comment=comment,
+                )
+
+        self._registry_write(write)
+        return self.get_model_version(name, number)
+
+    def get_latest_versions(
+        self, name: str, stages: list[str] | tuple[str, ...] | None = None
+    ) -> list[ModelVersion]:
+        """The newest version in each of ``stages`` (every stage when empty)."""
+        wanted = [rules.stage(x) for x in stages or ()] or list(STAGES)
+        with read_conn(self.engine) as conn:
+            model = self._model_row(conn, name)
+            newest: dict[str, Any] = {}
+            for r in conn.execute(
+                versions_with_names()
+                .where(_v.model_id == model.model_id, _v.stage.in_(wanted))
+                .order_by(_v.version)
+            ):
+                newest[r.stage] = r
+            rows = sorted(newest.values(), key=lambda r: r.version)
+            return self._load_versions(conn, rows)
+
+    def search_model_versions(
+        self,
+        filter: str | None = None,
+        order_by: list[str] | tuple[str, ...] | None = None,
+        max_results: int = 10_000,
+        page_token: str | None = None,
+    ) -> tuple[list[ModelVersion], str | None]:
+        where = rsearch.version_filter(filter)
+        order = rsearch.version_order(order_by)
+        max_results = rules.page_size(max_results, rules.MAX_VERSION_RESULTS)
+        offset = _page_offset(page_token)
+        stmt = versions_with_names()
+        if where is not None:
+            stmt = stmt.where(where)
+        stmt = stmt.order_by(*order).offset(offset).limit(max_results + 1)
+        with read_conn(self.engine) as conn:
+            rows = conn.execute(stmt).all()
+            versions = self._load_versions(conn, rows[:max_results])
+        token = _page_token(offset + max_results) if len(rows) > max_results else None
+        return versions, token
+
+    def list_model_versions(self, name: str) -> list[ModelVersion]:
+        """Every version of one model, newest first."""
+        with read_conn(self.engine) as conn:
+            model = self._model_row(conn, name)
+            rows = conn.execute(
+                versions_with_names()
+                .where(_v.model_id == model.model_id)
+                .order_by(_v.version.desc())
+            ).all()
+            return self._load_versions(conn, rows)
+
+    def _update_version(self, conn: Connection, model_id: int, version: int, **values: Any) -> None:
+        t = audit.now_ms()
+        conn.execute(
+            update(s.model_versions)
+            .where(_v.model_id == model_id, _v.version == version)
+            .values(last_update_time=t, **values)
+        )
+        conn.execute(
+            update(s.registered_models).where(_m.model_id == model_id).values(last_update_time=t)
+        )

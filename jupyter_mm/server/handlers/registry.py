@@ -1,0 +1,555 @@
+"""``jupyter-mm/api/registry/...``: the model registry over REST.
+
+Registered models (search with the filter grammar, create, read, describe, tag, delete), versions
+(list, register from a run's model, read, describe, tag), aliases (set/move, delete, history,
+resolve at a time), approvals (request, approve, reject, with comments and evidence links), the
+audit trail (list, JSONL export, verify), the registry policy (store-wide and per model),
+lineage and model cards.
+
+Every write acts as the authenticated Jupyter identity (:func:`..mlflow.registry.actor_for`,
+shared with the MLflow routes, so both write the same audit trail); a client cannot name someone
+else. Handlers stay thin: parsing here, rules and audit in ``core/registry``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import tornado.web
+from jupyter_server.auth.decorator import authorized
+
+from ...core.registry.lineage import version_json
+from ...errors import InvalidInput, PolicyViolation
+from ..mlflow.registry import actor_for
+from .base import MMHandler
+from .common import int_field, json_object, string_field, string_map
+
+if TYPE_CHECKING:
+    from ...core.registry import AuditEntry, Policy, RegisteredModel
+    from ...core.store import Store
+
+#: Largest page of a model search (the core's limit).
+MAX_MODEL_PAGE = 1000
+#: Largest number of audit entries one list request returns.
+MAX_AUDIT_PAGE = 10_000
+#: Times are milliseconds; beyond this they cannot be a real date (and would overflow BIGINT).
+MAX_TIME_MS = 2**53
+CARD_FORMATS = ("markdown", "html", "json")
+DECISIONS = ("request", "approve", "reject")
+
+
+def model_json(m: RegisteredModel) -> dict[str, Any]:
+    return {
+        "name": m.name,
+        "description": m.description,
+        "owner": m.owner,
+        "creation_time": m.creation_time,
+        "last_update_time": m.last_update_time,
+        "tags": dict(m.tags),
+        "aliases": dict(m.aliases),
+        "last_version": m.last_version,
+    }
+
+
+def entry_json(e: AuditEntry) -> dict[str, Any]:
+    return e.to_json()
+
+
+def _time_arg(value: str | None, what: str) -> int | str | None:
+    """A query-string time: milliseconds, or an ISO-8601 date/time (UTC unless it says)."""
+    if value is None or value == "":
+        return None
+    if value.strip().lstrip("-").isdigit():
+        return int_field(value, what, 0, MAX_TIME_MS)
+    from ...core.registry.audit import to_ms
+
+    ms = to_ms(value)
+    if not 0 <= ms <= MAX_TIME_MS:
+        raise InvalidInput(f"'{what}' is out of range: {value!r}")
+    return ms
+
+
+def _comment(body: dict[str, Any]) -> str:
+    from ...core.registry import rules
+
+    return rules.comment(string_field(body, "comment"))
+
+
+def _description(body: dict[str, Any]) -> str | None:
+    """Checked here so a multi-part update fails before its first write."""
+    from ...core.registry import rules
+
+    value = string_field(body, "description")
+    return None if value is None else rules.description(value)
+
+
+def _evidence(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidInput("'evidence' must be a list of links (strings)")
+    return value
+
+
+def _tags_change(body: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """``tags`` to set and ``delete_tags`` to remove, all checked before the first write."""
+    from ...core import validation
+
+    tags = string_map(body.get("tags"), "tags")
+    for k, v in tags.items():
+        validation.tag_value(validation.key(k, "tag name"), v)
+    delete = body.get("delete_tags") or []
+    if not isinstance(delete, list) or not all(isinstance(k, str) for k in delete):
+        raise InvalidInput("'delete_tags' must be a list of tag names")
+    return tags, delete
+
+
+# --------------------------------------------------------------------------- store calls
+
+
+def _search_models(
+    store: Store, filter: str | None, order_by: list[str], max_results: int, token: str | None
+) -> dict[str, Any]:
+    models, next_token = store.search_registered_models(filter, order_by, max_results, token)
+    return {"models": [model_json(m) for m in models], "next_page_token": next_token}
+
+
+def _create_model(store: Store, actor: str, body: dict[str, Any]) -> dict[str, Any]:
+    model = store.create_registered_model(
+        string_field(body, "name", required=True) or "",
+        actor=actor,
+        description=string_field(body, "description"),
+        tags=string_map(body.get("tags"), "tags"),
+        comment=_comment(body),
+    )
+    return model_json(model)
+
+
+def _update_model(store: Store, actor: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+    description = _description(body)
+    tags, delete = _tags_change(body)
+    comment = _comment(body)
+    store.get_registered_model(name)  # NotFound before any write
+    if description is not None:
+        store.update_registered_model(name, actor=actor, description=description, comment=comment)
+    for k, v in tags.items():
+        store.set_registered_model_tag(name, k, v, actor=actor, comment=comment)
+    for k in delete:
+        store.delete_registered_model_tag(name, k, actor=actor, comment=comment)
+    return model_json(store.get_registered_model(name))
+
+
+def _delete_model(store: Store, actor: str, name: str, comment: str) -> dict[str, Any]:
+    store.delete_registered_model(name, actor=actor, comment=comment)
+    return {"deleted": name}
+
+
+def _source(store: Store, body: dict[str, Any]) -> tuple[str, str | None, str | None]:
+    """(source URI, run id, model path): ``source``, or ``run_id`` + ``path`` of a run's model.
+    A ``runs:/`` source must hold a model (its ``MLmodel``), as ``mm.register_model`` checks."""
+    source = string_field(body, "source")
+    run_id = string_field(body, "run_id")
+    path = string_field(body, "path")
+    if source is None:
+        if run_id is None or not path:
+            raise InvalidInput(
+                "give 'source' (runs:/RUN_ID/PATH or a model URI) or 'run_id' + 'path'"
+            )
+        source = f"runs:/{run_id}/{path.strip('/')}"
+    elif run_id is not None or path is not None:
+        raise InvalidInput("give either 'source' or 'run_id' + 'path', not both")
+    if not source.startswith("runs:/"):
+        return source, None, None
+    from ...core.models.uris import in_run
+    from ...core.registry.versions import parse_runs_uri
+
+    parsed = parse_runs_uri(source)
+    if parsed is None or not parsed[1]:
+        raise InvalidInput(f"{source!r}: a runs URI is runs:/RUN_ID/PATH")
+    location = in_run(store, parsed[0], parsed[1])  # NotFound unless a model is there
+    return source, location.run_id, location.path
+
+
+def _create_version(store: Store, actor: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+    description = string_field(body, "description")
+    tags = string_map(body.get("tags"), "tags")
+    comment = _comment(body)
+    store.get_registered_model(name)  # NotFound first
+    uri, run_id, path = _source(store, body)
+    v = store.create_model_version(
+        name, uri, actor=actor, run_id=run_id, model_path=path,
+        description=description, tags=tags, comment=comment,
+    )  # fmt: skip
+    return version_json(v)
+
+
+def _update_version(
+    store: Store, actor: str, name: str, version: int, body: dict[str, Any]
+) -> dict[str, Any]:
+    description = _description(body)
+    tags, delete = _tags_change(body)
+    comment = _comment(body)
+    store.get_model_version(name, version)  # NotFound before any write
+    if description is not None:
+        store.update_model_version(
+            name, version, actor=actor, description=description, comment=comment
+        )
+    for k, v in tags.items():
+        store.set_model_version_tag(name, version, k, v, actor=actor, comment=comment)
+    for k in delete:
+        store.delete_model_version_tag(name, version, k, actor=actor, comment=comment)
+    return version_json(store.get_model_version(name, version))
+
+
+def _set_alias(
+    store: Store, actor: str, name: str, alias: str, version: int, comment: str
+) -> dict[str, Any]:
+    store.set_registered_model_alias(name, alias, version, actor=actor, comment=comment)
+    return version_json(store.get_model_version(name, version))
+
+
+def _delete_alias(store: Store, actor: str, name: str, alias: str, comment: str) -> dict[str, Any]:
+    store.delete_registered_model_alias(name, alias, actor=actor, comment=comment)
+    return {"deleted": alias}
+
+
+def _resolve(store: Store, name: str, alias: str, at: int | str | None) -> dict[str, Any]:
+    if at is None:
+        store.get_registered_model(name)  # now: the model must exist (NotFound)
+    # at a past time the model may since have been renamed or deleted: the trail answers
+    version = store.resolve(name, alias, at)
+    return {"name": name, "alias": alias, "at": at, "version": version}
+
+
+def _decide(
+    store: Store, actor: str, name: str, version: int, decision: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    comment = _comment(body)
+    if decision == "request":
+        v = store.request_approval(
+            name, version, actor=actor, comment=comment, evidence=_evidence(body.get("evidence"))
+        )
+    elif body.get("evidence") is not None:
+        raise InvalidInput("'evidence' goes with the approval request, not with the decision")
+    elif decision == "approve":
+        v = store.approve(name, version, actor=actor, comment=comment)
+    else:
+        v = store.reject(name, version, actor=actor, comment=comment)
+    return version_json(v)
+
+
+def _audit(
+    store: Store, name: str | None, since: Any, until: Any, limit: int | None
+) -> dict[str, Any]:
+    return {
+        "entries": [
+            entry_json(e) for e in store.audit_log(name, since=since, until=until, limit=limit)
+        ]
+    }
+
+
+def _verify(store: Store, expected_head: str | None) -> dict[str, Any]:
+    report = store.verify_audit(expected_head)
+    return {
+        "ok": report.ok,
+        "entries": report.entries,
+        "head_seq": report.head_seq,
+        "head_hash": report.head_hash,
+        "problems": [{"seq": p.seq, "kind": p.kind, "message": p.message} for p in report.problems],
+    }
+
+
+def policy_json(p: Policy, name: str | None) -> dict[str, Any]:
+    return {
+        "model": name,
+        "four_eyes": p.four_eyes,
+        "approved_aliases_only": p.approved_aliases_only,
+    }
+
+
+def _set_policy(store: Store, actor: str, name: str | None, body: dict[str, Any]) -> dict[str, Any]:
+    for key in ("four_eyes", "approved_aliases_only"):
+        value = body.get(key)
+        if value is not None and not isinstance(value, bool):
+            raise InvalidInput(f"'{key}' must be true, false or null, got {value!r}")
+    policy = store.set_registry_policy(
+        actor=actor, name=name, four_eyes=body.get("four_eyes"),
+        approved_aliases_only=body.get("approved_aliases_only"), comment=_comment(body),
+    )  # fmt: skip
+    return policy_json(policy, name)
+
+
+def _card(store: Store, name: str, version: int, format: str) -> dict[str, Any]:
+    from ...core.registry.model_card import card_fields, model_card
+
+    card = model_card(store, name, version, format)
+    fields = card_fields(store.get_model_version(name, version).tags)
+    return {"name": name, "version": version, "format": format, "card": card, "fields": fields}
+
+
+def _update_card(
+    store: Store, actor: str, name: str, version: int, body: dict[str, Any]
+) -> dict[str, Any]:
+    from ...core.registry.model_card import USER_FIELDS, update_model_card
+
+    fields = {k: body[k] for k in USER_FIELDS if k in body}
+    for k, v in fields.items():
+        if v is not None and not isinstance(v, str):
+            raise InvalidInput(f"'{k}' must be text or null, got {type(v).__name__}")
+    values = update_model_card(store, name, version, actor=actor, comment=_comment(body), **fields)
+    return {"name": name, "version": version, "fields": values}
+
+
+def _version(value: Any) -> int:
+    from ...core.registry import rules
+
+    return rules.version(value)
+
+
+# --------------------------------------------------------------------------- handlers
+
+
+class RegistryHandler(MMHandler):
+    auth_resource = "jupyter_mm:registry"
+
+    @property
+    def actor(self) -> str:
+        actor = actor_for(self)
+        if not actor:
+            raise InvalidInput("the server cannot tell who is acting: sign in with a named user")
+        return actor
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """A policy refusal says so (``policy_violation``), so a client can tell it from a
+        refused token: both are 403 ``PERMISSION_DENIED``, as MLflow answers them."""
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if not isinstance(exc, PolicyViolation):
+            super().write_error(status_code, **kwargs)
+            return
+        self.set_status(exc.http_status)
+        self.set_header("Content-Type", "application/json")
+        reply = {"error_code": exc.code, "message": exc.message, "policy_violation": True}
+        self.finish(json.dumps(reply))
+
+
+class ModelsHandler(RegistryHandler):
+    """``GET`` searches models (``filter``, ``order_by``, ``max_results``, ``page_token``);
+    ``POST {name, description, tags, comment}`` creates one owned by the caller."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        filter = self.get_query_argument("filter", None) or None
+        order_by = self.get_query_arguments("order_by")
+        max_results = int_field(
+            self.get_query_argument("max_results", None), "max_results", 1, MAX_MODEL_PAGE
+        )
+        token = self.get_query_argument("page_token", None) or None
+        self.send_json(
+            await self.call_store(_search_models, filter, order_by, max_results or 100, token)
+        )
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = json_object(self, ("name", "description", "tags", "comment"))
+        self.send_json(await self.call_store(_create_model, self.actor, body), status=201)
+
+
+class ModelHandler(RegistryHandler):
+    """One model: ``GET``; ``PATCH {description, tags, delete_tags, comment}``;
+    ``DELETE ?comment=`` (with its versions; the audit trail keeps the record)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        model = await self.call_store(lambda store: store.get_registered_model(name))
+        self.send_json(model_json(model))
+
+    @tornado.web.authenticated
+    @authorized
+    async def patch(self, name: str) -> None:
+        body = json_object(self, ("description", "tags", "delete_tags", "comment"))
+        self.send_json(await self.call_store(_update_model, self.actor, name, body))
+
+    @tornado.web.authenticated
+    @authorized
+    async def delete(self, name: str) -> None:
+        comment = self.get_query_argument("comment", "")
+        self.send_json(await self.call_store(_delete_model, self.actor, name, comment))
+
+
+class VersionsHandler(RegistryHandler):
+    """``GET``: the model's versions, newest first; ``POST {source | run_id + path,
+    description, tags, comment}`` registers the next version."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        versions = await self.call_store(lambda store: store.list_model_versions(name))
+        self.send_json({"versions": [version_json(v) for v in versions]})
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, name: str) -> None:
+        body = json_object(self, ("source", "run_id", "path", "description", "tags", "comment"))
+        self.send_json(await self.call_store(_create_version, self.actor, name, body), status=201)
+
+
+class VersionHandler(RegistryHandler):
+    """One version: ``GET``; ``PATCH {description, tags, delete_tags, comment}``."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, name: str, version: str) -> None:
+        number = _version(version)
+        v = await self.call_store(lambda store: store.get_model_version(name, number))
+        self.send_json(version_json(v))
+
+    @tornado.web.authenticated
+    @authorized
+    async def patch(self, name: str, version: str) -> None:
+        number = _version(version)
+        body = json_object(self, ("description", "tags", "delete_tags", "comment"))
+        self.send_json(await self.call_store(_update_version, self.actor, name, number, body))
+
+
+class ApprovalHandler(RegistryHandler):
+    """``POST .../approval/request {comment, evidence}``, ``.../approve {comment}``,
+    ``.../reject {comment}`` (a decision needs a comment; four eyes: not by the requester)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, name: str, version: str, decision: str) -> None:
+        if decision not in DECISIONS:
+            raise tornado.web.HTTPError(404, f"no approval action {decision!r}")
+        number = _version(version)
+        body = json_object(self, ("comment", "evidence"), required=False)
+        self.send_json(await self.call_store(_decide, self.actor, name, number, decision, body))
+
+
+class AliasHandler(RegistryHandler):
+    """``GET ?at=``: the version the alias points to (now, or at a past time, from the audit
+    trail); ``PUT {version, comment}`` sets or moves it; ``DELETE ?comment=`` removes it."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, name: str, alias: str) -> None:
+        at = _time_arg(self.get_query_argument("at", None), "at")
+        self.send_json(await self.call_store(_resolve, name, alias, at))
+
+    @tornado.web.authenticated
+    @authorized
+    async def put(self, name: str, alias: str) -> None:
+        body = json_object(self, ("version", "comment"))
+        if body.get("version") is None:
+            raise InvalidInput("'version' is required")
+        number = _version(body["version"])
+        comment = _comment(body)
+        self.send_json(await self.call_store(_set_alias, self.actor, name, alias, number, comment))
+
+    @tornado.web.authenticated
+    @authorized
+    async def delete(self, name: str, alias: str) -> None:
+        comment = self.get_query_argument("comment", "")
+        self.send_json(await self.call_store(_delete_alias, self.actor, name, alias, comment))
+
+
+class AliasHistoryHandler(RegistryHandler):
+    """``GET``: every set, move and deletion of the alias, oldest first."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, name: str, alias: str) -> None:
+        entries = await self.call_store(lambda store: store.alias_history(name, alias))
+        self.send_json({"entries": [entry_json(e) for e in entries]})
+
+
+class AuditHandler(RegistryHandler):
+    """``GET ?model=&since=&until=&limit=``: audit entries in order, with their hashes."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        name = self.get_query_argument("model", None) or None
+        since = _time_arg(self.get_query_argument("since", None), "since")
+        until = _time_arg(self.get_query_argument("until", None), "until")
+        limit = int_field(self.get_query_argument("limit", None), "limit", 1, MAX_AUDIT_PAGE)
+        self.send_json(await self.call_store(_audit, name, since, until, limit))
+
+
+class AuditExportHandler(RegistryHandler):
+    """``GET``: the whole trail as JSON lines (``application/x-ndjson``), oldest first."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        lines = await self.call_store(lambda store: list(store.iter_audit_jsonl()))
+        self.set_header("Content-Disposition", 'attachment; filename="registry-audit.jsonl"')
+        self.finish("".join(lines), set_content_type="application/x-ndjson")
+
+
+class AuditVerifyHandler(RegistryHandler):
+    """``GET ?expected_head=``: recompute the hash chain; ``ok`` false names every problem."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        expected = self.get_query_argument("expected_head", None) or None
+        self.send_json(await self.call_store(_verify, expected))
+
+
+class LineageHandler(RegistryHandler):
+    """``GET``: version → run → notebook snapshot, execution log → datasets → environment →
+    git, with artifact digests; absent pieces in ``missing``."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, name: str, version: str) -> None:
+        from ...core.registry.lineage import lineage
+
+        number = _version(version)
+        self.send_json(await self.call_store(lineage, name, number))
+
+
+class ModelCardHandler(RegistryHandler):
+    """``GET ?format=markdown|html|json``: the card (HTML escaped; JSON in Model Card
+    Toolkit's schema); ``PATCH {intended_use, users, limitations, tradeoffs,
+    ethical_considerations, comment}`` writes the human fields (audited)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, name: str, version: str) -> None:
+        number = _version(version)
+        fmt = self.get_query_argument("format", "markdown") or "markdown"
+        if fmt not in CARD_FORMATS:
+            raise InvalidInput(f"format must be one of {', '.join(CARD_FORMATS)}, got {fmt!r}")
+        self.send_json(await self.call_store(_card, name, number, fmt))
+
+    @tornado.web.authenticated
+    @authorized
+    async def patch(self, name: str, version: str) -> None:
+        from ...core.registry.model_card import USER_FIELDS
+
+        number = _version(version)
+        body = json_object(self, (*USER_FIELDS, "comment"))
+        self.send_json(await self.call_store(_update_card, self.actor, name, number, body))
+
+
+class PolicyHandler(RegistryHandler):
+    """``registry/policy`` (store-wide) and ``registry/models/{name}/policy`` (one model, with
+    its overrides): ``GET`` the policy in force; ``PUT {four_eyes, approved_aliases_only,
+    comment}`` changes it (audited; a field left out or null keeps its value)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, name: str | None = None) -> None:
+        policy = await self.call_store(lambda store: store.registry_policy(name))
+        self.send_json(policy_json(policy, name))
+
+    @tornado.web.authenticated
+    @authorized
+    async def put(self, name: str | None = None) -> None:
+        body = json_object(self, ("four_eyes", "approved_aliases_only", "comment"))
+        self.send_json(await self.call_store(_set_policy, self.actor, name, body))

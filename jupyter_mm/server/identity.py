@@ -1,0 +1,203 @@
+"""Who is calling the team server (``jupyter mm server``), and what they may reach.
+
+* :class:`TokenIdentityProvider` maps a bearer token to a user. Tokens are looked up by their
+  SHA-256, so the users file holds no secret: it maps each user to ``"sha256:<hex>"`` (or a list
+  of them, to rotate a token without downtime)::
+
+      {"alice": "sha256:5e88...", "bob": ["sha256:9f86...", "sha256:2c26..."]}
+
+  A plain, unsalted SHA-256 is enough because tokens are random 256-bit secrets (see
+  :func:`new_token`), not passwords: there is nothing to guess from a digest. The file is re-read
+  when it changes, so users are added or revoked without a restart.
+* :class:`MMOnlyAuthorizer` allows jupyter-mm resources (``jupyter_mm:*``) and nothing else, so
+  a token holder can never reach kernels, terminals, contents or any other Jupyter service even if
+  one were registered.
+
+Only the ``Authorization: token <t>`` / ``Authorization: Bearer <t>`` header is accepted (what
+MLflow's client sends with ``MLFLOW_TRACKING_TOKEN``): no ``?token=`` query argument (it ends up in
+proxy logs), no cookies, no login page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from jupyter_server.auth.authorizer import Authorizer
+from jupyter_server.auth.identity import IdentityProvider, User
+from tornado import web
+from traitlets import Dict, Unicode, default
+
+from ..core import validation
+from ..errors import InvalidInput
+
+DIGEST_PREFIX = "sha256:"
+_DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+#: Largest users file read (bytes): a file this size is a mistake, not a team.
+MAX_USERS_FILE_BYTES = 16 * 1024 * 1024
+
+
+def token_digest(token: str) -> str:
+    """``"sha256:<hex>"`` of a token: what the users file stores."""
+    return DIGEST_PREFIX + hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    """A fresh random token (256 bits, URL-safe)."""
+    return secrets.token_urlsafe(32)
+
+
+def check_username(name: Any, where: str) -> str:
+    """A recorded user name: non-blank, at most 250 characters, no control characters."""
+    if not isinstance(name, str):
+        raise InvalidInput(f"{where}: a user name must be a string, got {name!r}")
+    name = validation.name(name, f"{where}: user name")
+    if name != name.strip() or _CONTROL_RE.search(name):
+        raise InvalidInput(
+            f"{where}: user name {name!r} has leading/trailing spaces or control characters"
+        )
+    return name
+
+
+def parse_users(data: Any, where: str) -> dict[str, str]:
+    """``{user: digest | [digest, ...]}`` as ``{digest: user}``, refusing anything ambiguous."""
+    if not isinstance(data, Mapping):
+        raise InvalidInput(
+            f"{where}: expected a JSON object mapping each user to 'sha256:<hex>' of its token"
+        )
+    table: dict[str, str] = {}
+    for user, value in data.items():
+        user = check_username(user, where)
+        digests = value if isinstance(value, list) else [value]
+        if not digests:
+            raise InvalidInput(f"{where}: user {user!r} has no token")
+        for digest in digests:
+            if not isinstance(digest, str) or not _DIGEST_RE.match(digest.strip().lower()):
+                raise InvalidInput(
+                    f"{where}: the token of user {user!r} must be given as 'sha256:' followed by "
+                    "64 hex digits (the file stores no plain tokens; make one with "
+                    "`jupyter mm server --new-token USER`)"
+                )
+            digest = digest.strip().lower()
+            if table.get(digest, user) != user:
+                raise InvalidInput(
+                    f"{where}: users {table[digest]!r} and {user!r} share a token; "
+                    "each token must name one user"
+                )
+            table[digest] = user
+    return table
+
+
+def load_users_file(path: str) -> dict[str, str]:
+    """The ``{digest: user}`` table of a users file; :class:`InvalidInput` says what is wrong."""
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_USERS_FILE_BYTES:
+            raise InvalidInput(f"users file {path}: {size} bytes is too large")
+        with open(path, "rb") as f:
+            data = json.loads(f.read())
+    except OSError as e:
+        raise InvalidInput(f"cannot read the users file {path}: {e.strerror or e}") from e
+    except ValueError as e:
+        raise InvalidInput(f"users file {path} is not valid JSON: {e}") from e
+    return parse_users(data, f"users file {path}")
+
+
+class TokenIdentityProvider(IdentityProvider):
+    """Bearer token → :class:`User` from a users file and/or one shared token.
+
+    Never sets cookies and offers no login or logout page: every request carries its token.
+    """
+
+    users_file = Unicode(
+        "", config=True, help="JSON file mapping each user to 'sha256:<hex>' of its token(s)."
+    )
+    token_digests = Dict(
+        config=True,
+        help="Extra {'sha256:<hex>': user} entries, e.g. the digest of a shared --token.",
+    )
+
+    @default("token")
+    def _token_default(self) -> str:
+        return ""  # jupyter_server's single generated token is not used here
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._lock = threading.Lock()
+        self._file_state: tuple[int, int] | None = None
+        self._file_table: dict[str, str] = {}
+        if self.users_file:
+            self._file_table = load_users_file(self.users_file)
+            self._file_state = self._stat()
+
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.users_file)
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    def _users(self) -> dict[str, str]:
+        """The current table, re-reading the users file when it changed on disk.
+
+        A file that fails to load (half-written by an editor, say) keeps the previous table and
+        logs why, so a typo never locks the whole team out.
+        """
+        if self.users_file:
+            state = self._stat()
+            if state != self._file_state:
+                with self._lock:
+                    if state != self._file_state:
+                        try:
+                            self._file_table = load_users_file(self.users_file)
+                            self.log.info("jupyter-mm: re-read users file %s", self.users_file)
+                        except InvalidInput as e:
+                            self.log.error("jupyter-mm: %s; keeping the previous users", e)
+                        self._file_state = state
+        return {**self.token_digests, **self._file_table}
+
+    def user_for_token(self, token: str) -> User | None:
+        """The user a presented token names, if any."""
+        name = self._users().get(token_digest(token.strip()))
+        return User(username=name) if name else None
+
+    def get_user(self, handler: web.RequestHandler) -> User | None:
+        match = self.auth_header_pat.match(handler.request.headers.get("Authorization", ""))
+        if match is None:
+            return None
+        user = self.user_for_token(match.group(2))
+        if user is not None:
+            # jupyter_server skips its XSRF and Origin checks for token-authenticated requests.
+            handler._token_authenticated = True  # type: ignore[attr-defined]
+        return user
+
+    def get_handlers(self) -> list[tuple[str, object]]:
+        return []  # no /login, no /logout
+
+    @property
+    def login_available(self) -> bool:
+        return False
+
+    @property
+    def logout_available(self) -> bool:
+        return False
+
+    @property
+    def auth_enabled(self) -> bool:
+        return True
+
+
+class MMOnlyAuthorizer(Authorizer):
+    """Allows the ``jupyter_mm`` resources to any authenticated user, and nothing else."""
+
+    def is_authorized(
+        self, handler: web.RequestHandler, user: User, action: str, resource: str
+    ) -> bool:
+        return resource == "jupyter_mm" or resource.startswith("jupyter_mm:")

@@ -1,0 +1,152 @@
+"""The remote client's HTTP transport against a scripted HTTP server: which answers are retried
+(connection errors, 429, 502-504, honouring Retry-After), which become which error, and that a
+keep-alive connection is reused."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from jupyter_mm.client.remote.http import Transport
+from jupyter_mm.errors import (
+    AlreadyExists,
+    IntegrityError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    Unavailable,
+)
+
+
+class Scripted(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.script: list[tuple[int, Any, dict[str, str]]] = []
+        self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
+        self.connections: set[tuple[str, int]] = set()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive
+    server: Scripted
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        self.server.requests.append((self.command, self.path, dict(self.headers), body))
+        self.server.connections.add(self.client_address)
+        status, reply, headers = self.server.script.pop(0) if self.server.script else (200, {}, {})
+        data = reply if isinstance(reply, bytes) else json.dumps(reply).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = _answer
+
+
+@pytest.fixture
+def scripted(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Scripted, Transport]]:
+    monkeypatch.setenv("MM_HTTP_RETRIES", "3")
+    monkeypatch.setenv("MM_HTTP_BACKOFF", "0.01")
+    monkeypatch.setenv("MM_HTTP_BACKOFF_MAX", "0.05")
+    srv = Scripted()
+    thread = threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield srv, Transport(f"http://127.0.0.1:{srv.server_address[1]}/base/", token="t0k")
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_busy_answers_are_retried(scripted: tuple[Scripted, Transport]) -> None:
+    srv, http = scripted
+    srv.script = [
+        (503, {"error_code": "TEMPORARILY_UNAVAILABLE", "message": "locked"}, {}),
+        (429, {}, {"Retry-After": "0"}),
+        (502, b"bad gateway", {}),
+        (200, {"ok": True}, {}),
+    ]
+    assert http.request("POST", "runs/x/log-batch", json_body={"batch_id": "b"}).json() == {
+        "ok": True
+    }
+    assert len(srv.requests) == 4
+    method, path, headers, body = srv.requests[-1]
+    assert (method, path) == ("POST", "/base/jupyter-mm/api/runs/x/log-batch")
+    assert headers["Authorization"] == "token t0k" and json.loads(body) == {"batch_id": "b"}
+    assert len({bodies for *_, bodies in srv.requests}) == 1  # the very same request each time
+    assert len(srv.connections) == 1  # one keep-alive connection throughout
+
+
+def test_giving_up_is_unavailable(scripted: tuple[Scripted, Transport]) -> None:
+    srv, http = scripted
+    srv.script = [(504, {}, {})] * 4
+    with pytest.raises(Unavailable, match="HTTP 504; 4 attempts"):
+        http.request("GET", "runs/x")
+    srv.script = [(503, {}, {})]
+    with pytest.raises(Unavailable, match="1 attempt"):
+        http.request("GET", "runs/x", retries=0)
+
+
+def test_a_refused_connection_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    monkeypatch.setenv("MM_HTTP_RETRIES", "1")
+    monkeypatch.setenv("MM_HTTP_BACKOFF", "0.01")
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(Unavailable, match="unreachable"):
+        Transport(f"http://127.0.0.1:{port}/").request("GET", "status")
+
+
+@pytest.mark.parametrize(
+    ("status", "reply", "error"),
+    [
+        (400, {"error_code": "INVALID_PARAMETER_VALUE", "message": "bad key"}, InvalidInput),
+        (404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "no run"}, NotFound),
+        (400, {"error_code": "RESOURCE_ALREADY_EXISTS", "message": "exists"}, AlreadyExists),
+        (500, {"error_code": "DATA_LOSS", "message": "hash"}, IntegrityError),
+        (403, {"message": "Forbidden"}, PermissionDenied),
+        (401, b"", PermissionDenied),
+        (404, b"<html>not found</html>", InvalidInput),  # no jupyter-mm API at this URL
+        (413, {"error_code": "REQUEST_LIMIT_EXCEEDED", "message": "too big"}, InvalidInput),
+    ],
+)
+def test_errors_map_back(
+    scripted: tuple[Scripted, Transport], status: int, reply: Any, error: type[Exception]
+) -> None:
+    srv, http = scripted
+    srv.script = [(status, reply, {})]
+    with pytest.raises(error) as e:
+        http.request("GET", "runs/x")
+    assert type(e.value) is error
+    assert len(srv.requests) == 1  # a client's mistake is not retried
+    if isinstance(reply, dict) and "error_code" in reply:
+        assert reply["message"] in str(e.value)
+
+
+def test_store_methods_the_api_lacks_fail_clearly(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jupyter_mm.client.remote.store import RemoteStore
+
+    monkeypatch.setenv("MM_SPOOL_DIR", str(tmp_path))
+    with RemoteStore("http://127.0.0.1:9/") as store:
+        with pytest.raises(InvalidInput, match="not available through a remote tracking server"):
+            store.delete_experiment("1")  # a Store method with no REST counterpart here
+        assert not hasattr(store, "no_such_method") and not hasattr(store, "blobs")

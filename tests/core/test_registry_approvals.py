@@ -1,0 +1,135 @@
+"""Approvals and registry policies on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from jupyter_mm.core.registry import Policy
+from jupyter_mm.core.store import Store
+from jupyter_mm.errors import Conflict, InvalidInput, PolicyViolation
+
+
+@pytest.fixture
+def versions(store: Store) -> Store:
+    store.create_registered_model("credit", actor="dev")
+    for _ in range(3):
+        store.create_model_version("credit", "s3://b/m", actor="dev")
+    return store
+
+
+def test_request_then_approve_by_another_user(versions: Store) -> None:
+    store = versions
+    v = store.request_approval(
+        "credit", 1, actor="dev", comment="AUC 0.81 on OOT", evidence=["runs:/abc/report.html"]
+    )
+    assert v.approval_status == "PendingManualApproval"
+    assert v.approval is not None and v.approval.evidence == ("runs:/abc/report.html",)
+    with pytest.raises(PolicyViolation, match="four_eyes") as e:
+        store.approve("credit", 1, actor="dev", comment="self-approved")
+    assert e.value.code == "PERMISSION_DENIED" and e.value.http_status == 403
+    with pytest.raises(InvalidInput, match="comment"):
+        store.approve("credit", 1, actor="validator", comment="  ")
+    v = store.approve("credit", 1, actor="validator", comment="independent validation passed")
+    assert v.approval is not None
+    assert (v.approval_status, v.approval.decided_by, v.approval.decision_comment) == (
+        "Approved",
+        "validator",
+        "independent validation passed",
+    )
+    with pytest.raises(Conflict, match="already Approved"):
+        store.approve("credit", 1, actor="validator", comment="again")
+    with pytest.raises(Conflict, match="already Approved"):
+        store.request_approval("credit", 1, actor="dev")
+    entries = [
+        (e.action, e.actor, e.version, e.before, e.after, e.comment)
+        for e in store.audit_log("credit")
+        if e.action.startswith("approval.")
+    ]
+    assert entries == [
+        (
+            "approval.requested",
+            "dev",
+            1,
+            None,
+            {"status": "PendingManualApproval", "evidence": ["runs:/abc/report.html"]},
+            "AUC 0.81 on OOT",
+        ),
+        (
+            "approval.approved",
+            "validator",
+            1,
+            {"status": "PendingManualApproval"},
+            {"status": "Approved"},
+            "independent validation passed",
+        ),
+    ]
+
+
+def test_rejection_is_final_and_revocation_is_explicit(versions: Store) -> None:
+    store = versions
+    with pytest.raises(Conflict, match="request_approval first"):
+        store.reject("credit", 2, actor="validator", comment="no")
+    store.request_approval("credit", 2, actor="dev")
+    store.reject("credit", 2, actor="validator", comment="unstable KS")
+    with pytest.raises(Conflict, match="final"):
+        store.request_approval("credit", 2, actor="dev")
+    store.request_approval("credit", 3, actor="dev")
+    store.approve("credit", 3, actor="validator", comment="ok")
+    v = store.reject("credit", 3, actor="validator", comment="data issue found after approval")
+    assert v.approval_status == "Rejected"
+    assert [e.after for e in store.audit_log("credit") if e.version == 3][-1] == {
+        "status": "Rejected"
+    }
+
+
+def test_four_eyes_can_be_turned_off_per_model(versions: Store) -> None:
+    store = versions
+    assert store.registry_policy() == Policy(four_eyes=True, approved_aliases_only=False)
+    store.set_registry_policy(actor="admin", name="credit", four_eyes=False, comment="sandbox")
+    assert store.registry_policy("credit").four_eyes is False
+    assert store.registry_policy().four_eyes is True  # store-wide unchanged
+    store.request_approval("credit", 1, actor="dev")
+    assert store.approve("credit", 1, actor="dev", comment="sandbox").approval_status == "Approved"
+    policy_entries = [e for e in store.audit_log() if e.action == "policy.set"]
+    assert [
+        (e.model_name, e.before["four_eyes"], e.after["four_eyes"]) for e in policy_entries
+    ] == [("credit", True, False)]
+
+
+def test_aliases_restricted_to_approved_versions(versions: Store) -> None:
+    store = versions
+    store.set_registered_model_alias("credit", "champion", 1, actor="dev")  # default: allowed
+    store.set_registry_policy(actor="admin", approved_aliases_only=True, comment="SR 11-7")
+    assert store.registry_policy("credit").approved_aliases_only is True
+    with pytest.raises(PolicyViolation, match="not submitted for approval"):
+        store.set_registered_model_alias("credit", "challenger", 2, actor="dev")
+    store.request_approval("credit", 2, actor="dev")
+    with pytest.raises(PolicyViolation, match="PendingManualApproval"):
+        store.set_registered_model_alias("credit", "champion", 2, actor="dev")
+    store.approve("credit", 2, actor="validator", comment="ok")
+    store.set_registered_model_alias("credit", "champion", 2, actor="dev")
+    assert store.get_registered_model("credit").aliases == {"champion": 2}
+    # a version holding an alias cannot have its approval revoked under the policy
+    with pytest.raises(PolicyViolation, match="champion"):
+        store.reject("credit", 2, actor="validator", comment="revoke")
+    # a per-model override wins over the store-wide setting
+    store.set_registry_policy(actor="admin", name="credit", approved_aliases_only=False)
+    store.set_registered_model_alias("credit", "challenger", 3, actor="dev")
+    assert store.get_registered_model("credit").aliases == {"champion": 2, "challenger": 3}
+
+
+def test_bad_approval_input(versions: Store) -> None:
+    store = versions
+    n = len(store.audit_log())
+    with pytest.raises(InvalidInput, match="single string"):
+        store.request_approval("credit", 1, actor="dev", evidence="http://x")
+    with pytest.raises(InvalidInput, match="empty"):
+        store.request_approval("credit", 1, actor="dev", evidence=[""])
+    with pytest.raises(InvalidInput, match="at most"):
+        store.request_approval("credit", 1, actor="dev", evidence=[f"l{i}" for i in range(51)])
+    with pytest.raises(InvalidInput, match="actor"):
+        store.approve("credit", 1, actor=" ", comment="x")
+    with pytest.raises(InvalidInput, match="True or False"):
+        store.set_registry_policy(actor="admin", four_eyes="yes")  # type: ignore[arg-type]
+    assert len(store.audit_log()) == n
+    assert store.get_model_version("credit", 1).approval is None

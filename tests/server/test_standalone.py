@@ -1,0 +1,734 @@
+"""The team server (``jupyter mm server``) as a team uses it: a real subprocess over a real
+PostgreSQL database and moto's S3 server, reached over HTTP with per-user tokens by plain
+requests and by the official ``mlflow`` client.
+
+One server serves the whole module; the last test stops it and checks the exit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from traitlets.config import Config
+
+from jupyter_mm.server.handlers import api_handlers
+from jupyter_mm.server.identity import MMOnlyAuthorizer, new_token, token_digest
+from jupyter_mm.server.mlflow import mlflow_handlers
+from jupyter_mm.server.standalone import TeamServerOptions
+from tests.support.postgres import create_database
+from tests.support.s3 import s3_env, s3_server
+
+from .helpers import example_path, implemented_verbs, needs_body
+
+REPO = Path(__file__).resolve().parents[2]
+BASE = "/team/"
+BUCKET = "mm-team"
+START_TIMEOUT = 90.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _server_env(extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MM_", "MLFLOW_", "JUPYTER"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env.update(extra)
+    return env
+
+
+def _cli(*args: str) -> list[str]:
+    """``jupyter mm server ARGS``, through jupyter's own dispatcher (``jupyter-mm`` found beside
+    this interpreter, not through whatever PATH holds)."""
+    return [sys.executable, "-m", "jupyter", "mm", "server", *args]
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def http(
+    method: str,
+    url: str,
+    token: str | None = None,
+    body: Any = None,
+    raw: bytes | None = None,
+    scheme: str = "token",
+) -> Reply:
+    """One request, never following redirects (a login redirect must show as a 302)."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *a: Any, **k: Any) -> None:
+            return None
+
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(url, data=data, method=method)
+    if token is not None:
+        req.add_header("Authorization", f"{scheme} {token}")
+    if body is not None:
+        req.add_header("Content-Type", "application/json")
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(req, timeout=60) as r:
+            return Reply(r.status, r.read(), dict(r.headers))
+    except urllib.error.HTTPError as e:
+        return Reply(e.code, e.read(), dict(e.headers))
+
+
+@dataclass
+class TeamServer:
+    url: str  # http://127.0.0.1:PORT/team/
+    proc: subprocess.Popen[bytes]
+    log: Path
+    tokens: dict[str, str]
+    users_file: Path
+    s3_endpoint: str
+    store_url: str
+
+    @property
+    def api(self) -> str:
+        return f"{self.url}jupyter-mm/api/"
+
+    @property
+    def mlflow(self) -> str:
+        return f"{self.url}jupyter-mm/mlflow"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise
+        return int(self.proc.returncode)
+
+    def s3_objects(self) -> dict[str, bytes]:
+        import boto3
+
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=self.s3_endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="us-east-1",
+        )
+        found = s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])
+        return {o["Key"]: s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read() for o in found}
+
+
+def wait_until_ready(server: TeamServer, token: str) -> None:
+    """Poll the health route until it answers; fail with the server's output if it exits."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        try:
+            if http("GET", f"{server.mlflow}/health", token).status == 200:
+                return
+        except OSError:
+            pass
+        if server.proc.poll() is not None:
+            pytest.fail(f"the team server exited with {server.proc.returncode}:\n{server.output()}")
+        if time.monotonic() > deadline:
+            server.stop()
+            pytest.fail(f"the team server did not answer in {START_TIMEOUT}s:\n{server.output()}")
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def team(postgres_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TeamServer]:
+    tmp = tmp_path_factory.mktemp("team-server")
+    # an empty database: the server migrates it at start
+    db = create_database(postgres_admin_url, f"mm_team_{uuid.uuid4().hex[:8]}")
+    tokens = {"alice": new_token(), "bob": new_token(), "ci": new_token()}
+    users_file = tmp / "users.json"
+    # bob has two tokens (rotation); the file holds digests only
+    users_file.write_text(
+        json.dumps(
+            {
+                "alice": token_digest(tokens["alice"]),
+                "bob": [token_digest(new_token()), token_digest(tokens["bob"])],
+            }
+        )
+    )
+    with s3_server() as endpoint:
+        import boto3
+
+        boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="us-east-1",
+        ).create_bucket(Bucket=BUCKET)
+        port = _free_port()
+        log = tmp / "server.log"
+        env = _server_env(
+            {
+                **s3_env(endpoint),
+                # the shared token and its user come from the environment (not argv)
+                "MM_SERVER_TOKEN": tokens["ci"],
+                "MM_SERVER_TOKEN_USER": "ci",
+                "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
+            }
+        )
+        args = [
+            "--store", db,
+            "--artifacts", f"s3://{BUCKET}/prefix",
+            "--port", str(port),
+            "--base-url", BASE,
+            "--users-file", str(users_file),
+        ]  # fmt: skip
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(
+                _cli(*args),
+                env=env,
+                cwd=tmp,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        server = TeamServer(
+            url=f"http://127.0.0.1:{port}{BASE}",
+            proc=proc,
+            log=log,
+            tokens=tokens,
+            users_file=users_file,
+            s3_endpoint=endpoint,
+            store_url=db,
+        )
+        try:
+            wait_until_ready(server, tokens["alice"])
+            yield server
+        finally:
+            server.stop()
+
+
+@pytest.fixture
+def mlflow_env(team: TeamServer, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A function that points the mlflow client at the team server as ``user``."""
+    import mlflow
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", team.mlflow)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "60")
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
+    mlflow.set_tracking_uri(team.mlflow)
+
+    def as_user(user: str) -> Any:
+        monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", team.tokens[user])
+        return mlflow.MlflowClient(tracking_uri=team.mlflow)
+
+    yield as_user
+    import mlflow.tracking.fluent as fluent
+
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
+    fluent._active_experiment_id = None  # the client keeps it in a module global
+    mlflow.set_tracking_uri(None)
+
+
+# -- identity ---------------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_rest_runs_record_the_token_user(team: TeamServer) -> None:
+    created = {}
+    for user in ("alice", "bob", "ci"):
+        r = http(
+            "POST",
+            f"{team.api}runs",
+            team.tokens[user],
+            {"experiment_name": "team-rest", "name": f"{user}-run", "user": "mallory"},
+        )
+        assert r.status == 201, r.body
+        created[user] = r.json()
+    for user, run in created.items():
+        assert run["user"] == user  # the claim ("mallory") is ignored
+        r = http(
+            "POST",
+            f"{team.api}runs/{run['id']}/log-batch",
+            team.tokens[user],
+            {"metrics": [{"key": "auc", "value": 0.7, "step": 0}], "params": {"who": user}},
+        )
+        assert r.status == 200, r.body
+        # any team member reads any run; the recorded user stays the creator's
+        other = "bob" if user == "alice" else "alice"
+        got = http("GET", f"{team.api}runs/{run['id']}", team.tokens[other])
+        assert got.status == 200
+        assert got.json()["user"] == user
+        assert got.json()["params"] == {"who": user}
+
+
+@pytest.mark.postgres
+def test_mlflow_client_runs_record_the_token_user(team: TeamServer, mlflow_env: Any) -> None:
+    runs = {}
+    exp_id = mlflow_env("alice").create_experiment(f"team-mlflow-{uuid.uuid4().hex[:6]}")
+    for user in ("alice", "bob"):
+        client = mlflow_env(user)
+        run = client.create_run(exp_id, tags={"mlflow.user": "mallory"})
+        client.log_metric(run.info.run_id, "loss", 0.5, step=1)
+        client.log_param(run.info.run_id, "lr", "0.1")
+        client.set_terminated(run.info.run_id)
+        runs[user] = run
+    assert {u: r.info.user_id for u, r in runs.items()} == {"alice": "alice", "bob": "bob"}
+    client = mlflow_env("bob")
+    for user, run in runs.items():
+        got = client.get_run(run.info.run_id)
+        assert got.info.user_id == user
+        assert got.data.tags["mlflow.user"] == user  # the claimed tag does not survive
+        assert got.data.metrics == {"loss": 0.5}
+        assert got.info.status == "FINISHED"
+    # the fluent API sends user_id from the OS user; the token still decides
+    import mlflow
+
+    mlflow_env("bob")
+    mlflow.set_experiment(experiment_id=exp_id)
+    with mlflow.start_run() as active:
+        mlflow.log_metric("acc", 0.9)
+    assert mlflow_env("alice").get_run(active.info.run_id).info.user_id == "bob"
+    found = mlflow.search_runs([exp_id], filter_string="attributes.user_id = 'bob'")
+    assert sorted(found["run_id"]) == sorted([runs["bob"].info.run_id, active.info.run_id])
+
+
+@pytest.mark.postgres
+def test_notebook_client_logs_through_the_team_server(team: TeamServer, tmp_path: Path) -> None:
+    """What a JupyterHub user's kernel does: MM_TRACKING_URI at the team server, its token in
+    MM_TRACKING_TOKEN, the ordinary ``mm`` API."""
+    script = (
+        "import jupyter_mm as mm\n"
+        "run = mm.start_run(experiment='hub-notebooks')\n"
+        "mm.log_param('lr', 0.1)\n"
+        "for step in range(50):\n"
+        "    mm.log_metric('loss', 1 / (step + 1))\n"
+        "mm.end_run()\n"
+        "print(run.id)\n"
+    )
+    env = _server_env(
+        {
+            "MM_TRACKING_URI": team.url,
+            "MM_TRACKING_TOKEN": team.tokens["bob"],
+            "MM_SPOOL_DIR": str(tmp_path / "spool"),
+        }
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    run_id = r.stdout.strip().splitlines()[-1]
+    got = http("GET", f"{team.api}runs/{run_id}", team.tokens["alice"]).json()
+    assert (got["user"], got["status"], got["params"]) == ("bob", "FINISHED", {"lr": "0.1"})
+    history = http(
+        "POST",
+        f"{team.api}metrics/history",
+        team.tokens["alice"],
+        {"run_ids": [run_id], "keys": ["loss"]},
+    )
+    assert history.status == 200, history.body
+    (series,) = history.json()["series"]
+    assert series["step"] == list(range(50))
+    assert series["value"] == [1 / (step + 1) for step in range(50)]
+
+
+# -- artifacts on S3 --------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_artifacts_land_in_the_bucket_and_come_back(
+    team: TeamServer, mlflow_env: Any, tmp_path: Path
+) -> None:
+    payload = os.urandom(200_000)
+    digest = hashlib.sha256(payload).hexdigest()
+    (tmp_path / "model.bin").write_bytes(payload)
+    client = mlflow_env("alice")
+    run = client.create_run("0")
+    client.log_artifact(run.info.run_id, str(tmp_path / "model.bin"), artifact_path="weights")
+
+    objects = team.s3_objects()
+    key = f"prefix/sha256/{digest[:2]}/{digest[2:]}"
+    assert objects.get(key) == payload, sorted(objects)
+
+    # back through the mlflow client, as bob
+    out = mlflow_env("bob").download_artifacts(run.info.run_id, "weights/model.bin", str(tmp_path))
+    assert Path(out).read_bytes() == payload
+    assert [f.path for f in mlflow_env("bob").list_artifacts(run.info.run_id, "weights")] == [
+        "weights/model.bin"
+    ]
+    # and through the REST API
+    r = http(
+        "GET", f"{team.api}runs/{run.info.run_id}/artifacts/weights/model.bin", team.tokens["ci"]
+    )
+    assert r.status == 200 and r.body == payload
+
+    # a REST upload of the same bytes is stored once
+    other = http("POST", f"{team.api}runs", team.tokens["bob"], {"experiment_id": "0"}).json()
+    put = http(
+        "PUT", f"{team.api}runs/{other['id']}/artifacts/copy.bin", team.tokens["bob"], raw=payload
+    )
+    assert put.status in (200, 201), put.body
+    assert [k for k in team.s3_objects() if k.endswith(digest[2:])] == [key]
+
+
+@pytest.mark.postgres
+def test_artifact_paths_cannot_escape(team: TeamServer) -> None:
+    run = http("POST", f"{team.api}runs", team.tokens["alice"], {"experiment_id": "0"}).json()
+    for path in ("..%2F..%2Fetc%2Fpasswd", "a/../../b", "%2Fetc%2Fpasswd"):
+        r = http(
+            "PUT", f"{team.api}runs/{run['id']}/artifacts/{path}", team.tokens["alice"], raw=b"x"
+        )
+        assert 400 <= r.status < 500, (path, r.status, r.body)
+    assert not [k for k in team.s3_objects() if not k.startswith("prefix/sha256/")]
+
+
+# -- authentication and what is served --------------------------------------------------------
+
+
+def _mm_requests() -> list[tuple[str, str]]:
+    """(verb, path) of every jupyter-mm route, paths with example values, under BASE."""
+    out = []
+    for pattern, handler, *_ in [*api_handlers(), *mlflow_handlers()]:
+        path = example_path(BASE + pattern.lstrip("/"))
+        for verb in implemented_verbs(handler):
+            if verb != "OPTIONS":  # jupyter_server's public CORS preflight
+                out.append((verb, path))
+    return out
+
+
+@pytest.mark.postgres
+def test_every_route_refuses_missing_and_wrong_tokens(team: TeamServer) -> None:
+    origin = team.url[: -len(BASE)]
+    requests = _mm_requests()
+    assert len(requests) > 30
+    for verb, path in requests:
+        body = b"{}" if needs_body(verb) else None
+        for token, scheme in ((None, "token"), ("not-a-token", "token"), ("wrong", "Bearer")):
+            r = http(verb, origin + path, token, raw=body, scheme=scheme)
+            assert r.status in (401, 403), (verb, path, token, r.status)
+            if verb != "HEAD":
+                assert r.json()["error_code"] in ("UNAUTHENTICATED", "PERMISSION_DENIED")
+    # the token is not accepted as a query argument (it would end up in proxy logs)
+    r = http("GET", f"{team.api}status?token={team.tokens['alice']}")
+    assert r.status == 403
+
+
+@pytest.mark.postgres
+def test_the_token_authenticates_every_kind_of_client(team: TeamServer) -> None:
+    for scheme in ("token", "Bearer", "bearer"):
+        r = http("GET", f"{team.api}status", team.tokens["bob"], scheme=scheme)
+        assert r.status == 200, (scheme, r.body)
+    assert "set-cookie" not in {k.lower() for k in r.headers}  # no login cookie either
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "verb,path",
+    [
+        ("GET", "api/kernels"),
+        ("POST", "api/kernels"),
+        ("GET", "api/kernelspecs"),
+        ("GET", "api/sessions"),
+        ("POST", "api/sessions"),
+        ("GET", "api/contents"),
+        ("GET", "api/contents/users.json"),
+        ("PUT", "api/contents/x.py"),
+        ("GET", "files/users.json"),
+        ("GET", "api/terminals"),
+        ("POST", "api/terminals"),
+        ("GET", "terminals/websocket/1"),
+        ("GET", "lab"),
+        ("GET", "tree"),
+        ("GET", "api/events/subscribe"),
+        ("POST", "api/events"),
+        ("GET", "api/config/notebook"),
+        ("GET", "api/me"),
+        ("GET", "api/status"),
+        ("POST", "api/shutdown"),
+        ("GET", "login"),
+        ("GET", "metrics"),
+        ("GET", "static/favicon.ico"),
+        ("GET", "nbconvert/html/x.ipynb"),
+        ("GET", ""),
+    ],
+)
+def test_jupyter_services_are_not_served(team: TeamServer, verb: str, path: str) -> None:
+    for token in (team.tokens["alice"], None):
+        r = http(verb, team.url + path, token, raw=b"{}" if needs_body(verb) else None)
+        assert r.status == 404, (verb, path, token, r.status, r.body[:200])
+        assert r.json()["error_code"] == "ENDPOINT_NOT_FOUND"
+
+
+@pytest.mark.postgres
+def test_it_is_not_listed_as_a_jupyter_server(team: TeamServer) -> None:
+    """No ``jpserver-*.json``: ``jupyter server list`` and JupyterLab must not offer it."""
+    runtime = team.log.parent / "runtime"
+    assert (runtime / "jupyter_cookie_secret").exists()  # the server's runtime directory
+    assert not list(runtime.glob("jpserver-*")), sorted(runtime.iterdir())
+
+
+@pytest.mark.postgres
+def test_a_new_user_in_the_users_file_is_picked_up(team: TeamServer) -> None:
+    carol = new_token()
+    assert http("GET", f"{team.api}status", carol).status == 403
+    users = json.loads(team.users_file.read_text())
+    team.users_file.write_text(json.dumps({**users, "carol": token_digest(carol)}))
+    deadline = time.monotonic() + 30
+    while http("GET", f"{team.api}status", carol).status != 200:
+        assert time.monotonic() < deadline, "the users file was not re-read"
+        time.sleep(0.05)
+    r = http("POST", f"{team.api}runs", carol, {"experiment_id": "0"})
+    assert r.json()["user"] == "carol"
+    # revoking works the same way; a broken file keeps the last good table
+    team.users_file.write_text(json.dumps(users))
+    while http("GET", f"{team.api}status", carol).status != 403:
+        assert time.monotonic() < deadline, "carol was not revoked"
+        time.sleep(0.05)
+    team.users_file.write_text("{not json")
+    assert http("GET", f"{team.api}status", team.tokens["alice"]).status == 200
+    team.users_file.write_text(json.dumps(users))
+    assert "is not valid JSON" in team.output()
+
+
+@pytest.fixture
+def jp_server_config(mm_clean_env: None, mm_store_dir: Path) -> Config:
+    """A full Jupyter server (every service registered) guarded only by MMOnlyAuthorizer."""
+    return Config(
+        {
+            "ServerApp": {
+                "jpserver_extensions": {"jupyter_mm": True, "jupyter_server_terminals": False},
+                "allow_unauthenticated_access": False,
+                "authorizer_class": MMOnlyAuthorizer,
+            },
+            "JupyterMM": {"tracking_uri": str(mm_store_dir)},
+        }
+    )
+
+
+async def test_the_authorizer_alone_refuses_jupyter_services(jp_fetch: Any) -> None:
+    """The second wall: were a Jupyter route ever registered on the team server, a token holder
+    would still be refused by the authorizer."""
+    from tornado.httpclient import HTTPClientError
+
+    for method, path, body in [
+        ("GET", "api/kernels", None),
+        ("POST", "api/kernels", "{}"),
+        ("GET", "api/kernelspecs", None),
+        ("GET", "api/sessions", None),
+        ("GET", "api/contents", None),
+        ("PUT", "api/contents/x.py", '{"type": "file", "format": "text", "content": "1"}'),
+        ("GET", "api/config/notebook", None),
+        ("POST", "api/shutdown", ""),
+    ]:
+        with pytest.raises(HTTPClientError) as e:
+            await jp_fetch(path, method=method, body=body)
+        assert e.value.code == 403, (method, path)
+    assert (await jp_fetch("jupyter-mm", "api", "status")).code == 200
+
+
+def test_options_fall_back_to_the_environment_then_jupyterhub() -> None:
+    env = {
+        "MM_TRACKING_URI": "postgresql://mm@db/mm",
+        "MM_SERVER_PORT": "9000",
+        "JUPYTERHUB_SERVICE_URL": "http://10.0.0.5:10101",
+        "JUPYTERHUB_SERVICE_PREFIX": "/services/mm/",
+    }
+    o = TeamServerOptions(ip="0.0.0.0").resolved(env)
+    assert (o.store, o.ip, o.port, o.base_url) == (
+        "postgresql://mm@db/mm",
+        "0.0.0.0",
+        "9000",
+        "/services/mm/",
+    )
+    o = TeamServerOptions().resolved({"JUPYTERHUB_SERVICE_URL": "http://127.0.0.1:10101"})
+    assert (o.ip, o.port, o.base_url, o.store) == ("127.0.0.1", 10101, None, None)
+
+
+# -- a second, small deployment: SQLite, a shared token, TLS ----------------------------------
+
+
+def test_trial_server_with_sqlite_a_shared_token_and_tls(tmp_path: Path) -> None:
+    """``--certfile/--keyfile`` serve HTTPS; a directory store works for a trial; one shared
+    ``--token`` records its ``--token-user``."""
+    import ssl
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    token, port = new_token(), _free_port()
+    args = [
+        "--store", str(tmp_path / "store"),
+        "--port", str(port),
+        "--token", token,
+        "--token-user", "lab-team",
+        "--certfile", str(cert),
+        "--keyfile", str(key),
+    ]  # fmt: skip
+    log = tmp_path / "server.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            _cli(*args), env=_server_env({}), cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT
+        )
+    ctx = ssl.create_default_context(cafile=str(cert))
+    url = f"https://127.0.0.1:{port}/jupyter-mm/api/"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            req = urllib.request.Request(
+                f"{url}status", headers={"Authorization": f"token {token}"}
+            )
+            try:
+                with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
+                    assert json.loads(r.read())["store"]["kind"] == "sqlite"
+                    break
+            except OSError:
+                assert proc.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+        req = urllib.request.Request(
+            f"{url}runs",
+            data=json.dumps({"experiment_id": "0", "user": "someone"}).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(req, context=ctx, timeout=30) as r:
+            assert json.loads(r.read())["user"] == "lab-team"
+        with pytest.raises(OSError):  # plain HTTP is not served (reset or refused)
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/jupyter-mm/api/status", timeout=10)
+    finally:
+        proc.send_signal(signal.SIGINT)  # Ctrl-C, without a terminal: stops cleanly too
+        assert proc.wait(timeout=60) == 0, log.read_text()
+    assert "Shutting down 1 extension" in log.read_text()
+    assert (tmp_path / "store" / "mm.db").exists()
+
+
+# -- start-up errors and shutdown -------------------------------------------------------------
+
+
+def test_refuses_to_start_without_a_reachable_database(tmp_path: Path) -> None:
+    users = tmp_path / "users.json"
+    users.write_text(json.dumps({"alice": token_digest("t")}))
+    env = _server_env({})
+    args = [
+        "--store", f"postgresql+psycopg://nobody@127.0.0.1:{_free_port()}/mm",
+        "--artifacts", str(tmp_path / "art"),
+        "--users-file", str(users),
+        "--port", str(_free_port()),
+    ]  # fmt: skip
+    r = subprocess.run(
+        _cli(*args), env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "error: cannot open the store at postgresql+psycopg://nobody@127.0.0.1" in r.stderr
+    assert "Traceback" not in r.stderr, r.stderr
+
+
+@pytest.mark.postgres
+def test_refuses_to_start_without_the_bucket(team: TeamServer, tmp_path: Path) -> None:
+    users = tmp_path / "users.json"
+    users.write_text("{}")  # no users yet is fine (JupyterHub adds them as they spawn)
+    env = _server_env(s3_env(team.s3_endpoint))
+    args = [
+        "--store", team.store_url,
+        "--artifacts", "s3://no-such-bucket/mm",
+        "--users-file", str(users),
+        "--port", str(_free_port()),
+    ]  # fmt: skip
+    r = subprocess.run(
+        _cli(*args), env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert (
+        "error: the artifact location s3://no-such-bucket/mm: bucket 'no-such-bucket' does not exist"
+        in r.stderr
+    )
+    assert "Traceback" not in r.stderr
+
+
+def test_refuses_bad_token_configuration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked before anything starts: each mistake is one line on stderr and status 2."""
+    from jupyter_mm.cli import main
+
+    for var in ("MM_SERVER_TOKEN", "MM_SERVER_USERS_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    store = ["server", "--store", str(tmp_path / "st"), "--port", str(_free_port())]
+
+    def fails(*args: str) -> str:
+        assert main([*store, *args]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and "Traceback" not in err
+        return err
+
+    assert "needs tokens" in fails()
+    users = tmp_path / "users.json"
+    users.write_text(json.dumps({"alice": "plain-secret"}))
+    err = fails("--users-file", str(users))
+    assert "must be given as 'sha256:'" in err and "plain-secret" not in err
+    users.write_text(json.dumps({"alice": token_digest("t"), "bob": token_digest("t")}))
+    assert "share a token" in fails("--users-file", str(users))
+    users.write_text(json.dumps(["alice"]))
+    assert "expected a JSON object" in fails("--users-file", str(users))
+    users.write_text(json.dumps({" alice": token_digest("t")}))
+    assert "leading/trailing spaces" in fails("--users-file", str(users))
+    assert "cannot read the users file" in fails("--users-file", str(tmp_path / "nope.json"))
+    assert "port 'x' is not a number" in fails("--token", "t", "--port", "x")
+    assert not (tmp_path / "st").exists()  # nothing was created
+
+
+def test_new_token_prints_a_users_file_entry(capsys: pytest.CaptureFixture[str]) -> None:
+    from jupyter_mm.cli import main
+
+    assert main(["server", "--new-token", "alice@bank.example"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    token = out[0].rsplit(" ", 1)[1]
+    entry = json.loads(out[1].split(": ", 1)[1])
+    assert entry == {"alice@bank.example": token_digest(token)}
+    assert len(token) >= 40
+
+
+@pytest.mark.postgres
+def test_stops_cleanly(team: TeamServer) -> None:
+    """Last in the module: SIGTERM ends the server with status 0 and the port is released."""
+    assert team.stop() == 0, team.output()
+    out = team.output()
+    assert "Shutting down 1 extension" in out  # the store was closed, not abandoned
+    assert "jupyter-mm team server stopped" in out
+    assert "Traceback" not in out, out
+    port = int(team.url.split(":")[2].split("/")[0])
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port)):
+        pass
