@@ -35,6 +35,7 @@ SCRIPTS = [
     "metric_history",
     "track_overhead",
     "mlflow_server",
+    "compare_widget",
 ]
 
 

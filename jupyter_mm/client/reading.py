@@ -188,7 +188,9 @@ def runs_frame(items: list[Run], pd: Any) -> pd.DataFrame:
     for col in frame.columns:
         if col.startswith("metrics."):
             frame[col] = frame[col].astype("float64")
-    return frame
+    from .comparison import runs_frame_class  # shows statuses in colour; otherwise plain pandas
+
+    return runs_frame_class()(frame)
 
 
 def metric_history(run_id: Any, key: str, max_points: int | None = None) -> pd.DataFrame:

@@ -77,14 +77,22 @@ class TrackMagics(Magics):
 
     @line_magic
     def mm(self, line: str) -> Any:
-        """``%mm runs [FILTER]`` recent runs; ``%mm experiment NAME`` sets the experiment;
-        ``%mm status`` the store and the active run."""
+        """``%mm runs [FILTER]`` recent runs; ``%mm compare [FILTER]`` compares the matching runs
+        (``mm.compare``); ``%mm experiment NAME`` sets the experiment; ``%mm status`` the store and
+        the active run."""
         import jupyter_mm as mm
 
         command, _, rest = line.strip().partition(" ")
         rest = rest.strip()
         if command == "runs":
             return mm.runs(filter=rest or None, max_results=20)
+        if command == "compare":
+            try:
+                return mm.compare(rest or None)
+            except mm.MMError as e:  # a bad filter or no match: one line, not a traceback
+                from IPython.core.error import UsageError
+
+                raise UsageError(e.message) from None
         if command == "experiment":
             if not rest:
                 raise _usage("%mm experiment NAME")
@@ -102,7 +110,7 @@ class TrackMagics(Magics):
             ]
             print("\n".join(lines))
             return None
-        raise _usage("%mm runs [FILTER] | %mm experiment NAME | %mm status")
+        raise _usage("%mm runs [FILTER] | %mm compare [FILTER] | %mm experiment NAME | %mm status")
 
 
 def _usage(text: str) -> Exception:
