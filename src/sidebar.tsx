@@ -11,6 +11,7 @@ import { Message } from '@lumino/messaging';
 import { formatTime, summarizeStatus } from './format';
 import { mmIcon } from './icons';
 import { StoreStatusModel } from './model';
+import { RunsPanel } from './runsPanel';
 
 /**
  * DOM id of the sidebar panel (also its layout-restorer key).
@@ -87,7 +88,8 @@ export class StoreStatusWidget extends ReactWidget {
 }
 
 /**
- * The left-area jupyter-mm sidebar.
+ * The left-area jupyter-mm sidebar: the run panel (when given) and the store
+ * summary, as sections of an accordion.
  */
 export class MMSidebar extends SidePanel {
   constructor(options: MMSidebar.IOptions) {
@@ -107,14 +109,24 @@ export class MMSidebar extends SidePanel {
       'refresh',
       new ToolbarButton({
         icon: refreshIcon,
-        tooltip: 'Refresh the store summary',
+        tooltip: 'Refresh the runs and the store summary',
         onClick: () => {
           void this.model.refresh();
+          void this.runs?.model.reload();
         }
       })
     );
+    this.runs = options.runs ?? null;
+    if (this.runs) {
+      this.addWidget(this.runs);
+    }
     this.addWidget(new StoreStatusWidget(this.model));
   }
+
+  /**
+   * The run panel, when there is one; owned (and disposed) by the sidebar.
+   */
+  readonly runs: RunsPanel | null;
 
   /**
    * The model shown by the sidebar; owned (and disposed) by the sidebar.
@@ -126,6 +138,7 @@ export class MMSidebar extends SidePanel {
       return;
     }
     this.model.dispose();
+    this.runs?.model.dispose();
     super.dispose();
   }
 
@@ -138,5 +151,9 @@ export class MMSidebar extends SidePanel {
 export namespace MMSidebar {
   export interface IOptions {
     model: StoreStatusModel;
+    /**
+     * The run panel, shown above the store summary.
+     */
+    runs?: RunsPanel;
   }
 }

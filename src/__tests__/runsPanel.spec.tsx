@@ -1,0 +1,253 @@
+/**
+ * Rendering tests of the run panel: virtual rows, text-only cells, sorting,
+ * the inline filter error, selection and command-driven buttons.
+ */
+
+import * as React from 'react';
+import { act } from 'react';
+import { createRoot, Root } from 'react-dom/client';
+
+import { CommandRegistry } from '@lumino/commands';
+
+import { IRun, IRunsApi, ISearchQuery, ISearchReply } from '../api';
+import { registerRunCommands } from '../commands';
+import { CommandIDs } from '../commandIds';
+import { RunsModel } from '../runsModel';
+import { RunsPanelView } from '../runsPanel';
+
+(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
+
+// jsdom lays nothing out: give the scrolling table a viewport of 600 x 400 px
+// (what the virtualizer reads), as a browser would.
+const viewport = { clientHeight: 600, clientWidth: 400 };
+const saved = new Map<string, PropertyDescriptor | undefined>();
+beforeAll(() => {
+  for (const [name, size] of Object.entries(viewport)) {
+    saved.set(
+      name,
+      Object.getOwnPropertyDescriptor(HTMLElement.prototype, name) ??
+        Object.getOwnPropertyDescriptor(Element.prototype, name)
+    );
+    Object.defineProperty(HTMLElement.prototype, name, {
+      configurable: true,
+      get(this: HTMLElement) {
+        return this.classList.contains('jp-mm-runs-table') ? size : 0;
+      }
+    });
+  }
+});
+afterAll(() => {
+  for (const name of Object.keys(viewport)) {
+    delete (HTMLElement.prototype as any)[name];
+  }
+});
+
+function hex(i: number): string {
+  return i.toString(16).padStart(32, '0');
+}
+
+class Api implements IRunsApi {
+  constructor(public runs: IRun[]) {}
+  queries: ISearchQuery[] = [];
+  async experiments() {
+    return [{ id: '0', name: 'Default <b>x</b>', lifecycle_stage: 'active' }];
+  }
+  async search(query: ISearchQuery): Promise<ISearchReply> {
+    this.queries.push(query);
+    if (query.filter === 'metrics.auc >') {
+      const message =
+        'expected a value at position 13, found end of input\n  metrics.auc >\n               ^';
+      const { ServerConnection } = await import('@jupyterlab/services');
+      throw new ServerConnection.ResponseError(
+        new Response(JSON.stringify({ message }), { status: 400 }),
+        message
+      );
+    }
+    let runs = this.runs;
+    if (query.order_by?.[0] === 'attributes.run_name ASC') {
+      runs = runs
+        .slice()
+        .sort((a, b) => (a.name ?? '').localeCompare(b.name ?? ''));
+    }
+    const offset = query.page_token ? Number(query.page_token) : 0;
+    const size = query.max_results ?? 100;
+    return {
+      runs: runs.slice(offset, offset + size),
+      next_page_token:
+        offset + size < runs.length ? String(offset + size) : null
+    };
+  }
+  async getRun(id: string) {
+    return this.runs.find(r => r.id === id)!;
+  }
+  async updateRun(id: string) {
+    return this.getRun(id);
+  }
+  async deleteRun(id: string) {
+    return this.getRun(id);
+  }
+  async restoreRun(id: string) {
+    return this.getRun(id);
+  }
+  async cellRecord() {
+    return {};
+  }
+}
+
+function runs(n: number): IRun[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: hex(i),
+    name: `run-${String(n - i).padStart(5, '0')}`,
+    status: i === 0 ? 'RUNNING' : i === 1 ? 'FAILED' : 'FINISHED',
+    start_time: 1_000_000 - i,
+    lifecycle_stage: 'active'
+  }));
+}
+
+describe('RunsPanelView', () => {
+  let host: HTMLDivElement;
+  let root: Root;
+  let model: RunsModel;
+  let api: Api;
+  let commands: CommandRegistry;
+
+  async function mount(all: IRun[]): Promise<void> {
+    api = new Api(all);
+    model = new RunsModel({ api, pageSize: 100 });
+    commands = new CommandRegistry();
+    await act(async () => {
+      await model.start();
+      root.render(<RunsPanelView model={model} commands={commands} />);
+    });
+  }
+
+  const shown = () =>
+    Array.from(host.querySelectorAll('.jp-mm-runs-row[data-run-id]'));
+
+  beforeEach(() => {
+    host = document.createElement('div');
+    document.body.appendChild(host);
+    root = createRoot(host);
+  });
+
+  afterEach(() => {
+    act(() => root.unmount());
+    host.remove();
+    model.dispose();
+  });
+
+  it('renders only the visible rows of a long list', async () => {
+    await mount(runs(10_000));
+    const rendered = shown().length;
+    expect(rendered).toBeGreaterThan(10);
+    expect(rendered).toBeLessThan(80);
+    // Only the first page was fetched.
+    expect(model.rows).toHaveLength(100);
+    expect(host.querySelector('.jp-mm-runs-footer')?.textContent).toContain(
+      '100+ runs'
+    );
+  });
+
+  it('renders every value as text and statuses as badges', async () => {
+    const all = runs(3);
+    all[2].name = '<img src=x onerror="window.pwned=1">';
+    await mount(all);
+    expect(host.querySelector('img')).toBeNull();
+    expect(host.textContent).toContain('<img src=x onerror="window.pwned=1">');
+    expect(host.querySelector('option')?.textContent).toBe('Default <b>x</b>');
+    expect(host.querySelector('.jp-mm-runs-badge-running')?.textContent).toBe(
+      'running'
+    );
+    expect(host.querySelector('.jp-mm-runs-badge-failed')).not.toBeNull();
+  });
+
+  it('sorts on a header click', async () => {
+    await mount(runs(5));
+    const header = host.querySelector(
+      '.jp-mm-runs-headcell[data-column="attributes.name"]'
+    ) as HTMLElement;
+    await act(async () => {
+      header.click();
+    });
+    expect(header.getAttribute('aria-sort')).toBe('ascending');
+    expect(api.queries[api.queries.length - 1].order_by).toEqual([
+      'attributes.run_name ASC'
+    ]);
+    const first = shown()[0].querySelector('[data-column="attributes.name"]');
+    expect(first?.textContent).toBe('run-00001');
+  });
+
+  it('marks where the filter stopped parsing', async () => {
+    await mount(runs(5));
+    const input = host.querySelector(
+      '.jp-mm-runs-filter-input'
+    ) as HTMLInputElement;
+    await act(async () => {
+      await model.setFilter('metrics.auc >');
+    });
+    const error = host.querySelector('.jp-mm-filter-error');
+    expect(error?.getAttribute('role')).toBe('alert');
+    expect(host.querySelector('.jp-mm-filter-error-message')?.textContent).toBe(
+      'expected a value at position 13, found end of input'
+    );
+    expect(host.querySelector('.jp-mm-filter-error-text')?.textContent).toBe(
+      'metrics.auc > '
+    );
+    expect(host.querySelector('.jp-mm-filter-error-at')?.textContent).toBe(' ');
+    expect(input.getAttribute('aria-invalid')).toBe('true');
+    expect(host.querySelector('.jp-mm-runs-empty')?.textContent).toContain(
+      'No runs match'
+    );
+  });
+
+  it('selects rows with the mouse and enables actions by command', async () => {
+    await mount(runs(6));
+    act(() =>
+      registerRunCommands({
+        app: {
+          commands,
+          contextMenu: { addItem: () => undefined }
+        } as any,
+        model,
+        api,
+        palette: null,
+        focus: () => undefined
+      })
+    );
+    const opened: string[] = [];
+    const rows = shown() as HTMLElement[];
+    const press = (el: HTMLElement, init: MouseEventInit = {}) =>
+      act(() => {
+        el.dispatchEvent(
+          new MouseEvent('mousedown', { bubbles: true, button: 0, ...init })
+        );
+      });
+    press(rows[1]);
+    press(rows[3], { shiftKey: true });
+    expect(host.querySelectorAll('[aria-selected="true"]')).toHaveLength(3);
+    press(rows[2], { ctrlKey: true });
+    expect(host.querySelectorAll('[aria-selected="true"]')).toHaveLength(2);
+    expect(host.querySelector('.jp-mm-runs-footer')?.textContent).toContain(
+      '2 selected'
+    );
+
+    const open = () =>
+      host.querySelector(
+        `[data-command="${CommandIDs.openSelected}"]`
+      ) as HTMLButtonElement;
+    // The run view's command is not there yet: Open is disabled.
+    expect(open().disabled).toBe(true);
+    act(() => {
+      commands.addCommand(CommandIDs.openRun, {
+        execute: args => {
+          opened.push(args.runId as string);
+        }
+      });
+    });
+    expect(open().disabled).toBe(false);
+    await act(async () => {
+      open().click();
+    });
+    expect(opened).toEqual([hex(1), hex(3)]);
+  });
+});

@@ -1,0 +1,29 @@
+/**
+ * Command ids of jupyter-mm, in one place.
+ */
+export namespace CommandIDs {
+  // Main-area views (registered by the views plugin, `src/views/plugin.ts`).
+  export const openRun = 'jupyter-mm:open-run';
+  export const compareRuns = 'jupyter-mm:compare-runs';
+  export const diffRuns = 'jupyter-mm:diff-runs';
+  export const restoreSnapshot = 'jupyter-mm:restore-snapshot';
+
+  // The sidebar run panel, acting on the selected runs.
+  export const openSelected = 'jupyter-mm:open-selected-runs';
+  export const compareSelected = 'jupyter-mm:compare-selected-runs';
+  export const diffSelected = 'jupyter-mm:diff-selected-runs';
+  export const renameRun = 'jupyter-mm:rename-run';
+  export const tagRuns = 'jupyter-mm:tag-runs';
+  export const noteRun = 'jupyter-mm:note-run';
+  export const deleteRuns = 'jupyter-mm:delete-runs';
+  export const restoreRuns = 'jupyter-mm:restore-runs';
+  export const copyRunId = 'jupyter-mm:copy-run-id';
+  export const openSnapshot = 'jupyter-mm:open-run-snapshot';
+  export const openNotebook = 'jupyter-mm:open-run-notebook';
+  export const refreshRuns = 'jupyter-mm:refresh-runs';
+  export const focusRuns = 'jupyter-mm:focus-runs';
+  export const toggleDeleted = 'jupyter-mm:toggle-deleted-runs';
+
+  // Notebook integration.
+  export const trackCell = 'jupyter-mm:track-cell';
+}

@@ -1,0 +1,380 @@
+import { JupyterFrontEnd } from '@jupyterlab/application';
+import {
+  Clipboard,
+  Dialog,
+  ICommandPalette,
+  InputDialog,
+  showDialog,
+  showErrorMessage
+} from '@jupyterlab/apputils';
+import { NotebookPanel } from '@jupyterlab/notebook';
+
+import { IRun, IRunsApi } from './api';
+import { CommandIDs } from './commandIds';
+import { errorText } from './format';
+import { RunsModel } from './runsModel';
+
+/**
+ * Tag holding the notebook's path relative to the Jupyter root
+ * (`jupyter_mm/notebook/records.py`).
+ */
+export const TAG_NOTEBOOK_PATH = 'mm.notebook.path';
+/**
+ * Tag holding the tracked cell's nbformat id.
+ */
+export const TAG_CELL_ID = 'mm.cell.id';
+
+/**
+ * Argument schema of the commands acting on the selection (they take none).
+ */
+export const NO_ARGS = {
+  args: { type: 'object' as const, properties: {} }
+};
+
+/**
+ * Parse `key=value` (the tag dialog's answer); null when there is no key.
+ */
+export function parseTag(text: string): { key: string; value: string } | null {
+  const index = text.indexOf('=');
+  const key = (index < 0 ? text : text.slice(0, index)).trim();
+  const value = index < 0 ? '' : text.slice(index + 1).trim();
+  return key ? { key, value } : null;
+}
+
+/**
+ * Register the run panel's commands (palette, context menu and buttons).
+ */
+export function registerRunCommands(options: {
+  app: JupyterFrontEnd;
+  model: RunsModel;
+  api: IRunsApi;
+  /**
+   * Show the sidebar and focus the filter box.
+   */
+  focus: () => void;
+  palette: ICommandPalette | null;
+}): void {
+  const { app, model, api, focus, palette } = options;
+  const { commands } = app;
+  const selected = () => model.selectedRuns;
+  const one = () => (model.selectedRuns.length === 1 ? selected()[0] : null);
+  const fail = (title: string) => (error: unknown) =>
+    void showErrorMessage(title, errorText(error));
+
+  /** Run an action on each selected run, patching the rows with the answers. */
+  const eachSelected = async (
+    title: string,
+    act: (run: IRun) => Promise<IRun>
+  ): Promise<void> => {
+    for (const run of selected()) {
+      try {
+        model.updateRun(await act(run));
+      } catch (error) {
+        fail(title)(error);
+        return;
+      }
+    }
+  };
+
+  commands.addCommand(CommandIDs.openSelected, {
+    describedBy: NO_ARGS,
+    label: 'Open Run',
+    caption: 'Open the selected run in the main area',
+    isEnabled: () =>
+      selected().length > 0 && commands.hasCommand(CommandIDs.openRun),
+    execute: async () => {
+      for (const run of selected().slice(0, 10)) {
+        await commands.execute(CommandIDs.openRun, { runId: run.id });
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.compareSelected, {
+    describedBy: NO_ARGS,
+    label: 'Compare Runs',
+    caption: 'Compare the selected runs (two or more)',
+    isEnabled: () =>
+      selected().length >= 2 && commands.hasCommand(CommandIDs.compareRuns),
+    execute: () =>
+      commands.execute(CommandIDs.compareRuns, {
+        runIds: selected().map(r => r.id)
+      })
+  });
+
+  commands.addCommand(CommandIDs.diffSelected, {
+    describedBy: NO_ARGS,
+    label: 'Diff Run Notebooks',
+    caption: 'Diff the notebooks of the two selected runs',
+    isEnabled: () =>
+      selected().length === 2 && commands.hasCommand(CommandIDs.diffRuns),
+    execute: () =>
+      commands.execute(CommandIDs.diffRuns, {
+        runIds: selected().map(r => r.id)
+      })
+  });
+
+  commands.addCommand(CommandIDs.renameRun, {
+    describedBy: NO_ARGS,
+    label: 'Rename Run…',
+    isEnabled: () => one() !== null,
+    execute: async () => {
+      const run = one();
+      if (!run) {
+        return;
+      }
+      const result = await InputDialog.getText({
+        title: 'Rename run',
+        text: run.name ?? '',
+        okLabel: 'Rename'
+      });
+      if (result.button.accept && result.value !== null) {
+        await api
+          .updateRun(run.id, { name: result.value })
+          .then(updated => model.updateRun(updated))
+          .catch(fail('Could not rename the run'));
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.tagRuns, {
+    describedBy: NO_ARGS,
+    label: 'Tag Runs…',
+    caption: 'Set a tag (key=value) on the selected runs',
+    isEnabled: () => selected().length > 0,
+    execute: async () => {
+      const result = await InputDialog.getText({
+        title: `Tag ${selected().length} run(s)`,
+        placeholder: 'key=value',
+        okLabel: 'Tag'
+      });
+      const tag = result.button.accept ? parseTag(result.value ?? '') : null;
+      if (tag) {
+        await eachSelected('Could not tag the run', run =>
+          api.updateRun(run.id, { tags: { [tag.key]: tag.value } })
+        );
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.noteRun, {
+    describedBy: NO_ARGS,
+    label: 'Edit Run Note…',
+    isEnabled: () => one() !== null,
+    execute: async () => {
+      const run = one();
+      if (!run) {
+        return;
+      }
+      const current = await api.getRun(run.id).catch(() => run);
+      const result = await InputDialog.getText({
+        title: 'Note',
+        text: current.notes ?? '',
+        placeholder: 'What this run tried, what it showed',
+        okLabel: 'Save'
+      });
+      if (result.button.accept && result.value !== null) {
+        await api
+          .updateRun(run.id, { notes: result.value })
+          .then(updated => model.updateRun(updated))
+          .catch(fail('Could not save the note'));
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.deleteRuns, {
+    describedBy: NO_ARGS,
+    label: 'Delete Runs',
+    caption: 'Mark the selected runs deleted (they can be restored)',
+    isEnabled: () => selected().some(r => r.lifecycle_stage !== 'deleted'),
+    execute: async () => {
+      const runs = selected().filter(r => r.lifecycle_stage !== 'deleted');
+      const answer = await showDialog({
+        title: 'Delete runs',
+        body: `Delete ${runs.length} run(s)? They can be restored from the deleted runs.`,
+        buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
+      });
+      if (answer.button.accept) {
+        await eachSelected('Could not delete the run', run =>
+          run.lifecycle_stage === 'deleted'
+            ? Promise.resolve(run)
+            : api.deleteRun(run.id)
+        );
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.restoreRuns, {
+    describedBy: NO_ARGS,
+    label: 'Restore Runs',
+    isEnabled: () => selected().some(r => r.lifecycle_stage === 'deleted'),
+    execute: () =>
+      eachSelected('Could not restore the run', run =>
+        run.lifecycle_stage === 'deleted'
+          ? api.restoreRun(run.id)
+          : Promise.resolve(run)
+      )
+  });
+
+  commands.addCommand(CommandIDs.copyRunId, {
+    describedBy: NO_ARGS,
+    label: 'Copy Run Id',
+    isEnabled: () => selected().length > 0,
+    execute: () => {
+      Clipboard.copyToSystem(
+        selected()
+          .map(r => r.id)
+          .join('\n')
+      );
+    }
+  });
+
+  commands.addCommand(CommandIDs.openSnapshot, {
+    describedBy: NO_ARGS,
+    label: 'Open Run Notebook Snapshot',
+    caption: "Open the run's notebook snapshot as a new notebook",
+    isEnabled: () =>
+      one() !== null && commands.hasCommand(CommandIDs.restoreSnapshot),
+    execute: () => {
+      const run = one();
+      return run
+        ? commands.execute(CommandIDs.restoreSnapshot, { runId: run.id })
+        : undefined;
+    }
+  });
+
+  commands.addCommand(CommandIDs.openNotebook, {
+    describedBy: NO_ARGS,
+    label: 'Go to Run Notebook Cell',
+    caption: 'Open the notebook that produced the run at its tracked cell',
+    isEnabled: () => one() !== null,
+    execute: async () => {
+      const run = one();
+      if (!run) {
+        return;
+      }
+      try {
+        await openRunCell(app, api, run.id);
+      } catch (error) {
+        fail('Could not open the notebook')(error);
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.refreshRuns, {
+    describedBy: NO_ARGS,
+    label: 'Refresh Runs',
+    execute: async () => {
+      await model.refreshExperiments();
+      await model.reload();
+    }
+  });
+
+  commands.addCommand(CommandIDs.focusRuns, {
+    describedBy: NO_ARGS,
+    label: 'Show Runs',
+    caption: 'Show the run panel and focus its filter',
+    execute: () => focus()
+  });
+
+  commands.addCommand(CommandIDs.toggleDeleted, {
+    describedBy: NO_ARGS,
+    label: 'Show Deleted Runs',
+    isToggled: () => model.showDeleted,
+    execute: () => model.setShowDeleted(!model.showDeleted)
+  });
+
+  // Enabled states follow the selection and the views plugin's commands.
+  model.changed.connect(() => commands.notifyCommandChanged());
+
+  if (palette) {
+    const category = 'Model Tracking';
+    for (const command of [
+      CommandIDs.focusRuns,
+      CommandIDs.refreshRuns,
+      CommandIDs.openSelected,
+      CommandIDs.compareSelected,
+      CommandIDs.diffSelected,
+      CommandIDs.renameRun,
+      CommandIDs.tagRuns,
+      CommandIDs.noteRun,
+      CommandIDs.deleteRuns,
+      CommandIDs.restoreRuns,
+      CommandIDs.copyRunId,
+      CommandIDs.openSnapshot,
+      CommandIDs.openNotebook,
+      CommandIDs.toggleDeleted
+    ]) {
+      palette.addItem({ command, category });
+    }
+  }
+
+  const selector = '.jp-mm-runs-row';
+  const menu: Array<[string, number]> = [
+    [CommandIDs.openSelected, 0],
+    [CommandIDs.compareSelected, 1],
+    [CommandIDs.diffSelected, 2],
+    [CommandIDs.openNotebook, 3],
+    [CommandIDs.openSnapshot, 4],
+    [CommandIDs.renameRun, 10],
+    [CommandIDs.tagRuns, 11],
+    [CommandIDs.noteRun, 12],
+    [CommandIDs.copyRunId, 13],
+    [CommandIDs.deleteRuns, 20],
+    [CommandIDs.restoreRuns, 21]
+  ];
+  for (const [command, rank] of menu) {
+    app.contextMenu.addItem({ command, selector, rank });
+  }
+  app.commands.addKeyBinding({
+    command: CommandIDs.focusRuns,
+    keys: ['Accel Shift M'],
+    selector: 'body'
+  });
+  app.commands.addKeyBinding({
+    command: CommandIDs.deleteRuns,
+    keys: ['Delete'],
+    selector: '.jp-mm-runs-table'
+  });
+}
+
+/**
+ * Open the notebook that produced a run and bring its tracked cell into view.
+ */
+export async function openRunCell(
+  app: JupyterFrontEnd,
+  api: IRunsApi,
+  runId: string
+): Promise<void> {
+  const run = await api.getRun(runId);
+  const path = run.tags?.[TAG_NOTEBOOK_PATH];
+  if (!path) {
+    throw new Error(
+      'This run does not say which notebook produced it (no mm.notebook.path tag).'
+    );
+  }
+  let cellId = run.tags?.[TAG_CELL_ID] ?? null;
+  if (!cellId) {
+    cellId = await api
+      .cellRecord(runId)
+      .then(record => record.cell_id ?? null)
+      .catch(() => null);
+  }
+  const widget = await app.commands.execute('docmanager:open', { path });
+  if (!(widget instanceof NotebookPanel)) {
+    return;
+  }
+  await widget.context.ready;
+  await widget.revealed;
+  if (!cellId) {
+    return;
+  }
+  const notebook = widget.content;
+  const index = notebook.widgets.findIndex(cell => cell.model.id === cellId);
+  if (index < 0) {
+    throw new Error(
+      'The tracked cell is no longer in the notebook (it was deleted or the notebook was replaced).'
+    );
+  }
+  notebook.activeCellIndex = index;
+  await notebook.scrollToCell(notebook.widgets[index], 'center');
+}

@@ -1,0 +1,199 @@
+/**
+ * The registry actions behind the Models commands: each asks what it needs in
+ * a dialog, calls the REST API as the signed-in Jupyter identity, shows a
+ * refusal (a 403 four-eyes or policy refusal, a 404, a bad name) in an error
+ * dialog, and announces the change so open views reload.
+ */
+
+import { showErrorMessage } from '@jupyterlab/apputils';
+import { ServerConnection } from '@jupyterlab/services';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { Decision, errorText, IModelVersion, IRegistryApi } from './api';
+import { askForm } from './dialogs';
+
+const DECISION_TITLES: Record<Decision, string> = {
+  request: 'Request approval',
+  approve: 'Approve version',
+  reject: 'Reject version'
+};
+
+/**
+ * Well-known alias names offered in the alias dialog.
+ */
+export const COMMON_ALIASES = ['champion', 'challenger', 'staging', 'shadow'];
+
+export class ModelActions {
+  constructor(readonly api: IRegistryApi) {}
+
+  /**
+   * Emitted with the model name after any change a user made here.
+   */
+  get changed(): ISignal<this, string> {
+    return this._changed;
+  }
+
+  /**
+   * Announce a change made elsewhere (e.g. a view's card edit).
+   */
+  notify(name: string): void {
+    this._changed.emit(name);
+  }
+
+  /**
+   * Request approval, approve or reject; the comment is asked for (and
+   * required to decide); evidence links go with a request.
+   */
+  async decide(
+    name: string,
+    version: number,
+    decision: Decision,
+    given?: { comment?: string; evidence?: string[] }
+  ): Promise<IModelVersion | null> {
+    let comment = given?.comment;
+    let evidence = given?.evidence;
+    if (comment === undefined) {
+      const fields = [
+        {
+          key: 'comment',
+          label: decision === 'request' ? 'Comment' : 'Why (required)',
+          multiline: true,
+          required: decision !== 'request',
+          placeholder:
+            decision === 'request'
+              ? 'What the validator should look at'
+              : 'The reason, kept in the audit trail'
+        }
+      ];
+      if (decision === 'request') {
+        fields.push({
+          key: 'evidence',
+          label: 'Evidence links (one per line)',
+          multiline: true,
+          required: false,
+          placeholder: 'https://…/validation-report'
+        });
+      }
+      const answer = await askForm({
+        title: `${DECISION_TITLES[decision]}: ${name} v${version}`,
+        fields,
+        accept: DECISION_TITLES[decision].split(' ')[0]
+      });
+      if (!answer) {
+        return null;
+      }
+      comment = answer.comment.trim();
+      evidence = (answer.evidence ?? '')
+        .split('\n')
+        .map(s => s.trim())
+        .filter(Boolean);
+    }
+    return this._run(DECISION_TITLES[decision], name, () =>
+      this.api.decide(name, version, decision, comment ?? '', evidence)
+    );
+  }
+
+  /**
+   * Point an alias at a version (setting it, or moving it from another).
+   */
+  async setAlias(
+    name: string,
+    version: number,
+    alias?: string,
+    comment?: string
+  ): Promise<IModelVersion | null> {
+    if (alias === undefined) {
+      const answer = await askForm({
+        title: `Set alias: ${name} v${version}`,
+        intro: 'An alias that points at another version moves here.',
+        fields: [
+          {
+            key: 'alias',
+            label: 'Alias',
+            value: 'champion',
+            required: true,
+            choices: COMMON_ALIASES
+          },
+          { key: 'comment', label: 'Why', multiline: true }
+        ],
+        accept: 'Set'
+      });
+      if (!answer) {
+        return null;
+      }
+      alias = answer.alias.trim();
+      comment = answer.comment.trim();
+    }
+    const chosen = alias;
+    return this._run('Set alias', name, () =>
+      this.api.setAlias(name, chosen, version, comment ?? '')
+    );
+  }
+
+  async deleteAlias(
+    name: string,
+    alias: string,
+    comment?: string
+  ): Promise<boolean> {
+    if (comment === undefined) {
+      const answer = await askForm({
+        title: `Delete alias @${alias} of ${name}`,
+        fields: [{ key: 'comment', label: 'Why', multiline: true }],
+        accept: 'Delete'
+      });
+      if (!answer) {
+        return false;
+      }
+      comment = answer.comment.trim();
+    }
+    const done = await this._run('Delete alias', name, async () => {
+      await this.api.deleteAlias(name, alias, comment ?? '');
+      return true;
+    });
+    return done === true;
+  }
+
+  /**
+   * Register `runs:/RUN/PATH` as the next version of a model, creating the
+   * model when it does not exist yet.
+   */
+  async register(
+    runId: string,
+    path: string,
+    name: string,
+    comment = ''
+  ): Promise<IModelVersion | null> {
+    return this._run('Register model', name, async () => {
+      try {
+        await this.api.getModel(name);
+      } catch (error) {
+        if (
+          error instanceof ServerConnection.ResponseError &&
+          error.response.status === 404
+        ) {
+          await this.api.createModel(name);
+        } else {
+          throw error;
+        }
+      }
+      return this.api.createVersion(name, runId, path, comment);
+    });
+  }
+
+  private async _run<T>(
+    title: string,
+    name: string,
+    call: () => Promise<T>
+  ): Promise<T | null> {
+    try {
+      const result = await call();
+      this._changed.emit(name);
+      return result;
+    } catch (error) {
+      await showErrorMessage(`${title} failed`, errorText(error));
+      return null;
+    }
+  }
+
+  private _changed = new Signal<this, string>(this);
+}

@@ -1,0 +1,68 @@
+/**
+ * Small React pieces shared by the Models panel and the version view.
+ */
+
+import * as React from 'react';
+
+import { closeIcon } from '@jupyterlab/ui-components';
+
+import { IModelVersion } from './api';
+import { approvalState } from './format';
+
+const APPROVAL_TEXT = {
+  none: 'not submitted',
+  pending: 'pending approval',
+  approved: 'approved',
+  rejected: 'rejected'
+};
+
+export function ApprovalBadge(props: {
+  version: Pick<IModelVersion, 'approval'>;
+}): JSX.Element {
+  const state = approvalState(props.version);
+  return (
+    <span
+      className={`jp-mm-badge jp-mm-approval jp-mm-approval-${state}`}
+      title={props.version.approval?.status ?? 'never submitted for approval'}
+    >
+      {APPROVAL_TEXT[state]}
+    </span>
+  );
+}
+
+export function AliasBadge(props: {
+  alias: string;
+  onDelete?: () => void;
+}): JSX.Element {
+  return (
+    <span className="jp-mm-alias-badge" data-alias={props.alias}>
+      @{props.alias}
+      {props.onDelete ? (
+        <button
+          className="jp-mm-alias-delete"
+          aria-label={`Delete alias ${props.alias}`}
+          title={`Delete alias @${props.alias}`}
+          onClick={props.onDelete}
+        >
+          <closeIcon.react tag="span" elementSize="small" />
+        </button>
+      ) : null}
+    </span>
+  );
+}
+
+export function RunLink(props: {
+  runId: string;
+  openRun: (runId: string) => void;
+  label?: string;
+}): JSX.Element {
+  return (
+    <button
+      className="jp-mm-link jp-mm-runid"
+      onClick={() => props.openRun(props.runId)}
+      title={`Open run ${props.runId}`}
+    >
+      {props.label ?? props.runId.slice(0, 8)}
+    </button>
+  );
+}

@@ -1,0 +1,183 @@
+/**
+ * Pure helpers of the Models panel and version view (unit-tested).
+ */
+
+import { IAuditEntry, IModelVersion } from './api';
+
+/**
+ * The approval state of a version as a short word (and the CSS modifier of
+ * its badge): `none`, `pending`, `approved` or `rejected`.
+ */
+export function approvalState(
+  version: Pick<IModelVersion, 'approval'>
+): 'none' | 'pending' | 'approved' | 'rejected' {
+  const status = version.approval?.status;
+  switch (status) {
+    case 'PendingManualApproval':
+      return 'pending';
+    case 'Approved':
+      return 'approved';
+    case 'Rejected':
+      return 'rejected';
+    default:
+      return 'none';
+  }
+}
+
+/**
+ * What a user may do next with a version's approval.
+ */
+export function approvalActions(version: Pick<IModelVersion, 'approval'>): {
+  request: boolean;
+  decide: boolean;
+} {
+  const state = approvalState(version);
+  // A rejection is final; an approval can still be revoked by a rejection.
+  return {
+    request: state === 'none',
+    decide: state === 'pending' || state === 'approved'
+  };
+}
+
+/**
+ * A time in milliseconds as `YYYY-MM-DD HH:MM:SS` UTC (audit times are UTC,
+ * so auditors in different places read the same text).
+ */
+export function formatUtc(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) {
+    return '—';
+  }
+  return new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + ' UTC';
+}
+
+/**
+ * A value of an audit entry's from/to, as short text.
+ */
+export function auditValue(value: any): string {
+  if (value === null || value === undefined) {
+    return '∅';
+  }
+  if (typeof value !== 'object') {
+    return String(value);
+  }
+  const keys = Object.keys(value);
+  if (keys.length === 1 && keys[0] === 'version') {
+    return `v${value.version}`;
+  }
+  if (keys.length === 1 && keys[0] === 'status') {
+    return String(value.status);
+  }
+  if ('status' in value && 'evidence' in value) {
+    const evidence = value.evidence as string[];
+    return evidence.length
+      ? `${value.status} (evidence: ${evidence.join(', ')})`
+      : String(value.status);
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * One line saying what an audit entry changed: `champion: v1 → v2`,
+ * `PendingManualApproval → Approved`, ...
+ */
+export function describeChange(entry: IAuditEntry): string {
+  const subject: string[] = [];
+  if (entry.version !== null && entry.version !== undefined) {
+    subject.push(`v${entry.version}`);
+  }
+  if (entry.alias) {
+    subject.push(`@${entry.alias}`);
+  }
+  const prefix = subject.length ? `${subject.join(' ')}: ` : '';
+  if (entry.action === 'model.created' || entry.action === 'version.created') {
+    return `${prefix}created`;
+  }
+  if (entry.from === null || entry.from === undefined) {
+    return `${prefix}→ ${auditValue(entry.to)}`;
+  }
+  if (entry.to === null || entry.to === undefined) {
+    return `${prefix}${auditValue(entry.from)} → ∅`;
+  }
+  return `${prefix}${auditValue(entry.from)} → ${auditValue(entry.to)}`;
+}
+
+/**
+ * Aliases of a model grouped by version: `{1: ['champion'], 2: ['challenger']}`.
+ */
+export function aliasesByVersion(
+  aliases: Record<string, number>
+): Record<number, string[]> {
+  const out: Record<number, string[]> = {};
+  for (const [alias, version] of Object.entries(aliases).sort()) {
+    (out[version] = out[version] ?? []).push(alias);
+  }
+  return out;
+}
+
+/**
+ * The models a run logged, from its `mm.models` tag
+ * (`{"name": {"artifact_path": "models/name", "flavor": ...}}`); empty when
+ * the tag is absent or unreadable.
+ */
+export function loggedModelPaths(tags: Record<string, string> | undefined): {
+  name: string;
+  path: string;
+}[] {
+  const raw = tags?.['mm.models'];
+  if (!raw) {
+    return [];
+  }
+  try {
+    const parsed = JSON.parse(raw);
+    if (!parsed || typeof parsed !== 'object') {
+      return [];
+    }
+    return Object.entries(parsed)
+      .map(([name, info]: [string, any]) => ({
+        name,
+        path:
+          info && typeof info.artifact_path === 'string'
+            ? info.artifact_path
+            : `models/${name}`
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * A model name is 1-250 characters without control characters or a slash at
+ * either end (the server checks more and says why).
+ */
+export function isPlausibleName(name: string): boolean {
+  return (
+    name.trim().length > 0 &&
+    name.length <= 250 &&
+    !/[\u0000-\u001f\u007f]/.test(name)
+  );
+}
+
+/**
+ * A digest shortened for display (the full one goes in the tooltip).
+ */
+export function shortDigest(digest: string | null | undefined): string {
+  if (!digest) {
+    return '—';
+  }
+  return digest.length > 12 ? digest.slice(0, 12) + '…' : digest;
+}
+
+/**
+ * `{name, version}` from command args, or null when they are not usable.
+ */
+export function versionArgs(
+  args: Record<string, unknown>
+): { name: string; version: number } | null {
+  const name = typeof args.name === 'string' ? args.name : '';
+  const version = Number(args.version);
+  if (!name || !Number.isInteger(version) || version < 1) {
+    return null;
+  }
+  return { name, version };
+}

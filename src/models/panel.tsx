@@ -1,0 +1,422 @@
+/**
+ * The Models panel (main area): registered models with a filter, the selected
+ * model's versions with status, approval state and alias badges, and the
+ * actions on them (request approval, approve, reject, set/move/delete an
+ * alias), which run the Models commands.
+ *
+ * All registry data is user text and is rendered as React text nodes.
+ */
+
+import * as React from 'react';
+
+import { ReactWidget } from '@jupyterlab/ui-components';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import {
+  errorText,
+  IModelVersion,
+  IRegisteredModel,
+  IRegistryApi
+} from './api';
+import { aliasesByVersion, approvalActions, formatUtc } from './format';
+import { AliasBadge, ApprovalBadge, RunLink } from './components';
+
+/**
+ * What the panel's buttons do (the plugin runs its commands).
+ */
+export interface IModelsPanelActions {
+  openVersion(name: string, version: number): void;
+  openRun(runId: string): void;
+  decide(
+    name: string,
+    version: number,
+    decision: 'request' | 'approve' | 'reject'
+  ): void;
+  setAlias(name: string, version: number): void;
+  deleteAlias(name: string, alias: string): void;
+  register(): void;
+}
+
+/**
+ * The panel's state: the filter, the models found, the selected model and
+ * its versions.
+ */
+export class ModelsPanelModel {
+  constructor(readonly api: IRegistryApi) {}
+
+  filter = '';
+  models: IRegisteredModel[] = [];
+  /**
+   * Why the last search failed (a filter the server refused, say).
+   */
+  error: string | null = null;
+  selected: string | null = null;
+  model: IRegisteredModel | null = null;
+  versions: IModelVersion[] = [];
+  versionsError: string | null = null;
+  loading = false;
+
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  setFilter(filter: string): void {
+    this.filter = filter;
+    this._changed.emit();
+  }
+
+  /**
+   * Search with the current filter; keeps the selection when it is still found.
+   */
+  async search(): Promise<void> {
+    this.loading = true;
+    this._changed.emit();
+    try {
+      this.models = await this.api.searchModels(this.filter);
+      this.error = null;
+    } catch (error) {
+      this.models = [];
+      this.error = errorText(error);
+    }
+    this.loading = false;
+    if (this.selected && !this.models.some(m => m.name === this.selected)) {
+      this.selected = null;
+      this.model = null;
+      this.versions = [];
+    }
+    if (!this.selected && this.models.length > 0) {
+      this.selected = this.models[0].name;
+    }
+    this._changed.emit();
+    if (this.selected) {
+      await this.loadVersions();
+    }
+  }
+
+  async select(name: string): Promise<void> {
+    if (this.selected === name) {
+      return;
+    }
+    this.selected = name;
+    this.versions = [];
+    this.model = this.models.find(m => m.name === name) ?? null;
+    this._changed.emit();
+    await this.loadVersions();
+  }
+
+  async loadVersions(): Promise<void> {
+    const name = this.selected;
+    if (!name) {
+      return;
+    }
+    try {
+      const [model, versions] = await Promise.all([
+        this.api.getModel(name),
+        this.api.versions(name)
+      ]);
+      if (this.selected !== name) {
+        return;
+      }
+      this.model = model;
+      this.versions = versions;
+      this.models = this.models.map(m => (m.name === name ? model : m));
+      this.versionsError = null;
+    } catch (error) {
+      this.versionsError = errorText(error);
+    }
+    this._changed.emit();
+  }
+
+  /**
+   * A model changed (by an action here or elsewhere): search again.
+   */
+  async refresh(name?: string): Promise<void> {
+    if (name && !this.models.some(m => m.name === name)) {
+      this.selected = name;
+    }
+    await this.search();
+  }
+
+  private _changed = new Signal<this, void>(this);
+}
+
+function ModelList(props: { model: ModelsPanelModel }): JSX.Element {
+  const { model } = props;
+  const refs = React.useRef<Array<HTMLButtonElement | null>>([]);
+  const onKeyDown = (event: React.KeyboardEvent, index: number) => {
+    let next = -1;
+    if (event.key === 'ArrowDown') {
+      next = Math.min(index + 1, model.models.length - 1);
+    } else if (event.key === 'ArrowUp') {
+      next = Math.max(index - 1, 0);
+    }
+    if (next >= 0) {
+      event.preventDefault();
+      refs.current[next]?.focus();
+      void model.select(model.models[next].name);
+    }
+  };
+  if (model.models.length === 0) {
+    return (
+      <p className="jp-mm-models-empty">
+        {model.loading
+          ? 'Loading…'
+          : model.filter
+            ? 'No model matches the filter.'
+            : 'No registered model yet. Register one from a run that logged a model (mm.log_model).'}
+      </p>
+    );
+  }
+  return (
+    <ul className="jp-mm-models-list" aria-label="Registered models">
+      {model.models.map((m, i) => {
+        const aliases = Object.keys(m.aliases).sort();
+        return (
+          <li key={m.name}>
+            <button
+              ref={el => (refs.current[i] = el)}
+              className={
+                'jp-mm-models-item' +
+                (m.name === model.selected ? ' jp-mod-selected' : '')
+              }
+              aria-current={m.name === model.selected ? 'true' : undefined}
+              onClick={() => void model.select(m.name)}
+              onKeyDown={e => onKeyDown(e, i)}
+              title={m.description || m.name}
+            >
+              <span className="jp-mm-models-item-name">{m.name}</span>
+              <span className="jp-mm-models-item-meta">
+                {m.last_version ? `v${m.last_version}` : 'no version'}
+                {aliases.length ? ` · @${aliases.join(' @')}` : ''}
+              </span>
+            </button>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+function VersionsTable(props: {
+  model: ModelsPanelModel;
+  actions: IModelsPanelActions;
+}): JSX.Element {
+  const { model, actions } = props;
+  const name = model.selected as string;
+  const byVersion = aliasesByVersion(model.model?.aliases ?? {});
+  if (model.versions.length === 0) {
+    return (
+      <p className="jp-mm-models-empty">
+        {model.versionsError ?? 'This model has no version yet.'}
+      </p>
+    );
+  }
+  return (
+    <table className="jp-mm-table jp-mm-versions-table">
+      <thead>
+        <tr>
+          <th scope="col">Version</th>
+          <th scope="col">Approval</th>
+          <th scope="col">Aliases</th>
+          <th scope="col">Source run</th>
+          <th scope="col">Registered</th>
+          <th scope="col">Actions</th>
+        </tr>
+      </thead>
+      <tbody>
+        {model.versions.map(v => {
+          const can = approvalActions(v);
+          const aliases = byVersion[v.version] ?? [];
+          return (
+            <tr key={v.version} data-version={v.version}>
+              <td>
+                <button
+                  className="jp-mm-link"
+                  onClick={() => actions.openVersion(name, v.version)}
+                  title={`Open ${name} version ${v.version}`}
+                >
+                  v{v.version}
+                </button>
+              </td>
+              <td>
+                <ApprovalBadge version={v} />
+                {v.approval?.decided_by ? (
+                  <span className="jp-mm-dim"> by {v.approval.decided_by}</span>
+                ) : v.approval?.requested_by ? (
+                  <span className="jp-mm-dim">
+                    {' '}
+                    asked by {v.approval.requested_by}
+                  </span>
+                ) : null}
+              </td>
+              <td>
+                {aliases.map(alias => (
+                  <AliasBadge
+                    key={alias}
+                    alias={alias}
+                    onDelete={() => actions.deleteAlias(name, alias)}
+                  />
+                ))}
+              </td>
+              <td>
+                {v.run_id ? (
+                  <RunLink runId={v.run_id} openRun={actions.openRun} />
+                ) : (
+                  <code title={v.source}>{v.source}</code>
+                )}
+              </td>
+              <td>
+                {formatUtc(v.creation_time)}
+                {v.user_id ? (
+                  <span className="jp-mm-dim"> by {v.user_id}</span>
+                ) : null}
+              </td>
+              <td className="jp-mm-actions">
+                {can.request ? (
+                  <button
+                    className="jp-mm-button jp-mod-styled"
+                    onClick={() => actions.decide(name, v.version, 'request')}
+                  >
+                    Request approval
+                  </button>
+                ) : null}
+                {can.decide && v.approval?.status !== 'Approved' ? (
+                  <button
+                    className="jp-mm-button jp-mod-styled jp-mod-accept"
+                    onClick={() => actions.decide(name, v.version, 'approve')}
+                  >
+                    Approve
+                  </button>
+                ) : null}
+                {can.decide ? (
+                  <button
+                    className="jp-mm-button jp-mod-styled jp-mod-warn"
+                    onClick={() => actions.decide(name, v.version, 'reject')}
+                  >
+                    Reject
+                  </button>
+                ) : null}
+                <button
+                  className="jp-mm-button jp-mod-styled"
+                  onClick={() => actions.setAlias(name, v.version)}
+                >
+                  Set alias…
+                </button>
+              </td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
+
+export function ModelsPanelView(props: {
+  model: ModelsPanelModel;
+  actions: IModelsPanelActions;
+}): JSX.Element {
+  const { model, actions } = props;
+  const [, setTick] = React.useState(0);
+  React.useEffect(() => {
+    const update = () => setTick(t => t + 1);
+    model.changed.connect(update);
+    return () => {
+      model.changed.disconnect(update);
+    };
+  }, [model]);
+  const selected = model.model;
+  return (
+    <div className="jp-mm-view-body jp-mm-models">
+      <div className="jp-mm-view-header">
+        <h1 className="jp-mm-view-title">Models</h1>
+        <button
+          className="jp-mm-button jp-mod-styled"
+          onClick={() => actions.register()}
+          title="Register a model logged in a run as a new version"
+        >
+          Register from run…
+        </button>
+        <button
+          className="jp-mm-button jp-mod-styled"
+          onClick={() => void model.search()}
+        >
+          Refresh
+        </button>
+      </div>
+      <form
+        className="jp-mm-models-filter"
+        onSubmit={e => {
+          e.preventDefault();
+          void model.search();
+        }}
+      >
+        <input
+          className="jp-mod-styled jp-mm-models-filter-input"
+          aria-label="Filter models"
+          placeholder="name LIKE 'credit%' AND tags.team = 'risk'"
+          value={model.filter}
+          onChange={e => model.setFilter(e.target.value)}
+        />
+        <button type="submit" className="jp-mm-button jp-mod-styled">
+          Search
+        </button>
+      </form>
+      {model.error ? (
+        <div className="jp-mm-error" role="alert">
+          {model.error}
+        </div>
+      ) : null}
+      <div className="jp-mm-models-split">
+        <nav className="jp-mm-models-nav">
+          <ModelList model={model} />
+        </nav>
+        <section className="jp-mm-models-detail" aria-live="polite">
+          {selected ? (
+            <>
+              <h2 className="jp-mm-models-name">{selected.name}</h2>
+              <div className="jp-mm-models-meta">
+                {selected.owner ? <span>owner {selected.owner}</span> : null}
+                {Object.entries(selected.aliases)
+                  .sort()
+                  .map(([alias, version]) => (
+                    <span key={alias} className="jp-mm-alias-badge">
+                      @{alias} → v{version}
+                    </span>
+                  ))}
+                {Object.entries(selected.tags).map(([k, v]) => (
+                  <span key={k} className="jp-mm-tag">
+                    {k}={v}
+                  </span>
+                ))}
+              </div>
+              {selected.description ? (
+                <p className="jp-mm-models-description">
+                  {selected.description}
+                </p>
+              ) : null}
+              <VersionsTable model={model} actions={actions} />
+            </>
+          ) : null}
+        </section>
+      </div>
+    </div>
+  );
+}
+
+/**
+ * The Models panel widget.
+ */
+export class ModelsPanel extends ReactWidget {
+  constructor(
+    readonly model: ModelsPanelModel,
+    private _actions: IModelsPanelActions
+  ) {
+    super();
+    this.addClass('jp-mm-view');
+    this.addClass('jp-mm-models-panel');
+  }
+
+  render(): JSX.Element {
+    return <ModelsPanelView model={this.model} actions={this._actions} />;
+  }
+}

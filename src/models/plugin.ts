@@ -1,0 +1,442 @@
+/**
+ * The Models plugin: the Models panel and the version view in the main area,
+ * and the registry commands (register a run's model, request approval,
+ * approve, reject, set/move/delete an alias). Views are restored on reload
+ * and reload themselves after any change made through these commands.
+ */
+
+import {
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import {
+  ICommandPalette,
+  MainAreaWidget,
+  showErrorMessage,
+  WidgetTracker
+} from '@jupyterlab/apputils';
+
+import { mmIcon } from '../icons';
+import { requestAPI } from '../request';
+// Needed at activation: the commands' change signal reloads the open views.
+// eslint-disable-next-line jupyter/prefer-lazy-imports
+import { ModelActions } from './actions';
+import { Decision, errorText, RegistryAPI } from './api';
+import { askForm } from './dialogs';
+import { versionArgs } from './format';
+import type { IModelsPanelActions, ModelsPanel } from './panel';
+import type { VersionViewWidget } from './versionview';
+
+/**
+ * Command ids of the Models plugin.
+ */
+export namespace CommandIDs {
+  export const openModels = 'jupyter-mm:open-models';
+  export const openVersion = 'jupyter-mm:open-model-version';
+  export const registerModel = 'jupyter-mm:register-model';
+  export const requestApproval = 'jupyter-mm:request-model-approval';
+  export const approve = 'jupyter-mm:approve-model-version';
+  export const reject = 'jupyter-mm:reject-model-version';
+  export const setAlias = 'jupyter-mm:set-model-alias';
+  export const deleteAlias = 'jupyter-mm:delete-model-alias';
+  // Registered by the views plugin.
+  export const openRun = 'jupyter-mm:open-run';
+}
+
+const CATEGORY = 'Model Registry';
+const PANEL_ID = 'jupyter-mm-models';
+const RUN_ID = /^[0-9a-f]{32}$/;
+
+const DECISION_COMMANDS: Record<Decision, string> = {
+  request: CommandIDs.requestApproval,
+  approve: CommandIDs.approve,
+  reject: CommandIDs.reject
+};
+
+const VERSION_ARGS = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', description: 'the registered model' },
+    version: { type: 'number', description: 'the version number' },
+    comment: {
+      type: 'string',
+      description: 'why (kept in the audit trail); asked for when missing'
+    }
+  },
+  required: ['name', 'version']
+};
+
+export const modelsPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-mm:models',
+  description:
+    'The Models panel and version view (registry, approvals, aliases, audit timeline, lineage, model card) and the registry commands.',
+  autoStart: true,
+  optional: [ILayoutRestorer, ICommandPalette],
+  activate: (
+    app: JupyterFrontEnd,
+    restorer: ILayoutRestorer | null,
+    palette: ICommandPalette | null
+  ): void => {
+    const { commands, shell, serviceManager } = app;
+    const api = new RegistryAPI(serviceManager.serverSettings);
+    const actions = new ModelActions(api);
+
+    const panels = new WidgetTracker<MainAreaWidget<ModelsPanel>>({
+      namespace: 'jupyter-mm-models'
+    });
+    const versions = new WidgetTracker<MainAreaWidget<VersionViewWidget>>({
+      namespace: 'jupyter-mm-model-version'
+    });
+
+    const openRun = (runId: string) => {
+      if (commands.hasCommand(CommandIDs.openRun)) {
+        void commands.execute(CommandIDs.openRun, { runId });
+      }
+    };
+    const viewActions: IModelsPanelActions = {
+      openVersion: (name, version) =>
+        void commands.execute(CommandIDs.openVersion, { name, version }),
+      openRun,
+      decide: (name, version, decision) =>
+        void commands.execute(DECISION_COMMANDS[decision], { name, version }),
+      setAlias: (name, version) =>
+        void commands.execute(CommandIDs.setAlias, { name, version }),
+      deleteAlias: (name, alias) =>
+        void commands.execute(CommandIDs.deleteAlias, { name, alias }),
+      register: () => void commands.execute(CommandIDs.registerModel, {})
+    };
+
+    actions.changed.connect((_, name) => {
+      panels.forEach(w => void w.content.model.refresh(name));
+      versions.forEach(w => {
+        if (w.content.model.name === name) {
+          void w.content.model.load();
+        }
+      });
+    });
+
+    commands.addCommand(CommandIDs.openModels, {
+      label: 'Open Models',
+      caption: 'Registered models, versions, approvals and aliases',
+      icon: mmIcon,
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            name: { type: 'string', description: 'a model to select' }
+          },
+          required: []
+        }
+      },
+      execute: async args => {
+        const name = typeof args.name === 'string' ? args.name : undefined;
+        let widget = panels.find(() => true);
+        if (!widget) {
+          const { ModelsPanel, ModelsPanelModel } = await import('./panel');
+          const model = new ModelsPanelModel(api);
+          const content = new ModelsPanel(model, viewActions);
+          widget = new MainAreaWidget({ content });
+          widget.id = PANEL_ID;
+          widget.title.label = 'Models';
+          widget.title.caption = 'Model registry';
+          widget.title.icon = mmIcon;
+          widget.title.closable = true;
+          void panels.add(widget);
+          shell.add(widget, 'main');
+          if (name) {
+            model.selected = name;
+          }
+          shell.activateById(widget.id);
+          await model.search();
+          return widget;
+        }
+        shell.activateById(widget.id);
+        if (name) {
+          await widget.content.model.refresh(name);
+          await widget.content.model.select(name);
+        }
+        return widget;
+      }
+    });
+
+    commands.addCommand(CommandIDs.openVersion, {
+      label: args =>
+        args.name
+          ? `Open ${args.name} v${args.version}`
+          : 'Open Model Version…',
+      caption: 'Overview, audit timeline, lineage and model card of a version',
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            name: { type: 'string', description: 'asked for when missing' },
+            version: { type: 'number', description: 'asked for when missing' }
+          },
+          required: []
+        }
+      },
+      execute: async args => {
+        let target = versionArgs(args);
+        if (!target) {
+          const answer = await askForm({
+            title: 'Open model version',
+            fields: [
+              { key: 'name', label: 'Model', required: true },
+              { key: 'version', label: 'Version', required: true }
+            ],
+            accept: 'Open'
+          });
+          if (!answer) {
+            return;
+          }
+          target = versionArgs(answer);
+          if (!target) {
+            await showErrorMessage(
+              'Open model version',
+              'A version is a whole number from 1.'
+            );
+            return;
+          }
+        }
+        const { name, version } = target;
+        const existing = versions.find(
+          w =>
+            w.content.model.name === name && w.content.model.version === version
+        );
+        if (existing) {
+          shell.activateById(existing.id);
+          return existing;
+        }
+        const { VersionViewModel, VersionViewWidget } =
+          await import('./versionview');
+        const model = new VersionViewModel(api, name, version);
+        const content = new VersionViewWidget(model, {
+          ...viewActions,
+          changed: changedName => actions.notify(changedName)
+        });
+        const widget = new MainAreaWidget({ content });
+        widget.id = `jupyter-mm-model-${encodeURIComponent(name)}-${version}`;
+        widget.title.label = `${name} v${version}`;
+        widget.title.caption = `Model ${name}, version ${version}`;
+        widget.title.icon = mmIcon;
+        widget.title.closable = true;
+        void versions.add(widget);
+        shell.add(widget, 'main');
+        shell.activateById(widget.id);
+        await model.load();
+        return widget;
+      }
+    });
+
+    commands.addCommand(CommandIDs.registerModel, {
+      label: 'Register Model from Run…',
+      caption:
+        'Register a model logged in a run (runs:/RUN/PATH) as a new version',
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            runId: {
+              type: 'string',
+              description: 'the run (32 hex characters)'
+            },
+            path: {
+              type: 'string',
+              description: "the model's artifact path, e.g. models/model"
+            },
+            name: { type: 'string', description: 'the registered model' }
+          },
+          required: []
+        }
+      },
+      execute: async args => {
+        let runId = typeof args.runId === 'string' ? args.runId : '';
+        let path = typeof args.path === 'string' ? args.path : '';
+        let name = typeof args.name === 'string' ? args.name : '';
+        const { isPlausibleName, loggedModelPaths } = await import('./format');
+        let choices: { name: string; path: string }[] = [];
+        if (RUN_ID.test(runId)) {
+          try {
+            const run = await requestAPI<{ tags?: Record<string, string> }>(
+              `runs/${runId}`,
+              serviceManager.serverSettings
+            );
+            choices = loggedModelPaths(run.tags);
+          } catch (error) {
+            await showErrorMessage('Register model failed', errorText(error));
+            return;
+          }
+        }
+        let comment = '';
+        if (!RUN_ID.test(runId) || !path || !name) {
+          let models: string[] = [];
+          try {
+            models = (await api.searchModels('')).map(m => m.name);
+          } catch {
+            // The names are only suggestions.
+          }
+          const answer = await askForm({
+            title: 'Register model from a run',
+            intro:
+              'A new version of the model (created if it does not exist yet) pointing at runs:/RUN/PATH.',
+            fields: [
+              {
+                key: 'runId',
+                label: 'Run id',
+                value: runId,
+                required: true,
+                placeholder: '32 hexadecimal characters'
+              },
+              {
+                key: 'path',
+                label: 'Model path in the run',
+                value: path || choices[0]?.path || '',
+                required: true,
+                placeholder: 'models/model',
+                choices: choices.map(c => c.path)
+              },
+              {
+                key: 'name',
+                label: 'Registered model',
+                value: name,
+                required: true,
+                choices: models
+              },
+              { key: 'comment', label: 'Why', multiline: true }
+            ],
+            accept: 'Register'
+          });
+          if (!answer) {
+            return;
+          }
+          runId = answer.runId.trim().toLowerCase();
+          path = answer.path.trim().replace(/^\/+|\/+$/g, '');
+          name = answer.name.trim();
+          comment = answer.comment.trim();
+        }
+        if (!RUN_ID.test(runId) || !isPlausibleName(name) || !path) {
+          await showErrorMessage(
+            'Register model',
+            'Give a run id (32 hexadecimal characters), the model path in the run and a model name.'
+          );
+          return;
+        }
+        const version = await actions.register(runId, path, name, comment);
+        if (version) {
+          await commands.execute(CommandIDs.openModels, { name });
+        }
+        return version;
+      }
+    });
+
+    const decisionLabels: Record<Decision, string> = {
+      request: 'Request Approval of Model Version',
+      approve: 'Approve Model Version',
+      reject: 'Reject Model Version'
+    };
+    (Object.keys(DECISION_COMMANDS) as Decision[]).forEach(decision => {
+      commands.addCommand(DECISION_COMMANDS[decision], {
+        label: args =>
+          args.name
+            ? `${decisionLabels[decision]} ${args.name} v${args.version}`
+            : decisionLabels[decision],
+        describedBy: { args: VERSION_ARGS },
+        isEnabled: args => versionArgs(args) !== null,
+        execute: async args => {
+          const target = versionArgs(args);
+          if (!target) {
+            return;
+          }
+          const comment =
+            typeof args.comment === 'string' ? args.comment : undefined;
+          return actions.decide(
+            target.name,
+            target.version,
+            decision,
+            comment === undefined ? undefined : { comment }
+          );
+        }
+      });
+    });
+
+    commands.addCommand(CommandIDs.setAlias, {
+      label: 'Set Model Alias…',
+      caption: 'Point an alias (champion, challenger, …) at a version',
+      describedBy: {
+        args: {
+          ...VERSION_ARGS,
+          properties: {
+            ...VERSION_ARGS.properties,
+            alias: { type: 'string', description: 'asked for when missing' }
+          }
+        }
+      },
+      isEnabled: args => versionArgs(args) !== null,
+      execute: async args => {
+        const target = versionArgs(args);
+        if (!target) {
+          return;
+        }
+        const alias = typeof args.alias === 'string' ? args.alias : undefined;
+        const comment =
+          typeof args.comment === 'string' ? args.comment : undefined;
+        return actions.setAlias(target.name, target.version, alias, comment);
+      }
+    });
+
+    commands.addCommand(CommandIDs.deleteAlias, {
+      label: args =>
+        args.alias ? `Delete Alias @${args.alias}` : 'Delete Model Alias',
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            name: { type: 'string' },
+            alias: { type: 'string' },
+            comment: { type: 'string' }
+          },
+          required: ['name', 'alias']
+        }
+      },
+      isEnabled: args =>
+        typeof args.name === 'string' && typeof args.alias === 'string',
+      execute: async args => {
+        if (typeof args.name !== 'string' || typeof args.alias !== 'string') {
+          return;
+        }
+        const comment =
+          typeof args.comment === 'string' ? args.comment : undefined;
+        return actions.deleteAlias(args.name, args.alias, comment);
+      }
+    });
+
+    if (palette) {
+      for (const command of [
+        CommandIDs.openModels,
+        CommandIDs.openVersion,
+        CommandIDs.registerModel
+      ]) {
+        palette.addItem({ command, category: CATEGORY });
+      }
+    }
+
+    if (restorer) {
+      void restorer.restore(panels, {
+        command: CommandIDs.openModels,
+        args: () => ({}),
+        name: () => 'models'
+      });
+      void restorer.restore(versions, {
+        command: CommandIDs.openVersion,
+        args: w => ({
+          name: w.content.model.name,
+          version: w.content.model.version
+        }),
+        name: w => `${w.content.model.name}@${w.content.model.version}`
+      });
+    }
+  }
+};
+
+export default modelsPlugin;

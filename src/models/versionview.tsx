@@ -1,0 +1,718 @@
+/**
+ * The version view: one main-area tab per model version with its overview
+ * (source run, status, approval and who decided), the model's audit timeline,
+ * the lineage (version → run → notebook snapshot and execution log →
+ * datasets → environment → git) and the model card with its editable fields.
+ *
+ * Registry data is user text: React text nodes everywhere; the card's HTML
+ * (escaped by the server) is shown only in an `<iframe sandbox="">`.
+ */
+
+import * as React from 'react';
+
+import { ReactWidget } from '@jupyterlab/ui-components';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import {
+  CARD_FIELDS,
+  CardFormat,
+  errorText,
+  IAuditEntry,
+  ICardReply,
+  ILineage,
+  IModelVersion,
+  IRegistryApi
+} from './api';
+import { AliasBadge, ApprovalBadge, RunLink } from './components';
+import {
+  approvalActions,
+  describeChange,
+  formatUtc,
+  shortDigest
+} from './format';
+
+export interface IVersionViewActions {
+  openRun(runId: string): void;
+  decide(
+    name: string,
+    version: number,
+    decision: 'request' | 'approve' | 'reject'
+  ): void;
+  setAlias(name: string, version: number): void;
+  deleteAlias(name: string, alias: string): void;
+  /**
+   * Called after the card's fields were saved here.
+   */
+  changed(name: string): void;
+}
+
+/**
+ * One version's data, loaded from the registry REST API.
+ */
+export class VersionViewModel {
+  constructor(
+    readonly api: IRegistryApi,
+    readonly name: string,
+    readonly version: number
+  ) {}
+
+  data: IModelVersion | null = null;
+  audit: IAuditEntry[] = [];
+  lineage: ILineage | null = null;
+  card: ICardReply | null = null;
+  cardFormat: CardFormat = 'html';
+  error: string | null = null;
+  errors: Record<string, string> = {};
+
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  /**
+   * Load (or reload) everything; each part fails on its own.
+   */
+  async load(): Promise<void> {
+    try {
+      this.data = await this.api.getVersion(this.name, this.version);
+      this.error = null;
+    } catch (error) {
+      this.error = errorText(error);
+      this._changed.emit();
+      return;
+    }
+    this._changed.emit();
+    await Promise.all([
+      this._part('audit', async () => {
+        this.audit = await this.api.audit(this.name);
+      }),
+      this._part('lineage', async () => {
+        this.lineage = await this.api.lineage(this.name, this.version);
+      }),
+      this.loadCard()
+    ]);
+  }
+
+  async loadCard(format?: CardFormat): Promise<void> {
+    if (format) {
+      this.cardFormat = format;
+    }
+    await this._part('card', async () => {
+      this.card = await this.api.card(this.name, this.version, this.cardFormat);
+    });
+  }
+
+  /**
+   * Save the card's human fields (audited; all or nothing).
+   */
+  async saveCard(
+    fields: Record<string, string | null>,
+    comment: string
+  ): Promise<boolean> {
+    try {
+      await this.api.updateCard(this.name, this.version, fields, comment);
+      delete this.errors['card-save'];
+    } catch (error) {
+      this.errors['card-save'] = errorText(error);
+      this._changed.emit();
+      return false;
+    }
+    await this.load();
+    return true;
+  }
+
+  private async _part(key: string, load: () => Promise<void>): Promise<void> {
+    try {
+      await load();
+      delete this.errors[key];
+    } catch (error) {
+      this.errors[key] = errorText(error);
+    }
+    this._changed.emit();
+  }
+
+  private _changed = new Signal<this, void>(this);
+}
+
+function Section(props: {
+  title: string;
+  id: string;
+  children: React.ReactNode;
+}): JSX.Element {
+  return (
+    <section
+      className="jp-mm-section jp-mm-version-section"
+      aria-labelledby={props.id}
+    >
+      <h2 className="jp-mm-version-section-title" id={props.id}>
+        {props.title}
+      </h2>
+      {props.children}
+    </section>
+  );
+}
+
+function Overview(props: {
+  v: IModelVersion;
+  actions: IVersionViewActions;
+}): JSX.Element {
+  const { v, actions } = props;
+  const a = v.approval;
+  const can = approvalActions(v);
+  return (
+    <>
+      <dl className="jp-mm-kv">
+        <dt>Source run</dt>
+        <dd>
+          {v.run_id ? (
+            <RunLink
+              runId={v.run_id}
+              openRun={actions.openRun}
+              label={v.run_id}
+            />
+          ) : (
+            '—'
+          )}
+        </dd>
+        <dt>Source</dt>
+        <dd>
+          <code>{v.source}</code>
+        </dd>
+        <dt>Status</dt>
+        <dd>{v.status}</dd>
+        <dt>Registered</dt>
+        <dd>
+          {formatUtc(v.creation_time)}
+          {v.user_id ? ` by ${v.user_id}` : ''}
+        </dd>
+        <dt>Approval</dt>
+        <dd>
+          <ApprovalBadge version={v} />
+        </dd>
+        {a ? (
+          <>
+            <dt>Requested</dt>
+            <dd>
+              {`${formatUtc(a.requested_time)} by ${a.requested_by ?? '?'}`}
+              {a.request_comment ? ` — “${a.request_comment}”` : ''}
+            </dd>
+            {a.evidence.length ? (
+              <>
+                <dt>Evidence</dt>
+                <dd>
+                  <ul className="jp-mm-plain-list">
+                    {a.evidence.map(link => (
+                      <li key={link}>
+                        <code>{link}</code>
+                      </li>
+                    ))}
+                  </ul>
+                </dd>
+              </>
+            ) : null}
+            {a.decided_by ? (
+              <>
+                <dt>Decided</dt>
+                <dd className="jp-mm-decision">
+                  {`${a.status} on ${formatUtc(a.decided_time)} by ${a.decided_by}`}
+                  {a.decision_comment ? ` — “${a.decision_comment}”` : ''}
+                </dd>
+              </>
+            ) : null}
+          </>
+        ) : null}
+        {v.description ? (
+          <>
+            <dt>Description</dt>
+            <dd>{v.description}</dd>
+          </>
+        ) : null}
+      </dl>
+      <div className="jp-mm-actions">
+        {can.request ? (
+          <button
+            className="jp-mm-button jp-mod-styled"
+            onClick={() => actions.decide(v.name, v.version, 'request')}
+          >
+            Request approval
+          </button>
+        ) : null}
+        {can.decide && a?.status !== 'Approved' ? (
+          <button
+            className="jp-mm-button jp-mod-styled jp-mod-accept"
+            onClick={() => actions.decide(v.name, v.version, 'approve')}
+          >
+            Approve
+          </button>
+        ) : null}
+        {can.decide ? (
+          <button
+            className="jp-mm-button jp-mod-styled jp-mod-warn"
+            onClick={() => actions.decide(v.name, v.version, 'reject')}
+          >
+            Reject
+          </button>
+        ) : null}
+        <button
+          className="jp-mm-button jp-mod-styled"
+          onClick={() => actions.setAlias(v.name, v.version)}
+        >
+          Set alias…
+        </button>
+      </div>
+    </>
+  );
+}
+
+function AuditTimeline(props: {
+  entries: IAuditEntry[];
+  version: number;
+}): JSX.Element {
+  if (props.entries.length === 0) {
+    return <p className="jp-mm-dim">No audit entry.</p>;
+  }
+  return (
+    <ol className="jp-mm-timeline" aria-label="Audit timeline">
+      {props.entries.map(e => (
+        <li
+          key={e.seq}
+          className={
+            'jp-mm-timeline-entry' +
+            (e.version === props.version ? ' jp-mm-timeline-this' : '')
+          }
+          data-action={e.action}
+        >
+          <span className="jp-mm-timeline-time">{formatUtc(e.time)}</span>
+          <span className="jp-mm-timeline-actor">{e.actor}</span>
+          <span className="jp-mm-timeline-action">{e.action}</span>
+          <span className="jp-mm-timeline-change">{describeChange(e)}</span>
+          {e.comment ? (
+            <span className="jp-mm-timeline-comment">“{e.comment}”</span>
+          ) : null}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+function Flag(props: { on: boolean; label: string }): JSX.Element {
+  return (
+    <span
+      className={
+        'jp-mm-flag ' + (props.on ? 'jp-mm-flag-on' : 'jp-mm-flag-off')
+      }
+    >
+      {props.label}: {props.on ? 'yes' : 'no'}
+    </span>
+  );
+}
+
+function Digest(props: { digest: string | null | undefined }): JSX.Element {
+  return (
+    <code className="jp-mm-digest" title={props.digest ?? ''}>
+      {shortDigest(props.digest)}
+    </code>
+  );
+}
+
+function LineageView(props: {
+  lineage: ILineage;
+  actions: IVersionViewActions;
+}): JSX.Element {
+  const { lineage, actions } = props;
+  const run = lineage.run;
+  const snap = lineage.notebook.snapshot;
+  const log = lineage.execution_log;
+  const env = lineage.environment;
+  const git = lineage.git;
+  const steps: Array<{ key: string; title: string; body: React.ReactNode }> = [
+    {
+      key: 'version',
+      title: 'Version',
+      body: (
+        <>
+          {lineage.model.name} v{lineage.model.version}
+          {lineage.model_files ? (
+            <div className="jp-mm-dim">
+              {lineage.model_files.flavors.join(', ')} ·{' '}
+              {lineage.model_files.files} files · MLmodel{' '}
+              <Digest digest={lineage.model_files.mlmodel_digest} />
+            </div>
+          ) : null}
+        </>
+      )
+    },
+    {
+      key: 'run',
+      title: 'Run',
+      body: run ? (
+        <>
+          <RunLink
+            runId={run.id}
+            openRun={actions.openRun}
+            label={run.name || run.id}
+          />{' '}
+          <span className="jp-mm-dim">
+            {run.status} · {run.user ?? '?'} · {run.experiment ?? ''}
+          </span>
+        </>
+      ) : (
+        '—'
+      )
+    },
+    {
+      key: 'notebook',
+      title: 'Notebook',
+      body: (
+        <>
+          {run?.notebook_path ? <code>{run.notebook_path}</code> : null}
+          {snap ? (
+            <div>
+              snapshot ({snap.phase}, {snap.source}){' '}
+              <Digest digest={snap.digest} />
+            </div>
+          ) : (
+            <div className="jp-mm-dim">no snapshot</div>
+          )}
+          {log ? (
+            <div className="jp-mm-flags">
+              execution log ({log.entries} cells) <Digest digest={log.digest} />{' '}
+              <Flag on={log.out_of_order} label="out of order" />{' '}
+              <Flag on={log.hidden_state} label="hidden state" />
+            </div>
+          ) : (
+            <div className="jp-mm-dim">no execution log</div>
+          )}
+        </>
+      )
+    },
+    {
+      key: 'datasets',
+      title: 'Datasets',
+      body: lineage.datasets.length ? (
+        <ul className="jp-mm-plain-list">
+          {lineage.datasets.map(d => (
+            <li key={`${d.name}-${d.digest}-${d.context}`}>
+              {d.name} {d.context ? `(${d.context})` : ''}{' '}
+              <Digest digest={d.digest} />
+              {d.row_count !== null && d.row_count !== undefined
+                ? ` · ${d.row_count} rows`
+                : ''}
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <span className="jp-mm-dim">none recorded</span>
+      )
+    },
+    {
+      key: 'environment',
+      title: 'Environment',
+      body: env ? (
+        <>
+          Python {env.python ?? '?'} · {env.packages} packages{' '}
+          <Digest digest={env.digest} />
+          <div className="jp-mm-dim">
+            {Object.entries(env.key_packages)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')}
+          </div>
+        </>
+      ) : (
+        <span className="jp-mm-dim">not recorded</span>
+      )
+    },
+    {
+      key: 'git',
+      title: 'Git',
+      body: git ? (
+        <>
+          <code>{git.commit ? git.commit.slice(0, 12) : '?'}</code>
+          {git.branch ? ` on ${git.branch}` : ''}
+          {git.dirty ? ' (dirty)' : ''}
+        </>
+      ) : (
+        <span className="jp-mm-dim">not recorded</span>
+      )
+    }
+  ];
+  return (
+    <>
+      <ol className="jp-mm-lineage" aria-label="Lineage">
+        {steps.map(step => (
+          <li
+            key={step.key}
+            className="jp-mm-lineage-step"
+            data-part={step.key}
+          >
+            <div className="jp-mm-lineage-title">{step.title}</div>
+            <div className="jp-mm-lineage-body">{step.body}</div>
+          </li>
+        ))}
+      </ol>
+      {lineage.missing.length ? (
+        <details className="jp-mm-lineage-missing">
+          <summary>Not recorded ({lineage.missing.length})</summary>
+          <ul className="jp-mm-plain-list">
+            {lineage.missing.map(m => (
+              <li key={m.part}>
+                <strong>{m.part}</strong>: {m.reason}
+              </li>
+            ))}
+          </ul>
+        </details>
+      ) : null}
+    </>
+  );
+}
+
+/**
+ * The server's HTML card (every value escaped there) in a sandboxed iframe:
+ * no scripts, no same-origin access. The theme's colours are passed in as a
+ * stylesheet of our own.
+ */
+export function cardDocument(
+  html: string,
+  style: CSSStyleDeclaration | null
+): string {
+  const v = (name: string, fallback: string) =>
+    (style?.getPropertyValue(name) || '').trim() || fallback;
+  const css = [
+    `body{margin:8px 12px;font-family:${v('--jp-content-font-family', 'sans-serif')};`,
+    `color:${v('--jp-content-font-color1', '#000')};background:${v('--jp-layout-color0', '#fff')};font-size:13px}`,
+    `table{border-collapse:collapse}td,th{border:1px solid ${v('--jp-border-color2', '#ccc')};padding:2px 8px;text-align:left}`,
+    'h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.2em}'
+  ].join('');
+  return `<!DOCTYPE html><html><head><meta charset="utf-8"><style>${css}</style></head><body>${html}</body></html>`;
+}
+
+function CardView(props: {
+  model: VersionViewModel;
+  actions: IVersionViewActions;
+}): JSX.Element {
+  const { model, actions } = props;
+  const card = model.card;
+  const [editing, setEditing] = React.useState(false);
+  const [draft, setDraft] = React.useState<Record<string, string>>({});
+  const [comment, setComment] = React.useState('');
+  const startEdit = () => {
+    const fields = card?.fields ?? {};
+    const values: Record<string, string> = {};
+    CARD_FIELDS.forEach(f => (values[f.key] = fields[f.key] ?? ''));
+    setDraft(values);
+    setComment('');
+    setEditing(true);
+  };
+  const save = async () => {
+    const values: Record<string, string | null> = {};
+    CARD_FIELDS.forEach(f => {
+      const text = (draft[f.key] ?? '').trim();
+      values[f.key] = text ? text : null;
+    });
+    if (await model.saveCard(values, comment.trim())) {
+      setEditing(false);
+      actions.changed(model.name);
+    }
+  };
+  const formats: CardFormat[] = ['html', 'markdown', 'json'];
+  let body: React.ReactNode = <p className="jp-mm-dim">Loading…</p>;
+  if (card && card.format === 'html') {
+    body = (
+      <iframe
+        className="jp-mm-card-frame"
+        title={`Model card of ${model.name} version ${model.version}`}
+        sandbox=""
+        srcDoc={cardDocument(
+          String(card.card),
+          typeof window !== 'undefined'
+            ? window.getComputedStyle(document.body)
+            : null
+        )}
+      />
+    );
+  } else if (card) {
+    body = (
+      <pre className="jp-mm-card-text">
+        {card.format === 'json'
+          ? JSON.stringify(card.card, null, 2)
+          : String(card.card)}
+      </pre>
+    );
+  }
+  return (
+    <>
+      <div className="jp-mm-card-toolbar" role="group" aria-label="Card format">
+        {formats.map(f => (
+          <button
+            key={f}
+            className={
+              'jp-mm-button jp-mod-styled' +
+              (model.cardFormat === f ? ' jp-mod-selected' : '')
+            }
+            aria-pressed={model.cardFormat === f}
+            onClick={() => void model.loadCard(f)}
+          >
+            {f === 'html' ? 'Card' : f === 'markdown' ? 'Markdown' : 'JSON'}
+          </button>
+        ))}
+        {!editing ? (
+          <button className="jp-mm-button jp-mod-styled" onClick={startEdit}>
+            Edit fields…
+          </button>
+        ) : null}
+      </div>
+      {editing ? (
+        <form
+          className="jp-mm-card-form"
+          onSubmit={e => {
+            e.preventDefault();
+            void save();
+          }}
+        >
+          {CARD_FIELDS.map(f => (
+            <label key={f.key} className="jp-mm-card-field">
+              <span>{f.title}</span>
+              <textarea
+                className="jp-mod-styled"
+                name={f.key}
+                rows={3}
+                value={draft[f.key] ?? ''}
+                onChange={e => setDraft({ ...draft, [f.key]: e.target.value })}
+              />
+            </label>
+          ))}
+          <label className="jp-mm-card-field">
+            <span>Why (kept in the audit trail)</span>
+            <input
+              className="jp-mod-styled"
+              name="comment"
+              value={comment}
+              onChange={e => setComment(e.target.value)}
+            />
+          </label>
+          {model.errors['card-save'] ? (
+            <div className="jp-mm-error" role="alert">
+              {model.errors['card-save']}
+            </div>
+          ) : null}
+          <div className="jp-mm-actions">
+            <button
+              type="submit"
+              className="jp-mm-button jp-mod-styled jp-mod-accept"
+            >
+              Save card
+            </button>
+            <button
+              type="button"
+              className="jp-mm-button jp-mod-styled"
+              onClick={() => setEditing(false)}
+            >
+              Cancel
+            </button>
+          </div>
+        </form>
+      ) : null}
+      {model.errors.card ? (
+        <div className="jp-mm-error" role="alert">
+          {model.errors.card}
+        </div>
+      ) : (
+        body
+      )}
+    </>
+  );
+}
+
+export function VersionView(props: {
+  model: VersionViewModel;
+  actions: IVersionViewActions;
+}): JSX.Element {
+  const { model, actions } = props;
+  const [, setTick] = React.useState(0);
+  React.useEffect(() => {
+    const update = () => setTick(t => t + 1);
+    model.changed.connect(update);
+    return () => {
+      model.changed.disconnect(update);
+    };
+  }, [model]);
+  const v = model.data;
+  const idBase = `jp-mm-version-${Private.slug(model.name)}-${model.version}`;
+  return (
+    <div className="jp-mm-view-body jp-mm-version">
+      <div className="jp-mm-view-header">
+        <h1 className="jp-mm-view-title">
+          {model.name} <span className="jp-mm-dim">v{model.version}</span>
+        </h1>
+        {v ? <ApprovalBadge version={v} /> : null}
+        {v?.aliases.map(alias => (
+          <AliasBadge
+            key={alias}
+            alias={alias}
+            onDelete={() => actions.deleteAlias(model.name, alias)}
+          />
+        ))}
+        <button
+          className="jp-mm-button jp-mod-styled"
+          onClick={() => void model.load()}
+        >
+          Reload
+        </button>
+      </div>
+      {model.error ? (
+        <div className="jp-mm-error" role="alert">
+          {model.error}
+        </div>
+      ) : null}
+      {v ? (
+        <>
+          <Section title="Overview" id={`${idBase}-overview`}>
+            <Overview v={v} actions={actions} />
+          </Section>
+          <Section title="Audit timeline" id={`${idBase}-audit`}>
+            {model.errors.audit ? (
+              <div className="jp-mm-error">{model.errors.audit}</div>
+            ) : (
+              <AuditTimeline entries={model.audit} version={model.version} />
+            )}
+          </Section>
+          <Section title="Lineage" id={`${idBase}-lineage`}>
+            {model.errors.lineage ? (
+              <div className="jp-mm-error">{model.errors.lineage}</div>
+            ) : model.lineage ? (
+              <LineageView lineage={model.lineage} actions={actions} />
+            ) : (
+              <p className="jp-mm-dim">Loading…</p>
+            )}
+          </Section>
+          <Section title="Model card" id={`${idBase}-card`}>
+            <CardView model={model} actions={actions} />
+          </Section>
+        </>
+      ) : null}
+    </div>
+  );
+}
+
+/**
+ * The version view widget.
+ */
+export class VersionViewWidget extends ReactWidget {
+  constructor(
+    readonly model: VersionViewModel,
+    private _actions: IVersionViewActions
+  ) {
+    super();
+    this.addClass('jp-mm-view');
+    this.addClass('jp-mm-version-view');
+  }
+
+  render(): JSX.Element {
+    return <VersionView model={this.model} actions={this._actions} />;
+  }
+}
+
+namespace Private {
+  export function slug(text: string): string {
+    return text.replace(/[^A-Za-z0-9_-]/g, '_');
+  }
+}

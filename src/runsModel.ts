@@ -1,0 +1,828 @@
+import { ServerConnection } from '@jupyterlab/services';
+import { IDisposable } from '@lumino/disposable';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import {
+  IExperiment,
+  IRun,
+  IRunsApi,
+  ISearchQuery,
+  filterErrorPosition,
+  firstLine
+} from './api';
+import {
+  DEFAULT_COLUMNS,
+  compareRuns,
+  orderByClause,
+  parseColumn,
+  quoteString,
+  serverColumns
+} from './columns';
+import { errorText } from './format';
+
+/**
+ * The data behind the sidebar's run table: one experiment's runs, fetched
+ * page by page as the table scrolls (page tokens of the search API, never
+ * the whole list), with the columns, order, filter and selection, patched
+ * in place by the server's live store events.
+ */
+export class RunsModel implements IDisposable {
+  constructor(options: RunsModel.IOptions) {
+    this._api = options.api;
+    this._pageSize = options.pageSize ?? RunsModel.PAGE_SIZE;
+    this._coalesceMs = options.coalesceMs ?? RunsModel.COALESCE_MS;
+    this._memory = options.memory ?? null;
+    this._defaultColumns = [...(options.defaultColumns ?? DEFAULT_COLUMNS)];
+  }
+
+  /**
+   * Emitted whenever anything shown changes.
+   */
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  get experiments(): ReadonlyArray<IExperiment> {
+    return this._experiments;
+  }
+
+  get experimentId(): string | null {
+    return this._experimentId;
+  }
+
+  /**
+   * Loaded runs, in the server's order.
+   */
+  get rows(): ReadonlyArray<IRun> {
+    return this._rows;
+  }
+
+  /**
+   * Whether every run matching the query is loaded.
+   */
+  get complete(): boolean {
+    return this._nextToken === null && !this._loading;
+  }
+
+  get loading(): boolean {
+    return this._loading;
+  }
+
+  /**
+   * The last failure (other than a filter error), as text.
+   */
+  get error(): string | null {
+    return this._error;
+  }
+
+  /**
+   * The filter applied to the table.
+   */
+  get filter(): string {
+    return this._filter;
+  }
+
+  /**
+   * Why the server refused the filter, and where (a character offset).
+   */
+  get filterError(): RunsModel.IFilterError | null {
+    return this._filterError;
+  }
+
+  get columns(): ReadonlyArray<string> {
+    return this._columns;
+  }
+
+  get order(): RunsModel.IOrder | null {
+    return this._order;
+  }
+
+  get showDeleted(): boolean {
+    return this._showDeleted;
+  }
+
+  /**
+   * Param, metric and tag keys seen in this experiment's runs.
+   */
+  get keys(): RunsModel.IKeys {
+    return {
+      params: [...this._keys.params].sort(),
+      metrics: [...this._keys.metrics].sort(),
+      tags: [...this._keys.tags].sort()
+    };
+  }
+
+  /**
+   * Ids of the selected runs.
+   */
+  get selection(): ReadonlySet<string> {
+    return this._selection;
+  }
+
+  /**
+   * Selected runs in table order (only loaded ones).
+   */
+  get selectedRuns(): IRun[] {
+    return this._rows.filter(run => this._selection.has(run.id));
+  }
+
+  /**
+   * Load the experiments and the remembered view, then the first page.
+   */
+  async start(): Promise<void> {
+    if (this._memory) {
+      try {
+        const saved = (await this._memory.fetch()) as RunsModel.IMemory | null;
+        if (saved && typeof saved === 'object') {
+          this._remembered = {
+            experimentId:
+              typeof saved.experimentId === 'string'
+                ? saved.experimentId
+                : null,
+            columns: { ...(saved.columns ?? {}) },
+            order: { ...(saved.order ?? {}) }
+          };
+        }
+      } catch {
+        // Nothing remembered: defaults.
+      }
+    }
+    await this.refreshExperiments();
+    const wanted = this._remembered.experimentId;
+    const active = this._experiments.filter(
+      e => e.lifecycle_stage !== 'deleted'
+    );
+    const id =
+      (wanted && this._experiments.some(e => e.id === wanted) && wanted) ||
+      (active.some(e => e.id === '0') ? '0' : (active[0]?.id ?? '0'));
+    await this.setExperiment(id);
+  }
+
+  /**
+   * Fetch the experiment list again.
+   */
+  async refreshExperiments(): Promise<void> {
+    try {
+      this._experiments = await this._api.experiments();
+    } catch (error) {
+      this._error = errorText(error);
+    }
+    this._emit();
+  }
+
+  /**
+   * Columns for experiments without remembered ones (the settings' default).
+   */
+  setDefaultColumns(columns: ReadonlyArray<string>): void {
+    const valid = columns.filter(c => parseColumn(c) !== null);
+    if (valid.length > 0) {
+      this._defaultColumns = valid;
+    }
+  }
+
+  /**
+   * Show another experiment, with its remembered columns and order.
+   */
+  async setExperiment(id: string): Promise<void> {
+    this._experimentId = id;
+    this._columns = this._remembered.columns[id]
+      ? [...this._remembered.columns[id]]
+      : [...this._defaultColumns];
+    this._order = this._remembered.order[id] ?? null;
+    this._keys = { params: new Set(), metrics: new Set(), tags: new Set() };
+    this._selection = new Set();
+    this._anchor = null;
+    this._remembered.experimentId = id;
+    this._save();
+    void this._discoverKeys(id);
+    await this.reload();
+  }
+
+  /**
+   * Apply a filter (search grammar); the empty string shows every run.
+   */
+  async setFilter(text: string): Promise<void> {
+    this._filter = text.trim();
+    await this.reload();
+  }
+
+  /**
+   * Sort by a column; the same column again flips the direction, a third
+   * time returns to the default order (newest first).
+   */
+  async sortBy(columnId: string): Promise<void> {
+    if (orderByClause(columnId, true) === null) {
+      return;
+    }
+    const current = this._order;
+    if (!current || current.column !== columnId) {
+      this._order = { column: columnId, ascending: true };
+    } else if (current.ascending) {
+      this._order = { column: columnId, ascending: false };
+    } else {
+      this._order = null;
+    }
+    this._rememberView();
+    await this.reload();
+  }
+
+  /**
+   * Set the order directly (null: newest first).
+   */
+  async setOrder(order: RunsModel.IOrder | null): Promise<void> {
+    this._order = order;
+    this._rememberView();
+    await this.reload();
+  }
+
+  /**
+   * Choose the shown columns (column ids, in order).
+   */
+  async setColumns(columns: ReadonlyArray<string>): Promise<void> {
+    this._columns = columns.filter(c => parseColumn(c) !== null);
+    if (
+      this._order &&
+      !this._columns.includes(this._order.column) &&
+      this._order.column !== 'attributes.start_time'
+    ) {
+      this._order = null;
+    }
+    this._rememberView();
+    await this.reload();
+  }
+
+  /**
+   * Show or hide a column.
+   */
+  async toggleColumn(columnId: string): Promise<void> {
+    const columns = this._columns.includes(columnId)
+      ? this._columns.filter(c => c !== columnId)
+      : [...this._columns, columnId];
+    await this.setColumns(columns);
+  }
+
+  /**
+   * Include deleted runs (shown struck through, restorable).
+   */
+  async setShowDeleted(show: boolean): Promise<void> {
+    this._showDeleted = show;
+    await this.reload();
+  }
+
+  /**
+   * Drop the loaded rows and fetch the first page again. The old rows stay
+   * on screen until the new page arrives.
+   */
+  async reload(): Promise<void> {
+    if (this._experimentId === null || this._isDisposed) {
+      return;
+    }
+    const generation = ++this._generation;
+    this._loading = true;
+    this._error = null;
+    this._emit();
+    try {
+      const reply = await this._api.search(
+        this._query({ max_results: this._pageSize })
+      );
+      if (generation !== this._generation) {
+        return;
+      }
+      this._rows = [];
+      this._ids = new Set();
+      this._append(reply.runs);
+      this._nextToken = reply.next_page_token;
+      this._filterError = null;
+      const loaded = this._ids;
+      this._selection = new Set(
+        [...this._selection].filter(id => loaded.has(id))
+      );
+    } catch (error) {
+      if (generation !== this._generation) {
+        return;
+      }
+      this._rows = [];
+      this._ids = new Set();
+      this._nextToken = null;
+      const message = errorText(error);
+      if (
+        this._filter &&
+        error instanceof ServerConnection.ResponseError &&
+        error.response.status === 400
+      ) {
+        this._filterError = {
+          message: firstLine(message),
+          position: filterErrorPosition(message)
+        };
+      } else {
+        this._filterError = null;
+        this._error = message;
+      }
+    } finally {
+      if (generation === this._generation) {
+        this._loading = false;
+        this._emit();
+      }
+    }
+  }
+
+  /**
+   * Make sure the rows up to `index` are loaded (or being loaded). Called by
+   * the table for its last visible row; fetches a page ahead, or a larger one
+   * when the user jumped far down, never more than needed.
+   */
+  ensureLoaded(index: number): void {
+    if (
+      this._loading ||
+      this._nextToken === null ||
+      this._isDisposed ||
+      index + this._pageSize / 2 < this._rows.length
+    ) {
+      return;
+    }
+    const wanted = Math.min(
+      RunsModel.MAX_PAGE,
+      Math.max(this._pageSize, index + this._pageSize - this._rows.length)
+    );
+    void this._loadMore(wanted);
+  }
+
+  /**
+   * Handle one event of the server's event bus (schema
+   * `https://events.jupyter.org/jupyter_mm/store/v1`). Events are coalesced:
+   * the runs they name are fetched together a moment later, only those.
+   */
+  handleEvent(event: RunsModel.IStoreEvent): void {
+    if (this._isDisposed || typeof event.run_id !== 'string') {
+      return;
+    }
+    if (
+      event.experiment_id !== undefined &&
+      !this._experiments.some(e => e.id === event.experiment_id) &&
+      !this._listingExperiments
+    ) {
+      // A new experiment: the picker should offer it (one request at a time).
+      this._listingExperiments = true;
+      void this.refreshExperiments().finally(() => {
+        this._listingExperiments = false;
+      });
+    }
+    if (
+      this._experimentId === null ||
+      (event.experiment_id !== undefined &&
+        event.experiment_id !== this._experimentId)
+    ) {
+      return;
+    }
+    if (event.action === 'metrics-appended' && Array.isArray(event.keys)) {
+      for (const key of event.keys) {
+        this._keys.metrics.add(key);
+      }
+    }
+    this._pending.add(event.run_id);
+    if (this._timer === null && !this._flushing) {
+      this._timer = setTimeout(() => {
+        this._timer = null;
+        void this.flush();
+      }, this._coalesceMs);
+    }
+  }
+
+  /**
+   * Fetch the runs named by pending events and patch them into the rows:
+   * update loaded ones in place, insert new ones where the order puts them,
+   * drop those that no longer match (deleted, filtered out).
+   */
+  async flush(): Promise<void> {
+    if (this._timer !== null) {
+      clearTimeout(this._timer);
+      this._timer = null;
+    }
+    if (this._flushing || this._pending.size === 0 || this._isDisposed) {
+      return;
+    }
+    this._flushing = true;
+    const ids = [...this._pending].slice(0, RunsModel.MAX_PAGE);
+    for (const id of ids) {
+      this._pending.delete(id);
+    }
+    const generation = this._generation;
+    try {
+      const clause = `attributes.run_id IN (${ids.map(quoteString).join(', ')})`;
+      const reply = await this._api.search(
+        this._query({
+          max_results: ids.length,
+          filter: this._filter ? `${clause} AND (${this._filter})` : clause
+        })
+      );
+      if (generation === this._generation) {
+        this._patch(ids, reply.runs);
+      }
+    } catch {
+      // A later event or a reload brings them.
+    } finally {
+      this._flushing = false;
+      if (this._pending.size > 0) {
+        void this.flush();
+      }
+    }
+  }
+
+  /**
+   * Replace one run's row (after an action changed it).
+   */
+  updateRun(run: IRun): void {
+    const index = this._rows.findIndex(r => r.id === run.id);
+    if (index < 0) {
+      return;
+    }
+    const rows = this._rows.slice();
+    rows[index] = { ...rows[index], ...run };
+    if (!this._showDeleted && run.lifecycle_stage === 'deleted') {
+      rows.splice(index, 1);
+      this._ids.delete(run.id);
+      this._selection.delete(run.id);
+    }
+    this._rows = rows;
+    this._emit();
+  }
+
+  /**
+   * Click on a row: `single` selects only it, `toggle` (ctrl/cmd) adds or
+   * removes it, `range` (shift) selects from the last clicked row to it.
+   */
+  select(runId: string, mode: 'single' | 'toggle' | 'range' = 'single'): void {
+    const index = this._rows.findIndex(r => r.id === runId);
+    if (index < 0) {
+      return;
+    }
+    if (mode === 'toggle') {
+      const selection = new Set(this._selection);
+      if (selection.has(runId)) {
+        selection.delete(runId);
+      } else {
+        selection.add(runId);
+      }
+      this._selection = selection;
+      this._anchor = runId;
+    } else if (mode === 'range' && this._anchor !== null) {
+      const anchor = this._rows.findIndex(r => r.id === this._anchor);
+      const from = anchor < 0 ? index : Math.min(anchor, index);
+      const to = anchor < 0 ? index : Math.max(anchor, index);
+      this._selection = new Set(
+        this._rows.slice(from, to + 1).map(run => run.id)
+      );
+    } else {
+      this._selection = new Set([runId]);
+      this._anchor = runId;
+    }
+    this._emit();
+  }
+
+  /**
+   * Select every loaded run.
+   */
+  selectAll(): void {
+    this._selection = new Set(this._rows.map(r => r.id));
+    this._emit();
+  }
+
+  clearSelection(): void {
+    this._selection = new Set();
+    this._anchor = null;
+    this._emit();
+  }
+
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
+    if (this._timer !== null) {
+      clearTimeout(this._timer);
+      this._timer = null;
+    }
+    Signal.clearData(this);
+  }
+
+  private _query(overrides: Partial<ISearchQuery>): ISearchQuery {
+    const order: string[] = [];
+    if (this._order) {
+      const clause = orderByClause(this._order.column, this._order.ascending);
+      if (clause) {
+        order.push(clause);
+      }
+    }
+    const query: ISearchQuery = {
+      experiment_ids: [this._experimentId ?? '0'],
+      order_by: order,
+      view: this._showDeleted ? 'all' : 'active',
+      columns: serverColumns(this._columns),
+      ...overrides
+    };
+    const filter = overrides.filter ?? this._filter;
+    if (filter) {
+      query.filter = filter;
+    } else {
+      delete query.filter;
+    }
+    return query;
+  }
+
+  private async _loadMore(count: number): Promise<void> {
+    const generation = this._generation;
+    this._loading = true;
+    this._emit();
+    try {
+      const reply = await this._api.search(
+        this._query({ max_results: count, page_token: this._nextToken })
+      );
+      if (generation !== this._generation) {
+        return;
+      }
+      this._rows = this._rows.slice();
+      this._append(reply.runs);
+      this._nextToken = reply.next_page_token;
+    } catch (error) {
+      if (generation === this._generation) {
+        this._error = errorText(error);
+        this._nextToken = null;
+      }
+    } finally {
+      if (generation === this._generation) {
+        this._loading = false;
+        this._emit();
+      }
+    }
+  }
+
+  /**
+   * Append a page to `_rows` (already copied), skipping runs already shown
+   * (a live insertion shifts the server's offsets by one).
+   */
+  private _append(runs: IRun[]): void {
+    for (const run of runs) {
+      if (this._ids.has(run.id)) {
+        continue;
+      }
+      this._ids.add(run.id);
+      this._rows.push(run);
+      this._learnKeys(run);
+    }
+  }
+
+  private _patch(ids: string[], runs: IRun[]): void {
+    const found = new Map(runs.map(run => [run.id, run]));
+    let rows = this._rows.slice();
+    let changed = false;
+    // Loaded rows: update or drop.
+    for (const id of ids) {
+      if (!this._ids.has(id)) {
+        continue;
+      }
+      const index = rows.findIndex(r => r.id === id);
+      const run = found.get(id);
+      if (run) {
+        rows[index] = run;
+        this._learnKeys(run);
+      } else {
+        rows.splice(index, 1);
+        this._ids.delete(id);
+        this._selection.delete(id);
+      }
+      changed = true;
+    }
+    // New runs: insert where the order puts them among the loaded rows.
+    const order = this._order ?? {
+      column: 'attributes.start_time',
+      ascending: false
+    };
+    for (const run of runs) {
+      if (this._ids.has(run.id)) {
+        continue;
+      }
+      let index = rows.findIndex(
+        row => compareRuns(run, row, order.column, order.ascending) < 0
+      );
+      if (index < 0) {
+        if (this._nextToken !== null) {
+          continue; // beyond the loaded rows: a later page brings it
+        }
+        index = rows.length;
+      }
+      rows = [...rows.slice(0, index), run, ...rows.slice(index)];
+      this._ids.add(run.id);
+      this._learnKeys(run);
+      changed = true;
+    }
+    if (changed) {
+      this._rows = rows;
+      this._emit();
+    }
+  }
+
+  private _learnKeys(run: IRun): void {
+    for (const section of ['params', 'metrics', 'tags'] as const) {
+      const values = run[section];
+      if (values) {
+        for (const key of Object.keys(values)) {
+          this._keys[section].add(key);
+        }
+      }
+    }
+  }
+
+  /**
+   * Learn the param, metric and tag keys of the shown experiment from its
+   * most recent runs (the column chooser calls it when it opens).
+   */
+  discoverKeys(): Promise<void> {
+    return this._experimentId === null
+      ? Promise.resolve()
+      : this._discoverKeys(this._experimentId);
+  }
+
+  /**
+   * Learn the keys of the experiment from its most recent runs, so the
+   * column chooser offers them before they are shown.
+   */
+  private async _discoverKeys(experimentId: string): Promise<void> {
+    try {
+      const reply = await this._api.search({
+        experiment_ids: [experimentId],
+        max_results: RunsModel.DISCOVERY_RUNS,
+        view: 'all',
+        columns: ['params.*', 'metrics.*', 'tags.*']
+      });
+      if (experimentId !== this._experimentId) {
+        return;
+      }
+      for (const run of reply.runs) {
+        this._learnKeys(run);
+      }
+      this._emit();
+    } catch {
+      // The loaded rows still teach their keys.
+    }
+  }
+
+  private _rememberView(): void {
+    const id = this._experimentId;
+    if (id === null) {
+      return;
+    }
+    this._remembered.columns[id] = [...this._columns];
+    if (this._order) {
+      this._remembered.order[id] = this._order;
+    } else {
+      delete this._remembered.order[id];
+    }
+    this._save();
+  }
+
+  private _save(): void {
+    if (this._memory) {
+      void this._memory
+        .save({
+          experimentId: this._remembered.experimentId,
+          columns: this._remembered.columns,
+          order: this._remembered.order
+        })
+        .catch(() => undefined);
+    }
+  }
+
+  private _emit(): void {
+    if (!this._isDisposed) {
+      this._changed.emit();
+    }
+  }
+
+  private _api: IRunsApi;
+  private _pageSize: number;
+  private _coalesceMs: number;
+  private _memory: RunsModel.IMemoryStore | null;
+  private _defaultColumns: string[];
+  private _remembered: RunsModel.IMemory = {
+    experimentId: null,
+    columns: {},
+    order: {}
+  };
+  private _experiments: IExperiment[] = [];
+  private _experimentId: string | null = null;
+  private _rows: IRun[] = [];
+  private _ids = new Set<string>();
+  private _nextToken: string | null = null;
+  private _loading = false;
+  private _error: string | null = null;
+  private _filter = '';
+  private _filterError: RunsModel.IFilterError | null = null;
+  private _columns: string[] = [...DEFAULT_COLUMNS];
+  private _order: RunsModel.IOrder | null = null;
+  private _showDeleted = false;
+  private _keys = {
+    params: new Set<string>(),
+    metrics: new Set<string>(),
+    tags: new Set<string>()
+  };
+  private _selection = new Set<string>();
+  private _anchor: string | null = null;
+  private _generation = 0;
+  private _pending = new Set<string>();
+  private _timer: ReturnType<typeof setTimeout> | null = null;
+  private _flushing = false;
+  private _listingExperiments = false;
+  private _isDisposed = false;
+  private _changed = new Signal<this, void>(this);
+}
+
+export namespace RunsModel {
+  /**
+   * Runs per page when scrolling.
+   */
+  export const PAGE_SIZE = 200;
+  /**
+   * Largest page asked for at once (a jump to the end of a long list).
+   */
+  export const MAX_PAGE = 5000;
+  /**
+   * Events arriving within this many milliseconds are fetched together.
+   */
+  export const COALESCE_MS = 150;
+  /**
+   * How many recent runs are read to discover the keys of an experiment.
+   */
+  export const DISCOVERY_RUNS = 200;
+  /**
+   * Schema id of the store events (`jupyter_mm/server/events.py`).
+   */
+  export const EVENT_SCHEMA_ID =
+    'https://events.jupyter.org/jupyter_mm/store/v1';
+
+  export interface IOptions {
+    api: IRunsApi;
+    pageSize?: number;
+    coalesceMs?: number;
+    /**
+     * Where the chosen experiment, columns and order are remembered.
+     */
+    memory?: IMemoryStore | null;
+    /**
+     * Columns of an experiment without remembered ones.
+     */
+    defaultColumns?: ReadonlyArray<string>;
+  }
+
+  export interface IOrder {
+    column: string;
+    ascending: boolean;
+  }
+
+  export interface IFilterError {
+    message: string;
+    /**
+     * Character offset in the filter, when the server said.
+     */
+    position: number | null;
+  }
+
+  export interface IKeys {
+    params: string[];
+    metrics: string[];
+    tags: string[];
+  }
+
+  /**
+   * One store event as the event bus delivers it.
+   */
+  export interface IStoreEvent {
+    action?: string;
+    run_id?: string;
+    experiment_id?: string;
+    name?: string;
+    status?: string;
+    lifecycle_stage?: string;
+    keys?: string[];
+  }
+
+  /**
+   * What is remembered between sessions.
+   */
+  export interface IMemory {
+    experimentId: string | null;
+    columns: Record<string, string[]>;
+    order: Record<string, IOrder>;
+  }
+
+  /**
+   * A place to keep IMemory (IStateDB in JupyterLab).
+   */
+  export interface IMemoryStore {
+    fetch(): Promise<unknown>;
+    save(value: IMemory): Promise<void>;
+  }
+}

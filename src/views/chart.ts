@@ -1,0 +1,340 @@
+/**
+ * A metric chart: plotly.js (loaded on first use) over a DOM node, querying
+ * down-sampled histories for the visible range and again on every zoom.
+ */
+
+import type * as PlotlyTypes from 'plotly.js';
+
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { ViewsAPI } from './api';
+import {
+  historyQueries,
+  relayoutXRange,
+  seriesToTraces,
+  XAxisKind
+} from './metrics';
+import { IMetricSeries } from './types';
+
+type PlotlyModule = typeof PlotlyTypes;
+
+let plotlyPromise: Promise<PlotlyModule> | null = null;
+
+/**
+ * plotly.js, imported once on first use (a separate chunk, so the extension
+ * itself loads fast).
+ */
+export function loadPlotly(): Promise<PlotlyModule> {
+  if (!plotlyPromise) {
+    plotlyPromise = import('plotly.js-dist-min').then(
+      module => ((module as any).default ?? module) as PlotlyModule
+    );
+    plotlyPromise.catch(() => {
+      plotlyPromise = null;
+    });
+  }
+  return plotlyPromise;
+}
+
+/**
+ * Colours used for runs, in order (plotly's default cycle).
+ */
+export const RUN_COLORS = [
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf'
+];
+
+/**
+ * Chart display settings shared by the charts of a view.
+ */
+export interface IChartSettings {
+  axis: XAxisKind;
+  /**
+   * EMA weight, 0 for none.
+   */
+  smoothing: number;
+  logY: boolean;
+}
+
+/**
+ * Emitted when the JupyterLab theme changes, so charts re-read the theme's
+ * colours.
+ */
+export const themeChanged = new Signal<unknown, void>({});
+
+/**
+ * Layout colours from the JupyterLab theme's CSS variables.
+ */
+export function themeLayout(): Partial<PlotlyTypes.Layout> {
+  const style = getComputedStyle(document.body);
+  const get = (name: string, fallback: string) =>
+    style.getPropertyValue(name).trim() || fallback;
+  const font = get('--jp-ui-font-color1', '#333');
+  const grid = get('--jp-border-color2', '#e0e0e0');
+  const axis = { gridcolor: grid, zerolinecolor: grid, linecolor: grid };
+  return {
+    paper_bgcolor: 'rgba(0,0,0,0)',
+    plot_bgcolor: 'rgba(0,0,0,0)',
+    font: {
+      color: font,
+      family: get('--jp-ui-font-family', 'sans-serif'),
+      size: 11
+    },
+    xaxis: axis,
+    yaxis: axis,
+    legend: { font: { color: font } }
+  };
+}
+
+/**
+ * Draws the histories of some metric keys of some runs in one chart.
+ */
+export class MetricChart {
+  constructor(options: MetricChart.IOptions) {
+    this.node = options.node;
+    this._api = options.api;
+    this._runIds = options.runIds;
+    this._keys = options.keys;
+    this._startTimes = options.startTimes;
+    this._settings = options.settings;
+    this._name = options.name;
+    this._color = options.color;
+    this._title = options.title ?? '';
+    themeChanged.connect(this._onTheme, this);
+    if (typeof ResizeObserver !== 'undefined') {
+      this._resizeObserver = new ResizeObserver(() => this._resize());
+      this._resizeObserver.observe(this.node);
+    }
+  }
+
+  /**
+   * The node plotly draws into.
+   */
+  readonly node: HTMLElement;
+
+  /**
+   * Emitted after each draw, with the number of points drawn.
+   */
+  get drawn(): ISignal<this, number> {
+    return this._drawn;
+  }
+
+  /**
+   * The series last drawn.
+   */
+  get series(): IMetricSeries[] {
+    return this._series;
+  }
+
+  /**
+   * The error of the last load, if it failed.
+   */
+  get error(): string | null {
+    return this._error;
+  }
+
+  /**
+   * Query the visible range again and redraw (live updates).
+   */
+  refresh(): Promise<void> {
+    return this._load();
+  }
+
+  /**
+   * Change the display settings; the axis kind resets the zoom.
+   */
+  setSettings(settings: IChartSettings): Promise<void> {
+    const axisChanged = settings.axis !== this._settings.axis;
+    this._settings = { ...settings };
+    if (axisChanged) {
+      this._range = null;
+      this._revision++;
+      return this._load();
+    }
+    return this._draw();
+  }
+
+  dispose(): void {
+    if (this._disposed) {
+      return;
+    }
+    this._disposed = true;
+    themeChanged.disconnect(this._onTheme, this);
+    this._resizeObserver?.disconnect();
+    Signal.clearData(this);
+    if (this._plotly) {
+      this._plotly.purge(this.node);
+    }
+  }
+
+  private async _load(): Promise<void> {
+    const request = ++this._request;
+    const queries = historyQueries(
+      this._runIds,
+      this._keys,
+      this._settings.axis,
+      this._range,
+      this._startTimes
+    );
+    try {
+      const [plotly, replies] = await Promise.all([
+        loadPlotly(),
+        Promise.all(queries.map(query => this._api.history(query)))
+      ]);
+      if (this._disposed || request !== this._request) {
+        return; // a newer query is on its way
+      }
+      this._plotly = plotly;
+      this._error = null;
+      // Series in a stable order: run order, then key order.
+      const all = ([] as IMetricSeries[]).concat(...replies);
+      const order = (s: IMetricSeries) =>
+        this._runIds.indexOf(s.run_id) * 10000 + this._keys.indexOf(s.key);
+      this._series = all.sort((a, b) => order(a) - order(b));
+    } catch (error) {
+      if (this._disposed || request !== this._request) {
+        return;
+      }
+      this._error = error instanceof Error ? error.message : String(error);
+      this.node.textContent = `Could not load the metric history: ${this._error}`;
+      return;
+    }
+    await this._draw();
+  }
+
+  private async _draw(): Promise<void> {
+    const plotly = this._plotly;
+    if (!plotly || this._disposed) {
+      return;
+    }
+    const traces = seriesToTraces(this._series, {
+      axis: this._settings.axis,
+      smoothing: this._settings.smoothing,
+      startTimes: this._startTimes,
+      name: this._name,
+      color: this._color
+    });
+    const theme = themeLayout();
+    const legend = traces.filter(t => t.showlegend !== false).length > 1;
+    const layout: Partial<PlotlyTypes.Layout> = {
+      ...theme,
+      title: this._title
+        ? { text: escapeForPlotly(this._title), font: { size: 13 } }
+        : undefined,
+      autosize: true,
+      height: legend ? 330 : 300,
+      margin: { l: 56, r: 16, t: this._title ? 32 : 12, b: legend ? 72 : 40 },
+      showlegend: legend,
+      legend: { ...theme.legend, orientation: 'h', x: 0, y: -0.32 },
+      hovermode: 'closest',
+      uirevision: `${this._revision}-${this._settings.logY}`,
+      xaxis: {
+        ...theme.xaxis,
+        title: {
+          text: this._settings.axis === 'step' ? 'step' : 'seconds since start'
+        }
+      },
+      yaxis: { ...theme.yaxis, type: this._settings.logY ? 'log' : 'linear' }
+    };
+    // Names are user text: plotly renders a subset of HTML in them.
+    const safe = traces.map(t => ({ ...t, name: escapeForPlotly(t.name) }));
+    await plotly.react(this.node, safe as any, layout, {
+      displaylogo: false,
+      responsive: false,
+      modeBarButtonsToRemove: ['select2d', 'lasso2d']
+    });
+    if (!this._listening) {
+      this._listening = true;
+      (this.node as any).on('plotly_relayout', (event: any) =>
+        this._onRelayout(event)
+      );
+    }
+    this.node.dataset.points = String(
+      this._series.reduce((n, s) => n + s.step.length, 0)
+    );
+    this.node.classList.add('jp-mm-chart-ready');
+    this._drawn.emit(Number(this.node.dataset.points));
+  }
+
+  private _onRelayout(event: Record<string, unknown>): void {
+    const range = relayoutXRange(event);
+    if (range === undefined) {
+      return;
+    }
+    if (
+      (range === null && this._range === null) ||
+      (range !== null &&
+        this._range !== null &&
+        range[0] === this._range[0] &&
+        range[1] === this._range[1])
+    ) {
+      return;
+    }
+    this._range = range;
+    void this._load();
+  }
+
+  private _resize(): void {
+    if (this._plotly && this.node.isConnected && this.node.offsetWidth > 0) {
+      this._plotly.Plots.resize(this.node);
+    }
+  }
+
+  private _onTheme(): void {
+    void this._draw();
+  }
+
+  private _api: ViewsAPI;
+  private _runIds: string[];
+  private _keys: string[];
+  private _startTimes: Record<string, number>;
+  private _settings: IChartSettings;
+  private _name?: (s: IMetricSeries) => string;
+  private _color?: (s: IMetricSeries, index: number) => string | undefined;
+  private _title: string;
+  private _range: [number, number] | null = null;
+  private _revision = 0;
+  private _request = 0;
+  private _series: IMetricSeries[] = [];
+  private _error: string | null = null;
+  private _plotly: PlotlyModule | null = null;
+  private _listening = false;
+  private _disposed = false;
+  private _resizeObserver: ResizeObserver | null = null;
+  private _drawn = new Signal<this, number>(this);
+}
+
+export namespace MetricChart {
+  export interface IOptions {
+    node: HTMLElement;
+    api: ViewsAPI;
+    runIds: string[];
+    keys: string[];
+    /**
+     * Each run's start time (ms), origin of the time axis.
+     */
+    startTimes: Record<string, number>;
+    settings: IChartSettings;
+    title?: string;
+    name?: (series: IMetricSeries) => string;
+    color?: (series: IMetricSeries, index: number) => string | undefined;
+  }
+}
+
+/**
+ * Escape text for plotly labels, which interpret a subset of HTML tags.
+ */
+export function escapeForPlotly(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;');
+}

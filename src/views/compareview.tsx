@@ -1,0 +1,499 @@
+/**
+ * The compare view: N runs side by side. Metric curves overlaid, a
+ * params/metrics table with differing values highlighted (identical rows
+ * collapsible), parallel coordinates, a param-vs-metric scatter, and a
+ * notebook diff between two chosen runs.
+ */
+
+import * as React from 'react';
+
+import { ReactWidget } from '@jupyterlab/ui-components';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { ViewsAPI } from './api';
+import {
+  IChartSettings,
+  loadPlotly,
+  RUN_COLORS,
+  themeLayout,
+  escapeForPlotly
+} from './chart';
+import {
+  compareRows,
+  parcoordsDimensions,
+  scatterPoints,
+  sectionKeys
+} from './compare';
+import { IRun } from './types';
+import { ChartControls, ChartView, errorMessage, StatusBadge } from './widgets';
+import { Section } from './runview';
+
+/**
+ * The runs being compared.
+ */
+export class CompareModel {
+  constructor(
+    readonly api: ViewsAPI,
+    readonly runIds: string[]
+  ) {}
+
+  runs: IRun[] = [];
+  errors: string[] = [];
+  loaded = false;
+
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  async load(): Promise<void> {
+    const results = await Promise.all(
+      this.runIds.map(id =>
+        this.api.getRun(id).then(
+          run => ({ run, error: null }),
+          error => ({ run: null, error: errorMessage(error) })
+        )
+      )
+    );
+    this.runs = [];
+    this.errors = [];
+    results.forEach((r, i) => {
+      if (r.run) {
+        this.runs.push(r.run);
+      } else {
+        this.errors.push(`${this.runIds[i]}: ${r.error}`);
+      }
+    });
+    this.loaded = true;
+    this._changed.emit();
+  }
+
+  /**
+   * A short label of a run: its name, else its id's first characters.
+   */
+  label(runId: string): string {
+    const run = this.runs.find(r => r.id === runId);
+    return run?.name || runId.slice(0, 8);
+  }
+
+  color(runId: string): string {
+    return RUN_COLORS[
+      Math.max(this.runIds.indexOf(runId), 0) % RUN_COLORS.length
+    ];
+  }
+
+  private _changed = new Signal<this, void>(this);
+}
+
+/**
+ * What the compare view needs besides its model.
+ */
+export interface ICompareContext {
+  openRun: (runId: string) => void;
+  openDiff: (base: string, other: string) => void;
+}
+
+export class CompareViewWidget extends ReactWidget {
+  constructor(
+    readonly model: CompareModel,
+    private _context: ICompareContext
+  ) {
+    super();
+    this.addClass('jp-mm-view');
+    this.addClass('jp-mm-compareview');
+    model.changed.connect(() => this.update(), this);
+  }
+
+  dispose(): void {
+    Signal.clearData(this);
+    super.dispose();
+  }
+
+  render(): JSX.Element {
+    return <CompareView model={this.model} context={this._context} />;
+  }
+}
+
+export function CompareView(props: {
+  model: CompareModel;
+  context: ICompareContext;
+}): JSX.Element {
+  const { model, context } = props;
+  if (!model.loaded) {
+    return (
+      <div className="jp-mm-view-body">
+        <p className="jp-mm-loading">Loading {model.runIds.length} runs…</p>
+      </div>
+    );
+  }
+  const runs = model.runs;
+  return (
+    <div className="jp-mm-view-body">
+      <header className="jp-mm-view-header">
+        <h1 className="jp-mm-view-title">Compare {runs.length} runs</h1>
+      </header>
+      {model.errors.map(e => (
+        <p key={e} className="jp-mm-error" role="alert">
+          Could not load run {e}
+        </p>
+      ))}
+      <ul className="jp-mm-compare-runs" aria-label="Runs compared">
+        {runs.map(run => (
+          <li key={run.id}>
+            <span
+              className="jp-mm-swatch"
+              style={{ background: model.color(run.id) }}
+              aria-hidden="true"
+            />
+            <button
+              className="jp-mm-link"
+              onClick={() => context.openRun(run.id)}
+              title={`Open run ${run.id}`}
+            >
+              {model.label(run.id)}
+            </button>{' '}
+            <StatusBadge status={run.status} />
+          </li>
+        ))}
+      </ul>
+      <CompareCharts model={model} />
+      <Section title="Params and metrics">
+        <CompareTable model={model} />
+      </Section>
+      <Section title="Parallel coordinates">
+        <Parcoords model={model} />
+      </Section>
+      <Section title="Param against metric">
+        <Scatter model={model} />
+      </Section>
+      <Section title="Notebook diff">
+        <DiffPicker model={model} context={context} />
+      </Section>
+    </div>
+  );
+}
+
+function CompareCharts(props: { model: CompareModel }): JSX.Element {
+  const { model } = props;
+  const keys = sectionKeys(model.runs, 'metrics');
+  const [settings, setSettings] = React.useState<IChartSettings>({
+    axis: 'step',
+    smoothing: 0,
+    logY: false
+  });
+  const startTimes: Record<string, number> = {};
+  model.runs.forEach(r => (startTimes[r.id] = r.start_time));
+  const runIds = model.runs.map(r => r.id);
+  return (
+    <Section title="Metrics" count={keys.length}>
+      {keys.length === 0 ? (
+        <p className="jp-mm-empty">These runs have no metrics.</p>
+      ) : (
+        <>
+          <ChartControls settings={settings} onChange={setSettings} />
+          <div className="jp-mm-charts">
+            {keys.map(key => (
+              <ChartView
+                key={key}
+                api={model.api}
+                runIds={runIds}
+                keys={[key]}
+                title={key}
+                startTimes={startTimes}
+                settings={settings}
+                name={s => model.label(s.run_id)}
+                color={s => model.color(s.run_id)}
+              />
+            ))}
+          </div>
+        </>
+      )}
+    </Section>
+  );
+}
+
+/**
+ * The params/metrics table: differing rows highlighted; identical rows can be
+ * hidden (hidden by default when anything differs).
+ */
+export function CompareTable(props: { model: CompareModel }): JSX.Element {
+  const { model } = props;
+  const rows = compareRows(model.runs);
+  const identical = rows.filter(r => !r.differs).length;
+  const [hideIdentical, setHideIdentical] = React.useState(
+    identical > 0 && identical < rows.length
+  );
+  const shown = hideIdentical ? rows.filter(r => r.differs) : rows;
+  if (!rows.length) {
+    return <p className="jp-mm-empty">No params or metrics.</p>;
+  }
+  return (
+    <div className="jp-mm-compare-table">
+      <label className="jp-mm-toggle">
+        <input
+          type="checkbox"
+          checked={hideIdentical}
+          onChange={e => setHideIdentical(e.target.checked)}
+        />{' '}
+        Hide identical values ({identical} of {rows.length} rows)
+      </label>
+      <div className="jp-mm-table-scroll">
+        <table className="jp-mm-table">
+          <thead>
+            <tr>
+              <th scope="col">key</th>
+              {model.runs.map(run => (
+                <th scope="col" key={run.id} title={run.id}>
+                  <span
+                    className="jp-mm-swatch"
+                    style={{ background: model.color(run.id) }}
+                    aria-hidden="true"
+                  />
+                  {model.label(run.id)}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {shown.map(row => (
+              <tr
+                key={`${row.section}.${row.key}`}
+                className={row.differs ? 'jp-mm-differs' : 'jp-mm-same'}
+                data-differs={row.differs}
+              >
+                <th scope="row">
+                  <span className="jp-mm-section-label">
+                    {row.section === 'params' ? 'param' : 'metric'}
+                  </span>{' '}
+                  {row.key}
+                </th>
+                {row.values.map((v, i) => (
+                  <td
+                    key={i}
+                    className={
+                      i === row.lowest
+                        ? 'jp-mm-lowest'
+                        : i === row.highest
+                          ? 'jp-mm-highest'
+                          : undefined
+                    }
+                    title={
+                      i === row.lowest
+                        ? 'lowest'
+                        : i === row.highest
+                          ? 'highest'
+                          : undefined
+                    }
+                  >
+                    {v === null ? <span className="jp-mm-missing">—</span> : v}
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </div>
+  );
+}
+
+/**
+ * A plotly figure drawn (lazily) into a div whenever `deps` change.
+ */
+function PlotlyFigure(props: {
+  data: () => any[];
+  layout: () => any;
+  deps: React.DependencyList;
+  className: string;
+}): JSX.Element {
+  const ref = React.useRef<HTMLDivElement>(null);
+  React.useEffect(() => {
+    let cancelled = false;
+    const node = ref.current;
+    void loadPlotly().then(plotly => {
+      if (cancelled || !node) {
+        return;
+      }
+      void plotly
+        .react(
+          node,
+          props.data(),
+          { ...themeLayout(), autosize: true, ...props.layout() },
+          { displaylogo: false }
+        )
+        .then(() => node.classList.add('jp-mm-chart-ready'));
+    });
+    return () => {
+      cancelled = true;
+    };
+  }, props.deps);
+  React.useEffect(
+    () => () => {
+      const node = ref.current;
+      if (node) {
+        void loadPlotly().then(plotly => plotly.purge(node));
+      }
+    },
+    []
+  );
+  return <div ref={ref} className={props.className} />;
+}
+
+function Parcoords(props: { model: CompareModel }): JSX.Element {
+  const { model } = props;
+  const dims = parcoordsDimensions(model.runs);
+  if (dims.length < 2 || model.runs.length < 2) {
+    return (
+      <p className="jp-mm-empty">
+        Needs two runs and two params or metrics that vary.
+      </p>
+    );
+  }
+  const colors = model.runs.map((_, i) => i);
+  return (
+    <PlotlyFigure
+      className="jp-mm-parcoords"
+      deps={[model.runs]}
+      data={() => [
+        {
+          type: 'parcoords',
+          line: {
+            color: colors,
+            colorscale: model.runs.map((r, i) => [
+              model.runs.length > 1 ? i / (model.runs.length - 1) : 0,
+              model.color(r.id)
+            ]),
+            cmin: 0,
+            cmax: Math.max(model.runs.length - 1, 1)
+          },
+          dimensions: dims.map(d => ({
+            ...d,
+            label: escapeForPlotly(d.label),
+            ticktext: d.ticktext?.map(escapeForPlotly)
+          }))
+        }
+      ]}
+      layout={() => ({ height: 360, margin: { l: 60, r: 60, t: 60, b: 30 } })}
+    />
+  );
+}
+
+function Scatter(props: { model: CompareModel }): JSX.Element {
+  const { model } = props;
+  const params = sectionKeys(model.runs, 'params');
+  const metrics = sectionKeys(model.runs, 'metrics');
+  const [param, setParam] = React.useState(params[0] ?? '');
+  const [metric, setMetric] = React.useState(metrics[0] ?? '');
+  if (!params.length || !metrics.length) {
+    return <p className="jp-mm-empty">Needs runs with params and metrics.</p>;
+  }
+  const points = scatterPoints(model.runs, param, metric);
+  return (
+    <div className="jp-mm-scatter">
+      <div className="jp-mm-chart-controls">
+        <label>
+          param{' '}
+          <select
+            className="jp-mm-select"
+            value={param}
+            onChange={e => setParam(e.target.value)}
+          >
+            {params.map(p => (
+              <option key={p} value={p}>
+                {p}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          metric{' '}
+          <select
+            className="jp-mm-select"
+            value={metric}
+            onChange={e => setMetric(e.target.value)}
+          >
+            {metrics.map(m => (
+              <option key={m} value={m}>
+                {m}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      <PlotlyFigure
+        className="jp-mm-scatter-plot"
+        deps={[model.runs, param, metric]}
+        data={() => [
+          {
+            type: 'scatter',
+            mode: 'markers',
+            x: points.x.map(v =>
+              typeof v === 'string' ? escapeForPlotly(v) : v
+            ),
+            y: points.y,
+            text: points.names.map(escapeForPlotly),
+            marker: {
+              size: 10,
+              color: points.ids.map(id => model.color(id))
+            },
+            hovertemplate: '%{text}<br>%{x} → %{y}<extra></extra>'
+          }
+        ]}
+        layout={() => ({
+          height: 320,
+          margin: { l: 60, r: 20, t: 20, b: 50 },
+          xaxis: {
+            ...themeLayout().xaxis,
+            title: { text: escapeForPlotly(param) },
+            type: points.numericX ? 'linear' : 'category'
+          },
+          yaxis: {
+            ...themeLayout().yaxis,
+            title: { text: escapeForPlotly(metric) }
+          }
+        })}
+      />
+    </div>
+  );
+}
+
+function DiffPicker(props: {
+  model: CompareModel;
+  context: ICompareContext;
+}): JSX.Element {
+  const { model, context } = props;
+  const ids = model.runs.map(r => r.id);
+  const [base, setBase] = React.useState(ids[0] ?? '');
+  const [other, setOther] = React.useState(ids[1] ?? '');
+  if (ids.length < 2) {
+    return <p className="jp-mm-empty">Needs two runs.</p>;
+  }
+  const select = (value: string, set: (v: string) => void, label: string) => (
+    <label>
+      {label}{' '}
+      <select
+        className="jp-mm-select"
+        value={value}
+        onChange={e => set(e.target.value)}
+      >
+        {ids.map(id => (
+          <option key={id} value={id}>
+            {model.label(id)}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+  return (
+    <div className="jp-mm-chart-controls">
+      {select(base, setBase, 'from')}
+      {select(other, setOther, 'to')}
+      <button
+        className="jp-mm-button jp-mod-styled"
+        disabled={base === other}
+        onClick={() => context.openDiff(base, other)}
+      >
+        Open notebook diff
+      </button>
+    </div>
+  );
+}

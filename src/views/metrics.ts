@@ -1,0 +1,289 @@
+/**
+ * Metric histories to chart data: wire values to numbers, EMA smoothing,
+ * plotly traces, and the down-sampling query for the visible range.
+ *
+ * Pure functions, no plotly import: the chart module loads plotly lazily.
+ */
+
+import { IHistoryQuery, IMetricSeries, Range, WireNumber } from './types';
+
+/**
+ * Points asked for per curve: about one per pixel column of a wide chart,
+ * twice (the server keeps each bucket's minimum and maximum).
+ */
+export const POINTS_PER_CURVE = 2000;
+
+/**
+ * What the x axis shows: the step, or seconds since the run started.
+ */
+export type XAxisKind = 'step' | 'time';
+
+/**
+ * A wire value (`"NaN"`, `"Infinity"`, `"-Infinity"` or a number) as a number.
+ */
+export function toNumber(value: WireNumber | null | undefined): number {
+  if (typeof value === 'number') {
+    return value;
+  }
+  switch (value) {
+    case 'Infinity':
+      return Infinity;
+    case '-Infinity':
+      return -Infinity;
+    case null:
+    case undefined:
+      return NaN;
+    default:
+      return Number(value);
+  }
+}
+
+/**
+ * Exponential moving average, debiased like TensorBoard's smoothing so the
+ * first points are not pulled towards zero.
+ *
+ * @param values the raw values
+ * @param weight 0 (no smoothing) to below 1 (heavier)
+ * @returns smoothed values; a non-finite input point stays as it is and does
+ *   not enter the average
+ */
+export function emaSmooth(values: number[], weight: number): number[] {
+  const w = Math.min(Math.max(weight, 0), 0.999);
+  if (w === 0) {
+    return values.slice();
+  }
+  const out = new Array<number>(values.length);
+  let last = 0;
+  let count = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isFinite(v)) {
+      out[i] = v;
+      continue;
+    }
+    last = last * w + (1 - w) * v;
+    count++;
+    out[i] = last / (1 - Math.pow(w, count));
+  }
+  return out;
+}
+
+/**
+ * The x values of a series for an axis kind.
+ *
+ * @param startTime the run's start (ms), origin of the time axis
+ */
+export function xValues(
+  series: IMetricSeries,
+  axis: XAxisKind,
+  startTime: number
+): number[] {
+  if (axis === 'step') {
+    return series.step.slice();
+  }
+  return series.timestamp.map(t => (t - startTime) / 1000);
+}
+
+/**
+ * Options of {@link seriesToTraces}.
+ */
+export interface ITraceOptions {
+  axis: XAxisKind;
+  /**
+   * EMA weight, 0 for none.
+   */
+  smoothing: number;
+  /**
+   * Each run's start time (ms), by run id.
+   */
+  startTimes: Record<string, number>;
+  /**
+   * Legend name of a series (default its key).
+   */
+  name?: (series: IMetricSeries) => string;
+  /**
+   * Colour of a series (default plotly's cycle).
+   */
+  color?: (series: IMetricSeries, index: number) => string | undefined;
+}
+
+/**
+ * A plotly scatter trace, typed loosely so this module needs no plotly import.
+ */
+export interface ITrace {
+  type: 'scatter';
+  mode: 'lines';
+  name: string;
+  x: number[];
+  y: Array<number | null>;
+  line: { width: number; color?: string };
+  opacity?: number;
+  showlegend?: boolean;
+  legendgroup: string;
+  hoverinfo?: string;
+  hovertemplate?: string;
+  meta?: { runId: string; key: string; raw: boolean };
+}
+
+/**
+ * Plotly traces for metric series: one line per series; with smoothing the
+ * raw line is kept faint behind the smoothed one. NaN and infinite values
+ * become gaps (plotly draws no point for null).
+ */
+export function seriesToTraces(
+  series: IMetricSeries[],
+  options: ITraceOptions
+): ITrace[] {
+  const traces: ITrace[] = [];
+  series.forEach((s, index) => {
+    const name = options.name ? options.name(s) : s.key;
+    const color = options.color ? options.color(s, index) : undefined;
+    const x = xValues(s, options.axis, options.startTimes[s.run_id] ?? 0);
+    const raw = s.value.map(toNumber);
+    const group = `${s.run_id}/${s.key}`;
+    const xLabel = options.axis === 'step' ? 'step %{x}' : '%{x:.3f} s';
+    if (options.smoothing > 0) {
+      traces.push({
+        type: 'scatter',
+        mode: 'lines',
+        name: `${name} (raw)`,
+        x,
+        y: gaps(raw),
+        line: { width: 1, color },
+        opacity: 0.3,
+        showlegend: false,
+        legendgroup: group,
+        hoverinfo: 'skip',
+        meta: { runId: s.run_id, key: s.key, raw: true }
+      });
+    }
+    traces.push({
+      type: 'scatter',
+      mode: 'lines',
+      name,
+      x,
+      y: gaps(options.smoothing > 0 ? emaSmooth(raw, options.smoothing) : raw),
+      line: { width: 1.5, color },
+      legendgroup: group,
+      hovertemplate: `%{y:.6g}<br>${xLabel}<extra>%{fullData.name}</extra>`,
+      meta: { runId: s.run_id, key: s.key, raw: false }
+    });
+  });
+  return traces;
+}
+
+function gaps(values: number[]): Array<number | null> {
+  return values.map(v => (Number.isFinite(v) ? v : null));
+}
+
+/**
+ * The visible x range in a plotly `relayout` event: `[lo, hi]`, `null` when
+ * the axis went back to autorange, `undefined` when the event does not
+ * concern the x axis (a y zoom, a legend click).
+ */
+export function relayoutXRange(
+  event: Record<string, unknown>
+): [number, number] | null | undefined {
+  if (event['xaxis.autorange'] === true) {
+    return null;
+  }
+  let lo = event['xaxis.range[0]'];
+  let hi = event['xaxis.range[1]'];
+  const range = event['xaxis.range'];
+  if (Array.isArray(range) && range.length === 2) {
+    [lo, hi] = range;
+  }
+  const a = Number(lo);
+  const b = Number(hi);
+  if (lo === undefined || hi === undefined || isNaN(a) || isNaN(b)) {
+    return undefined;
+  }
+  return a <= b ? [a, b] : [b, a];
+}
+
+/**
+ * History queries for the visible x range: one per run on the time axis
+ * (each run's seconds-since-start map to its own time range), else one.
+ *
+ * @param range visible x range, null for everything
+ */
+export function historyQueries(
+  runIds: string[],
+  keys: string[],
+  axis: XAxisKind,
+  range: [number, number] | null,
+  startTimes: Record<string, number>,
+  maxPoints = POINTS_PER_CURVE
+): IHistoryQuery[] {
+  if (range === null) {
+    return [{ run_ids: runIds, keys, max_points: maxPoints }];
+  }
+  if (axis === 'step') {
+    const stepRange: Range = [Math.floor(range[0]), Math.ceil(range[1])];
+    return [
+      { run_ids: runIds, keys, max_points: maxPoints, step_range: stepRange }
+    ];
+  }
+  return runIds.map(runId => {
+    const start = startTimes[runId] ?? 0;
+    const timeRange: Range = [
+      Math.floor(start + range[0] * 1000),
+      Math.ceil(start + range[1] * 1000)
+    ];
+    return {
+      run_ids: [runId],
+      keys,
+      max_points: maxPoints,
+      time_range: timeRange
+    };
+  });
+}
+
+/**
+ * Whether log scale can show a series set (some positive finite value).
+ */
+export function hasPositive(series: IMetricSeries[]): boolean {
+  return series.some(s => s.value.some(v => toNumber(v) > 0));
+}
+
+/**
+ * Format a metric or param value for display as text.
+ */
+export function formatValue(value: WireNumber | null | undefined): string {
+  if (value === null || value === undefined) {
+    return '';
+  }
+  if (typeof value === 'string') {
+    return value;
+  }
+  if (Number.isInteger(value)) {
+    return String(value);
+  }
+  const abs = Math.abs(value);
+  if (abs !== 0 && (abs < 1e-4 || abs >= 1e6)) {
+    return value.toExponential(4);
+  }
+  return String(Number(value.toPrecision(6)));
+}
+
+/**
+ * A duration in milliseconds as `1 h 2 min`, `3 min 4 s`, `5.2 s`.
+ */
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms) || ms < 0) {
+    return '—';
+  }
+  const s = ms / 1000;
+  if (s < 60) {
+    return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
+  }
+  const m = Math.floor(s / 60);
+  if (m < 60) {
+    return `${m} min ${Math.round(s - m * 60)} s`;
+  }
+  const h = Math.floor(m / 60);
+  if (h < 48) {
+    return `${h} h ${m - h * 60} min`;
+  }
+  return `${Math.floor(h / 24)} d ${h % 24} h`;
+}

@@ -1,0 +1,443 @@
+/**
+ * The views plugin: commands that open the run view, the compare view and the
+ * notebook diff view in the main area, and restore a run's notebook snapshot
+ * into a new notebook. Views are restored on reload and follow the store's
+ * live events.
+ */
+
+import {
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import {
+  ICommandPalette,
+  InputDialog,
+  IThemeManager,
+  MainAreaWidget,
+  showErrorMessage,
+  WidgetTracker
+} from '@jupyterlab/apputils';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { Event } from '@jupyterlab/services';
+
+import { mmIcon } from '../icons';
+import { ViewsAPI } from './api';
+import type { CompareViewWidget } from './compareview';
+import type { NotebookDiffView } from './diffview';
+import type { RunViewModel, RunViewWidget } from './runview';
+import { IStoreEvent, STORE_EVENT_SCHEMA } from './types';
+
+/**
+ * Command ids of the views.
+ */
+export namespace CommandIDs {
+  export const openRun = 'jupyter-mm:open-run';
+  export const compareRuns = 'jupyter-mm:compare-runs';
+  export const diffRuns = 'jupyter-mm:diff-runs';
+  export const restoreSnapshot = 'jupyter-mm:restore-snapshot';
+}
+
+/**
+ * Palette category of the commands.
+ */
+const CATEGORY = 'Model Tracking';
+
+/**
+ * A run id: 32 lowercase hex characters.
+ */
+const RUN_ID = /^[0-9a-f]{32}$/;
+
+/**
+ * Run ids in free text (separated by spaces, commas or new lines).
+ */
+export function parseRunIds(text: string): string[] {
+  const ids = text
+    .split(/[\s,;]+/)
+    .map(s => s.trim().toLowerCase())
+    .filter(Boolean);
+  return ids.filter((id, i) => RUN_ID.test(id) && ids.indexOf(id) === i);
+}
+
+/**
+ * The notebook to write when restoring a snapshot: the snapshot's document
+ * without the original notebook's identity (so runs made from the copy are
+ * not attributed to the original), noting which run it came from.
+ */
+export function restoredNotebook(notebook: any, runId: string): any {
+  const copy = JSON.parse(JSON.stringify(notebook));
+  copy.metadata = copy.metadata ?? {};
+  const mm = { ...(copy.metadata.jupyter_mm ?? {}) };
+  delete mm.notebook_id;
+  mm.restored_from_run = runId;
+  copy.metadata.jupyter_mm = mm;
+  return copy;
+}
+
+/**
+ * The run, compare and diff views.
+ */
+export const viewsPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-mm:views',
+  description:
+    'Run view, compare view and notebook diff view of jupyter-mm runs in the main area.',
+  autoStart: true,
+  requires: [IRenderMimeRegistry],
+  optional: [ILayoutRestorer, ICommandPalette, IThemeManager],
+  activate: (
+    app: JupyterFrontEnd,
+    rendermime: IRenderMimeRegistry,
+    restorer: ILayoutRestorer | null,
+    palette: ICommandPalette | null,
+    themes: IThemeManager | null
+  ): void => {
+    const { commands, shell, serviceManager } = app;
+    const api = new ViewsAPI(serviceManager.serverSettings);
+
+    const runs = new WidgetTracker<MainAreaWidget<RunViewWidget>>({
+      namespace: 'jupyter-mm-run'
+    });
+    const compares = new WidgetTracker<MainAreaWidget<CompareViewWidget>>({
+      namespace: 'jupyter-mm-compare'
+    });
+    const diffs = new WidgetTracker<MainAreaWidget<NotebookDiffView>>({
+      namespace: 'jupyter-mm-diff'
+    });
+
+    const askRunIds = async (
+      title: string,
+      count: number
+    ): Promise<string[] | null> => {
+      const reply = await InputDialog.getText({
+        title,
+        label:
+          count === 1
+            ? 'Run id (32 hex characters)'
+            : `Run ids (${count === 2 ? 'two' : 'two or more'}, separated by spaces or commas)`,
+        placeholder: '5f0c…'
+      });
+      if (!reply.button.accept || !reply.value) {
+        return null;
+      }
+      const ids = parseRunIds(reply.value);
+      if (ids.length < count) {
+        await showErrorMessage(
+          title,
+          `Expected ${count === 1 ? 'a run id' : `at least ${count} run ids`}: 32 hexadecimal characters each.`
+        );
+        return null;
+      }
+      return ids;
+    };
+
+    const restoreSnapshot = async (runId: string): Promise<void> => {
+      const reply = await api.snapshot(runId);
+      if (!reply) {
+        await showErrorMessage(
+          'Restore snapshot',
+          `Run ${runId} has no notebook snapshot.`
+        );
+        return;
+      }
+      const contents = serviceManager.contents;
+      const created = await contents.newUntitled({
+        type: 'notebook',
+        path: ''
+      });
+      await contents.save(created.path, {
+        type: 'notebook',
+        format: 'json',
+        content: restoredNotebook(reply.notebook, runId)
+      });
+      await commands.execute('docmanager:open', {
+        path: created.path,
+        factory: 'Notebook'
+      });
+    };
+
+    commands.addCommand(CommandIDs.openRun, {
+      label: 'Open Run…',
+      caption: 'Open a run in the main area',
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            runId: {
+              type: 'string',
+              description:
+                'the run id (32 hex characters); asked for when missing'
+            }
+          },
+          required: []
+        }
+      },
+      icon: args => (args.runId ? mmIcon : undefined),
+      execute: async args => {
+        let runId = args.runId as string | undefined;
+        if (!runId) {
+          const ids = await askRunIds('Open run', 1);
+          if (!ids) {
+            return;
+          }
+          runId = ids[0];
+        }
+        const existing = runs.find(w => w.content.runId === runId);
+        if (existing) {
+          shell.activateById(existing.id);
+          return existing;
+        }
+        const { RunViewModel, RunViewWidget } = await import('./runview');
+        const model = new RunViewModel(api, runId);
+        const content = new RunViewWidget(model, {
+          rendermime,
+          restoreSnapshot: id =>
+            commands.execute(CommandIDs.restoreSnapshot, { runId: id })
+        });
+        const widget = new MainAreaWidget({ content });
+        widget.id = `jupyter-mm-run-${runId}`;
+        widget.title.label = `Run ${runId.slice(0, 8)}`;
+        widget.title.caption = `Run ${runId}`;
+        widget.title.icon = mmIcon;
+        widget.title.closable = true;
+        model.changed.connect(() => {
+          const run = model.run;
+          if (run) {
+            widget.title.label = `Run: ${run.name || runId.slice(0, 8)}`;
+            widget.title.caption = `${run.name} (${run.id}, ${run.status})`;
+          }
+        });
+        void runs.add(widget);
+        shell.add(widget, 'main');
+        shell.activateById(widget.id);
+        await model.load();
+        return widget;
+      }
+    });
+
+    commands.addCommand(CommandIDs.compareRuns, {
+      label: 'Compare Runs…',
+      caption: 'Compare runs side by side',
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            runIds: {
+              type: 'array',
+              items: { type: 'string' },
+              description: 'run ids; asked for when missing'
+            }
+          },
+          required: []
+        }
+      },
+      execute: async args => {
+        let runIds = (args.runIds as string[] | undefined) ?? [];
+        if (runIds.length < 2) {
+          const ids = await askRunIds('Compare runs', 2);
+          if (!ids) {
+            return;
+          }
+          runIds = ids;
+        }
+        const key = runIds.join(',');
+        const existing = compares.find(
+          w => w.content.model.runIds.join(',') === key
+        );
+        if (existing) {
+          shell.activateById(existing.id);
+          return existing;
+        }
+        const { CompareModel, CompareViewWidget } =
+          await import('./compareview');
+        const model = new CompareModel(api, runIds);
+        const content = new CompareViewWidget(model, {
+          openRun: runId =>
+            void commands.execute(CommandIDs.openRun, { runId }),
+          openDiff: (a, b) =>
+            void commands.execute(CommandIDs.diffRuns, { runIds: [a, b] })
+        });
+        const widget = new MainAreaWidget({ content });
+        widget.id = `jupyter-mm-compare-${Date.now().toString(36)}`;
+        widget.title.label = `Compare ${runIds.length} runs`;
+        widget.title.caption = runIds.join('\n');
+        widget.title.icon = mmIcon;
+        widget.title.closable = true;
+        void compares.add(widget);
+        shell.add(widget, 'main');
+        shell.activateById(widget.id);
+        await model.load();
+        return widget;
+      }
+    });
+
+    commands.addCommand(CommandIDs.diffRuns, {
+      label: 'Diff Notebooks of Two Runs…',
+      caption: 'Show the notebook diff between two runs’ snapshots (nbdime)',
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            runIds: {
+              type: 'array',
+              items: { type: 'string' },
+              description: '[base, other] run ids; asked for when missing'
+            }
+          },
+          required: []
+        }
+      },
+      execute: async args => {
+        let runIds = (args.runIds as string[] | undefined) ?? [];
+        if (runIds.length < 2) {
+          const ids = await askRunIds('Diff the notebooks of two runs', 2);
+          if (!ids) {
+            return;
+          }
+          runIds = ids;
+        }
+        const [base, other] = runIds;
+        const existing = diffs.find(
+          w => w.content.runIds[0] === base && w.content.runIds[1] === other
+        );
+        if (existing) {
+          shell.activateById(existing.id);
+          return existing;
+        }
+        const { NotebookDiffView } = await import('./diffview');
+        const content = new NotebookDiffView({
+          api,
+          rendermime,
+          base,
+          other,
+          labels: [base.slice(0, 8), other.slice(0, 8)]
+        });
+        const widget = new MainAreaWidget({ content });
+        widget.id = `jupyter-mm-diff-${base}-${other}`;
+        widget.title.label = `Diff ${base.slice(0, 6)}…${other.slice(0, 6)}`;
+        widget.title.caption = `Notebook diff: ${base} → ${other}`;
+        widget.title.icon = mmIcon;
+        widget.title.closable = true;
+        void diffs.add(widget);
+        shell.add(widget, 'main');
+        shell.activateById(widget.id);
+        await content.load();
+        return widget;
+      }
+    });
+
+    commands.addCommand(CommandIDs.restoreSnapshot, {
+      label: 'Restore Run Snapshot to a New Notebook…',
+      caption: 'Create a new notebook from a run’s notebook snapshot',
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            runId: {
+              type: 'string',
+              description:
+                'the run id (32 hex characters); asked for when missing'
+            }
+          },
+          required: []
+        }
+      },
+      execute: async args => {
+        let runId = args.runId as string | undefined;
+        if (!runId) {
+          const ids = await askRunIds('Restore snapshot', 1);
+          if (!ids) {
+            return;
+          }
+          runId = ids[0];
+        }
+        try {
+          await restoreSnapshot(runId);
+        } catch (error) {
+          await showErrorMessage('Restore snapshot', error as Error);
+        }
+      }
+    });
+
+    if (palette) {
+      for (const command of [
+        CommandIDs.openRun,
+        CommandIDs.compareRuns,
+        CommandIDs.diffRuns,
+        CommandIDs.restoreSnapshot
+      ]) {
+        palette.addItem({ command, category: CATEGORY });
+      }
+    }
+
+    if (restorer) {
+      void restorer.restore(runs, {
+        command: CommandIDs.openRun,
+        args: w => ({ runId: w.content.runId }),
+        name: w => w.content.runId
+      });
+      void restorer.restore(compares, {
+        command: CommandIDs.compareRuns,
+        args: w => ({ runIds: w.content.model.runIds }),
+        name: w => w.content.model.runIds.join(',')
+      });
+      void restorer.restore(diffs, {
+        command: CommandIDs.diffRuns,
+        args: w => ({ runIds: w.content.runIds }),
+        name: w => w.content.runIds.join(',')
+      });
+    }
+
+    if (themes) {
+      themes.themeChanged.connect(() => {
+        void import('./chart').then(chart => chart.themeChanged.emit());
+      });
+    }
+
+    // Live updates: the store's events reach every open run view of that run.
+    const onEvent = (_: unknown, emission: Event.Emission) => {
+      if (emission.schema_id !== STORE_EVENT_SCHEMA) {
+        return;
+      }
+      const event = emission as unknown as IStoreEvent;
+      runs.forEach(w => {
+        const model = w.content.model;
+        if (model.runId !== event.run_id) {
+          return;
+        }
+        if (event.action === 'metrics-appended') {
+          throttledMetrics(model, event.keys ?? []);
+        } else if (event.action === 'run-finished') {
+          // The cell record, snapshot and artifacts are written at the end,
+          // with the last metric points.
+          void model.load().then(() => model.metricsAppended([]));
+        } else {
+          void model.reloadRun();
+        }
+      });
+    };
+    serviceManager.events.stream.connect(onEvent);
+  }
+};
+
+/**
+ * Metric events come at most every half second; charts re-query at most once
+ * a second per run view.
+ */
+const LIVE_INTERVAL = 1000;
+const pending = new WeakMap<RunViewModel, { keys: Set<string> }>();
+
+function throttledMetrics(model: RunViewModel, keys: string[]): void {
+  const waiting = pending.get(model);
+  if (waiting) {
+    keys.forEach(k => waiting.keys.add(k));
+    return;
+  }
+  const entry = { keys: new Set(keys) };
+  pending.set(model, entry);
+  setTimeout(() => {
+    pending.delete(model);
+    model.metricsAppended(Array.from(entry.keys));
+  }, LIVE_INTERVAL);
+}
+
+export default viewsPlugin;

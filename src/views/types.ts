@@ -1,0 +1,229 @@
+/**
+ * Shapes of the jupyter-mm REST replies the run, compare and diff views use
+ * (`jupyter_mm/server/openapi.yaml` is the contract).
+ */
+
+/**
+ * Run statuses; a RUNNING run whose heartbeat is stale is reported KILLED.
+ */
+export type RunStatus =
+  'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';
+
+/**
+ * A metric value on the wire: a number, or `"NaN"`, `"Infinity"`, `"-Infinity"`.
+ */
+export type WireNumber = number | string;
+
+/**
+ * `GET runs/{id}`.
+ */
+export interface IRun {
+  id: string;
+  name: string;
+  experiment_id: string;
+  experiment?: string | null;
+  status: RunStatus;
+  start_time: number;
+  end_time: number | null;
+  heartbeat_time?: number | null;
+  user: string;
+  lifecycle_stage: 'active' | 'deleted';
+  parent_run_id?: string | null;
+  notes: string;
+  params: Record<string, string>;
+  metrics: Record<string, WireNumber>;
+  tags: Record<string, string>;
+}
+
+/**
+ * `POST metrics/history`: one series per (run, key).
+ */
+export interface IMetricSeries {
+  run_id: string;
+  key: string;
+  step: number[];
+  timestamp: number[];
+  value: WireNumber[];
+}
+
+/**
+ * An inclusive range; either end may be null (open).
+ */
+export type Range = [number | null, number | null];
+
+/**
+ * Body of `POST metrics/history`.
+ */
+export interface IHistoryQuery {
+  run_ids: string[];
+  keys?: string[];
+  max_points?: number;
+  step_range?: Range;
+  time_range?: Range;
+}
+
+/**
+ * A file or folder among a run's artifacts.
+ */
+export interface IArtifact {
+  path: string;
+  is_dir: boolean;
+  size: number;
+  digest: string | null;
+  media_type: string;
+  created_time: number | null;
+}
+
+/**
+ * A dataset a run used.
+ */
+export interface IDataset {
+  name: string;
+  digest: string;
+  context: string;
+  source: string;
+  source_type: string;
+  schema: unknown;
+  row_count: number | null;
+  profile: unknown;
+}
+
+/**
+ * Kinds of `%%track` record.
+ */
+export type RecordKind = 'environment' | 'git' | 'execution-log' | 'cell';
+
+/**
+ * `GET runs/{id}/records/{kind}`.
+ */
+export interface IRecordReply<T = unknown> {
+  run_id: string;
+  kind: string;
+  path: string;
+  record: T;
+}
+
+/**
+ * The `.mm/cell.json` record: the tracked cell.
+ */
+export interface ICellRecord {
+  cell_id?: string | null;
+  execution_count?: number | null;
+  source?: string;
+  outputs?: IOutputLike[];
+  started?: number | null;
+  ended?: number | null;
+}
+
+/**
+ * An nbformat output, kept loose (rendered only through the rendermime registry).
+ */
+export interface IOutputLike {
+  output_type: string;
+  [key: string]: unknown;
+}
+
+/**
+ * The `.mm/environment.json` record (the fields the overview shows).
+ */
+export interface IEnvironmentRecord {
+  python?: { version?: string; implementation?: string; executable?: string };
+  platform?: { system?: string; machine?: string; release?: string };
+  hostname?: string;
+  cpu?: { count?: number; model?: string | null };
+  gpus?: unknown[];
+  memory_bytes?: number | null;
+  packages?: Record<string, string>;
+  conda?: unknown;
+}
+
+/**
+ * The `.mm/git.json` record.
+ */
+export interface IGitRecord {
+  root?: string | null;
+  commit?: string | null;
+  branch?: string | null;
+  remote_url?: string | null;
+  dirty?: boolean | null;
+  untracked?: number | null;
+  diff?: string | null;
+  errors?: string[];
+}
+
+/**
+ * The `.mm/execution_log.json` record.
+ */
+export interface IExecutionLogRecord {
+  entries?: unknown[];
+  flags?: {
+    out_of_order?: boolean;
+    edited_after_run?: unknown[];
+    missing_cells?: unknown[];
+    document?: string;
+  };
+}
+
+/**
+ * A notebook document (nbformat 4), kept loose.
+ */
+export interface INotebookLike {
+  nbformat: number;
+  nbformat_minor: number;
+  metadata: Record<string, unknown>;
+  cells: Array<Record<string, unknown>>;
+}
+
+/**
+ * `GET runs/{id}/snapshot`.
+ */
+export interface ISnapshotReply {
+  run_id: string;
+  phase: string;
+  source: string;
+  notebook: INotebookLike;
+}
+
+/**
+ * Which parts of the notebooks a diff compares.
+ */
+export interface IDiffParts {
+  sources: boolean;
+  outputs: boolean;
+  metadata: boolean;
+}
+
+/**
+ * `GET runs/{id}/snapshot/diff`.
+ */
+export interface IDiffReply {
+  base: {
+    run_id: string;
+    source: string;
+    cells: number;
+    notebook: INotebookLike;
+  };
+  other: { run_id: string; source: string; cells: number };
+  parts: IDiffParts;
+  cells: { added: number; removed: number; modified: number };
+  diff: any[];
+}
+
+/**
+ * An event of the jupyter-mm store on jupyter_server's event bus.
+ */
+export interface IStoreEvent {
+  action: 'run-created' | 'run-updated' | 'run-finished' | 'metrics-appended';
+  run_id: string;
+  experiment_id?: string;
+  name?: string;
+  status?: string;
+  lifecycle_stage?: string;
+  keys?: string[];
+}
+
+/**
+ * Schema id of the store events (`jupyter_mm/server/events.py`).
+ */
+export const STORE_EVENT_SCHEMA =
+  'https://events.jupyter.org/jupyter_mm/store/v1';

@@ -1,0 +1,184 @@
+/**
+ * Small React pieces shared by the views.
+ */
+
+import * as React from 'react';
+
+import type { Widget } from '@lumino/widgets';
+
+import { IChartSettings, MetricChart } from './chart';
+import { ViewsAPI } from './api';
+import { IMetricSeries } from './types';
+
+/**
+ * Hosts a Lumino widget made by `factory` inside React; the widget is made
+ * again when `deps` change and disposed on unmount.
+ */
+export function WidgetHost(props: {
+  factory: () => Widget | null;
+  deps: React.DependencyList;
+  className?: string;
+}): JSX.Element {
+  const ref = React.useRef<HTMLDivElement>(null);
+  React.useEffect(() => {
+    const host = ref.current;
+    const widget = props.factory();
+    if (!host || !widget) {
+      return;
+    }
+    // Plain DOM insertion: React owns the host and may remove it before this
+    // effect is cleaned up, which a Lumino-attached widget cannot survive.
+    // The widgets hosted here (rendermime renderers in panels) need no
+    // attach messages.
+    host.appendChild(widget.node);
+    return () => {
+      widget.node.remove();
+      widget.dispose();
+    };
+  }, props.deps);
+  return <div ref={ref} className={props.className} />;
+}
+
+/**
+ * A metric chart in React: one plotly chart of some keys of some runs.
+ */
+export function ChartView(props: {
+  api: ViewsAPI;
+  runIds: string[];
+  keys: string[];
+  startTimes: Record<string, number>;
+  settings: IChartSettings;
+  title?: string;
+  /**
+   * Changing this re-queries the histories (live updates).
+   */
+  tick?: number;
+  name?: (series: IMetricSeries) => string;
+  color?: (series: IMetricSeries, index: number) => string | undefined;
+}): JSX.Element {
+  const ref = React.useRef<HTMLDivElement>(null);
+  const chart = React.useRef<MetricChart | null>(null);
+  const identity = `${props.runIds.join(',')}|${props.keys.join(',')}`;
+  React.useEffect(() => {
+    if (!ref.current) {
+      return;
+    }
+    const c = new MetricChart({
+      node: ref.current,
+      api: props.api,
+      runIds: props.runIds,
+      keys: props.keys,
+      startTimes: props.startTimes,
+      settings: props.settings,
+      title: props.title,
+      name: props.name,
+      color: props.color
+    });
+    chart.current = c;
+    void c.refresh();
+    return () => {
+      c.dispose();
+      chart.current = null;
+    };
+  }, [identity]);
+  React.useEffect(() => {
+    void chart.current?.setSettings(props.settings);
+  }, [props.settings.axis, props.settings.smoothing, props.settings.logY]);
+  React.useEffect(() => {
+    if (props.tick) {
+      void chart.current?.refresh();
+    }
+  }, [props.tick]);
+  return (
+    <div
+      ref={ref}
+      className="jp-mm-chart"
+      data-keys={props.keys.join(',')}
+      aria-label={`chart of ${props.keys.join(', ')}`}
+      role="img"
+    />
+  );
+}
+
+/**
+ * Axis, smoothing and log-scale controls of the charts.
+ */
+export function ChartControls(props: {
+  settings: IChartSettings;
+  onChange: (settings: IChartSettings) => void;
+}): JSX.Element {
+  const { settings, onChange } = props;
+  return (
+    <div
+      className="jp-mm-chart-controls"
+      role="group"
+      aria-label="Chart options"
+    >
+      <label>
+        x axis{' '}
+        <select
+          className="jp-mm-select"
+          value={settings.axis}
+          onChange={e =>
+            onChange({
+              ...settings,
+              axis: e.target.value as IChartSettings['axis']
+            })
+          }
+        >
+          <option value="step">step</option>
+          <option value="time">time (s since start)</option>
+        </select>
+      </label>
+      <label>
+        smoothing{' '}
+        <input
+          type="range"
+          min={0}
+          max={0.99}
+          step={0.01}
+          value={settings.smoothing}
+          aria-valuetext={settings.smoothing.toFixed(2)}
+          onChange={e =>
+            onChange({ ...settings, smoothing: Number(e.target.value) })
+          }
+        />{' '}
+        <span className="jp-mm-smoothing-value">
+          {settings.smoothing.toFixed(2)}
+        </span>
+      </label>
+      <label>
+        <input
+          type="checkbox"
+          checked={settings.logY}
+          onChange={e => onChange({ ...settings, logY: e.target.checked })}
+        />{' '}
+        log scale
+      </label>
+    </div>
+  );
+}
+
+/**
+ * Status text in a badge coloured by status.
+ */
+export function StatusBadge(props: { status: string }): JSX.Element {
+  return (
+    <span
+      className={`jp-mm-badge jp-mm-badge-${props.status.toLowerCase()}`}
+      title={`status: ${props.status}`}
+    >
+      {props.status.toLowerCase()}
+    </span>
+  );
+}
+
+/**
+ * A message for an error, as text.
+ */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) {
+    return error.message;
+  }
+  return String(error);
+}

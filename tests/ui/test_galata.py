@@ -1,0 +1,90 @@
+"""The Galata UI tests (``ui-tests/``) as one pytest test, so ``python -m pytest`` runs them.
+
+It installs the UI-test packages (``jlpm install`` in ``ui-tests/``, from its own lockfile), then
+runs ``jlpm playwright test``: JupyterLab is started by Playwright's ``webServer`` on a free port
+with a temporary root directory and store, and driven by Debian's Chromium. Any failing UI test
+fails this test, with Playwright's report in the message.
+
+Skipped when Chromium or Node is not installed, unless ``MM_REQUIRE_UI_TESTS=1`` (CI sets it),
+which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+UI_TESTS = REPO / "ui-tests"
+CHROMIUM = os.environ.get("MM_CHROMIUM", "/usr/bin/chromium")
+
+
+def _missing() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"Chromium not found at {CHROMIUM} (apt-get install chromium, or set MM_CHROMIUM)"
+    if shutil.which("jlpm") is None or shutil.which("node") is None:
+        return "jlpm/node not found (pip install jupyterlab; Node.js >= 20)"
+    if not (REPO / "jupyter_mm" / "labextension" / "package.json").exists():
+        return "the labextension is not built (pip install -e . or jlpm build)"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _run(cmd: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        cmd,
+        cwd=UI_TESTS,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.mark.timeout(1500)
+def test_galata_ui_suite(tmp_path: Path) -> None:
+    reason = _missing()
+    if reason:
+        if os.environ.get("MM_REQUIRE_UI_TESTS") == "1":
+            pytest.fail(f"UI tests required but cannot run: {reason}")
+        pytest.skip(reason)
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MM_", "JUPYTERLAB_GALATA"))}
+    env.update(
+        {
+            "CI": "1",
+            "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1",
+            "MM_CHROMIUM": CHROMIUM,
+            "MM_UI_PORT": str(_free_port()),
+            "MM_TRACKING_URI": str(tmp_path / "store"),
+            "JUPYTERLAB_GALATA_ROOT_DIR": str(tmp_path / "root"),
+            # Keep Playwright's output (report, traces) out of the source tree.
+            "MM_UI_OUTPUT": str(tmp_path / "results"),
+        }
+    )
+    (tmp_path / "root").mkdir()
+
+    install = _run(["jlpm", "install", "--immutable"], env, timeout=600)
+    assert install.returncode == 0, f"jlpm install in ui-tests failed:\n{install.stdout[-6000:]}"
+
+    result = _run(["jlpm", "playwright", "test", "--reporter=list"], env, timeout=1200)
+    if result.returncode != 0:
+        lines = [line for line in result.stdout.splitlines() if not line.startswith("[WebServer]")]
+        report = "\n".join(lines)[-20000:]
+        pytest.fail(
+            f"Galata UI tests failed (exit {result.returncode}); traces and report in "
+            f"{tmp_path / 'results'}:\n{report}",
+            pytrace=False,
+        )

@@ -1,0 +1,401 @@
+/**
+ * The run view, compare view and notebook diff view, end to end: a real
+ * JupyterLab, a real kernel running two `%%track` cells into a fresh store
+ * (JupyterLab posts their notebook snapshots), then the views opened through
+ * their commands, as the run panel does.
+ */
+import { expect, test } from '@jupyterlab/galata';
+import type { APIRequestContext, Page } from '@playwright/test';
+
+const API = '/jupyter-mm/api';
+
+const CELLS = [
+  'import jupyter_mm as mm',
+  [
+    '%%track alpha',
+    'lr = 0.1',
+    'for i in range(500):',
+    "    mm.log_metric('loss', 1.0 / (i + 1))",
+    "mm.log_text('name,value\\n<b>bold</b>,1\\nplain,2\\n', 'table.csv')",
+    "mm.log_text('<h1>hi</h1><script>document.title = \"pwned\"</script>', 'report.html')",
+    "print('alpha <b>done</b>')"
+  ].join('\n'),
+  [
+    '%%track beta',
+    'lr = 0.3',
+    'for i in range(500):',
+    "    mm.log_metric('loss', 2.0 / (i + 2))",
+    "print('beta done')"
+  ].join('\n')
+];
+
+interface IRunInfo {
+  id: string;
+  name: string;
+  status: string;
+  tags: Record<string, string>;
+  notes: string;
+}
+
+async function runsByName(
+  request: APIRequestContext
+): Promise<Record<string, IRunInfo>> {
+  const reply = await request.get(`${API}/runs?max_results=100`);
+  const body = (await reply.json()) as { runs: IRunInfo[] };
+  const out: Record<string, IRunInfo> = {};
+  body.runs.forEach(r => (out[r.name] = r));
+  return out;
+}
+
+async function execute(page: Page, command: string, args: any): Promise<void> {
+  await page.evaluate(
+    ({ command, args }) => {
+      void window.jupyterapp.commands.execute(command, args);
+    },
+    { command, args }
+  );
+}
+
+test.describe.configure({ mode: 'serial' });
+
+test.describe('run, compare and diff views', () => {
+  test.use({ autoGoto: true });
+
+
+  test('a tracked notebook, then its run in the run view', async ({
+    page,
+    request,
+    tmpPath
+  }) => {
+    test.setTimeout(240000);
+    let alpha = '';
+    let beta = '';
+
+    await test.step('run two tracked cells', async () => {
+      const notebook = {
+        nbformat: 4,
+        nbformat_minor: 5,
+        metadata: {
+          kernelspec: {
+            name: 'python3',
+            display_name: 'Python 3 (ipykernel)',
+            language: 'python'
+          }
+        },
+        cells: CELLS.map((source, i) => ({
+          cell_type: 'code',
+          id: `cell-${i}`,
+          metadata: {},
+          source,
+          outputs: [],
+          execution_count: null
+        }))
+      };
+      await page.contents.uploadContent(
+        JSON.stringify(notebook),
+        'text',
+        `${tmpPath}/views.ipynb`
+      );
+      await page.notebook.openByPath(`${tmpPath}/views.ipynb`);
+      await page.evaluate(async () => {
+        const widget = window.jupyterapp.shell.currentWidget as any;
+        await widget.sessionContext.ready;
+        await widget.sessionContext.session.kernel.info;
+      });
+      await page.notebook.run();
+      await expect
+        .poll(async () => {
+          const runs = await runsByName(request);
+          return ['alpha', 'beta'].map(n => runs[n]?.status ?? 'missing');
+        })
+        .toEqual(['FINISHED', 'FINISHED']);
+      const runs = await runsByName(request);
+      alpha = runs['alpha'].id;
+      beta = runs['beta'].id;
+      // JupyterLab posts each run's end snapshot when its cell finishes.
+      await expect
+        .poll(async () => {
+          const phases = await Promise.all(
+            [alpha, beta].map(async id => {
+              const r = await request.get(`${API}/runs/${id}/snapshot`);
+              return r.ok() ? ((await r.json()).phase as string) : r.status();
+            })
+          );
+          return phases;
+        })
+        .toEqual(['end', 'end']);
+      await page.notebook.close(true);
+    });
+
+    const view = page.locator(`#jupyter-mm-run-${alpha}`);
+
+    await test.step('open the run view with its chart', async () => {
+      await execute(page, 'jupyter-mm:open-run', { runId: alpha });
+      await expect(view.locator('.jp-mm-view-title')).toHaveText('alpha');
+      await expect(view.locator('.jp-mm-badge-finished')).toBeVisible();
+      await expect(
+        view.locator('dd[data-label="Notebook"]')
+      ).toContainText('views.ipynb');
+      await expect(view.locator('dd[data-label="Execution"]')).toHaveText(
+        'in order, no hidden state'
+      );
+      const chart = view.locator('.jp-mm-chart[data-keys="loss"]');
+      await expect(chart).toHaveClass(/jp-mm-chart-ready/);
+      await expect(chart).toHaveAttribute('data-points', '500');
+      await expect(chart.locator('.scatterlayer .trace')).toHaveCount(1);
+      // Opening it again activates the same tab.
+      await execute(page, 'jupyter-mm:open-run', { runId: alpha });
+      await expect(page.locator('.jp-mm-runview')).toHaveCount(1);
+    });
+
+    await test.step('zooming re-queries the visible steps', async () => {
+      const chart = view.locator('.jp-mm-chart[data-keys="loss"]');
+      const drag = chart.locator('.nsewdrag').first();
+      await chart.scrollIntoViewIfNeeded();
+      const box = (await drag.boundingBox())!;
+      const y = box.y + box.height / 2;
+      const requested = page.waitForRequest(
+        r =>
+          r.url().includes(`${API}/metrics/history`) &&
+          (r.postData() ?? '').includes('step_range')
+      );
+      await page.mouse.move(box.x + box.width * 0.3, y);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * 0.5, y, { steps: 5 });
+      await page.mouse.up();
+      const body = JSON.parse((await requested).postData() ?? '{}');
+      expect(body.max_points).toBe(2000);
+      const [lo, hi] = body.step_range as [number, number];
+      expect(lo).toBeGreaterThan(0);
+      expect(hi).toBeLessThan(499);
+      await expect
+        .poll(async () => Number(await chart.getAttribute('data-points')))
+        .toBeLessThan(500);
+      // Double click: back to the whole history.
+      await drag.dblclick({ position: { x: box.width / 2, y: box.height / 2 } });
+      await expect(chart).toHaveAttribute('data-points', '500');
+    });
+
+    await test.step('smoothing and log scale redraw the chart', async () => {
+      const chart = view.locator('.jp-mm-chart[data-keys="loss"]');
+      await view.getByLabel('log scale').first().check();
+      await expect(chart.locator('.ytick').first()).toBeVisible();
+      await view.locator('input[type="range"]').first().fill('0.6');
+      // the raw line stays, faint, behind the smoothed one
+      await expect(chart.locator('.scatterlayer .trace')).toHaveCount(2);
+    });
+
+    await test.step('the tracked cell’s outputs, escaped', async () => {
+      const cell = view.locator('.jp-mm-cell');
+      await expect(cell.locator('.jp-mm-cell-outputs')).toContainText(
+        'alpha <b>done</b>'
+      );
+      await expect(cell.locator('.jp-mm-cell-outputs b')).toHaveCount(0);
+    });
+
+    await test.step('edit tags and notes', async () => {
+      await view.getByLabel('New tag key').fill('stage');
+      await view.getByLabel('New tag value').fill('<i>dev</i>');
+      await view.getByRole('button', { name: 'Add tag' }).click();
+      await expect(view.locator('.jp-mm-tag-value')).toHaveText('<i>dev</i>');
+      await expect(view.locator('.jp-mm-taglist i')).toHaveCount(0);
+      await view.getByLabel('Notes').fill('baseline for the risk model');
+      await view.getByRole('button', { name: 'Save notes' }).click();
+      await expect(view.locator('.jp-mm-notes-state')).toHaveText('Saved.');
+      const run = (await runsByName(request))['alpha'];
+      expect(run.tags['stage']).toBe('<i>dev</i>');
+      expect(run.notes).toBe('baseline for the risk model');
+      await view.getByRole('button', { name: 'Remove tag stage' }).click();
+      await expect(view.locator('.jp-mm-tag-value')).toHaveCount(0);
+      expect((await runsByName(request))['alpha'].tags['stage']).toBeUndefined();
+    });
+
+    await test.step('artifacts: CSV as a table, HTML sandboxed', async () => {
+      await view.getByRole('button', { name: /table\.csv/ }).click();
+      const table = view.locator('.jp-mm-preview[data-kind="csv"] table');
+      await expect(table.locator('th')).toHaveText(['name', 'value']);
+      await expect(table.locator('td').first()).toHaveText('<b>bold</b>');
+      await view.getByRole('button', { name: /report\.html/ }).click();
+      const frame = view.locator('iframe.jp-mm-preview-html');
+      await expect(frame).toHaveAttribute('sandbox', '');
+      await expect(
+        page.frameLocator('iframe.jp-mm-preview-html').locator('h1')
+      ).toHaveText('hi');
+      expect(await page.title()).not.toBe('pwned');
+    });
+
+    await test.step('the snapshot, read-only', async () => {
+      await view.locator('summary', { hasText: 'Notebook snapshot' }).click();
+      const snapshot = view.locator('.jp-mm-snapshot');
+      await expect(snapshot.locator('.jp-mm-nbcell')).toHaveCount(3);
+      await expect(snapshot).toContainText('%%track alpha');
+    });
+
+    await test.step('reference screenshot of the chart', async () => {
+      await view.locator('input[type="range"]').first().fill('0');
+      await view.getByLabel('log scale').first().uncheck();
+      const chart = view.locator('.jp-mm-chart[data-keys="loss"]');
+      await expect(chart.locator('.scatterlayer .trace')).toHaveCount(1);
+      await page.mouse.move(0, 0);
+      await expect(chart).toHaveScreenshot('run-view-chart.png');
+    });
+
+    await test.step('restore the snapshot to a new notebook', async () => {
+      await view
+        .getByRole('button', { name: 'Restore snapshot to a new notebook' })
+        .click();
+      await expect
+        .poll(() =>
+          page.evaluate(
+            () => window.jupyterapp.shell.currentWidget?.title.label ?? ''
+          )
+        )
+        .toMatch(/^Untitled.*\.ipynb$/);
+      const notebook = page.locator('.jp-NotebookPanel:visible');
+      await expect(notebook.locator('.jp-Cell')).toHaveCount(3);
+      await expect(notebook.locator('.jp-Cell').nth(1)).toContainText(
+        '%%track alpha'
+      );
+      await expect(notebook.locator('.jp-Cell').nth(1)).toContainText(
+        'alpha <b>done</b>'
+      );
+      await page.notebook.close(true);
+    });
+  });
+
+  test('compare two runs and diff their notebooks', async ({
+    page,
+    request
+  }) => {
+    test.setTimeout(120000);
+    // The runs of the test above (the store lives as long as the server).
+    const runs = await runsByName(request);
+    const alpha = runs['alpha']?.id;
+    const beta = runs['beta']?.id;
+    expect(alpha && beta).toBeTruthy();
+
+    await execute(page, 'jupyter-mm:compare-runs', { runIds: [alpha, beta] });
+    const view = page.locator('.jp-mm-compareview');
+
+    await test.step('curves overlaid; the table highlights differences', async () => {
+      const chart = view.locator('.jp-mm-chart[data-keys="loss"]');
+      await expect(chart).toHaveAttribute('data-points', '1000');
+      await expect(chart.locator('.scatterlayer .trace')).toHaveCount(2);
+      await expect(chart.locator('.legendtext')).toHaveText(['alpha', 'beta']);
+      const lr = view.locator('tr', { has: page.locator('th', { hasText: 'lr' }) });
+      await expect(lr).toHaveAttribute('data-differs', 'true');
+      await expect(lr.locator('td')).toHaveText(['0.1', '0.3']);
+      await expect(view.locator('.jp-mm-parcoords')).toHaveClass(
+        /jp-mm-chart-ready/
+      );
+      await expect(view.locator('.jp-mm-scatter-plot')).toHaveClass(
+        /jp-mm-chart-ready/
+      );
+      await expect(view.locator('.jp-mm-compare-table')).toHaveScreenshot(
+        'compare-table.png'
+      );
+    });
+
+    await test.step('a notebook diff between the two runs', async () => {
+      await view.getByRole('button', { name: 'Open notebook diff' }).click();
+      const diff = page.locator(`#jupyter-mm-diff-${alpha}-${beta}`);
+      await expect(diff.locator('.jp-mm-diff-body')).toHaveClass(
+        /jp-mm-diff-ready/
+      );
+      await expect(diff.locator('.jp-Notebook-diff')).toBeVisible();
+      await expect(diff.locator('.jp-mm-diff-status')).toContainText(
+        'changed'
+      );
+      // beta's cell ran after alpha's snapshot: its source is the same but
+      // its outputs are new.
+      await expect(diff.locator('.jp-Notebook-diff')).toContainText(
+        'beta done'
+      );
+
+      const requested = page.waitForRequest(r =>
+        r.url().includes('parts=sources%2Cmetadata')
+      );
+      await diff.getByLabel('outputs').uncheck();
+      await requested;
+      await expect(diff.locator('.jp-mm-diff-body')).toHaveClass(
+        /jp-mm-diff-ready/
+      );
+      await expect(diff.locator('.jp-mm-diff-status')).not.toContainText(
+        'Loading'
+      );
+    });
+  });
+  test('a running run’s view follows its metrics live', async ({
+    page,
+    request,
+    tmpPath
+  }) => {
+    test.setTimeout(180000);
+    const notebook = {
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: {
+        kernelspec: {
+          name: 'python3',
+          display_name: 'Python 3 (ipykernel)',
+          language: 'python'
+        }
+      },
+      cells: [
+        'import os, time\nimport jupyter_mm as mm',
+        [
+          '%%track live',
+          'step = 0',
+          "while not os.path.exists('stop.txt'):",
+          "    mm.log_metric('loss', 1.0 / (step + 1))",
+          '    step += 1',
+          '    time.sleep(0.2)'
+        ].join('\n')
+      ].map((source, i) => ({
+        cell_type: 'code',
+        id: `live-${i}`,
+        metadata: {},
+        source,
+        outputs: [],
+        execution_count: null
+      }))
+    };
+    await page.contents.uploadContent(
+      JSON.stringify(notebook),
+      'text',
+      `${tmpPath}/live.ipynb`
+    );
+    await page.notebook.openByPath(`${tmpPath}/live.ipynb`);
+    await page.evaluate(async () => {
+      const widget = window.jupyterapp.shell.currentWidget as any;
+      await widget.sessionContext.ready;
+      await widget.sessionContext.session.kernel.info;
+      void window.jupyterapp.commands.execute('notebook:run-all-cells');
+    });
+    await expect
+      .poll(async () => (await runsByName(request))['live']?.status ?? '')
+      .toBe('RUNNING');
+    const id = (await runsByName(request))['live'].id;
+
+    await execute(page, 'jupyter-mm:open-run', { runId: id });
+    const view = page.locator(`#jupyter-mm-run-${id}`);
+    await expect(view.locator('.jp-mm-badge-running')).toBeVisible();
+    const chart = view.locator('.jp-mm-chart[data-keys="loss"]');
+    await expect(chart).toHaveClass(/jp-mm-chart-ready/);
+    const first = Number(await chart.getAttribute('data-points'));
+    // New points arrive through the store's events, without any reload.
+    await expect
+      .poll(async () => Number(await chart.getAttribute('data-points')))
+      .toBeGreaterThan(first + 5);
+
+    await page.contents.uploadContent('stop', 'text', `${tmpPath}/stop.txt`);
+    await expect(view.locator('.jp-mm-badge-finished')).toBeVisible();
+    // The finished run's records arrive too: the tracked cell and its snapshot.
+    await expect(view.locator('.jp-mm-cell .jp-mm-nbcell-source')).toContainText(
+      '%%track live'
+    );
+    await expect(
+      view.getByRole('button', { name: 'Restore snapshot to a new notebook' })
+    ).toBeEnabled();
+  });
+});
