@@ -7,9 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from jupyter_mm.core.store import Store
 from tests.support.postgres import create_database, postgres_server, reset_database
+
+# No per-example deadline: tests assert behaviour, never timings, and a loaded CI machine would
+# turn Hypothesis' default 200 ms deadline into flaky failures.
+settings.register_profile("jupyter-mm", deadline=None)
+settings.load_profile("jupyter-mm")
 
 _db_names = itertools.count()
 

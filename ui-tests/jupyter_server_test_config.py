@@ -43,3 +43,25 @@ c.ServerApp.port_retries = 0
 # Keep the kernels' output predictable in screenshots.
 c.LabApp.news_url = None
 c.LabApp.check_for_updates_class = "jupyterlab.NeverCheckForUpdate"
+
+
+# Two named users for the registry's four-eyes tests (ui-tests/tests/models.spec.ts): a request
+# with `Authorization: token mm-ui-<name>` acts as <name>; every other request stays Galata's
+# anonymous user (so the other specs are unchanged). Test-only tokens on a test-only server.
+from jupyter_server.auth.identity import PasswordIdentityProvider, User  # noqa: E402
+
+MM_UI_USERS = {"mm-ui-alice": "alice", "mm-ui-bob": "bob"}
+
+
+class MMUITestIdentityProvider(PasswordIdentityProvider):
+    def get_user(self, handler):  # type: ignore[no-untyped-def]
+        header = handler.request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        name = MM_UI_USERS.get(token.strip()) if scheme.lower() == "token" else None
+        if name:
+            handler._token_authenticated = True
+            return User(username=name, name=name, display_name=name.title())
+        return super().get_user(handler)
+
+
+c.ServerApp.identity_provider_class = MMUITestIdentityProvider

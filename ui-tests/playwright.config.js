@@ -4,7 +4,9 @@
  * JupyterLab is started by `webServer` on a fresh temporary root directory
  * with a fresh tracking store (MM_TRACKING_URI), and driven by Debian's
  * Chromium (`/usr/bin/chromium`, or MM_CHROMIUM): no Playwright browser
- * download. Tests run one at a time against that one server.
+ * download. Tests run one at a time against that one server; the `notebook7`
+ * project runs tests/notebook7.spec.ts against Jupyter Notebook 7 instead
+ * (second `webServer`, port MM_UI_NB_PORT).
  */
 const fs = require('fs');
 const os = require('os');
@@ -25,10 +27,24 @@ if (!process.env.MM_TRACKING_URI) {
   );
 }
 const port = process.env.MM_UI_PORT || '8899';
+// Notebook 7 (the `notebook7` project, tests/notebook7.spec.ts) runs on its own
+// server, port, root directory and store, so neither app sees the other's files.
+// By default the port after MM_UI_PORT, so runs given distinct MM_UI_PORTs do
+// not collide on it.
+const nbPort = process.env.MM_UI_NB_PORT || String(Number(port) + 1);
+for (const [key, prefix] of [
+  ['MM_UI_NB_ROOT_DIR', 'jupyter-mm-ui-nb7-root-'],
+  ['MM_UI_NB_TRACKING_URI', 'jupyter-mm-ui-nb7-store-']
+]) {
+  if (!process.env[key]) {
+    process.env[key] = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  }
+}
 // Where traces and the HTML report go (the pytest wrapper points it at a
 // temporary directory).
 const output = process.env.MM_UI_OUTPUT || __dirname;
 process.env.MM_UI_PORT = port;
+process.env.MM_UI_NB_PORT = nbPort;
 
 module.exports = {
   ...baseConfig,
@@ -60,17 +76,43 @@ module.exports = {
       args: ['--no-sandbox', '--disable-gpu', '--font-render-hinting=none']
     }
   },
-  projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],
-  webServer: {
-    command: 'jlpm start',
-    url: `http://127.0.0.1:${port}/lab`,
-    timeout: 120 * 1000,
-    reuseExistingServer: !!process.env.MM_UI_REUSE_SERVER,
-    env: {
-      ...process.env,
-      JUPYTERLAB_GALATA_ROOT_DIR: process.env.JUPYTERLAB_GALATA_ROOT_DIR,
-      MM_TRACKING_URI: process.env.MM_TRACKING_URI,
-      MM_UI_PORT: port
+  projects: [
+    {
+      name: 'chromium',
+      testIgnore: /notebook7\.spec\.ts$/,
+      use: { browserName: 'chromium' }
+    },
+    {
+      name: 'notebook7',
+      testMatch: /notebook7\.spec\.ts$/,
+      use: { browserName: 'chromium', baseURL: `http://127.0.0.1:${nbPort}` }
     }
-  }
+  ],
+  webServer: [
+    {
+      command: 'jlpm start',
+      url: `http://127.0.0.1:${port}/lab`,
+      timeout: 120 * 1000,
+      reuseExistingServer: !!process.env.MM_UI_REUSE_SERVER,
+      env: {
+        ...process.env,
+        JUPYTERLAB_GALATA_ROOT_DIR: process.env.JUPYTERLAB_GALATA_ROOT_DIR,
+        MM_TRACKING_URI: process.env.MM_TRACKING_URI,
+        MM_UI_PORT: port
+      }
+    },
+    {
+      // the same server configuration (it reads the port from MM_UI_PORT, below)
+      command: 'jupyter notebook --config jupyter_server_test_config.py',
+      url: `http://127.0.0.1:${nbPort}/tree`,
+      timeout: 120 * 1000,
+      reuseExistingServer: !!process.env.MM_UI_REUSE_SERVER,
+      env: {
+        ...process.env,
+        JUPYTERLAB_GALATA_ROOT_DIR: process.env.MM_UI_NB_ROOT_DIR,
+        MM_TRACKING_URI: process.env.MM_UI_NB_TRACKING_URI,
+        MM_UI_PORT: nbPort
+      }
+    }
+  ]
 };

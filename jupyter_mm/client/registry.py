@@ -42,8 +42,8 @@ def _store(write: bool = True) -> Store:
     store = get_store()
     if not hasattr(store, "set_registered_model_alias"):
         raise InvalidInput(
-            "this tracking server's client has no registry calls yet: use the MLflow client "
-            "(MlflowClient) against it, or open the store directly"
+            f"this store ({type(store).__name__}) has no model registry: open the store "
+            "directly, or point MM_TRACKING_URI at a tracking server"
         )
     return store
 

@@ -13,6 +13,7 @@ import { createRoot, Root } from 'react-dom/client';
 
 import { ServerConnection } from '@jupyterlab/services';
 
+import { ModelActions } from '../models/actions';
 import { errorText, IModelVersion, RegistryAPI } from '../models/api';
 import {
   aliasesByVersion,
@@ -692,5 +693,78 @@ describe('VersionView', () => {
     const doc = cardDocument('<p>&lt;b&gt;</p>', null);
     expect(doc).toContain('<body><p>&lt;b&gt;</p></body>');
     expect(doc).toContain('background:#fff');
+  });
+});
+
+describe('ModelActions', () => {
+  afterEach(() => {
+    document.body.innerHTML = '';
+  });
+
+  it('creates the model when it does not exist, then registers', async () => {
+    const created: string[] = [];
+    const { api, calls } = fakeServer(call => {
+      if (call.path === 'registry/models/new-model' && call.method === 'GET') {
+        return created.length
+          ? { body: MODEL }
+          : {
+              status: 404,
+              body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'no' }
+            };
+      }
+      if (call.path === 'registry/models' && call.method === 'POST') {
+        created.push(call.body.name);
+        return { status: 201, body: { ...MODEL, name: call.body.name } };
+      }
+      if (call.path === 'registry/models/new-model/versions') {
+        return { status: 201, body: version({ name: 'new-model' }) };
+      }
+      return undefined;
+    });
+    const actions = new ModelActions(api);
+    const changed: string[] = [];
+    actions.changed.connect((_, name) => changed.push(name));
+    const v = await actions.register(RUN, 'models/pd', 'new-model', 'why');
+    expect(v?.name).toBe('new-model');
+    expect(created).toEqual(['new-model']);
+    expect(calls.map(c => `${c.method} ${c.path}`)).toEqual([
+      'GET registry/models/new-model',
+      'POST registry/models',
+      'POST registry/models/new-model/versions'
+    ]);
+    expect(changed).toEqual(['new-model']);
+  });
+
+  it('shows a refusal in an error dialog and announces nothing', async () => {
+    const { api } = fakeServer(() => ({
+      status: 403,
+      body: {
+        error_code: 'PERMISSION_DENIED',
+        message: 'alice requested the approval and cannot decide it'
+      }
+    }));
+    const actions = new ModelActions(api);
+    const changed: string[] = [];
+    actions.changed.connect((_, name) => changed.push(name));
+    const done = actions.decide('credit-risk', 1, 'approve', {
+      comment: 'mine'
+    });
+    // The dialog's header is rendered by React after its body: wait for both.
+    let dialog: Element | null = null;
+    for (
+      let i = 0;
+      i < 100 && !dialog?.textContent?.includes('Approve version failed');
+      i++
+    ) {
+      await new Promise(resolve => setTimeout(resolve, 0));
+      dialog = document.body.querySelector('.jp-Dialog');
+    }
+    expect(dialog?.textContent).toContain('Approve version failed');
+    expect(dialog?.textContent).toContain(
+      'Refused (403): alice requested the approval and cannot decide it'
+    );
+    (dialog!.querySelector('.jp-Dialog-footer button') as HTMLElement).click();
+    expect(await done).toBeNull();
+    expect(changed).toEqual([]);
   });
 });

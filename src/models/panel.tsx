@@ -265,10 +265,12 @@ function VersionsTable(props: {
                   <code title={v.source}>{v.source}</code>
                 )}
               </td>
-              <td>
-                {formatUtc(v.creation_time)}
+              <td title={formatUtc(v.creation_time)}>
+                <span className="jp-mm-nowrap">
+                  {formatUtc(v.creation_time).slice(0, 16)}
+                </span>
                 {v.user_id ? (
-                  <span className="jp-mm-dim"> by {v.user_id}</span>
+                  <div className="jp-mm-dim">by {v.user_id}</div>
                 ) : null}
               </td>
               <td className="jp-mm-actions">

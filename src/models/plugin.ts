@@ -24,6 +24,8 @@ import { requestAPI } from '../request';
 import { ModelActions } from './actions';
 import { Decision, errorText, RegistryAPI } from './api';
 import { askForm } from './dialogs';
+// isEnabled checks the args synchronously.
+// eslint-disable-next-line jupyter/prefer-lazy-imports
 import { versionArgs } from './format';
 import type { IModelsPanelActions, ModelsPanel } from './panel';
 import type { VersionViewWidget } from './versionview';

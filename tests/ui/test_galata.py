@@ -1,12 +1,13 @@
 """The Galata UI tests (``ui-tests/``) as one pytest test, so ``python -m pytest`` runs them.
 
 It installs the UI-test packages (``jlpm install`` in ``ui-tests/``, from its own lockfile), then
-runs ``jlpm playwright test``: JupyterLab is started by Playwright's ``webServer`` on a free port
-with a temporary root directory and store, and driven by Debian's Chromium. Any failing UI test
-fails this test, with Playwright's report in the message.
+runs ``jlpm playwright test``: JupyterLab (and, for ``notebook7.spec.ts``, Jupyter Notebook 7) is
+started by Playwright's ``webServer`` on a free port with a temporary root directory and store, and
+driven by Debian's Chromium. Any failing UI test fails this test, with Playwright's report in the
+message.
 
-Skipped when Chromium or Node is not installed, unless ``MM_REQUIRE_UI_TESTS=1`` (CI sets it),
-which turns the skip into a failure.
+It fails when Chromium or Node is missing: the UI tests are part of the suite. Setting
+``MM_SKIP_UI_TESTS=1`` deliberately leaves them out (say, on a machine without a browser).
 """
 
 from __future__ import annotations
@@ -34,10 +35,16 @@ def _missing() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _free_ports(n: int) -> list[int]:
+    """n distinct free ports (all bound at once, so they differ)."""
+    sockets = [socket.socket() for _ in range(n)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def _run(cmd: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
@@ -55,26 +62,32 @@ def _run(cmd: list[str], env: dict[str, str], timeout: float) -> subprocess.Comp
 
 @pytest.mark.timeout(1500)
 def test_galata_ui_suite(tmp_path: Path) -> None:
+    if os.environ.get("MM_SKIP_UI_TESTS") == "1":
+        pytest.skip("MM_SKIP_UI_TESTS=1: the Galata UI tests were deliberately left out")
     reason = _missing()
     if reason:
-        if os.environ.get("MM_REQUIRE_UI_TESTS") == "1":
-            pytest.fail(f"UI tests required but cannot run: {reason}")
-        pytest.skip(reason)
+        pytest.fail(f"the Galata UI tests cannot run: {reason} (MM_SKIP_UI_TESTS=1 skips them)")
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MM_", "JUPYTERLAB_GALATA"))}
+    lab_port, notebook_port = _free_ports(2)
     env.update(
         {
             "CI": "1",
             "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1",
             "MM_CHROMIUM": CHROMIUM,
-            "MM_UI_PORT": str(_free_port()),
+            "MM_UI_PORT": str(lab_port),
             "MM_TRACKING_URI": str(tmp_path / "store"),
             "JUPYTERLAB_GALATA_ROOT_DIR": str(tmp_path / "root"),
+            # Notebook 7 (the `notebook7` project): its own server, root and store.
+            "MM_UI_NB_PORT": str(notebook_port),
+            "MM_UI_NB_TRACKING_URI": str(tmp_path / "nb7-store"),
+            "MM_UI_NB_ROOT_DIR": str(tmp_path / "nb7-root"),
             # Keep Playwright's output (report, traces) out of the source tree.
             "MM_UI_OUTPUT": str(tmp_path / "results"),
         }
     )
     (tmp_path / "root").mkdir()
+    (tmp_path / "nb7-root").mkdir()
 
     install = _run(["jlpm", "install", "--immutable"], env, timeout=600)
     assert install.returncode == 0, f"jlpm install in ui-tests failed:\n{install.stdout[-6000:]}"

@@ -22,6 +22,7 @@ Two rules differ from a local store, on purpose:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
@@ -49,9 +50,15 @@ NOT_SPOOLED = (
 )
 
 
+#: How every registry policy refusal names its policy (``core/registry``: "... (policy
+#: four_eyes: ...)"); nothing jupyter_server says about a token or an Authorizer does.
+_POLICY_MESSAGE = re.compile(r"\(policy (four_eyes|approved_aliases_only)\b")
+
+
 class RegistryTransport(Transport):
-    """The store's transport, telling a registry policy's refusal (403 with
-    ``policy_violation``) from a refused token (also 403)."""
+    """The store's transport, telling a registry policy's refusal from a refused token: both
+    are 403 ``PERMISSION_DENIED`` (as MLflow answers them), but only a policy's message names
+    the policy."""
 
     def _error(self, status: int, data: bytes, method: str, path: str) -> MMError:
         if status == 403:
@@ -59,8 +66,12 @@ class RegistryTransport(Transport):
                 reply = json.loads(data)
             except ValueError:
                 reply = None
-            if isinstance(reply, dict) and reply.get("policy_violation") is True:
-                return PolicyViolation(str(reply.get("message") or "a registry policy refused"))
+            if (
+                isinstance(reply, dict)
+                and reply.get("error_code") == PolicyViolation.code
+                and _POLICY_MESSAGE.search(str(reply.get("message") or ""))
+            ):
+                return PolicyViolation(str(reply["message"]))
         return super()._error(status, data, method, path)
 
 

@@ -13,14 +13,13 @@ else. Handlers stay thin: parsing here, rules and audit in ``core/registry``.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
 from ...core.registry.lineage import version_json
-from ...errors import InvalidInput, PolicyViolation
+from ...errors import InvalidInput
 from ..mlflow.registry import actor_for
 from .base import MMHandler
 from .common import int_field, json_object, string_field, string_map
@@ -319,18 +318,6 @@ class RegistryHandler(MMHandler):
         if not actor:
             raise InvalidInput("the server cannot tell who is acting: sign in with a named user")
         return actor
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        """A policy refusal says so (``policy_violation``), so a client can tell it from a
-        refused token: both are 403 ``PERMISSION_DENIED``, as MLflow answers them."""
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        if not isinstance(exc, PolicyViolation):
-            super().write_error(status_code, **kwargs)
-            return
-        self.set_status(exc.http_status)
-        self.set_header("Content-Type", "application/json")
-        reply = {"error_code": exc.code, "message": exc.message, "policy_violation": True}
-        self.finish(json.dumps(reply))
 
 
 class ModelsHandler(RegistryHandler):

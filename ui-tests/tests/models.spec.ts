@@ -1,0 +1,395 @@
+/**
+ * The model registry's approval flow in the UI, end to end, as the bank's
+ * credit-scoring team does it: a real kernel trains and logs a scikit-learn
+ * model in a `%%track` cell (real store, real `mm.log_model`); alice
+ * registers it in the Models panel and asks for approval; approving her own
+ * request is refused (four eyes, 403); bob, in his own browser session,
+ * approves it; alice sets `champion`; the version view shows the audit
+ * timeline, the lineage (run, notebook snapshot, execution log, dataset
+ * digest, environment) and the model card, whose fields she then fills in.
+ *
+ * Two identities: the test server (jupyter_server_test_config.py) maps the
+ * header `Authorization: token mm-ui-<name>` to the user <name>; each browser
+ * context sends its own user's header with every request.
+ */
+import { expect, test } from '@jupyterlab/galata';
+import type { APIRequestContext, Locator, Page } from '@playwright/test';
+
+const API = '/jupyter-mm/api';
+const ALICE = { Authorization: 'token mm-ui-alice' };
+const BOB = { Authorization: 'token mm-ui-bob' };
+const MODEL = 'credit-risk';
+
+const CELLS = [
+  'import jupyter_mm as mm',
+  [
+    '%%track credit-logit',
+    'import numpy as np',
+    'from sklearn.linear_model import LogisticRegression',
+    'rng = np.random.default_rng(0)',
+    'X = rng.normal(size=(200, 3))',
+    'y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)',
+    "mm.log_dataset(X, 'applications')",
+    "mm.log_param('C', 0.5)",
+    'clf = LogisticRegression(C=0.5).fit(X, y)',
+    "mm.log_metric('accuracy', float(clf.score(X, y)))",
+    "mm.log_model(clf, 'pd', input_example=X[:2])",
+    "print('logged')"
+  ].join('\n')
+];
+
+async function execute(page: Page, command: string, args: any): Promise<void> {
+  await page.evaluate(
+    ({ command, args }) => {
+      void window.jupyterapp.commands.execute(command, args);
+    },
+    { command, args }
+  );
+}
+
+async function runByName(
+  request: APIRequestContext,
+  name: string
+): Promise<{ id: string; status: string } | undefined> {
+  const reply = await request.get(`${API}/runs?max_results=100`);
+  const body = (await reply.json()) as {
+    runs: Array<{ id: string; name: string; status: string }>;
+  };
+  return body.runs.find(r => r.name === name);
+}
+
+/**
+ * The dialog that is open (JupyterLab shows one at a time).
+ */
+function dialog(page: Page): Locator {
+  return page.locator('.jp-Dialog');
+}
+
+async function answer(
+  page: Page,
+  fields: Record<string, string>,
+  accept: string
+): Promise<void> {
+  const d = dialog(page);
+  await expect(d).toBeVisible();
+  for (const [name, value] of Object.entries(fields)) {
+    await d.locator(`[name="${name}"]`).fill(value);
+  }
+  await d.getByRole('button', { name: accept, exact: true }).click();
+  // The form is gone (an error dialog may follow it).
+  await expect(page.locator('.jp-mm-form')).toHaveCount(0);
+}
+
+function versionRow(page: Page, version: number): Locator {
+  return page.locator(
+    `#jupyter-mm-models .jp-mm-versions-table tr[data-version="${version}"]`
+  );
+}
+
+test.describe.configure({ mode: 'serial' });
+
+test.describe('model registry approval flow', () => {
+  test.use({ autoGoto: true, extraHTTPHeaders: ALICE });
+
+  test('register, four eyes, approve, champion, audit, lineage, card', async ({
+    page,
+    request,
+    browser,
+    baseURL,
+    tmpPath
+  }) => {
+    test.setTimeout(300000);
+    let runId = '';
+
+    await test.step('train and log a model in a tracked cell', async () => {
+      const notebook = {
+        nbformat: 4,
+        nbformat_minor: 5,
+        metadata: {
+          kernelspec: {
+            name: 'python3',
+            display_name: 'Python 3 (ipykernel)',
+            language: 'python'
+          }
+        },
+        cells: CELLS.map((source, i) => ({
+          cell_type: 'code',
+          id: `cell-${i}`,
+          metadata: {},
+          source,
+          outputs: [],
+          execution_count: null
+        }))
+      };
+      await page.contents.uploadContent(
+        JSON.stringify(notebook),
+        'text',
+        `${tmpPath}/credit.ipynb`
+      );
+      await page.notebook.openByPath(`${tmpPath}/credit.ipynb`);
+      await page.evaluate(async () => {
+        const widget = window.jupyterapp.shell.currentWidget as any;
+        await widget.sessionContext.ready;
+        await widget.sessionContext.session.kernel.info;
+      });
+      await page.notebook.run();
+      await expect
+        .poll(async () => (await runByName(request, 'credit-logit'))?.status)
+        .toBe('FINISHED');
+      runId = (await runByName(request, 'credit-logit'))!.id;
+      // JupyterLab posts the end snapshot when the cell finishes.
+      await expect
+        .poll(async () => {
+          const r = await request.get(`${API}/runs/${runId}/snapshot`);
+          return r.ok() ? (await r.json()).phase : r.status();
+        })
+        .toBe('end');
+      await page.notebook.close(true);
+    });
+
+    const panel = page.locator('#jupyter-mm-models');
+
+    await test.step('alice registers the run’s model in the UI', async () => {
+      await execute(page, 'jupyter-mm:register-model', { runId });
+      const d = dialog(page);
+      // The path is offered from the run's logged models.
+      await expect(d.locator('[name="path"]')).toHaveValue('models/pd');
+      await answer(
+        page,
+        { name: MODEL, comment: 'best validation AUC' },
+        'Register'
+      );
+      await expect(panel.locator('.jp-mm-models-name')).toHaveText(MODEL);
+      const row = versionRow(page, 1);
+      await expect(row).toContainText('not submitted');
+      await expect(row).toContainText('by alice');
+      await expect(row.locator('.jp-mm-runid')).toHaveText(runId.slice(0, 8));
+    });
+
+    await test.step('alice requests approval with evidence', async () => {
+      await versionRow(page, 1)
+        .getByRole('button', { name: 'Request approval' })
+        .click();
+      await answer(
+        page,
+        {
+          comment: 'validated on the 2026Q3 holdout',
+          evidence: 'https://reports.example/credit-risk/v1'
+        },
+        'Request'
+      );
+      await expect(versionRow(page, 1)).toContainText('pending approval');
+      await expect(versionRow(page, 1)).toContainText('asked by alice');
+    });
+
+    await test.step('alice cannot approve her own request', async () => {
+      await versionRow(page, 1)
+        .getByRole('button', { name: 'Approve' })
+        .click();
+      await answer(page, { comment: 'looks fine to me' }, 'Approve');
+      const refusal = dialog(page);
+      await expect(refusal).toContainText('Approve version failed');
+      await expect(refusal).toContainText('Refused (403)');
+      await expect(refusal.locator('.jp-Dialog-content')).toHaveScreenshot(
+        'four-eyes-refusal.png'
+      );
+      await refusal.getByRole('button', { name: 'Close' }).click();
+      await expect(refusal).toHaveCount(0);
+      // Nothing changed.
+      await expect(versionRow(page, 1)).toContainText('pending approval');
+    });
+
+    await test.step('bob approves it in his own session', async () => {
+      const context = await browser.newContext({
+        baseURL,
+        extraHTTPHeaders: BOB
+      });
+      try {
+        const bob = await context.newPage();
+        await bob.goto('/lab');
+        await bob.waitForFunction(
+          () =>
+            !!(window as any).jupyterapp?.commands.hasCommand(
+              'jupyter-mm:open-models'
+            )
+        );
+        await bob.evaluate(async () => {
+          const app = (window as any).jupyterapp;
+          await app.restored;
+          await app.commands.execute('jupyter-mm:open-models', {
+            name: 'credit-risk'
+          });
+        });
+        const row = versionRow(bob, 1);
+        await expect(row).toContainText('pending approval');
+        await row.getByRole('button', { name: 'Approve' }).click();
+        await answer(bob, { comment: 'validation report reviewed' }, 'Approve');
+        await expect(row).toContainText('approved');
+        await expect(row).toContainText('by bob');
+      } finally {
+        await context.close();
+      }
+    });
+
+    await test.step('alice sets champion in the UI', async () => {
+      await panel.getByRole('button', { name: 'Refresh' }).click();
+      const row = versionRow(page, 1);
+      await expect(row).toContainText('approved');
+      await row.getByRole('button', { name: 'Set alias…' }).click();
+      await expect(dialog(page).locator('[name="alias"]')).toHaveValue(
+        'champion'
+      );
+      await answer(page, { comment: 'approved by validation' }, 'Set');
+      await expect(row.locator('.jp-mm-alias-badge')).toHaveText('@champion');
+      await expect(panel.locator('.jp-mm-models-meta')).toContainText(
+        '@champion → v1'
+      );
+      await page.mouse.move(0, 0);
+      await expect(panel.locator('.jp-mm-versions-table')).toHaveScreenshot(
+        'versions-table.png',
+        { mask: [row.locator('td').nth(3), row.locator('td').nth(4)] }
+      );
+    });
+
+    const view = page.locator(`#jupyter-mm-model-${MODEL}-1`);
+
+    await test.step('the version view: overview and audit timeline', async () => {
+      await versionRow(page, 1).getByRole('button', { name: 'v1' }).click();
+      await expect(view.locator('.jp-mm-view-title')).toHaveText(`${MODEL} v1`);
+      await expect(view.locator('.jp-mm-decision')).toContainText(
+        'Approved on'
+      );
+      await expect(view.locator('.jp-mm-decision')).toContainText(
+        'by bob — “validation report reviewed”'
+      );
+      await expect(view.locator('.jp-mm-kv')).toContainText(
+        'https://reports.example/credit-risk/v1'
+      );
+      const timeline = view.locator('.jp-mm-timeline-entry');
+      const rows = async () =>
+        (await timeline.all()).map(async e => [
+          await e.getAttribute('data-action'),
+          await e.locator('.jp-mm-timeline-actor').textContent()
+        ]);
+      await expect
+        .poll(async () => Promise.all(await rows()))
+        .toEqual([
+          ['model.created', 'alice'],
+          ['version.created', 'alice'],
+          ['approval.requested', 'alice'],
+          ['approval.approved', 'bob'],
+          ['alias.set', 'alice']
+        ]);
+      await expect(timeline.nth(3)).toContainText(
+        'v1: PendingManualApproval → Approved'
+      );
+      await expect(timeline.nth(3)).toContainText(
+        '“validation report reviewed”'
+      );
+      await expect(timeline.nth(4)).toContainText('v1 @champion: → v1');
+      await page.mouse.move(0, 0);
+      await expect(view.locator('.jp-mm-timeline')).toHaveScreenshot(
+        'audit-timeline.png',
+        { mask: [view.locator('.jp-mm-timeline-time')] }
+      );
+    });
+
+    await test.step('the lineage view', async () => {
+      const lineage = view.locator('.jp-mm-lineage');
+      await expect(lineage.locator('[data-part="run"]')).toContainText(
+        'credit-logit'
+      );
+      await expect(lineage.locator('[data-part="version"]')).toContainText(
+        'python_function'
+      );
+      const notebook = lineage.locator('[data-part="notebook"]');
+      await expect(notebook).toContainText('credit.ipynb');
+      await expect(notebook).toContainText('snapshot (end');
+      await expect(notebook).toContainText('out of order: no');
+      await expect(notebook).toContainText('hidden state: no');
+      await expect(lineage.locator('[data-part="datasets"]')).toContainText(
+        'applications (training)'
+      );
+      await expect(
+        lineage.locator('[data-part="datasets"] .jp-mm-digest')
+      ).toHaveAttribute('title', /^[0-9a-f]{64}$/);
+      await expect(lineage.locator('[data-part="environment"]')).toContainText(
+        'scikit-learn'
+      );
+      await page.mouse.move(0, 0);
+      await expect(lineage).toHaveScreenshot('lineage.png', {
+        mask: [
+          lineage.locator('.jp-mm-digest'),
+          lineage.locator('.jp-mm-runid'),
+          lineage.locator('[data-part="run"] .jp-mm-dim'),
+          lineage.locator('[data-part="notebook"] code'),
+          lineage.locator('[data-part="environment"] .jp-mm-lineage-body'),
+          lineage.locator('[data-part="git"] .jp-mm-lineage-body')
+        ]
+      });
+      // Opening the source run goes to the run view.
+      await lineage
+        .locator('[data-part="run"]')
+        .getByRole('button', { name: 'credit-logit' })
+        .click();
+      await expect(page.locator(`#jupyter-mm-run-${runId}`)).toBeVisible();
+      await view.evaluate(node =>
+        (window as any).jupyterapp.shell.activateById(node.id)
+      );
+      await expect(view).toBeVisible();
+    });
+
+    await test.step('the model card, sandboxed, and its fields', async () => {
+      const frame = view.locator('iframe.jp-mm-card-frame');
+      await expect(frame).toHaveAttribute('sandbox', '');
+      const card = view.frameLocator('iframe.jp-mm-card-frame');
+      await expect(card.locator('h1')).toHaveText(
+        `Model card: ${MODEL} version 1`
+      );
+      await expect(card.locator('body')).toContainText('Approved by bob');
+      await view.getByRole('button', { name: 'Edit fields…' }).click();
+      await view
+        .locator('textarea[name="intended_use"]')
+        .fill('Probability of default for <retail> applicants');
+      await view
+        .locator('textarea[name="limitations"]')
+        .fill('Not validated for SME loans.');
+      await view.locator('input[name="comment"]').fill('first draft');
+      await view.getByRole('button', { name: 'Save card' }).click();
+      await expect(view.locator('.jp-mm-card-form')).toHaveCount(0);
+      // The server escaped the text; the iframe shows it as text.
+      await expect(card.locator('body')).toContainText(
+        'Probability of default for <retail> applicants'
+      );
+      await expect(card.locator('retail')).toHaveCount(0);
+      // The edit is audited: a new timeline entry by alice, with the why.
+      const last = view.locator('.jp-mm-timeline-entry').last();
+      await expect(last).toContainText('first draft');
+      await expect(last.locator('.jp-mm-timeline-actor')).toHaveText('alice');
+      await view.getByRole('button', { name: 'Markdown' }).click();
+      await expect(view.locator('.jp-mm-card-text')).toContainText(
+        '# Model card'
+      );
+      await view.getByRole('button', { name: 'JSON' }).click();
+      await expect(view.locator('.jp-mm-card-text')).toContainText(
+        '"model_details"'
+      );
+    });
+
+    await test.step('deleting the alias is audited too', async () => {
+      await view.getByRole('button', { name: 'Delete alias champion' }).click();
+      await answer(page, { comment: 'retired' }, 'Delete');
+      await expect(
+        view.locator('.jp-mm-view-header .jp-mm-alias-badge')
+      ).toHaveCount(0);
+      const last = view.locator('.jp-mm-timeline-entry').last();
+      await expect(last).toHaveAttribute('data-action', 'alias.deleted');
+      await expect(last).toContainText('@champion: v1 → ∅');
+      await expect(last).toContainText('“retired”');
+      // The panel followed.
+      await expect(
+        versionRow(page, 1).locator('.jp-mm-alias-badge')
+      ).toHaveCount(0);
+    });
+  });
+});
