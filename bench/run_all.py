@@ -35,6 +35,7 @@ SCRIPTS = [
     "metric_history",
     "track_overhead",
     "mlflow_server",
+    "remote_client",
     "compare_widget",
 ]
 

@@ -70,11 +70,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description:
     'Model tracking for JupyterLab: the run panel and store summary in the left sidebar, and a version handshake with the jupyter-mm server extension.',
   autoStart: true,
-  requires: [ILayoutRestorer],
-  optional: [ISettingRegistry, IStateDB, ICommandPalette],
+  // Optional: Jupyter Notebook 7 has no layout restorer (nor a left area in every page).
+  optional: [ILayoutRestorer, ISettingRegistry, IStateDB, ICommandPalette],
   activate: (
     app: JupyterFrontEnd,
-    restorer: ILayoutRestorer,
+    restorer: ILayoutRestorer | null,
     settingRegistry: ISettingRegistry | null,
     state: IStateDB | null,
     palette: ICommandPalette | null
@@ -110,7 +110,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       runs
     });
     app.shell.add(sidebar, 'left', { rank: SIDEBAR_RANK });
-    restorer.add(sidebar, SIDEBAR_ID);
+    restorer?.add(sidebar, SIDEBAR_ID);
 
     registerRunCommands({
       app,

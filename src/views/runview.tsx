@@ -278,13 +278,18 @@ export function Section(props: {
   children?: React.ReactNode;
 }): JSX.Element {
   const [open, setOpen] = React.useState(!props.collapsed);
+  // The state, not the element, decides: with the native toggle, a re-render landing between a
+  // click and its (asynchronous) toggle event would put the old state back and close the section.
+  // A summary's click also comes from Enter and Space, so the keyboard still works.
   return (
-    <details
-      className="jp-mm-section"
-      open={open}
-      onToggle={e => setOpen((e.target as HTMLDetailsElement).open)}
-    >
-      <summary className="jp-mm-section-title">
+    <details className="jp-mm-section" open={open}>
+      <summary
+        className="jp-mm-section-title"
+        onClick={e => {
+          e.preventDefault();
+          setOpen(o => !o);
+        }}
+      >
         {props.title}
         {props.count !== undefined && (
           <span className="jp-mm-count"> ({props.count})</span>
