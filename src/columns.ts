@@ -42,7 +42,8 @@ export const DEFAULT_COLUMNS: ReadonlyArray<string> = [
 
 /**
  * What the table always fetches, whatever the columns: enough for the badge,
- * the name, the live updates and deleted rows.
+ * the name, the live updates, deleted rows and the "Register Model…" action
+ * (the `mm.models` tag lists the models a run logged; it is small).
  */
 export const BASE_FIELDS: ReadonlyArray<string> = [
   'name',
@@ -50,7 +51,8 @@ export const BASE_FIELDS: ReadonlyArray<string> = [
   'start_time',
   'end_time',
   'lifecycle_stage',
-  'experiment_id'
+  'experiment_id',
+  'tags.mm.models'
 ];
 
 const SECTIONS: ReadonlyArray<Section> = [

@@ -8,6 +8,9 @@ export namespace CommandIDs {
   export const diffRuns = 'jupyter-mm:diff-runs';
   export const restoreSnapshot = 'jupyter-mm:restore-snapshot';
 
+  // The Models panel (registered by the models plugin, `src/models/plugin.ts`).
+  export const registerModel = 'jupyter-mm:register-model';
+
   // The sidebar run panel, acting on the selected runs.
   export const openSelected = 'jupyter-mm:open-selected-runs';
   export const compareSelected = 'jupyter-mm:compare-selected-runs';
@@ -20,6 +23,7 @@ export namespace CommandIDs {
   export const copyRunId = 'jupyter-mm:copy-run-id';
   export const openSnapshot = 'jupyter-mm:open-run-snapshot';
   export const openNotebook = 'jupyter-mm:open-run-notebook';
+  export const registerRunModel = 'jupyter-mm:register-run-model';
   export const refreshRuns = 'jupyter-mm:refresh-runs';
   export const focusRuns = 'jupyter-mm:focus-runs';
   export const toggleDeleted = 'jupyter-mm:toggle-deleted-runs';

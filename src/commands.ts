@@ -12,6 +12,7 @@ import { NotebookPanel } from '@jupyterlab/notebook';
 import { IRun, IRunsApi } from './api';
 import { CommandIDs } from './commandIds';
 import { errorText } from './format';
+import { loggedModelPaths } from './models/format';
 import { RunsModel } from './runsModel';
 
 /**
@@ -30,6 +31,24 @@ export const TAG_CELL_ID = 'mm.cell.id';
 export const NO_ARGS = {
   args: { type: 'object' as const, properties: {} }
 };
+
+/**
+ * What "Register Model…" of the run panel passes to the Models panel's
+ * `jupyter-mm:register-model`: the one selected run and the first model its
+ * `mm.models` tag lists (the registration form offers the others). Null —
+ * the action is disabled — unless exactly one run is selected, it logged a
+ * model and the Models panel's command exists.
+ */
+export function modelToRegister(
+  runs: ReadonlyArray<IRun>,
+  canRegister: boolean
+): { runId: string; path: string } | null {
+  if (!canRegister || runs.length !== 1) {
+    return null;
+  }
+  const [model] = loggedModelPaths(runs[0].tags);
+  return model ? { runId: runs[0].id, path: model.path } : null;
+}
 
 /**
  * Parse `key=value` (the tag dialog's answer); null when there is no key.
@@ -260,6 +279,21 @@ export function registerRunCommands(options: {
     }
   });
 
+  const toRegister = () =>
+    modelToRegister(selected(), commands.hasCommand(CommandIDs.registerModel));
+  commands.addCommand(CommandIDs.registerRunModel, {
+    describedBy: NO_ARGS,
+    label: 'Register Model…',
+    caption: 'Register a model the selected run logged as a new model version',
+    isEnabled: () => toRegister() !== null,
+    execute: () => {
+      const target = toRegister();
+      return target
+        ? commands.execute(CommandIDs.registerModel, target)
+        : undefined;
+    }
+  });
+
   commands.addCommand(CommandIDs.refreshRuns, {
     describedBy: NO_ARGS,
     label: 'Refresh Runs',
@@ -302,6 +336,7 @@ export function registerRunCommands(options: {
       CommandIDs.copyRunId,
       CommandIDs.openSnapshot,
       CommandIDs.openNotebook,
+      CommandIDs.registerRunModel,
       CommandIDs.toggleDeleted
     ]) {
       palette.addItem({ command, category });
@@ -315,6 +350,7 @@ export function registerRunCommands(options: {
     [CommandIDs.diffSelected, 2],
     [CommandIDs.openNotebook, 3],
     [CommandIDs.openSnapshot, 4],
+    [CommandIDs.registerRunModel, 5],
     [CommandIDs.renameRun, 10],
     [CommandIDs.tagRuns, 11],
     [CommandIDs.noteRun, 12],

@@ -43,6 +43,8 @@ import traitlets
 
 from ..client import comparison as cmp
 from ..errors import InvalidInput
+from .widget_base import HAVE_WIDGETS, has_live_comm
+from .widget_base import WidgetBase as _Base
 
 if TYPE_CHECKING:
     import numpy as np
@@ -64,14 +66,6 @@ MAX_PARCOORDS_PARAMS = 12
 #: How the static ``text/html`` gets plotly.js: ``"embed"`` (offline), ``"cdn"`` or ``"none"``.
 STATIC_MODES = ("embed", "cdn", "none")
 
-try:  # the widget when anywidget is importable, else the same traits alone (static HTML only)
-    import anywidget
-
-    _Base: Any = anywidget.AnyWidget
-    HAVE_WIDGETS = True
-except Exception:  # pragma: no cover - exercised only without anywidget
-    _Base = traitlets.HasTraits
-    HAVE_WIDGETS = False
 
 _plotly_js: bytes | None = None
 
@@ -780,17 +774,7 @@ class CompareWidget(_Base):
         )
 
     def _widget_ok(self) -> bool:
-        if not HAVE_WIDGETS:
-            return False
-        c = getattr(self, "comm", None)
-        if c is None:
-            return False
-        try:
-            import comm
-
-            return not isinstance(c, comm.DummyComm)
-        except Exception:
-            return False
+        return has_live_comm(self)
 
     def _update_display(self) -> None:
         handle = self._handle

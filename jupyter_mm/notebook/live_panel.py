@@ -30,6 +30,9 @@ from typing import Any
 
 import traitlets
 
+from .widget_base import WidgetBase as _Base
+from .widget_base import has_live_comm
+
 STATIC = Path(__file__).parent / "static"
 #: Seconds between two polls of the store (at least).
 POLL_SECONDS = 0.5
@@ -43,15 +46,6 @@ MAX_POINTS = 60
 MAX_LISTED = 40
 #: How long :meth:`LivePanel.finish` waits for the poller to stop.
 JOIN_SECONDS = 1.0
-
-try:  # the widget when anywidget (and so ipywidgets) is importable, else the same traits alone
-    import anywidget
-
-    _Base: Any = anywidget.AnyWidget
-    HAVE_WIDGETS = True
-except Exception:  # pragma: no cover - exercised only without anywidget
-    _Base = traitlets.HasTraits
-    HAVE_WIDGETS = False
 
 
 def jsonable(value: Any) -> float | str | None:
@@ -230,18 +224,7 @@ class LivePanel(_Base):
         return format_duration(end - self.started)
 
     def _widget_ok(self) -> bool:
-        """Whether this is a widget with a live kernel comm (so a frontend can render it)."""
-        if not HAVE_WIDGETS:
-            return False
-        c = getattr(self, "comm", None)
-        if c is None:
-            return False
-        try:
-            import comm
-
-            return not isinstance(c, comm.DummyComm)
-        except Exception:
-            return False
+        return has_live_comm(self)
 
     def _update_display(self) -> None:
         """Show the final state in the displayed output (also what an exported notebook keeps)."""
