@@ -35,7 +35,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +43,7 @@ import traitlets
 
 from ..client import comparison as cmp
 from ..errors import InvalidInput
-from .widget_base import HAVE_WIDGETS, has_live_comm
+from .widget_base import HAVE_WIDGETS, batched, has_live_comm
 from .widget_base import WidgetBase as _Base
 
 if TYPE_CHECKING:
@@ -610,14 +610,8 @@ class CompareWidget(_Base):
             "rows": rows,
         }
 
-    @contextlib.contextmanager
-    def _batch(self) -> Iterator[None]:
-        hold = getattr(self, "hold_sync", None)  # one comm message for all changes
-        if hold is None:
-            yield
-        else:
-            with hold():
-                yield
+    def _batch(self) -> contextlib.AbstractContextManager[None]:
+        return batched(self)
 
     # ------------------------------------------------------------------ live
 

@@ -24,14 +24,13 @@ import html
 import math
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import traitlets
 
 from .widget_base import WidgetBase as _Base
-from .widget_base import has_live_comm
+from .widget_base import batched, has_live_comm
 
 STATIC = Path(__file__).parent / "static"
 #: Seconds between two polls of the store (at least).
@@ -239,14 +238,8 @@ class LivePanel(_Base):
         except Exception:
             pass
 
-    @contextlib.contextmanager
-    def _batch(self) -> Iterator[None]:
-        hold = getattr(self, "hold_sync", None)  # one comm message for all changes
-        if hold is None:
-            yield
-        else:
-            with hold():
-                yield
+    def _batch(self) -> contextlib.AbstractContextManager[None]:
+        return batched(self)
 
     # ------------------------------------------------------------------ polling
 

@@ -7,6 +7,8 @@ the widget itself.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import traitlets
@@ -35,3 +37,14 @@ def has_live_comm(widget: Any) -> bool:
         return not isinstance(c, comm.DummyComm)
     except Exception:
         return False
+
+
+@contextlib.contextmanager
+def batched(widget: Any) -> Iterator[None]:
+    """Send every trait change made inside as one comm message (``hold_sync``), when there is one."""
+    hold = getattr(widget, "hold_sync", None)
+    if hold is None:
+        yield
+    else:
+        with hold():
+            yield

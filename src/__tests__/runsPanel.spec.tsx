@@ -10,7 +10,7 @@ import { createRoot, Root } from 'react-dom/client';
 import { CommandRegistry } from '@lumino/commands';
 
 import { IRun, IRunsApi, ISearchQuery, ISearchReply } from '../api';
-import { registerRunCommands } from '../commands';
+import { modelToRegister, registerRunCommands } from '../commands';
 import { CommandIDs } from '../commandIds';
 import { RunsModel } from '../runsModel';
 import { RunsPanelView } from '../runsPanel';
@@ -249,5 +249,84 @@ describe('RunsPanelView', () => {
       open().click();
     });
     expect(opened).toEqual([hex(1), hex(3)]);
+  });
+
+  it('offers Register Model… for one run that logged a model, with the Models panel', async () => {
+    const all = runs(3);
+    all[1].tags = {
+      'mm.models': JSON.stringify({
+        pd: { artifact_path: 'models/pd', flavor: 'sklearn' },
+        baseline: { artifact_path: 'models/baseline', flavor: 'sklearn' }
+      })
+    };
+    all[2].tags = { 'mm.models': 'not json' };
+    await mount(all);
+    // The panel always asks for the tag, whatever the columns.
+    const pages = api.queries.filter(q => q.columns?.includes('name'));
+    expect(pages.length).toBeGreaterThan(0);
+    for (const query of pages) {
+      expect(query.columns).toContain('tags.mm.models');
+    }
+    act(() =>
+      registerRunCommands({
+        app: {
+          commands,
+          contextMenu: { addItem: () => undefined }
+        } as any,
+        model,
+        api,
+        palette: null,
+        focus: () => undefined
+      })
+    );
+    const enabled = () => commands.isEnabled(CommandIDs.registerRunModel);
+    act(() => model.select(hex(1)));
+    // No Models panel (its command is missing): disabled.
+    expect(enabled()).toBe(false);
+    const calls: any[] = [];
+    act(() => {
+      commands.addCommand(CommandIDs.registerModel, {
+        execute: args => {
+          calls.push(args);
+        }
+      });
+    });
+    expect(enabled()).toBe(true);
+    await commands.execute(CommandIDs.registerRunModel);
+    // The first model by name; the form offers the others.
+    expect(calls).toEqual([{ runId: hex(1), path: 'models/baseline' }]);
+
+    act(() => model.select(hex(0))); // logged no model
+    expect(enabled()).toBe(false);
+    act(() => model.select(hex(2))); // an unreadable tag
+    expect(enabled()).toBe(false);
+    act(() => model.select(hex(1), 'toggle')); // two runs
+    expect(enabled()).toBe(false);
+    await commands.execute(CommandIDs.registerRunModel);
+    expect(calls).toHaveLength(1);
+  });
+});
+
+describe('modelToRegister', () => {
+  const run = (tags?: Record<string, string>): IRun => ({ id: hex(7), tags });
+
+  it('needs one run, a logged model and the register command', () => {
+    const logged = run({
+      'mm.models': JSON.stringify({ m: { artifact_path: 'models/m' } })
+    });
+    expect(modelToRegister([logged], true)).toEqual({
+      runId: hex(7),
+      path: 'models/m'
+    });
+    expect(modelToRegister([logged], false)).toBeNull();
+    expect(modelToRegister([logged, logged], true)).toBeNull();
+    expect(modelToRegister([], true)).toBeNull();
+    expect(modelToRegister([run()], true)).toBeNull();
+    expect(modelToRegister([run({ 'mm.models': '{}' })], true)).toBeNull();
+    expect(modelToRegister([run({ 'mm.models': '[1]' })], true)).toBeNull();
+    // An entry without its path: where mm.log_model puts it.
+    expect(
+      modelToRegister([run({ 'mm.models': '{"m": {}}' })], true)
+    ).toEqual({ runId: hex(7), path: 'models/m' });
   });
 });

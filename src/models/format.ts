@@ -129,7 +129,8 @@ export function loggedModelPaths(tags: Record<string, string> | undefined): {
   }
   try {
     const parsed = JSON.parse(raw);
-    if (!parsed || typeof parsed !== 'object') {
+    // An object by name, as mm.log_model writes it (anything else lists none).
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
       return [];
     }
     return Object.entries(parsed)
