@@ -55,7 +55,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    do_GET = do_POST = do_PUT = _answer
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
 
 
 @pytest.fixture
@@ -150,3 +150,37 @@ def test_store_methods_the_api_lacks_fail_clearly(
         with pytest.raises(InvalidInput, match="not available through a remote tracking server"):
             store.delete_experiment("1")  # a Store method with no REST counterpart here
         assert not hasattr(store, "no_such_method") and not hasattr(store, "blobs")
+
+
+def test_renaming_a_model_and_deleting_a_version_are_sent_once(
+    scripted: tuple[Scripted, Transport], tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not idempotent (repeated after the server acted, each would answer 404): a busy answer
+    is not retried, and nothing is spooled."""
+    from jupyter_mm.client.remote.store import RemoteStore
+
+    srv, _ = scripted
+    monkeypatch.setenv("MM_SPOOL_DIR", str(tmp_path))
+    api = "/base/jupyter-mm/api/registry/models"
+    busy: tuple[int, Any, dict[str, str]] = (
+        503,
+        {"error_code": "TEMPORARILY_UNAVAILABLE", "message": "locked"},
+        {},
+    )
+    with RemoteStore(f"http://127.0.0.1:{srv.server_address[1]}/base/") as store:
+        for call, sent in (
+            (
+                lambda: store.rename_registered_model("m a", "m2", comment="why"),
+                ("PATCH", f"{api}/m%20a", b'{"name":"m2","comment":"why"}'),
+            ),
+            (
+                lambda: store.delete_model_version("m", 2, comment="why"),
+                ("DELETE", f"{api}/m/versions/2?comment=why", b""),
+            ),
+        ):
+            srv.requests.clear()
+            srv.script = [busy, busy, busy, busy]
+            with pytest.raises(Unavailable, match="not spooled"):
+                call()
+            assert [(method, path, body) for method, path, _, body in srv.requests] == [sent]
+            assert not store.spool.pending()

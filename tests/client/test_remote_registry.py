@@ -35,6 +35,7 @@ from jupyter_mm.core.registry import AuditEntry, ModelVersion, Policy, Registere
 from jupyter_mm.core.registry.lineage import lineage as store_lineage
 from jupyter_mm.core.store import Store
 from jupyter_mm.errors import (
+    AlreadyExists,
     InvalidInput,
     NotFound,
     PermissionDenied,
@@ -360,6 +361,56 @@ def test_registry_mistakes_are_clear_errors(team: Team, as_user: AsUser) -> None
         mm.versions(model)
 
 
+def test_rename_a_model_and_delete_a_version(team: Team, as_user: AsUser) -> None:
+    """No ``mm.*`` call renames a model or deletes a version: the store the client opens does,
+    through the server, which records who acted; the alias on a deleted version goes with it."""
+    model, taken = (f"credit-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    renamed = f"{model}-sme"
+    store = as_user("alice")
+    _, info, clf = _train_and_log("scorer")
+    mm.register_model(info, model)
+    mm.register_model(info, model)
+    store.create_registered_model(taken)
+    mm.set_alias(model, "champion", 2)
+    mm.set_alias(model, "challenger", 1)
+
+    store = as_user("bob")
+    with pytest.raises(AlreadyExists, match="already exists"):
+        store.rename_registered_model(model, taken)
+    with pytest.raises(InvalidInput, match="cannot contain"):
+        store.rename_registered_model(model, "credit/sme")
+    with pytest.raises(NotFound):
+        store.rename_registered_model(f"nope-{model}", f"{renamed}-2")
+    got = store.rename_registered_model(model, renamed, actor="mallory", comment="SME book")
+    assert isinstance(got, RegisteredModel) and (got.name, got.owner) == (renamed, "alice")
+    assert got.aliases == {"champion": 2, "challenger": 1}
+    with pytest.raises(NotFound):
+        mm.versions(model)
+    assert [v.version for v in mm.versions(renamed)] == [2, 1]
+    x, _ = _data()
+    assert np.array_equal(mm.load_model(f"models:/{renamed}@champion").predict(x), clf.predict(x))
+
+    store.delete_model_version(renamed, 2, actor="mallory", comment="leaked hold-out")
+    assert [v.version for v in mm.versions(renamed)] == [1]
+    assert mm.resolve(renamed, "champion") is None
+    assert store.get_registered_model(renamed).aliases == {"challenger": 1}
+    with pytest.raises(NotFound):
+        store.delete_model_version(renamed, 2)
+
+    entries = mm.audit_log(renamed)
+    assert [
+        (e.actor, e.before, e.after, e.comment) for e in entries if e.action == "model.renamed"
+    ] == [("bob", {"name": model}, {"name": renamed}, "SME book")]
+    assert [(e.action, e.actor, e.version, e.alias, e.comment) for e in entries[-2:]] == [
+        ("alias.deleted", "bob", 2, "champion", "model version deleted"),
+        ("version.deleted", "bob", 2, None, "leaked hold-out"),
+    ]
+    with team.store() as server:
+        assert entries == server.audit_log(renamed)
+        assert server.verify_audit().ok
+    assert mm.verify_audit().ok
+
+
 def test_registry_calls_need_the_server(team: Team, as_user: AsUser, proxy: Proxy) -> None:
     """Reads and writes raise Unavailable while the server is unreachable; writes are not
     spooled, and work again once it is back."""
@@ -376,6 +427,8 @@ def test_registry_calls_need_the_server(team: Team, as_user: AsUser, proxy: Prox
         lambda: mm.request_approval(model, 1, "please"),
         lambda: mm.approve(model, 1, "ok"),
         lambda: mm.update_model_card(model, 1, intended_use="x"),
+        lambda: store.rename_registered_model(model, f"{model}-2"),
+        lambda: store.delete_model_version(model, 1),
     ]
     for write in writes:
         with pytest.raises(Unavailable, match="registry changes are not spooled"):

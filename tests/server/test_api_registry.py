@@ -318,6 +318,95 @@ async def test_updates_deletes_and_refusals(jp_fetch: Any, server_store: Store) 
     assert report["ok"] is True
 
 
+async def test_rename_a_model_and_delete_a_version(jp_fetch: Any, server_store: Store) -> None:
+    req = _fetcher(jp_fetch)
+    run_id = _trained_run(server_store)
+    src = {"source": f"runs:/{run_id}/models/pd"}
+    await req("alice", "POST", "models", body={"name": "pd-sme"})
+    await req("alice", "POST", "models", body={"name": "taken"})
+    for _ in range(2):
+        assert (await req("alice", "POST", "models", "pd-sme", "versions", body=src))[0] == 201
+
+    # a rename that cannot happen writes nothing, not even the description sent with it
+    n = len(server_store.audit_log())
+    code, err = await req(
+        "bob", "PATCH", "models", "pd-sme", body={"name": "taken", "description": "SME book"}
+    )
+    assert code == 400 and err["error_code"] == "RESOURCE_ALREADY_EXISTS"
+    code, err = await req(
+        "bob", "PATCH", "models", "pd-sme", body={"name": "pd/sme", "description": "SME book"}
+    )
+    assert (
+        code == 400 and err["error_code"] == "INVALID_PARAMETER_VALUE" and "'/'" in err["message"]
+    )
+    code, err = await req("bob", "PATCH", "models", "pd-sme", body={"name": 7})
+    assert code == 400 and "'name' must be a string" in err["message"]
+    code, err = await req(
+        "bob", "PATCH", "models", "pd-sme", body={"name": "pd-sme-2026", "tags": {"bad key!": "x"}}
+    )
+    assert code == 400
+    assert (await req("bob", "PATCH", "models", "nope", body={"name": "fresh"}))[0] == 404
+    assert len(server_store.audit_log()) == n
+    assert server_store.get_registered_model("pd-sme").description == ""
+    assert (await req("bob", "GET", "models", "fresh"))[0] == 404
+
+    # bob renames it (and describes it, in the same request); alice still owns it
+    code, model = await req(
+        "bob", "PATCH", "models", "pd-sme",
+        body={"name": "pd-sme-2026", "description": "SME book", "comment": "naming scheme"},
+    )  # fmt: skip
+    assert code == 200 and model["name"] == "pd-sme-2026" and model["description"] == "SME book"
+    assert model["owner"] == "alice" and model["last_version"] == 2
+    assert (await req("bob", "GET", "models", "pd-sme"))[0] == 404
+    code, v = await req("bob", "GET", "models", "pd-sme-2026", "versions", "1")
+    assert code == 200 and v["name"] == "pd-sme-2026" and v["run_id"] == run_id
+    code, audit = await req("bob", "GET", "audit", params={"model": "pd-sme-2026"})
+    changes = [
+        (e["action"], e["from"], e["to"], e["actor"], e["comment"]) for e in audit["entries"]
+    ]
+    assert changes[-2:] == [
+        ("model.renamed", {"name": "pd-sme"}, {"name": "pd-sme-2026"}, "bob", "naming scheme"),
+        ("model.description", {"description": ""}, {"description": "SME book"}, "bob",
+         "naming scheme"),
+    ]  # fmt: skip
+    assert changes[0][0] == "model.created"  # the trail follows the model across its names
+    n = len(server_store.audit_log())
+    code, model = await req("bob", "PATCH", "models", "pd-sme-2026", body={"name": "pd-sme-2026"})
+    assert code == 200 and len(server_store.audit_log()) == n  # the same name: nothing to record
+
+    # deleting version 2 deletes the alias on it (audited), not the one on version 1
+    for alias, number in (("champion", 2), ("challenger", 1)):
+        await req("bob", "PUT", "models", "pd-sme-2026", "aliases", alias, body={"version": number})
+    code, r = await req(
+        "alice", "DELETE", "models", "pd-sme-2026", "versions", "2",
+        params={"comment": "trained on leaked hold-out"},
+    )  # fmt: skip
+    assert code == 200 and r == {"deleted": "2"}
+    assert (await req("bob", "GET", "models", "pd-sme-2026", "versions", "2"))[0] == 404
+    code, model = await req("bob", "GET", "models", "pd-sme-2026")
+    assert model["aliases"] == {"challenger": 1}
+    code, r = await req("bob", "GET", "models", "pd-sme-2026", "aliases", "champion")
+    assert code == 200 and r["version"] is None
+    code, versions = await req("bob", "GET", "models", "pd-sme-2026", "versions")
+    assert [x["version"] for x in versions["versions"]] == [1]
+    tail = [
+        (e.action, e.actor, e.version, e.alias, e.comment)
+        for e in server_store.audit_log("pd-sme-2026")[-2:]
+    ]
+    assert tail == [
+        ("alias.deleted", "alice", 2, "champion", "model version deleted"),
+        ("version.deleted", "alice", 2, None, "trained on leaked hold-out"),
+    ]
+    assert (await req("alice", "DELETE", "models", "pd-sme-2026", "versions", "2"))[0] == 404
+    assert (await req("alice", "DELETE", "models", "pd-sme", "versions", "1"))[0] == 404
+    assert (await req("alice", "DELETE", "models", "pd-sme-2026", "versions", "x"))[0] == 400
+    # a deleted version's number is not given again
+    code, v = await req("alice", "POST", "models", "pd-sme-2026", "versions", body=src)
+    assert code == 201 and v["version"] == 3
+    code, report = await req("bob", "GET", "audit", "verify")
+    assert report["ok"] is True and report["problems"] == []
+
+
 async def test_the_actor_is_the_authenticated_identity(jp_fetch: Any, server_store: Store) -> None:
     """A request cannot name another actor, and an unknown token gets nothing done."""
     req = _fetcher(jp_fetch)

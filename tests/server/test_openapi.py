@@ -308,6 +308,10 @@ async def test_scripted_responses_match_the_spec(
     await req("GET", model, "registry", "models", "cr")
     await req("GET", model, "registry", "models", "nope")
     await req("PATCH", model, "registry", "models", "cr", body={"description": "d"})
+    await req("PATCH", model, "registry", "models", "cr", body={"name": "cr-2026"})  # a rename
+    await req("PATCH", model, "registry", "models", "cr-2026", body={"name": "cr"})  # and back
+    await req("PATCH", model, "registry", "models", "cr", body={"name": "c/r"})  # 400
+    await req("PATCH", model, "registry", "models", "nope", body={"name": "n"})  # 404
     src = {"source": f"runs:/{rid}/models/m"}
     await req("POST", versions, "registry", "models", "cr", "versions", body=src)
     await req("POST", versions, "registry", "models", "cr", "versions", body={"source": ""})
@@ -359,6 +363,9 @@ async def test_scripted_responses_match_the_spec(
     await req("GET", policy, "registry", "models", "nope", "policy")  # 404
     await req("PUT", policy, "registry", "models", "cr", "policy", body={"four_eyes": False})
     await req("PUT", policy, "registry", "models", "cr", "policy", body={"colour": 1})  # 400
+    await req("DELETE", version, *vpath, "versions", "2", params={"comment": "revoked"})
+    await req("DELETE", version, *vpath, "versions", "2")  # gone: 404
+    await req("DELETE", version, *vpath, "versions", "x")  # 400
     await req("DELETE", model, "registry", "models", "cr", params={"comment": "gone"})
     await req("DELETE", model, "registry", "models", "cr")  # 404
 

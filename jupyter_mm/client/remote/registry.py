@@ -15,8 +15,9 @@ Two rules differ from a local store, on purpose:
   :class:`~jupyter_mm.errors.Unavailable` instead of being kept for later. Before a registry
   write, what this process spooled (runs, models) is sent first, so the server knows the runs
   it refers to. Writes that are not idempotent (registering a version, approval actions,
-  deleting an alias) are sent once, without the transport's retries: a connection lost after
-  the server acted must not register a second version.
+  renaming a model, deleting a model, a version or an alias) are sent once, without the
+  transport's retries: a connection lost after the server acted must not register a second
+  version.
 """
 
 from __future__ import annotations
@@ -292,6 +293,18 @@ class RemoteRegistryMixin:
         body = {"description": rules.description(description), "comment": rules.comment(comment)}
         return model_from_json(self._registry_write("PATCH", _model_path(name), json_body=body))
 
+    def rename_registered_model(
+        self, name: str, new_name: str, *, actor: str = "", comment: str = ""
+    ) -> RegisteredModel:
+        """Rename ``name`` to ``new_name`` (``AlreadyExists`` if it is taken). Sent once: a
+        rename repeated after the server acted would find no model under the old name."""
+        body = {
+            "name": rules.model_name(new_name, "new registered model name"),
+            "comment": rules.comment(comment),
+        }
+        reply = self._registry_write("PATCH", _model_path(name), once=True, json_body=body)
+        return model_from_json(reply)
+
     def set_registered_model_tag(
         self, name: str, key: str, value: Any, *, actor: str = "", comment: str = ""
     ) -> None:
@@ -350,6 +363,13 @@ class RemoteRegistryMixin:
         body = {"description": rules.description(description), "comment": rules.comment(comment)}
         path = _version_path(name, version)
         return version_from_json(self._registry_write("PATCH", path, json_body=body))
+
+    def delete_model_version(
+        self, name: str, version: int | str, *, actor: str = "", comment: str = ""
+    ) -> None:
+        """Delete a version; the server deletes the aliases on it too (each one audited)."""
+        params = {"comment": rules.comment(comment)}
+        self._registry_write("DELETE", _version_path(name, version), once=True, params=params)
 
     def set_model_version_tag(
         self,

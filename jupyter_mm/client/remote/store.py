@@ -213,7 +213,7 @@ class RemoteStore(RemoteRegistryMixin):
         self.close()
 
     def __getattr__(self, name: str) -> Any:
-        """A store method the REST API does not offer (e.g. renaming a registered model) fails
+        """A store method the REST API does not offer (e.g. MLflow's deprecated stages) fails
         clearly instead of with an AttributeError deep in the client."""
         if not name.startswith("_"):
             from ...core.store import Store

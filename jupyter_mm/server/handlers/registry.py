@@ -1,10 +1,10 @@
 """``jupyter-mm/api/registry/...``: the model registry over REST.
 
-Registered models (search with the filter grammar, create, read, describe, tag, delete), versions
-(list, register from a run's model, read, describe, tag), aliases (set/move, delete, history,
-resolve at a time), approvals (request, approve, reject, with comments and evidence links), the
-audit trail (list, JSONL export, verify), the registry policy (store-wide and per model),
-lineage and model cards.
+Registered models (search with the filter grammar, create, read, rename, describe, tag, delete),
+versions (list, register from a run's model, read, describe, tag, delete), aliases (set/move,
+delete, history, resolve at a time), approvals (request, approve, reject, with comments and
+evidence links), the audit trail (list, JSONL export, verify), the registry policy (store-wide
+and per model), lineage and model cards.
 
 Every write acts as the authenticated Jupyter identity (:func:`..mlflow.registry.actor_for`,
 shared with the MLflow routes, so both write the same audit trail); a client cannot name someone
@@ -91,6 +91,14 @@ def _evidence(value: Any) -> list[str] | None:
     return value
 
 
+def _new_name(body: dict[str, Any]) -> str | None:
+    """``name`` in a model's update: the new name, checked before the first write."""
+    from ...core.registry import rules
+
+    value = string_field(body, "name")
+    return None if value is None else rules.model_name(value, "new registered model name")
+
+
 def _tags_change(body: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
     """``tags`` to set and ``delete_tags`` to remove, all checked before the first write."""
     from ...core import validation
@@ -126,10 +134,16 @@ def _create_model(store: Store, actor: str, body: dict[str, Any]) -> dict[str, A
 
 
 def _update_model(store: Store, actor: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+    new_name = _new_name(body)
     description = _description(body)
     tags, delete = _tags_change(body)
     comment = _comment(body)
     store.get_registered_model(name)  # NotFound before any write
+    if new_name is not None and new_name != name:
+        # first: the one change that can still be refused (the name taken), so a refusal
+        # leaves nothing written; the rest applies under the new name
+        store.rename_registered_model(name, new_name, actor=actor, comment=comment)
+        name = new_name
     if description is not None:
         store.update_registered_model(name, actor=actor, description=description, comment=comment)
     for k, v in tags.items():
@@ -199,6 +213,13 @@ def _update_version(
     for k in delete:
         store.delete_model_version_tag(name, version, k, actor=actor, comment=comment)
     return version_json(store.get_model_version(name, version))
+
+
+def _delete_version(
+    store: Store, actor: str, name: str, version: int, comment: str
+) -> dict[str, Any]:
+    store.delete_model_version(name, version, actor=actor, comment=comment)
+    return {"deleted": str(version)}
 
 
 def _set_alias(
@@ -345,8 +366,9 @@ class ModelsHandler(RegistryHandler):
 
 
 class ModelHandler(RegistryHandler):
-    """One model: ``GET``; ``PATCH {description, tags, delete_tags, comment}``;
-    ``DELETE ?comment=`` (with its versions; the audit trail keeps the record)."""
+    """One model: ``GET``; ``PATCH {name, description, tags, delete_tags, comment}`` (``name``
+    renames it; every part is checked before the first write); ``DELETE ?comment=`` (with its
+    versions; the audit trail keeps the record)."""
 
     @tornado.web.authenticated
     @authorized
@@ -357,7 +379,7 @@ class ModelHandler(RegistryHandler):
     @tornado.web.authenticated
     @authorized
     async def patch(self, name: str) -> None:
-        body = json_object(self, ("description", "tags", "delete_tags", "comment"))
+        body = json_object(self, ("name", "description", "tags", "delete_tags", "comment"))
         self.send_json(await self.call_store(_update_model, self.actor, name, body))
 
     @tornado.web.authenticated
@@ -385,7 +407,8 @@ class VersionsHandler(RegistryHandler):
 
 
 class VersionHandler(RegistryHandler):
-    """One version: ``GET``; ``PATCH {description, tags, delete_tags, comment}``."""
+    """One version: ``GET``; ``PATCH {description, tags, delete_tags, comment}``; ``DELETE
+    ?comment=`` (with its tags and approval; each alias on it is deleted, audited)."""
 
     @tornado.web.authenticated
     @authorized
@@ -400,6 +423,13 @@ class VersionHandler(RegistryHandler):
         number = _version(version)
         body = json_object(self, ("description", "tags", "delete_tags", "comment"))
         self.send_json(await self.call_store(_update_version, self.actor, name, number, body))
+
+    @tornado.web.authenticated
+    @authorized
+    async def delete(self, name: str, version: str) -> None:
+        number = _version(version)
+        comment = self.get_query_argument("comment", "")
+        self.send_json(await self.call_store(_delete_version, self.actor, name, number, comment))
 
 
 class ApprovalHandler(RegistryHandler):
