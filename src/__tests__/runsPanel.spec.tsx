@@ -325,8 +325,9 @@ describe('modelToRegister', () => {
     expect(modelToRegister([run({ 'mm.models': '{}' })], true)).toBeNull();
     expect(modelToRegister([run({ 'mm.models': '[1]' })], true)).toBeNull();
     // An entry without its path: where mm.log_model puts it.
-    expect(
-      modelToRegister([run({ 'mm.models': '{"m": {}}' })], true)
-    ).toEqual({ runId: hex(7), path: 'models/m' });
+    expect(modelToRegister([run({ 'mm.models': '{"m": {}}' })], true)).toEqual({
+      runId: hex(7),
+      path: 'models/m'
+    });
   });
 });

@@ -1,0 +1,328 @@
+/**
+ * The run panel's actions on one run, end to end: runs tracked by a real
+ * kernel (JupyterLab posts their notebook snapshots), then rename, tag, note,
+ * copy id, open the snapshot and register a logged model, each driven
+ * through the panel's context menu and dialogs and checked through the REST
+ * API and in the table.
+ */
+import { expect, test } from '@jupyterlab/galata';
+import type { APIRequestContext, Locator, Page } from '@playwright/test';
+
+const SIDEBAR = 'jupyter-mm-sidebar';
+const API = 'jupyter-mm/api';
+// Its own experiment, run, cell and model names: other spec files log into
+// the same store.
+const EXPERIMENT = 'ui-run-actions';
+const MODEL = 'ui-run-actions-model';
+
+const CELLS = [
+  'import jupyter_mm as mm',
+  "%%track act-plain -e ui-run-actions\nmm.log_metric('auc', 0.5)\nprint('plain done')",
+  [
+    '%%track act-model -e ui-run-actions',
+    'import numpy as np',
+    'from sklearn.linear_model import LogisticRegression',
+    'rng = np.random.default_rng(0)',
+    'X = rng.normal(size=(60, 2))',
+    'y = (X[:, 0] > 0).astype(int)',
+    'clf = LogisticRegression().fit(X, y)',
+    "mm.log_model(clf, 'clf', input_example=X[:2])"
+  ].join('\n')
+];
+
+interface IRestRun {
+  id: string;
+  name: string;
+  status: string;
+  notes?: string | null;
+  tags: Record<string, string>;
+}
+
+function panel(page: Page): Locator {
+  return page.locator(`#${SIDEBAR} .jp-mm-runs`);
+}
+
+function rows(page: Page): Locator {
+  return panel(page).locator('.jp-mm-runs-body .jp-mm-runs-row[data-run-id]');
+}
+
+function rowOf(page: Page, runId: string): Locator {
+  return panel(page).locator(`.jp-mm-runs-row[data-run-id="${runId}"]`);
+}
+
+async function runByName(
+  request: APIRequestContext,
+  name: string
+): Promise<IRestRun | undefined> {
+  const reply = await request.get(`${API}/runs?max_results=1000`);
+  const body = (await reply.json()) as { runs: IRestRun[] };
+  return body.runs.find(r => r.name === name);
+}
+
+async function getRun(
+  request: APIRequestContext,
+  runId: string
+): Promise<IRestRun> {
+  const reply = await request.get(`${API}/runs/${runId}`);
+  expect(reply.ok()).toBe(true);
+  return (await reply.json()) as IRestRun;
+}
+
+/** Right-click a row (selecting only it) and return its context menu. */
+async function contextMenu(page: Page, runId: string): Promise<Locator> {
+  await rowOf(page, runId).click();
+  await rowOf(page, runId).click({ button: 'right' });
+  const menu = page.locator('.lm-Menu');
+  await expect(menu).toBeVisible();
+  return menu;
+}
+
+function menuItem(menu: Locator, command: string): Locator {
+  return menu.locator(`.lm-Menu-item[data-command="${command}"]`);
+}
+
+async function chooseMenu(
+  page: Page,
+  runId: string,
+  command: string
+): Promise<void> {
+  const menu = await contextMenu(page, runId);
+  const item = menuItem(menu, command);
+  await expect(item).not.toHaveClass(/lm-mod-disabled/);
+  await item.click();
+}
+
+/** Answer the text dialog that is open (JupyterLab shows one at a time). */
+async function answerText(
+  page: Page,
+  text: string,
+  accept: string
+): Promise<void> {
+  const dialog = page.locator('.jp-Dialog');
+  await expect(dialog).toBeVisible();
+  await dialog.locator('input').fill(text);
+  await dialog.getByRole('button', { name: accept, exact: true }).click();
+  await expect(dialog).toHaveCount(0);
+}
+
+async function chooseColumn(
+  page: Page,
+  group: string,
+  label: string
+): Promise<void> {
+  await panel(page).getByRole('button', { name: 'Columns' }).click();
+  const chooser = panel(page).getByRole('dialog', { name: 'Choose columns' });
+  await chooser
+    .locator('fieldset', { hasText: group })
+    .getByLabel(label, { exact: true })
+    .check();
+  await panel(page).getByRole('button', { name: 'Done' }).click();
+}
+
+test.describe.configure({ mode: 'serial' });
+
+test.describe('run panel actions', () => {
+  test.use({ autoGoto: true });
+
+  test('rename, tag, note, copy id, open snapshot, register model', async ({
+    page,
+    request,
+    baseURL,
+    tmpPath
+  }) => {
+    test.setTimeout(240000);
+    let plain = '';
+    let withModel = '';
+
+    await test.step('track two runs, one logging a model', async () => {
+      const notebook = {
+        nbformat: 4,
+        nbformat_minor: 5,
+        metadata: {
+          kernelspec: {
+            name: 'python3',
+            display_name: 'Python 3 (ipykernel)',
+            language: 'python'
+          }
+        },
+        cells: CELLS.map((source, i) => ({
+          cell_type: 'code',
+          id: `mm-run-actions-${i}`,
+          metadata: {},
+          source,
+          outputs: [],
+          execution_count: null
+        }))
+      };
+      await page.contents.uploadContent(
+        JSON.stringify(notebook),
+        'text',
+        `${tmpPath}/actions.ipynb`
+      );
+      await page.notebook.openByPath(`${tmpPath}/actions.ipynb`);
+      await page.evaluate(async () => {
+        const widget = window.jupyterapp.shell.currentWidget as any;
+        await widget.sessionContext.ready;
+        await widget.sessionContext.session.kernel.info;
+      });
+      await page.notebook.run();
+      for (const name of ['act-plain', 'act-model']) {
+        await expect
+          .poll(async () => (await runByName(request, name))?.status, {
+            timeout: 60000
+          })
+          .toBe('FINISHED');
+      }
+      plain = (await runByName(request, 'act-plain'))!.id;
+      withModel = (await runByName(request, 'act-model'))!.id;
+      // JupyterLab posts the end snapshot when the cell finishes.
+      await expect
+        .poll(async () => {
+          const r = await request.get(`${API}/runs/${plain}/snapshot`);
+          return r.ok() ? ((await r.json()) as any).phase : r.status();
+        })
+        .toBe('end');
+      expect((await getRun(request, withModel)).tags['mm.models']).toContain(
+        'clf'
+      );
+    });
+
+    await test.step('show the experiment in the panel', async () => {
+      await page.sidebar.openTab(SIDEBAR);
+      await page.sidebar.setWidth(560);
+      const picker = panel(page).getByRole('combobox', { name: 'Experiment' });
+      await expect(
+        picker.locator('option', { hasText: EXPERIMENT })
+      ).toHaveCount(1);
+      await picker.selectOption({ label: EXPERIMENT });
+      await expect(rows(page)).toHaveCount(2);
+    });
+
+    await test.step('rename: the table shows the name, as text', async () => {
+      const name = 'renamed <b>bold</b>';
+      await chooseMenu(page, plain, 'jupyter-mm:rename-run');
+      await expect(page.locator('.jp-Dialog input')).toHaveValue('act-plain');
+      await answerText(page, name, 'Rename');
+      const cell = rowOf(page, plain).locator(
+        '[data-column="attributes.name"]'
+      );
+      await expect(cell).toHaveText(name);
+      await expect(cell.locator('b')).toHaveCount(0);
+      expect((await getRun(request, plain)).name).toBe(name);
+    });
+
+    await test.step('tag: stored, and shown in a tag column', async () => {
+      await chooseMenu(page, plain, 'jupyter-mm:tag-runs');
+      await answerText(page, 'team = risk', 'Tag');
+      await expect
+        .poll(async () => (await getRun(request, plain)).tags.team)
+        .toBe('risk');
+      expect((await getRun(request, withModel)).tags.team).toBeUndefined();
+      await chooseColumn(page, 'Tags', 'team');
+      await expect(
+        rowOf(page, plain).locator('[data-column="tags.team"]')
+      ).toHaveText('risk');
+      await expect(
+        rowOf(page, withModel).locator('[data-column="tags.team"]')
+      ).toHaveText('');
+    });
+
+    await test.step('note: stored, shown, and offered again', async () => {
+      const note = 'lr too high? <script>x</script>';
+      await chooseMenu(page, plain, 'jupyter-mm:note-run');
+      await answerText(page, note, 'Save');
+      await expect
+        .poll(async () => (await getRun(request, plain)).notes)
+        .toBe(note);
+      await chooseColumn(page, 'Attributes', 'Notes');
+      await expect(
+        rowOf(page, plain).locator('[data-column="attributes.notes"]')
+      ).toHaveText(note);
+      // The dialog starts from the stored note.
+      await chooseMenu(page, plain, 'jupyter-mm:note-run');
+      await expect(page.locator('.jp-Dialog input')).toHaveValue(note);
+      await page
+        .locator('.jp-Dialog')
+        .getByRole('button', { name: 'Cancel' })
+        .click();
+      await expect(page.locator('.jp-Dialog')).toHaveCount(0);
+    });
+
+    await test.step('copy id: the 32-hex id on the clipboard', async () => {
+      await page
+        .context()
+        .grantPermissions(['clipboard-read', 'clipboard-write'], {
+          origin: baseURL
+        });
+      // Something else on the clipboard first, so the check is not vacuous.
+      await page.evaluate(() => navigator.clipboard.writeText('before'));
+      await chooseMenu(page, plain, 'jupyter-mm:copy-run-id');
+      await expect
+        .poll(() => page.evaluate(() => navigator.clipboard.readText()))
+        .toBe(plain);
+      expect(plain).toMatch(/^[0-9a-f]{32}$/);
+    });
+
+    await test.step('open the snapshot as a new notebook', async () => {
+      await chooseMenu(page, plain, 'jupyter-mm:open-run-snapshot');
+      const current = () =>
+        page.evaluate(() => {
+          const widget = window.jupyterapp.shell.currentWidget as any;
+          const model = widget?.content?.model;
+          if (!model || !widget.context) {
+            return null;
+          }
+          return {
+            path: widget.context.path as string,
+            sources: model.sharedModel.cells.map((c: any) => c.getSource()),
+            from: (model.sharedModel.getMetadata() as any)?.jupyter_mm
+          };
+        });
+      await expect
+        .poll(async () => (await current())?.path ?? '')
+        .toMatch(/^Untitled.*\.ipynb$/);
+      const opened = (await current())!;
+      expect(opened.sources).toEqual(CELLS);
+      expect(JSON.stringify(opened.from ?? {})).toContain(plain);
+      // The copy is written to the server's root, outside this test's
+      // directory: remove it, so later spec files start from a clean root.
+      await page.notebook.close(true);
+      expect(await page.contents.deleteFile(opened.path)).toBe(true);
+    });
+
+    await test.step('register model: only for a run that logged one', async () => {
+      await page.sidebar.openTab(SIDEBAR);
+      let menu = await contextMenu(page, plain);
+      await expect(
+        menuItem(menu, 'jupyter-mm:register-run-model')
+      ).toHaveClass(/lm-mod-disabled/);
+      await page.keyboard.press('Escape');
+      await expect(menu).toBeHidden();
+
+      menu = await contextMenu(page, withModel);
+      const register = menuItem(menu, 'jupyter-mm:register-run-model');
+      await expect(register).not.toHaveClass(/lm-mod-disabled/);
+      await register.click();
+      // The Models panel's form, given the run and the model's path.
+      const form = page.locator('.jp-Dialog');
+      await expect(form.locator('[name="runId"]')).toHaveValue(withModel);
+      await expect(form.locator('[name="path"]')).toHaveValue('models/clf');
+      await form.locator('[name="name"]').fill(MODEL);
+      await form.getByRole('button', { name: 'Register', exact: true }).click();
+      await expect
+        .poll(async () => {
+          const r = await request.get(
+            `${API}/registry/models/${MODEL}/versions`
+          );
+          if (!r.ok()) {
+            return r.status();
+          }
+          const body = (await r.json()) as {
+            versions: Array<{ version: number; run_id: string }>;
+          };
+          return body.versions.map(v => [v.version, v.run_id]);
+        })
+        .toEqual([[1, withModel]]);
+    });
+  });
+});
