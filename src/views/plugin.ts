@@ -20,6 +20,10 @@ import {
 } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Event } from '@jupyterlab/services';
+import {
+  ReadonlyJSONObject,
+  ReadonlyPartialJSONObject
+} from '@lumino/coreutils';
 
 import { mmIcon } from '../icons';
 import { ViewsAPI } from './api';
@@ -77,6 +81,22 @@ export function restoredNotebook(notebook: any, runId: string): any {
 /**
  * The run, compare and diff views.
  */
+/**
+ * The argument schema of a command taking run ids, asked for when missing.
+ */
+function runIdArgs(
+  name: 'runId' | 'runIds',
+  description: string
+): { args: ReadonlyJSONObject } {
+  const text = `${description}; asked for when missing`;
+  const property: ReadonlyJSONObject =
+    name === 'runId'
+      ? { type: 'string', description: text }
+      : { type: 'array', items: { type: 'string' }, description: text };
+  const properties: ReadonlyJSONObject = { [name]: property };
+  return { args: { type: 'object', properties, required: [] } };
+}
+
 export const viewsPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-mm:views',
   description:
@@ -104,10 +124,22 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
       namespace: 'jupyter-mm-diff'
     });
 
-    const askRunIds = async (
+    /**
+     * The run ids of a command's arguments (``runId`` or ``runIds``), or asked for when missing.
+     */
+    const runIdsOrAsk = async (
+      args: ReadonlyPartialJSONObject,
       title: string,
       count: number
     ): Promise<string[] | null> => {
+      const given = args.runIds
+        ? (args.runIds as string[])
+        : args.runId
+          ? [args.runId as string]
+          : [];
+      if (given.length >= count) {
+        return given;
+      }
       const reply = await InputDialog.getText({
         title,
         label:
@@ -158,29 +190,14 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
     commands.addCommand(CommandIDs.openRun, {
       label: 'Open Run…',
       caption: 'Open a run in the main area',
-      describedBy: {
-        args: {
-          type: 'object',
-          properties: {
-            runId: {
-              type: 'string',
-              description:
-                'the run id (32 hex characters); asked for when missing'
-            }
-          },
-          required: []
-        }
-      },
+      describedBy: runIdArgs('runId', 'the run id (32 hex characters)'),
       icon: args => (args.runId ? mmIcon : undefined),
       execute: async args => {
-        let runId = args.runId as string | undefined;
-        if (!runId) {
-          const ids = await askRunIds('Open run', 1);
-          if (!ids) {
-            return;
-          }
-          runId = ids[0];
+        const ids = await runIdsOrAsk(args, 'Open run', 1);
+        if (!ids) {
+          return;
         }
+        const runId = ids[0];
         const existing = runs.find(w => w.content.runId === runId);
         if (existing) {
           shell.activateById(existing.id);
@@ -217,27 +234,11 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
     commands.addCommand(CommandIDs.compareRuns, {
       label: 'Compare Runs…',
       caption: 'Compare runs side by side',
-      describedBy: {
-        args: {
-          type: 'object',
-          properties: {
-            runIds: {
-              type: 'array',
-              items: { type: 'string' },
-              description: 'run ids; asked for when missing'
-            }
-          },
-          required: []
-        }
-      },
+      describedBy: runIdArgs('runIds', 'run ids'),
       execute: async args => {
-        let runIds = (args.runIds as string[] | undefined) ?? [];
-        if (runIds.length < 2) {
-          const ids = await askRunIds('Compare runs', 2);
-          if (!ids) {
-            return;
-          }
-          runIds = ids;
+        const runIds = await runIdsOrAsk(args, 'Compare runs', 2);
+        if (!runIds) {
+          return;
         }
         const key = runIds.join(',');
         const existing = compares.find(
@@ -273,27 +274,15 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
     commands.addCommand(CommandIDs.diffRuns, {
       label: 'Diff Notebooks of Two Runs…',
       caption: 'Show the notebook diff between two runs’ snapshots (nbdime)',
-      describedBy: {
-        args: {
-          type: 'object',
-          properties: {
-            runIds: {
-              type: 'array',
-              items: { type: 'string' },
-              description: '[base, other] run ids; asked for when missing'
-            }
-          },
-          required: []
-        }
-      },
+      describedBy: runIdArgs('runIds', '[base, other] run ids'),
       execute: async args => {
-        let runIds = (args.runIds as string[] | undefined) ?? [];
-        if (runIds.length < 2) {
-          const ids = await askRunIds('Diff the notebooks of two runs', 2);
-          if (!ids) {
-            return;
-          }
-          runIds = ids;
+        const runIds = await runIdsOrAsk(
+          args,
+          'Diff the notebooks of two runs',
+          2
+        );
+        if (!runIds) {
+          return;
         }
         const [base, other] = runIds;
         const existing = diffs.find(
@@ -328,28 +317,13 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
     commands.addCommand(CommandIDs.restoreSnapshot, {
       label: 'Restore Run Snapshot to a New Notebook…',
       caption: 'Create a new notebook from a run’s notebook snapshot',
-      describedBy: {
-        args: {
-          type: 'object',
-          properties: {
-            runId: {
-              type: 'string',
-              description:
-                'the run id (32 hex characters); asked for when missing'
-            }
-          },
-          required: []
-        }
-      },
+      describedBy: runIdArgs('runId', 'the run id (32 hex characters)'),
       execute: async args => {
-        let runId = args.runId as string | undefined;
-        if (!runId) {
-          const ids = await askRunIds('Restore snapshot', 1);
-          if (!ids) {
-            return;
-          }
-          runId = ids[0];
+        const ids = await runIdsOrAsk(args, 'Restore snapshot', 1);
+        if (!ids) {
+          return;
         }
+        const runId = ids[0];
         try {
           await restoreSnapshot(runId);
         } catch (error) {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,20 +21,20 @@ if TYPE_CHECKING:
     from ..store import Store
 
 
-class ModelFiles:
+class ModelFiles(ABC):
     """Read-only view of one model's files, by path relative to the model's root."""
 
     where: str = ""
 
-    def read(self, rel: str) -> bytes:
-        raise NotImplementedError
+    @abstractmethod
+    def read(self, rel: str) -> bytes: ...
 
-    def names(self) -> list[str]:
-        raise NotImplementedError
+    @abstractmethod
+    def names(self) -> list[str]: ...
 
+    @abstractmethod
     def local_dir(self) -> str:
         """A local directory holding the files (for loaders that need paths)."""
-        raise NotImplementedError
 
 
 class LocalFiles(ModelFiles):
