@@ -13,12 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Unicode
+from traitlets import Bool, CaselessStrEnum, Unicode
 
 from .events import start_store_events, stop_store_events
 from .handlers import api_handlers
 from .handlers.base import STORE_SETTING
 from .mlflow import mlflow_handlers
+from .mlflow.registry import AUDIT_AS_SERVER_USER_SETTING
 from .store_provider import (
     ARTIFACT_URI_ENV,
     TRACKING_URI_ENV,
@@ -67,6 +68,20 @@ class JupyterMM(ExtensionApp):
         ),
     )
 
+    audit_identity = CaselessStrEnum(
+        ["auto", "jupyter", "server-user"],
+        default_value="auto",
+        config=True,
+        help=(
+            "Who the registry's audit trail records as acting. 'jupyter': the authenticated "
+            "Jupyter identity (JupyterHub users, a custom IdentityProvider). 'server-user': the "
+            "OS user running this server. 'auto': 'server-user' when Jupyter's own token or "
+            "password login is in use (it signs everyone in as a random anonymous user, who "
+            "names nobody; a personal server's person is its owner), else 'jupyter'. The team "
+            "server (`jupyter mm server`) always records the identity."
+        ),
+    )
+
     store_provider: StoreProvider | None = None
 
     def initialize_settings(self) -> None:
@@ -75,6 +90,7 @@ class JupyterMM(ExtensionApp):
         resolved = resolve_tracking_uri(self.tracking_uri, root_dir)
         self.store_provider = StoreProvider(resolved.uri, self.artifact_uri or None)
         self.settings[STORE_SETTING] = self.store_provider
+        self.settings[AUDIT_AS_SERVER_USER_SETTING] = self._audit_as_server_user()
         if self.live_events:
             start_store_events(self)
 
@@ -96,6 +112,15 @@ class JupyterMM(ExtensionApp):
             self.store_provider.display_uri,
             resolved.source,
         )
+
+    def _audit_as_server_user(self) -> bool:
+        if self.audit_identity != "auto":
+            return bool(self.audit_identity == "server-user")
+        from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
+
+        # exact types: a subclass (JupyterHub's, ours) authenticates named people
+        provider = getattr(self.serverapp, "identity_provider", None)
+        return type(provider) in (IdentityProvider, PasswordIdentityProvider)
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(api_handlers())

@@ -42,6 +42,11 @@ RegistryEndpoint = Callable[["Store", Request, str], dict[str, Any]]
 DEFAULT_MODEL_RESULTS = 100
 DEFAULT_VERSION_RESULTS = 10_000
 
+#: Tornado setting: record the OS user running the server as the registry actor. Jupyter's own
+#: token and password logins authenticate a random "Anonymous <moon>" user per browser session,
+#: which names nobody; on such a personal server the person is the server's owner.
+AUDIT_AS_SERVER_USER_SETTING = "jupyter_mm_audit_as_server_user"
+
 
 # -- wire format ------------------------------------------------------------------------------
 
@@ -364,16 +369,15 @@ ROUTES: dict[tuple[str, str], RegistryEndpoint] = {
 
 
 def actor_for(handler: MMHandler) -> str:
-    """Who the audit trail records for a request: the authenticated Jupyter identity.
-
-    One exception: on a personal server (not a team server, which always records the identity),
-    Jupyter's shared token authenticates a random "Anonymous <moon>" user per client session,
-    which names nobody; the server belongs to the OS user running it, who is recorded instead.
+    """Who the audit trail records for a request: the authenticated Jupyter identity, unless the
+    server records its OS user instead (:data:`AUDIT_AS_SERVER_USER_SETTING`, set from
+    ``JupyterMM.audit_identity``). A team server always records the identity.
     """
     user = handler.current_user
     username = str(getattr(user, "username", "") or "")
-    anonymous = str(getattr(user, "name", "")).startswith("Anonymous ")
-    if handler.settings.get(RECORD_IDENTITY_SETTING) or not anonymous:
+    if handler.settings.get(RECORD_IDENTITY_SETTING) or not handler.settings.get(
+        AUDIT_AS_SERVER_USER_SETTING
+    ):
         return username
     return _os_user() or username
 
