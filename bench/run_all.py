@@ -36,6 +36,7 @@ SCRIPTS = [
     "track_overhead",
     "mlflow_server",
     "remote_client",
+    "remote_artifacts",
     "compare_widget",
 ]
 

@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 
 class MMError(Exception):
     """Base class of every error jupyter-mm raises on purpose."""
@@ -12,9 +15,12 @@ class MMError(Exception):
     code = "INTERNAL_ERROR"
     http_status = 500
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, details: Mapping[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        #: JSON-safe facts a program can act on without parsing ``message`` (e.g. where a filter
+        #: is wrong); the REST API sends them as the error's ``details``.
+        self.details: dict[str, Any] = dict(details or {})
 
 
 class InvalidInput(MMError):
@@ -47,13 +53,18 @@ class PolicyViolation(MMError):
 
 
 class FilterSyntaxError(InvalidInput):
-    """A search filter or order_by clause that does not parse; says where and what was expected."""
+    """A search filter or order_by clause that does not parse; says where and what was expected.
+
+    ``details`` holds ``position`` (a character offset in ``text``) when known; the parser's entry
+    points add ``field`` (``"filter"`` or ``"order_by"``) and, for order_by, the ``item`` index,
+    so a UI can mark the spot without reading the message.
+    """
 
     def __init__(self, message: str, text: str = "", position: int | None = None) -> None:
         if position is not None and text:
             pointer = " " * position + "^"
             message = f"{message}\n  {text}\n  {pointer}"
-        super().__init__(message)
+        super().__init__(message, {} if position is None else {"position": position})
         self.text = text
         self.position = position
 

@@ -1,6 +1,6 @@
 import { ServerConnection } from '@jupyterlab/services';
 
-import { requestAPI } from './request';
+import { ApiError, requestAPI } from './request';
 
 /**
  * Typed wrappers of the jupyter-mm REST API calls the run panel makes
@@ -120,6 +120,7 @@ export class RestRunsApi implements IRunsApi {
   }
 
   search(query: ISearchQuery): Promise<ISearchReply> {
+    // Its errors keep their details: where a filter is wrong.
     return requestAPI<ISearchReply>('runs/search', this._settings, {
       method: 'POST',
       body: JSON.stringify(query)
@@ -170,8 +171,39 @@ export function runPath(runId: string): string {
 }
 
 /**
- * Where a filter error is, read from the server's message
- * (`... at position 13, found ...`), or null when it does not say.
+ * Where a rejected search's filter is wrong: `null` when the error is not
+ * about the filter (another field, a server or network failure), else the
+ * character offset when known. Servers that send no `details` (older ones,
+ * or errors found after parsing) are read from the message
+ * (`... at position 13, found ...`).
+ */
+export function filterErrorAt(
+  error: unknown
+): { position: number | null } | null {
+  if (
+    !(error instanceof ServerConnection.ResponseError) ||
+    error.response.status !== 400
+  ) {
+    return null;
+  }
+  const details = error instanceof ApiError ? error.details : null;
+  if (details) {
+    if (details.field !== undefined && details.field !== 'filter') {
+      return null;
+    }
+    return {
+      position:
+        typeof details.position === 'number' && details.position >= 0
+          ? details.position
+          : null
+    };
+  }
+  return { position: filterErrorPosition(error.message) };
+}
+
+/**
+ * Where a filter error is, read from the server's message, or null when it
+ * does not say (older servers; see `filterErrorAt`).
  */
 export function filterErrorPosition(message: string): number | null {
   const match = /at position (\d+)/.exec(message);

@@ -16,7 +16,8 @@ export const API_NAMESPACE = 'jupyter-mm/api';
  * @param init initial values for the request
  * @param query query parameters appended to the URL
  * @returns the response body, parsed as JSON when it is JSON
- * @throws ServerConnection.ResponseError with the server's `message` on a non-2xx reply
+ * @throws ApiError (a ServerConnection.ResponseError) with the server's `message`,
+ *   `error_code` and `details` on a non-2xx reply
  * @throws ServerConnection.NetworkError when the server cannot be reached
  */
 export async function requestAPI<T>(
@@ -52,12 +53,41 @@ export async function requestAPI<T>(
   }
 
   if (!response.ok) {
-    const message =
-      data && typeof data === 'object' && typeof data.message === 'string'
-        ? data.message
-        : undefined;
-    throw new ServerConnection.ResponseError(response, message);
+    const reply = data && typeof data === 'object' ? data : {};
+    throw new ApiError(
+      response,
+      typeof reply.message === 'string' ? reply.message : undefined,
+      typeof reply.error_code === 'string' ? reply.error_code : null,
+      reply.details && typeof reply.details === 'object' ? reply.details : null
+    );
   }
 
   return data as T;
+}
+
+/**
+ * What an error reply says besides its message: the `details` of the REST
+ * API's error JSON. For a filter or order_by syntax error: the request field
+ * at fault, the character offset and, for order_by, the clause's index.
+ */
+export interface IErrorDetails {
+  field?: string;
+  position?: number;
+  item?: number;
+}
+
+/**
+ * A non-2xx reply of the REST API, with its error code and details (a
+ * `ResponseError`, so code that only wants the message need not know it).
+ */
+export class ApiError extends ServerConnection.ResponseError {
+  constructor(
+    response: Response,
+    message: string | undefined,
+    readonly errorCode: string | null,
+    readonly details: IErrorDetails | null
+  ) {
+    super(response, message);
+    this.name = 'ApiError';
+  }
 }

@@ -1,4 +1,3 @@
-import { ServerConnection } from '@jupyterlab/services';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
@@ -7,7 +6,7 @@ import {
   IRun,
   IRunsApi,
   ISearchQuery,
-  filterErrorPosition,
+  filterErrorAt,
   firstLine
 } from './api';
 import {
@@ -309,15 +308,9 @@ export class RunsModel implements IDisposable {
       this._ids = new Set();
       this._nextToken = null;
       const message = errorText(error);
-      if (
-        this._filter &&
-        error instanceof ServerConnection.ResponseError &&
-        error.response.status === 400
-      ) {
-        this._filterError = {
-          message: firstLine(message),
-          position: filterErrorPosition(message)
-        };
+      const at = this._filter ? filterErrorAt(error) : null;
+      if (at) {
+        this._filterError = { message: firstLine(message), ...at };
       } else {
         this._filterError = null;
         this._error = message;

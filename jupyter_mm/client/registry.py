@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
@@ -175,6 +175,7 @@ def export_audit(out: str | IO[str]) -> int:
 
 
 def registry_policy(name: str | None = None) -> Policy:
+    """The policy in force store-wide, or for one registered model (with its overrides)."""
     return _store(write=False).registry_policy(name)
 
 
@@ -183,13 +184,15 @@ def set_registry_policy(
     name: str | None = None,
     four_eyes: bool | None = None,
     approved_aliases_only: bool | None = None,
+    approvers: Sequence[str] | None = None,
     comment: str = "",
 ) -> Policy:
-    """Change the store-wide registry policy, or one model's (``name``); audited."""
+    """Change the store-wide registry policy, or one model's (``name``); audited. ``approvers``
+    names who may approve or reject (``[]``: anyone); ``None`` keeps a value."""
     store = _store()
     return store.set_registry_policy(
         actor=_actor(store), name=name, four_eyes=four_eyes,
-        approved_aliases_only=approved_aliases_only, comment=comment,
+        approved_aliases_only=approved_aliases_only, approvers=approvers, comment=comment,
     )  # fmt: skip
 
 

@@ -191,16 +191,19 @@ def log_artifact(path_or_bytes: str | os.PathLike[str] | bytes, name: str | None
 
 
 def log_artifacts(directory: str | os.PathLike[str], prefix: str | None = None) -> list[str]:
-    """Store every file under ``directory``, keeping relative paths (under ``prefix`` if given)."""
+    """Store every file under ``directory``, keeping relative paths (under ``prefix`` if given):
+    all of them or, if one is refused, none."""
     run = _run()
     root = Path(directory)
     if not root.is_dir():
         raise InvalidInput(f"{str(root)!r} is not a directory")
-    stored = []
+    items: list[tuple[str, str | os.PathLike[str], str | None]] = []
     for f in sorted(q for q in root.rglob("*") if q.is_file()):
         rel = f.relative_to(root).as_posix()
-        stored.append(run.store.log_artifact(run.id, f"{prefix}/{rel}" if prefix else rel, f).path)
-    return stored
+        items.append((f"{prefix}/{rel}" if prefix else rel, f, None))
+    if not items:
+        return []
+    return [a.path for a in run.store.log_artifacts(run.id, items)]
 
 
 def log_text(text: str, name: str) -> str:

@@ -80,6 +80,13 @@ class BlobStore:
     def exists(self, digest: str) -> bool:
         return bool(self.fs.exists(self._path(digest)))
 
+    def size(self, digest: str) -> int:
+        """The blob's size in bytes; :class:`NotFound` if it is not stored."""
+        try:
+            return int(self.fs.size(self._path(digest)))
+        except FileNotFoundError:
+            raise NotFound(f"blob {digest} is missing from the artifact store {self.url}") from None
+
     def put_bytes(self, data: bytes) -> tuple[str, int]:
         digest = hashlib.sha256(data).hexdigest()
         if not self.exists(digest):

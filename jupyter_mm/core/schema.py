@@ -199,6 +199,7 @@ registered_models = Table(
     # Per-model policy overrides; NULL = the store-wide setting (registry_settings).
     Column("policy_four_eyes", Boolean, nullable=True),
     Column("policy_approved_aliases", Boolean, nullable=True),
+    Column("policy_approvers", Text, nullable=True),  # JSON list of user names (migration 0004)
 )
 
 registered_model_tags = Table(

@@ -1,4 +1,5 @@
-"""Live store events on jupyter_server's event bus: runs created, updated, finished; metrics appended.
+"""Live store events on jupyter_server's event bus: runs created, updated, finished; metrics
+appended; registry changes.
 
 Events come from the store itself, so a kernel writing straight into SQLite (or another server
 writing to the same PostgreSQL database) is seen too. A background task polls every
@@ -6,13 +7,17 @@ writing to the same PostgreSQL database) is seen too. A background task polls ev
 
 1. a cheap change check: on SQLite ``PRAGMA data_version`` on one dedicated connection (it
    changes only when another connection commits); on other databases a fingerprint of the
-   runs and latest-metrics tables (counts, maximum times, sum of latest steps), plus a full
-   check every few seconds, since a rename changes none of those;
+   runs and latest-metrics tables (counts, maximum times, sum of latest steps) and the newest
+   registry audit sequence number, plus a full check every few seconds, since a run rename
+   changes none of those;
 2. only when something changed, the light columns of every run (id, experiment, name, status,
    end time, lifecycle stage) are compared with the previous poll, and the latest
-   ``(step, timestamp)`` of each metric of the runs that are running or just changed.
+   ``(step, timestamp)`` of each metric of the runs that are running or just changed;
+3. in the same pass, the registry audit entries appended since the previous poll, one event each
+   with the schema :data:`~.registry_events.REGISTRY_EVENT_SCHEMA_ID` (fields in
+   :mod:`.registry_events`): the audit trail already records every registry change, in order.
 
-Each change is emitted with the schema :data:`EVENT_SCHEMA_ID`; frontends receive it through
+Each run change is emitted with the schema :data:`EVENT_SCHEMA_ID`; frontends receive it through
 jupyter_server's ``/api/events/subscribe`` WebSocket, server-side code through
 ``serverapp.event_logger.add_listener(schema_id=EVENT_SCHEMA_ID, listener=...)``::
 
@@ -20,8 +25,9 @@ jupyter_server's ``/api/events/subscribe`` WebSocket, server-side code through
      "run_id": "...", "experiment_id": "...", "name": "...", "status": "...",
      "lifecycle_stage": "active" | "deleted", "keys": [...]}   # keys: metrics-appended only
 
-Not seen: param and tag changes (a run-updated is emitted only for the columns above), and
-metrics appended to a run that ended more than a poll interval earlier.
+Not seen: run param and tag changes (a run-updated is emitted only for the columns above), and
+metrics appended to a run that ended more than a poll interval earlier. Registry changes are
+never missed: they are read from the audit trail by sequence number, not diffed.
 
 The extension starts it with :func:`start_store_events` and stops it with :func:`stop_store_events`.
 """
@@ -33,6 +39,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MMError
+from .registry_events import REGISTRY_EVENT_SCHEMA, REGISTRY_EVENT_SCHEMA_ID, AuditFollower
 
 if TYPE_CHECKING:
     from jupyter_events import EventLogger
@@ -78,6 +85,8 @@ _TERMINAL = ("FINISHED", "FAILED", "KILLED")
 _FULL_CHECK_EVERY = 5.0
 
 RunState = tuple[str, str, str, "int | None", str]  # experiment_id, name, status, end_time, stage
+#: One event to emit: (schema id, data).
+Emission = tuple[str, dict[str, Any]]
 
 
 class StoreWatcher:
@@ -99,6 +108,7 @@ class StoreWatcher:
         self._version: Any = None
         self._conn: Connection | None = None
         self._last_full = 0.0
+        self._registry = AuditFollower()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -140,8 +150,11 @@ class StoreWatcher:
                 failing = True
                 events = []
                 await asyncio.to_thread(self._close_conn)
-            for data in events:
-                self.event_logger.emit(schema_id=EVENT_SCHEMA_ID, data=data)
+            for schema_id, data in events:
+                try:
+                    self.event_logger.emit(schema_id=schema_id, data=data)
+                except Exception:  # one bad event (or listener) must not stop the watcher
+                    self.log.exception("jupyter-mm events: emitting %s failed", data)
             await asyncio.sleep(self.interval)
 
     def _close_conn(self) -> None:
@@ -154,7 +167,7 @@ class StoreWatcher:
 
     # --- polling (in a worker thread) -----------------------------------------------------
 
-    def poll(self) -> list[dict[str, Any]]:
+    def poll(self) -> list[Emission]:
         """One poll: the events since the previous one (none on the first)."""
         import time
 
@@ -162,7 +175,8 @@ class StoreWatcher:
         version = self._change_marker(store)
         now = time.monotonic()
         full_due = store.kind != "sqlite" and now - self._last_full >= _FULL_CHECK_EVERY
-        if self._runs is not None and version == self._version and not full_due:
+        unchanged = version == self._version and not self._registry.behind
+        if self._runs is not None and unchanged and not full_due:
             return []
         self._version = version
         self._last_full = now
@@ -188,9 +202,10 @@ class StoreWatcher:
             metrics = conn.execute(
                 select(func.count(), func.sum(m.step), func.max(m.timestamp))
             ).one()
-        return (tuple(runs), tuple(metrics))
+            audit = AuditFollower.head(conn)
+        return (tuple(runs), tuple(metrics), audit)
 
-    def _diff(self, store: Store) -> list[dict[str, Any]]:
+    def _diff(self, store: Store) -> list[Emission]:
         from sqlalchemy import select
 
         from ..core import schema as s
@@ -215,6 +230,7 @@ class StoreWatcher:
                     )
                 ):
                     metrics[(rid, key)] = (step, ts)
+            registry = self._registry.new_events(conn)
         events: list[dict[str, Any]] = []
         if not first:
             for rid in changed:
@@ -238,7 +254,9 @@ class StoreWatcher:
         self._metrics = {
             k: v for k, v in self._metrics.items() if k[0] in runs and k[0] not in watch
         } | metrics
-        return events
+        return [(EVENT_SCHEMA_ID, e) for e in events] + [
+            (REGISTRY_EVENT_SCHEMA_ID, e) for e in registry
+        ]
 
 
 def _run_event(action: str, rid: str, state: RunState) -> dict[str, Any]:
@@ -254,15 +272,16 @@ def _run_event(action: str, rid: str, state: RunState) -> dict[str, Any]:
 
 
 def start_store_events(app: Any, interval: float = 0.5) -> StoreWatcher:
-    """Register the event schema and start a :class:`StoreWatcher` for the extension ``app``.
+    """Register the event schemas and start a :class:`StoreWatcher` for the extension ``app``.
 
     Call it from ``JupyterMM.initialize_settings`` (after ``store_provider`` is set): polling
     starts once the server's event loop runs.
     """
     serverapp = app.serverapp
     event_logger = serverapp.event_logger
-    if EVENT_SCHEMA_ID not in event_logger.schemas:
-        event_logger.register_event_schema(EVENT_SCHEMA)
+    for schema in (EVENT_SCHEMA, REGISTRY_EVENT_SCHEMA):
+        if schema["$id"] not in event_logger.schemas:
+            event_logger.register_event_schema(schema)
     watcher = StoreWatcher(app.store_provider, event_logger, interval=interval, log=app.log)
     app.settings[EVENTS_SETTING] = watcher
     serverapp.io_loop.add_callback(watcher.start)

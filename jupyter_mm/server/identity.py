@@ -1,17 +1,23 @@
 """Who is calling the team server (``jupyter mm server``), and what they may reach.
 
-* :class:`TokenIdentityProvider` maps a bearer token to a user. Tokens are looked up by their
-  SHA-256, so the users file holds no secret: it maps each user to ``"sha256:<hex>"`` (or a list
-  of them, to rotate a token without downtime)::
+* :class:`TokenIdentityProvider` maps a bearer token to a user and the user's role. Tokens are
+  looked up by their SHA-256, so the users file holds no secret: it maps each user to
+  ``"sha256:<hex>"`` (or a list of them, to rotate a token without downtime), or to an object
+  that also names a role::
 
-      {"alice": "sha256:5e88...", "bob": ["sha256:9f86...", "sha256:2c26..."]}
+      {"alice": "sha256:5e88...", "bob": ["sha256:9f86...", "sha256:2c26..."],
+       "val": {"token": "sha256:1b4f...", "role": "admin"}}
+
+  Roles (:data:`ROLES`): ``reader`` may only read, ``writer`` (the default, so files without
+  roles keep working) may also track runs and use the registry, ``admin`` may also change
+  registry policies. The user of a shared ``--token`` is an admin.
 
   A plain, unsalted SHA-256 is enough because tokens are random 256-bit secrets (see
   :func:`new_token`), not passwords: there is nothing to guess from a digest. The file is re-read
   when it changes, so users are added or revoked without a restart.
 * :class:`MMOnlyAuthorizer` allows jupyter-mm resources (``jupyter_mm:*``) and nothing else, so
   a token holder can never reach kernels, terminals, contents or any other Jupyter service even if
-  one were registered.
+  one were registered; within them it applies the roles.
 
 Only the ``Authorization: token <t>`` / ``Authorization: Bearer <t>`` header is accepted (what
 MLflow's client sends with ``MLFLOW_TRACKING_TOKEN``): no ``?token=`` query argument (it ends up in
@@ -27,6 +33,7 @@ import re
 import secrets
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from jupyter_server.auth.authorizer import Authorizer
@@ -42,6 +49,35 @@ _DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 #: Largest users file read (bytes): a file this size is a mistake, not a team.
 MAX_USERS_FILE_BYTES = 16 * 1024 * 1024
+READER, WRITER, ADMIN = "reader", "writer", "admin"
+#: Each role may do what the one before it may, and more.
+ROLES = (READER, WRITER, ADMIN)
+#: A user the users file gives no role: what every user could do before roles existed.
+DEFAULT_ROLE = WRITER
+#: The resource of the registry policy routes: only admins may change them.
+POLICY_RESOURCE = "jupyter_mm:registry_policy"
+#: Requests that use POST to read (searches with a body), below ``{base_url}jupyter-mm/``: a
+#: reader may send these. Everything else that is not GET/HEAD changes something.
+READ_ONLY_POSTS = re.compile(
+    r"api/(runs/search|metrics/history)"
+    r"|mlflow/(ajax-)?api/2\.0/mlflow/(experiments/search|runs/search|registered-models/search"
+    r"|registered-models/get-latest-versions|model-versions/search|logged-models/search)"
+)
+
+
+@dataclass
+class TeamUser(User):
+    """A user of the team server, with the role the users file (or ``--token``) gives it."""
+
+    role: str = DEFAULT_ROLE
+
+
+@dataclass
+class Users:
+    """A users file, parsed: who each token digest names, and each user's role."""
+
+    by_digest: dict[str, str] = field(default_factory=dict)
+    roles: dict[str, str] = field(default_factory=dict)
 
 
 def token_digest(token: str) -> str:
@@ -66,15 +102,36 @@ def check_username(name: Any, where: str) -> str:
     return name
 
 
-def parse_users(data: Any, where: str) -> dict[str, str]:
-    """``{user: digest | [digest, ...]}`` as ``{digest: user}``, refusing anything ambiguous."""
+def check_role(role: Any, where: str) -> str:
+    """One of :data:`ROLES`: a typo must not silently become the default."""
+    if role not in ROLES:
+        raise InvalidInput(f"{where}: role must be one of {', '.join(ROLES)}, got {role!r}")
+    return str(role)
+
+
+def parse_users(data: Any, where: str) -> Users:
+    """``{user: digest | [digest, ...] | {"token": ..., "role": ...}}``, refusing anything
+    ambiguous."""
     if not isinstance(data, Mapping):
         raise InvalidInput(
             f"{where}: expected a JSON object mapping each user to 'sha256:<hex>' of its token"
         )
     table: dict[str, str] = {}
+    roles: dict[str, str] = {}
     for user, value in data.items():
         user = check_username(user, where)
+        role = DEFAULT_ROLE
+        if isinstance(value, Mapping):
+            unknown = sorted(set(value) - {"token", "role"})
+            if unknown or "token" not in value:
+                raise InvalidInput(
+                    f"{where}: user {user!r} must map to its token digest(s) or to "
+                    '{"token": "sha256:<hex>", "role": "reader|writer|admin"}'
+                    + (f"; unknown key(s) {', '.join(map(repr, unknown))}" if unknown else "")
+                )
+            role = check_role(value.get("role", DEFAULT_ROLE), f"{where}: user {user!r}")
+            value = value["token"]
+        roles[user] = role
         digests = value if isinstance(value, list) else [value]
         if not digests:
             raise InvalidInput(f"{where}: user {user!r} has no token")
@@ -92,11 +149,11 @@ def parse_users(data: Any, where: str) -> dict[str, str]:
                     "each token must name one user"
                 )
             table[digest] = user
-    return table
+    return Users(table, roles)
 
 
-def load_users_file(path: str) -> dict[str, str]:
-    """The ``{digest: user}`` table of a users file; :class:`InvalidInput` says what is wrong."""
+def load_users_file(path: str) -> Users:
+    """The users and roles of a users file; :class:`InvalidInput` says what is wrong."""
     try:
         size = os.path.getsize(path)
         if size > MAX_USERS_FILE_BYTES:
@@ -123,6 +180,10 @@ class TokenIdentityProvider(IdentityProvider):
         config=True,
         help="Extra {'sha256:<hex>': user} entries, e.g. the digest of a shared --token.",
     )
+    token_roles = Dict(
+        config=True,
+        help="Roles of the users of token_digests ({user: role}); the users file's win.",
+    )
 
     @default("token")
     def _token_default(self) -> str:
@@ -132,7 +193,7 @@ class TokenIdentityProvider(IdentityProvider):
         super().__init__(**kwargs)
         self._lock = threading.Lock()
         self._file_state: tuple[int, int] | None = None
-        self._file_table: dict[str, str] = {}
+        self._file_table = Users()
         if self.users_file:
             self._file_table = load_users_file(self.users_file)
             self._file_state = self._stat()
@@ -144,7 +205,7 @@ class TokenIdentityProvider(IdentityProvider):
             return None
         return st.st_mtime_ns, st.st_size
 
-    def _users(self) -> dict[str, str]:
+    def _users(self) -> Users:
         """The current table, re-reading the users file when it changed on disk.
 
         A file that fails to load (half-written by an editor, say) keeps the previous table and
@@ -161,12 +222,16 @@ class TokenIdentityProvider(IdentityProvider):
                         except InvalidInput as e:
                             self.log.error("jupyter-mm: %s; keeping the previous users", e)
                         self._file_state = state
-        return {**self.token_digests, **self._file_table}
+        table = self._file_table
+        return Users({**self.token_digests, **table.by_digest}, {**self.token_roles, **table.roles})
 
-    def user_for_token(self, token: str) -> User | None:
-        """The user a presented token names, if any."""
-        name = self._users().get(token_digest(token.strip()))
-        return User(username=name) if name else None
+    def user_for_token(self, token: str) -> TeamUser | None:
+        """The user a presented token names, with its role, if any."""
+        users = self._users()
+        name = users.by_digest.get(token_digest(token.strip()))
+        if not name:
+            return None
+        return TeamUser(username=name, role=users.roles.get(name, DEFAULT_ROLE))
 
     def get_user(self, handler: web.RequestHandler) -> User | None:
         match = self.auth_header_pat.match(handler.request.headers.get("Authorization", ""))
@@ -195,9 +260,54 @@ class TokenIdentityProvider(IdentityProvider):
 
 
 class MMOnlyAuthorizer(Authorizer):
-    """Allows the ``jupyter_mm`` resources to any authenticated user, and nothing else."""
+    """Allows the ``jupyter_mm`` resources and nothing else, within the user's role: a reader
+    only reads (GET, and the searches in :data:`READ_ONLY_POSTS`), a writer also writes, and
+    only an admin changes registry policies (:data:`POLICY_RESOURCE`).
+
+    A refusal of the request being handled is raised as a 403 that says why (jupyter_server's
+    own message names only the action and resource); a user from another identity provider,
+    without a role, is a writer.
+    """
 
     def is_authorized(
         self, handler: web.RequestHandler, user: User, action: str, resource: str
     ) -> bool:
-        return resource == "jupyter_mm" or resource.startswith("jupyter_mm:")
+        if not (resource == "jupyter_mm" or resource.startswith("jupyter_mm:")):
+            return False
+        role = getattr(user, "role", DEFAULT_ROLE)
+        if action == "read" or role == ADMIN:
+            return True
+        reason = None
+        if role == READER and not self._reads(handler):
+            reason = (
+                f"{user.username} has the reader role on this team server: it may read but not "
+                f"change anything ({handler.request.method} {self._mm_path(handler) or '?'}); "
+                "an administrator can give it the writer role in the users file"
+            )
+        elif resource == POLICY_RESOURCE:
+            reason = (
+                f"only administrators may change registry policies on this team server; "
+                f"{user.username} has the {role} role (roles are set in the users file)"
+            )
+        if reason is None:
+            return True
+        if getattr(handler, "auth_resource", None) == resource:
+            # the request itself is being decided: say why rather than return a bare False
+            raise web.HTTPError(403, reason)
+        return False
+
+    @staticmethod
+    def _mm_path(handler: web.RequestHandler) -> str | None:
+        """The request path below ``{base_url}jupyter-mm/``, if it is there."""
+        prefix = handler.settings.get("base_url", "/").rstrip("/") + "/jupyter-mm/"
+        path = handler.request.path
+        return path[len(prefix) :] if path.startswith(prefix) else None
+
+    def _reads(self, handler: web.RequestHandler) -> bool:
+        """A write action that only reads: a search sent as POST."""
+        path = self._mm_path(handler)
+        return (
+            handler.request.method == "POST"
+            and path is not None
+            and READ_ONLY_POSTS.fullmatch(path) is not None
+        )

@@ -9,7 +9,8 @@ to hand a token to every member of a team:
   extension is loaded (config files are not read), and after start-up every route outside
   ``{base_url}jupyter-mm/`` is removed from the router, so kernels, terminals, contents, lab and
   static files answer a JSON 404;
-* :class:`~.identity.MMOnlyAuthorizer` refuses any resource that is not ``jupyter_mm:*`` anyway;
+* :class:`~.identity.MMOnlyAuthorizer` refuses any resource that is not ``jupyter_mm:*`` anyway,
+  and applies each user's role (reader, writer, admin: only admins change registry policies);
 * :class:`~.identity.TokenIdentityProvider` authenticates per-user tokens (a 403 JSON error
   otherwise, never a login redirect), and the tornado setting ``RECORD_IDENTITY_SETTING`` makes
   every run record the authenticated user, whatever the client claims;
@@ -42,6 +43,7 @@ from traitlets.config import Config
 from ..errors import InvalidInput, MMError, StoreError
 from .handlers.base import RECORD_IDENTITY_SETTING, STORE_SETTING, MMHandler
 from .identity import (
+    ADMIN,
     MMOnlyAuthorizer,
     TokenIdentityProvider,
     check_username,
@@ -238,8 +240,11 @@ def build_app(options: TeamServerOptions) -> TeamServerApp:
         opts.users_file = os.path.abspath(opts.users_file)
         load_users_file(opts.users_file)  # a bad file stops the start with its reason
     shared: dict[str, str] = {}
+    shared_roles: dict[str, str] = {}
     if opts.token:
-        shared[token_digest(opts.token)] = check_username(opts.token_user or "team", "--token-user")
+        user = check_username(opts.token_user or "team", "--token-user")
+        shared[token_digest(opts.token)] = user
+        shared_roles[user] = ADMIN  # whoever holds the one shared token runs the server
     if not (opts.users_file or shared):
         raise InvalidInput(
             "the team server needs tokens: pass --users-file users.json (one token per user) "
@@ -279,6 +284,7 @@ def build_app(options: TeamServerOptions) -> TeamServerApp:
         config.ServerApp.keyfile = opts.keyfile
     config.TokenIdentityProvider.users_file = opts.users_file or ""
     config.TokenIdentityProvider.token_digests = shared
+    config.TokenIdentityProvider.token_roles = shared_roles
     config.JupyterMM.tracking_uri = store_uri
     config.JupyterMM.artifact_uri = opts.artifacts or ""
     config.JupyterMM.live_events = False

@@ -55,6 +55,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         metavar="USER",
         help="print a new random token for USER and its users-file entry, then exit",
     )
+    p.add_argument(
+        "--role",
+        choices=("reader", "writer", "admin"),
+        help="with --new-token: the user's role (reader: read only; writer, the default: also "
+        "track and register; admin: also change registry policies)",
+    )
     p.set_defaults(fn=cmd_server)
     return p
 
@@ -65,9 +71,18 @@ def cmd_server(args: argparse.Namespace) -> int:
 
         user = check_username(args.new_token, "--new-token")
         token = new_token()
+        entry: Any = token_digest(token)
+        if args.role:
+            entry = {"token": entry, "role": args.role}
         print(f"token for {user} (give it to them; it is not stored): {token}")
-        print("users-file entry:", json.dumps({user: token_digest(token)}))
+        print("users-file entry:", json.dumps({user: entry}))
         return 0
+    if args.role:
+        from ..errors import InvalidInput
+
+        raise InvalidInput(
+            "--role goes with --new-token; a running server takes roles from the users file"
+        )
     from .standalone import TeamServerOptions, serve
 
     return serve(

@@ -2,7 +2,8 @@
  * The Models panel (main area): registered models with a filter, the selected
  * model's versions with status, approval state and alias badges, and the
  * actions on them (request approval, approve, reject, set/move/delete an
- * alias), which run the Models commands.
+ * alias), which run the Models commands. Registry events from others refresh
+ * it in place (`update`).
  *
  * All registry data is user text and is rendered as React text nodes.
  */
@@ -20,6 +21,7 @@ import {
 } from './api';
 import { aliasesByVersion, approvalActions, formatUtc } from './format';
 import { AliasBadge, ApprovalBadge, RunLink } from './components';
+import type { IRegistryChanges } from './live';
 
 /**
  * What the panel's buttons do (the plugin runs its commands).
@@ -69,15 +71,40 @@ export class ModelsPanelModel {
    * Search with the current filter; keeps the selection when it is still found.
    */
   async search(): Promise<void> {
+    this._searched = this.filter;
     this.loading = true;
     this._changed.emit();
-    try {
-      this.models = await this.api.searchModels(this.filter);
-      this.error = null;
-    } catch (error) {
-      this.models = [];
-      this.error = errorText(error);
+    await this._search();
+  }
+
+  /**
+   * Others changed the registry: search again with the filter last searched
+   * (not a half-typed one), quietly, keeping the selection and following it
+   * through a rename. Each model's own state is reloaded, not patched.
+   */
+  async update(changes?: IRegistryChanges): Promise<void> {
+    const renamed = this.selected ? changes?.renamed.get(this.selected) : null;
+    if (renamed) {
+      this.selected = renamed;
     }
+    await this._search();
+  }
+
+  private async _search(): Promise<void> {
+    // Only the newest search may apply its reply: an older one may end last.
+    const generation = ++this._generation;
+    let models: IRegisteredModel[] = [];
+    let error: string | null = null;
+    try {
+      models = await this.api.searchModels(this._searched);
+    } catch (e) {
+      error = errorText(e);
+    }
+    if (generation !== this._generation) {
+      return;
+    }
+    this.models = models;
+    this.error = error;
     this.loading = false;
     if (this.selected && !this.models.some(m => m.name === this.selected)) {
       this.selected = null;
@@ -109,12 +136,13 @@ export class ModelsPanelModel {
     if (!name) {
       return;
     }
+    const generation = ++this._versionsGeneration;
     try {
       const [model, versions] = await Promise.all([
         this.api.getModel(name),
         this.api.versions(name)
       ]);
-      if (this.selected !== name) {
+      if (this.selected !== name || generation !== this._versionsGeneration) {
         return;
       }
       this.model = model;
@@ -122,6 +150,9 @@ export class ModelsPanelModel {
       this.models = this.models.map(m => (m.name === name ? model : m));
       this.versionsError = null;
     } catch (error) {
+      if (generation !== this._versionsGeneration) {
+        return;
+      }
       this.versionsError = errorText(error);
     }
     this._changed.emit();
@@ -138,6 +169,9 @@ export class ModelsPanelModel {
   }
 
   private _changed = new Signal<this, void>(this);
+  private _searched = '';
+  private _generation = 0;
+  private _versionsGeneration = 0;
 }
 
 function ModelList(props: { model: ModelsPanelModel }): JSX.Element {

@@ -2,7 +2,8 @@
  * The Models plugin: the Models panel and the version view in the main area,
  * and the registry commands (register a run's model, request approval,
  * approve, reject, set/move/delete an alias). Views are restored on reload
- * and reload themselves after any change made through these commands.
+ * and reload themselves after any change made through these commands, and
+ * after registry events (changes by others: users, kernels, other servers).
  */
 
 import {
@@ -24,6 +25,7 @@ import { requestAPI } from '../request';
 import { ModelActions } from './actions';
 import { Decision, errorText, RegistryAPI } from './api';
 import { askForm } from './dialogs';
+import { follow, registryEvent, RegistryEventBatcher } from './live';
 // isEnabled checks the args synchronously.
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { versionArgs } from './format';
@@ -116,6 +118,36 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
           void w.content.model.load();
         }
       });
+    });
+
+    // Live updates: one reload per burst of registry events.
+    const live = new RegistryEventBatcher(changes => {
+      panels.forEach(w => void w.content.model.update(changes));
+      versions.forEach(w => {
+        const model = w.content.model;
+        if (model.gone) {
+          return;
+        }
+        const where = follow(changes, model.name, model.version);
+        if (where.name !== model.name) {
+          model.rename(where.name);
+          w.title.label = `${where.name} v${model.version}`;
+          w.title.caption = `Model ${where.name}, version ${model.version}`;
+        }
+        if (where.gone) {
+          model.markGone(
+            `${where.name} v${model.version} was deleted; this is what it showed.`
+          );
+        } else if (where.changed) {
+          void model.load();
+        }
+      });
+    });
+    serviceManager.events.stream.connect((_, emission) => {
+      const event = registryEvent(emission);
+      if (event) {
+        live.add(event);
+      }
     });
 
     commands.addCommand(CommandIDs.openModels, {

@@ -3,6 +3,8 @@
  * (source run, status, approval and who decided), the model's audit timeline,
  * the lineage (version → run → notebook snapshot and execution log →
  * datasets → environment → git) and the model card with its editable fields.
+ * Registry events for its model reload it; a rename is followed, a deletion
+ * leaves what was shown under a notice.
  *
  * Registry data is user text: React text nodes everywhere; the card's HTML
  * (escaped by the server) is shown only in an `<iframe sandbox="">`.
@@ -52,9 +54,18 @@ export interface IVersionViewActions {
 export class VersionViewModel {
   constructor(
     readonly api: IRegistryApi,
-    readonly name: string,
+    name: string,
     readonly version: number
-  ) {}
+  ) {
+    this._name = name;
+  }
+
+  /**
+   * The model's name (it follows renames).
+   */
+  get name(): string {
+    return this._name;
+  }
 
   data: IModelVersion | null = null;
   audit: IAuditEntry[] = [];
@@ -63,6 +74,10 @@ export class VersionViewModel {
   cardFormat: CardFormat = 'html';
   error: string | null = null;
   errors: Record<string, string> = {};
+  /**
+   * Why the version is gone (its model or it was deleted), else null.
+   */
+  gone: string | null = null;
 
   get changed(): ISignal<this, void> {
     return this._changed;
@@ -72,10 +87,19 @@ export class VersionViewModel {
    * Load (or reload) everything; each part fails on its own.
    */
   async load(): Promise<void> {
+    // Only the newest load may apply its reply: an older one may end last.
+    const generation = ++this._generation;
     try {
-      this.data = await this.api.getVersion(this.name, this.version);
+      const data = await this.api.getVersion(this.name, this.version);
+      if (generation !== this._generation) {
+        return;
+      }
+      this.data = data;
       this.error = null;
     } catch (error) {
+      if (generation !== this._generation) {
+        return;
+      }
       this.error = errorText(error);
       this._changed.emit();
       return;
@@ -120,6 +144,23 @@ export class VersionViewModel {
     return true;
   }
 
+  /**
+   * The model was renamed elsewhere: follow it.
+   */
+  rename(name: string): void {
+    this._name = name;
+    this._changed.emit();
+  }
+
+  /**
+   * The version or its model was deleted elsewhere: keep what was shown,
+   * under a notice.
+   */
+  markGone(reason: string): void {
+    this.gone = reason;
+    this._changed.emit();
+  }
+
   private async _part(key: string, load: () => Promise<void>): Promise<void> {
     try {
       await load();
@@ -131,6 +172,8 @@ export class VersionViewModel {
   }
 
   private _changed = new Signal<this, void>(this);
+  private _name: string;
+  private _generation = 0;
 }
 
 function Section(props: {
@@ -658,7 +701,12 @@ export function VersionView(props: {
           Reload
         </button>
       </div>
-      {model.error ? (
+      {model.gone ? (
+        <div className="jp-mm-error jp-mm-version-gone" role="alert">
+          {model.gone}
+        </div>
+      ) : null}
+      {model.error && !model.gone ? (
         <div className="jp-mm-error" role="alert">
           {model.error}
         </div>

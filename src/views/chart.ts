@@ -233,16 +233,29 @@ export class MetricChart {
       height: legend ? 330 : 300,
       margin: { l: 56, r: 16, t: this._title ? 32 : 12, b: legend ? 72 : 40 },
       showlegend: legend,
-      legend: { ...theme.legend, orientation: 'h', x: 0, y: -0.32 },
+      // What the user did survives redraws with new points (live updates):
+      // runs hidden from the legend always, the zoom until the axis kind
+      // changes, the y range until the scale changes.
+      legend: {
+        ...theme.legend,
+        orientation: 'h',
+        x: 0,
+        y: -0.32,
+        uirevision: 'legend'
+      } as Partial<PlotlyTypes.Legend>,
       hovermode: 'closest',
-      uirevision: `${this._revision}-${this._settings.logY}`,
+      uirevision: `${this._revision}`,
       xaxis: {
         ...theme.xaxis,
         title: {
           text: this._settings.axis === 'step' ? 'step' : 'seconds since start'
         }
       },
-      yaxis: { ...theme.yaxis, type: this._settings.logY ? 'log' : 'linear' }
+      yaxis: {
+        ...theme.yaxis,
+        type: this._settings.logY ? 'log' : 'linear',
+        uirevision: `${this._revision}-${this._settings.logY}`
+      }
     };
     // Names are user text: plotly renders a subset of HTML in them.
     const safe = traces.map(t => ({ ...t, name: escapeForPlotly(t.name) }));

@@ -24,18 +24,24 @@ import {
   scatterPoints,
   sectionKeys
 } from './compare';
-import { IRun } from './types';
+import { Coalescer, LIVE_INTERVAL } from './live';
+import { IRun, IStoreEvent } from './types';
 import { ChartControls, ChartView, errorMessage, StatusBadge } from './widgets';
 import { Section } from './runview';
 
 /**
- * The runs being compared.
+ * The runs being compared. While any of them runs, the store's events keep it
+ * current: at most once a second, the runs an event named are read again and
+ * the charts of the metric keys that got points re-query their histories.
  */
 export class CompareModel {
   constructor(
     readonly api: ViewsAPI,
-    readonly runIds: string[]
-  ) {}
+    readonly runIds: string[],
+    interval: number = LIVE_INTERVAL
+  ) {
+    this._live = new Coalescer(events => void this._apply(events), interval);
+  }
 
   runs: IRun[] = [];
   errors: string[] = [];
@@ -43,6 +49,10 @@ export class CompareModel {
 
   get changed(): ISignal<this, void> {
     return this._changed;
+  }
+
+  get isDisposed(): boolean {
+    return this._live.isDisposed;
   }
 
   async load(): Promise<void> {
@@ -68,6 +78,23 @@ export class CompareModel {
   }
 
   /**
+   * A store event: noted when it names one of the runs.
+   */
+  storeEvent(event: IStoreEvent): void {
+    if (this.runIds.includes(event.run_id)) {
+      this._live.add([event]);
+    }
+  }
+
+  /**
+   * A number that changes whenever the histories of `key` may have new
+   * points (a chart's `tick`).
+   */
+  metricsTick(key: string): number {
+    return this._allTick + (this._keyTicks.get(key) ?? 0);
+  }
+
+  /**
    * A short label of a run: its name, else its id's first characters.
    */
   label(runId: string): string {
@@ -81,7 +108,58 @@ export class CompareModel {
     ];
   }
 
+  /**
+   * Stop following the store's events.
+   */
+  dispose(): void {
+    this._live.dispose();
+    Signal.clearData(this);
+  }
+
+  /**
+   * Read again the runs the events named (status, latest metrics, new keys)
+   * and mark the metric keys with new points; a run that cannot be read now
+   * keeps what was shown.
+   */
+  private async _apply(events: IStoreEvent[]): Promise<void> {
+    const named = new Set(events.map(e => e.run_id));
+    const ids = this.runIds.filter(id => named.has(id));
+    const fresh = await Promise.all(
+      ids.map(id => this.api.getRun(id).catch(() => null))
+    );
+    if (this.isDisposed) {
+      return;
+    }
+    const byId = new Map(this.runs.map(r => [r.id, r]));
+    fresh.forEach(run => run && byId.set(run.id, run));
+    this.runs = this.runIds
+      .map(id => byId.get(id))
+      .filter((r): r is IRun => !!r);
+    this.errors = this.errors.filter(
+      e => !byId.has(e.slice(0, e.indexOf(':')))
+    );
+    const keys = new Set<string>();
+    let all = false;
+    for (const event of events) {
+      if (event.action === 'metrics-appended' && event.keys?.length) {
+        event.keys.forEach(k => keys.add(k));
+      } else if (
+        event.action === 'metrics-appended' ||
+        event.action === 'run-finished'
+      ) {
+        // The last points are written with the final status.
+        all = true;
+      }
+    }
+    keys.forEach(k => this._keyTicks.set(k, (this._keyTicks.get(k) ?? 0) + 1));
+    this._allTick += all ? 1 : 0;
+    this._changed.emit();
+  }
+
   private _changed = new Signal<this, void>(this);
+  private _live: Coalescer<IStoreEvent>;
+  private _keyTicks = new Map<string, number>();
+  private _allTick = 0;
 }
 
 /**
@@ -104,6 +182,7 @@ export class CompareViewWidget extends ReactWidget {
   }
 
   dispose(): void {
+    this.model.dispose();
     Signal.clearData(this);
     super.dispose();
   }
@@ -200,6 +279,7 @@ function CompareCharts(props: { model: CompareModel }): JSX.Element {
                 title={key}
                 startTimes={startTimes}
                 settings={settings}
+                tick={model.metricsTick(key)}
                 name={s => model.label(s.run_id)}
                 color={s => model.color(s.run_id)}
               />
@@ -303,6 +383,11 @@ function PlotlyFigure(props: {
   data: () => any[];
   layout: () => any;
   deps: React.DependencyList;
+  /**
+   * What the user did to the figure (zoom, parcoords brushing, legend) is
+   * kept across redraws with new data while this stays the same.
+   */
+  uirevision: string;
   className: string;
 }): JSX.Element {
   const ref = React.useRef<HTMLDivElement>(null);
@@ -317,7 +402,12 @@ function PlotlyFigure(props: {
         .react(
           node,
           props.data(),
-          { ...themeLayout(), autosize: true, ...props.layout() },
+          {
+            ...themeLayout(),
+            autosize: true,
+            uirevision: props.uirevision,
+            ...props.layout()
+          },
           { displaylogo: false }
         )
         .then(() => node.classList.add('jp-mm-chart-ready'));
@@ -353,6 +443,7 @@ function Parcoords(props: { model: CompareModel }): JSX.Element {
     <PlotlyFigure
       className="jp-mm-parcoords"
       deps={[model.runs]}
+      uirevision={dims.map(d => d.label).join('\n')}
       data={() => [
         {
           type: 'parcoords',
@@ -381,8 +472,13 @@ function Scatter(props: { model: CompareModel }): JSX.Element {
   const { model } = props;
   const params = sectionKeys(model.runs, 'params');
   const metrics = sectionKeys(model.runs, 'metrics');
-  const [param, setParam] = React.useState(params[0] ?? '');
-  const [metric, setMetric] = React.useState(metrics[0] ?? '');
+  const [chosenParam, setParam] = React.useState(params[0] ?? '');
+  const [chosenMetric, setMetric] = React.useState(metrics[0] ?? '');
+  // Keys can appear later (live runs): until chosen, the first one.
+  const param = params.includes(chosenParam) ? chosenParam : (params[0] ?? '');
+  const metric = metrics.includes(chosenMetric)
+    ? chosenMetric
+    : (metrics[0] ?? '');
   if (!params.length || !metrics.length) {
     return <p className="jp-mm-empty">Needs runs with params and metrics.</p>;
   }
@@ -422,6 +518,7 @@ function Scatter(props: { model: CompareModel }): JSX.Element {
       <PlotlyFigure
         className="jp-mm-scatter-plot"
         deps={[model.runs, param, metric]}
+        uirevision={`${param}\n${metric}`}
         data={() => [
           {
             type: 'scatter',

@@ -120,6 +120,11 @@ export interface ITrace {
   opacity?: number;
   showlegend?: boolean;
   legendgroup: string;
+  /**
+   * Identity across redraws, so a curve hidden from the legend stays hidden
+   * when live points (or another run's first ones) arrive.
+   */
+  uid: string;
   hoverinfo?: string;
   hovertemplate?: string;
   meta?: { runId: string; key: string; raw: boolean };
@@ -153,6 +158,7 @@ export function seriesToTraces(
         opacity: 0.3,
         showlegend: false,
         legendgroup: group,
+        uid: `${traceUid(group)}-raw`,
         hoverinfo: 'skip',
         meta: { runId: s.run_id, key: s.key, raw: true }
       });
@@ -165,11 +171,26 @@ export function seriesToTraces(
       y: gaps(options.smoothing > 0 ? emaSmooth(raw, options.smoothing) : raw),
       line: { width: 1.5, color },
       legendgroup: group,
+      uid: traceUid(group),
       hovertemplate: `%{y:.6g}<br>${xLabel}<extra>%{fullData.name}</extra>`,
       meta: { runId: s.run_id, key: s.key, raw: false }
     });
   });
   return traces;
+}
+
+/**
+ * A trace uid from a run id and key: plotly puts uids into CSS class names
+ * and selectors, so only letters and digits (a 32-bit FNV-1a hash of the key,
+ * which is user text).
+ */
+export function traceUid(group: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < group.length; i++) {
+    hash ^= group.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return `mm${hash.toString(16).padStart(8, '0')}`;
 }
 
 function gaps(values: number[]): Array<number | null> {

@@ -29,7 +29,7 @@ import { mmIcon } from '../icons';
 import { ViewsAPI } from './api';
 import type { CompareViewWidget } from './compareview';
 import type { NotebookDiffView } from './diffview';
-import type { RunViewModel, RunViewWidget } from './runview';
+import type { RunViewWidget } from './runview';
 import { IStoreEvent, STORE_EVENT_SCHEMA } from './types';
 
 /**
@@ -367,51 +367,19 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
       });
     }
 
-    // Live updates: the store's events reach every open run view of that run.
+    // Live updates: the store's events reach every open run and compare view;
+    // each decides whether the event concerns it and coalesces the re-queries.
+    // A closed view has left its tracker (and its model stops its timers).
     const onEvent = (_: unknown, emission: Event.Emission) => {
       if (emission.schema_id !== STORE_EVENT_SCHEMA) {
         return;
       }
       const event = emission as unknown as IStoreEvent;
-      runs.forEach(w => {
-        const model = w.content.model;
-        if (model.runId !== event.run_id) {
-          return;
-        }
-        if (event.action === 'metrics-appended') {
-          throttledMetrics(model, event.keys ?? []);
-        } else if (event.action === 'run-finished') {
-          // The cell record, snapshot and artifacts are written at the end,
-          // with the last metric points.
-          void model.load().then(() => model.metricsAppended([]));
-        } else {
-          void model.reloadRun();
-        }
-      });
+      runs.forEach(w => w.content.model.storeEvent(event));
+      compares.forEach(w => w.content.model.storeEvent(event));
     };
     serviceManager.events.stream.connect(onEvent);
   }
 };
-
-/**
- * Metric events come at most every half second; charts re-query at most once
- * a second per run view.
- */
-const LIVE_INTERVAL = 1000;
-const pending = new WeakMap<RunViewModel, { keys: Set<string> }>();
-
-function throttledMetrics(model: RunViewModel, keys: string[]): void {
-  const waiting = pending.get(model);
-  if (waiting) {
-    keys.forEach(k => waiting.keys.add(k));
-    return;
-  }
-  const entry = { keys: new Set(keys) };
-  pending.set(model, entry);
-  setTimeout(() => {
-    pending.delete(model);
-    model.metricsAppended(Array.from(entry.keys));
-  }, LIVE_INTERVAL);
-}
 
 export default viewsPlugin;

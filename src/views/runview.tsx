@@ -22,6 +22,7 @@ import {
   PreviewKind
 } from './artifacts';
 import { IChartSettings } from './chart';
+import { Coalescer } from './live';
 import { formatDuration, formatValue } from './metrics';
 import { renderNotebook, renderOutputs } from './render';
 import {
@@ -32,7 +33,8 @@ import {
   IExecutionLogRecord,
   IGitRecord,
   IRun,
-  ISnapshotReply
+  ISnapshotReply,
+  IStoreEvent
 } from './types';
 import {
   ChartControls,
@@ -122,6 +124,33 @@ export class RunViewModel {
   }
 
   /**
+   * A store event about this run (live updates). Metric points are
+   * coalesced: charts re-query at most once a second.
+   */
+  storeEvent(event: IStoreEvent): void {
+    if (this._disposed || event.run_id !== this.runId) {
+      return;
+    }
+    if (event.action === 'metrics-appended') {
+      this._live.add(event.keys ?? []);
+    } else if (event.action === 'run-finished') {
+      // The cell record, snapshot and artifacts are written at the end,
+      // with the last metric points.
+      void this.load().then(() => this.metricsAppended([]));
+    } else {
+      void this.reloadRun();
+    }
+  }
+
+  /**
+   * Stop following the store's events.
+   */
+  dispose(): void {
+    this._disposed = true;
+    this._live.dispose();
+  }
+
+  /**
    * New metric points arrived: charts query again; new keys need the run.
    */
   metricsAppended(keys: string[]): void {
@@ -150,6 +179,10 @@ export class RunViewModel {
   }
 
   private _changed = new Signal<this, void>(this);
+  private _disposed = false;
+  private _live = new Coalescer<string>(keys =>
+    this.metricsAppended(Array.from(new Set(keys)))
+  );
 }
 
 /**
@@ -183,6 +216,7 @@ export class RunViewWidget extends ReactWidget {
   }
 
   dispose(): void {
+    this.model.dispose();
     Signal.clearData(this);
     super.dispose();
   }

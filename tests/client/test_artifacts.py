@@ -48,6 +48,19 @@ def test_log_artifact_file_and_bytes(tmp_path: Path) -> None:
     assert mm.load_artifact(run.id, "blob.bin") == b"raw bytes"
 
 
+def test_log_artifacts_stores_all_files_or_none(tmp_path: Path) -> None:
+    src = tmp_path / "out"
+    (src / "report").mkdir(parents=True)
+    (src / "a-metrics.json").write_text("{}")
+    (src / "report" / "index.html").write_text("<p>")
+    with mm.start_run() as run:
+        mm.log_artifact(b"a file, not a folder", name="report")
+        with pytest.raises(mm.InvalidInput, match="clashes with the existing artifact 'report'"):
+            mm.log_artifacts(src)
+        assert mm.log_artifacts(tmp_path / "out" / "report", prefix="html") == ["html/index.html"]
+    assert [a.path for a in mm.list_artifacts(run, recursive=True)] == ["html/index.html", "report"]
+
+
 def test_log_artifacts_keeps_relative_paths(tmp_path: Path) -> None:
     src = tmp_path / "out"
     (src / "plots" / "deep").mkdir(parents=True)

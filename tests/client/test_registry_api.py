@@ -110,3 +110,27 @@ def test_bad_source(mm_uri: str) -> None:
         mm.register_model(123, "m")
     with pytest.raises(InvalidInput, match="RUN_ID/PATH"):
         mm.register_model("runs:/abc", "m")
+
+
+def test_approvers_policy_through_mm(mm_uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``mm.set_registry_policy(approvers=...)``: the named validator decides, nobody else."""
+    X, y = np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 1, 0, 1])
+    with mm.start_run():
+        info = mm.log_model(linear.LogisticRegression().fit(X, y), "pd")
+    monkeypatch.setenv("MM_USER", "dana")
+    mm.register_model(info, "pd")
+    mm.request_approval("pd", 1, comment="please")
+    policy = mm.set_registry_policy(approvers=["victor"], comment="MRM")
+    assert policy.approvers == ("victor",) and mm.registry_policy("pd").approvers == ("victor",)
+    monkeypatch.setenv("MM_USER", "eve")
+    with pytest.raises(PolicyViolation, match="policy approvers: only victor may"):
+        mm.approve("pd", 1, comment="fine")
+    monkeypatch.setenv("MM_USER", "victor")
+    assert mm.approve("pd", 1, comment="validated").approval_status == "Approved"
+    (change,) = [e for e in mm.audit_log() if e.action == "policy.set"]
+    assert (change.actor, change.before["approvers"], change.after["approvers"]) == (
+        "dana",
+        [],
+        ["victor"],
+    )
+    assert mm.verify_audit().ok

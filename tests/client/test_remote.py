@@ -6,6 +6,7 @@ opened directly."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 import os
 import subprocess
@@ -429,3 +430,45 @@ def test_nowhere_to_spool_keeps_the_points_in_memory(
     with server_store(server) as st:
         assert st.get_metric_history(run.id, "m")["value"].tolist() == [1.0]
         assert st.get_run(run.id).status == "FINISHED"
+
+
+# --- artifacts: content uploaded once, paths named all or none -----------------------------------
+
+
+def test_log_artifacts_is_all_or_none(remote: RemoteStore, server: Server) -> None:
+    run = remote.create_run(name="artifacts")
+    remote.log_artifact(run.id, "model", b"a file named model")
+    with pytest.raises(InvalidInput, match="clashes with the existing artifact 'model'"):
+        remote.log_artifacts(
+            run.id, [("metrics.json", b"{}", None), ("model/weights.bin", b"w", None)]
+        )
+    with server_store(server) as st:
+        assert [a.path for a in st.list_artifacts(run.id, recursive=True)] == ["model"]
+
+
+def test_content_the_server_holds_is_not_sent_again(
+    remote: RemoteStore, server: Server, proxy: Proxy
+) -> None:
+    run = remote.create_run(name="dedupe")
+    content = os.urandom(4096)
+    remote.log_artifact(run.id, "first.bin", content)
+    # a blob upload would now lose its answer (and be retried): none must happen
+    proxy.drop_response(b"PUT /jupyter-mm/api/blobs/")
+    infos = remote.log_artifacts(run.id, [("again/same.bin", content, None)])
+    assert proxy.dropped == 0
+    # the index request loses its answer once; the retry names the same path, once
+    proxy.drop_response(f"POST /jupyter-mm/api/runs/{run.id}/artifacts".encode())
+    remote.log_artifacts(run.id, [("third.bin", content, "application/x-weights")])
+    assert proxy.dropped == 1
+    with server_store(server) as st:
+        listed = {
+            a.path: (a.digest, a.media_type) for a in st.list_artifacts(run.id, recursive=True)
+        }
+        assert st.read_artifact(run.id, "again/same.bin") == content
+    digest = hashlib.sha256(content).hexdigest()
+    assert infos[0].digest == digest and infos[0].size == len(content)
+    assert listed == {
+        "first.bin": (digest, "application/octet-stream"),
+        "again/same.bin": (digest, "application/octet-stream"),
+        "third.bin": (digest, "application/x-weights"),
+    }

@@ -77,11 +77,20 @@ def _ready(url: str, token: str) -> bool:
 
 @contextlib.contextmanager
 def team_server(root: Path, store_uri: str, artifact_uri: str | None) -> Iterator[Team]:
-    """``jupyter mm server`` with a users file: alice and bob, each with a token."""
+    """``jupyter mm server`` with a users file: alice (a writer), bob (the validator, an
+    admin: he also sets registry policies) and rita (an auditor, a reader), each with a token."""
     root.mkdir(parents=True, exist_ok=True)
-    tokens = {"alice": new_token(), "bob": new_token()}
+    tokens = {"alice": new_token(), "bob": new_token(), "rita": new_token()}
     users = root / "users.json"
-    users.write_text(json.dumps({u: token_digest(t) for u, t in tokens.items()}))
+    users.write_text(
+        json.dumps(
+            {
+                "alice": token_digest(tokens["alice"]),
+                "bob": {"token": token_digest(tokens["bob"]), "role": "admin"},
+                "rita": {"token": token_digest(tokens["rita"]), "role": "reader"},
+            }
+        )
+    )
     port = free_port()
     args = [
         "--store",
@@ -354,11 +363,66 @@ def test_registry_mistakes_are_clear_errors(team: Team, as_user: AsUser) -> None
     with pytest.raises(InvalidInput, match="reserved"):
         mm.set_alias(model, "latest", 1)
     assert mm.registry_policy() == Policy(four_eyes=True, approved_aliases_only=False)
+    with pytest.raises(InvalidInput, match="a single string: wrap it in a list"):
+        mm.set_registry_policy(name=model, approvers="bob")  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match="True or False"):
         mm.set_registry_policy(name=model, four_eyes="yes")  # type: ignore[arg-type]
     as_user("mallory")  # a token the server does not know: refused, not a policy matter
     with pytest.raises(PermissionDenied, match="MM_TRACKING_TOKEN"):
         mm.versions(model)
+
+
+def test_approvers_and_who_may_set_them(team: Team, as_user: AsUser) -> None:
+    """Only an admin of the team server (bob) sets policies; alice, a writer, is told so, not
+    asked for another token. Under ``approvers`` only the named users decide."""
+    model = f"credit-{uuid.uuid4().hex[:8]}"
+    as_user("alice")
+    _, info, _ = _train_and_log("m")
+    mm.register_model(info, model)
+    mm.request_approval(model, 1, "please validate")
+    with pytest.raises(PermissionDenied) as e:
+        mm.set_registry_policy(name=model, approvers=["alice"])
+    assert "only administrators may change registry policies" in str(e.value)
+    assert "MM_TRACKING_TOKEN" not in str(e.value)
+    assert mm.registry_policy(model).approvers == ()
+
+    as_user("bob")
+    policy = mm.set_registry_policy(name=model, approvers=["carol"], comment="validators")
+    assert policy.approvers == ("carol",) and mm.registry_policy(model).approvers == ("carol",)
+    assert mm.registry_policy().approvers == ()  # store-wide unchanged
+    with pytest.raises(PolicyViolation, match=r"\(policy approvers: only carol may"):
+        mm.approve(model, 1, "validated")
+    mm.set_registry_policy(name=model, approvers=["bob", "carol"])
+    assert mm.approve(model, 1, "validated").approval_status == "Approved"
+    changes = [
+        (e.actor, e.after["approvers"]) for e in mm.audit_log(model) if e.action == "policy.set"
+    ]
+    assert changes == [("bob", ["carol"]), ("bob", ["bob", "carol"])]
+    assert mm.verify_audit().ok
+
+
+def test_a_reader_reads_and_is_told_why_it_may_not_write(team: Team, as_user: AsUser) -> None:
+    """rita audits: she reads runs and the registry; a write is refused for her role (not
+    spooled, and without asking for another token)."""
+    model = f"audited-{uuid.uuid4().hex[:8]}"
+    as_user("alice")
+    run_id, info, _ = _train_and_log("m")
+    mm.register_model(info, model)
+    store = as_user("rita")
+    assert [m.name for m in mm.models(filter=f"name = '{model}'")] == [model]
+    assert mm.get_run(run_id).metrics["auc"] == 0.91
+    assert mm.verify_audit().ok
+    for write in (
+        lambda: mm.start_run(experiment="credit-scoring"),
+        lambda: mm.set_alias(model, "champion", 1),
+    ):
+        with pytest.raises(PermissionDenied) as e:
+            write()
+        assert "has the reader role" in str(e.value)
+        assert "MM_TRACKING_TOKEN" not in str(e.value)
+    assert not store.spool.pending()
+    with team.store() as st:
+        assert st.get_registered_model(model).aliases == {}
 
 
 def test_rename_a_model_and_delete_a_version(team: Team, as_user: AsUser) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, func, select
 from jupyter_mm.core import migrate
 from jupyter_mm.core import schema as s
 from jupyter_mm.core.database import create
+from jupyter_mm.core.registry import Policy
 from jupyter_mm.core.store import Store
 
 
@@ -84,6 +85,7 @@ def _fill_registry(st: Store, run_id: str) -> None:
     st.set_registered_model_alias("m", "champion", 1, actor="dev")
     st.request_approval("m", 1, actor="dev", evidence=["runs:/x/report"])
     st.set_registry_policy(actor="admin", four_eyes=True)
+    st.set_registry_policy(actor="admin", name="m", approvers=["validator"])
 
 
 def test_opening_a_current_store_does_not_migrate(tmp_path: Path) -> None:
@@ -93,4 +95,45 @@ def test_opening_a_current_store_does_not_migrate(tmp_path: Path) -> None:
         conn.execute("UPDATE alembic_version SET version_num = ?", (migrate.HEAD,))
     engine = create_engine(f"sqlite:///{db}")
     assert migrate.current_revision(engine) == migrate.HEAD
+    engine.dispose()
+
+
+def test_0004_keeps_policies_and_adds_approvers(empty_db_url: str, tmp_path: Path) -> None:
+    """Policies set before 0004 stay in force; a model's approvers start as the store-wide
+    setting (NULL), and downgrading drops only the new column."""
+    from alembic import command
+    from sqlalchemy import insert, inspect
+
+    engine = create(empty_db_url)
+    migrate.upgrade(engine, "0003")
+    with engine.begin() as conn:
+        conn.execute(
+            insert(s.registered_models).values(
+                model_id=1,
+                name="m",
+                description="",
+                owner="dev",
+                creation_time=1,
+                last_update_time=1,
+                last_version=0,
+                policy_four_eyes=False,
+            )  # fmt: skip
+        )
+        conn.execute(
+            insert(s.registry_settings).values(key="policy.approved_aliases_only", value="true")
+        )
+    st = Store.open(empty_db_url.replace("+psycopg", ""), artifact_uri=str(tmp_path / "a"))
+    assert migrate.current_revision(engine) == "0004"
+    assert st.registry_policy("m") == Policy(four_eyes=False, approved_aliases_only=True)
+    st.create_model_version("m", "s3://b/m", actor="dev")
+    st.set_registry_policy(actor="admin", name="m", approvers=["val"])
+    assert st.registry_policy("m").approvers == ("val",)
+    st.close()
+    with engine.connect() as conn:
+        command.downgrade(migrate.alembic_config(conn), "0003")
+        conn.commit()
+    with engine.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("registered_models")}
+        assert "policy_approvers" not in columns and "policy_four_eyes" in columns
+        assert conn.execute(select(func.count()).select_from(s.model_versions)).scalar_one() == 1
     engine.dispose()

@@ -133,3 +133,113 @@ def test_bad_approval_input(versions: Store) -> None:
         store.set_registry_policy(actor="admin", four_eyes="yes")  # type: ignore[arg-type]
     assert len(store.audit_log()) == n
     assert store.get_model_version("credit", 1).approval is None
+
+
+def test_approvers_store_wide_and_per_model(versions: Store) -> None:
+    """A bank names its validators: only they decide; a model may name its own."""
+    store = versions
+    assert store.registry_policy().approvers == ()
+    policy = store.set_registry_policy(
+        actor="admin", approvers=["val.a", "val.b", "val.a"], comment="MRM validators"
+    )
+    assert policy.approvers == ("val.a", "val.b")  # each once, in the order given
+    assert store.registry_policy("credit").approvers == ("val.a", "val.b")
+    for v in (1, 2, 3):
+        store.request_approval("credit", v, actor="dev")
+    with pytest.raises(PolicyViolation) as e:
+        store.approve("credit", 1, actor="dev.colleague", comment="looks fine")
+    assert str(e.value.message) == (
+        "dev.colleague may not approve version 1 of 'credit' (policy approvers: only "
+        "val.a, val.b may approve or reject)"
+    )
+    assert e.value.http_status == 403
+    with pytest.raises(PolicyViolation, match="may not reject"):
+        store.reject("credit", 1, actor="dev.colleague", comment="no")
+    assert store.get_model_version("credit", 1).approval_status == "PendingManualApproval"
+    assert store.approve("credit", 1, actor="val.a", comment="validated").approval_status == (
+        "Approved"
+    )
+
+    # a per-model override wins; the store-wide list is untouched
+    store.set_registry_policy(actor="admin", name="credit", approvers=["val.c"], comment="ours")
+    assert store.registry_policy("credit").approvers == ("val.c",)
+    assert store.registry_policy().approvers == ("val.a", "val.b")
+    with pytest.raises(PolicyViolation, match="only val.c may"):
+        store.approve("credit", 2, actor="val.a", comment="validated")
+    # revoking an approval is a decision too
+    with pytest.raises(PolicyViolation, match="only val.c may"):
+        store.reject("credit", 1, actor="val.b", comment="revoke")
+    assert store.approve("credit", 2, actor="val.c", comment="ok").approval_status == "Approved"
+    # four eyes still applies to a named approver who requested the approval
+    store.set_registry_policy(actor="admin", name="credit", approvers=["dev", "val.c"])
+    with pytest.raises(PolicyViolation, match="four_eyes"):
+        store.approve("credit", 3, actor="dev", comment="mine")
+    # an empty override lets anyone decide this model again
+    store.set_registry_policy(actor="admin", name="credit", approvers=[])
+    assert store.registry_policy("credit").approvers == ()
+    assert store.reject("credit", 3, actor="anyone", comment="no").approval_status == "Rejected"
+
+    changes = [
+        (e.actor, e.model_name, e.before["approvers"], e.after["approvers"], e.comment)
+        for e in store.audit_log()
+        if e.action == "policy.set"
+    ]
+    assert changes == [
+        ("admin", None, [], ["val.a", "val.b"], "MRM validators"),
+        ("admin", "credit", ["val.a", "val.b"], ["val.c"], "ours"),
+        ("admin", "credit", ["val.c"], ["dev", "val.c"], ""),
+        ("admin", "credit", ["dev", "val.c"], [], ""),
+    ]
+    refused = [e for e in store.audit_log("credit") if e.actor == "dev.colleague"]
+    assert refused == []  # a refusal changes nothing and records nothing
+    assert store.verify_audit().ok
+
+
+def test_setting_the_same_approvers_again_is_not_a_change(versions: Store) -> None:
+    store = versions
+    store.set_registry_policy(actor="admin", approvers=["val"])
+    n = len(store.audit_log())
+    store.set_registry_policy(actor="admin", approvers=["val", "val"])
+    assert len(store.audit_log()) == n
+    # a model pinning the store-wide value is a change (later store-wide changes skip it)
+    store.set_registry_policy(actor="admin", name="credit", approvers=["val"], comment="pin")
+    store.set_registry_policy(actor="admin", name="credit", approvers=["val"])
+    (pin,) = store.audit_log()[n:]
+    assert (pin.model_name, pin.comment) == ("credit", "pin")
+    assert (pin.before["approvers"], pin.after["approvers"]) == (["val"], ["val"])
+    assert (pin.before["overrides"], pin.after["overrides"]) == ([], ["approvers"])
+    store.set_registry_policy(actor="admin", approvers=["other"])
+    assert store.registry_policy("credit").approvers == ("val",)
+    # other fields left None keep their values
+    store.set_registry_policy(actor="admin", four_eyes=False)
+    assert store.registry_policy() == Policy(
+        four_eyes=False, approved_aliases_only=False, approvers=("other",)
+    )
+
+
+@pytest.mark.parametrize(
+    "approvers,message",
+    [
+        ("val.a", "a single string: wrap it in a list"),
+        ({"val.a": True}, "must be a list of user names"),
+        ([""], "each entry must be a non-empty user name"),
+        (["ok", 7], "each entry must be a non-empty user name, got 7"),
+        (["bad\x00name"], "each entry must be a non-empty user name"),
+        ([f"u{i}" for i in range(1001)], "at most 1000 names"),
+    ],
+)
+def test_bad_approvers_are_refused_before_any_write(
+    versions: Store, approvers: object, message: str
+) -> None:
+    store = versions
+    n = len(store.audit_log())
+    for name in (None, "credit"):
+        with pytest.raises(InvalidInput, match=message.replace(".", r"\.")):
+            store.set_registry_policy(
+                actor="admin",
+                name=name,
+                approvers=approvers,  # type: ignore[arg-type]
+                four_eyes=False,
+            )
+    assert len(store.audit_log()) == n
+    assert store.registry_policy("credit") == Policy()

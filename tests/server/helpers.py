@@ -55,7 +55,8 @@ def example_path(pattern: str) -> str:
     # Innermost groups first, so nested groups collapse to one segment.
     group = re.compile(r"\((?:\?P<\w+>)?[^()]*\)")
     while group.search(path):
-        path = group.sub("0123456789abcdef0123456789abcdef", path)
+        # a 32-hex segment fits ids and names; a group that says {64} (a SHA-256) gets 64
+        path = group.sub(lambda m: "0123456789abcdef" * (4 if "{64}" in m.group(0) else 2), path)
     path = path.replace("\\", "").replace("?", "")
     return path
 

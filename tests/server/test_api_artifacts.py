@@ -168,6 +168,67 @@ async def test_upload(jp_fetch, jp_serverapp) -> None:
     assert (await fail(jp_fetch, "PUT", "runs", rid, "artifacts", "plots", body=b"x"))[0] == 400
 
 
+async def test_blobs_then_paths_all_or_none(jp_fetch, jp_serverapp) -> None:
+    with open_store() as store:
+        rid = store.create_run().id
+        store.log_artifact(rid, "model", b"a file")
+    weights, config = b"\x00weights" * 100, b'{"layers": 3}'
+    wd, cd = (hashlib.sha256(b).hexdigest() for b in (weights, config))
+
+    async def head(digest: str) -> int:
+        r = await jp_fetch("jupyter-mm", "api", "blobs", digest, method="HEAD", raise_error=False)
+        return int(r.code)
+
+    assert await head(wd) == 404
+    # the body must hash to the name it is stored under
+    code, err = await fail(jp_fetch, "PUT", "blobs", wd, body=config)
+    assert code == 400 and cd in err["message"] and await head(wd) == 404
+    assert (await call(jp_fetch, "PUT", "blobs", wd, body=weights)) == (
+        201,
+        {"digest": wd, "size": len(weights)},
+    )
+    assert await head(wd) == 200
+    # an unknown blob or a clash refuses the whole request: no path appears
+    code, err = await fail(
+        jp_fetch, "POST", "runs", rid, "artifacts",
+        body={"artifacts": [{"path": "w.bin", "digest": wd}, {"path": "c.json", "digest": cd}]},
+    )  # fmt: skip
+    assert code == 400 and "c.json" in err["message"] and "upload it first" in err["message"]
+    await call(jp_fetch, "PUT", "blobs", cd, body=config)
+    code, err = await fail(
+        jp_fetch, "POST", "runs", rid, "artifacts",
+        body={"artifacts": [{"path": "w.bin", "digest": wd}, {"path": "model/c", "digest": cd}]},
+    )  # fmt: skip
+    assert code == 400 and "clashes" in err["message"]
+    with open_store() as store:
+        assert [a.path for a in store.list_artifacts(rid)] == ["model"]
+    code, body = await call(
+        jp_fetch, "POST", "runs", rid, "artifacts",
+        body={"artifacts": [
+            {"path": "nn/w.bin", "digest": wd},
+            {"path": "nn/config.json", "digest": cd, "media_type": "application/vnd.nn+json"},
+        ]},
+    )  # fmt: skip
+    assert code == 201
+    assert [(a["path"], a["size"], a["media_type"]) for a in body["artifacts"]] == [
+        ("nn/w.bin", len(weights), "application/octet-stream"),
+        ("nn/config.json", len(config), "application/vnd.nn+json"),
+    ]
+    with open_store() as store:
+        assert store.read_artifact(rid, "nn/config.json") == config
+    # malformed requests say what is wrong
+    for bad in (
+        {},
+        {"artifacts": []},
+        {"artifacts": [{"path": "x", "digest": wd, "extra": 1}]},
+        {"artifacts": [{"path": "x", "digest": 7}]},
+        {"artifacts": [{"path": "x", "digest": "not-hex"}]},
+        {"artifacts": [{"path": "../x", "digest": wd}]},
+        {"artifacts": [{"path": "x", "digest": wd, "media_type": "<b>"}]},
+    ):
+        assert (await fail(jp_fetch, "POST", "runs", rid, "artifacts", body=bad))[0] == 400, bad
+
+
 async def test_upload_size_limit(jp_fetch, jp_serverapp, monkeypatch) -> None:
     monkeypatch.setattr(artifacts_module, "MAX_UPLOAD_BYTES", 1000)
     with open_store() as store:

@@ -140,19 +140,23 @@ def test_poll_on_each_backend(store: Any, monkeypatch: Any) -> None:
 
     monkeypatch.setattr(events_module, "_FULL_CHECK_EVERY", 0.0)
     watcher = StoreWatcher(_Provider(store), event_logger=None)  # type: ignore[arg-type]
+
+    def poll() -> list[dict[str, Any]]:
+        polled = watcher.poll()
+        assert {schema for schema, _ in polled} <= {EVENT_SCHEMA_ID}
+        return [data for _, data in polled]
+
     try:
-        assert watcher.poll() == []  # baseline
-        assert watcher.poll() == []
+        assert poll() == []  # baseline
+        assert poll() == []
         rid = store.create_run(name="a").id
-        assert [(e["action"], e["run_id"]) for e in watcher.poll()] == [("run-created", rid)]
+        assert [(e["action"], e["run_id"]) for e in poll()] == [("run-created", rid)]
         store.log_batch(rid, metrics=[("x", 1.0, 0, 5)])
-        assert [(e["action"], e.get("keys")) for e in watcher.poll()] == [
-            ("metrics-appended", ["x"])
-        ]
+        assert [(e["action"], e.get("keys")) for e in poll()] == [("metrics-appended", ["x"])]
         store.update_run(rid, name="b")
-        assert [(e["action"], e["name"]) for e in watcher.poll()] == [("run-updated", "b")]
+        assert [(e["action"], e["name"]) for e in poll()] == [("run-updated", "b")]
         store.end_run(rid, "FAILED")
-        assert [(e["action"], e["status"]) for e in watcher.poll()] == [("run-finished", "FAILED")]
-        assert watcher.poll() == []
+        assert [(e["action"], e["status"]) for e in poll()] == [("run-finished", "FAILED")]
+        assert poll() == []
     finally:
         watcher._close_conn()

@@ -102,6 +102,17 @@ async def test_search_errors(jp_fetch) -> None:
     code, err = await fail(jp_fetch, "GET", "runs", params={"filter": "metrics.auc >> 1"})
     assert code == 400 and err["error_code"] == "INVALID_PARAMETER_VALUE"
     assert "^" in err["message"]  # points at the position
+    # ... and says it as data, so a UI need not parse the message
+    assert err["details"] == {"field": "filter", "position": 13}
+    code, err = await fail(
+        jp_fetch, "POST", "runs", "search", body={"order_by": ["name", "metrics.auc SIDEWAYS"]}
+    )
+    assert code == 400 and err["details"] == {"field": "order_by", "item": 1, "position": 12}
+    code, err = await fail(jp_fetch, "POST", "runs", "search", body={"filter": "x" * 20_000})
+    assert code == 400 and err["details"] == {"field": "filter"}  # too long: no position
+    # other errors carry no details
+    code, err = await fail(jp_fetch, "GET", "runs", params={"max_results": "0"})
+    assert code == 400 and "details" not in err
     for query in (
         [("max_results", "0")],
         [("max_results", "abc")],

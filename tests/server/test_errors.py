@@ -1,4 +1,5 @@
-"""MMHandler answers every error as JSON ``{error_code, message}`` with a stable code."""
+"""MMHandler answers every error as JSON ``{error_code, message}`` with a stable code, plus the
+error's ``details`` when it has some."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import url_path_join
 from tornado.httpclient import HTTPClientError
 
-from jupyter_mm.errors import InvalidInput, NotFound, StoreError
+from jupyter_mm.errors import FilterSyntaxError, InvalidInput, NotFound, StoreError
 from jupyter_mm.server.handlers.base import MMHandler
 
 RAISED = {
@@ -19,6 +20,7 @@ RAISED = {
     "store": StoreError("database is unreachable"),
     "http": tornado.web.HTTPError(400, "missing 'name'"),
     "bug": RuntimeError("secret internal detail"),
+    "filter": FilterSyntaxError("expected a value at position 4", "a = ", 4),
 }
 
 
@@ -31,10 +33,15 @@ class RaisingHandler(MMHandler):
         raise RAISED[what]
 
 
+class PlainErrorsHandler(RaisingHandler):
+    error_details = False
+
+
 @pytest.fixture
 def raising_route(jp_web_app, jp_base_url: str) -> None:
     pattern = url_path_join(jp_base_url, "jupyter-mm", "api", "test-raise", "(?P<what>[^/]+)")
-    jp_web_app.add_handlers(".*$", [(pattern, RaisingHandler)])
+    plain = url_path_join(jp_base_url, "jupyter-mm", "api", "test-plain", "(?P<what>[^/]+)")
+    jp_web_app.add_handlers(".*$", [(pattern, RaisingHandler), (plain, PlainErrorsHandler)])
 
 
 @pytest.mark.parametrize(
@@ -64,3 +71,17 @@ async def test_unexpected_errors_do_not_leak_details(raising_route: None, jp_fet
     assert body["error_code"] == "INTERNAL_ERROR"
     assert "secret internal detail" not in e.value.response.body.decode()
     assert "traceback" not in body
+
+
+async def test_error_details_are_data(raising_route: None, jp_fetch) -> None:
+    with pytest.raises(HTTPClientError) as e:
+        await jp_fetch("jupyter-mm", "api", "test-raise", "filter")
+    assert e.value.code == 400
+    body = json.loads(e.value.response.body)
+    assert body["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert body["details"] == {"position": 4}
+    assert body["message"].startswith("expected a value at position 4\n")
+    # a handler family with its own wire format (MLflow's) can leave them out
+    with pytest.raises(HTTPClientError) as e:
+        await jp_fetch("jupyter-mm", "api", "test-plain", "filter")
+    assert set(json.loads(e.value.response.body)) == {"error_code", "message"}

@@ -78,6 +78,7 @@ async def test_error_format_and_statuses(jp_fetch) -> None:
     assert code == 400 and "nonnegative" in reply["message"]
     code, reply = await call(jp_fetch, "POST", "runs/search", {"filter": "metrics.m <"})
     assert (code, reply["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+    assert set(reply) == {"error_code", "message"}  # MLflow's shape: no jupyter-mm details
     code, reply = await call(jp_fetch, "POST", "runs/search", {"max_results": 50001})
     assert (code, reply["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
     code, reply = await call(jp_fetch, "POST", "nothing/here")

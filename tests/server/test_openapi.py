@@ -8,6 +8,7 @@ schemas (``jsonschema``); (d) schemathesis fuzzes a live server: no 5xx, every r
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 import re
@@ -171,7 +172,7 @@ async def test_scripted_responses_match_the_spec(
         contract.check(method, template, r.code, r.headers, r.body)
         return (
             json.loads(r.body)
-            if r.headers.get("Content-Type", "").startswith("application/json")
+            if r.body and r.headers.get("Content-Type", "").startswith("application/json")
             else r.body
         )
 
@@ -284,6 +285,33 @@ async def test_scripted_responses_match_the_spec(
     await req("GET", "/runs/{run_id}/artifacts/{path}", "runs", rid, "artifacts", "nope")
     await req("PUT", "/runs/{run_id}/artifacts/{path}", "runs", rid, "artifacts", "c", body=b"1")
     await req("PUT", "/runs/{run_id}/artifacts/{path}", "runs", rid, "artifacts", "a", body=b"1")
+    blob = hashlib.sha256(b"blob").hexdigest()
+    await req("HEAD", "/blobs/{digest}", "blobs", blob)
+    await req("HEAD", "/blobs/{digest}", "blobs", "ABC")
+    await req("PUT", "/blobs/{digest}", "blobs", "ABC", body=b"blob")
+    await req("PUT", "/blobs/{digest}", "blobs", blob, body=b"not the blob")
+    await req("PUT", "/blobs/{digest}", "blobs", blob, body=b"blob")
+    await req("HEAD", "/blobs/{digest}", "blobs", blob)
+    index = "/runs/{run_id}/artifacts"
+    await req(
+        "POST", index, "runs", rid, "artifacts", body={"artifacts": [{"path": "d", "digest": blob}]}
+    )
+    await req(
+        "POST",
+        index,
+        "runs",
+        rid,
+        "artifacts",
+        body={"artifacts": [{"path": "e", "digest": "0" * 64}]},
+    )
+    await req(
+        "POST",
+        index,
+        "runs",
+        "f" * 32,
+        "artifacts",
+        body={"artifacts": [{"path": "e", "digest": blob}]},
+    )
     await req("GET", "/runs/{run_id}/records/{kind}", "runs", rid, "records", "git")
     await req("GET", "/runs/{run_id}/records/{kind}", "runs", rid, "records", "cell")
     await req("GET", "/runs/{run_id}/snapshot", "runs", rid, "snapshot")

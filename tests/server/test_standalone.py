@@ -27,7 +27,7 @@ import pytest
 from traitlets.config import Config
 
 from jupyter_mm.server.handlers import api_handlers
-from jupyter_mm.server.identity import MMOnlyAuthorizer, new_token, token_digest
+from jupyter_mm.server.identity import MMOnlyAuthorizer, new_token, parse_users, token_digest
 from jupyter_mm.server.mlflow import mlflow_handlers
 from jupyter_mm.server.standalone import TeamServerOptions
 from tests.support.postgres import create_database
@@ -166,14 +166,17 @@ def team(postgres_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
     tmp = tmp_path_factory.mktemp("team-server")
     # an empty database: the server migrates it at start
     db = create_database(postgres_admin_url, f"mm_team_{uuid.uuid4().hex[:8]}")
-    tokens = {"alice": new_token(), "bob": new_token(), "ci": new_token()}
+    tokens = {u: new_token() for u in ("alice", "bob", "ci", "rita", "adam")}
     users_file = tmp / "users.json"
-    # bob has two tokens (rotation); the file holds digests only
+    # bob has two tokens (rotation); the file holds digests only. alice and bob have no role
+    # (writers, as before roles existed); rita only reads; adam administers.
     users_file.write_text(
         json.dumps(
             {
                 "alice": token_digest(tokens["alice"]),
                 "bob": [token_digest(new_token()), token_digest(tokens["bob"])],
+                "rita": {"token": token_digest(tokens["rita"]), "role": "reader"},
+                "adam": {"token": [token_digest(tokens["adam"])], "role": "admin"},
             }
         )
     )
@@ -519,6 +522,167 @@ def test_a_new_user_in_the_users_file_is_picked_up(team: TeamServer) -> None:
     assert "is not valid JSON" in team.output()
 
 
+# -- roles -------------------------------------------------------------------------------------
+
+
+def _refused_as_reader(r: Reply) -> None:
+    assert r.status == 403, (r.status, r.body)
+    reply = r.json()
+    assert reply["error_code"] == "PERMISSION_DENIED"
+    assert reply["message"].startswith("rita has the reader role on this team server"), reply
+
+
+@pytest.mark.postgres
+def test_a_reader_reads_but_cannot_write_over_rest(team: TeamServer) -> None:
+    rita = team.tokens["rita"]
+    run = http(
+        "POST", f"{team.api}runs", team.tokens["alice"], {"experiment_name": "roles-rest"}
+    ).json()
+    batch = {"metrics": [{"key": "auc", "value": 0.8, "step": 0}]}
+    http("POST", f"{team.api}runs/{run['id']}/log-batch", team.tokens["alice"], batch)
+    model = http("POST", f"{team.api}registry/models", team.tokens["alice"], {"name": "roles-rest"})
+    assert model.status == 201
+    # reads, the searches sent as POST included
+    assert http("GET", f"{team.api}status", rita).status == 200
+    assert http("GET", f"{team.api}runs/{run['id']}", rita).json()["user"] == "alice"
+    found = http("POST", f"{team.api}runs/search", rita, {"experiment_ids": [run["experiment_id"]]})
+    assert found.status == 200, found.body
+    assert [r["id"] for r in found.json()["runs"]] == [run["id"]]
+    history = http(
+        "POST", f"{team.api}metrics/history", rita, {"run_ids": [run["id"]], "keys": ["auc"]}
+    )
+    assert history.status == 200 and history.json()["series"][0]["value"] == [0.8]
+    assert http("GET", f"{team.api}registry/models/roles-rest", rita).status == 200
+    assert http("GET", f"{team.api}registry/policy", rita).status == 200
+    # every kind of write is refused, with a message that says why
+    rid = run["id"]
+    for verb, path, body in [
+        ("POST", "runs", {"experiment_id": "0"}),
+        ("POST", f"runs/{rid}/log-batch", {"metrics": [{"key": "auc", "value": 1, "step": 1}]}),
+        ("PATCH", f"runs/{rid}", {"name": "renamed"}),
+        ("POST", f"runs/{rid}/end", {"status": "FINISHED"}),
+        ("POST", "experiments/get-or-create", {"name": "roles-rest"}),
+        ("POST", "registry/models", {"name": "by-rita"}),
+        ("POST", "registry/models/roles-rest/versions", {"source": "s3://b/m"}),
+        ("PUT", "registry/models/roles-rest/aliases/champion", {"version": 1}),
+        ("PUT", "registry/policy", {"four_eyes": False}),
+    ]:
+        _refused_as_reader(http(verb, f"{team.api}{path}", rita, body))
+    _refused_as_reader(http("PUT", f"{team.api}runs/{rid}/artifacts/x.txt", rita, raw=b"x"))
+    _refused_as_reader(http("DELETE", f"{team.api}runs/{rid}", rita))
+    got = http("GET", f"{team.api}runs/{rid}", rita).json()
+    assert got["name"] != "renamed" and got["status"] == "RUNNING"
+    assert http("GET", f"{team.api}registry/models/by-rita", rita).status == 404
+
+
+@pytest.mark.postgres
+def test_a_reader_through_the_mlflow_client(team: TeamServer, mlflow_env: Any) -> None:
+    from mlflow.exceptions import RestException
+
+    alice = mlflow_env("alice")
+    exp_name = f"roles-mlflow-{uuid.uuid4().hex[:6]}"
+    exp_id = alice.create_experiment(exp_name)
+    run = alice.create_run(exp_id)
+    alice.log_metric(run.info.run_id, "auc", 0.8)
+    model = f"roles-mlflow-{uuid.uuid4().hex[:6]}"
+    alice.create_registered_model(model)
+    alice.create_model_version(model, f"runs:/{run.info.run_id}/model", run.info.run_id)
+
+    rita = mlflow_env("rita")  # the token is read from the environment at each request
+    assert rita.get_run(run.info.run_id).data.metrics == {"auc": 0.8}
+    assert [r.info.run_id for r in rita.search_runs([exp_id])] == [run.info.run_id]
+    assert rita.get_experiment_by_name(exp_name).experiment_id == exp_id
+    found = rita.search_experiments(filter_string=f"name = '{exp_name}'")
+    assert [e.experiment_id for e in found] == [exp_id]
+    assert [m.name for m in rita.search_registered_models(f"name = '{model}'")] == [model]
+    assert [v.version for v in rita.search_model_versions(f"name = '{model}'")] == ["1"]
+    for write in (
+        lambda: rita.create_run(exp_id),
+        lambda: rita.log_metric(run.info.run_id, "auc", 0.9),
+        lambda: rita.set_tag(run.info.run_id, "k", "v"),
+        lambda: rita.create_registered_model(f"{model}-rita"),
+        lambda: rita.create_model_version(model, "s3://b/m"),
+        lambda: rita.set_registered_model_alias(model, "champion", "1"),
+    ):
+        with pytest.raises(RestException) as e:
+            write()
+        assert e.value.get_http_status_code() == 403
+        assert e.value.error_code == "PERMISSION_DENIED"
+        assert "rita has the reader role" in e.value.message
+    alice = mlflow_env("alice")
+    assert alice.get_run(run.info.run_id).data.metrics == {"auc": 0.8}
+    assert alice.get_registered_model(model).aliases == {}
+    assert [v.version for v in alice.search_model_versions(f"name = '{model}'")] == ["1"]
+
+
+@pytest.mark.postgres
+def test_only_admins_change_registry_policies(team: TeamServer) -> None:
+    url = f"{team.api}registry/policy"
+    before = http("GET", url, team.tokens["alice"]).json()
+    r = http("PUT", url, team.tokens["alice"], {"approvers": ["alice"]})
+    assert r.status == 403 and r.json()["error_code"] == "PERMISSION_DENIED"
+    assert r.json()["message"] == (
+        "only administrators may change registry policies on this team server; alice has the "
+        "writer role (roles are set in the users file)"
+    )
+    http("POST", f"{team.api}registry/models", team.tokens["bob"], {"name": "roles-policy"})
+    model_policy = f"{team.api}registry/models/roles-policy/policy"
+    r = http("PUT", model_policy, team.tokens["bob"], {"four_eyes": False})
+    assert r.status == 403 and "bob has the writer role" in r.json()["message"]
+    assert http("GET", url, team.tokens["alice"]).json() == before
+    # writers still do everything else in the registry
+    r = http(
+        "PATCH",
+        f"{team.api}registry/models/roles-policy",
+        team.tokens["bob"],
+        {"description": "PD"},
+    )
+    assert r.status == 200, r.body
+    # an admin from the users file, and the shared --token's user, may
+    r = http("PUT", model_policy, team.tokens["adam"], {"approvers": ["val"], "comment": "val"})
+    assert r.status == 200 and r.json()["approvers"] == ["val"]
+    r = http("PUT", model_policy, team.tokens["ci"], {"approvers": [], "comment": "ci"})
+    assert r.status == 200 and r.json()["approvers"] == []
+    audit = http("GET", f"{team.api}registry/audit?model=roles-policy", team.tokens["rita"])
+    changes = [
+        (e["actor"], e["to"]["approvers"])
+        for e in audit.json()["entries"]
+        if e["action"] == "policy.set"
+    ]
+    assert changes == [("adam", ["val"]), ("ci", [])]
+    assert http("GET", f"{team.api}registry/audit/verify", team.tokens["rita"]).json()["ok"]
+
+
+@pytest.mark.postgres
+def test_roles_are_re_read_when_the_users_file_changes(team: TeamServer) -> None:
+    rita = team.tokens["rita"]
+    original = team.users_file.read_text()
+    users = json.loads(original)
+    try:
+        _refused_as_reader(http("POST", f"{team.api}runs", rita, {"experiment_id": "0"}))
+        users["rita"]["role"] = "writer"
+        team.users_file.write_text(json.dumps(users))
+        deadline = time.monotonic() + 30
+        while (r := http("POST", f"{team.api}runs", rita, {"experiment_id": "0"})).status != 201:
+            assert time.monotonic() < deadline, "the new role was not picked up"
+            time.sleep(0.05)
+        assert r.json()["user"] == "rita"
+        # a bad role keeps the last good table (rita stays a writer) and says why in the log
+        users["rita"]["role"] = "superuser"
+        team.users_file.write_text(json.dumps(users))
+        while "role must be one of reader, writer, admin, got 'superuser'" not in team.output():
+            assert time.monotonic() < deadline, "the bad role was not reported"
+            http("GET", f"{team.api}status", rita)
+            time.sleep(0.05)
+        assert http("POST", f"{team.api}runs", rita, {"experiment_id": "0"}).status == 201
+    finally:
+        team.users_file.write_text(original)
+    deadline = time.monotonic() + 30
+    while http("POST", f"{team.api}runs", rita, {"experiment_id": "0"}).status != 403:
+        assert time.monotonic() < deadline, "rita is still a writer"
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def jp_server_config(mm_clean_env: None, mm_store_dir: Path) -> Config:
     """A full Jupyter server (every service registered) guarded only by MMOnlyAuthorizer."""
@@ -706,6 +870,13 @@ def test_refuses_bad_token_configuration(
     users.write_text(json.dumps({" alice": token_digest("t")}))
     assert "leading/trailing spaces" in fails("--users-file", str(users))
     assert "cannot read the users file" in fails("--users-file", str(tmp_path / "nope.json"))
+    users.write_text(json.dumps({"alice": {"token": token_digest("t"), "role": "root"}}))
+    assert "role must be one of reader, writer, admin, got 'root'" in fails(
+        "--users-file", str(users)
+    )
+    users.write_text(json.dumps({"alice": {"digest": token_digest("t")}}))
+    assert "unknown key(s) 'digest'" in fails("--users-file", str(users))
+    assert "--role goes with --new-token" in fails("--token", "t", "--role", "admin")
     assert "port 'x' is not a number" in fails("--token", "t", "--port", "x")
     assert not (tmp_path / "st").exists()  # nothing was created
 
@@ -719,6 +890,14 @@ def test_new_token_prints_a_users_file_entry(capsys: pytest.CaptureFixture[str])
     entry = json.loads(out[1].split(": ", 1)[1])
     assert entry == {"alice@bank.example": token_digest(token)}
     assert len(token) >= 40
+    assert main(["server", "--new-token", "val", "--role", "reader"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    token = out[0].rsplit(" ", 1)[1]
+    assert json.loads(out[1].split(": ", 1)[1]) == {
+        "val": {"token": token_digest(token), "role": "reader"}
+    }
+    # the entry is what the users file reads back
+    assert parse_users(json.loads(out[1].split(": ", 1)[1]), "t").roles == {"val": "reader"}
 
 
 @pytest.mark.postgres

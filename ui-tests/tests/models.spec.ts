@@ -7,6 +7,9 @@
  * approves it; alice sets `champion`; the version view shows the audit
  * timeline, the lineage (run, notebook snapshot, execution log, dataset
  * digest, environment) and the model card, whose fields she then fills in.
+ * Alice's panel and version view follow bob's changes (his approval, an alias
+ * and a version he registers over REST) by themselves, through the registry
+ * events, without a click on Refresh.
  *
  * Two identities: the test server (jupyter_server_test_config.py) maps the
  * header `Authorization: token mm-ui-<name>` to the user <name>; each browser
@@ -229,12 +232,14 @@ test.describe('model registry approval flow', () => {
       } finally {
         await context.close();
       }
+      // Alice's panel saw it by itself (a registry event), without a Refresh.
+      await expect(versionRow(page, 1)).toContainText('approved');
+      await expect(versionRow(page, 1)).toContainText('by bob');
+      await expect(panel.locator('.jp-mm-models-name')).toHaveText(MODEL);
     });
 
     await test.step('alice sets champion in the UI', async () => {
-      await panel.getByRole('button', { name: 'Refresh' }).click();
       const row = versionRow(page, 1);
-      await expect(row).toContainText('approved');
       await row.getByRole('button', { name: 'Set alias…' }).click();
       await expect(dialog(page).locator('[name="alias"]')).toHaveValue(
         'champion'
@@ -390,6 +395,46 @@ test.describe('model registry approval flow', () => {
       await expect(
         versionRow(page, 1).locator('.jp-mm-alias-badge')
       ).toHaveCount(0);
+    });
+
+    await test.step('changes made outside the UI appear by themselves', async () => {
+      // Bob, over REST (as a script or another tool would): an alias on v1...
+      const alias = await request.put(
+        `${API}/registry/models/${MODEL}/aliases/challenger`,
+        { headers: BOB, data: { version: 1, comment: 'shadow traffic' } }
+      );
+      expect(alias.ok()).toBe(true);
+      // ...shows in alice's open version view, badge and timeline.
+      await expect(
+        view.locator('.jp-mm-view-header .jp-mm-alias-badge')
+      ).toHaveText('@challenger');
+      const last = view.locator('.jp-mm-timeline-entry').last();
+      await expect(last).toHaveAttribute('data-action', 'alias.set');
+      await expect(last.locator('.jp-mm-timeline-actor')).toHaveText('bob');
+      await expect(last).toContainText('“shadow traffic”');
+
+      // A new version he registers appears in her Models panel.
+      const registered = await request.post(
+        `${API}/registry/models/${MODEL}/versions`,
+        {
+          headers: BOB,
+          data: { run_id: runId, path: 'models/pd', comment: 'retrained' }
+        }
+      );
+      expect(registered.status()).toBe(201);
+      await execute(page, 'jupyter-mm:open-models', {});
+      await expect(panel).toBeVisible();
+      const row = versionRow(page, 2);
+      await expect(row).toContainText('not submitted');
+      await expect(row).toContainText('by bob');
+      await expect(
+        versionRow(page, 1).locator('.jp-mm-alias-badge')
+      ).toHaveText('@challenger');
+      await expect(panel.locator('.jp-mm-models-item')).toContainText(
+        'v2 · @challenger'
+      );
+      // Her selection stayed where it was.
+      await expect(panel.locator('.jp-mm-models-name')).toHaveText(MODEL);
     });
   });
 });

@@ -407,4 +407,79 @@ test.describe('run, compare and diff views', () => {
       view.getByRole('button', { name: 'Restore snapshot to a new notebook' })
     ).toBeEnabled();
   });
+
+  test('the compare view follows its running runs live', async ({
+    page,
+    request
+  }) => {
+    test.setTimeout(120000);
+    // Two runs written over REST, as a script on another machine would.
+    const create = async (name: string): Promise<string> => {
+      const reply = await request.post(`${API}/runs`, {
+        data: { experiment_name: 'live-compare', name }
+      });
+      expect(reply.status()).toBe(201);
+      return ((await reply.json()) as IRunInfo).id;
+    };
+    const log = async (id: string, from: number, count: number) => {
+      const metrics = Array.from({ length: count }, (_, i) => ({
+        key: 'loss',
+        value: 1 / (from + i + 1),
+        step: from + i,
+        timestamp: Date.now()
+      }));
+      const reply = await request.post(`${API}/runs/${id}/log-batch`, {
+        data: { metrics }
+      });
+      expect(reply.ok()).toBe(true);
+    };
+    const gamma = await create('gamma');
+    const delta = await create('delta');
+    await log(gamma, 0, 10);
+    await log(delta, 0, 10);
+
+    await execute(page, 'jupyter-mm:compare-runs', { runIds: [gamma, delta] });
+    const view = page.locator('.jp-mm-compareview').filter({ hasText: 'gamma' });
+    const chart = view.locator('.jp-mm-chart[data-keys="loss"]');
+    const yAxisType = () =>
+      chart.evaluate((node: any) => node.layout?.yaxis?.type as string);
+    await expect(chart).toHaveAttribute('data-points', '20');
+    await expect(view.locator('.jp-mm-compare-runs .jp-mm-badge')).toHaveText([
+      'running',
+      'running'
+    ]);
+
+    await test.step('the user hides a run and turns on the log scale', async () => {
+      await chart
+        .locator('.legend .traces', { hasText: 'delta' })
+        .locator('.legendtoggle')
+        .click();
+      await expect(chart.locator('.scatterlayer .trace')).toHaveCount(1);
+      await view.getByLabel('log scale').check();
+      await expect.poll(() => yAxisType()).toBe('log');
+      await expect(chart.locator('.scatterlayer .trace')).toHaveCount(1);
+    });
+
+    await test.step('new points appear without a click; the choices stay', async () => {
+      await log(gamma, 10, 15);
+      await expect(chart).toHaveAttribute('data-points', '35');
+      await expect(chart.locator('.scatterlayer .trace')).toHaveCount(1);
+      expect(await yAxisType()).toBe('log');
+      // the table follows: gamma's latest loss is 1/25
+      const loss = view.locator('.jp-mm-compare-table tr', {
+        has: page.locator('th', { hasText: 'loss' })
+      });
+      await expect(loss.locator('td').first()).toHaveText('0.04');
+    });
+
+    await test.step('a run that ends shows its new status', async () => {
+      const reply = await request.post(`${API}/runs/${gamma}/end`, {
+        data: { status: 'FINISHED' }
+      });
+      expect(reply.ok()).toBe(true);
+      await expect(
+        view.locator('.jp-mm-compare-runs .jp-mm-badge')
+      ).toHaveText(['finished', 'running']);
+    });
+  });
 });

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -202,6 +203,9 @@ class Transport:
             code, message = reply.get("error_code"), reply.get("message") or ""
         except (ValueError, AttributeError):
             code, message = None, data[:200].decode("utf-8", "replace")
+        if status == 403 and _ROLE_MESSAGE.search(message):
+            # the token is right but its team-server role forbids this: no token hint
+            return PermissionDenied(f"the tracking server {self.base_url} refused: {message}")
         if status in (401, 403):
             return PermissionDenied(
                 f"the tracking server {self.base_url} refused the request ({status}"
@@ -217,6 +221,12 @@ class Transport:
         if cls is MMError and status < 500:
             cls = InvalidInput
         return cls(message or f"{method} {path}: HTTP {status}")
+
+
+#: How a team server refuses a valid token for its role (``server/identity.py``).
+_ROLE_MESSAGE = re.compile(
+    r"has the \w+ role on this team server|only administrators may change registry policies"
+)
 
 
 def _drain(resp: urllib3.BaseHTTPResponse) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
@@ -38,7 +38,13 @@ from ...core.registry.entities import (
     Policy,
     RegisteredModel,
 )
-from ...errors import InvalidInput, MMError, NotFound, PolicyViolation, Unavailable
+from ...errors import (
+    InvalidInput,
+    MMError,
+    NotFound,
+    PolicyViolation,
+    Unavailable,
+)
 from .http import Transport
 
 if TYPE_CHECKING:
@@ -53,13 +59,13 @@ NOT_SPOOLED = (
 
 #: How every registry policy refusal names its policy (``core/registry``: "... (policy
 #: four_eyes: ...)"); nothing jupyter_server says about a token or an Authorizer does.
-_POLICY_MESSAGE = re.compile(r"\(policy (four_eyes|approved_aliases_only)\b")
+_POLICY_MESSAGE = re.compile(r"\(policy (four_eyes|approved_aliases_only|approvers)\b")
 
 
 class RegistryTransport(Transport):
-    """The store's transport, telling a registry policy's refusal from a refused token: both
-    are 403 ``PERMISSION_DENIED`` (as MLflow answers them), but only a policy's message names
-    the policy."""
+    """The store's transport, telling a registry policy's refusal from a refused token or role
+    (:class:`Transport` tells those two apart): all are 403 ``PERMISSION_DENIED`` (as MLflow
+    answers them), but only a policy's message names the policy."""
 
     def _error(self, status: int, data: bytes, method: str, path: str) -> MMError:
         if status == 403:
@@ -159,7 +165,9 @@ def report_from_json(d: Mapping[str, Any]) -> AuditReport:
 
 def policy_from_json(d: Mapping[str, Any]) -> Policy:
     return Policy(
-        four_eyes=bool(d["four_eyes"]), approved_aliases_only=bool(d["approved_aliases_only"])
+        four_eyes=bool(d["four_eyes"]),
+        approved_aliases_only=bool(d["approved_aliases_only"]),
+        approvers=tuple(d.get("approvers") or ()),  # absent from servers older than 0004
     )
 
 
@@ -461,6 +469,7 @@ class RemoteRegistryMixin:
         name: str | None = None,
         four_eyes: bool | None = None,
         approved_aliases_only: bool | None = None,
+        approvers: Sequence[str] | None = None,
         comment: str = "",
     ) -> Policy:
         body: dict[str, Any] = {"comment": rules.comment(comment)}
@@ -471,6 +480,8 @@ class RemoteRegistryMixin:
             if value is not None and not isinstance(value, bool):
                 raise InvalidInput(f"policy {key} must be True or False, got {value!r}")
             body[key] = value
+        if approvers is not None:
+            body["approvers"] = list(rules.approvers(approvers))
         path = "registry/policy" if name is None else f"{_model_path(name)}/policy"
         return policy_from_json(self._registry_write("PUT", path, json_body=body))
 

@@ -35,10 +35,13 @@ from ...core.entities import (
     Metric,
     Run,
 )
-from ...errors import AlreadyExists, IntegrityError, InvalidInput, NotFound, Unavailable
+from ...errors import AlreadyExists, IntegrityError, InvalidInput, MMError, NotFound, Unavailable
 from .http import Transport, iter_body, quote_path
 from .registry import RemoteRegistryMixin
 from .spool import ReplayResult, Spool
+
+#: Most paths one ``POST runs/{id}/artifacts`` names (the server's ``MAX_INDEX_ITEMS``).
+MAX_INDEX_ITEMS = 10_000
 
 if TYPE_CHECKING:
     import numpy as np
@@ -681,14 +684,17 @@ class RemoteStore(RemoteRegistryMixin):
         run_id: str,
         items: Sequence[tuple[str, bytes | str | os.PathLike[str], str | None]],
     ) -> list[ArtifactInfo]:
-        """Upload each artifact (one request each; unlike a local store, not all-or-none)."""
+        """Upload each file's content once (``PUT blobs/{sha256}``, skipped when the server holds
+        it already), then name every path in one request: as with a local store, all or none of
+        the paths appear."""
         from ...core.artifacts import normalize_path
 
         rid = _run_id(run_id)
         logicals = [normalize_path(path) for path, _, _ in items]
         if len(set(logicals)) != len(logicals):
             raise InvalidInput("the same artifact path appears twice in one call")
-        loaded = []
+        entries: list[dict[str, Any]] = []
+        sizes: dict[str, int] = {}
         for logical, (_, data, media_type) in zip(logicals, items, strict=True):
             if isinstance(data, (bytes, bytearray, memoryview)):
                 content = bytes(data)
@@ -697,24 +703,45 @@ class RemoteStore(RemoteRegistryMixin):
                     raise InvalidInput(f"{os.fspath(data)!r} is not a file")
                 with open(data, "rb") as f:
                     content = f.read()
-            mt = media_type or mimetypes.guess_type(logical)[0] or "application/octet-stream"
-            loaded.append((logical, content, mt))
-        out = []
-        for logical, content, mt in loaded:
             digest = hashlib.sha256(content).hexdigest()
+            if digest not in sizes and not self._server_has_blob(digest):
+                self._write(
+                    {"op": "put_blob", "method": "PUT", "path": f"blobs/{digest}", "blob": digest},
+                    content,
+                )
+            sizes[digest] = len(content)
+            mt = media_type or mimetypes.guess_type(logical)[0] or "application/octet-stream"
+            entries.append({"path": logical, "digest": digest, "media_type": mt})
+        out: list[ArtifactInfo] = []
+        # all or none up to the server's limit per request (10,000 paths)
+        for i in range(0, len(entries), MAX_INDEX_ITEMS):
+            chunk = entries[i : i + MAX_INDEX_ITEMS]
             record = {
-                "op": "log_artifact",
-                "method": "PUT",
-                "path": f"runs/{rid}/artifacts/{quote_path(logical)}",
-                "params": {"media_type": mt},
-                "blob": digest,
+                "op": "log_artifacts",
+                "method": "POST",
+                "path": f"runs/{rid}/artifacts",
+                "body": {"artifacts": chunk},
             }
-            reply = self._write(record, content)
+            reply = self._write(record)
             if reply is not None:
-                out.append(artifact_from_json(reply))
+                out.extend(artifact_from_json(a) for a in reply["artifacts"])
             else:
-                out.append(ArtifactInfo(logical, len(content), digest, mt, now_ms()))
+                t = now_ms()
+                out.extend(
+                    ArtifactInfo(e["path"], sizes[e["digest"]], e["digest"], e["media_type"], t)
+                    for e in chunk
+                )
         return out
+
+    def _server_has_blob(self, digest: str) -> bool:
+        """Whether the server holds this content already (False when offline or unsure)."""
+        if self._offline:
+            return False
+        try:
+            self.http.request("HEAD", f"blobs/{digest}", retries=0)
+        except MMError:
+            return False
+        return True
 
     def list_artifacts(
         self, run_id: str, prefix: str | None = None, recursive: bool = False

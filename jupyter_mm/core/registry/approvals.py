@@ -6,15 +6,17 @@ explicit, commented rejection (refused while it holds an alias under ``approved_
 move the alias first, which is itself recorded). Decisions need a comment.
 
 Policies (:class:`Policy`) are kept store-wide in ``registry_settings`` (``policy.four_eyes``,
-``policy.approved_aliases_only``) and may be overridden per registered model
+``policy.approved_aliases_only``, ``policy.approvers``) and may be overridden per registered model
 (``registered_models.policy_*``); every change is audited. Defaults: four eyes on (the requester
-cannot decide), aliases unrestricted (so MLflow clients can set aliases on a fresh store).
+cannot decide), aliases unrestricted (so MLflow clients can set aliases on a fresh store), anyone
+may decide (``approvers`` empty). ``approvers`` applies to every decision, revocations included.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -22,7 +24,7 @@ from ...errors import Conflict, InvalidInput, PolicyViolation
 from .. import schema as s
 from ..database import read_conn
 from . import audit, rules
-from .base import _MODEL_COLUMNS, _POLICY_KEYS, RegistryBase, _store_policy
+from .base import _MODEL_COLUMNS, _POLICY_KEYS, RegistryBase, _store_policy, _stored_policy_value
 from .entities import APPROVED, PENDING, REJECTED, ModelVersion, Policy
 
 _ap = s.model_version_approvals.c
@@ -47,12 +49,13 @@ class ApprovalsMixin(RegistryBase):
         name: str | None = None,
         four_eyes: bool | None = None,
         approved_aliases_only: bool | None = None,
+        approvers: Sequence[str] | None = None,
         comment: str = "",
     ) -> Policy:
         """Change the store-wide policy, or one model's overrides (``name``). Arguments left
-        ``None`` keep their value."""
+        ``None`` keep their value; ``approvers=[]`` lets anyone decide again."""
         actor, comment = rules.actor(actor), rules.comment(comment)
-        changes = {
+        changes: dict[str, Any] = {
             k: v
             for k, v in (("four_eyes", four_eyes), ("approved_aliases_only", approved_aliases_only))
             if v is not None
@@ -60,8 +63,13 @@ class ApprovalsMixin(RegistryBase):
         for k, v in changes.items():
             if not isinstance(v, bool):
                 raise InvalidInput(f"policy {k} must be True or False, got {v!r}")
+        if approvers is not None:
+            changes["approvers"] = rules.approvers(approvers)
 
         def write(conn: Connection) -> None:
+            # a model's entry also lists the fields it overrides, so pinning a value equal to
+            # the store-wide one (which later store-wide changes no longer reach) is recorded
+            pinned: dict[str, Any] = {}
             if name is None:
                 before = _store_policy(conn)
                 for field, value in changes.items():
@@ -79,15 +87,25 @@ class ApprovalsMixin(RegistryBase):
             else:
                 model = self._model_row(conn, name)
                 before = self._policy_for(conn, model)
+                was = sorted(f for f, c in _MODEL_COLUMNS.items() if getattr(model, c) is not None)
+                pinned = {"before": was, "after": sorted({*was, *changes})}
                 if changes:
                     conn.execute(
                         update(s.registered_models)
                         .where(_m.model_id == model.model_id)
-                        .values(**{_MODEL_COLUMNS[f]: v for f, v in changes.items()})
+                        .values(
+                            **{
+                                _MODEL_COLUMNS[f]: _stored_policy_value(f, v)
+                                for f, v in changes.items()
+                            }
+                        )
                     )
                 model_id, model_name = model.model_id, name
-            after = {**before.__dict__, **changes}
-            if after == before.__dict__:
+            old = {**before.__dict__}
+            new = {**old, **changes}
+            if pinned:
+                old["overrides"], new["overrides"] = pinned["before"], pinned["after"]
+            if new == old:
                 return
             audit.append(
                 conn,
@@ -95,8 +113,8 @@ class ApprovalsMixin(RegistryBase):
                 action="policy.set",
                 model_id=model_id,
                 model_name=model_name,
-                before=before.__dict__,
-                after=after,
+                before=old,
+                after=new,
                 comment=comment,
             )
 
@@ -185,6 +203,12 @@ class ApprovalsMixin(RegistryBase):
             if current.status != PENDING and not revoking:
                 raise Conflict(f"version {number} of {name!r} is already {current.status}")
             policy = self._policy_for(conn, model)
+            if policy.approvers and actor not in policy.approvers:
+                raise PolicyViolation(
+                    f"{actor} may not {'approve' if decision == APPROVED else 'reject'} version "
+                    f"{number} of {name!r} (policy approvers: only "
+                    f"{', '.join(policy.approvers)} may approve or reject)"
+                )
             if not revoking and policy.four_eyes and actor == current.requested_by:
                 raise PolicyViolation(
                     f"{actor} requested the approval of version {number} of {name!r} and so "

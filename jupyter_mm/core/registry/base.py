@@ -26,11 +26,25 @@ _set = s.registry_settings.c
 _POLICY_KEYS = {
     "four_eyes": "policy.four_eyes",
     "approved_aliases_only": "policy.approved_aliases_only",
+    "approvers": "policy.approvers",
 }
 _MODEL_COLUMNS = {
     "four_eyes": "policy_four_eyes",
     "approved_aliases_only": "policy_approved_aliases",
+    "approvers": "policy_approvers",  # a JSON list
 }
+
+
+def _policy_value(field: str, value: Any) -> Any:
+    """A stored policy value as :class:`Policy` holds it (lists are kept as JSON)."""
+    if field == "approvers":
+        return tuple(json.loads(value) if isinstance(value, str) else value)
+    return bool(value)
+
+
+def _stored_policy_value(field: str, value: Any) -> Any:
+    """A :class:`Policy` value as its ``registered_models`` column holds it."""
+    return json.dumps(list(value)) if field == "approvers" else value
 
 
 def _store_policy(conn: Connection) -> Policy:
@@ -43,7 +57,11 @@ def _store_policy(conn: Connection) -> Policy:
     defaults = Policy()
     return Policy(
         **{
-            field: json.loads(values[key]) if key in values else getattr(defaults, field)
+            field: (
+                _policy_value(field, json.loads(values[key]))
+                if key in values
+                else getattr(defaults, field)
+            )
             for field, key in _POLICY_KEYS.items()
         }
     )
@@ -67,7 +85,7 @@ class RegistryBase(_Base):
             for field, column in _MODEL_COLUMNS.items()
             if getattr(model, column) is not None
         }
-        return Policy(**{**base.__dict__, **{k: bool(v) for k, v in overrides.items()}})
+        return Policy(**{**base.__dict__, **{k: _policy_value(k, v) for k, v in overrides.items()}})
 
     def _touch_model(self, conn: Connection, model_id: int) -> None:
         conn.execute(

@@ -79,11 +79,14 @@ class Policy:
     ``four_eyes``: whoever requested an approval cannot decide it (on by default: it never gets
     in the way of MLflow clients, which do not use approvals). ``approved_aliases_only``: an
     alias may point only at an Approved version (off by default, so MLflow's
-    ``set_registered_model_alias`` keeps working on a fresh store).
+    ``set_registered_model_alias`` keeps working on a fresh store). ``approvers``: who may
+    approve or reject versions (empty: anyone, still subject to ``four_eyes``), so a bank can
+    name its validators.
     """
 
     four_eyes: bool = True
     approved_aliases_only: bool = False
+    approvers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

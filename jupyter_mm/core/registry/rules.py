@@ -18,6 +18,8 @@ MAX_DESCRIPTION_LENGTH = 100_000
 MAX_COMMENT_LENGTH = 10_000
 MAX_EVIDENCE_ITEMS = 50
 MAX_EVIDENCE_LENGTH = 2000
+#: Most identities one ``approvers`` policy names (a list of validators, not a directory).
+MAX_APPROVERS = 1000
 #: Largest page of a registry search (MLflow: 1,000 models, 200,000 versions).
 MAX_MODEL_RESULTS = 1000
 MAX_VERSION_RESULTS = 200_000
@@ -114,7 +116,7 @@ def evidence(values: Iterable[Any] | None) -> list[str]:
     """Links to validation evidence (URLs, ``runs:/`` URIs, report digests)."""
     if values is None:
         return []
-    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+    if not isinstance(values, (list, tuple)):
         raise InvalidInput("evidence must be a list of links, not a single string")
     out = [text(v, "evidence link", MAX_EVIDENCE_LENGTH).strip() for v in values]
     if len(out) > MAX_EVIDENCE_ITEMS:
@@ -122,6 +124,31 @@ def evidence(values: Iterable[Any] | None) -> list[str]:
     if any(not v for v in out):
         raise InvalidInput("evidence links must not be empty")
     return out
+
+
+def approvers(values: Any) -> tuple[str, ...]:
+    """The ``approvers`` policy: identities as the server authenticates them, each once, in the
+    order given. Empty means anyone may decide."""
+    if not isinstance(values, (list, tuple)):
+        raise InvalidInput(
+            f"policy approvers must be a list of user names, got {values!r}"
+            + (" (a single string: wrap it in a list)" if isinstance(values, str) else "")
+        )
+    out: list[str] = []
+    for v in values:
+        try:
+            name = actor(v)
+        except InvalidInput:
+            raise InvalidInput(
+                f"policy approvers: each entry must be a non-empty user name, got {v!r}"
+            ) from None
+        if name != name.strip():
+            raise InvalidInput(f"policy approvers: {name!r} has leading or trailing spaces")
+        if name not in out:
+            out.append(name)
+    if len(out) > MAX_APPROVERS:
+        raise InvalidInput(f"policy approvers: at most {MAX_APPROVERS} names, got {len(out)}")
+    return tuple(out)
 
 
 def stage(value: Any) -> str:

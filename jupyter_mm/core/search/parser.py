@@ -502,22 +502,30 @@ def parse_filter(text: str | None) -> Expr | None:
     """Parse a ``search_runs`` filter; ``None`` means "no filter" (also for blank text)."""
     if text is None or not text.strip():
         return None
-    _check_length(text, "the filter")
-    parser = _Parser(text)
-    expr = parser.parse_or()
-    if parser.tok.kind != "end":
-        parser.fail("AND, OR or the end of the filter")
+    try:
+        _check_length(text, "the filter")
+        parser = _Parser(text)
+        expr = parser.parse_or()
+        if parser.tok.kind != "end":
+            parser.fail("AND, OR or the end of the filter")
+    except FilterSyntaxError as e:
+        e.details["field"] = "filter"
+        raise
     return expr
 
 
 def parse_order_by(items: list[str] | tuple[str, ...] | None) -> list[OrderItem]:
     """Parse order_by clauses like ``"metrics.loss DESC"``; positions are within each item."""
     out: list[OrderItem] = []
-    for item in items or ():
-        if not isinstance(item, str):
-            raise FilterSyntaxError(f"order_by items must be strings, got {item!r}")
-        _check_length(item, "the order_by item")
-        if not item.strip():
-            raise FilterSyntaxError("expected an order_by item, found an empty string", item, 0)
-        out.append(_Parser(item).parse_order_item())
+    for index, item in enumerate(items or ()):
+        try:
+            if not isinstance(item, str):
+                raise FilterSyntaxError(f"order_by items must be strings, got {item!r}")
+            _check_length(item, "the order_by item")
+            if not item.strip():
+                raise FilterSyntaxError("expected an order_by item, found an empty string", item, 0)
+            out.append(_Parser(item).parse_order_item())
+        except FilterSyntaxError as e:
+            e.details.update(field="order_by", item=index)
+            raise
     return out

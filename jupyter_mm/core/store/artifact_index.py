@@ -39,32 +39,63 @@ class ArtifactIndexMixin(StoreBase):
     ) -> list[ArtifactInfo]:
         """Store several ``(path, data, media_type)`` artifacts: blobs first, then every index
         row in one transaction (all or none of the paths appear)."""
-        run_uuid = check_run_id(run_id)
-        logicals = [normalize_path(path) for path, _, _ in items]
-        if len(set(logicals)) != len(logicals):
-            raise InvalidInput("the same artifact path appears twice in one call")
-        with self.engine.connect() as conn:
-            self._check_active(conn, run_uuid)
-        t = now_ms()
-        rows: list[dict[str, Any]] = []
-        for logical, (_, data, media_type) in zip(logicals, items, strict=True):
+        run_uuid, logicals = self._artifact_paths(run_id, [path for path, _, _ in items])
+        stored: list[tuple[str, int, str | None]] = []
+        for _, data, media_type in items:
             if isinstance(data, (bytes, bytearray, memoryview)):
                 digest, size = self.blobs.put_bytes(bytes(data))
             else:
                 if not os.path.isfile(data):
                     raise InvalidInput(f"{os.fspath(data)!r} is not a file")
                 digest, size = self.blobs.put_file(data)
-            mt = media_type or mimetypes.guess_type(logical)[0] or "application/octet-stream"
-            rows.append(
-                {
-                    "run_uuid": run_uuid,
-                    "path": logical,
-                    "digest": digest,
-                    "size": size,
-                    "media_type": mt,
-                    "created_time": t,
-                }
-            )
+            stored.append((digest, size, media_type))
+        return self._index_artifacts(run_uuid, logicals, stored)
+
+    def index_artifacts(
+        self, run_id: str, items: Sequence[tuple[str, str, str | None]]
+    ) -> list[ArtifactInfo]:
+        """Give blobs already in the blob store (uploaded first, as the remote client does) the
+        run's artifact paths ``(path, sha256, media_type)``: all or none of the paths appear."""
+        run_uuid, logicals = self._artifact_paths(run_id, [path for path, _, _ in items])
+        stored: list[tuple[str, int, str | None]] = []
+        for logical, (_, digest, media_type) in zip(logicals, items, strict=True):
+            if not isinstance(digest, str):
+                raise InvalidInput(f"artifact {logical!r}: digest must be a SHA-256 hex string")
+            try:
+                size = self.blobs.size(digest)
+            except NotFound:
+                raise InvalidInput(
+                    f"artifact {logical!r}: no blob {digest} in the artifact store; upload it first"
+                ) from None
+            stored.append((digest, size, media_type))
+        return self._index_artifacts(run_uuid, logicals, stored)
+
+    def _artifact_paths(self, run_id: str, paths: Sequence[str]) -> tuple[str, list[str]]:
+        run_uuid = check_run_id(run_id)
+        logicals = [normalize_path(path) for path in paths]
+        if len(set(logicals)) != len(logicals):
+            raise InvalidInput("the same artifact path appears twice in one call")
+        with self.engine.connect() as conn:
+            self._check_active(conn, run_uuid)
+        return run_uuid, logicals
+
+    def _index_artifacts(
+        self, run_uuid: str, logicals: list[str], stored: list[tuple[str, int, str | None]]
+    ) -> list[ArtifactInfo]:
+        t = now_ms()
+        rows: list[dict[str, Any]] = [
+            {
+                "run_uuid": run_uuid,
+                "path": logical,
+                "digest": digest,
+                "size": size,
+                "media_type": media_type
+                or mimetypes.guess_type(logical)[0]
+                or "application/octet-stream",
+                "created_time": t,
+            }
+            for logical, (digest, size, media_type) in zip(logicals, stored, strict=True)
+        ]
 
         def write(conn: Connection) -> None:
             self._check_active(conn, run_uuid)

@@ -1,4 +1,6 @@
 """``jupyter-mm/api/runs/{id}/artifacts``: list, download (streamed, ranges) and upload artifacts;
+``blobs/{sha256}``: content-addressed uploads that ``POST runs/{id}/artifacts`` then names, all
+paths at once (how the remote client logs several artifacts all or none);
 ``runs/{id}/records/{kind}``: the records a ``%%track`` cell keeps as ``.mm/*.json`` artifacts."""
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from tornado.web import HTTPError
 
 from ...errors import InvalidInput, NotFound
 from .base import MMHandler
-from .common import artifact_json, bool_arg, parse_run
+from .common import MAX_BATCH_JSON_BYTES, artifact_json, bool_arg, json_object, parse_run
 
 if TYPE_CHECKING:
     from ...core.entities import ArtifactInfo
@@ -30,6 +32,8 @@ MAX_UPLOAD_BYTES = 256 * 1024 * 1024
 _GENERIC_TYPES = {"", "application/x-www-form-urlencoded", "multipart/form-data"}
 
 _RANGE_RE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
+#: Most paths one ``POST runs/{id}/artifacts`` may name.
+MAX_INDEX_ITEMS = 10_000
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None | str:
@@ -59,7 +63,9 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None | str:
 
 
 class ArtifactListHandler(MMHandler):
-    """``GET runs/{id}/artifacts?path=<folder>&recursive=<bool>``."""
+    """``GET runs/{id}/artifacts?path=<folder>&recursive=<bool>``; ``POST {"artifacts": [{path,
+    digest, media_type}]}`` gives uploaded blobs (``PUT blobs/{sha256}``) their paths in one
+    transaction: all or none appear."""
 
     auth_resource = "jupyter_mm:artifacts"
 
@@ -73,6 +79,81 @@ class ArtifactListHandler(MMHandler):
             lambda store: store.list_artifacts(rid, prefix=prefix, recursive=recursive)
         )
         self.send_json({"run_id": rid, "artifacts": [artifact_json(a) for a in items]})
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, run_id: str) -> None:
+        rid = parse_run(run_id)
+        body = json_object(self, ["artifacts"], limit=MAX_BATCH_JSON_BYTES)
+        entries = body.get("artifacts")
+        if not isinstance(entries, list) or not entries:
+            raise InvalidInput("'artifacts' must be a non-empty list of {path, digest, media_type}")
+        if len(entries) > MAX_INDEX_ITEMS:
+            raise InvalidInput(
+                f"at most {MAX_INDEX_ITEMS} artifacts per request, got {len(entries)}"
+            )
+        items: list[tuple[str, str, str | None]] = []
+        for i, e in enumerate(entries):
+            if not isinstance(e, dict) or set(e) - {"path", "digest", "media_type"}:
+                raise InvalidInput(
+                    f"artifacts[{i}] must be an object with path, digest and optional media_type"
+                )
+            path, digest, media_type = e.get("path"), e.get("digest"), e.get("media_type")
+            if not isinstance(path, str) or not isinstance(digest, str):
+                raise InvalidInput(f"artifacts[{i}]: path and digest must be strings")
+            items.append((path, digest, check_media_type(media_type)))
+        infos = await self.call_store(lambda store: store.index_artifacts(rid, items))
+        self.send_json({"run_id": rid, "artifacts": [artifact_json(a) for a in infos]}, status=201)
+
+
+def check_media_type(value: Any) -> str | None:
+    """A ``type/subtype`` media type, or None; anything else is refused."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 255 or not _MEDIA_TYPE_RE.match(value):
+        raise InvalidInput(f"invalid media type {value!r}")
+    return value
+
+
+_MEDIA_TYPE_RE = re.compile(r"^[\w.+-]+/[\w.+-]+$")
+
+
+def _check_digest(value: str) -> None:
+    if not _DIGEST_RE.match(value):
+        raise InvalidInput(f"not a SHA-256 digest (64 lowercase hex digits): {value[:80]!r}")
+
+
+_DIGEST_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+class BlobHandler(MMHandler):
+    """``PUT blobs/{sha256}`` stores the body under its SHA-256 (refused if it does not match);
+    ``HEAD`` answers 200 when the blob is already stored, so a client can skip the upload."""
+
+    auth_resource = "jupyter_mm:artifacts"
+
+    @tornado.web.authenticated
+    @authorized
+    async def head(self, digest: str) -> None:
+        _check_digest(digest)
+        exists = await self.call_store(lambda store: store.blobs.exists(digest))
+        self.set_status(200 if exists else 404)
+        self.finish()
+
+    @tornado.web.authenticated
+    @authorized
+    async def put(self, digest: str) -> None:
+        import hashlib
+
+        _check_digest(digest)
+        body = self.request.body or b""
+        if len(body) > MAX_UPLOAD_BYTES:
+            raise HTTPError(413, f"blob too large: {len(body)} bytes (limit {MAX_UPLOAD_BYTES})")
+        actual = await asyncio.to_thread(lambda: hashlib.sha256(body).hexdigest())
+        if actual != digest:
+            raise InvalidInput(f"the body's SHA-256 is {actual}, not {digest}")
+        _, size = await self.call_store(lambda store: store.blobs.put_bytes(body))
+        self.send_json({"digest": digest, "size": size}, status=201)
 
 
 class ArtifactHandler(MMHandler):
@@ -174,10 +255,7 @@ class ArtifactHandler(MMHandler):
         if media_type is None:
             header = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
             media_type = None if header in _GENERIC_TYPES else header
-        if media_type is not None and (
-            len(media_type) > 255 or not re.match(r"^[\w.+-]+/[\w.+-]+$", media_type)
-        ):
-            raise InvalidInput(f"invalid media type {media_type!r}")
+        media_type = check_media_type(media_type)
         if media_type is None:
             media_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
         info = await self.call_store(

@@ -6,7 +6,7 @@ import asyncio
 import json
 from collections.abc import Callable
 from http.client import responses
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from jupyter_server.base.handlers import APIHandler
 from tornado.web import HTTPError
@@ -51,10 +51,15 @@ class MMHandler(APIHandler):
     Subclasses set ``auth_resource = "jupyter_mm:<thing>"`` and decorate every verb with
     ``@tornado.web.authenticated`` then ``@authorized``. Errors are answered as
     ``{"error_code": ..., "message": ...}``: an :class:`~jupyter_mm.errors.MMError` with its own
-    ``code`` and ``http_status``, an ``HTTPError`` with a code derived from its status.
+    ``code`` and ``http_status``, an ``HTTPError`` with a code derived from its status. An
+    MMError's ``details`` (e.g. a filter error's ``position``) are added as ``"details"``, so
+    clients need not parse the message; a handler family bound to another wire format can turn
+    that off with ``error_details = False``.
     """
 
     auth_resource = "jupyter_mm"
+    #: Whether error replies carry an MMError's ``details``.
+    error_details: ClassVar[bool] = True
 
     @property
     def store_provider(self) -> StoreProvider:
@@ -92,10 +97,13 @@ class MMHandler(APIHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
+        reply: dict[str, Any]
         if isinstance(exc, MMError):
             status_code = exc.http_status
             self.set_status(status_code)
             reply = {"error_code": exc.code, "message": exc.message}
+            if exc.details and self.error_details:
+                reply["details"] = exc.details
         elif isinstance(exc, HTTPError):
             reply = {
                 "error_code": error_code_for_status(status_code),

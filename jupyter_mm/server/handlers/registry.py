@@ -285,6 +285,7 @@ def policy_json(p: Policy, name: str | None) -> dict[str, Any]:
         "model": name,
         "four_eyes": p.four_eyes,
         "approved_aliases_only": p.approved_aliases_only,
+        "approvers": list(p.approvers),
     }
 
 
@@ -293,9 +294,13 @@ def _set_policy(store: Store, actor: str, name: str | None, body: dict[str, Any]
         value = body.get(key)
         if value is not None and not isinstance(value, bool):
             raise InvalidInput(f"'{key}' must be true, false or null, got {value!r}")
+    approvers = body.get("approvers")
+    if approvers is not None and not isinstance(approvers, list):
+        raise InvalidInput(f"'approvers' must be a list of user names or null, got {approvers!r}")
     policy = store.set_registry_policy(
         actor=actor, name=name, four_eyes=body.get("four_eyes"),
-        approved_aliases_only=body.get("approved_aliases_only"), comment=_comment(body),
+        approved_aliases_only=body.get("approved_aliases_only"), approvers=approvers,
+        comment=_comment(body),
     )  # fmt: skip
     return policy_json(policy, name)
 
@@ -557,7 +562,12 @@ class ModelCardHandler(RegistryHandler):
 class PolicyHandler(RegistryHandler):
     """``registry/policy`` (store-wide) and ``registry/models/{name}/policy`` (one model, with
     its overrides): ``GET`` the policy in force; ``PUT {four_eyes, approved_aliases_only,
-    comment}`` changes it (audited; a field left out or null keeps its value)."""
+    approvers, comment}`` changes it (audited; a field left out or null keeps its value).
+
+    Its own resource, so a deployment's authorizer can keep policy changes to administrators
+    (the team server does: :class:`~..identity.MMOnlyAuthorizer`)."""
+
+    auth_resource = "jupyter_mm:registry_policy"
 
     @tornado.web.authenticated
     @authorized
@@ -568,5 +578,5 @@ class PolicyHandler(RegistryHandler):
     @tornado.web.authenticated
     @authorized
     async def put(self, name: str | None = None) -> None:
-        body = json_object(self, ("four_eyes", "approved_aliases_only", "comment"))
+        body = json_object(self, ("four_eyes", "approved_aliases_only", "approvers", "comment"))
         self.send_json(await self.call_store(_set_policy, self.actor, name, body))

@@ -38,6 +38,7 @@ WHOLE_READ_BYTES = 8 * 1024 * 1024
 
 class MlflowHandler(MMHandler):
     auth_resource = "jupyter_mm:mlflow"
+    error_details = False  # MLflow's error shape exactly: {error_code, message}
 
     def reply(self, obj: Any) -> None:
         self.set_header("Content-Type", "application/json")
