@@ -46,10 +46,13 @@ class Conflict(InvalidInput):
 
 class PolicyViolation(MMError):
     """A registry policy forbids the change, e.g. approving one's own request (four eyes) or
-    pointing an alias at a version that is not approved."""
+    pointing an alias at a version that is not approved. ``details["policy"]`` names it."""
 
     code = "PERMISSION_DENIED"
     http_status = 403
+
+    def __init__(self, message: str, policy: str) -> None:
+        super().__init__(message, {"policy": policy})
 
 
 class FilterSyntaxError(InvalidInput):
@@ -84,7 +87,9 @@ class Unavailable(StoreError):
 
 
 class PermissionDenied(MMError):
-    """A remote tracking server refused the credentials (``MM_TRACKING_TOKEN``)."""
+    """Refused for who is asking: a remote tracking server refused the credentials
+    (``MM_TRACKING_TOKEN``), or the user's role on a team server does not allow the request
+    (then ``details["role"]`` is that role)."""
 
     code = "PERMISSION_DENIED"
     http_status = 403

@@ -353,6 +353,13 @@ export class RunsModel implements IDisposable {
     if (this._isDisposed || typeof event.run_id !== 'string') {
       return;
     }
+    if (this._missedEvents(event)) {
+      // The WebSocket dropped or the server restarted: what changed meanwhile
+      // is unknown, so load the rows again (this event included).
+      void this.refreshExperiments();
+      void this.reload();
+      return;
+    }
     if (
       event.experiment_id !== undefined &&
       !this._experiments.some(e => e.id === event.experiment_id) &&
@@ -383,6 +390,22 @@ export class RunsModel implements IDisposable {
         void this.flush();
       }, this._coalesceMs);
     }
+  }
+
+  /**
+   * Whether events were missed before this one (see `IStoreEvent.seq`);
+   * the first event seen only sets where the stream is.
+   */
+  private _missedEvents(event: RunsModel.IStoreEvent): boolean {
+    if (typeof event.stream !== 'string' || typeof event.seq !== 'number') {
+      return false;
+    }
+    const missed =
+      this._stream !== null &&
+      (event.stream !== this._stream || event.seq !== this._seq + 1);
+    this._stream = event.stream;
+    this._seq = event.seq;
+    return missed;
   }
 
   /**
@@ -727,6 +750,8 @@ export class RunsModel implements IDisposable {
   private _generation = 0;
   private _pending = new Set<string>();
   private _timer: ReturnType<typeof setTimeout> | null = null;
+  private _stream: string | null = null;
+  private _seq = 0;
   private _flushing = false;
   private _listingExperiments = false;
   private _isDisposed = false;
@@ -800,6 +825,12 @@ export namespace RunsModel {
     status?: string;
     lifecycle_stage?: string;
     keys?: string[];
+    /**
+     * The server's event stream and the event's number in it: a gap, or a
+     * new stream (the server restarted), means events were missed.
+     */
+    stream?: string;
+    seq?: number;
   }
 
   /**

@@ -23,7 +23,11 @@ jupyter_server's ``/api/events/subscribe`` WebSocket, server-side code through
 
     {"action": "run-created" | "run-updated" | "run-finished" | "metrics-appended",
      "run_id": "...", "experiment_id": "...", "name": "...", "status": "...",
-     "lifecycle_stage": "active" | "deleted", "keys": [...]}   # keys: metrics-appended only
+     "lifecycle_stage": "active" | "deleted", "keys": [...],   # keys: metrics-appended only
+     "stream": "<id>", "seq": 17}
+
+``seq`` counts the run events of one ``stream`` (one server process): a subscriber that sees a
+gap, or a new stream, missed events (its WebSocket dropped, the server restarted) and reloads.
 
 Not seen: run param and tag changes (a run-updated is emitted only for the columns above), and
 metrics appended to a run that ended more than a poll interval earlier. Registry changes are
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MMError
@@ -77,6 +82,14 @@ EVENT_SCHEMA: dict[str, Any] = {
             "items": {"type": "string"},
             "description": "metrics-appended: the keys with new points",
         },
+        "stream": {
+            "type": "string",
+            "description": "this server's event stream (new when the server restarts)",
+        },
+        "seq": {
+            "type": "integer",
+            "description": "1, 2, 3... within the stream: a gap means events were missed",
+        },
     },
 }
 
@@ -109,6 +122,8 @@ class StoreWatcher:
         self._conn: Connection | None = None
         self._last_full = 0.0
         self._registry = AuditFollower()
+        self._stream = uuid.uuid4().hex[:12]
+        self._seq = 0
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -151,6 +166,9 @@ class StoreWatcher:
                 events = []
                 await asyncio.to_thread(self._close_conn)
             for schema_id, data in events:
+                if schema_id == EVENT_SCHEMA_ID:
+                    self._seq += 1
+                    data = {**data, "stream": self._stream, "seq": self._seq}
                 try:
                     self.event_logger.emit(schema_id=schema_id, data=data)
                 except Exception:  # one bad event (or listener) must not stop the watcher

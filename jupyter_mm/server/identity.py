@@ -42,7 +42,7 @@ from tornado import web
 from traitlets import Dict, Unicode, default
 
 from ..core import validation
-from ..errors import InvalidInput
+from ..errors import InvalidInput, PermissionDenied
 
 DIGEST_PREFIX = "sha256:"
 _DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -264,9 +264,9 @@ class MMOnlyAuthorizer(Authorizer):
     only reads (GET, and the searches in :data:`READ_ONLY_POSTS`), a writer also writes, and
     only an admin changes registry policies (:data:`POLICY_RESOURCE`).
 
-    A refusal of the request being handled is raised as a 403 that says why (jupyter_server's
-    own message names only the action and resource); a user from another identity provider,
-    without a role, is a writer.
+    A refusal of the request being handled is raised as a 403 that says why, with the role in
+    its ``details`` (jupyter_server's own message names only the action and resource); a user
+    from another identity provider, without a role, is a writer.
     """
 
     def is_authorized(
@@ -293,7 +293,7 @@ class MMOnlyAuthorizer(Authorizer):
             return True
         if getattr(handler, "auth_resource", None) == resource:
             # the request itself is being decided: say why rather than return a bare False
-            raise web.HTTPError(403, reason)
+            raise PermissionDenied(reason, {"role": role})
         return False
 
     @staticmethod

@@ -432,6 +432,39 @@ describe('RunsModel', () => {
     );
   });
 
+  it('reloads when events were missed (a gap, or a restarted server)', async () => {
+    api.runs = [makeRun(1)];
+    await model.start();
+    const fullLoads = () =>
+      api.queries.filter(q => !(q.filter ?? '').startsWith('attributes.run_id'))
+        .length;
+    const loads = fullLoads();
+    const event = (id: number, stream: string, seq: number) =>
+      model.handleEvent({
+        action: 'run-created',
+        run_id: hex(id),
+        experiment_id: '0',
+        stream,
+        seq
+      });
+    // In order: patched from the events, no reload.
+    api.runs.push(makeRun(2), makeRun(3));
+    event(2, 'a', 7);
+    event(3, 'a', 8);
+    await waitFor(model, () => model.rows.length === 3);
+    expect(fullLoads()).toBe(loads);
+    // 9 and 10 were lost while the socket was down; 11 tells.
+    api.runs.push(makeRun(4), makeRun(5), makeRun(6));
+    event(6, 'a', 11);
+    await waitFor(model, () => model.rows.length === 6);
+    expect(fullLoads()).toBe(loads + 1);
+    // The server restarted: a new stream starts at 1.
+    api.runs.push(makeRun(7));
+    event(7, 'b', 1);
+    await waitFor(model, () => model.rows.length === 7);
+    expect(fullLoads()).toBe(loads + 2);
+  });
+
   it('selects with click, ctrl and shift', async () => {
     await model.start();
     const ids = model.rows.map(r => r.id);

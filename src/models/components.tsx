@@ -5,6 +5,7 @@
 import * as React from 'react';
 
 import { closeIcon } from '@jupyterlab/ui-components';
+import { ISignal } from '@lumino/signaling';
 
 import { IModelVersion } from './api';
 import { approvalState } from './format';
@@ -65,4 +66,19 @@ export function RunLink(props: {
       {props.label ?? props.runId.slice(0, 8)}
     </button>
   );
+}
+
+/**
+ * Re-render the calling component whenever `signal` fires (the view models
+ * here are plain objects with a `changed` signal, not React state).
+ */
+export function useRerenderOn(signal: ISignal<unknown, unknown>): void {
+  const [, setTick] = React.useState(0);
+  React.useEffect(() => {
+    const update = () => setTick(t => t + 1);
+    signal.connect(update);
+    return () => {
+      signal.disconnect(update);
+    };
+  }, [signal]);
 }

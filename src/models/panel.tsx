@@ -20,7 +20,12 @@ import {
   IRegistryApi
 } from './api';
 import { aliasesByVersion, approvalActions, formatUtc } from './format';
-import { AliasBadge, ApprovalBadge, RunLink } from './components';
+import {
+  AliasBadge,
+  ApprovalBadge,
+  RunLink,
+  useRerenderOn
+} from './components';
 import type { IRegistryChanges } from './live';
 
 /**
@@ -352,14 +357,7 @@ export function ModelsPanelView(props: {
   actions: IModelsPanelActions;
 }): JSX.Element {
   const { model, actions } = props;
-  const [, setTick] = React.useState(0);
-  React.useEffect(() => {
-    const update = () => setTick(t => t + 1);
-    model.changed.connect(update);
-    return () => {
-      model.changed.disconnect(update);
-    };
-  }, [model]);
+  useRerenderOn(model.changed);
   const selected = model.model;
   return (
     <div className="jp-mm-view-body jp-mm-models">

@@ -25,7 +25,12 @@ import {
   IModelVersion,
   IRegistryApi
 } from './api';
-import { AliasBadge, ApprovalBadge, RunLink } from './components';
+import {
+  AliasBadge,
+  ApprovalBadge,
+  RunLink,
+  useRerenderOn
+} from './components';
 import {
   approvalActions,
   describeChange,
@@ -670,14 +675,7 @@ export function VersionView(props: {
   actions: IVersionViewActions;
 }): JSX.Element {
   const { model, actions } = props;
-  const [, setTick] = React.useState(0);
-  React.useEffect(() => {
-    const update = () => setTick(t => t + 1);
-    model.changed.connect(update);
-    return () => {
-      model.changed.disconnect(update);
-    };
-  }, [model]);
+  useRerenderOn(model.changed);
   const v = model.data;
   const idBase = `jp-mm-version-${Private.slug(model.name)}-${model.version}`;
   return (

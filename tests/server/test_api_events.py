@@ -96,6 +96,11 @@ async def kernel_writes(events: Events) -> None:
         store.delete_run(run.id)
     await events.wait_for(action="run-updated", run_id=run.id, lifecycle_stage="deleted")
 
+    # one stream, numbered without gaps, so a subscriber can tell when it missed some
+    assert {e["stream"] for e in events.seen} == {events.seen[0]["stream"]}
+    seqs = [e["seq"] for e in events.seen]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+
 
 async def test_no_events_without_changes(jp_serverapp, jp_web_app) -> None:
     async with watching(jp_serverapp, jp_web_app) as events:

@@ -149,6 +149,7 @@ async def test_the_bank_story_through_rest(jp_fetch: Any, server_store: Store) -
     assert (
         code == 403 and err["error_code"] == "PERMISSION_DENIED" and "four_eyes" in err["message"]
     )
+    assert err["details"] == {"policy": "four_eyes"}
     code, err = await req(
         "bob", "POST", "models", "credit-risk", "versions", "1", "approval", "approve", body={}
     )

@@ -530,6 +530,7 @@ def _refused_as_reader(r: Reply) -> None:
     reply = r.json()
     assert reply["error_code"] == "PERMISSION_DENIED"
     assert reply["message"].startswith("rita has the reader role on this team server"), reply
+    assert reply.get("details") in ({"role": "reader"}, None)  # None: the MLflow routes' shape
 
 
 @pytest.mark.postgres
@@ -629,6 +630,7 @@ def test_only_admins_change_registry_policies(team: TeamServer) -> None:
     model_policy = f"{team.api}registry/models/roles-policy/policy"
     r = http("PUT", model_policy, team.tokens["bob"], {"four_eyes": False})
     assert r.status == 403 and "bob has the writer role" in r.json()["message"]
+    assert r.json()["details"] == {"role": "writer"}
     assert http("GET", url, team.tokens["alice"]).json() == before
     # writers still do everything else in the registry
     r = http(

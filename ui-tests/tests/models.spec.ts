@@ -16,9 +16,17 @@
  * context sends its own user's header with every request.
  */
 import { expect, test } from '@jupyterlab/galata';
-import type { APIRequestContext, Locator, Page } from '@playwright/test';
+import type { Locator, Page } from '@playwright/test';
+import {
+  API,
+  dialog,
+  execute,
+  openNotebook,
+  runByName,
+  snapshotPhase,
+  uploadNotebook
+} from './helpers';
 
-const API = '/jupyter-mm/api';
 const ALICE = { Authorization: 'token mm-ui-alice' };
 const BOB = { Authorization: 'token mm-ui-bob' };
 const MODEL = 'credit-risk';
@@ -40,33 +48,6 @@ const CELLS = [
     "print('logged')"
   ].join('\n')
 ];
-
-async function execute(page: Page, command: string, args: any): Promise<void> {
-  await page.evaluate(
-    ({ command, args }) => {
-      void window.jupyterapp.commands.execute(command, args);
-    },
-    { command, args }
-  );
-}
-
-async function runByName(
-  request: APIRequestContext,
-  name: string
-): Promise<{ id: string; status: string } | undefined> {
-  const reply = await request.get(`${API}/runs?max_results=100`);
-  const body = (await reply.json()) as {
-    runs: Array<{ id: string; name: string; status: string }>;
-  };
-  return body.runs.find(r => r.name === name);
-}
-
-/**
- * The dialog that is open (JupyterLab shows one at a time).
- */
-function dialog(page: Page): Locator {
-  return page.locator('.jp-Dialog');
-}
 
 async function answer(
   page: Page,
@@ -105,48 +86,15 @@ test.describe('model registry approval flow', () => {
     let runId = '';
 
     await test.step('train and log a model in a tracked cell', async () => {
-      const notebook = {
-        nbformat: 4,
-        nbformat_minor: 5,
-        metadata: {
-          kernelspec: {
-            name: 'python3',
-            display_name: 'Python 3 (ipykernel)',
-            language: 'python'
-          }
-        },
-        cells: CELLS.map((source, i) => ({
-          cell_type: 'code',
-          id: `cell-${i}`,
-          metadata: {},
-          source,
-          outputs: [],
-          execution_count: null
-        }))
-      };
-      await page.contents.uploadContent(
-        JSON.stringify(notebook),
-        'text',
-        `${tmpPath}/credit.ipynb`
-      );
-      await page.notebook.openByPath(`${tmpPath}/credit.ipynb`);
-      await page.evaluate(async () => {
-        const widget = window.jupyterapp.shell.currentWidget as any;
-        await widget.sessionContext.ready;
-        await widget.sessionContext.session.kernel.info;
-      });
+      await uploadNotebook(page, `${tmpPath}/credit.ipynb`, CELLS);
+      await openNotebook(page, `${tmpPath}/credit.ipynb`);
       await page.notebook.run();
       await expect
         .poll(async () => (await runByName(request, 'credit-logit'))?.status)
         .toBe('FINISHED');
       runId = (await runByName(request, 'credit-logit'))!.id;
       // JupyterLab posts the end snapshot when the cell finishes.
-      await expect
-        .poll(async () => {
-          const r = await request.get(`${API}/runs/${runId}/snapshot`);
-          return r.ok() ? (await r.json()).phase : r.status();
-        })
-        .toBe('end');
+      await expect.poll(() => snapshotPhase(request, runId)).toBe('end');
       await page.notebook.close(true);
     });
 

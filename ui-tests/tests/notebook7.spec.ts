@@ -8,46 +8,28 @@
  * notebook is written through the contents REST API, opened at
  * /notebooks/<path>.ipynb, and its cells run from the keyboard. Notebook 7 is
  * built from JupyterLab's components, so the cells and outputs carry the same
- * `.jp-*` classes. What the widget drew is read back as in widgets.spec.ts.
+ * `.jp-*` classes, and the widget is checked with the helpers widgets.spec.ts
+ * uses.
  */
 import { expect, test } from '@playwright/test';
 import type { Locator, Page } from '@playwright/test';
+import {
+  compareCells,
+  compareWidget,
+  curves,
+  expectCurvesDrawn,
+  expectOtherViewsDrawn,
+  notebookOf,
+  stepChangeMetric,
+  stepSmoothCurves
+} from './helpers';
 
 const NOTEBOOK = 'compare-notebook7.ipynb';
 
-const CELLS = [
-  [
-    'import jupyter_mm as mm',
-    "mm.set_experiment('notebook7-ui')",
-    "for name, lr, opt in [('slow', '0.001', 'adam'), ('fast', '0.1', 'sgd'), ('mid', '0.01', 'adam')]:",
-    '    with mm.start_run(name=name, params={"lr": lr, "opt": opt}):',
-    '        for s in range(200):',
-    "            mm.log_metric('loss', float(lr) * 10 / (s + 1) + (s % 7) * 0.01)",
-    "            mm.log_metric('acc', 1 - 1 / (s + 2))",
-    "print('logged')"
-  ].join('\n'),
-  "w = mm.compare('', experiment='notebook7-ui', metrics=['loss', 'acc'])\nw",
-  "print('state', w.metric, w.smoothing, len(w.figures['curves']['data']))"
-];
+const CELLS = compareCells('notebook7-ui');
 
 function cell(page: Page, index: number): Locator {
   return page.locator('.jp-Notebook .jp-Cell').nth(index);
-}
-
-function widget(page: Page): Locator {
-  return page.locator('.jmm-cmp').first();
-}
-
-function curves(page: Page): Locator {
-  return widget(page).locator('.jmm-cmp-curves');
-}
-
-/** What plotly drew in the curves view: trace count and the title. */
-async function drawn(page: Page): Promise<{ traces: number; title: string }> {
-  return curves(page).evaluate((div: any) => ({
-    traces: (div.data || []).length,
-    title: String(div.layout?.title?.text ?? '')
-  }));
 }
 
 /** Runs a cell as a user would: click into its editor, Shift+Enter, and wait
@@ -88,25 +70,7 @@ test.describe('comparison widget in Notebook 7', () => {
       }
     });
 
-    const notebook = {
-      nbformat: 4,
-      nbformat_minor: 5,
-      metadata: {
-        kernelspec: {
-          name: 'python3',
-          display_name: 'Python 3 (ipykernel)',
-          language: 'python'
-        }
-      },
-      cells: CELLS.map((source, i) => ({
-        cell_type: 'code',
-        id: `cell-${i}`,
-        metadata: {},
-        source,
-        outputs: [],
-        execution_count: null
-      }))
-    };
+    const notebook = notebookOf(CELLS);
     const put = await request.put(`/api/contents/${NOTEBOOK}`, {
       data: { type: 'notebook', format: 'json', content: notebook }
     });
@@ -140,29 +104,14 @@ test.describe('comparison widget in Notebook 7', () => {
         'logged'
       );
       await runCell(page, 1);
-      await expect(widget(page)).toBeVisible();
-      await expect(curves(page).locator('.main-svg').first()).toBeVisible();
-      await expect(widget(page)).toHaveAttribute('data-revision', /\d+/);
-      await expect
-        .poll(() => drawn(page))
-        .toEqual({ traces: 3, title: 'loss' });
+      await expectCurvesDrawn(page);
       // plotly drew one line per run
       await expect(curves(page).locator('.scatterlayer .trace')).toHaveCount(3);
-      // the other plots are drawn when they come near the screen
-      for (const view of ['parcoords', 'scatter']) {
-        await widget(page).locator(`.jmm-cmp-${view}`).scrollIntoViewIfNeeded();
-        await expect(
-          widget(page).locator(`.jmm-cmp-${view} .main-svg`).first()
-        ).toBeVisible();
-      }
-      await curves(page).scrollIntoViewIfNeeded();
-      await expect(widget(page).locator('.jmm-cmp-table tbody tr')).toHaveCount(
-        3
-      );
+      await expectOtherViewsDrawn(page);
       await expect
         .poll(async () =>
           (
-            await widget(page)
+            await compareWidget(page)
               .locator('.jmm-cmp-table tbody .jmm-cmp-name')
               .allInnerTexts()
           )
@@ -172,38 +121,15 @@ test.describe('comparison widget in Notebook 7', () => {
         .toEqual(['fast', 'mid', 'slow']);
       // the differing params are highlighted in the table
       await expect(
-        widget(page).locator('.jmm-cmp-table th.jmm-cmp-differs')
+        compareWidget(page).locator('.jmm-cmp-table th.jmm-cmp-differs')
       ).toHaveText(['lr', 'opt']);
     });
 
-    await test.step('changing the metric redraws the curves', async () => {
-      const before = await widget(page).getAttribute('data-revision');
-      await widget(page).locator('select.jmm-cmp-metric').selectOption('acc');
-      await expect(widget(page)).not.toHaveAttribute(
-        'data-revision',
-        before ?? ''
-      );
-      await expect.poll(() => drawn(page)).toEqual({ traces: 3, title: 'acc' });
-      await expect(curves(page).locator('.gtitle')).toHaveText('acc');
-    });
-
-    await test.step('smoothing redraws smoothed lines over faded raw ones', async () => {
-      const slider = widget(page).locator('input.jmm-cmp-smoothing');
-      await slider.evaluate((input: HTMLInputElement) => {
-        input.value = '0.8';
-        input.dispatchEvent(new Event('input', { bubbles: true }));
-      });
-      await expect(widget(page).locator('.jmm-cmp-smoothing-value')).toHaveText(
-        '0.8'
-      );
-      await expect
-        .poll(() => drawn(page))
-        .toEqual({ traces: 6, title: 'acc (EMA 0.8)' });
-      await expect(curves(page).locator('.scatterlayer .trace')).toHaveCount(6);
-    });
+    await stepChangeMetric(page);
+    await stepSmoothCurves(page);
 
     // for people reading the report (not a reference: plotly's text rendering varies)
-    await widget(page).screenshot({
+    await compareWidget(page).screenshot({
       path: testInfo.outputPath('compare-widget-notebook7.png')
     });
 

@@ -7,9 +7,21 @@
  */
 import { expect, test } from '@jupyterlab/galata';
 import type { APIRequestContext, Locator, Page } from '@playwright/test';
+import {
+  API,
+  chooseColumns,
+  dialog,
+  type IRestRun,
+  openNotebook,
+  runByName,
+  runPanel,
+  runRows,
+  selectExperiment,
+  SIDEBAR,
+  snapshotPhase,
+  uploadNotebook
+} from './helpers';
 
-const SIDEBAR = 'jupyter-mm-sidebar';
-const API = 'jupyter-mm/api';
 // Its own experiment, run, cell and model names: other spec files log into
 // the same store.
 const EXPERIMENT = 'ui-run-actions';
@@ -30,33 +42,9 @@ const CELLS = [
   ].join('\n')
 ];
 
-interface IRestRun {
-  id: string;
-  name: string;
-  status: string;
-  notes?: string | null;
-  tags: Record<string, string>;
-}
-
-function panel(page: Page): Locator {
-  return page.locator(`#${SIDEBAR} .jp-mm-runs`);
-}
-
-function rows(page: Page): Locator {
-  return panel(page).locator('.jp-mm-runs-body .jp-mm-runs-row[data-run-id]');
-}
-
+/** The row of one run. */
 function rowOf(page: Page, runId: string): Locator {
-  return panel(page).locator(`.jp-mm-runs-row[data-run-id="${runId}"]`);
-}
-
-async function runByName(
-  request: APIRequestContext,
-  name: string
-): Promise<IRestRun | undefined> {
-  const reply = await request.get(`${API}/runs?max_results=1000`);
-  const body = (await reply.json()) as { runs: IRestRun[] };
-  return body.runs.find(r => r.name === name);
+  return runPanel(page).locator(`.jp-mm-runs-row[data-run-id="${runId}"]`);
 }
 
 async function getRun(
@@ -92,31 +80,17 @@ async function chooseMenu(
   await item.click();
 }
 
-/** Answer the text dialog that is open (JupyterLab shows one at a time). */
+/** Answer the text dialog that is open. */
 async function answerText(
   page: Page,
   text: string,
   accept: string
 ): Promise<void> {
-  const dialog = page.locator('.jp-Dialog');
-  await expect(dialog).toBeVisible();
-  await dialog.locator('input').fill(text);
-  await dialog.getByRole('button', { name: accept, exact: true }).click();
-  await expect(dialog).toHaveCount(0);
-}
-
-async function chooseColumn(
-  page: Page,
-  group: string,
-  label: string
-): Promise<void> {
-  await panel(page).getByRole('button', { name: 'Columns' }).click();
-  const chooser = panel(page).getByRole('dialog', { name: 'Choose columns' });
-  await chooser
-    .locator('fieldset', { hasText: group })
-    .getByLabel(label, { exact: true })
-    .check();
-  await panel(page).getByRole('button', { name: 'Done' }).click();
+  const d = dialog(page);
+  await expect(d).toBeVisible();
+  await d.locator('input').fill(text);
+  await d.getByRole('button', { name: accept, exact: true }).click();
+  await expect(d).toHaveCount(0);
 }
 
 test.describe.configure({ mode: 'serial' });
@@ -135,36 +109,13 @@ test.describe('run panel actions', () => {
     let withModel = '';
 
     await test.step('track two runs, one logging a model', async () => {
-      const notebook = {
-        nbformat: 4,
-        nbformat_minor: 5,
-        metadata: {
-          kernelspec: {
-            name: 'python3',
-            display_name: 'Python 3 (ipykernel)',
-            language: 'python'
-          }
-        },
-        cells: CELLS.map((source, i) => ({
-          cell_type: 'code',
-          id: `mm-run-actions-${i}`,
-          metadata: {},
-          source,
-          outputs: [],
-          execution_count: null
-        }))
-      };
-      await page.contents.uploadContent(
-        JSON.stringify(notebook),
-        'text',
-        `${tmpPath}/actions.ipynb`
+      await uploadNotebook(
+        page,
+        `${tmpPath}/actions.ipynb`,
+        CELLS,
+        'mm-run-actions'
       );
-      await page.notebook.openByPath(`${tmpPath}/actions.ipynb`);
-      await page.evaluate(async () => {
-        const widget = window.jupyterapp.shell.currentWidget as any;
-        await widget.sessionContext.ready;
-        await widget.sessionContext.session.kernel.info;
-      });
+      await openNotebook(page, `${tmpPath}/actions.ipynb`);
       await page.notebook.run();
       for (const name of ['act-plain', 'act-model']) {
         await expect
@@ -176,12 +127,7 @@ test.describe('run panel actions', () => {
       plain = (await runByName(request, 'act-plain'))!.id;
       withModel = (await runByName(request, 'act-model'))!.id;
       // JupyterLab posts the end snapshot when the cell finishes.
-      await expect
-        .poll(async () => {
-          const r = await request.get(`${API}/runs/${plain}/snapshot`);
-          return r.ok() ? ((await r.json()) as any).phase : r.status();
-        })
-        .toBe('end');
+      await expect.poll(() => snapshotPhase(request, plain)).toBe('end');
       expect((await getRun(request, withModel)).tags['mm.models']).toContain(
         'clf'
       );
@@ -190,18 +136,14 @@ test.describe('run panel actions', () => {
     await test.step('show the experiment in the panel', async () => {
       await page.sidebar.openTab(SIDEBAR);
       await page.sidebar.setWidth(560);
-      const picker = panel(page).getByRole('combobox', { name: 'Experiment' });
-      await expect(
-        picker.locator('option', { hasText: EXPERIMENT })
-      ).toHaveCount(1);
-      await picker.selectOption({ label: EXPERIMENT });
-      await expect(rows(page)).toHaveCount(2);
+      await selectExperiment(page, EXPERIMENT);
+      await expect(runRows(page)).toHaveCount(2);
     });
 
     await test.step('rename: the table shows the name, as text', async () => {
       const name = 'renamed <b>bold</b>';
       await chooseMenu(page, plain, 'jupyter-mm:rename-run');
-      await expect(page.locator('.jp-Dialog input')).toHaveValue('act-plain');
+      await expect(dialog(page).locator('input')).toHaveValue('act-plain');
       await answerText(page, name, 'Rename');
       const cell = rowOf(page, plain).locator(
         '[data-column="attributes.name"]'
@@ -218,7 +160,7 @@ test.describe('run panel actions', () => {
         .poll(async () => (await getRun(request, plain)).tags.team)
         .toBe('risk');
       expect((await getRun(request, withModel)).tags.team).toBeUndefined();
-      await chooseColumn(page, 'Tags', 'team');
+      await chooseColumns(page, [['Tags', 'team']]);
       await expect(
         rowOf(page, plain).locator('[data-column="tags.team"]')
       ).toHaveText('risk');
@@ -234,18 +176,15 @@ test.describe('run panel actions', () => {
       await expect
         .poll(async () => (await getRun(request, plain)).notes)
         .toBe(note);
-      await chooseColumn(page, 'Attributes', 'Notes');
+      await chooseColumns(page, [['Attributes', 'Notes']]);
       await expect(
         rowOf(page, plain).locator('[data-column="attributes.notes"]')
       ).toHaveText(note);
       // The dialog starts from the stored note.
       await chooseMenu(page, plain, 'jupyter-mm:note-run');
-      await expect(page.locator('.jp-Dialog input')).toHaveValue(note);
-      await page
-        .locator('.jp-Dialog')
-        .getByRole('button', { name: 'Cancel' })
-        .click();
-      await expect(page.locator('.jp-Dialog')).toHaveCount(0);
+      await expect(dialog(page).locator('input')).toHaveValue(note);
+      await dialog(page).getByRole('button', { name: 'Cancel' }).click();
+      await expect(dialog(page)).toHaveCount(0);
     });
 
     await test.step('copy id: the 32-hex id on the clipboard', async () => {
@@ -304,7 +243,7 @@ test.describe('run panel actions', () => {
       await expect(register).not.toHaveClass(/lm-mod-disabled/);
       await register.click();
       // The Models panel's form, given the run and the model's path.
-      const form = page.locator('.jp-Dialog');
+      const form = dialog(page);
       await expect(form.locator('[name="runId"]')).toHaveValue(withModel);
       await expect(form.locator('[name="path"]')).toHaveValue('models/clf');
       await form.locator('[name="name"]').fill(MODEL);

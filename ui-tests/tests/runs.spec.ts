@@ -4,8 +4,16 @@
  */
 import { expect, test } from '@jupyterlab/galata';
 import type { Locator, Page } from '@playwright/test';
+import {
+  chooseColumns,
+  execute,
+  runPanel,
+  runRows,
+  selectExperiment,
+  SIDEBAR,
+  uploadNotebook
+} from './helpers';
 
-const SIDEBAR = 'jupyter-mm-sidebar';
 // Its own experiment and cell ids: other spec files log into the same store.
 const EXPERIMENT = 'ui-run-panel';
 
@@ -24,23 +32,16 @@ const CELLS = [
   ].join('\n')
 ];
 
-function panel(page: Page): Locator {
-  return page.locator(`#${SIDEBAR} .jp-mm-runs`);
-}
-
-function rows(page: Page): Locator {
-  return panel(page).locator('.jp-mm-runs-body .jp-mm-runs-row[data-run-id]');
-}
-
+/** The row of the run named `name`. */
 function row(page: Page, name: string): Locator {
-  return rows(page).filter({
+  return runRows(page).filter({
     has: page.locator('[data-column="attributes.name"]', { hasText: name })
   });
 }
 
 /** Names of the shown rows, top to bottom (read in one go: rows come and go). */
 function names(page: Page): Promise<string[]> {
-  return panel(page)
+  return runPanel(page)
     .locator('.jp-mm-runs-body')
     .evaluate(body =>
       Array.from(body.querySelectorAll('.jp-mm-runs-row[data-run-id]'))
@@ -56,21 +57,9 @@ function names(page: Page): Promise<string[]> {
 }
 
 async function applyFilter(page: Page, text: string): Promise<void> {
-  const input = panel(page).getByRole('searchbox', { name: 'Filter runs' });
+  const input = runPanel(page).getByRole('searchbox', { name: 'Filter runs' });
   await input.fill(text);
   await input.press('Enter');
-}
-
-async function chooseColumn(
-  page: Page,
-  group: string,
-  label: string
-): Promise<void> {
-  const chooser = panel(page).getByRole('dialog', { name: 'Choose columns' });
-  await chooser
-    .locator('fieldset', { hasText: group })
-    .getByLabel(label, { exact: true })
-    .check();
 }
 
 test.describe.configure({ mode: 'serial' });
@@ -85,35 +74,18 @@ test.describe('run panel', () => {
     test.setTimeout(180000);
     await page.sidebar.openTab(SIDEBAR);
     await page.sidebar.setWidth(560);
-    await expect(panel(page)).toBeVisible();
+    await expect(runPanel(page)).toBeVisible();
 
     await test.step('run a notebook with tracked cells', async () => {
-      const notebook = {
-        nbformat: 4,
-        nbformat_minor: 5,
-        metadata: {
-          kernelspec: {
-            name: 'python3',
-            display_name: 'Python 3 (ipykernel)',
-            language: 'python'
-          }
-        },
-        cells: CELLS.map((source, i) => ({
-          cell_type: 'code',
-          id: `mm-run-panel-${i}`,
-          metadata: {},
-          source,
-          outputs: [],
-          execution_count: null
-        }))
-      };
-      await page.contents.uploadContent(
-        JSON.stringify(notebook),
-        'text',
-        `${tmpPath}/tracked.ipynb`
+      await uploadNotebook(
+        page,
+        `${tmpPath}/tracked.ipynb`,
+        CELLS,
+        'mm-run-panel'
       );
-      // Open it and wait until the kernel answered kernel_info (before
-      // that, execution requests can be dropped).
+      // Open it (not from the file browser, which would replace the run
+      // panel in the sidebar) and wait until the kernel answered kernel_info
+      // (before that, execution requests can be dropped).
       await page.evaluate(async path => {
         const widget: any = await window.jupyterapp.commands.execute(
           'docmanager:open',
@@ -123,19 +95,13 @@ test.describe('run panel', () => {
         await widget.sessionContext.session.kernel.info;
       }, `${tmpPath}/tracked.ipynb`);
       // Run everything without waiting: the last cell runs until told to stop.
-      await page.evaluate(() => {
-        void window.jupyterapp.commands.execute('notebook:run-all-cells');
-      });
+      await execute(page, 'notebook:run-all-cells');
     });
 
     await test.step('runs appear live, the running one updating', async () => {
       // The experiment the first cell created appears in the picker.
-      const picker = panel(page).getByRole('combobox', { name: 'Experiment' });
-      await expect(
-        picker.locator('option', { hasText: EXPERIMENT })
-      ).toHaveCount(1);
-      await picker.selectOption({ label: EXPERIMENT });
-      await expect(rows(page)).toHaveCount(4);
+      await selectExperiment(page, EXPERIMENT);
+      await expect(runRows(page)).toHaveCount(4);
       await expect(
         row(page, 'ongoing').locator('.jp-mm-runs-badge-running')
       ).toBeVisible();
@@ -143,11 +109,11 @@ test.describe('run panel', () => {
         row(page, 'baseline').locator('.jp-mm-runs-badge-finished')
       ).toBeVisible();
 
-      await panel(page).getByRole('button', { name: 'Columns' }).click();
-      await chooseColumn(page, 'Metrics', 'loss');
-      await chooseColumn(page, 'Metrics', 'auc');
-      await chooseColumn(page, 'Params', 'lr');
-      await panel(page).getByRole('button', { name: 'Done' }).click();
+      await chooseColumns(page, [
+        ['Metrics', 'loss'],
+        ['Metrics', 'auc'],
+        ['Params', 'lr']
+      ]);
 
       const loss = row(page, 'ongoing').locator('[data-column="metrics.loss"]');
       await expect(loss).not.toHaveText('');
@@ -167,7 +133,7 @@ test.describe('run panel', () => {
     });
 
     await test.step('sort by a metric, both ways', async () => {
-      const header = panel(page).locator(
+      const header = runPanel(page).locator(
         '.jp-mm-runs-headcell[data-column="metrics.auc"]'
       );
       await header.click();
@@ -187,50 +153,50 @@ test.describe('run panel', () => {
       await expect.poll(() => names(page)).toEqual(['tuned', 'wide']);
 
       await applyFilter(page, 'metrics.auc > 0.75 AND params.lr =');
-      const error = panel(page).locator('.jp-mm-filter-error');
+      const error = runPanel(page).locator('.jp-mm-filter-error');
       await expect(error).toContainText('position 34');
       await expect(error.locator('.jp-mm-filter-error-at')).toHaveCount(1);
       await expect(
-        panel(page).getByRole('searchbox', { name: 'Filter runs' })
+        runPanel(page).getByRole('searchbox', { name: 'Filter runs' })
       ).toHaveAttribute('aria-invalid', 'true');
 
-      await panel(page)
+      await runPanel(page)
         .getByRole('searchbox', { name: 'Filter runs' })
         .press('Escape');
       await expect(error).toHaveCount(0);
-      await expect(rows(page)).toHaveCount(4);
+      await expect(runRows(page)).toHaveCount(4);
     });
 
     await test.step('multi-select with click, shift and ctrl', async () => {
       await row(page, 'tuned').click();
       await row(page, 'baseline').click({ modifiers: ['Shift'] });
-      await expect(panel(page).locator('[aria-selected="true"]')).toHaveCount(
+      await expect(runPanel(page).locator('[aria-selected="true"]')).toHaveCount(
         3
       );
       await row(page, 'wide').click({ modifiers: ['ControlOrMeta'] });
-      await expect(panel(page).locator('[aria-selected="true"]')).toHaveCount(
+      await expect(runPanel(page).locator('[aria-selected="true"]')).toHaveCount(
         2
       );
-      await expect(panel(page).locator('.jp-mm-runs-footer')).toContainText(
+      await expect(runPanel(page).locator('.jp-mm-runs-footer')).toContainText(
         '2 selected'
       );
     });
 
     await test.step('reference screenshot', async () => {
-      await expect(panel(page)).toHaveScreenshot('run-panel.png', {
+      await expect(runPanel(page)).toHaveScreenshot('run-panel.png', {
         mask: [
-          panel(page).locator('[data-column="attributes.start_time"]'),
-          panel(page).locator('[data-column="metrics.loss"]')
+          runPanel(page).locator('[data-column="attributes.start_time"]'),
+          runPanel(page).locator('[data-column="metrics.loss"]')
         ]
       });
     });
 
     await test.step('dark theme reference screenshot', async () => {
       await page.theme.setDarkTheme();
-      await expect(panel(page)).toHaveScreenshot('run-panel-dark.png', {
+      await expect(runPanel(page)).toHaveScreenshot('run-panel-dark.png', {
         mask: [
-          panel(page).locator('[data-column="attributes.start_time"]'),
-          panel(page).locator('[data-column="metrics.loss"]')
+          runPanel(page).locator('[data-column="attributes.start_time"]'),
+          runPanel(page).locator('[data-column="metrics.loss"]')
         ]
       });
       await page.theme.setLightTheme();
@@ -238,7 +204,7 @@ test.describe('run panel', () => {
 
     await test.step('open and compare runs from the panel', async () => {
       const tabs = page.locator('#jp-main-dock-panel .lm-TabBar-tab');
-      await panel(page).getByRole('button', { name: 'Compare' }).click();
+      await runPanel(page).getByRole('button', { name: 'Compare' }).click();
       await expect(tabs.filter({ hasText: 'Compare 2 runs' })).toHaveCount(1);
       await row(page, 'tuned').dblclick();
       await expect(tabs.filter({ hasText: 'Run: tuned' })).toHaveCount(1);
@@ -263,11 +229,11 @@ test.describe('run panel', () => {
 
     await test.step('delete, show deleted, restore', async () => {
       await row(page, 'wide').click();
-      await panel(page).locator('.jp-mm-runs-table').press('Delete');
+      await runPanel(page).locator('.jp-mm-runs-table').press('Delete');
       await page.getByRole('button', { name: 'Delete', exact: true }).click();
-      await expect(rows(page)).toHaveCount(3);
-      await panel(page).getByLabel('Deleted').check();
-      await expect(rows(page)).toHaveCount(4);
+      await expect(runRows(page)).toHaveCount(3);
+      await runPanel(page).getByLabel('Deleted').check();
+      await expect(runRows(page)).toHaveCount(4);
       await expect(row(page, 'wide')).toHaveClass(/jp-mm-mod-deleted/);
       await row(page, 'wide').click({ button: 'right' });
       await page

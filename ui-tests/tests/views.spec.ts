@@ -5,9 +5,16 @@
  * their commands, as the run panel does.
  */
 import { expect, test } from '@jupyterlab/galata';
-import type { APIRequestContext, Page } from '@playwright/test';
-
-const API = '/jupyter-mm/api';
+import type { APIRequestContext } from '@playwright/test';
+import {
+  API,
+  execute,
+  type IRestRun,
+  listRuns,
+  openNotebook,
+  snapshotPhase,
+  uploadNotebook
+} from './helpers';
 
 const CELLS = [
   'import jupyter_mm as mm',
@@ -29,31 +36,13 @@ const CELLS = [
   ].join('\n')
 ];
 
-interface IRunInfo {
-  id: string;
-  name: string;
-  status: string;
-  tags: Record<string, string>;
-  notes: string;
-}
-
+/** The store's runs by name. */
 async function runsByName(
   request: APIRequestContext
-): Promise<Record<string, IRunInfo>> {
-  const reply = await request.get(`${API}/runs?max_results=100`);
-  const body = (await reply.json()) as { runs: IRunInfo[] };
-  const out: Record<string, IRunInfo> = {};
-  body.runs.forEach(r => (out[r.name] = r));
+): Promise<Record<string, IRestRun>> {
+  const out: Record<string, IRestRun> = {};
+  (await listRuns(request)).forEach(r => (out[r.name] = r));
   return out;
-}
-
-async function execute(page: Page, command: string, args: any): Promise<void> {
-  await page.evaluate(
-    ({ command, args }) => {
-      void window.jupyterapp.commands.execute(command, args);
-    },
-    { command, args }
-  );
 }
 
 test.describe.configure({ mode: 'serial' });
@@ -72,36 +61,8 @@ test.describe('run, compare and diff views', () => {
     let beta = '';
 
     await test.step('run two tracked cells', async () => {
-      const notebook = {
-        nbformat: 4,
-        nbformat_minor: 5,
-        metadata: {
-          kernelspec: {
-            name: 'python3',
-            display_name: 'Python 3 (ipykernel)',
-            language: 'python'
-          }
-        },
-        cells: CELLS.map((source, i) => ({
-          cell_type: 'code',
-          id: `cell-${i}`,
-          metadata: {},
-          source,
-          outputs: [],
-          execution_count: null
-        }))
-      };
-      await page.contents.uploadContent(
-        JSON.stringify(notebook),
-        'text',
-        `${tmpPath}/views.ipynb`
-      );
-      await page.notebook.openByPath(`${tmpPath}/views.ipynb`);
-      await page.evaluate(async () => {
-        const widget = window.jupyterapp.shell.currentWidget as any;
-        await widget.sessionContext.ready;
-        await widget.sessionContext.session.kernel.info;
-      });
+      await uploadNotebook(page, `${tmpPath}/views.ipynb`, CELLS);
+      await openNotebook(page, `${tmpPath}/views.ipynb`);
       await page.notebook.run();
       await expect
         .poll(async () => {
@@ -114,15 +75,9 @@ test.describe('run, compare and diff views', () => {
       beta = runs['beta'].id;
       // JupyterLab posts each run's end snapshot when its cell finishes.
       await expect
-        .poll(async () => {
-          const phases = await Promise.all(
-            [alpha, beta].map(async id => {
-              const r = await request.get(`${API}/runs/${id}/snapshot`);
-              return r.ok() ? ((await r.json()).phase as string) : r.status();
-            })
-          );
-          return phases;
-        })
+        .poll(() =>
+          Promise.all([alpha, beta].map(id => snapshotPhase(request, id)))
+        )
         .toEqual(['end', 'end']);
       await page.notebook.close(true);
     });
@@ -340,17 +295,10 @@ test.describe('run, compare and diff views', () => {
     tmpPath
   }) => {
     test.setTimeout(180000);
-    const notebook = {
-      nbformat: 4,
-      nbformat_minor: 5,
-      metadata: {
-        kernelspec: {
-          name: 'python3',
-          display_name: 'Python 3 (ipykernel)',
-          language: 'python'
-        }
-      },
-      cells: [
+    await uploadNotebook(
+      page,
+      `${tmpPath}/live.ipynb`,
+      [
         'import os, time\nimport jupyter_mm as mm',
         [
           '%%track live',
@@ -360,27 +308,11 @@ test.describe('run, compare and diff views', () => {
           '    step += 1',
           '    time.sleep(0.2)'
         ].join('\n')
-      ].map((source, i) => ({
-        cell_type: 'code',
-        id: `live-${i}`,
-        metadata: {},
-        source,
-        outputs: [],
-        execution_count: null
-      }))
-    };
-    await page.contents.uploadContent(
-      JSON.stringify(notebook),
-      'text',
-      `${tmpPath}/live.ipynb`
+      ],
+      'live'
     );
-    await page.notebook.openByPath(`${tmpPath}/live.ipynb`);
-    await page.evaluate(async () => {
-      const widget = window.jupyterapp.shell.currentWidget as any;
-      await widget.sessionContext.ready;
-      await widget.sessionContext.session.kernel.info;
-      void window.jupyterapp.commands.execute('notebook:run-all-cells');
-    });
+    await openNotebook(page, `${tmpPath}/live.ipynb`);
+    await execute(page, 'notebook:run-all-cells');
     await expect
       .poll(async () => (await runsByName(request))['live']?.status ?? '')
       .toBe('RUNNING');
@@ -419,7 +351,7 @@ test.describe('run, compare and diff views', () => {
         data: { experiment_name: 'live-compare', name }
       });
       expect(reply.status()).toBe(201);
-      return ((await reply.json()) as IRunInfo).id;
+      return ((await reply.json()) as IRestRun).id;
     };
     const log = async (id: string, from: number, count: number) => {
       const metrics = Array.from({ length: count }, (_, i) => ({

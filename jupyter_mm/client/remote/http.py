@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -29,6 +28,7 @@ from ...errors import (
     MMError,
     NotFound,
     PermissionDenied,
+    PolicyViolation,
     Unavailable,
 )
 
@@ -198,14 +198,21 @@ class Transport:
         time.sleep(delay)
 
     def _error(self, status: int, data: bytes, method: str, path: str) -> MMError:
+        details: dict[str, Any] = {}
         try:
             reply = json.loads(data)
             code, message = reply.get("error_code"), reply.get("message") or ""
+            if isinstance(reply.get("details"), dict):
+                details = reply["details"]
         except (ValueError, AttributeError):
             code, message = None, data[:200].decode("utf-8", "replace")
-        if status == 403 and _ROLE_MESSAGE.search(message):
-            # the token is right but its team-server role forbids this: no token hint
-            return PermissionDenied(f"the tracking server {self.base_url} refused: {message}")
+        # 403s that name their reason: the token was right, so no hint about it
+        if status == 403 and isinstance(details.get("policy"), str):
+            return PolicyViolation(message, policy=details["policy"])
+        if status == 403 and isinstance(details.get("role"), str):
+            return PermissionDenied(
+                f"the tracking server {self.base_url} refused: {message}", details
+            )
         if status in (401, 403):
             return PermissionDenied(
                 f"the tracking server {self.base_url} refused the request ({status}"
@@ -221,12 +228,6 @@ class Transport:
         if cls is MMError and status < 500:
             cls = InvalidInput
         return cls(message or f"{method} {path}: HTTP {status}")
-
-
-#: How a team server refuses a valid token for its role (``server/identity.py``).
-_ROLE_MESSAGE = re.compile(
-    r"has the \w+ role on this team server|only administrators may change registry policies"
-)
 
 
 def _drain(resp: urllib3.BaseHTTPResponse) -> None:

@@ -22,8 +22,6 @@ Two rules differ from a local store, on purpose:
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
@@ -40,9 +38,7 @@ from ...core.registry.entities import (
 )
 from ...errors import (
     InvalidInput,
-    MMError,
     NotFound,
-    PolicyViolation,
     Unavailable,
 )
 from .http import Transport
@@ -55,31 +51,6 @@ NOT_SPOOLED = (
     "registry changes are not spooled (a governance action needs the server's answer), so "
     "this one was not kept for later: try again when the server is back"
 )
-
-
-#: How every registry policy refusal names its policy (``core/registry``: "... (policy
-#: four_eyes: ...)"); nothing jupyter_server says about a token or an Authorizer does.
-_POLICY_MESSAGE = re.compile(r"\(policy (four_eyes|approved_aliases_only|approvers)\b")
-
-
-class RegistryTransport(Transport):
-    """The store's transport, telling a registry policy's refusal from a refused token or role
-    (:class:`Transport` tells those two apart): all are 403 ``PERMISSION_DENIED`` (as MLflow
-    answers them), but only a policy's message names the policy."""
-
-    def _error(self, status: int, data: bytes, method: str, path: str) -> MMError:
-        if status == 403:
-            try:
-                reply = json.loads(data)
-            except ValueError:
-                reply = None
-            if (
-                isinstance(reply, dict)
-                and reply.get("error_code") == PolicyViolation.code
-                and _POLICY_MESSAGE.search(str(reply.get("message") or ""))
-            ):
-                return PolicyViolation(str(reply["message"]))
-        return super()._error(status, data, method, path)
 
 
 # --------------------------------------------------------------------------- JSON → records
@@ -214,13 +185,8 @@ class RemoteRegistryMixin:
 
     # ------------------------------------------------------------ requests
 
-    def _registry_http(self) -> RegistryTransport:
-        transport = self.__dict__.get("_registry_transport")
-        if transport is None:
-            transport = RegistryTransport(self.http.base_url)
-            transport.headers = dict(self.http.headers)  # the token, as the store sends it
-            self.__dict__["_registry_transport"] = transport
-        return transport
+    def _registry_http(self) -> Transport:
+        return self.http
 
     def _registry_read(self, method: str, path: str, **kw: Any) -> Any:
         """A registry read: needs the server (fails fast while this process is offline)."""

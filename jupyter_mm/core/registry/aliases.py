@@ -35,7 +35,8 @@ class AliasesMixin(RegistryBase):
                     state = approval.status if approval else "not submitted for approval"
                     raise PolicyViolation(
                         f"alias {alias!r} can point only at an Approved version of {name!r} "
-                        f"(policy approved_aliases_only); version {number} is {state}"
+                        f"(policy approved_aliases_only); version {number} is {state}",
+                        policy="approved_aliases_only",
                     )
             where = (_al.model_id == model.model_id, _al.alias == alias)
             old = conn.execute(select(_al.version).where(*where)).scalar()

@@ -207,12 +207,14 @@ class ApprovalsMixin(RegistryBase):
                 raise PolicyViolation(
                     f"{actor} may not {'approve' if decision == APPROVED else 'reject'} version "
                     f"{number} of {name!r} (policy approvers: only "
-                    f"{', '.join(policy.approvers)} may approve or reject)"
+                    f"{', '.join(policy.approvers)} may approve or reject)",
+                    policy="approvers",
                 )
             if not revoking and policy.four_eyes and actor == current.requested_by:
                 raise PolicyViolation(
                     f"{actor} requested the approval of version {number} of {name!r} and so "
-                    "cannot decide it (policy four_eyes: another user must)"
+                    "cannot decide it (policy four_eyes: another user must)",
+                    policy="four_eyes",
                 )
             if revoking and policy.approved_aliases_only:
                 al = s.registered_model_aliases.c
@@ -228,7 +230,8 @@ class ApprovalsMixin(RegistryBase):
                     raise PolicyViolation(
                         f"version {number} of {name!r} holds alias(es) {', '.join(held)}; move "
                         "or delete them before revoking its approval (policy "
-                        "approved_aliases_only)"
+                        "approved_aliases_only)",
+                        policy="approved_aliases_only",
                     )
             conn.execute(
                 update(s.model_version_approvals)

@@ -1,0 +1,251 @@
+/**
+ * What the UI specs share: notebook set-up, the REST look-ups, the run
+ * panel's locators and the comparison widget's checks. Not a spec (only
+ * `*.spec.ts` files are collected); it imports Galata for types only, so
+ * notebook7.spec.ts (plain Playwright) can use it too.
+ */
+import type { IJupyterLabPageFixture } from '@jupyterlab/galata';
+import { expect, test } from '@playwright/test';
+import type { APIRequestContext, Locator, Page } from '@playwright/test';
+
+/** The extension's REST API, relative to the server's base URL. */
+export const API = '/jupyter-mm/api';
+
+/** The id of the run panel's sidebar tab. */
+export const SIDEBAR = 'jupyter-mm-sidebar';
+
+/** A run as the REST API returns it (the fields the specs read). */
+export interface IRestRun {
+  id: string;
+  name: string;
+  status: string;
+  notes?: string | null;
+  tags: Record<string, string>;
+}
+
+/** An nbformat 4.5 Python 3 notebook of code cells with ids `<idPrefix>-<i>`. */
+export function notebookOf(
+  cells: string[],
+  idPrefix = 'cell'
+): Record<string, unknown> {
+  return {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {
+      kernelspec: {
+        name: 'python3',
+        display_name: 'Python 3 (ipykernel)',
+        language: 'python'
+      }
+    },
+    cells: cells.map((source, i) => ({
+      cell_type: 'code',
+      id: `${idPrefix}-${i}`,
+      metadata: {},
+      source,
+      outputs: [],
+      execution_count: null
+    }))
+  };
+}
+
+/** Writes a notebook of `cells` to `path` through JupyterLab's contents API. */
+export async function uploadNotebook(
+  page: IJupyterLabPageFixture,
+  path: string,
+  cells: string[],
+  idPrefix = 'cell'
+): Promise<void> {
+  await page.contents.uploadContent(
+    JSON.stringify(notebookOf(cells, idPrefix)),
+    'text',
+    path
+  );
+}
+
+/** Opens a notebook from the file browser; waits for kernel_info (requests sent before it can be dropped). */
+export async function openNotebook(
+  page: IJupyterLabPageFixture,
+  path: string
+): Promise<void> {
+  await page.notebook.openByPath(path);
+  await page.evaluate(async () => {
+    const widget = window.jupyterapp.shell.currentWidget as any;
+    await widget.sessionContext.ready;
+    await widget.sessionContext.session.kernel.info;
+  });
+}
+
+/** Starts a JupyterLab command without waiting for it (it may open a dialog). */
+export async function execute(
+  page: Page,
+  command: string,
+  args?: any
+): Promise<void> {
+  await page.evaluate(
+    ({ command, args }) => {
+      void window.jupyterapp.commands.execute(command, args);
+    },
+    { command, args }
+  );
+}
+
+/** The store's runs, over REST (all spec files log into the same store). */
+export async function listRuns(
+  request: APIRequestContext
+): Promise<IRestRun[]> {
+  const reply = await request.get(`${API}/runs?max_results=1000`);
+  const body = (await reply.json()) as { runs: IRestRun[] };
+  return body.runs;
+}
+
+/** The run named `name`, over REST, or undefined while there is none. */
+export async function runByName(
+  request: APIRequestContext,
+  name: string
+): Promise<IRestRun | undefined> {
+  return (await listRuns(request)).find(r => r.name === name);
+}
+
+/** The phase of a run's notebook snapshot, or the HTTP status while there is none. */
+export async function snapshotPhase(
+  request: APIRequestContext,
+  runId: string
+): Promise<string | number> {
+  const r = await request.get(`${API}/runs/${runId}/snapshot`);
+  return r.ok() ? ((await r.json()).phase as string) : r.status();
+}
+
+/** The dialog that is open (JupyterLab shows one at a time). */
+export function dialog(page: Page): Locator {
+  return page.locator('.jp-Dialog');
+}
+
+/** The run panel in the sidebar. */
+export function runPanel(page: Page): Locator {
+  return page.locator(`#${SIDEBAR} .jp-mm-runs`);
+}
+
+/** The run panel's rows (not its placeholders). */
+export function runRows(page: Page): Locator {
+  return runPanel(page).locator(
+    '.jp-mm-runs-body .jp-mm-runs-row[data-run-id]'
+  );
+}
+
+/** Shows one experiment in the run panel, once its picker offers it. */
+export async function selectExperiment(
+  page: Page,
+  experiment: string
+): Promise<void> {
+  const picker = runPanel(page).getByRole('combobox', { name: 'Experiment' });
+  await expect(picker.locator('option', { hasText: experiment })).toHaveCount(
+    1
+  );
+  await picker.selectOption({ label: experiment });
+}
+
+/** Adds run panel columns, each a [group, label] of the column chooser. */
+export async function chooseColumns(
+  page: Page,
+  columns: Array<[string, string]>
+): Promise<void> {
+  const panel = runPanel(page);
+  await panel.getByRole('button', { name: 'Columns' }).click();
+  const chooser = panel.getByRole('dialog', { name: 'Choose columns' });
+  for (const [group, label] of columns) {
+    await chooser
+      .locator('fieldset', { hasText: group })
+      .getByLabel(label, { exact: true })
+      .check();
+  }
+  await panel.getByRole('button', { name: 'Done' }).click();
+}
+
+/** Cells that log three runs into `experiment`, then show `mm.compare` of them. */
+export function compareCells(experiment: string): string[] {
+  return [
+    [
+      'import jupyter_mm as mm',
+      `mm.set_experiment('${experiment}')`,
+      "for name, lr, opt in [('slow', '0.001', 'adam'), ('fast', '0.1', 'sgd'), ('mid', '0.01', 'adam')]:",
+      '    with mm.start_run(name=name, params={"lr": lr, "opt": opt}):',
+      '        for s in range(200):',
+      "            mm.log_metric('loss', float(lr) * 10 / (s + 1) + (s % 7) * 0.01)",
+      "            mm.log_metric('acc', 1 - 1 / (s + 2))",
+      "print('logged')"
+    ].join('\n'),
+    `w = mm.compare('', experiment='${experiment}', metrics=['loss', 'acc'])\nw`,
+    "print('state', w.metric, w.smoothing, len(w.figures['curves']['data']))"
+  ];
+}
+
+/** The first comparison widget (`mm.compare`) on the page. */
+export function compareWidget(page: Page): Locator {
+  return page.locator('.jmm-cmp').first();
+}
+
+/** The comparison widget's curves view. */
+export function curves(page: Page): Locator {
+  return compareWidget(page).locator('.jmm-cmp-curves');
+}
+
+/** What plotly drew in the curves view: trace count and the title. */
+export async function drawn(
+  page: Page
+): Promise<{ traces: number; title: string }> {
+  return curves(page).evaluate((div: any) => ({
+    traces: (div.data || []).length,
+    title: String(div.layout?.title?.text ?? '')
+  }));
+}
+
+/** Waits until the widget has drawn its loss curves, one per run of compareCells. */
+export async function expectCurvesDrawn(page: Page): Promise<void> {
+  await expect(compareWidget(page)).toBeVisible();
+  await expect(curves(page).locator('.main-svg').first()).toBeVisible();
+  await expect(compareWidget(page)).toHaveAttribute('data-revision', /\d+/);
+  await expect.poll(() => drawn(page)).toEqual({ traces: 3, title: 'loss' });
+}
+
+/** Scrolls to the lazily drawn plots, waits for them, then for the table's three runs. */
+export async function expectOtherViewsDrawn(page: Page): Promise<void> {
+  const widget = compareWidget(page);
+  for (const view of ['parcoords', 'scatter']) {
+    await widget.locator(`.jmm-cmp-${view}`).scrollIntoViewIfNeeded();
+    await expect(
+      widget.locator(`.jmm-cmp-${view} .main-svg`).first()
+    ).toBeVisible();
+  }
+  await curves(page).scrollIntoViewIfNeeded();
+  await expect(widget.locator('.jmm-cmp-table tbody tr')).toHaveCount(3);
+}
+
+/** Step: picking `acc` in the widget's metric menu redraws the curves with it. */
+export async function stepChangeMetric(page: Page): Promise<void> {
+  await test.step('changing the metric redraws the curves', async () => {
+    const widget = compareWidget(page);
+    const before = await widget.getAttribute('data-revision');
+    await widget.locator('select.jmm-cmp-metric').selectOption('acc');
+    await expect(widget).not.toHaveAttribute('data-revision', before ?? '');
+    await expect.poll(() => drawn(page)).toEqual({ traces: 3, title: 'acc' });
+    await expect(curves(page).locator('.gtitle')).toHaveText('acc');
+  });
+}
+
+/** Step: smoothing 0.8 draws smoothed lines over the faded raw ones. */
+export async function stepSmoothCurves(page: Page): Promise<void> {
+  await test.step('smoothing redraws smoothed lines over faded raw ones', async () => {
+    const widget = compareWidget(page);
+    const slider = widget.locator('input.jmm-cmp-smoothing');
+    await slider.evaluate((input: HTMLInputElement) => {
+      input.value = '0.8';
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    await expect(widget.locator('.jmm-cmp-smoothing-value')).toHaveText('0.8');
+    await expect
+      .poll(() => drawn(page))
+      .toEqual({ traces: 6, title: 'acc (EMA 0.8)' });
+    await expect(curves(page).locator('.scatterlayer .trace')).toHaveCount(6);
+  });
+}
