@@ -18,6 +18,7 @@ import {
   serverColumns
 } from './columns';
 import { errorText } from './format';
+import { EventGaps } from './views/live';
 
 /**
  * The data behind the sidebar's run table: one experiment's runs, fetched
@@ -353,7 +354,7 @@ export class RunsModel implements IDisposable {
     if (this._isDisposed || typeof event.run_id !== 'string') {
       return;
     }
-    if (this._missedEvents(event)) {
+    if (this._gaps.missedBefore(event)) {
       // The WebSocket dropped or the server restarted: what changed meanwhile
       // is unknown, so load the rows again (this event included).
       void this.refreshExperiments();
@@ -390,22 +391,6 @@ export class RunsModel implements IDisposable {
         void this.flush();
       }, this._coalesceMs);
     }
-  }
-
-  /**
-   * Whether events were missed before this one (see `IStoreEvent.seq`);
-   * the first event seen only sets where the stream is.
-   */
-  private _missedEvents(event: RunsModel.IStoreEvent): boolean {
-    if (typeof event.stream !== 'string' || typeof event.seq !== 'number') {
-      return false;
-    }
-    const missed =
-      this._stream !== null &&
-      (event.stream !== this._stream || event.seq !== this._seq + 1);
-    this._stream = event.stream;
-    this._seq = event.seq;
-    return missed;
   }
 
   /**
@@ -750,8 +735,7 @@ export class RunsModel implements IDisposable {
   private _generation = 0;
   private _pending = new Set<string>();
   private _timer: ReturnType<typeof setTimeout> | null = null;
-  private _stream: string | null = null;
-  private _seq = 0;
+  private _gaps = new EventGaps();
   private _flushing = false;
   private _listingExperiments = false;
   private _isDisposed = false;

@@ -18,7 +18,7 @@ import { ApiError, requestAPI } from '../request';
 import { RunsModel } from '../runsModel';
 import { ViewsAPI } from '../views/api';
 import { CompareModel, CompareView } from '../views/compareview';
-import { Coalescer } from '../views/live';
+import { Coalescer, EventGaps } from '../views/live';
 import { seriesToTraces } from '../views/metrics';
 import { RunViewModel } from '../views/runview';
 import { IStoreEvent } from '../views/types';
@@ -294,6 +294,42 @@ describe('CompareModel live', () => {
     model.dispose();
     await jest.advanceTimersByTimeAsync(5000);
     expect(store.getRuns()).toHaveLength(reads);
+  });
+});
+
+describe('missed events', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('are told by a gap in the numbers or a new stream', () => {
+    const gaps = new EventGaps();
+    expect(gaps.missedBefore({})).toBe(false); // an older server: no numbers
+    expect(gaps.missedBefore({ stream: 'a', seq: 40 })).toBe(false);
+    expect(gaps.missedBefore({ stream: 'a', seq: 41 })).toBe(false);
+    expect(gaps.missedBefore({ stream: 'a', seq: 43 })).toBe(true);
+    expect(gaps.missedBefore({ stream: 'a', seq: 44 })).toBe(false);
+    expect(gaps.missedBefore({ stream: 'b', seq: 1 })).toBe(true);
+  });
+
+  it('make the compare and run views read everything again', async () => {
+    const store = fakeStore();
+    const compare = new CompareModel(store.api, [RUN, OTHER]);
+    await compare.load();
+    const view = new RunViewModel(store.api, RUN);
+    await view.load();
+    const reads = store.getRuns().length;
+    store.runs[OTHER] = run(OTHER, { status: 'FINISHED', end_time: 2_000_000 });
+    compare.resync();
+    view.resync();
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(store.getRuns().slice(reads).sort()).toEqual(
+      [RUN, OTHER, RUN].sort()
+    );
+    expect(compare.runs.map(r => r.status)).toEqual(['RUNNING', 'FINISHED']);
+    expect(compare.metricsTick('any key')).toBe(1);
+    expect(view.metricsTick).toBe(1);
+    compare.dispose();
+    view.dispose();
   });
 });
 

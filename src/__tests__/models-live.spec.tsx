@@ -29,11 +29,14 @@ import { VersionView, VersionViewModel } from '../models/versionview';
 
 const EVIL = '<img src=x onerror="window.__pwned=1">';
 
+let lastSeq = 0;
+
+/** The next audit entry's event (numbered as the audit trail numbers them). */
 function event(
   action: string,
   fields: Partial<IRegistryEvent> = {}
 ): IRegistryEvent {
-  return { action, seq: 1, actor: 'bob', ...fields };
+  return { action, seq: ++lastSeq, actor: 'bob', ...fields };
 }
 
 describe('registryEvent', () => {
@@ -121,6 +124,19 @@ describe('RegistryEventBatcher', () => {
       gone: false,
       changed: true
     });
+  });
+
+  it('concerns every view after a gap in the numbers (missed events)', () => {
+    const batches: IRegistryChanges[] = [];
+    const batcher = new RegistryEventBatcher(c => batches.push(c), 300);
+    batcher.add(event('alias.set', { model: 'a', version: 1, alias: 'x' }));
+    jest.advanceTimersByTime(300);
+    expect(batches[0].global).toBe(false);
+    lastSeq += 2; // two entries the WebSocket never delivered
+    batcher.add(event('alias.set', { model: 'a', version: 2, alias: 'x' }));
+    jest.advanceTimersByTime(300);
+    expect(batches[1].global).toBe(true);
+    expect(follow(batches[1], 'unrelated').changed).toBe(true);
   });
 
   it('drops the pending batch when disposed', () => {

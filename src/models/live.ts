@@ -94,9 +94,14 @@ export class RegistryEventBatcher {
       return;
     }
     const { action, model } = event;
-    if (model === undefined) {
+    // Audit entries are numbered without gaps: a gap means events were missed
+    // (the WebSocket dropped), so every view must read again.
+    const missed = this._lastSeq !== null && event.seq !== this._lastSeq + 1;
+    this._lastSeq = typeof event.seq === 'number' ? event.seq : null;
+    if (model === undefined || missed) {
       this._global = true;
-    } else {
+    }
+    if (model !== undefined) {
       this._models.add(model);
       if (action === 'model.renamed' && event.previous_name) {
         const from = event.previous_name;
@@ -155,4 +160,5 @@ export class RegistryEventBatcher {
   private _deleted = new Set<string>();
   private _deletedVersions = new Set<string>();
   private _global = false;
+  private _lastSeq: number | null = null;
 }

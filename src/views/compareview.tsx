@@ -87,6 +87,16 @@ export class CompareModel {
   }
 
   /**
+   * Events were missed: read every run again and re-query every chart (as
+   * if points of unknown keys had been appended to each).
+   */
+  resync(): void {
+    this._live.add(
+      this.runIds.map(run_id => ({ action: 'metrics-appended', run_id }))
+    );
+  }
+
+  /**
    * A number that changes whenever the histories of `key` may have new
    * points (a chart's `tick`).
    */

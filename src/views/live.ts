@@ -69,3 +69,29 @@ export class Coalescer<T> implements IDisposable {
   private _timer: ReturnType<typeof setTimeout> | null = null;
   private _disposed = false;
 }
+
+/**
+ * Tells when store events were missed. The server numbers its run events
+ * (`stream`, `seq`: `jupyter_mm/server/events.py`); a gap, or a new stream
+ * (the server restarted), means the event WebSocket dropped some, and whoever
+ * follows the events should load again. The first event only sets the place.
+ */
+export class EventGaps {
+  /**
+   * Note `event`; true when events were missed before it.
+   */
+  missedBefore(event: { stream?: unknown; seq?: unknown }): boolean {
+    if (typeof event.stream !== 'string' || typeof event.seq !== 'number') {
+      return false;
+    }
+    const missed =
+      this._stream !== null &&
+      (event.stream !== this._stream || event.seq !== this._seq + 1);
+    this._stream = event.stream;
+    this._seq = event.seq;
+    return missed;
+  }
+
+  private _stream: string | null = null;
+  private _seq = 0;
+}

@@ -31,6 +31,7 @@ import type { CompareViewWidget } from './compareview';
 import type { NotebookDiffView } from './diffview';
 import type { RunViewWidget } from './runview';
 import { IStoreEvent, STORE_EVENT_SCHEMA } from './types';
+import { EventGaps } from './live';
 
 /**
  * Command ids of the views.
@@ -370,11 +371,18 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
     // Live updates: the store's events reach every open run and compare view;
     // each decides whether the event concerns it and coalesces the re-queries.
     // A closed view has left its tracker (and its model stops its timers).
+    const gaps = new EventGaps();
     const onEvent = (_: unknown, emission: Event.Emission) => {
       if (emission.schema_id !== STORE_EVENT_SCHEMA) {
         return;
       }
       const event = emission as unknown as IStoreEvent;
+      if (gaps.missedBefore(event)) {
+        // Whatever the missed events said is unknown: every view loads again.
+        runs.forEach(w => w.content.model.resync());
+        compares.forEach(w => w.content.model.resync());
+        return;
+      }
       runs.forEach(w => w.content.model.storeEvent(event));
       compares.forEach(w => w.content.model.storeEvent(event));
     };

@@ -143,6 +143,15 @@ export class RunViewModel {
   }
 
   /**
+   * Events were missed: load the run again and re-query every chart.
+   */
+  resync(): void {
+    if (!this._disposed) {
+      void this.load().then(() => this.metricsAppended([]));
+    }
+  }
+
+  /**
    * Stop following the store's events.
    */
   dispose(): void {

@@ -220,6 +220,9 @@ export interface IStoreEvent {
   status?: string;
   lifecycle_stage?: string;
   keys?: string[];
+  /** The server's event stream and this event's number in it. */
+  stream?: string;
+  seq?: number;
 }
 
 /**
