@@ -7,6 +7,7 @@ kept in the database (``schema.artifacts``); this module only knows about bytes.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import posixpath
@@ -106,6 +107,42 @@ class BlobStore:
             with open(path, "rb") as f:
                 self._write_atomic(digest, iter(lambda: f.read(CHUNK), b""), expect=digest)
         return digest, size
+
+    def staging_dir(self) -> str | None:
+        """Where to stage a streamed upload so that :meth:`put_hashed_file` can move it in
+        without a copy: beside the blobs on a local store; None (the system's temporary
+        directory) on an object store."""
+        if not self._is_local:
+            return None
+        staging = posixpath.join(self.root, "staging")
+        os.makedirs(staging, exist_ok=True)
+        return staging
+
+    def put_hashed_file(self, path: str | os.PathLike[str], digest: str) -> int:
+        """Store a file whose SHA-256 the caller computed while receiving it (a streamed upload),
+        taking it over: on a local store it is moved in, elsewhere copied (and verified again
+        on the way). Returns its size; the file is gone afterwards either way."""
+        final = self._path(digest)
+        size = os.path.getsize(path)
+        try:
+            if self.exists(digest):
+                return size
+            if self._is_local:
+                with open(path, "rb") as f:
+                    os.fsync(f.fileno())
+                self.fs.makedirs(posixpath.dirname(final), exist_ok=True)
+                try:
+                    os.replace(path, final)  # staging_dir() is on the same filesystem
+                    return size
+                except OSError as e:
+                    if e.errno != errno.EXDEV:
+                        raise
+            with open(path, "rb") as f:
+                self._write_atomic(digest, iter(lambda: f.read(CHUNK), b""), expect=digest)
+            return size
+        finally:
+            if os.path.exists(path):
+                os.unlink(path)
 
     def _write_atomic(self, digest: str, blocks: Any, expect: str | None = None) -> None:
         # Write to a temporary name then move, so a crash never leaves a truncated blob under its digest.

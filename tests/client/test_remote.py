@@ -472,3 +472,44 @@ def test_content_the_server_holds_is_not_sent_again(
         "again/same.bin": (digest, "application/octet-stream"),
         "third.bin": (digest, "application/x-weights"),
     }
+
+
+def test_a_model_larger_than_the_server_buffers_is_streamed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that buffers at most 2 MiB of a request still takes a 12 MiB model file, online
+    and from the spool: the content is streamed from disk to disk."""
+    limit = 2 * 1024 * 1024
+    weights = tmp_path / "weights.bin"
+    weights.write_bytes(os.urandom(6 * limit))
+    with jupyter_server(
+        tmp_path / "small", str(tmp_path / "small-store"), server_config={"max_body_size": limit}
+    ) as srv:
+        client_env(monkeypatch, tmp_path / "spool")
+        store = Store.open(srv.store_uri, artifact_uri=srv.artifact_uri)
+        # the limit is real: the buffered upload route refuses the file
+        with tracking_to(srv.url) as remote:
+            assert isinstance(remote, RemoteStore)
+            run = remote.create_run(name="big")
+            with pytest.raises(mm.MMError):
+                remote.http.request(
+                    "PUT", f"runs/{run.id}/artifacts/direct.bin", body=weights.read_bytes()
+                )
+            remote.log_artifacts(run.id, [("model/weights.bin", weights, None)])
+            assert store.read_artifact(run.id, "model/weights.bin") == weights.read_bytes()
+        # offline, the file is copied into the spool, then streamed when the server is back
+        proxy = Proxy(_port(srv.url))
+        try:
+            with tracking_to(proxy.url()) as remote:
+                assert isinstance(remote, RemoteStore)
+                proxy.down()
+                weights.write_bytes(os.urandom(6 * limit))
+                with pytest.warns(RuntimeWarning, match="unreachable"):
+                    remote.log_artifacts(run.id, [("model/v2.bin", weights, None)])
+                assert remote.spool.pending()
+                proxy.up()
+                assert remote.replay(wait=True).drained
+            assert store.read_artifact(run.id, "model/v2.bin") == weights.read_bytes()
+        finally:
+            proxy.close()
+            store.close()

@@ -46,10 +46,10 @@ def test_processes_append_while_one_replays(tmp_path: Path) -> None:
     seen: list[tuple[str, int]] = []
     blobs: dict[tuple[str, int], bytes] = {}
 
-    def send(record: dict[str, Any], blob: bytes | None) -> None:
+    def send(record: dict[str, Any], blob: Path | None) -> None:
         seen.append((record["who"], record["i"]))
-        if blob is not None:
-            blobs[(record["who"], record["i"])] = blob
+        if blob is not None:  # the spooled file, read while the record is sent
+            blobs[(record["who"], record["i"])] = blob.read_bytes()
 
     while any(p.poll() is None for p in procs):  # replay while the others append
         spool.replay(send, wait=True)
@@ -73,7 +73,7 @@ def test_replay_stops_while_the_server_is_down_and_resumes(tmp_path: Path) -> No
     down = True
     sent: list[int] = []
 
-    def send(record: dict[str, Any], blob: bytes | None) -> None:
+    def send(record: dict[str, Any], blob: Path | None) -> None:
         if record["n"] == 2 and down:
             raise Unavailable("still down")
         if record["n"] == 3:
@@ -118,7 +118,7 @@ def test_another_replayer_is_not_waited_for(tmp_path: Path) -> None:
     spool.append({"n": 0})
     inner: list[Any] = []
 
-    def send(record: dict[str, Any], blob: bytes | None) -> None:
+    def send(record: dict[str, Any], blob: Path | None) -> None:
         inner.append(spool.replay(lambda r, b: None))  # a second replayer, meanwhile
 
     spool.replay(send)

@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 TOKEN = "remote-test-token"
 REPO = Path(__file__).resolve().parents[2]
@@ -38,9 +39,14 @@ class Server:
 
 @contextlib.contextmanager
 def jupyter_server(
-    root: Path, tracking_uri: str, artifact_uri: str | None = None, base_url: str = "/"
+    root: Path,
+    tracking_uri: str,
+    artifact_uri: str | None = None,
+    base_url: str = "/",
+    server_config: dict[str, Any] | None = None,
 ) -> Iterator[Server]:
-    """A ``jupyter server`` process serving the jupyter-mm API with ``TOKEN``."""
+    """A ``jupyter server`` process serving the jupyter-mm API with ``TOKEN`` (and any other
+    ``ServerApp`` settings in ``server_config``)."""
     root.mkdir(parents=True, exist_ok=True)
     config_dir = root / "config"
     config_dir.mkdir(exist_ok=True)
@@ -62,6 +68,7 @@ def jupyter_server(
                     "allow_root": True,
                     "root_dir": str(root),
                     "base_url": base_url,
+                    **(server_config or {}),
                 },
                 "IdentityProvider": {"token": TOKEN},
                 "JupyterMM": mm_config,

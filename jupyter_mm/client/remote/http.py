@@ -10,6 +10,7 @@ unreachable is :class:`~jupyter_mm.errors.Unavailable`; a refused token is
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -116,12 +117,15 @@ class Transport:
         path: str,
         *,
         json_body: Any = None,
-        body: bytes | None = None,
+        body: bytes | os.PathLike[str] | None = None,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         retries: int | None = None,
     ) -> Response:
-        """Send a request and read the whole answer; raise the MMError a failure stands for."""
+        """Send a request and read the whole answer; raise the MMError a failure stands for.
+
+        ``body`` may be the path of a file: it is streamed from disk (read again from the start
+        on each attempt), never held in memory."""
         resp = self._send(method, path, json_body, body, params, headers, retries, stream=False)
         return Response(resp.status, resp.headers, resp.data)
 
@@ -139,7 +143,7 @@ class Transport:
         method: str,
         path: str,
         json_body: Any,
-        body: bytes | None,
+        body: bytes | os.PathLike[str] | None,
         params: Mapping[str, Any] | None,
         extra_headers: Mapping[str, str] | None,
         retries: int | None,
@@ -160,16 +164,19 @@ class Transport:
                 self._wait(attempt, retry_after)
                 retry_after = None
             try:
-                resp = pool().request(
-                    method,
-                    url,
-                    body=body,
-                    headers=headers,
-                    timeout=self.timeout,
-                    retries=False,
-                    redirect=False,
-                    preload_content=not stream,
-                )
+                with _opened(body) as (payload, length):
+                    if length is not None:
+                        headers["Content-Length"] = str(length)
+                    resp = pool().request(
+                        method,
+                        url,
+                        body=payload,
+                        headers=headers,
+                        timeout=self.timeout,
+                        retries=False,
+                        redirect=False,
+                        preload_content=not stream,
+                    )
             except urllib3.exceptions.HTTPError as e:  # refused, reset, timed out, TLS...
                 problem = f"{type(e).__name__}: {e}"
                 continue
@@ -228,6 +235,16 @@ class Transport:
         if cls is MMError and status < 500:
             cls = InvalidInput
         return cls(message or f"{method} {path}: HTTP {status}")
+
+
+@contextlib.contextmanager
+def _opened(body: bytes | os.PathLike[str] | None) -> Iterator[tuple[Any, int | None]]:
+    """The body to send and, for a file, its length (the file is open for the block)."""
+    if body is None or isinstance(body, (bytes, bytearray)):
+        yield body, None
+        return
+    with open(body, "rb") as f:
+        yield f, os.fstat(f.fileno()).st_size
 
 
 def _drain(resp: urllib3.BaseHTTPResponse) -> None:

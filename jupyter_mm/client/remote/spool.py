@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -36,9 +37,10 @@ RECORDS = "records.jsonl"
 POSITION = "position"
 REJECTED = "rejected.jsonl"
 
-#: Called for each record to replay; raises Unavailable to stop (the server is still down),
-#: another MMError when the server refuses the record for good.
-Sender = Callable[[dict[str, Any], bytes | None], None]
+#: Called for each record to replay, with the file of its bytes if it has some; raises
+#: Unavailable to stop (the server is still down), another MMError when the server refuses the
+#: record for good.
+Sender = Callable[[dict[str, Any], Path | None], None]
 
 
 def spool_root() -> Path:
@@ -107,8 +109,9 @@ class Spool:
 
     # ------------------------------------------------------------ appending
 
-    def append(self, record: dict[str, Any], blob: bytes | None = None) -> None:
-        """Add a record (and the bytes it refers to) durably: on disk before this returns."""
+    def append(self, record: dict[str, Any], blob: bytes | os.PathLike[str] | None = None) -> None:
+        """Add a record (and the bytes, or the file, it refers to) durably: on disk before this
+        returns."""
         line = json.dumps(record, allow_nan=False, separators=(",", ":")).encode() + b"\n"
         with self._lock("append.lock"):
             if blob is not None:
@@ -120,7 +123,7 @@ class Spool:
             finally:
                 os.close(fd)
 
-    def _put_blob(self, digest: str, data: bytes) -> None:
+    def _put_blob(self, digest: str, data: bytes | os.PathLike[str]) -> None:
         blobs = self.dir / "blobs"
         target = blobs / digest
         if target.exists():
@@ -128,14 +131,22 @@ class Spool:
         blobs.mkdir(parents=True, exist_ok=True)
         tmp = blobs / f".{digest}.{os.getpid()}.tmp"
         with open(tmp, "wb") as f:
-            f.write(data)
+            if isinstance(data, (bytes, bytearray)):
+                f.write(data)
+            else:  # a file, copied block by block (a model can be larger than memory)
+                with open(data, "rb") as src:
+                    shutil.copyfileobj(src, f, 1 << 20)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
         _fsync_dir(blobs)
 
-    def blob(self, digest: str) -> bytes:
-        return (self.dir / "blobs" / digest).read_bytes()
+    def blob(self, digest: str) -> Path:
+        """The file holding a spooled record's bytes (:class:`OSError` if it is missing)."""
+        path = self.dir / "blobs" / digest
+        if not path.is_file():
+            raise FileNotFoundError(f"spooled bytes {digest} are missing from {path.parent}")
+        return path
 
     # ------------------------------------------------------------ replaying
 

@@ -23,6 +23,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...core import limits, validation
@@ -235,7 +236,10 @@ class RemoteStore(RemoteRegistryMixin):
     # ------------------------------------------------------------ sending and spooling
 
     def _apply(
-        self, record: Mapping[str, Any], blob: bytes | None, retries: int | None = None
+        self,
+        record: Mapping[str, Any],
+        blob: bytes | os.PathLike[str] | None,
+        retries: int | None = None,
     ) -> Any:
         """Send one write. A create that finds its run already there was applied before."""
         try:
@@ -261,7 +265,7 @@ class RemoteStore(RemoteRegistryMixin):
     def _write(
         self,
         record: dict[str, Any],
-        blob: bytes | None = None,
+        blob: bytes | os.PathLike[str] | None = None,
         before_spool: Callable[[dict[str, Any]], None] | None = None,
     ) -> Any:
         """Send ``record`` now, or spool it; returns the server's answer, None when spooled."""
@@ -287,7 +291,7 @@ class RemoteStore(RemoteRegistryMixin):
     def _spool_locked(
         self,
         record: dict[str, Any],
-        blob: bytes | None,
+        blob: bytes | os.PathLike[str] | None,
         before_spool: Callable[[dict[str, Any]], None] | None,
     ) -> None:
         """Append to the spool (the caller holds ``_state``)."""
@@ -339,7 +343,7 @@ class RemoteStore(RemoteRegistryMixin):
     def replay(self, wait: bool = False, retries: int = 1) -> ReplayResult:
         """Send the spool now (this process's writes and any other's for this server)."""
 
-        def send(record: dict[str, Any], blob: bytes | None) -> None:
+        def send(record: dict[str, Any], blob: bytes | os.PathLike[str] | None) -> None:
             self._apply(record, blob, retries=retries)
 
         def online() -> None:
@@ -684,9 +688,9 @@ class RemoteStore(RemoteRegistryMixin):
         run_id: str,
         items: Sequence[tuple[str, bytes | str | os.PathLike[str], str | None]],
     ) -> list[ArtifactInfo]:
-        """Upload each file's content once (``PUT blobs/{sha256}``, skipped when the server holds
-        it already), then name every path in one request: as with a local store, all or none of
-        the paths appear."""
+        """Upload each file's content once (``PUT blobs/{sha256}``, streamed from disk; skipped
+        when the server holds it already), then name every path in one request: as with a local
+        store, all or none of the paths appear."""
         from ...core.artifacts import normalize_path
 
         rid = _run_id(run_id)
@@ -696,20 +700,23 @@ class RemoteStore(RemoteRegistryMixin):
         entries: list[dict[str, Any]] = []
         sizes: dict[str, int] = {}
         for logical, (_, data, media_type) in zip(logicals, items, strict=True):
+            payload: bytes | os.PathLike[str]
             if isinstance(data, (bytes, bytearray, memoryview)):
-                content = bytes(data)
-            else:
+                payload = bytes(data)
+                digest, size = hashlib.sha256(payload).hexdigest(), len(payload)
+            else:  # a file: hashed, then streamed from disk, never read whole into memory
                 if not os.path.isfile(data):
                     raise InvalidInput(f"{os.fspath(data)!r} is not a file")
-                with open(data, "rb") as f:
-                    content = f.read()
-            digest = hashlib.sha256(content).hexdigest()
+                payload = Path(data)
+                with open(payload, "rb") as f:
+                    digest = hashlib.file_digest(f, "sha256").hexdigest()
+                    size = os.fstat(f.fileno()).st_size
             if digest not in sizes and not self._server_has_blob(digest):
                 self._write(
                     {"op": "put_blob", "method": "PUT", "path": f"blobs/{digest}", "blob": digest},
-                    content,
+                    payload,
                 )
-            sizes[digest] = len(content)
+            sizes[digest] = size
             mt = media_type or mimetypes.guess_type(logical)[0] or "application/octet-stream"
             entries.append({"path": logical, "digest": digest, "media_type": mt})
         out: list[ArtifactInfo] = []

@@ -6,9 +6,14 @@ paths at once (how the remote client logs several artifacts all or none);
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
+import inspect
 import json
 import mimetypes
+import os
 import re
+import tempfile
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +30,8 @@ if TYPE_CHECKING:
     from ...core.entities import ArtifactInfo
     from ...core.store import Store
 
+#: Largest blob accepted by ``PUT blobs/{sha256}`` (streamed to disk, so only disk space bounds it).
+MAX_BLOB_BYTES = 1 << 40
 #: Largest artifact accepted by ``PUT`` (the whole body is buffered by the server first; raise
 #: the server's ``max_body_size`` / ``max_buffer_size`` too to go beyond 512 MiB).
 MAX_UPLOAD_BYTES = 256 * 1024 * 1024
@@ -126,11 +133,49 @@ def _check_digest(value: str) -> None:
 _DIGEST_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
+@tornado.web.stream_request_body
 class BlobHandler(MMHandler):
     """``PUT blobs/{sha256}`` stores the body under its SHA-256 (refused if it does not match);
-    ``HEAD`` answers 200 when the blob is already stored, so a client can skip the upload."""
+    ``HEAD`` answers 200 when the blob is already stored, so a client can skip the upload.
+
+    The body is streamed, never held in memory: it goes to a file in the blob store's staging
+    directory while it is hashed, and is moved in once the hash matches, so a model of many
+    gigabytes uploads like a small one (up to :data:`MAX_BLOB_BYTES`). Because the body arrives
+    before the verb's method runs, :meth:`prepare` authenticates and authorises the request, and
+    checks the name and the announced size, before the first byte is written anywhere.
+    """
 
     auth_resource = "jupyter_mm:artifacts"
+    _staged: Any = None
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()
+        if self.request.method != "PUT":
+            return
+        user = self.current_user
+        if not user:
+            raise HTTPError(403)
+        allowed = self.authorizer.is_authorized(self, user, "write", self.auth_resource)
+        if inspect.isawaitable(allowed):
+            allowed = await allowed
+        if not allowed:
+            raise HTTPError(403, f"not authorized to write on resource: {self.auth_resource}")
+        digest = self.path_kwargs["digest"]
+        _check_digest(digest)
+        length = self.request.headers.get("Content-Length")
+        if length is not None and length.isdigit() and int(length) > MAX_BLOB_BYTES:
+            raise HTTPError(413, f"blob too large: {length} bytes (limit {MAX_BLOB_BYTES})")
+        self.request.connection.set_max_body_size(MAX_BLOB_BYTES)  # type: ignore[union-attr]
+        staging = await self.call_store(lambda store: store.blobs.staging_dir())
+        self._staged = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in put/on_finish
+            dir=staging, prefix=f".{digest[:16]}-", suffix=".part", delete=False
+        )
+        self._hash = hashlib.sha256()
+
+    def data_received(self, chunk: bytes) -> None:
+        if self._staged is not None:
+            self._staged.write(chunk)
+            self._hash.update(chunk)
 
     @tornado.web.authenticated
     @authorized
@@ -143,17 +188,27 @@ class BlobHandler(MMHandler):
     @tornado.web.authenticated
     @authorized
     async def put(self, digest: str) -> None:
-        import hashlib
-
-        _check_digest(digest)
-        body = self.request.body or b""
-        if len(body) > MAX_UPLOAD_BYTES:
-            raise HTTPError(413, f"blob too large: {len(body)} bytes (limit {MAX_UPLOAD_BYTES})")
-        actual = await asyncio.to_thread(lambda: hashlib.sha256(body).hexdigest())
+        staged, self._staged = self._staged, None
+        staged.close()
+        actual = self._hash.hexdigest()
         if actual != digest:
+            os.unlink(staged.name)
             raise InvalidInput(f"the body's SHA-256 is {actual}, not {digest}")
-        _, size = await self.call_store(lambda store: store.blobs.put_bytes(body))
+        size = await self.call_store(lambda store: store.blobs.put_hashed_file(staged.name, digest))
         self.send_json({"digest": digest, "size": size}, status=201)
+
+    def on_finish(self) -> None:
+        self._discard()
+
+    def on_connection_close(self) -> None:
+        self._discard()  # the client went away mid-upload
+
+    def _discard(self) -> None:
+        staged, self._staged = self._staged, None
+        if staged is not None:
+            staged.close()
+            with contextlib.suppress(OSError):
+                os.unlink(staged.name)
 
 
 class ArtifactHandler(MMHandler):
