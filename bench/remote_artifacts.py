@@ -126,8 +126,8 @@ def main() -> None:
         ours[1],
         ml[1],
         higher_is_better=False,
-        note=f"{folder}; ours: the server already holds every content (HEAD per file), so only "
-        "the paths are sent; MLflow uploads everything again",
+        note=f"{folder}; ours: one POST blobs/missing finds every content on the server "
+        "already, so only the paths are sent; MLflow uploads everything again",
     )
     c.emit()
 

@@ -188,6 +188,13 @@ async def test_blobs_then_paths_all_or_none(jp_fetch, jp_serverapp) -> None:
         {"digest": wd, "size": len(weights)},
     )
     assert await head(wd) == 200
+    # which of several are missing: one request, in the order asked, duplicates once
+    assert (await call(jp_fetch, "POST", "blobs", "missing", body={"digests": [cd, wd, cd]})) == (
+        200,
+        {"missing": [cd]},
+    )
+    for bad in ({}, {"digests": "x"}, {"digests": [1]}, {"digests": ["ABC"]}, {"other": []}):
+        assert (await fail(jp_fetch, "POST", "blobs", "missing", body=bad))[0] == 400, bad
     # an unknown blob or a clash refuses the whole request: no path appears
     code, err = await fail(
         jp_fetch, "POST", "runs", rid, "artifacts",

@@ -287,6 +287,8 @@ async def test_scripted_responses_match_the_spec(
     await req("PUT", "/runs/{run_id}/artifacts/{path}", "runs", rid, "artifacts", "a", body=b"1")
     blob = hashlib.sha256(b"blob").hexdigest()
     await req("HEAD", "/blobs/{digest}", "blobs", blob)
+    await req("POST", "/blobs/missing", "blobs", "missing", body={"digests": [blob, "0" * 64]})
+    await req("POST", "/blobs/missing", "blobs", "missing", body={"digests": ["ABC"]})
     await req("HEAD", "/blobs/{digest}", "blobs", "ABC")
     await req("PUT", "/blobs/{digest}", "blobs", "ABC", body=b"blob")
     await req("PUT", "/blobs/{digest}", "blobs", blob, body=b"not the blob")

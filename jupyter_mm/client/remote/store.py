@@ -688,9 +688,9 @@ class RemoteStore(RemoteRegistryMixin):
         run_id: str,
         items: Sequence[tuple[str, bytes | str | os.PathLike[str], str | None]],
     ) -> list[ArtifactInfo]:
-        """Upload each file's content once (``PUT blobs/{sha256}``, streamed from disk; skipped
-        when the server holds it already), then name every path in one request: as with a local
-        store, all or none of the paths appear."""
+        """Upload each file's content once (``PUT blobs/{sha256}``, streamed from disk), except
+        what the server holds already (one ``POST blobs/missing`` asks), then name every path in
+        one request: as with a local store, all or none of the paths appear."""
         from ...core.artifacts import normalize_path
 
         rid = _run_id(run_id)
@@ -699,6 +699,7 @@ class RemoteStore(RemoteRegistryMixin):
             raise InvalidInput("the same artifact path appears twice in one call")
         entries: list[dict[str, Any]] = []
         sizes: dict[str, int] = {}
+        contents: dict[str, bytes | os.PathLike[str]] = {}
         for logical, (_, data, media_type) in zip(logicals, items, strict=True):
             payload: bytes | os.PathLike[str]
             if isinstance(data, (bytes, bytearray, memoryview)):
@@ -711,14 +712,17 @@ class RemoteStore(RemoteRegistryMixin):
                 with open(payload, "rb") as f:
                     digest = hashlib.file_digest(f, "sha256").hexdigest()
                     size = os.fstat(f.fileno()).st_size
-            if digest not in sizes and not self._server_has_blob(digest):
+            contents.setdefault(digest, payload)
+            sizes[digest] = size
+            mt = media_type or mimetypes.guess_type(logical)[0] or "application/octet-stream"
+            entries.append({"path": logical, "digest": digest, "media_type": mt})
+        missing = self._missing_blobs(list(contents))
+        for digest, payload in contents.items():
+            if digest in missing:
                 self._write(
                     {"op": "put_blob", "method": "PUT", "path": f"blobs/{digest}", "blob": digest},
                     payload,
                 )
-            sizes[digest] = size
-            mt = media_type or mimetypes.guess_type(logical)[0] or "application/octet-stream"
-            entries.append({"path": logical, "digest": digest, "media_type": mt})
         out: list[ArtifactInfo] = []
         # all or none up to the server's limit per request (10,000 paths)
         for i in range(0, len(entries), MAX_INDEX_ITEMS):
@@ -740,15 +744,23 @@ class RemoteStore(RemoteRegistryMixin):
                 )
         return out
 
-    def _server_has_blob(self, digest: str) -> bool:
-        """Whether the server holds this content already (False when offline or unsure)."""
+    def _missing_blobs(self, digests: list[str]) -> set[str]:
+        """Which of these contents the server lacks (all of them when offline or unsure)."""
         if self._offline:
-            return False
+            return set(digests)
+        missing: set[str] = set()
         try:
-            self.http.request("HEAD", f"blobs/{digest}", retries=0)
+            for i in range(0, len(digests), MAX_INDEX_ITEMS):
+                reply = self.http.request(
+                    "POST",
+                    "blobs/missing",
+                    json_body={"digests": digests[i : i + MAX_INDEX_ITEMS]},
+                    retries=0,
+                ).json()
+                missing.update(reply["missing"])
         except MMError:
-            return False
-        return True
+            return set(digests)
+        return missing
 
     def list_artifacts(
         self, run_id: str, prefix: str | None = None, recursive: bool = False

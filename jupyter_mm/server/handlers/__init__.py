@@ -10,7 +10,13 @@ from typing import Any
 
 from jupyter_server.utils import url_path_join
 
-from .artifacts import ArtifactHandler, ArtifactListHandler, BlobHandler, RecordHandler
+from .artifacts import (
+    ArtifactHandler,
+    ArtifactListHandler,
+    BlobHandler,
+    MissingBlobsHandler,
+    RecordHandler,
+)
 from .base import API_PREFIX, MMHandler
 from .experiments import (
     ExperimentGetOrCreateHandler,
@@ -89,6 +95,7 @@ def api_handlers() -> list[tuple[Any, ...]]:
         (route("runs", _RUN, "artifacts"), ArtifactListHandler),
         (route("runs", _RUN, "artifacts", r"(?P<path>.+)"), ArtifactHandler),
         (route("runs", _RUN, "records", r"(?P<kind>[^/]+)"), RecordHandler),
+        (route("blobs", "missing"), MissingBlobsHandler),  # before blobs/{digest}
         (route("blobs", r"(?P<digest>[^/]+)"), BlobHandler),
         (route("runs", _RUN, "snapshot"), SnapshotHandler),
         (route("runs", _RUN, "snapshot", "diff"), SnapshotDiffHandler),

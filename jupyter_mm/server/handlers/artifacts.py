@@ -133,6 +133,30 @@ def _check_digest(value: str) -> None:
 _DIGEST_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
+class MissingBlobsHandler(MMHandler):
+    """``POST blobs/missing {"digests": [...]}`` answers ``{"missing": [...]}``: the contents the
+    store lacks, in the order asked, so a client uploads only those (one request, however many
+    files)."""
+
+    auth_resource = "jupyter_mm:artifacts"
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = json_object(self, ["digests"], limit=MAX_BATCH_JSON_BYTES)
+        digests = body.get("digests")
+        if not isinstance(digests, list) or not all(isinstance(d, str) for d in digests):
+            raise InvalidInput("'digests' must be a list of SHA-256 hex strings")
+        if len(digests) > MAX_INDEX_ITEMS:
+            raise InvalidInput(f"at most {MAX_INDEX_ITEMS} digests per request, got {len(digests)}")
+        for d in digests:
+            _check_digest(d)
+        missing = await self.call_store(
+            lambda store: [d for d in dict.fromkeys(digests) if not store.blobs.exists(d)]
+        )
+        self.send_json({"missing": missing})
+
+
 @tornado.web.stream_request_body
 class BlobHandler(MMHandler):
     """``PUT blobs/{sha256}`` stores the body under its SHA-256 (refused if it does not match);
