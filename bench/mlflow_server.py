@@ -25,6 +25,7 @@ Measured through ``MlflowClient`` (same client code for both):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import signal
@@ -34,6 +35,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import _common as c
@@ -151,6 +154,39 @@ def start_mlflow(tmp: Path) -> tuple[Server, str, float]:
     return srv, base, ready
 
 
+@dataclass
+class ServerPair:
+    """Our server and ``mlflow server``, running (see :func:`both_servers`)."""
+
+    ours: Server
+    ours_uri: str  # its MLflow-compatible API
+    ours_ready: float
+    mlflow: Server
+    mlflow_uri: str
+    mlflow_ready: float
+
+    @property
+    def ours_root(self) -> str:
+        """Our Jupyter server's root URL (what ``MM_TRACKING_URI`` names)."""
+        return self.ours_uri.rsplit("jupyter-mm/mlflow", 1)[0]
+
+
+@contextlib.contextmanager
+def both_servers(tmp_mm: Path, tmp_ml: Path, token: str) -> Iterator[ServerPair]:
+    """Start our server (in ``tmp_mm``) and ``mlflow server`` (in ``tmp_ml``); stop whichever
+    started, in reverse order, when the block ends."""
+    started: list[Server] = []
+    try:
+        ours, ours_uri, ours_ready = start_ours(tmp_mm, token)
+        started.append(ours)
+        ml, ml_uri, ml_ready = start_mlflow(tmp_ml)
+        started.append(ml)
+        yield ServerPair(ours, ours_uri, ours_ready, ml, ml_uri, ml_ready)
+    finally:
+        for s in reversed(started):
+            s.stop()
+
+
 def client_for(uri: str, token: str | None):
     from mlflow import MlflowClient
 
@@ -250,51 +286,47 @@ def main() -> None:
     token = secrets.token_hex(16)
 
     with c.tempdir("srv-mm") as tmp_mm, c.tempdir("srv-mlflow") as tmp_ml:
-        servers: list[Server] = []
         try:
-            ours_srv, ours_uri, ours_ready = start_ours(tmp_mm, token)
-            servers.append(ours_srv)
-            ml_srv, ml_uri, ml_ready = start_mlflow(tmp_ml)
-            servers.append(ml_srv)
+            with both_servers(tmp_mm, tmp_ml, token) as pair:
+                ours_srv, ours_uri, ours_ready = pair.ours, pair.ours_uri, pair.ours_ready
+                ml_srv, ml_uri, ml_ready = pair.mlflow, pair.mlflow_uri, pair.mlflow_ready
 
-            from jupyter_mm.core.store import Store
+                from jupyter_mm.core.store import Store
 
-            def populate_ours(exp_id: str, rest: list[dict]) -> None:
-                st = Store.open(str(tmp_mm / "store"))
+                def populate_ours(exp_id: str, rest: list[dict]) -> None:
+                    st = Store.open(str(tmp_mm / "store"))
+                    try:
+                        populate_ours_sql(st, exp_id, rest)
+                    finally:
+                        st.close()
+
                 try:
-                    populate_ours_sql(st, exp_id, rest)
-                finally:
-                    st.close()
+                    ours = measure(
+                        client_for(ours_uri, token),
+                        runs,
+                        args.runs,
+                        args.budget,
+                        args.repeat,
+                        populate_ours,
+                    )
+                except Exception:
+                    print(f"--- jupyter server log (tail):\n{ours_srv.tail()}", file=sys.stderr)
+                    raise
 
-            try:
-                ours = measure(
-                    client_for(ours_uri, token),
-                    runs,
-                    args.runs,
-                    args.budget,
-                    args.repeat,
-                    populate_ours,
-                )
-            except Exception:
-                print(f"--- jupyter server log (tail):\n{ours_srv.tail()}", file=sys.stderr)
-                raise
+                ml_client = client_for(ml_uri, None)
 
-            ml_client = client_for(ml_uri, None)
+                def populate_ml(exp_id: str, rest: list[dict]) -> None:
+                    art = ml_client.get_experiment(exp_id).artifact_location
+                    populate_mlflow_sql(tmp_ml / "mlflow.db", exp_id, art, rest)
 
-            def populate_ml(exp_id: str, rest: list[dict]) -> None:
-                art = ml_client.get_experiment(exp_id).artifact_location
-                populate_mlflow_sql(tmp_ml / "mlflow.db", exp_id, art, rest)
-
-            try:
-                ml = measure(
-                    ml_client, runs, args.mlflow_runs, args.budget, args.repeat, populate_ml
-                )
-            except Exception:
-                print(f"--- mlflow server log (tail):\n{ml_srv.tail()}", file=sys.stderr)
-                raise
+                try:
+                    ml = measure(
+                        ml_client, runs, args.mlflow_runs, args.budget, args.repeat, populate_ml
+                    )
+                except Exception:
+                    print(f"--- mlflow server log (tail):\n{ml_srv.tail()}", file=sys.stderr)
+                    raise
         finally:
-            for s in reversed(servers):
-                s.stop()
             os.environ.pop("MLFLOW_TRACKING_TOKEN", None)
             os.environ.pop("MLFLOW_TRACKING_URI", None)
 

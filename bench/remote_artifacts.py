@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import _common as c
-from mlflow_server import start_mlflow, start_ours
+from mlflow_server import both_servers
 
 BENCH = "remote_artifacts"
 
@@ -92,22 +92,13 @@ def main() -> None:
         c.tempdir("art-src") as src,
     ):
         want = make_folder(src / "out", args.files, args.file_kb, args.big_mb)
-        servers = []
-        try:
-            ours_srv, ours_uri, _ = start_ours(tmp_mm, token)
-            servers.append(ours_srv)
-            ml_srv, ml_uri, _ = start_mlflow(tmp_ml)
-            servers.append(ml_srv)
-            root = ours_uri.rsplit("jupyter-mm/mlflow", 1)[0]
+        with both_servers(tmp_mm, tmp_ml, token) as pair:
             try:
-                ours = ours_times(root, token, str(tmp_mm / "spool"), src / "out", want)
+                ours = ours_times(pair.ours_root, token, str(tmp_mm / "spool"), src / "out", want)
             except Exception:
-                print(f"--- jupyter server log (tail):\n{ours_srv.tail()}", file=sys.stderr)
+                print(f"--- jupyter server log (tail):\n{pair.ours.tail()}", file=sys.stderr)
                 raise
-            ml = mlflow_times(ml_uri, src / "out", want, tmp_ml)
-        finally:
-            for s in reversed(servers):
-                s.stop()
+            ml = mlflow_times(pair.mlflow_uri, src / "out", want, tmp_ml)
     folder = f"{args.files} files of {args.file_kb} KB + one of {args.big_mb} MB"
     c.record(
         BENCH,

@@ -20,7 +20,7 @@ import sys
 import time
 
 import _common as c
-from mlflow_server import start_mlflow, start_ours
+from mlflow_server import both_servers
 
 BENCH = "remote_client"
 
@@ -76,24 +76,15 @@ def main() -> None:
     c.quiet_mlflow()
     token = secrets.token_hex(16)
     with c.tempdir("remote-mm") as tmp_mm, c.tempdir("remote-mlflow") as tmp_ml:
-        servers = []
-        try:
-            ours_srv, ours_uri, _ = start_ours(tmp_mm, token)
-            servers.append(ours_srv)
-            ml_srv, ml_uri, _ = start_mlflow(tmp_ml)
-            servers.append(ml_srv)
-            root = ours_uri.rsplit("jupyter-mm/mlflow", 1)[0]
+        with both_servers(tmp_mm, tmp_ml, token) as pair:
             try:
                 ours = ours_rate(
-                    root, token, str(tmp_mm / "store"), str(tmp_mm / "spool"), args.points
+                    pair.ours_root, token, str(tmp_mm / "store"), str(tmp_mm / "spool"), args.points
                 )
             except Exception:
-                print(f"--- jupyter server log (tail):\n{ours_srv.tail()}", file=sys.stderr)
+                print(f"--- jupyter server log (tail):\n{pair.ours.tail()}", file=sys.stderr)
                 raise
-            ml = mlflow_rate(ml_uri, args.mlflow_points, args.budget)
-        finally:
-            for s in reversed(servers):
-                s.stop()
+            ml = mlflow_rate(pair.mlflow_uri, args.mlflow_points, args.budget)
     c.record(
         BENCH,
         "(extra) remote log_metric from a loop: mm → our server vs mlflow → mlflow server",

@@ -17,9 +17,8 @@ from traitlets import Bool, CaselessStrEnum, Unicode
 
 from .events import start_store_events, stop_store_events
 from .handlers import api_handlers
-from .handlers.base import STORE_SETTING
+from .handlers.base import AUDIT_AS_SERVER_USER_SETTING, STORE_SETTING
 from .mlflow import mlflow_handlers
-from .mlflow.registry import AUDIT_AS_SERVER_USER_SETTING
 from .store_provider import (
     ARTIFACT_URI_ENV,
     TRACKING_URI_ENV,

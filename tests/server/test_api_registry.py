@@ -29,13 +29,6 @@ AUTH = {
 }
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def server_store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "mm-store")
-    return str(request.getfixturevalue("postgres_url"))
-
-
 @pytest.fixture
 def jp_server_config(mm_clean_env: None, server_store_uri: str, tmp_path: Path) -> Config:
     return Config(

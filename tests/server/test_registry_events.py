@@ -17,13 +17,6 @@ from jupyter_mm.server.events import EVENTS_SETTING, StoreWatcher
 from jupyter_mm.server.registry_events import REGISTRY_EVENT_SCHEMA_ID
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def server_store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "mm-store")
-    return str(request.getfixturevalue("postgres_url"))
-
-
 @pytest.fixture
 def jp_server_config(mm_clean_env: None, server_store_uri: str, tmp_path: Path) -> Config:
     return Config(

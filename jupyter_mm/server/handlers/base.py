@@ -25,6 +25,10 @@ API_PREFIX = "jupyter-mm/api"
 STORE_SETTING = "jupyter_mm_store"
 #: Tornado setting: true on a team server, where runs belong to the authenticated identity.
 RECORD_IDENTITY_SETTING = "jupyter_mm_record_identity"
+#: Tornado setting: record the OS user running the server as the registry actor. Jupyter's own
+#: token and password logins authenticate a random "Anonymous <moon>" user per browser session,
+#: which names nobody; on such a personal server the person is the server's owner.
+AUDIT_AS_SERVER_USER_SETTING = "jupyter_mm_audit_as_server_user"
 
 #: Error codes (MLflow's vocabulary) for HTTP errors that are not MMErrors.
 _HTTP_ERROR_CODES = {
@@ -85,6 +89,18 @@ class MMHandler(APIHandler):
             return identity
         return claimed or identity
 
+    def audit_actor(self) -> str:
+        """Who the registry's audit trail records for this request: the authenticated Jupyter
+        identity, unless the server records its OS user instead
+        (:data:`AUDIT_AS_SERVER_USER_SETTING`, from ``JupyterMM.audit_identity``). A team server
+        always records the identity."""
+        username = str(getattr(self.current_user, "username", "") or "")
+        if self.settings.get(RECORD_IDENTITY_SETTING) or not self.settings.get(
+            AUDIT_AS_SERVER_USER_SETTING
+        ):
+            return username
+        return _os_user() or username
+
     async def call_store(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(store, *args, **kwargs)`` in a worker thread, never on the tornado loop."""
         provider = self.store_provider
@@ -126,3 +142,12 @@ class MMHandler(APIHandler):
             )
             return
         super().log_exception(typ, value, tb)
+
+
+def _os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no name for this uid (e.g. some containers)
+        return ""

@@ -6,7 +6,7 @@ delete, history, resolve at a time), approvals (request, approve, reject, with c
 evidence links), the audit trail (list, JSONL export, verify), the registry policy (store-wide
 and per model), lineage and model cards.
 
-Every write acts as the authenticated Jupyter identity (:func:`..mlflow.registry.actor_for`,
+Every write acts as the authenticated Jupyter identity (:meth:`.base.MMHandler.audit_actor`,
 shared with the MLflow routes, so both write the same audit trail); a client cannot name someone
 else. Handlers stay thin: parsing here, rules and audit in ``core/registry``.
 """
@@ -20,7 +20,6 @@ from jupyter_server.auth.decorator import authorized
 
 from ...core.registry.lineage import version_json
 from ...errors import InvalidInput
-from ..mlflow.registry import actor_for
 from .base import MMHandler
 from .common import int_field, json_object, string_field, string_map
 
@@ -340,7 +339,7 @@ class RegistryHandler(MMHandler):
 
     @property
     def actor(self) -> str:
-        actor = actor_for(self)
+        actor = self.audit_actor()
         if not actor:
             raise InvalidInput("the server cannot tell who is acting: sign in with a named user")
         return actor

@@ -63,8 +63,8 @@ class MlflowRPCHandler(MlflowHandler):
                 return logged_models.dispatch(store, req, method, rest)
 
         if endpoint is None and (method, rpc) in registry.ROUTES:
-            # the audit trail records who acts (see registry.actor_for)
-            endpoint = registry.bind(registry.ROUTES[(method, rpc)], registry.actor_for(self))
+            # the audit trail records who acts (see MMHandler.audit_actor)
+            endpoint = registry.bind(registry.ROUTES[(method, rpc)], self.audit_actor())
         if endpoint is None:
             if any(path == rpc for _, path in (*tracking.ROUTES, *registry.ROUTES)):
                 raise HTTPError(405, f"{method} is not allowed for {rpc}")

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from ...core.registry import ModelVersion, RegisteredModel
 from ...core.store.base import check_run_id
 from ...errors import InvalidInput, NotFound
-from ..handlers.base import RECORD_IDENTITY_SETTING
 from . import logged_models
 from .wire import (
     ARTIFACTS_SCHEME,
@@ -34,19 +33,12 @@ from .wire import (
 
 if TYPE_CHECKING:
     from ...core.store import Store
-    from ..handlers.base import MMHandler
 
 RegistryEndpoint = Callable[["Store", Request, str], dict[str, Any]]
 
 #: MLflow's page sizes: registered models 100 (at most 1,000), versions 10,000 (at most 200,000).
 DEFAULT_MODEL_RESULTS = 100
 DEFAULT_VERSION_RESULTS = 10_000
-
-#: Tornado setting: record the OS user running the server as the registry actor. Jupyter's own
-#: token and password logins authenticate a random "Anonymous <moon>" user per browser session,
-#: which names nobody; on such a personal server the person is the server's owner.
-AUDIT_AS_SERVER_USER_SETTING = "jupyter_mm_audit_as_server_user"
-
 
 # -- wire format ------------------------------------------------------------------------------
 
@@ -366,29 +358,6 @@ ROUTES: dict[tuple[str, str], RegistryEndpoint] = {
     ("POST", "model-versions/set-tag"): set_model_version_tag,
     ("DELETE", "model-versions/delete-tag"): delete_model_version_tag,
 }
-
-
-def actor_for(handler: MMHandler) -> str:
-    """Who the audit trail records for a request: the authenticated Jupyter identity, unless the
-    server records its OS user instead (:data:`AUDIT_AS_SERVER_USER_SETTING`, set from
-    ``JupyterMM.audit_identity``). A team server always records the identity.
-    """
-    user = handler.current_user
-    username = str(getattr(user, "username", "") or "")
-    if handler.settings.get(RECORD_IDENTITY_SETTING) or not handler.settings.get(
-        AUDIT_AS_SERVER_USER_SETTING
-    ):
-        return username
-    return _os_user() or username
-
-
-def _os_user() -> str:
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except Exception:  # no name for this uid (e.g. some containers)
-        return ""
 
 
 def bind(endpoint: RegistryEndpoint, actor: str) -> Callable[[Store, Request], dict[str, Any]]:
