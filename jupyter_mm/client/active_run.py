@@ -15,14 +15,14 @@ from .metric_buffer import MetricBuffer
 
 if TYPE_CHECKING:
     from ..core.entities import Run
-    from ..core.store import Store
+    from ..core.store import TrackingStore
 
 
 class ActiveRun:
     """Handle on a run this process writes to. Also a context manager: an exception marks the run
     FAILED, KeyboardInterrupt marks it KILLED, a normal exit FINISHED."""
 
-    def __init__(self, store: Store, run: Run, on_end: Any = None) -> None:
+    def __init__(self, store: TrackingStore, run: Run, on_end: Any = None) -> None:
         self.store = store
         self.id = run.id
         self.name = run.name

@@ -9,10 +9,10 @@ import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..core.store import Store
+    from ..core.store import TrackingStore
 
 _lock = threading.Lock()
-_store: Store | None = None
+_store: TrackingStore | None = None
 _uri: str | None = None
 
 
@@ -31,7 +31,7 @@ def get_tracking_uri() -> str:
     return _uri or default_tracking_uri()
 
 
-def get_store() -> Store:
+def get_store() -> TrackingStore:
     global _store
     store = _store
     if store is None:
@@ -41,7 +41,7 @@ def get_store() -> Store:
                 if uri and is_remote(uri):
                     from .remote.store import RemoteStore
 
-                    _store = RemoteStore(uri)  # type: ignore[assignment]
+                    _store = RemoteStore(uri)
                 else:
                     from ..core.store import Store
 

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ..core.entities import Run
-    from ..core.store import Store
+    from ..core.store import TrackingStore
 
 #: Most runs one comparison draws (a filter matching more is refused: narrow it or pass ids).
 MAX_RUNS = 500
@@ -80,7 +80,9 @@ def run_color(index: int) -> str:
 
 
 def resolve_runs(
-    runs_or_filter: Any, experiment: str | Iterable[str] | None = None, store: Store | None = None
+    runs_or_filter: Any,
+    experiment: str | Iterable[str] | None = None,
+    store: TrackingStore | None = None,
 ) -> list[Run]:
     """The runs to compare, fresh from the store, in the order given (a filter: newest first).
 
@@ -125,7 +127,7 @@ def _looks_like_id(text: str) -> bool:
     return len(text) == 32 and all(c in "0123456789abcdef" for c in text)
 
 
-def _ids_in(store: Store, experiment: str | Iterable[str] | None) -> list[str] | None:
+def _ids_in(store: TrackingStore, experiment: str | Iterable[str] | None) -> list[str] | None:
     if experiment is None:
         return None
     names = [experiment] if isinstance(experiment, str) else list(experiment)
@@ -230,7 +232,9 @@ def points_per_curve(n_curves: int, max_points: int | None = None) -> int:
     return max(MIN_POINTS_PER_CURVE, min(DEFAULT_MAX_POINTS, share))
 
 
-def history(store: Store, run_id: str, key: str, max_points: int = DEFAULT_MAX_POINTS) -> History:
+def history(
+    store: TrackingStore, run_id: str, key: str, max_points: int = DEFAULT_MAX_POINTS
+) -> History:
     """A run's history of ``key``, down-sampled keeping extremes; empty if the run lacks it."""
     if not isinstance(max_points, int) or max_points < 4:
         raise InvalidInput(f"max_points must be an integer of at least 4, got {max_points!r}")
@@ -239,7 +243,7 @@ def history(store: Store, run_id: str, key: str, max_points: int = DEFAULT_MAX_P
 
 
 def histories(
-    store: Store, runs: Sequence[Run], key: str, max_points: int = DEFAULT_MAX_POINTS
+    store: TrackingStore, runs: Sequence[Run], key: str, max_points: int = DEFAULT_MAX_POINTS
 ) -> dict[str, History]:
     """Each run's history of ``key`` (runs without it are left out)."""
     return {r.id: history(store, r.id, key, max_points) for r in runs if key in r.metrics}
@@ -476,7 +480,7 @@ def dataset_diff(a: Run, b: Run) -> list[dict[str, Any]]:
 
 
 def run_diff(
-    store: Store,
+    store: TrackingStore,
     run_a: Any,
     run_b: Any,
     notebook: bool = True,
@@ -513,7 +517,7 @@ def run_diff(
     return out
 
 
-def _environment(store: Store, run_id: str) -> dict[str, Any] | None:
+def _environment(store: TrackingStore, run_id: str) -> dict[str, Any] | None:
     import json
 
     try:

@@ -20,10 +20,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ..core.entities import ArtifactInfo, Run
-    from ..core.store import Store
+    from ..core.store import TrackingStore
 
 
-def get_store() -> Store:
+def get_store() -> TrackingStore:
     """The store, for reading: a missing default store is not created just to be read."""
     if not store_exists():
         raise NotFound(

@@ -18,7 +18,7 @@ from ..errors import InvalidInput
 
 if TYPE_CHECKING:
     from ..core.registry import AuditEntry, AuditReport, ModelVersion, Policy, RegisteredModel
-    from ..core.store import Store
+    from ..core.store import TrackingStore
 
 
 def current_user() -> str:
@@ -34,31 +34,25 @@ def current_user() -> str:
         ) from None
 
 
-def _store(write: bool = True) -> Store:
+def _store(write: bool = True) -> TrackingStore:
     if write:
         from .backend import get_store
     else:
         from .reading import get_store
-    store = get_store()
-    if not hasattr(store, "set_registered_model_alias"):
-        raise InvalidInput(
-            f"this store ({type(store).__name__}) has no model registry: open the store "
-            "directly, or point MM_TRACKING_URI at a tracking server"
-        )
-    return store
+    return get_store()
 
 
 def _remote(store: Any) -> bool:
     return getattr(store, "kind", None) == "remote"
 
 
-def _actor(store: Store) -> str:
+def _actor(store: TrackingStore) -> str:
     """Who acts: :func:`current_user`; a tracking server ignores it (it records the identity it
     authenticated), so none is needed there."""
     return "" if _remote(store) else current_user()
 
 
-def _source(store: Store, source: Any) -> tuple[str, str | None, str | None]:
+def _source(store: TrackingStore, source: Any) -> tuple[str, str | None, str | None]:
     """(source URI, run id, model path) of what to register: a ``runs:/`` URI, a logged model's
     info (anything with ``model_uri``) or another model URI."""
     uri = getattr(source, "model_uri", source)
@@ -199,23 +193,13 @@ def set_registry_policy(
 def lineage(name: str, version: int | str) -> dict[str, Any]:
     """Where a version came from: run → notebook snapshot and execution log → datasets →
     environment → git, each with its artifact's digest; absent pieces listed in ``missing``."""
-    from ..core.registry.lineage import lineage as _lineage
-
-    store = _store(write=False)
-    if _remote(store):  # the server reads its own store
-        return store.lineage(name, version)  # type: ignore[attr-defined]
-    return _lineage(store, name, version)
+    return _store(write=False).lineage(name, version)
 
 
 def model_card(name: str, version: int | str, format: str = "markdown") -> Any:
     """The version's model card from recorded facts plus the fields people wrote:
     ``"markdown"`` or ``"html"`` text, or ``"json"`` (Model Card Toolkit's schema)."""
-    from ..core.registry.model_card import model_card as _card
-
-    store = _store(write=False)
-    if _remote(store):  # rendered by the server from its own store
-        return store.model_card(name, version, format)  # type: ignore[attr-defined]
-    return _card(store, name, version, format)
+    return _store(write=False).model_card(name, version, format)
 
 
 def update_model_card(
@@ -223,11 +207,5 @@ def update_model_card(
 ) -> dict[str, str]:
     """Write the card's human fields (``intended_use``, ``users``, ``limitations``,
     ``tradeoffs``, ``ethical_considerations``; ``""`` clears one), audited as tag changes."""
-    from ..core.registry.model_card import update_model_card as _update
-
     store = _store()
-    if _remote(store):
-        return store.update_model_card(  # type: ignore[attr-defined]
-            name, version, comment=comment, **fields
-        )
-    return _update(store, name, version, actor=_actor(store), comment=comment, **fields)
+    return store.update_model_card(name, version, actor=_actor(store), comment=comment, **fields)

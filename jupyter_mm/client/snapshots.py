@@ -21,7 +21,7 @@ from ..errors import NotFound
 if TYPE_CHECKING:
     import nbformat
 
-    from ..core.store import Store
+    from ..core.store import TrackingStore
 
 #: Folder of the notebook snapshots among a run's artifacts.
 SNAPSHOT_DIR = ".mm/notebook"
@@ -44,7 +44,7 @@ def snapshot_tag(phase: str) -> str:
     return f"mm.snapshot.{phase}"
 
 
-def best_snapshot_info(store: Store, run_id: str) -> tuple[str, str, bytes]:
+def best_snapshot_info(store: TrackingStore, run_id: str) -> tuple[str, str, bytes]:
     """``(phase, source, raw bytes)`` of the best snapshot of the run (see the module docstring).
 
     Raises NotFound when the run does not exist or holds no snapshot.
@@ -73,7 +73,7 @@ def best_snapshot_info(store: Store, run_id: str) -> tuple[str, str, bytes]:
     )
 
 
-def best_snapshot(store: Store, run_id: str) -> tuple[nbformat.NotebookNode, str]:
+def best_snapshot(store: TrackingStore, run_id: str) -> tuple[nbformat.NotebookNode, str]:
     """The run's best notebook snapshot and its source (``"frontend"``, ``"disk"`` or ``"history"``).
 
     Order: the frontend's ``end`` snapshot, else its ``start`` snapshot, else the kernel's.
@@ -86,7 +86,7 @@ def best_snapshot(store: Store, run_id: str) -> tuple[nbformat.NotebookNode, str
 
 
 def diff_snapshots(
-    store: Store,
+    store: TrackingStore,
     base_run_id: str,
     other_run_id: str,
     sources: bool = True,

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from ..core.entities import Run
-    from ..core.store import Store
+    from ..core.store import TrackingStore
 
 STATIC = Path(__file__).parent / "static"
 #: Seconds between two polls of the store (at least).
@@ -387,7 +387,7 @@ class CompareWidget(_Base):
     def __init__(
         self,
         runs: Sequence[Run],
-        store: Store,
+        store: TrackingStore,
         metrics: Sequence[str] | None = None,
         params: Sequence[str] | None = None,
         views: Sequence[str] = VIEWS,
@@ -986,7 +986,7 @@ def diff(run_a: Any, run_b: Any, notebook: bool = True) -> RunDiff:
     return RunDiff(data)
 
 
-def _nbdime_text(store: Store, base_id: str, diff_ops: list[Any]) -> str:
+def _nbdime_text(store: TrackingStore, base_id: str, diff_ops: list[Any]) -> str:
     """nbdime's own text rendering of a notebook diff, without ANSI colours."""
     import io
 

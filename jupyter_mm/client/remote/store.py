@@ -47,6 +47,8 @@ MAX_INDEX_ITEMS = 10_000
 if TYPE_CHECKING:
     import numpy as np
 
+    from ...core.store.interface import TrackingStore
+
 #: ``get_or_create_experiment`` while the server is down answers this prefix plus the name; a
 #: run created with it names its experiment, which the server creates when the run is replayed.
 DEFERRED_EXPERIMENT = "name:"
@@ -215,23 +217,6 @@ class RemoteStore(RemoteRegistryMixin):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def __getattr__(self, name: str) -> Any:
-        """A store method the REST API does not offer (e.g. MLflow's deprecated stages) fails
-        clearly instead of with an AttributeError deep in the client."""
-        if not name.startswith("_"):
-            from ...core.store import Store
-
-            if callable(getattr(Store, name, None)):
-
-                def unsupported(*args: Any, **kwargs: Any) -> Any:
-                    raise InvalidInput(
-                        f"{name} is not available through a remote tracking server ({self.url}) "
-                        "yet; use the store directly (MM_TRACKING_URI=postgresql://... or a path)"
-                    )
-
-                return unsupported
-        raise AttributeError(name)
 
     # ------------------------------------------------------------ sending and spooling
 
@@ -813,3 +798,9 @@ class RemoteStore(RemoteRegistryMixin):
             raise IntegrityError(
                 f"artifact {path!r} arrived with SHA-256 {h.hexdigest()}, not {expected}"
             )
+
+
+def _implements_interface(store: RemoteStore) -> TrackingStore:
+    return (
+        store  # mypy checks that RemoteStore has every method of TrackingStore, with its signature
+    )

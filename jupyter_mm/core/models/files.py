@@ -18,7 +18,7 @@ from ...errors import NotFound
 from ..artifacts import normalize_path
 
 if TYPE_CHECKING:
-    from ..store import Store
+    from ..store import TrackingStore
 
 
 class ModelFiles(ABC):
@@ -61,7 +61,7 @@ class LocalFiles(ModelFiles):
 class RunFiles(ModelFiles):
     """The artifacts of ``run_id`` under ``prefix`` (e.g. ``models/scorer``)."""
 
-    def __init__(self, store: Store, run_id: str, prefix: str) -> None:
+    def __init__(self, store: TrackingStore, run_id: str, prefix: str) -> None:
         self.store, self.run_id, self.prefix = store, run_id, prefix.strip("/")
         self.where = f"runs:/{run_id}/{self.prefix}"
         self._tmp: tempfile.TemporaryDirectory[str] | None = None

@@ -26,7 +26,7 @@ from ..artifacts import normalize_path
 from .mlmodel import MLMODEL
 
 if TYPE_CHECKING:
-    from ..store import Store
+    from ..store import TrackingStore
 
 #: run tag listing models logged with ``mm.log_model``: ``{name: {"artifact_path", "flavor"}}``
 MODELS_TAG = "mm.models"
@@ -55,7 +55,7 @@ def _json_tag(run: Any, key: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def resolve(store: Store, uri: str) -> ModelLocation:
+def resolve(store: TrackingStore, uri: str) -> ModelLocation:
     """Where the model ``uri`` names lives; InvalidInput for a malformed URI, NotFound when
     nothing is there."""
     if not isinstance(uri, str) or not uri.strip():
@@ -76,7 +76,7 @@ def resolve(store: Store, uri: str) -> ModelLocation:
     raise NotFound(f"no model at {uri!r}")  # a local path that is not a directory
 
 
-def in_run(store: Store, run_id: str, path: str) -> ModelLocation:
+def in_run(store: TrackingStore, run_id: str, path: str) -> ModelLocation:
     """The model at ``path`` in the run: its own ``MLmodel``, or an MLflow logged model named
     by the path's first segment."""
     path = normalize_path(path)
@@ -98,7 +98,7 @@ def in_run(store: Store, run_id: str, path: str) -> ModelLocation:
     raise NotFound(f"run {run.id} has no model at {path!r} (no {path}/MLmodel among its artifacts)")
 
 
-def logged_model(store: Store, model_id: str) -> ModelLocation:
+def logged_model(store: TrackingStore, model_id: str) -> ModelLocation:
     """An MLflow 3 logged model (``m-…``) kept by the MLflow adapter inside its source run."""
     if not _LOGGED_ID.match(model_id):
         raise NotFound(f"Logged model with ID '{model_id}' not found.")
@@ -111,7 +111,7 @@ def logged_model(store: Store, model_id: str) -> ModelLocation:
     raise NotFound(f"Logged model with ID '{model_id}' not found.")
 
 
-def _registry(store: Store, rest: str, uri: str) -> ModelLocation:
+def _registry(store: TrackingStore, rest: str, uri: str) -> ModelLocation:
     if _LOGGED_ID.match(rest):
         return logged_model(store, rest)
     if not hasattr(store, "get_model_version_by_alias"):
@@ -140,7 +140,7 @@ def _registry(store: Store, rest: str, uri: str) -> ModelLocation:
     return version_location(store, version)
 
 
-def version_location(store: Store, version: Any) -> ModelLocation:
+def version_location(store: TrackingStore, version: Any) -> ModelLocation:
     """Where a registered model version's files are: its run and model path, its MLflow
     logged model, or its source URI / directory."""
     if version.run_id and version.model_path:

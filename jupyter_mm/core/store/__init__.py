@@ -13,10 +13,11 @@ from .artifact_index import ArtifactIndexMixin
 from .base import DEFAULT_EXPERIMENT_ID, MetricPoint, now_ms
 from .datasets import DatasetsMixin
 from .experiments import ExperimentsMixin
+from .interface import TrackingStore
 from .run_data import RunDataMixin
 from .runs import RunsMixin
 
-__all__ = ["DEFAULT_EXPERIMENT_ID", "MetricPoint", "Store", "now_ms"]
+__all__ = ["DEFAULT_EXPERIMENT_ID", "MetricPoint", "Store", "TrackingStore", "now_ms"]
 
 
 class Store(
@@ -24,3 +25,7 @@ class Store(
 ):
     """A store opened from a tracking URI (see :mod:`jupyter_mm.core.locations`):
     ``Store.open(uri)``."""
+
+
+def _implements_interface(store: Store) -> TrackingStore:
+    return store  # mypy checks that Store has every method of TrackingStore, with its signature
