@@ -8,7 +8,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..core import validation
+from ..core import records, validation
 from ..core.limits import MAX_STEP, MIN_STEP
 from ..errors import InvalidInput
 from .metric_buffer import MetricBuffer
@@ -143,7 +143,9 @@ class ActiveRun:
             if exc is not None:  # the traceback goes in with the final status, one transaction
                 import traceback
 
-                tags["mm.error"] = "".join(traceback.format_exception(exc_type, exc, tb))[-7000:]
+                tags[records.TAG_ERROR] = "".join(traceback.format_exception(exc_type, exc, tb))[
+                    -7000:
+                ]
         self.end(status, tags=tags)
 
 

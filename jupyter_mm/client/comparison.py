@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..core import records
 from ..errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
@@ -521,7 +522,7 @@ def _environment(store: TrackingStore, run_id: str) -> dict[str, Any] | None:
     import json
 
     try:
-        value = json.loads(store.read_artifact(run_id, ".mm/environment.json"))
+        value = json.loads(store.read_artifact(run_id, records.ENVIRONMENT))
     except NotFound:
         return None
     return value if isinstance(value, dict) else None

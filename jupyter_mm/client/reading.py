@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core import limits
+from ..core import limits, records
 from ..core.entities import Run as _Run
 from ..errors import NotFound
 from .backend import get_store as _open_store
@@ -58,22 +58,22 @@ class RunRecord(_Run):
     @functools.cached_property
     def environment(self) -> dict[str, Any] | None:
         """Python, platform, hardware, installed and imported packages (None if not recorded)."""
-        return self._record(".mm/environment.json")
+        return self._record(records.ENVIRONMENT)
 
     @functools.cached_property
     def git(self) -> dict[str, Any] | None:
         """Repository, commit, branch, remote, dirty flag and uncommitted diff."""
-        return self._record(".mm/git.json")
+        return self._record(records.GIT)
 
     @functools.cached_property
     def execution_log(self) -> dict[str, Any] | None:
         """``{"entries": [...], "flags": {"out_of_order", "edited_after_run", ...}}``."""
-        return self._record(".mm/execution_log.json")
+        return self._record(records.EXECUTION_LOG)
 
     @functools.cached_property
     def cell(self) -> dict[str, Any] | None:
         """The tracked cell: source, cell id, execution count and outputs."""
-        return self._record(".mm/cell.json")
+        return self._record(records.CELL)
 
 
 def snapshot(run_id: Any) -> Any:
@@ -96,7 +96,7 @@ def restore(run_id: Any, path: str | os.PathLike[str] | None = None) -> str:
     nb = snapshot(rid)
     if path is None:
         run = get_store().get_run(rid)
-        original = run.tags.get("mm.notebook.file")
+        original = run.tags.get(records.TAG_NOTEBOOK_FILE)
         folder = (
             Path(original).parent if original and Path(original).parent.is_dir() else Path.cwd()
         )

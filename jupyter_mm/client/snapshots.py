@@ -16,32 +16,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..core.records import SNAPSHOT_DIR, TAG_KERNEL_SNAPSHOT, snapshot_path, snapshot_tag
 from ..errors import NotFound
 
 if TYPE_CHECKING:
     import nbformat
 
     from ..core.store import TrackingStore
-
-#: Folder of the notebook snapshots among a run's artifacts.
-SNAPSHOT_DIR = ".mm/notebook"
-#: Phases the frontend posts, in the order they happen.
-FRONTEND_PHASES = ("start", "end")
-#: Tag naming the source of ``kernel.ipynb``.
-KERNEL_SOURCE_TAG = "mm.snapshot.kernel"
-#: Tags the server sets with a frontend snapshot.
-NOTEBOOK_PATH_TAG = "mm.notebook.path"
-NOTEBOOK_ID_TAG = "mm.notebook.id"
-
-
-def snapshot_path(phase: str) -> str:
-    """Artifact path of the snapshot of ``phase`` (``start``, ``end`` or ``kernel``)."""
-    return f"{SNAPSHOT_DIR}/{phase}.ipynb"
-
-
-def snapshot_tag(phase: str) -> str:
-    """Run tag recording where the snapshot of ``phase`` came from."""
-    return f"mm.snapshot.{phase}"
 
 
 def best_snapshot_info(store: TrackingStore, run_id: str) -> tuple[str, str, bytes]:
@@ -63,7 +44,7 @@ def best_snapshot_info(store: TrackingStore, run_id: str) -> tuple[str, str, byt
     if path in stored:
         return (
             "kernel",
-            run.tags.get(KERNEL_SOURCE_TAG, "unknown"),
+            run.tags.get(TAG_KERNEL_SNAPSHOT, "unknown"),
             store.read_artifact(run.id, path),
         )
     raise NotFound(

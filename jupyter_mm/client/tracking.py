@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..core import records
 from ..errors import InvalidInput, MMError
 from .active_run import ActiveRun, default_user
 from .backend import get_store
@@ -87,7 +88,7 @@ def start_run(
         parent_id = parent.id if isinstance(parent, ActiveRun) else parent
         if parent_id is None and stack:
             parent_id = stack[-1].id
-        all_tags = {"mm.source.type": _source_type()}
+        all_tags = {records.TAG_SOURCE_TYPE: _source_type()}
         if tags:
             all_tags.update({str(k): v for k, v in tags.items()})
         run = store.create_run(

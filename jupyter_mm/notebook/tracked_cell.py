@@ -13,9 +13,10 @@ import time
 import traceback
 from typing import Any
 
-from . import records
+from ..core import records
+from ..core.execution_log import analyse
 from .cell_params import literal_assignments, param_text
-from .execution_log import ExecutionLog, analyse
+from .execution_log import ExecutionLog
 from .outputs import OutputRecorder
 
 

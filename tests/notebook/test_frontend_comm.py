@@ -22,7 +22,8 @@ from typing import Any
 from jupyter_client import AsyncKernelClient, AsyncKernelManager
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from jupyter_mm.client.snapshots import best_snapshot, snapshot_path
+from jupyter_mm.client.snapshots import best_snapshot
+from jupyter_mm.core.records import snapshot_path
 from jupyter_mm.core.store import Store
 from jupyter_mm.notebook import frontend_comm
 from jupyter_mm.notebook.frontend_comm import announce

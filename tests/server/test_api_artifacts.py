@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from jupyter_mm.notebook import records
+from jupyter_mm.core import records
 from jupyter_mm.server.handlers import artifacts as artifacts_module
 
 from .test_api_common import call, fail, open_store

@@ -26,8 +26,8 @@ import pytest
 import yaml
 
 import jupyter_mm.server
+from jupyter_mm.core import records
 from jupyter_mm.core.store import Store
-from jupyter_mm.notebook import records
 
 from .helpers import implemented_verbs, is_public_by_design, mm_routes
 from .test_api_common import open_store

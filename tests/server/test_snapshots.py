@@ -11,7 +11,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from tornado.httpclient import HTTPClientError
 
-from jupyter_mm.client.snapshots import best_snapshot, snapshot_path
+from jupyter_mm.client.snapshots import best_snapshot
+from jupyter_mm.core.records import snapshot_path
 from jupyter_mm.core.store import Store
 from jupyter_mm.server.handlers import snapshots as snapshots_module
 
@@ -255,7 +256,7 @@ async def test_unauthenticated_requests_are_refused(
 async def test_end_snapshot_decides_the_hidden_state_flags(jp_fetch, jp_serverapp) -> None:
     """The kernel only sees the file on disk; the live document posted at the end decides whether
     cells were edited after they ran."""
-    from jupyter_mm.notebook import records
+    from jupyter_mm.core import records
     from jupyter_mm.notebook.execution_log import source_hash
 
     run_id = new_run()

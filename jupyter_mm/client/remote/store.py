@@ -36,6 +36,7 @@ from ...core.entities import (
     Metric,
     Run,
 )
+from ...core.wire import from_json_number, json_number
 from ...errors import AlreadyExists, IntegrityError, InvalidInput, MMError, NotFound, Unavailable
 from .http import Transport, iter_body, quote_path
 from .registry import RemoteRegistryMixin
@@ -53,8 +54,6 @@ if TYPE_CHECKING:
 #: run created with it names its experiment, which the server creates when the run is replayed.
 DEFERRED_EXPERIMENT = "name:"
 
-_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-
 
 def now_ms() -> int:
     return int(time.time() * 1000)
@@ -62,16 +61,6 @@ def now_ms() -> int:
 
 def new_batch_id() -> str:
     return uuid.uuid4().hex
-
-
-def _wire(value: float) -> float | str:
-    if math.isfinite(value):
-        return value
-    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-
-
-def _number(value: Any) -> float:
-    return _NON_FINITE[value] if isinstance(value, str) else float(value)
 
 
 def _points(metrics: Sequence[Any]) -> list[dict[str, Any]]:
@@ -83,7 +72,7 @@ def _points(metrics: Sequence[Any]) -> list[dict[str, Any]]:
     out = []
     for m in metrics:
         key, value, step, ts = (m.key, m.value, m.step, m.timestamp) if isinstance(m, Metric) else m
-        out.append({"key": key, "value": _wire(float(value)), "step": step, "timestamp": ts})
+        out.append({"key": key, "value": json_number(float(value)), "step": step, "timestamp": ts})
     return out
 
 
@@ -114,7 +103,7 @@ def _run_id(run_id: Any) -> str:
 
 def run_from_json(d: Mapping[str, Any]) -> Run:
     latest = {
-        k: Metric(k, _number(m["value"]), int(m["step"]), int(m["timestamp"]))
+        k: Metric(k, from_json_number(m["value"]), int(m["step"]), int(m["timestamp"]))
         for k, m in (d.get("latest_metrics") or {}).items()
     }
     return Run(
@@ -130,7 +119,7 @@ def run_from_json(d: Mapping[str, Any]) -> Run:
         heartbeat_time=d.get("heartbeat_time"),
         notes=d.get("notes") or "",
         params=dict(d.get("params") or {}),
-        metrics={k: _number(v) for k, v in (d.get("metrics") or {}).items()},
+        metrics={k: from_json_number(v) for k, v in (d.get("metrics") or {}).items()},
         tags=dict(d.get("tags") or {}),
         latest_metrics=latest,
         datasets=[DatasetInput(**ds) for ds in d.get("datasets") or []],
@@ -651,7 +640,7 @@ class RemoteStore(RemoteRegistryMixin):
         return {
             "step": np.asarray(s["step"], dtype=np.int64),
             "timestamp": np.asarray(s["timestamp"], dtype=np.int64),
-            "value": np.asarray([_number(v) for v in s["value"]], dtype=np.float64),
+            "value": np.asarray([from_json_number(v) for v in s["value"]], dtype=np.float64),
         }
 
     def metric_keys(self, run_id: str) -> list[str]:

@@ -7,8 +7,7 @@ verified. A piece that was never recorded (a model logged from a script has no n
 version registered from an outside URI has no run) is listed in ``missing`` with the reason, never
 raised: absence is itself a fact worth showing.
 
-Jupyter-free. The artifact paths mirror ``jupyter_mm/notebook/records.py`` and
-``jupyter_mm/client/snapshots.py`` (the core must not import those layers).
+Jupyter-free. The artifact paths and tag names are ``core/records.py``'s, which ``%%track`` writes.
 """
 
 from __future__ import annotations
@@ -17,17 +16,24 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ...errors import MMError, NotFound
+from ..records import (
+    CELL,
+    ENVIRONMENT,
+    EXECUTION_LOG,
+    GIT,
+    TAG_KERNEL_SNAPSHOT,
+    TAG_NOTEBOOK_FILE,
+    TAG_NOTEBOOK_PATH,
+    snapshot_path,
+    snapshot_tag,
+)
+from ..wire import json_number
 
 if TYPE_CHECKING:
     from ..entities import ArtifactInfo, Run
     from ..store import Store
     from .entities import ModelVersion
 
-CELL = ".mm/cell.json"
-ENVIRONMENT = ".mm/environment.json"
-GIT = ".mm/git.json"
-EXECUTION_LOG = ".mm/execution_log.json"
-SNAPSHOT_DIR = ".mm/notebook"
 #: Snapshot phases, best first: JupyterLab's live document at the end, at the start, then the
 #: kernel's own copy (from the file on disk or rebuilt from its history).
 SNAPSHOT_PHASES = ("end", "start", "kernel")
@@ -220,8 +226,8 @@ def _run_json(run: Run) -> dict[str, Any]:
         "end_time": run.end_time,
         "params": dict(run.params),
         # JSON has no NaN/Inf: they travel as MLflow's strings
-        "metrics": {k: _number(v) for k, v in run.metrics.items()},
-        "notebook_path": run.tags.get("mm.notebook.path") or run.tags.get("mm.notebook.file"),
+        "metrics": {k: json_number(v) for k, v in run.metrics.items()},
+        "notebook_path": run.tags.get(TAG_NOTEBOOK_PATH) or run.tags.get(TAG_NOTEBOOK_FILE),
     }
 
 
@@ -229,14 +235,6 @@ def _now() -> int:
     from .audit import now_ms
 
     return now_ms()
-
-
-def _number(value: float) -> float | str:
-    if value != value:
-        return "NaN"
-    if value in (float("inf"), float("-inf")):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value
 
 
 def _ref(info: ArtifactInfo) -> dict[str, Any]:
@@ -259,22 +257,20 @@ def _record(
 
 def _snapshot(run: Run, artifacts: dict[str, ArtifactInfo]) -> dict[str, Any] | None:
     """The best snapshot (``client/snapshots.py``'s order) and which the others are."""
-    present = [p for p in SNAPSHOT_PHASES if f"{SNAPSHOT_DIR}/{p}.ipynb" in artifacts]
+    present = [p for p in SNAPSHOT_PHASES if snapshot_path(p) in artifacts]
     if not present:
         return None
     phase = present[0]
-    info = artifacts[f"{SNAPSHOT_DIR}/{phase}.ipynb"]
+    info = artifacts[snapshot_path(phase)]
     if phase == "kernel":
-        source = run.tags.get("mm.snapshot.kernel", "unknown")  # "disk" | "history"
+        source = run.tags.get(TAG_KERNEL_SNAPSHOT, "unknown")  # "disk" | "history"
     else:
-        source = run.tags.get(f"mm.snapshot.{phase}", "frontend")
+        source = run.tags.get(snapshot_tag(phase), "frontend")
     return {
         **_ref(info),
         "phase": phase,
         "source": {"frontend": "live"}.get(source, source),
-        "others": [
-            {**_ref(artifacts[f"{SNAPSHOT_DIR}/{p}.ipynb"]), "phase": p} for p in present[1:]
-        ],
+        "others": [{**_ref(artifacts[snapshot_path(p)]), "phase": p} for p in present[1:]],
     }
 
 

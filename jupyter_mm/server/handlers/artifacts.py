@@ -349,9 +349,9 @@ def _quote(name: str) -> str:
     return quote(name, safe="")
 
 
-#: ``records/{kind}`` -> the artifact that holds it (see ``jupyter_mm/notebook/records.py``).
+#: ``records/{kind}`` -> the artifact that holds it (see ``jupyter_mm/core/records.py``).
 def record_paths() -> dict[str, str]:
-    from ...notebook import records
+    from ...core import records
 
     return {
         "environment": records.ENVIRONMENT,

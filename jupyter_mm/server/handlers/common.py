@@ -1,7 +1,7 @@
 """Shared pieces of the REST handlers: request parsing, limits and the JSON shapes of the API.
 
 JSON never carries NaN or ±Inf literals (they are not JSON): non-finite metric values are the
-strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``, as MLflow spells them, both ways.
+strings of ``core/wire.py``, as MLflow spells them, both ways.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from tornado.web import HTTPError
 
+from ...core.wire import json_number
 from ...errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -26,8 +27,6 @@ MAX_JSON_BYTES = 1024 * 1024
 MAX_BATCH_JSON_BYTES = 32 * 1024 * 1024
 #: Default page size of run searches.
 DEFAULT_MAX_RESULTS = 100
-
-NON_FINITE_STRINGS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 #: Run attributes a ``columns`` selection may name (``id`` is always included).
 RUN_ATTRIBUTES = (
@@ -45,15 +44,6 @@ RUN_ATTRIBUTES = (
     "notes",
 )
 _INT64_RE = re.compile(r"^-?\d{1,18}$")
-
-
-def json_number(value: float) -> float | str:
-    """A float as JSON can carry it: non-finite values become MLflow's strings."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value
 
 
 def json_numbers(values: Any) -> list[Any]:

@@ -13,16 +13,15 @@ import tornado.web
 from jupyter_server.auth.decorator import authorized
 
 from ...core import limits
+from ...core.wire import NON_FINITE_STRINGS, json_number
 from ...errors import InvalidInput
 from .base import MMHandler
 from .common import (
     DEFAULT_MAX_RESULTS,
     MAX_BATCH_JSON_BYTES,
-    NON_FINITE_STRINGS,
     Columns,
     dataset_json,
     int_field,
-    json_number,
     json_object,
     parse_experiment,
     parse_run,

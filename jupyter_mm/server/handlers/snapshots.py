@@ -23,11 +23,11 @@ import tornado.web
 from jupyter_server.auth.decorator import authorized
 from tornado.web import HTTPError
 
-from ...client.snapshots import (
+from ...client.snapshots import best_snapshot_info
+from ...core.records import (
     FRONTEND_PHASES,
-    NOTEBOOK_ID_TAG,
-    NOTEBOOK_PATH_TAG,
-    best_snapshot_info,
+    TAG_NOTEBOOK_ID,
+    TAG_NOTEBOOK_PATH,
     snapshot_path,
     snapshot_tag,
 )
@@ -122,9 +122,9 @@ def store_snapshot(
     info = store.log_artifact(run.id, snapshot_path(phase), data, media_type=IPYNB_MEDIA_TYPE)
     tags = {snapshot_tag(phase): "frontend"}
     if path is not None:
-        tags[NOTEBOOK_PATH_TAG] = path
+        tags[TAG_NOTEBOOK_PATH] = path
     if notebook_id is not None:
-        tags[NOTEBOOK_ID_TAG] = notebook_id
+        tags[TAG_NOTEBOOK_ID] = notebook_id
     store.log_batch(run.id, tags=tags)
     if phase == "end":
         reflag_with_live_document(store, run.id, nb)
@@ -146,9 +146,9 @@ def reflag_with_live_document(store: Store, run_id: str, nb: Any) -> None:
     """
     import json
 
+    from ...core import records
+    from ...core.execution_log import analyse
     from ...errors import NotFound
-    from ...notebook import records
-    from ...notebook.execution_log import analyse
 
     try:
         log = json.loads(store.read_artifact(run_id, records.EXECUTION_LOG))

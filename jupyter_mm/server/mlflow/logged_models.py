@@ -21,10 +21,10 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from ...core.entities import Run
+from ...core.wire import json_number
 from ...errors import InvalidInput, NotFound
 from .wire import (
     Request,
-    double_out,
     key_values,
     missing,
     pairs,
@@ -117,7 +117,7 @@ def model_json(run: Run, record: dict[str, Any]) -> dict[str, Any]:
         "data": {
             "params": pairs(record.get("params", {})),
             "metrics": [
-                {**m, "value": double_out(m["value"]), "model_id": model_id, "run_id": run.id}
+                {**m, "value": json_number(m["value"]), "model_id": model_id, "run_id": run.id}
                 for m in record.get("metrics", [])
             ],
         },

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...core.entities import DatasetInput
 from ...core.store.base import check_run_id, random_run_name
+from ...core.wire import json_number
 from ...errors import InvalidInput, NotFound
 from . import experiment_search, logged_models
 from .wire import (
@@ -20,7 +21,6 @@ from .wire import (
     RUN_NAME_TAG,
     USER_TAG,
     Request,
-    double_out,
     experiment_json,
     invalid,
     key_values,
@@ -290,7 +290,7 @@ def _without_repeats(
         if key not in have:
             hist = store.get_metric_history(run_id, key)
             have[key] = {
-                (s, t, double_out(v))
+                (s, t, json_number(v))
                 for s, t, v in zip(
                     hist["step"].tolist(),
                     hist["timestamp"].tolist(),
@@ -298,7 +298,7 @@ def _without_repeats(
                     strict=True,
                 )
             }
-        if (step, ts, double_out(value)) not in have[key]:
+        if (step, ts, json_number(value)) not in have[key]:
             out.append((key, value, step, ts))
     return out
 
@@ -385,7 +385,7 @@ def get_metric_history(store: Store, req: Request) -> dict[str, Any]:
     end = min(len(values), offset + max_results)
     reply: dict[str, Any] = {
         "metrics": [
-            {"key": key, "value": double_out(values[i]), "timestamp": stamps[i], "step": steps[i]}
+            {"key": key, "value": json_number(values[i]), "timestamp": stamps[i], "step": steps[i]}
             for i in range(offset, end)
         ]
     }
@@ -414,7 +414,7 @@ def get_metric_history_bulk_interval(store: Store, req: Request) -> dict[str, An
         metrics.extend(
             {
                 "key": key,
-                "value": double_out(v),
+                "value": json_number(v),
                 "timestamp": t,
                 "step": s,
                 "run_id": run_id,

@@ -13,6 +13,7 @@ import math
 from typing import Any
 
 from ...core.entities import Experiment, Run
+from ...core.wire import json_number
 from ...errors import InvalidInput
 
 #: Artifact URIs we hand out: the client then uploads and downloads through our artifact proxy.
@@ -142,14 +143,6 @@ def to_double(name: str, value: Any) -> float:
     raise invalid(name, value)
 
 
-def double_out(value: float) -> float | str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value
-
-
 def key_values(items: list[Any], what: str) -> list[tuple[str, Any]]:
     """``[{"key": k, "value": v}, ...]`` as pairs, in order."""
     out = []
@@ -221,7 +214,7 @@ def run_json(run: Run) -> dict[str, Any]:
     if run.parent_run_id:
         tags.setdefault(PARENT_RUN_TAG, run.parent_run_id)
     metrics = [
-        {"key": m.key, "value": double_out(m.value), "timestamp": m.timestamp, "step": m.step}
+        {"key": m.key, "value": json_number(m.value), "timestamp": m.timestamp, "step": m.step}
         for m in run.latest_metrics.values()
     ]
     dataset_inputs = []
@@ -253,5 +246,5 @@ def run_json(run: Run) -> dict[str, Any]:
 
 
 def dumps(obj: Any) -> str:
-    """JSON for the client; refuses bare NaN (convert with :func:`double_out` first)."""
+    """JSON for the client; refuses bare NaN (convert with :func:`json_number` first)."""
     return json.dumps(obj, allow_nan=False, separators=(",", ":"))
