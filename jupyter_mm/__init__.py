@@ -51,7 +51,7 @@ _API = {
     # comparing (widgets; notebook layer, imported on first use)
     "compare": "notebook.compare_widget",
     "plot_metric": "notebook.compare_widget",
-    "diff": "notebook.compare_widget",
+    "diff": "notebook.run_diff",
     # model registry
     "register_model": "client.registry",
     "set_alias": "client.registry",
@@ -147,7 +147,8 @@ if TYPE_CHECKING:
         PolicyViolation,
         StoreError,
     )
-    from .notebook.compare_widget import compare, diff, plot_metric
+    from .notebook.compare_widget import compare, plot_metric
+    from .notebook.run_diff import diff
 
 
 def __getattr__(name: str) -> Any:

@@ -7,10 +7,14 @@ edited after it ran (hidden state), the two commonest reasons a notebook does no
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 from ..core.execution_log import source_hash
+from .failsafe import log_swallowed, swallowed
+
+_log = logging.getLogger(__name__)
 
 
 class ExecutionLog:
@@ -28,6 +32,7 @@ class ExecutionLog:
         try:
             inputs = list(self.shell.user_ns.get("_ih", []))
         except Exception:
+            log_swallowed(_log, "reading the input history")
             return
         for count, source in enumerate(inputs):
             if count == 0 or not source:
@@ -79,18 +84,17 @@ class ExecutionLog:
                 "success": None,
             }
         except Exception:
+            log_swallowed(_log, "logging a cell's start")
             self._current = None
 
     def _post(self, result: Any = None, *args: Any, **kwargs: Any) -> None:
-        try:
+        with swallowed(_log, "logging a cell's end"):
             entry, self._current = self._current, None
             if entry is None:
                 return
             entry["ended"] = time.time()
             entry["success"] = bool(getattr(result, "success", True))
             self.entries.append(entry)
-        except Exception:
-            pass
 
     def current(self) -> dict[str, Any] | None:
         """The entry of the cell running now (a ``%%track`` cell asks for its own)."""

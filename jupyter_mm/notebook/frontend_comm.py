@@ -17,6 +17,8 @@ import sys
 import threading
 from typing import Any
 
+from .failsafe import log_swallowed
+
 #: Comm target name the JupyterLab plugin registers on every notebook kernel.
 TARGET_NAME = "jupyter_mm"
 #: Version of the message format. Bump it on an incompatible change; frontends ignore messages
@@ -41,6 +43,7 @@ def _in_kernel() -> bool:
     try:
         return bool(kernelbase.Kernel.initialized())
     except Exception:
+        log_swallowed(_log, "asking whether this is a running kernel")
         return False
 
 
@@ -90,11 +93,8 @@ def announce(event: str, **payload: Any) -> bool:
         msg: dict[str, Any] = {**payload, "type": str(event), "protocol": PROTOCOL}
         c.send(data=msg)
         return True
-    except Exception as e:  # never break the user's cell
-        try:
-            _log.debug("jupyter-mm: could not announce %r to the frontend: %s", event, e)
-        except Exception:
-            pass
+    except Exception:  # never break the user's cell
+        log_swallowed(_log, f"announcing {event!r} to the frontend")
         return False
 
 

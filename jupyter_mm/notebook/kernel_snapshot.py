@@ -9,9 +9,14 @@ format checkers, over a second of a kernel's first ``%%track`` cell. Readers val
 from __future__ import annotations
 
 import json
+import logging
 import os
 import uuid
 from typing import Any
+
+from .failsafe import log_swallowed, swallowed
+
+_log = logging.getLogger(__name__)
 
 
 def notebook_path(shell: Any) -> str | None:
@@ -45,6 +50,7 @@ def from_disk(path: str) -> dict[str, Any] | None:
             cell.setdefault("id", uuid.uuid4().hex[:8])
         return nb
     except Exception:
+        log_swallowed(_log, f"reading the notebook {path!r}")
         return None
 
 
@@ -74,7 +80,7 @@ def from_history(shell: Any, tracked_cell: dict[str, Any] | None = None) -> dict
             source = tracked_cell.get("source", source)
             outputs = list(tracked_cell.get("outputs", []))
         elif count in results:
-            try:
+            with swallowed(_log, f"formatting Out[{count}]"):
                 data, _ = shell.display_formatter.format(results[count])
                 outputs = [
                     {
@@ -84,8 +90,6 @@ def from_history(shell: Any, tracked_cell: dict[str, Any] | None = None) -> dict
                         "execution_count": count,
                     }
                 ]
-            except Exception:
-                pass
         cells.append(_code_cell(f"exec-{count}", source, count, outputs))
     if tracked_cell is not None and tracked_count not in range(1, len(inputs)):
         # the running cell is not in _ih when it runs with store_history off

@@ -19,20 +19,20 @@ Metric values are JSON-safe: NaN becomes the string ``"NaN"``, ±Inf ``"inf"`` /
 
 from __future__ import annotations
 
-import contextlib
 import html
+import logging
 import math
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import traitlets
 
-from .widget_base import WidgetBase as _Base
-from .widget_base import batched, has_live_comm
+from .failsafe import log_swallowed, swallowed
+from .widget_base import STATIC, NotebookWidget
 
-STATIC = Path(__file__).parent / "static"
+_log = logging.getLogger(__name__)
+
 #: Seconds between two polls of the store (at least).
 POLL_SECONDS = 0.5
 #: Fraction of the wall clock the poller may spend reading: slower polls wait proportionally longer.
@@ -78,7 +78,7 @@ def format_duration(seconds: float) -> str:
     return f"{s // 3600}h {s % 3600 // 60:02d}m"
 
 
-class LivePanel(_Base):
+class LivePanel(NotebookWidget):
     """Live view of one run in the output of the cell that runs it.
 
     ``LivePanel(run).show()`` displays it and starts polling; ``finish(status)`` stops polling and
@@ -87,6 +87,9 @@ class LivePanel(_Base):
 
     _esm = STATIC / "live_panel.js"
     _css = STATIC / "live_panel.css"
+    _poll_seconds = POLL_SECONDS
+    _cpu_budget = CPU_BUDGET
+    _thread_name = "jupyter-mm-live-panel"
 
     name = traitlets.Unicode("").tag(sync=True)
     run_id = traitlets.Unicode("").tag(sync=True)
@@ -113,36 +116,21 @@ class LivePanel(_Base):
         )
         self._run = run
         self._flush = flush
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._apply_lock = threading.Lock()
-        self._handle: Any = None
-        self._mode: str | None = None
         self._finished = False
         self._histories: dict[str, tuple[tuple[int, int], list[list[Any]]]] = {}
-        #: seconds the last poll took, and how many polls ran (for diagnostics and tests)
-        self.last_poll_seconds = 0.0
-        self.polls = 0
 
     # ------------------------------------------------------------------ public
 
     def show(self) -> LivePanel:
         """Display the panel in the current output and start polling; returns self."""
-        try:
+        with swallowed(_log, "displaying the live panel"):
             from IPython.core.interactiveshell import InteractiveShell
-            from IPython.display import display
 
-            if not InteractiveShell.initialized():
-                pass  # plain Python: nothing to display into
-            elif self._widget_ok():
-                self._mode = "widget"
-                self._handle = display(self, display_id=True)
-            else:
-                self._mode = "text"
-                self._handle = display(self._text_bundle(), raw=True, display_id=True)
-        except Exception:
-            pass
-        self._start()
+            if InteractiveShell.initialized():  # else plain Python: nothing to display into
+                self._ipython_display_()  # the widget view, or the text fallback alone
+        if not self._finished:
+            self._start_polling()
         return self
 
     def finish(self, status: str = "FINISHED") -> None:
@@ -150,28 +138,15 @@ class LivePanel(_Base):
         if self._finished:
             return
         self._finished = True
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(JOIN_SECONDS)
-        try:
+        self._stop_polling(JOIN_SECONDS)
+        with swallowed(_log, "reading the run's final state"):
             self._refresh(final=True)
-        except Exception:
-            pass
-        try:
-            with self._batch():
-                self.status = str(status)
-                if self.ended is None:
-                    self.ended = time.time()
-                self.clock = time.time()
-        except Exception:
-            pass
-        self._update_display()
-
-    @property
-    def polling(self) -> bool:
-        """Whether the poller thread is alive."""
-        return self._thread is not None and self._thread.is_alive()
+        with swallowed(_log, "setting the final status"), self._batch():
+            self.status = str(status)
+            if self.ended is None:
+                self.ended = time.time()
+            self.clock = time.time()
+        self._update_display()  # the final state in the output (also what an exported one keeps)
 
     def summary(self) -> str:
         """One line: ``run 'name' (id 1234abcd…) STATUS 3.2s · acc 0.9 · loss 0.2``."""
@@ -183,28 +158,7 @@ class LivePanel(_Base):
 
     # ------------------------------------------------------------------ display
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        data: dict[str, Any] = {}
-        metadata: dict[str, Any] = {}
-        if self._widget_ok():
-            try:
-                bundle = super()._repr_mimebundle_(**kwargs)
-                if isinstance(bundle, tuple):
-                    data, metadata = dict(bundle[0]), dict(bundle[1] or {})
-                elif bundle:
-                    data = dict(bundle)
-            except Exception:
-                data = {}
-        data.update(self._text_bundle())
-        return data, metadata
-
-    def __repr__(self) -> str:
-        return f"<LivePanel {self.summary()}>"
-
-    def _text_bundle(self) -> dict[str, str]:
-        return {"text/plain": self.summary(), "text/html": self._html()}
-
-    def _html(self) -> str:
+    def _fallback_html(self) -> str:
         e = html.escape
         cells = "".join(
             f"<span style='margin-left:1em'>{e(k)} <b>{e(format_value(m.get('last')))}</b></span>"
@@ -222,58 +176,17 @@ class LivePanel(_Base):
         end = self.ended if self.ended is not None else time.time()
         return format_duration(end - self.started)
 
-    def _widget_ok(self) -> bool:
-        return has_live_comm(self)
-
-    def _update_display(self) -> None:
-        """Show the final state in the displayed output (also what an exported notebook keeps)."""
-        handle = self._handle
-        if handle is None:
-            return
-        try:
-            if self._mode == "widget":
-                handle.update(self)  # same model; refreshes the text fallbacks saved with it
-            else:
-                handle.update(self._text_bundle(), raw=True)
-        except Exception:
-            pass
-
-    def _batch(self) -> contextlib.AbstractContextManager[None]:
-        return batched(self)
-
     # ------------------------------------------------------------------ polling
 
-    def _start(self) -> None:
-        if self._thread is not None or self._finished:
-            return
-        self._thread = threading.Thread(
-            target=self._loop, name="jupyter-mm-live-panel", daemon=True
-        )
-        self._thread.start()
-
-    def _loop(self) -> None:
-        try:
-            # first poll after one interval: a short cell ends before it and costs no poll
-            self._stop.wait(POLL_SECONDS)
-            while not self._stop.is_set():
-                t0 = time.perf_counter()
-                going = self._refresh()
-                self.last_poll_seconds = cost = time.perf_counter() - t0
-                self.polls += 1
-                if not going:
-                    return
-                self._stop.wait(max(POLL_SECONDS, cost / CPU_BUDGET))
-        except BaseException:  # a daemon thread must never raise into the kernel
-            return
+    def _poll(self) -> bool:
+        return self._refresh()
 
     def _refresh(self, final: bool = False) -> bool:
         """Read the run from the store and set the traits; False once the run has ended."""
         run = self._run
         if self._flush and not final and not getattr(run, "ended", False):
-            try:
+            with swallowed(_log, "flushing the run's metrics"):
                 run.flush()  # fresher than waiting for the writer thread
-            except Exception:
-                pass
         info = run.store.get_run(run.id)
         metrics, hidden = self._read_metrics(run, info, final)
         with self._apply_lock:
@@ -323,4 +236,5 @@ def show_live_panel(run: Any) -> LivePanel | None:
     try:
         return LivePanel(run).show()
     except Exception:
+        log_swallowed(_log, "showing a live panel")
         return None

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import ast
+import logging
 from typing import Any
 
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from .execution_log import ExecutionLog
+from .failsafe import log_swallowed, swallowed
 from .tracked_cell import TrackedCell, warn
+
+_log = logging.getLogger(__name__)
 
 
 @magics_class
@@ -40,6 +44,7 @@ class TrackMagics(Magics):
         try:
             session = TrackedCell(self.shell, self.log, args, cell).start()
         except Exception as e:  # the store is unreachable, a bad -p...: run the cell untracked
+            log_swallowed(_log, "starting a tracked run")
             warn(f"this cell runs untracked: {e}")
             session = None
         if session is None:
@@ -68,6 +73,7 @@ class TrackMagics(Magics):
         try:
             filename = shell.compile.cache(source, shell.execution_count)
         except Exception:
+            log_swallowed(_log, "caching the cell's source for tracebacks")
             filename = "<track>"
         ns = shell.user_ns
         exec(shell.compile(tree, filename, "exec"), ns)  # noqa: S102 - running the user's cell is the point
@@ -127,10 +133,8 @@ def _flush_inline_figures() -> None:
     backend = sys.modules.get("matplotlib_inline.backend_inline")
     if backend is None:
         return
-    try:
+    with swallowed(_log, "showing the cell's open matplotlib figures"):
         import matplotlib
 
         if "inline" in matplotlib.get_backend():
             backend.flush_figures()
-    except Exception:
-        pass

@@ -6,8 +6,13 @@ display_data, execute_result), so a run keeps exactly what its cell showed, imag
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Any
+
+from .failsafe import swallowed
+
+_log = logging.getLogger(__name__)
 
 MAX_STREAM_CHARS = 5_000_000
 
@@ -49,11 +54,9 @@ class OutputRecorder:
             self._saved["publish"] = (pub, original)
 
             def publish(data: Any, metadata: Any = None, *args: Any, **kwargs: Any) -> Any:
-                try:
+                with swallowed(_log, "recording a display message"):
                     self._flush_streams()
                     self._events.append(("display_data", (dict(data or {}), dict(metadata or {}))))
-                except Exception:
-                    pass
                 return original(data, metadata, *args, **kwargs)
 
             pub.publish = publish
@@ -78,11 +81,9 @@ class OutputRecorder:
 
     def add_result(self, value: Any, execution_count: int | None) -> None:
         """The cell's last-expression value, as IPython will display it."""
-        try:
+        with swallowed(_log, "recording the cell's result"):
             data, metadata = self.shell.display_formatter.format(value)
             self._events.append(("execute_result", (data, metadata, execution_count)))
-        except Exception:
-            pass
 
     def outputs(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []

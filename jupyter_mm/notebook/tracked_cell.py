@@ -7,6 +7,7 @@ the user's cell or the run's status.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import time
@@ -17,7 +18,10 @@ from ..core import records
 from ..core.execution_log import analyse
 from .cell_params import literal_assignments, param_text
 from .execution_log import ExecutionLog
+from .failsafe import log_swallowed, swallowed
 from .outputs import OutputRecorder
+
+_log = logging.getLogger(__name__)
 
 
 def _announce(event: str, **payload: Any) -> None:
@@ -98,6 +102,7 @@ class TrackedCell:
 
             return get_tracking_uri()
         except Exception:
+            log_swallowed(_log, "reading the tracking URI")
             return None
 
     # ------------------------------------------------------------------ finish
@@ -113,6 +118,7 @@ class TrackedCell:
             try:
                 step()
             except Exception as e:  # one capture failing must not cost the rest
+                log_swallowed(_log, f"recording {step.__name__}")
                 self.problems.append(f"{step.__name__.strip('_')}: {e}")
         status = "FINISHED"
         tags = dict(getattr(self, "_pending_tags", {}))
@@ -125,15 +131,14 @@ class TrackedCell:
         try:
             run.end(status, tags=tags)
         except Exception as e:
+            log_swallowed(_log, "ending the run")
             self.problems.append(f"ending the run: {e}")
         panel = getattr(self, "panel", None)
         if panel is not None:
             panel.finish(status)
         for stream in (sys.stdout, sys.stderr):  # so the frontend's end snapshot has every output
-            try:
+            with swallowed(_log, "flushing the cell's output streams"):
                 stream.flush()
-            except Exception:
-                pass
         _announce("run_finished", run_id=run.id, status=status, cell_id=self.entry.get("cell_id"))
         if self.problems:
             warn("recorded this run partially: " + "; ".join(self.problems))
@@ -170,6 +175,7 @@ class TrackedCell:
             try:
                 record()
             except Exception as e:
+                log_swallowed(_log, f"recording {record.__name__}")
                 self.problems.append(f"{record.__name__.strip('_').replace('_', ' ')}: {e}")
         if self._pending:
             self.run.store.log_artifacts(self.run.id, self._pending)
@@ -240,7 +246,5 @@ def _json(data: Any) -> bytes:
 
 def warn(message: str) -> None:
     """One line on stderr: visible under the cell, without a warnings-module source line."""
-    try:
+    with swallowed(_log, "writing a warning to stderr"):
         sys.stderr.write(f"jupyter-mm warning: {message}\n")
-    except Exception:
-        pass

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import math
 import os
 import re
@@ -347,6 +348,31 @@ def test_the_displayed_output_gets_the_final_state(
     mm.end_run()
     wait_for(lambda: not w.polling)
     assert updates and "running" not in updates[-1]["text/plain"]
+
+
+def test_a_display_that_cannot_be_updated_leaves_a_debug_record(
+    store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The frontend went away: the final update fails quietly for the user, not for the log."""
+    import IPython.display
+
+    class Handle:
+        def update(self, obj: Any, **kw: Any) -> None:
+            raise RuntimeError("no such display")
+
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: Handle())
+    caplog.set_level(logging.DEBUG, logger="jupyter_mm")
+    run = mm.start_run(name="live")
+    mm.log_metric("loss", 1.0)
+    run.flush()
+    w = mm.compare([run], static="none")
+    w._ipython_display_()
+    mm.end_run()
+    wait_for(lambda: not w.polling)
+    assert not w.live and w.table["rows"][0]["status"] == "FINISHED"
+    (record,) = [r for r in caplog.records if "updating the displayed widget" in r.getMessage()]
+    assert record.levelno == logging.DEBUG and record.name == "jupyter_mm.notebook.widget_base"
+    assert record.exc_info is not None and record.exc_info[0] is RuntimeError
 
 
 def test_closing_the_widget_stops_the_poller(store: Store) -> None:

@@ -4,6 +4,7 @@ store, and one real kernel run through nbclient."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -273,3 +274,13 @@ def test_show_live_panel_never_raises(run: Any) -> None:
     panel.finish("FINISHED")
     assert not panel.polling
     assert live_panel.show_live_panel(object()) is None  # not a run at all
+
+
+def test_a_panel_that_cannot_be_shown_leaves_a_debug_record(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="jupyter_mm")
+    assert live_panel.show_live_panel(object()) is None  # the cell goes on without a panel
+    (record,) = [r for r in caplog.records if r.name == "jupyter_mm.notebook.live_panel"]
+    assert record.levelno == logging.DEBUG and "showing a live panel" in record.getMessage()
+    assert record.exc_info is not None and record.exc_info[0] is AttributeError

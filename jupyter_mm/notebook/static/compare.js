@@ -68,6 +68,16 @@ function select(cls, label, options, value, onChange) {
   return [wrap, s];
 }
 
+function checkbox(cls, label, checked, onChange) {
+  const wrap = el("label", "jmm-cmp-field");
+  const box = el("input", cls);
+  box.type = "checkbox";
+  box.checked = checked;
+  box.addEventListener("change", () => onChange(box.checked));
+  wrap.append(box, el("span", "jmm-cmp-label", label));
+  return [wrap, box];
+}
+
 function render({ model, el: host }) {
   const root = el("div", "jmm-cmp");
   const bar = el("div", "jmm-cmp-bar");
@@ -116,13 +126,8 @@ function render({ model, el: host }) {
         timer = setTimeout(() => set("smoothing", Number(smooth.value)), 120);
       });
       sw.append(smooth, smoothOut);
-      const lw = el("label", "jmm-cmp-field");
-      logBox = el("input", "jmm-cmp-log");
-      logBox.type = "checkbox";
-      logBox.checked = !!model.get("log_y");
-      logBox.addEventListener("change", () => set("log_y", logBox.checked));
-      lw.append(logBox, el("span", "jmm-cmp-label", "log y"));
-      bar.append(sw, lw);
+      [w, logBox] = checkbox("jmm-cmp-log", "log y", !!model.get("log_y"), (v) => set("log_y", v));
+      bar.append(sw, w);
     }
     if (views.includes("scatter")) {
       [w, sParam] = select("jmm-cmp-sparam", "scatter x", params, model.get("scatter_param"), (v) => set("scatter_param", v));
@@ -131,13 +136,8 @@ function render({ model, el: host }) {
       bar.append(w);
     }
     if (views.includes("table")) {
-      const iw = el("label", "jmm-cmp-field");
-      identBox = el("input", "jmm-cmp-ident");
-      identBox.type = "checkbox";
-      identBox.checked = !!model.get("hide_identical");
-      identBox.addEventListener("change", () => set("hide_identical", identBox.checked));
-      iw.append(identBox, el("span", "jmm-cmp-label", "hide identical params"));
-      bar.append(iw);
+      [w, identBox] = checkbox("jmm-cmp-ident", "hide identical params", !!model.get("hide_identical"), (v) => set("hide_identical", v));
+      bar.append(w);
     }
     const clear = el("button", "jmm-cmp-clear", "clear selection");
     clear.type = "button";
