@@ -19,23 +19,16 @@ class SmallDisk:
         self.ballast = path / "ballast"
 
     def fill(self) -> None:
-        """Take every free byte (a file grown until the kernel says ENOSPC)."""
-        block = b"\0" * (64 * 1024)
-        with open(self.ballast, "ab") as f:
-            try:
-                while True:
-                    f.write(block)
-                    f.flush()
-            except OSError as e:
-                assert e.errno == 28, e  # ENOSPC
-        # the last, smaller blocks too: not even a page left
+        """Take every free byte: unbuffered writes, smaller and smaller, until the kernel says
+        ENOSPC even for one byte."""
         with open(self.ballast, "ab", buffering=0) as f:
-            size = 4096
+            size = 1 << 20
             while size:
                 try:
                     if not f.write(b"\0" * size):
                         size //= 2
-                except OSError:
+                except OSError as e:
+                    assert e.errno == 28, e  # ENOSPC
                     size //= 2
 
     def free(self) -> None:
