@@ -3,6 +3,8 @@
 SQLite runs in WAL mode with a busy timeout; write transactions start with ``BEGIN IMMEDIATE`` so a
 reader never has to upgrade its lock (the upgrade is what surfaces "database is locked" to users),
 and a write that still meets a lock is retried with backoff before giving up with a StoreError.
+Other failures that are the store's condition, not a bug (a full disk, a lost connection), are
+turned into retryable MMErrors by :func:`classify`, here only.
 """
 
 from __future__ import annotations

@@ -19,7 +19,11 @@ SERVER_FILE = "server"
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("sync", help="send writes spooled while a tracking server was unreachable")
+    p = sub.add_parser(
+        "sync",
+        help="send writes spooled while a tracking server was unreachable, and points a "
+        "local store could not take (its disk full)",
+    )
     p.add_argument(
         "--uri",
         help="the tracking server (default: MM_TRACKING_URI if it is http(s), else every "
