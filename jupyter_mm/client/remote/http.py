@@ -39,9 +39,8 @@ from ...errors import (
 #: Statuses worth retrying: the server or a proxy in front of it is busy or restarting. After
 #: the last attempt these are :class:`Unavailable`.
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
-#: Also retried, but then raised as the error the server named (``retryable`` all the same): a
-#: full store (507), a failure of the server's own (500).
-RETRY_THEN_RAISE = frozenset({500, 507})
+# Any other answer whose error is ``retryable`` (a full store's 507, a 500 the server did not
+# explain) is retried too, then raised as that error; a 500 DATA_LOSS is not (it will not pass).
 _ERRORS: dict[str, type[MMError]] = {
     "INVALID_PARAMETER_VALUE": InvalidInput,
     "BAD_REQUEST": InvalidInput,
@@ -196,7 +195,7 @@ class Transport:
                 data = resp.data if not stream else resp.read()
                 _drain(resp)
                 error = self._error(resp.status, data, method, path)
-                if resp.status in RETRY_THEN_RAISE and attempt + 1 < attempts:
+                if error.retryable and attempt + 1 < attempts:
                     problem = f"HTTP {resp.status}"
                     continue
                 raise error
