@@ -3,7 +3,8 @@
 jupyter mm status                  which store, how many experiments and runs
 jupyter mm runs [FILTER] [-o KEY]  recent runs as a table
 jupyter mm experiments             experiments
-jupyter mm check                   database integrity, artifact hashes and the audit chain
+jupyter mm check [--repair]        database integrity, artifact hashes, the audit chain and
+                                   leftover temporary files (--repair removes those)
 jupyter mm server --store URI ...  the team server (docs/team-server.md)
 jupyter mm sync [--uri URL]        send writes spooled while a tracking server was down
 """
@@ -60,9 +61,13 @@ def cmd_experiments(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .core.integrity import check_store
+    from .core.integrity import check_store, repair_store
 
-    problems = check_store(_store(args))
+    store = _store(args)
+    if args.repair:
+        for done in repair_store(store):
+            print(f"repaired: {done}")
+    problems = check_store(store)
     for p in problems:
         print(f"problem: {p}")
     print("ok" if not problems else f"{len(problems)} problem(s)")
@@ -82,9 +87,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("-n", "--limit", type=int, default=20)
     p.set_defaults(fn=cmd_runs)
     sub.add_parser("experiments", help="list experiments").set_defaults(fn=cmd_experiments)
-    sub.add_parser(
-        "check", help="verify the database, artifact hashes and the registry audit chain"
-    ).set_defaults(fn=cmd_check)
+    p = sub.add_parser(
+        "check",
+        help="verify the database, artifact hashes, the registry audit chain and leftover "
+        "temporary files",
+    )
+    p.add_argument("--repair", action="store_true", help="remove leftover temporary files first")
+    p.set_defaults(fn=cmd_check)
     from .server.team_cli import add_parser as add_server_parser
 
     add_server_parser(sub)

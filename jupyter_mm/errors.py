@@ -14,6 +14,10 @@ class MMError(Exception):
 
     code = "INTERNAL_ERROR"
     http_status = 500
+    #: Whether the same request may succeed later unchanged (the store was full, locked or
+    #: unreachable): callers keep what they were writing and try again instead of dropping it.
+    #: Decided here, by the error's kind, so no caller ever parses a message to know.
+    retryable = False
 
     def __init__(self, message: str, details: Mapping[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -73,10 +77,36 @@ class FilterSyntaxError(InvalidInput):
 
 
 class StoreError(MMError):
-    """The store cannot be opened or written (unreachable, locked for too long, corrupt)."""
+    """The store cannot be opened or written for now (unreachable, locked for too long, its
+    database connection lost). Nothing was written; the same write may succeed later."""
 
     code = "TEMPORARILY_UNAVAILABLE"
     http_status = 503
+    retryable = True
+
+
+class StoreFull(StoreError):
+    """The disk (or quota) holding part of the store is full: nothing was written, and the same
+    write succeeds once space is freed. ``details["location"]`` says which part is full:
+    ``"database"`` or ``"artifacts"`` (the artifact root), and ``details["path"]`` where it is."""
+
+    code = "INSUFFICIENT_STORAGE"
+    http_status = 507
+
+    def __init__(self, location: str, where: str = "", cause: object = None) -> None:
+        what = "database" if location == "database" else "artifact root"
+        message = f"the store's {what}{f' ({where})' if where else ''} is full: nothing was written"
+        if cause:
+            message += f" ({cause})"
+        super().__init__(message, {"location": location, "path": where})
+        self.location = location
+
+
+class ServerError(MMError):
+    """A tracking server failed on a request for a reason of its own (an HTTP 5xx it did not
+    explain): not the request's fault, so it is retried, and spooled meanwhile."""
+
+    retryable = True
 
 
 class Unavailable(StoreError):

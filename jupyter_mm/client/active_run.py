@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..core import records, validation
 from ..core.limits import MAX_STEP, MIN_STEP
-from ..errors import InvalidInput
+from ..errors import InvalidInput, MMError
+from . import fallback
 from .metric_buffer import MetricBuffer
 
 if TYPE_CHECKING:
@@ -32,7 +33,9 @@ class ActiveRun:
         self._last_step: dict[str, int] = {}
         self._params: dict[str, str] = dict(run.params)
         self._ended = False
-        self._buffer = MetricBuffer(self._write_metrics, heartbeat=self._beat)
+        self._buffer = MetricBuffer(
+            self._write_metrics, heartbeat=self._beat, name=run.id, on_refused=self._count_refused
+        )
         self._queue = self._buffer.queue
 
     def __repr__(self) -> str:
@@ -44,6 +47,9 @@ class ActiveRun:
 
     def _beat(self) -> None:
         self.store.heartbeat(self.id)
+
+    def _count_refused(self, total: int) -> None:
+        self.store.set_tag(self.id, fallback.REFUSED_TAG, str(total))
 
     # ------------------------------------------------------------ logging
 
@@ -107,23 +113,77 @@ class ActiveRun:
     # ------------------------------------------------------------ ending
 
     def end(self, status: str = "FINISHED", tags: Mapping[str, Any] | None = None) -> None:
-        """End the run; the last metrics, ``tags`` and the status go in one transaction."""
+        """End the run; the last metrics, ``tags`` and the status go in one transaction.
+
+        If the store cannot take the last points now (full, unavailable), the run still ends
+        with ``status``: its points go to the store's fallback spool (``jupyter mm sync`` writes
+        them) and the run's tag ``mm.unwritten_points`` says how many wait there, so a run with
+        holes never looks complete. Points refused for good are counted in ``mm.refused_points``.
+        """
         if self._ended:
             return
         self._ended = True
+        end_tags = dict(tags or {})
+        end_time = time.time_ns() // 1_000_000
+
+        def last(points: Any) -> None:
+            if self._buffer.refused:
+                end_tags[fallback.REFUSED_TAG] = str(self._buffer.refused)
+            self.store.end_run(self.id, status, end_time, metrics=points, tags=end_tags)
+
         try:
-            self._buffer.close(
-                last=lambda points: self.store.end_run(self.id, status, metrics=points, tags=tags)
-            )
-        except BaseException:
-            try:  # metrics could not be written: still record how the run ended
-                self.store.update_run(self.id, status=status)
-            except Exception:
-                pass
-            raise
+            self._buffer.close(last=last)
+        except BaseException as e:
+            self._end_anyway(status, end_time, end_tags, e)
         finally:
             if self._on_end is not None:
                 self._on_end(self)
+
+    def _end_anyway(
+        self, status: str, end_time: int, tags: dict[str, Any], error: BaseException
+    ) -> None:
+        """The last write failed: keep what is unwritten and still record the end."""
+        waiting = list(self._buffer.queue)
+        self._buffer.queue.clear()
+        if self._buffer.refused:
+            tags[fallback.REFUSED_TAG] = str(self._buffer.refused)
+        from ..core.store import Store
+
+        store = self.store
+        if not isinstance(store, Store):  # a remote store: its own spool failed, nothing to add
+            self._buffer.queue.extend(waiting)
+            raise error
+        if not waiting:  # only refused points (or none) were lost: the run ends as it ended
+            try:
+                store.end_run(self.id, status, end_time, tags=tags)
+                return
+            except MMError as e:
+                if not e.retryable:
+                    raise
+        try:
+            spool = fallback.spill(store, self.id, waiting)
+            if waiting:
+                tags[fallback.UNWRITTEN_TAG] = str(len(waiting))
+                store.end_run(self.id, status, end_time, tags=tags)
+                ended = f"ended {status}, tagged {fallback.UNWRITTEN_TAG}"
+            else:
+                raise error
+        except OSError:
+            self._buffer.queue.extend(waiting)  # only in memory: say so, loudly
+            raise error from None
+        except MMError:  # the store takes nothing now: the end waits in the spool, after them
+            tags.pop(fallback.UNWRITTEN_TAG, None)
+            fallback.spool_end(store, self.id, status, end_time, tags)
+            ended = f"stays RUNNING until they are written, then ends {status}"
+        import warnings
+
+        warnings.warn(
+            f"jupyter-mm: {len(waiting)} metric points of run {self.id} could not be written "
+            f"({error}); they are kept in {spool.dir} and the run {ended}. Run `jupyter mm "
+            "sync` once the store takes writes again.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
     @property
     def ended(self) -> bool:

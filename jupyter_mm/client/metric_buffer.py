@@ -2,8 +2,12 @@
 thread per process flushes every open buffer in batches, when a buffer fills and at least every
 ``FLUSH_SECONDS``, and beats each run's heartbeat; ``close`` flushes the rest in the caller.
 
-Points whose write fails because the store is unavailable stay queued and are retried; points the
-store rejects for good (e.g. the run was deleted) are dropped with one warning.
+A write that fails for a reason that can pass (an error whose ``retryable`` is true: the disk
+full, the database locked or unreachable, a tracking server's 5xx), or for a reason unknown, puts
+its points back at the front of the queue and is retried on every tick; the user is warned once
+when writing stops and once when it resumes, each time with the number of points waiting. Only
+an error that is not retryable (the store refuses the points for good, e.g. the run was deleted)
+drops the batch: those points are counted in :attr:`MetricBuffer.refused` and warned about.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import warnings
 from collections.abc import Callable, Sequence
 
 from ..core.limits import MAX_BATCH_METRICS as MAX_WRITE
-from ..errors import MMError, StoreError
+from ..errors import MMError
 
 Point = tuple[str, float, int, int]
 
@@ -30,6 +34,8 @@ class MetricBuffer:
         heartbeat: Callable[[], None] | None = None,
         batch_size: int = 20_000,
         max_pending: int = 1_000_000,
+        name: str = "",
+        on_refused: Callable[[int], None] | None = None,
     ) -> None:
         self._write = write
         self._heartbeat = heartbeat
@@ -39,7 +45,13 @@ class MetricBuffer:
         #: Pending points; appending to it directly is the fast path (see ActiveRun.log_metric).
         self.queue: collections.deque[Point] = collections.deque()
         self._flush_lock = threading.Lock()  # one writer at a time (thread vs close/flush)
-        self._warned = False
+        self.name = name
+        self._on_refused = on_refused
+        #: Points refused for good (not retryable) and dropped.
+        self.refused = 0
+        #: Why writing stopped (the last retryable failure), None while writes succeed.
+        self.stalled: BaseException | None = None
+        self._stalled_since = 0.0
         self._closed = False
         _writer.register(self)
 
@@ -54,8 +66,8 @@ class MetricBuffer:
 
     def filled(self, n: int) -> None:
         """The queue reached ``batch_size`` (callers that append to ``queue`` themselves call this)."""
-        if n >= self.max_pending:  # the writer can't keep up: apply back-pressure
-            self.flush()
+        if n >= self.max_pending and self.stalled is None:  # the writer can't keep up
+            self.flush()  # back-pressure (not while the store is failing: the user was told)
         elif n == self.batch_size:  # wake the writer once per batch, not on every call
             _writer.wake()
 
@@ -71,21 +83,57 @@ class MetricBuffer:
         batch = [pop() for _ in range(min(len(q), self.batch_size, MAX_WRITE))]
         try:
             (last or self._write)(batch)
-        except StoreError:
-            q.extendleft(reversed(batch))  # back to the front, order kept
-            raise
         except MMError as e:
-            self._warn(f"jupyter-mm: {len(batch)} metric points were rejected: {e}")
+            if not e.retryable:  # refused for good: dropped, and counted
+                self.refused += len(batch)
+                self._notify(
+                    f"jupyter-mm: the store refused {len(batch)} metric points{self._of()} for "
+                    f"good ({e.code}: {e.message}); {self.refused} refused so far"
+                )
+                if self._on_refused is not None:
+                    try:
+                        self._on_refused(self.refused)
+                    except Exception:  # the count also goes in with the run's end
+                        pass
+                raise
+            q.extendleft(reversed(batch))  # back to the front, order kept
+            self._stop(e)
             raise
+        except BaseException as e:  # unknown (or interrupted): keep the points all the same
+            q.extendleft(reversed(batch))
+            if isinstance(e, Exception):
+                self._stop(e)
+            raise
+        if self.stalled is not None:
+            self._resume(len(batch) + len(q))
+
+    def _of(self) -> str:
+        return f" of run {self.name}" if self.name else ""
+
+    def _stop(self, e: BaseException) -> None:
+        """Writing failed for a reason that may pass: say so once per outage."""
+        if self.stalled is None:
+            self._stalled_since = time.monotonic()
+            self._notify(
+                f"jupyter-mm: writing metrics{self._of()} stopped ({e}); {len(self.queue)} "
+                "points are waiting and will be written when the store takes them again"
+            )
+        self.stalled = e
+
+    def _resume(self, waiting: int) -> None:
+        seconds = time.monotonic() - self._stalled_since
+        self.stalled = None
+        self._notify(
+            f"jupyter-mm: writing metrics{self._of()} resumed after {seconds:.0f} s; the "
+            f"{waiting} points waiting are being written"
+        )
 
     def tick(self, now: float) -> None:
         """Called by the background writer: flush, and beat the heartbeat when it is due."""
         try:
             self.flush()
-        except StoreError as e:  # keep the points; try again next tick
-            self._warn(f"jupyter-mm: could not write metrics yet ({e}); will retry")
-        except Exception as e:  # never let the writer thread die
-            self._warn(f"jupyter-mm: metric writer error: {e}")
+        except Exception:  # never let the writer thread die; the user was told (_stop, refused)
+            pass
         if self._heartbeat is not None and now - self._last_beat >= HEARTBEAT_SECONDS:
             self._last_beat = now
             try:
@@ -106,10 +154,9 @@ class MetricBuffer:
             elif self.queue:
                 self._write_next()
 
-    def _warn(self, message: str) -> None:
-        if not self._warned:
-            self._warned = True
-            warnings.warn(message, RuntimeWarning, stacklevel=2)
+    @staticmethod
+    def _notify(message: str) -> None:
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
 class _Writer:

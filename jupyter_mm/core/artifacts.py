@@ -16,10 +16,24 @@ import uuid
 from collections.abc import Iterator
 from typing import IO, Any
 
-from ..errors import IntegrityError, InvalidInput, NotFound
+from ..errors import IntegrityError, InvalidInput, MMError, NotFound, StoreError, StoreFull
 from . import limits
 
 CHUNK = 1 << 20
+#: Suffix of a blob being written (``sha256/ab/cdef….tmp-<uuid>``) and of a streamed upload in
+#: ``staging/`` (``.<digest>-….part``): anything with these names is a write in progress, or
+#: one a crash interrupted (``jupyter mm check`` reports those, ``--repair`` removes them).
+TMP_MARK = ".tmp-"
+STAGING_SUFFIX = ".part"
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def write_failure(err: OSError, where: str) -> MMError:
+    """The MMError a failed write to the artifact root stands for: :class:`StoreFull` when the
+    disk or quota is full, else :class:`StoreError` (both ``retryable``)."""
+    if err.errno in _FULL_ERRNOS:
+        return StoreFull("artifacts", where, err.strerror or err)
+    return StoreError(f"the store's artifact root ({where}) cannot be written: {err}")
 
 
 def normalize_path(path: Any) -> str:
@@ -115,7 +129,10 @@ class BlobStore:
         if not self._is_local:
             return None
         staging = posixpath.join(self.root, "staging")
-        os.makedirs(staging, exist_ok=True)
+        try:
+            os.makedirs(staging, exist_ok=True)
+        except OSError as e:
+            raise write_failure(e, self.root) from e
         return staging
 
     def put_hashed_file(self, path: str | os.PathLike[str], digest: str) -> int:
@@ -128,15 +145,15 @@ class BlobStore:
             if self.exists(digest):
                 return size
             if self._is_local:
-                with open(path, "rb") as f:
-                    os.fsync(f.fileno())
-                self.fs.makedirs(posixpath.dirname(final), exist_ok=True)
                 try:
+                    with open(path, "rb") as f:
+                        os.fsync(f.fileno())
+                    self.fs.makedirs(posixpath.dirname(final), exist_ok=True)
                     os.replace(path, final)  # staging_dir() is on the same filesystem
                     return size
                 except OSError as e:
                     if e.errno != errno.EXDEV:
-                        raise
+                        raise write_failure(e, self.root) from e
             with open(path, "rb") as f:
                 self._write_atomic(digest, iter(lambda: f.read(CHUNK), b""), expect=digest)
             return size
@@ -146,25 +163,59 @@ class BlobStore:
 
     def _write_atomic(self, digest: str, blocks: Any, expect: str | None = None) -> None:
         # Write to a temporary name then move, so a crash never leaves a truncated blob under its digest.
+        # A failure part-way (a full disk) removes the temporary file and says what happened.
         final = self._path(digest)
         parent = posixpath.dirname(final)
-        self.fs.makedirs(parent, exist_ok=True)
-        tmp = f"{final}.tmp-{uuid.uuid4().hex}"
+        tmp = f"{final}{TMP_MARK}{uuid.uuid4().hex}"
         h = hashlib.sha256()
-        with self.fs.open(tmp, "wb") as out:
-            for block in blocks:
-                h.update(block)
-                out.write(block)
+        try:
+            self.fs.makedirs(parent, exist_ok=True)
+            with self.fs.open(tmp, "wb") as out:
+                for block in blocks:
+                    h.update(block)
+                    out.write(block)
+                if self._is_local:
+                    out.flush()
+                    os.fsync(out.fileno())
+            if expect is not None and h.hexdigest() != expect:
+                raise IntegrityError("file changed while it was being stored; try again")
             if self._is_local:
-                out.flush()
-                os.fsync(out.fileno())
-        if expect is not None and h.hexdigest() != expect:
-            self.fs.rm(tmp)
-            raise IntegrityError("file changed while it was being stored; try again")
-        if self._is_local:
-            os.replace(tmp, final)
-        else:
-            self.fs.mv(tmp, final)
+                os.replace(tmp, final)
+            else:
+                self.fs.mv(tmp, final)
+        except BaseException as e:
+            self._remove_quietly(tmp)
+            if isinstance(e, OSError) and self._is_local:
+                raise write_failure(e, self.root) from e
+            raise
+
+    def _remove_quietly(self, path: str) -> None:
+        try:
+            if self._is_local:
+                os.unlink(path)
+            elif self.fs.exists(path):
+                self.fs.rm(path)
+        except (OSError, FileNotFoundError):
+            pass
+
+    def temporary_files(self) -> list[tuple[str, float]]:
+        """Leftover temporary files of a local blob store (``(path, mtime)``): blobs whose write
+        was interrupted (``sha256/ab/….tmp-…``) and streamed uploads in ``staging/``. A write in
+        progress has them too, so callers judge by age."""
+        if not self._is_local:
+            return []
+        found: list[tuple[str, float]] = []
+        for folder, pattern in (("sha256", TMP_MARK), ("staging", STAGING_SUFFIX)):
+            top = posixpath.join(self.root, folder)
+            for dirpath, _, names in os.walk(top):
+                for name in names:
+                    if pattern in name:
+                        path = os.path.join(dirpath, name)
+                        try:
+                            found.append((path, os.stat(path).st_mtime))
+                        except FileNotFoundError:  # finished meanwhile
+                            pass
+        return sorted(found)
 
     def get_bytes(self, digest: str, verify: bool = True) -> bytes:
         try:

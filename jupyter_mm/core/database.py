@@ -3,6 +3,8 @@
 SQLite runs in WAL mode with a busy timeout; write transactions start with ``BEGIN IMMEDIATE`` so a
 reader never has to upgrade its lock (the upgrade is what surfaces "database is locked" to users),
 and a write that still meets a lock is retried with backoff before giving up with a StoreError.
+Other failures that are the store's condition, not a bug (a full disk, a lost connection), are
+turned into retryable MMErrors by :func:`classify`, here only.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from ..errors import StoreError
+from ..errors import MMError, StoreError, StoreFull
 
 T = TypeVar("T")
 
@@ -104,6 +106,50 @@ def _is_retryable_pg(err: BaseException) -> bool:
     return code in ("40001", "40P01")  # serialization failure, deadlock
 
 
+#: SQLite result codes (``sqlite3.Error.sqlite_errorcode``, primary code in the low byte).
+_SQLITE_FULL, _SQLITE_IOERR, _SQLITE_CANTOPEN, _SQLITE_NOLFS = 13, 10, 14, 22
+
+
+def classify(engine: Engine, err: BaseException) -> MMError | None:
+    """The :class:`MMError` a database failure stands for, when it is the store's condition
+    rather than a bug: a full disk is :class:`StoreFull` (``location="database"``), a lost or
+    refused connection, an I/O error or a file that cannot be opened is :class:`StoreError`; both
+    are ``retryable``. None for anything else (a bug, to be raised as it is).
+
+    The one place that decides this, so every write (metrics, params, tags, end_run, artifact
+    paths, the registry) fails the same way and callers never read messages."""
+    orig = getattr(err, "orig", err)
+    where = _where(engine)
+    if is_sqlite(engine):
+        code = getattr(orig, "sqlite_errorcode", None)
+        primary = code & 0xFF if isinstance(code, int) else None
+        msg = str(orig).lower()
+        if primary == _SQLITE_FULL or "database or disk is full" in msg:
+            return StoreFull("database", where, orig)
+        if primary in (_SQLITE_IOERR, _SQLITE_CANTOPEN, _SQLITE_NOLFS) or (
+            "disk i/o error" in msg or "unable to open database file" in msg
+        ):
+            return StoreError(f"the store's database ({where}) cannot be written now: {orig}")
+        return None
+    state = getattr(orig, "sqlstate", None) or ""
+    if state == "53100":  # disk_full
+        return StoreFull("database", where, str(orig).strip())
+    if (
+        state.startswith(("08", "53", "57P"))  # connection, resources, shutdown/cannot connect
+        or getattr(err, "connection_invalidated", False)
+        or (isinstance(err, OperationalError) and not state)  # e.g. connection refused or lost
+    ):
+        return StoreError(f"the store's database ({where}) is unavailable: {str(orig).strip()}")
+    return None
+
+
+def _where(engine: Engine) -> str:
+    u = engine.url
+    if is_sqlite(engine):
+        return u.database or ":memory:"
+    return f"{u.get_backend_name()}://{u.host or ''}{f':{u.port}' if u.port else ''}/{u.database}"
+
+
 @contextmanager
 def write_conn(engine: Engine) -> Iterator[Connection]:
     """One write transaction (BEGIN IMMEDIATE on SQLite)."""
@@ -152,6 +198,9 @@ def run_write(engine: Engine, fn: Callable[[Connection], T]) -> T:
                         f"the store stayed locked by another process for over "
                         f"{WRITE_RETRY_SECONDS:.0f} s; nothing was written"
                     ) from err
+                known = classify(engine, err)
+                if known is not None:
+                    raise known from err
                 raise
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 0.5)

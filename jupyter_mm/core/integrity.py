@@ -1,8 +1,11 @@
-"""Whole-store checks: database integrity, index consistency, every artifact blob's hash, and the
-registry's hash-chained audit trail."""
+"""Whole-store checks: database integrity, index consistency, every artifact blob's hash, the
+registry's hash-chained audit trail, and temporary files that interrupted writes left behind
+(which :func:`repair_store` removes)."""
 
 from __future__ import annotations
 
+import os
+import time
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select, text
@@ -13,6 +16,32 @@ from . import schema as s
 
 if TYPE_CHECKING:
     from .store import Store
+
+
+#: A temporary file untouched for this long is a leftover, not a write in progress.
+TEMP_GRACE_SECONDS = 600.0
+
+
+def leftover_temporary_files(store: Store, now: float | None = None) -> list[str]:
+    """Temporary blob files (``sha256/ab/….tmp-…``, ``staging/….part``) older than
+    :data:`TEMP_GRACE_SECONDS`: writes that a crash or a full disk interrupted. A newer one may
+    be an upload in progress, so it is left alone."""
+    cutoff = (time.time() if now is None else now) - TEMP_GRACE_SECONDS
+    return [path for path, mtime in store.blobs.temporary_files() if mtime < cutoff]
+
+
+def repair_store(store: Store) -> list[str]:
+    """Remove what :func:`check_store` reports and is safe to remove (the leftover temporary
+    files); returns what was done, as sentences."""
+    done = []
+    for path in leftover_temporary_files(store):
+        try:
+            size = os.path.getsize(path)
+            os.unlink(path)
+        except FileNotFoundError:
+            continue
+        done.append(f"removed leftover temporary file {path} ({size} bytes)")
+    return done
 
 
 def check_store(store: Store) -> list[str]:
@@ -43,4 +72,9 @@ def check_store(store: Store) -> list[str]:
             problems.append(str(e))
     # an edited, deleted, reordered or cut-off registry audit entry (core/registry/audit.py)
     problems.extend(f"registry audit trail: {p.message}" for p in store.verify_audit().problems)
+    problems.extend(
+        f"leftover temporary file {path} (an interrupted write; `jupyter mm check --repair` "
+        "removes it)"
+        for path in leftover_temporary_files(store)
+    )
     return problems

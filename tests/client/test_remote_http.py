@@ -19,6 +19,8 @@ from jupyter_mm.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    ServerError,
+    StoreFull,
     Unavailable,
 )
 
@@ -100,6 +102,39 @@ def test_giving_up_is_unavailable(scripted: tuple[Scripted, Transport]) -> None:
     srv.script = [(503, {}, {})]
     with pytest.raises(Unavailable, match="1 attempt"):
         http.request("GET", "runs/x", retries=0)
+
+
+@pytest.mark.parametrize(
+    ("reply", "error", "location"),
+    [
+        (
+            {
+                "error_code": "INSUFFICIENT_STORAGE",
+                "message": "the store's artifact root is full",
+                "details": {"location": "artifacts", "path": "/srv/a"},
+            },
+            StoreFull,
+            "artifacts",
+        ),
+        ({"error_code": "INTERNAL_ERROR", "message": "internal error"}, ServerError, None),
+    ],
+)
+def test_a_full_store_and_a_server_error_are_retried_then_retryable(
+    scripted: tuple[Scripted, Transport], reply: Any, error: type[Exception], location: Any
+) -> None:
+    """A 507 or a 500 is the server's trouble, never a refusal of the request: retried, and
+    raised as a ``retryable`` error (which the store spools) once the retries are spent."""
+    srv, http = scripted
+    status = 507 if location else 500
+    srv.script = [(status, reply, {}), (200, {"ok": True}, {})]
+    assert http.request("POST", "runs/x/log-batch", json_body={}).json() == {"ok": True}
+    srv.script = [(status, reply, {})] * 4
+    with pytest.raises(error) as e:
+        http.request("POST", "runs/x/log-batch", json_body={})
+    assert type(e.value) is error and e.value.retryable and len(srv.requests) == 6
+    assert reply["message"] in str(e.value)
+    if location:
+        assert e.value.http_status == 507 and e.value.details["location"] == location
 
 
 def test_a_refused_connection_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,5 +1,5 @@
 """HTTP to the tracking server: one keep-alive connection pool per process, timeouts, and retries
-with exponential backoff and jitter on connection errors, 429, 502, 503 and 504.
+with exponential backoff and jitter on connection errors, 429 and every 5xx but 501.
 
 Retrying any request is safe because every write the client makes is idempotent (client-made run
 ids and batch ids). Failures become :class:`~jupyter_mm.errors.MMError` subclasses: the server's
@@ -30,11 +30,17 @@ from ...errors import (
     NotFound,
     PermissionDenied,
     PolicyViolation,
+    ServerError,
+    StoreError,
+    StoreFull,
     Unavailable,
 )
 
-#: Statuses worth retrying: the server or a proxy in front of it is busy or restarting.
+#: Statuses worth retrying: the server or a proxy in front of it is busy or restarting. After
+#: the last attempt these are :class:`Unavailable`.
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# Any other answer whose error is ``retryable`` (a full store's 507, a 500 the server did not
+# explain) is retried too, then raised as that error; a 500 DATA_LOSS is not (it will not pass).
 _ERRORS: dict[str, type[MMError]] = {
     "INVALID_PARAMETER_VALUE": InvalidInput,
     "BAD_REQUEST": InvalidInput,
@@ -188,7 +194,11 @@ class Transport:
             if resp.status >= 400:
                 data = resp.data if not stream else resp.read()
                 _drain(resp)
-                raise self._error(resp.status, data, method, path)
+                error = self._error(resp.status, data, method, path)
+                if error.retryable and attempt + 1 < attempts:
+                    problem = f"HTTP {resp.status}"
+                    continue
+                raise error
             return resp
         raise Unavailable(
             f"the tracking server {self.base_url} is unreachable ({problem}; "
@@ -231,10 +241,20 @@ class Transport:
                 "check the URL (with the server's base URL) and that the jupyter_mm server "
                 "extension is enabled there"
             )
+        message = message or f"{method} {path}: HTTP {status}"
+        if code == "INSUFFICIENT_STORAGE" or status == 507:
+            full = StoreFull(
+                str(details.get("location") or "database"), str(details.get("path", ""))
+            )
+            full.message = full.args[0] if not message else f"the tracking server: {message}"
+            full.args = (full.message,)
+            return full
+        if code == "TEMPORARILY_UNAVAILABLE" and status >= 500:
+            return StoreError(f"the tracking server's store: {message}")
         cls = _ERRORS.get(code or "", MMError)
-        if cls is MMError and status < 500:
-            cls = InvalidInput
-        return cls(message or f"{method} {path}: HTTP {status}")
+        if cls is MMError:
+            cls = InvalidInput if status < 500 else ServerError
+        return cls(message)
 
 
 @contextlib.contextmanager

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ...errors import MMError, Unavailable
+from ...errors import MMError
 
 try:
     import fcntl
@@ -37,9 +37,9 @@ RECORDS = "records.jsonl"
 POSITION = "position"
 REJECTED = "rejected.jsonl"
 
-#: Called for each record to replay, with the file of its bytes if it has some; raises
-#: Unavailable to stop (the server is still down), another MMError when the server refuses the
-#: record for good.
+#: Called for each record to replay, with the file of its bytes if it has some; raises a
+#: ``retryable`` MMError to stop (the server is still down, or its store full), another MMError
+#: when the record is refused for good.
 Sender = Callable[[dict[str, Any], Path | None], None]
 
 
@@ -157,9 +157,9 @@ class Spool:
         guard: Callable[[], AbstractContextManager[Any]] | None = None,
         on_drained: Callable[[], None] | None = None,
     ) -> ReplayResult:
-        """Send every record in order. Stops at the first :class:`Unavailable` (re-raised, the
-        position kept); a record the server refuses for good is set aside in
-        ``rejected.jsonl`` and replay goes on. With ``wait`` False, returns at once (``ran``
+        """Send every record in order. Stops at the first ``retryable`` MMError (re-raised, the
+        position kept: :class:`Unavailable`, a server's 5xx, a full store); a record refused
+        for good is set aside in ``rejected.jsonl`` and replay goes on. With ``wait`` False, returns at once (``ran``
         False) when another process is replaying. Once everything is sent, the files are
         emptied and ``on_drained`` is called, inside ``guard`` and the append lock, so no
         record can slip in between."""
@@ -208,9 +208,9 @@ class Spool:
                     try:
                         send(record, blob)
                         result.applied += 1
-                    except Unavailable:
-                        raise
                     except MMError as e:
+                        if e.retryable:  # unreachable, full, failing: the same record later
+                            raise
                         self._reject(line, f"{e.code}: {e.message}")
                         result.rejected += 1
                 pos += len(line)

@@ -177,6 +177,7 @@ class RemoteStore(RemoteRegistryMixin):
         self.spool = spool if spool is not None else Spool.for_server(self.url)
         self._state = threading.Lock()  # held while deciding "send or spool", and to go online
         self._offline = False
+        self._replayed = [0, 0]
         self._closed = False
         self._wake = threading.Event()
         self._replayer: threading.Thread | None = None
@@ -252,7 +253,9 @@ class RemoteStore(RemoteRegistryMixin):
             return None
         try:
             reply = self._apply(record, blob)
-        except Unavailable as e:
+        except MMError as e:
+            if not e.retryable:  # refused for good (a 4xx naming the bad input)
+                raise
             with self._state:
                 self._spool_locked(record, blob, before_spool)  # may raise: then stay online
                 self._offline = True
@@ -286,12 +289,16 @@ class RemoteStore(RemoteRegistryMixin):
 
     _remembered = False
     _warned_at = -math.inf
+    _spooled_since = 0.0
+    #: Spooled writes and metric points sent since the server was last unreachable.
+    _replayed: list[int] = [0, 0]  # noqa: RUF012 - replaced per instance before any change
 
-    def _warn_unreachable(self, e: Unavailable) -> None:
+    def _warn_unreachable(self, e: MMError) -> None:
         """One warning for the user (not one per write, and not again for a minute)."""
         now = time.monotonic()
         if now - self._warned_at > 60:
             self._warned_at = now
+            self._spooled_since = now
             warnings.warn(
                 f"jupyter-mm: {e}. Writes are kept in {self.spool.dir} and will be sent when "
                 "the server is back (or run `jupyter mm sync`).",
@@ -319,8 +326,20 @@ class RemoteStore(RemoteRegistryMixin):
 
         def send(record: dict[str, Any], blob: bytes | os.PathLike[str] | None) -> None:
             self._apply(record, blob, retries=retries)
+            self._replayed[0] += 1
+            self._replayed[1] += len((record.get("body") or {}).get("metrics") or ())
 
         def online() -> None:
+            if self._offline:  # the one "resumed" notice of this outage
+                writes, points = self._replayed
+                warnings.warn(
+                    f"jupyter-mm: the tracking server {self.url} takes writes again; the "
+                    f"{writes} spooled write(s) ({points} metric points) that were waiting "
+                    "are sent",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                self._replayed = [0, 0]
             self._offline = False
 
         return self.spool.replay(send, wait=wait, guard=lambda: self._state, on_drained=online)
@@ -344,8 +363,14 @@ class RemoteStore(RemoteRegistryMixin):
                 self._wake.clear()
             try:
                 result = self.replay()
-            except Unavailable:
-                pause = min(30.0, max(0.5, pause * 2)) * random.uniform(0.75, 1.25)
+            except MMError as e:
+                if e.retryable:  # still down, or its store still full: later
+                    pause = min(30.0, max(0.5, pause * 2)) * random.uniform(0.75, 1.25)
+                    continue
+                warnings.warn(
+                    f"jupyter-mm: replaying the spool failed: {e}", RuntimeWarning, stacklevel=1
+                )
+                pause = 30.0
                 continue
             except Exception as e:  # never let the thread die with writes left behind
                 warnings.warn(

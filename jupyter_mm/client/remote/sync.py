@@ -1,7 +1,9 @@
 """``jupyter mm sync``: send the writes spooled for tracking servers that were unreachable.
 
 Processes replay their spool by themselves when the server is back (and try once more at exit);
-this is for what a process could not send before it ended.
+this is for what a process could not send before it ended. It also writes the fallback spools of
+local stores (``client/fallback.py``): metric points a full or unavailable store could not take
+before their run ended.
 """
 
 from __future__ import annotations
@@ -10,14 +12,18 @@ import argparse
 import os
 from typing import Any
 
-from ...errors import MMError, Unavailable
-from .spool import Spool, spool_root
+from ...errors import MMError
+from .spool import ReplayResult, Spool, spool_root
 
 SERVER_FILE = "server"
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("sync", help="send writes spooled while a tracking server was unreachable")
+    p = sub.add_parser(
+        "sync",
+        help="send writes spooled while a tracking server was unreachable, and points a "
+        "local store could not take (its disk full)",
+    )
     p.add_argument(
         "--uri",
         help="the tracking server (default: MM_TRACKING_URI if it is http(s), else every "
@@ -45,7 +51,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     uri = args.uri or os.environ.get("MM_TRACKING_URI") or ""
     urls = [uri] if uri and is_remote(uri) else spooled_servers()
-    if not urls:
+    local = [] if uri and is_remote(uri) else _local_spools(uri)
+    if not urls and not local:
         print(f"nothing to sync (no spool under {spool_root()})")
         return 0
     failed = 0
@@ -56,24 +63,54 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 print(f"{store.url}: nothing spooled")
                 continue
             result = store.replay(wait=True)
-            print(
-                f"{store.url}: {result.applied} write(s) sent"
-                + (
-                    f", {result.rejected} refused (see {store.spool.dir})"
-                    if result.rejected
-                    else ""
-                )
-            )
-        except Unavailable as e:
+            print(f"{store.url}: {_summary(result, store.spool)}")
+        except MMError as e:
             failed += 1
             left = store.spool.pending_records()
             print(f"{store.url}: {e}; {left} write(s) still spooled in {store.spool.dir}")
-        except MMError as e:
-            failed += 1
-            print(f"{store.url}: {e}")
         finally:
             store.close()
+    for spool, db_url, artifact_url in local:
+        failed += _sync_local(spool, db_url, artifact_url)
     return 1 if failed else 0
+
+
+def _summary(result: ReplayResult, spool: Spool) -> str:
+    refused = f", {result.rejected} refused (see {spool.dir})" if result.rejected else ""
+    return f"{result.applied} write(s) sent{refused}"
+
+
+def _local_spools(uri: str) -> list[tuple[Spool, str, str | None]]:
+    """The fallback spools of local stores: the one of ``uri`` if given, else all."""
+    from .. import fallback
+
+    found = [(Spool(d), db, art) for d, db, art in fallback.spooled_stores()]
+    if uri:
+        from ...core.locations import resolve
+
+        db_url = resolve(uri).db_url
+        found = [f for f in found if f[1] == db_url]
+    return found
+
+
+def _sync_local(spool: Spool, db_url: str, artifact_url: str | None) -> int:
+    """Write a local store's fallback spool to it; 1 if points are still waiting."""
+    from ...core.locations import mask_password
+    from ...core.store import Store
+    from .. import fallback
+
+    name = mask_password(db_url)
+    if not spool.pending():
+        print(f"{name}: nothing spooled")
+        return 0
+    try:
+        with Store.open(db_url, artifact_uri=artifact_url) as store:
+            result = fallback.replay(store, spool)
+    except MMError as e:
+        print(f"{name}: {e}; {spool.pending_records()} write(s) still spooled in {spool.dir}")
+        return 1
+    print(f"{name}: {_summary(result, spool)}")
+    return 0
 
 
 def remember_server(spool: Spool, url: str) -> None:

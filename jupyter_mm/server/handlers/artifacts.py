@@ -22,7 +22,8 @@ from jupyter_server.auth.decorator import authorized
 from tornado.iostream import StreamClosedError
 from tornado.web import HTTPError
 
-from ...errors import InvalidInput, NotFound
+from ...core.artifacts import STAGING_SUFFIX, write_failure
+from ...errors import InvalidInput, MMError, NotFound
 from .base import MMHandler
 from .common import MAX_BATCH_JSON_BYTES, artifact_json, bool_arg, json_object, parse_run
 
@@ -171,6 +172,7 @@ class BlobHandler(MMHandler):
 
     auth_resource = "jupyter_mm:artifacts"
     _staged: Any = None
+    _failed: MMError | None = None
 
     async def prepare(self) -> None:  # type: ignore[override]
         await super().prepare()
@@ -191,14 +193,24 @@ class BlobHandler(MMHandler):
             raise HTTPError(413, f"blob too large: {length} bytes (limit {MAX_BLOB_BYTES})")
         self.request.connection.set_max_body_size(MAX_BLOB_BYTES)  # type: ignore[union-attr]
         staging = await self.call_store(lambda store: store.blobs.staging_dir())
-        self._staged = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in put/on_finish
-            dir=staging, prefix=f".{digest[:16]}-", suffix=".part", delete=False
-        )
+        try:
+            self._staged = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in put/on_finish
+                dir=staging, prefix=f".{digest[:16]}-", suffix=STAGING_SUFFIX, delete=False
+            )
+        except OSError as e:
+            raise write_failure(e, staging or tempfile.gettempdir()) from e
         self._hash = hashlib.sha256()
 
     def data_received(self, chunk: bytes) -> None:
+        # A full disk must be answered (507), not reset the connection: the failure is kept,
+        # the partial file removed, and the rest of the body is read and dropped.
         if self._staged is not None:
-            self._staged.write(chunk)
+            try:
+                self._staged.write(chunk)
+            except OSError as e:
+                self._failed = write_failure(e, os.path.dirname(self._staged.name))
+                self._discard()
+                return
             self._hash.update(chunk)
 
     @tornado.web.authenticated
@@ -212,8 +224,15 @@ class BlobHandler(MMHandler):
     @tornado.web.authenticated
     @authorized
     async def put(self, digest: str) -> None:
+        if self._failed is not None:
+            raise self._failed
         staged, self._staged = self._staged, None
-        staged.close()
+        try:
+            staged.close()  # flushes the last buffered bytes: may meet the full disk too
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                os.unlink(staged.name)
+            raise write_failure(e, os.path.dirname(staged.name)) from e
         actual = self._hash.hexdigest()
         if actual != digest:
             os.unlink(staged.name)
@@ -230,7 +249,8 @@ class BlobHandler(MMHandler):
     def _discard(self) -> None:
         staged, self._staged = self._staged, None
         if staged is not None:
-            staged.close()
+            with contextlib.suppress(OSError):
+                staged.close()
             with contextlib.suppress(OSError):
                 os.unlink(staged.name)
 
