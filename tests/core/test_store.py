@@ -331,3 +331,25 @@ def test_bad_batch_ids_are_refused_before_writing(store: Store) -> None:
         with pytest.raises(InvalidInput, match="batch id"):
             store.log_batch(run.id, metrics=[("m", 1.0, 0, 0)], batch_id=bad)  # type: ignore[arg-type]
     assert len(store.get_metric_history(run.id, "m")["step"]) == 0
+
+
+def test_identity_tag_follows_the_run_user_and_is_never_rewritten(store: Store) -> None:
+    """``mlflow.user`` says who ran the run: set from the run's user at creation, refused
+    (PermissionDenied, nothing written) by every later write."""
+    from jupyter_mm.errors import PermissionDenied
+
+    run = store.create_run(user="ana", tags={"mlflow.user": "bob", "k": "v"})
+    assert run.tags["mlflow.user"] == "ana"
+    assert store.get_run(run.id).tags == {"mlflow.user": "ana", "k": "v"}
+    claimed = store.create_run(tags={"mlflow.user": "carl"})  # no user given: the tag names it
+    assert (claimed.user, store.get_run(claimed.id).tags["mlflow.user"]) == ("carl", "carl")
+    for write in (
+        lambda: store.set_tag(run.id, "mlflow.user", "bob"),
+        lambda: store.log_batch(run.id, tags={"k": "w", "mlflow.user": "bob"}),
+        lambda: store.delete_tag(run.id, "mlflow.user"),
+        lambda: store.end_run(run.id, tags={"mlflow.user": "bob"}),
+    ):
+        with pytest.raises(PermissionDenied, match="mlflow.user"):
+            write()
+    got = store.get_run(run.id)
+    assert got.tags == {"mlflow.user": "ana", "k": "v"} and got.status == "RUNNING"
