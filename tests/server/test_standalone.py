@@ -77,6 +77,7 @@ def http(
     body: Any = None,
     raw: bytes | None = None,
     scheme: str = "token",
+    headers: dict[str, str] | None = None,
 ) -> Reply:
     """One request, never following redirects (a login redirect must show as a 302)."""
 
@@ -90,6 +91,8 @@ def http(
         req.add_header("Authorization", f"{scheme} {token}")
     if body is not None:
         req.add_header("Content-Type", "application/json")
+    for name, value in (headers or {}).items():
+        req.add_header(name, value)
     opener = urllib.request.build_opener(NoRedirect)
     try:
         with opener.open(req, timeout=60) as r:
@@ -353,6 +356,20 @@ def test_identity_tags_are_written_by_the_server_only(team: TeamServer, mlflow_e
     assert "note" not in got["tags"]  # the refused PATCH wrote nothing
     r = http("POST", f"{team.api}runs", token, {"tags": {"mlflow.user": "bob"}, "user": "bob"})
     assert r.status == 201 and r.json()["tags"]["mlflow.user"] == "alice"
+
+
+@pytest.mark.postgres
+def test_no_cors_header_for_a_foreign_origin(team: TeamServer) -> None:
+    """Nothing configured, so no ``Access-Control-Allow-Origin``, even on token-authenticated
+    replies (which jupyter_server would answer with the request's own Origin)."""
+    origin = {"Origin": "https://evil.example"}
+    for url in (
+        f"{team.api}status",
+        f"{team.mlflow}/api/2.0/mlflow/experiments/get?experiment_id=0",
+    ):
+        r = http("GET", url, team.tokens["alice"], headers=origin)
+        assert r.status == 200, r.body
+        assert "access-control-allow-origin" not in {k.lower() for k in r.headers}, url
 
 
 @pytest.mark.postgres
