@@ -353,3 +353,44 @@ def test_identity_tag_follows_the_run_user_and_is_never_rewritten(store: Store) 
             write()
     got = store.get_run(run.id)
     assert got.tags == {"mlflow.user": "ana", "k": "v"} and got.status == "RUNNING"
+
+
+def test_a_run_with_a_stopped_heartbeat_is_killed_everywhere(store: Store) -> None:
+    """Search, sorting and reads agree on the shown status: a RUNNING run whose heartbeat is
+    over a minute old is KILLED (found by status = 'KILLED', not by 'RUNNING') and ended at its
+    last heartbeat; a run without a heartbeat (MLflow's) stays RUNNING."""
+    from sqlalchemy import update
+
+    from jupyter_mm.core import schema
+
+    stale = store.create_run(name="stale")
+    alive = store.create_run(name="alive")
+    mlflow_run = store.create_run(name="no-heartbeat", heartbeat=False)
+    done = store.create_run(name="done")
+    store.update_run(done.id, status="FINISHED")
+    last_beat = stale.start_time - 5 * 60_000
+    with store.engine.begin() as conn:  # the writer died five minutes ago
+        conn.execute(
+            update(schema.runs)
+            .where(schema.runs.c.run_uuid == stale.id)
+            .values(heartbeat_time=last_beat)
+        )
+
+    def names(filter: str, order_by: list[str] | None = None) -> list[str]:
+        return [r.name for r in store.search_runs(filter=filter, order_by=order_by)[0]]
+
+    assert names("attributes.status = 'KILLED'") == ["stale"]
+    assert sorted(names("status = 'RUNNING'")) == ["alive", "no-heartbeat"]
+    assert sorted(names("status IN ('KILLED', 'FINISHED')")) == ["done", "stale"]
+    assert names("status != 'RUNNING' AND status LIKE 'K%'") == ["stale"]
+    assert names("end_time = " + str(last_beat)) == ["stale"]
+    assert sorted(names("end_time IS NULL")) == ["alive", "no-heartbeat"]
+    ordered = names("", ["attributes.status ASC", "attributes.run_name ASC"])
+    assert ordered == ["done", "stale", "alive", "no-heartbeat"]
+    got = store.get_run(stale.id)
+    assert (got.status, got.end_time) == ("KILLED", last_beat)
+    assert store.get_run(mlflow_run.id).status == "RUNNING"
+    # the writer comes back (it was only paused): the run is RUNNING again, with no end time
+    store.heartbeat(stale.id)
+    assert names("status = 'KILLED'") == []
+    assert store.get_run(stale.id).end_time is None

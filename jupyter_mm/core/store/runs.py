@@ -13,7 +13,7 @@ from sqlalchemy import Connection, func, select, update
 from ...errors import AlreadyExists, InvalidInput, NotFound
 from .. import database, limits, validation
 from .. import schema as s
-from ..entities import DatasetInput, Metric, Run, shown_status
+from ..entities import DatasetInput, Metric, Run, shown_end_time, shown_status
 from . import statements as st
 from .base import (
     DEFAULT_EXPERIMENT_ID,
@@ -303,7 +303,9 @@ class RunsMixin(StoreBase):
                     experiment_id=str(found.experiment_id),
                     status=shown_status(found.status, found.heartbeat_time, now),
                     start_time=found.start_time,
-                    end_time=found.end_time,
+                    end_time=shown_end_time(
+                        found.status, found.end_time, found.heartbeat_time, now
+                    ),
                     user=found.user_id,
                     lifecycle_stage=found.lifecycle_stage,
                     parent_run_id=found.parent_run_id,
