@@ -364,7 +364,7 @@ def test_a_run_with_a_stopped_heartbeat_is_killed_everywhere(store: Store) -> No
     from jupyter_mm.core import schema
 
     stale = store.create_run(name="stale")
-    alive = store.create_run(name="alive")
+    store.create_run(name="alive")
     mlflow_run = store.create_run(name="no-heartbeat", heartbeat=False)
     done = store.create_run(name="done")
     store.update_run(done.id, status="FINISHED")
