@@ -67,8 +67,9 @@ def normalize_path(path: Any) -> str:
 
 
 def normalize_prefix(prefix: str | None) -> str:
-    """Like normalize_path but allows the empty prefix (the run's root)."""
-    if prefix is None or prefix.strip("/. ") == "":
+    """Like normalize_path but allows the empty prefix (the run's root): ``""``, ``/``, ``./``.
+    ``..`` is refused like anywhere else, never read as the root."""
+    if prefix is None or not prefix.strip() or all(p in ("", ".") for p in prefix.split("/")):
         return ""
     return normalize_path(prefix)
 

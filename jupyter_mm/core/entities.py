@@ -14,6 +14,9 @@ STALE_HEARTBEAT_MS = 60_000
 
 
 def shown_status(status: str, heartbeat_time: int | None, now_ms: int) -> str:
+    """A RUNNING run whose heartbeat stopped is KILLED. Computed, not stored: the search compiles
+    the same rule to SQL (``search.compiler.SHOWN_STATUS``), so filters, sorting and every reader
+    agree, no background job is needed, and a writer that was only paused comes back RUNNING."""
     if (
         status == "RUNNING"
         and heartbeat_time is not None
@@ -21,6 +24,15 @@ def shown_status(status: str, heartbeat_time: int | None, now_ms: int) -> str:
     ):
         return "KILLED"
     return status
+
+
+def shown_end_time(
+    status: str, end_time: int | None, heartbeat_time: int | None, now_ms: int
+) -> int | None:
+    """A run shown KILLED for its stopped heartbeat ended at its last heartbeat."""
+    if end_time is None and shown_status(status, heartbeat_time, now_ms) != status:
+        return heartbeat_time
+    return end_time
 
 
 def _to_datetime(ms: int | None) -> _dt.datetime | None:

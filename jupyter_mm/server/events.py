@@ -227,11 +227,20 @@ class StoreWatcher:
         from sqlalchemy import select
 
         from ..core import schema as s
+        from ..core.search.compiler import SHOWN_END_TIME, SHOWN_STATUS
 
         r, m = s.runs.c, s.latest_metrics.c
         with store.engine.connect() as conn:
+            # the shown status: a run whose heartbeat stops is announced as finished (KILLED)
             rows = conn.execute(
-                select(r.run_uuid, r.experiment_id, r.name, r.status, r.end_time, r.lifecycle_stage)
+                select(
+                    r.run_uuid,
+                    r.experiment_id,
+                    r.name,
+                    SHOWN_STATUS,
+                    SHOWN_END_TIME,
+                    r.lifecycle_stage,
+                )  # fmt: skip
             ).all()
             runs: dict[str, RunState] = {
                 row[0]: (str(row[1]), row[2], row[3], row[4], row[5]) for row in rows

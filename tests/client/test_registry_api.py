@@ -38,6 +38,22 @@ def mm_uri(store_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
         mm.set_tracking_uri(None)
 
 
+def test_runs_uri_names_a_model_logged_by_name(mm_uri: str) -> None:
+    """``runs:/<run>/<name>`` (what an MLflow user writes) registers and loads a model logged with
+    ``mm.log_model(model, name)``, whose files are under ``models/<name>``; a sub-path too."""
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 2.0]])
+    y = np.array([0, 1, 1, 0])
+    with mm.start_run() as run:
+        info = mm.log_model(linear.LogisticRegression().fit(X, y), "model")
+    assert info.artifact_path == "models/model"
+    v = mm.register_model(f"runs:/{run.id}/model", "by-name")
+    assert (v.run_id, v.model_path, v.source) == (run.id, "models/model", f"runs:/{run.id}/model")
+    loaded = mm.load_model(f"runs:/{run.id}/model")
+    assert list(loaded.predict(X)) == list(mm.load_model("models:/by-name/1").predict(X))
+    with pytest.raises(NotFound):
+        mm.register_model(f"runs:/{run.id}/other", "by-name")
+
+
 def test_register_approve_promote_and_audit(mm_uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
     X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 2.0]])
     y = np.array([0, 1, 1, 0])

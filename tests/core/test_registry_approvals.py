@@ -118,6 +118,43 @@ def test_aliases_restricted_to_approved_versions(versions: Store) -> None:
     assert store.get_registered_model("credit").aliases == {"champion": 2, "challenger": 3}
 
 
+def test_stages_obey_the_alias_policy(versions: Store) -> None:
+    """Staging and Production are MLflow's aliases of old: under approved_aliases_only only an
+    Approved version enters them; leaving them (None, Archived) is always allowed; a version
+    placed there before the policy is not what Production resolves to; a staged version's
+    approval cannot be revoked."""
+    store = versions
+    store.transition_model_version_stage("credit", 1, "Production", actor="dev")  # no policy yet
+    store.set_registry_policy(actor="admin", approved_aliases_only=True)
+    store.request_approval("credit", 2, actor="dev")
+    for stage in ("Production", "staging"):
+        with pytest.raises(PolicyViolation, match="PendingManualApproval") as e:
+            store.transition_model_version_stage("credit", 2, stage, actor="dev")
+        assert e.value.details == {"policy": "approved_aliases_only"}
+    with pytest.raises(PolicyViolation, match="not submitted for approval"):
+        store.transition_model_version_stage("credit", 3, "Production", actor="dev")
+    assert [v.stage for v in store.list_model_versions("credit")] == ["None", "None", "Production"]
+    assert not [
+        e for e in store.audit_log("credit") if e.version == 2 and e.action == "version.stage"
+    ]
+    # version 1 went to Production before the policy: the policy keeps it from being served
+    assert store.get_latest_versions("credit", ["Production"]) == []
+    # out of service is always allowed: Archived and None are not promotions
+    store.transition_model_version_stage("credit", 3, "Archived", actor="dev")
+    store.approve("credit", 2, actor="validator", comment="ok")
+    v = store.transition_model_version_stage(
+        "credit", 2, "Production", actor="dev", archive_existing_versions=True
+    )
+    assert v.stage == "Production"
+    assert [v.version for v in store.get_latest_versions("credit", ["Production"])] == [2]
+    assert store.get_model_version("credit", 1).stage == "Archived"
+    with pytest.raises(PolicyViolation, match="stage Production"):
+        store.reject("credit", 2, actor="validator", comment="revoke")
+    store.transition_model_version_stage("credit", 2, "None", actor="dev")
+    store.reject("credit", 2, actor="validator", comment="revoked once out of production")
+    assert store.verify_audit().ok
+
+
 def test_bad_approval_input(versions: Store) -> None:
     store = versions
     n = len(store.audit_log())

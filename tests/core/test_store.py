@@ -331,3 +331,66 @@ def test_bad_batch_ids_are_refused_before_writing(store: Store) -> None:
         with pytest.raises(InvalidInput, match="batch id"):
             store.log_batch(run.id, metrics=[("m", 1.0, 0, 0)], batch_id=bad)  # type: ignore[arg-type]
     assert len(store.get_metric_history(run.id, "m")["step"]) == 0
+
+
+def test_identity_tag_follows_the_run_user_and_is_never_rewritten(store: Store) -> None:
+    """``mlflow.user`` says who ran the run: set from the run's user at creation, refused
+    (PermissionDenied, nothing written) by every later write."""
+    from jupyter_mm.errors import PermissionDenied
+
+    run = store.create_run(user="ana", tags={"mlflow.user": "bob", "k": "v"})
+    assert run.tags["mlflow.user"] == "ana"
+    assert store.get_run(run.id).tags == {"mlflow.user": "ana", "k": "v"}
+    claimed = store.create_run(tags={"mlflow.user": "carl"})  # no user given: the tag names it
+    assert (claimed.user, store.get_run(claimed.id).tags["mlflow.user"]) == ("carl", "carl")
+    for write in (
+        lambda: store.set_tag(run.id, "mlflow.user", "bob"),
+        lambda: store.log_batch(run.id, tags={"k": "w", "mlflow.user": "bob"}),
+        lambda: store.delete_tag(run.id, "mlflow.user"),
+        lambda: store.end_run(run.id, tags={"mlflow.user": "bob"}),
+    ):
+        with pytest.raises(PermissionDenied, match="mlflow.user"):
+            write()
+    got = store.get_run(run.id)
+    assert got.tags == {"mlflow.user": "ana", "k": "v"} and got.status == "RUNNING"
+
+
+def test_a_run_with_a_stopped_heartbeat_is_killed_everywhere(store: Store) -> None:
+    """Search, sorting and reads agree on the shown status: a RUNNING run whose heartbeat is
+    over a minute old is KILLED (found by status = 'KILLED', not by 'RUNNING') and ended at its
+    last heartbeat; a run without a heartbeat (MLflow's) stays RUNNING."""
+    from sqlalchemy import update
+
+    from jupyter_mm.core import schema
+
+    stale = store.create_run(name="stale")
+    store.create_run(name="alive")
+    mlflow_run = store.create_run(name="no-heartbeat", heartbeat=False)
+    done = store.create_run(name="done")
+    store.update_run(done.id, status="FINISHED")
+    last_beat = stale.start_time - 5 * 60_000
+    with store.engine.begin() as conn:  # the writer died five minutes ago
+        conn.execute(
+            update(schema.runs)
+            .where(schema.runs.c.run_uuid == stale.id)
+            .values(heartbeat_time=last_beat)
+        )
+
+    def names(filter: str, order_by: list[str] | None = None) -> list[str]:
+        return [r.name for r in store.search_runs(filter=filter, order_by=order_by)[0]]
+
+    assert names("attributes.status = 'KILLED'") == ["stale"]
+    assert sorted(names("status = 'RUNNING'")) == ["alive", "no-heartbeat"]
+    assert sorted(names("status IN ('KILLED', 'FINISHED')")) == ["done", "stale"]
+    assert names("status != 'RUNNING' AND status LIKE 'K%'") == ["stale"]
+    assert names("end_time = " + str(last_beat)) == ["stale"]
+    assert sorted(names("end_time IS NULL")) == ["alive", "no-heartbeat"]
+    ordered = names("", ["attributes.status ASC", "attributes.run_name ASC"])
+    assert ordered == ["done", "stale", "alive", "no-heartbeat"]
+    got = store.get_run(stale.id)
+    assert (got.status, got.end_time) == ("KILLED", last_beat)
+    assert store.get_run(mlflow_run.id).status == "RUNNING"
+    # the writer comes back (it was only paused): the run is RUNNING again, with no end time
+    store.heartbeat(stale.id)
+    assert names("status = 'KILLED'") == []
+    assert store.get_run(stale.id).end_time is None

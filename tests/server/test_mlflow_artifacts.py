@@ -164,3 +164,70 @@ async def test_large_artifact_streams_both_ways(mlflow_uri: str, mm_store, tmp_p
     run_id, data = await in_thread(scenario)
     assert data == payload
     assert mm_store.artifact_info(run_id, "data/big.bin").size == len(payload)
+
+
+@pytest.mark.parametrize(
+    ("name", "served_as"),
+    [
+        ("b.pkl", "application/octet-stream"),
+        ("c.png", "image/png"),
+        ("d.pdf", "application/pdf"),
+        ("MLmodel", "text/plain"),
+        ("report.html", "text/plain"),  # a page never runs on the server's origin
+        ('we "ird"; name=x.csv', "text/plain"),
+        ("日本 語.json", "text/plain"),
+    ],
+)
+async def test_downloads_carry_the_file_type_and_an_escaped_name(
+    http_server_client, jp_auth_header, jp_base_url, mm_store, name: str, served_as: str
+) -> None:
+    """As MLflow's test_server_overrides_requested_mime_type: the type comes from the file name,
+    not from what the uploader claimed or the client accepts; the name survives RFC 6266
+    parsing exactly, quotes, semicolons and non-ASCII included."""
+    from email.message import Message
+    from urllib.parse import quote, unquote
+
+    run = mm_store.create_run()
+    url = (
+        f"{jp_base_url}jupyter-mm/mlflow/api/2.0/mlflow-artifacts/artifacts/"
+        f"0/{run.id}/artifacts/dir/{quote(name)}"
+    )
+    put = await http_server_client.fetch(
+        url, method="PUT", body=b"<script>1</script>",
+        headers={**jp_auth_header, "Content-Type": "text/html"},
+    )  # fmt: skip
+    assert put.code == 200
+    r = await http_server_client.fetch(url, headers={**jp_auth_header, "Accept": "text/html"})
+    assert r.body == b"<script>1</script>"
+    assert r.headers["Content-Type"] == served_as
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    header = r.headers["Content-Disposition"]
+    assert header.isascii()
+    extended = header.partition("; filename*=UTF-8''")[2]
+    if extended:  # RFC 6266 recipients prefer filename*; filename is an ASCII fallback
+        assert unquote(extended, errors="strict") == name and not name.isascii()
+        header = header.partition("; filename*=")[0]
+    parsed = Message()
+    parsed["Content-Disposition"] = header
+    assert parsed.get_content_disposition() == "attachment"
+    assert parsed.get_filename() == (name if name.isascii() else parsed.get_filename() or "?")
+
+
+@pytest.mark.parametrize("path", ["../../..", "..", "a/../../b", "./.."])
+async def test_listing_outside_the_run_is_refused(
+    http_server_client, jp_auth_header, jp_base_url, mm_store, path: str
+) -> None:
+    """``artifacts/list`` (the RPC and the proxy's listing) answers 400 for a path leaving the
+    run, never the run's root."""
+    from urllib.parse import urlencode
+
+    run = mm_store.create_run()
+    mm_store.log_artifact(run.id, "secret.txt", b"x")
+    base = f"{jp_base_url}jupyter-mm/mlflow/api/2.0/"
+    for url in (
+        f"{base}mlflow/artifacts/list?" + urlencode({"run_id": run.id, "path": path}),
+        f"{base}mlflow-artifacts/artifacts?" + urlencode({"path": f"0/{run.id}/artifacts/{path}"}),
+    ):
+        r = await http_server_client.fetch(url, headers=jp_auth_header, raise_error=False)
+        assert r.code == 400, (url, r.code, r.body)
+        assert json.loads(r.body)["error_code"] == "INVALID_PARAMETER_VALUE"

@@ -243,6 +243,41 @@ async def test_policy_refusal_reaches_the_client(mlflow_uri: str, mm_store: Stor
     assert mm_store.get_registered_model("gated").aliases == {"champion": 1}
 
 
+@pytest.mark.filterwarnings("ignore:.*deprecated since 2.9.0:FutureWarning")
+async def test_stage_transition_obeys_the_policy(mlflow_uri: str, mm_store: Store) -> None:
+    """Under approved_aliases_only, the MLflow client's transition to Production of a version
+    still PendingManualApproval is 403 PERMISSION_DENIED, ``models:/NAME/Production`` does not
+    resolve to it, and once approved both work."""
+    mm_store.create_registered_model("staged", actor="dev")
+    mm_store.create_model_version("staged", "s3://bucket/model", actor="dev")
+    mm_store.set_registry_policy(actor="admin", approved_aliases_only=True)
+    mm_store.request_approval("staged", 1, actor="dev", comment="please")
+
+    def transition() -> tuple[str, int, str] | None:
+        from mlflow import MlflowClient
+        from mlflow.exceptions import MlflowException
+
+        try:
+            MlflowClient().transition_model_version_stage("staged", "1", "Production")
+        except MlflowException as e:
+            return e.error_code, e.get_http_status_code(), e.message
+        return None
+
+    def production() -> list[str]:
+        from mlflow import MlflowClient
+
+        return [v.version for v in MlflowClient().get_latest_versions("staged", ["Production"])]
+
+    refused = await in_thread(transition)
+    assert refused is not None
+    assert refused[:2] == ("PERMISSION_DENIED", 403) and "PendingManualApproval" in refused[2]
+    assert mm_store.get_model_version("staged", 1).stage == "None"
+    assert await in_thread(production) == []
+    mm_store.approve("staged", 1, actor="validator", comment="ok")
+    assert await in_thread(transition) is None
+    assert await in_thread(production) == ["1"]
+
+
 async def test_team_server_records_the_identity(
     mlflow_uri: str, mm_store: Store, jp_serverapp: Any
 ) -> None:

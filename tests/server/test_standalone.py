@@ -77,6 +77,7 @@ def http(
     body: Any = None,
     raw: bytes | None = None,
     scheme: str = "token",
+    headers: dict[str, str] | None = None,
 ) -> Reply:
     """One request, never following redirects (a login redirect must show as a 302)."""
 
@@ -90,6 +91,8 @@ def http(
         req.add_header("Authorization", f"{scheme} {token}")
     if body is not None:
         req.add_header("Content-Type", "application/json")
+    for name, value in (headers or {}).items():
+        req.add_header(name, value)
     opener = urllib.request.build_opener(NoRedirect)
     try:
         with opener.open(req, timeout=60) as r:
@@ -318,6 +321,55 @@ def test_mlflow_client_runs_record_the_token_user(team: TeamServer, mlflow_env: 
     assert mlflow_env("alice").get_run(active.info.run_id).info.user_id == "bob"
     found = mlflow.search_runs([exp_id], filter_string="attributes.user_id = 'bob'")
     assert sorted(found["run_id"]) == sorted([runs["bob"].info.run_id, active.info.run_id])
+
+
+@pytest.mark.postgres
+def test_identity_tags_are_written_by_the_server_only(team: TeamServer, mlflow_env: Any) -> None:
+    """After creation no route lets a writer set, change or delete ``mlflow.user``: MLflow
+    set-tag, log-batch and delete-tag, REST PATCH and log-batch all answer 403; at creation the
+    claimed tag is replaced by the token's user."""
+    from mlflow.entities import RunTag
+    from mlflow.exceptions import MlflowException
+
+    client = mlflow_env("alice")
+    exp_id = client.create_experiment(f"identity-{uuid.uuid4().hex[:6]}")
+    run_id = client.create_run(exp_id, tags={"mlflow.user": "bob"}).info.run_id
+    attempts = {
+        "set-tag": lambda: client.set_tag(run_id, "mlflow.user", "bob"),
+        "log-batch": lambda: client.log_batch(run_id, tags=[RunTag("mlflow.user", "bob")]),
+        "delete-tag": lambda: client.delete_tag(run_id, "mlflow.user"),
+    }
+    for what, attempt in attempts.items():
+        with pytest.raises(MlflowException) as e:
+            attempt()
+        assert (e.value.error_code, e.value.get_http_status_code()) == ("PERMISSION_DENIED", 403)
+        assert "mlflow.user" in e.value.message, what
+    token = team.tokens["alice"]
+    for method, path, body in (
+        ("PATCH", f"runs/{run_id}", {"tags": {"mlflow.user": "bob", "note": "x"}}),
+        ("POST", f"runs/{run_id}/log-batch", {"tags": {"mlflow.user": "bob"}}),
+    ):
+        r = http(method, f"{team.api}{path}", token, body)
+        assert (r.status, r.json()["error_code"]) == (403, "PERMISSION_DENIED"), path
+    got = http("GET", f"{team.api}runs/{run_id}", token).json()
+    assert got["user"] == "alice" and got["tags"]["mlflow.user"] == "alice"
+    assert "note" not in got["tags"]  # the refused PATCH wrote nothing
+    r = http("POST", f"{team.api}runs", token, {"tags": {"mlflow.user": "bob"}, "user": "bob"})
+    assert r.status == 201 and r.json()["tags"]["mlflow.user"] == "alice"
+
+
+@pytest.mark.postgres
+def test_no_cors_header_for_a_foreign_origin(team: TeamServer) -> None:
+    """Nothing configured, so no ``Access-Control-Allow-Origin``, even on token-authenticated
+    replies (which jupyter_server would answer with the request's own Origin)."""
+    origin = {"Origin": "https://evil.example"}
+    for url in (
+        f"{team.api}status",
+        f"{team.mlflow}/api/2.0/mlflow/experiments/get?experiment_id=0",
+    ):
+        r = http("GET", url, team.tokens["alice"], headers=origin)
+        assert r.status == 200, r.body
+        assert "access-control-allow-origin" not in {k.lower() for k in r.headers}, url
 
 
 @pytest.mark.postgres

@@ -1,8 +1,9 @@
 """Model URIs resolved against a store to the run artifacts that hold the model.
 
 * ``runs:/RUN_ID/PATH``: the model whose ``MLmodel`` is the run's artifact ``PATH/MLmodel``;
-  failing that, ``PATH`` may name a model the ``mlflow`` client logged into the run through our
-  server (MLflow 3 resolves ``runs:/<run>/<name>`` to that run's logged model ``<name>``);
+  failing that, ``PATH`` may name a model logged into the run by name, with ``mm.log_model``
+  (under ``models/<name>``) or by the ``mlflow`` client through our server (MLflow 3 resolves
+  ``runs:/<run>/<name>`` to that run's logged model ``<name>``);
 * ``models:/NAME/VERSION``, ``models:/NAME@ALIAS``, ``models:/NAME/latest``: through the model
   registry to the version's source;
 * ``models:/m-<32 hex>``: an MLflow 3 logged model, found by id.
@@ -87,6 +88,16 @@ def in_run(store: TrackingStore, run_id: str, path: str) -> ModelLocation:
     except NotFound:
         pass
     head, _, rest = path.partition("/")
+    # a model logged by name: mm.log_model keeps it under models/<name>, as MLflow 3 keeps its
+    # logged models apart from the run's files, and runs:/<run>/<name> names either the same way
+    logged = _json_tag(run, MODELS_TAG).get(head)
+    if isinstance(logged, dict) and isinstance(logged.get("artifact_path"), str):
+        prefix = logged["artifact_path"] + (f"/{rest}" if rest else "")
+        try:
+            store.artifact_info(run.id, f"{prefix}/{MLMODEL}")
+            return ModelLocation(run.id, normalize_path(prefix))
+        except (NotFound, InvalidInput):
+            pass
     for model_id, name in _json_tag(run, MLFLOW_MODELS_TAG).items():
         if name == head or model_id == head:
             prefix = f"models/{model_id}" + (f"/{rest}" if rest else "")

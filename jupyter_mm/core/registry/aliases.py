@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from ...errors import InvalidInput, PolicyViolation
+from ...errors import InvalidInput
 from .. import schema as s
 from ..database import read_conn
 from . import audit, rules
 from .base import RegistryBase, versions_with_names
-from .entities import APPROVED, ModelVersion
+from .entities import ModelVersion
 
 _al = s.registered_model_aliases.c
 _v = s.model_versions.c
@@ -29,15 +29,7 @@ class AliasesMixin(RegistryBase):
         def write(conn: Connection) -> None:
             model = self._model_row(conn, name)
             self._version_row(conn, model, number)
-            if self._policy_for(conn, model).approved_aliases_only:
-                approval = self._approval_row(conn, model.model_id, number)
-                if approval is None or approval.status != APPROVED:
-                    state = approval.status if approval else "not submitted for approval"
-                    raise PolicyViolation(
-                        f"alias {alias!r} can point only at an Approved version of {name!r} "
-                        f"(policy approved_aliases_only); version {number} is {state}",
-                        policy="approved_aliases_only",
-                    )
+            self._require_approved(conn, model, number, f"alias {alias!r}")
             where = (_al.model_id == model.model_id, _al.alias == alias)
             old = conn.execute(select(_al.version).where(*where)).scalar()
             if old == number:

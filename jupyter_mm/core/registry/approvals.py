@@ -2,14 +2,14 @@
 
 A version may be submitted once: ``PendingManualApproval`` → ``Approved`` or ``Rejected``.
 ``Rejected`` is final (register a new version); an ``Approved`` version can be revoked by an
-explicit, commented rejection (refused while it holds an alias under ``approved_aliases_only``:
-move the alias first, which is itself recorded). Decisions need a comment.
+explicit, commented rejection (refused while it holds an alias or the Staging/Production stage
+under ``approved_aliases_only``: move it first, which is itself recorded). Decisions need a comment.
 
 Policies (:class:`Policy`) are kept store-wide in ``registry_settings`` (``policy.four_eyes``,
 ``policy.approved_aliases_only``, ``policy.approvers``) and may be overridden per registered model
 (``registered_models.policy_*``); every change is audited. Defaults: four eyes on (the requester
-cannot decide), aliases unrestricted (so MLflow clients can set aliases on a fresh store), anyone
-may decide (``approvers`` empty). ``approvers`` applies to every decision, revocations included.
+cannot decide), aliases and stages unrestricted (so MLflow clients can set them on a fresh
+store), anyone may decide (``approvers`` empty). ``approvers`` applies to every decision, revocations included.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, update
 
 from ...errors import Conflict, InvalidInput, PolicyViolation
 from .. import schema as s
@@ -217,20 +217,12 @@ class ApprovalsMixin(RegistryBase):
                     policy="four_eyes",
                 )
             if revoking and policy.approved_aliases_only:
-                al = s.registered_model_aliases.c
-                held = [
-                    r[0]
-                    for r in conn.execute(
-                        select(al.alias)
-                        .where(al.model_id == model.model_id, al.version == number)
-                        .order_by(al.alias)
-                    )
-                ]
+                held = self._serving_holds(conn, model.model_id, number)
                 if held:
                     raise PolicyViolation(
-                        f"version {number} of {name!r} holds alias(es) {', '.join(held)}; move "
-                        "or delete them before revoking its approval (policy "
-                        "approved_aliases_only)",
+                        f"version {number} of {name!r} holds {', '.join(held)}; move the "
+                        "aliases and transition it out of Staging/Production before revoking "
+                        "its approval (policy approved_aliases_only)",
                         policy="approved_aliases_only",
                     )
             conn.execute(

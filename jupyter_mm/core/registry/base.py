@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, and_, func, select, update
 
-from ...errors import InvalidInput, NotFound
+from ...errors import InvalidInput, NotFound, PolicyViolation
 from .. import schema as s
 from . import audit
-from .entities import Approval, ModelVersion, Policy, RegisteredModel
+from .entities import APPROVED, SERVING_STAGES, Approval, ModelVersion, Policy, RegisteredModel
 
 if TYPE_CHECKING:
     from ..store.base import StoreBase as _Base
@@ -86,6 +86,38 @@ class RegistryBase(_Base):
             if getattr(model, column) is not None
         }
         return Policy(**{**base.__dict__, **{k: _policy_value(k, v) for k, v in overrides.items()}})
+
+    def _require_approved(self, conn: Connection, model: Any, number: int, target: str) -> None:
+        """Under ``approved_aliases_only``, ``target`` (an alias, or a serving stage: stages are
+        MLflow's aliases of old) may name only an Approved version: else PolicyViolation."""
+        if not self._policy_for(conn, model).approved_aliases_only:
+            return
+        approval = self._approval_row(conn, model.model_id, number)
+        if approval is None or approval.status != APPROVED:
+            state = approval.status if approval else "not submitted for approval"
+            raise PolicyViolation(
+                f"{target} can point only at an Approved version of {model.name!r} "
+                f"(policy approved_aliases_only); version {number} is {state}",
+                policy="approved_aliases_only",
+            )
+
+    def _serving_holds(self, conn: Connection, model_id: int, number: int) -> list[str]:
+        """What makes ``number`` serve: the aliases pointing at it and its serving stage."""
+        al = s.registered_model_aliases.c
+        held = [
+            f"alias {r[0]!r}"
+            for r in conn.execute(
+                select(al.alias)
+                .where(al.model_id == model_id, al.version == number)
+                .order_by(al.alias)
+            )
+        ]
+        stage = conn.execute(
+            select(_v.stage).where(_v.model_id == model_id, _v.version == number)
+        ).scalar()
+        if stage in SERVING_STAGES:
+            held.append(f"stage {stage}")
+        return held
 
     def _touch_model(self, conn: Connection, model_id: int) -> None:
         conn.execute(

@@ -14,6 +14,9 @@ REJECTED = "Rejected"
 APPROVAL_STATES = (PENDING, APPROVED, REJECTED)
 #: MLflow's deprecated stages, still set by ``transition_model_version_stage``.
 STAGES = ("None", "Staging", "Production", "Archived")
+#: The stages that serve a version (MLflow's aliases before aliases): moving a version into one
+#: is a promotion, governed like an alias by ``approved_aliases_only``; None and Archived are not.
+SERVING_STAGES = ("Staging", "Production")
 #: Every version is complete when registered (its files are already in the artifact store).
 READY = "READY"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from ...errors import InvalidInput
 from .. import schema as s
@@ -15,7 +15,7 @@ from ..database import read_conn
 from . import audit, rules
 from . import search as rsearch
 from .base import RegistryBase, check_not_deleted_run, versions_with_names
-from .entities import READY, STAGES, ModelVersion
+from .entities import APPROVED, READY, SERVING_STAGES, STAGES, ModelVersion
 from .models import _page_offset, _page_token
 
 _m = s.registered_models.c
@@ -294,7 +294,11 @@ class VersionsMixin(RegistryBase):
         comment: str = "",
     ) -> ModelVersion:
         """MLflow's deprecated stages (prefer aliases). ``archive_existing_versions`` moves the
-        other versions in the target stage to Archived; every change is audited."""
+        other versions in the target stage to Archived; every change is audited.
+
+        Staging and Production serve a version, as an alias does, so under
+        ``approved_aliases_only`` only an Approved version may enter them (PolicyViolation);
+        moving to None or Archived takes a version out of service and is always allowed."""
         number, stage, actor = rules.version(version), rules.stage(stage), rules.actor(actor)
         comment = rules.comment(comment)
         if archive_existing_versions and stage not in ("Staging", "Production"):
@@ -305,6 +309,8 @@ class VersionsMixin(RegistryBase):
         def write(conn: Connection) -> None:
             model = self._model_row(conn, name)
             row = self._version_row(conn, model, number)
+            if stage in SERVING_STAGES and row.stage != stage:
+                self._require_approved(conn, model, number, f"stage {stage}")
             changes = [(number, row.stage)] if row.stage != stage else []
             if archive_existing_versions:
                 changes += [
@@ -338,16 +344,22 @@ class VersionsMixin(RegistryBase):
     def get_latest_versions(
         self, name: str, stages: list[str] | tuple[str, ...] | None = None
     ) -> list[ModelVersion]:
-        """The newest version in each of ``stages`` (every stage when empty)."""
+        """The newest version in each of ``stages`` (every stage when empty): what
+        ``models:/NAME/Production`` resolves to. Under ``approved_aliases_only`` only Approved
+        versions count for Staging and Production, so a version placed there before the policy
+        was turned on is never served by it."""
         wanted = [rules.stage(x) for x in stages or ()] or list(STAGES)
         with read_conn(self.engine) as conn:
             model = self._model_row(conn, name)
+            stmt = versions_with_names().where(_v.model_id == model.model_id, _v.stage.in_(wanted))
+            if self._policy_for(conn, model).approved_aliases_only:
+                ap = s.model_version_approvals.c
+                approved = select(ap.version).where(
+                    ap.model_id == model.model_id, ap.status == APPROVED
+                )
+                stmt = stmt.where(or_(_v.stage.not_in(SERVING_STAGES), _v.version.in_(approved)))
             newest: dict[str, Any] = {}
-            for r in conn.execute(
-                versions_with_names()
-                .where(_v.model_id == model.model_id, _v.stage.in_(wanted))
-                .order_by(_v.version)
-            ):
+            for r in conn.execute(stmt.order_by(_v.version)):
                 newest[r.stage] = r
             rows = sorted(newest.values(), key=lambda r: r.version)
             return self._load_versions(conn, rows)

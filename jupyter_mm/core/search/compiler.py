@@ -9,33 +9,57 @@ its SQL at compile time.
 
 from __future__ import annotations
 
+import time
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, ColumnElement, Select, and_, bindparam, exists, not_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, not_, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import Boolean, String
+from sqlalchemy.types import BigInteger, Boolean, String
 
 from ...errors import InvalidInput
 from .. import schema
+from ..entities import STALE_HEARTBEAT_MS
 from .parser import And, Comparison, Expr, Not, Or, OrderItem, Scalar
 
 _S = TypeVar("_S", bound=Select[Any])
 
 _runs = schema.runs
-_ATTRIBUTE_COLUMNS: dict[str, Column[Any]] = {
+
+
+def _stale_before() -> int:
+    return int(time.time() * 1000) - STALE_HEARTBEAT_MS
+
+
+#: :func:`~jupyter_mm.core.entities.shown_status` in SQL: the cut-off is bound when the statement
+#: runs, so a cached statement never holds an old "now".
+_STALE = and_(
+    _runs.c.status == "RUNNING",
+    _runs.c.heartbeat_time.is_not(None),
+    _runs.c.heartbeat_time < bindparam("stale_before", callable_=_stale_before, type_=BigInteger),
+)
+#: The status every reader shows (a RUNNING run with a stopped heartbeat is KILLED).
+SHOWN_STATUS: ColumnElement[Any] = case((_STALE, "KILLED"), else_=_runs.c.status)
+#: Its end time (the last heartbeat of such a run).
+SHOWN_END_TIME: ColumnElement[Any] = case(
+    (and_(_STALE, _runs.c.end_time.is_(None)), _runs.c.heartbeat_time), else_=_runs.c.end_time
+)
+_ATTRIBUTE_COLUMNS: dict[str, ColumnElement[Any]] = {
     "run_id": _runs.c.run_uuid,
     "run_name": _runs.c.name,
-    "status": _runs.c.status,
+    "status": SHOWN_STATUS,
     "start_time": _runs.c.start_time,
-    "end_time": _runs.c.end_time,
+    "end_time": SHOWN_END_TIME,
     "user_id": _runs.c.user_id,
     "experiment_id": _runs.c.experiment_id,
     "lifecycle_stage": _runs.c.lifecycle_stage,
     "parent_run_id": _runs.c.parent_run_id,
     "notes": _runs.c.notes,
 }
+_NULLABLE_ATTRIBUTES = frozenset(
+    k for k, c in _ATTRIBUTE_COLUMNS.items() if k == "end_time" or getattr(c, "nullable", False)
+)
 _KEYED_TABLES = {"metric": schema.latest_metrics, "param": schema.params, "tag": schema.tags}
 
 
@@ -135,7 +159,7 @@ def _compile_comparison(c: Comparison) -> ColumnElement[bool]:
             return column.is_(None) if c.op == "IS NULL" else column.is_not(None)
         cond = condition(column, c.op, c.value)
         # NULL would make NOT(cond) NULL too: an absent value simply fails every comparison.
-        return and_(column.is_not(None), cond) if column.nullable else cond
+        return and_(column.is_not(None), cond) if c.key in _NULLABLE_ATTRIBUTES else cond
     if c.entity == "dataset":
         inputs = schema.run_inputs
         if c.op in ("IS NULL", "IS NOT NULL"):  # "has no dataset at all" / "has some dataset"
@@ -214,7 +238,7 @@ def _order_terms(
     for item in items:
         if item.entity == "attribute":
             column = _ATTRIBUTE_COLUMNS[item.key]
-            if column.nullable:
+            if item.key in _NULLABLE_ATTRIBUTES:
                 order.append(column.is_(None))
         elif item.entity in _KEYED_TABLES:
             alias = _KEYED_TABLES[item.entity].alias()

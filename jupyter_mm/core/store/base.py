@@ -6,12 +6,12 @@ import base64
 import json
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection
 
-from ...errors import InvalidInput, NotFound, StoreError
+from ...errors import InvalidInput, NotFound, PermissionDenied, StoreError
 from .. import database, limits, locations, migrate, validation
 from ..artifacts import BlobStore
 from ..entities import RUN_STATUSES
@@ -25,6 +25,11 @@ MetricPoint = tuple[str, float, int, int]
 MetricColumns = tuple["np.ndarray", "np.ndarray", "np.ndarray"]
 
 DEFAULT_EXPERIMENT_ID = "0"
+#: Run tags that say who ran the run. The store writes them from the run's user when it creates
+#: the run (a tag the creator sent is replaced by that user); no later write may set or delete
+#: them, so nobody can pass a run off as another user's (on a team server the user is the
+#: authenticated identity).
+IDENTITY_TAGS = frozenset({"mlflow.user"})
 T = TypeVar("T")
 StoreT = TypeVar("StoreT", bound="StoreBase")
 
@@ -154,12 +159,28 @@ class StoreBase:
     def _checked_tags(self, tags: Mapping[str, Any] | None) -> dict[str, str]:
         return _checked_items(tags, "tag", limits.MAX_BATCH_TAGS, validation.tag_value)
 
+    def _checked_later_tags(self, tags: Mapping[str, Any] | None) -> dict[str, str]:
+        """Tags written to an existing run: checked, and never an identity tag."""
+        items = self._checked_tags(tags)
+        refuse_identity_tags(items)
+        return items
+
     def _require_run(self, conn: Connection, run_uuid: str) -> None:
         """Raise NotFound unless the run exists (to tell "no rows" from "no run")."""
         from . import statements as st
 
         if conn.execute(st.RUN_EXISTS, {"run": run_uuid}).first() is None:
             raise NotFound(f"no run with id {run_uuid!r}")
+
+
+def refuse_identity_tags(keys: Iterable[str]) -> None:
+    """PermissionDenied if ``keys`` name an :data:`IDENTITY_TAGS` tag (after run creation)."""
+    named = sorted(IDENTITY_TAGS.intersection(keys))
+    if named:
+        raise PermissionDenied(
+            f"tag {named[0]!r} records who created the run and is written only by the server "
+            "from the run's user; it cannot be set, changed or deleted afterwards"
+        )
 
 
 def parse_experiment_id(experiment_id: str | int) -> int:

@@ -16,6 +16,7 @@ from .base import (
     check_batch_id,
     check_run_id,
     now_ms,
+    refuse_identity_tags,
     run_update_values,
 )
 from .metrics import MetricsMixin
@@ -40,7 +41,7 @@ class RunDataMixin(MetricsMixin):
         run_uuid = check_run_id(run_id)
         receipt = check_batch_id(batch_id)
         param_items = self._checked_params(params)
-        tag_items = self._checked_tags(tags)
+        tag_items = self._checked_later_tags(tags)
         points = self._checked_metrics(metrics)
         if not (param_items or tag_items or points or receipt):
             return True
@@ -74,7 +75,7 @@ class RunDataMixin(MetricsMixin):
         run_uuid = check_run_id(run_id)
         receipt = check_batch_id(batch_id)
         points = self._checked_metrics(metrics)
-        tag_items = self._checked_tags(tags)
+        tag_items = self._checked_later_tags(tags)
         values = run_update_values(status, end_time)
         values.setdefault("end_time", None)
 
@@ -121,6 +122,7 @@ class RunDataMixin(MetricsMixin):
 
     def delete_tag(self, run_id: str, key: str) -> None:
         run_uuid = check_run_id(run_id)
+        refuse_identity_tags([key])
 
         def write(conn: Connection) -> None:
             self._check_active(conn, run_uuid)

@@ -13,10 +13,11 @@ from sqlalchemy import Connection, func, select, update
 from ...errors import AlreadyExists, InvalidInput, NotFound
 from .. import database, limits, validation
 from .. import schema as s
-from ..entities import DatasetInput, Metric, Run, shown_status
+from ..entities import DatasetInput, Metric, Run, shown_end_time, shown_status
 from . import statements as st
 from .base import (
     DEFAULT_EXPERIMENT_ID,
+    IDENTITY_TAGS,
     StoreBase,
     batches,
     check_run_id,
@@ -47,12 +48,17 @@ class RunsMixin(StoreBase):
         heartbeat: bool = True,
     ) -> Run:
         """Create a run. ``heartbeat=False`` for writers that never beat one (the MLflow client):
-        their RUNNING runs are then not shown KILLED after a minute of silence."""
+        their RUNNING runs are then not shown KILLED after a minute of silence. An identity tag
+        (``mlflow.user``) among ``tags`` is replaced by ``user``, or names it when ``user`` is
+        empty, so the two never disagree (see ``IDENTITY_TAGS``)."""
         exp_id = parse_experiment_id(experiment_id)
         run_name = validation.name(name, "run name") if name else random_run_name()
         user = validation.text(user or "", "user", limits.MAX_NAME_LENGTH)
         status = check_status(status)
         tag_items = self._checked_tags(tags)
+        for k in IDENTITY_TAGS.intersection(tag_items):
+            user = user or validation.text(tag_items[k], "user", limits.MAX_NAME_LENGTH)
+            tag_items[k] = user
         param_items = self._checked_params(params)
         run_uuid = check_run_id(run_id) if run_id else uuid.uuid4().hex
         parent = check_run_id(parent_run_id) if parent_run_id else None
@@ -297,7 +303,9 @@ class RunsMixin(StoreBase):
                     experiment_id=str(found.experiment_id),
                     status=shown_status(found.status, found.heartbeat_time, now),
                     start_time=found.start_time,
-                    end_time=found.end_time,
+                    end_time=shown_end_time(
+                        found.status, found.end_time, found.heartbeat_time, now
+                    ),
                     user=found.user_id,
                     lifecycle_stage=found.lifecycle_stage,
                     parent_run_id=found.parent_run_id,

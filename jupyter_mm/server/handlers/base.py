@@ -77,6 +77,15 @@ class MMHandler(APIHandler):
         """The open store. Opening blocks: touch it only inside :meth:`call_store`."""
         return self.store_provider.get()
 
+    def set_cors_headers(self) -> None:
+        """CORS headers only as configured (``ServerApp.allow_origin`` / ``allow_origin_pat``).
+
+        jupyter_server, when neither is set, answers every token-authenticated request with
+        ``Access-Control-Allow-Origin: <the request's Origin>``, so any web page holding a token
+        could read our replies. With nothing configured we send no CORS header at all."""
+        if self.allow_origin or self.allow_origin_pat:
+            super().set_cors_headers()
+
     def run_user(self, claimed: str | None) -> str:
         """The user recorded on a run created by this request.
 

@@ -7,6 +7,9 @@ Runs report ``artifact_uri = mlflow-artifacts:/<exp>/<run>/artifacts``; the clie
 
 from __future__ import annotations
 
+import mimetypes
+import unicodedata
+import urllib.parse
 from typing import TYPE_CHECKING, Any
 
 from ...core.artifacts import normalize_path, normalize_prefix
@@ -69,3 +72,44 @@ def list_dir(store: Store, path: str) -> dict[str, Any]:
             entry["file_size"] = info.size
         files.append(entry)
     return {"files": files}
+
+
+#: Files MLflow sends as text/plain (its ``mime_type_utils.get_text_extensions``, MLmodel too).
+_TEXT_EXTENSIONS = frozenset(
+    "txt log err cfg conf cnf cf ini properties prop hocon toml yaml yml xml json js py py3 csv "
+    "tsv md rst ipynb MLmodel MLproject".split()
+)
+#: Types a browser would run as a page (scripts included): sent as text/plain instead, on top of
+#: ``attachment`` and ``nosniff``, so an uploaded page never runs on the server's origin.
+_ACTIVE_TYPES = frozenset({"text/html", "application/xhtml+xml", "image/svg+xml"})
+_TOKEN_CHARS = frozenset(
+    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
+
+
+def download_type(name: str) -> str:
+    """The Content-Type of a download, decided from the file name as MLflow decides it: never the
+    type the uploader claimed nor the one the client asks for, so nobody can have a file served
+    as ``text/html`` on the server's origin by naming that type; pages and SVG go as text."""
+    stem, dot, ext = name.rpartition(".")
+    if (ext if dot and stem else name) in _TEXT_EXTENSIONS:
+        return "text/plain"
+    guessed = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return "text/plain" if guessed in _ACTIVE_TYPES else guessed
+
+
+def _quoted(value: str) -> str:
+    """A header parameter value: a token as is, else a quoted-string (``\\`` and ``"`` escaped)."""
+    if value and all(c in _TOKEN_CHARS for c in value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def content_disposition(name: str) -> str:
+    """``attachment`` with the file name per RFC 6266: an ASCII ``filename`` (quoted and escaped)
+    and, for any other name, its UTF-8 form in ``filename*`` (RFC 5987), as MLflow sends it."""
+    if name.isascii():
+        return f"attachment; filename={_quoted(name)}"
+    fallback = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode() or "download"
+    encoded = urllib.parse.quote(name, safe="!#$&+-.^_`|~")
+    return f"attachment; filename={_quoted(fallback)}; filename*=UTF-8''{encoded}"

@@ -13,7 +13,6 @@ Every verb is authenticated and authorized (resource ``jupyter_mm:mlflow``); err
 from __future__ import annotations
 
 import asyncio
-import mimetypes
 from typing import TYPE_CHECKING, Any
 
 import tornado.web
@@ -123,17 +122,18 @@ class MlflowArtifactsHandler(MlflowHandler):
             return
         run_id, logical = artifacts.split(path)
         info = await self.call_store(lambda store: store.artifact_info(run_id, logical))
+        # MLflow's download headers: the type from the file name, always an attachment, no sniffing
         name = logical.rsplit("/", 1)[-1]
-        self.set_header(
-            "Content-Type",
-            info.media_type or mimetypes.guess_type(name)[0] or "application/octet-stream",
-        )
-        self.set_header("Content-Disposition", f'attachment; filename="{name}"')
+        media_type = artifacts.download_type(name)
+        self.set_header("Content-Type", media_type)
+        self.set_header("Content-Disposition", artifacts.content_disposition(name))
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Content-Security-Policy", "default-src 'none'; sandbox")
         self.set_header("Content-Length", str(info.size))
         self.set_header("ETag", f'"{info.digest}"')
         if info.size <= WHOLE_READ_BYTES:  # verified before the first byte is sent
             data = await self.call_store(lambda store: store.read_artifact(run_id, logical))
-            self.finish(data)
+            self.finish(data, set_content_type=media_type)  # APIHandler would say JSON
             return
         # Larger files stream; the digest is checked at the end, and a mismatch drops the
         # connection so the client sees a truncated download rather than a complete wrong file.
@@ -151,7 +151,7 @@ class MlflowArtifactsHandler(MlflowHandler):
             if stream is not None:
                 stream.close()
             return
-        self.finish()
+        self.finish(set_content_type=media_type)
 
     @tornado.web.authenticated
     @authorized
