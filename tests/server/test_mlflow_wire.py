@@ -179,6 +179,46 @@ async def test_ajax_api_and_non_proto_routes(jp_fetch) -> None:
     assert (await jp_fetch("jupyter-mm/mlflow/version")).body.startswith(b"3.")
 
 
+#: Unknown paths under the MLflow prefix, by prefix (MLflow serves api/ and ajax-api/, 2.0 and 3.0).
+UNKNOWN_MLFLOW_PATHS = [
+    "api/2.0/mlflow/no-such-rpc",
+    "api/3.0/mlflow/no-such-rpc",
+    "api/3.0/mlflow/traces/x/info",
+    "ajax-api/2.0/mlflow/no-such-rpc",
+    "ajax-api/3.0/mlflow/no-such-rpc",
+    "api/2.0/mlflow-artifacts/no-such-route",
+    "api/4.0/mlflow/experiments/list",
+    "no-such-page",
+]
+
+
+async def test_unknown_routes_under_the_prefix_answer_json_404(
+    jp_fetch, http_server_client, jp_base_url
+) -> None:
+    """MLflow's ``{"error_code": "ENDPOINT_NOT_FOUND", "message"}`` with 404 under every prefix
+    (never Jupyter's HTML page), and only after authentication."""
+    for path in UNKNOWN_MLFLOW_PATHS:
+        for method in ("GET", "POST", "PATCH", "DELETE"):
+            r = await jp_fetch(
+                f"jupyter-mm/mlflow/{path}",
+                method=method,
+                body="{}" if method in ("POST", "PATCH") else None,
+                raise_error=False,
+            )
+            assert r.code == 404, (path, method, r.code)
+            assert r.headers["Content-Type"].startswith("application/json"), (path, method)
+            reply = json.loads(r.body)
+            assert set(reply) == {"error_code", "message"}, (path, reply)
+            assert reply["error_code"] == "ENDPOINT_NOT_FOUND", (path, reply)
+        r = await http_server_client.fetch(
+            f"{jp_base_url}jupyter-mm/mlflow/{path}",
+            headers={"Authorization": "Bearer wrong"},
+            raise_error=False,
+        )
+        assert r.code == 403, path  # behind auth like every MLflow route
+        assert json.loads(r.body)["error_code"] == "PERMISSION_DENIED"
+
+
 async def test_runs_without_credentials_are_refused(http_server_client, jp_base_url) -> None:
     for path, method in [
         (f"{API}/runs/create", "POST"),
