@@ -140,9 +140,16 @@ def insert_old_versions(db_url: str, name: str, sources: list[str]) -> None:
                 sa.insert(s.model_versions),
                 [
                     dict(
-                        model_id=model_id, version=i, source=src, status="READY",
-                        status_message="", stage="None", description="", user_id="old",
-                        creation_time=now, last_update_time=now,
+                        model_id=model_id,
+                        version=i,
+                        source=src,
+                        status="READY",
+                        status_message="",
+                        stage="None",
+                        description="",
+                        user_id="old",
+                        creation_time=now,
+                        last_update_time=now,
                     )  # fmt: skip
                     for i, src in enumerate(sources, 1)
                 ],
@@ -154,3 +161,16 @@ def insert_old_versions(db_url: str, name: str, sources: list[str]) -> None:
             )
     finally:
         engine.dispose()
+
+
+#: Unknown paths under the MLflow prefix, by prefix (MLflow serves api/ and ajax-api/, 2.0 and 3.0).
+UNKNOWN_MLFLOW_PATHS = [
+    "api/2.0/mlflow/no-such-rpc",
+    "api/3.0/mlflow/no-such-rpc",
+    "api/3.0/mlflow/traces/x/info",
+    "ajax-api/2.0/mlflow/no-such-rpc",
+    "ajax-api/3.0/mlflow/no-such-rpc",
+    "api/2.0/mlflow-artifacts/no-such-route",
+    "api/4.0/mlflow/experiments/list",
+    "no-such-page",
+]

@@ -12,6 +12,8 @@ import pytest
 
 from jupyter_mm.core.store import Store
 
+from .helpers import UNKNOWN_MLFLOW_PATHS
+
 API = "jupyter-mm/mlflow/api/2.0/mlflow"
 
 
@@ -177,19 +179,6 @@ async def test_ajax_api_and_non_proto_routes(jp_fetch) -> None:
     assert json.loads(r.body)["multipart_uploads_enabled"] is False
     assert (await jp_fetch("jupyter-mm/mlflow/health")).body == b"OK"
     assert (await jp_fetch("jupyter-mm/mlflow/version")).body.startswith(b"3.")
-
-
-#: Unknown paths under the MLflow prefix, by prefix (MLflow serves api/ and ajax-api/, 2.0 and 3.0).
-UNKNOWN_MLFLOW_PATHS = [
-    "api/2.0/mlflow/no-such-rpc",
-    "api/3.0/mlflow/no-such-rpc",
-    "api/3.0/mlflow/traces/x/info",
-    "ajax-api/2.0/mlflow/no-such-rpc",
-    "ajax-api/3.0/mlflow/no-such-rpc",
-    "api/2.0/mlflow-artifacts/no-such-route",
-    "api/4.0/mlflow/experiments/list",
-    "no-such-page",
-]
 
 
 async def test_unknown_routes_under_the_prefix_answer_json_404(

@@ -135,7 +135,9 @@ def _runs(source: str) -> Source:
 
     run_id, _, path = source[len("runs:/") :].lstrip("/").partition("/")
     try:
-        return Source(source, run_id=check_run_id(run_id), path=normalize_path(path) if path else "")
+        return Source(
+            source, run_id=check_run_id(run_id), path=normalize_path(path) if path else ""
+        )
     except InvalidInput as e:
         raise _refuse(source, f"{e.message} (a runs URI is runs:/RUN_ID/PATH)") from None
 
