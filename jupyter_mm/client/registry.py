@@ -58,16 +58,18 @@ def _source(store: TrackingStore, source: Any) -> tuple[str, str | None, str | N
     uri = getattr(source, "model_uri", source)
     if not isinstance(uri, str) or not uri.strip():
         raise InvalidInput(f"source must be a model URI such as runs:/RUN_ID/PATH, got {source!r}")
+    from ..core.registry.sources import parse
+
+    parsed = parse(uri)  # MLflow's source rules, checked here too for a remote store's sake
     if not uri.startswith("runs:/"):
         return uri, None, None
     try:
         from ..core.models.uris import in_run
     except ImportError:  # model formats not available: register the URI as given
         return uri, None, None
-    run_id, _, path = uri[len("runs:/") :].partition("/")
-    if not run_id or not path.strip("/"):
+    if parsed.run_id is None or not parsed.path:
         raise InvalidInput(f"{uri!r}: a runs URI is runs:/RUN_ID/PATH")
-    location = in_run(store, run_id, path)  # NotFound unless a model is there
+    location = in_run(store, parsed.run_id, parsed.path)  # NotFound unless a model is there
     return uri, location.run_id, location.path
 
 

@@ -355,7 +355,19 @@ def test_registry_mistakes_are_clear_errors(team: Team, as_user: AsUser) -> None
         mm.load_model(f"models:/{model}@champion")
     assert mm.resolve(model, "champion") is None  # as a local store answers
     run_id, info, _ = _train_and_log("m")
+    store = as_user("alice")
+    for bad in (
+        f"runs:/{run_id}/models/m/%2E%2E/%2E%2E/x",
+        "mlflow-artifacts://host:9000/models/../../../",
+        "s3://bucket/models?x=../../etc",
+        "/etc",
+    ):
+        with pytest.raises(InvalidInput, match="Invalid model version source"):
+            mm.register_model(bad, model)
+        with pytest.raises(InvalidInput, match="Invalid model version source"):
+            store.create_model_version(model, bad)
     mm.register_model(info, model)
+    assert [v.version for v in mm.versions(model)] == [1]  # nothing half-registered before
     with pytest.raises(InvalidInput, match="alias"):
         mm.load_model(f"models:/{model}@champion")  # no such alias
     with pytest.raises(InvalidInput, match="comment"):

@@ -323,3 +323,41 @@ def test_unicode_names_comments_and_tags(store: Store) -> None:
     assert store.verify_audit().ok
     with pytest.raises(InvalidInput, match="NUL"):
         store.set_registered_model_alias("modèle-crédit", "prod", 1, actor="Zoë", comment="a\x00b")
+
+
+def test_version_sources_follow_mlflows_rules(store: Store) -> None:
+    """Sources that escape their root, address a host or are local paths are refused before
+    anything is written; a run's artifact URIs fill run and path and must agree with them."""
+    from jupyter_mm.core.models.uris import resolve
+    from jupyter_mm.core.registry.sources import parse
+
+    run = store.create_run(experiment_id="0")
+    other = store.create_run(experiment_id="0")
+    root = f"mlflow-artifacts:/0/{run.id}/artifacts"
+    store.create_registered_model("m", actor="u")
+    refused = [
+        f"{root}/../../x", f"{root}/%2E%2E/%2E%2E/x", f"{root}/%252e%252e/x", "s3://b/m?x=../../y",
+        "s3://b/m#/../..", "s3://b/m%00", "s3://b/a/./b", "http://host/m", "mlflow-artifacts://h/m",
+        "/tmp/m", "file:///tmp/m", "C:\\models\\m", "mlflow-artifacts:/models",
+        f"mlflow-artifacts:/7/{run.id}/artifacts/m", "runs://host/x", "models://host/m/1",
+    ]  # fmt: skip
+    for source in refused:
+        with pytest.raises(InvalidInput, match="Invalid model version source"):
+            store.create_model_version("m", source, actor="u")
+    with pytest.raises(InvalidInput, match="run_id"):
+        store.create_model_version("m", f"{root}/model", actor="u", run_id=other.id)
+    assert _count(store, s.model_versions) == 0 and store.get_registered_model("m").last_version == 0
+    v = store.create_model_version("m", f"{root}/models/m///", actor="u")
+    assert (v.run_id, v.model_path) == (run.id, "models/m")
+    for source in ("s3://b/models/..../x", "gs://b/m", "dbfs:/m", "models:/other/1"):
+        assert store.create_model_version("m", source, actor="u").source == source
+    assert parse(f"runs:/{run.id}/a//b").path == "a/b"
+    # a row written around the API (an older database) is refused when resolved
+    with store.engine.begin() as conn:
+        conn.execute(
+            s.model_versions.update()
+            .where(s.model_versions.c.version == 1)
+            .values(source=f"{root}/%2E%2E/x", run_uuid=None, model_path=None)
+        )
+    with pytest.raises(InvalidInput, match="model version m 1 cannot be resolved"):
+        resolve(store, "models:/m/1")

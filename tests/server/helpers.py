@@ -63,3 +63,114 @@ def example_path(pattern: str) -> str:
 
 def needs_body(verb: str) -> bool:
     return verb in _BODY_VERBS
+
+
+def refused_sources(exp_id: str, run_id: str, other_run_id: str) -> dict[str, list[str]]:
+    """Model-version sources the registry refuses (400 INVALID_PARAMETER_VALUE) for a version of
+    ``run_id`` (experiment ``exp_id``), by kind; MLflow 3.17.2 refuses each of them too, except
+    the two marked stricter. ``other_run_id`` is another run's id."""
+    root = f"mlflow-artifacts:/{exp_id}/{run_id}/artifacts"
+    return {
+        "plain": [
+            "mlflow-artifacts://host:9000/models/../../../",
+            "http://host:9000/models/../../../",
+            f"{root}/../../../etc",
+            f"runs:/{run_id}/../../x",
+            "s3://bucket/models/../../other",
+        ],
+        "encoded": [
+            f"{root}/%2E%2E/%2E%2E/etc",
+            f"{root}/model/%252E%252E/%252E%252E/etc",  # encoded twice
+            "s3://bucket/models/..%2f..%2fother",
+            f"runs:/{run_id}/model/%2e%2e/%2e%2e/x",
+            "s3://bucket/model%00",
+        ],
+        "query": [
+            "s3://bucket/models?x=../../etc",
+            f"{root}/model?path=%2E%2E%2F%2E%2E",
+            "gs://bucket/models?p=..",  # stricter: MLflow looks for '..' between '/' only
+        ],
+        "fragment": [
+            "s3://bucket/models#/../../etc",
+            f"runs:/{run_id}/model#..",  # stricter, as above
+        ],
+        "local": [
+            "/tmp",
+            "file:///etc/passwd",
+            "/tmp/x/../..",
+            f"mlflow-artifacts:/{exp_id}/{other_run_id}/artifacts/model",  # another run's root
+            f"mlflow-artifacts:/9{exp_id}/{run_id}/artifacts/model",  # the run, another experiment
+            "mlflow-artifacts:/models",  # inside no run's root
+        ],
+        "host": ["https://example.com/models/m", "ftp://host/model"],
+    }
+
+
+def accepted_sources(exp_id: str, run_id: str) -> list[str]:
+    """Sources MLflow 3.17.2 accepts with ``run_id``, and so must we."""
+    root = f"mlflow-artifacts:/{exp_id}/{run_id}/artifacts"
+    return [
+        f"runs:/{run_id}/model",
+        f"{root}/model",
+        f"{root}/model///",
+        "s3://bucket/models/foo///bar",
+        "s3://bucket/models/artifact/..../",
+        "gs://bucket/path/model",
+        "dbfs:/databricks/mlflow/model",
+    ]
+
+
+def insert_old_versions(db_url: str, name: str, sources: list[str]) -> None:
+    """Versions 1..n of registered model ``name`` (which must exist) with these sources, written
+    straight into the database as an older release, or a hand edit, could have left them: no
+    check of the source runs."""
+    import time
+
+    import sqlalchemy as sa
+
+    from jupyter_mm.core import schema as s
+
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            m = s.registered_models.c
+            model_id = conn.execute(sa.select(m.model_id).where(m.name == name)).scalar_one()
+            now = int(time.time() * 1000)
+            conn.execute(
+                sa.insert(s.model_versions),
+                [
+                    dict(
+                        model_id=model_id,
+                        version=i,
+                        source=src,
+                        status="READY",
+                        status_message="",
+                        stage="None",
+                        description="",
+                        user_id="old",
+                        creation_time=now,
+                        last_update_time=now,
+                    )  # fmt: skip
+                    for i, src in enumerate(sources, 1)
+                ],
+            )
+            conn.execute(
+                sa.update(s.registered_models)
+                .where(m.model_id == model_id)
+                .values(last_version=len(sources))
+            )
+    finally:
+        engine.dispose()
+
+
+#: Unknown paths under the MLflow prefix, by prefix (MLflow serves api/ and ajax-api/, 2.0 and 3.0).
+UNKNOWN_MLFLOW_PATHS = [
+    "api/2.0/mlflow/no-such-rpc",
+    "api/3.0/mlflow/no-such-rpc",
+    "api/3.0/mlflow/traces/x/info",
+    "ajax-api/2.0/mlflow/no-such-rpc",
+    "ajax-api/3.0/mlflow/no-such-rpc",
+    "api/2.0/mlflow-artifacts/no-such-route",
+    "api/4.0/mlflow/experiments/list",
+    "no-such-page",
+]

@@ -375,3 +375,107 @@ class client_run:  # noqa: N801 - used like mlflow.start_run
         import mlflow
 
         mlflow.end_run()
+
+
+async def test_sources_that_escape_their_root_are_refused(
+    mlflow_uri: str, mm_store: Store, jp_fetch: Any, tmp_path: Any
+) -> None:
+    """Each source form MLflow refuses is refused with 400 INVALID_PARAMETER_VALUE through the
+    mlflow client, the MLflow route by raw HTTP and the REST API; the forms it accepts are
+    accepted; a version already in the database with such a source (an older database) is
+    refused when resolved, by get-download-uri, ``models:/`` loading and ``mm.load_model``."""
+    import jupyter_mm as mm
+    from jupyter_mm.core.models.uris import resolve
+    from jupyter_mm.errors import InvalidInput
+
+    from .helpers import accepted_sources, insert_old_versions, refused_sources
+
+    def scenario() -> dict[str, Any]:
+        from mlflow import MlflowClient
+        from mlflow.exceptions import MlflowException
+
+        client = MlflowClient()
+        exp_id = client.create_experiment("sources")
+        run_id = client.create_run(exp_id).info.run_id
+        other = client.create_run(exp_id).info.run_id
+        client.create_registered_model("src")
+        refused: dict[str, tuple[str, int, str]] = {}
+        for form in [f for forms in refused_sources(exp_id, run_id, other).values() for f in forms]:
+            try:
+                client.create_model_version("src", form, run_id=run_id)
+                refused[form] = ("accepted", 200, "")
+            except MlflowException as e:
+                refused[form] = (e.error_code, e.get_http_status_code(), e.message)
+        accepted = {
+            form: client.create_model_version("src", form, run_id=run_id).source
+            for form in accepted_sources(exp_id, run_id)
+        }
+        return {"exp": exp_id, "run": run_id, "other": other, "refused": refused,
+                "accepted": accepted}  # fmt: skip
+
+    out = await in_thread(scenario)
+    exp_id, run_id, other = out["exp"], out["run"], out["other"]
+    forms = refused_sources(exp_id, run_id, other)
+    for form, (code, status, message) in out["refused"].items():
+        assert (code, status) == ("INVALID_PARAMETER_VALUE", 400), (form, code, message)
+        assert "Invalid model version source" in message, (form, message)
+    assert out["accepted"] == {f: f for f in accepted_sources(exp_id, run_id)}
+    accepted = mm_store.list_model_versions("src")
+    assert len(accepted) == len(out["accepted"])
+    proxied = {v.source: (v.run_id, v.model_path) for v in accepted}
+    assert proxied[f"mlflow-artifacts:/{exp_id}/{run_id}/artifacts/model"] == (run_id, "model")
+
+    mm_store.create_registered_model("rest", actor="dev")
+    for kind, kind_forms in forms.items():
+        for form in kind_forms:
+            # the REST API takes no run_id beside a source: another run's root is that run's
+            for how in ("mlflow",) if other in form else ("mlflow", "rest"):
+                if how == "mlflow":
+                    body = {"name": "src", "source": form, "run_id": run_id}
+                    code, reply = await call(jp_fetch, "POST", "model-versions/create", body)
+                else:
+                    r = await jp_fetch(
+                        "jupyter-mm/api/registry/models/rest/versions",
+                        method="POST", body=json.dumps({"source": form}), raise_error=False,
+                    )  # fmt: skip
+                    code, reply = r.code, json.loads(r.body)
+                assert code == 400, (kind, form, how, reply)
+                assert reply["error_code"] == "INVALID_PARAMETER_VALUE", (form, how, reply)
+                assert "source" in reply["message"], (form, how, reply)
+    assert len(mm_store.list_model_versions("src")) == len(out["accepted"])  # nothing half-written
+    assert mm_store.list_model_versions("rest") == []
+
+    # an older database's versions with such sources: refused when resolved, never followed
+    local_model = tmp_path / "model"
+    local_model.mkdir()
+    (local_model / "MLmodel").write_text("flavors: {}\n")
+    old = [
+        f"mlflow-artifacts:/{exp_id}/{run_id}/artifacts/../../../etc",
+        "http://host:9000/models/%2E%2E/%2E%2E/",
+        "s3://bucket/models?x=../../etc",
+        str(local_model),  # a local directory: outside any run's artifact root
+    ]
+    mm_store.create_registered_model("old", actor="dev")
+    insert_old_versions(mm_store.location.db_url, "old", old)
+    for number, source in enumerate(old, 1):
+        code, reply = await call(
+            jp_fetch, "GET", "model-versions/get-download-uri",
+            query={"name": "old", "version": str(number)},
+        )  # fmt: skip
+        assert (code, reply["error_code"]) == (400, "INVALID_PARAMETER_VALUE"), (source, reply)
+        assert f"model version old {number} cannot be resolved" in reply["message"]
+        assert "artifact_uri" not in reply
+        with pytest.raises(InvalidInput, match=f"model version old {number} cannot be resolved"):
+            resolve(mm_store, f"models:/old/{number}")
+        with pytest.raises(InvalidInput, match="cannot be resolved"):
+            mm.load_model(f"models:/old/{number}")
+
+    def load_old() -> tuple[str, int]:
+        import mlflow
+        from mlflow.exceptions import MlflowException
+
+        with pytest.raises(MlflowException) as e:
+            mlflow.pyfunc.load_model("models:/old/4")
+        return e.value.error_code, e.value.get_http_status_code()
+
+    assert await in_thread(load_old) == ("INVALID_PARAMETER_VALUE", 400)

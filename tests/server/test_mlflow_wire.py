@@ -12,6 +12,8 @@ import pytest
 
 from jupyter_mm.core.store import Store
 
+from .helpers import UNKNOWN_MLFLOW_PATHS
+
 API = "jupyter-mm/mlflow/api/2.0/mlflow"
 
 
@@ -177,6 +179,33 @@ async def test_ajax_api_and_non_proto_routes(jp_fetch) -> None:
     assert json.loads(r.body)["multipart_uploads_enabled"] is False
     assert (await jp_fetch("jupyter-mm/mlflow/health")).body == b"OK"
     assert (await jp_fetch("jupyter-mm/mlflow/version")).body.startswith(b"3.")
+
+
+async def test_unknown_routes_under_the_prefix_answer_json_404(
+    jp_fetch, http_server_client, jp_base_url
+) -> None:
+    """MLflow's ``{"error_code": "ENDPOINT_NOT_FOUND", "message"}`` with 404 under every prefix
+    (never Jupyter's HTML page), and only after authentication."""
+    for path in UNKNOWN_MLFLOW_PATHS:
+        for method in ("GET", "POST", "PATCH", "DELETE"):
+            r = await jp_fetch(
+                f"jupyter-mm/mlflow/{path}",
+                method=method,
+                body="{}" if method in ("POST", "PATCH") else None,
+                raise_error=False,
+            )
+            assert r.code == 404, (path, method, r.code)
+            assert r.headers["Content-Type"].startswith("application/json"), (path, method)
+            reply = json.loads(r.body)
+            assert set(reply) == {"error_code", "message"}, (path, reply)
+            assert reply["error_code"] == "ENDPOINT_NOT_FOUND", (path, reply)
+        r = await http_server_client.fetch(
+            f"{jp_base_url}jupyter-mm/mlflow/{path}",
+            headers={"Authorization": "Bearer wrong"},
+            raise_error=False,
+        )
+        assert r.code == 403, path  # behind auth like every MLflow route
+        assert json.loads(r.body)["error_code"] == "PERMISSION_DENIED"
 
 
 async def test_runs_without_credentials_are_refused(http_server_client, jp_base_url) -> None:

@@ -33,7 +33,15 @@ from jupyter_mm.server.standalone import TeamServerOptions
 from tests.support.postgres import create_database
 from tests.support.s3 import s3_env, s3_server
 
-from .helpers import example_path, implemented_verbs, needs_body
+from .helpers import (
+    UNKNOWN_MLFLOW_PATHS,
+    accepted_sources,
+    example_path,
+    implemented_verbs,
+    insert_old_versions,
+    needs_body,
+    refused_sources,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = "/team/"
@@ -464,6 +472,61 @@ def test_artifact_paths_cannot_escape(team: TeamServer) -> None:
         )
         assert 400 <= r.status < 500, (path, r.status, r.body)
     assert not [k for k in team.s3_objects() if not k.startswith("prefix/sha256/")]
+
+
+@pytest.mark.postgres
+def test_model_version_sources_that_escape_are_refused(team: TeamServer, mlflow_env: Any) -> None:
+    """The team server refuses each source form MLflow refuses (mlflow client, raw HTTP on the
+    MLflow route and the REST API), accepts the forms MLflow accepts, and refuses to resolve a
+    version an older database holds with such a source."""
+    from mlflow.exceptions import MlflowException
+
+    alice = mlflow_env("alice")
+    token = team.tokens["alice"]
+    exp_id = alice.create_experiment(f"sources-{uuid.uuid4().hex[:6]}")
+    run_id, other = (alice.create_run(exp_id).info.run_id for _ in range(2))
+    model = f"sources-{uuid.uuid4().hex[:6]}"
+    alice.create_registered_model(model)
+    forms = refused_sources(exp_id, run_id, other)
+    create = f"{team.mlflow}/api/2.0/mlflow/model-versions/create"
+    for kind, kind_forms in forms.items():
+        for form in kind_forms:
+            with pytest.raises(MlflowException) as e:
+                alice.create_model_version(model, form, run_id=run_id)
+            assert e.value.error_code == "INVALID_PARAMETER_VALUE", (kind, form, e.value.message)
+            assert e.value.get_http_status_code() == 400, (kind, form)
+            r = http("POST", create, token, {"name": model, "source": form, "run_id": run_id})
+            assert (r.status, r.json()["error_code"]) == (400, "INVALID_PARAMETER_VALUE"), form
+            if other not in form:  # the REST API takes no run_id beside a source
+                r = http("POST", f"{team.api}registry/models/{model}/versions", token,
+                         {"source": form})  # fmt: skip
+                assert (r.status, r.json()["error_code"]) == (400, "INVALID_PARAMETER_VALUE"), form
+    assert alice.search_model_versions(f"name = '{model}'") == []
+    good = accepted_sources(exp_id, run_id)
+    assert [alice.create_model_version(model, f, run_id=run_id).source for f in good] == good
+
+    old_model = f"{model}-old"
+    alice.create_registered_model(old_model)
+    old = [f"mlflow-artifacts:/{exp_id}/{run_id}/artifacts/%2E%2E/%2E%2E/etc", "/etc"]
+    insert_old_versions(team.store_url, old_model, old)
+    for number in range(1, len(old) + 1):
+        with pytest.raises(MlflowException) as e:
+            alice.get_model_version_download_uri(old_model, str(number))
+        assert e.value.error_code == "INVALID_PARAMETER_VALUE"
+        assert f"model version {old_model} {number} cannot be resolved" in e.value.message
+
+
+@pytest.mark.postgres
+def test_unknown_mlflow_routes_answer_json_404(team: TeamServer) -> None:
+    for path in UNKNOWN_MLFLOW_PATHS:
+        for verb in ("GET", "POST", "DELETE"):
+            raw = b"{}" if needs_body(verb) else None
+            r = http(verb, f"{team.mlflow}/{path}", team.tokens["alice"], raw=raw)
+            assert r.status == 404, (verb, path, r.status, r.body[:200])
+            assert r.headers["Content-Type"].startswith("application/json"), (verb, path)
+            assert r.json()["error_code"] == "ENDPOINT_NOT_FOUND", (verb, path)
+            r = http(verb, f"{team.mlflow}/{path}", None, raw=raw)
+            assert r.status in (401, 403), (verb, path, r.status)  # authentication comes first
 
 
 # -- authentication and what is served --------------------------------------------------------

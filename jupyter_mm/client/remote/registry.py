@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-from ...core.registry import rules
+from ...core.registry import rules, sources
 from ...core.registry.entities import (
     Approval,
     AuditEntry,
@@ -315,7 +315,8 @@ class RemoteRegistryMixin:
         logged model (``logged_model_id``) is registered by its ``models:/m-...`` URI."""
         if logged_model_id and not (isinstance(source, str) and source.startswith("runs:/")):
             source = f"models:/{logged_model_id}"
-        body: dict[str, Any] = {"source": rules.source(source), "comment": rules.comment(comment)}
+        source = sources.parse(source).uri  # the server's rules, before any request
+        body: dict[str, Any] = {"source": source, "comment": rules.comment(comment)}
         if description is not None:
             body["description"] = rules.description(description)
         if tags:

@@ -17,7 +17,6 @@ not import the server.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -152,18 +151,21 @@ def _registry(store: TrackingStore, rest: str, uri: str) -> ModelLocation:
 
 
 def version_location(store: TrackingStore, version: Any) -> ModelLocation:
-    """Where a registered model version's files are: its run and model path, its MLflow
-    logged model, or its source URI / directory."""
+    """Where a registered model version's files are: its run and model path, or its MLflow
+    logged model. The stored source is checked again first (:func:`.registry.sources.parse`):
+    a version from an older database whose source escapes its root is refused, never followed."""
+    from ..registry.sources import check_stored
+
+    source = version.source or ""
+    src = check_stored(version.name, version.version, source)
     if version.run_id and version.model_path:
         return in_run(store, version.run_id, version.model_path)
     if version.logged_model_id:
         return logged_model(store, version.logged_model_id)
-    source = version.source or ""
-    if source.startswith(("runs:/", "models:/m-")):
-        return resolve(store, source)
-    local = source[len("file://") :] if source.startswith("file://") else source
-    if local and os.path.isdir(local):
-        return ModelLocation(None, local)
+    if src.run_id is not None and src.path:
+        return in_run(store, src.run_id, src.path)
+    if src.logged_model_id is not None:
+        return logged_model(store, src.logged_model_id)
     raise NotFound(
         f"model version {version.name} {version.version}: its source {source!r} is not a model "
         "this store can load"

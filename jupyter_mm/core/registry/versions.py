@@ -12,7 +12,7 @@ from ...errors import InvalidInput
 from .. import schema as s
 from .. import validation
 from ..database import read_conn
-from . import audit, rules
+from . import audit, rules, sources
 from . import search as rsearch
 from .base import RegistryBase, check_not_deleted_run, versions_with_names
 from .entities import APPROVED, READY, SERVING_STAGES, STAGES, ModelVersion
@@ -23,15 +23,17 @@ _v = s.model_versions.c
 _t = s.model_version_tags.c
 
 
-def parse_runs_uri(source: str) -> tuple[str, str] | None:
-    """``runs:/<run_id>/<path>`` as (run id, normalised artifact path); ``None`` for other URIs."""
-    if not source.startswith("runs:/"):
-        return None
-    from ..artifacts import normalize_path
-    from ..store.base import check_run_id
-
-    run_id, _, path = source[len("runs:/") :].partition("/")
-    return check_run_id(run_id), normalize_path(path) if path else ""
+def _check_source_experiment(conn: Connection, src: sources.Source) -> None:
+    """An ``mlflow-artifacts:/<exp>/<run>/...`` source lies within its run's artifact root only
+    when ``<exp>`` is that run's experiment."""
+    experiment = conn.execute(
+        select(s.runs.c.experiment_id).where(s.runs.c.run_uuid == src.run_id)
+    ).scalar()
+    if str(experiment) != src.experiment_id:
+        raise InvalidInput(
+            f"Invalid model version source: '{src.uri}'. It is not within the artifact root of "
+            f"run {src.run_id} (mlflow-artifacts:/{experiment}/{src.run_id}/artifacts)."
+        )
 
 
 class VersionsMixin(RegistryBase):
@@ -50,18 +52,29 @@ class VersionsMixin(RegistryBase):
     ) -> ModelVersion:
         """Register ``source`` as the model's next version (status READY).
 
-        ``runs:/<run>/<path>`` sources fill ``run_id`` and ``model_path`` (the model's directory
-        among the run's artifacts) when not given. A run, when named, must exist.
+        The source must pass :func:`.sources.parse` (MLflow's rules: nothing that escapes its
+        root, addresses a host or is a local path). ``runs:/<run>/<path>`` and
+        ``mlflow-artifacts:/<exp>/<run>/artifacts/<path>`` sources fill ``run_id`` and
+        ``model_path`` (the model's directory among the run's artifacts) when not given, and
+        must agree with them when given. A run, when named, must exist.
         """
-        source, actor = rules.source(source), rules.actor(actor)
+        src = sources.parse(source)  # refuses what MLflow refuses: escapes, hosts, local paths
+        source, actor = src.uri, rules.actor(actor)
         description, tag_items = rules.description(description), rules.tags(tags)
         comment = rules.comment(comment)
-        parsed = parse_runs_uri(source)
-        if parsed is not None:
-            if run_id is not None and run_id != parsed[0]:
-                raise InvalidInput(f"run_id {run_id!r} contradicts the source {source!r}")
-            run_id = parsed[0]
-            model_path = model_path if model_path is not None else parsed[1]
+        if src.logged_model_id and logged_model_id not in (None, src.logged_model_id):
+            raise InvalidInput(
+                f"Invalid model version source: '{source}'. The model_id request parameter "
+                f"{logged_model_id!r} must identify the logged model the source names."
+            )
+        if src.run_id is not None:
+            if run_id is not None and run_id != src.run_id:
+                raise InvalidInput(
+                    f"Invalid model version source: '{source}'. The run_id request parameter "
+                    f"{run_id!r} must identify the run that contains the source."
+                )
+            run_id = src.run_id
+            model_path = model_path if model_path is not None else src.path
         if run_id is not None:
             from ..store.base import check_run_id
 
@@ -78,6 +91,8 @@ class VersionsMixin(RegistryBase):
             model = self._model_row(conn, name)
             if run_id is not None:
                 check_not_deleted_run(conn, run_id)
+            if src.experiment_id is not None:
+                _check_source_experiment(conn, src)
             number = model.last_version + 1
             t = audit.now_ms()
             conn.execute(

@@ -171,15 +171,16 @@ def _source(store: Store, body: dict[str, Any]) -> tuple[str, str | None, str | 
         source = f"runs:/{run_id}/{path.strip('/')}"
     elif run_id is not None or path is not None:
         raise InvalidInput("give either 'source' or 'run_id' + 'path', not both")
+    from ...core.registry.sources import parse
+
+    parsed = parse(source)  # MLflow's source rules, before anything is looked up
     if not source.startswith("runs:/"):
         return source, None, None
     from ...core.models.uris import in_run
-    from ...core.registry.versions import parse_runs_uri
 
-    parsed = parse_runs_uri(source)
-    if parsed is None or not parsed[1]:
+    if parsed.run_id is None or not parsed.path:
         raise InvalidInput(f"{source!r}: a runs URI is runs:/RUN_ID/PATH")
-    location = in_run(store, parsed[0], parsed[1])  # NotFound unless a model is there
+    location = in_run(store, parsed.run_id, parsed.path)  # NotFound unless a model is there
     return source, location.run_id, location.path
 
 

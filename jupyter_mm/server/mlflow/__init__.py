@@ -14,6 +14,7 @@ from jupyter_server.utils import url_path_join
 from .handlers import (
     MlflowArtifactsHandler,
     MlflowHealthHandler,
+    MlflowNotFoundHandler,
     MlflowRPCHandler,
     MlflowServerInfoHandler,
     MlflowVersionHandler,
@@ -26,7 +27,9 @@ MLFLOW_PREFIX = "jupyter-mm/mlflow"
 def mlflow_handlers() -> list[tuple[Any, ...]]:
     """Route table relative to the server's base URL.
 
-    MLflow serves every RPC under both ``api/`` and ``ajax-api/`` (the UI uses the latter).
+    MLflow serves every RPC under both ``api/`` and ``ajax-api/`` (the UI uses the latter). The
+    last route catches every other path under the prefix, so unknown routes (``api/3.0/...``
+    too) answer MLflow's JSON ``ENDPOINT_NOT_FOUND``.
     """
     routes: list[tuple[Any, ...]] = []
     for api in ("api", "ajax-api"):
@@ -43,5 +46,7 @@ def mlflow_handlers() -> list[tuple[Any, ...]]:
     routes += [
         (url_path_join(MLFLOW_PREFIX, "health"), MlflowHealthHandler),
         (url_path_join(MLFLOW_PREFIX, "version"), MlflowVersionHandler),
+        # last: any other path here answers MLflow's JSON ENDPOINT_NOT_FOUND, not an HTML page
+        (url_path_join(MLFLOW_PREFIX, "(?P<rest>.*)"), MlflowNotFoundHandler),
     ]
     return routes

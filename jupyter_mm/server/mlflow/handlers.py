@@ -4,7 +4,8 @@
   through :data:`.tracking.ROUTES`;
 * :class:`MlflowArtifactsHandler`: the artifact proxy ``api/2.0/mlflow-artifacts/artifacts/<path>``
   (``PUT`` uploads, ``GET`` downloads or, without a path, lists ``?path=<dir>``);
-* :class:`MlflowServerInfoHandler`, :class:`MlflowHealthHandler`, :class:`MlflowVersionHandler`.
+* :class:`MlflowServerInfoHandler`, :class:`MlflowHealthHandler`, :class:`MlflowVersionHandler`;
+* :class:`MlflowNotFoundHandler`: every other path under the MLflow prefix, a JSON 404.
 
 Every verb is authenticated and authorized (resource ``jupyter_mm:mlflow``); errors are MLflow's
 ``{"error_code", "message"}`` with its HTTP statuses (see :class:`MMHandler`).
@@ -191,6 +192,45 @@ class MlflowServerInfoHandler(MlflowHandler):
         )
 
 
+class MlflowNotFoundHandler(MlflowHandler):
+    """Any other path under the MLflow routes (``api/3.0/...``, ``ajax-api/...``, an unknown
+    version): MLflow's JSON ``ENDPOINT_NOT_FOUND`` 404 (which the client maps every 404 to)
+    instead of Jupyter's HTML page, after authentication like every other MLflow route."""
+
+    def _not_found(self) -> None:
+        raise HTTPError(404, f"no MLflow endpoint {self.request.path!r} on this server")
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, rest: str = "") -> None:
+        self._not_found()
+
+    @tornado.web.authenticated
+    @authorized
+    async def head(self, rest: str = "") -> None:
+        self._not_found()
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, rest: str = "") -> None:
+        self._not_found()
+
+    @tornado.web.authenticated
+    @authorized
+    async def put(self, rest: str = "") -> None:
+        self._not_found()
+
+    @tornado.web.authenticated
+    @authorized
+    async def patch(self, rest: str = "") -> None:
+        self._not_found()
+
+    @tornado.web.authenticated
+    @authorized
+    async def delete(self, rest: str = "") -> None:
+        self._not_found()
+
+
 class MlflowHealthHandler(MlflowHandler):
     @tornado.web.authenticated
     @authorized
@@ -210,6 +250,7 @@ class MlflowVersionHandler(MlflowHandler):
 __all__ = [
     "MlflowArtifactsHandler",
     "MlflowHealthHandler",
+    "MlflowNotFoundHandler",
     "MlflowRPCHandler",
     "MlflowServerInfoHandler",
     "MlflowVersionHandler",

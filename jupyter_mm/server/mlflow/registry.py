@@ -17,11 +17,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ...core.registry import ModelVersion, RegisteredModel
-from ...core.store.base import check_run_id
+from ...core.registry.sources import check_stored
 from ...errors import InvalidInput, NotFound
 from . import logged_models
 from .wire import (
-    ARTIFACTS_SCHEME,
     Request,
     invalid,
     key_values,
@@ -188,43 +187,27 @@ def delete_registered_model_tag(store: Store, req: Request, actor: str) -> dict[
 # -- model versions ---------------------------------------------------------------------------
 
 
-def _where_files_are(
-    store: Store, source: str, run_id: str | None, model_id: str | None
-) -> tuple[str | None, str | None]:
-    """(run id, model directory among the run's artifacts) of a version's source, if it has one."""
-    if model_id:
-        run, _ = logged_models._find(store, model_id)
-        return run.id, logged_models.files_prefix(model_id)
-    prefix = f"{ARTIFACTS_SCHEME}/"
-    if source.startswith(prefix):  # mlflow-artifacts:/<exp>/<run>/artifacts/<path>
-        parts = source[len(prefix) :].strip("/").split("/", 3)
-        if len(parts) >= 3 and parts[2] == "artifacts":
-            try:
-                return check_run_id(parts[1]), parts[3] if len(parts) == 4 else ""
-            except InvalidInput:
-                pass
-    return run_id, None
-
-
 def create_model_version(store: Store, req: Request, actor: str) -> dict[str, Any]:
+    """The core checks the source (MLflow's rules, :mod:`jupyter_mm.core.registry.sources`) and
+    finds the run of ``runs:/`` and ``mlflow-artifacts:/`` sources; a logged model's files are
+    its run's ``models/<model_id>/``."""
     name = _name(req)
     source = req.text("source", required=True) or ""
     model_id = req.text("model_id")
-    run_id = req.text("run_id")
+    run_id = req.text("run_id") or None
+    model_path = None
     if model_id is None and source.startswith("models:/m-"):
         model_id = source[len("models:/") :].strip("/")
-    if not source.startswith("runs:/"):
-        found_run, model_path = _where_files_are(store, source, run_id, model_id)
-        if run_id and found_run and run_id != found_run:
-            raise InvalidInput(f"run_id {run_id} is not the run of the source {source}")
-        run_id = found_run
-    else:
-        model_path = None
+    if model_id:
+        run, _ = logged_models._find(store, model_id)
+        if run_id and run_id != run.id:
+            raise InvalidInput(f"run_id {run_id} is not the run of the logged model {model_id}")
+        run_id, model_path = run.id, logged_models.files_prefix(model_id)
     version = store.create_model_version(
         name,
         source,
         actor=actor,
-        run_id=run_id or None,
+        run_id=run_id,
         logged_model_id=model_id,
         model_path=model_path,
         description=req.text("description") or "",
@@ -280,7 +263,9 @@ def get_download_uri(store: Store, req: Request, actor: str) -> dict[str, Any]:
 
 def download_uri(store: Store, v: ModelVersion) -> str:
     """Where the client downloads the version's files: through our artifact proxy when the
-    files are a run's artifacts."""
+    files are a run's artifacts. A stored source that the registry would refuse now (from an
+    older database) is refused here too, never handed out."""
+    check_stored(v.name, v.version, v.source)
     if v.logged_model_id:
         try:
             run, record = logged_models._find(store, v.logged_model_id)
