@@ -500,7 +500,11 @@ def _check_length(text: str, what: str) -> None:
     try:
         unicode(text, what)
     except InvalidInput as e:  # the database could not take it as a value either
-        raise FilterSyntaxError(e.message, text, e.details.get("position")) from None
+        # no echo of the text under a pointer: the message must stay printable
+        err = FilterSyntaxError(e.message)
+        err.position = e.details["position"]
+        err.details["position"] = err.position
+        raise err from None
 
 
 def parse_filter(text: str | None) -> Expr | None:
