@@ -27,9 +27,7 @@ def parse(body: bytes | str) -> Any:
     try:
         data = json.loads(body)
     except RecursionError:
-        raise InvalidInput(
-            f"{WHAT} is nested deeper than {limits.MAX_JSON_DEPTH} levels"
-        ) from None
+        raise InvalidInput(f"{WHAT} is nested deeper than {limits.MAX_JSON_DEPTH} levels") from None
     except (ValueError, UnicodeDecodeError) as e:
         raise NotJSON(f"{WHAT} is not valid JSON: {e}") from None
     return validation.json_value(data, WHAT)

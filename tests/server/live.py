@@ -98,7 +98,9 @@ def _wait_until_ready(server: LiveServer, probe: str) -> None:
             pass
         if server.proc.poll() is not None or time.monotonic() > deadline:
             server.stop()
-            raise RuntimeError(f"the {server.kind} server did not start:\n{server.output()[-5000:]}")
+            raise RuntimeError(
+                f"the {server.kind} server did not start:\n{server.output()[-5000:]}"
+            )
         time.sleep(0.1)  # polling for start-up, not synchronising a test
 
 

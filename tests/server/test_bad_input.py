@@ -83,14 +83,20 @@ def _seed(server: LiveServer) -> Seeded:
     _ok(server.request("PUT", f"{api}registry/models/bm/aliases/champion", {"version": 1}))
     logged = _ok(
         server.request(
-            "POST", f"{mlf}logged-models", {"experiment_id": eid, "name": "lm", "source_run_id": rid}
+            "POST",
+            f"{mlf}logged-models",
+            {"experiment_id": eid, "name": "lm", "source_run_id": rid},
         )
     )["model"]["info"]["model_id"]
     return Seeded(server, eid, rid, "bm", logged)
 
 
-@pytest.fixture(scope="module", params=["jupyter", pytest.param("team", marks=pytest.mark.postgres)])
-def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
+@pytest.fixture(
+    scope="module", params=["jupyter", pytest.param("team", marks=pytest.mark.postgres)]
+)
+def seeded(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Seeded]:
     root = tmp_path_factory.mktemp(f"bad-input-{request.param}")
     if request.param == "jupyter":
         cm = jupyter_server(root, str(root / "store"), TOKEN)
@@ -222,7 +228,9 @@ def _mlflow_routes() -> list[Route]:
         assert names is not None, f"mlflow has no message for {method} {rpc}"
         names = tuple(n for n in names if f"{{{n}}}" not in rpc)
         get = method == "GET"
-        out.append(Route("mlflow", method, rpc, () if get else names, names if get else (), not get))
+        out.append(
+            Route("mlflow", method, rpc, () if get else names, names if get else (), not get)
+        )
     return out
 
 
