@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from ..errors import IntegrityError, InvalidInput, MMError, NotFound, StoreError, StoreFull
-from . import limits
+from . import limits, validation
 
 CHUNK = 1 << 20
 #: Suffix of a blob being written (``sha256/ab/cdef….tmp-<uuid>``) and of a streamed upload in
@@ -46,6 +46,7 @@ def normalize_path(path: Any) -> str:
         raise InvalidInput(f"artifact path must be a string, got {type(path).__name__}")
     if not path or not path.strip():
         raise InvalidInput("artifact path must not be empty")
+    validation.unicode(path, "artifact path")
     if any(ord(c) < 32 or ord(c) == 127 for c in path):
         raise InvalidInput(f"artifact path {path!r} contains control characters")
     if "\\" in path:

@@ -30,3 +30,6 @@ MAX_FILTER_LENGTH = 10_000
 MAX_RESULTS = 50_000
 #: Points per stored metric chunk (see core/metric_chunks.py).
 METRIC_CHUNK_POINTS = 4096
+#: Deepest nesting of arrays and objects a JSON request body may have (protobuf's JSON parser,
+#: which MLflow's own server uses, stops at 100 too).
+MAX_JSON_DEPTH = 100

@@ -16,9 +16,54 @@ from . import limits
 _KEY_RE = re.compile(r"^[\w\-. /:]+$", re.UNICODE)
 
 
+def unicode(value: str, what: str) -> str:
+    """``value`` unless it holds a lone UTF-16 surrogate (``"\\ud800"`` from a JSON escape or
+    ``surrogateescape``): no database stores one, so it is refused here rather than at the write."""
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise InvalidInput(
+                f"{what} holds a lone UTF-16 surrogate {value[e.start]!r} at position {e.start}: "
+                "text must be valid Unicode",
+                {"position": e.start},
+            ) from None
+    return value
+
+
+def json_value(value: Any, what: str, max_depth: int = limits.MAX_JSON_DEPTH) -> Any:
+    """``value`` (as ``json.loads`` returns it) unless it nests arrays and objects deeper than
+    ``max_depth`` or holds a lone surrogate in a string or a key. Iterative, so a deep value
+    cannot exhaust the stack of whoever checks it; cheap on large flat batches."""
+    if isinstance(value, str):
+        return unicode(value, f"a string in {what}")
+    level: list[Any] = [value] if isinstance(value, (dict, list)) else []
+    depth = 0
+    while level:  # one level of nesting per pass
+        depth += 1
+        if depth > max_depth:
+            raise InvalidInput(f"{what} is nested deeper than {max_depth} levels")
+        inner: list[Any] = []
+        for node in level:
+            if isinstance(node, dict):
+                for k in node:
+                    if not k.isascii():
+                        unicode(k, f"a key in {what}")
+                node = node.values()
+            for item in node:
+                if isinstance(item, str):
+                    if not item.isascii():
+                        unicode(item, f"a string in {what}")
+                elif isinstance(item, (dict, list)):
+                    inner.append(item)
+        level = inner
+    return value
+
+
 def key(value: Any, what: str = "key") -> str:
     if not isinstance(value, str):
         raise InvalidInput(f"{what} must be a string, got {type(value).__name__}: {value!r}")
+    unicode(value, what)
     if not value:
         raise InvalidInput(f"{what} must not be empty")
     if len(value) > limits.MAX_KEY_LENGTH:
@@ -43,6 +88,7 @@ def text(value: Any, what: str, max_length: int) -> str:
         value = str(value)
     if "\x00" in value:
         raise InvalidInput(f"{what} must not contain NUL characters")
+    unicode(value, what)
     if len(value) > max_length:
         raise InvalidInput(f"{what} is {len(value)} characters long; the limit is {max_length}")
     return value
@@ -105,6 +151,15 @@ def timestamp(k: str, value: Any) -> int:
     if not 0 <= ts <= limits.MAX_STEP:
         raise InvalidInput(f"timestamp {value!r} of metric {k!r} is out of range")
     return ts
+
+
+def millis(value: Any, what: str) -> int:
+    """A time in milliseconds since the epoch: an integer that fits the 64-bit column."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"{what} must be an integer (milliseconds), got {value!r}")
+    if not 0 <= value <= limits.MAX_STEP:
+        raise InvalidInput(f"{what} {value} is out of range (0 to {limits.MAX_STEP})")
+    return value
 
 
 def name(value: Any, what: str) -> str:

@@ -287,3 +287,22 @@ def test_bad_step_or_timestamp_is_refused_at_the_call_and_loses_nothing_else(
     assert np.array_equal(h["value"], np.arange(101, dtype=float))
     assert mm.get_run(run.id).metrics == {"good": 100.0}
     assert mm.get_run(run.id).status == "FINISHED"
+
+
+def test_text_no_database_can_store_is_refused_by_the_api(mm_store: Store) -> None:
+    """A lone UTF-16 surrogate (what a JSON "\\ud800" escape or a surrogateescape'd file name
+    yields) is a clear InvalidInput at the call, not a UnicodeEncodeError at the write."""
+    lone = "\ud800"
+    with mm.start_run() as run:
+        for call in (
+            lambda: mm.log_param("p", "a" + lone),
+            lambda: mm.set_tag("t", lone),
+            lambda: mm.log_artifact(b"x", name=f"f{lone}.txt"),
+        ):
+            with pytest.raises(mm.InvalidInput, match="lone UTF-16 surrogate"):
+                call()
+        with pytest.raises(mm.InvalidInput, match="lone UTF-16 surrogate"):
+            mm.start_run(name=lone, nested=True)
+    got = mm_store.get_run(run.id)
+    assert got.params == {} and "t" not in got.tags and got.status == "FINISHED"
+    assert mm_store.list_artifacts(run.id) == []

@@ -581,3 +581,106 @@ def test_fuzz_with_schemathesis(live_server: str, spec: dict[str, Any]) -> None:
     print(f"schemathesis: {calls} requests, status codes {sorted(codes.items())}")
     assert calls > 0 and set(codes) - {401, 403}, codes
     assert not failures, "\n\n".join(failures)
+
+
+#: What the schema-driven generation does not reach: a lone UTF-16 surrogate (a JSON "\ud800"
+#: escape), JSON nested past the interpreter's recursion limit, integers past 64 bits and past
+#: the largest double. Each is put into one field of a valid generated request, or is the body.
+_DEEP = "DEEP"  # sent as a raw body: "[" * 100,000
+HOSTILE_VALUES: list[Any] = [
+    "\ud800",
+    "a\udfffb",
+    {"k": "\udc00"},
+    2**63,
+    -(2**63) - 1,
+    int("9" * 400),
+    json.loads("[" * 150 + "]" * 150),  # past MAX_JSON_DEPTH, within json.dumps'
+    _DEEP,
+]
+HOSTILE_QUERY = ["9" * 400, "-" + "9" * 30, "1e400"]
+#: Examples per operation of the hostile phase.
+HOSTILE_EXAMPLES = int(os.environ.get("MM_FUZZ_HOSTILE_EXAMPLES", "8"))
+
+
+def _spoil(case: Any, value: Any, pick: int) -> tuple[Any, bytes | None]:
+    """The case with one body field (or query parameter) replaced by ``value``, and the JSON body
+    to send as bytes (escaped here: the client's own encoder refuses lone surrogates, and a body
+    nested 100,000 deep is beyond any encoder)."""
+    if case.media_type != "application/json" or case.body is None:
+        if case.query:
+            keys = sorted(case.query)
+            case.query = {**case.query, keys[pick % len(keys)]: HOSTILE_QUERY[pick % 3]}
+        return case, None
+    if value == _DEEP:
+        return case, b"[" * 100_000
+    if isinstance(case.body, dict):
+        keys = sorted(case.body) or ["x"]
+        case.body = {**case.body, keys[pick % len(keys)]: value}
+    else:
+        case.body = value
+    return case, json.dumps(case.body).encode()
+
+
+def test_fuzz_with_hostile_values(live_server: str, spec: dict[str, Any]) -> None:
+    """A targeted phase after the schema-driven one: every operation, valid requests spoiled with
+    HOSTILE_VALUES. No 5xx, every error JSON (the fixture also checks the log for tracebacks)."""
+    schemathesis = pytest.importorskip("schemathesis")
+    import requests
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import strategies as st
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.generation import GenerationMode
+    from schemathesis.specs.openapi.checks import content_type_conformance
+
+    schema = schemathesis.openapi.from_dict(copy.deepcopy(spec))
+    base_url = f"{live_server}/jupyter-mm/api"
+    session = requests.Session()
+    session.headers["Authorization"] = f"token {FUZZ_TOKEN}"
+    failures: list[str] = []
+    spoiled: dict[str, int] = {}
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        path_parameters = {"run_id": KNOWN_RUN} if "{run_id}" in operation.path else None
+        cases = st.tuples(
+            operation.as_strategy(
+                generation_mode=GenerationMode.POSITIVE, path_parameters=path_parameters
+            ),
+            st.sampled_from(HOSTILE_VALUES),
+            st.integers(0, 1000),
+        )
+
+        @settings(
+            max_examples=HOSTILE_EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(spec_case=cases)
+        def run(spec_case: tuple[Any, Any, int]) -> None:
+            case, raw = _spoil(*spec_case)
+            if _malformed_headers(case.headers):
+                return  # tornado answers those itself (see test_fuzz_with_schemathesis)
+            if raw is None:
+                response = case.call(base_url=base_url, session=session, timeout=30)
+            else:
+                case.body = None  # sent as bytes: schemathesis must not re-encode the value
+                kwargs = case.as_transport_kwargs(base_url=base_url)
+                kwargs.pop("json", None)
+                kwargs["data"] = raw
+                response = session.request(**kwargs, timeout=30)
+            kind = "raw" if spec_case[1] == _DEEP else type(spec_case[1]).__name__
+            spoiled[kind] = spoiled.get(kind, 0) + 1
+            assert response.status_code < 500, (case.method, case.path, raw, response.text)
+            case.validate_response(response, checks=[not_a_server_error, content_type_conformance])
+            if response.status_code >= 400 and case.method.upper() != "HEAD":
+                assert set(response.json()) >= {"error_code", "message"}, response.text
+
+        try:
+            run()
+        except Exception as e:
+            failures.append(f"{operation.method.upper()} {operation.path}: {e}"[:3000])
+    print(f"hostile phase: {spoiled}")
+    assert {"raw", "str", "int", "list"} <= set(spoiled), spoiled
+    assert not failures, "\n\n".join(failures)

@@ -11,8 +11,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal, NoReturn, TypeAlias
 
-from ...errors import FilterSyntaxError
+from ...errors import FilterSyntaxError, InvalidInput
 from ..limits import MAX_FILTER_LENGTH
+from ..validation import unicode
 
 Entity: TypeAlias = Literal["metric", "param", "tag", "attribute", "dataset"]
 Scalar: TypeAlias = int | float | str
@@ -496,6 +497,14 @@ def _check_length(text: str, what: str) -> None:
         raise FilterSyntaxError(
             f"{what} is {len(text)} characters long; the limit is {MAX_FILTER_LENGTH}"
         )
+    try:
+        unicode(text, what)
+    except InvalidInput as e:  # the database could not take it as a value either
+        # no echo of the text under a pointer: the message must stay printable
+        err = FilterSyntaxError(e.message)
+        err.position = e.details["position"]
+        err.details["position"] = err.position
+        raise err from None
 
 
 def parse_filter(text: str | None) -> Expr | None:

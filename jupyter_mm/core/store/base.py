@@ -71,7 +71,7 @@ def run_update_values(
         if values["status"] == "RUNNING":
             values["end_time"] = None
     if end_time is not None:
-        values["end_time"] = int(end_time)
+        values["end_time"] = validation.millis(end_time, "end_time")
     if name is not None:
         values["name"] = validation.name(name, "run name")
     if notes is not None:
@@ -185,9 +185,12 @@ def refuse_identity_tags(keys: Iterable[str]) -> None:
 
 def parse_experiment_id(experiment_id: str | int) -> int:
     try:
-        return int(experiment_id)
+        value = int(experiment_id)
     except (TypeError, ValueError):
         raise InvalidInput(f"experiment id must be an integer, got {experiment_id!r}") from None
+    if not limits.MIN_STEP <= value <= limits.MAX_STEP:  # the column is 64 bits
+        raise InvalidInput(f"experiment id {experiment_id!r} is out of range")
+    return value
 
 
 def check_run_id(run_id: Any) -> str:
@@ -256,7 +259,7 @@ def decode_token(token: str | None) -> tuple[int, int]:
     try:
         data = json.loads(base64.urlsafe_b64decode(token.encode()))
         phase, offset = data.get("phase", 0), data["offset"]
-        if not isinstance(offset, int) or offset < 0 or phase not in (0, 1):
+        if not isinstance(offset, int) or not 0 <= offset <= limits.MAX_STEP or phase not in (0, 1):
             raise ValueError
         return phase, offset
     except Exception:

@@ -68,6 +68,7 @@ class ExperimentsMixin(StoreBase):
         return exp[0]
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
+        name = validation.unicode(name, "experiment name") if isinstance(name, str) else name
         exp = self._experiments(s.experiments.c.name == name)
         return exp[0] if exp else None
 

@@ -62,7 +62,7 @@ class RunsMixin(StoreBase):
         param_items = self._checked_params(params)
         run_uuid = check_run_id(run_id) if run_id else uuid.uuid4().hex
         parent = check_run_id(parent_run_id) if parent_run_id else None
-        t = start_time if start_time is not None else now_ms()
+        t = validation.millis(start_time, "start_time") if start_time is not None else now_ms()
 
         def write(conn: Connection) -> None:
             stage = conn.execute(st.EXPERIMENT_STAGE, {"exp": exp_id}).scalar()

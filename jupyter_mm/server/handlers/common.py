@@ -16,6 +16,7 @@ from tornado.web import HTTPError
 
 from ...core.wire import json_number
 from ...errors import InvalidInput
+from .. import json_body
 
 if TYPE_CHECKING:
     from ...core.entities import ArtifactInfo, DatasetInput, Experiment, Run
@@ -63,7 +64,7 @@ def dumps(obj: Any) -> str:
 
 
 def read_json_body(handler: MMHandler, limit: int = MAX_JSON_BYTES, required: bool = True) -> Any:
-    """The request body as JSON, refusing oversized bodies with a 413."""
+    """The request body as JSON (see :mod:`..json_body`), refusing oversized bodies with a 413."""
     body = handler.request.body or b""
     if len(body) > limit:
         raise HTTPError(413, f"request body too large: {len(body)} bytes (limit {limit})")
@@ -71,10 +72,7 @@ def read_json_body(handler: MMHandler, limit: int = MAX_JSON_BYTES, required: bo
         if required:
             raise InvalidInput("the request body must be a JSON object")
         return {}
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise InvalidInput(f"the request body is not valid JSON: {e}") from None
+    return json_body.parse(body)
 
 
 def json_object(handler: MMHandler, allowed: Iterable[str], **kw: Any) -> dict[str, Any]:

@@ -15,8 +15,12 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from ...core import limits
 from ...core.entities import Experiment
 from ...errors import InvalidInput
+
+#: Largest offset a page token may hold (what the store's own tokens allow).
+MAX_OFFSET = limits.MAX_STEP
 
 _NUMERIC = {"creation_time", "last_update_time"}
 _STRING_OPS = {"=", "!=", "LIKE", "ILIKE"}
@@ -147,7 +151,7 @@ def decode_offset(token: str | None) -> int:
         return 0
     try:
         offset = json.loads(base64.b64decode(token))["offset"]
-        if not isinstance(offset, int) or offset < 0:
+        if not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
             raise ValueError
         return offset
     except Exception:

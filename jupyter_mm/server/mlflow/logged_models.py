@@ -25,6 +25,7 @@ from ...core.wire import json_number
 from ...errors import InvalidInput, NotFound
 from .wire import (
     Request,
+    invalid,
     key_values,
     missing,
     pairs,
@@ -253,6 +254,12 @@ def search(store: Store, req: Request) -> dict[str, Any]:
     experiment_ids = [str(e) for e in req.items("experiment_ids") if str(e).strip().isdigit()]
     if not experiment_ids:
         raise missing("experiment_ids")
+    max_results = req.integer("max_results")
+    if max_results is not None and max_results <= 0:
+        raise invalid("max_results", max_results)
+    if req.text("page_token"):
+        # every match comes in one page, so no token of ours is ever sent back
+        raise invalid("page_token", req.text("page_token"))
     flt = f"tags.`{INDEX_TAG}` IS NOT NULL"
     if "source_run_id" in wanted:
         flt += f" AND attributes.run_id = '{wanted['source_run_id']}'"

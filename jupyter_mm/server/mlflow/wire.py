@@ -12,9 +12,11 @@ import json
 import math
 from typing import Any
 
+from ...core import limits
 from ...core.entities import Experiment, Run
 from ...core.wire import json_number
 from ...errors import InvalidInput
+from .. import json_body
 
 #: Artifact URIs we hand out: the client then uploads and downloads through our artifact proxy.
 ARTIFACTS_SCHEME = "mlflow-artifacts:"
@@ -50,9 +52,10 @@ class Request:
     @classmethod
     def from_body(cls, body: bytes | None) -> Request:
         # MLflow treats a body that is not JSON as empty: the error then names a missing field.
+        # One that is JSON but too deep or holding a lone surrogate is refused (see json_body).
         try:
-            data = json.loads(body) if body else {}
-        except (ValueError, UnicodeDecodeError):
+            data = json_body.parse(body) if body else {}
+        except json_body.NotJSON:
             data = {}
         return cls(data if isinstance(data, dict) else {})
 
@@ -112,18 +115,29 @@ class Request:
 
 
 def to_int(name: str, value: Any) -> int:
+    """An int64 field (proto3 JSON sends them as numbers or strings); anything else, or a number
+    past 64 bits, is MLflow's invalid-value error."""
+    out: int | None = None
     if isinstance(value, bool):
-        raise invalid(name, value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
+        pass
+    elif isinstance(value, int):
+        out = value
+    elif isinstance(value, float) and value.is_integer():
+        out = int(value)
+    elif isinstance(value, str) and len(value) <= 40:
         try:
-            return int(value.strip())
+            out = int(value.strip())
         except ValueError:
             pass
-    raise invalid(name, value)
+    if out is None or not limits.MIN_STEP <= out <= limits.MAX_STEP:
+        raise invalid(name, _short(value))
+    return out
+
+
+def _short(value: Any) -> Any:
+    """A value as an error message may quote it (a 400-digit number is cut)."""
+    text = repr(value)
+    return value if len(text) <= 60 else f"{text[:40]}...({len(text)} characters)"
 
 
 def to_double(name: str, value: Any) -> float:
@@ -131,7 +145,10 @@ def to_double(name: str, value: Any) -> float:
     if isinstance(value, bool) or value is None:
         raise invalid(name, value)
     if isinstance(value, (int, float)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer past the largest double
+            raise invalid(name, _short(value)) from None
     if isinstance(value, str):
         special = {"nan": math.nan, "infinity": math.inf, "-infinity": -math.inf}
         if value.strip().lower() in special:
@@ -140,7 +157,7 @@ def to_double(name: str, value: Any) -> float:
             return float(value)
         except ValueError:
             pass
-    raise invalid(name, value)
+    raise invalid(name, _short(value))
 
 
 def key_values(items: list[Any], what: str) -> list[tuple[str, Any]]:
