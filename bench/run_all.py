@@ -35,6 +35,7 @@ SCRIPTS = [
     "metric_history",
     "track_overhead",
     "mlflow_server",
+    "scale_out",
     "remote_client",
     "remote_artifacts",
     "compare_widget",

@@ -127,9 +127,7 @@ def populate_ours_sql(store, exp_id: str, runs: list[dict]) -> None:
             cols = list(rows[0])
             missing = {c.name for c in table.c if not c.nullable} - set(cols)
             assert not missing, f"schema changed: {table.name} also needs {missing}"
-            quoted = ", ".join(f'"{c}"' for c in cols)
-            sql = f"INSERT INTO {table.name} ({quoted}) VALUES ({', '.join('?' * len(cols))})"
-            conn.exec_driver_sql(sql, [tuple(r[c] for c in cols) for r in rows])
+            conn.execute(table.insert(), rows)  # any dialect (bench/scale_out.py: PostgreSQL)
 
 
 def populate_ours_api(store, exp_id: str, runs: list[dict]) -> None:

@@ -29,11 +29,20 @@ jupyter_server's ``/api/events/subscribe`` WebSocket, server-side code through
 ``seq`` counts the run events of one ``stream`` (one server process): a subscriber that sees a
 gap, or a new stream, missed events (its WebSocket dropped, the server restarted) and reloads.
 
+Several processes over one store (the workers of ``jupyter mm server --workers N``, replicas
+behind a load balancer, a Jupyter server beside kernels) each run their own watcher, and each sees
+every change, whoever made it, because it reads the store, not its own requests. Each has its own
+stream: the same change is seq 17 on one and seq 40 on another, so a subscriber that reconnects
+and lands on another process sees a new stream and reloads, exactly as after a restart. Registry
+events carry the audit trail's own sequence number, the same on every process.
+
 Not seen: run param and tag changes (a run-updated is emitted only for the columns above), and
 metrics appended to a run that ended more than a poll interval earlier. Registry changes are
 never missed: they are read from the audit trail by sequence number, not diffed.
 
-The extension starts it with :func:`start_store_events` and stops it with :func:`stop_store_events`.
+The extension starts it with :func:`start_store_events` (at once, or on demand: the team server
+starts polling only when the first client subscribes to ``{base_url}jupyter-mm/events``, see
+:mod:`.event_socket`) and stops it with :func:`stop_store_events`.
 """
 
 from __future__ import annotations
@@ -126,6 +135,31 @@ class StoreWatcher:
         self._seq = 0
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._baseline = asyncio.Event()
+
+    @property
+    def stream(self) -> str:
+        """This process's event stream id (see the module docstring)."""
+        return self._stream
+
+    @property
+    def seq(self) -> int:
+        """The ``seq`` of the last run event emitted on :attr:`stream` (0: none yet)."""
+        return self._seq
+
+    @property
+    def registry_seq(self) -> int | None:
+        """The audit sequence number the registry events continue from (None before the baseline)."""
+        return self._registry.seq
+
+    async def wait_baseline(self, timeout: float) -> bool:
+        """Wait until the first poll has read the store: every change committed after that is
+        emitted. False if the store did not answer within ``timeout`` seconds."""
+        try:
+            await asyncio.wait_for(self._baseline.wait(), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -151,6 +185,7 @@ class StoreWatcher:
             try:
                 events = await asyncio.to_thread(self.poll)
                 failing = False
+                self._baseline.set()
             except asyncio.CancelledError:
                 raise
             except MMError as e:  # store unreachable or shutting down: try again later
@@ -298,11 +333,12 @@ def _run_event(action: str, rid: str, state: RunState) -> dict[str, Any]:
     }
 
 
-def start_store_events(app: Any, interval: float = 0.5) -> StoreWatcher:
+def start_store_events(app: Any, interval: float = 0.5, on_demand: bool = False) -> StoreWatcher:
     """Register the event schemas and start a :class:`StoreWatcher` for the extension ``app``.
 
     Call it from ``JupyterMM.initialize_settings`` (after ``store_provider`` is set): polling
-    starts once the server's event loop runs.
+    starts once the server's event loop runs, or, ``on_demand``, when the first client subscribes
+    to :mod:`.event_socket` (a server nobody follows then never polls its database).
     """
     serverapp = app.serverapp
     event_logger = serverapp.event_logger
@@ -311,7 +347,8 @@ def start_store_events(app: Any, interval: float = 0.5) -> StoreWatcher:
             event_logger.register_event_schema(schema)
     watcher = StoreWatcher(app.store_provider, event_logger, interval=interval, log=app.log)
     app.settings[EVENTS_SETTING] = watcher
-    serverapp.io_loop.add_callback(watcher.start)
+    if not on_demand:
+        serverapp.io_loop.add_callback(watcher.start)
     return watcher
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, CaselessStrEnum, Unicode
 
+from .event_socket import event_socket_handlers
 from .events import start_store_events, stop_store_events
 from .handlers import api_handlers
 from .handlers.base import AUDIT_AS_SERVER_USER_SETTING, STORE_SETTING
@@ -62,8 +63,18 @@ class JupyterMM(ExtensionApp):
         config=True,
         help=(
             "Poll the store for changes and emit them on the server's event bus (for the "
-            "JupyterLab sidebar). The team server (`jupyter mm server`) has no frontend and "
-            "turns it off, sparing the shared database a query every half second."
+            "JupyterLab sidebar and the {base_url}jupyter-mm/events WebSocket)."
+        ),
+    )
+
+    events_on_demand = Bool(
+        False,
+        config=True,
+        help=(
+            "With live_events: poll the store only from the first subscriber of "
+            "{base_url}jupyter-mm/events on. The team server (`jupyter mm server`) sets it: it "
+            "has no frontend, so most of its processes are never followed and spare the shared "
+            "database a query every half second."
         ),
     )
 
@@ -91,7 +102,7 @@ class JupyterMM(ExtensionApp):
         self.settings[STORE_SETTING] = self.store_provider
         self.settings[AUDIT_AS_SERVER_USER_SETTING] = self._audit_as_server_user()
         if self.live_events:
-            start_store_events(self)
+            start_store_events(self, on_demand=self.events_on_demand)
 
         for name, value in (
             (TRACKING_URI_ENV, resolved.uri),
@@ -124,6 +135,7 @@ class JupyterMM(ExtensionApp):
     def initialize_handlers(self) -> None:
         self.handlers.extend(api_handlers())
         self.handlers.extend(mlflow_handlers())
+        self.handlers.extend(event_socket_handlers())
 
     async def stop_extension(self) -> None:
         await stop_store_events(self)

@@ -17,7 +17,9 @@ to hand a token to every member of a team:
 * the store is opened (and migrated) before the server accepts requests, and an unreachable
   database or artifact root stops it with a clear message.
 
-Live store events are off (nobody subscribes without a JupyterLab frontend). See
+Live store events start with the first subscriber of ``{base_url}jupyter-mm/events`` (until then
+the database is not polled). ``--workers N`` runs N server processes on one port (see
+:mod:`.workers`); several such servers may share one database behind a load balancer. See
 ``docs/team-server.md`` for running it with PostgreSQL and S3-compatible storage.
 """
 
@@ -28,6 +30,7 @@ import os
 import posixpath
 import re
 import signal
+import socket
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,7 +40,7 @@ from urllib.parse import urlsplit
 from jupyter_server.serverapp import ServerApp
 from tornado.routing import PathMatches, Router
 from tornado.web import HTTPError
-from traitlets import Bool, Dict, default
+from traitlets import Bool, Dict, Integer, default
 from traitlets.config import Config
 
 from ..errors import InvalidInput, MMError, StoreError
@@ -67,6 +70,7 @@ ENV = {
     "users_file": "MM_SERVER_USERS_FILE",
     "token": "MM_SERVER_TOKEN",
     "token_user": "MM_SERVER_TOKEN_USER",
+    "workers": "MM_SERVER_WORKERS",
 }
 MM_PREFIX = "jupyter-mm/"
 
@@ -85,6 +89,7 @@ class TeamServerOptions:
     token_user: str | None = None
     certfile: str | None = None
     keyfile: str | None = None
+    workers: int | str | None = None
 
     def resolved(self, environ: Mapping[str, str] = os.environ) -> TeamServerOptions:
         """Options, else ``MM_*`` variables, else what JupyterHub gives a managed service
@@ -119,6 +124,13 @@ class TeamServerApp(ServerApp):
     description = "The jupyter-mm team server: REST and MLflow routes over one shared store."
     #: No Jupyter service at all: contents, kernels, sessions, files, nbconvert, login...
     default_services = ()  # type: ignore[assignment]
+
+    #: Bind with SO_REUSEPORT, beside the other workers of ``--workers N`` (see :mod:`.workers`).
+    reuse_port = Bool(False, config=True)
+    #: A worker's pipe to its supervisor: the pid is written once the port is bound (-1: none).
+    ready_fd = Integer(-1, config=True)
+    #: A worker's end of a pipe the supervisor holds open: EOF means it died, so stop (-1: none).
+    parent_fd = Integer(-1, config=True)
 
     open_browser = Bool(False)
     no_browser_open_file = Bool(True)
@@ -155,6 +167,36 @@ class TeamServerApp(ServerApp):
     def start_app(self) -> None:
         self.log.addFilter(_no_kernel_hint)
         super().start_app()
+        if self.parent_fd >= 0:
+            # an orphaned worker must not keep serving: stop when the supervisor's end closes
+            self.io_loop.add_handler(
+                self.parent_fd, lambda fd, events: self.stop(), self.io_loop.READ
+            )
+
+    def _find_http_port(self) -> None:
+        """ServerApp probes the port with a plain bind first: beside the other workers that
+        probe fails (their sockets hold the port), so a worker goes straight to binding."""
+        if not self.reuse_port:
+            super()._find_http_port()
+
+    def _bind_http_server_tcp(self) -> bool:
+        if self.reuse_port:
+            from tornado.netutil import bind_sockets
+
+            try:
+                sockets = bind_sockets(self.port, self.ip, reuse_port=True)
+            except OSError as e:  # the port is held by another program (without SO_REUSEPORT)
+                self.log.critical("cannot listen on %s:%s: %s", self.ip, self.port, e)
+                return False
+            self.http_server.add_sockets(sockets)
+            bound = True
+        else:
+            bound = super()._bind_http_server_tcp()
+        if bound and self.ready_fd >= 0:
+            os.write(self.ready_fd, f"{os.getpid()}\n".encode())
+            os.close(self.ready_fd)
+            self.ready_fd = -1
+        return bound
 
     def init_signal(self) -> None:
         super().init_signal()
@@ -165,8 +207,9 @@ class TeamServerApp(ServerApp):
     def running_server_info(self, kernel_count: bool = True) -> str:
         provider = self.web_app.settings[STORE_SETTING]
         url = self.connection_url.rstrip("/") + "/"
+        worker = f" (worker pid {os.getpid()})" if self.reuse_port else ""
         return (
-            f"jupyter-mm team server at {url}{MM_PREFIX}\n"
+            f"jupyter-mm team server at {url}{MM_PREFIX}{worker}\n"
             f"  REST API:   {url}{MM_PREFIX}api/\n"
             f"  MLflow:     MLFLOW_TRACKING_URI={url}{MM_PREFIX}mlflow\n"
             f"  store:      {provider.display_uri}\n"
@@ -233,9 +276,21 @@ def check_artifact_root(store: Store) -> None:
         raise StoreError(f"cannot reach the artifact location {url}: {e}") from e
 
 
-def build_app(options: TeamServerOptions) -> TeamServerApp:
-    """A configured, initialized (port bound, store open and checked) team server."""
-    opts = options.resolved()
+def parse_workers(value: int | str | None) -> int:
+    """``--workers``: a whole number from 1 (the default) up."""
+    if value in (None, ""):
+        return 1
+    try:
+        workers = int(value)
+    except ValueError:
+        raise InvalidInput(f"--workers {value!r} is not a number") from None
+    if workers < 1:
+        raise InvalidInput(f"--workers {workers}: at least 1 process is needed")
+    return workers
+
+
+def build_config(opts: TeamServerOptions) -> Config:
+    """The ServerApp configuration of resolved options; bad options raise :class:`InvalidInput`."""
     if opts.users_file:
         opts.users_file = os.path.abspath(opts.users_file)
         load_users_file(opts.users_file)  # a bad file stops the start with its reason
@@ -256,6 +311,11 @@ def build_app(options: TeamServerOptions) -> TeamServerApp:
         raise InvalidInput(f"port {opts.port!r} is not a number") from None
     if not 0 < port < 65536:
         raise InvalidInput(f"port {port} is out of range")
+    if parse_workers(opts.workers) > 1 and not hasattr(socket, "SO_REUSEPORT"):
+        raise InvalidInput(
+            "--workers needs SO_REUSEPORT (Linux, macOS, BSD); on this system run one process "
+            "per port behind a load balancer"
+        )
     base_url = "/" + (opts.base_url or "").strip("/")
     base_url = base_url.rstrip("/") + "/"
     store_uri = absolutize(opts.store, os.getcwd()) if opts.store else ""
@@ -287,8 +347,43 @@ def build_app(options: TeamServerOptions) -> TeamServerApp:
     config.TokenIdentityProvider.token_roles = shared_roles
     config.JupyterMM.tracking_uri = store_uri
     config.JupyterMM.artifact_uri = opts.artifacts or ""
-    config.JupyterMM.live_events = False
+    config.JupyterMM.events_on_demand = True
+    return config
 
+
+def check_port(ip: str, port: int) -> None:
+    """Fail at once, not after starting every worker, when another program holds the port."""
+    from tornado.netutil import bind_sockets
+
+    try:
+        sockets = bind_sockets(port, ip, reuse_port=True)
+    except OSError as e:
+        raise StoreError(f"cannot listen on {ip}:{port}: {e.strerror or e}") from None
+    for sock in sockets:
+        sock.close()
+
+
+def open_and_check_store(config: Config) -> None:
+    """Open (and migrate) the configured store and check its artifact root, then close it: what
+    the supervisor of ``--workers N`` does once, before any worker starts."""
+    from .store_provider import StoreProvider
+
+    provider = StoreProvider(config.JupyterMM.tracking_uri, config.JupyterMM.artifact_uri or None)
+    try:
+        check_artifact_root(provider.get())
+    finally:
+        provider.close()
+
+
+def build_app(
+    options: TeamServerOptions, *, reuse_port: bool = False, ready_fd: int = -1, parent_fd: int = -1
+) -> TeamServerApp:
+    """A configured, initialized (store open and checked) team server; it binds its port when
+    started. ``reuse_port`` and the pipes are for a worker of ``--workers N``."""
+    config = build_config(options.resolved())
+    config.TeamServerApp.reuse_port = reuse_port
+    config.TeamServerApp.ready_fd = ready_fd
+    config.TeamServerApp.parent_fd = parent_fd
     app = TeamServerApp(config=config)
     app.initialize(argv=[], find_extensions=False)
     try:
@@ -302,8 +397,20 @@ def build_app(options: TeamServerOptions) -> TeamServerApp:
 
 
 def serve(options: TeamServerOptions) -> int:
-    """Run the team server until SIGTERM/SIGINT. Bad options raise an :class:`MMError`."""
-    app = build_app(options)
+    """Run the team server until SIGTERM/SIGINT. Bad options raise an :class:`MMError`.
+
+    With ``--workers N`` (N > 1) this process only supervises N worker processes
+    (:func:`.workers.supervise`)."""
+    opts = options.resolved()
+    workers = parse_workers(opts.workers)
+    if workers > 1:
+        from .workers import supervise
+
+        config = build_config(opts)
+        check_port(config.ServerApp.ip, config.ServerApp.port)
+        open_and_check_store(config)  # migrate once, before the workers race to
+        return supervise(opts, workers)
+    app = build_app(opts)
     app.start()
     print("jupyter-mm team server stopped", file=sys.stderr)
     return 0

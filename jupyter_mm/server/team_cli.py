@@ -14,7 +14,7 @@ EPILOG = """\
 Every option falls back to an environment variable: MM_TRACKING_URI (--store), MM_ARTIFACT_URI
 (--artifacts), MM_SERVER_IP, MM_SERVER_PORT, MM_SERVER_BASE_URL, MM_SERVER_USERS_FILE,
 MM_SERVER_TOKEN (prefer it to --token: a command line is visible to every local user),
-MM_SERVER_TOKEN_USER. See docs/team-server.md.
+MM_SERVER_TOKEN_USER, MM_SERVER_WORKERS. See docs/team-server.md.
 """
 
 
@@ -48,6 +48,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--token", help="one shared token (recorded as --token-user)")
     p.add_argument("--token-user", help="user name of the shared token (default: team)")
+    p.add_argument(
+        "--workers",
+        metavar="N",
+        help="server processes sharing the port (SO_REUSEPORT; default 1); a supervisor "
+        "restarts any that exits",
+    )
     p.add_argument("--certfile", help="TLS certificate (PEM); usually a reverse proxy does TLS")
     p.add_argument("--keyfile", help="TLS private key (PEM)")
     p.add_argument(
@@ -97,5 +103,6 @@ def cmd_server(args: argparse.Namespace) -> int:
             token_user=args.token_user,
             certfile=args.certfile,
             keyfile=args.keyfile,
+            workers=args.workers,
         )
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import tornado.web
@@ -41,7 +42,7 @@ class StatusHandler(MMHandler):
     @authorized
     async def get(self) -> None:
         provider = self.store_provider
-        reply: dict[str, Any] = {"version": server_version()}
+        reply: dict[str, Any] = {"version": server_version(), "pid": os.getpid()}
         try:
             counts = await self.call_store(lambda store: store.counts())
             error = None
