@@ -20,7 +20,7 @@ import { ViewsAPI } from '../views/api';
 import { CompareModel, CompareView } from '../views/compareview';
 import { Coalescer, EventGaps } from '../views/live';
 import { seriesToTraces } from '../views/metrics';
-import { RunViewModel } from '../views/runview';
+import { RunViewModel } from '../views/runmodel';
 import { IStoreEvent } from '../views/types';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;

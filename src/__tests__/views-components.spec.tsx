@@ -20,7 +20,8 @@ import { ServerConnection } from '@jupyterlab/services';
 import { ViewsAPI } from '../views/api';
 import { MetricChart } from '../views/chart';
 import { CompareModel, CompareTable } from '../views/compareview';
-import { IRunViewContext, RunView, RunViewModel } from '../views/runview';
+import { RunViewModel } from '../views/runmodel';
+import { IRunViewContext, RunView } from '../views/runview';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
 

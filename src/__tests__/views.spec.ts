@@ -28,7 +28,7 @@ import {
   toNumber
 } from '../views/metrics';
 import { parseRunIds, restoredNotebook } from '../views/plugin';
-import { overviewItems } from '../views/runview';
+import { overviewItems } from '../views/runmodel';
 import { IArtifact, IDiffReply, IMetricSeries, IRun } from '../views/types';
 
 function entries<T>(pairs: Array<[string, T]>): Record<string, T> {

@@ -18,6 +18,7 @@ import {
   WidgetTracker
 } from '@jupyterlab/apputils';
 
+import { CommandIDs } from '../commandIds';
 import { mmIcon } from '../icons';
 import { requestAPI } from '../request';
 // Needed at activation: the commands' change signal reloads the open views.
@@ -31,22 +32,6 @@ import { follow, registryEvent, RegistryEventBatcher } from './live';
 import { versionArgs } from './format';
 import type { IModelsPanelActions, ModelsPanel } from './panel';
 import type { VersionViewWidget } from './versionview';
-
-/**
- * Command ids of the Models plugin.
- */
-export namespace CommandIDs {
-  export const openModels = 'jupyter-mm:open-models';
-  export const openVersion = 'jupyter-mm:open-model-version';
-  export const registerModel = 'jupyter-mm:register-model';
-  export const requestApproval = 'jupyter-mm:request-model-approval';
-  export const approve = 'jupyter-mm:approve-model-version';
-  export const reject = 'jupyter-mm:reject-model-version';
-  export const setAlias = 'jupyter-mm:set-model-alias';
-  export const deleteAlias = 'jupyter-mm:delete-model-alias';
-  // Registered by the views plugin.
-  export const openRun = 'jupyter-mm:open-run';
-}
 
 const CATEGORY = 'Model Registry';
 const PANEL_ID = 'jupyter-mm-models';

@@ -25,6 +25,7 @@ import {
   ReadonlyPartialJSONObject
 } from '@lumino/coreutils';
 
+import { CommandIDs } from '../commandIds';
 import { mmIcon } from '../icons';
 import { ViewsAPI } from './api';
 import type { CompareViewWidget } from './compareview';
@@ -32,16 +33,6 @@ import type { NotebookDiffView } from './diffview';
 import type { RunViewWidget } from './runview';
 import { IStoreEvent, STORE_EVENT_SCHEMA } from './types';
 import { EventGaps } from './live';
-
-/**
- * Command ids of the views.
- */
-export namespace CommandIDs {
-  export const openRun = 'jupyter-mm:open-run';
-  export const compareRuns = 'jupyter-mm:compare-runs';
-  export const diffRuns = 'jupyter-mm:diff-runs';
-  export const restoreSnapshot = 'jupyter-mm:restore-snapshot';
-}
 
 /**
  * Palette category of the commands.
@@ -79,9 +70,6 @@ export function restoredNotebook(notebook: any, runId: string): any {
   return copy;
 }
 
-/**
- * The run, compare and diff views.
- */
 /**
  * The argument schema of a command taking run ids, asked for when missing.
  */
@@ -204,7 +192,10 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
           shell.activateById(existing.id);
           return existing;
         }
-        const { RunViewModel, RunViewWidget } = await import('./runview');
+        const [{ RunViewModel }, { RunViewWidget }] = await Promise.all([
+          import('./runmodel'),
+          import('./runview')
+        ]);
         const model = new RunViewModel(api, runId);
         const content = new RunViewWidget(model, {
           rendermime,

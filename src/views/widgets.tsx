@@ -172,13 +172,3 @@ export function StatusBadge(props: { status: string }): JSX.Element {
     </span>
   );
 }
-
-/**
- * A message for an error, as text.
- */
-export function errorMessage(error: unknown): string {
-  if (error instanceof Error) {
-    return error.message;
-  }
-  return String(error);
-}
