@@ -1,14 +1,8 @@
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import {
-  IExperiment,
-  IRun,
-  IRunsApi,
-  ISearchQuery,
-  filterErrorAt,
-  firstLine
-} from './api';
+import { IRunsApi, ISearchQuery, filterErrorAt, firstLine } from './api';
+import { IExperiment, IRun } from './schema';
 import {
   DEFAULT_COLUMNS,
   compareRuns,

@@ -4,7 +4,8 @@ import { Cell } from '@jupyterlab/cells';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { CommandToolbarButton } from '@jupyterlab/ui-components';
 
-import { IRun, IRunsApi } from './api';
+import { IRunsApi } from './api';
+import { IRun } from './schema';
 import { columnLabel, quoteString, statusLabel } from './columns';
 import { CommandIDs } from './commandIds';
 import { NO_ARGS, TAG_CELL_ID } from './commands';

@@ -486,7 +486,15 @@ describe('filter error position', () => {
     const model = new RunsModel({
       api: {
         experiments: async () => [
-          { id: '0', name: 'Default', lifecycle_stage: 'active' }
+          {
+            id: '0',
+            name: 'Default',
+            lifecycle_stage: 'active',
+            artifact_location: null,
+            creation_time: 0,
+            last_update_time: 0,
+            tags: {}
+          }
         ],
         search: query => api.search(query),
         getRun: () => Promise.reject(new Error('unused')),

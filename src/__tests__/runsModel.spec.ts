@@ -6,15 +6,13 @@
 import { ServerConnection } from '@jupyterlab/services';
 
 import {
-  IExperiment,
-  IRun,
   IRunsApi,
   ISearchQuery,
-  ISearchReply,
   filterErrorPosition,
   firstLine,
   runPath
 } from '../api';
+import { IExperiment, IRun, ISearchReply } from '../schema';
 import {
   cellText,
   compareRuns,
@@ -59,8 +57,24 @@ class FakeApi implements IRunsApi {
   runs: IRun[] = [];
   queries: ISearchQuery[] = [];
   experimentsList: IExperiment[] = [
-    { id: '0', name: 'Default', lifecycle_stage: 'active' },
-    { id: '1', name: 'credit', lifecycle_stage: 'active' }
+    {
+      id: '0',
+      name: 'Default',
+      lifecycle_stage: 'active',
+      artifact_location: null,
+      creation_time: 0,
+      last_update_time: 0,
+      tags: {}
+    },
+    {
+      id: '1',
+      name: 'credit',
+      lifecycle_stage: 'active',
+      artifact_location: null,
+      creation_time: 0,
+      last_update_time: 0,
+      tags: {}
+    }
   ];
   /** When set, searches wait for this promise. */
   gate: Promise<void> | null = null;
@@ -394,7 +408,15 @@ describe('RunsModel', () => {
     };
     api.experimentsList = [
       ...api.experimentsList,
-      { id: '7', name: 'new one', lifecycle_stage: 'active' }
+      {
+        id: '7',
+        name: 'new one',
+        lifecycle_stage: 'active',
+        artifact_location: null,
+        creation_time: 0,
+        last_update_time: 0,
+        tags: {}
+      }
     ];
     for (let i = 0; i < 5; i++) {
       model.handleEvent({

@@ -29,7 +29,8 @@ import {
 } from '../views/metrics';
 import { parseRunIds, restoredNotebook } from '../views/plugin';
 import { overviewItems } from '../views/runmodel';
-import { IArtifact, IDiffReply, IMetricSeries, IRun } from '../views/types';
+import { IDiffReply } from '../views/types';
+import { IArtifact, IFullRun as IRun, IMetricSeries } from '../schema';
 
 function entries<T>(pairs: Array<[string, T]>): Record<string, T> {
   const out: Record<string, T> = {};

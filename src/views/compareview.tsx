@@ -25,7 +25,8 @@ import {
   sectionKeys
 } from './compare';
 import { Coalescer, LIVE_INTERVAL } from './live';
-import { IRun, IStoreEvent } from './types';
+import { IStoreEvent } from './types';
+import { IFullRun as IRun } from '../schema';
 import { ChartControls, ChartView, StatusBadge } from './widgets';
 import { Section } from './components/section';
 import { errorText } from '../format';

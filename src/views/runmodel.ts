@@ -10,16 +10,14 @@ import { ViewsAPI } from './api';
 import { Coalescer } from './live';
 import { formatDuration } from './metrics';
 import {
-  IArtifact,
   ICellRecord,
-  IDataset,
   IEnvironmentRecord,
   IExecutionLogRecord,
   IGitRecord,
-  IRun,
   ISnapshotReply,
   IStoreEvent
 } from './types';
+import { IArtifact, IDataset, IFullRun as IRun } from '../schema';
 import { errorText } from '../format';
 
 /**

@@ -8,7 +8,7 @@ import type { Widget } from '@lumino/widgets';
 
 import { IChartSettings, MetricChart } from './chart';
 import { ViewsAPI } from './api';
-import { IMetricSeries } from './types';
+import { IMetricSeries } from '../schema';
 
 /**
  * Hosts a Lumino widget made by `factory` inside React; the widget is made

@@ -16,7 +16,7 @@ import {
   PreviewKind
 } from '../artifacts';
 import { renderNotebook } from '../render';
-import { IArtifact } from '../types';
+import { IArtifact } from '../../schema';
 import { WidgetHost } from '../widgets';
 import { errorText } from '../../format';
 

@@ -1,6 +1,6 @@
 import * as React from 'react';
 
-import { IDataset } from '../types';
+import { IDataset } from '../../schema';
 
 /**
  * The datasets a run used.
