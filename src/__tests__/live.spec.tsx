@@ -21,7 +21,7 @@ import { CompareModel, CompareView } from '../views/compareview';
 import { Coalescer, EventGaps } from '../views/live';
 import { seriesToTraces } from '../views/metrics';
 import { RunViewModel } from '../views/runmodel';
-import { IStoreEvent } from '../views/types';
+import { IStoreEvent } from '../storeEvents';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
 

@@ -27,6 +27,7 @@ import {
 } from '../columns';
 import { parseTag } from '../commands';
 import { RunsModel } from '../runsModel';
+import { IStoreEvent } from '../storeEvents';
 import { badgeText, isTracked, latestByCell, toggleTrack } from '../trackCell';
 
 function hex(i: number): string {
@@ -367,7 +368,7 @@ describe('RunsModel', () => {
       ['run-created', hex(11)],
       ['metrics-appended', hex(1)],
       ['run-updated', hex(3)]
-    ]) {
+    ] as Array<[IStoreEvent['action'], string]>) {
       model.handleEvent({
         action,
         run_id: id,

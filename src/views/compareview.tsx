@@ -25,7 +25,7 @@ import {
   sectionKeys
 } from './compare';
 import { Coalescer, LIVE_INTERVAL } from './live';
-import { IStoreEvent } from './types';
+import { IStoreEvent } from '../storeEvents';
 import { IFullRun as IRun } from '../schema';
 import { ChartControls, ChartView, StatusBadge } from './widgets';
 import { Section } from './components/section';

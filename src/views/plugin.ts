@@ -19,7 +19,6 @@ import {
   WidgetTracker
 } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
-import { Event } from '@jupyterlab/services';
 import {
   ReadonlyJSONObject,
   ReadonlyPartialJSONObject
@@ -31,7 +30,7 @@ import { ViewsAPI } from './api';
 import type { CompareViewWidget } from './compareview';
 import type { NotebookDiffView } from './diffview';
 import type { RunViewWidget } from './runview';
-import { IStoreEvent, STORE_EVENT_SCHEMA } from './types';
+import { onStoreEvents } from '../storeEvents';
 import { EventGaps } from './live';
 
 /**
@@ -363,11 +362,7 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
     // each decides whether the event concerns it and coalesces the re-queries.
     // A closed view has left its tracker (and its model stops its timers).
     const gaps = new EventGaps();
-    const onEvent = (_: unknown, emission: Event.Emission) => {
-      if (emission.schema_id !== STORE_EVENT_SCHEMA) {
-        return;
-      }
-      const event = emission as unknown as IStoreEvent;
+    onStoreEvents(serviceManager.events, event => {
       if (gaps.missedBefore(event)) {
         // Whatever the missed events said is unknown: every view loads again.
         runs.forEach(w => w.content.model.resync());
@@ -376,8 +371,7 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
       }
       runs.forEach(w => w.content.model.storeEvent(event));
       compares.forEach(w => w.content.model.storeEvent(event));
-    };
-    serviceManager.events.stream.connect(onEvent);
+    });
   }
 };
 

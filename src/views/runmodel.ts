@@ -14,9 +14,9 @@ import {
   IEnvironmentRecord,
   IExecutionLogRecord,
   IGitRecord,
-  ISnapshotReply,
-  IStoreEvent
+  ISnapshotReply
 } from './types';
+import { IStoreEvent } from '../storeEvents';
 import { IArtifact, IDataset, IFullRun as IRun } from '../schema';
 import { errorText } from '../format';
 

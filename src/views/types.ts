@@ -139,25 +139,3 @@ export interface IDiffReply {
   cells: { added: number; removed: number; modified: number };
   diff: any[];
 }
-
-/**
- * An event of the jupyter-mm store on jupyter_server's event bus.
- */
-export interface IStoreEvent {
-  action: 'run-created' | 'run-updated' | 'run-finished' | 'metrics-appended';
-  run_id: string;
-  experiment_id?: string;
-  name?: string;
-  status?: string;
-  lifecycle_stage?: string;
-  keys?: string[];
-  /** The server's event stream and this event's number in it. */
-  stream?: string;
-  seq?: number;
-}
-
-/**
- * Schema id of the store events (`jupyter_mm/server/events.py`).
- */
-export const STORE_EVENT_SCHEMA =
-  'https://events.jupyter.org/jupyter_mm/store/v1';
