@@ -5,7 +5,8 @@
 
 import * as React from 'react';
 import { act } from 'react';
-import { createRoot, Root } from 'react-dom/client';
+import { Root } from 'react-dom/client';
+import { mountRoot, unmountRoot } from './utils';
 
 import { CommandRegistry } from '@lumino/commands';
 
@@ -136,14 +137,11 @@ describe('RunsPanelView', () => {
     Array.from(host.querySelectorAll('.jp-mm-runs-row[data-run-id]'));
 
   beforeEach(() => {
-    host = document.createElement('div');
-    document.body.appendChild(host);
-    root = createRoot(host);
+    ({ host, root } = mountRoot());
   });
 
   afterEach(() => {
-    act(() => root.unmount());
-    host.remove();
+    unmountRoot(host, root);
     model.dispose();
   });
 

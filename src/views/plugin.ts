@@ -26,6 +26,7 @@ import {
 
 import { CommandIDs } from '../commandIds';
 import { mmIcon } from '../icons';
+import { openInMainArea } from '../mainArea';
 import { ViewsAPI } from './api';
 import type { CompareViewWidget } from './compareview';
 import type { NotebookDiffView } from './diffview';
@@ -201,12 +202,11 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
           restoreSnapshot: id =>
             commands.execute(CommandIDs.restoreSnapshot, { runId: id })
         });
-        const widget = new MainAreaWidget({ content });
-        widget.id = `jupyter-mm-run-${runId}`;
-        widget.title.label = `Run ${runId.slice(0, 8)}`;
-        widget.title.caption = `Run ${runId}`;
-        widget.title.icon = mmIcon;
-        widget.title.closable = true;
+        const widget = openInMainArea(shell, runs, content, {
+          id: `jupyter-mm-run-${runId}`,
+          label: `Run ${runId.slice(0, 8)}`,
+          caption: `Run ${runId}`
+        });
         model.changed.connect(() => {
           const run = model.run;
           if (run) {
@@ -214,9 +214,6 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
             widget.title.caption = `${run.name} (${run.id}, ${run.status})`;
           }
         });
-        void runs.add(widget);
-        shell.add(widget, 'main');
-        shell.activateById(widget.id);
         await model.load();
         return widget;
       }
@@ -248,15 +245,11 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
           openDiff: (a, b) =>
             void commands.execute(CommandIDs.diffRuns, { runIds: [a, b] })
         });
-        const widget = new MainAreaWidget({ content });
-        widget.id = `jupyter-mm-compare-${Date.now().toString(36)}`;
-        widget.title.label = `Compare ${runIds.length} runs`;
-        widget.title.caption = runIds.join('\n');
-        widget.title.icon = mmIcon;
-        widget.title.closable = true;
-        void compares.add(widget);
-        shell.add(widget, 'main');
-        shell.activateById(widget.id);
+        const widget = openInMainArea(shell, compares, content, {
+          id: `jupyter-mm-compare-${Date.now().toString(36)}`,
+          label: `Compare ${runIds.length} runs`,
+          caption: runIds.join('\n')
+        });
         await model.load();
         return widget;
       }
@@ -291,15 +284,11 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
           other,
           labels: [base.slice(0, 8), other.slice(0, 8)]
         });
-        const widget = new MainAreaWidget({ content });
-        widget.id = `jupyter-mm-diff-${base}-${other}`;
-        widget.title.label = `Diff ${base.slice(0, 6)}…${other.slice(0, 6)}`;
-        widget.title.caption = `Notebook diff: ${base} → ${other}`;
-        widget.title.icon = mmIcon;
-        widget.title.closable = true;
-        void diffs.add(widget);
-        shell.add(widget, 'main');
-        shell.activateById(widget.id);
+        const widget = openInMainArea(shell, diffs, content, {
+          id: `jupyter-mm-diff-${base}-${other}`,
+          label: `Diff ${base.slice(0, 6)}…${other.slice(0, 6)}`,
+          caption: `Notebook diff: ${base} → ${other}`
+        });
         await content.load();
         return widget;
       }
