@@ -14,7 +14,9 @@ export default tseslint.config(
       '**/*.d.ts',
       '*.config.js',
       'babel.config.js',
-      'style/index.js'
+      'style/index.js',
+      // Generated from jupyter_mm/server/openapi.yaml (`jlpm openapi`).
+      'src/openapi.ts'
     ]
   },
   ...tseslint.configs.recommended,

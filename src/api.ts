@@ -1,55 +1,13 @@
 import { ServerConnection } from '@jupyterlab/services';
 
 import { ApiError, requestAPI } from './request';
+import { IExperiment, IRun, ISearchReply } from './schema';
+import { ICellRecord } from './views/types';
 
 /**
  * Typed wrappers of the jupyter-mm REST API calls the run panel makes
  * (`docs/rest-api.md`, contract in `jupyter_mm/server/openapi.yaml`).
  */
-
-/**
- * Run statuses as the server spells them.
- */
-export type RunStatus =
-  'RUNNING' | 'FINISHED' | 'FAILED' | 'KILLED' | 'SCHEDULED' | string;
-
-/**
- * A metric value on the wire: a number, or `"NaN"`, `"Infinity"`, `"-Infinity"`.
- */
-export type WireNumber = number | string;
-
-/**
- * A run as `GET runs` returns it; with `columns`, only some fields are there.
- */
-export interface IRun {
-  id: string;
-  name?: string;
-  experiment_id?: string;
-  experiment?: string;
-  status?: RunStatus;
-  start_time?: number | null;
-  end_time?: number | null;
-  heartbeat_time?: number | null;
-  user?: string | null;
-  lifecycle_stage?: string;
-  parent_run_id?: string | null;
-  notes?: string | null;
-  params?: Record<string, string>;
-  metrics?: Record<string, WireNumber>;
-  tags?: Record<string, string>;
-}
-
-/**
- * An experiment as `GET experiments` returns it.
- */
-export interface IExperiment {
-  id: string;
-  name: string;
-  lifecycle_stage: string;
-  creation_time?: number | null;
-  last_update_time?: number | null;
-  tags?: Record<string, string>;
-}
 
 /**
  * The body of `POST runs/search`.
@@ -65,29 +23,12 @@ export interface ISearchQuery {
 }
 
 /**
- * The reply of a run search.
- */
-export interface ISearchReply {
-  runs: IRun[];
-  next_page_token: string | null;
-}
-
-/**
  * The fields `PATCH runs/{id}` accepts.
  */
 export interface IRunUpdate {
   name?: string;
   notes?: string;
   tags?: Record<string, string>;
-}
-
-/**
- * The `.mm/cell.json` record of a tracked cell.
- */
-export interface ICellRecord {
-  source?: string;
-  cell_id?: string | null;
-  execution_count?: number | null;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { IRun } from './api';
+import { IRun } from './schema';
 import { UNKNOWN } from './format';
 
 /**

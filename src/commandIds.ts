@@ -1,5 +1,7 @@
 /**
- * Command ids of jupyter-mm, in one place.
+ * Command ids of jupyter-mm, in one place: every plugin imports them from here, so a plugin
+ * calling another's command (the run panel opening a run, the version view opening its source
+ * run) names the id its owner registers.
  */
 export namespace CommandIDs {
   // Main-area views (registered by the views plugin, `src/views/plugin.ts`).
@@ -8,8 +10,15 @@ export namespace CommandIDs {
   export const diffRuns = 'jupyter-mm:diff-runs';
   export const restoreSnapshot = 'jupyter-mm:restore-snapshot';
 
-  // The Models panel (registered by the models plugin, `src/models/plugin.ts`).
+  // The Models panel and version view (registered by the models plugin, `src/models/plugin.ts`).
+  export const openModels = 'jupyter-mm:open-models';
+  export const openVersion = 'jupyter-mm:open-model-version';
   export const registerModel = 'jupyter-mm:register-model';
+  export const requestApproval = 'jupyter-mm:request-model-approval';
+  export const approve = 'jupyter-mm:approve-model-version';
+  export const reject = 'jupyter-mm:reject-model-version';
+  export const setAlias = 'jupyter-mm:set-model-alias';
+  export const deleteAlias = 'jupyter-mm:delete-model-alias';
 
   // The sidebar run panel, acting on the selected runs.
   export const openSelected = 'jupyter-mm:open-selected-runs';

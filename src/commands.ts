@@ -9,7 +9,8 @@ import {
 } from '@jupyterlab/apputils';
 import { NotebookPanel } from '@jupyterlab/notebook';
 
-import { IRun, IRunsApi } from './api';
+import { IRunsApi } from './api';
+import { IRun } from './schema';
 import { CommandIDs } from './commandIds';
 import { errorText } from './format';
 import { loggedModelPaths } from './models/format';

@@ -23,6 +23,7 @@ import { RunsModel } from './runsModel';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { RunsPanel } from './runsPanel';
 import { snapshotPlugin } from './snapshot';
+import { onStoreEvents } from './storeEvents';
 import { modelsPlugin } from './models/plugin';
 import { viewsPlugin } from './views/plugin';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
@@ -46,20 +47,6 @@ const SIDEBAR_RANK = 600;
  * IStateDB key of the run panel's remembered experiment, columns and order.
  */
 const STATE_KEY = 'jupyter-mm:runs-panel';
-
-/**
- * Forward the server's store events (jupyter_server's event bus) to a handler.
- */
-function onStoreEvents(
-  app: JupyterFrontEnd,
-  handler: (event: RunsModel.IStoreEvent) => void
-): void {
-  app.serviceManager.events.stream.connect((_, emission) => {
-    if (emission.schema_id === RunsModel.EVENT_SCHEMA_ID) {
-      handler(emission as RunsModel.IStoreEvent);
-    }
-  });
-}
 
 /**
  * The jupyter-mm plugin: checks the server extension's version and adds the
@@ -122,7 +109,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
         runs.focusFilter();
       }
     });
-    onStoreEvents(app, event => runsModel.handleEvent(event));
+    onStoreEvents(app.serviceManager.events, event =>
+      runsModel.handleEvent(event)
+    );
 
     const model = sidebar.model;
     void settingsLoaded.then(settings => {
@@ -170,7 +159,9 @@ const trackCellPlugin: JupyterFrontEndPlugin<void> = {
       api: new RestRunsApi(app.serviceManager.serverSettings),
       commands: app.commands
     });
-    onStoreEvents(app, event => badges.handleEvent(event));
+    onStoreEvents(app.serviceManager.events, event =>
+      badges.handleEvent(event)
+    );
   }
 };
 

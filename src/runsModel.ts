@@ -1,14 +1,8 @@
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import {
-  IExperiment,
-  IRun,
-  IRunsApi,
-  ISearchQuery,
-  filterErrorAt,
-  firstLine
-} from './api';
+import { IRunsApi, ISearchQuery, filterErrorAt, firstLine } from './api';
+import { IExperiment, IRun } from './schema';
 import {
   DEFAULT_COLUMNS,
   compareRuns,
@@ -18,6 +12,7 @@ import {
   serverColumns
 } from './columns';
 import { errorText } from './format';
+import { IStoreEvent } from './storeEvents';
 import { EventGaps } from './views/live';
 
 /**
@@ -350,7 +345,7 @@ export class RunsModel implements IDisposable {
    * `https://events.jupyter.org/jupyter_mm/store/v1`). Events are coalesced:
    * the runs they name are fetched together a moment later, only those.
    */
-  handleEvent(event: RunsModel.IStoreEvent): void {
+  handleEvent(event: IStoreEvent): void {
     if (this._isDisposed || typeof event.run_id !== 'string') {
       return;
     }
@@ -759,11 +754,6 @@ export namespace RunsModel {
    * How many recent runs are read to discover the keys of an experiment.
    */
   export const DISCOVERY_RUNS = 200;
-  /**
-   * Schema id of the store events (`jupyter_mm/server/events.py`).
-   */
-  export const EVENT_SCHEMA_ID =
-    'https://events.jupyter.org/jupyter_mm/store/v1';
 
   export interface IOptions {
     api: IRunsApi;
@@ -796,25 +786,6 @@ export namespace RunsModel {
     params: string[];
     metrics: string[];
     tags: string[];
-  }
-
-  /**
-   * One store event as the event bus delivers it.
-   */
-  export interface IStoreEvent {
-    action?: string;
-    run_id?: string;
-    experiment_id?: string;
-    name?: string;
-    status?: string;
-    lifecycle_stage?: string;
-    keys?: string[];
-    /**
-     * The server's event stream and the event's number in it: a gap, or a
-     * new stream (the server restarted), means events were missed.
-     */
-    stream?: string;
-    seq?: number;
   }
 
   /**

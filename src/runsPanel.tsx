@@ -4,7 +4,7 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
 import { useVirtualizer } from '@tanstack/react-virtual';
 
-import { IRun } from './api';
+import { IRun } from './schema';
 import {
   ATTRIBUTE_COLUMNS,
   cellText,

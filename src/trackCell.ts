@@ -4,11 +4,12 @@ import { Cell } from '@jupyterlab/cells';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { CommandToolbarButton } from '@jupyterlab/ui-components';
 
-import { IRun, IRunsApi } from './api';
+import { IRunsApi } from './api';
+import { IRun } from './schema';
+import { IStoreEvent } from './storeEvents';
 import { columnLabel, quoteString, statusLabel } from './columns';
 import { CommandIDs } from './commandIds';
 import { NO_ARGS, TAG_CELL_ID } from './commands';
-import { RunsModel } from './runsModel';
 
 /**
  * The magic that makes a cell a tracked one.
@@ -83,7 +84,7 @@ export class CellBadges {
   /**
    * A store event: refresh the badges a moment later (bursts coalesce).
    */
-  handleEvent(event: RunsModel.IStoreEvent): void {
+  handleEvent(event: IStoreEvent): void {
     if (event.action !== 'metrics-appended') {
       this._tracker.forEach(panel => this._schedule(panel));
     }

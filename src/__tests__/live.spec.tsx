@@ -9,7 +9,8 @@
 
 import * as React from 'react';
 import { act } from 'react';
-import { createRoot, Root } from 'react-dom/client';
+import { Root } from 'react-dom/client';
+import { fakeServerSettings, ICall, mountRoot, unmountRoot } from './utils';
 
 import { ServerConnection } from '@jupyterlab/services';
 
@@ -20,8 +21,8 @@ import { ViewsAPI } from '../views/api';
 import { CompareModel, CompareView } from '../views/compareview';
 import { Coalescer, EventGaps } from '../views/live';
 import { seriesToTraces } from '../views/metrics';
-import { RunViewModel } from '../views/runview';
-import { IStoreEvent } from '../views/types';
+import { RunViewModel } from '../views/runmodel';
+import { IStoreEvent } from '../storeEvents';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
 
@@ -39,42 +40,6 @@ jest.mock('plotly.js-dist-min', () => ({
 const RUN = 'a'.repeat(32);
 const OTHER = 'b'.repeat(32);
 const STRANGER = 'c'.repeat(32);
-
-interface ICall {
-  method: string;
-  url: string;
-  body: any;
-}
-
-/**
- * Server settings whose `fetch` answers from `routes` and records calls.
- */
-function fakeSettings(
-  routes: (call: ICall) => { status?: number; body: unknown }
-): { settings: ServerConnection.ISettings; calls: ICall[] } {
-  const calls: ICall[] = [];
-  const settings = ServerConnection.makeSettings({
-    baseUrl: 'http://localhost:8888/',
-    fetch: (async (input: RequestInfo, init?: RequestInit) => {
-      const request = typeof input === 'string' ? null : input;
-      const url = request ? request.url : String(input);
-      const method = (request?.method ?? init?.method ?? 'GET').toUpperCase();
-      const text = request ? await request.text() : (init?.body as string);
-      const call = {
-        method,
-        url: url.replace(/[?&]\d{10,}$/, ''),
-        body: text ? JSON.parse(text) : null
-      };
-      calls.push(call);
-      const reply = routes(call);
-      return new Response(JSON.stringify(reply.body), {
-        status: reply.status ?? 200,
-        headers: { 'Content-Type': 'application/json' }
-      });
-    }) as typeof fetch
-  });
-  return { settings, calls };
-}
 
 function run(id: string, overrides: Record<string, unknown> = {}): any {
   return {
@@ -106,7 +71,7 @@ function fakeStore(): {
   histories: () => ICall[];
 } {
   const runs: Record<string, any> = { [RUN]: run(RUN), [OTHER]: run(OTHER) };
-  const { settings, calls } = fakeSettings(call => {
+  const { settings, calls } = fakeServerSettings(call => {
     const match = /runs\/([0-9a-f]{32})$/.exec(call.url);
     if (match && runs[match[1]]) {
       return { body: runs[match[1]] };
@@ -338,15 +303,12 @@ describe('CompareView live', () => {
   let root: Root;
 
   beforeEach(() => {
-    host = document.createElement('div');
-    document.body.appendChild(host);
-    root = createRoot(host);
+    ({ host, root } = mountRoot());
     drawn.length = 0;
   });
 
   afterEach(() => {
-    act(() => root.unmount());
-    host.remove();
+    unmountRoot(host, root);
   });
 
   it('follows new points and statuses, keeping what the user chose', async () => {
@@ -448,7 +410,7 @@ describe('filter error position', () => {
   });
 
   it('reaches the run panel through the search request', async () => {
-    const { settings } = fakeSettings(call =>
+    const { settings } = fakeServerSettings(call =>
       call.body.filter
         ? {
             status: 400,
@@ -486,7 +448,15 @@ describe('filter error position', () => {
     const model = new RunsModel({
       api: {
         experiments: async () => [
-          { id: '0', name: 'Default', lifecycle_stage: 'active' }
+          {
+            id: '0',
+            name: 'Default',
+            lifecycle_stage: 'active',
+            artifact_location: null,
+            creation_time: 0,
+            last_update_time: 0,
+            tags: {}
+          }
         ],
         search: query => api.search(query),
         getRun: () => Promise.reject(new Error('unused')),

@@ -10,6 +10,7 @@
 import * as React from 'react';
 import { act } from 'react';
 import { createRoot } from 'react-dom/client';
+import { unmountRoot } from './utils';
 
 import { Event, ServerConnection } from '@jupyterlab/services';
 
@@ -369,8 +370,7 @@ describe('VersionViewModel live', () => {
         'a2 v1'
       );
     } finally {
-      act(() => root.unmount());
-      host.remove();
+      unmountRoot(host, root);
     }
   });
 });

@@ -9,7 +9,8 @@
 
 import * as React from 'react';
 import { act } from 'react';
-import { createRoot, Root } from 'react-dom/client';
+import { Root } from 'react-dom/client';
+import { mountRoot, unmountRoot } from './utils';
 
 import { ServerConnection } from '@jupyterlab/services';
 
@@ -316,14 +317,11 @@ describe('ModelsPanel', () => {
   let root: Root;
 
   beforeEach(() => {
-    host = document.createElement('div');
-    document.body.appendChild(host);
-    root = createRoot(host);
+    ({ host, root } = mountRoot());
   });
 
   afterEach(() => {
-    act(() => root.unmount());
-    host.remove();
+    unmountRoot(host, root);
   });
 
   function actions(): IModelsPanelActions & Record<string, jest.Mock> {
@@ -449,14 +447,11 @@ describe('VersionView', () => {
   let root: Root;
 
   beforeEach(() => {
-    host = document.createElement('div');
-    document.body.appendChild(host);
-    root = createRoot(host);
+    ({ host, root } = mountRoot());
   });
 
   afterEach(() => {
-    act(() => root.unmount());
-    host.remove();
+    unmountRoot(host, root);
   });
 
   const approved = version({

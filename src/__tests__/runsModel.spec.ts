@@ -6,15 +6,13 @@
 import { ServerConnection } from '@jupyterlab/services';
 
 import {
-  IExperiment,
-  IRun,
   IRunsApi,
   ISearchQuery,
-  ISearchReply,
   filterErrorPosition,
   firstLine,
   runPath
 } from '../api';
+import { IExperiment, IRun, ISearchReply } from '../schema';
 import {
   cellText,
   compareRuns,
@@ -29,6 +27,7 @@ import {
 } from '../columns';
 import { parseTag } from '../commands';
 import { RunsModel } from '../runsModel';
+import { IStoreEvent } from '../storeEvents';
 import { badgeText, isTracked, latestByCell, toggleTrack } from '../trackCell';
 
 function hex(i: number): string {
@@ -59,8 +58,24 @@ class FakeApi implements IRunsApi {
   runs: IRun[] = [];
   queries: ISearchQuery[] = [];
   experimentsList: IExperiment[] = [
-    { id: '0', name: 'Default', lifecycle_stage: 'active' },
-    { id: '1', name: 'credit', lifecycle_stage: 'active' }
+    {
+      id: '0',
+      name: 'Default',
+      lifecycle_stage: 'active',
+      artifact_location: null,
+      creation_time: 0,
+      last_update_time: 0,
+      tags: {}
+    },
+    {
+      id: '1',
+      name: 'credit',
+      lifecycle_stage: 'active',
+      artifact_location: null,
+      creation_time: 0,
+      last_update_time: 0,
+      tags: {}
+    }
   ];
   /** When set, searches wait for this promise. */
   gate: Promise<void> | null = null;
@@ -353,7 +368,7 @@ describe('RunsModel', () => {
       ['run-created', hex(11)],
       ['metrics-appended', hex(1)],
       ['run-updated', hex(3)]
-    ]) {
+    ] as Array<[IStoreEvent['action'], string]>) {
       model.handleEvent({
         action,
         run_id: id,
@@ -394,7 +409,15 @@ describe('RunsModel', () => {
     };
     api.experimentsList = [
       ...api.experimentsList,
-      { id: '7', name: 'new one', lifecycle_stage: 'active' }
+      {
+        id: '7',
+        name: 'new one',
+        lifecycle_stage: 'active',
+        artifact_location: null,
+        creation_time: 0,
+        last_update_time: 0,
+        tags: {}
+      }
     ];
     for (let i = 0; i < 5; i++) {
       model.handleEvent({

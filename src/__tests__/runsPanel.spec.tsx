@@ -5,11 +5,13 @@
 
 import * as React from 'react';
 import { act } from 'react';
-import { createRoot, Root } from 'react-dom/client';
+import { Root } from 'react-dom/client';
+import { mountRoot, unmountRoot } from './utils';
 
 import { CommandRegistry } from '@lumino/commands';
 
-import { IRun, IRunsApi, ISearchQuery, ISearchReply } from '../api';
+import { IRunsApi, ISearchQuery } from '../api';
+import { IExperiment, IRun, ISearchReply } from '../schema';
 import { modelToRegister, registerRunCommands } from '../commands';
 import { CommandIDs } from '../commandIds';
 import { RunsModel } from '../runsModel';
@@ -49,8 +51,18 @@ function hex(i: number): string {
 class Api implements IRunsApi {
   constructor(public runs: IRun[]) {}
   queries: ISearchQuery[] = [];
-  async experiments() {
-    return [{ id: '0', name: 'Default <b>x</b>', lifecycle_stage: 'active' }];
+  async experiments(): Promise<IExperiment[]> {
+    return [
+      {
+        id: '0',
+        name: 'Default <b>x</b>',
+        lifecycle_stage: 'active',
+        artifact_location: null,
+        creation_time: 0,
+        last_update_time: 0,
+        tags: {}
+      }
+    ];
   }
   async search(query: ISearchQuery): Promise<ISearchReply> {
     this.queries.push(query);
@@ -125,14 +137,11 @@ describe('RunsPanelView', () => {
     Array.from(host.querySelectorAll('.jp-mm-runs-row[data-run-id]'));
 
   beforeEach(() => {
-    host = document.createElement('div');
-    document.body.appendChild(host);
-    root = createRoot(host);
+    ({ host, root } = mountRoot());
   });
 
   afterEach(() => {
-    act(() => root.unmount());
-    host.remove();
+    unmountRoot(host, root);
     model.dispose();
   });
 

@@ -5,7 +5,8 @@
 
 import * as React from 'react';
 import { act } from 'react';
-import { createRoot, Root } from 'react-dom/client';
+import { Root } from 'react-dom/client';
+import { mountRoot, unmountRoot } from './utils';
 
 import { ServerConnection } from '@jupyterlab/services';
 
@@ -43,14 +44,11 @@ describe('StoreStatusView', () => {
   let root: Root;
 
   beforeEach(() => {
-    host = document.createElement('div');
-    document.body.appendChild(host);
-    root = createRoot(host);
+    ({ host, root } = mountRoot());
   });
 
   afterEach(() => {
-    act(() => root.unmount());
-    host.remove();
+    unmountRoot(host, root);
   });
 
   const state = (

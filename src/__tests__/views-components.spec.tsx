@@ -9,18 +9,19 @@
 
 import * as React from 'react';
 import { act } from 'react';
-import { createRoot, Root } from 'react-dom/client';
+import { Root } from 'react-dom/client';
+import { fakeServerSettings, ICall, mountRoot, unmountRoot } from './utils';
 
 import {
   RenderMimeRegistry,
   standardRendererFactories
 } from '@jupyterlab/rendermime';
-import { ServerConnection } from '@jupyterlab/services';
 
 import { ViewsAPI } from '../views/api';
 import { MetricChart } from '../views/chart';
 import { CompareModel, CompareTable } from '../views/compareview';
-import { IRunViewContext, RunView, RunViewModel } from '../views/runview';
+import { RunViewModel } from '../views/runmodel';
+import { IRunViewContext, RunView } from '../views/runview';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
 
@@ -47,40 +48,11 @@ const RUN = 'a'.repeat(32);
 const OTHER = 'b'.repeat(32);
 const EVIL = '<img src=x onerror="window.__pwned=1">';
 
-interface ICall {
-  method: string;
-  url: string;
-  body: any;
-}
-
-function fakeServer(
-  routes: (call: ICall) => { status?: number; body: unknown; type?: string }
-): { api: ViewsAPI; calls: ICall[] } {
-  const calls: ICall[] = [];
-  const settings = ServerConnection.makeSettings({
-    baseUrl: 'http://localhost:8888/',
-    fetch: (async (input: RequestInfo, init?: RequestInit) => {
-      const request = typeof input === 'string' ? null : input;
-      const url = request ? request.url : String(input);
-      const method = (request?.method ?? init?.method ?? 'GET').toUpperCase();
-      const text = request ? await request.text() : (init?.body as string);
-      const call = {
-        method,
-        url: url.replace(/[?&]\d{10,}$/, ''),
-        body: text ? JSON.parse(text) : null
-      };
-      calls.push(call);
-      const reply = routes(call);
-      const body =
-        typeof reply.body === 'string'
-          ? reply.body
-          : JSON.stringify(reply.body);
-      return new Response(body, {
-        status: reply.status ?? 200,
-        headers: { 'Content-Type': reply.type ?? 'application/json' }
-      });
-    }) as typeof fetch
-  });
+function fakeServer(routes: Parameters<typeof fakeServerSettings>[0]): {
+  api: ViewsAPI;
+  calls: ICall[];
+} {
+  const { settings, calls } = fakeServerSettings(routes);
   return { api: new ViewsAPI(settings), calls };
 }
 
@@ -120,14 +92,11 @@ describe('RunView', () => {
   };
 
   beforeEach(() => {
-    host = document.createElement('div');
-    document.body.appendChild(host);
-    root = createRoot(host);
+    ({ host, root } = mountRoot());
   });
 
   afterEach(() => {
-    act(() => root.unmount());
-    host.remove();
+    unmountRoot(host, root);
   });
 
   function routes(state: { run: any }) {
@@ -357,14 +326,11 @@ describe('CompareTable', () => {
   let root: Root;
 
   beforeEach(() => {
-    host = document.createElement('div');
-    document.body.appendChild(host);
-    root = createRoot(host);
+    ({ host, root } = mountRoot());
   });
 
   afterEach(() => {
-    act(() => root.unmount());
-    host.remove();
+    unmountRoot(host, root);
   });
 
   it('highlights differing rows and hides identical ones on demand', () => {

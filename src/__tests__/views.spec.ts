@@ -28,8 +28,9 @@ import {
   toNumber
 } from '../views/metrics';
 import { parseRunIds, restoredNotebook } from '../views/plugin';
-import { overviewItems } from '../views/runview';
-import { IArtifact, IDiffReply, IMetricSeries, IRun } from '../views/types';
+import { overviewItems } from '../views/runmodel';
+import { IDiffReply } from '../views/types';
+import { IArtifact, IFullRun as IRun, IMetricSeries } from '../schema';
 
 function entries<T>(pairs: Array<[string, T]>): Record<string, T> {
   const out: Record<string, T> = {};

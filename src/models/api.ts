@@ -216,6 +216,10 @@ function versionPath(name: string, version: number): string {
   return `registry/models/${enc(name)}/versions/${version}`;
 }
 
+function aliasPath(name: string, alias: string): string {
+  return `registry/models/${enc(name)}/aliases/${enc(alias)}`;
+}
+
 /**
  * The registry REST API of the running Jupyter server.
  */
@@ -308,11 +312,7 @@ export class RegistryAPI implements IRegistryApi {
     version: number,
     comment: string
   ): Promise<IModelVersion> {
-    return this._call(
-      `registry/models/${enc(name)}/aliases/${enc(alias)}`,
-      'PUT',
-      { version, comment }
-    );
+    return this._call(aliasPath(name, alias), 'PUT', { version, comment });
   }
 
   async deleteAlias(
@@ -321,7 +321,7 @@ export class RegistryAPI implements IRegistryApi {
     comment: string
   ): Promise<void> {
     await this._call(
-      `registry/models/${enc(name)}/aliases/${enc(alias)}`,
+      aliasPath(name, alias),
       'DELETE',
       undefined,
       comment ? { comment } : {}

@@ -18,7 +18,9 @@ import {
   WidgetTracker
 } from '@jupyterlab/apputils';
 
+import { CommandIDs } from '../commandIds';
 import { mmIcon } from '../icons';
+import { openInMainArea } from '../mainArea';
 import { requestAPI } from '../request';
 // Needed at activation: the commands' change signal reloads the open views.
 // eslint-disable-next-line jupyter/prefer-lazy-imports
@@ -31,22 +33,6 @@ import { follow, registryEvent, RegistryEventBatcher } from './live';
 import { versionArgs } from './format';
 import type { IModelsPanelActions, ModelsPanel } from './panel';
 import type { VersionViewWidget } from './versionview';
-
-/**
- * Command ids of the Models plugin.
- */
-export namespace CommandIDs {
-  export const openModels = 'jupyter-mm:open-models';
-  export const openVersion = 'jupyter-mm:open-model-version';
-  export const registerModel = 'jupyter-mm:register-model';
-  export const requestApproval = 'jupyter-mm:request-model-approval';
-  export const approve = 'jupyter-mm:approve-model-version';
-  export const reject = 'jupyter-mm:reject-model-version';
-  export const setAlias = 'jupyter-mm:set-model-alias';
-  export const deleteAlias = 'jupyter-mm:delete-model-alias';
-  // Registered by the views plugin.
-  export const openRun = 'jupyter-mm:open-run';
-}
 
 const CATEGORY = 'Model Registry';
 const PANEL_ID = 'jupyter-mm-models';
@@ -170,18 +156,14 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
           const { ModelsPanel, ModelsPanelModel } = await import('./panel');
           const model = new ModelsPanelModel(api);
           const content = new ModelsPanel(model, viewActions);
-          widget = new MainAreaWidget({ content });
-          widget.id = PANEL_ID;
-          widget.title.label = 'Models';
-          widget.title.caption = 'Model registry';
-          widget.title.icon = mmIcon;
-          widget.title.closable = true;
-          void panels.add(widget);
-          shell.add(widget, 'main');
+          widget = openInMainArea(shell, panels, content, {
+            id: PANEL_ID,
+            label: 'Models',
+            caption: 'Model registry'
+          });
           if (name) {
             model.selected = name;
           }
-          shell.activateById(widget.id);
           await model.search();
           return widget;
         }
@@ -249,15 +231,11 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
           ...viewActions,
           changed: changedName => actions.notify(changedName)
         });
-        const widget = new MainAreaWidget({ content });
-        widget.id = `jupyter-mm-model-${encodeURIComponent(name)}-${version}`;
-        widget.title.label = `${name} v${version}`;
-        widget.title.caption = `Model ${name}, version ${version}`;
-        widget.title.icon = mmIcon;
-        widget.title.closable = true;
-        void versions.add(widget);
-        shell.add(widget, 'main');
-        shell.activateById(widget.id);
+        const widget = openInMainArea(shell, versions, content, {
+          id: `jupyter-mm-model-${encodeURIComponent(name)}-${version}`,
+          label: `${name} v${version}`,
+          caption: `Model ${name}, version ${version}`
+        });
         await model.load();
         return widget;
       }

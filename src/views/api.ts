@@ -3,17 +3,19 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { API_NAMESPACE, requestAPI } from '../request';
 import {
-  IArtifact,
-  IDataset,
   IDiffParts,
   IDiffReply,
   IHistoryQuery,
-  IMetricSeries,
   IRecordReply,
-  IRun,
   ISnapshotReply,
   RecordKind
 } from './types';
+import {
+  IArtifact,
+  IDataset,
+  IMetricSeries,
+  IFullRun as IRun
+} from '../schema';
 
 /**
  * Largest part of an artifact fetched for a text preview.

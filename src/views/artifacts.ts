@@ -3,7 +3,7 @@
  * table previews. Pure functions.
  */
 
-import { IArtifact } from './types';
+import { IArtifact } from '../schema';
 
 /**
  * How an artifact is previewed.

@@ -14,7 +14,7 @@ import {
   seriesToTraces,
   XAxisKind
 } from './metrics';
-import { IMetricSeries } from './types';
+import { IMetricSeries } from '../schema';
 
 type PlotlyModule = typeof PlotlyTypes;
 

@@ -5,7 +5,7 @@
  */
 
 import { formatValue, toNumber } from './metrics';
-import { IRun } from './types';
+import { IFullRun as IRun } from '../schema';
 
 /**
  * One row of the comparison table.

@@ -25,9 +25,11 @@ import {
   sectionKeys
 } from './compare';
 import { Coalescer, LIVE_INTERVAL } from './live';
-import { IRun, IStoreEvent } from './types';
-import { ChartControls, ChartView, errorMessage, StatusBadge } from './widgets';
-import { Section } from './runview';
+import { IStoreEvent } from '../storeEvents';
+import { IFullRun as IRun } from '../schema';
+import { ChartControls, ChartView, StatusBadge } from './widgets';
+import { Section } from './components/section';
+import { errorText } from '../format';
 
 /**
  * The runs being compared. While any of them runs, the store's events keep it
@@ -60,7 +62,7 @@ export class CompareModel {
       this.runIds.map(id =>
         this.api.getRun(id).then(
           run => ({ run, error: null }),
-          error => ({ run: null, error: errorMessage(error) })
+          error => ({ run: null, error: errorText(error) })
         )
       )
     );

@@ -9,7 +9,7 @@ import { Panel, Widget } from '@lumino/widgets';
 
 import { ViewsAPI } from './api';
 import { IDiffParts, IDiffReply } from './types';
-import { errorMessage } from './widgets';
+import { errorText } from '../format';
 
 /**
  * The parts a diff compares, as the `parts` query value.
@@ -125,7 +125,7 @@ export class NotebookDiffView extends Panel {
         return;
       }
       this._clearBody();
-      this._status.textContent = `Could not diff the notebooks: ${errorMessage(error)}`;
+      this._status.textContent = `Could not diff the notebooks: ${errorText(error)}`;
     } finally {
       if (request === this._request) {
         this.node.removeAttribute('aria-busy');

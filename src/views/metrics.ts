@@ -5,7 +5,8 @@
  * Pure functions, no plotly import: the chart module loads plotly lazily.
  */
 
-import { IHistoryQuery, IMetricSeries, Range, WireNumber } from './types';
+import { IHistoryQuery, Range } from './types';
+import { IMetricSeries } from '../schema';
 
 /**
  * Points asked for per curve: about one per pixel column of a wide chart,
@@ -19,9 +20,10 @@ export const POINTS_PER_CURVE = 2000;
 export type XAxisKind = 'step' | 'time';
 
 /**
- * A wire value (`"NaN"`, `"Infinity"`, `"-Infinity"` or a number) as a number.
+ * A wire value (`WireNumber`: `"NaN"`, `"Infinity"`, `"-Infinity"` or a number),
+ * or a param, as a number.
  */
-export function toNumber(value: WireNumber | null | undefined): number {
+export function toNumber(value: number | string | null | undefined): number {
   if (typeof value === 'number') {
     return value;
   }
@@ -270,7 +272,7 @@ export function hasPositive(series: IMetricSeries[]): boolean {
 /**
  * Format a metric or param value for display as text.
  */
-export function formatValue(value: WireNumber | null | undefined): string {
+export function formatValue(value: number | string | null | undefined): string {
   if (value === null || value === undefined) {
     return '';
   }

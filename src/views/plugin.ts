@@ -19,29 +19,20 @@ import {
   WidgetTracker
 } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
-import { Event } from '@jupyterlab/services';
 import {
   ReadonlyJSONObject,
   ReadonlyPartialJSONObject
 } from '@lumino/coreutils';
 
+import { CommandIDs } from '../commandIds';
 import { mmIcon } from '../icons';
+import { openInMainArea } from '../mainArea';
 import { ViewsAPI } from './api';
 import type { CompareViewWidget } from './compareview';
 import type { NotebookDiffView } from './diffview';
 import type { RunViewWidget } from './runview';
-import { IStoreEvent, STORE_EVENT_SCHEMA } from './types';
+import { onStoreEvents } from '../storeEvents';
 import { EventGaps } from './live';
-
-/**
- * Command ids of the views.
- */
-export namespace CommandIDs {
-  export const openRun = 'jupyter-mm:open-run';
-  export const compareRuns = 'jupyter-mm:compare-runs';
-  export const diffRuns = 'jupyter-mm:diff-runs';
-  export const restoreSnapshot = 'jupyter-mm:restore-snapshot';
-}
 
 /**
  * Palette category of the commands.
@@ -79,9 +70,6 @@ export function restoredNotebook(notebook: any, runId: string): any {
   return copy;
 }
 
-/**
- * The run, compare and diff views.
- */
 /**
  * The argument schema of a command taking run ids, asked for when missing.
  */
@@ -204,19 +192,21 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
           shell.activateById(existing.id);
           return existing;
         }
-        const { RunViewModel, RunViewWidget } = await import('./runview');
+        const [{ RunViewModel }, { RunViewWidget }] = await Promise.all([
+          import('./runmodel'),
+          import('./runview')
+        ]);
         const model = new RunViewModel(api, runId);
         const content = new RunViewWidget(model, {
           rendermime,
           restoreSnapshot: id =>
             commands.execute(CommandIDs.restoreSnapshot, { runId: id })
         });
-        const widget = new MainAreaWidget({ content });
-        widget.id = `jupyter-mm-run-${runId}`;
-        widget.title.label = `Run ${runId.slice(0, 8)}`;
-        widget.title.caption = `Run ${runId}`;
-        widget.title.icon = mmIcon;
-        widget.title.closable = true;
+        const widget = openInMainArea(shell, runs, content, {
+          id: `jupyter-mm-run-${runId}`,
+          label: `Run ${runId.slice(0, 8)}`,
+          caption: `Run ${runId}`
+        });
         model.changed.connect(() => {
           const run = model.run;
           if (run) {
@@ -224,9 +214,6 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
             widget.title.caption = `${run.name} (${run.id}, ${run.status})`;
           }
         });
-        void runs.add(widget);
-        shell.add(widget, 'main');
-        shell.activateById(widget.id);
         await model.load();
         return widget;
       }
@@ -258,15 +245,11 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
           openDiff: (a, b) =>
             void commands.execute(CommandIDs.diffRuns, { runIds: [a, b] })
         });
-        const widget = new MainAreaWidget({ content });
-        widget.id = `jupyter-mm-compare-${Date.now().toString(36)}`;
-        widget.title.label = `Compare ${runIds.length} runs`;
-        widget.title.caption = runIds.join('\n');
-        widget.title.icon = mmIcon;
-        widget.title.closable = true;
-        void compares.add(widget);
-        shell.add(widget, 'main');
-        shell.activateById(widget.id);
+        const widget = openInMainArea(shell, compares, content, {
+          id: `jupyter-mm-compare-${Date.now().toString(36)}`,
+          label: `Compare ${runIds.length} runs`,
+          caption: runIds.join('\n')
+        });
         await model.load();
         return widget;
       }
@@ -301,15 +284,11 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
           other,
           labels: [base.slice(0, 8), other.slice(0, 8)]
         });
-        const widget = new MainAreaWidget({ content });
-        widget.id = `jupyter-mm-diff-${base}-${other}`;
-        widget.title.label = `Diff ${base.slice(0, 6)}…${other.slice(0, 6)}`;
-        widget.title.caption = `Notebook diff: ${base} → ${other}`;
-        widget.title.icon = mmIcon;
-        widget.title.closable = true;
-        void diffs.add(widget);
-        shell.add(widget, 'main');
-        shell.activateById(widget.id);
+        const widget = openInMainArea(shell, diffs, content, {
+          id: `jupyter-mm-diff-${base}-${other}`,
+          label: `Diff ${base.slice(0, 6)}…${other.slice(0, 6)}`,
+          caption: `Notebook diff: ${base} → ${other}`
+        });
         await content.load();
         return widget;
       }
@@ -372,11 +351,7 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
     // each decides whether the event concerns it and coalesces the re-queries.
     // A closed view has left its tracker (and its model stops its timers).
     const gaps = new EventGaps();
-    const onEvent = (_: unknown, emission: Event.Emission) => {
-      if (emission.schema_id !== STORE_EVENT_SCHEMA) {
-        return;
-      }
-      const event = emission as unknown as IStoreEvent;
+    onStoreEvents(serviceManager.events, event => {
       if (gaps.missedBefore(event)) {
         // Whatever the missed events said is unknown: every view loads again.
         runs.forEach(w => w.content.model.resync());
@@ -385,8 +360,7 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
       }
       runs.forEach(w => w.content.model.storeEvent(event));
       compares.forEach(w => w.content.model.storeEvent(event));
-    };
-    serviceManager.events.stream.connect(onEvent);
+    });
   }
 };
 

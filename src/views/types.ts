@@ -4,49 +4,6 @@
  */
 
 /**
- * Run statuses; a RUNNING run whose heartbeat is stale is reported KILLED.
- */
-export type RunStatus =
-  'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';
-
-/**
- * A metric value on the wire: a number, or `"NaN"`, `"Infinity"`, `"-Infinity"`.
- */
-export type WireNumber = number | string;
-
-/**
- * `GET runs/{id}`.
- */
-export interface IRun {
-  id: string;
-  name: string;
-  experiment_id: string;
-  experiment?: string | null;
-  status: RunStatus;
-  start_time: number;
-  end_time: number | null;
-  heartbeat_time?: number | null;
-  user: string;
-  lifecycle_stage: 'active' | 'deleted';
-  parent_run_id?: string | null;
-  notes: string;
-  params: Record<string, string>;
-  metrics: Record<string, WireNumber>;
-  tags: Record<string, string>;
-}
-
-/**
- * `POST metrics/history`: one series per (run, key).
- */
-export interface IMetricSeries {
-  run_id: string;
-  key: string;
-  step: number[];
-  timestamp: number[];
-  value: WireNumber[];
-}
-
-/**
  * An inclusive range; either end may be null (open).
  */
 export type Range = [number | null, number | null];
@@ -60,32 +17,6 @@ export interface IHistoryQuery {
   max_points?: number;
   step_range?: Range;
   time_range?: Range;
-}
-
-/**
- * A file or folder among a run's artifacts.
- */
-export interface IArtifact {
-  path: string;
-  is_dir: boolean;
-  size: number;
-  digest: string | null;
-  media_type: string;
-  created_time: number | null;
-}
-
-/**
- * A dataset a run used.
- */
-export interface IDataset {
-  name: string;
-  digest: string;
-  context: string;
-  source: string;
-  source_type: string;
-  schema: unknown;
-  row_count: number | null;
-  profile: unknown;
 }
 
 /**
@@ -208,25 +139,3 @@ export interface IDiffReply {
   cells: { added: number; removed: number; modified: number };
   diff: any[];
 }
-
-/**
- * An event of the jupyter-mm store on jupyter_server's event bus.
- */
-export interface IStoreEvent {
-  action: 'run-created' | 'run-updated' | 'run-finished' | 'metrics-appended';
-  run_id: string;
-  experiment_id?: string;
-  name?: string;
-  status?: string;
-  lifecycle_stage?: string;
-  keys?: string[];
-  /** The server's event stream and this event's number in it. */
-  stream?: string;
-  seq?: number;
-}
-
-/**
- * Schema id of the store events (`jupyter_mm/server/events.py`).
- */
-export const STORE_EVENT_SCHEMA =
-  'https://events.jupyter.org/jupyter_mm/store/v1';

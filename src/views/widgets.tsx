@@ -7,8 +7,6 @@ import * as React from 'react';
 import type { Widget } from '@lumino/widgets';
 
 import { IChartSettings, MetricChart } from './chart';
-import { ViewsAPI } from './api';
-import { IMetricSeries } from './types';
 
 /**
  * Hosts a Lumino widget made by `factory` inside React; the widget is made
@@ -42,20 +40,14 @@ export function WidgetHost(props: {
 /**
  * A metric chart in React: one plotly chart of some keys of some runs.
  */
-export function ChartView(props: {
-  api: ViewsAPI;
-  runIds: string[];
-  keys: string[];
-  startTimes: Record<string, number>;
-  settings: IChartSettings;
-  title?: string;
-  /**
-   * Changing this re-queries the histories (live updates).
-   */
-  tick?: number;
-  name?: (series: IMetricSeries) => string;
-  color?: (series: IMetricSeries, index: number) => string | undefined;
-}): JSX.Element {
+export function ChartView(
+  props: Omit<MetricChart.IOptions, 'node'> & {
+    /**
+     * Changing this re-queries the histories (live updates).
+     */
+    tick?: number;
+  }
+): JSX.Element {
   const ref = React.useRef<HTMLDivElement>(null);
   const chart = React.useRef<MetricChart | null>(null);
   const identity = `${props.runIds.join(',')}|${props.keys.join(',')}`;
@@ -171,14 +163,4 @@ export function StatusBadge(props: { status: string }): JSX.Element {
       {props.status.toLowerCase()}
     </span>
   );
-}
-
-/**
- * A message for an error, as text.
- */
-export function errorMessage(error: unknown): string {
-  if (error instanceof Error) {
-    return error.message;
-  }
-  return String(error);
 }

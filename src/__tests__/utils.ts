@@ -1,0 +1,70 @@
+/**
+ * What several specs share: a React root mounted in the document for each test, and a fake
+ * Jupyter server answering the REST calls.
+ */
+
+import { ServerConnection } from '@jupyterlab/services';
+import { act } from 'react';
+import { createRoot, Root } from 'react-dom/client';
+
+/**
+ * A fresh element in the document and a React root rendering into it.
+ */
+export function mountRoot(): { host: HTMLDivElement; root: Root } {
+  const host = document.createElement('div');
+  document.body.appendChild(host);
+  return { host, root: createRoot(host) };
+}
+
+/**
+ * Unmount what `mountRoot` made and take its element out of the document.
+ */
+export function unmountRoot(host: HTMLElement, root: Root): void {
+  act(() => root.unmount());
+  host.remove();
+}
+
+/**
+ * A request the fake server received (the cache-busting number jupyter_server's client appends
+ * is cut from the URL).
+ */
+export interface ICall {
+  method: string;
+  url: string;
+  body: any;
+}
+
+/**
+ * Server settings whose `fetch` answers from `routes` and records the calls. A reply's body is
+ * sent as JSON, or as it is when it is a string (with `type` as its content type).
+ */
+export function fakeServerSettings(
+  routes: (call: ICall) => { status?: number; body: unknown; type?: string }
+): { settings: ServerConnection.ISettings; calls: ICall[] } {
+  const calls: ICall[] = [];
+  const settings = ServerConnection.makeSettings({
+    baseUrl: 'http://localhost:8888/',
+    fetch: (async (input: RequestInfo, init?: RequestInit) => {
+      const request = typeof input === 'string' ? null : input;
+      const url = request ? request.url : String(input);
+      const method = (request?.method ?? init?.method ?? 'GET').toUpperCase();
+      const text = request ? await request.text() : (init?.body as string);
+      const call = {
+        method,
+        url: url.replace(/[?&]\d{10,}$/, ''),
+        body: text ? JSON.parse(text) : null
+      };
+      calls.push(call);
+      const reply = routes(call);
+      const body =
+        typeof reply.body === 'string'
+          ? reply.body
+          : JSON.stringify(reply.body);
+      return new Response(body, {
+        status: reply.status ?? 200,
+        headers: { 'Content-Type': reply.type ?? 'application/json' }
+      });
+    }) as typeof fetch
+  });
+  return { settings, calls };
+}

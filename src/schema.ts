@@ -1,0 +1,74 @@
+/**
+ * The REST API's reply shapes, by the names the code uses. Each is a type generated from the
+ * tested contract, `jupyter_mm/server/openapi.yaml`, into `openapi.ts` (`jlpm openapi`;
+ * `jlpm lint:check` fails when that file is older than the spec), so the frontend cannot drift
+ * from what the server is tested to send. Request bodies the frontend builds, and the record
+ * documents the spec leaves free, are typed where they are used (`api.ts`, `views/types.ts`).
+ */
+
+import type { components } from './openapi';
+
+type Schemas = components['schemas'];
+
+/**
+ * Run statuses; a RUNNING run whose heartbeat is stale is reported KILLED.
+ */
+export type RunStatus = Schemas['RunStatus'];
+
+/**
+ * A metric value on the wire: a number, or `"NaN"`, `"Infinity"`, `"-Infinity"`.
+ */
+export type WireNumber = Schemas['MetricValue'];
+
+/**
+ * A run as a search returns it (`POST runs/search`): with `columns`, only `id`
+ * and the chosen parts are there.
+ */
+export type IRun = Schemas['Run'];
+
+/**
+ * A run as `GET runs/{id}` returns it: every part there.
+ */
+export type IFullRun = IRun &
+  Required<
+    Pick<
+      IRun,
+      | 'name'
+      | 'experiment_id'
+      | 'status'
+      | 'start_time'
+      | 'end_time'
+      | 'user'
+      | 'lifecycle_stage'
+      | 'notes'
+      | 'params'
+      | 'metrics'
+      | 'tags'
+    >
+  >;
+
+/**
+ * One page of a run search.
+ */
+export type ISearchReply =
+  components['responses']['RunPage']['content']['application/json'];
+
+/**
+ * An experiment as `GET experiments` returns it.
+ */
+export type IExperiment = Schemas['Experiment'];
+
+/**
+ * `POST metrics/history`: one series per (run, key).
+ */
+export type IMetricSeries = Schemas['MetricSeries'];
+
+/**
+ * A file or folder among a run's artifacts.
+ */
+export type IArtifact = Schemas['Artifact'];
+
+/**
+ * A dataset a run used.
+ */
+export type IDataset = Schemas['Dataset'];

@@ -1,0 +1,38 @@
+import * as React from 'react';
+
+import { IDataset } from '../../schema';
+
+/**
+ * The datasets a run used.
+ */
+export function DatasetsTable(props: { datasets: IDataset[] }): JSX.Element {
+  if (!props.datasets.length) {
+    return <p className="jp-mm-empty">No datasets recorded.</p>;
+  }
+  return (
+    <table className="jp-mm-table">
+      <thead>
+        <tr>
+          <th scope="col">name</th>
+          <th scope="col">context</th>
+          <th scope="col">rows</th>
+          <th scope="col">digest</th>
+          <th scope="col">source</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.datasets.map(d => (
+          <tr key={`${d.name}/${d.digest}/${d.context}`}>
+            <td>{d.name}</td>
+            <td>{d.context}</td>
+            <td>{d.row_count ?? '—'}</td>
+            <td>
+              <code title={d.digest}>{d.digest.slice(0, 12)}</code>
+            </td>
+            <td>{d.source}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
