@@ -496,7 +496,7 @@ export interface paths {
         put?: never;
         /**
          * Register the next version from a run's model (`runs:/RUN_ID/PATH`, or run_id + path) or another model URI
-         * @description A `runs:/` source must hold a model (its `MLmodel` file), else 404.
+         * @description A `runs:/` source must hold a model (its `MLmodel` file), else 404. A source that could escape its root (a `..` segment, plain or percent-encoded, in its path, query or fragment), that addresses a host (`http(s)://`, `ftp://`, ...) or that is a local path is refused with 400 `INVALID_PARAMETER_VALUE` (MLflow's rules; see docs/mlflow-compat.md).
          */
         post: operations["createModelVersion"];
         delete?: never;
@@ -1041,6 +1041,11 @@ export interface components {
         };
         Status: {
             version: string;
+            /**
+             * @description the process that answered: behind `jupyter mm server --workers N` or a load
+             *     balancer, successive requests may be served by different processes
+             */
+            pid?: number;
             store: {
                 uri: string;
                 /** @enum {string} */
@@ -1188,6 +1193,15 @@ export interface components {
         };
         /** @description the store cannot be reached */
         Unavailable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description the disk holding the store is full (INSUFFICIENT_STORAGE); details.location is database or artifacts */
+        StoreFull: {
             headers: {
                 [name: string]: unknown;
             };
@@ -1967,6 +1981,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             413: components["responses"]["TooLarge"];
             503: components["responses"]["Unavailable"];
+            507: components["responses"]["StoreFull"];
         };
     };
     hasBlob: {
