@@ -38,6 +38,8 @@ _API = {
     "log_model": "client.models",
     "load_model": "client.models",
     "download_model": "client.models",
+    # deploy bundles (the serving layer; Jupyter-free)
+    "bundle": "serving.bundle",
     # reading
     "get_run": "client.reading",
     "runs": "client.reading",
@@ -149,6 +151,7 @@ if TYPE_CHECKING:
     )
     from .notebook.compare_widget import compare, plot_metric
     from .notebook.run_diff import diff
+    from .serving.bundle import bundle
 
 
 def __getattr__(name: str) -> Any:

@@ -7,6 +7,8 @@ jupyter mm check [--repair]        database integrity, artifact hashes, the audi
                                    leftover temporary files (--repair removes those)
 jupyter mm server --store URI ...  the team server (docs/team-server.md)
 jupyter mm sync [--uri URL]        send writes spooled while a tracking server was down
+jupyter mm bundle URI --out DIR    a deploy bundle: model, Dockerfile, Kubernetes and KServe
+                                   manifests (docs/serving.md)
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .errors import MMError
 
@@ -74,6 +77,27 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if not problems else 1
 
 
+def cmd_bundle(args: argparse.Namespace) -> int:
+    import os
+
+    from .serving.bundle import bundle, write_bundle
+
+    kwargs = {
+        "image": args.image,
+        "trust": args.trust,
+        "deployment_mode": args.deployment_mode,
+        "namespace": args.namespace,
+    }
+    if args.store and not os.path.isdir(args.model_uri):
+        done = write_bundle(_store(args), args.model_uri, args.out, **kwargs)
+    else:  # MM_TRACKING_URI (a directory, a database or a tracking server), as mm.bundle does
+        done = bundle(args.model_uri, args.out, **kwargs)
+    version = f" version {done.version}" if done.version else ""
+    print(f"bundle of {done.name}{version} ({done.digest}) written to {done.path}")
+    print(f"image to build: {done.image}; see {done.path / 'README.md'}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="jupyter mm", description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -94,6 +118,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--repair", action="store_true", help="remove leftover temporary files first")
     p.set_defaults(fn=cmd_check)
+    p = sub.add_parser(
+        "bundle", help="write a deploy bundle (Dockerfile, Kubernetes, KServe) for a model"
+    )
+    p.add_argument(
+        "model_uri", help="models:/NAME@ALIAS, models:/NAME/VERSION, runs:/RUN/PATH or a directory"
+    )
+    p.add_argument("--out", required=True, type=Path, help="new (or empty) directory to write")
+    p.add_argument("--image", help="image reference the manifests deploy (default NAME:VERSION)")
+    p.add_argument("--namespace", help="Kubernetes namespace written into the manifests")
+    p.add_argument(
+        "--deployment-mode",
+        choices=("Standard", "Knative"),
+        default="Standard",
+        help="KServe deployment mode (always written out; default Standard)",
+    )
+    p.add_argument(
+        "--trust",
+        action="store_true",
+        help="bundle a model whose loading runs code from its files (pickle, cloudpickle)",
+    )
+    p.set_defaults(fn=cmd_bundle)
     from .server.team_cli import add_parser as add_server_parser
 
     add_server_parser(sub)
