@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import time
 from collections.abc import Mapping
@@ -13,6 +14,8 @@ from ..core.limits import MAX_STEP, MIN_STEP
 from ..errors import InvalidInput, MMError
 from . import fallback
 from .metric_buffer import MetricBuffer
+
+_log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from ..core.entities import Run
@@ -218,5 +221,6 @@ def default_user() -> str:
         import getpass
 
         return getpass.getuser()
-    except Exception:
+    except Exception:  # no name for this uid (some containers)
+        _log.debug("getpass.getuser() failed", exc_info=True)
         return "unknown"

@@ -22,6 +22,7 @@ Every bad input raises an :class:`~jupyter_mm.errors.MMError` subclass that says
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..core import records
 from ..errors import InvalidInput, NotFound
+
+_log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -580,6 +583,7 @@ def _define_runs_frame() -> type[pd.DataFrame]:
                 )
                 return styler.to_html(max_rows=max_rows, max_columns=max_cols)
             except Exception:  # jinja2 missing, an odd index: pandas' own HTML
+                _log.debug("styling the runs table failed", exc_info=True)
                 return plain
 
     RunsFrame.__module__ = __name__

@@ -14,6 +14,7 @@ import csv
 import hashlib
 import importlib.metadata as metadata
 import json
+import logging
 import os
 import platform
 import re
@@ -25,6 +26,8 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
+
+_log = logging.getLogger(__name__)
 
 GPU_TIMEOUT = 5.0  # seconds for nvidia-smi, which can hang on a wedged driver
 VOLATILE = frozenset({"fingerprint", "errors"})  # keys the fingerprint leaves out
@@ -204,6 +207,7 @@ def _name_version(dist: metadata.Distribution) -> tuple[str | None, str | None]:
     try:
         return name or dist.metadata["Name"], version or dist.version
     except Exception:
+        _log.debug("reading the metadata of %s failed", name, exc_info=True)
         return name, version
 
 
@@ -241,6 +245,7 @@ def _scan(errors: list[str]) -> tuple[dict[str, str], dict[str, list[str]]]:
         try:
             name, version = _name_version(dist)
         except Exception:
+            _log.debug("unreadable distribution metadata", exc_info=True)
             name = version = None
         if not name:
             broken += 1

@@ -13,6 +13,7 @@ drops the batch: those points are counted in :attr:`MetricBuffer.refused` and wa
 from __future__ import annotations
 
 import collections
+import logging
 import threading
 import time
 import warnings
@@ -20,6 +21,8 @@ from collections.abc import Callable, Sequence
 
 from ..core.limits import MAX_BATCH_METRICS as MAX_WRITE
 from ..errors import MMError
+
+_log = logging.getLogger(__name__)
 
 Point = tuple[str, float, int, int]
 
@@ -94,7 +97,7 @@ class MetricBuffer:
                     try:
                         self._on_refused(self.refused)
                     except Exception:  # the count also goes in with the run's end
-                        pass
+                        _log.debug("recording the refused points failed", exc_info=True)
                 raise
             q.extendleft(reversed(batch))  # back to the front, order kept
             self._stop(e)
@@ -133,13 +136,13 @@ class MetricBuffer:
         try:
             self.flush()
         except Exception:  # never let the writer thread die; the user was told (_stop, refused)
-            pass
+            _log.debug("flushing metric points failed", exc_info=True)
         if self._heartbeat is not None and now - self._last_beat >= HEARTBEAT_SECONDS:
             self._last_beat = now
             try:
                 self._heartbeat()
             except Exception:  # a missed beat is harmless; the next one will do
-                pass
+                _log.debug("a heartbeat failed", exc_info=True)
 
     def close(self, last: Callable[[Sequence[Point]], object] | None = None) -> None:
         """Stop background flushing and write what is left; the final batch (possibly empty) goes

@@ -9,6 +9,7 @@ running on one) lands in the notebook's run without passing a handle around.
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import sys
 import threading
@@ -20,6 +21,8 @@ from ..core import records
 from ..errors import InvalidInput, MMError
 from .active_run import ActiveRun, default_user
 from .backend import get_store
+
+_log = logging.getLogger(__name__)
 
 _lock = threading.RLock()
 _MAIN_THREAD = threading.main_thread().ident
@@ -119,6 +122,7 @@ def _source_type() -> str:
     try:
         shell = ipython.get_ipython() if ipython is not None else None
     except Exception:
+        _log.debug("asking IPython for its shell failed", exc_info=True)
         shell = None
     return "NOTEBOOK" if shell is not None and "ZMQ" in type(shell).__name__ else "LOCAL"
 

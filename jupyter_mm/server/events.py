@@ -216,7 +216,7 @@ class StoreWatcher:
             try:
                 conn.close()
             except Exception:  # pragma: no cover - closing a broken connection
-                pass
+                self.log.debug("jupyter-mm events: closing the connection failed", exc_info=True)
 
     # --- polling (in a worker thread) -----------------------------------------------------
 

@@ -22,6 +22,7 @@ import ast
 import datetime as _dt
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -33,6 +34,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import IntegrityError, InvalidInput, MissingDependency, NotFound, UntrustedModel
+
+_log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from ..core.models.mlmodel import MLModel
@@ -371,7 +374,7 @@ def _local_source(uri: str, root: Path) -> _Source:
 
         run_id = (yaml.safe_load(files.get("MLmodel", b"")) or {}).get("run_id")
     except Exception:  # the MLmodel is parsed properly (with a clear error) later
-        pass
+        _log.debug("reading the MLmodel of %s for its run id failed", uri, exc_info=True)
     return _Source(uri, root.resolve().name, None, run_id, files, digests)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import random
 import threading
@@ -35,6 +36,8 @@ from ...errors import (
     StoreFull,
     Unavailable,
 )
+
+_log = logging.getLogger(__name__)
 
 #: Statuses worth retrying: the server or a proxy in front of it is busy or restarting. After
 #: the last attempt these are :class:`Unavailable`.
@@ -271,7 +274,7 @@ def _drain(resp: urllib3.BaseHTTPResponse) -> None:
     try:
         resp.drain_conn()
     except Exception:
-        pass
+        _log.debug("draining a response failed", exc_info=True)
     resp.release_conn()
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import logging
 import math
 import mimetypes
 import os
@@ -41,6 +42,8 @@ from ...errors import AlreadyExists, IntegrityError, InvalidInput, MMError, NotF
 from .http import Transport, iter_body, quote_path
 from .registry import RemoteRegistryMixin
 from .spool import ReplayResult, Spool
+
+_log = logging.getLogger(__name__)
 
 #: Most paths one ``POST runs/{id}/artifacts`` names (the server's ``MAX_INDEX_ITEMS``).
 MAX_INDEX_ITEMS = 10_000
@@ -399,7 +402,7 @@ class RemoteStore(RemoteRegistryMixin):
         try:
             self.replay(retries=0)
         except Exception:
-            pass
+            _log.debug("replaying the spool at exit failed", exc_info=True)
         left = self.spool.pending_records()
         if left:
             print(

@@ -8,10 +8,13 @@ captures a whole kernel's environment for a run, and pinning a few distributions
 from __future__ import annotations
 
 import importlib.metadata as metadata
+import logging
 import platform
 import sys
 from collections.abc import Iterable
 from typing import Any
+
+_log = logging.getLogger(__name__)
 
 REQUIREMENTS = "requirements.txt"
 PYTHON_ENV = "python_env.yaml"
@@ -39,6 +42,7 @@ def distributions_of(obj: Any) -> list[str]:
     try:
         mapping = metadata.packages_distributions()
     except Exception:  # a broken distribution's metadata must not stop a model being saved
+        _log.debug("reading the installed distributions failed", exc_info=True)
         return []
     found: set[str] = set()
     for top in tops:

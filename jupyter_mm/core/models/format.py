@@ -10,6 +10,7 @@ every check (flavor, serialization, signature, example) runs before the director
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -21,6 +22,8 @@ from . import flavors as fl
 from .files import LocalFiles, ModelFiles, keep_alive
 from .mlmodel import MLMODEL, PYFUNC, MLModel, example_files
 from .signature import Signature, infer_schema, infer_signature
+
+_log = logging.getLogger(__name__)
 
 #: MLmodel ``metadata`` key saying loading runs code from the files (informational: the loader
 #: decides from the serialization format, never from this claim)
@@ -107,6 +110,7 @@ def _output_schema(model: Any, kind: str, saved: fl.Saved, example: Any) -> list
         output = fl.predictor(kind, model, {**saved.pyfunc, **saved.conf})(example)
         return infer_schema(output)
     except Exception:
+        _log.debug("the model could not score its input example", exc_info=True)
         return None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable
 from http.client import responses
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -13,6 +14,8 @@ from tornado.web import HTTPError
 
 from ...errors import MMError
 from ..store_provider import StoreProvider
+
+_log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from ...core.store import Store
@@ -159,4 +162,5 @@ def _os_user() -> str:
     try:
         return getpass.getuser()
     except Exception:  # no name for this uid (e.g. some containers)
+        _log.debug("no user name for this process's uid", exc_info=True)
         return ""
