@@ -176,7 +176,7 @@ def read_table(
     if not fragments:
         return _empty()
     schema = pa.unify_schemas([f.physical_schema for f in fragments], promote_options="permissive")
-    table = ds.FileSystemDataset(fragments, schema, dataset.format, fs).to_table()
+    table = ds.FileSystemDataset(fragments, schema, dataset.format, dataset.filesystem).to_table()
     ts = table.column("ts")
     mask = None
     if lo is not None:
@@ -190,9 +190,7 @@ def read_table(
     columns = [c for c in FIXED_COLUMNS if c in names]
     columns += [c for c in names if c.startswith("input.")]
     columns += [c for c in names if c not in columns]  # outputs (and columns of later versions)
-    order = pc.sort_indices(
-        table, [("ts", "ascending"), ("request_id", "ascending"), ("row", "ascending")]
-    )
+    order = pc.sort_indices(table, [("ts", "ascending")])  # stable: a request's rows in order
     return table.select(columns).take(order)
 
 

@@ -540,7 +540,7 @@ def _inputs(group: list[_Item]) -> dict[str, Any]:
     frames = [i.inputs for i in group]
     if not hasattr(frames[0], "columns"):
         frames = [pd.DataFrame(f) for f in frames]
-    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True, copy=False)
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     return {f"input.{c}": _column(frame[c]) for c in frame.columns}
 
 
@@ -550,7 +550,7 @@ def _outputs(group: list[_Item]) -> dict[str, Any]:
 
     first = group[0].outputs
     if hasattr(first, "columns"):  # DataFrames: one column per output
-        frame = pd.concat([i.outputs for i in group], ignore_index=True, copy=False)
+        frame = pd.concat([i.outputs for i in group], ignore_index=True)
         return {f"output.{c}": _column(frame[c]) for c in frame.columns}
     if isinstance(first, list) and first and isinstance(first[0], dict):
         frame = pd.DataFrame([r for i in group for r in i.outputs])
