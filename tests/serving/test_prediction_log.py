@@ -462,6 +462,7 @@ def _get(url: str, token: str | None) -> tuple[int, bytes]:
     req = urllib.request.Request(url, headers={"Authorization": f"token {token}"} if token else {})
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
+            assert r.headers["Content-Type"] == "application/vnd.apache.parquet"
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()

@@ -47,5 +47,4 @@ class PredictionsHandler(MMHandler):
         start = self.get_query_argument("start", None) or None
         end = self.get_query_argument("end", None) or None
         data = await self.call_store(_parquet, name, version, start, end)
-        self.set_header("Content-Type", PARQUET_TYPE)
-        self.finish(data)
+        self.finish(data, set_content_type=PARQUET_TYPE)
