@@ -39,6 +39,7 @@ SCRIPTS = [
     "remote_client",
     "remote_artifacts",
     "compare_widget",
+    "prediction_log",
 ]
 
 

@@ -73,6 +73,8 @@ _API = {
     "lineage": "client.registry",
     "model_card": "client.registry",
     "update_model_card": "client.registry",
+    # serving
+    "predictions": "client.predictions",
     # configuration
     "set_tracking_uri": "client.backend",
     "get_tracking_uri": "client.backend",
@@ -91,6 +93,7 @@ __all__ = ["MMError", "__version__", *_API]
 if TYPE_CHECKING:
     from .client.backend import get_tracking_uri, set_tracking_uri
     from .client.models import download_model, load_model, log_model
+    from .client.predictions import predictions
     from .client.reading import (
         download_artifacts,
         experiments,

@@ -739,6 +739,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/predictions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The prediction log of a served model, as one Parquet file
+         * @description The rows model servers logged for model `name` (one `version` or all) between `start` and `end` (inclusive), ordered by time: `request_id, row, ts, model_name, model_version, model_digest, alias, latency_ms, sampling_rate`, then `input.<feature>...`, then `output` or `output.<name>...`. No rows is a file with the fixed columns only. The log is read from the store's artifact root (`<artifact root>/predictions/`).
+         */
+        get: operations["readPredictions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3032,6 +3052,39 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    readPredictions: {
+        parameters: {
+            query: {
+                /** @description the model name */
+                name: string;
+                /** @description one version (default all) */
+                version?: string;
+                /** @description `YYYY-MM-DD` (from that day's start) or an ISO 8601 instant (naive = UTC) */
+                start?: string;
+                /** @description `YYYY-MM-DD` (through that day's end) or an ISO 8601 instant, inclusive */
+                end?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the rows, as Parquet */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apache.parquet": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -45,11 +45,15 @@ from .spool import ReplayResult, Spool
 
 _log = logging.getLogger(__name__)
 
+#: Media type of the prediction log as the server sends it.
+PARQUET_TYPE = "application/vnd.apache.parquet"
+
 #: Most paths one ``POST runs/{id}/artifacts`` names (the server's ``MAX_INDEX_ITEMS``).
 MAX_INDEX_ITEMS = 10_000
 
 if TYPE_CHECKING:
     import numpy as np
+    import pandas as pd
 
     from ...core.store.interface import TrackingStore
 
@@ -815,6 +819,37 @@ class RemoteStore(RemoteRegistryMixin):
             raise IntegrityError(
                 f"artifact {path!r} arrived with SHA-256 {h.hexdigest()}, not {expected}"
             )
+
+    # ------------------------------------------------------------ the prediction log
+
+    def predictions(
+        self, name: str, version: int | str | None = None, start: Any = None, end: Any = None
+    ) -> pd.DataFrame:
+        """The server's prediction log of model ``name``, sent as Parquet (``GET predictions``)."""
+        import io
+
+        import pyarrow.parquet as pq
+
+        from ...core.predictions import table_to_frame, wire_bound
+
+        if not isinstance(name, str) or not name:
+            raise InvalidInput("the model name must be a non-empty string")
+        if version is not None and (
+            isinstance(version, bool) or not isinstance(version, (int, str))
+        ):
+            raise InvalidInput(f"version must be a number or a string, not {version!r}")
+        params = {
+            "name": name,
+            "version": None if version is None else str(version),
+            "start": wire_bound(start, "start"),
+            "end": wire_bound(end, "end"),
+        }
+        kw: dict[str, Any] = {"retries": 0} if self._offline else {}
+        resp = self.http.request(
+            "GET", "predictions", params=params, headers={"Accept": PARQUET_TYPE}, **kw
+        )
+        self._contacted()
+        return table_to_frame(pq.read_table(io.BytesIO(resp.data)))
 
 
 def _implements_interface(store: RemoteStore) -> TrackingStore:

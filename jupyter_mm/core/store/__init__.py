@@ -1,5 +1,5 @@
-"""The store: experiments, runs, params, metrics, tags, datasets, the artifact index and the
-model registry (``core/registry``).
+"""The store: experiments, runs, params, metrics, tags, datasets, the artifact index, the
+model registry (``core/registry``) and reading the prediction log.
 
 One class over SQLAlchemy Core for SQLite and PostgreSQL, assembled from one mixin per concept.
 Every write method validates all of its input first and then writes in one transaction, so a
@@ -14,6 +14,7 @@ from .base import DEFAULT_EXPERIMENT_ID, MetricPoint, now_ms
 from .datasets import DatasetsMixin
 from .experiments import ExperimentsMixin
 from .interface import TrackingStore
+from .predictions import PredictionsMixin
 from .run_data import RunDataMixin
 from .runs import RunsMixin
 
@@ -21,7 +22,13 @@ __all__ = ["DEFAULT_EXPERIMENT_ID", "MetricPoint", "Store", "TrackingStore", "no
 
 
 class Store(
-    ExperimentsMixin, RunsMixin, RunDataMixin, DatasetsMixin, ArtifactIndexMixin, RegistryMixin
+    ExperimentsMixin,
+    RunsMixin,
+    RunDataMixin,
+    DatasetsMixin,
+    ArtifactIndexMixin,
+    RegistryMixin,
+    PredictionsMixin,
 ):
     """A store opened from a tracking URI (see :mod:`jupyter_mm.core.locations`):
     ``Store.open(uri)``."""

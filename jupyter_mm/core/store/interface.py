@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import numpy as np
+    import pandas as pd
 
     from ..entities import ArtifactInfo, DatasetInput, Experiment, Metric, Run
     from ..registry.entities import AuditEntry, AuditReport, ModelVersion, Policy, RegisteredModel
@@ -334,3 +335,9 @@ class TrackingStore(Protocol):
     def update_model_card(
         self, name: str, version: int | str, *, actor: str, comment: str = "", **fields: str | None
     ) -> dict[str, str]: ...
+
+    # ------------------------------------------------------------ the prediction log
+
+    def predictions(
+        self, name: str, version: int | str | None = None, start: Any = None, end: Any = None
+    ) -> pd.DataFrame: ...

@@ -25,6 +25,7 @@ from .experiments import (
     ExperimentsHandler,
 )
 from .metrics import MetricHistoryHandler
+from .predictions import PredictionsHandler
 from .registry import (
     AliasHandler,
     AliasHistoryHandler,
@@ -117,4 +118,5 @@ def api_handlers() -> list[tuple[Any, ...]]:
         (route("registry", "audit", "verify"), AuditVerifyHandler),
         (route("registry", "policy"), PolicyHandler),
         (route("registry", "models", _MODEL, "policy"), PolicyHandler),
+        (route("predictions"), PredictionsHandler),
     ]
