@@ -444,9 +444,7 @@ class RemoteRegistryMixin:
             ("four_eyes", four_eyes),
             ("approved_aliases_only", approved_aliases_only),
         ):
-            if value is not None and not isinstance(value, bool):
-                raise InvalidInput(f"policy {key} must be True or False, got {value!r}")
-            body[key] = value
+            body[key] = rules.policy_flag(key, value)
         if approvers is not None:
             body["approvers"] = list(rules.approvers(approvers))
         path = "registry/policy" if name is None else f"{_model_path(name)}/policy"
