@@ -563,15 +563,8 @@ class RemoteStore(RemoteRegistryMixin):
         tag_items = _checked(tags, "tag", limits.MAX_BATCH_TAGS)
         if not (points or param_items or tag_items or batch_id):
             return True
-        if points:
-            body["metrics"] = points
-        if param_items:
-            body["params"] = param_items
-        if tag_items:
-            body["tags"] = tag_items
-        path = f"runs/{validation.run_id(run_id)}/log-batch"
-        reply = self._write({"op": "log_batch", "method": "POST", "path": path, "body": body})
-        return True if reply is None else bool(reply.get("applied", True))
+        parts = {"metrics": points, "params": param_items, "tags": tag_items}
+        return self._send_batch("log_batch", run_id, "log-batch", body, **parts)
 
     def log_param(self, run_id: str, key: str, value: Any) -> None:
         self.log_batch(run_id, params={key: value})
@@ -602,12 +595,16 @@ class RemoteStore(RemoteRegistryMixin):
         }
         points = _points(metrics)
         tag_items = _checked(tags, "tag", limits.MAX_BATCH_TAGS)
-        if points:
-            body["metrics"] = points
-        if tag_items:
-            body["tags"] = tag_items
-        path = f"runs/{validation.run_id(run_id)}/end"
-        reply = self._write({"op": "end_run", "method": "POST", "path": path, "body": body})
+        return self._send_batch("end_run", run_id, "end", body, metrics=points, tags=tag_items)
+
+    def _send_batch(
+        self, op: str, run_id: str, route: str, body: dict[str, Any], **parts: Any
+    ) -> bool:
+        """Send a batch with its non-empty ``parts`` to ``runs/{id}/{route}``, or spool it. False
+        when the server had applied its batch id before (a spooled batch counts as applied)."""
+        body.update({k: v for k, v in parts.items() if v})
+        path = f"runs/{validation.run_id(run_id)}/{route}"
+        reply = self._write({"op": op, "method": "POST", "path": path, "body": body})
         return True if reply is None else bool(reply.get("applied", True))
 
     def log_dataset(self, run_id: str, dataset: DatasetInput) -> None:
