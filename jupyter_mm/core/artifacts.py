@@ -13,7 +13,7 @@ import os
 import posixpath
 import unicodedata
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from ..errors import IntegrityError, InvalidInput, MMError, NotFound, StoreError, StoreFull
@@ -65,6 +65,21 @@ def normalize_path(path: Any) -> str:
             f"{limits.MAX_ARTIFACT_PATH_LENGTH} and {limits.MAX_ARTIFACT_PATH_DEPTH})"
         )
     return norm
+
+
+def normalize_paths(paths: Iterable[Any]) -> list[str]:
+    """Each path as :func:`normalize_path` makes it; the same path twice in one call (all or none
+    of whose paths appear) is refused."""
+    logicals = [normalize_path(path) for path in paths]
+    if len(set(logicals)) != len(logicals):
+        raise InvalidInput("the same artifact path appears twice in one call")
+    return logicals
+
+
+def check_file(path: str | os.PathLike[str]) -> None:
+    """An artifact given by its file's path must name a regular file (not a folder, not absent)."""
+    if not os.path.isfile(path):
+        raise InvalidInput(f"{os.fspath(path)!r} is not a file")
 
 
 def normalize_prefix(prefix: str | None) -> str:

@@ -106,6 +106,35 @@ def tag_value(k: str, value: Any) -> str:
     return text(value, f"value of tag {k!r}", limits.MAX_TAG_VALUE_LENGTH)
 
 
+def run_id(value: Any) -> str:
+    """A run's id: 32 lowercase hex characters."""
+    if (
+        not isinstance(value, str)
+        or len(value) != 32
+        or any(c not in "0123456789abcdef" for c in value)
+    ):
+        raise InvalidInput(f"run id must be 32 lowercase hex characters, got {value!r}")
+    return value
+
+
+def run_status(status: Any) -> str:
+    """One of :data:`~.entities.RUN_STATUSES`, in any case (``finished`` is ``FINISHED``)."""
+    from .entities import RUN_STATUSES
+
+    st = str(status).upper()
+    if st not in RUN_STATUSES:
+        raise InvalidInput(f"run status must be one of {', '.join(RUN_STATUSES)}, got {status!r}")
+    return st
+
+
+def metric_batch(count: int) -> None:
+    """At most :data:`~.limits.MAX_BATCH_METRICS` metric points travel or commit together."""
+    if count > limits.MAX_BATCH_METRICS:
+        raise InvalidInput(
+            f"too many metric points in one batch: {count}; the limit is {limits.MAX_BATCH_METRICS}"
+        )
+
+
 def metric_value(k: str, value: Any) -> float:
     """Floats, ints, bools, numpy scalars. NaN and ±Inf are kept as they are."""
     if isinstance(value, (str, bytes)) or value is None:

@@ -392,7 +392,9 @@ class RemoteRegistryMixin:
 
     # ------------------------------------------------------------ approvals and policy
 
-    def _decide(self, name: str, version: int | str, decision: str, body: dict[str, Any]) -> Any:
+    def _decide(
+        self, name: str, version: int | str, decision: str, body: dict[str, Any]
+    ) -> ModelVersion:
         path = f"{_version_path(name, version)}/approval/{decision}"
         return version_from_json(self._registry_write("POST", path, once=True, json_body=body))
 
@@ -406,24 +408,21 @@ class RemoteRegistryMixin:
         evidence: Iterable[str] | None = None,
     ) -> ModelVersion:
         body = {"comment": rules.comment(comment), "evidence": rules.evidence(evidence)}
-        result: ModelVersion = self._decide(name, version, "request", body)
-        return result
+        return self._decide(name, version, "request", body)
 
     def approve(
         self, name: str, version: int | str, *, actor: str = "", comment: str
     ) -> ModelVersion:
-        result: ModelVersion = self._decide(
+        return self._decide(
             name, version, "approve", {"comment": rules.comment(comment, required=True)}
         )
-        return result
 
     def reject(
         self, name: str, version: int | str, *, actor: str = "", comment: str
     ) -> ModelVersion:
-        result: ModelVersion = self._decide(
+        return self._decide(
             name, version, "reject", {"comment": rules.comment(comment, required=True)}
         )
-        return result
 
     def registry_policy(self, name: str | None = None) -> Policy:
         path = "registry/policy" if name is None else f"{_model_path(name)}/policy"
@@ -444,9 +443,7 @@ class RemoteRegistryMixin:
             ("four_eyes", four_eyes),
             ("approved_aliases_only", approved_aliases_only),
         ):
-            if value is not None and not isinstance(value, bool):
-                raise InvalidInput(f"policy {key} must be True or False, got {value!r}")
-            body[key] = value
+            body[key] = rules.policy_flag(key, value)
         if approvers is not None:
             body["approvers"] = list(rules.approvers(approvers))
         path = "registry/policy" if name is None else f"{_model_path(name)}/policy"

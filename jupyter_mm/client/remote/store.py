@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 
 from ...core import limits, validation
 from ...core.entities import (
-    RUN_STATUSES,
     TERMINAL_STATUSES,
     ArtifactInfo,
     DatasetInput,
@@ -71,11 +70,7 @@ def new_batch_id() -> str:
 
 
 def _points(metrics: Sequence[Any]) -> list[dict[str, Any]]:
-    if len(metrics) > limits.MAX_BATCH_METRICS:
-        raise InvalidInput(
-            f"too many metric points in one batch: {len(metrics)}; the limit is "
-            f"{limits.MAX_BATCH_METRICS}"
-        )
+    validation.metric_batch(len(metrics))
     out = []
     for m in metrics:
         key, value, step, ts = (m.key, m.value, m.step, m.timestamp) if isinstance(m, Metric) else m
@@ -89,23 +84,6 @@ def _checked(values: Mapping[str, Any] | None, kind: str, max_items: int) -> dic
     items = validation.mapping(values, f"{kind}s", max_items)
     check = validation.param_value if kind == "param" else validation.tag_value
     return {validation.key(k, f"{kind} name"): check(k, v) for k, v in items.items()}
-
-
-def _status(status: str) -> str:
-    st = str(status).upper()
-    if st not in RUN_STATUSES:
-        raise InvalidInput(f"run status must be one of {', '.join(RUN_STATUSES)}, got {status!r}")
-    return st
-
-
-def _run_id(run_id: Any) -> str:
-    if (
-        not isinstance(run_id, str)
-        or len(run_id) != 32
-        or any(c not in "0123456789abcdef" for c in run_id)
-    ):
-        raise InvalidInput(f"run id must be 32 lowercase hex characters, got {run_id!r}")
-    return run_id
 
 
 def run_from_json(d: Mapping[str, Any]) -> Run:
@@ -456,9 +434,9 @@ class RemoteStore(RemoteRegistryMixin):
         heartbeat: bool = True,
     ) -> Run:
         """Create a run; its id is chosen here, so the request can be retried or replayed."""
-        if _status(status) != "RUNNING":
+        if validation.run_status(status) != "RUNNING":
             raise InvalidInput("a remote run is created RUNNING")
-        rid = _run_id(run_id) if run_id else uuid.uuid4().hex
+        rid = validation.run_id(run_id) if run_id else uuid.uuid4().hex
         body: dict[str, Any] = {
             "run_id": rid,
             "start_time": start_time if start_time is not None else now_ms(),
@@ -469,7 +447,7 @@ class RemoteStore(RemoteRegistryMixin):
         if name:
             body["name"] = validation.name(name, "run name")
         if parent_run_id:
-            body["parent_run_id"] = _run_id(parent_run_id)
+            body["parent_run_id"] = validation.run_id(parent_run_id)
         exp = str(experiment_id)
         if exp.startswith(DEFERRED_EXPERIMENT):
             body["experiment_name"] = exp[len(DEFERRED_EXPERIMENT) :]
@@ -510,7 +488,7 @@ class RemoteStore(RemoteRegistryMixin):
         )
 
     def get_run(self, run_id: str) -> Run:
-        return run_from_json(self._read("GET", f"runs/{_run_id(run_id)}"))
+        return run_from_json(self._read("GET", f"runs/{validation.run_id(run_id)}"))
 
     def search_runs(
         self,
@@ -543,7 +521,7 @@ class RemoteStore(RemoteRegistryMixin):
     ) -> None:
         body: dict[str, Any] = {}
         if status is not None:
-            body["status"] = _status(status)
+            body["status"] = validation.run_status(status)
             if body["status"] in TERMINAL_STATUSES and end_time is None:
                 end_time = now_ms()  # when it ended, not when a spooled update arrives
         if end_time is not None:
@@ -557,7 +535,7 @@ class RemoteStore(RemoteRegistryMixin):
                 {
                     "op": "update_run",
                     "method": "PATCH",
-                    "path": f"runs/{_run_id(run_id)}",
+                    "path": f"runs/{validation.run_id(run_id)}",
                     "body": body,
                 }
             )
@@ -567,7 +545,7 @@ class RemoteStore(RemoteRegistryMixin):
         if self._offline:
             return
         try:
-            self.http.request("POST", f"runs/{_run_id(run_id)}/heartbeat", retries=0)
+            self.http.request("POST", f"runs/{validation.run_id(run_id)}/heartbeat", retries=0)
         except Unavailable:
             pass
 
@@ -589,15 +567,8 @@ class RemoteStore(RemoteRegistryMixin):
         tag_items = _checked(tags, "tag", limits.MAX_BATCH_TAGS)
         if not (points or param_items or tag_items or batch_id):
             return True
-        if points:
-            body["metrics"] = points
-        if param_items:
-            body["params"] = param_items
-        if tag_items:
-            body["tags"] = tag_items
-        path = f"runs/{_run_id(run_id)}/log-batch"
-        reply = self._write({"op": "log_batch", "method": "POST", "path": path, "body": body})
-        return True if reply is None else bool(reply.get("applied", True))
+        parts = {"metrics": points, "params": param_items, "tags": tag_items}
+        return self._send_batch("log_batch", run_id, "log-batch", body, **parts)
 
     def log_param(self, run_id: str, key: str, value: Any) -> None:
         self.log_batch(run_id, params={key: value})
@@ -622,18 +593,22 @@ class RemoteStore(RemoteRegistryMixin):
     ) -> bool:
         """The last points, tags and final status in one request (one transaction there)."""
         body: dict[str, Any] = {
-            "status": _status(status),
+            "status": validation.run_status(status),
             "end_time": end_time if end_time is not None else now_ms(),
             "batch_id": batch_id or new_batch_id(),
         }
         points = _points(metrics)
         tag_items = _checked(tags, "tag", limits.MAX_BATCH_TAGS)
-        if points:
-            body["metrics"] = points
-        if tag_items:
-            body["tags"] = tag_items
-        path = f"runs/{_run_id(run_id)}/end"
-        reply = self._write({"op": "end_run", "method": "POST", "path": path, "body": body})
+        return self._send_batch("end_run", run_id, "end", body, metrics=points, tags=tag_items)
+
+    def _send_batch(
+        self, op: str, run_id: str, route: str, body: dict[str, Any], **parts: Any
+    ) -> bool:
+        """Send a batch with its non-empty ``parts`` to ``runs/{id}/{route}``, or spool it. False
+        when the server had applied its batch id before (a spooled batch counts as applied)."""
+        body.update({k: v for k, v in parts.items() if v})
+        path = f"runs/{validation.run_id(run_id)}/{route}"
+        reply = self._write({"op": op, "method": "POST", "path": path, "body": body})
         return True if reply is None else bool(reply.get("applied", True))
 
     def log_dataset(self, run_id: str, dataset: DatasetInput) -> None:
@@ -647,7 +622,7 @@ class RemoteStore(RemoteRegistryMixin):
             "row_count": dataset.row_count,
             "profile": dataset.profile,
         }
-        path = f"runs/{_run_id(run_id)}/datasets"
+        path = f"runs/{validation.run_id(run_id)}/datasets"
         self._write({"op": "log_dataset", "method": "POST", "path": path, "body": body})
 
     def get_metric_history(
@@ -660,7 +635,7 @@ class RemoteStore(RemoteRegistryMixin):
     ) -> dict[str, np.ndarray]:
         import numpy as np
 
-        body: dict[str, Any] = {"run_ids": [_run_id(run_id)], "keys": [key]}
+        body: dict[str, Any] = {"run_ids": [validation.run_id(run_id)], "keys": [key]}
         if max_points:
             body["max_points"] = max_points
         if step_range is not None:
@@ -697,12 +672,10 @@ class RemoteStore(RemoteRegistryMixin):
         """Upload each file's content once (``PUT blobs/{sha256}``, streamed from disk), except
         what the server holds already (one ``POST blobs/missing`` asks), then name every path in
         one request: as with a local store, all or none of the paths appear."""
-        from ...core.artifacts import normalize_path
+        from ...core.artifacts import check_file, normalize_paths
 
-        rid = _run_id(run_id)
-        logicals = [normalize_path(path) for path, _, _ in items]
-        if len(set(logicals)) != len(logicals):
-            raise InvalidInput("the same artifact path appears twice in one call")
+        rid = validation.run_id(run_id)
+        logicals = normalize_paths(path for path, _, _ in items)
         entries: list[dict[str, Any]] = []
         sizes: dict[str, int] = {}
         contents: dict[str, bytes | os.PathLike[str]] = {}
@@ -712,8 +685,7 @@ class RemoteStore(RemoteRegistryMixin):
                 payload = bytes(data)
                 digest, size = hashlib.sha256(payload).hexdigest(), len(payload)
             else:  # a file: hashed, then streamed from disk, never read whole into memory
-                if not os.path.isfile(data):
-                    raise InvalidInput(f"{os.fspath(data)!r} is not a file")
+                check_file(data)
                 payload = Path(data)
                 with open(payload, "rb") as f:
                     digest = hashlib.file_digest(f, "sha256").hexdigest()
@@ -774,7 +746,7 @@ class RemoteStore(RemoteRegistryMixin):
         params: dict[str, Any] = {"recursive": "true" if recursive else "false"}
         if prefix:
             params["path"] = prefix
-        reply = self._read("GET", f"runs/{_run_id(run_id)}/artifacts", params=params)
+        reply = self._read("GET", f"runs/{validation.run_id(run_id)}/artifacts", params=params)
         return [artifact_from_json(a) for a in reply["artifacts"]]
 
     def artifact_info(self, run_id: str, path: str) -> ArtifactInfo:
@@ -801,7 +773,7 @@ class RemoteStore(RemoteRegistryMixin):
         logical = normalize_path(path)
         whole = not start and end is None
         headers = {} if whole else {"Range": f"bytes={start}-{'' if end is None else end - 1}"}
-        url = f"runs/{_run_id(run_id)}/artifacts/{quote_path(logical)}"
+        url = f"runs/{validation.run_id(run_id)}/artifacts/{quote_path(logical)}"
         if self._offline:
             resp = self.http.stream(url, headers=headers, retries=0)
         else:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, select
 
 from ...errors import InvalidInput
 from .. import schema as s
 from ..database import read_conn
 from . import audit, rules
-from .base import RegistryBase, versions_with_names
+from .base import RegistryBase, put_value, take_value
 from .entities import ModelVersion
 
 _al = s.registered_model_aliases.c
@@ -30,20 +30,10 @@ class AliasesMixin(RegistryBase):
             model = self._model_row(conn, name)
             self._version_row(conn, model, number)
             self._require_approved(conn, model, number, f"alias {alias!r}")
-            where = (_al.model_id == model.model_id, _al.alias == alias)
-            old = conn.execute(select(_al.version).where(*where)).scalar()
+            at = {"model_id": model.model_id, "alias": alias}
+            old = put_value(conn, s.registered_model_aliases, at, "version", number)
             if old == number:
                 return
-            if old is None:
-                conn.execute(
-                    insert(s.registered_model_aliases).values(
-                        model_id=model.model_id, alias=alias, version=number
-                    )
-                )
-            else:
-                conn.execute(
-                    update(s.registered_model_aliases).where(*where).values(version=number)
-                )
             self._touch_model(conn, model.model_id)
             audit.append(
                 conn,
@@ -70,11 +60,10 @@ class AliasesMixin(RegistryBase):
 
         def write(conn: Connection) -> None:
             model = self._model_row(conn, name)
-            where = (_al.model_id == model.model_id, _al.alias == alias)
-            old = conn.execute(select(_al.version).where(*where)).scalar()
+            at = {"model_id": model.model_id, "alias": alias}
+            old = take_value(conn, s.registered_model_aliases, at, "version")
             if old is None:
                 raise InvalidInput(f"Registered model alias {alias} not found.")
-            conn.execute(delete(s.registered_model_aliases).where(*where))
             self._touch_model(conn, model.model_id)
             audit.append(
                 conn,
@@ -101,7 +90,4 @@ class AliasesMixin(RegistryBase):
             ).scalar()
             if number is None:
                 raise InvalidInput(f"Registered model alias {alias} not found.")
-            row = conn.execute(
-                versions_with_names().where(_v.model_id == model.model_id, _v.version == number)
-            ).first()
-            return self._load_versions(conn, [row])[0]
+            return self._load_version(conn, model, number)

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, update
 
-from ...errors import Conflict, InvalidInput, PolicyViolation
+from ...errors import Conflict, PolicyViolation
 from .. import schema as s
 from ..database import read_conn
 from . import audit, rules
@@ -56,13 +56,10 @@ class ApprovalsMixin(RegistryBase):
         ``None`` keep their value; ``approvers=[]`` lets anyone decide again."""
         actor, comment = rules.actor(actor), rules.comment(comment)
         changes: dict[str, Any] = {
-            k: v
+            k: rules.policy_flag(k, v)
             for k, v in (("four_eyes", four_eyes), ("approved_aliases_only", approved_aliases_only))
             if v is not None
         }
-        for k, v in changes.items():
-            if not isinstance(v, bool):
-                raise InvalidInput(f"policy {k} must be True or False, got {v!r}")
         if approvers is not None:
             changes["approvers"] = rules.approvers(approvers)
 

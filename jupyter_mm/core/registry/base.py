@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, Table, and_, delete, func, insert, select, update
 
-from ...errors import InvalidInput, NotFound, PolicyViolation
+from ...errors import AlreadyExists, InvalidInput, NotFound, PolicyViolation
 from .. import schema as s
+from ..database import read_conn
 from . import audit
 from .entities import APPROVED, SERVING_STAGES, Approval, ModelVersion, Policy, RegisteredModel
 
@@ -126,7 +127,41 @@ class RegistryBase(_Base):
             .values(last_update_time=audit.now_ms())
         )
 
+    def _audit_aliases_dropped(
+        self,
+        conn: Connection,
+        model: Any,
+        name: str,
+        *,
+        actor: str,
+        why: str,
+        version: int | None = None,
+    ) -> None:
+        """An ``alias.deleted`` entry for each alias of ``model`` (of its ``version`` only, when
+        given) that a deletion is about to take away, so the trail says where each one went."""
+        al = s.registered_model_aliases.c
+        stmt = select(al.alias, al.version).where(al.model_id == model.model_id)
+        if version is not None:
+            stmt = stmt.where(al.version == version)
+        for a in conn.execute(stmt.order_by(al.alias)):
+            audit.append(
+                conn,
+                actor=actor,
+                action="alias.deleted",
+                model_id=model.model_id,
+                model_name=name,
+                version=a.version,
+                alias=a.alias,
+                before={"version": a.version},
+                after=None,
+                comment=why,
+            )
+
     # -- lookups ---------------------------------------------------------------------------
+
+    def _require_free_name(self, conn: Connection, name: str) -> None:
+        if conn.execute(select(_m.model_id).where(_m.name == name)).first():
+            raise AlreadyExists(f"Registered Model (name={name}) already exists.")
 
     def _model_row(self, conn: Connection, name: str) -> Any:
         row = conn.execute(select(s.registered_models).where(_m.name == name)).first()
@@ -149,6 +184,38 @@ class RegistryBase(_Base):
         ).first()
 
     # -- loading entities ------------------------------------------------------------------
+
+    def _load_version(self, conn: Connection, model: Any, number: int) -> ModelVersion:
+        """The entity of version ``number`` of ``model`` (a ``registered_models`` row)."""
+        row = conn.execute(
+            versions_with_names().where(_v.model_id == model.model_id, _v.version == number)
+        ).first()
+        if row is None:
+            self._version_row(conn, model, number)  # raises NotFound
+        return self._load_versions(conn, [row])[0]
+
+    def _search_page(
+        self,
+        stmt: Any,
+        where: Any,
+        order: list[Any],
+        max_results: int,
+        page_token: str | None,
+        load: Callable[[Connection, list[Any]], list[T]],
+    ) -> tuple[list[T], str | None]:
+        """One page of a registry search (``max_results`` rows from the token's offset) and the
+        token of the next page, ``None`` on the last one."""
+        from ..store.base import decode_token, encode_token
+
+        offset = decode_token(page_token)[1]
+        if where is not None:
+            stmt = stmt.where(where)
+        stmt = stmt.order_by(*order).offset(offset).limit(max_results + 1)
+        with read_conn(self.engine) as conn:
+            rows = conn.execute(stmt).all()
+            items = load(conn, list(rows[:max_results]))
+        token = encode_token(0, offset + max_results) if len(rows) > max_results else None
+        return items, token
 
     def _load_versions(self, conn: Connection, rows: Iterable[Any]) -> list[ModelVersion]:
         """Entities for ``model_versions`` rows that carry the model's ``name`` too."""
@@ -261,6 +328,31 @@ def _approval(r: Any) -> Approval:
 def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def put_value(
+    conn: Connection, table: Table, key: Mapping[str, Any], column: str, value: Any
+) -> Any:
+    """Set ``column`` of ``table``'s row at ``key`` to ``value``, inserting the row when there is
+    none. Returns what it held before (``None``: no row); writes nothing when it held ``value``."""
+    where = [table.c[k] == v for k, v in key.items()]
+    old = conn.execute(select(table.c[column]).where(*where)).scalar()
+    if old == value:
+        return old
+    if old is None:
+        conn.execute(insert(table).values(**key, **{column: value}))
+    else:
+        conn.execute(update(table).where(*where).values(**{column: value}))
+    return old
+
+
+def take_value(conn: Connection, table: Table, key: Mapping[str, Any], column: str) -> Any:
+    """Delete ``table``'s row at ``key``; returns its ``column`` (``None``: there was no row)."""
+    where = [table.c[k] == v for k, v in key.items()]
+    old = conn.execute(select(table.c[column]).where(*where)).scalar()
+    if old is not None:
+        conn.execute(delete(table).where(*where))
+    return old
 
 
 def versions_with_names() -> Any:

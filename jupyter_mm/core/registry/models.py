@@ -7,29 +7,16 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from ...errors import AlreadyExists
 from .. import schema as s
 from .. import validation
 from ..database import read_conn
 from . import audit, rules
 from . import search as rsearch
-from .base import RegistryBase
+from .base import RegistryBase, put_value, take_value
 from .entities import RegisteredModel
 
 _m = s.registered_models.c
 _t = s.registered_model_tags.c
-
-
-def _page_token(offset: int) -> str:
-    from ..store.base import encode_token
-
-    return encode_token(0, offset)
-
-
-def _page_offset(token: str | None) -> int:
-    from ..store.base import decode_token
-
-    return decode_token(token)[1]
 
 
 class ModelsMixin(RegistryBase):
@@ -49,8 +36,7 @@ class ModelsMixin(RegistryBase):
         comment = rules.comment(comment)
 
         def write(conn: Connection) -> None:
-            if conn.execute(select(_m.model_id).where(_m.name == name)).first():
-                raise AlreadyExists(f"Registered Model (name={name}) already exists.")
+            self._require_free_name(conn, name)
             t = audit.now_ms()
             model_id = conn.execute(
                 insert(s.registered_models).values(
@@ -97,8 +83,7 @@ class ModelsMixin(RegistryBase):
             model = self._model_row(conn, name)
             if new_name == name:
                 return
-            if conn.execute(select(_m.model_id).where(_m.name == new_name)).first():
-                raise AlreadyExists(f"Registered Model (name={new_name}) already exists.")
+            self._require_free_name(conn, new_name)
             conn.execute(
                 update(s.registered_models)
                 .where(_m.model_id == model.model_id)
@@ -151,25 +136,12 @@ class ModelsMixin(RegistryBase):
         """Delete the model with its versions, tags, aliases and approvals. The audit trail
         keeps an entry for each alias that disappears, then the deletion itself."""
         actor, comment = rules.actor(actor), rules.comment(comment)
-        al = s.registered_model_aliases.c
 
         def write(conn: Connection) -> None:
             model = self._model_row(conn, name)
-            for a in conn.execute(
-                select(al.alias, al.version).where(al.model_id == model.model_id).order_by(al.alias)
-            ):
-                audit.append(
-                    conn,
-                    actor=actor,
-                    action="alias.deleted",
-                    model_id=model.model_id,
-                    model_name=name,
-                    version=a.version,
-                    alias=a.alias,
-                    before={"version": a.version},
-                    after=None,
-                    comment="registered model deleted",
-                )
+            self._audit_aliases_dropped(
+                conn, model, name, actor=actor, why="registered model deleted"
+            )
             versions = [
                 r[0]
                 for r in conn.execute(
@@ -201,23 +173,10 @@ class ModelsMixin(RegistryBase):
 
         def write(conn: Connection) -> None:
             model = self._model_row(conn, name)
-            old = conn.execute(
-                select(_t.value).where(_t.model_id == model.model_id, _t.key == key)
-            ).scalar()
+            at = {"model_id": model.model_id, "key": key}
+            old = put_value(conn, s.registered_model_tags, at, "value", value)
             if old == value:
                 return
-            if old is None:
-                conn.execute(
-                    insert(s.registered_model_tags).values(
-                        model_id=model.model_id, key=key, value=value
-                    )
-                )
-            else:
-                conn.execute(
-                    update(s.registered_model_tags)
-                    .where(_t.model_id == model.model_id, _t.key == key)
-                    .values(value=value)
-                )
             self._touch_model(conn, model.model_id)
             audit.append(
                 conn,
@@ -240,14 +199,10 @@ class ModelsMixin(RegistryBase):
 
         def write(conn: Connection) -> None:
             model = self._model_row(conn, name)
-            old = conn.execute(
-                select(_t.value).where(_t.model_id == model.model_id, _t.key == key)
-            ).scalar()
+            at = {"model_id": model.model_id, "key": key}
+            old = take_value(conn, s.registered_model_tags, at, "value")
             if old is None:
                 return
-            conn.execute(
-                delete(s.registered_model_tags).where(_t.model_id == model.model_id, _t.key == key)
-            )
             self._touch_model(conn, model.model_id)
             audit.append(
                 conn,
@@ -273,16 +228,9 @@ class ModelsMixin(RegistryBase):
         where = rsearch.model_filter(filter)
         order = rsearch.model_order(order_by)
         max_results = rules.page_size(max_results, rules.MAX_MODEL_RESULTS)
-        offset = _page_offset(page_token)
-        stmt = select(s.registered_models)
-        if where is not None:
-            stmt = stmt.where(where)
-        stmt = stmt.order_by(*order).offset(offset).limit(max_results + 1)
-        with read_conn(self.engine) as conn:
-            rows = conn.execute(stmt).all()
-            models = self._load_models(conn, rows[:max_results])
-        token = _page_token(offset + max_results) if len(rows) > max_results else None
-        return models, token
+        return self._search_page(
+            select(s.registered_models), where, order, max_results, page_token, self._load_models
+        )
 
     def list_registered_models(self) -> list[RegisteredModel]:
         out: list[RegisteredModel] = []

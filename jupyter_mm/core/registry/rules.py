@@ -126,6 +126,14 @@ def evidence(values: Iterable[Any] | None) -> list[str]:
     return out
 
 
+def policy_flag(field: str, value: Any) -> bool | None:
+    """A policy switch (``four_eyes``, ``approved_aliases_only``): True, False, or ``None`` to
+    leave it as it is."""
+    if value is not None and not isinstance(value, bool):
+        raise InvalidInput(f"policy {field} must be True or False, got {value!r}")
+    return value
+
+
 def approvers(values: Any) -> tuple[str, ...]:
     """The ``approvers`` policy: identities as the server authenticates them, each once, in the
     order given. Empty means anyone may decide."""

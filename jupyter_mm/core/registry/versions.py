@@ -14,9 +14,8 @@ from .. import validation
 from ..database import read_conn
 from . import audit, rules, sources
 from . import search as rsearch
-from .base import RegistryBase, check_not_deleted_run, versions_with_names
+from .base import RegistryBase, check_not_deleted_run, put_value, take_value, versions_with_names
 from .entities import APPROVED, READY, SERVING_STAGES, STAGES, ModelVersion
-from .models import _page_offset, _page_token
 
 _m = s.registered_models.c
 _v = s.model_versions.c
@@ -151,13 +150,7 @@ class VersionsMixin(RegistryBase):
     def get_model_version(self, name: str, version: int | str) -> ModelVersion:
         number = rules.version(version)
         with read_conn(self.engine) as conn:
-            model = self._model_row(conn, name)
-            row = conn.execute(
-                versions_with_names().where(_v.model_id == model.model_id, _v.version == number)
-            ).first()
-            if row is None:
-                self._version_row(conn, model, number)  # raises NotFound
-            return self._load_versions(conn, [row])[0]
+            return self._load_version(conn, self._model_row(conn, name), number)
 
     def update_model_version(
         self, name: str, version: int | str, *, actor: str, description: str, comment: str = ""
@@ -191,28 +184,13 @@ class VersionsMixin(RegistryBase):
     ) -> None:
         """Delete a version with its tags, approval and aliases (each alias deletion audited)."""
         number, actor, comment = rules.version(version), rules.actor(actor), rules.comment(comment)
-        al = s.registered_model_aliases.c
 
         def write(conn: Connection) -> None:
             model = self._model_row(conn, name)
             row = self._version_row(conn, model, number)
-            for a in conn.execute(
-                select(al.alias)
-                .where(al.model_id == model.model_id, al.version == number)
-                .order_by(al.alias)
-            ):
-                audit.append(
-                    conn,
-                    actor=actor,
-                    action="alias.deleted",
-                    model_id=model.model_id,
-                    model_name=name,
-                    version=number,
-                    alias=a.alias,
-                    before={"version": number},
-                    after=None,
-                    comment="model version deleted",
-                )
+            self._audit_aliases_dropped(
+                conn, model, name, actor=actor, why="model version deleted", version=number
+            )
             conn.execute(
                 delete(s.model_versions).where(_v.model_id == model.model_id, _v.version == number)
             )
@@ -243,18 +221,10 @@ class VersionsMixin(RegistryBase):
         def write(conn: Connection) -> None:
             model = self._model_row(conn, name)
             self._version_row(conn, model, number)
-            where = (_t.model_id == model.model_id, _t.version == number, _t.key == key)
-            old = conn.execute(select(_t.value).where(*where)).scalar()
+            at = {"model_id": model.model_id, "version": number, "key": key}
+            old = put_value(conn, s.model_version_tags, at, "value", value)
             if old == value:
                 return
-            if old is None:
-                conn.execute(
-                    insert(s.model_version_tags).values(
-                        model_id=model.model_id, version=number, key=key, value=value
-                    )
-                )
-            else:
-                conn.execute(update(s.model_version_tags).where(*where).values(value=value))
             self._update_version(conn, model.model_id, number)
             audit.append(
                 conn,
@@ -278,11 +248,10 @@ class VersionsMixin(RegistryBase):
         def write(conn: Connection) -> None:
             model = self._model_row(conn, name)
             self._version_row(conn, model, number)
-            where = (_t.model_id == model.model_id, _t.version == number, _t.key == key)
-            old = conn.execute(select(_t.value).where(*where)).scalar()
+            at = {"model_id": model.model_id, "version": number, "key": key}
+            old = take_value(conn, s.model_version_tags, at, "value")
             if old is None:
                 return
-            conn.execute(delete(s.model_version_tags).where(*where))
             self._update_version(conn, model.model_id, number)
             audit.append(
                 conn,
@@ -389,16 +358,9 @@ class VersionsMixin(RegistryBase):
         where = rsearch.version_filter(filter)
         order = rsearch.version_order(order_by)
         max_results = rules.page_size(max_results, rules.MAX_VERSION_RESULTS)
-        offset = _page_offset(page_token)
-        stmt = versions_with_names()
-        if where is not None:
-            stmt = stmt.where(where)
-        stmt = stmt.order_by(*order).offset(offset).limit(max_results + 1)
-        with read_conn(self.engine) as conn:
-            rows = conn.execute(stmt).all()
-            versions = self._load_versions(conn, rows[:max_results])
-        token = _page_token(offset + max_results) if len(rows) > max_results else None
-        return versions, token
+        return self._search_page(
+            versions_with_names(), where, order, max_results, page_token, self._load_versions
+        )
 
     def list_model_versions(self, name: str) -> list[ModelVersion]:
         """Every version of one model, newest first."""

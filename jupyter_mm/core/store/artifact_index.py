@@ -11,7 +11,7 @@ from sqlalchemy import Connection, or_, select
 
 from ...errors import InvalidInput, NotFound
 from .. import schema as s
-from ..artifacts import normalize_path, normalize_prefix
+from ..artifacts import check_file, normalize_path, normalize_paths, normalize_prefix
 from ..entities import ArtifactInfo
 from .base import (
     StoreBase,
@@ -45,8 +45,7 @@ class ArtifactIndexMixin(StoreBase):
             if isinstance(data, (bytes, bytearray, memoryview)):
                 digest, size = self.blobs.put_bytes(bytes(data))
             else:
-                if not os.path.isfile(data):
-                    raise InvalidInput(f"{os.fspath(data)!r} is not a file")
+                check_file(data)
                 digest, size = self.blobs.put_file(data)
             stored.append((digest, size, media_type))
         return self._index_artifacts(run_uuid, logicals, stored)
@@ -72,9 +71,7 @@ class ArtifactIndexMixin(StoreBase):
 
     def _artifact_paths(self, run_id: str, paths: Sequence[str]) -> tuple[str, list[str]]:
         run_uuid = check_run_id(run_id)
-        logicals = [normalize_path(path) for path in paths]
-        if len(set(logicals)) != len(logicals):
-            raise InvalidInput("the same artifact path appears twice in one call")
+        logicals = normalize_paths(paths)
         with self.engine.connect() as conn:
             self._check_active(conn, run_uuid)
         return run_uuid, logicals

@@ -14,7 +14,6 @@ from sqlalchemy import Connection
 from ...errors import InvalidInput, NotFound, PermissionDenied, StoreError
 from .. import database, limits, locations, migrate, validation
 from ..artifacts import BlobStore
-from ..entities import RUN_STATUSES
 
 if TYPE_CHECKING:
     import numpy as np
@@ -193,14 +192,9 @@ def parse_experiment_id(experiment_id: str | int) -> int:
     return value
 
 
-def check_run_id(run_id: Any) -> str:
-    if (
-        not isinstance(run_id, str)
-        or len(run_id) != 32
-        or any(c not in "0123456789abcdef" for c in run_id)
-    ):
-        raise InvalidInput(f"run id must be 32 lowercase hex characters, got {run_id!r}")
-    return run_id
+#: The store's names for the run checks of :mod:`..validation` (the remote client uses them too).
+check_run_id = validation.run_id
+check_status = validation.run_status
 
 
 def check_batch_id(batch_id: Any) -> str | None:
@@ -216,13 +210,6 @@ def check_batch_id(batch_id: Any) -> str | None:
             f"batch id must be 1-64 letters, digits, '-' or '_', got {str(batch_id)[:80]!r}"
         )
     return batch_id
-
-
-def check_status(status: str) -> str:
-    st = str(status).upper()
-    if st not in RUN_STATUSES:
-        raise InvalidInput(f"run status must be one of {', '.join(RUN_STATUSES)}, got {status!r}")
-    return st
 
 
 def lifecycle_clause(column: Any, view: str) -> Any:

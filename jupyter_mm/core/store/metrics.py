@@ -50,10 +50,7 @@ class MetricsMixin(StoreBase):
 
         if not metrics:
             return {}
-        if len(metrics) > limits.MAX_BATCH_METRICS:
-            raise InvalidInput(
-                f"too many metric points in one batch: {len(metrics)}; the limit is {limits.MAX_BATCH_METRICS}"
-            )
+        validation.metric_batch(len(metrics))
         rows: Sequence[Any] = metrics
         if not all(isinstance(m, (tuple, list)) for m in rows):
             rows = [

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
-from ...core import limits
+from ...core import limits, validation
 from ...core.wire import NON_FINITE_STRINGS, json_number
 from ...errors import InvalidInput
 from .base import MMHandler
@@ -290,11 +290,7 @@ def metric_points(metrics: Any, now: int) -> list[tuple[str, float, int, int]]:
         return []
     if not isinstance(metrics, list):
         raise InvalidInput("'metrics' must be a list of {key, value, step, timestamp}")
-    if len(metrics) > limits.MAX_BATCH_METRICS:
-        raise InvalidInput(
-            f"too many metric points in one batch: {len(metrics)}; the limit is "
-            f"{limits.MAX_BATCH_METRICS}"
-        )
+    validation.metric_batch(len(metrics))
     points = []
     for m in metrics:
         if not isinstance(m, dict) or "key" not in m or "value" not in m:

@@ -25,6 +25,7 @@ from .wire import (
     invalid,
     key_values,
     missing,
+    paged,
     pairs,
     run_artifact_uri,
     string_value,
@@ -115,6 +116,21 @@ def _page(req: Request, default: int) -> tuple[int, list[str], str | None]:
     return max_results, order_by, req.text("page_token")
 
 
+def _search(
+    search: Callable[..., tuple[list[Any], str | None]],
+    req: Request,
+    default: int,
+    field: str,
+    to_json: Callable[[Any], dict[str, Any]],
+) -> dict[str, Any]:
+    """A ``search`` RPC of the registry (models or versions) over the store's paged search."""
+    max_results, order_by, token = _page(req, default)
+    found, next_token = search(
+        req.text("filter"), order_by=order_by, max_results=max_results, page_token=token
+    )
+    return paged(field, [to_json(x) for x in found], next_token)
+
+
 # -- registered models ------------------------------------------------------------------------
 
 
@@ -155,14 +171,9 @@ def delete_registered_model(store: Store, req: Request, actor: str) -> dict[str,
 
 
 def search_registered_models(store: Store, req: Request, actor: str) -> dict[str, Any]:
-    max_results, order_by, token = _page(req, DEFAULT_MODEL_RESULTS)
-    models, next_token = store.search_registered_models(
-        req.text("filter"), order_by=order_by, max_results=max_results, page_token=token
+    return _search(
+        store.search_registered_models, req, DEFAULT_MODEL_RESULTS, "registered_models", model_json
     )
-    reply: dict[str, Any] = {"registered_models": [model_json(m) for m in models]}
-    if next_token:
-        reply["next_page_token"] = next_token
-    return reply
 
 
 def get_latest_versions(store: Store, req: Request, actor: str) -> dict[str, Any]:
@@ -235,14 +246,9 @@ def delete_model_version(store: Store, req: Request, actor: str) -> dict[str, An
 
 
 def search_model_versions(store: Store, req: Request, actor: str) -> dict[str, Any]:
-    max_results, order_by, token = _page(req, DEFAULT_VERSION_RESULTS)
-    versions, next_token = store.search_model_versions(
-        req.text("filter"), order_by=order_by, max_results=max_results, page_token=token
+    return _search(
+        store.search_model_versions, req, DEFAULT_VERSION_RESULTS, "model_versions", version_json
     )
-    reply: dict[str, Any] = {"model_versions": [version_json(v) for v in versions]}
-    if next_token:
-        reply["next_page_token"] = next_token
-    return reply
 
 
 def transition_stage(store: Store, req: Request, actor: str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from .wire import (
     invalid,
     key_values,
     missing,
+    paged,
     run_artifact_uri,
     run_info_json,
     run_json,
@@ -369,10 +370,7 @@ def search_runs(store: Store, req: Request) -> dict[str, Any]:
         page_token=req.text("page_token"),
         view=req.view("run_view_type"),
     )
-    reply: dict[str, Any] = {"runs": [run_json(r) for r in runs]}
-    if token:
-        reply["next_page_token"] = token
-    return reply
+    return paged("runs", [run_json(r) for r in runs], token)
 
 
 def get_metric_history(store: Store, req: Request) -> dict[str, Any]:

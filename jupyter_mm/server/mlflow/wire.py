@@ -188,6 +188,14 @@ def pairs(mapping: dict[str, str]) -> list[dict[str, str]]:
     return [{"key": k, "value": v} for k, v in mapping.items()]
 
 
+def paged(field: str, items: list[Any], next_page_token: str | None) -> dict[str, Any]:
+    """A search reply as MLflow sends it: ``next_page_token`` only when a next page exists."""
+    reply: dict[str, Any] = {field: items}
+    if next_page_token:
+        reply["next_page_token"] = next_page_token
+    return reply
+
+
 def experiment_artifact_location(experiment_id: str) -> str:
     return f"{ARTIFACTS_SCHEME}/{experiment_id}"
 
