@@ -17,10 +17,9 @@ def test_the_extension_registers_routes(jp_web_app) -> None:
     routes = mm_routes(jp_web_app)
     patterns = [p for p, _ in routes]
     assert any(p.endswith("jupyter-mm/api/status$") for p in patterns), patterns
-    # Every route lives under <base_url>/jupyter-mm/api/.
-    assert all(
-        "/a%40b/jupyter-mm/api/" in p or "/a%40b/jupyter-mm/mlflow/" in p for p in patterns
-    ), patterns
+    # Every route lives under <base_url>/jupyter-mm/: the REST API, the MLflow routes, the event socket.
+    prefixes = ("/a%40b/jupyter-mm/api/", "/a%40b/jupyter-mm/mlflow/", "/a%40b/jupyter-mm/events")
+    assert all(any(prefix in p for prefix in prefixes) for p in patterns), patterns
 
 
 def test_every_route_is_decorated(jp_web_app) -> None:
@@ -31,7 +30,9 @@ def test_every_route_is_decorated(jp_web_app) -> None:
         for verb in implemented_verbs(handler):
             method = getattr(handler, verb.lower())
             if method.__module__.startswith("jupyter_mm"):
-                assert not hasattr(method, "__allow_unauthenticated"), (handler, verb)
+                # jupyter_server's decorators mark a method False (``ws_authenticated``) or
+                # True (``allow_unauthenticated``); none of ours may be True.
+                assert not getattr(method, "__allow_unauthenticated", False), (handler, verb)
 
 
 async def test_every_route_refuses_unauthenticated_requests(jp_web_app, http_server_client) -> None:
