@@ -28,6 +28,7 @@ from .models import ModelSlot, ModelSource
 
 log = logging.getLogger("jupyter_mm.serving")
 
+
 class ServingState:
     """What every handler of one app shares: the slots, the pool, the batcher, the metrics."""
 

@@ -93,7 +93,9 @@ def test_metrics_count_requests_errors_latency_rows_and_loads(models: Models) ->
                            json={"dataframe_split": frame.to_dict(orient="split")})  # fmt: skip
         assert ok.status_code == 200
         assert requests.post(f"{s.url}/invocations", json={}).status_code == 400
-        assert requests.post(f"{s.url}/v2/models/credit/infer", json={"inputs": []}).status_code == 400
+        assert (
+            requests.post(f"{s.url}/v2/models/credit/infer", json={"inputs": []}).status_code == 400
+        )
         text = requests.get(f"{s.url}/metrics")
         assert text.headers["Content-Type"].startswith("text/plain; version=")
         m = metrics(s)
@@ -101,10 +103,45 @@ def test_metrics_count_requests_errors_latency_rows_and_loads(models: Models) ->
     assert m[f'mm_serve_requests_total{{code="200",{label}}}'] == 1
     assert m[f'mm_serve_requests_total{{code="400",{label}}}'] == 1
     assert m[f'mm_serve_request_errors_total{{code="400",{label}}}'] == 1
-    assert m['mm_serve_request_errors_total{code="400",model="credit",protocol="oip",version="1"}'] == 1
+    assert (
+        m['mm_serve_request_errors_total{code="400",model="credit",protocol="oip",version="1"}']
+        == 1
+    )
     assert m['mm_serve_request_latency_seconds_count{model="credit",version="1"}'] == 3
     assert m['mm_serve_rows_scored_total{model="credit",version="1"}'] == N
     assert m['mm_serve_model_loads_total{model="credit",result="ok",version="1"}'] == 1
     assert m['mm_serve_model_ready{model="credit"}'] == 1
     digest = ok.headers["X-MM-Model-Digest"]
     assert m[f'mm_serve_model_version_info{{digest="{digest}",model="credit",version="1"}}'] == 1
+
+
+def _has_prediction_log() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("jupyter_mm.serving.prediction_log") is not None
+
+
+@pytest.mark.skipif(_has_prediction_log(), reason="the prediction log is installed")
+def test_log_predictions_without_the_prediction_log_is_a_clear_error(models: Models) -> None:
+    from jupyter_mm.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="prediction_log"):
+        with serving(models=[models.directory], log_predictions=1.0, prediction_log_uri="x"):
+            pass
+
+
+@pytest.mark.skipif(not _has_prediction_log(), reason="serving/prediction_log.py not here yet")
+def test_scored_rows_reach_the_prediction_log(models: Models, tmp_path: Any) -> None:
+    root = tmp_path / "predictions"
+    with serving(models=["models:/credit/1"], store_uri=models.store_uri, log_predictions=1.0,
+                 prediction_log_uri=str(root)) as s:  # fmt: skip
+        r = requests.post(f"{s.url}/invocations", headers={"X-Request-Id": "logged-1"},
+                          json={"dataframe_split": ROWS[COLUMNS].head(3).to_dict(orient="split")})  # fmt: skip
+        assert r.status_code == 200
+    # stopping the server closed (flushed) the log
+    files = sorted(root.rglob("*.parquet"))
+    assert files and all("model=credit" in str(f) and "version=1" in str(f) for f in files)
+    logged = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    assert sorted(logged["row"]) == [0, 1, 2]
+    assert set(logged["request_id"]) == {"logged-1"}
+    assert set(logged["model_digest"]) == {r.headers["X-MM-Model-Digest"]}

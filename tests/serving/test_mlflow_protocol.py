@@ -62,17 +62,30 @@ def parquet(frame: pd.DataFrame) -> bytes:
 R = rows()
 GOOD: dict[str, tuple[bytes, dict[str, str]]] = {
     "dataframe_split": (
-        json.dumps({"dataframe_split": json.loads(R.to_json(orient="split", index=False))}).encode(),
+        json.dumps(
+            {"dataframe_split": json.loads(R.to_json(orient="split", index=False))}
+        ).encode(),
         JSON,
     ),
     "dataframe_records": (
-        json.dumps({"dataframe_records": json.loads(R.to_json(orient="records"))}).encode(), JSON
+        json.dumps({"dataframe_records": json.loads(R.to_json(orient="records"))}).encode(),
+        JSON,
     ),
-    "instances": (json.dumps({"instances": json.loads(R.to_json(orient="records"))}).encode(), JSON),
-    "inputs": (json.dumps({"inputs": {c: json.loads(R[c].to_json(orient="values")) for c in R}}).encode(), JSON),
+    "instances": (
+        json.dumps({"instances": json.loads(R.to_json(orient="records"))}).encode(),
+        JSON,
+    ),
+    "inputs": (
+        json.dumps({"inputs": {c: json.loads(R[c].to_json(orient="values")) for c in R}}).encode(),
+        JSON,
+    ),
     "params": (
-        json.dumps({"dataframe_records": json.loads(R.to_json(orient="records")),
-                    "params": {"threshold": 0.5}}).encode(),  # fmt: skip
+        json.dumps(
+            {
+                "dataframe_records": json.loads(R.to_json(orient="records")),
+                "params": {"threshold": 0.5},
+            }
+        ).encode(),  # fmt: skip
         JSON,
     ),
     "csv": (R.to_csv(index=False).encode(), {"Content-Type": "text/csv"}),
@@ -165,7 +178,9 @@ def test_unsupported_content_types_are_415_text(
 ) -> None:
     ours = requests.post(f"{server.url}/invocations", data=b"{}",
                          headers={"Content-Type": content_type})  # fmt: skip
-    theirs = mlflow_server.post("/invocations", content=b"{}", headers={"Content-Type": content_type})
+    theirs = mlflow_server.post(
+        "/invocations", content=b"{}", headers={"Content-Type": content_type}
+    )
     assert ours.status_code == theirs.status_code == 415
     assert ours.headers["Content-Type"].startswith("text/plain")
     assert text in ours.text and text in theirs.text
