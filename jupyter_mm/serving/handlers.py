@@ -8,6 +8,7 @@ is read, and ``data_received`` stops a chunked body as soon as it passes the lim
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -24,6 +25,8 @@ from .codecs import ProtocolError
 from .models import ModelSlot, ServedModel
 
 log = logging.getLogger("jupyter_mm.serving")
+#: bodies up to this size are parsed on the event loop; larger ones in the scoring pool
+INLINE_BYTES = 32 * 1024
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -176,6 +179,13 @@ class ModelMetadataHandler(_ModelRoute):
         self.send_json(doc)
 
 
+def checked(m: ServedModel, data: Any) -> Any:
+    """``data`` with rows, checked against (and cast to) the model's signature."""
+    if codecs.rows(data) == 0:
+        raise ProtocolError("the request has no rows to score")
+    return m.enforce(data)
+
+
 class _Scoring(BaseHandler):
     """A scoring route: streamed body under the size limit, request id, model headers,
     metrics, the prediction log."""
@@ -239,11 +249,16 @@ class _Scoring(BaseHandler):
             metrics.errors.labels(name, version, self.protocol, code).inc()
         metrics.latency.labels(name, version).observe(time.perf_counter() - self.t0)
 
+    async def off_loop(self, size: int, fn: Any, *args: Any) -> Any:
+        """``fn(*args)``: on the loop for a small body (a thread hop costs more than the work),
+        in the scoring pool for a large one, so parsing never stalls other requests."""
+        if size <= INLINE_BYTES:
+            return fn(*args)
+        return await asyncio.get_running_loop().run_in_executor(self.state.executor, fn, *args)
+
     async def score(self, m: ServedModel, data: Any, params: dict[str, Any] | None) -> Any:
-        """Enforce, score (batched when possible), count and log; errors raise."""
-        if codecs.rows(data) == 0:
-            raise ProtocolError("the request has no rows to score")
-        data = m.enforce(data)
+        """Score input already checked (:func:`checked`), batched when possible; count and
+        log. Errors raise."""
         n = codecs.rows(data)
         started = time.time()
         result = await self.state.batcher.score(m, data, params)
@@ -284,19 +299,21 @@ class InvocationsHandler(_Scoring):
         m = self.state.default.current
         self.model_headers(m)
         body = b"".join(self._chunks)
-        try:
-            mime = codecs.check_content_type(self.request.headers.get("Content-Type"))
+        content_type = self.request.headers.get("Content-Type")
+
+        def read() -> tuple[Any, dict[str, Any] | None]:
+            mime = codecs.check_content_type(content_type)
             data, params = codecs.parse_invocation(body, mime, m.signature)
+            return checked(m, data), params
+
+        try:
+            data, params = await self.off_loop(len(body), read)
+            result = await self.score(m, data, params)
+            payload = await self.off_loop(
+                len(body), lambda: codecs.dumps({"predictions": codecs.jsonable(result)})
+            )
         except ProtocolError as e:
             self.fail(e.status, e.code, e.message, text=e.status == 415)
-            return
-        except MMError as e:
-            self.fail(e.http_status, e.code, e.message)
-            return
-        try:
-            result = await self.score(m, data, params)
-        except ProtocolError as e:
-            self.fail(e.status, e.code, e.message)
             return
         except MMError as e:
             self.fail(e.http_status, e.code, e.message)
@@ -305,7 +322,7 @@ class InvocationsHandler(_Scoring):
             self.model_failed(m)
             return
         self.set_header("Content-Type", "application/json")
-        self.finish(codecs.dumps({"predictions": codecs.jsonable(result)}))
+        self.finish(payload)
 
 
 @tornado.web.stream_request_body
@@ -322,16 +339,19 @@ class InferHandler(_Scoring, _ModelRoute):
             return
         m = slot.current
         self.model_headers(m)
+        body = b"".join(self._chunks)
+
+        def read() -> tuple[Any, Any]:
+            doc = codecs.decode_json(body)
+            given = doc.get("id") if isinstance(doc, dict) else None
+            data, _ = codecs.parse_infer(doc, m.signature)
+            return checked(m, data), given
+
         try:
-            doc = codecs.decode_json(b"".join(self._chunks))
-        except ProtocolError as e:
-            self.fail(400, e.code, e.message)
-            return
-        if isinstance(doc, dict) and isinstance(doc.get("id"), str) and doc["id"]:
-            self.request_id = doc["id"][:256]
-            self.set_header("X-Request-Id", self.request_id)
-        try:
-            data, params = codecs.parse_infer(doc, m.signature)
+            data, given = await self.off_loop(len(body), read)
+            if isinstance(given, str) and given:
+                self.request_id = given[:256]
+                self.set_header("X-Request-Id", self.request_id)
             result = await self.score(m, data, None)
         except ProtocolError as e:
             self.fail(e.status, e.code, e.message)

@@ -231,3 +231,19 @@ def test_a_model_directory_is_served_without_a_store(
         # the same files give the same digest, from a run's artifacts or from a directory
         assert r.headers["X-MM-Model-Digest"] == from_store.headers["X-MM-Model-Digest"]
     assert not (tmp_path / "no-store").exists()  # nothing opened one
+
+
+def test_a_large_body_is_parsed_off_the_loop_with_the_same_answers(
+    server: ServerThread, models: Models
+) -> None:
+    from jupyter_mm.serving.handlers import INLINE_BYTES
+
+    frame = credit_frame(1600, seed=3)[0].round(3)
+    body = json.dumps({"dataframe_split": frame.to_dict(orient="split")}).encode()
+    assert INLINE_BYTES < len(body) < LIMIT
+    r = requests.post(f"{server.url}/invocations", data=body, headers=JSON)
+    assert r.status_code == 200
+    assert r.json() == {"predictions": expected(models.directory, frame)}
+    bad = json.dumps({"dataframe_split": frame.drop(columns="age").to_dict(orient="split")})
+    r = requests.post(f"{server.url}/invocations", data=bad, headers=JSON)
+    assert r.status_code == 400 and "['age']" in r.json()["message"]
