@@ -38,6 +38,7 @@ SCRIPTS = [
     "remote_client",
     "remote_artifacts",
     "compare_widget",
+    "serving",
 ]
 
 
