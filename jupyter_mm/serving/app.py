@@ -84,7 +84,9 @@ class ServingState:
             if all(s.current.source.startswith("runs:/") for s in self.slots.values()):
                 artifact_url = getattr(getattr(self.source.store, "location", None),
                                        "artifact_url", None)  # fmt: skip
-                if artifact_url:
+                from ..client.backend import is_remote
+
+                if artifact_url and not is_remote(artifact_url):  # a tracking server's is not ours
                     root = artifact_url.rstrip("/") + "/predictions/"
         if root is None:
             raise InvalidInput(

@@ -18,7 +18,7 @@ from typing import Any
 import tornado.web
 
 from .. import __version__
-from ..errors import MMError
+from ..errors import InvalidInput, MMError
 from . import codecs
 from .app import ServingState
 from .codecs import ProtocolError
@@ -27,7 +27,8 @@ from .models import ModelSlot, ServedModel
 log = logging.getLogger("jupyter_mm.serving")
 #: bodies up to this size are parsed on the event loop; larger ones in the scoring pool
 INLINE_BYTES = 32 * 1024
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+#: a request id we echo in a header: printable ASCII, no spaces (anything else is replaced)
+_REQUEST_ID = re.compile(r"^[!-~]{1,256}$")
 
 
 class BaseHandler(tornado.web.RequestHandler):
@@ -349,8 +350,12 @@ class InferHandler(_Scoring, _ModelRoute):
 
         try:
             data, given = await self.off_loop(len(body), read)
-            if isinstance(given, str) and given:
-                self.request_id = given[:256]
+            if given is not None:
+                if not isinstance(given, str) or not _REQUEST_ID.match(given):
+                    raise InvalidInput(
+                        "'id' must be a string of up to 256 printable ASCII characters, no spaces"
+                    )
+                self.request_id = given
                 self.set_header("X-Request-Id", self.request_id)
             result = await self.score(m, data, None)
         except ProtocolError as e:

@@ -125,6 +125,7 @@ BAD: dict[str, tuple[Any, int, str]] = {
     ),
     "unknown datatype": (_with(lambda d: d["inputs"][0].update(datatype="FP128")), 400, "FP128"),
     "no inputs": ({"inputs": []}, 400, "'inputs'"),
+    "id with a line break": (columns_request(id="a\r\nX-Evil: 1"), 400, "'id' must be"),
     "not JSON": (b"{nope", 400, "valid JSON"),
     "empty body": (b"", 400, "valid JSON"),
 }  # fmt: skip
