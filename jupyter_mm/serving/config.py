@@ -41,6 +41,8 @@ class ServeConfig:
     token: str | None = None
     users_file: str | None = None
     open: bool = False
+    #: /metrics without a token (Prometheus' pod scraping sends none); off by default
+    open_metrics: bool = False
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1

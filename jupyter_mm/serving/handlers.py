@@ -103,6 +103,10 @@ class VersionHandler(BaseHandler):
 
 
 class MetricsHandler(BaseHandler):
+    def prepare(self) -> None:
+        if not self.state.config.open_metrics:
+            super().prepare()
+
     def get(self) -> None:
         self.set_header("Content-Type", self.state.metrics.content_type)
         self.finish(self.state.metrics.render())

@@ -35,6 +35,8 @@ def add_options(p: argparse.ArgumentParser) -> None:
     auth.add_argument("--users-file", help="the team server's users file (token digests)")
     auth.add_argument("--open", action="store_true",
                       help="no authentication; only on a loopback address")  # fmt: skip
+    p.add_argument("--open-metrics", action="store_true",
+                   help="serve /metrics without a token (for Prometheus' pod scraping)")  # fmt: skip
     p.add_argument("--trust", action="store_true",
                    help="allow models whose loading runs code from their files (pickle)")  # fmt: skip
     p.add_argument("--batch-window-ms", type=float, default=0.0,
@@ -75,6 +77,7 @@ def config_from_args(args: argparse.Namespace, models: Sequence[ModelSpec]) -> S
         token=args.token or (None if args.users_file or args.open else env_token()),
         users_file=args.users_file,
         open=args.open,
+        open_metrics=args.open_metrics,
         host=args.host,
         port=args.port,
         workers=args.workers,

@@ -68,6 +68,12 @@ def test_health_and_readiness_stay_open(server: ServerThread, path: str) -> None
     assert call(server, "GET", path).status_code == 200
 
 
+def test_open_metrics_opens_only_metrics(models: Models) -> None:
+    with serving(models=[models.directory], open=False, token=TOKEN, open_metrics=True) as s:
+        assert call(s, "GET", "/metrics").status_code == 200
+        assert call(s, "POST", "/invocations").status_code == 401
+
+
 def test_users_file_tokens_and_revocation(models: Models, tmp_path: Path) -> None:
     users = tmp_path / "users.json"
     users.write_text(json.dumps({"alice": token_digest("alice-token-0123"),
