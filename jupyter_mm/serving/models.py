@@ -234,7 +234,7 @@ class ModelSlot:
         try:
             try:
                 version = source.alias_version(self.spec)
-            except MMError as e:  # the registry is unreachable: keep serving what we have
+            except Exception as e:  # the registry is unreachable: keep serving what we have
                 log.warning("model %s: cannot read alias %s: %s", self.name, self.spec.uri, e)
                 return
             if version == self.current.version:

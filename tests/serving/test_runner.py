@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -110,6 +111,21 @@ def test_python_m_serving_with_two_workers(models: Models) -> None:
             assert r.status_code == 200
             assert r.headers["X-MM-Model-Name"] == "credit"
             assert r.headers["X-MM-Model-Version"] == "7"
+        os.kill(int(children[0]), signal.SIGKILL)  # a worker dies: the parent starts another
+
+        def replaced() -> list[str]:
+            now = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+            return now if len(now) == 2 and children[0] not in now else []
+
+        end = time.monotonic() + 60
+        while not replaced():
+            assert time.monotonic() < end, "the dead worker was not replaced"
+            time.sleep(0.05)  # pacing the poll; the condition decides
+        for _ in range(4):
+            r = requests.post(f"{p.url}/invocations", json={"dataframe_records": [PROBE]},
+                              headers={"Connection": "close"})  # fmt: skip
+            assert r.status_code == 200
+        children = replaced()
     finally:
         assert p.stop() == 0
     for pid in children:  # SIGTERM to the parent stopped every worker
