@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..errors import InvalidInput
 
@@ -55,7 +55,6 @@ class ServeConfig:
     prediction_log_uri: str | None = None
     #: the Jupyter extension authenticates itself: the app then checks no token
     external_auth: bool = False
-    extra: dict[str, object] = field(default_factory=dict)
 
     def check(self) -> None:
         """Refuse a configuration that cannot be served safely, before anything is loaded."""

@@ -246,7 +246,7 @@ class _Scoring(BaseHandler):
         if self.model is None and self.get_status() in (401, 413):
             return  # refused before any model was involved
         m = self.model
-        name, version = (m.name, m.version) if m else (self.state.default.name, "")
+        name, version = (m.name, m.version) if m else ("", "")  # e.g. an unknown model
         code = str(self.get_status())
         metrics = self.state.metrics
         metrics.requests.labels(name, version, self.protocol, code).inc()

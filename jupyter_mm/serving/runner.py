@@ -9,7 +9,6 @@ each worker after the fork (nothing threaded is forked). Each worker has its own
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import signal
@@ -137,6 +136,8 @@ def _worker(
     on_ready: Callable[[int], None] | None = None,
     announce: bool = True,
 ) -> int:
+    import asyncio
+
     from tornado.httpserver import HTTPServer
 
     from .app import close_app, make_app
