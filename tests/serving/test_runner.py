@@ -82,7 +82,9 @@ def test_model_dir_imports_no_store_jupyter_or_ipython(models: Models) -> None:
                 answer = json.load(urllib.request.urlopen(req))
                 found = [m for m in ("sqlalchemy", "jupyter_server", "jupyterlab", "IPython",
                                      "alembic") if m in sys.modules]
-                print("RESULT", json.dumps({{"answer": answer, "found": found}}), flush=True)
+                ours = sorted(m for m in sys.modules if m.startswith("jupyter_mm"))
+                print("RESULT", json.dumps({{"answer": answer, "found": found, "ours": ours}}),
+                      flush=True)
                 os.kill(os.getpid(), signal.SIGTERM)
             threading.Thread(target=check).start()
 
@@ -96,6 +98,12 @@ def test_model_dir_imports_no_store_jupyter_or_ipython(models: Models) -> None:
     result = json.loads(done.stdout.split("RESULT ", 1)[1])
     assert result["answer"] == {"predictions": [1]}
     assert result["found"] == []
+    # the contract's list: what a deploy bundle vendors
+    allowed = ("jupyter_mm", "jupyter_mm._version", "jupyter_mm.errors", "jupyter_mm.core",
+               "jupyter_mm.core.artifacts", "jupyter_mm.core.limits", "jupyter_mm.core.models")  # fmt: skip
+    extra = [m for m in result["ours"] if m not in allowed
+             and not m.startswith(("jupyter_mm.core.models.", "jupyter_mm.serving"))]  # fmt: skip
+    assert extra == []
 
 
 def test_python_m_serving_with_two_workers(models: Models) -> None:
