@@ -46,7 +46,7 @@ class ServeConfig:
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1
-    batch_window_ms: float = 0.0
+    batch_window_ms: float = 2.0
     max_batch_rows: int = 1024
     threads: int = 4
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES

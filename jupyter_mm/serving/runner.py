@@ -38,8 +38,9 @@ def add_options(p: argparse.ArgumentParser) -> None:
                    help="serve /metrics without a token (for Prometheus' pod scraping)")  # fmt: skip
     p.add_argument("--trust", action="store_true",
                    help="allow models whose loading runs code from their files (pickle)")  # fmt: skip
-    p.add_argument("--batch-window-ms", type=float, default=0.0,
-                   help="stack requests arriving within this window into one predict (0: off)")  # fmt: skip
+    p.add_argument("--batch-window-ms", type=float, default=2.0,
+                   help="requests arriving while a predict runs wait for it, at most this long, "
+                   "then go in one predict (default 2; 0: off)")  # fmt: skip
     p.add_argument("--max-batch-rows", type=int, default=1024, help="rows per stacked predict")
     p.add_argument("--max-body-mb", type=float, default=DEFAULT_MAX_BODY_BYTES / 2**20,
                    help="largest request body accepted (MiB)")  # fmt: skip

@@ -44,6 +44,25 @@ class Recorder:
         return (np.asarray(X["income"], dtype=float) > 50).astype(int)
 
 
+#: the Gated model's switches: predict records its batch size, says it entered, then waits
+GATE = threading.Event()
+ENTERED = threading.Event()
+BATCHES: list[int] = []
+
+
+class Gated:
+    """A model (cloudpickled by reference, so the server in this process shares the events
+    above) whose ``predict`` holds until the test opens ``GATE``: requests that arrive
+    meanwhile must wait and go together."""
+
+    def predict(self, X: Any) -> Any:
+        BATCHES.append(len(X))
+        ENTERED.set()
+        if not GATE.wait(120):
+            raise RuntimeError("the test never opened the gate")
+        return (np.asarray(X["income"], dtype=float) > 50).astype(int)
+
+
 @dataclass
 class Models:
     """A store with ``credit`` v1 (LogisticRegression), v2 (opposite labels), v3 (cloudpickle,

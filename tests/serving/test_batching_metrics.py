@@ -5,13 +5,26 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
 import pytest
 import requests
 
-from .support import COLUMNS, Models, ServerThread, credit_frame, credit_store, expected, serving
+from .support import (
+    BATCHES,
+    COLUMNS,
+    ENTERED,
+    GATE,
+    Gated,
+    Models,
+    ServerThread,
+    credit_frame,
+    credit_store,
+    serving,
+)
+from .test_alias import wait_for
 
 pytest.importorskip("sklearn")
 N = 8
@@ -54,33 +67,93 @@ def one_row(i: int) -> dict[str, Any]:
     return {"dataframe_records": [ROWS.iloc[i].to_dict() | {"age": int(ROWS.iloc[i]["age"])}]}
 
 
-def test_concurrent_requests_are_scored_in_one_predict(models: Models) -> None:
-    # a window far longer than the test: the batch is flushed because N rows are waiting
-    with serving(models=["models:/credit/1"], store_uri=models.store_uri,
-                 batch_window_ms=60_000, max_batch_rows=N) as s:  # fmt: skip
-        answers = send_together(s, [one_row(i) for i in range(N)])
-        assert all(r.status_code == 200 for r in answers), [r.text for r in answers]
-        want = expected(models.directory, ROWS)
-        assert [r.json()["predictions"] for r in answers] == [[w] for w in want]
-        m = metrics(s)
-        assert m['mm_serve_predict_calls_total{model="credit",version="1"}'] == 1
-        assert m['mm_serve_batch_rows_sum{model="credit",version="1"}'] == N
-        assert m['mm_serve_rows_scored_total{model="credit",version="1"}'] == N
+@pytest.fixture(scope="module")
+def gated_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from jupyter_mm.core.models import save_model
+
+    GATE.set()  # saving scores the input example
+    path = tmp_path_factory.mktemp("gated") / "gated"
+    save_model(Gated(), path, input_example=ROWS[COLUMNS].head(3))
+    return str(path)
 
 
-def test_a_bad_request_never_spoils_a_batch(models: Models) -> None:
-    with serving(models=["models:/credit/1"], store_uri=models.store_uri,
-                 batch_window_ms=60_000, max_batch_rows=N - 1) as s:  # fmt: skip
-        bodies = [one_row(i) for i in range(N - 1)]
-        bodies.append({"dataframe_records": [{"income": 1.0}]})  # missing columns
-        answers = send_together(s, bodies)
-        assert [r.status_code for r in answers] == [200] * (N - 1) + [400]
-        assert "utilisation" in answers[-1].json()["message"]
-        assert metrics(s)['mm_serve_predict_calls_total{model="credit",version="1"}'] == 1
+@contextmanager
+def gate_closed() -> Iterator[None]:
+    BATCHES.clear()
+    ENTERED.clear()
+    GATE.clear()
+    try:
+        yield
+    finally:
+        GATE.set()
+
+
+def start(server: ServerThread, bodies: list[Any]) -> tuple[list[threading.Thread], list[Any]]:
+    results: list[Any] = [None] * len(bodies)
+
+    def send(i: int) -> None:
+        results[i] = requests.post(f"{server.url}/invocations", json=bodies[i], timeout=120)
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(bodies))]
+    for t in threads:
+        t.start()
+    return threads, results
+
+
+def test_requests_arriving_while_predict_runs_are_scored_together(gated_dir: str) -> None:
+    # a window far longer than the test: only the running predict's return starts the batch
+    with serving(models=[gated_dir], trust=True, batch_window_ms=60_000) as s, gate_closed():
+        first, first_result = start(s, [one_row(0)])
+        # a lone request to an idle model is scored at once, not after the window
+        assert ENTERED.wait(30), "the first request was not scored at once"
+        threads, results = start(s, [one_row(i) for i in range(1, N)])
+        model = s.state.default.current
+        wait_for("requests waiting", lambda: s.state.batcher.waiting_rows(model) == N - 1)
+        GATE.set()
+        for t in [*first, *threads]:
+            t.join(120)
+    answers = first_result + results
+    assert all(r.status_code == 200 for r in answers), [r.text for r in answers]
+    want = (ROWS["income"] > 50).astype(int).tolist()
+    assert [r.json()["predictions"] for r in answers] == [[w] for w in want]  # split back right
+    assert BATCHES == [1, N - 1]
+
+
+def test_a_waiting_request_is_held_no_longer_than_the_window(gated_dir: str) -> None:
+    with serving(models=[gated_dir], trust=True, batch_window_ms=50) as s, gate_closed():
+        first, _ = start(s, [one_row(0)])
+        assert ENTERED.wait(30)
+        threads, results = start(s, [one_row(i) for i in range(1, 4)])
+        # the first predict still holds: only the window can start the second batch
+        wait_for("a second batch", lambda: len(BATCHES) == 2)
+        GATE.set()
+        for t in [*first, *threads]:
+            t.join(120)
+    assert all(r.status_code == 200 for r in results)
+    assert BATCHES[0] == 1 and sum(BATCHES) == 4
+
+
+def test_a_bad_request_never_spoils_a_batch(gated_dir: str) -> None:
+    with serving(models=[gated_dir], trust=True, batch_window_ms=60_000) as s, gate_closed():
+        first, _ = start(s, [one_row(0)])
+        assert ENTERED.wait(30)
+        bodies = [one_row(i) for i in range(1, N - 1)] + [{"dataframe_records": [{"income": 1.0}]}]
+        threads, results = start(s, bodies)
+        model = s.state.default.current
+        wait_for("good requests waiting", lambda: s.state.batcher.waiting_rows(model) == N - 2)
+        for t in threads[-1:]:
+            t.join(120)  # the bad one was refused alone, before it could wait
+        GATE.set()
+        for t in [*first, *threads]:
+            t.join(120)
+    assert [r.status_code for r in results] == [200] * (N - 2) + [400]
+    assert "utilisation" in results[-1].json()["message"]
+    assert BATCHES == [1, N - 2]
 
 
 def test_without_a_window_each_request_is_scored_alone(models: Models) -> None:
-    with serving(models=["models:/credit/1"], store_uri=models.store_uri) as s:
+    with serving(models=["models:/credit/1"], store_uri=models.store_uri,
+                 batch_window_ms=0) as s:  # fmt: skip
         answers = send_together(s, [one_row(i) for i in range(4)])
         assert all(r.status_code == 200 for r in answers)
         assert metrics(s)['mm_serve_predict_calls_total{model="credit",version="1"}'] == 4
