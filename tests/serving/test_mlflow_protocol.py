@@ -43,10 +43,10 @@ def mlflow_server(models: Models) -> Any:
     from mlflow.pyfunc import scoring_server
 
     with warnings.catch_warnings():  # starlette's notice about httpx, not ours
-        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*httpx.*")
         from starlette.testclient import TestClient
 
-    return TestClient(scoring_server.init(mlflow_pyfunc.load_model(models.directory)))
+        return TestClient(scoring_server.init(mlflow_pyfunc.load_model(models.directory)))
 
 
 def rows(n: int = 3) -> pd.DataFrame:
