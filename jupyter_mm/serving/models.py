@@ -31,10 +31,10 @@ log = logging.getLogger("jupyter_mm.serving")
 
 
 def model_digest(files: ModelFiles, store: Any = None, run_id: str | None = None) -> str:
-    """``sha256:`` of the model's files: each file's SHA-256 with its path, in path order.
-
-    The same model files give the same digest whether served from a run's artifacts or from a
-    bundle's directory. A store's artifacts already carry their SHA-256, so nothing is re-read.
+    """``sha256:`` of the model's ``SHA256SUMS`` listing (``<hex>  <path>`` per file, in path
+    order, as ``sha256sum`` writes it): what a deploy bundle records too, so the same files give
+    the same digest whether served from a run's artifacts, a directory or a bundle. A store's
+    artifacts already carry their SHA-256, so nothing is re-read.
     """
     entries: list[tuple[str, str]] = []
     if store is not None and run_id is not None:
@@ -46,10 +46,8 @@ def model_digest(files: ModelFiles, store: Any = None, run_id: str | None = None
     else:
         for rel in files.names():
             entries.append((rel, hashlib.sha256(files.read(rel)).hexdigest()))
-    h = hashlib.sha256()
-    for rel, digest in sorted(entries):
-        h.update(f"{rel}\0{digest}\n".encode())
-    return "sha256:" + h.hexdigest()
+    listing = "".join(f"{digest}  {rel}\n" for rel, digest in sorted(entries))
+    return "sha256:" + hashlib.sha256(listing.encode("utf-8")).hexdigest()
 
 
 class ServedModel:

@@ -3,6 +3,7 @@ bad, compared with MLflow 3.17's own scoring server on the same model files and 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import socket
@@ -228,8 +229,19 @@ def test_a_model_directory_is_served_without_a_store(
         r = requests.post(f"{s.url}/invocations", data=body, headers=headers)
         assert r.json() == {"predictions": expected(models.directory, R)}
         assert r.headers["X-MM-Model-Name"] == "credit-dir"
-        # the same files give the same digest, from a run's artifacts or from a directory
+        # the same files give the same digest, from a run's artifacts or from a directory:
+        # sha256 of their SHA256SUMS listing, as a deploy bundle records it
         assert r.headers["X-MM-Model-Digest"] == from_store.headers["X-MM-Model-Digest"]
+        files = sorted(p for p in Path(models.directory).rglob("*") if p.is_file())
+        listing = "".join(
+            f"{hashlib.sha256(p.read_bytes()).hexdigest()}  "
+            f"{p.relative_to(models.directory).as_posix()}\n"
+            for p in files
+        )
+        assert (
+            r.headers["X-MM-Model-Digest"]
+            == "sha256:" + hashlib.sha256(listing.encode()).hexdigest()
+        )
     assert not (tmp_path / "no-store").exists()  # nothing opened one
 
 
