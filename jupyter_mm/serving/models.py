@@ -215,6 +215,7 @@ class ModelSlot:
         self.error: str | None = None
         self.failed_version: str | None = None
         self._busy = False
+        self._last_warning: str | None = None
 
     @property
     def ready(self) -> bool:
@@ -233,8 +234,12 @@ class ModelSlot:
             try:
                 version = source.alias_version(self.spec)
             except Exception as e:  # the registry is unreachable: keep serving what we have
-                log.warning("model %s: cannot read alias %s: %s", self.name, self.spec.uri, e)
+                if str(e) != self._last_warning:  # once per new reason, not once per poll
+                    self._last_warning = str(e)
+                    log.warning("model %s: cannot read alias %s: %s; version %s keeps serving",
+                                self.name, self.spec.uri, e, self.current.version)  # fmt: skip
                 return
+            self._last_warning = None
             if version == self.current.version:
                 if self.error is not None:
                     self.error = self.failed_version = None  # moved back to what we serve

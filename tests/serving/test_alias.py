@@ -118,3 +118,20 @@ def test_a_version_that_fails_to_load_keeps_the_old_one_serving(
         mm.set_alias("credit", "champion", 2)  # moved back to what is served: ready again
         wait_for("ready again", lambda: requests.get(ready).status_code == 200)
         assert metric(server, 'mm_serve_model_ready{model="credit"}') == 1
+
+
+def test_a_deleted_alias_keeps_the_served_version(
+    server: ServerThread, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("WARNING", logger="jupyter_mm.serving")
+    with requests.Session() as session:
+        served = probe(server, session).headers["X-MM-Model-Version"]
+        mm.delete_alias("credit", "champion")
+        try:
+            wait_for("the warning", lambda: any(
+                "cannot read alias" in r.getMessage() for r in caplog.records))  # fmt: skip
+            r = probe(server, session)
+            assert r.status_code == 200 and r.headers["X-MM-Model-Version"] == served
+            assert requests.get(f"{server.url}/v2/models/credit/ready").status_code == 200
+        finally:
+            mm.set_alias("credit", "champion", int(served))
