@@ -14,7 +14,16 @@ import requests
 
 import jupyter_mm
 
-from .support import COLUMNS, Models, ServerThread, credit_frame, credit_store, expected, serving
+from .support import (
+    COLUMNS,
+    PROBE,
+    Models,
+    ServerThread,
+    credit_frame,
+    credit_store,
+    expected,
+    serving,
+)
 
 pytest.importorskip("sklearn")
 LIMIT = 64 * 1024
@@ -156,3 +165,14 @@ def test_oversized_infer_is_refused_before_it_is_read(server: ServerThread) -> N
         head = sock.recv(65536).decode()
     assert head.startswith("HTTP/1.1 413"), head
     assert '{"error": "the request body is larger than the limit' in head
+
+
+def test_several_models_on_one_port(models: Models) -> None:
+    with serving(models=[models.directory, "models:/credit/2"], store_uri=models.store_uri) as s:
+        one = requests.post(f"{s.url}/invocations", json={"dataframe_records": [PROBE]})
+        assert one.headers["X-MM-Model-Name"] == "credit-dir"  # /invocations: the first model
+        two = infer(s, columns_request(pd.DataFrame([PROBE])), path="credit")
+        assert two.json()["model_version"] == "2"
+        first = infer(s, columns_request(pd.DataFrame([PROBE])), path="credit-dir")
+        assert first.json()["outputs"][0]["data"] == one.json()["predictions"]
+        assert two.json()["outputs"][0]["data"] != one.json()["predictions"]
