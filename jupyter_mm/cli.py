@@ -7,6 +7,8 @@ jupyter mm check [--repair]        database integrity, artifact hashes, the audi
                                    leftover temporary files (--repair removes those)
 jupyter mm server --store URI ...  the team server (docs/team-server.md)
 jupyter mm sync [--uri URL]        send writes spooled while a tracking server was down
+jupyter mm serve MODEL_URI... ...  serve models over MLflow's scoring protocol and the Open
+                                   Inference Protocol v2 (docs/serving.md)
 jupyter mm bundle URI --out DIR    a deploy bundle: model, Dockerfile, Kubernetes and KServe
                                    manifests (docs/serving.md)
 """
@@ -145,6 +147,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .client.remote.sync import add_parser as add_sync_parser
 
     add_sync_parser(sub)
+    from .serving.runner import add_parser as add_serve_parser
+
+    add_serve_parser(sub)
     args = parser.parse_args(argv)
     try:
         return int(args.fn(args))

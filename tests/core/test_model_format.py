@@ -112,6 +112,9 @@ def test_column_signature_enforcement() -> None:
     # extra columns are dropped and the order is the schema's
     out = sig.enforce(X.assign(extra=1)[["debt", "extra", "age", "income"]])
     assert list(out.columns) == ["income", "age", "debt"]
+    # columns already of their exact dtypes skip the per-column checks: same answer, a new frame
+    exact = sig.enforce(X)
+    assert exact is not X and exact.equals(X[["income", "age", "debt"]])
     # a safe cast: integer income is accepted as double
     cast = sig.enforce(X.assign(income=X["income"].round().astype("int64")))
     assert cast["income"].dtype == np.float64

@@ -275,6 +275,9 @@ def _enforce_columns(specs: Sequence[Spec], data: Any) -> Any:
         if data.shape[1] != len(specs):
             raise InvalidInput(f"input has {data.shape[1]} columns; the model expects {len(specs)}")
         names = list(data.columns)
+    fast = _exact_match(specs, names, data)
+    if fast is not None:
+        return fast
     required = [n for n, s in zip(names, specs, strict=True) if s.get("required", True)]
     missing = [n for n in required if n not in data.columns]
     if missing:
@@ -285,6 +288,27 @@ def _enforce_columns(specs: Sequence[Spec], data: Any) -> Any:
             continue  # optional and absent
         out[name] = _cast_column(data[name], name, spec)
     return pd.DataFrame(out, index=data.index)
+
+
+#: Column types whose numpy dtype says it all: a column of exactly this dtype needs no check.
+_EXACT_DTYPES = {
+    "boolean": "bool", "integer": "int32", "long": "int64", "float": "float32", "double": "float64"
+}  # fmt: skip
+
+
+def _exact_match(specs: Sequence[Spec], names: Sequence[Any], data: Any) -> Any:
+    """The schema's columns of ``data`` when every one is there with exactly its type's numpy
+    dtype (what the column-by-column check would return, at a fraction of its cost: the
+    model server checks every request); None when any column needs the full check."""
+    dtypes = data.dtypes
+    columns = data.columns
+    if columns.has_duplicates:
+        return None
+    for name, spec in zip(names, specs, strict=True):
+        want = _EXACT_DTYPES.get(spec.get("type"))  # type: ignore[arg-type]
+        if want is None or name not in columns or dtypes[name] != want:
+            return None
+    return data[list(names)]
 
 
 def _cast_column(series: Any, name: Any, spec: Spec) -> Any:
