@@ -41,6 +41,7 @@ SCRIPTS = [
     "compare_widget",
     "prediction_log",
     "serving",
+    "alias_switch",
 ]
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import importlib
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -68,13 +67,7 @@ class ServingState:
         rate = self.config.log_predictions
         if not rate:
             return None
-        try:  # serving/prediction_log.py ships on its own; without it, serve without a log
-            module = importlib.import_module(f"{__package__}.prediction_log")
-        except ImportError:
-            raise InvalidInput(
-                "--log-predictions needs jupyter_mm.serving.prediction_log, which this "
-                "installation lacks"
-            ) from None
+        from . import prediction_log as module  # loaded only when predictions are logged
         root = self.config.prediction_log_uri
         if root is None:
             import os

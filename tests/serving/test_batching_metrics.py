@@ -188,22 +188,6 @@ def test_metrics_count_requests_errors_latency_rows_and_loads(models: Models) ->
     assert m[f'mm_serve_model_version_info{{digest="{digest}",model="credit",version="1"}}'] == 1
 
 
-def _has_prediction_log() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("jupyter_mm.serving.prediction_log") is not None
-
-
-@pytest.mark.skipif(_has_prediction_log(), reason="the prediction log is installed")
-def test_log_predictions_without_the_prediction_log_is_a_clear_error(models: Models) -> None:
-    from jupyter_mm.errors import InvalidInput
-
-    with pytest.raises(InvalidInput, match="prediction_log"):
-        with serving(models=[models.directory], log_predictions=1.0, prediction_log_uri="x"):
-            pass
-
-
-@pytest.mark.skipif(not _has_prediction_log(), reason="serving/prediction_log.py not here yet")
 def test_scored_rows_reach_the_prediction_log(models: Models, tmp_path: Any) -> None:
     root = tmp_path / "predictions"
     with serving(models=["models:/credit/1"], store_uri=models.store_uri, log_predictions=1.0,

@@ -600,7 +600,7 @@ def test_bundle_server_from_fresh_venv_answers_both_protocols(
 
     status, headers, body = _request(
         f"{bundle_server}/invocations",
-        {"dataframe_split": {"columns": list(X.columns), "data": X.to_numpy().tolist()}},
+        {"dataframe_split": json.loads(X.to_json(orient="split", index=False))},
     )
     assert status == 200, body
     assert np.asarray(body["predictions"]).tolist() == np.asarray(expected).tolist()
