@@ -89,6 +89,8 @@ def _numeric_profile(values: np.ndarray, dtype: str) -> dict[str, Any]:
         out["values"] = None
         return out
     edges = np.unique(np.quantile(finite, DECILES))
+    if finite.min() == finite.max():  # a constant: bins below, at and above it, so a move shows
+        edges = np.array([edges[0], np.nextafter(edges[0], np.inf)])
     counts = np.bincount(np.searchsorted(edges, finite, side="right"), minlength=edges.size + 1)
     out.update(
         mean=float(finite.mean()), std=float(finite.std()),
