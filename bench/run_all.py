@@ -40,6 +40,7 @@ SCRIPTS = [
     "remote_artifacts",
     "compare_widget",
     "prediction_log",
+    "drift",
 ]
 
 

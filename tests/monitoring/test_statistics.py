@@ -135,9 +135,7 @@ def test_statistics_from_frozen_quantiles_approach_the_raw_ones(large: tuple) ->
     approx = st.ks_from_quantiles(QUANTILE_LEVELS, q, ref.size, cur)
     assert exact - 0.01 <= approx.statistic <= exact + 1e-12
     w = st.wasserstein_from_quantiles(QUANTILE_LEVELS, q, ref.std(), ref.size, cur)
-    assert w.statistic == pytest.approx(
-        stats.wasserstein_distance(ref, cur) / ref.std(), rel=0.02
-    )
+    assert w.statistic == pytest.approx(stats.wasserstein_distance(ref, cur) / ref.std(), rel=0.02)
 
 
 def test_binned_statistics_match_scipy_on_large_data(large: tuple) -> None:
@@ -158,6 +156,4 @@ def test_binned_statistics_match_scipy_on_large_data(large: tuple) -> None:
     expected = stats.chi2_contingency(np.array([rc, cc]), correction=False)
     assert chi.statistic == pytest.approx(expected.statistic)
     assert chi.p_value == pytest.approx(expected.pvalue, rel=1e-6, abs=1e-300)
-    assert st.hellinger(rc, cc).statistic == pytest.approx(
-        math.sqrt(1 - np.sqrt(p * q).sum())
-    )
+    assert st.hellinger(rc, cc).statistic == pytest.approx(math.sqrt(1 - np.sqrt(p * q).sum()))
