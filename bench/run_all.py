@@ -42,6 +42,7 @@ SCRIPTS = [
     "prediction_log",
     "serving",
     "alias_switch",
+    "drift",
 ]
 
 

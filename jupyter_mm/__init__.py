@@ -55,7 +55,7 @@ _API = {
     "plot_metric": "notebook.compare_widget",
     "diff": "notebook.run_diff",
     # model registry
-    "register_model": "client.registry",
+    "register_model": "monitoring.references",  # + reference=: profiles live above client
     "set_alias": "client.registry",
     "delete_alias": "client.registry",
     "request_approval": "client.registry",
@@ -73,6 +73,12 @@ _API = {
     "lineage": "client.registry",
     "model_card": "client.registry",
     "update_model_card": "client.registry",
+    # monitoring
+    "set_reference": "monitoring.references",
+    "reference_profile": "monitoring.references",
+    "set_drift_thresholds": "monitoring.references",
+    "drift_thresholds": "monitoring.references",
+    "check_drift": "monitoring.references",
     # serving
     "predictions": "client.predictions",
     # configuration
@@ -114,7 +120,6 @@ if TYPE_CHECKING:
         lineage,
         model_card,
         models,
-        register_model,
         registry_policy,
         reject,
         request_approval,
@@ -151,6 +156,14 @@ if TYPE_CHECKING:
         NotFound,
         PolicyViolation,
         StoreError,
+    )
+    from .monitoring.references import (
+        check_drift,
+        drift_thresholds,
+        reference_profile,
+        register_model,
+        set_drift_thresholds,
+        set_reference,
     )
     from .notebook.compare_widget import compare, plot_metric
     from .notebook.run_diff import diff

@@ -603,6 +603,32 @@ export interface paths {
         patch: operations["updateModelCard"];
         trace?: never;
     };
+    "/registry/models/{name}/versions/{version}/reference": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the registered model's name (no `/` or `:`) */
+                name: components["parameters"]["ModelName"];
+                version: components["parameters"]["Version"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The version's reference profile (drift monitoring's frozen view of its data)
+         * @description `digest` is the SHA-256 of the stored profile (the version tag `mm.reference`); both are
+         *     null when the version has no reference. The profile's format is in docs/monitoring.md.
+         */
+        get: operations["getReferenceProfile"];
+        /** Store a reference profile for the version (content-addressed; audited as the tag `mm.reference`) */
+        put: operations["setReferenceProfile"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/registry/models/{name}/aliases/{alias}": {
         parameters: {
             query?: never;
@@ -2751,6 +2777,89 @@ export interface operations {
                         name: string;
                         version: number;
                         fields: components["schemas"]["ModelCardFields"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getReferenceProfile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the registered model's name (no `/` or `:`) */
+                name: components["parameters"]["ModelName"];
+                version: components["parameters"]["Version"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the profile and its digest */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name: string;
+                        version: number;
+                        digest: string | null;
+                        profile: {
+                            [key: string]: unknown;
+                        } | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["DataLoss"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    setReferenceProfile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the registered model's name (no `/` or `:`) */
+                name: components["parameters"]["ModelName"];
+                version: components["parameters"]["Version"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    profile: {
+                        /** @enum {string} */
+                        schema: "jupyter-mm.reference-profile";
+                    } & {
+                        [key: string]: unknown;
+                    };
+                    comment?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description the stored profile's SHA-256 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name: string;
+                        version: number;
+                        digest: string;
                     };
                 };
             };

@@ -551,3 +551,37 @@ def test_a_registry_change_first_sends_what_was_spooled(
     assert not store.spool.pending()
     with team.store() as server:
         assert server.get_run(offline.id).tags["written"] == "offline"
+
+
+def test_reference_profile_through_the_server(team: Team, as_user: AsUser) -> None:
+    """``mm.register_model(..., reference=)`` against a team server: the server stores the
+    profile content-addressed and tags the version as the identity it authenticated; any
+    client reads it back and compares current data to it without the reference data."""
+    import pandas as pd
+
+    from jupyter_mm.core.registry.reference import REFERENCE_TAG
+
+    model = f"credit-{uuid.uuid4().hex[:8]}"
+    as_user("alice")
+    _, info, clf = _train_and_log("scorer")
+    x, _ = _data()
+    frame = pd.DataFrame(x, columns=["a", "b", "c"])
+    v = mm.register_model(info, model, reference=frame, reference_scores=clf.predict_proba(x))
+    digest = v.tags[REFERENCE_TAG]
+    with team.store() as server:
+        assert server.reference_profile(model, 1) == {
+            "digest": digest,
+            "profile": json.loads(server.blobs.get_bytes(digest)),
+        }
+        (entry,) = [e for e in server.audit_log(model) if e.action == "version.tag_set"]
+        assert (entry.actor, entry.after) == ("alice", {REFERENCE_TAG: digest})
+    as_user("bob")
+    assert mm.reference_profile(model, 1).rows == len(frame)
+    assert mm.check_drift(model, 1, frame + 2.0).status == "drift"
+    with pytest.raises(InvalidInput, match="not a reference profile"):
+        backend.get_store().set_reference_profile(model, 1, {"rows": 1})
+    mv = mm.versions(model)[0]
+    assert mv.tags[REFERENCE_TAG] == digest
+    mm.register_model(info, model)
+    with pytest.raises(NotFound, match="no reference profile"):
+        mm.reference_profile(model, 2)

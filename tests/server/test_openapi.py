@@ -377,6 +377,13 @@ async def test_scripted_responses_match_the_spec(
         await req("GET", card, *vpath, "versions", "1", "card", params={"format": fmt})
     await req("PATCH", card, *vpath, "versions", "1", "card", body={"intended_use": "<b>x</b>"})
     await req("PATCH", card, *vpath, "versions", "1", "card", body={"colour": "x"})
+    ref = f"{version}/reference"
+    await req("GET", ref, *vpath, "versions", "1", "reference")  # none yet: nulls
+    prof = {"schema": "jupyter-mm.reference-profile", "schema_version": 1, "rows": 1}
+    await req("PUT", ref, *vpath, "versions", "1", "reference", body={"profile": prof})
+    await req("GET", ref, *vpath, "versions", "1", "reference")
+    await req("PUT", ref, *vpath, "versions", "1", "reference", body={"profile": {"a": 1}})
+    await req("PUT", ref, *vpath, "versions", "9", "reference", body={"profile": prof})  # 404
     await req("GET", "/registry/audit", "registry", "audit", params={"model": "cr", "limit": "5"})
     await req("GET", "/registry/audit", "registry", "audit", params={"since": "x"})
     await req("GET", "/registry/audit/export", "registry", "audit", "export")

@@ -530,3 +530,28 @@ class RemoteRegistryMixin:
         path = f"{_version_path(name, version)}/card"
         reply: dict[str, str] = self._registry_write("PATCH", path, json_body=body)["fields"]
         return reply
+
+    # ------------------------------------------------------------ reference profiles
+
+    def set_reference_profile(
+        self,
+        name: str,
+        version: int | str,
+        profile: Mapping[str, Any],
+        *,
+        actor: str = "",
+        comment: str = "",
+    ) -> str:
+        """Send the profile; the server stores it and tags the version (audited, as itself)."""
+        from ...core.registry.reference import canonical
+
+        canonical(profile)  # refused here, before the request, as a local store refuses it
+        body = {"profile": dict(profile), "comment": rules.comment(comment)}
+        path = f"{_version_path(name, version)}/reference"
+        return str(self._registry_write("PUT", path, json_body=body)["digest"])
+
+    def reference_profile(self, name: str, version: int | str) -> dict[str, Any] | None:
+        reply = self._registry_read("GET", f"{_version_path(name, version)}/reference").json()
+        if reply.get("digest") is None:
+            return None
+        return {"digest": reply["digest"], "profile": reply["profile"]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from .aliases import AliasesMixin
@@ -38,3 +39,23 @@ class RegistryMixin(ModelsMixin, VersionsMixin, AliasesMixin, ApprovalsMixin, Au
         return update_model_card(
             cast("Store", self), name, version, actor=actor, comment=comment, **fields
         )
+
+    def set_reference_profile(
+        self,
+        name: str,
+        version: int | str,
+        profile: Mapping[str, Any],
+        *,
+        actor: str,
+        comment: str = "",
+    ) -> str:
+        from .reference import set_reference_profile
+
+        return set_reference_profile(
+            cast("Store", self), name, version, profile, actor=actor, comment=comment
+        )
+
+    def reference_profile(self, name: str, version: int | str) -> dict[str, Any] | None:
+        from .reference import reference_profile
+
+        return reference_profile(cast("Store", self), name, version)

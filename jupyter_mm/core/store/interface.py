@@ -336,6 +336,18 @@ class TrackingStore(Protocol):
         self, name: str, version: int | str, *, actor: str, comment: str = "", **fields: str | None
     ) -> dict[str, str]: ...
 
+    def set_reference_profile(
+        self,
+        name: str,
+        version: int | str,
+        profile: Mapping[str, Any],
+        *,
+        actor: str,
+        comment: str = "",
+    ) -> str: ...
+
+    def reference_profile(self, name: str, version: int | str) -> dict[str, Any] | None: ...
+
     # ------------------------------------------------------------ the prediction log
 
     def predictions(

@@ -38,6 +38,7 @@ from .registry import (
     ModelHandler,
     ModelsHandler,
     PolicyHandler,
+    ReferenceProfileHandler,
     VersionHandler,
     VersionsHandler,
 )
@@ -111,6 +112,10 @@ def api_handlers() -> list[tuple[Any, ...]]:
         ),
         (route("registry", "models", _MODEL, "versions", _VERSION, "lineage"), LineageHandler),
         (route("registry", "models", _MODEL, "versions", _VERSION, "card"), ModelCardHandler),
+        (
+            route("registry", "models", _MODEL, "versions", _VERSION, "reference"),
+            ReferenceProfileHandler,
+        ),
         (route("registry", "models", _MODEL, "aliases", _ALIAS), AliasHandler),
         (route("registry", "models", _MODEL, "aliases", _ALIAS, "history"), AliasHistoryHandler),
         (route("registry", "audit"), AuditHandler),

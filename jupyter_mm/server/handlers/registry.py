@@ -326,6 +326,16 @@ def _update_card(
     return {"name": name, "version": version, "fields": values}
 
 
+def _reference(store: Store, name: str, version: int) -> dict[str, Any] | None:
+    return store.reference_profile(name, version)
+
+
+def _set_reference(
+    store: Store, actor: str, name: str, version: int, profile: Any, comment: str
+) -> str:
+    return store.set_reference_profile(name, version, profile, actor=actor, comment=comment)
+
+
 def _version(value: Any) -> int:
     from ...core.registry import rules
 
@@ -557,6 +567,32 @@ class ModelCardHandler(RegistryHandler):
         number = _version(version)
         body = json_object(self, (*USER_FIELDS, "comment"))
         self.send_json(await self.call_store(_update_card, self.actor, name, number, body))
+
+
+class ReferenceProfileHandler(RegistryHandler):
+    """``GET``: the version's reference profile ``{name, version, digest, profile}`` (both null
+    when it has none); ``PUT {profile, comment}`` stores one (content-addressed, audited as a
+    change of the version tag ``mm.reference``)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, name: str, version: str) -> None:
+        number = _version(version)
+        found = await self.call_store(_reference, name, number)
+        self.send_json({"name": name, "version": number, **(found or {"digest": None,
+                                                                     "profile": None})})
+
+    @tornado.web.authenticated
+    @authorized
+    async def put(self, name: str, version: str) -> None:
+        number = _version(version)
+        body = json_object(self, ("profile", "comment"))
+        if "profile" not in body:
+            raise InvalidInput("'profile' is required")
+        digest = await self.call_store(
+            _set_reference, self.actor, name, number, body["profile"], _comment(body)
+        )
+        self.send_json({"name": name, "version": number, "digest": digest})
 
 
 class PolicyHandler(RegistryHandler):

@@ -1,0 +1,186 @@
+"""``mm.set_reference``, ``mm.reference_profile``, ``mm.register_model(..., reference=)``, per-model
+drift thresholds and ``mm.check_drift``: reference profiles stored with their version.
+
+The profile is computed here (monitoring sits above client) and handed to the store, local or
+remote, whose ``set_reference_profile`` keeps it content-addressed behind the audited version tag
+``mm.reference`` (``core/registry/reference.py``). A profile is computed *before* anything is
+written, so bad reference data leaves no version and no tag behind.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from ..core.registry import ModelVersion
+    from ..core.store import TrackingStore
+    from .presets import DriftResult, Thresholds
+    from .profile import ReferenceProfile
+
+#: Registered-model tag holding the model's drift thresholds (JSON, audited).
+THRESHOLDS_TAG = "mm.drift.thresholds"
+#: Dataset contexts taken as the version's evaluation data when no reference data is named.
+EVALUATION_CONTEXTS = ("evaluation", "eval", "validation", "valid", "test")
+
+
+def _store(write: bool = True) -> TrackingStore:
+    from ..client.registry import _store as store
+
+    return store(write)
+
+
+def _actor(store: TrackingStore) -> str:
+    from ..client.registry import _actor as actor
+
+    return actor(store)
+
+
+def _evaluation_data(store: TrackingStore, name: str, version: int | str) -> Any:
+    """The version's logged evaluation dataset, read back from its file if the file is still
+    there with the digest that was logged (a DataFrame logged from memory keeps only its digest,
+    so it cannot be read back)."""
+    import pandas as pd
+
+    from ..client.datasets import describe
+
+    mv = store.get_model_version(name, version)
+    if not mv.run_id:
+        raise InvalidInput(
+            f"{name!r} version {version} has no run, so no logged evaluation dataset: pass data="
+        )
+    datasets = [d for d in store.get_run(mv.run_id).datasets if d.context in EVALUATION_CONTEXTS]
+    for d in datasets:
+        if d.source_type != "file" or not d.source:
+            continue
+        suffix = d.source.lower().rsplit(".", 1)[-1]
+        if suffix not in ("csv", "parquet", "pq"):
+            continue
+        try:
+            if describe(d.source, d.name).digest != d.digest:
+                continue
+        except InvalidInput:  # the file is gone
+            continue
+        return pd.read_csv(d.source) if suffix == "csv" else pd.read_parquet(d.source)
+    contexts = ", ".join(sorted({d.context for d in store.get_run(mv.run_id).datasets})) or "none"
+    raise InvalidInput(
+        f"{name!r} version {version}: no evaluation dataset of its run can be read back (a "
+        f"CSV or Parquet file still holding the logged digest; contexts logged: {contexts}); "
+        f"pass data="
+    )
+
+
+def set_reference(
+    name: str,
+    version: int | str,
+    data: Any = None,
+    scores: Any = None,
+    *,
+    categorical: Iterable[str] = (),
+    comment: str = "",
+) -> ReferenceProfile:
+    """Compute the reference profile of ``data`` (default: the version's logged evaluation
+    dataset, when its file can be read back) and the model's ``scores`` on it, and store it with
+    the version (content-addressed, audited). Replacing a reference is audited too."""
+    from .profile import build_profile
+
+    store = _store()
+    if data is None:
+        data = _evaluation_data(store, name, version)
+    else:
+        store.get_model_version(name, version)  # NotFound before the work
+    profile = build_profile(data, scores, categorical=categorical)
+    store.set_reference_profile(name, version, profile.doc, actor=_actor(store), comment=comment)
+    return profile
+
+
+def reference_profile(name: str, version: int | str) -> ReferenceProfile:
+    """The version's stored reference profile (``NotFound`` when it has none)."""
+    from .profile import ReferenceProfile
+
+    found = _store(write=False).reference_profile(name, version)
+    if found is None:
+        raise NotFound(f"{name!r} version {version} has no reference profile: mm.set_reference")
+    return ReferenceProfile.from_json(found["profile"])
+
+
+def register_model(
+    source: Any,
+    name: str,
+    *,
+    description: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+    comment: str = "",
+    reference: Any = None,
+    reference_scores: Any = None,
+) -> ModelVersion:
+    """Register the model at ``source`` as the next version of ``name``; with ``reference`` (a
+    DataFrame, e.g. the validation set) and optionally the model's scores on it, freeze its
+    reference profile with the version. The profile is computed first, so unusable reference
+    data registers nothing."""
+    from ..client import registry
+
+    profile = None
+    if reference is not None:
+        from .profile import build_profile
+
+        profile = build_profile(reference, reference_scores)
+    elif reference_scores is not None:
+        raise InvalidInput("reference_scores needs reference= (the rows they were scored on)")
+    mv = registry.register_model(source, name, description=description, tags=tags,
+                                 comment=comment)  # fmt: skip
+    if profile is not None:
+        store = _store()
+        store.set_reference_profile(
+            name, mv.version, profile.doc, actor=_actor(store), comment="reference profile"
+        )
+        mv = store.get_model_version(name, mv.version)
+    return mv
+
+
+def set_drift_thresholds(name: str, thresholds: Thresholds | None, comment: str = "") -> None:
+    """Set (``None``: clear) the model's drift thresholds, applied to every version under the
+    ones a call passes: ``{feature | "*": threshold | {"method", "threshold", "warning"},
+    "drift_share": share}``. Stored as the audited model tag ``mm.drift.thresholds``."""
+    from ..core import limits
+    from .presets import check_thresholds
+
+    store = _store()
+    if thresholds is None:
+        store.delete_registered_model_tag(name, THRESHOLDS_TAG, actor=_actor(store),
+                                          comment=comment)  # fmt: skip
+        return
+    value = json.dumps(check_thresholds(thresholds), sort_keys=True, allow_nan=False)
+    if len(value) > limits.MAX_TAG_VALUE_LENGTH:
+        raise InvalidInput(
+            f"thresholds are {len(value)} characters as JSON; at most "
+            f"{limits.MAX_TAG_VALUE_LENGTH} fit a model tag"
+        )
+    store.set_registered_model_tag(name, THRESHOLDS_TAG, value, actor=_actor(store),
+                                   comment=comment)  # fmt: skip
+
+
+def drift_thresholds(name: str) -> dict[str, Any]:
+    """The model's stored drift thresholds (``{}`` when none)."""
+    raw = _store(write=False).get_registered_model(name).tags.get(THRESHOLDS_TAG)
+    return dict(json.loads(raw)) if raw else {}
+
+
+def check_drift(
+    name: str,
+    version: int | str,
+    current: Any,
+    preset: str = "bank",
+    thresholds: Thresholds | None = None,
+    scores: Any = None,
+) -> DriftResult:
+    """Compare ``current`` with the version's stored reference profile: the model's thresholds
+    first, then ``thresholds`` over them."""
+    from .presets import drift, merge_thresholds
+
+    profile = reference_profile(name, version)
+    merged = merge_thresholds(drift_thresholds(name), thresholds)
+    return drift(profile, current, preset=preset, thresholds=merged, scores=scores)
