@@ -75,6 +75,7 @@ _API = {
     "update_model_card": "client.registry",
     # serving
     "predictions": "client.predictions",
+    "serve": "client.serve",
     # configuration
     "set_tracking_uri": "client.backend",
     "get_tracking_uri": "client.backend",
@@ -125,6 +126,7 @@ if TYPE_CHECKING:
         verify_audit,
         versions,
     )
+    from .client.serve import serve
     from .client.tracking import (
         active_run,
         end_run,

@@ -52,6 +52,7 @@ from .runs import (
     RunsSearchHandler,
     RunTagHandler,
 )
+from .serving import ServedHandler, ServeHandler
 from .snapshots import SnapshotDiffHandler, SnapshotHandler
 from .status import StatusHandler
 
@@ -119,4 +120,6 @@ def api_handlers() -> list[tuple[Any, ...]]:
         (route("registry", "policy"), PolicyHandler),
         (route("registry", "models", _MODEL, "policy"), PolicyHandler),
         (route("predictions"), PredictionsHandler),
+        (route("serve"), ServeHandler),
+        (route("serve", _MODEL), ServedHandler),
     ]
