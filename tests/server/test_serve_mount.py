@@ -14,6 +14,7 @@ import pytest
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
 
+from tests.server.test_openapi import SPEC_PATH, Contract
 from tests.serving.support import COLUMNS, Models, credit_frame, credit_store, expected
 
 
@@ -87,8 +88,12 @@ async def fails(call: Any) -> Any:
 
 
 async def test_start_predict_list_stop(jp_fetch: Any, jp_base_url: str, models: Models) -> None:
+    import yaml
+
+    contract = Contract(yaml.safe_load(SPEC_PATH.read_text()))  # answers as openapi.yaml says
     r = await start(jp_fetch, "models:/credit@champion")
     assert r.code == 201
+    contract.check("POST", "/serve", r.code, r.headers, r.body)
     info = json.loads(r.body)
     assert (info["name"], info["version"], info["alias"]) == ("credit", "1", "champion")
     assert info["invocations_url"] == f"{jp_base_url}jupyter-mm/serve/credit/invocations"
@@ -118,6 +123,11 @@ async def test_start_predict_list_stop(jp_fetch: Any, jp_base_url: str, models: 
     # asking again returns what serves; the list holds it
     r = await start(jp_fetch, "models:/credit@champion")
     assert r.code == 200 and json.loads(r.body)["name"] == "credit"
+    contract.check("POST", "/serve", r.code, r.headers, r.body)
+    r = await jp_fetch("jupyter-mm", "api", "serve")
+    contract.check("GET", "/serve", r.code, r.headers, r.body)
+    r = await jp_fetch("jupyter-mm", "api", "serve", "credit")
+    contract.check("GET", "/serve/{name}", r.code, r.headers, r.body)
     listed = json.loads((await jp_fetch("jupyter-mm", "api", "serve")).body)["served"]
     assert [(s["name"], s["model_uri"]) for s in listed] == [("credit", "models:/credit@champion")]
     # another URI under a served name is refused
@@ -133,6 +143,7 @@ async def test_start_predict_list_stop(jp_fetch: Any, jp_base_url: str, models: 
 
     r = await jp_fetch("jupyter-mm", "api", "serve", "credit", method="DELETE")
     assert json.loads(r.body)["stopped"]["name"] == "credit"
+    contract.check("DELETE", "/serve/{name}", r.code, r.headers, r.body)
     code, doc = await fails(jp_fetch("jupyter-mm", "serve", "credit", "invocations",
                                      method="POST", body=split_body(),
                                      headers={"Content-Type": "application/json"}))  # fmt: skip
