@@ -25,7 +25,7 @@ from jupyter_server.auth.utils import HTTP_METHOD_TO_AUTH_ACTION
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import ensure_async, url_path_join
 
-from ..errors import AlreadyExists, InvalidInput, NotFound
+from ..errors import AlreadyExists, InvalidInput, MMError, NotFound
 from ..serving.app import ServingState, serving_routes
 from ..serving.config import ModelSpec, ServeConfig
 from ..serving.handlers import BaseHandler as ServingBaseHandler
@@ -230,7 +230,9 @@ class _JupyterServing(APIHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(exc, tornado.web.HTTPError) and status_code < 500:
+        if isinstance(exc, MMError):  # e.g. the team server's authorizer saying why not
+            ServingBaseHandler.fail(self, exc.http_status, exc.code, exc.message)  # type: ignore[arg-type]
+        elif isinstance(exc, tornado.web.HTTPError) and status_code < 500:
             # Jupyter's refusals (403), in the protocol's error shape
             message = exc.log_message or self._reason
             ServingBaseHandler.fail(
