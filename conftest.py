@@ -15,7 +15,7 @@ from traitlets.config import Config
 
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
-_MM_ENV = ("MM_TRACKING_URI", "MM_ARTIFACT_URI")
+_MM_ENV = ("MM_TRACKING_URI", "MM_ARTIFACT_URI", "MM_JUPYTER_SERVER_INFO")
 
 
 @pytest.fixture

@@ -81,6 +81,7 @@ _API = {
     "check_drift": "monitoring.references",
     # serving
     "predictions": "client.predictions",
+    "serve": "client.serve",
     # configuration
     "set_tracking_uri": "client.backend",
     "get_tracking_uri": "client.backend",
@@ -130,6 +131,7 @@ if TYPE_CHECKING:
         verify_audit,
         versions,
     )
+    from .client.serve import serve
     from .client.tracking import (
         active_run,
         end_run,

@@ -785,6 +785,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/serve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The models this Jupyter server serves under `{base_url}jupyter-mm/serve/{name}/` */
+        get: operations["listServed"];
+        put?: never;
+        /**
+         * Serve a registered model under `{base_url}jupyter-mm/serve/{name}/`
+         * @description Loads the model (off the event loop) and serves it with both protocols of the model server (docs/serving.md): MLflow's `POST invocations`, `GET ping`, `health`, `version`, `metrics` and the Open Inference Protocol v2 `v2/...`, relative to the returned `url`, behind Jupyter's authentication. `models:/NAME@ALIAS` follows the alias. 201 when it was started, 200 when the same URI is already served under that name; another URI under a served name is 400 `RESOURCE_ALREADY_EXISTS`. A model whose loading runs code from its files (pickle, cloudpickle) needs `trust: true` (else 403 `UNTRUSTED_MODEL`).
+         */
+        post: operations["startServing"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/serve/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the name the model is served under */
+                name: string;
+            };
+            cookie?: never;
+        };
+        /** One served model */
+        get: operations["getServed"];
+        put?: never;
+        post?: never;
+        /** Stop serving a model */
+        delete: operations["stopServing"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1104,6 +1146,30 @@ export interface components {
             error?: components["schemas"]["Error"];
             frontend_version?: string;
             version_match?: boolean;
+        };
+        /** @description a model this Jupyter server serves; the URLs are paths on this server */
+        Served: {
+            /** @description the name in the URLs */
+            name: string;
+            model_uri: string;
+            /** @description the name OIP addresses the model by */
+            model_name: string;
+            /** @description the version answering now (follows an alias) */
+            version: string;
+            /** @description `sha256:` of the model's SHA256SUMS listing */
+            digest: string;
+            alias?: string | null;
+            ready: boolean;
+            /** @description why the alias's new version failed to load (the old one keeps serving) */
+            error?: string | null;
+            /** @description ms since the epoch */
+            started: number;
+            /** @description `{base_url}jupyter-mm/serve/{name}/`: both protocols */
+            url: string;
+            /** @description MLflow's scoring route */
+            invocations_url: string;
+            oip_model_url: string;
+            oip_infer_url: string;
         };
     };
     responses: {
@@ -3194,6 +3260,135 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listServed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description every served model (none until a user asks) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        served: components["schemas"]["Served"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    startServing: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description `models:/NAME@ALIAS`, `models:/NAME/VERSION` or `runs:/RUN_ID/PATH` */
+                    model_uri: string;
+                    /** @description the name to serve it under (default the model's name); no `/` */
+                    name?: string;
+                    /** @default false */
+                    trust?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description already served */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Served"];
+                };
+            };
+            /** @description started */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Served"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getServed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the name the model is served under */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the served model */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Served"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    stopServing: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the name the model is served under */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description stopped; its routes answer 404 from now on */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        stopped: {
+                            name: string;
+                            model_uri: string;
+                        };
+                    };
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -10,6 +10,7 @@ Without config the store is ``$MM_TRACKING_URI``, else ``.mm/`` under the server
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
@@ -20,6 +21,7 @@ from .events import start_store_events, stop_store_events
 from .handlers import api_handlers
 from .handlers.base import AUDIT_AS_SERVER_USER_SETTING, STORE_SETTING
 from .mlflow import mlflow_handlers
+from .serve import SERVED_SETTING, SERVER_INFO_ENV, ServedModels, serve_handlers
 from .store_provider import (
     ARTIFACT_URI_ENV,
     TRACKING_URI_ENV,
@@ -92,7 +94,29 @@ class JupyterMM(ExtensionApp):
         ),
     )
 
+    serve_models = Bool(
+        True,
+        config=True,
+        help=(
+            "Let users serve registered models from this server, under "
+            "{base_url}jupyter-mm/serve/{name}/ (started through jupyter-mm/api/serve, the "
+            "version view's Try it, or mm.serve). Nothing is served until a user asks. The team "
+            "server (`jupyter mm server`) turns it off: served models live in one worker "
+            "process and run model code inside the shared server."
+        ),
+    )
+
+    serve_allow_trust = Bool(
+        True,
+        config=True,
+        help=(
+            "Let users serve models whose loading runs code from their files (pickle, "
+            "cloudpickle) by asking with trust=true. Off: such models are refused."
+        ),
+    )
+
     store_provider: StoreProvider | None = None
+    served: ServedModels | None = None
 
     def initialize_settings(self) -> None:
         assert self.serverapp is not None
@@ -101,6 +125,11 @@ class JupyterMM(ExtensionApp):
         self.store_provider = StoreProvider(resolved.uri, self.artifact_uri or None)
         self.settings[STORE_SETTING] = self.store_provider
         self.settings[AUDIT_AS_SERVER_USER_SETTING] = self._audit_as_server_user()
+        if self.serve_models:
+            self.served = ServedModels(self.store_provider, self.serve_allow_trust)
+            self.settings[SERVED_SETTING] = self.served
+            # always this server's own file (one started from another's terminal inherits its)
+            os.environ[SERVER_INFO_ENV] = self.serverapp.info_file
         if self.live_events:
             start_store_events(self, on_demand=self.events_on_demand)
 
@@ -136,9 +165,13 @@ class JupyterMM(ExtensionApp):
         self.handlers.extend(api_handlers())
         self.handlers.extend(mlflow_handlers())
         self.handlers.extend(event_socket_handlers())
+        if self.serve_models:
+            self.handlers.extend(serve_handlers())
 
     async def stop_extension(self) -> None:
         await stop_store_events(self)
+        if self.served is not None:
+            await self.served.stop_all()
         if self.store_provider is not None:
             self.store_provider.close()
 

@@ -348,6 +348,8 @@ def build_config(opts: TeamServerOptions) -> Config:
     config.JupyterMM.tracking_uri = store_uri
     config.JupyterMM.artifact_uri = opts.artifacts or ""
     config.JupyterMM.events_on_demand = True
+    # served models live in one process and run users' model code: not on a shared server
+    config.JupyterMM.serve_models = False
     return config
 
 

@@ -123,16 +123,14 @@ class ServingState:
         self.source.close()
 
 
-def make_app(config: ServeConfig, base_path: str = "/") -> tornado.web.Application:
-    """The model server's application, every model loaded, with routes under ``base_path``."""
+def serving_routes() -> list[tuple[str, type[tornado.web.RequestHandler]]]:
+    """(pattern relative to the base path, handler) of every route; the Jupyter extension
+    mounts the same handlers under its own prefix and auth."""
     from . import handlers as h
 
-    state = ServingState(config)
-    state.start_polls()
-    base = "/" + base_path.strip("/") + "/" if base_path.strip("/") else "/"
     name = r"(?P<name>[^/]+)"
     version = r"(?:/versions/(?P<version>[^/]+))?"
-    routes: list[Any] = [
+    return [
         (r"ping", h.PingHandler),
         (r"health", h.PingHandler),
         (r"version", h.VersionHandler),
@@ -145,8 +143,17 @@ def make_app(config: ServeConfig, base_path: str = "/") -> tornado.web.Applicati
         (rf"v2/models/{name}{version}/infer", h.InferHandler),
         (rf"v2/models/{name}{version}/?", h.ModelMetadataHandler),
     ]
+
+
+def make_app(config: ServeConfig, base_path: str = "/") -> tornado.web.Application:
+    """The model server's application, every model loaded, with routes under ``base_path``."""
+    from . import handlers as h
+
+    state = ServingState(config)
+    state.start_polls()
+    base = "/" + base_path.strip("/") + "/" if base_path.strip("/") else "/"
     app = tornado.web.Application(
-        [(base + pattern, handler, {"state": state}) for pattern, handler in routes],
+        [(base + pattern, handler, {"state": state}) for pattern, handler in serving_routes()],
         default_handler_class=h.NotFoundHandler,
         default_handler_args={"state": state},
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import InvalidInput
 
@@ -55,6 +56,9 @@ class ServeConfig:
     prediction_log_uri: str | None = None
     #: the Jupyter extension authenticates itself: the app then checks no token
     external_auth: bool = False
+    #: an open store to read models from, owned by the embedding process (the Jupyter
+    #: extension passes its own, so a custom artifact location is honoured); never closed here
+    store: Any = None
 
     def check(self) -> None:
         """Refuse a configuration that cannot be served safely, before anything is loaded."""

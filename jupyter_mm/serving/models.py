@@ -118,6 +118,8 @@ class ModelSource:
 
     @property
     def store(self) -> TrackingStore:
+        if self.config.store is not None:
+            return self.config.store
         with self._lock:
             if self._store is None:
                 uri = self.config.store_uri

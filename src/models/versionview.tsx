@@ -12,6 +12,7 @@
 
 import * as React from 'react';
 
+import { ServerConnection } from '@jupyterlab/services';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import { ISignal, Signal } from '@lumino/signaling';
 
@@ -31,6 +32,7 @@ import {
   RunLink,
   useRerenderOn
 } from './components';
+import { TryIt } from './tryit-view';
 import {
   approvalActions,
   describeChange,
@@ -714,6 +716,17 @@ export function VersionView(props: {
           <Section title="Overview" id={`${idBase}-overview`}>
             <Overview v={v} actions={actions} />
           </Section>
+          {'serverSettings' in model.api ? (
+            <Section title="Try it" id={`${idBase}-tryit`}>
+              <TryIt
+                serverSettings={
+                  (model.api as { serverSettings: ServerConnection.ISettings })
+                    .serverSettings
+                }
+                version={v}
+              />
+            </Section>
+          ) : null}
           <Section title="Audit timeline" id={`${idBase}-audit`}>
             {model.errors.audit ? (
               <div className="jp-mm-error">{model.errors.audit}</div>

@@ -17,8 +17,14 @@ def test_the_extension_registers_routes(jp_web_app) -> None:
     routes = mm_routes(jp_web_app)
     patterns = [p for p, _ in routes]
     assert any(p.endswith("jupyter-mm/api/status$") for p in patterns), patterns
+    assert any(p.endswith("jupyter-mm/serve/(?P<served>[^/]+)/invocations$") for p in patterns)
     # Every route lives under <base_url>/jupyter-mm/: the REST API, the MLflow routes, the event socket.
-    prefixes = ("/a%40b/jupyter-mm/api/", "/a%40b/jupyter-mm/mlflow/", "/a%40b/jupyter-mm/events")
+    prefixes = (
+        "/a%40b/jupyter-mm/api/",
+        "/a%40b/jupyter-mm/mlflow/",
+        "/a%40b/jupyter-mm/events",
+        "/a%40b/jupyter-mm/serve/",
+    )
     assert all(any(prefix in p for prefix in prefixes) for p in patterns), patterns
 
 

@@ -408,6 +408,12 @@ async def test_scripted_responses_match_the_spec(
     await req("GET", "/predictions", "predictions", params={"name": "cr", "version": "1"})
     await req("GET", "/predictions", "predictions", params={"name": "cr", "start": "soon"})  # 400
     await req("GET", "/predictions", "predictions")  # no name: 400
+    # serving: the error answers here; started models in tests/server/test_serve_mount.py
+    await req("GET", "/serve", "serve")
+    await req("POST", "/serve", "serve", body={"model_uri": "/etc"})  # 400
+    await req("POST", "/serve", "serve", body={"model_uri": "models:/nope@champion"})  # 404
+    await req("GET", "/serve/{name}", "serve", "nope")  # 404
+    await req("DELETE", "/serve/{name}", "serve", "nope")  # 404
 
     exercised = {(t, m) for t, m, _ in contract.seen}
     described = {(p, m) for p, item in spec["paths"].items() for m in item if m in METHODS}

@@ -247,6 +247,40 @@ test.describe('model registry approval flow', () => {
       );
     });
 
+    await test.step('Try it: serve the version and send its example', async () => {
+      const tryit = view.locator('.jp-mm-tryit');
+      const box = tryit.getByRole('textbox', { name: 'Request body' });
+      // the model's serving_input_example.json (logged with input_example)
+      await expect(box).toHaveValue(/"inputs"/);
+      await tryit.getByRole('button', { name: 'Serve and send' }).click();
+      const result = tryit.locator('.jp-mm-tryit-result');
+      await expect(result).toContainText('HTTP 200');
+      await expect(result).toContainText('version 1');
+      await expect(result.locator('.jp-mm-tryit-response')).toContainText(
+        '"predictions"'
+      );
+      await expect(tryit.locator('.jp-mm-tryit-served')).toContainText(
+        `Served as ${MODEL}-v1`
+      );
+      // the same model answers the REST route the button used
+      const served = await request.get(`${API}/serve`);
+      expect(
+        (await served.json()).served.map((s: { name: string }) => s.name)
+      ).toEqual([`${MODEL}-v1`]);
+      // a bad body: the serving layer's 400, shown as text
+      await box.fill(
+        '{"dataframe_split": {"columns": ["<b>x</b>"], "data": [[1]]}}'
+      );
+      await tryit.getByRole('button', { name: 'Send' }).click();
+      await expect(result).toContainText('HTTP 400');
+      await expect(result.locator('b')).toHaveCount(0);
+      await tryit.locator('.jp-mm-tryit-curl summary').click();
+      await expect(tryit.locator('.jp-mm-tryit-curl')).toContainText(
+        `jupyter-mm/serve/${MODEL}-v1/invocations`
+      );
+      await request.delete(`${API}/serve/${MODEL}-v1`);
+    });
+
     await test.step('the lineage view', async () => {
       const lineage = view.locator('.jp-mm-lineage');
       await expect(lineage.locator('[data-part="run"]')).toContainText(

@@ -53,6 +53,7 @@ from .runs import (
     RunsSearchHandler,
     RunTagHandler,
 )
+from .serving import ServedHandler, ServeHandler
 from .snapshots import SnapshotDiffHandler, SnapshotHandler
 from .status import StatusHandler
 
@@ -124,4 +125,6 @@ def api_handlers() -> list[tuple[Any, ...]]:
         (route("registry", "policy"), PolicyHandler),
         (route("registry", "models", _MODEL, "policy"), PolicyHandler),
         (route("predictions"), PredictionsHandler),
+        (route("serve"), ServeHandler),
+        (route("serve", _MODEL), ServedHandler),
     ]
