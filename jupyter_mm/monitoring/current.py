@@ -18,6 +18,7 @@ in the result), so memory is bounded by ``max_rows`` × the features, whatever t
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -178,14 +179,17 @@ def window_bounds(window: Any, end: Any = None) -> tuple[dt.datetime, dt.datetim
 
     hi = dt.datetime.now(dt.timezone.utc) if end is None else _bound(end, "end", end=True)[0]
     assert hi is not None
+    units = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([wdhms])\s*", str(window).lower())
     if isinstance(window, dt.timedelta):
         span = window
+    elif isinstance(window, pd.Timedelta):
+        span = window.to_pytimedelta()
+    elif isinstance(window, str) and found:
+        span = dt.timedelta(**{units[found.group(2)]: float(found.group(1))})
     else:
-        try:
-            span = pd.Timedelta(str(window)).to_pytimedelta()
-        except ValueError:
-            raise InvalidInput(f"window {window!r} is not a duration: give '7d', '24h' or a "
-                               "timedelta") from None  # fmt: skip
+        raise InvalidInput(f"window {window!r} is not a duration: give '30d', '7d', '24h', "
+                           "'90m' or a timedelta")  # fmt: skip
     if span <= dt.timedelta(0):
         raise InvalidInput(f"window must be positive, got {window!r}")
     return hi - span, hi
@@ -305,6 +309,11 @@ def _score_columns(names: list[str]) -> list[str]:
 
 
 def _coalesce(frame: pd.DataFrame, columns: list[str]) -> Any:
+    columns = [c for c in columns if c in frame.columns] or columns[:1]
+    if columns[0] not in frame.columns:
+        import pandas as pd
+
+        return pd.Series(float("nan"), index=frame.index)
     series = frame[columns[0]]
     for c in columns[1:]:
         series = series.fillna(frame[c])
