@@ -365,11 +365,10 @@ def drift(
     import numpy as np
     import pandas as pd
 
-    from .presets import PRESETS
+    from .presets import PRESETS, merge_thresholds
     from .presets import drift as compare
     from .profile import SCORE
     from .references import drift_thresholds, reference_profile
-    from .presets import merge_thresholds
 
     if preset not in PRESETS:
         raise InvalidInput(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
@@ -511,7 +510,9 @@ def estimate_performance(
     )  # fmt: skip
     for when, part in groups:
         if len(part):
-            rows.append({"bucket": when, **perf.estimate(part["_score"].to_numpy(), cal, threshold)})
+            rows.append(
+                {"bucket": when, **perf.estimate(part["_score"].to_numpy(), cal, threshold)}
+            )
     out = pd.DataFrame(rows)
     out.attrs.update(version=int(v), window_start=start, window_end=stop, calibration=cal,
                      calibration_source=source)  # fmt: skip

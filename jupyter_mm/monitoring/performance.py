@@ -45,7 +45,7 @@ def _arrays(labels: Any, scores: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def _binary(y: np.ndarray) -> np.ndarray:
     values = set(np.unique(y).tolist())
-    if not values <= {0, 1, True, False}:
+    if not values <= {0, 1}:
         raise InvalidInput(f"binary metrics need labels 0/1, got {sorted(values)[:5]}")
     return y.astype(np.int8)
 
@@ -135,7 +135,7 @@ def classification_metrics(labels: Any, predicted: Any) -> dict[str, float]:
         raise InvalidInput("labels and predictions must be of one length")
     out = {"accuracy": float(np.mean(y == p)) if y.size else float("nan")}
     classes = np.unique(np.r_[y, p]) if y.size else np.array([])
-    binary = set(classes.tolist()) <= {0, 1, True, False}
+    binary = set(classes.tolist()) <= {0, 1}
     targets = [1] if binary else list(classes)
     f1s = []
     for c in targets:
@@ -175,7 +175,9 @@ def infer_task(labels: Any, outputs: Any) -> str:
     return "classification"
 
 
-def measure(labels: Any, outputs: Any, task: str = "auto", threshold: float = 0.5) -> dict[str, Any]:
+def measure(
+    labels: Any, outputs: Any, task: str = "auto", threshold: float = 0.5
+) -> dict[str, Any]:
     """The measured metrics of one period (``n`` labelled rows, then the task's metrics)."""
     if task == "auto":
         task = infer_task(labels, outputs)

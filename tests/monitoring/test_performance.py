@@ -74,7 +74,9 @@ def test_over_time_buckets_by_day() -> None:
     assert out["n"].tolist() == [2000, 2000]
     assert (out["kind"] == "measured").all()
     first = frame[frame["ts"] == ts[0]]
-    assert out["auc"].iloc[0] == pytest.approx(metrics.roc_auc_score(first["label"], first["output"]))
+    assert out["auc"].iloc[0] == pytest.approx(
+        metrics.roc_auc_score(first["label"], first["output"])
+    )
 
 
 # --------------------------------------------------------------------------- CBPE
