@@ -160,7 +160,9 @@ def labels(name: str) -> pd.DataFrame:
 
     store = _store()
     frame = read_labels(labels_url(_artifact_url(store)), name)
-    keys = _scan(store, name, None, None, None, list(KEY), None)[0][KEY].drop_duplicates()
+    ids = frame["request_id"].unique()
+    keys = _scan(store, name, None, None, None, list(KEY), None, request_ids=ids)[0]
+    keys = keys[KEY].drop_duplicates()
     keys["row"] = keys["row"].astype("int32")
     probe = frame.merge(keys.assign(matched=True), on=KEY, how="left")
     probe["matched"] = probe["matched"].notna() & probe["matched"].astype(bool)
@@ -204,10 +206,12 @@ def read_window(
     columns: list[str],
     max_rows: int | None = MAX_ROWS,
     seed: int = 0,
+    request_ids: Any = None,
 ) -> tuple[pd.DataFrame, int, list[str]]:
     """``(frame, rows in the window, columns absent from the log)``: the log's rows of the
     window, only ``columns`` (those the log has), streamed in batches; above ``max_rows`` a
-    uniform random sample of about ``max_rows`` rows."""
+    uniform random sample of about ``max_rows`` rows. ``request_ids``: only rows with one of
+    these ids (the labelled ones), filtered while scanning."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.dataset as ds
@@ -245,6 +249,9 @@ def read_window(
     if end is not None:
         upper = ds.field("ts") <= pa.scalar(end, ts_type)
         rows_filter = upper if rows_filter is None else rows_filter & upper
+    if request_ids is not None:
+        among = ds.field("request_id").isin(pa.array(list(request_ids), pa.string()))
+        rows_filter = among if rows_filter is None else rows_filter & among
     total = int(data.count_rows(filter=rows_filter))
     rate = 1.0 if max_rows is None or total <= max_rows else max_rows / total
     rng = np.random.default_rng(seed)
@@ -277,12 +284,17 @@ def _scan(
     columns: list[str],
     max_rows: int | None,
     seed: int = 0,
+    request_ids: Any = None,
 ) -> tuple[pd.DataFrame, int, list[str]]:
     """:func:`read_window` on a local store's log; a remote store's through its route."""
     url = getattr(store, "predictions_url", None)
     if url is not None:
-        return read_window(str(url), name, version, start, end, columns, max_rows, seed)
+        return read_window(
+            str(url), name, version, start, end, columns, max_rows, seed, request_ids
+        )
     frame = store.predictions(name, version=version, start=start, end=end)
+    if request_ids is not None:
+        frame = frame[frame["request_id"].isin(set(request_ids))]
     present = [c for c in columns if c in frame.columns]
     absent = [c for c in columns if c not in frame.columns]
     return frame[present], len(frame), absent
@@ -427,9 +439,11 @@ def _labelled(
     if not score:
         raise InvalidInput(f"the prediction log of {name!r} version {v} has no single output "
                            "column to measure")  # fmt: skip
-    frame, _, _ = _scan(store, name, v, start, stop, [*KEY, "ts", *score], max_rows)
-    frame = frame.assign(_out=_coalesce(frame, score)).drop(columns=score)
     lab = read_labels(labels_url(_artifact_url(store)), name)
+    ids = lab["request_id"].unique()  # only labelled rows are read
+    frame, _, _ = _scan(store, name, v, start, stop, [*KEY, "ts", *score], max_rows,
+                        request_ids=ids)  # fmt: skip
+    frame = frame.assign(_out=_coalesce(frame, score)).drop(columns=score)
     joined = join(frame, lab)
     return joined.frame.rename(columns={"_out": "output"}), score[0], len(joined.unmatched)
 
@@ -478,7 +492,8 @@ def estimate_performance(
     (``auc_sd``...). Calibration is checked first on ``reference_scores``/``reference_labels``
     when given, else on the version's labelled logged rows (any time up to ``end``); when the
     scores are not calibrated within ``tolerance`` (expected calibration error, default 0.03)
-    this refuses with the reason (``InvalidInput``)."""
+    this refuses with the reason (``InvalidInput``). Above 2,000,000 rows in the window, a
+    uniform sample of that many is used (``attrs``: rows, compared)."""
     import pandas as pd
 
     from . import performance as perf
@@ -502,7 +517,7 @@ def estimate_performance(
     score = _score_columns(_log_columns(store, name, v))
     if not score:
         raise InvalidInput(f"the prediction log of {name!r} version {v} has no score column")
-    frame, _, _ = _scan(store, name, v, start, stop, ["ts", *score], None)
+    frame, total, _ = _scan(store, name, v, start, stop, ["ts", *score], MAX_ROWS)
     frame = frame.assign(_score=_coalesce(frame, score).astype(float))
     rows = []
     groups = [(start, frame)] if bucket is None else list(
@@ -515,5 +530,5 @@ def estimate_performance(
             )
     out = pd.DataFrame(rows)
     out.attrs.update(version=int(v), window_start=start, window_end=stop, calibration=cal,
-                     calibration_source=source)  # fmt: skip
+                     calibration_source=source, rows=total, compared=len(frame))  # fmt: skip
     return out
