@@ -56,6 +56,11 @@ def _local_root(store: TrackingStore, what: str) -> str:
 
 
 def _artifact_url(store: TrackingStore) -> str:
+    if getattr(store, "predictions_url", None) is None:
+        raise InvalidInput(
+            "labels are kept as files beside the store's prediction log, which a remote tracking "
+            "server does not serve yet: read them where the store's artifact root is reachable"
+        )
     return str(store.blobs.url)  # type: ignore[attr-defined]
 
 
