@@ -43,6 +43,7 @@ SCRIPTS = [
     "serving",
     "alias_switch",
     "drift",
+    "monitoring_log",
 ]
 
 

@@ -79,6 +79,12 @@ _API = {
     "set_drift_thresholds": "monitoring.references",
     "drift_thresholds": "monitoring.references",
     "check_drift": "monitoring.references",
+    "log_predictions": "monitoring.current",
+    "log_labels": "monitoring.current",
+    "labels": "monitoring.current",
+    "drift": "monitoring.current",
+    "performance": "monitoring.current",
+    "estimate_performance": "monitoring.current",
     # serving
     "predictions": "client.predictions",
     "serve": "client.serve",
@@ -158,6 +164,14 @@ if TYPE_CHECKING:
         NotFound,
         PolicyViolation,
         StoreError,
+    )
+    from .monitoring.current import (
+        drift,
+        estimate_performance,
+        labels,
+        log_labels,
+        log_predictions,
+        performance,
     )
     from .monitoring.references import (
         check_drift,

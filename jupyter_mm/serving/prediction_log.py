@@ -91,6 +91,7 @@ class _Item(NamedTuple):
     latency_ms: float
     ts: float
     rows: int
+    ids: Any = None  # one id per row (batch scores logged with ``mm.log_predictions(ids=)``)
 
 
 def sampled(request_id: str, rate: float) -> bool:
@@ -197,8 +198,12 @@ class PredictionLog:
         outputs: Any,
         latency_ms: float,
         ts: float,
+        ids: Sequence[str] | None = None,
     ) -> bool:
         """Queue the rows of one scored request (if it is sampled); returns whether they were.
+
+        With ``ids`` (one text id per row, for batch scores logged from elsewhere), each row's
+        ``request_id`` is its own id and its ``row`` is 0, so labels join on that id alone.
 
         No I/O and no copy: ``inputs`` and ``outputs`` (a list, array, Series or DataFrame with
         one entry per input row) are kept by reference until the writer converts them, so the
@@ -214,6 +219,9 @@ class PredictionLog:
                 f"the prediction log needs one output per input row: {len(outputs)} outputs "
                 f"for {rows} rows"
             )
+        if ids is not None and len(ids) != rows:
+            raise InvalidInput(f"the prediction log needs one id per input row: {len(ids)} ids "
+                               f"for {rows} rows")  # fmt: skip
         item = _Item(
             request_id,
             model_name,
@@ -225,6 +233,7 @@ class PredictionLog:
             latency_ms,
             ts,
             rows,
+            ids,
         )
         with self._lock:
             queued = self._buffered + rows <= self.max_buffered_rows
@@ -365,9 +374,15 @@ class PredictionLog:
         for group in by_shape.values():
             counts = np.fromiter((i.rows for i in group), np.int64, len(group))
             total = int(counts.sum())
+            if group[0].ids is not None:  # rows with their own ids (the shape keeps them apart)
+                request_id = pa.array([str(x) for i in group for x in i.ids], pa.string())
+                row = pa.array(np.zeros(total, np.int32))
+            else:
+                request_id = _repeat([i.request_id for i in group], counts, pa.string())
+                row = pa.array(_row_index(counts), pa.int32())
             cols: dict[str, Any] = {
-                "request_id": _repeat([i.request_id for i in group], counts, pa.string()),
-                "row": pa.array(_row_index(counts), pa.int32()),
+                "request_id": request_id,
+                "row": row,
                 "ts": pa.array(
                     np.repeat(
                         np.fromiter((i.ts * 1000.0 for i in group), np.float64, len(group)), counts
@@ -415,29 +430,7 @@ class PredictionLog:
         return table
 
     def _write_part(self, partition: str, table: pa.Table) -> None:
-        import pyarrow.parquet as pq
-
-        name = f"part-{uuid.uuid4().hex}.parquet"
-        final = posixpath.join(partition, name)
-        self.fs.makedirs(partition, exist_ok=True)
-        if not self._local:
-            # an object store makes the object visible only once its upload completes
-            with self.fs.open(final, "wb") as out:
-                pq.write_table(table, out, compression="zstd")
-            return
-        tmp = posixpath.join(partition, f"{TMP_PREFIX}{name[5:]}.tmp")
-        try:
-            with open(tmp, "wb") as f:
-                pq.write_table(table, f, compression="zstd")
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, final)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        write_part(self.fs, self._local, partition, table)
 
     def _sweep(self) -> None:
         """Remove the partitions older than ``retention_days`` (and, on a local disk, the
@@ -481,6 +474,36 @@ def read_predictions(
 # ------------------------------------------------------------ helpers
 
 
+def write_part(fs: Any, local: bool, partition: str, table: pa.Table) -> str:
+    """Write ``table`` as a new ``part-<uuid>.parquet`` under ``partition``, whole or not at
+    all (locally: a hidden temporary name, synced and renamed; an object store shows an object
+    only once its upload completes). Returns the part's path. Shared by the prediction log and
+    the labels beside it (``monitoring/labels.py``)."""
+    import pyarrow.parquet as pq
+
+    name = f"part-{uuid.uuid4().hex}.parquet"
+    final = posixpath.join(partition, name)
+    fs.makedirs(partition, exist_ok=True)
+    if not local:
+        with fs.open(final, "wb") as out:
+            pq.write_table(table, out, compression="zstd")
+        return final
+    tmp = posixpath.join(partition, f"{TMP_PREFIX}{name[5:]}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            pq.write_table(table, f, compression="zstd")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return final
+
+
 def _partition(base: str, name: str, version: str, day: str) -> str:
     from urllib.parse import quote
 
@@ -496,13 +519,13 @@ def _shape(item: _Item, names: dict[int, tuple[str, ...]]) -> tuple[Any, ...]:
     Arrow-backed strings), so names are read once per Index object: a server that builds its
     frames with one shared ``columns=`` Index pays it once per flush."""
     inputs, out = item.inputs, item.outputs
-    cols: tuple[Any, ...] = ()
+    cols: tuple[Any, ...] = (item.ids is not None,)
     if hasattr(inputs, "columns"):
         index = inputs.columns
         found = names.get(id(index))
         if found is None:
             found = names[id(index)] = tuple(index.tolist())
-        cols = found
+        cols = (*cols, *found)
     if hasattr(out, "columns"):
         return (cols, "frame", tuple(out.columns))
     if hasattr(out, "ndim"):

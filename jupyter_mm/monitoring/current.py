@@ -1,0 +1,539 @@
+"""Current data: ``mm.log_predictions`` (batch scores logged from anywhere), ``mm.log_labels``
+(delayed ground truth), and what reads them back: ``mm.drift`` (a window of the log against the
+version's reference profile), ``mm.performance`` (measured, once labels arrive) and
+``mm.estimate_performance`` (CBPE, before they do).
+
+Batch scores land in the prediction log's own layout, written by :class:`PredictionLog` (the
+model server's writer), under the store's ``<artifact root>/predictions``; labels beside it
+(``monitoring/labels.py``). A remote store (``http(s)://`` tracking URI) cannot be written to
+this way yet: both calls refuse with a clear error; ``mm.drift`` and ``mm.performance`` read a
+remote store's log through its ``GET predictions`` route (the whole window in memory).
+
+Reading a window (``read_window``) opens only the model's partitions of the dates in range and
+only the columns needed (the profile's features, the score, the ids), and streams record
+batches: above ``max_rows`` rows it keeps a uniform random sample of ``max_rows`` (seeded, said
+in the result), so memory is bounded by ``max_rows`` × the features, whatever the window holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..core.store import TrackingStore
+    from .presets import Thresholds
+
+#: Windows with fewer logged rows than this say so instead of giving a verdict.
+MIN_ROWS = 500
+#: Above this many rows in a window, a uniform sample of this many is compared.
+MAX_ROWS = 2_000_000
+SCORE_COLUMNS = ("output", "output.1", "output.score", "output.probability")
+
+
+def _store(write: bool = False) -> TrackingStore:
+    from ..client.registry import _store as store
+
+    return store(write)
+
+
+def _local_root(store: TrackingStore, what: str) -> str:
+    url = getattr(store, "predictions_url", None)
+    if url is None:
+        raise InvalidInput(
+            f"{what} writes to the store's prediction log files, which a remote tracking server "
+            "does not accept yet: run it where the store's artifact root is reachable (a local "
+            "store, or the same S3 bucket opened as a local store)"
+        )
+    return str(url)
+
+
+def _artifact_url(store: TrackingStore) -> str:
+    if getattr(store, "predictions_url", None) is None:
+        raise InvalidInput(
+            "labels are kept as files beside the store's prediction log, which a remote tracking "
+            "server does not serve yet: read them where the store's artifact root is reachable"
+        )
+    return str(store.blobs.url)  # type: ignore[attr-defined]
+
+
+def _version(store: TrackingStore, name: str, version: int | str | None) -> str:
+    if version is not None:
+        return str(store.get_model_version(name, version).version)
+    versions = store.list_model_versions(name)
+    if not versions:
+        raise NotFound(f"model {name!r} has no versions")
+    return str(max(v.version for v in versions))
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def log_predictions(
+    name: str,
+    version: int | str,
+    inputs: Any,
+    outputs: Any,
+    ids: Any = None,
+    *,
+    at: Any = None,
+) -> dict[str, Any]:
+    """Log batch scores made elsewhere (``inputs`` a DataFrame, ``outputs`` one score, class or
+    row of scores per input row) into the store's prediction log, as the model server logs.
+
+    ``ids`` (one per row) are the rows' ids for :func:`log_labels`; without them the batch gets
+    one request id (returned) and its rows are ``(request_id, row)``. ``at`` is when they were
+    scored (default now). Returns ``{"request_id", "rows", "version"}``. Written before
+    returning; nothing is written when the batch is refused.
+    """
+    import pandas as pd
+
+    from ..core.predictions import _bound
+    from ..serving.prediction_log import PredictionLog
+
+    store = _store(write=True)
+    root = _local_root(store, "mm.log_predictions")
+    mv = store.get_model_version(name, version)
+    if isinstance(inputs, pd.Series):
+        inputs = inputs.to_frame()
+    if not isinstance(inputs, pd.DataFrame):
+        raise InvalidInput(f"inputs must be a DataFrame, got {type(inputs).__name__}")
+    if len(inputs) == 0:
+        raise InvalidInput("inputs have no rows")
+    if isinstance(outputs, (str, bytes)) or not hasattr(outputs, "__len__"):
+        raise InvalidInput("outputs must hold one prediction per input row")
+    if isinstance(outputs, (list, tuple)):
+        import numpy as np
+
+        outputs = np.asarray(outputs)
+    id_list = None
+    if ids is not None:
+        id_list = [str(x) for x in (ids.tolist() if hasattr(ids, "tolist") else list(ids))]
+        if len(set(id_list)) != len(id_list):
+            raise InvalidInput("ids must be unique within a batch (they are the labels' join key)")
+        if any(x in ("", "None", "nan") for x in id_list):
+            raise InvalidInput("ids must not be empty, None or NaN")
+    ts = time.time() if at is None else _bound(at, "at", end=False)[0].timestamp()  # type: ignore[union-attr]
+    request_id = f"batch-{uuid.uuid4().hex}"
+    plog = PredictionLog(root, rate=1.0, flush_rows=1 << 62, flush_seconds=3600.0,
+                         max_buffered_rows=1 << 62)  # fmt: skip
+    try:
+        plog.record(
+            request_id=request_id, model_name=name, model_version=str(mv.version),
+            model_digest="", alias=None, inputs=inputs.reset_index(drop=True), outputs=outputs,
+            latency_ms=float("nan"), ts=ts, ids=id_list,
+        )  # fmt: skip
+        plog.flush()
+    finally:
+        plog.close()
+    if plog.written_rows != len(inputs):
+        from ..errors import StoreError
+
+        raise StoreError(
+            f"the prediction log at {root} did not take the batch ({plog.written_rows} of "
+            f"{len(inputs)} rows written); see the log for the cause"
+        )
+    return {"request_id": None if id_list else request_id, "rows": len(inputs),
+            "version": mv.version}  # fmt: skip
+
+
+def log_labels(name: str, ids: Any, labels: Any, at: Any = None) -> int:
+    """Record delayed ground truth for model ``name``: ``labels[i]`` is the outcome of the
+    prediction ``ids[i]`` (an id given at ``log_predictions``, or a ``(request_id, row)`` pair
+    of a served request). ``at``: when the outcome was known (default now). The last label
+    recorded for an id wins; labels of ids never logged are kept and reported by
+    :func:`labels`, never joined. Returns the number of labels written."""
+    from .labels import labels_url, write_labels
+
+    store = _store(write=True)
+    _local_root(store, "mm.log_labels")
+    store.get_registered_model(name)  # NotFound before writing
+    return write_labels(labels_url(_artifact_url(store)), name, ids, labels, at)
+
+
+def labels(name: str) -> pd.DataFrame:
+    """The model's labels (the last per id) with ``matched``: whether a logged prediction of
+    any version has that id, and ``duplicates``: how many earlier labels it replaced."""
+    from .labels import KEY, labels_url, read_labels
+
+    store = _store()
+    frame = read_labels(labels_url(_artifact_url(store)), name)
+    ids = frame["request_id"].unique()
+    keys = _scan(store, name, None, None, None, list(KEY), None, request_ids=ids)[0]
+    keys = keys[KEY].drop_duplicates()
+    keys["row"] = keys["row"].astype("int32")
+    probe = frame.merge(keys.assign(matched=True), on=KEY, how="left")
+    probe["matched"] = probe["matched"].notna() & probe["matched"].astype(bool)
+    return probe
+
+
+# --------------------------------------------------------------------------- reading a window
+
+
+def window_bounds(window: Any, end: Any = None) -> tuple[dt.datetime, dt.datetime]:
+    """``(start, end)`` in UTC: ``end`` (default now) minus ``window`` (``"7d"``, ``"24h"``,
+    a ``timedelta``)."""
+    import pandas as pd
+
+    from ..core.predictions import _bound
+
+    hi = dt.datetime.now(dt.timezone.utc) if end is None else _bound(end, "end", end=True)[0]
+    assert hi is not None
+    units = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([wdhms])\s*", str(window).lower())
+    if isinstance(window, dt.timedelta):
+        span = window
+    elif isinstance(window, pd.Timedelta):
+        span = window.to_pytimedelta()
+    elif isinstance(window, str) and found:
+        span = dt.timedelta(**{units[found.group(2)]: float(found.group(1))})
+    else:
+        raise InvalidInput(f"window {window!r} is not a duration: give '30d', '7d', '24h', "
+                           "'90m' or a timedelta")  # fmt: skip
+    if span <= dt.timedelta(0):
+        raise InvalidInput(f"window must be positive, got {window!r}")
+    return hi - span, hi
+
+
+def read_window(
+    root: str,
+    name: str,
+    version: str | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    columns: list[str],
+    max_rows: int | None = MAX_ROWS,
+    seed: int = 0,
+    request_ids: Any = None,
+) -> tuple[pd.DataFrame, int, list[str]]:
+    """``(frame, rows in the window, columns absent from the log)``: the log's rows of the
+    window, only ``columns`` (those the log has), streamed in batches; above ``max_rows`` a
+    uniform random sample of about ``max_rows`` rows. ``request_ids``: only rows with one of
+    these ids (the labelled ones), filtered while scanning."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    from ..core.predictions import PARTITION_KEYS, _filesystem, _missing, partition_dir
+
+    fs, base = _filesystem(root)
+    where = partition_dir(base, name, version)
+    empty = pd_empty(columns)
+    if _missing(fs, where):
+        return empty, 0, []
+    partitioning = ds.partitioning(
+        pa.schema([(k, pa.string()) for k in PARTITION_KEYS]), flavor="hive"
+    )
+    dataset = ds.dataset(where, filesystem=fs, format="parquet", partitioning=partitioning,
+                         partition_base_dir=base, exclude_invalid_files=False)  # fmt: skip
+    keep = ds.field("model") == name
+    if version is not None:
+        keep &= ds.field("version") == version
+    if start is not None:
+        keep &= ds.field("date") >= start.date().isoformat()
+    if end is not None:
+        keep &= ds.field("date") <= end.date().isoformat()
+    fragments = list(dataset.get_fragments(filter=keep))
+    if not fragments:
+        return empty, 0, []
+    schema = pa.unify_schemas([f.physical_schema for f in fragments], promote_options="permissive")
+    present = [c for c in columns if c in schema.names]
+    absent = [c for c in columns if c not in schema.names]
+    data = ds.FileSystemDataset(fragments, schema, dataset.format, dataset.filesystem)
+    rows_filter = None
+    ts_type = schema.field("ts").type
+    if start is not None:
+        rows_filter = ds.field("ts") >= pa.scalar(start, ts_type)
+    if end is not None:
+        upper = ds.field("ts") <= pa.scalar(end, ts_type)
+        rows_filter = upper if rows_filter is None else rows_filter & upper
+    if request_ids is not None:
+        among = ds.field("request_id").isin(pa.array(list(request_ids), pa.string()))
+        rows_filter = among if rows_filter is None else rows_filter & among
+    total = int(data.count_rows(filter=rows_filter))
+    rate = 1.0 if max_rows is None or total <= max_rows else max_rows / total
+    rng = np.random.default_rng(seed)
+    kept = []
+    scanner = data.scanner(columns=present, filter=rows_filter, batch_size=262_144)
+    for batch in scanner.to_batches():
+        if batch.num_rows == 0:
+            continue
+        if rate < 1.0:
+            batch = batch.filter(pa.array(rng.random(batch.num_rows) < rate))
+        kept.append(batch)
+    if not kept:
+        return empty, total, absent
+    table = pa.Table.from_batches(kept, schema=kept[0].schema)
+    return table.to_pandas(), total, absent
+
+
+def pd_empty(columns: list[str]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame({c: [] for c in columns})
+
+
+def _scan(
+    store: TrackingStore,
+    name: str,
+    version: str | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    columns: list[str],
+    max_rows: int | None,
+    seed: int = 0,
+    request_ids: Any = None,
+) -> tuple[pd.DataFrame, int, list[str]]:
+    """:func:`read_window` on a local store's log; a remote store's through its route."""
+    url = getattr(store, "predictions_url", None)
+    if url is not None:
+        return read_window(
+            str(url), name, version, start, end, columns, max_rows, seed, request_ids
+        )
+    frame = store.predictions(name, version=version, start=start, end=end)
+    if request_ids is not None:
+        frame = frame[frame["request_id"].isin(set(request_ids))]
+    present = [c for c in columns if c in frame.columns]
+    absent = [c for c in columns if c not in frame.columns]
+    return frame[present], len(frame), absent
+
+
+def _score_columns(names: list[str]) -> list[str]:
+    """The log's score column(s), preferred first: ``output``; the positive column
+    ``output.1`` of a binary ``predict_proba`` (``output.0``/``output.1``); ``output.score`` or
+    ``output.probability``; a single ``output.<name>``. A version logged in two shapes has two,
+    taken row by row (the first that is not null)."""
+    outputs = [c for c in names if c == "output" or c.startswith("output.")]
+    found = []
+    if {"output.0", "output.1"} <= set(outputs) and not any(
+        c not in ("output", "output.0", "output.1") for c in outputs
+    ):
+        found.append("output.1")
+    found += [c for c in SCORE_COLUMNS if c in outputs and c not in found and c != "output.1"]
+    if "output" in found:
+        found.remove("output")
+        found.insert(0, "output")
+    if not found and len(outputs) == 1:
+        found = outputs
+    return found
+
+
+def _coalesce(frame: pd.DataFrame, columns: list[str]) -> Any:
+    columns = [c for c in columns if c in frame.columns] or columns[:1]
+    if columns[0] not in frame.columns:
+        import pandas as pd
+
+        return pd.Series(float("nan"), index=frame.index)
+    series = frame[columns[0]]
+    for c in columns[1:]:
+        series = series.fillna(frame[c])
+    return series
+
+
+def _log_columns(store: TrackingStore, name: str, version: str | None) -> list[str]:
+    """The log's column names for the model (version), from the files' schemas only."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    from ..core.predictions import _filesystem, _missing, partition_dir
+
+    url = getattr(store, "predictions_url", None)
+    if url is None:
+        return []
+    fs, base = _filesystem(str(url))
+    where = partition_dir(base, name, version)
+    if _missing(fs, where):
+        return []
+    dataset = ds.dataset(where, filesystem=fs, format="parquet", exclude_invalid_files=False)
+    fragments = list(dataset.get_fragments())
+    if not fragments:
+        return []
+    return list(pa.unify_schemas([f.physical_schema for f in fragments],
+                                 promote_options="permissive").names)  # fmt: skip
+
+
+# --------------------------------------------------------------------------- drift
+
+
+def drift(
+    name: str,
+    version: int | str | None = None,
+    window: Any = "7d",
+    preset: str = "bank",
+    end: Any = None,
+    *,
+    thresholds: Thresholds | None = None,
+    min_rows: int = MIN_ROWS,
+    max_rows: int = MAX_ROWS,
+) -> pd.DataFrame:
+    """Drift of the logged rows of the last ``window`` (to ``end``, default now) against the
+    version's reference profile (default: the latest version), one row per feature (the
+    score last, as ``__score__``) as ``DriftResult.to_frame()``. ``frame.attrs`` holds status,
+    drifted, preset, version, window_start/window_end, rows (in the window), compared (rows
+    compared: a uniform sample above ``max_rows``), notes. Fewer than ``min_rows`` rows: every
+    band is ``too few rows``, the status ``too_few_rows``, nothing drifted."""
+    import numpy as np
+    import pandas as pd
+
+    from .presets import PRESETS, merge_thresholds
+    from .presets import drift as compare
+    from .profile import SCORE
+    from .references import drift_thresholds, reference_profile
+
+    if preset not in PRESETS:
+        raise InvalidInput(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
+    if isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 1:
+        raise InvalidInput(f"min_rows must be a positive whole number, got {min_rows!r}")
+    store = _store()
+    v = _version(store, name, version)
+    profile = reference_profile(name, v)
+    start, stop = window_bounds(window, end)
+    features = list(profile.features)
+    names = _log_columns(store, name, v)
+    score = _score_columns(names) if profile.score is not None else []
+    wanted = [f"input.{f}" for f in features] + score
+    frame, total, absent = _scan(store, name, v, start, stop, wanted, max_rows)
+    notes: list[str] = []
+    attrs: dict[str, Any] = {"preset": preset, "version": int(v), "window_start": start,
+                             "window_end": stop, "rows": total, "compared": len(frame)}  # fmt: skip
+    if total < min_rows:
+        rows = [{"feature": f, "method": None, "statistic": np.nan, "threshold": np.nan,
+                 "band": "too few rows", "drifted": False, "n_reference": profile.rows,
+                 "n_current": total} for f in features + ([SCORE] if score else [])]  # fmt: skip
+        out = pd.DataFrame(rows)
+        notes.append(f"{total} rows logged in the window, fewer than min_rows={min_rows}: no "
+                     "verdict")  # fmt: skip
+        out.attrs.update(attrs, status="too_few_rows", drifted=False, notes=notes)
+        return out
+    lacking = [c[6:] for c in absent if c.startswith("input.")]
+    if lacking:
+        raise InvalidInput(f"the prediction log of {name!r} version {v} lacks feature(s) of the "
+                           f"reference profile: {', '.join(lacking)}")  # fmt: skip
+    if len(frame) < total:
+        notes.append(f"compared a uniform random sample of {len(frame)} of the window's {total} "
+                     "rows (max_rows)")  # fmt: skip
+    current = frame[[f"input.{f}" for f in features]]
+    current.columns = features
+    scores = _coalesce(frame, score).to_numpy(dtype=float) if score else None
+    if profile.score is not None and not score:
+        notes.append("the log has no single score column: the score distribution is not compared")
+    merged = merge_thresholds(drift_thresholds(name), thresholds)
+    result = compare(profile, current, preset=preset, thresholds=merged, scores=scores)
+    out = result.to_frame()
+    out.attrs.update(attrs, status=result.status, drifted=result.drifted,
+                     notes=[*notes, *result.notes])  # fmt: skip
+    return out
+
+
+# --------------------------------------------------------------------------- performance
+
+
+def _labelled(
+    store: TrackingStore, name: str, v: str, start: Any, stop: Any, max_rows: int | None = None
+) -> tuple[pd.DataFrame, str, int]:
+    from .labels import KEY, join, labels_url, read_labels
+
+    score = _score_columns(_log_columns(store, name, v))
+    if not score:
+        raise InvalidInput(f"the prediction log of {name!r} version {v} has no single output "
+                           "column to measure")  # fmt: skip
+    lab = read_labels(labels_url(_artifact_url(store)), name)
+    ids = lab["request_id"].unique()  # only labelled rows are read
+    frame, _, _ = _scan(store, name, v, start, stop, [*KEY, "ts", *score], max_rows,
+                        request_ids=ids)  # fmt: skip
+    frame = frame.assign(_out=_coalesce(frame, score)).drop(columns=score)
+    joined = join(frame, lab)
+    return joined.frame.rename(columns={"_out": "output"}), score[0], len(joined.unmatched)
+
+
+def performance(
+    name: str,
+    version: int | str | None = None,
+    window: Any = "30d",
+    end: Any = None,
+    *,
+    bucket: str = "1D",
+    task: str = "auto",
+    threshold: float = 0.5,
+) -> pd.DataFrame:
+    """Measured performance of the rows logged in the window that have labels, per time bucket
+    of scoring time (``kind="measured"``): n, AUC, Gini, KS, bad rate, mean score, ECE,
+    accuracy/precision/recall/F1 (binary), accuracy/F1 (classes) or MAE/RMSE (regression).
+    ``attrs``: unmatched_labels (labels of the model no row of the window has)."""
+    from .performance import over_time
+
+    store = _store()
+    v = _version(store, name, version)
+    start, stop = window_bounds(window, end)
+    frame, score, unmatched = _labelled(store, name, v, start, stop)
+    out = over_time(frame, "label", "output", "ts", bucket, task, threshold)
+    out.attrs.update(version=int(v), window_start=start, window_end=stop, score_column=score,
+                     labelled=len(frame), unmatched_labels=unmatched)  # fmt: skip
+    return out
+
+
+def estimate_performance(
+    name: str,
+    version: int | str | None = None,
+    window: Any = "7d",
+    end: Any = None,
+    *,
+    bucket: str | None = "1D",
+    threshold: float = 0.5,
+    reference_scores: Any = None,
+    reference_labels: Any = None,
+    tolerance: float | None = None,
+) -> pd.DataFrame:
+    """Estimated performance (CBPE) of the rows logged in the window, labelled or not, per time
+    bucket (``kind="estimate"``: never a measurement): expected AUC, Gini, accuracy, precision,
+    recall, F1, bad rate, the expected confusion matrix (tp, fp, fn, tn) and the sampling spread
+    (``auc_sd``...). Calibration is checked first on ``reference_scores``/``reference_labels``
+    when given, else on the version's labelled logged rows (any time up to ``end``); when the
+    scores are not calibrated within ``tolerance`` (expected calibration error, default 0.03)
+    this refuses with the reason (``InvalidInput``). Above 2,000,000 rows in the window, a
+    uniform sample of that many is used (``attrs``: rows, compared)."""
+    import pandas as pd
+
+    from . import performance as perf
+
+    store = _store()
+    v = _version(store, name, version)
+    start, stop = window_bounds(window, end)
+    tol = perf.MAX_ECE if tolerance is None else float(tolerance)
+    if (reference_scores is None) != (reference_labels is None):
+        raise InvalidInput("reference_scores and reference_labels go together")
+    if reference_scores is not None:
+        cal = perf.check_calibration(reference_labels, reference_scores, tol)
+        source = "reference"
+    else:
+        labelled, _, _ = _labelled(store, name, v, None, stop)
+        cal = perf.check_calibration(labelled["label"].to_numpy(),
+                                     labelled["output"].to_numpy(), tol)  # fmt: skip
+        source = "labelled log"
+    if not cal.calibrated:
+        raise InvalidInput(f"{name!r} version {v}: {cal.reason} (checked on the {source})")
+    score = _score_columns(_log_columns(store, name, v))
+    if not score:
+        raise InvalidInput(f"the prediction log of {name!r} version {v} has no score column")
+    frame, total, _ = _scan(store, name, v, start, stop, ["ts", *score], MAX_ROWS)
+    frame = frame.assign(_score=_coalesce(frame, score).astype(float))
+    rows = []
+    groups = [(start, frame)] if bucket is None else list(
+        frame.groupby(pd.Grouper(key="ts", freq=bucket))
+    )  # fmt: skip
+    for when, part in groups:
+        if len(part):
+            rows.append(
+                {"bucket": when, **perf.estimate(part["_score"].to_numpy(), cal, threshold)}
+            )
+    out = pd.DataFrame(rows)
+    out.attrs.update(version=int(v), window_start=start, window_end=stop, calibration=cal,
+                     calibration_source=source, rows=total, compared=len(frame))  # fmt: skip
+    return out
