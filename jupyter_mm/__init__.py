@@ -79,6 +79,10 @@ _API = {
     "set_drift_thresholds": "monitoring.references",
     "drift_thresholds": "monitoring.references",
     "check_drift": "monitoring.references",
+    "monitor": "monitoring.monitors",
+    "monitors": "monitoring.monitors",
+    "delete_monitor": "monitoring.monitors",
+    "evaluate_monitor": "monitoring.monitors",
     # serving
     "predictions": "client.predictions",
     # configuration
@@ -165,6 +169,7 @@ if TYPE_CHECKING:
         set_drift_thresholds,
         set_reference,
     )
+    from .monitoring.monitors import delete_monitor, evaluate_monitor, monitor, monitors
     from .notebook.compare_widget import compare, plot_metric
     from .notebook.run_diff import diff
     from .serving.bundle import bundle
