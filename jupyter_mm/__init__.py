@@ -161,6 +161,7 @@ if TYPE_CHECKING:
         PolicyViolation,
         StoreError,
     )
+    from .monitoring.monitors import delete_monitor, evaluate_monitor, monitor, monitors
     from .monitoring.references import (
         check_drift,
         drift_thresholds,
@@ -169,7 +170,6 @@ if TYPE_CHECKING:
         set_drift_thresholds,
         set_reference,
     )
-    from .monitoring.monitors import delete_monitor, evaluate_monitor, monitor, monitors
     from .notebook.compare_widget import compare, plot_metric
     from .notebook.run_diff import diff
     from .serving.bundle import bundle

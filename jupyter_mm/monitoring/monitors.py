@@ -109,7 +109,7 @@ class Monitor:
     @classmethod
     def from_tag(cls, model: str, key: str, value: str) -> Monitor:
         doc = json.loads(value)
-        return cls(model=model, id=key[len(MONITOR_TAG_PREFIX):], **doc)
+        return cls(model=model, id=key[len(MONITOR_TAG_PREFIX) :], **doc)
 
 
 def check(monitor: Monitor) -> Monitor:
@@ -126,8 +126,14 @@ def check(monitor: Monitor) -> Monitor:
     parse_duration(monitor.window, "window")
     parse_duration(monitor.every, "every")
     if monitor.preset not in PRESETS:
-        raise InvalidInput(f"unknown preset {monitor.preset!r}; expected one of {', '.join(PRESETS)}")
-    if isinstance(monitor.min_rows, bool) or not isinstance(monitor.min_rows, int) or monitor.min_rows < 1:
+        raise InvalidInput(
+            f"unknown preset {monitor.preset!r}; expected one of {', '.join(PRESETS)}"
+        )
+    if (
+        isinstance(monitor.min_rows, bool)
+        or not isinstance(monitor.min_rows, int)
+        or monitor.min_rows < 1
+    ):
         raise InvalidInput(f"min_rows must be a positive integer, not {monitor.min_rows!r}")
     check_thresholds(monitor.thresholds or None)
     return monitor
@@ -247,7 +253,7 @@ def _current(frame: Any, scored: bool) -> tuple[Any, Any]:
     import pandas as pd
 
     inputs = frame[[c for c in frame.columns if c.startswith("input.")]]
-    inputs = inputs.rename(columns=lambda c: c[len("input."):])
+    inputs = inputs.rename(columns=lambda c: c[len("input.") :])
     if not scored:
         return inputs, None
     outputs = [c for c in frame.columns if c == "output" or c.startswith("output.")]
@@ -275,8 +281,13 @@ def _monitoring_run(store: TrackingStore, monitor: Monitor, version: int) -> Any
         status="FINISHED",
         heartbeat=False,
         tags={TAG_MONITOR: monitor.id, TAG_MODEL: monitor.model, TAG_VERSION: str(version)},
-        params={"alias": monitor.alias, "window": monitor.window, "every": monitor.every,
-                "preset": monitor.preset, "min_rows": monitor.min_rows},  # fmt: skip
+        params={
+            "alias": monitor.alias,
+            "window": monitor.window,
+            "every": monitor.every,
+            "preset": monitor.preset,
+            "min_rows": monitor.min_rows,
+        },  # fmt: skip
     )
 
 
@@ -326,7 +337,9 @@ def evaluate(store: TrackingStore, monitor: Monitor, now: Any = None) -> Evaluat
         metrics.append(("drift_share", float(result.share), step, ts))
         for v in result.verdicts:
             if v.statistic is not None and v.statistic == v.statistic:  # NaN: nothing to chart
-                metrics.append((_metric_key(v.method, str(v.feature)), float(v.statistic), step, ts))
+                metrics.append(
+                    (_metric_key(v.method, str(v.feature)), float(v.statistic), step, ts)
+                )
     evaluation_id = uuid.uuid4().hex
     store.log_batch(
         run.id,

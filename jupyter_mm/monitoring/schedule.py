@@ -16,7 +16,7 @@ import hashlib
 import json
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import MMError
 from .monitors import Evaluation, Monitor, evaluate, list_monitors
@@ -87,7 +87,9 @@ def forget(store: Store, monitor: Monitor) -> None:
     from ..core import schema as s
 
     with database.write_conn(store.engine) as conn:
-        conn.execute(delete(s.registry_settings).where(s.registry_settings.c.key == marker_key(monitor)))
+        conn.execute(
+            delete(s.registry_settings).where(s.registry_settings.c.key == marker_key(monitor))
+        )
 
 
 def run_due(store: Store, now: float | None = None) -> list[Evaluation]:

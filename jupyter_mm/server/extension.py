@@ -13,13 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, CaselessStrEnum, Unicode
+from traitlets import Bool, CaselessStrEnum, Float, Unicode
 
 from .event_socket import event_socket_handlers
 from .events import start_store_events, stop_store_events
 from .handlers import api_handlers
 from .handlers.base import AUDIT_AS_SERVER_USER_SETTING, STORE_SETTING
 from .mlflow import mlflow_handlers
+from .monitor_events import start_monitors, stop_monitors
 from .store_provider import (
     ARTIFACT_URI_ENV,
     TRACKING_URI_ENV,
@@ -78,6 +79,22 @@ class JupyterMM(ExtensionApp):
         ),
     )
 
+    monitors = Bool(
+        True,
+        config=True,
+        help=(
+            "Evaluate the store's monitors (mm.monitor) on schedule and emit "
+            "monitor.drift_detected events. Several processes over one store share the work: "
+            "each monitor is evaluated by one of them per period."
+        ),
+    )
+
+    monitor_tick = Float(
+        30.0,
+        config=True,
+        help="Seconds between two looks for due monitors ($MM_MONITOR_TICK overrides it).",
+    )
+
     audit_identity = CaselessStrEnum(
         ["auto", "jupyter", "server-user"],
         default_value="auto",
@@ -103,6 +120,8 @@ class JupyterMM(ExtensionApp):
         self.settings[AUDIT_AS_SERVER_USER_SETTING] = self._audit_as_server_user()
         if self.live_events:
             start_store_events(self, on_demand=self.events_on_demand)
+        if self.monitors:
+            start_monitors(self, tick=self.monitor_tick)
 
         for name, value in (
             (TRACKING_URI_ENV, resolved.uri),
@@ -138,6 +157,7 @@ class JupyterMM(ExtensionApp):
         self.handlers.extend(event_socket_handlers())
 
     async def stop_extension(self) -> None:
+        await stop_monitors(self)
         await stop_store_events(self)
         if self.store_provider is not None:
             self.store_provider.close()
