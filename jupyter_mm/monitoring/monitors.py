@@ -329,7 +329,7 @@ def evaluate(store: TrackingStore, monitor: Monitor, now: Any = None) -> Evaluat
     previous = run.tags.get(TAG_STATE, "ok")
     state = previous if status == NOT_ENOUGH_DATA else status
     crossed = state == "drift" and previous != "drift"
-    ts = int(at.timestamp() * 1000)
+    ts = round(at.timestamp() * 1000)
     metrics: list[tuple[str, float, int, int]] = [("rows", float(rows), step, ts)]
     if result is not None:
         metrics.append(("drifted", float(result.drifted), step, ts))

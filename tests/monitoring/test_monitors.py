@@ -130,6 +130,18 @@ def test_a_version_without_reference_or_alias_is_a_clear_error(model: Store) -> 
     assert [e.monitor.id for e in schedule.run_due(model, T0)] == ["main"]
 
 
+def test_a_claim_holds_until_released_so_evaluations_never_overlap(model: Store) -> None:
+    m = mm.monitor("credit", every="1m")
+    assert schedule.claim(model, m, T0) and not schedule.claim(model, m, T0)
+    # a period later the first evaluation still runs: nobody else starts one
+    assert not schedule.claim(model, m, T0 + 61)
+    schedule.release(model, m, T0)
+    assert schedule.claim(model, m, T0 + 61) and schedule.last_evaluated(model, m) == T0 + 61
+    # a process that died mid-evaluation holds the monitor no longer than the lease
+    assert not schedule.claim(model, m, T0 + 61 + schedule.LEASE - 1)
+    assert schedule.claim(model, m, T0 + 61 + schedule.LEASE)
+
+
 PERIODS = 12
 
 
