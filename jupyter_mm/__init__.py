@@ -85,6 +85,10 @@ _API = {
     "drift": "monitoring.current",
     "performance": "monitoring.current",
     "estimate_performance": "monitoring.current",
+    "monitor": "monitoring.monitors",
+    "monitors": "monitoring.monitors",
+    "delete_monitor": "monitoring.monitors",
+    "evaluate_monitor": "monitoring.monitors",
     # serving
     "predictions": "client.predictions",
     "serve": "client.serve",
@@ -173,6 +177,7 @@ if TYPE_CHECKING:
         log_predictions,
         performance,
     )
+    from .monitoring.monitors import delete_monitor, evaluate_monitor, monitor, monitors
     from .monitoring.references import (
         check_drift,
         drift_thresholds,

@@ -3,7 +3,8 @@
 JupyterLab subscribes through jupyter_server's own ``api/events/subscribe``; the team server
 serves nothing outside ``jupyter-mm/`` and has no browser frontend, so its clients (scripts,
 dashboards, another service) subscribe here, authenticated like every other route (a token
-header; reading is enough). The socket carries only jupyter-mm's two schemas.
+header; reading is enough). The socket carries only jupyter-mm's schemas (store, registry and
+monitor events; the last when the server runs monitors).
 
 Messages, one JSON object each:
 
@@ -33,13 +34,14 @@ from tornado import web, websocket
 
 from .events import EVENT_SCHEMA_ID, EVENTS_SETTING, StoreWatcher
 from .handlers.base import MMHandler
+from .monitor_events import MONITOR_EVENT_SCHEMA_ID
 from .registry_events import REGISTRY_EVENT_SCHEMA_ID
 
 #: Path of the route, relative to the server's base URL.
 EVENT_SOCKET_PATH = "jupyter-mm/events"
 #: How long a subscriber waits for the watcher's first read of the store.
 BASELINE_TIMEOUT = 30.0
-SCHEMAS = (EVENT_SCHEMA_ID, REGISTRY_EVENT_SCHEMA_ID)
+SCHEMAS = (EVENT_SCHEMA_ID, REGISTRY_EVENT_SCHEMA_ID, MONITOR_EVENT_SCHEMA_ID)
 
 
 class EventSocketHandler(MMHandler, websocket.WebSocketHandler):
@@ -82,6 +84,8 @@ class EventSocketHandler(MMHandler, websocket.WebSocketHandler):
             "registry_seq": watcher.registry_seq,
         }
         for schema_id in SCHEMAS:
+            if schema_id not in self.event_logger.schemas:  # monitors switched off
+                continue
             self.event_logger.add_listener(schema_id=schema_id, listener=self._forward)
         self.write_message(json.dumps(hello))
 

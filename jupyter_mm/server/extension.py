@@ -14,13 +14,14 @@ import os
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, CaselessStrEnum, Unicode
+from traitlets import Bool, CaselessStrEnum, Float, Unicode
 
 from .event_socket import event_socket_handlers
 from .events import start_store_events, stop_store_events
 from .handlers import api_handlers
 from .handlers.base import AUDIT_AS_SERVER_USER_SETTING, STORE_SETTING
 from .mlflow import mlflow_handlers
+from .monitor_events import start_monitors, stop_monitors
 from .serve import SERVED_SETTING, SERVER_INFO_ENV, ServedModels, serve_handlers
 from .store_provider import (
     ARTIFACT_URI_ENV,
@@ -80,6 +81,22 @@ class JupyterMM(ExtensionApp):
         ),
     )
 
+    monitors = Bool(
+        True,
+        config=True,
+        help=(
+            "Evaluate the store's monitors (mm.monitor) on schedule and emit "
+            "monitor.drift_detected events. Several processes over one store share the work: "
+            "each monitor is evaluated by one of them per period."
+        ),
+    )
+
+    monitor_tick = Float(
+        30.0,
+        config=True,
+        help="Seconds between two looks for due monitors ($MM_MONITOR_TICK overrides it).",
+    )
+
     audit_identity = CaselessStrEnum(
         ["auto", "jupyter", "server-user"],
         default_value="auto",
@@ -132,6 +149,8 @@ class JupyterMM(ExtensionApp):
             os.environ[SERVER_INFO_ENV] = self.serverapp.info_file
         if self.live_events:
             start_store_events(self, on_demand=self.events_on_demand)
+        if self.monitors:
+            start_monitors(self, tick=self.monitor_tick)
 
         for name, value in (
             (TRACKING_URI_ENV, resolved.uri),
@@ -169,6 +188,7 @@ class JupyterMM(ExtensionApp):
             self.handlers.extend(serve_handlers())
 
     async def stop_extension(self) -> None:
+        await stop_monitors(self)
         await stop_store_events(self)
         if self.served is not None:
             await self.served.stop_all()

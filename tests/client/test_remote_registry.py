@@ -585,3 +585,26 @@ def test_reference_profile_through_the_server(team: Team, as_user: AsUser) -> No
     mm.register_model(info, model)
     with pytest.raises(NotFound, match="no reference profile"):
         mm.reference_profile(model, 2)
+
+
+def test_monitors_through_the_server(team: Team, as_user: AsUser) -> None:
+    """``mm.monitor`` against a team server: the definition is the model tag the server audits
+    as the identity it authenticated; any client lists it; a reader may not define one."""
+    model = f"credit-{uuid.uuid4().hex[:8]}"
+    as_user("alice")
+    _, info, _ = _train_and_log("scorer")
+    mm.register_model(info, model)
+    m = mm.monitor(model, window="7d", every="1d", thresholds={"a": 0.2}, min_rows=500)
+    as_user("rita")
+    assert mm.monitors(model) == [m]
+    with pytest.raises(PermissionDenied):
+        mm.delete_monitor(model, "champion")
+    as_user("bob")
+    mm.delete_monitor(model, "champion", comment="retired")
+    assert mm.monitors(model) == []
+    with team.store() as server:
+        entries = [e for e in server.audit_log(model) if e.action.startswith("model.tag")]
+        assert [(e.action, e.actor) for e in entries] == [
+            ("model.tag_set", "alice"),
+            ("model.tag_deleted", "bob"),
+        ]

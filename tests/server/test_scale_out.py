@@ -79,7 +79,8 @@ def _start(
 ) -> Server:
     port = port or _free_port()
     log = tmp / f"{name}.log"
-    env = _server_env({"MM_SERVER_TOKEN": token, "JUPYTER_RUNTIME_DIR": str(tmp / "runtime")})
+    env = _server_env({"MM_SERVER_TOKEN": token, "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
+                       "MM_MONITOR_TICK": "0.2"})  # fmt: skip
     args = ["--store", store, "--artifacts", str(artifacts), "--port", str(port), *extra]
     with open(log, "wb") as out:
         proc = subprocess.Popen(_cli(*args), env=env, cwd=tmp, stdout=out, stderr=subprocess.STDOUT)
@@ -375,6 +376,38 @@ def test_a_batch_replayed_to_the_other_replica_is_applied_once(replicas: Replica
         http("POST", f"{b.api}metrics/history", token, {"run_ids": [rid], "keys": ["loss"]})
     )
     assert sorted(series["series"][0]["step"]) == list(range(21))
+
+
+def test_three_processes_evaluate_a_monitor_once_per_period(replicas: Replicas) -> None:
+    """Both workers of A and replica B look for due monitors five times a second; a monitor due
+    every 0.5 s is evaluated once per period: its evaluations are numbered 1, 2, 3... with no
+    repeat, each at least a period after the one before (the claimed instants)."""
+    from jupyter_mm.core.store import Store
+    from jupyter_mm.errors import NotFound
+    from jupyter_mm.monitoring import monitors as mon
+    from tests.monitoring.monitor_data import log_predictions, scored_model
+
+    store = Store.open(replicas.store, str(replicas.artifacts))
+    try:
+        scored_model(store, name="scaled")
+        log_predictions(store, time.time(), 50, name="scaled")
+        m = mon.define(store, "scaled", window="1h", every="0.5s", min_rows=1, actor="ci")
+
+        def eight() -> Any:
+            try:
+                history = store.get_metric_history(m.run_id(1), "rows")
+            except NotFound:
+                return None
+            return history if len(history["step"]) >= 8 else None
+
+        history = _poll(eight, "eight evaluations")
+        mon.delete(store, "scaled", m.id, actor="ci")
+    finally:
+        store.close()
+    steps = list(history["step"])
+    assert steps == list(range(1, len(steps) + 1))
+    gaps = [b - a for a, b in zip(history["timestamp"][:-1], history["timestamp"][1:], strict=True)]
+    assert min(gaps) >= 500, gaps
 
 
 def test_a_killed_worker_is_restarted(replicas: Replicas) -> None:

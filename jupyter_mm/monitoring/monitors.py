@@ -1,0 +1,411 @@
+"""Monitors: a model alias watched on a schedule against its version's reference profile.
+
+A monitor's definition is the audited registered-model tag ``mm.monitor.<id>`` (JSON), so it is
+written, read and deleted through the ``TrackingStore`` interface that already carries model
+tags (local and remote alike), and every change is in the hash-chained audit trail.
+
+:func:`evaluate` (Jupyter-free) resolves the alias to a version, reads the window from the
+prediction log, compares it with the version's reference profile with the monitor's preset, and
+keeps the result as a time series: one run per monitor and version in the experiment
+``monitoring/<model>``, one metric per statistic and feature (``psi/income``) with step = the
+evaluation's number and timestamp = its time, the evaluation id and verdict as tags. The existing
+charts, search and comparison views read them like any run. Scheduling lives in
+:mod:`.schedule`; the server emits the events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from ..core.store import TrackingStore
+    from .presets import DriftResult, Thresholds
+
+#: Registered-model tag prefix of monitor definitions: ``mm.monitor.<id>`` holds its JSON.
+MONITOR_TAG_PREFIX = "mm.monitor."
+#: The experiment holding a model's monitoring runs.
+EXPERIMENT_PREFIX = "monitoring/"
+#: Run tags of a monitoring run.
+TAG_MONITOR, TAG_MODEL, TAG_VERSION = "mm.monitor.id", "mm.monitor.model", "mm.monitor.version"
+TAG_EVALUATIONS, TAG_EVALUATION = "mm.monitor.evaluations", "mm.monitor.evaluation_id"
+TAG_STATUS, TAG_STATE, TAG_AT = "mm.monitor.status", "mm.monitor.state", "mm.monitor.evaluated_at"
+#: Status of an evaluation whose window holds fewer than ``min_rows`` rows: no verdict, no alarm.
+NOT_ENOUGH_DATA = "not-enough-data"
+DEFAULT_MIN_ROWS = 100
+_STATUS_LEVEL = {"ok": 0, "warning": 1, "drift": 2}
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+#: Namespace of the monitoring runs' ids: one run per (model, monitor, version), found again
+#: without a search.
+_RUN_NS = uuid.UUID("6f0f2b8e-8f0c-4c55-9d7e-6d6f6e69746f")
+
+
+def parse_duration(text: Any, what: str) -> float:
+    """Seconds in ``"90s"``, ``"15m"``, ``"1h"``, ``"1d"``, ``"2w"`` (or a number of seconds)."""
+    if isinstance(text, bool):
+        raise InvalidInput(f"{what} must be a duration such as '1h', not {text!r}")
+    if isinstance(text, (int, float)):
+        seconds = float(text)
+    else:
+        m = _DURATION_RE.match(str(text))
+        if m is None:
+            raise InvalidInput(
+                f"{what} {text!r} is not a duration: a number and a unit, s, m, h, d or w "
+                "('30m', '1h', '7d')"
+            )
+        seconds = float(m.group(1)) * _UNIT[m.group(2)]
+    if not seconds > 0:
+        raise InvalidInput(f"{what} must be longer than zero, not {text!r}")
+    return seconds
+
+
+@dataclass(frozen=True)
+class Monitor:
+    """A monitor's definition (the JSON of its model tag, plus the model and id)."""
+
+    model: str
+    id: str
+    alias: str = "champion"
+    window: str = "1d"
+    every: str = "1h"
+    preset: str = "bank"
+    thresholds: dict[str, Any] = field(default_factory=dict)
+    min_rows: int = DEFAULT_MIN_ROWS
+
+    @property
+    def tag(self) -> str:
+        return MONITOR_TAG_PREFIX + self.id
+
+    @property
+    def window_seconds(self) -> float:
+        return parse_duration(self.window, "window")
+
+    @property
+    def every_seconds(self) -> float:
+        return parse_duration(self.every, "every")
+
+    @property
+    def experiment(self) -> str:
+        return EXPERIMENT_PREFIX + self.model
+
+    def run_id(self, version: int | str) -> str:
+        """The id of this monitor's run for ``version`` (the same on every process)."""
+        return uuid.uuid5(_RUN_NS, json.dumps([self.model, self.id, str(version)])).hex
+
+    def to_json(self) -> str:
+        doc = asdict(self)
+        del doc["model"], doc["id"]
+        return json.dumps(doc, sort_keys=True, allow_nan=False)
+
+    @classmethod
+    def from_tag(cls, model: str, key: str, value: str) -> Monitor:
+        doc = json.loads(value)
+        return cls(model=model, id=key[len(MONITOR_TAG_PREFIX) :], **doc)
+
+
+def check(monitor: Monitor) -> Monitor:
+    """The monitor, validated (a clear ``InvalidInput`` for each mistake)."""
+    from .presets import PRESETS, check_thresholds
+
+    if not isinstance(monitor.id, str) or not _ID_RE.match(monitor.id):
+        raise InvalidInput(
+            f"monitor id {monitor.id!r}: 1-64 letters, digits, '_', '.' or '-', starting with a "
+            "letter or digit"
+        )
+    if not isinstance(monitor.alias, str) or not monitor.alias.strip():
+        raise InvalidInput("alias must be a non-empty string")
+    parse_duration(monitor.window, "window")
+    parse_duration(monitor.every, "every")
+    if monitor.preset not in PRESETS:
+        raise InvalidInput(
+            f"unknown preset {monitor.preset!r}; expected one of {', '.join(PRESETS)}"
+        )
+    if (
+        isinstance(monitor.min_rows, bool)
+        or not isinstance(monitor.min_rows, int)
+        or monitor.min_rows < 1
+    ):
+        raise InvalidInput(f"min_rows must be a positive integer, not {monitor.min_rows!r}")
+    check_thresholds(monitor.thresholds or None)
+    return monitor
+
+
+def define(
+    store: TrackingStore,
+    name: str,
+    *,
+    alias: str = "champion",
+    window: str = "1d",
+    every: str = "1h",
+    preset: str = "bank",
+    thresholds: Thresholds | None = None,
+    min_rows: int = DEFAULT_MIN_ROWS,
+    id: str | None = None,
+    actor: str = "",
+    comment: str = "",
+) -> Monitor:
+    """Store (or replace) a monitor of model ``name`` as the audited model tag ``mm.monitor.<id>``
+    (``id`` defaults to the alias). Validated first: a bad definition writes nothing."""
+    from ..core import limits
+    from .presets import check_thresholds
+
+    monitor = check(
+        Monitor(
+            model=name,
+            id=alias if id is None else id,
+            alias=alias,
+            window=window,
+            every=every,
+            preset=preset,
+            thresholds=check_thresholds(thresholds) if thresholds else {},
+            min_rows=min_rows,
+        )
+    )
+    store.get_registered_model(name)  # NotFound before anything is written
+    value = monitor.to_json()
+    if len(value) > limits.MAX_TAG_VALUE_LENGTH:
+        raise InvalidInput(
+            f"the monitor is {len(value)} characters as JSON; at most "
+            f"{limits.MAX_TAG_VALUE_LENGTH} fit a model tag (fewer per-feature thresholds)"
+        )
+    store.set_registered_model_tag(name, monitor.tag, value, actor=actor, comment=comment)
+    return monitor
+
+
+def _of_model(model: str, tags: Mapping[str, str]) -> list[Monitor]:
+    found = []
+    for key, value in sorted(tags.items()):
+        if key.startswith(MONITOR_TAG_PREFIX):
+            try:
+                found.append(Monitor.from_tag(model, key, value))
+            except (ValueError, TypeError):  # written by hand into the tag: not a monitor
+                continue
+    return found
+
+
+def list_monitors(store: TrackingStore, name: str | None = None) -> list[Monitor]:
+    """The monitors of model ``name``, or of every model."""
+    if name is not None:
+        return _of_model(name, store.get_registered_model(name).tags)
+    return [m for rm in store.list_registered_models() for m in _of_model(rm.name, rm.tags)]
+
+
+def get_monitor(store: TrackingStore, name: str, id: str) -> Monitor:
+    for m in list_monitors(store, name):
+        if m.id == id:
+            return m
+    raise NotFound(f"model {name!r} has no monitor {id!r}")
+
+
+def delete(store: TrackingStore, name: str, id: str, *, actor: str = "", comment: str = "") -> None:
+    """Delete the monitor (audited); its monitoring runs stay, as the history they are."""
+    get_monitor(store, name, id)
+    store.delete_registered_model_tag(name, MONITOR_TAG_PREFIX + id, actor=actor, comment=comment)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One evaluation of a monitor: its verdict and where its figures were kept.
+
+    ``crossed`` is True when this evaluation moved the version's last conclusive verdict from
+    below ``drift`` to ``drift`` (the moment to alarm, once per crossing)."""
+
+    id: str
+    monitor: Monitor
+    version: int
+    at: dt.datetime
+    status: str
+    rows: int
+    run_id: str
+    step: int
+    previous: str
+    crossed: bool
+    result: DriftResult | None = None
+
+    @property
+    def drifted(self) -> bool:
+        return self.status == "drift"
+
+
+def _now(now: Any) -> dt.datetime:
+    if now is None:
+        return dt.datetime.now(dt.timezone.utc)
+    if isinstance(now, (int, float)) and not isinstance(now, bool):
+        return dt.datetime.fromtimestamp(float(now), dt.timezone.utc)
+    if isinstance(now, dt.datetime):
+        return now if now.tzinfo else now.replace(tzinfo=dt.timezone.utc)
+    raise InvalidInput(f"now must be a datetime or epoch seconds, not {now!r}")
+
+
+def _current(frame: Any, scored: bool) -> tuple[Any, Any]:
+    """The logged inputs as a DataFrame with the features' names, and the scores (the
+    ``output`` column, else the last numeric ``output.*`` one: a binary classifier's positive
+    class) when the profile has a score distribution."""
+    import pandas as pd
+
+    inputs = frame[[c for c in frame.columns if c.startswith("input.")]]
+    inputs = inputs.rename(columns=lambda c: c[len("input.") :])
+    if not scored:
+        return inputs, None
+    outputs = [c for c in frame.columns if c == "output" or c.startswith("output.")]
+    numeric = [c for c in outputs if pd.api.types.is_numeric_dtype(frame[c])]
+    if "output" in numeric:
+        return inputs, frame["output"].to_numpy()
+    return inputs, (frame[numeric[-1]].to_numpy() if numeric else None)
+
+
+def _metric_key(method: str, feature: str) -> str:
+    return f"{method}/{'score' if feature == '__score__' else feature}"
+
+
+def _monitoring_run(store: TrackingStore, monitor: Monitor, version: int) -> Any:
+    run_id = monitor.run_id(version)
+    try:
+        return store.get_run(run_id)
+    except NotFound:
+        pass
+    experiment_id = store.get_or_create_experiment(monitor.experiment)
+    return store.create_run(
+        experiment_id,
+        name=f"{monitor.id}@v{version}",
+        run_id=run_id,
+        status="FINISHED",
+        heartbeat=False,
+        tags={TAG_MONITOR: monitor.id, TAG_MODEL: monitor.model, TAG_VERSION: str(version)},
+        params={
+            "alias": monitor.alias,
+            "window": monitor.window,
+            "every": monitor.every,
+            "preset": monitor.preset,
+            "min_rows": monitor.min_rows,
+        },  # fmt: skip
+    )
+
+
+def evaluate(store: TrackingStore, monitor: Monitor, now: Any = None) -> Evaluation:
+    """Evaluate ``monitor`` over the window ending at ``now`` (default: now) and keep the result
+    in its monitoring run. A window with fewer than ``min_rows`` rows gives the status
+    ``not-enough-data``: no verdict, no crossing."""
+    from .presets import drift, merge_thresholds
+    from .profile import ReferenceProfile
+    from .references import THRESHOLDS_TAG
+
+    at = _now(now)
+    mv = store.get_model_version_by_alias(monitor.model, monitor.alias)
+    version = int(mv.version)
+    found = store.reference_profile(monitor.model, version)
+    if found is None:
+        raise NotFound(
+            f"{monitor.model!r} version {version} (alias {monitor.alias!r}) has no reference "
+            "profile to monitor against: mm.set_reference"
+        )
+    profile = ReferenceProfile.from_json(found["profile"])
+    start = at - dt.timedelta(seconds=monitor.window_seconds)
+    frame = store.predictions(monitor.model, version, start, at)
+    rows = int(len(frame))
+    result: DriftResult | None = None
+    if rows >= monitor.min_rows:
+        current, scores = _current(frame, profile.score is not None)
+        model_thresholds = store.get_registered_model(monitor.model).tags.get(THRESHOLDS_TAG)
+        merged = merge_thresholds(
+            json.loads(model_thresholds) if model_thresholds else None, monitor.thresholds or None
+        )
+        result = drift(profile, current, monitor.preset, merged, scores=scores)
+        status = result.status
+    else:
+        status = NOT_ENOUGH_DATA
+
+    run = _monitoring_run(store, monitor, version)
+    step = int(run.tags.get(TAG_EVALUATIONS, "0")) + 1
+    previous = run.tags.get(TAG_STATE, "ok")
+    state = previous if status == NOT_ENOUGH_DATA else status
+    crossed = state == "drift" and previous != "drift"
+    ts = round(at.timestamp() * 1000)
+    metrics: list[tuple[str, float, int, int]] = [("rows", float(rows), step, ts)]
+    if result is not None:
+        metrics.append(("drifted", float(result.drifted), step, ts))
+        metrics.append(("status", float(_STATUS_LEVEL[result.status]), step, ts))
+        metrics.append(("drift_share", float(result.share), step, ts))
+        for v in result.verdicts:
+            if v.statistic is not None and v.statistic == v.statistic:  # NaN: nothing to chart
+                metrics.append(
+                    (_metric_key(v.method, str(v.feature)), float(v.statistic), step, ts)
+                )
+    evaluation_id = uuid.uuid4().hex
+    store.log_batch(
+        run.id,
+        metrics=metrics,
+        tags={
+            TAG_EVALUATIONS: str(step),
+            TAG_EVALUATION: evaluation_id,
+            TAG_STATUS: status,
+            TAG_STATE: state,
+            TAG_AT: at.isoformat(),
+        },
+    )
+    return Evaluation(
+        id=evaluation_id, monitor=monitor, version=version, at=at, status=status, rows=rows,
+        run_id=run.id, step=step, previous=previous, crossed=crossed, result=result,
+    )  # fmt: skip
+
+
+# --- mm.* -----------------------------------------------------------------------------------
+
+
+def monitor(
+    name: str,
+    alias: str = "champion",
+    window: str = "1d",
+    every: str = "1h",
+    preset: str = "bank",
+    thresholds: Thresholds | None = None,
+    min_rows: int = DEFAULT_MIN_ROWS,
+    *,
+    id: str | None = None,
+    comment: str = "",
+) -> Monitor:
+    """Watch the version behind ``alias`` of model ``name``: every ``every``, the servers over
+    this store compare the last ``window`` of its prediction log with the version's reference
+    profile (``preset``, ``thresholds`` over the model's own), and keep the figures in the
+    experiment ``monitoring/<name>``. A window with fewer than ``min_rows`` rows reports
+    ``not-enough-data`` rather than alarm. Stored (and replaced, by ``id``, default the alias)
+    as an audited model tag."""
+    from .references import _actor, _store
+
+    store = _store()
+    return define(store, name, alias=alias, window=window, every=every, preset=preset,
+                  thresholds=thresholds, min_rows=min_rows, id=id, actor=_actor(store),
+                  comment=comment)  # fmt: skip
+
+
+def monitors(name: str | None = None) -> list[Monitor]:
+    """The monitors of model ``name``, or of every model."""
+    from .references import _store
+
+    return list_monitors(_store(write=False), name)
+
+
+def delete_monitor(name: str, id: str = "champion", comment: str = "") -> None:
+    """Stop monitor ``id`` of model ``name`` (audited); its runs stay as its history."""
+    from .references import _actor, _store
+
+    store = _store()
+    delete(store, name, id, actor=_actor(store), comment=comment)
+
+
+def evaluate_monitor(name: str, id: str = "champion", now: Any = None) -> Evaluation:
+    """Evaluate monitor ``id`` of model ``name`` now (outside its schedule), recorded like a
+    scheduled evaluation; the servers emit the drift events only for their own evaluations."""
+    from .references import _store
+
+    store = _store()
+    return evaluate(store, get_monitor(store, name, id), now)

@@ -1,0 +1,174 @@
+"""Scheduled monitors in the server: evaluate the due ones, announce drift on the event bus.
+
+Every server process over a store (the Jupyter server extension, each ``--workers`` process of
+``jupyter mm server``, each replica) runs a :class:`MonitorScheduler`: every ``tick`` seconds,
+in a worker thread, :func:`jupyter_mm.monitoring.schedule.run_due` evaluates the monitors that
+are due *and* that this process claims (one conditional update of the monitor's "last
+evaluated" marker: one process per monitor and period, see :mod:`jupyter_mm.monitoring.schedule`).
+An evaluation whose verdict crosses into drift (its previous conclusive verdict was not drift)
+is emitted once, by the process that made it, with the schema :data:`MONITOR_EVENT_SCHEMA_ID`::
+
+    {"action": "monitor.drift_detected", "evaluation_id": "...", "model": "credit",
+     "monitor": "champion", "alias": "champion", "version": 3, "run_id": "...",
+     "status": "drift", "previous": "ok", "rows": 10412, "share": 0.25,
+     "features": ["income", ...], "evaluated_at": "2026-01-01T01:00:00+00:00"}
+
+``monitor.performance_degraded`` is reserved in the schema for the performance monitors.
+Server-side listeners use ``serverapp.event_logger.add_listener(schema_id=...)``; clients of the
+team server receive it on ``{base_url}jupyter-mm/events``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jupyter_events import EventLogger
+
+    from ..monitoring.monitors import Evaluation
+    from .store_provider import StoreProvider
+
+MONITOR_EVENT_SCHEMA_ID = "https://events.jupyter.org/jupyter_mm/monitor/v1"
+#: Key of the running MonitorScheduler in the tornado settings.
+MONITORS_SETTING = "jupyter_mm_monitors"
+#: Test-only override of the scheduler's tick in seconds (the team server reads no config file).
+TICK_ENV = "MM_MONITOR_TICK"
+
+MONITOR_EVENT_SCHEMA: dict[str, Any] = {
+    "$id": MONITOR_EVENT_SCHEMA_ID,
+    "version": "1",
+    "title": "jupyter-mm monitor alarms",
+    "description": (
+        "A scheduled monitor's evaluation crossed a threshold: its verdict became drift (or the "
+        "model's performance degraded); emitted once per crossing by the evaluating process."
+    ),
+    "type": "object",
+    "required": ["action", "evaluation_id", "model", "monitor", "version"],
+    "properties": {
+        "action": {
+            "enum": ["monitor.drift_detected", "monitor.performance_degraded"],
+            "description": "what crossed",
+        },
+        "evaluation_id": {"type": "string", "description": "the evaluation (run tag)"},
+        "model": {"type": "string", "description": "the registered model"},
+        "monitor": {"type": "string", "description": "the monitor's id"},
+        "alias": {"type": "string", "description": "the alias it watches"},
+        "version": {"type": "integer", "description": "the version the alias resolved to"},
+        "run_id": {"type": "string", "description": "the monitoring run holding the figures"},
+        "status": {"type": "string", "description": "the verdict: drift"},
+        "previous": {"type": "string", "description": "the previous conclusive verdict"},
+        "rows": {"type": "integer", "description": "rows in the window"},
+        "share": {"type": "number", "description": "share of drifted features"},
+        "features": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "the drifted features",
+        },
+        "evaluated_at": {"type": "string", "description": "the evaluation's time (ISO 8601)"},
+    },
+}
+
+
+def drift_event(ev: Evaluation) -> dict[str, Any]:
+    """The event data of an evaluation that crossed into drift."""
+    result = ev.result
+    return {
+        "action": "monitor.drift_detected",
+        "evaluation_id": ev.id,
+        "model": ev.monitor.model,
+        "monitor": ev.monitor.id,
+        "alias": ev.monitor.alias,
+        "version": ev.version,
+        "run_id": ev.run_id,
+        "status": ev.status,
+        "previous": ev.previous,
+        "rows": ev.rows,
+        "share": float(result.share) if result is not None else 0.0,
+        "features": [str(v.feature) for v in result.verdicts if v.drifted] if result else [],
+        "evaluated_at": ev.at.isoformat(),
+    }
+
+
+class MonitorScheduler:
+    """Evaluates due monitors every ``tick`` seconds and emits their crossings."""
+
+    def __init__(
+        self,
+        provider: StoreProvider,
+        event_logger: EventLogger,
+        tick: float = 30.0,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self.provider = provider
+        self.event_logger = event_logger
+        self.tick = tick
+        self.log = log or logging.getLogger(__name__)
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def stop(self) -> None:
+        self._stopping = True
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+
+    def run_once(self) -> list[Evaluation]:
+        """One tick (in a worker thread): the evaluations this process made."""
+        from ..monitoring.schedule import run_due
+
+        return run_due(self.provider.get())
+
+    async def _loop(self) -> None:
+        failing = False
+        while not self._stopping:
+            try:
+                done = await asyncio.to_thread(self.run_once)
+                failing = False
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the store is unreachable: try again next tick
+                if not failing:
+                    self.log.exception("jupyter-mm monitors: listing the due monitors failed")
+                failing = True
+                done = []
+            for ev in done:
+                if not ev.crossed:
+                    continue
+                try:
+                    self.event_logger.emit(schema_id=MONITOR_EVENT_SCHEMA_ID, data=drift_event(ev))
+                except Exception:
+                    self.log.exception("jupyter-mm monitors: emitting evaluation %s failed", ev.id)
+            await asyncio.sleep(self.tick)
+
+
+def start_monitors(app: Any, tick: float = 30.0) -> MonitorScheduler:
+    """Register the monitor event schema and start the scheduler once the event loop runs
+    (from ``JupyterMM.initialize_settings``). ``$MM_MONITOR_TICK`` overrides ``tick``."""
+    serverapp = app.serverapp
+    event_logger = serverapp.event_logger
+    if MONITOR_EVENT_SCHEMA_ID not in event_logger.schemas:
+        event_logger.register_event_schema(MONITOR_EVENT_SCHEMA)
+    override = os.environ.get(TICK_ENV)
+    if override:
+        tick = float(override)
+    scheduler = MonitorScheduler(app.store_provider, event_logger, tick=tick, log=app.log)
+    app.settings[MONITORS_SETTING] = scheduler
+    serverapp.io_loop.add_callback(scheduler.start)
+    return scheduler
+
+
+async def stop_monitors(app: Any) -> None:
+    scheduler = app.settings.get(MONITORS_SETTING)
+    if isinstance(scheduler, MonitorScheduler):
+        await scheduler.stop()
