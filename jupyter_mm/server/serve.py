@@ -173,8 +173,11 @@ class ServedModels:
 
 def served_models(handler: tornado.web.RequestHandler) -> ServedModels:
     registry: ServedModels | None = handler.settings.get(SERVED_SETTING)
-    if registry is None:
-        raise tornado.web.HTTPError(503, "model serving is not enabled on this server")
+    if registry is None:  # off by configuration (and on the team server): not a passing state
+        raise NotFound(
+            "model serving is off on this server (c.JupyterMM.serve_models = False; the team "
+            "server never serves models: run `jupyter mm serve` beside it)"
+        )
     return registry
 
 
