@@ -50,6 +50,7 @@ import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ..core.predictions import partition_dir
 from ..errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -67,17 +68,6 @@ TMP_PREFIX = ".part-"
 #: A temporary part older than this (seconds) was left by a killed writer: the sweep removes it.
 STALE_TMP_SECONDS = 3600.0
 _DAY = 86400.0
-_FIXED = (
-    "request_id",
-    "row",
-    "ts",
-    "model_name",
-    "model_version",
-    "model_digest",
-    "alias",
-    "latency_ms",
-    "sampling_rate",
-)
 
 
 class _Item(NamedTuple):
@@ -326,7 +316,7 @@ class PredictionLog:
             key = paths.get(where)
             if key is None:
                 day = dt.datetime.fromtimestamp(item.ts, dt.timezone.utc).date().isoformat()
-                key = paths[where] = _partition(
+                key = paths[where] = partition_dir(
                     self._base, item.model_name, item.model_version, day
                 )
             groups.setdefault(key, []).append(item)
@@ -502,14 +492,6 @@ def write_part(fs: Any, local: bool, partition: str, table: pa.Table) -> str:
             pass
         raise
     return final
-
-
-def _partition(base: str, name: str, version: str, day: str) -> str:
-    from urllib.parse import quote
-
-    return posixpath.join(
-        base, f"model={quote(name, safe='')}", f"version={quote(version, safe='')}", f"date={day}"
-    )
 
 
 def _shape(item: _Item, names: dict[int, tuple[str, ...]]) -> tuple[Any, ...]:

@@ -32,7 +32,6 @@ import jupyter_mm as mm
 from jupyter_mm.cli import main as cli_main
 from jupyter_mm.client import backend, tracking
 from jupyter_mm.errors import IntegrityError, InvalidInput, UntrustedModel
-from jupyter_mm.serving import bundle as bundle_mod
 from jupyter_mm.serving.bundle import lock_requirements, model_digest, write_bundle
 
 linear = pytest.importorskip("sklearn.linear_model")
@@ -457,10 +456,6 @@ def test_cli_writes_a_bundle(registered: dict[str, Any], tmp_path: Path, capsys:
 # ---------------------------------------------------------------- the bundle's own server
 
 
-def _server_in_tree() -> bool:
-    return (Path(bundle_mod.__file__).parent / "__main__.py").is_file()
-
-
 @pytest.fixture(scope="session")
 def bundle_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A virtualenv made once per session; each bundle test installs into it with pip's cache."""
@@ -515,8 +510,6 @@ def _request(url: str, body: Any = None, token: str | None = TOKEN) -> tuple[int
 def bundle_server(venv_python: str, built: Path) -> Iterator[str]:
     """The bundle's server, run from the bundle directory by the fresh virtualenv's Python with
     only ``server/`` on its path, as the Dockerfile's CMD runs it."""
-    if not _server_in_tree():
-        pytest.skip("the model server (jupyter_mm/serving/__main__.py) is not in this tree yet")
     port = _free_port()
     argv = json.loads(
         [
