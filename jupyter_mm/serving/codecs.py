@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core import json_body
 from ..errors import InvalidInput
 
 CONTENT_TYPE_CSV = "text/csv"
@@ -117,12 +118,14 @@ def decode_json(body: bytes) -> Any:
         raise ProtocolError(
             "Ensure that input is a valid JSON formatted string. Error: the body is empty"
         )
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as e:
+    try:  # the project's one JSON body reader: depth limit, lone surrogates refused
+        return json_body.parse(body)
+    except json_body.NotJSON as e:
         raise ProtocolError(
-            f"Ensure that input is a valid JSON formatted string. Error: '{e!r}'"
+            f"Ensure that input is a valid JSON formatted string. Error: {e}"
         ) from None
+    except InvalidInput as e:
+        raise ProtocolError(str(e)) from None
 
 
 def _split(value: Any) -> pd.DataFrame:

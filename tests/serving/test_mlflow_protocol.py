@@ -259,3 +259,19 @@ def test_a_large_body_is_parsed_off_the_loop_with_the_same_answers(
     bad = json.dumps({"dataframe_split": frame.drop(columns="age").to_dict(orient="split")})
     r = requests.post(f"{server.url}/invocations", data=bad, headers=JSON)
     assert r.status_code == 400 and "['age']" in r.json()["message"]
+
+
+HOSTILE = {
+    "10,000-deep JSON": (b"[" * 10_000, "nested deeper"),  # 100,000 is over the test limit: 413
+    "lone surrogate": (b'{"dataframe_split": {"columns": ["income\\ud800"], "data": [[1]]}}',
+                       "surrogate"),
+    "400-digit integer": (_split(COLUMNS, [[int("9" * 400), 30, 0.2]]), "income"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE))
+def test_hostile_bodies_are_400s(kind: str, server: ServerThread) -> None:
+    body, names = HOSTILE[kind]
+    r = requests.post(f"{server.url}/invocations", data=body, headers=JSON)
+    assert r.status_code == 400, r.text
+    assert names in r.json()["message"]

@@ -176,3 +176,20 @@ def test_several_models_on_one_port(models: Models) -> None:
         first = infer(s, columns_request(pd.DataFrame([PROBE])), path="credit-dir")
         assert first.json()["outputs"][0]["data"] == one.json()["predictions"]
         assert two.json()["outputs"][0]["data"] != one.json()["predictions"]
+
+
+@pytest.mark.parametrize(
+    "body,names",
+    [
+        (b"[" * 10_000, "nested deeper"),
+        (b'{"inputs": [{"name": "income\\ud800", "shape": [1], "datatype": "FP64", "data": [1]}]}',
+         "surrogate"),
+        (json.dumps(_with(lambda d: d["inputs"][0].update(data=[int("9" * 400)]))).encode(),
+         "income"),
+    ],
+    ids=["10,000-deep JSON", "lone surrogate", "400-digit integer"],
+)  # fmt: skip
+def test_hostile_infer_bodies_are_400s(body: bytes, names: str, server: ServerThread) -> None:
+    r = infer(server, body)
+    assert r.status_code == 400, r.text
+    assert names in r.json()["error"]

@@ -101,6 +101,7 @@ def test_model_dir_imports_no_store_jupyter_or_ipython(models: Models) -> None:
     # the contract's list: what a deploy bundle vendors
     allowed = ("jupyter_mm", "jupyter_mm._version", "jupyter_mm.errors", "jupyter_mm.core",
                "jupyter_mm.core.artifacts", "jupyter_mm.core.limits", "jupyter_mm.core.validation",
+                   "jupyter_mm.core.json_body",
                    "jupyter_mm.core.models")  # fmt: skip
     extra = [m for m in result["ours"] if m not in allowed
              and not m.startswith(("jupyter_mm.core.models.", "jupyter_mm.serving"))]  # fmt: skip

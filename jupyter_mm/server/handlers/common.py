@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from tornado.web import HTTPError
 
+from ...core import json_body
 from ...core.wire import json_number
 from ...errors import InvalidInput
-from .. import json_body
 
 if TYPE_CHECKING:
     from ...core.entities import ArtifactInfo, DatasetInput, Experiment, Run

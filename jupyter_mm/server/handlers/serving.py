@@ -8,8 +8,8 @@ from typing import Any
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
+from ...core import json_body
 from ...errors import InvalidInput, NotFound
-from .. import json_body
 from ..serve import served_models
 from .base import MMHandler
 

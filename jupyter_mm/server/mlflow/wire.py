@@ -12,11 +12,10 @@ import json
 import math
 from typing import Any
 
-from ...core import limits
+from ...core import json_body, limits
 from ...core.entities import Experiment, Run
 from ...core.wire import json_number
 from ...errors import InvalidInput
-from .. import json_body
 
 #: Artifact URIs we hand out: the client then uploads and downloads through our artifact proxy.
 ARTIFACTS_SCHEME = "mlflow-artifacts:"

@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..core import limits, validation
 from ..errors import InvalidInput
+from . import limits, validation
 
 WHAT = "the request body"
 
