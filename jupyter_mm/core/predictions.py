@@ -68,7 +68,10 @@ def _bound(value: Any, field: str, end: bool) -> tuple[dt.datetime | None, str |
     if isinstance(value, bool):
         raise InvalidInput(f"{field} must be a time, not {value!r}")
     if isinstance(value, (int, float)):
-        instant = dt.datetime.fromtimestamp(float(value), dt.timezone.utc)
+        try:
+            instant = dt.datetime.fromtimestamp(float(value), dt.timezone.utc)
+        except (OverflowError, OSError, ValueError):  # NaN, ±inf, 400 digits, out of range
+            raise InvalidInput(f"{field} {value!r} is not a time in epoch seconds") from None
     elif isinstance(value, dt.datetime):
         instant = value
     elif isinstance(value, dt.date):

@@ -478,3 +478,11 @@ def test_rest_route_errors_and_auth(server: Server) -> None:
     assert status in (401, 403)
     status, body = _get(f"{base}?name=credit", TOKEN)
     assert status == 200 and body[:4] == b"PAR1"
+
+
+@pytest.mark.parametrize("bound", [int("9" * 400), float("nan"), float("inf"), 1e300])
+def test_a_time_bound_no_clock_holds_is_a_clear_error(tmp_path: Path, bound: float) -> None:
+    from jupyter_mm.core.predictions import read_predictions
+
+    with pytest.raises(InvalidInput, match="epoch seconds"):
+        read_predictions(str(tmp_path), "credit", start=bound)
