@@ -23,23 +23,6 @@ DAY0 = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.timezone.utc)
 
 
 @pytest.fixture
-def mm_uri(store_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    for var in ("MM_TRACKING_URI", "MM_EXPERIMENT_NAME"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("MM_USER", "ana")
-    monkeypatch.setenv("MM_ARTIFACT_URI", str(tmp_path / "blobs"))
-    monkeypatch.setattr(tracking, "_experiment", None)
-    monkeypatch.setattr(tracking, "_last", None)
-    mm.set_tracking_uri(store_uri)
-    try:
-        yield store_uri
-    finally:
-        while mm.active_run() is not None:
-            mm.end_run()
-        mm.set_tracking_uri(None)
-
-
-@pytest.fixture
 def sqlite_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.delenv("MM_TRACKING_URI", raising=False)
     monkeypatch.setenv("MM_USER", "ana")

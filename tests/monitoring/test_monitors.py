@@ -5,35 +5,19 @@ a thin window says so; two processes claiming the same periods evaluate each onc
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import jupyter_mm as mm
-from jupyter_mm.client import backend, tracking
+from jupyter_mm.client import backend
 from jupyter_mm.core.store import Store
 from jupyter_mm.errors import InvalidInput, NotFound
 from jupyter_mm.monitoring import monitors as mon
 from jupyter_mm.monitoring import schedule
 
 from .monitor_data import T0, log_predictions, scored_model
-
-
-@pytest.fixture
-def mm_uri(store_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    for var in ("MM_TRACKING_URI", "MM_EXPERIMENT_NAME"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("MM_USER", "ana")
-    monkeypatch.setenv("MM_ARTIFACT_URI", str(tmp_path / "blobs"))
-    monkeypatch.setattr(tracking, "_experiment", None)
-    monkeypatch.setattr(tracking, "_last", None)
-    mm.set_tracking_uri(store_uri)
-    try:
-        yield store_uri
-    finally:
-        mm.set_tracking_uri(None)
 
 
 @pytest.fixture

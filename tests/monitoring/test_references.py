@@ -4,7 +4,6 @@ PostgreSQL server: content-addressed, audited, read back without the data, refus
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -12,28 +11,11 @@ import pandas as pd
 import pytest
 
 import jupyter_mm as mm
-from jupyter_mm.client import backend, tracking
+from jupyter_mm.client import backend
 from jupyter_mm.core.registry.reference import REFERENCE_TAG
 from jupyter_mm.errors import IntegrityError, InvalidInput, NotFound
 
 linear = pytest.importorskip("sklearn.linear_model")
-
-
-@pytest.fixture
-def mm_uri(store_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    for var in ("MM_TRACKING_URI", "MM_EXPERIMENT_NAME"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("MM_USER", "ana")
-    monkeypatch.setenv("MM_ARTIFACT_URI", str(tmp_path / "blobs"))
-    monkeypatch.setattr(tracking, "_experiment", None)
-    monkeypatch.setattr(tracking, "_last", None)
-    mm.set_tracking_uri(store_uri)
-    try:
-        yield store_uri
-    finally:
-        while mm.active_run() is not None:
-            mm.end_run()
-        mm.set_tracking_uri(None)
 
 
 def _data(n: int = 2000, seed: int = 0) -> pd.DataFrame:
