@@ -134,8 +134,10 @@ def log_predictions(
     finally:
         plog.close()
     if plog.written_rows != len(inputs):
-        from ..errors import StoreError
+        from ..errors import MMError, StoreError
 
+        if isinstance(plog.last_error, MMError):  # e.g. StoreFull: says which location is full
+            raise plog.last_error
         raise StoreError(
             f"the prediction log at {root} did not take the batch ({plog.written_rows} of "
             f"{len(inputs)} rows written); see the log for the cause"

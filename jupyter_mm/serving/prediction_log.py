@@ -159,6 +159,8 @@ class PredictionLog:
         self.written_rows = 0
         self.dropped_rows = 0
         self.files_written = 0
+        #: The latest failed write (its rows are retried at the next flush).
+        self.last_error: Exception | None = None
         self._queue: collections.deque[_Item] = collections.deque()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -338,6 +340,7 @@ class PredictionLog:
                 log.warning(
                     "prediction log %s: write failed, retried at the next flush: %s", self.root, e
                 )
+                self.last_error = e
                 self._retry.append((key, table, rows))
                 continue
             self.written_rows += rows
@@ -471,6 +474,15 @@ def write_part(fs: Any, local: bool, partition: str, table: pa.Table) -> str:
     the labels beside it (``monitoring/labels.py``)."""
     import pyarrow.parquet as pq
 
+    try:
+        return _write_part(fs, local, partition, table, pq)
+    except OSError as e:  # a full disk is StoreFull (retryable), like every other write
+        from ..core.artifacts import write_failure
+
+        raise write_failure(e, partition) from e
+
+
+def _write_part(fs: Any, local: bool, partition: str, table: pa.Table, pq: Any) -> str:
     name = f"part-{uuid.uuid4().hex}.parquet"
     final = posixpath.join(partition, name)
     fs.makedirs(partition, exist_ok=True)

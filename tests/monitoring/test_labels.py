@@ -184,3 +184,23 @@ def test_estimated_performance_checked_on_the_labelled_log(sqlite_uri: str) -> N
     with pytest.raises(InvalidInput, match="not calibrated"):
         mm.estimate_performance("credit", window="1d", end=DAY0 + dt.timedelta(days=3),
                                 reference_scores=ref, reference_labels=(ref > 0.5).astype(int))  # fmt: skip
+
+
+def test_a_full_disk_is_store_full_and_leaves_no_part(sqlite_uri: str, tmp_path: Path) -> None:
+    from jupyter_mm.errors import StoreFull
+    from tests.support.tmpfs import small_disk
+
+    with small_disk(tmp_path / "blobs") as disk:
+        clf = _model()
+        X = _data(2000, 5)
+        disk.fill()
+        with pytest.raises(StoreFull) as e:
+            mm.log_predictions("credit", 1, X, clf.predict_proba(X)[:, 1], ids=range(2000))
+        assert e.value.details["location"] == "artifacts"
+        with pytest.raises(StoreFull):
+            mm.log_labels("credit", list(range(2000)), [1] * 2000)
+        assert disk.files("*.parquet") == [] and disk.files(".part-*") == []
+        disk.free()  # the same calls go through once there is room again
+        mm.log_predictions("credit", 1, X, clf.predict_proba(X)[:, 1], ids=range(2000))
+        assert mm.log_labels("credit", list(range(2000)), [1] * 2000) == 2000
+        assert len(mm.predictions("credit")) == 2000
