@@ -684,6 +684,30 @@ describe('VersionView', () => {
     expect(host.querySelector('.jp-mm-card-form')).toBeNull();
   });
 
+  it('shows the card format asked for last, whatever answers last', async () => {
+    // A reload (after a save or a live event) may answer after a format click.
+    const pending: Array<{ format: string; resolve: (r: any) => void }> = [];
+    const api = {
+      card: (_name: string, _version: number, format: string) =>
+        new Promise(resolve => pending.push({ format, resolve }))
+    } as any;
+    const model = new VersionViewModel(api, 'credit-risk', 1);
+    const first = model.loadCard('markdown');
+    const second = model.loadCard('json');
+    const reply = (format: string) => ({
+      name: 'credit-risk',
+      version: 1,
+      format,
+      card: format === 'json' ? { model_details: {} } : '# Model card'
+    });
+    pending[1].resolve(reply(pending[1].format));
+    await second;
+    pending[0].resolve(reply(pending[0].format));
+    await first;
+    expect(model.cardFormat).toBe('json');
+    expect(model.card?.format).toBe('json');
+  });
+
   it('builds a card document with the theme colours around escaped HTML', () => {
     const doc = cardDocument('<p>&lt;b&gt;</p>', null);
     expect(doc).toContain('<body><p>&lt;b&gt;</p></body>');

@@ -127,8 +127,18 @@ export class VersionViewModel {
     if (format) {
       this.cardFormat = format;
     }
+    // A reload started before a format click may answer after it: only the
+    // newest request's reply is shown.
+    const request = ++this._cardRequest;
     await this._part('card', async () => {
-      this.card = await this.api.card(this.name, this.version, this.cardFormat);
+      const card = await this.api.card(
+        this.name,
+        this.version,
+        this.cardFormat
+      );
+      if (request === this._cardRequest) {
+        this.card = card;
+      }
     });
   }
 
@@ -167,6 +177,8 @@ export class VersionViewModel {
     this.gone = reason;
     this._changed.emit();
   }
+
+  private _cardRequest = 0;
 
   private async _part(key: string, load: () => Promise<void>): Promise<void> {
     try {
