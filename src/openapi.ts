@@ -556,6 +556,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/registry/models/{name}/versions/{version}/lifecycle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the registered model's name (no `/` or `:`) */
+                name: components["parameters"]["ModelName"];
+                version: components["parameters"]["Version"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Deprecate, archive or reactivate a version (audited, with its reason)
+         * @description `archived` is MLflow's Archived stage: refused (400) while an alias or a serving stage
+         *     holds the version; an alias cannot be set on an archived version. `deprecated` keeps it
+         *     serving. `active` clears both. A reason is required to deprecate or archive.
+         */
+        put: operations["setLifecycle"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/registry/models/{name}/versions/{version}/lineage": {
         parameters: {
             query?: never;
@@ -872,6 +898,10 @@ export interface components {
             model_path?: string | null;
             status: string;
             stage: string;
+            /** @enum {string} */
+            lifecycle: "active" | "deprecated" | "archived";
+            /** @description why it was deprecated (null: it is not) */
+            deprecation: string | null;
             description: string;
             user_id: string;
             creation_time: number;
@@ -2729,6 +2759,36 @@ export interface operations {
                 "application/json": {
                     comment?: string;
                     evidence?: string[];
+                };
+            };
+        };
+        responses: {
+            200: components["responses"]["ModelVersion"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    setLifecycle: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the registered model's name (no `/` or `:`) */
+                name: components["parameters"]["ModelName"];
+                version: components["parameters"]["Version"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    lifecycle: "active" | "deprecated" | "archived";
+                    reason?: string;
                 };
             };
         };

@@ -125,6 +125,32 @@ def approve(name: str, version: int | str, comment: str) -> ModelVersion:
     return store.approve(name, version, actor=_actor(store), comment=comment)
 
 
+def deprecate_version(name: str, version: int | str, reason: str) -> ModelVersion:
+    """Mark a version deprecated, saying why: it still serves (its replies say so) and its
+    model card shows the reason. Audited."""
+    store = _store()
+    return store.set_model_version_lifecycle(
+        name, version, "deprecated", actor=_actor(store), reason=reason
+    )
+
+
+def archive_version(name: str, version: int | str, reason: str) -> ModelVersion:
+    """Retire a version (MLflow's Archived stage): it never serves again, and stays readable
+    for audit. Refused while an alias or a serving stage points at it. Audited."""
+    store = _store()
+    return store.set_model_version_lifecycle(
+        name, version, "archived", actor=_actor(store), reason=reason
+    )
+
+
+def reactivate_version(name: str, version: int | str, reason: str = "") -> ModelVersion:
+    """Undo a deprecation or an archiving (back to stage None). Audited."""
+    store = _store()
+    return store.set_model_version_lifecycle(
+        name, version, "active", actor=_actor(store), reason=reason
+    )
+
+
 def reject(name: str, version: int | str, comment: str) -> ModelVersion:
     """Reject a pending version, or revoke an approval."""
     store = _store()

@@ -232,6 +232,7 @@ model_versions = Table(
     Column("status", String(32), nullable=False),
     Column("status_message", Text, nullable=False, default=""),
     Column("stage", String(20), nullable=False, default="None"),  # MLflow's deprecated stages
+    Column("deprecation", Text, nullable=True),  # why it was deprecated; NULL: it is not
     Column("description", Text, nullable=False, default=""),
     Column("user_id", String(250), nullable=False),
     Column("creation_time", BigInteger, nullable=False),

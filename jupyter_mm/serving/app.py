@@ -68,6 +68,7 @@ class ServingState:
         if not rate:
             return None
         from . import prediction_log as module  # loaded only when predictions are logged
+
         root = self.config.prediction_log_uri
         if root is None:
             import os

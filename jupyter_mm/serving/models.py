@@ -160,16 +160,21 @@ class ModelSource:
                 name, alias = rest.split("@", 1)
                 if not name or not alias:
                     raise InvalidInput(f"{spec.uri!r}: use models:/NAME@ALIAS")
-                found = store.get_model_version_by_alias(name, alias)
+                found = _serves(store.get_model_version_by_alias(name, alias))
                 where = uris.version_location(store, found)
                 return Target(
                     spec.name or name, str(found.version), alias, where.run_id, where.path
                 )
-            where = uris.resolve(store, spec.uri)
             name, _, number = rest.rpartition("/")
-            if number.lower() == "latest":
-                versions = store.list_model_versions(name)
-                number = str(max(v.version for v in versions))
+            if number.lower() == "latest":  # the newest version still in service
+                live = [v for v in store.list_model_versions(name) if v.lifecycle != "archived"]
+                if not live:
+                    raise InvalidInput(f"{spec.uri!r}: every version of {name!r} is archived")
+                number = str(max(v.version for v in live))
+                where = uris.resolve(store, f"models:/{name}/{number}")
+            else:
+                where = uris.resolve(store, spec.uri)
+                _serves(store.get_model_version(name, number))
             return Target(spec.name or name, spec.version or number, None, where.run_id, where.path)
         where = uris.resolve(self.store, spec.uri)
         name = spec.name or where.path.rstrip("/").rsplit("/", 1)[-1]
@@ -198,6 +203,22 @@ class ModelSource:
     def close(self) -> None:
         if self._store is not None and self.config.store_uri is not None:
             self._store.close()
+
+
+def _serves(version: Any) -> Any:
+    """``version``, unless it is archived: a retired version never serves (a deprecated one
+    does, with a warning in the log)."""
+    if version.lifecycle == "archived":
+        raise InvalidInput(
+            f"version {version.version} of {version.name!r} is archived and does not serve "
+            "(mm.reactivate_version to serve it again)"
+        )
+    if version.lifecycle == "deprecated":
+        log.warning(
+            "model %s version %s is deprecated: %s", version.name, version.version,
+            version.deprecation,
+        )  # fmt: skip
+    return version
 
 
 def follows_alias(spec: ModelSpec) -> bool:

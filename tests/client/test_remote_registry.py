@@ -608,3 +608,36 @@ def test_monitors_through_the_server(team: Team, as_user: AsUser) -> None:
             ("model.tag_set", "alice"),
             ("model.tag_deleted", "bob"),
         ]
+
+
+def test_retirement_through_the_server(team: Team, as_user: AsUser) -> None:
+    """``mm.deprecate_version`` / ``archive_version`` / ``reactivate_version`` against a team
+    server: audited as the authenticated identity, with the reason; archiving what an alias
+    holds is the same clear refusal as locally; the reply carries the lifecycle."""
+    model = f"credit-{uuid.uuid4().hex[:8]}"
+    as_user("alice")
+    _, info, _ = _train_and_log("scorer")
+    mm.register_model(info, model)
+    mm.register_model(info, model)
+    mm.set_alias(model, "champion", 2)
+    v = mm.deprecate_version(model, 1, "v2 replaces it")
+    assert (v.lifecycle, v.deprecation) == ("deprecated", "v2 replaces it")
+    with pytest.raises(InvalidInput, match="alias 'champion' points at it"):
+        mm.archive_version(model, 2, "too early")
+    with pytest.raises(InvalidInput, match="comment saying why"):
+        mm.archive_version(model, 1, "")
+    as_user("bob")
+    assert mm.archive_version(model, 1, "retired after review").lifecycle == "archived"
+    with pytest.raises(InvalidInput, match="it is archived"):
+        mm.set_alias(model, "challenger", 1)
+    assert [v.lifecycle for v in mm.versions(model)] == ["active", "archived"]
+    with team.store() as server:
+        entries = [
+            (e.action, e.actor, e.comment)
+            for e in server.audit_log(model)
+            if e.action in ("version.deprecated", "version.archived")
+        ]
+        assert entries == [
+            ("version.deprecated", "alice", "v2 replaces it"),
+            ("version.archived", "bob", "retired after review"),
+        ]

@@ -123,7 +123,7 @@ def test_0004_keeps_policies_and_adds_approvers(empty_db_url: str, tmp_path: Pat
             insert(s.registry_settings).values(key="policy.approved_aliases_only", value="true")
         )
     st = Store.open(empty_db_url.replace("+psycopg", ""), artifact_uri=str(tmp_path / "a"))
-    assert migrate.current_revision(engine) == "0004"
+    assert migrate.current_revision(engine) == migrate.HEAD
     assert st.registry_policy("m") == Policy(four_eyes=False, approved_aliases_only=True)
     st.create_model_version("m", "s3://b/m", actor="dev")
     st.set_registry_policy(actor="admin", name="m", approvers=["val"])
@@ -135,5 +135,33 @@ def test_0004_keeps_policies_and_adds_approvers(empty_db_url: str, tmp_path: Pat
     with engine.connect() as conn:
         columns = {c["name"] for c in inspect(conn).get_columns("registered_models")}
         assert "policy_approvers" not in columns and "policy_four_eyes" in columns
+        assert conn.execute(select(func.count()).select_from(s.model_versions)).scalar_one() == 1
+    engine.dispose()
+
+
+def test_0005_versions_start_active_and_downgrade_keeps_them(
+    empty_db_url: str, tmp_path: Path
+) -> None:
+    """Versions registered before 0005 are active (no deprecation); downgrading drops only the
+    new column."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    engine = create(empty_db_url)
+    migrate.upgrade(engine, "0004")
+    engine.dispose()
+    st = Store.open(empty_db_url.replace("+psycopg", ""), artifact_uri=str(tmp_path / "a"))
+    st.create_registered_model("m", actor="dev")
+    st.create_model_version("m", "s3://b/m", actor="dev")
+    assert st.get_model_version("m", 1).lifecycle == "active"
+    st.set_model_version_lifecycle("m", 1, "deprecated", actor="dev", reason="superseded")
+    st.close()
+    engine = create(empty_db_url)
+    with engine.connect() as conn:
+        command.downgrade(migrate.alembic_config(conn), "0004")
+        conn.commit()
+    with engine.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("model_versions")}
+        assert "deprecation" not in columns and "stage" in columns
         assert conn.execute(select(func.count()).select_from(s.model_versions)).scalar_one() == 1
     engine.dispose()

@@ -346,7 +346,9 @@ def test_version_sources_follow_mlflows_rules(store: Store) -> None:
             store.create_model_version("m", source, actor="u")
     with pytest.raises(InvalidInput, match="run_id"):
         store.create_model_version("m", f"{root}/model", actor="u", run_id=other.id)
-    assert _count(store, s.model_versions) == 0 and store.get_registered_model("m").last_version == 0
+    assert (
+        _count(store, s.model_versions) == 0 and store.get_registered_model("m").last_version == 0
+    )
     v = store.create_model_version("m", f"{root}/models/m///", actor="u")
     assert (v.run_id, v.model_path) == (run.id, "models/m")
     for source in ("s3://b/models/..../x", "gs://b/m", "dbfs:/m", "models:/other/1"):

@@ -508,3 +508,46 @@ async def test_only_the_named_approvers_decide(jp_fetch: Any, server_store: Stor
     ]
     code, report = await req("alice", "GET", "audit", "verify")
     assert report["ok"] is True
+
+
+async def test_lifecycle_over_rest(jp_fetch: Any, server_store: Store) -> None:
+    """``PUT .../lifecycle``: deprecate, archive, reactivate as the authenticated identity;
+    client mistakes are 400s that say what was wrong, and nothing is written."""
+    req = _fetcher(jp_fetch)
+    run_id = _trained_run(server_store)
+    await req("alice", "POST", "models", body={"name": "m"})
+    for _ in range(2):
+        await req(
+            "alice", "POST", "models", "m", "versions",
+            body={"source": f"runs:/{run_id}/models/pd"},
+        )  # fmt: skip
+    await req("alice", "PUT", "models", "m", "aliases", "champion", body={"version": 2})
+    path = ("models", "m", "versions")
+    code, v = await req(
+        "bob", "PUT", *path, "1", "lifecycle", body={"lifecycle": "deprecated", "reason": "old"}
+    )
+    assert code == 200 and (v["lifecycle"], v["deprecation"]) == ("deprecated", "old")
+    n = len(server_store.audit_log())
+    for body, message in [
+        ({"lifecycle": "archived", "reason": "x"}, "alias 'champion' points at it"),
+        ({"lifecycle": "gone", "reason": "x"}, "lifecycle must be one of"),
+        ({"lifecycle": "archived"}, "comment saying why"),
+        ({"reason": "x"}, "'lifecycle' is required"),
+        ({"lifecycle": "archived", "reason": "x", "why": 1}, "unknown field"),
+    ]:
+        code, err = await req("bob", "PUT", *path, "2", "lifecycle", body=body)
+        assert code == 400 and message in err["message"], (body, err)
+    assert len(server_store.audit_log()) == n
+    code, v = await req(
+        "bob", "PUT", *path, "1", "lifecycle", body={"lifecycle": "archived", "reason": "gone"}
+    )
+    assert (v["lifecycle"], v["stage"]) == ("archived", "Archived")
+    code, err = await req("alice", "PUT", "models", "m", "aliases", "champion", body={"version": 1})
+    assert code == 400 and "archived" in err["message"]
+    assert (await req("bob", "PUT", *path, "9", "lifecycle", body={"lifecycle": "active"}))[
+        0
+    ] == 404
+    code, card = await req("bob", "GET", *path, "1", "card", params={"format": "markdown"})
+    assert "- Lifecycle: archived" in card["card"]
+    entry = server_store.audit_log("m")[-1]
+    assert (entry.action, entry.actor, entry.comment) == ("version.archived", "bob", "gone")

@@ -377,6 +377,11 @@ async def test_scripted_responses_match_the_spec(
         await req("GET", card, *vpath, "versions", "1", "card", params={"format": fmt})
     await req("PATCH", card, *vpath, "versions", "1", "card", body={"intended_use": "<b>x</b>"})
     await req("PATCH", card, *vpath, "versions", "1", "card", body={"colour": "x"})
+    life = f"{version}/lifecycle"
+    await req("PUT", life, *vpath, "versions", "2", "lifecycle",
+              body={"lifecycle": "deprecated", "reason": "v1 is better"})  # fmt: skip
+    await req("PUT", life, *vpath, "versions", "2", "lifecycle", body={"lifecycle": "archived"})
+    await req("PUT", life, *vpath, "versions", "9", "lifecycle", body={"lifecycle": "active"})
     ref = f"{version}/reference"
     await req("GET", ref, *vpath, "versions", "1", "reference")  # none yet: nulls
     prof = {"schema": "jupyter-mm.reference-profile", "schema_version": 1, "rows": 1}

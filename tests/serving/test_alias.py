@@ -135,3 +135,28 @@ def test_a_deleted_alias_keeps_the_served_version(
             assert requests.get(f"{server.url}/v2/models/credit/ready").status_code == 200
         finally:
             mm.set_alias("credit", "champion", int(served))
+
+
+def test_an_archived_version_never_serves(models: Models) -> None:
+    """Retired versions do not serve: naming one is a clear refusal, ``latest`` skips it, and
+    the alias that serves cannot be moved onto it."""
+    from jupyter_mm.errors import InvalidInput
+    from jupyter_mm.serving.config import ModelSpec, ServeConfig
+    from jupyter_mm.serving.models import ModelSource
+
+    source = ModelSource(ServeConfig(models=[], store_uri=models.store_uri))
+    mm.set_tracking_uri(models.store_uri)
+    try:
+        champion = str(mm.resolve("credit", "champion"))
+        mm.archive_version("credit", 3, "replaced by v2")
+        with pytest.raises(InvalidInput, match="version 3 of 'credit' is archived"):
+            source.target(ModelSpec("models:/credit/3"))
+        assert source.target(ModelSpec("models:/credit/latest")).version == "2"
+        with pytest.raises(InvalidInput, match="it is archived"):
+            mm.set_alias("credit", "champion", 3)
+        assert source.target(ModelSpec("models:/credit@champion")).version == champion
+    finally:
+        mm.reactivate_version("credit", 3, "test over")
+        mm.set_tracking_uri(None)
+        source.close()
+    assert source.target(ModelSpec("models:/credit/latest")).version == "3"

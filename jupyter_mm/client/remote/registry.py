@@ -102,6 +102,7 @@ def version_from_json(d: Mapping[str, Any]) -> ModelVersion:
         tags=dict(d.get("tags") or {}),
         aliases=tuple(d.get("aliases") or ()),
         approval=approval,
+        deprecation=d.get("deprecation"),
     )
 
 
@@ -338,6 +339,13 @@ class RemoteRegistryMixin:
         body = {"description": rules.description(description), "comment": rules.comment(comment)}
         path = _version_path(name, version)
         return version_from_json(self._registry_write("PATCH", path, json_body=body))
+
+    def set_model_version_lifecycle(
+        self, name: str, version: int | str, state: str, *, actor: str = "", reason: str = ""
+    ) -> ModelVersion:
+        body = {"lifecycle": state, "reason": rules.comment(reason)}
+        path = _version_path(name, version) + "/lifecycle"
+        return version_from_json(self._registry_write("PUT", path, json_body=body))
 
     def delete_model_version(
         self, name: str, version: int | str, *, actor: str = "", comment: str = ""

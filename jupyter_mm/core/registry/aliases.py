@@ -29,6 +29,7 @@ class AliasesMixin(RegistryBase):
         def write(conn: Connection) -> None:
             model = self._model_row(conn, name)
             self._version_row(conn, model, number)
+            self._refuse_archived(conn, model, number, f"alias {alias!r}")
             self._require_approved(conn, model, number, f"alias {alias!r}")
             at = {"model_id": model.model_id, "alias": alias}
             old = put_value(conn, s.registered_model_aliases, at, "version", number)

@@ -13,7 +13,15 @@ from ...errors import AlreadyExists, InvalidInput, NotFound, PolicyViolation
 from .. import schema as s
 from ..database import read_conn
 from . import audit
-from .entities import APPROVED, SERVING_STAGES, Approval, ModelVersion, Policy, RegisteredModel
+from .entities import (
+    APPROVED,
+    ARCHIVED,
+    SERVING_STAGES,
+    Approval,
+    ModelVersion,
+    Policy,
+    RegisteredModel,
+)
 
 if TYPE_CHECKING:
     from ..store.base import StoreBase as _Base
@@ -102,10 +110,10 @@ class RegistryBase(_Base):
                 policy="approved_aliases_only",
             )
 
-    def _serving_holds(self, conn: Connection, model_id: int, number: int) -> list[str]:
-        """What makes ``number`` serve: the aliases pointing at it and its serving stage."""
+    def _aliases_on(self, conn: Connection, model_id: int, number: int) -> list[str]:
+        """The aliases pointing at version ``number``, as ``alias 'name'`` phrases."""
         al = s.registered_model_aliases.c
-        held = [
+        return [
             f"alias {r[0]!r}"
             for r in conn.execute(
                 select(al.alias)
@@ -113,12 +121,39 @@ class RegistryBase(_Base):
                 .order_by(al.alias)
             )
         ]
+
+    def _serving_holds(self, conn: Connection, model_id: int, number: int) -> list[str]:
+        """What makes ``number`` serve: the aliases pointing at it and its serving stage."""
+        held = self._aliases_on(conn, model_id, number)
         stage = conn.execute(
             select(_v.stage).where(_v.model_id == model_id, _v.version == number)
         ).scalar()
         if stage in SERVING_STAGES:
             held.append(f"stage {stage}")
         return held
+
+    def _refuse_archived(self, conn: Connection, model: Any, number: int, target: str) -> None:
+        """An alias (``target``) never points at an archived version: retired versions never
+        serve (see :mod:`.lifecycle`)."""
+        stage = conn.execute(
+            select(_v.stage).where(_v.model_id == model.model_id, _v.version == number)
+        ).scalar()
+        if stage == ARCHIVED:
+            raise InvalidInput(
+                f"{target} cannot point at version {number} of {model.name!r}: it is archived "
+                "(retired versions never serve; reactivate it first)"
+            )
+
+    def _update_version(self, conn: Connection, model_id: int, version: int, **values: Any) -> None:
+        t = audit.now_ms()
+        conn.execute(
+            update(s.model_versions)
+            .where(_v.model_id == model_id, _v.version == version)
+            .values(last_update_time=t, **values)
+        )
+        conn.execute(
+            update(s.registered_models).where(_m.model_id == model_id).values(last_update_time=t)
+        )
 
     def _touch_model(self, conn: Connection, model_id: int) -> None:
         conn.execute(
@@ -254,6 +289,7 @@ class RegistryBase(_Base):
                 tags=tags.get((r.model_id, r.version), {}),
                 aliases=tuple(aliases.get((r.model_id, r.version), ())),
                 approval=approvals.get((r.model_id, r.version)),
+                deprecation=r.deprecation,
             )
             for r in rows
         ]

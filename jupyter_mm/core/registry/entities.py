@@ -17,6 +17,10 @@ STAGES = ("None", "Staging", "Production", "Archived")
 #: The stages that serve a version (MLflow's aliases before aliases): moving a version into one
 #: is a promotion, governed like an alias by ``approved_aliases_only``; None and Archived are not.
 SERVING_STAGES = ("Staging", "Production")
+ARCHIVED = "Archived"
+#: A version's lifecycle (:attr:`ModelVersion.lifecycle`), as ``set_model_version_lifecycle``
+#: takes it.
+LIFECYCLES = ("active", "deprecated", "archived")
 #: Every version is complete when registered (its files are already in the artifact store).
 READY = "READY"
 
@@ -55,10 +59,20 @@ class ModelVersion:
     tags: dict[str, str] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
     approval: Approval | None = None
+    #: Why the version was deprecated (it still serves, and says so); None: it is not.
+    deprecation: str | None = None
 
     @property
     def approval_status(self) -> str | None:
         return self.approval.status if self.approval else None
+
+    @property
+    def lifecycle(self) -> str:
+        """``archived`` (the Archived stage: out of service, kept for audit), ``deprecated``
+        or ``active``."""
+        if self.stage == ARCHIVED:
+            return "archived"
+        return "deprecated" if self.deprecation is not None else "active"
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,8 @@ def version_json(v: ModelVersion) -> dict[str, Any]:
         "model_path": v.model_path,
         "status": v.status,
         "stage": v.stage,
+        "lifecycle": v.lifecycle,
+        "deprecation": v.deprecation,
         "description": v.description,
         "user_id": v.user_id,
         "creation_time": v.creation_time,

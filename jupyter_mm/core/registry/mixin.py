@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 from .aliases import AliasesMixin
 from .approvals import ApprovalsMixin
 from .audit import AuditReader
+from .lifecycle import LifecycleMixin
 from .models import ModelsMixin
 from .versions import VersionsMixin
 
@@ -15,7 +16,9 @@ if TYPE_CHECKING:
     from ..store import Store
 
 
-class RegistryMixin(ModelsMixin, VersionsMixin, AliasesMixin, ApprovalsMixin, AuditReader):
+class RegistryMixin(
+    ModelsMixin, VersionsMixin, AliasesMixin, ApprovalsMixin, LifecycleMixin, AuditReader
+):
     """Registered models, versions, aliases, approvals, policies and the audit trail."""
 
     # Derived views, as methods so that a local and a remote store answer the same calls

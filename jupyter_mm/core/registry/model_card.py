@@ -224,6 +224,13 @@ def _approval_text(approval: dict[str, Any] | None) -> str:
     return f"{approval['status']} (requested by {approval['requested_by']})"
 
 
+def _lifecycle_text(v: dict[str, Any]) -> str:
+    state = v.get("lifecycle", "active")
+    if state == "deprecated":
+        return f"deprecated: {v.get('deprecation') or ''}"
+    return "archived (retired: it no longer serves)" if state == "archived" else state
+
+
 def _governance(facts: dict[str, Any]) -> list[str]:
     """Approval decisions and alias moves as sentences (shared by every rendering)."""
     lines = []
@@ -366,6 +373,7 @@ def to_markdown(facts: dict[str, Any]) -> str:
         f"- Source: `{_md(v['source'])}`",
         f"- Aliases: {_md(', '.join(v['aliases'])) or 'none'}",
         f"- Approval: {_md(_approval_text(v['approval']))}",
+        f"- Lifecycle: {_md(_lifecycle_text(v))}",
         "",
     ]
     for field in USER_FIELDS:
@@ -442,6 +450,7 @@ def to_html(facts: dict[str, Any]) -> str:
                 f"Source: {v['source']}",
                 f"Aliases: {', '.join(v['aliases']) or 'none'}",
                 f"Approval: {_approval_text(v['approval'])}",
+                f"Lifecycle: {_lifecycle_text(v)}",
             ],
             "",
         )
@@ -506,7 +515,8 @@ def to_mct(facts: dict[str, Any]) -> dict[str, Any]:
         uris.append(lin["git"]["remote"])
     references = [{"reference": u} for u in dict.fromkeys(uris) if _is_uri(u)]
     documentation = "\n".join(
-        ["Approvals:", *(_governance(facts) or ["never submitted"])]
+        [f"Lifecycle: {_lifecycle_text(v)}"]
+        + ["Approvals:", *(_governance(facts) or ["never submitted"])]
         + ["Alias history:", *(_alias_lines(facts) or ["no alias ever set"])]
         + ["Lineage:", *(f"{part}: {record}" for part, record in _lineage_rows(facts))]
     )

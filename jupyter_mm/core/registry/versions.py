@@ -15,7 +15,7 @@ from ..database import read_conn
 from . import audit, rules, sources
 from . import search as rsearch
 from .base import RegistryBase, check_not_deleted_run, put_value, take_value, versions_with_names
-from .entities import APPROVED, READY, SERVING_STAGES, STAGES, ModelVersion
+from .entities import APPROVED, ARCHIVED, READY, SERVING_STAGES, STAGES, ModelVersion
 
 _m = s.registered_models.c
 _v = s.model_versions.c
@@ -307,8 +307,17 @@ class VersionsMixin(RegistryBase):
                         .order_by(_v.version)
                     )
                 ]
+            if stage == ARCHIVED or archive_existing_versions:
+                # an alias never points at an archived version (core/registry/lifecycle.py)
+                for v, _ in changes:
+                    held = self._aliases_on(conn, model.model_id, v)
+                    if held and (v != number or stage == ARCHIVED):
+                        raise InvalidInput(
+                            f"version {v} of {name!r} cannot be archived while "
+                            f"{' and '.join(held)} points at it: move or delete that first"
+                        )
             for v, old in changes:
-                new = stage if v == number else "Archived"
+                new = stage if v == number else ARCHIVED
                 self._update_version(conn, model.model_id, v, stage=new)
                 audit.append(
                     conn,
@@ -372,14 +381,3 @@ class VersionsMixin(RegistryBase):
                 .order_by(_v.version.desc())
             ).all()
             return self._load_versions(conn, rows)
-
-    def _update_version(self, conn: Connection, model_id: int, version: int, **values: Any) -> None:
-        t = audit.now_ms()
-        conn.execute(
-            update(s.model_versions)
-            .where(_v.model_id == model_id, _v.version == version)
-            .values(last_update_time=t, **values)
-        )
-        conn.execute(
-            update(s.registered_models).where(_m.model_id == model_id).values(last_update_time=t)
-        )

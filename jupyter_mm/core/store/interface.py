@@ -260,6 +260,10 @@ class TrackingStore(Protocol):
         self, name: str, version: int | str, *, actor: str, description: str, comment: str = ""
     ) -> ModelVersion: ...
 
+    def set_model_version_lifecycle(
+        self, name: str, version: int | str, state: str, *, actor: str, reason: str = ""
+    ) -> ModelVersion: ...
+
     # ------------------------------------------------------------ aliases
 
     def delete_registered_model_alias(

@@ -33,6 +33,7 @@ from .registry import (
     AuditExportHandler,
     AuditHandler,
     AuditVerifyHandler,
+    LifecycleHandler,
     LineageHandler,
     ModelCardHandler,
     ModelHandler,
@@ -111,6 +112,7 @@ def api_handlers() -> list[tuple[Any, ...]]:
             route("registry", "models", _MODEL, "versions", _VERSION, "approval", _DECISION),
             ApprovalHandler,
         ),
+        (route("registry", "models", _MODEL, "versions", _VERSION, "lifecycle"), LifecycleHandler),
         (route("registry", "models", _MODEL, "versions", _VERSION, "lineage"), LineageHandler),
         (route("registry", "models", _MODEL, "versions", _VERSION, "card"), ModelCardHandler),
         (

@@ -447,6 +447,26 @@ class VersionHandler(RegistryHandler):
         self.send_json(await self.call_store(_delete_version, self.actor, name, number, comment))
 
 
+class LifecycleHandler(RegistryHandler):
+    """``PUT .../lifecycle {lifecycle, reason}``: deprecate, archive or reactivate a version
+    (a reason is required to deprecate or archive; archiving what serves is refused)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def put(self, name: str, version: str) -> None:
+        number = _version(version)
+        body = json_object(self, ("lifecycle", "reason"))
+        if "lifecycle" not in body:
+            raise InvalidInput("'lifecycle' is required: active, deprecated or archived")
+        state, reason = body["lifecycle"], body.get("reason", "")
+        v = await self.call_store(
+            lambda store: store.set_model_version_lifecycle(
+                name, number, state, actor=self.actor, reason=reason
+            )
+        )
+        self.send_json(version_json(v))
+
+
 class ApprovalHandler(RegistryHandler):
     """``POST .../approval/request {comment, evidence}``, ``.../approve {comment}``,
     ``.../reject {comment}`` (a decision needs a comment; four eyes: not by the requester)."""
@@ -579,8 +599,9 @@ class ReferenceProfileHandler(RegistryHandler):
     async def get(self, name: str, version: str) -> None:
         number = _version(version)
         found = await self.call_store(_reference, name, number)
-        self.send_json({"name": name, "version": number, **(found or {"digest": None,
-                                                                     "profile": None})})
+        self.send_json(
+            {"name": name, "version": number, **(found or {"digest": None, "profile": None})}
+        )
 
     @tornado.web.authenticated
     @authorized
