@@ -32,7 +32,7 @@ MAX_PERIODS = 100
 #: The verdict fields the report keeps (``Verdict.to_dict()`` less the bins, kept apart).
 FIELDS = (
     "feature", "method", "statistic", "threshold", "warning", "p_value", "critical_value",
-    "band", "drifted", "n_reference", "n_current", "null_rate_reference", "null_rate_current",
+    "band", "drifted", "direction", "n_reference", "n_current", "null_rate_reference", "null_rate_current",
     "notes",
 )  # fmt: skip
 
@@ -81,7 +81,8 @@ def report_data(
     ``{model, version, preset, window_start, window_end, rows, compared, min_rows, status,
     drifted, share, notes, verdicts: [{...Verdict fields, bins: {labels, edges, reference,
     current, reference_counts, current_counts} | None, bins_source}], periods: {starts, ends,
-    rows, series: {feature: {method, threshold, warning, statistic: [...], band: [...]}}}}``.
+    rows, series: {feature: {method, threshold, warning, statistic: [...], p_value: [...],
+    band: [...]}}}}``.
     Below ``min_rows`` rows the status is ``too_few_rows`` and no verdict is given."""
     if not isinstance(name, str) or not name:
         raise InvalidInput(f"name must be a model's name, got {name!r}")
@@ -165,6 +166,7 @@ def _over_time(w: Window, bounds: dict[str, Any], verdicts: list[dict[str, Any]]
     n = len(edges) - 1
     series = {v["feature"]: {"method": v["method"], "threshold": v["threshold"],
                              "warning": v["warning"], "statistic": [None] * n,
+                             "p_value": [None] * n,
                              "band": ["too few rows"] * n} for v in verdicts}  # fmt: skip
     if w.ts is None or w.current is None:
         return series
@@ -187,5 +189,6 @@ def _over_time(w: Window, bounds: dict[str, Any], verdicts: list[dict[str, Any]]
             s = series.get(v.feature)
             if s is not None:
                 s["statistic"][i] = _num(v.statistic)
+                s["p_value"][i] = _num(v.p_value)
                 s["band"][i] = v.band
     return series
