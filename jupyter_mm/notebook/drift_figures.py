@@ -254,7 +254,8 @@ def static_html(report: Mapping[str, Any], figs: Mapping[str, Any], static: str)
     from ..monitoring.profile import SCORE
 
     e = html.escape
-    first: bool | str = {"embed": True, "cdn": "cdn"}.get(static, False)
+    modes: dict[str, bool | str] = {"embed": True, "cdn": "cdn"}
+    first = modes.get(static, False)
     parts = ["<div class='jmm-drift-static'>", f"<p><strong>{e(headline(report))}</strong></p>"]
     notes = report.get("notes") or []
     if notes:
