@@ -32,7 +32,8 @@ MAX_PERIODS = 100
 #: The verdict fields the report keeps (``Verdict.to_dict()`` less the bins, kept apart).
 FIELDS = (
     "feature", "method", "statistic", "threshold", "warning", "p_value", "critical_value",
-    "band", "drifted", "direction", "n_reference", "n_current", "null_rate_reference", "null_rate_current",
+    "band", "drifted", "direction", "n_reference", "n_current", "null_rate_reference",
+    "null_rate_current",
     "notes",
 )  # fmt: skip
 

@@ -96,6 +96,7 @@ def test_verdicts_bins_and_figures_for_no_and_severe_shift(credit: str) -> None:
 
     # the same verdicts as mm.drift, number for number
     frame = mm.drift("credit", window="1d", end=END).set_index("feature")
+    assert severe.frame.set_index("feature")["band"].to_dict() == frame["band"].to_dict()
     for f, v in s.items():
         for key in ("method", "band", "threshold", "n_reference", "n_current"):
             assert v[key] == frame.loc[f, key], (f, key)
