@@ -86,6 +86,7 @@ _API = {
     "log_labels": "monitoring.current",
     "labels": "monitoring.current",
     "drift": "monitoring.current",
+    "drift_report": "notebook.drift_report",  # a widget: notebook layer, imported on first use
     "performance": "monitoring.current",
     "estimate_performance": "monitoring.current",
     "monitor": "monitoring.monitors",
@@ -193,6 +194,7 @@ if TYPE_CHECKING:
         set_reference,
     )
     from .notebook.compare_widget import compare, plot_metric
+    from .notebook.drift_report import drift_report
     from .notebook.run_diff import diff
     from .serving.bundle import bundle
 

@@ -21,6 +21,7 @@ import datetime as dt
 import re
 import time
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, NotFound
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
     from ..core.store import TrackingStore
     from .presets import Thresholds
+    from .profile import ReferenceProfile
 
 #: Windows with fewer logged rows than this say so instead of giving a verdict.
 MIN_ROWS = 500
@@ -364,6 +366,100 @@ def _log_columns(store: TrackingStore, name: str, version: str | None) -> list[s
 # --------------------------------------------------------------------------- drift
 
 
+@dataclass
+class Window:
+    """A window of the log read for a drift comparison (:func:`read_drift_window`): the rows as
+    the preset compares them, and what ``mm.drift`` says about them."""
+
+    name: str
+    version: str
+    profile: ReferenceProfile
+    preset: str
+    thresholds: dict[str, Any]
+    start: dt.datetime
+    stop: dt.datetime
+    #: rows logged in the window (``current`` may hold a uniform sample of them)
+    total: int
+    #: rows read (a uniform sample above ``max_rows``)
+    compared: int
+    min_rows: int
+    #: the profile's features (columns renamed), or None below ``min_rows``
+    current: pd.DataFrame | None
+    #: the model's scores of the same rows, or None when there are none to compare
+    scores: Any
+    #: scoring times of the same rows (UTC), when asked for
+    ts: Any
+    #: whether the score is compared (``__score__``)
+    has_score: bool
+    notes: list[str]
+
+    def attrs(self) -> dict[str, Any]:
+        return {"preset": self.preset, "version": int(self.version),
+                "window_start": self.start, "window_end": self.stop, "rows": self.total,
+                "compared": self.compared}  # fmt: skip
+
+
+def read_drift_window(
+    name: str,
+    version: int | str | None = None,
+    window: Any = "7d",
+    preset: str = "bank",
+    end: Any = None,
+    *,
+    thresholds: Thresholds | None = None,
+    min_rows: int = MIN_ROWS,
+    max_rows: int = MAX_ROWS,
+    with_ts: bool = False,
+) -> Window:
+    """Validate a drift request and read its window of the log (what :func:`drift` and
+    ``mm.drift_report`` compare); ``with_ts`` also reads the rows' scoring times."""
+    from .presets import PRESETS, check_thresholds, merge_thresholds
+    from .references import drift_thresholds, reference_profile
+
+    if preset not in PRESETS:
+        raise InvalidInput(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
+    if isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 1:
+        raise InvalidInput(f"min_rows must be a positive whole number, got {min_rows!r}")
+    store = _store()
+    v = _version(store, name, version)
+    profile = reference_profile(name, v)
+    start, stop = window_bounds(window, end)
+    features = list(profile.features)
+    merged = merge_thresholds(drift_thresholds(name), thresholds)
+    check_thresholds(merged, features)
+    names = _log_columns(store, name, v)
+    score = _score_columns(names) if profile.score is not None else []
+    wanted = [f"input.{f}" for f in features] + score + (["ts"] if with_ts else [])
+    frame, total, absent = _scan(store, name, v, start, stop, wanted, max_rows)
+    notes: list[str] = []
+    out = Window(name=name, version=v, profile=profile, preset=preset, thresholds=merged,
+                 start=start, stop=stop, total=total, compared=len(frame), min_rows=min_rows,
+                 current=None, scores=None, ts=None, has_score=bool(score),
+                 notes=notes)  # fmt: skip
+    if total < min_rows:
+        notes.append(f"{total} rows logged in the window, fewer than min_rows={min_rows}: no "
+                     "verdict")  # fmt: skip
+        return out
+    lacking = [c[6:] for c in absent if c.startswith("input.")]
+    if lacking:
+        raise InvalidInput(f"the prediction log of {name!r} version {v} lacks feature(s) of the "
+                           f"reference profile: {', '.join(lacking)}")  # fmt: skip
+    if len(frame) < total:
+        notes.append(f"compared a uniform random sample of {len(frame)} of the window's {total} "
+                     "rows (max_rows)")  # fmt: skip
+    current = frame[[f"input.{f}" for f in features]]
+    current.columns = features
+    out.current = current
+    out.scores = _coalesce(frame, score).to_numpy(dtype=float) if score else None
+    if with_ts and "ts" in frame.columns:
+        import pandas as pd
+
+        out.ts = pd.to_datetime(frame["ts"], utc=True)
+    if profile.score is not None and not score:
+        notes.append("the log has no single score column: the score distribution is not compared")
+    return out
+
+
 def drift(
     name: str,
     version: int | str | None = None,
@@ -384,53 +480,25 @@ def drift(
     import numpy as np
     import pandas as pd
 
-    from .presets import PRESETS, merge_thresholds
     from .presets import drift as compare
     from .profile import SCORE
-    from .references import drift_thresholds, reference_profile
 
-    if preset not in PRESETS:
-        raise InvalidInput(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
-    if isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 1:
-        raise InvalidInput(f"min_rows must be a positive whole number, got {min_rows!r}")
-    store = _store()
-    v = _version(store, name, version)
-    profile = reference_profile(name, v)
-    start, stop = window_bounds(window, end)
-    features = list(profile.features)
-    names = _log_columns(store, name, v)
-    score = _score_columns(names) if profile.score is not None else []
-    wanted = [f"input.{f}" for f in features] + score
-    frame, total, absent = _scan(store, name, v, start, stop, wanted, max_rows)
-    notes: list[str] = []
-    attrs: dict[str, Any] = {"preset": preset, "version": int(v), "window_start": start,
-                             "window_end": stop, "rows": total, "compared": len(frame)}  # fmt: skip
-    if total < min_rows:
+    w = read_drift_window(name, version, window, preset, end, thresholds=thresholds,
+                          min_rows=min_rows, max_rows=max_rows)  # fmt: skip
+    if w.current is None:
+        profile = w.profile
         rows = [{"feature": f, "method": None, "statistic": np.nan, "threshold": np.nan,
                  "band": "too few rows", "drifted": False, "n_reference": profile.rows,
-                 "n_current": total} for f in features + ([SCORE] if score else [])]  # fmt: skip
+                 "n_current": w.total}
+                for f in [*profile.features, *([SCORE] if w.has_score else [])]]  # fmt: skip
         out = pd.DataFrame(rows)
-        notes.append(f"{total} rows logged in the window, fewer than min_rows={min_rows}: no "
-                     "verdict")  # fmt: skip
-        out.attrs.update(attrs, status="too_few_rows", drifted=False, notes=notes)
+        out.attrs.update(w.attrs(), status="too_few_rows", drifted=False, notes=w.notes)
         return out
-    lacking = [c[6:] for c in absent if c.startswith("input.")]
-    if lacking:
-        raise InvalidInput(f"the prediction log of {name!r} version {v} lacks feature(s) of the "
-                           f"reference profile: {', '.join(lacking)}")  # fmt: skip
-    if len(frame) < total:
-        notes.append(f"compared a uniform random sample of {len(frame)} of the window's {total} "
-                     "rows (max_rows)")  # fmt: skip
-    current = frame[[f"input.{f}" for f in features]]
-    current.columns = features
-    scores = _coalesce(frame, score).to_numpy(dtype=float) if score else None
-    if profile.score is not None and not score:
-        notes.append("the log has no single score column: the score distribution is not compared")
-    merged = merge_thresholds(drift_thresholds(name), thresholds)
-    result = compare(profile, current, preset=preset, thresholds=merged, scores=scores)
+    result = compare(w.profile, w.current, preset=w.preset, thresholds=w.thresholds,
+                     scores=w.scores)  # fmt: skip
     out = result.to_frame()
-    out.attrs.update(attrs, status=result.status, drifted=result.drifted,
-                     notes=[*notes, *result.notes])  # fmt: skip
+    out.attrs.update(w.attrs(), status=result.status, drifted=result.drifted,
+                     notes=[*w.notes, *result.notes])  # fmt: skip
     return out
 
 

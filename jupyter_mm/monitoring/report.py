@@ -1,0 +1,195 @@
+"""What a drift report shows, as plain JSON: the verdicts of ``mm.drift`` (with their bins),
+each feature's reference and current distributions on the same bins, and each statistic over
+time. ``mm.drift_report`` (``notebook/drift_report.py``) draws it; nothing here knows Jupyter.
+
+**Over time: the window's periods, recomputed.** The window is split into ``periods`` equal
+periods and the same preset, thresholds and frozen bins judge each one, from the rows already
+read for the verdict table (one read of the log). A monitor's metric history would need a monitor
+with evaluations, and would show that monitor's window, preset and thresholds rather than the
+report's; recomputing always exists and always agrees with the table. A period with fewer than
+``min_rows`` rows has no statistic (a gap, said as ``too few rows``), like a window.
+
+**Bins.** A binned verdict's distributions are its own bins (``bins_source="verdict"``). A
+continuous statistic (KS and Wasserstein in the ``evidently-compatible`` preset) has no bins: its
+distributions are drawn on the reference's frozen deciles (``bins_source="deciles"``), the same
+edges on both sides, and the statistic is the one computed from the quantiles.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidInput
+from .current import MAX_ROWS, MIN_ROWS, Window, read_drift_window
+
+if TYPE_CHECKING:
+    from .presets import Thresholds
+
+#: Periods a window is split into at most (each is one full comparison).
+MAX_PERIODS = 100
+#: The verdict fields the report keeps (``Verdict.to_dict()`` less the bins, kept apart).
+FIELDS = (
+    "feature", "method", "statistic", "threshold", "warning", "p_value", "critical_value",
+    "band", "drifted", "direction", "n_reference", "n_current", "null_rate_reference",
+    "null_rate_current",
+    "notes",
+)  # fmt: skip
+
+
+def _num(value: Any) -> Any:
+    """JSON-safe: NaN/±Inf → None, numpy scalars → Python."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, list):
+        return [_num(v) for v in value]
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return value
+    if not math.isfinite(f):
+        return None
+    return int(f) if isinstance(value, int) or (hasattr(value, "dtype") and
+                                                 value.dtype.kind in "iu") else f  # fmt: skip
+
+
+def _iso(when: dt.datetime) -> str:
+    return when.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def check_periods(periods: Any) -> int:
+    if isinstance(periods, bool) or not isinstance(periods, int) or not 1 <= periods <= MAX_PERIODS:
+        raise InvalidInput(
+            f"periods must be a whole number from 1 to {MAX_PERIODS}, got {periods!r}"
+        )
+    return periods
+
+
+def report_data(
+    name: str,
+    version: int | str | None = None,
+    window: Any = "1d",
+    preset: str = "bank",
+    *,
+    end: Any = None,
+    thresholds: Thresholds | None = None,
+    periods: int = 6,
+    min_rows: int = MIN_ROWS,
+    max_rows: int = MAX_ROWS,
+) -> dict[str, Any]:
+    """The report of ``mm.drift(name, version, window, preset, end, thresholds=...)`` as JSON:
+    ``{model, version, preset, window_start, window_end, rows, compared, min_rows, status,
+    drifted, share, notes, verdicts: [{...Verdict fields, bins: {labels, edges, reference,
+    current, reference_counts, current_counts} | None, bins_source}], periods: {starts, ends,
+    rows, series: {feature: {method, threshold, warning, statistic: [...], p_value: [...],
+    band: [...]}}}}``.
+    Below ``min_rows`` rows the status is ``too_few_rows`` and no verdict is given."""
+    if not isinstance(name, str) or not name:
+        raise InvalidInput(f"name must be a model's name, got {name!r}")
+    periods = check_periods(periods)
+    w = read_drift_window(name, version, window, preset, end, thresholds=thresholds,
+                          min_rows=min_rows, max_rows=max_rows, with_ts=True)  # fmt: skip
+    out: dict[str, Any] = {
+        "model": name, "version": int(w.version), "preset": preset,
+        "window_start": _iso(w.start), "window_end": _iso(w.stop), "rows": w.total,
+        "compared": w.compared, "min_rows": w.min_rows, "periods": _bounds(w, periods),
+    }  # fmt: skip
+    if w.current is None:
+        from .profile import SCORE
+
+        features = [*w.profile.features, *([SCORE] if w.has_score else [])]
+        out.update(status="too_few_rows", drifted=False, share=0.0, notes=list(w.notes),
+                   verdicts=[_too_few(f, w) for f in features])  # fmt: skip
+        out["periods"]["series"] = {}
+        return out
+    from .presets import drift as compare
+
+    result = compare(w.profile, w.current, preset=w.preset, thresholds=w.thresholds,
+                     scores=w.scores)  # fmt: skip
+    verdicts = []
+    for v in result.verdicts:
+        row = {k: _num(getattr(v, k)) if k != "notes" else list(v.notes) for k in FIELDS}
+        row["bins"], row["bins_source"] = _bins(w, v)
+        verdicts.append(row)
+    out.update(status=result.status, drifted=bool(result.drifted), share=float(result.share),
+               notes=[*w.notes, *result.notes], verdicts=verdicts)  # fmt: skip
+    out["periods"]["series"] = _over_time(w, out["periods"], verdicts)
+    return out
+
+
+def _too_few(feature: str, w: Window) -> dict[str, Any]:
+    row: dict[str, Any] = dict.fromkeys(FIELDS)
+    row.update(feature=feature, band="too few rows", drifted=False,
+               n_reference=int(w.profile.rows), n_current=int(w.total), notes=[],
+               bins=None, bins_source=None)  # fmt: skip
+    return row
+
+
+def _bins(w: Window, v: Any) -> tuple[dict[str, Any] | None, str | None]:
+    if v.bins is not None:
+        return {**v.bins.to_dict(), "edges": _num(v.bins.edges)}, "verdict"
+    from .profile import SCORE, numeric_bins, numeric_values
+
+    fp = w.profile.score if v.feature == SCORE else w.profile.features.get(v.feature)
+    if fp is None or fp.get("kind") != "numeric":
+        return None, None
+    import numpy as np
+
+    if v.feature == SCORE:
+        values = np.asarray(w.scores, dtype=float)
+    else:
+        values = numeric_values(w.current[v.feature])  # type: ignore[index]
+    c = numeric_bins(fp, values, missing=True)
+    ref, cur = [int(x) for x in c.reference], [int(x) for x in c.current]
+    rt, ct = sum(ref) or 1, sum(cur) or 1
+    return {"labels": list(c.labels), "edges": _num(c.edges), "reference_counts": ref,
+            "current_counts": cur, "reference": [x / rt for x in ref],
+            "current": [x / ct for x in cur]}, "deciles"  # fmt: skip
+
+
+def _bounds(w: Window, periods: int) -> dict[str, Any]:
+    span = (w.stop - w.start) / periods
+    starts = [w.start + span * i for i in range(periods)]
+    ends = [*starts[1:], w.stop]
+    return {"starts": [_iso(s) for s in starts], "ends": [_iso(e) for e in ends],
+            "rows": [0] * periods, "_edges": [*starts, w.stop]}  # fmt: skip
+
+
+def _over_time(w: Window, bounds: dict[str, Any], verdicts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each feature's statistic per period, by the window's preset and thresholds."""
+    import numpy as np
+    import pandas as pd
+
+    from .presets import drift as compare
+
+    edges = bounds.pop("_edges")
+    n = len(edges) - 1
+    series = {v["feature"]: {"method": v["method"], "threshold": v["threshold"],
+                             "warning": v["warning"], "statistic": [None] * n,
+                             "p_value": [None] * n,
+                             "band": ["too few rows"] * n} for v in verdicts}  # fmt: skip
+    if w.ts is None or w.current is None:
+        return series
+    ts = w.ts.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
+    cuts = np.asarray(
+        [pd.Timestamp(e).tz_convert(None).to_datetime64() for e in edges], dtype="datetime64[ns]"
+    )
+    # a row at a period's start belongs to it; the window's end closes the last one
+    index = np.clip(np.searchsorted(cuts, ts, side="right") - 1, 0, n - 1)
+    for i in range(n):
+        mask = index == i
+        rows = int(mask.sum())
+        bounds["rows"][i] = rows
+        if rows < w.min_rows:
+            continue
+        part = w.current[mask]
+        scores = None if w.scores is None else w.scores[mask]
+        result = compare(w.profile, part, preset=w.preset, thresholds=w.thresholds, scores=scores)
+        for v in result.verdicts:
+            s = series.get(v.feature)
+            if s is not None:
+                s["statistic"][i] = _num(v.statistic)
+                s["p_value"][i] = _num(v.p_value)
+                s["band"][i] = v.band
+    return series

@@ -1,0 +1,192 @@
+// jupyter-mm drift report: an anywidget ESM module (no build step, no static imports).
+// The kernel sends the report (`report`: the verdicts of mm.drift with their bins, per-period
+// statistics) and its plotly figures (`figures`: feature -> {distribution, over_time}); this
+// module shows the verdict table, the score's figures and those of the feature chosen in the
+// table (`feature`). Everything from the kernel is set with textContent, never parsed as HTML.
+// plotly.js arrives once as a binary trait (`_plotly`) and is imported once per page (shared
+// with mm.compare's widget).
+
+const CACHE = "__jupyter_mm_plotly__";
+const SCORE = "__score__";
+const COLUMNS = [
+  ["feature", "feature"], ["method", "method"], ["statistic", "statistic"],
+  ["threshold", "threshold"], ["band", "verdict"], ["p_value", "p-value"],
+  ["n_reference", "n reference"], ["n_current", "n current"],
+];
+
+function loadPlotly(model) {
+  if (globalThis[CACHE]) return globalThis[CACHE];
+  const promise = (async () => {
+    const src = model.get("_plotly");
+    if (!src || !src.byteLength) throw new Error("plotly.js was not sent by the kernel");
+    const had = Object.prototype.hasOwnProperty.call(globalThis, "Plotly");
+    const before = globalThis.Plotly;
+    const blob = new Blob(
+      ["const module = { exports: {} }; const exports = module.exports;\n", src,
+       "\nexport default module.exports;\n"],
+      { type: "text/javascript" },
+    );
+    const url = URL.createObjectURL(blob);
+    try {
+      const mod = await import(/* webpackIgnore: true */ url);
+      return mod.default;
+    } finally {
+      URL.revokeObjectURL(url);
+      if (had) globalThis.Plotly = before;
+      else delete globalThis.Plotly;
+    }
+  })();
+  globalThis[CACHE] = promise;
+  promise.catch(() => {
+    if (globalThis[CACHE] === promise) delete globalThis[CACHE];
+  });
+  return promise;
+}
+
+function el(tag, cls, text) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function fmt(v) {
+  if (v === null || v === undefined) return "";
+  if (typeof v === "boolean") return v ? "yes" : "no";
+  if (typeof v !== "number") return String(v);
+  if (Number.isInteger(v)) return String(v);
+  return String(Number(v.toPrecision(4)));
+}
+
+const label = (feature) => (feature === SCORE ? "score" : feature);
+
+function render({ model, el: host }) {
+  const root = el("div", "jmm-drift");
+  const head = el("div", "jmm-drift-head");
+  const notes = el("ul", "jmm-drift-notes");
+  const status = el("div", "jmm-drift-status");
+  const tableBox = el("div", "jmm-drift-table-wrap");
+  const plots = el("div", "jmm-drift-plots");
+  root.append(head, notes, status, tableBox, plots);
+  host.appendChild(root);
+
+  let Plotly = null;
+  let destroyed = false;
+  const config = { displaylogo: false, responsive: true };
+  const drawn = [];
+
+  const drawHead = () => {
+    const r = model.get("report") || {};
+    head.replaceChildren();
+    const st = String(r.status || "");
+    head.append(
+      el("span", "jmm-drift-badge jmm-drift-" + st.replace(/[^a-z_]/g, ""), st.replace(/_/g, " ")),
+      el("span", "jmm-drift-title",
+        ` ${r.model} v${r.version} · ${r.window_start} to ${r.window_end} · ${r.preset} · ${r.rows} rows`),
+    );
+    notes.replaceChildren(...(r.notes || []).map((n) => el("li", "", String(n))));
+  };
+
+  const drawTable = () => {
+    const r = model.get("report") || {};
+    const chosen = model.get("feature");
+    const table = el("table", "jmm-drift-table");
+    const tr = el("tr");
+    for (const [, name] of COLUMNS) tr.append(el("th", "", name));
+    const thead = el("thead");
+    thead.append(tr);
+    const tbody = el("tbody");
+    for (const v of r.verdicts || []) {
+      const row = el("tr", v.feature === chosen ? "jmm-drift-chosen" : "");
+      row.dataset.feature = v.feature;
+      for (const [key] of COLUMNS) {
+        const value = key === "feature" ? label(v.feature) : v[key];
+        const td = el("td", key === "band" ? "jmm-drift-band jmm-drift-" + String(v.band || "").replace(/[^a-z_]/g, "_") : "", fmt(value));
+        row.append(td);
+      }
+      row.title = "show this feature's distributions and its statistic over time";
+      row.addEventListener("click", () => {
+        model.set("feature", v.feature);
+        model.save_changes();
+      });
+      tbody.append(row);
+    }
+    table.append(thead, tbody);
+    tableBox.replaceChildren(table);
+  };
+
+  const drawPlots = async () => {
+    for (const d of drawn.splice(0)) if (Plotly) Plotly.purge(d);
+    plots.replaceChildren();
+    const figures = model.get("figures") || {};
+    const chosen = model.get("feature");
+    const shown = [SCORE, chosen].filter((f, i, a) => f && a.indexOf(f) === i && figures[f]);
+    if (!shown.length) {
+      const r = model.get("report") || {};
+      plots.append(el("p", "jmm-drift-empty", r.status === "too_few_rows"
+        ? `Too few rows in the window (${r.rows}, fewer than ${r.min_rows}): no verdict, nothing to draw.`
+        : "No distributions to draw."));
+      return;
+    }
+    for (const f of shown) {
+      const section = el("div", "jmm-drift-feature");
+      section.append(el("h4", "", label(f)));
+      const row = el("div", "jmm-drift-row");
+      section.append(row);
+      plots.append(section);
+      for (const kind of ["distribution", "over_time"]) {
+        const fig = figures[f][kind];
+        if (!fig) continue;
+        const div = el("div", "jmm-drift-plot jmm-drift-" + kind);
+        row.append(div);
+        if (!Plotly || destroyed) continue;
+        await Plotly.react(div, fig.data, fig.layout, config);
+        drawn.push(div);
+      }
+    }
+  };
+
+  let pending = false;
+  const schedule = () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      if (destroyed) return;
+      drawHead();
+      drawTable();
+      drawPlots().catch((err) => {
+        status.textContent = "could not draw: " + String(err && err.message ? err.message : err);
+      });
+    });
+  };
+
+  drawHead();
+  drawTable();
+  status.textContent = "loading plotly.js…";
+  loadPlotly(model)
+    .then((P) => {
+      Plotly = P;
+      status.textContent = "";
+      schedule();
+    })
+    .catch((err) => {
+      status.textContent = "plotly.js could not load: " + String(err && err.message ? err.message : err);
+    });
+
+  const resize = new ResizeObserver(() => {
+    if (Plotly) for (const d of drawn) Plotly.Plots.resize(d);
+  });
+  resize.observe(root);
+  const events = ["change:report", "change:figures", "change:feature"];
+  for (const ev of events) model.on(ev, schedule);
+
+  return () => {
+    destroyed = true;
+    resize.disconnect();
+    for (const ev of events) model.off(ev, schedule);
+    if (Plotly) for (const d of drawn) Plotly.purge(d);
+  };
+}
+
+export default { render };
