@@ -12,48 +12,12 @@ import pytest
 from jupyter_mm.core.store import Store
 from jupyter_mm.errors import InvalidInput
 from jupyter_mm.monitoring import monitors as mon
-from jupyter_mm.monitoring.labels import labels_url, write_labels
 from jupyter_mm.monitoring.profile import build_profile
-from jupyter_mm.serving.prediction_log import PredictionLog
-from tests.monitoring.monitor_data import T0, features
+from tests.monitoring.monitor_data import T0, features, labelled_model
+from tests.monitoring.monitor_data import calibrated_scores as _scores
+from tests.monitoring.monitor_data import log_scored as _log
 
 RULE = {"metric": "auc", "min": 0.7}
-
-
-def _scores(rows: int, slope: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Calibrated scores (labels drawn as Bernoulli(score)) whose AUC grows with ``slope``."""
-    rng = np.random.default_rng(seed)
-    s = 1 / (1 + np.exp(-(-1.0 + slope * rng.normal(size=rows))))
-    return s, (rng.random(rows) < s).astype(int)
-
-
-def _model(store: Store, calibrated: bool = True) -> None:
-    """Version 1 behind ``champion``; its reference of 4000 labelled rows has an AUC near 0.8,
-    with calibrated scores, or (``calibrated=False``) labels that do not follow the scores'
-    level (the scores are twice too high)."""
-    run = store.create_run("0", name="train")
-    store.create_registered_model("credit", actor="ana")
-    store.create_model_version("credit", f"runs:/{run.id}/model", actor="ana")
-    store.set_registered_model_alias("credit", "champion", 1, actor="ana")
-    s, y = _scores(4000, 1.5, seed=0)
-    if not calibrated:
-        y = (np.random.default_rng(9).random(s.size) < s / 2).astype(int)
-    profile = build_profile(features(4000), s, labels=y)
-    store.set_reference_profile("credit", 1, profile.doc, actor="ana")
-
-
-def _log(store: Store, ts: float, scores: np.ndarray, labels: np.ndarray | None = None) -> None:
-    """One request of ``len(scores)`` rows at ``ts`` (ids ``(req-<ts>, row)``), and its labels."""
-    request = f"req-{ts}"
-    with PredictionLog(store.predictions_url, 1.0) as plog:
-        assert plog.record(
-            request_id=request, model_name="credit", model_version="1",
-            model_digest="sha256:test", alias="champion", inputs=features(scores.size, seed=1),
-            outputs=scores, latency_ms=1.0, ts=ts,
-        )  # fmt: skip
-    if labels is not None:
-        ids = [(request, i) for i in range(scores.size)]
-        write_labels(labels_url(store.blobs.url), "credit", ids, labels)
 
 
 @pytest.fixture
@@ -90,7 +54,7 @@ def test_reference_labels_keep_its_performance_and_calibration() -> None:
 
 
 def test_realised_degrade_is_measured_from_the_windows_labels(store: Store) -> None:
-    _model(store)
+    labelled_model(store)
     m = _define(store, {"metric": "auc", "max_drop": 0.1})
     s, y = _scores(800, 1.5, seed=2)
     _log(store, T0, s, y)
@@ -115,7 +79,7 @@ def test_realised_degrade_is_measured_from_the_windows_labels(store: Store) -> N
 
 
 def test_without_labels_calibrated_scores_are_estimated_and_say_so(store: Store) -> None:
-    _model(store)
+    labelled_model(store)
     m = _define(store)
     s, _ = _scores(1000, 1.5, seed=5)
     _log(store, T0, s)  # no labels yet
@@ -137,7 +101,7 @@ def test_without_labels_calibrated_scores_are_estimated_and_say_so(store: Store)
 
 
 def test_uncalibrated_reference_gives_unknown_with_the_reason(store: Store) -> None:
-    _model(store, calibrated=False)
+    labelled_model(store, calibrated=False)
     m = _define(store)
     flat, _ = _scores(1000, 0.4, seed=6)
     _log(store, T0, flat)
@@ -151,7 +115,7 @@ def test_uncalibrated_reference_gives_unknown_with_the_reason(store: Store) -> N
 
 
 def test_recovery_then_a_second_crossing_crosses_again(store: Store) -> None:
-    _model(store)
+    labelled_model(store)
     m = _define(store)
     good, _ = _scores(1000, 1.5, seed=7)
     flat, _ = _scores(1000, 0.4, seed=8)
@@ -170,7 +134,7 @@ def test_recovery_then_a_second_crossing_crosses_again(store: Store) -> None:
 
 
 def test_bad_rules_are_refused_and_write_nothing(store: Store) -> None:
-    _model(store)
+    labelled_model(store)
     bad: list[object] = [
         "auc", {"metric": "auc"}, {"metric": "lift", "min": 0.7}, {"metric": "auc", "min": 1.5},
         {"metric": "auc", "min": "high"}, {"metric": "auc", "max_drop": 0},
@@ -184,7 +148,7 @@ def test_bad_rules_are_refused_and_write_nothing(store: Store) -> None:
 
 
 def test_drift_only_monitors_keep_their_tag_and_older_tags_still_read(store: Store) -> None:
-    _model(store)
+    labelled_model(store)
     plain = mon.define(store, "credit", window="1h", min_rows=100, actor="ana")
     assert "performance" not in json.loads(plain.to_json())
     old = json.dumps({"alias": "champion", "window": "1h", "every": "1h", "preset": "bank",
