@@ -125,7 +125,7 @@ def log_predictions(
     ts = time.time() if at is None else _bound(at, "at", end=False)[0].timestamp()  # type: ignore[union-attr]
     request_id = f"batch-{uuid.uuid4().hex}"
     plog = PredictionLog(root, rate=1.0, flush_rows=1 << 62, flush_seconds=3600.0,
-                         max_buffered_rows=1 << 62)  # fmt: skip
+                         max_buffered_rows=1 << 62, spill=False)  # fmt: skip
     try:
         plog.record(
             request_id=request_id, model_name=name, model_version=str(mv.version),

@@ -9,7 +9,10 @@ prediction log, compares it with the version's reference profile with the monito
 keeps the result as a time series: one run per monitor and version in the experiment
 ``monitoring/<model>``, one metric per statistic and feature (``psi/income``) with step = the
 evaluation's number and timestamp = its time, the evaluation id and verdict as tags. The existing
-charts, search and comparison views read them like any run. Scheduling lives in
+charts, search and comparison views read them like any run. A monitor with a performance rule
+(:mod:`.performance_rule`) also judges the window's performance, measured from labels or
+estimated from calibrated scores (``performance/auc`` or ``performance/auc_estimated``), with the
+run tag ``mm.monitor.performance`` (ok | degraded | unknown). Scheduling lives in
 :mod:`.schedule`; the server emits the events.
 """
 
@@ -37,6 +40,8 @@ EXPERIMENT_PREFIX = "monitoring/"
 TAG_MONITOR, TAG_MODEL, TAG_VERSION = "mm.monitor.id", "mm.monitor.model", "mm.monitor.version"
 TAG_EVALUATIONS, TAG_EVALUATION = "mm.monitor.evaluations", "mm.monitor.evaluation_id"
 TAG_STATUS, TAG_STATE, TAG_AT = "mm.monitor.status", "mm.monitor.state", "mm.monitor.evaluated_at"
+#: ok | degraded | unknown (this evaluation), and the last conclusive one (ok | degraded).
+TAG_PERFORMANCE, TAG_PERFORMANCE_STATE = "mm.monitor.performance", "mm.monitor.performance_state"
 #: Status of an evaluation whose window holds fewer than ``min_rows`` rows: no verdict, no alarm.
 NOT_ENOUGH_DATA = "not-enough-data"
 DEFAULT_MIN_ROWS = 100
@@ -80,6 +85,8 @@ class Monitor:
     preset: str = "bank"
     thresholds: dict[str, Any] = field(default_factory=dict)
     min_rows: int = DEFAULT_MIN_ROWS
+    #: The performance rule (``performance_rule.check_rule``'s shape), None: drift only.
+    performance: dict[str, Any] | None = None
 
     @property
     def tag(self) -> str:
@@ -104,6 +111,8 @@ class Monitor:
     def to_json(self) -> str:
         doc = asdict(self)
         del doc["model"], doc["id"]
+        if doc["performance"] is None:  # the tag of a drift-only monitor is as it always was
+            del doc["performance"]
         return json.dumps(doc, sort_keys=True, allow_nan=False)
 
     @classmethod
@@ -114,6 +123,7 @@ class Monitor:
 
 def check(monitor: Monitor) -> Monitor:
     """The monitor, validated (a clear ``InvalidInput`` for each mistake)."""
+    from .performance_rule import check_rule
     from .presets import PRESETS, check_thresholds
 
     if not isinstance(monitor.id, str) or not _ID_RE.match(monitor.id):
@@ -136,6 +146,7 @@ def check(monitor: Monitor) -> Monitor:
     ):
         raise InvalidInput(f"min_rows must be a positive integer, not {monitor.min_rows!r}")
     check_thresholds(monitor.thresholds or None)
+    check_rule(monitor.performance)
     return monitor
 
 
@@ -152,10 +163,12 @@ def define(
     id: str | None = None,
     actor: str = "",
     comment: str = "",
+    performance: dict[str, Any] | None = None,
 ) -> Monitor:
     """Store (or replace) a monitor of model ``name`` as the audited model tag ``mm.monitor.<id>``
     (``id`` defaults to the alias). Validated first: a bad definition writes nothing."""
     from ..core import limits
+    from .performance_rule import check_rule
     from .presets import check_thresholds
 
     monitor = check(
@@ -168,6 +181,7 @@ def define(
             preset=preset,
             thresholds=check_thresholds(thresholds) if thresholds else {},
             min_rows=min_rows,
+            performance=check_rule(performance),
         )
     )
     store.get_registered_model(name)  # NotFound before anything is written
@@ -217,7 +231,10 @@ class Evaluation:
     """One evaluation of a monitor: its verdict and where its figures were kept.
 
     ``crossed`` is True when this evaluation moved the version's last conclusive verdict from
-    below ``drift`` to ``drift`` (the moment to alarm, once per crossing)."""
+    below ``drift`` to ``drift`` (the moment to alarm, once per crossing). ``performance`` is
+    :func:`performance_rule.assess`'s record (None: the monitor has no performance rule);
+    ``performance_crossed`` is True when its last conclusive status became ``degraded`` from
+    ``performance_previous`` (``ok``)."""
 
     id: str
     monitor: Monitor
@@ -230,6 +247,9 @@ class Evaluation:
     previous: str
     crossed: bool
     result: DriftResult | None = None
+    performance: dict[str, Any] | None = None
+    performance_previous: str = "ok"
+    performance_crossed: bool = False
 
     @property
     def drifted(self) -> bool:
@@ -250,17 +270,21 @@ def _current(frame: Any, scored: bool) -> tuple[Any, Any]:
     """The logged inputs as a DataFrame with the features' names, and the scores (the
     ``output`` column, else the last numeric ``output.*`` one: a binary classifier's positive
     class) when the profile has a score distribution."""
-    import pandas as pd
 
     inputs = frame[[c for c in frame.columns if c.startswith("input.")]]
     inputs = inputs.rename(columns=lambda c: c[len("input.") :])
-    if not scored:
-        return inputs, None
+    return inputs, (_scores(frame) if scored else None)
+
+
+def _scores(frame: Any) -> Any:
+    """The logged scores: the ``output`` column, else the last numeric ``output.*`` one."""
+    import pandas as pd
+
     outputs = [c for c in frame.columns if c == "output" or c.startswith("output.")]
     numeric = [c for c in outputs if pd.api.types.is_numeric_dtype(frame[c])]
     if "output" in numeric:
-        return inputs, frame["output"].to_numpy()
-    return inputs, (frame[numeric[-1]].to_numpy() if numeric else None)
+        return frame["output"].to_numpy()
+    return frame[numeric[-1]].to_numpy() if numeric else None
 
 
 def _metric_key(method: str, feature: str) -> str:
@@ -289,6 +313,40 @@ def _monitoring_run(store: TrackingStore, monitor: Monitor, version: int) -> Any
             "min_rows": monitor.min_rows,
         },  # fmt: skip
     )
+
+
+def _window_labels(store: TrackingStore, model: str, frame: Any, scores: Any) -> tuple[Any, str]:
+    """(labels, scores) of the window's rows that have a label (joined by id), or None with the
+    reason when the store's labels cannot be read here."""
+    from .labels import join, labels_url, read_labels
+
+    if scores is None or getattr(store, "predictions_url", None) is None:
+        return None, ("the labels are files beside the store's prediction log, not readable "
+                      "through a remote store: not measured")  # fmt: skip
+    try:
+        labels = read_labels(labels_url(str(store.blobs.url)), model)  # type: ignore[attr-defined]
+    except InvalidInput as e:
+        return None, f"the labels cannot be read: {e.message}"
+    window = frame[["request_id", "row"]].assign(_score=scores)
+    joined = join(window, labels).frame
+    return (joined["label"].to_numpy(), joined["_score"].to_numpy(dtype=float)), ""
+
+
+def performance_of(
+    store: TrackingStore, monitor: Monitor, profile: Any, frame: Any, rows: int
+) -> dict[str, Any] | None:
+    """The performance record of this window (the evaluation record's ``performance``), or None
+    when the monitor has no performance rule."""
+    from .performance_rule import assess
+
+    if monitor.performance is None:
+        return None
+    scores = _scores(frame) if rows else None
+    labelled, why = (None, "") if rows < monitor.min_rows else _window_labels(
+        store, monitor.model, frame, scores
+    )  # fmt: skip
+    return assess(monitor.performance, profile.performance, scores, labelled, rows=rows,
+                  enough_rows=rows >= monitor.min_rows, notes=[why] if why else [])  # fmt: skip
 
 
 def evaluate(store: TrackingStore, monitor: Monitor, now: Any = None) -> Evaluation:
@@ -329,6 +387,10 @@ def evaluate(store: TrackingStore, monitor: Monitor, now: Any = None) -> Evaluat
     previous = run.tags.get(TAG_STATE, "ok")
     state = previous if status == NOT_ENOUGH_DATA else status
     crossed = state == "drift" and previous != "drift"
+    perf = performance_of(store, monitor, profile, frame, rows)
+    perf_previous = run.tags.get(TAG_PERFORMANCE_STATE, "ok")
+    perf_state = perf_previous if perf is None or perf["status"] == "unknown" else perf["status"]
+    perf_crossed = perf_state == "degraded" and perf_previous != "degraded"
     ts = round(at.timestamp() * 1000)
     metrics: list[tuple[str, float, int, int]] = [("rows", float(rows), step, ts)]
     if result is not None:
@@ -340,6 +402,13 @@ def evaluate(store: TrackingStore, monitor: Monitor, now: Any = None) -> Evaluat
                 metrics.append(
                     (_metric_key(v.method, str(v.feature)), float(v.statistic), step, ts)
                 )
+    tags = {}
+    if perf is not None:
+        tags = {TAG_PERFORMANCE: perf["status"], TAG_PERFORMANCE_STATE: perf_state}
+        metrics.append(("performance/labelled_rows", float(perf["labelled_rows"]), step, ts))
+        if perf["value"] is not None:
+            key = f"performance/{perf['metric']}{'_estimated' if perf['estimated'] else ''}"
+            metrics.append((key, perf["value"], step, ts))
     evaluation_id = uuid.uuid4().hex
     store.log_batch(
         run.id,
@@ -350,11 +419,13 @@ def evaluate(store: TrackingStore, monitor: Monitor, now: Any = None) -> Evaluat
             TAG_STATUS: status,
             TAG_STATE: state,
             TAG_AT: at.isoformat(),
+            **tags,
         },
     )
     return Evaluation(
         id=evaluation_id, monitor=monitor, version=version, at=at, status=status, rows=rows,
         run_id=run.id, step=step, previous=previous, crossed=crossed, result=result,
+        performance=perf, performance_previous=perf_previous, performance_crossed=perf_crossed,
     )  # fmt: skip
 
 
@@ -371,20 +442,25 @@ def monitor(
     min_rows: int = DEFAULT_MIN_ROWS,
     *,
     id: str | None = None,
+    performance: dict[str, Any] | None = None,
     comment: str = "",
 ) -> Monitor:
     """Watch the version behind ``alias`` of model ``name``: every ``every``, the servers over
     this store compare the last ``window`` of its prediction log with the version's reference
     profile (``preset``, ``thresholds`` over the model's own), and keep the figures in the
     experiment ``monitoring/<name>``. A window with fewer than ``min_rows`` rows reports
-    ``not-enough-data`` rather than alarm. Stored (and replaced, by ``id``, default the alias)
-    as an audited model tag."""
+    ``not-enough-data`` rather than alarm. ``performance`` (``{"metric": "auc", "min": 0.7}``
+    and/or ``"max_drop": 0.05`` below the labelled reference's value, ``"min_labels": 100``)
+    also watches the model's performance: measured when enough of the window's rows have labels
+    (``mm.log_labels``), else estimated from the scores if the reference showed them calibrated
+    (never presented as a measurement), else unknown with the reason. Stored (and replaced, by
+    ``id``, default the alias) as an audited model tag."""
     from .references import _actor, _store
 
     store = _store()
     return define(store, name, alias=alias, window=window, every=every, preset=preset,
                   thresholds=thresholds, min_rows=min_rows, id=id, actor=_actor(store),
-                  comment=comment)  # fmt: skip
+                  comment=comment, performance=performance)  # fmt: skip
 
 
 def monitors(name: str | None = None) -> list[Monitor]:

@@ -356,3 +356,39 @@ def estimate(
             out[f"{k}_sd"] = float(np.nanstd(values) * scale)
     out["calibration_ece"] = calibration.ece
     return out
+
+
+def _finite(x: Any) -> float | None:
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
+def reference_summary(labels: Any, scores: Any, tolerance: float = MAX_ECE) -> dict[str, Any]:
+    """What a reference profile keeps of its labelled rows (JSON, no NaN): the measured binary
+    metrics a monitor's ``max_drop`` is relative to, and the calibration verdict that decides
+    whether later windows without labels may be estimated (CBPE) at all."""
+    y, s = _arrays(labels, scores)
+    y = _binary(y)
+    m = measure(y, s, "binary")
+    cal = check_calibration(y, s, tolerance)
+    keep = ("auc", "gini", "ks", "accuracy", "precision", "recall", "f1", "bad_rate")
+    return {
+        "task": "binary", "n": int(y.size), **{k: _finite(m[k]) for k in keep},
+        "calibration": {"calibrated": bool(cal.calibrated), "ece": _finite(cal.ece),
+                        "noise": _finite(cal.noise), "tolerance": float(cal.tolerance),
+                        "n": cal.n, "hosmer_lemeshow": _finite(cal.hosmer_lemeshow),
+                        "p_value": _finite(cal.p_value), "reason": cal.reason},
+    }  # fmt: skip
+
+
+def stored_calibration(doc: dict[str, Any]) -> Calibration:
+    """The :class:`Calibration` of a reference summary's ``calibration`` (its table is not kept)."""
+    nan = float("nan")
+
+    def num(key: str) -> float:
+        value = doc.get(key)
+        return nan if value is None else float(value)
+
+    return Calibration(bool(doc.get("calibrated")), num("ece"), num("noise"), num("tolerance"),
+                       int(doc.get("n") or 0), num("hosmer_lemeshow"), num("p_value"), None,
+                       str(doc.get("reason") or ""))  # fmt: skip

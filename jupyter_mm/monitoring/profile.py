@@ -186,6 +186,11 @@ class ReferenceProfile:
     def score(self) -> dict[str, Any] | None:
         return self.doc.get("score")
 
+    @property
+    def performance(self) -> dict[str, Any] | None:
+        """The labelled reference's metrics and calibration (None: built without labels)."""
+        return self.doc.get("performance")
+
     def to_json(self) -> str:
         return json.dumps(self.doc, separators=(",", ":"), allow_nan=False)
 
@@ -217,10 +222,14 @@ def build_profile(
     *,
     max_categories: int = MAX_CATEGORIES,
     categorical: Any = (),
+    labels: Any = None,
 ) -> ReferenceProfile:
     """Profile a DataFrame (and optionally the model's scores on the same rows) once.
 
     ``categorical`` names numeric columns to profile as categories (codes, ratings).
+    ``labels`` (0/1 outcomes of the same rows, with ``scores``) add ``performance``: the
+    reference's measured metrics and whether its scores are calibrated (what performance
+    monitors compare with, and what allows estimating performance before labels arrive).
     """
     import pandas as pd
 
@@ -266,7 +275,27 @@ def build_profile(
     if score_values is not None:
         doc["score"] = _numeric_profile(score_values, "float64")
         doc["scores_digest"] = describe(score_values, "scores").digest
+    if labels is not None:
+        doc["performance"] = _reference_performance(labels, score_values, len(data))
     return ReferenceProfile(doc)
+
+
+def _reference_performance(labels: Any, scores: np.ndarray | None, rows: int) -> dict[str, Any]:
+    import pandas as pd
+
+    from .performance import reference_summary
+
+    if scores is None:
+        raise InvalidInput("reference labels need the model's scores on the same rows (scores=)")
+    y = labels.to_numpy() if isinstance(labels, (pd.Series, pd.Index)) else np.asarray(labels)
+    if y.ndim != 1 or y.size != rows:
+        raise InvalidInput(f"labels must be one value per reference row ({rows}), got shape "
+                           f"{y.shape}")  # fmt: skip
+    if pd.isna(pd.Series(y)).any():
+        raise InvalidInput("reference labels must not be missing (NaN/None)")
+    if np.isnan(scores).any():
+        raise InvalidInput("reference labels need a score for every row (the scores hold NaN)")
+    return reference_summary(y, scores)
 
 
 # --------------------------------------------------------------------------- current data

@@ -80,11 +80,14 @@ def set_reference(
     scores: Any = None,
     *,
     categorical: Iterable[str] = (),
+    labels: Any = None,
     comment: str = "",
 ) -> ReferenceProfile:
     """Compute the reference profile of ``data`` (default: the version's logged evaluation
     dataset, when its file can be read back) and the model's ``scores`` on it, and store it with
-    the version (content-addressed, audited). Replacing a reference is audited too."""
+    the version (content-addressed, audited). Replacing a reference is audited too. ``labels``
+    (0/1 outcomes of the rows, with ``scores``) keep the reference's performance and whether its
+    scores are calibrated, for performance monitors (``mm.monitor(..., performance=)``)."""
     from .profile import build_profile
 
     store = _store()
@@ -92,7 +95,7 @@ def set_reference(
         data = _evaluation_data(store, name, version)
     else:
         store.get_model_version(name, version)  # NotFound before the work
-    profile = build_profile(data, scores, categorical=categorical)
+    profile = build_profile(data, scores, categorical=categorical, labels=labels)
     store.set_reference_profile(name, version, profile.doc, actor=_actor(store), comment=comment)
     return profile
 
@@ -116,20 +119,23 @@ def register_model(
     comment: str = "",
     reference: Any = None,
     reference_scores: Any = None,
+    reference_labels: Any = None,
 ) -> ModelVersion:
     """Register the model at ``source`` as the next version of ``name``; with ``reference`` (a
-    DataFrame, e.g. the validation set) and optionally the model's scores on it, freeze its
-    reference profile with the version. The profile is computed first, so unusable reference
-    data registers nothing."""
+    DataFrame, e.g. the validation set) and optionally the model's scores on it (and the rows'
+    0/1 outcomes, ``reference_labels``), freeze its reference profile with the version. The
+    profile is computed first, so unusable reference data registers nothing."""
     from ..client import registry
 
     profile = None
     if reference is not None:
         from .profile import build_profile
 
-        profile = build_profile(reference, reference_scores)
-    elif reference_scores is not None:
-        raise InvalidInput("reference_scores needs reference= (the rows they were scored on)")
+        profile = build_profile(reference, reference_scores, labels=reference_labels)
+    elif reference_scores is not None or reference_labels is not None:
+        raise InvalidInput(
+            "reference_scores and reference_labels need reference= (the rows they belong to)"
+        )
     mv = registry.register_model(source, name, description=description, tags=tags,
                                  comment=comment)  # fmt: skip
     if profile is not None:

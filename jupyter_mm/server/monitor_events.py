@@ -1,4 +1,4 @@
-"""Scheduled monitors in the server: evaluate the due ones, announce drift on the event bus.
+"""Scheduled monitors in the server: evaluate the due ones, announce their alarms on the event bus.
 
 Every server process over a store (the Jupyter server extension, each ``--workers`` process of
 ``jupyter mm server``, each replica) runs a :class:`MonitorScheduler`: every ``tick`` seconds,
@@ -13,7 +13,14 @@ is emitted once, by the process that made it, with the schema :data:`MONITOR_EVE
      "status": "drift", "previous": "ok", "rows": 10412, "share": 0.25,
      "features": ["income", ...], "evaluated_at": "2026-01-01T01:00:00+00:00"}
 
-``monitor.performance_degraded`` is reserved in the schema for the performance monitors.
+An evaluation whose performance crosses into degraded (a monitor with a performance rule; its
+previous conclusive performance was ok) is emitted once the same way, with the same fields plus
+the metric, its value and whether it was estimated rather than measured; ``status`` is then
+``degraded`` and ``previous`` the previous performance (``ok``)::
+
+    {"action": "monitor.performance_degraded", ..., "status": "degraded", "previous": "ok",
+     "metric": "auc", "value": 0.64, "estimated": true, "threshold": 0.7, ...}
+
 Server-side listeners use ``serverapp.event_logger.add_listener(schema_id=...)``; clients of the
 team server receive it on ``{base_url}jupyter-mm/events``.
 """
@@ -58,8 +65,14 @@ MONITOR_EVENT_SCHEMA: dict[str, Any] = {
         "alias": {"type": "string", "description": "the alias it watches"},
         "version": {"type": "integer", "description": "the version the alias resolved to"},
         "run_id": {"type": "string", "description": "the monitoring run holding the figures"},
-        "status": {"type": "string", "description": "the verdict: drift"},
-        "previous": {"type": "string", "description": "the previous conclusive verdict"},
+        "status": {
+            "type": "string",
+            "description": "the verdict: drift (drift_detected) or degraded (performance_degraded)",
+        },
+        "previous": {
+            "type": "string",
+            "description": "the previous conclusive verdict (of drift, or of performance)",
+        },
         "rows": {"type": "integer", "description": "rows in the window"},
         "share": {"type": "number", "description": "share of drifted features"},
         "features": {
@@ -68,6 +81,20 @@ MONITOR_EVENT_SCHEMA: dict[str, Any] = {
             "description": "the drifted features",
         },
         "evaluated_at": {"type": "string", "description": "the evaluation's time (ISO 8601)"},
+        "metric": {
+            "type": "string",
+            "description": "performance_degraded: the watched metric (auc, gini, accuracy...)",
+        },
+        "value": {"type": "number", "description": "performance_degraded: the metric's value"},
+        "estimated": {
+            "type": "boolean",
+            "description": "performance_degraded: true when the value is estimated from the "
+            "scores (CBPE) because too few labels arrived, false when measured from labels",
+        },
+        "threshold": {
+            "type": ["number", "null"],
+            "description": "performance_degraded: the bar the value fell under",
+        },
     },
 }
 
@@ -90,6 +117,27 @@ def drift_event(ev: Evaluation) -> dict[str, Any]:
         "features": [str(v.feature) for v in result.verdicts if v.drifted] if result else [],
         "evaluated_at": ev.at.isoformat(),
     }
+
+
+def performance_event(ev: Evaluation) -> dict[str, Any]:
+    """The event data of an evaluation whose performance crossed into degraded."""
+    perf = ev.performance or {}
+    return {
+        **drift_event(ev),
+        "action": "monitor.performance_degraded",
+        "status": "degraded",
+        "previous": ev.performance_previous,
+        "metric": str(perf.get("metric", "")),
+        "value": float(perf.get("value") or 0.0),
+        "estimated": bool(perf.get("estimated")),
+        "threshold": perf.get("threshold"),
+    }
+
+
+def alarms(ev: Evaluation) -> list[dict[str, Any]]:
+    """The events an evaluation raises: one per kind of crossing it made."""
+    out = [drift_event(ev)] if ev.crossed else []
+    return [*out, performance_event(ev)] if ev.performance_crossed else out
 
 
 class MonitorScheduler:
@@ -143,12 +191,13 @@ class MonitorScheduler:
                 failing = True
                 done = []
             for ev in done:
-                if not ev.crossed:
-                    continue
-                try:
-                    self.event_logger.emit(schema_id=MONITOR_EVENT_SCHEMA_ID, data=drift_event(ev))
-                except Exception:
-                    self.log.exception("jupyter-mm monitors: emitting evaluation %s failed", ev.id)
+                for data in alarms(ev):
+                    try:
+                        self.event_logger.emit(schema_id=MONITOR_EVENT_SCHEMA_ID, data=data)
+                    except Exception:
+                        self.log.exception(
+                            "jupyter-mm monitors: emitting evaluation %s failed", ev.id
+                        )
             await asyncio.sleep(self.tick)
 
 

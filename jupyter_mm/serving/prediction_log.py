@@ -12,6 +12,9 @@ A flush happens when ``flush_rows`` rows wait, every ``flush_seconds``, on :meth
 hidden temporary name (``.part-<uuid>.parquet.tmp``, which readers skip), synced and renamed; on
 an object store (S3) an object becomes visible only once its upload completes. A killed process
 therefore loses at most the rows not yet flushed, and never leaves a file a reader would trip on.
+Rows still unwritten when the log closes (a full disk, a refusing bucket) are not dropped: they
+go whole to a spool on another disk (``prediction_spool.py``), which the next writer of the same
+root, or ``jupyter mm sync``, moves into the log.
 
 Decisions:
 
@@ -97,7 +100,9 @@ def sampled(request_id: str, rate: float) -> bool:
 
 class PredictionLog:
     """Buffered prediction log under ``root`` (a directory or an fsspec URL such as
-    ``s3://bucket/prefix/predictions``). Thread-safe; one writer thread per instance."""
+    ``s3://bucket/prefix/predictions``). Thread-safe; one writer thread per instance.
+    ``spill=False``: rows unwritten at close are not spooled (a caller that reports the failure
+    and still holds the rows, as ``mm.log_predictions`` does, would otherwise log them twice)."""
 
     def __init__(
         self,
@@ -111,6 +116,7 @@ class PredictionLog:
         *,
         salt: str | bytes | None = None,
         max_buffered_rows: int = 1_000_000,
+        spill: bool = True,
     ) -> None:
         import fsspec
         from fsspec.implementations.local import LocalFileSystem
@@ -159,6 +165,11 @@ class PredictionLog:
         self.written_rows = 0
         self.dropped_rows = 0
         self.files_written = 0
+        #: rows moved into the spool at close (written later), and moved from it into the log
+        self.spooled_rows = 0
+        self.unspooled_rows = 0
+        self._spool_left = True  # parts of earlier writers may wait in the spool
+        self.spill = spill
         #: The latest failed write (its rows are retried at the next flush).
         self.last_error: Exception | None = None
         self._queue: collections.deque[_Item] = collections.deque()
@@ -272,7 +283,8 @@ class PredictionLog:
         _open_logs.discard(self)
         if self._retry or self._queue:
             lost = sum(r for _, _, r in self._retry) + sum(i.rows for i in self._queue)
-            log.error("prediction log %s: %d rows could not be written", self.root, lost)
+            log.error("prediction log %s: %d rows could not be written, nor spooled", self.root,
+                      lost)  # fmt: skip
 
     def __enter__(self) -> PredictionLog:
         return self
@@ -298,6 +310,10 @@ class PredictionLog:
                 target = self._enqueued
             try:
                 self._write_pending()
+                if closing and self._retry and self.spill:
+                    self._spill()
+                elif self._spool_left and not self._retry:
+                    self._unspool()
             except Exception:  # never let the thread die: the rows are retried or counted
                 log.exception("prediction log %s: flush failed", self.root)
             with self._lock:
@@ -346,6 +362,35 @@ class PredictionLog:
             self.written_rows += rows
             self.files_written += 1
             self._release(rows)
+
+    def _spill(self) -> None:
+        """At close: the parts the log could not take go whole to its spool (another disk)."""
+        from .prediction_spool import spill
+
+        retry, self._retry = self._retry, []
+        for key, table, rows in retry:
+            relative = key[len(self._base) :].lstrip("/")
+            try:
+                where = spill(self.root, relative, table)
+            except Exception as e:
+                log.warning("prediction log %s: %d rows cannot be spooled either: %s",
+                            self.root, rows, e)  # fmt: skip
+                self._retry.append((key, table, rows))
+                continue
+            log.warning("prediction log %s: %d rows could not be written; kept in %s for the "
+                        "next writer or `jupyter mm sync`", self.root, rows, where)  # fmt: skip
+            self.spooled_rows += rows
+            self._release(rows)
+
+    def _unspool(self) -> None:
+        """Move what earlier writers of this root spooled into the log (kept if it fails)."""
+        from .prediction_spool import drain
+
+        moved, left = drain(self.root)
+        self.unspooled_rows += moved
+        self._spool_left = left > 0
+        if moved:
+            log.info("prediction log %s: %d spooled rows written", self.root, moved)
 
     def _release(self, rows: int) -> None:
         with self._lock:
@@ -467,23 +512,28 @@ def read_predictions(
 # ------------------------------------------------------------ helpers
 
 
-def write_part(fs: Any, local: bool, partition: str, table: pa.Table) -> str:
+def write_part(
+    fs: Any, local: bool, partition: str, table: pa.Table, name: str | None = None
+) -> str:
     """Write ``table`` as a new ``part-<uuid>.parquet`` under ``partition``, whole or not at
     all (locally: a hidden temporary name, synced and renamed; an object store shows an object
     only once its upload completes). Returns the part's path. Shared by the prediction log and
-    the labels beside it (``monitoring/labels.py``)."""
+    the labels beside it (``monitoring/labels.py``). ``name``: the part's name (a spooled part
+    keeps its own), default a new ``part-<uuid>.parquet``."""
     import pyarrow.parquet as pq
 
     try:
-        return _write_part(fs, local, partition, table, pq)
+        return _write_part(fs, local, partition, table, pq, name)
     except OSError as e:  # a full disk is StoreFull (retryable), like every other write
         from ..core.artifacts import write_failure
 
         raise write_failure(e, partition) from e
 
 
-def _write_part(fs: Any, local: bool, partition: str, table: pa.Table, pq: Any) -> str:
-    name = f"part-{uuid.uuid4().hex}.parquet"
+def _write_part(
+    fs: Any, local: bool, partition: str, table: pa.Table, pq: Any, name: str | None
+) -> str:
+    name = name or f"part-{uuid.uuid4().hex}.parquet"
     final = posixpath.join(partition, name)
     fs.makedirs(partition, exist_ok=True)
     if not local:

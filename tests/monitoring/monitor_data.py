@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from jupyter_mm.core.store import Store
+from jupyter_mm.monitoring.labels import labels_url, write_labels
 from jupyter_mm.monitoring.profile import build_profile
 from jupyter_mm.serving.prediction_log import PredictionLog
 
@@ -43,3 +44,49 @@ def log_predictions(
             model_digest="sha256:test", alias="champion", inputs=data,
             outputs=np.full(rows, 0.5), latency_ms=1.0, ts=ts,
         )  # fmt: skip
+
+
+def calibrated_scores(rows: int, slope: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Calibrated scores and their labels (drawn as Bernoulli(score)): the AUC grows with
+    ``slope`` (about 0.8 at 1.5, 0.6 at 0.4)."""
+    rng = np.random.default_rng(seed)
+    s = 1 / (1 + np.exp(-(-1.0 + slope * rng.normal(size=rows))))
+    return s, (rng.random(rows) < s).astype(int)
+
+
+def labelled_model(store: Store, calibrated: bool = True) -> None:
+    """Version 1 of ``credit`` behind ``champion``; its reference of 4000 labelled rows has an
+    AUC near 0.8, with calibrated scores, or (``calibrated=False``) labels drawn at half the
+    scores' level (scores twice too high)."""
+    run = store.create_run("0", name="train")
+    store.create_registered_model("credit", actor="ana")
+    store.create_model_version("credit", f"runs:/{run.id}/model", actor="ana")
+    store.set_registered_model_alias("credit", "champion", 1, actor="ana")
+    s, y = calibrated_scores(4000, 1.5, seed=0)
+    if not calibrated:
+        y = (np.random.default_rng(9).random(s.size) < s / 2).astype(int)
+    profile = build_profile(features(4000), s, labels=y)
+    store.set_reference_profile("credit", 1, profile.doc, actor="ana")
+
+
+def log_scored(
+    store: Store, ts: float, scores: np.ndarray, labels: np.ndarray | None = None
+) -> str:
+    """One request of ``len(scores)`` rows of version 1 at ``ts`` (ids ``(req-<ts>, row)``) and
+    its labels when given; returns the request id (see :func:`label`)."""
+    request = f"req-{ts}"
+    with PredictionLog(store.predictions_url, 1.0) as plog:
+        assert plog.record(
+            request_id=request, model_name="credit", model_version="1",
+            model_digest="sha256:test", alias="champion", inputs=features(scores.size, seed=1),
+            outputs=scores, latency_ms=1.0, ts=ts,
+        )  # fmt: skip
+    if labels is not None:
+        label(store, request, labels)
+    return request
+
+
+def label(store: Store, request: str, labels: np.ndarray) -> None:
+    """Record (or, the last recorded winning, replace) the outcomes of ``request``'s rows."""
+    ids = [(request, i) for i in range(labels.size)]
+    write_labels(labels_url(store.blobs.url), "credit", ids, labels)

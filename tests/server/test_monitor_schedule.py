@@ -1,6 +1,7 @@
 """A monitor evaluated on schedule by a real Jupyter server (the extension) on SQLite and on
 PostgreSQL: its results are a run's metrics, read back through the MLflow routes, and its drift
-is announced on the event bus once per crossing, not on every evaluation that stays drifted."""
+is announced on the event bus once per crossing, not on every evaluation that stays drifted;
+a performance monitor's degradation likewise."""
 
 from __future__ import annotations
 
@@ -12,13 +13,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from traitlets.config import Config
 
 from jupyter_mm.core.store import Store
 from jupyter_mm.monitoring import monitors as mon
 from jupyter_mm.server.monitor_events import MONITOR_EVENT_SCHEMA_ID, MONITORS_SETTING
-from tests.monitoring.monitor_data import log_predictions, scored_model
+from tests.monitoring.monitor_data import (
+    calibrated_scores,
+    label,
+    labelled_model,
+    log_predictions,
+    log_scored,
+    scored_model,
+)
 
 DEADLINE = 60.0
 
@@ -112,4 +121,63 @@ async def test_a_scheduled_monitor_keeps_metrics_and_alarms_once_per_crossing(
     at = datetime.fromisoformat(event["evaluated_at"])
     assert int(at.timestamp() * 1000) == crossing["timestamp"]
     assert len(event["evaluation_id"]) == 32
+    jp_serverapp.event_logger.remove_listener(schema_id=MONITOR_EVENT_SCHEMA_ID, listener=listener)
+
+
+async def test_a_performance_monitor_alarms_once_per_crossing_into_degraded(
+    jp_serverapp: Any, jp_web_app: Any, server_store: Store
+) -> None:
+    """The window's rows stay; their labels change (the last recorded wins): measured AUC good,
+    then degraded for several evaluations (one event), recovered, degraded again (a second)."""
+    seen: list[dict[str, Any]] = []
+
+    async def listener(logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+        seen.append(data)
+
+    jp_serverapp.event_logger.add_listener(schema_id=MONITOR_EVENT_SCHEMA_ID, listener=listener)
+    store = server_store
+    labelled_model(store)
+    scores, truth = calibrated_scores(500, 1.5, seed=2)
+    noise = np.random.default_rng(4).integers(0, 2, scores.size)
+    request = log_scored(store, time.time() - 60, scores, truth)
+    m = mon.define(store, "credit", window="1h", every="0.3s", min_rows=100, actor="ana",
+                   performance={"metric": "auc", "min": 0.7})  # fmt: skip
+    run_id = m.run_id(1)
+
+    def tags() -> dict[str, str]:
+        try:
+            return store.get_run(run_id).tags
+        except Exception:
+            return {}
+
+    def performance_events() -> list[dict[str, Any]]:
+        return [e for e in seen if e["action"] == "monitor.performance_degraded"]
+
+    async def crossing(status: str, labels: np.ndarray) -> int:
+        label(store, request, labels)
+        await _until(lambda: tags().get(mon.TAG_PERFORMANCE) == status, f"performance {status}")
+        at = int(tags()[mon.TAG_EVALUATIONS])
+        await _until(lambda: int(tags()[mon.TAG_EVALUATIONS]) >= at + 3, "more evaluations")
+        return at
+
+    await _until(lambda: tags().get(mon.TAG_PERFORMANCE) == "ok", "a first evaluation, ok")
+    await crossing("degraded", noise)
+    assert len(performance_events()) == 1, seen
+    first = performance_events()[0]
+    assert (first["model"], first["monitor"], first["version"], first["run_id"]) == (
+        "credit", "champion", 1, run_id,
+    )  # fmt: skip
+    assert (first["metric"], first["estimated"], first["status"], first["previous"]) == (
+        "auc", False, "degraded", "ok",
+    )  # fmt: skip
+    assert first["value"] < 0.7 and first["threshold"] == 0.7
+    await crossing("ok", truth)
+    assert len(performance_events()) == 1
+    await crossing("degraded", noise)
+    events = performance_events()
+    assert len(events) == 2 and events[0]["evaluation_id"] != events[1]["evaluation_id"]
+    # the features never moved: no drift alarm
+    assert [e for e in seen if e["action"] == "monitor.drift_detected"] == []
+    history = store.get_metric_history(run_id, "performance/auc")
+    assert len(history["value"]) == int(tags()[mon.TAG_EVALUATIONS])
     jp_serverapp.event_logger.remove_listener(schema_id=MONITOR_EVENT_SCHEMA_ID, listener=listener)

@@ -301,6 +301,56 @@ def test_full_buffer_drops_new_rows_and_counts_them(tmp_path: Path) -> None:
     assert plog.dropped_rows == 1 and plog.recorded_rows == 5
 
 
+# ------------------------------------------------------------ a full disk at close
+
+
+def test_rows_unwritten_at_close_on_a_full_disk_are_spooled_until_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Closing on a filled tmpfs keeps the rows in the spool (another disk), whole and with the
+    log's columns (the dropped one stays dropped); ``jupyter mm sync`` or the next writer moves
+    them into the log once there is room, each row exactly once."""
+    from jupyter_mm.cli import main as cli_main
+    from jupyter_mm.serving.prediction_spool import pending, spool_dir
+    from tests.support.tmpfs import small_disk
+
+    monkeypatch.setenv("MM_SPOOL_DIR", str(tmp_path / "spool"))
+    with small_disk(tmp_path / "disk", megabytes=6) as disk:
+        root = str(disk.path / "predictions")
+        plog = PredictionLog(root, 1.0, drop=["email"])
+        assert record(plog, "r1", 300)
+        disk.fill()
+        plog.close()
+        assert (plog.written_rows, plog.spooled_rows) == (0, 300)
+        assert disk.files("*.parquet") == [] and disk.files(".part-*") == []
+        [spooled] = pending(root)
+        assert "email" not in str(pd.read_parquet(spooled).columns)
+        assert spooled.is_relative_to(spool_dir(root))
+        with PredictionLog(root, 1.0) as later:  # still full: it stays spooled
+            pass
+        assert later.unspooled_rows == 0 and pending(root) == [spooled]
+        assert cli_main(["sync"]) == 1  # still full: kept, and said so
+        disk.free()
+        assert cli_main(["sync"]) == 0
+        assert pending(root) == [] and cli_main(["sync"]) == 0  # nothing left: harmless
+        first = read_predictions(root, "credit")
+        assert len(first) == 300 and set(first["request_id"]) == {"r1"}
+        assert "input.email" not in first.columns and "input.income" in first.columns
+
+        # the next writer of the root picks spooled rows up by itself
+        plog = PredictionLog(root, 1.0)
+        assert record(plog, "r2", 200)
+        disk.fill()
+        plog.close()
+        assert plog.spooled_rows == 200
+        disk.free()
+        with PredictionLog(root, 1.0) as again:
+            assert record(again, "r3", 5)
+        assert again.unspooled_rows == 200 and pending(root) == []
+        rows = read_predictions(root, "credit")["request_id"].value_counts().to_dict()
+        assert rows == {"r1": 300, "r2": 200, "r3": 5}
+
+
 # ------------------------------------------------------------ a killed writer
 
 KILLED_WRITER = textwrap.dedent(

@@ -3,7 +3,8 @@
 Processes replay their spool by themselves when the server is back (and try once more at exit);
 this is for what a process could not send before it ended. It also writes the fallback spools of
 local stores (``client/fallback.py``): metric points a full or unavailable store could not take
-before their run ended.
+before their run ended; and moves the rows prediction logs spooled when they closed on a full
+disk (``serving/prediction_spool.py``) into their logs.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     uri = args.uri or os.environ.get("MM_TRACKING_URI") or ""
     urls = [uri] if uri and is_remote(uri) else spooled_servers()
     local = [] if uri and is_remote(uri) else _local_spools(uri)
-    if not urls and not local:
+    logs = [] if uri and is_remote(uri) else _prediction_spools()
+    if not urls and not local and not logs:
         print(f"nothing to sync (no spool under {spool_root()})")
         return 0
     failed = 0
@@ -72,7 +74,28 @@ def cmd_sync(args: argparse.Namespace) -> int:
             store.close()
     for spool, db_url, artifact_url in local:
         failed += _sync_local(spool, db_url, artifact_url)
+    for root in logs:
+        failed += _sync_predictions(root)
     return 1 if failed else 0
+
+
+def _prediction_spools() -> list[str]:
+    from ...serving.prediction_spool import spooled_logs
+
+    return spooled_logs()
+
+
+def _sync_predictions(root: str) -> int:
+    """Move a prediction log's spooled rows into it; 1 if parts are still waiting."""
+    from ...serving.prediction_spool import drain, spool_dir
+
+    moved, left = drain(root)
+    if left:
+        print(f"prediction log {root}: {moved} row(s) written; {left} part(s) still spooled in "
+              f"{spool_dir(root)}")  # fmt: skip
+        return 1
+    print(f"prediction log {root}: {moved} spooled row(s) written")
+    return 0
 
 
 def _summary(result: ReplayResult, spool: Spool) -> str:
