@@ -655,6 +655,35 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/registry/models/{name}/monitoring": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the registered model's name (no `/` or `:`) */
+                name: components["parameters"]["ModelName"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The model's monitors and, per version, its monitoring status, latest evaluation and history
+         * @description Read from the model's monitoring runs (experiment `monitoring/<name>`). A version's
+         *     `status` is the worst of its runs' (`performance-down` > `drift` > `warning` > `ok` >
+         *     `not-enough-data` > `no-data`, the last when nothing evaluated it). `monitors` are the
+         *     ids of the monitors whose alias points to the version now. `latest` is the newest
+         *     evaluation's record (the artifact `mm/evaluations/<step>.json` of its run; null before
+         *     the first, or for evaluations older than records). `history` holds the last `history`
+         *     evaluations, oldest first. Versions are newest first.
+         */
+        get: operations["getModelMonitoring"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/registry/models/{name}/aliases/{alias}": {
         parameters: {
             query?: never;
@@ -1067,6 +1096,83 @@ export interface components {
             /** @description ms; default now */
             timestamp?: number;
         }[];
+        /** @enum {string} */
+        MonitoringStatus: "no-data" | "not-enough-data" | "ok" | "warning" | "drift" | "performance-down";
+        ModelMonitoring: {
+            name: string;
+            monitors: {
+                id: string;
+                alias: string;
+                window: string;
+                every: string;
+                preset: string;
+                min_rows: number;
+                /** @description where its alias points now */
+                version: number | null;
+            }[];
+            versions: {
+                version: number;
+                status: components["schemas"]["MonitoringStatus"];
+                monitors: string[];
+                evaluations: number;
+                latest: components["schemas"]["EvaluationRecord"] | null;
+                history: {
+                    monitor: string;
+                    step: number;
+                    /** Format: date-time */
+                    at: string;
+                    /** @enum {string} */
+                    status: "not-enough-data" | "ok" | "warning" | "drift";
+                    rows: number;
+                    /** @description the measured share of drifted features (null without a verdict) */
+                    drift_share: number | null;
+                }[];
+            }[];
+        };
+        /** @description one evaluation of a monitor, as kept in its monitoring run (docs/monitoring.md) */
+        EvaluationRecord: {
+            id: string;
+            /** Format: date-time */
+            at: string;
+            model: string;
+            monitor: string;
+            alias: string;
+            version: number;
+            step: number;
+            /** @enum {string} */
+            status: "not-enough-data" | "ok" | "warning" | "drift";
+            rows: number;
+            min_rows: number;
+            preset: string;
+            /** @description the measured share of drifted features */
+            share: number | null;
+            /** @description the dataset verdict's share threshold */
+            drift_share: number | null;
+            verdicts: components["schemas"]["Verdict"][];
+            performance: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /** @description one statistic on one feature (the score last, as `__score__`); `bins` holds the distributions behind it */
+        Verdict: {
+            feature: string;
+            method: string;
+            statistic: components["schemas"]["MetricValue"];
+            threshold: components["schemas"]["MetricValue"];
+            warning?: (number | ("NaN" | "Infinity" | "-Infinity")) | null;
+            p_value?: (number | ("NaN" | "Infinity" | "-Infinity")) | null;
+            critical_value?: (number | ("NaN" | "Infinity" | "-Infinity")) | null;
+            drifted: boolean;
+            band: string;
+            n_reference: number;
+            n_current: number;
+            notes?: string[];
+            bins?: {
+                [key: string]: unknown;
+            } | null;
+        } & {
+            [key: string]: unknown;
+        };
         /** @description a number, or "NaN", "Infinity", "-Infinity" */
         MetricValue: number | ("NaN" | "Infinity" | "-Infinity");
         /** @description [min, max] or {min, max}; either end may be null (inclusive bounds) */
@@ -2994,6 +3100,38 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getModelMonitoring: {
+        parameters: {
+            query?: {
+                /** @description at most this many evaluations per version (default 100) */
+                history?: number;
+            };
+            header?: never;
+            path: {
+                /** @description the registered model's name (no `/` or `:`) */
+                name: components["parameters"]["ModelName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the model's monitoring */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelMonitoring"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["DataLoss"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -72,3 +72,23 @@ export type IArtifact = Schemas['Artifact'];
  * A dataset a run used.
  */
 export type IDataset = Schemas['Dataset'];
+
+/**
+ * A version's monitoring status word, worst last (`GET registry/models/{name}/monitoring`).
+ */
+export type MonitoringStatus = Schemas['MonitoringStatus'];
+
+/**
+ * A model's monitors and, per version, its status, latest evaluation and history.
+ */
+export type IModelMonitoring = Schemas['ModelMonitoring'];
+
+/**
+ * One version's monitoring in `IModelMonitoring`.
+ */
+export type IVersionMonitoring = IModelMonitoring['versions'][number];
+
+/**
+ * One evaluation of a monitor as kept in its monitoring run.
+ */
+export type IEvaluationRecord = Schemas['EvaluationRecord'];

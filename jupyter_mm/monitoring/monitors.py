@@ -8,7 +8,8 @@ tags (local and remote alike), and every change is in the hash-chained audit tra
 prediction log, compares it with the version's reference profile with the monitor's preset, and
 keeps the result as a time series: one run per monitor and version in the experiment
 ``monitoring/<model>``, one metric per statistic and feature (``psi/income``) with step = the
-evaluation's number and timestamp = its time, the evaluation id and verdict as tags. The existing
+evaluation's number and timestamp = its time, the evaluation id and verdict as tags, and the
+evaluation's whole record as the JSON artifact ``mm/evaluations/<step>.json``. The existing
 charts, search and comparison views read them like any run. A monitor with a performance rule
 (:mod:`.performance_rule`) also judges the window's performance, measured from labels or
 estimated from calibrated scores (``performance/auc`` or ``performance/auc_estimated``), with the
@@ -44,6 +45,8 @@ TAG_STATUS, TAG_STATE, TAG_AT = "mm.monitor.status", "mm.monitor.state", "mm.mon
 TAG_PERFORMANCE, TAG_PERFORMANCE_STATE = "mm.monitor.performance", "mm.monitor.performance_state"
 #: Status of an evaluation whose window holds fewer than ``min_rows`` rows: no verdict, no alarm.
 NOT_ENOUGH_DATA = "not-enough-data"
+#: Folder of a monitoring run holding one JSON record per evaluation (:func:`evaluation_path`).
+EVALUATIONS_DIR = "mm/evaluations"
 DEFAULT_MIN_ROWS = 100
 _STATUS_LEVEL = {"ok": 0, "warning": 1, "drift": 2}
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -349,6 +352,55 @@ def performance_of(
                   enough_rows=rows >= monitor.min_rows, notes=[why] if why else [])  # fmt: skip
 
 
+def evaluation_path(step: int) -> str:
+    """The artifact of a monitoring run holding evaluation ``step``'s record."""
+    return f"{EVALUATIONS_DIR}/{int(step):06d}.json"
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as strict JSON holds it: numpy scalars as Python numbers, non-finite floats as
+    the wire's strings (``core/wire.py``), so the record reads back the same everywhere."""
+    from ..core.wire import json_number
+
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
+        return value
+    if hasattr(value, "item"):  # a numpy scalar
+        return _plain(value.item())
+    if isinstance(value, float):
+        return json_number(value)
+    return str(value)
+
+
+def evaluation_record(evaluation: Evaluation) -> dict[str, Any]:
+    """The evaluation's JSON record (the monitoring contract's fields): what the UI shows as the
+    latest report and what an auditor reads back for any step. ``performance`` is null for a
+    monitor without a performance rule."""
+    m, result = evaluation.monitor, evaluation.result
+    return _plain({
+        "id": evaluation.id, "at": evaluation.at.astimezone(dt.timezone.utc).isoformat(),
+        "model": m.model, "monitor": m.id, "alias": m.alias, "version": evaluation.version,
+        "step": evaluation.step, "status": evaluation.status, "rows": evaluation.rows,
+        "min_rows": m.min_rows, "preset": m.preset,
+        "share": None if result is None else result.share,
+        "drift_share": None if result is None else result.drift_share,
+        "verdicts": [] if result is None else [v.to_dict() for v in result.verdicts],
+        "performance": evaluation.performance,
+    })  # fmt: skip
+
+
+def keep_record(store: TrackingStore, evaluation: Evaluation) -> None:
+    """Store the evaluation's record as the artifact :func:`evaluation_path` of its run, through
+    the store interface (a local store's blobs or a remote store's upload alike)."""
+    data = json.dumps(evaluation_record(evaluation), allow_nan=False, sort_keys=True)
+    store.log_artifact(
+        evaluation.run_id, evaluation_path(evaluation.step), data.encode(), "application/json"
+    )
+
+
 def evaluate(store: TrackingStore, monitor: Monitor, now: Any = None) -> Evaluation:
     """Evaluate ``monitor`` over the window ending at ``now`` (default: now) and keep the result
     in its monitoring run. A window with fewer than ``min_rows`` rows gives the status
@@ -410,6 +462,12 @@ def evaluate(store: TrackingStore, monitor: Monitor, now: Any = None) -> Evaluat
             key = f"performance/{perf['metric']}{'_estimated' if perf['estimated'] else ''}"
             metrics.append((key, perf["value"], step, ts))
     evaluation_id = uuid.uuid4().hex
+    evaluation = Evaluation(
+        id=evaluation_id, monitor=monitor, version=version, at=at, status=status, rows=rows,
+        run_id=run.id, step=step, previous=previous, crossed=crossed, result=result,
+        performance=perf, performance_previous=perf_previous, performance_crossed=perf_crossed,
+    )  # fmt: skip
+    keep_record(store, evaluation)  # before the tags that count it: a counted step has its record
     store.log_batch(
         run.id,
         metrics=metrics,
@@ -422,11 +480,7 @@ def evaluate(store: TrackingStore, monitor: Monitor, now: Any = None) -> Evaluat
             **tags,
         },
     )
-    return Evaluation(
-        id=evaluation_id, monitor=monitor, version=version, at=at, status=status, rows=rows,
-        run_id=run.id, step=step, previous=previous, crossed=crossed, result=result,
-        performance=perf, performance_previous=perf_previous, performance_crossed=perf_crossed,
-    )  # fmt: skip
+    return evaluation
 
 
 # --- mm.* -----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 import { ServerConnection } from '@jupyterlab/services';
 
 import { requestAPI } from '../request';
+import type { IModelMonitoring } from '../schema';
 
 export type ApprovalStatus = 'PendingManualApproval' | 'Approved' | 'Rejected';
 
@@ -203,6 +204,7 @@ export interface IRegistryApi {
     fields: Record<string, string | null>,
     comment: string
   ): Promise<ICardReply>;
+  monitoring(name: string): Promise<IModelMonitoring>;
 }
 
 function enc(part: string): string {
@@ -359,7 +361,25 @@ export class RegistryAPI implements IRegistryApi {
       comment
     });
   }
+
+  /**
+   * Each version's monitoring status, latest evaluation and its last
+   * `MONITORING_HISTORY` evaluations.
+   */
+  monitoring(name: string): Promise<IModelMonitoring> {
+    return this._call(
+      `registry/models/${enc(name)}/monitoring`,
+      'GET',
+      undefined,
+      { history: String(MONITORING_HISTORY) }
+    );
+  }
 }
+
+/**
+ * How many evaluations per version the version view lists.
+ */
+export const MONITORING_HISTORY = 50;
 
 /**
  * The message of a failed call, saying plainly when it was a policy refusal

@@ -7,6 +7,7 @@ import * as React from 'react';
 import { closeIcon } from '@jupyterlab/ui-components';
 import { ISignal } from '@lumino/signaling';
 
+import type { MonitoringStatus } from '../schema';
 import { IModelVersion } from './api';
 import { approvalState } from './format';
 
@@ -27,6 +28,44 @@ export function ApprovalBadge(props: {
       title={props.version.approval?.status ?? 'never submitted for approval'}
     >
       {APPROVAL_TEXT[state]}
+    </span>
+  );
+}
+
+/**
+ * The words a monitoring status is shown as.
+ */
+export const MONITORING_TEXT: Record<MonitoringStatus, string> = {
+  'no-data': 'no data',
+  'not-enough-data': 'not enough data',
+  ok: 'OK',
+  warning: 'warning',
+  drift: 'drift',
+  'performance-down': 'performance down'
+};
+
+const MONITORING_TITLE: Record<MonitoringStatus, string> = {
+  'no-data': 'no monitor has evaluated this version',
+  'not-enough-data': 'the last window held too few rows for a verdict',
+  ok: 'no drift in the last evaluation',
+  warning: 'a feature moved past its warning band',
+  drift: 'the last evaluation found drift',
+  'performance-down': 'performance degraded'
+};
+
+export function MonitoringBadge(props: {
+  status: MonitoringStatus;
+}): JSX.Element {
+  const status = props.status in MONITORING_TEXT ? props.status : 'no-data';
+  const text = MONITORING_TEXT[status];
+  return (
+    <span
+      className={`jp-mm-badge jp-mm-monitoring jp-mm-monitoring-${status}`}
+      aria-label={`Monitoring: ${text}`}
+      title={MONITORING_TITLE[status]}
+      data-status={status}
+    >
+      {text}
     </span>
   );
 }

@@ -1,9 +1,9 @@
 /**
  * The Models panel (main area): registered models with a filter, the selected
- * model's versions with status, approval state and alias badges, and the
- * actions on them (request approval, approve, reject, set/move/delete an
- * alias), which run the Models commands. Registry events from others refresh
- * it in place (`update`).
+ * model's versions with status, approval state, monitoring status and alias
+ * badges, and the actions on them (request approval, approve, reject,
+ * set/move/delete an alias), which run the Models commands. Registry events
+ * from others refresh it in place (`update`).
  *
  * All registry data is user text and is rendered as React text nodes.
  */
@@ -23,10 +23,12 @@ import { aliasesByVersion, approvalActions, formatUtc } from './format';
 import {
   AliasBadge,
   ApprovalBadge,
+  MonitoringBadge,
   RunLink,
   useRerenderOn
 } from './components';
 import type { IRegistryChanges } from './live';
+import type { MonitoringStatus } from '../schema';
 
 /**
  * What the panel's buttons do (the plugin runs its commands).
@@ -61,6 +63,11 @@ export class ModelsPanelModel {
   model: IRegisteredModel | null = null;
   versions: IModelVersion[] = [];
   versionsError: string | null = null;
+  /**
+   * Each version's monitoring status (none when the server could not say:
+   * the versions are shown all the same).
+   */
+  monitoring: Record<number, MonitoringStatus> = {};
   loading = false;
 
   get changed(): ISignal<this, void> {
@@ -143,15 +150,20 @@ export class ModelsPanelModel {
     }
     const generation = ++this._versionsGeneration;
     try {
-      const [model, versions] = await Promise.all([
+      const [model, versions, monitoring] = await Promise.all([
         this.api.getModel(name),
-        this.api.versions(name)
+        this.api.versions(name),
+        this.api.monitoring(name).catch(() => null)
       ]);
       if (this.selected !== name || generation !== this._versionsGeneration) {
         return;
       }
       this.model = model;
       this.versions = versions;
+      this.monitoring = {};
+      for (const v of monitoring?.versions ?? []) {
+        this.monitoring[v.version] = v.status;
+      }
       this.models = this.models.map(m => (m.name === name ? model : m));
       this.versionsError = null;
     } catch (error) {
@@ -256,6 +268,7 @@ function VersionsTable(props: {
         <tr>
           <th scope="col">Version</th>
           <th scope="col">Approval</th>
+          <th scope="col">Monitoring</th>
           <th scope="col">Aliases</th>
           <th scope="col">Source run</th>
           <th scope="col">Registered</th>
@@ -287,6 +300,13 @@ function VersionsTable(props: {
                     asked by {v.approval.requested_by}
                   </span>
                 ) : null}
+              </td>
+              <td>
+                {model.monitoring[v.version] ? (
+                  <MonitoringBadge status={model.monitoring[v.version]} />
+                ) : (
+                  <span className="jp-mm-dim">—</span>
+                )}
               </td>
               <td>
                 {aliases.map(alias => (

@@ -2,7 +2,8 @@
  * The version view: one main-area tab per model version with its overview
  * (source run, status, approval and who decided), the model's audit timeline,
  * the lineage (version → run → notebook snapshot and execution log →
- * datasets → environment → git) and the model card with its editable fields.
+ * datasets → environment → git), the model card with its editable fields and
+ * its monitoring (status, the latest evaluation's verdicts, the history).
  * Registry events for its model reload it; a rename is followed, a deletion
  * leaves what was shown under a notice.
  *
@@ -26,9 +27,12 @@ import {
   IModelVersion,
   IRegistryApi
 } from './api';
+import type { IEvaluationRecord, IVersionMonitoring } from '../schema';
 import {
   AliasBadge,
   ApprovalBadge,
+  MonitoringBadge,
+  MONITORING_TEXT,
   RunLink,
   useRerenderOn
 } from './components';
@@ -78,6 +82,10 @@ export class VersionViewModel {
   audit: IAuditEntry[] = [];
   lineage: ILineage | null = null;
   card: ICardReply | null = null;
+  /**
+   * This version's monitoring (null until loaded).
+   */
+  monitoring: IVersionMonitoring | null = null;
   cardFormat: CardFormat = 'html';
   error: string | null = null;
   errors: Record<string, string> = {};
@@ -119,7 +127,12 @@ export class VersionViewModel {
       this._part('lineage', async () => {
         this.lineage = await this.api.lineage(this.name, this.version);
       }),
-      this.loadCard()
+      this.loadCard(),
+      this._part('monitoring', async () => {
+        const reply = await this.api.monitoring(this.name);
+        this.monitoring =
+          reply.versions.find(v => v.version === this.version) ?? null;
+      })
     ]);
   }
 
@@ -528,6 +541,145 @@ function LineageView(props: {
 }
 
 /**
+ * A number of an evaluation record as text (`"NaN"` and the like come as
+ * strings; null is a dash).
+ */
+export function statText(value: number | string | null | undefined): string {
+  if (value === null || value === undefined) {
+    return '—';
+  }
+  if (typeof value === 'string') {
+    return value;
+  }
+  return String(Number(value.toPrecision(3)));
+}
+
+function VerdictTable(props: { record: IEvaluationRecord }): JSX.Element {
+  const { record } = props;
+  if (record.verdicts.length === 0) {
+    return (
+      <p className="jp-mm-dim">
+        No verdict: {record.rows} rows in the window, {record.min_rows} needed.
+      </p>
+    );
+  }
+  return (
+    <table className="jp-mm-table jp-mm-verdicts" aria-label="Latest verdicts">
+      <thead>
+        <tr>
+          <th scope="col">Feature</th>
+          <th scope="col">Method</th>
+          <th scope="col">Statistic</th>
+          <th scope="col">Threshold</th>
+          <th scope="col">p-value</th>
+          <th scope="col">Verdict</th>
+          <th scope="col">n (reference / current)</th>
+        </tr>
+      </thead>
+      <tbody>
+        {record.verdicts.map(v => (
+          <tr
+            key={v.feature}
+            data-feature={v.feature}
+            className={v.drifted ? 'jp-mm-verdict-drifted' : undefined}
+          >
+            <td>{v.feature === '__score__' ? 'score' : v.feature}</td>
+            <td>{v.method}</td>
+            <td>{statText(v.statistic)}</td>
+            <td>
+              {statText(v.threshold)}
+              {v.warning !== null && v.warning !== undefined
+                ? ` (warning ${statText(v.warning)})`
+                : ''}
+            </td>
+            <td>{statText(v.p_value)}</td>
+            <td className={`jp-mm-band jp-mm-band-${v.band || 'none'}`}>
+              {v.band || (v.drifted ? 'drift' : 'ok')}
+            </td>
+            <td>
+              {v.n_reference} / {v.n_current}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function MonitoringView(props: { m: IVersionMonitoring }): JSX.Element {
+  const { m } = props;
+  const r = m.latest;
+  const history = [...m.history].reverse();
+  return (
+    <>
+      <dl className="jp-mm-kv">
+        <dt>Status</dt>
+        <dd>
+          <MonitoringBadge status={m.status} />
+        </dd>
+        <dt>Watched by</dt>
+        <dd>
+          {m.monitors.length
+            ? m.monitors.join(', ')
+            : 'no monitor watches this version now'}
+        </dd>
+        <dt>Evaluations</dt>
+        <dd>{m.evaluations}</dd>
+        {r ? (
+          <>
+            <dt>Latest</dt>
+            <dd className="jp-mm-monitoring-latest">
+              {`${r.at} · monitor ${r.monitor} (@${r.alias}, ${r.preset}) · ` +
+                `evaluation ${r.step} · ${r.rows} rows · ` +
+                (MONITORING_TEXT[r.status] ?? r.status) +
+                (r.share !== null && r.share !== undefined
+                  ? ` · drifted share ${statText(r.share)}`
+                  : '')}
+            </dd>
+          </>
+        ) : null}
+      </dl>
+      {r ? <VerdictTable record={r} /> : null}
+      {history.length ? (
+        <table
+          className="jp-mm-table jp-mm-monitoring-history"
+          aria-label="Monitoring history"
+        >
+          <thead>
+            <tr>
+              <th scope="col">Evaluated (UTC)</th>
+              <th scope="col">Monitor</th>
+              <th scope="col">Step</th>
+              <th scope="col">Status</th>
+              <th scope="col">Rows</th>
+              <th scope="col">Drifted share</th>
+            </tr>
+          </thead>
+          <tbody>
+            {history.map(h => (
+              <tr key={`${h.monitor}-${h.step}`} data-step={h.step}>
+                <td>{h.at.slice(0, 19).replace('T', ' ')}</td>
+                <td>{h.monitor}</td>
+                <td>{h.step}</td>
+                <td>
+                  <MonitoringBadge status={h.status} />
+                </td>
+                <td>{h.rows}</td>
+                <td>{statText(h.drift_share)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : (
+        <p className="jp-mm-dim">
+          No evaluation yet: define a monitor with mm.monitor(…).
+        </p>
+      )}
+    </>
+  );
+}
+
+/**
  * The server's HTML card (every value escaped there) in a sandboxed iframe:
  * no scripts, no same-origin access. The theme's colours are passed in as a
  * stylesheet of our own.
@@ -751,6 +903,15 @@ export function VersionView(props: {
               <div className="jp-mm-error">{model.errors.lineage}</div>
             ) : model.lineage ? (
               <LineageView lineage={model.lineage} actions={actions} />
+            ) : (
+              <p className="jp-mm-dim">Loading…</p>
+            )}
+          </Section>
+          <Section title="Monitoring" id={`${idBase}-monitoring`}>
+            {model.errors.monitoring ? (
+              <div className="jp-mm-error">{model.errors.monitoring}</div>
+            ) : model.monitoring ? (
+              <MonitoringView m={model.monitoring} />
             ) : (
               <p className="jp-mm-dim">Loading…</p>
             )}

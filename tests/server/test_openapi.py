@@ -389,6 +389,10 @@ async def test_scripted_responses_match_the_spec(
     await req("GET", ref, *vpath, "versions", "1", "reference")
     await req("PUT", ref, *vpath, "versions", "1", "reference", body={"profile": {"a": 1}})
     await req("PUT", ref, *vpath, "versions", "9", "reference", body={"profile": prof})  # 404
+    mon = f"{model}/monitoring"  # evaluated monitors: tests/server/test_api_monitoring.py
+    await req("GET", mon, *vpath, "monitoring")  # nothing evaluated: no-data
+    await req("GET", mon, *vpath, "monitoring", params={"history": "0"})  # 400
+    await req("GET", mon, "registry", "models", "nope", "monitoring")  # 404
     await req("GET", "/registry/audit", "registry", "audit", params={"model": "cr", "limit": "5"})
     await req("GET", "/registry/audit", "registry", "audit", params={"since": "x"})
     await req("GET", "/registry/audit/export", "registry", "audit", "export")

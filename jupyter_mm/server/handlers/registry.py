@@ -4,7 +4,7 @@ Registered models (search with the filter grammar, create, read, rename, describ
 versions (list, register from a run's model, read, describe, tag, delete), aliases (set/move,
 delete, history, resolve at a time), approvals (request, approve, reject, with comments and
 evidence links), the audit trail (list, JSONL export, verify), the registry policy (store-wide
-and per model), lineage and model cards.
+and per model), lineage, model cards, reference profiles and each version's monitoring.
 
 Every write acts as the authenticated Jupyter identity (:meth:`.base.MMHandler.audit_actor`,
 shared with the MLflow routes, so both write the same audit trail); a client cannot name someone
@@ -614,6 +614,21 @@ class ReferenceProfileHandler(RegistryHandler):
             _set_reference, self.actor, name, number, body["profile"], _comment(body)
         )
         self.send_json({"name": name, "version": number, "digest": digest})
+
+
+class MonitoringHandler(RegistryHandler):
+    """``GET ?history=``: the model's monitors and, per version (newest first), its monitoring
+    status (``no-data`` ... ``performance-down``), the monitors watching it, its latest
+    evaluation record and its last ``history`` evaluations, oldest first
+    (:func:`...monitoring.overview.model_monitoring`)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        from ...monitoring.overview import DEFAULT_HISTORY, MAX_HISTORY, model_monitoring
+
+        history = int_field(self.get_query_argument("history", None), "history", 1, MAX_HISTORY)
+        self.send_json(await self.call_store(model_monitoring, name, history or DEFAULT_HISTORY))
 
 
 class PolicyHandler(RegistryHandler):

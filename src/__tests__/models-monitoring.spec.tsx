@@ -1,0 +1,365 @@
+/**
+ * Monitoring in the Models panel and the version view against a fake
+ * registry server: the REST call, a status badge per version row (text,
+ * class, accessible label; a dash when the server cannot say), and the
+ * version view's Monitoring section (the latest verdicts and the history as
+ * text, never HTML; a thin window said plainly; a refusal shown in place).
+ */
+
+import * as React from 'react';
+import { act } from 'react';
+import { Root } from 'react-dom/client';
+
+import { IModelVersion, RegistryAPI } from '../models/api';
+import {
+  IModelsPanelActions,
+  ModelsPanelModel,
+  ModelsPanelView
+} from '../models/panel';
+import {
+  IVersionViewActions,
+  statText,
+  VersionView,
+  VersionViewModel
+} from '../models/versionview';
+import type { IEvaluationRecord, IModelMonitoring } from '../schema';
+import { fakeServerSettings, ICall, mountRoot, unmountRoot } from './utils';
+
+(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
+
+const EVIL = '<img src=x onerror="window.__pwned=1">';
+const BASE = 'http://localhost:8888/jupyter-mm/api/registry/models/credit';
+
+function version(n: number): IModelVersion {
+  return {
+    name: 'credit',
+    version: n,
+    source: 'runs:/r/model',
+    run_id: null,
+    model_path: null,
+    status: 'READY',
+    description: null,
+    user_id: 'ana',
+    creation_time: 1,
+    last_update_time: null,
+    tags: {},
+    aliases: [],
+    approval: null
+  };
+}
+
+const RECORD: IEvaluationRecord = {
+  id: 'e'.repeat(32),
+  at: '2026-01-01T02:50:00+00:00',
+  model: 'credit',
+  monitor: 'champion',
+  alias: 'champion',
+  version: 1,
+  step: 2,
+  status: 'drift',
+  rows: 1000,
+  min_rows: 100,
+  preset: 'bank',
+  share: 0.5,
+  drift_share: 0,
+  performance: null,
+  verdicts: [
+    {
+      feature: EVIL,
+      method: 'psi',
+      statistic: 0.61234,
+      threshold: 0.25,
+      warning: 0.1,
+      p_value: 0,
+      drifted: true,
+      band: 'drift',
+      n_reference: 2000,
+      n_current: 1000
+    },
+    {
+      feature: '__score__',
+      method: 'psi',
+      statistic: 'NaN',
+      threshold: 0.25,
+      warning: 0.1,
+      p_value: null,
+      drifted: false,
+      band: 'ok',
+      n_reference: 2000,
+      n_current: 1000
+    }
+  ]
+};
+
+const MONITORING: IModelMonitoring = {
+  name: 'credit',
+  monitors: [
+    {
+      id: 'champion',
+      alias: 'champion',
+      window: '1h',
+      every: '1h',
+      preset: 'bank',
+      min_rows: 100,
+      version: 1
+    }
+  ],
+  versions: [
+    {
+      version: 3,
+      status: 'no-data',
+      monitors: [],
+      evaluations: 0,
+      latest: null,
+      history: []
+    },
+    {
+      version: 1,
+      status: 'drift',
+      monitors: ['champion'],
+      evaluations: 2,
+      latest: RECORD,
+      history: [
+        {
+          monitor: 'champion',
+          step: 1,
+          at: '2026-01-01T00:50:00+00:00',
+          status: 'ok',
+          rows: 1000,
+          drift_share: 0
+        },
+        {
+          monitor: 'champion',
+          step: 2,
+          at: '2026-01-01T02:50:00+00:00',
+          status: 'drift',
+          rows: 1000,
+          drift_share: 0.5
+        }
+      ]
+    }
+  ]
+};
+
+function server(monitoring: (call: ICall) => { status?: number; body: any }): {
+  api: RegistryAPI;
+  calls: ICall[];
+} {
+  const { settings, calls } = fakeServerSettings(call => {
+    const path = call.url.split('?')[0];
+    if (path === 'http://localhost:8888/jupyter-mm/api/registry/models') {
+      return { body: { models: [{ ...MODEL }] } };
+    }
+    if (path === BASE) {
+      return { body: MODEL };
+    }
+    if (path === `${BASE}/versions`) {
+      return { body: { versions: [3, 2, 1].map(version) } };
+    }
+    if (path === `${BASE}/versions/1`) {
+      return { body: version(1) };
+    }
+    if (path === `${BASE}/monitoring`) {
+      return monitoring(call);
+    }
+    if (path === 'http://localhost:8888/jupyter-mm/api/registry/audit') {
+      return { body: { entries: [] } };
+    }
+    return {
+      status: 404,
+      body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'no route' }
+    };
+  });
+  return { api: new RegistryAPI(settings), calls };
+}
+
+const MODEL = {
+  name: 'credit',
+  description: null,
+  owner: 'ana',
+  creation_time: 1,
+  last_update_time: 1,
+  tags: {},
+  aliases: { champion: 1 },
+  last_version: 3
+};
+
+async function flush(): Promise<void> {
+  for (let i = 0; i < 10; i++) {
+    await act(() => new Promise<void>(resolve => setTimeout(resolve, 0)));
+  }
+}
+
+describe('Monitoring in the Models panel and version view', () => {
+  let host: HTMLDivElement;
+  let root: Root;
+
+  beforeEach(() => {
+    ({ host, root } = mountRoot());
+  });
+
+  afterEach(() => {
+    unmountRoot(host, root);
+  });
+
+  const panelActions = (): IModelsPanelActions => ({
+    openVersion: jest.fn(),
+    openRun: jest.fn(),
+    decide: jest.fn(),
+    setAlias: jest.fn(),
+    deleteAlias: jest.fn(),
+    register: jest.fn()
+  });
+
+  const viewActions = (): IVersionViewActions => ({
+    openRun: jest.fn(),
+    decide: jest.fn(),
+    setAlias: jest.fn(),
+    deleteAlias: jest.fn(),
+    changed: jest.fn()
+  });
+
+  it('asks the monitoring route for a bounded history', async () => {
+    const { api, calls } = server(() => ({ body: MONITORING }));
+    await api.monitoring('credit');
+    expect(calls[0].method).toBe('GET');
+    expect(calls[0].url).toBe(`${BASE}/monitoring?history=50`);
+  });
+
+  it('shows a status badge on each version row', async () => {
+    const { api } = server(() => ({ body: MONITORING }));
+    const model = new ModelsPanelModel(api);
+    act(() =>
+      root.render(<ModelsPanelView model={model} actions={panelActions()} />)
+    );
+    await act(() => model.search());
+    await flush();
+    const rows = Array.from(
+      host.querySelectorAll('.jp-mm-versions-table tbody tr')
+    );
+    expect(rows.map(r => r.getAttribute('data-version'))).toEqual([
+      '3',
+      '2',
+      '1'
+    ]);
+    const badge = (row: Element) => row.querySelector('.jp-mm-monitoring');
+    expect(badge(rows[0])?.textContent).toBe('no data');
+    expect(badge(rows[0])?.classList).toContain('jp-mm-monitoring-no-data');
+    expect(badge(rows[1])).toBeNull(); // the server did not name version 2
+    expect(badge(rows[2])?.textContent).toBe('drift');
+    expect(badge(rows[2])?.classList).toContain('jp-mm-monitoring-drift');
+    expect(badge(rows[2])?.getAttribute('aria-label')).toBe(
+      'Monitoring: drift'
+    );
+  });
+
+  it('keeps the versions when the monitoring route fails', async () => {
+    const { api } = server(() => ({
+      status: 403,
+      body: { error_code: 'PERMISSION_DENIED', message: 'no' }
+    }));
+    const model = new ModelsPanelModel(api);
+    act(() =>
+      root.render(<ModelsPanelView model={model} actions={panelActions()} />)
+    );
+    await act(() => model.search());
+    await flush();
+    const rows = host.querySelectorAll('.jp-mm-versions-table tbody tr');
+    expect(rows).toHaveLength(3);
+    expect(host.querySelector('.jp-mm-monitoring')).toBeNull();
+    expect(model.versionsError).toBeNull();
+  });
+
+  it('shows the latest verdicts and the history as text', async () => {
+    const { api } = server(() => ({ body: MONITORING }));
+    const model = new VersionViewModel(api, 'credit', 1);
+    act(() =>
+      root.render(<VersionView model={model} actions={viewActions()} />)
+    );
+    await act(() => model.load());
+    await flush();
+    expect(host.querySelector('img')).toBeNull();
+    const section = host.querySelector(
+      'section[aria-labelledby="jp-mm-version-credit-1-monitoring"]'
+    )!;
+    expect(section.querySelector('h2')?.textContent).toBe('Monitoring');
+    expect(section.querySelector('.jp-mm-monitoring')?.textContent).toBe(
+      'drift'
+    );
+    expect(section.textContent).toContain('champion');
+    expect(section.querySelector('.jp-mm-monitoring-latest')?.textContent).toBe(
+      '2026-01-01T02:50:00+00:00 · monitor champion (@champion, bank) · ' +
+        'evaluation 2 · 1000 rows · drift · drifted share 0.5'
+    );
+    const verdicts = Array.from(
+      section.querySelectorAll('.jp-mm-verdicts tbody tr')
+    ).map(r => Array.from(r.querySelectorAll('td')).map(td => td.textContent));
+    expect(verdicts).toEqual([
+      [EVIL, 'psi', '0.612', '0.25 (warning 0.1)', '0', 'drift', '2000 / 1000'],
+      ['score', 'psi', 'NaN', '0.25 (warning 0.1)', '—', 'ok', '2000 / 1000']
+    ]);
+    // newest first
+    const history = Array.from(
+      section.querySelectorAll('.jp-mm-monitoring-history tbody tr')
+    ).map(r => Array.from(r.querySelectorAll('td')).map(td => td.textContent));
+    expect(history).toEqual([
+      ['2026-01-01 02:50:00', 'champion', '2', 'drift', '1000', '0.5'],
+      ['2026-01-01 00:50:00', 'champion', '1', 'OK', '1000', '0']
+    ]);
+  });
+
+  it('says when the window was too thin, and shows a refusal in place', async () => {
+    const thin: IEvaluationRecord = {
+      ...RECORD,
+      status: 'not-enough-data',
+      rows: 12,
+      share: null,
+      drift_share: null,
+      verdicts: []
+    };
+    let refuse = false;
+    const { api } = server(() =>
+      refuse
+        ? {
+            status: 403,
+            body: { error_code: 'PERMISSION_DENIED', message: 'not yours' }
+          }
+        : {
+            body: {
+              ...MONITORING,
+              versions: [
+                {
+                  ...MONITORING.versions[1],
+                  status: 'not-enough-data',
+                  latest: thin
+                }
+              ]
+            }
+          }
+    );
+    const model = new VersionViewModel(api, 'credit', 1);
+    act(() =>
+      root.render(<VersionView model={model} actions={viewActions()} />)
+    );
+    await act(() => model.load());
+    await flush();
+    expect(host.textContent).toContain(
+      'No verdict: 12 rows in the window, 100 needed.'
+    );
+    expect(host.querySelector('.jp-mm-monitoring')?.textContent).toBe(
+      'not enough data'
+    );
+    refuse = true;
+    await act(() => model.load());
+    await flush();
+    expect(model.errors.monitoring).toBe('Refused (403): not yours');
+    expect(host.textContent).toContain('Refused (403): not yours');
+  });
+
+  it('writes record numbers as text', () => {
+    expect(statText(null)).toBe('—');
+    expect(statText('Infinity')).toBe('Infinity');
+    expect(statText(3)).toBe('3');
+    expect(statText(0.123456)).toBe('0.123');
+  });
+});

@@ -1,0 +1,143 @@
+"""``GET registry/models/{name}/monitoring`` on a real Jupyter server over a real SQLite file and
+a real PostgreSQL server: per version its status word, the monitors watching it, its latest
+evaluation record and its history oldest first, as the spec says; evaluations made through a
+remote store (the server's own REST API) keep their records too; an unknown model is 404 and a
+refused identity 403."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from jupyter_server.auth.authorizer import Authorizer
+from tornado.httpclient import HTTPClientError
+from traitlets.config import Config
+
+from jupyter_mm.client.remote.spool import Spool
+from jupyter_mm.client.remote.store import RemoteStore
+from jupyter_mm.core.store import Store
+from jupyter_mm.monitoring import monitors as mon
+from jupyter_mm.server.identity import TokenIdentityProvider, token_digest
+from tests.monitoring.monitor_data import T0, log_predictions, scored_model
+
+from .test_openapi import SPEC_PATH, Contract
+
+ALICE = "alice-token-0123456789"
+CAROL = "carol-token-0123456789"
+TEMPLATE = "/registry/models/{name}/monitoring"
+
+
+class NoRegistryForCarol(Authorizer):
+    """Carol may use the server but not read the registry."""
+
+    def is_authorized(self, handler, user, action, resource):  # type: ignore[no-untyped-def]
+        return not (user.username == "carol" and resource == "jupyter_mm:registry")
+
+
+@pytest.fixture
+def jp_server_config(mm_clean_env: None, server_store_uri: str, tmp_path: Path) -> Config:
+    return Config(
+        {
+            "ServerApp": {
+                "jpserver_extensions": {"jupyter_mm": True, "jupyter_server_terminals": False},
+                "allow_unauthenticated_access": False,
+                "identity_provider_class": TokenIdentityProvider,
+                "authorizer_class": NoRegistryForCarol,
+            },
+            "TokenIdentityProvider": {
+                "token_digests": {token_digest(ALICE): "alice", token_digest(CAROL): "carol"}
+            },
+            "JupyterMM": {
+                "tracking_uri": server_store_uri,
+                "artifact_uri": str(tmp_path / "artifacts"),
+                "monitors": False,  # the test evaluates; no scheduler beside it
+            },
+        }
+    )
+
+
+@pytest.fixture
+def server_store(server_store_uri: str, tmp_path: Path) -> Any:
+    st = Store.open(server_store_uri, artifact_uri=str(tmp_path / "artifacts"))
+    yield st
+    st.close()
+
+
+async def test_monitoring_per_version_history_and_refusals(
+    jp_fetch: Any, http_server_port: Any, jp_base_url: str, server_store: Store, tmp_path: Path
+) -> None:
+    contract = Contract(yaml.safe_load(SPEC_PATH.read_text()))
+
+    async def get(name: str, token: str = ALICE, **params: str) -> tuple[int, Any]:
+        try:
+            r = await jp_fetch(
+                "jupyter-mm", "api", "registry", "models", name, "monitoring",
+                headers={"Authorization": f"token {token}"}, params=params,
+            )  # fmt: skip
+        except HTTPClientError as e:
+            assert e.response is not None
+            r = e.response
+        contract.check("GET", TEMPLATE, r.code, r.headers, r.body)
+        return r.code, json.loads(r.body)
+
+    store = server_store
+    scored_model(store)  # version 1 behind champion, with its reference
+    train = store.create_run("0")
+    store.create_model_version("credit", f"runs:/{train.id}/model", actor="ana")  # version 2
+    code, before = await get("credit")
+    assert code == 200 and before["monitors"] == []
+    assert [(v["version"], v["status"], v["latest"]) for v in before["versions"]] == [
+        (2, "no-data", None), (1, "no-data", None),
+    ]  # fmt: skip
+
+    m = mon.define(store, "credit", window="1h", every="1h", min_rows=200, actor="ana")
+    log_predictions(store, T0 + 60, 1000)
+    log_predictions(store, T0 + 3600 + 60, 1000, shift=1.0, seed=2)
+    mon.evaluate(store, m, T0 + 3000)  # ok
+    # the second evaluation through the server's REST API, as a remote kernel makes it
+    port = http_server_port[-1] if isinstance(http_server_port, tuple) else http_server_port
+    url = f"http://127.0.0.1:{port}{jp_base_url}"
+    with RemoteStore(url, token=ALICE, spool=Spool(tmp_path / "spool")) as remote:
+        drift = await asyncio.to_thread(mon.evaluate, remote, m, T0 + 3600 + 3000)
+    assert drift.status == "drift"
+    thin = mon.evaluate(store, m, T0 + 86400)  # an empty window
+
+    code, found = await get("credit")
+    assert code == 200
+    assert [(x["id"], x["alias"], x["version"]) for x in found["monitors"]] == [
+        ("champion", "champion", 1)
+    ]
+    v2, v1 = found["versions"]
+    assert (v2["version"], v2["status"], v2["monitors"], v2["history"]) == (2, "no-data", [], [])
+    assert (v1["version"], v1["status"], v1["monitors"], v1["evaluations"]) == (
+        1, "not-enough-data", ["champion"], 3,
+    )  # fmt: skip
+    assert [(h["step"], h["status"], h["rows"]) for h in v1["history"]] == [
+        (1, "ok", 1000), (2, "drift", 1000), (3, "not-enough-data", 0),
+    ]  # fmt: skip
+    assert [h["at"] for h in v1["history"]] == sorted(h["at"] for h in v1["history"])
+    assert v1["latest"]["id"] == thin.id and v1["latest"]["status"] == "not-enough-data"
+    # the record the remote evaluation kept is the server's artifact, read back whole
+    record = json.loads(store.read_artifact(drift.run_id, mon.evaluation_path(2)))
+    assert record["id"] == drift.id and record["status"] == "drift"
+    assert [v["feature"] for v in record["verdicts"]] == ["income", "region"]
+
+    log_predictions(store, T0 + 90000, 1000, shift=1.0, seed=3)
+    mon.evaluate(store, m, T0 + 90000 + 600)  # drifted again
+    code, again = await get("credit", history="2")
+    v1 = again["versions"][1]
+    assert (v1["status"], [h["step"] for h in v1["history"]]) == ("drift", [3, 4])
+    assert v1["latest"]["verdicts"][0]["band"] == "drift"
+
+    code, missing = await get("nobody")
+    assert (code, missing["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
+    code, bad = await get("credit", history="many")
+    assert (code, bad["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+    code, refused = await get("credit", token=CAROL)
+    assert (code, refused["error_code"]) == (403, "PERMISSION_DENIED")
+    code, unknown = await get("credit", token="not-a-token")
+    assert code in (401, 403) and "error_code" in unknown
