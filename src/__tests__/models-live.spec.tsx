@@ -237,6 +237,12 @@ class FakeRegistry {
       return { status: 200, body: found };
     }
     const count = this.versions[found.name] ?? 0;
+    if (parts[3] === 'monitoring') {
+      return {
+        status: 200,
+        body: { name: found.name, monitors: [], versions: [] }
+      };
+    }
     if (parts.length === 4) {
       const list = [];
       for (let v = count; v >= 1; v--) {
