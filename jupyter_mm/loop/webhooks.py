@@ -26,6 +26,7 @@ import random
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
@@ -91,7 +92,7 @@ def _pool_manager(allow_private: bool) -> urllib3.PoolManager:
         ConnectionCls = Https
 
     manager = urllib3.PoolManager(num_pools=16, maxsize=4)
-    manager.pool_classes_by_scheme = {"http": HttpPool, "https": HttpsPool}  # type: ignore[dict-item]
+    manager.pool_classes_by_scheme = {"http": HttpPool, "https": HttpsPool}
     return manager
 
 
@@ -138,12 +139,16 @@ class Sender:
             return Answer(
                 r.status, raw.decode("utf-8", "replace"), took, None, _retry_after(r.headers)
             )
-        except Exception as e:  # refused, unreachable, timed out, bad URL: an attempt without answer
+        except (
+            Exception
+        ) as e:  # refused, unreachable, timed out, bad URL: an attempt without answer
             took = int((time.monotonic() - start) * 1000)
             cause = e
             while cause.__context__ is not None and not isinstance(cause, PrivateAddress):
                 cause = cause.__context__  # type: ignore[assignment]
-            message = str(cause) if isinstance(cause, PrivateAddress) else f"{type(e).__name__}: {e}"
+            message = (
+                str(cause) if isinstance(cause, PrivateAddress) else f"{type(e).__name__}: {e}"
+            )
             return Answer(None, "", took, message)
 
     def close(self) -> None:
@@ -172,7 +177,7 @@ class WebhookDispatcher:
 
     def __init__(
         self,
-        store: Store,
+        store: Store | Callable[[], Store],
         *,
         allow_private: bool | None = None,
         max_attempts: int = 5,
@@ -182,7 +187,7 @@ class WebhookDispatcher:
         timeout: float = 30.0,
         log: logging.Logger | None = None,
     ) -> None:
-        self.store = store
+        self._store = store
         self.sender = Sender(allow_private, timeout)
         self.max_attempts = max(1, int(max_attempts))
         self.backoff = backoff
@@ -192,6 +197,11 @@ class WebhookDispatcher:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @property
+    def store(self) -> Store:
+        """The store (a server passes its provider: the store may open late or reopen)."""
+        return self._store() if callable(self._store) else self._store
 
     # ------------------------------------------------------------ lifecycle
 

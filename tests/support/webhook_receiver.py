@@ -78,7 +78,9 @@ class Receiver:
 
 
 @contextmanager
-def receiver(secret: str | None = "s3cr3t", statuses: list[int] | None = None) -> Iterator[Receiver]:
+def receiver(
+    secret: str | None = "s3cr3t", statuses: list[int] | None = None
+) -> Iterator[Receiver]:
     rec = Receiver(secret, statuses)
 
     class Handler(BaseHTTPRequestHandler):

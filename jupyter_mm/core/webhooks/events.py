@@ -61,7 +61,9 @@ AUDIT_ACTIONS = tuple(_FROM_AUDIT)
 def event_name(value: Any) -> str:
     """One event a webhook may subscribe to (``retraining.*`` and ``retraining.<x>`` too)."""
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"an event must be a name such as 'model_version.created', got {value!r}")
+        raise InvalidInput(
+            f"an event must be a name such as 'model_version.created', got {value!r}"
+        )
     name = value.strip()
     family, _, action = name.partition(".")
     if name in EVENTS or (family in FAMILIES and action and action.replace("_", "").isalnum()):
@@ -178,7 +180,11 @@ def example(event: str) -> dict[str, Any]:
             "key": "example_key",
             "value": "example_value",
         },
-        "model_version_tag.deleted": {"name": "example_model", "version": "1", "key": "example_key"},
+        "model_version_tag.deleted": {
+            "name": "example_model",
+            "version": "1",
+            "key": "example_key",
+        },
         "model_version_alias.created": {
             "name": "example_model",
             "alias": "example_alias",

@@ -171,7 +171,9 @@ class WebhooksMixin:
                     created_seq=int(head),
                 )
             )
-            hook = _webhook(conn.execute(select(s.webhooks).where(_w.webhook_id == webhook_id)).one())
+            hook = _webhook(
+                conn.execute(select(s.webhooks).where(_w.webhook_id == webhook_id)).one()
+            )
             audit.append(
                 conn, actor=actor, action="webhook.created", model_name=model, after=_audited(hook)
             )
@@ -271,10 +273,16 @@ class WebhooksMixin:
         self, webhook_id: str, *, limit: int = 100, status: str | None = None
     ) -> list[WebhookDelivery]:
         """A webhook's deliveries, newest first, each with every attempt and its answer."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= MAX_DELIVERY_PAGE:
+        if (
+            isinstance(limit, bool)
+            or not isinstance(limit, int)
+            or not 0 < limit <= MAX_DELIVERY_PAGE
+        ):
             raise InvalidInput(f"limit must be an integer from 1 to {MAX_DELIVERY_PAGE}")
         if status is not None and status not in (PENDING, SUCCEEDED, FAILED):
-            raise InvalidInput(f"a delivery's status is pending, succeeded or failed, got {status!r}")
+            raise InvalidInput(
+                f"a delivery's status is pending, succeeded or failed, got {status!r}"
+            )
         with read_conn(self.engine) as conn:
             _row(conn, webhook_id)
             stmt = select(s.webhook_deliveries).where(_d.webhook_id == webhook_id)
@@ -419,7 +427,9 @@ class WebhooksMixin:
         with read_conn(self.engine) as conn:
             return _due(conn, [delivery_id])[0]
 
-    def claim_webhook_deliveries(self, *, limit: int = 20, lease_ms: int = 120_000) -> list[DueDelivery]:
+    def claim_webhook_deliveries(
+        self, *, limit: int = 20, lease_ms: int = 120_000
+    ) -> list[DueDelivery]:
         """Due deliveries this caller now holds for ``lease_ms`` (no other process sends them
         meanwhile; a sender that dies lets the lease run out and another takes over)."""
         now = audit.now_ms()
@@ -479,9 +489,7 @@ class WebhooksMixin:
         (``pending`` with ``next_attempt_time`` for a retry)."""
 
         def write(conn: Connection) -> None:
-            row = conn.execute(
-                select(_d.attempts).where(_d.delivery_id == delivery_id)
-            ).first()
+            row = conn.execute(select(_d.attempts).where(_d.delivery_id == delivery_id)).first()
             if row is None:  # its webhook was deleted meanwhile
                 return
             attempt = int(row.attempts) + 1
@@ -574,8 +582,13 @@ def _queue(
 def _due(conn: Connection, ids: list[str]) -> list[DueDelivery]:
     rows = conn.execute(
         select(
-            _d.delivery_id, _d.webhook_id, _d.payload, _d.attempts,
-            _w.url, _w.secret, _w.status,
+            _d.delivery_id,
+            _d.webhook_id,
+            _d.payload,
+            _d.attempts,
+            _w.url,
+            _w.secret,
+            _w.status,
         )  # fmt: skip
         .join_from(s.webhook_deliveries, s.webhooks, _w.webhook_id == _d.webhook_id)
         .where(_d.delivery_id.in_(ids))

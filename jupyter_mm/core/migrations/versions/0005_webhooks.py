@@ -16,6 +16,7 @@ depends_on = None
 
 BigInt = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
+
 def upgrade() -> None:
     op.create_table(
         "webhooks",
@@ -81,6 +82,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
     )
+
 
 def downgrade() -> None:
     op.drop_table("webhook_attempts")
