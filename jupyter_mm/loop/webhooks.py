@@ -37,7 +37,6 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from ..core.webhooks import addresses, signing
 from ..core.webhooks.entities import DISABLED, FAILED, PENDING, SUCCEEDED, TestResult
-
 from ..core.webhooks.store import DueDelivery
 
 if TYPE_CHECKING:
