@@ -209,3 +209,31 @@ async def test_the_mlflow_clients_webhook_calls(mlflow_uri: str, mm_store: Any) 
     assert out["deleted"] == "RESOURCE_DOES_NOT_EXIST"
     actions = [e.action for e in mm_store.audit_log() if e.action.startswith("webhook.")]
     assert actions == ["webhook.created", "webhook.updated", "webhook.deleted"]
+
+
+async def test_a_monitor_alarm_is_delivered_once(jp_fetch: Any, jp_serverapp: Any) -> None:
+    """The server hands its monitor alarms (as MonitorScheduler emits them) to the dispatcher;
+    the same evaluation emitted twice is one delivery."""
+    from jupyter_mm.server.monitor_events import MONITOR_EVENT_SCHEMA_ID
+
+    alarm = {
+        "action": "monitor.drift_detected", "evaluation_id": "ev-1", "model": "credit",
+        "monitor": "champion", "alias": "champion", "version": 3, "status": "drift",
+        "previous": "ok", "rows": 1000, "share": 0.5, "features": ["income"],
+        "evaluated_at": "2026-01-01T01:00:00+00:00",
+    }  # fmt: skip
+    with receiver(secret="s") as rec:
+        code, hook = await api(
+            jp_fetch, "POST", "webhooks",
+            {"name": "drift", "url": rec.url, "events": ["monitor.drift_detected"],
+             "model": "credit", "secret": "s"},
+        )  # fmt: skip
+        assert code == 201
+        for _ in range(2):
+            jp_serverapp.event_logger.emit(schema_id=MONITOR_EVENT_SCHEMA_ID, data=alarm)
+        [got] = await in_thread(rec.wait_for, 1)
+    assert got.verified
+    assert (got.payload["entity"], got.payload["action"]) == ("monitor", "drift_detected")
+    assert got.payload["data"] == alarm
+    code, log = await api(jp_fetch, "GET", f"webhooks/{hook['webhook_id']}/deliveries")
+    assert [d["event_key"] for d in log["deliveries"]] == ["event:monitor.drift_detected:ev-1"]
