@@ -38,6 +38,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from ..core.webhooks import addresses, signing
 from ..core.webhooks.entities import DISABLED, FAILED, PENDING, SUCCEEDED, TestResult
 from ..core.webhooks.store import DueDelivery
+from ..errors import MMError
 
 if TYPE_CHECKING:
     from ..core.store import Store
@@ -295,7 +296,12 @@ class WebhookDispatcher:
                 self.run_once()
                 wait = self._next_wait()
                 failing = False
-            except Exception:  # the store is unreachable: try again later
+            except MMError as e:  # the store is unreachable: try again later
+                if not failing:
+                    self.log.warning("jupyter-mm webhooks: cannot deliver now: %s", e)
+                failing = True
+                wait = self.interval
+            except Exception:  # a bug: say so once, keep going
                 if not failing:
                     self.log.exception("jupyter-mm webhooks: delivering failed")
                 failing = True

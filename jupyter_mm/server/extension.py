@@ -253,7 +253,8 @@ class JupyterMM(ExtensionApp):
             event_logger.add_listener(schema_id=REGISTRY_EVENT_SCHEMA_ID, listener=on_registry)
         if MONITOR_EVENT_SCHEMA_ID in event_logger.schemas:
             event_logger.add_listener(schema_id=MONITOR_EVENT_SCHEMA_ID, listener=on_monitor)
-        dispatcher.start()
+        # once the server runs (the team server checks its store before that)
+        self.serverapp.io_loop.add_callback(dispatcher.start)
 
     def _audit_as_server_user(self) -> bool:
         if self.audit_identity != "auto":
