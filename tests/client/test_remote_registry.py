@@ -630,7 +630,11 @@ def test_webhooks_through_the_server(team: Team, as_user: AsUser) -> None:
         mm.register_model(info, model)
         got = rec.wait_for(1)[0]
     assert got.verified and got.payload["data"]["name"] == model
-    [d] = mm.webhook_deliveries(hook)
+    # the receiver has answered before the server records the attempt
+    [d] = wait_for(
+        lambda: [d for d in mm.webhook_deliveries(hook) if d.status != "pending"],
+        what="the delivery recorded",
+    )
     assert (d.delivery_id, d.event, d.status) == (
         got.delivery_id,
         "registered_model.created",

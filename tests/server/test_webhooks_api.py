@@ -5,6 +5,7 @@ refused with clear 4xx; and the official ``mlflow`` client's webhook calls."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,22 @@ async def api(jp_fetch: Any, method: str, path: str, body: Any = None) -> tuple[
     return r.code, json.loads(r.body) if r.body else None
 
 
+async def settled(jp_fetch: Any, webhook_id: str, count: int, timeout: float = 30.0) -> Any:
+    """The delivery log once ``count`` deliveries are recorded as finished (the receiver has
+    answered before the sender records the attempt)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        code, log = await api(jp_fetch, "GET", f"webhooks/{webhook_id}/deliveries")
+        assert code == 200, log
+        done = [d for d in log["deliveries"] if d["status"] != "pending"]
+        if len(done) >= count:
+            return log
+        if loop.time() > deadline:
+            raise AssertionError(f"deliveries not finished within {timeout}s: {log}")
+        await asyncio.sleep(0.05)  # polling, with a deadline
+
+
 async def test_a_registry_change_is_one_signed_delivery_with_mlflows_payload(
     jp_fetch: Any, jp_web_app: Any
 ) -> None:
@@ -70,8 +87,7 @@ async def test_a_registry_change_is_one_signed_delivery_with_mlflows_payload(
     body = got.payload
     assert (body["entity"], body["action"]) == ("registered_model", "created")
     assert body["data"] == {"name": "credit", "tags": {}, "description": None}
-    code, log = await api(jp_fetch, "GET", f"webhooks/{hook['webhook_id']}/deliveries")
-    assert code == 200
+    log = await settled(jp_fetch, hook["webhook_id"], 1)
     [d] = log["deliveries"]
     assert (d["delivery_id"], d["status"], d["event"]) == (
         got.delivery_id,
@@ -104,7 +120,7 @@ async def test_a_failing_receiver_is_retried_through_the_server(jp_fetch: Any) -
         first, second = await in_thread(rec.wait_for, 2)
     assert first.delivery_id == second.delivery_id
     assert second.payload["data"] == {"name": "m", "alias": "champion", "version": "1"}
-    code, log = await api(jp_fetch, "GET", f"webhooks/{hook['webhook_id']}/deliveries")
+    log = await settled(jp_fetch, hook["webhook_id"], 1)
     [d] = log["deliveries"]
     assert [a["response_status"] for a in d["attempt_log"]] == [500, 200]
 
@@ -235,5 +251,5 @@ async def test_a_monitor_alarm_is_delivered_once(jp_fetch: Any, jp_serverapp: An
     assert got.verified
     assert (got.payload["entity"], got.payload["action"]) == ("monitor", "drift_detected")
     assert got.payload["data"] == alarm
-    code, log = await api(jp_fetch, "GET", f"webhooks/{hook['webhook_id']}/deliveries")
+    log = await settled(jp_fetch, hook["webhook_id"], 1)
     assert [d["event_key"] for d in log["deliveries"]] == ["event:monitor.drift_detected:ev-1"]
