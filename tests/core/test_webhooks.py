@@ -203,3 +203,19 @@ def test_a_claimed_delivery_is_not_claimed_again_until_recorded(hook_store: Stor
         st.webhook_deliveries(hook.webhook_id, limit=0)
     with pytest.raises(NotFound):
         st.webhook_deliveries("nope")
+
+
+def test_a_new_webhook_does_not_wait_behind_old_history(hook_store: Store) -> None:
+    """Entries from before any webhook existed are skipped, not worked through 500 at a time."""
+    st = hook_store
+    first = st.create_webhook("first", URL, ["registered_model.created"], actor="a")
+    st.enqueue_webhook_events()  # the cursor exists from here on
+    st.delete_webhook(first.webhook_id, actor="a")
+    st.create_registered_model("m", actor="a")
+    st.create_model_version("m", "s3://b/m", actor="a")
+    for i in range(520):  # a long stretch without webhooks
+        st.set_model_version_tag("m", 1, "k", str(i), actor="a")
+    hook = st.create_webhook("late", URL, ["model_version_tag.set"], actor="a")
+    st.set_model_version_tag("m", 1, "validated", "yes", actor="a")
+    assert st.enqueue_webhook_events() == 1
+    assert [d.event for d in st.webhook_deliveries(hook.webhook_id)] == ["model_version_tag.set"]

@@ -341,8 +341,10 @@ class WebhooksMixin:
         def write(conn: Connection) -> int:
             cursor = _cursor(conn)
             hooks = conn.execute(select(s.webhooks).where(_w.status == ACTIVE)).all()
-            if cursor is None:  # first run over this store: from the oldest webhook on
-                cursor = min([int(h.created_seq) for h in hooks], default=head)
+            # no webhook wants entries older than itself: skip them (a first run, or a long
+            # stretch without webhooks, is not a backlog)
+            oldest = min([int(h.created_seq) for h in hooks], default=head)
+            cursor = oldest if cursor is None else max(cursor, oldest)
             a = s.registry_audit.c
             entries = conn.execute(
                 select(s.registry_audit)
