@@ -219,3 +219,14 @@ def test_a_new_webhook_does_not_wait_behind_old_history(hook_store: Store) -> No
     st.set_model_version_tag("m", 1, "validated", "yes", actor="a")
     assert st.enqueue_webhook_events() == 1
     assert [d.event for d in st.webhook_deliveries(hook.webhook_id)] == ["model_version_tag.set"]
+
+
+def test_a_models_webhooks_follow_its_rename(hook_store: Store) -> None:
+    st = hook_store
+    st.create_registered_model("credit", actor="a")
+    hook = st.create_webhook("h", URL, ["model_version.created"], actor="a", model="credit")
+    st.rename_registered_model("credit", "credit-pd", actor="a")
+    assert st.get_webhook(hook.webhook_id).model == "credit-pd"
+    st.create_model_version("credit-pd", "s3://b/m", actor="a")
+    st.enqueue_webhook_events()
+    assert [d.model for d in st.webhook_deliveries(hook.webhook_id)] == ["credit-pd"]
