@@ -76,6 +76,11 @@ _API = {
     "lineage": "client.registry",
     "model_card": "client.registry",
     "update_model_card": "client.registry",
+    # webhooks
+    "create_webhook": "client.webhooks",
+    "webhooks": "client.webhooks",
+    "delete_webhook": "client.webhooks",
+    "webhook_deliveries": "client.webhooks",
     # monitoring
     "set_reference": "monitoring.references",
     "reference_profile": "monitoring.references",
@@ -167,6 +172,7 @@ if TYPE_CHECKING:
         set_tags,
         start_run,
     )
+    from .client.webhooks import create_webhook, delete_webhook, webhook_deliveries, webhooks
     from .errors import (
         Conflict,
         FilterSyntaxError,

@@ -820,6 +820,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every webhook, or those that fire for one model (its own and the store-wide ones) */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Subscribe a URL to registry and monitor events (audited)
+         * @description A target whose host resolves to a private, loopback or link-local address is refused (400) unless the server allows it (`c.JupyterMM.webhooks_allow_private`, `MM_WEBHOOK_ALLOW_PRIVATE=1`). Deliveries are signed as MLflow signs them when a secret is given.
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        /** One webhook (never its secret) */
+        get: operations["getWebhook"];
+        put?: never;
+        post?: never;
+        /** Delete a webhook with its delivery log (audited) */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        /** Change what is given (`secret` "" stops signing; audited) */
+        patch: operations["updateWebhook"];
+        trace?: never;
+    };
+    "/webhooks/{webhook_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        /** The delivery log, newest first, each delivery with every attempt and its answer */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{webhook_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a sample event now, once (MLflow's test_webhook); kept in the delivery log */
+        post: operations["testWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/predictions": {
         parameters: {
             query?: never;
@@ -1282,6 +1362,62 @@ export interface components {
             error?: components["schemas"]["Error"];
             frontend_version?: string;
             version_match?: boolean;
+        };
+        /** @description MLflow's registry events (registered_model.created, model_version.created, model_version_tag.set/.deleted, model_version_alias.created/.deleted), ours (approval.requested, approval.decided, monitor.drift_detected, monitor.performance_degraded, rerun.finished), or retraining.* / retraining.<action> */
+        WebhookEvent: string;
+        Webhook: {
+            webhook_id: string;
+            name: string;
+            url: string;
+            events: string[];
+            /** @description null: every model */
+            model: string | null;
+            description: string;
+            /** @enum {string} */
+            status: "ACTIVE" | "DISABLED";
+            /** @description deliveries are signed (the secret is never sent back) */
+            has_secret: boolean;
+            created_by: string;
+            creation_time: number;
+            last_update_time: number;
+        };
+        WebhookAttempt: {
+            attempt: number;
+            /** @description ms since the epoch */
+            time: number;
+            duration_ms: number;
+            /** @description null: no HTTP answer (see error) */
+            response_status: number | null;
+            /** @description the answer's first 4 KB */
+            response_body: string;
+            /** @description refused target, connection error, timeout */
+            error: string | null;
+        };
+        WebhookDelivery: {
+            /** @description X-MLflow-Delivery-Id, the same on every attempt */
+            delivery_id: string;
+            webhook_id: string;
+            event: string;
+            /** @description its cause: audit:<seq>, event:<key> or test:<id> */
+            event_key: string;
+            model: string | null;
+            /** @description the JSON body exactly as signed and sent */
+            payload: string;
+            /** @enum {string} */
+            status: "pending" | "succeeded" | "failed";
+            attempts: number;
+            created_time: number;
+            next_attempt_time: number | null;
+            finished_time: number | null;
+            attempt_log: components["schemas"]["WebhookAttempt"][];
+        };
+        WebhookTestResult: {
+            /** @description the receiver answered below 400 */
+            success: boolean;
+            response_status: number | null;
+            response_body: string | null;
+            error_message: string | null;
+            delivery_id: string | null;
         };
         /** @description a model this Jupyter server serves; the URLs are paths on this server */
         Served: {
@@ -3420,6 +3556,234 @@ export interface operations {
         };
         responses: {
             200: components["responses"]["RegistryPolicy"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: {
+                model?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the webhooks, oldest first (never their secrets) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        webhooks: components["schemas"]["Webhook"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    /** @description an http(s) URL on a public address */
+                    url: string;
+                    events: components["schemas"]["WebhookEvent"][];
+                    /** @description only this model's events (none: every model) */
+                    model?: string | null;
+                    /** @description signs deliveries (X-MLflow-Signature); write-only */
+                    secret?: string | null;
+                    description?: string | null;
+                    /** @enum {string} */
+                    status?: "ACTIVE" | "DISABLED";
+                };
+            };
+        };
+        responses: {
+            /** @description the new webhook */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the webhook */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deleted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    updateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name?: string | null;
+                    url?: string | null;
+                    events?: components["schemas"]["WebhookEvent"][] | null;
+                    secret?: string | null;
+                    description?: string | null;
+                    /** @enum {string|null} */
+                    status?: "ACTIVE" | "DISABLED" | null;
+                };
+            };
+        };
+        responses: {
+            /** @description the webhook as it is now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                limit?: number;
+                status?: "pending" | "succeeded" | "failed";
+            };
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        deliveries: components["schemas"]["WebhookDelivery"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    testWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description default: the webhook's first event */
+                    event?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description how the receiver answered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookTestResult"];
+                };
+            };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];

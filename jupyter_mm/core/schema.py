@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData(
@@ -320,4 +321,69 @@ registry_audit = Table(
     Column("hash", String(64), nullable=False),
     Index("ix_registry_audit_model_alias", "model_id", "alias", "seq"),
     Index("ix_registry_audit_model_name", "model_name", "seq"),
+)
+
+# ------------------------------------------------------------------------------ webhooks
+# Subscriptions to registry and monitor events (core/webhooks/), and every delivery with each of
+# its attempts. A delivery is unique per (webhook, event_key): the event_key names its cause (an
+# audit entry's seq, a monitor evaluation), so two server processes can never send one twice.
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("webhook_id", String(32), primary_key=True),
+    Column("name", String(250), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("events", Text, nullable=False),  # JSON list of event names
+    Column("model_name", String(250), nullable=True),  # NULL: every model (store-wide)
+    Column("description", Text, nullable=False, default=""),
+    Column("status", String(16), nullable=False),  # ACTIVE | DISABLED
+    Column("secret", Text, nullable=True),  # signs deliveries; never read back out
+    Column("created_by", String(250), nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_update_time", BigInteger, nullable=False),
+    # The audit trail's head when it was created: no delivery for older entries.
+    Column("created_seq", BigInteger, nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("delivery_id", String(36), primary_key=True),  # X-MLflow-Delivery-Id
+    Column(
+        "webhook_id",
+        String(32),
+        ForeignKey("webhooks.webhook_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("event", String(64), nullable=False),
+    Column("event_key", String(160), nullable=False),
+    Column("model_name", String(250), nullable=True),
+    Column("payload", Text, nullable=False),  # the JSON body exactly as signed and sent
+    Column("status", String(16), nullable=False),  # pending | succeeded | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_time", BigInteger, nullable=False),
+    Column("next_attempt_time", BigInteger, nullable=True),
+    Column("claimed_until", BigInteger, nullable=True),  # a sender's lease
+    Column("finished_time", BigInteger, nullable=True),
+    UniqueConstraint("webhook_id", "event_key"),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_time"),
+    Index("ix_webhook_deliveries_webhook", "webhook_id", "created_time"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column(
+        "delivery_id",
+        String(36),
+        ForeignKey("webhook_deliveries.delivery_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("attempt", Integer, primary_key=True, autoincrement=False),
+    Column("time", BigInteger, nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("response_status", Integer, nullable=True),  # NULL: no HTTP answer (see error)
+    Column("response_body", Text, nullable=False, default=""),  # its first bytes only
+    Column("error", Text, nullable=True),
 )

@@ -14,12 +14,18 @@ import os
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, CaselessStrEnum, Float, Unicode
+from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode
 
+from ..core.webhooks.addresses import allow_private_default
 from .event_socket import event_socket_handlers
 from .events import start_store_events, stop_store_events
 from .handlers import api_handlers
-from .handlers.base import AUDIT_AS_SERVER_USER_SETTING, STORE_SETTING
+from .handlers.base import (
+    AUDIT_AS_SERVER_USER_SETTING,
+    STORE_SETTING,
+    WEBHOOKS_ALLOW_PRIVATE_SETTING,
+    WEBHOOKS_SETTING,
+)
 from .mlflow import mlflow_handlers
 from .monitor_events import start_monitors, stop_monitors
 from .serve import SERVED_SETTING, SERVER_INFO_ENV, ServedModels, serve_handlers
@@ -97,6 +103,36 @@ class JupyterMM(ExtensionApp):
         help="Seconds between two looks for due monitors ($MM_MONITOR_TICK overrides it).",
     )
 
+    webhooks = Bool(
+        True,
+        config=True,
+        help=(
+            "Deliver the store's webhooks (mm.create_webhook, the MLflow client's "
+            "create_webhook): registry changes and monitor alarms become signed POSTs. Several "
+            "processes over one store share the work; each delivery is sent by one of them."
+        ),
+    )
+
+    webhooks_allow_private = Bool(
+        False,
+        config=True,
+        help=(
+            "Let webhooks target private, loopback and link-local addresses (refused by "
+            "default: a webhook must not reach the server's own network). "
+            "$MM_WEBHOOK_ALLOW_PRIVATE=1 allows them too."
+        ),
+    )
+
+    webhook_max_attempts = Int(
+        5, config=True, help="Attempts per webhook delivery before it is recorded as failed."
+    )
+
+    webhook_backoff = Float(
+        1.0,
+        config=True,
+        help="Seconds before a failed delivery's first retry; doubled per retry, at most 60.",
+    )
+
     audit_identity = CaselessStrEnum(
         ["auto", "jupyter", "server-user"],
         default_value="auto",
@@ -151,6 +187,11 @@ class JupyterMM(ExtensionApp):
             start_store_events(self, on_demand=self.events_on_demand)
         if self.monitors:
             start_monitors(self, tick=self.monitor_tick)
+        self.settings[WEBHOOKS_ALLOW_PRIVATE_SETTING] = (
+            self.webhooks_allow_private or allow_private_default()
+        )
+        if self.webhooks:
+            self._start_webhooks()
 
         for name, value in (
             (TRACKING_URI_ENV, resolved.uri),
@@ -171,6 +212,50 @@ class JupyterMM(ExtensionApp):
             resolved.source,
         )
 
+    def _start_webhooks(self) -> None:
+        """The dispatcher (:mod:`jupyter_mm.loop.webhooks`) in its thread, woken by registry
+        events and handed this process's monitor alarms."""
+        import asyncio
+
+        from ..loop.webhooks import WebhookDispatcher
+        from .monitor_events import MONITOR_EVENT_SCHEMA_ID
+        from .registry_events import REGISTRY_EVENT_SCHEMA_ID
+
+        assert self.serverapp is not None and self.store_provider is not None
+        dispatcher = WebhookDispatcher(
+            self.store_provider.get,
+            allow_private=self.settings[WEBHOOKS_ALLOW_PRIVATE_SETTING],
+            max_attempts=self.webhook_max_attempts,
+            backoff=self.webhook_backoff,
+            log=self.log,
+        )
+        self.settings[WEBHOOKS_SETTING] = dispatcher
+        event_logger = self.serverapp.event_logger
+        assert event_logger is not None
+
+        async def on_registry(logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+            dispatcher.wake()
+
+        async def on_monitor(logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+            action, evaluation = data.get("action"), data.get("evaluation_id")
+            try:
+                await asyncio.to_thread(
+                    dispatcher.publish,
+                    str(action),
+                    data,
+                    key=f"{action}:{evaluation}",
+                    model=data.get("model"),
+                )
+            except Exception:
+                self.log.exception("jupyter-mm webhooks: queueing %s failed", action)
+
+        if REGISTRY_EVENT_SCHEMA_ID in event_logger.schemas:
+            event_logger.add_listener(schema_id=REGISTRY_EVENT_SCHEMA_ID, listener=on_registry)
+        if MONITOR_EVENT_SCHEMA_ID in event_logger.schemas:
+            event_logger.add_listener(schema_id=MONITOR_EVENT_SCHEMA_ID, listener=on_monitor)
+        # once the server runs (the team server checks its store before that)
+        self.serverapp.io_loop.add_callback(dispatcher.start)
+
     def _audit_as_server_user(self) -> bool:
         if self.audit_identity != "auto":
             return bool(self.audit_identity == "server-user")
@@ -189,6 +274,11 @@ class JupyterMM(ExtensionApp):
 
     async def stop_extension(self) -> None:
         await stop_monitors(self)
+        dispatcher = self.settings.pop(WEBHOOKS_SETTING, None)
+        if dispatcher is not None:
+            import asyncio
+
+            await asyncio.to_thread(dispatcher.stop)
         await stop_store_events(self)
         if self.served is not None:
             await self.served.stop_all()

@@ -107,6 +107,7 @@ def team_server(root: Path, store_uri: str, artifact_uri: str | None) -> Iterato
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MM_", "JUPYTER"))}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env["JUPYTER_RUNTIME_DIR"] = str(root / "runtime")
+    env["MM_WEBHOOK_ALLOW_PRIVATE"] = "1"  # the webhook test's receiver is on 127.0.0.1
     log = root / "server.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
@@ -641,3 +642,44 @@ def test_retirement_through_the_server(team: Team, as_user: AsUser) -> None:
             ("version.deprecated", "alice", "v2 replaces it"),
             ("version.archived", "bob", "retired after review"),
         ]
+
+
+def test_webhooks_through_the_server(team: Team, as_user: AsUser) -> None:
+    """``mm.create_webhook`` on a team server: the server records who subscribed and its own
+    dispatcher delivers, signed; ``mm.webhook_deliveries`` reads the log; the secret never
+    comes back; a reader may not subscribe."""
+    from tests.support.webhook_receiver import receiver
+
+    model = f"credit-{uuid.uuid4().hex[:8]}"
+    as_user("alice")
+    with receiver(secret="team-secret") as rec:
+        hook = mm.create_webhook(
+            "ci", rec.url, ["registered_model.created", "approval.requested"],
+            model=model, secret="team-secret",
+        )  # fmt: skip
+        assert (hook.created_by, hook.model, hook.has_secret) == ("alice", model, True)
+        assert hook.webhook_id in [h.webhook_id for h in mm.webhooks(model)]
+        _, info, _ = _train_and_log("scorer")
+        mm.register_model(info, model)
+        got = rec.wait_for(1)[0]
+    assert got.verified and got.payload["data"]["name"] == model
+    # the receiver has answered before the server records the attempt
+    [d] = wait_for(
+        lambda: [d for d in mm.webhook_deliveries(hook) if d.status != "pending"],
+        what="the delivery recorded",
+    )
+    assert (d.delivery_id, d.event, d.status) == (
+        got.delivery_id,
+        "registered_model.created",
+        "succeeded",
+    )
+    assert d.attempt_log[0].response_status == 200
+    with pytest.raises(InvalidInput, match="unknown webhook event"):
+        mm.create_webhook("bad", rec.url, ["model.renamed"])
+    as_user("rita")
+    with pytest.raises(PermissionDenied, match="reader"):
+        mm.create_webhook("mine", rec.url, ["model_version.created"])
+    as_user("alice")
+    mm.delete_webhook(hook)
+    with pytest.raises(NotFound):
+        mm.webhook_deliveries(hook)

@@ -75,6 +75,7 @@ def test_every_upgrade_keeps_every_row(empty_db_url: str, tmp_path: Path) -> Non
         "registered_model_aliases model_version_approvals registry_settings registry_audit"
     )
     assert all(counts[name] >= 1 for name in registry.split()), counts
+    assert all(counts[t] == 1 for t in ("webhooks", "webhook_deliveries", "webhook_attempts"))
     engine.dispose()
 
 
@@ -86,6 +87,18 @@ def _fill_registry(st: Store, run_id: str) -> None:
     st.request_approval("m", 1, actor="dev", evidence=["runs:/x/report"])
     st.set_registry_policy(actor="admin", four_eyes=True)
     st.set_registry_policy(actor="admin", name="m", approvers=["validator"])
+    # a webhook with a delivery and an attempt
+    hook = st.create_webhook(
+        "h", "http://127.0.0.1:9/h", ["model_version.created"], actor="dev", allow_private=True
+    )
+    st.create_model_version("m", f"runs:/{run_id}/model", actor="dev")
+    st.enqueue_webhook_events()
+    [due] = st.claim_webhook_deliveries()
+    st.record_webhook_attempt(
+        due.delivery_id, time=1, duration_ms=1, response_status=200, response_body="ok",
+        error=None, outcome="succeeded",
+    )  # fmt: skip
+    assert st.webhook_deliveries(hook.webhook_id)[0].attempts == 1
 
 
 def test_opening_a_current_store_does_not_migrate(tmp_path: Path) -> None:
@@ -164,4 +177,29 @@ def test_0005_versions_start_active_and_downgrade_keeps_them(
         columns = {c["name"] for c in inspect(conn).get_columns("model_versions")}
         assert "deprecation" not in columns and "stage" in columns
         assert conn.execute(select(func.count()).select_from(s.model_versions)).scalar_one() == 1
+    engine.dispose()
+
+
+def test_0006_adds_the_webhook_tables_and_downgrades_cleanly(
+    empty_db_url: str, tmp_path: Path
+) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    engine = create(empty_db_url)
+    migrate.upgrade(engine, "0005")
+    st = Store.open(empty_db_url.replace("+psycopg", ""), artifact_uri=str(tmp_path / "a"))
+    assert migrate.current_revision(engine) == migrate.HEAD
+    st.create_registered_model("m", actor="dev")
+    st.create_webhook(
+        "h", "http://10.0.0.1/h", ["approval.decided"], actor="dev", allow_private=True
+    )
+    st.close()
+    with engine.connect() as conn:
+        command.downgrade(migrate.alembic_config(conn), "0005")
+        conn.commit()
+    with engine.connect() as conn:
+        tables = set(inspect(conn).get_table_names())
+        assert not tables & {"webhooks", "webhook_deliveries", "webhook_attempts"}
+        assert conn.execute(select(func.count()).select_from(s.registered_models)).scalar_one() == 1
     engine.dispose()

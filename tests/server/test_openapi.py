@@ -423,6 +423,30 @@ async def test_scripted_responses_match_the_spec(
     await req("POST", "/serve", "serve", body={"model_uri": "models:/nope@champion"})  # 404
     await req("GET", "/serve/{name}", "serve", "nope")  # 404
     await req("DELETE", "/serve/{name}", "serve", "nope")  # 404
+    # webhooks: deliveries and receivers in tests/server/test_webhooks_api.py
+    hooks, hook = "/webhooks", "/webhooks/{webhook_id}"
+    await req("GET", hooks, "webhooks", params={"model": "cr"})
+    local = {"name": "h", "url": "http://127.0.0.1:9/h", "events": ["approval.decided"]}
+    await req("POST", hooks, "webhooks", body=local)  # private target: 400
+    await req("POST", hooks, "webhooks", body={**local, "events": ["nope"]})  # 400
+    with open_store() as store:
+        wid = store.create_webhook(
+            "h", "http://127.0.0.1:9/h", ["approval.decided"], actor="a", allow_private=True
+        ).webhook_id
+    await req("GET", hook, "webhooks", wid)
+    await req("GET", hook, "webhooks", "nope")  # 404
+    await req("PATCH", hook, "webhooks", wid, body={"description": "d", "secret": "s"})
+    await req("PATCH", hook, "webhooks", wid, body={"status": "PAUSED"})  # 400
+    await req("PATCH", hook, "webhooks", "nope", body={})  # 404
+    deliveries = f"{hook}/deliveries"
+    await req("GET", deliveries, "webhooks", wid, "deliveries", params={"limit": "5"})
+    await req("GET", deliveries, "webhooks", wid, "deliveries", params={"limit": "0"})  # 400
+    await req("GET", deliveries, "webhooks", "nope", "deliveries")  # 404
+    await req("POST", f"{hook}/test", "webhooks", "nope", "test")  # 404
+    await req("POST", f"{hook}/test", "webhooks", wid, "test", body={"event": "x"})  # 400
+    await req("POST", f"{hook}/test", "webhooks", wid, "test")  # refused: success false
+    await req("DELETE", hook, "webhooks", wid)
+    await req("DELETE", hook, "webhooks", wid)  # 404
 
     exercised = {(t, m) for t, m, _ in contract.seen}
     described = {(p, m) for p, item in spec["paths"].items() for m in item if m in METHODS}

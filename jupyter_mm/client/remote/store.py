@@ -41,6 +41,7 @@ from ...errors import AlreadyExists, IntegrityError, InvalidInput, MMError, NotF
 from .http import Transport, iter_body, quote_path
 from .registry import RemoteRegistryMixin
 from .spool import ReplayResult, Spool
+from .webhooks import RemoteWebhooksMixin
 
 _log = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ class RemoteLocation:
         self.artifact_url = url
 
 
-class RemoteStore(RemoteRegistryMixin):
+class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin):
     """A tracking server as a store. ``url`` is the server's base URL (``http(s)://host:port/base/``);
     the token defaults to ``MM_TRACKING_TOKEN``. The model registry's calls come from
     :class:`~.registry.RemoteRegistryMixin` (never spooled; the server decides who acts)."""

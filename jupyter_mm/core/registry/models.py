@@ -89,6 +89,12 @@ class ModelsMixin(RegistryBase):
                 .where(_m.model_id == model.model_id)
                 .values(name=new_name, last_update_time=audit.now_ms())
             )
+            # the model's own webhooks follow it (they name it)
+            conn.execute(
+                update(s.webhooks)
+                .where(s.webhooks.c.model_name == name)
+                .values(model_name=new_name)
+            )
             audit.append(
                 conn,
                 actor=actor,

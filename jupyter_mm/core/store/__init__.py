@@ -9,6 +9,7 @@ rejected call leaves nothing behind.
 from __future__ import annotations
 
 from ..registry.mixin import RegistryMixin
+from ..webhooks import WebhooksMixin
 from .artifact_index import ArtifactIndexMixin
 from .base import DEFAULT_EXPERIMENT_ID, MetricPoint, now_ms
 from .datasets import DatasetsMixin
@@ -29,6 +30,7 @@ class Store(
     ArtifactIndexMixin,
     RegistryMixin,
     PredictionsMixin,
+    WebhooksMixin,
 ):
     """A store opened from a tracking URI (see :mod:`jupyter_mm.core.locations`):
     ``Store.open(uri)``."""

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from ..entities import ArtifactInfo, DatasetInput, Experiment, Metric, Run
     from ..registry.entities import AuditEntry, AuditReport, ModelVersion, Policy, RegisteredModel
+    from ..webhooks import Webhook, WebhookDelivery
     from .base import MetricPoint
 
 
@@ -357,3 +358,43 @@ class TrackingStore(Protocol):
     def predictions(
         self, name: str, version: int | str | None = None, start: Any = None, end: Any = None
     ) -> pd.DataFrame: ...
+
+    # ------------------------------------------------------------ webhooks
+
+    def create_webhook(
+        self,
+        name: str,
+        url: str,
+        events: Iterable[str],
+        *,
+        actor: str,
+        model: str | None = None,
+        secret: str | None = None,
+        description: str | None = None,
+        status: str = "ACTIVE",
+        allow_private: bool | None = None,
+    ) -> Webhook: ...
+
+    def get_webhook(self, webhook_id: str) -> Webhook: ...
+
+    def list_webhooks(self, model: str | None = None) -> list[Webhook]: ...
+
+    def update_webhook(
+        self,
+        webhook_id: str,
+        *,
+        actor: str,
+        name: str | None = None,
+        url: str | None = None,
+        events: Iterable[str] | None = None,
+        description: str | None = None,
+        secret: str | None = None,
+        status: str | None = None,
+        allow_private: bool | None = None,
+    ) -> Webhook: ...
+
+    def delete_webhook(self, webhook_id: str, *, actor: str) -> None: ...
+
+    def webhook_deliveries(
+        self, webhook_id: str, *, limit: int = 100, status: str | None = None
+    ) -> list[WebhookDelivery]: ...

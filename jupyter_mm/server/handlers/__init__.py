@@ -58,6 +58,12 @@ from .runs import (
 from .serving import ServedHandler, ServeHandler
 from .snapshots import SnapshotDiffHandler, SnapshotHandler
 from .status import StatusHandler
+from .webhooks import (
+    WebhookDeliveriesHandler,
+    WebhookHandler,
+    WebhooksHandler,
+    WebhookTestHandler,
+)
 
 __all__ = [
     "API_PREFIX",
@@ -74,6 +80,7 @@ _MODEL = r"(?P<name>[^/]+)"
 _VERSION = r"(?P<version>[^/]+)"
 _ALIAS = r"(?P<alias>[^/]+)"
 _DECISION = r"(?P<decision>[^/]+)"
+_WEBHOOK = r"(?P<webhook_id>[^/]+)"
 
 
 def api_handlers() -> list[tuple[Any, ...]]:
@@ -128,6 +135,10 @@ def api_handlers() -> list[tuple[Any, ...]]:
         (route("registry", "audit", "verify"), AuditVerifyHandler),
         (route("registry", "policy"), PolicyHandler),
         (route("registry", "models", _MODEL, "policy"), PolicyHandler),
+        (route("webhooks"), WebhooksHandler),
+        (route("webhooks", _WEBHOOK), WebhookHandler),
+        (route("webhooks", _WEBHOOK, "deliveries"), WebhookDeliveriesHandler),
+        (route("webhooks", _WEBHOOK, "test"), WebhookTestHandler),
         (route("predictions"), PredictionsHandler),
         (route("serve"), ServeHandler),
         (route("serve", _MODEL), ServedHandler),

@@ -32,6 +32,10 @@ RECORD_IDENTITY_SETTING = "jupyter_mm_record_identity"
 #: token and password logins authenticate a random "Anonymous <moon>" user per browser session,
 #: which names nobody; on such a personal server the person is the server's owner.
 AUDIT_AS_SERVER_USER_SETTING = "jupyter_mm_audit_as_server_user"
+#: The running webhook dispatcher (jupyter_mm.loop.webhooks), and whether webhooks may target
+#: private addresses (JupyterMM.webhooks_allow_private or $MM_WEBHOOK_ALLOW_PRIVATE).
+WEBHOOKS_SETTING = "jupyter_mm_webhooks"
+WEBHOOKS_ALLOW_PRIVATE_SETTING = "jupyter_mm_webhooks_allow_private"
 
 #: Error codes (MLflow's vocabulary) for HTTP errors that are not MMErrors.
 _HTTP_ERROR_CODES = {

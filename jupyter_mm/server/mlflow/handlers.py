@@ -21,8 +21,8 @@ from jupyter_server.auth.decorator import authorized
 from tornado.web import HTTPError
 
 from ...errors import IntegrityError, InvalidInput
-from ..handlers.base import MMHandler
-from . import artifacts, logged_models, registry, tracking
+from ..handlers.base import WEBHOOKS_ALLOW_PRIVATE_SETTING, MMHandler
+from . import artifacts, logged_models, registry, tracking, webhooks
 from .wire import Request, dumps
 
 if TYPE_CHECKING:
@@ -61,6 +61,13 @@ class MlflowRPCHandler(MlflowHandler):
 
             def endpoint(store: Store, req: Request) -> dict[str, Any]:
                 return logged_models.dispatch(store, req, method, rest)
+
+        if endpoint is None and (rpc == "webhooks" or rpc.startswith("webhooks/")):
+            actor = self.audit_actor()
+            allow_private = bool(self.settings.get(WEBHOOKS_ALLOW_PRIVATE_SETTING, False))
+
+            def endpoint(store: Store, req: Request) -> dict[str, Any]:
+                return webhooks.dispatch(store, req, method, rpc, actor, allow_private)
 
         if endpoint is None and (method, rpc) in registry.ROUTES:
             # the audit trail records who acts (see MMHandler.audit_actor)

@@ -1,0 +1,29 @@
+"""Webhooks: subscriptions to registry and monitor events, signed as MLflow signs them, with a
+kept log of every delivery (the store's part; sending is :mod:`jupyter_mm.loop.webhooks`)."""
+
+from .entities import (
+    ACTIVE,
+    DISABLED,
+    FAILED,
+    PENDING,
+    SUCCEEDED,
+    DeliveryAttempt,
+    TestResult,
+    Webhook,
+    WebhookDelivery,
+)
+from .store import DueDelivery, WebhooksMixin
+
+__all__ = [
+    "ACTIVE",
+    "DISABLED",
+    "FAILED",
+    "PENDING",
+    "SUCCEEDED",
+    "DeliveryAttempt",
+    "DueDelivery",
+    "TestResult",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhooksMixin",
+]
