@@ -309,26 +309,12 @@ def _source(store: TrackingStore | None, uri: str) -> _Source:
 
 def _registered_version(store: TrackingStore, uri: str) -> Any:
     """The registry's version for ``models:/NAME/VERSION|latest`` and ``models:/NAME@ALIAS``
-    (None for other URIs); the same spelling rules as :func:`core.models.uris.resolve`."""
+    (None for other URIs)."""
     if not uri.startswith("models:/") or re.match(r"^models:/m-[0-9a-f]{32}$", uri):
         return None
-    rest = uri[len("models:/") :]
-    if "@" in rest and "/" not in rest:
-        name, alias = rest.split("@", 1)
-        if not name or not alias:
-            raise InvalidInput(f"{uri!r}: use models:/NAME@ALIAS")
-        return store.get_model_version_by_alias(name, alias)
-    name, sep, number = rest.rpartition("/")
-    if not sep or not name or not number:
-        raise InvalidInput(f"{uri!r}: use models:/NAME/VERSION or models:/NAME@ALIAS")
-    if number.lower() == "latest":
-        versions = store.list_model_versions(name)
-        if not versions:
-            raise NotFound(f"registered model {name!r} has no versions")
-        return max(versions, key=lambda v: v.version)
-    if not number.isdigit():
-        raise InvalidInput(f"{uri!r}: the version must be a number, or 'latest'")
-    return store.get_model_version(name, int(number))
+    from ..core.models.uris import registered_version
+
+    return registered_version(store, uri[len("models:/") :], uri)
 
 
 def _read_run_files(
