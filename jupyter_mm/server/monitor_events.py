@@ -25,6 +25,8 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any
 
+from .background import BackgroundLoop
+
 if TYPE_CHECKING:
     from jupyter_events import EventLogger
 
@@ -92,7 +94,7 @@ def drift_event(ev: Evaluation) -> dict[str, Any]:
     }
 
 
-class MonitorScheduler:
+class MonitorScheduler(BackgroundLoop):
     """Evaluates due monitors every ``tick`` seconds and emits their crossings."""
 
     def __init__(
@@ -106,22 +108,6 @@ class MonitorScheduler:
         self.event_logger = event_logger
         self.tick = tick
         self.log = log or logging.getLogger(__name__)
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._loop())
-
-    async def stop(self) -> None:
-        self._stopping = True
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
 
     def run_once(self) -> list[Evaluation]:
         """One tick (in a worker thread): the evaluations this process made."""
