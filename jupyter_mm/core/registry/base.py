@@ -120,11 +120,12 @@ class RegistryBase(_Base):
             held.append(f"stage {stage}")
         return held
 
-    def _touch_model(self, conn: Connection, model_id: int) -> None:
+    def _touch_model(self, conn: Connection, model_id: int, **values: Any) -> None:
+        """Set the model's ``values`` (columns), and its last update time to now."""
         conn.execute(
             update(s.registered_models)
             .where(_m.model_id == model_id)
-            .values(last_update_time=audit.now_ms())
+            .values(last_update_time=audit.now_ms(), **values)
         )
 
     def _audit_aliases_dropped(
@@ -144,18 +145,59 @@ class RegistryBase(_Base):
         if version is not None:
             stmt = stmt.where(al.version == version)
         for a in conn.execute(stmt.order_by(al.alias)):
-            audit.append(
-                conn,
-                actor=actor,
-                action="alias.deleted",
-                model_id=model.model_id,
-                model_name=name,
-                version=a.version,
-                alias=a.alias,
-                before={"version": a.version},
-                after=None,
-                comment=why,
+            self._audit_alias_deleted(
+                conn, model, name, a.alias, a.version, actor=actor, comment=why
             )
+
+    def _audit_alias_deleted(
+        self, conn: Connection, model: Any, name: str, alias: str, version: int, *, actor: str,
+        comment: str,
+    ) -> None:  # fmt: skip
+        """The ``alias.deleted`` entry of ``alias``, which pointed at ``version``."""
+        audit.append(
+            conn,
+            actor=actor,
+            action="alias.deleted",
+            model_id=model.model_id,
+            model_name=name,
+            version=version,
+            alias=alias,
+            before={"version": version},
+            after=None,
+            comment=comment,
+        )
+
+    def _write_tag(
+        self, conn: Connection, model: Any, name: str, key: str, value: str | None, *,
+        actor: str, comment: str, version: int | None = None,
+    ) -> bool:  # fmt: skip
+        """Set (``value`` None: delete) one tag of ``model``, or of its ``version`` when given,
+        with its audit entry (``model.tag_set``, ``version.tag_deleted``...). False, and nothing
+        written or recorded, when the tag already held ``value``."""
+        if version is None:
+            table, kind = s.registered_model_tags, "model"
+            at: dict[str, Any] = {"model_id": model.model_id, "key": key}
+        else:
+            table, kind = s.model_version_tags, "version"
+            at = {"model_id": model.model_id, "version": version, "key": key}
+        if value is None:
+            old = take_value(conn, table, at, "value")
+        else:
+            old = put_value(conn, table, at, "value", value)
+        if old == value:
+            return False
+        audit.append(
+            conn,
+            actor=actor,
+            action=f"{kind}.tag_deleted" if value is None else f"{kind}.tag_set",
+            model_id=model.model_id,
+            model_name=name,
+            version=version,
+            before=None if old is None else {key: old},
+            after=None if value is None else {key: value},
+            comment=comment,
+        )
+        return True
 
     # -- lookups ---------------------------------------------------------------------------
 

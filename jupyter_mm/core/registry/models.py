@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select
 
 from .. import schema as s
 from .. import validation
 from ..database import read_conn
 from . import audit, rules
 from . import search as rsearch
-from .base import RegistryBase, put_value, take_value
+from .base import RegistryBase
 from .entities import RegisteredModel
 
 _m = s.registered_models.c
@@ -84,11 +84,7 @@ class ModelsMixin(RegistryBase):
             if new_name == name:
                 return
             self._require_free_name(conn, new_name)
-            conn.execute(
-                update(s.registered_models)
-                .where(_m.model_id == model.model_id)
-                .values(name=new_name, last_update_time=audit.now_ms())
-            )
+            self._touch_model(conn, model.model_id, name=new_name)
             audit.append(
                 conn,
                 actor=actor,
@@ -113,11 +109,7 @@ class ModelsMixin(RegistryBase):
             model = self._model_row(conn, name)
             if model.description == description:
                 return
-            conn.execute(
-                update(s.registered_models)
-                .where(_m.model_id == model.model_id)
-                .values(description=description, last_update_time=audit.now_ms())
-            )
+            self._touch_model(conn, model.model_id, description=description)
             audit.append(
                 conn,
                 actor=actor,
@@ -173,21 +165,8 @@ class ModelsMixin(RegistryBase):
 
         def write(conn: Connection) -> None:
             model = self._model_row(conn, name)
-            at = {"model_id": model.model_id, "key": key}
-            old = put_value(conn, s.registered_model_tags, at, "value", value)
-            if old == value:
-                return
-            self._touch_model(conn, model.model_id)
-            audit.append(
-                conn,
-                actor=actor,
-                action="model.tag_set",
-                model_id=model.model_id,
-                model_name=name,
-                before=None if old is None else {key: old},
-                after={key: value},
-                comment=comment,
-            )
+            if self._write_tag(conn, model, name, key, value, actor=actor, comment=comment):
+                self._touch_model(conn, model.model_id)
 
         self._registry_write(write)
 
@@ -199,21 +178,8 @@ class ModelsMixin(RegistryBase):
 
         def write(conn: Connection) -> None:
             model = self._model_row(conn, name)
-            at = {"model_id": model.model_id, "key": key}
-            old = take_value(conn, s.registered_model_tags, at, "value")
-            if old is None:
-                return
-            self._touch_model(conn, model.model_id)
-            audit.append(
-                conn,
-                actor=actor,
-                action="model.tag_deleted",
-                model_id=model.model_id,
-                model_name=name,
-                before={key: old},
-                after=None,
-                comment=comment,
-            )
+            if self._write_tag(conn, model, name, key, None, actor=actor, comment=comment):
+                self._touch_model(conn, model.model_id)
 
         self._registry_write(write)
 

@@ -14,7 +14,7 @@ from .. import validation
 from ..database import read_conn
 from . import audit, rules, sources
 from . import search as rsearch
-from .base import RegistryBase, check_not_deleted_run, put_value, take_value, versions_with_names
+from .base import RegistryBase, check_not_deleted_run, versions_with_names
 from .entities import APPROVED, READY, SERVING_STAGES, STAGES, ModelVersion
 
 _m = s.registered_models.c
@@ -221,22 +221,10 @@ class VersionsMixin(RegistryBase):
         def write(conn: Connection) -> None:
             model = self._model_row(conn, name)
             self._version_row(conn, model, number)
-            at = {"model_id": model.model_id, "version": number, "key": key}
-            old = put_value(conn, s.model_version_tags, at, "value", value)
-            if old == value:
-                return
-            self._update_version(conn, model.model_id, number)
-            audit.append(
-                conn,
-                actor=actor,
-                action="version.tag_set",
-                model_id=model.model_id,
-                model_name=name,
-                version=number,
-                before=None if old is None else {key: old},
-                after={key: value},
-                comment=comment,
-            )
+            if self._write_tag(
+                conn, model, name, key, value, actor=actor, comment=comment, version=number
+            ):
+                self._update_version(conn, model.model_id, number)
 
         self._registry_write(write)
 
@@ -248,22 +236,10 @@ class VersionsMixin(RegistryBase):
         def write(conn: Connection) -> None:
             model = self._model_row(conn, name)
             self._version_row(conn, model, number)
-            at = {"model_id": model.model_id, "version": number, "key": key}
-            old = take_value(conn, s.model_version_tags, at, "value")
-            if old is None:
-                return
-            self._update_version(conn, model.model_id, number)
-            audit.append(
-                conn,
-                actor=actor,
-                action="version.tag_deleted",
-                model_id=model.model_id,
-                model_name=name,
-                version=number,
-                before={key: old},
-                after=None,
-                comment=comment,
-            )
+            if self._write_tag(
+                conn, model, name, key, None, actor=actor, comment=comment, version=number
+            ):
+                self._update_version(conn, model.model_id, number)
 
         self._registry_write(write)
 
