@@ -10,7 +10,7 @@
 import * as React from 'react';
 import { act } from 'react';
 import { Root } from 'react-dom/client';
-import { mountRoot, unmountRoot } from './utils';
+import { mountEachTest } from './utils';
 
 import { ServerConnection } from '@jupyterlab/services';
 
@@ -316,13 +316,7 @@ describe('ModelsPanel', () => {
   let host: HTMLDivElement;
   let root: Root;
 
-  beforeEach(() => {
-    ({ host, root } = mountRoot());
-  });
-
-  afterEach(() => {
-    unmountRoot(host, root);
-  });
+  mountEachTest(m => ({ host, root } = m));
 
   function actions(): IModelsPanelActions & Record<string, jest.Mock> {
     return {
@@ -446,13 +440,7 @@ describe('VersionView', () => {
   let host: HTMLDivElement;
   let root: Root;
 
-  beforeEach(() => {
-    ({ host, root } = mountRoot());
-  });
-
-  afterEach(() => {
-    unmountRoot(host, root);
-  });
+  mountEachTest(m => ({ host, root } = m));
 
   const approved = version({
     aliases: ['champion'],

@@ -6,7 +6,7 @@
 import * as React from 'react';
 import { act } from 'react';
 import { Root } from 'react-dom/client';
-import { mountRoot, unmountRoot } from './utils';
+import { mountEachTest } from './utils';
 
 import { ServerConnection } from '@jupyterlab/services';
 
@@ -43,13 +43,7 @@ describe('StoreStatusView', () => {
   let host: HTMLDivElement;
   let root: Root;
 
-  beforeEach(() => {
-    ({ host, root } = mountRoot());
-  });
-
-  afterEach(() => {
-    unmountRoot(host, root);
-  });
+  mountEachTest(m => ({ host, root } = m));
 
   const state = (
     overrides: Partial<StoreStatusModel.IState>
