@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Table, and_, delete, func, insert, select, up
 from ...errors import AlreadyExists, InvalidInput, NotFound, PolicyViolation
 from .. import schema as s
 from ..database import read_conn
-from . import audit
+from . import audit, rules
 from .entities import APPROVED, SERVING_STAGES, Approval, ModelVersion, Policy, RegisteredModel
 
 if TYPE_CHECKING:
@@ -127,6 +127,41 @@ class RegistryBase(_Base):
             .where(_m.model_id == model_id)
             .values(last_update_time=audit.now_ms(), **values)
         )
+
+    def _update_version(self, conn: Connection, model_id: int, version: int, **values: Any) -> None:
+        """Set the version's ``values`` (columns); its and its model's update time become now."""
+        t = audit.now_ms()
+        conn.execute(
+            update(s.model_versions)
+            .where(_v.model_id == model_id, _v.version == version)
+            .values(last_update_time=t, **values)
+        )
+        conn.execute(
+            update(s.registered_models).where(_m.model_id == model_id).values(last_update_time=t)
+        )
+
+    def _set_tag(
+        self, name: str, key: str, value: str | None, *, actor: str, comment: str,
+        version: int | None = None,
+    ) -> None:  # fmt: skip
+        """Set (``value`` None: delete) one checked tag of model ``name``, or of its ``version``,
+        in one audited write; the update times move only when the tag changed."""
+        actor, comment = rules.actor(actor), rules.comment(comment)
+
+        def write(conn: Connection) -> None:
+            model = self._model_row(conn, name)
+            if version is not None:
+                self._version_row(conn, model, version)
+            if not self._write_tag(
+                conn, model, name, key, value, actor=actor, comment=comment, version=version
+            ):
+                return
+            if version is None:
+                self._touch_model(conn, model.model_id)
+            else:
+                self._update_version(conn, model.model_id, version)
+
+        self._registry_write(write)
 
     def _audit_aliases_dropped(
         self,

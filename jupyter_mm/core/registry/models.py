@@ -160,28 +160,13 @@ class ModelsMixin(RegistryBase):
         self, name: str, key: str, value: Any, *, actor: str, comment: str = ""
     ) -> None:
         key = validation.key(key, "tag name")
-        value = validation.tag_value(key, value)
-        actor, comment = rules.actor(actor), rules.comment(comment)
-
-        def write(conn: Connection) -> None:
-            model = self._model_row(conn, name)
-            if self._write_tag(conn, model, name, key, value, actor=actor, comment=comment):
-                self._touch_model(conn, model.model_id)
-
-        self._registry_write(write)
+        self._set_tag(name, key, validation.tag_value(key, value), actor=actor, comment=comment)
 
     def delete_registered_model_tag(
         self, name: str, key: str, *, actor: str, comment: str = ""
     ) -> None:
         """Idempotent, as in MLflow: deleting an absent tag changes (and records) nothing."""
-        actor, comment = rules.actor(actor), rules.comment(comment)
-
-        def write(conn: Connection) -> None:
-            model = self._model_row(conn, name)
-            if self._write_tag(conn, model, name, key, None, actor=actor, comment=comment):
-                self._touch_model(conn, model.model_id)
-
-        self._registry_write(write)
+        self._set_tag(name, key, None, actor=actor, comment=comment)
 
     def search_registered_models(
         self,

@@ -216,32 +216,13 @@ class VersionsMixin(RegistryBase):
         number = rules.version(version)
         key = validation.key(key, "tag name")
         value = validation.tag_value(key, value)
-        actor, comment = rules.actor(actor), rules.comment(comment)
-
-        def write(conn: Connection) -> None:
-            model = self._model_row(conn, name)
-            self._version_row(conn, model, number)
-            if self._write_tag(
-                conn, model, name, key, value, actor=actor, comment=comment, version=number
-            ):
-                self._update_version(conn, model.model_id, number)
-
-        self._registry_write(write)
+        self._set_tag(name, key, value, actor=actor, comment=comment, version=number)
 
     def delete_model_version_tag(
         self, name: str, version: int | str, key: str, *, actor: str, comment: str = ""
     ) -> None:
-        number, actor, comment = rules.version(version), rules.actor(actor), rules.comment(comment)
-
-        def write(conn: Connection) -> None:
-            model = self._model_row(conn, name)
-            self._version_row(conn, model, number)
-            if self._write_tag(
-                conn, model, name, key, None, actor=actor, comment=comment, version=number
-            ):
-                self._update_version(conn, model.model_id, number)
-
-        self._registry_write(write)
+        number = rules.version(version)
+        self._set_tag(name, key, None, actor=actor, comment=comment, version=number)
 
     def transition_model_version_stage(
         self,
@@ -348,14 +329,3 @@ class VersionsMixin(RegistryBase):
                 .order_by(_v.version.desc())
             ).all()
             return self._load_versions(conn, rows)
-
-    def _update_version(self, conn: Connection, model_id: int, version: int, **values: Any) -> None:
-        t = audit.now_ms()
-        conn.execute(
-            update(s.model_versions)
-            .where(_v.model_id == model_id, _v.version == version)
-            .values(last_update_time=t, **values)
-        )
-        conn.execute(
-            update(s.registered_models).where(_m.model_id == model_id).values(last_update_time=t)
-        )
