@@ -267,8 +267,13 @@ def model_digest(digests: dict[str, str]) -> str:
     return "sha256:" + hashlib.sha256(listing.encode("utf-8")).hexdigest()
 
 
+#: What a bundle records of the version's approval (who decided, on what evidence).
+_APPROVAL_FIELDS = ("status", "requested_by", "decided_by", "decided_time", "evidence")
+
+
 def _source(store: TrackingStore | None, uri: str) -> _Source:
     from ..core.models.uris import ModelLocation, resolve, version_location
+    from ..core.registry.lineage import approval_json
 
     text = uri[len("file://") :] if uri.startswith("file://") else uri
     if os.path.isdir(text):
@@ -291,18 +296,9 @@ def _source(store: TrackingStore | None, uri: str) -> _Source:
         src.name, src.version = version.name, str(version.version)
         src.run_id = version.run_id or src.run_id
         src.aliases = tuple(version.aliases)
-        approval = version.approval
-        src.approval = (
-            None
-            if approval is None
-            else {
-                "status": approval.status,
-                "requested_by": approval.requested_by,
-                "decided_by": approval.decided_by,
-                "decided_time": approval.decided_time,
-                "evidence": list(approval.evidence),
-            }
-        )
+        if version.approval is not None:
+            full = approval_json(version.approval)
+            src.approval = {k: full[k] for k in _APPROVAL_FIELDS}
         src.card = store.model_card(version.name, version.version, "markdown")
     return src
 
