@@ -310,19 +310,13 @@ function render({ model, el: host }) {
     status.textContent = model.get("live") ? "● live: following running runs" : "";
   };
 
-  let pending = false;
-  const schedule = () => {
-    if (pending) return;
-    pending = true;
-    requestAnimationFrame(() => {
-      pending = false;
-      if (destroyed) return;
-      syncControls();
-      drawFigures().catch((err) => {
-        status.textContent = "could not draw: " + String(err && err.message ? err.message : err);
-      });
+  const schedule = onePerFrame(() => {
+    if (destroyed) return;
+    syncControls();
+    drawFigures().catch((err) => {
+      status.textContent = "could not draw: " + String(err && err.message ? err.message : err);
     });
-  };
+  });
 
   buildBar();
   syncControls();

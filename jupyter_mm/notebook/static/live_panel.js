@@ -121,17 +121,10 @@ function render({ model, el: host }) {
     extra.style.display = chips.length ? "" : "none";
   };
 
-  // Coalesce bursts of changes into one redraw per animation frame.
-  let pending = false;
-  const schedule = () => {
-    if (pending) return;
-    pending = true;
-    requestAnimationFrame(() => {
-      pending = false;
-      drawHead();
-      drawMetrics();
-    });
-  };
+  const schedule = onePerFrame(() => {
+    drawHead();
+    drawMetrics();
+  });
 
   syncClock();
   drawHead();

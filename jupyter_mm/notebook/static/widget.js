@@ -19,3 +19,17 @@ function formatNumber(v, digits, empty) {
   if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(3);
   return String(Number(v.toPrecision(digits)));
 }
+
+// A function that runs `draw` once on the next animation frame, however often it is called
+// before then: bursts of trait changes become one redraw.
+function onePerFrame(draw) {
+  let pending = false;
+  return () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      draw();
+    });
+  };
+}
