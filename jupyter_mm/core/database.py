@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -150,29 +150,26 @@ def _where(engine: Engine) -> str:
     return f"{u.get_backend_name()}://{u.host or ''}{f':{u.port}' if u.port else ''}/{u.database}"
 
 
-@contextmanager
-def write_conn(engine: Engine) -> Iterator[Connection]:
+def write_conn(engine: Engine) -> AbstractContextManager[Connection]:
     """One write transaction (BEGIN IMMEDIATE on SQLite)."""
-    conn = engine.connect()
-    if is_sqlite(engine):
-        conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-    try:
-        with conn.begin():
-            yield conn
-    finally:
-        conn.close()
+    return _transaction(engine, {"sqlite_begin": "IMMEDIATE"} if is_sqlite(engine) else {})
 
 
-@contextmanager
-def read_conn(engine: Engine) -> Iterator[Connection]:
+def read_conn(engine: Engine) -> AbstractContextManager[Connection]:
     """A read transaction that sees one snapshot across all of its queries.
 
     SQLite (WAL) gives that to any transaction; PostgreSQL needs REPEATABLE READ, since its default
     READ COMMITTED takes a new snapshot per statement.
     """
+    return _transaction(engine, {} if is_sqlite(engine) else {"isolation_level": "REPEATABLE READ"})
+
+
+@contextmanager
+def _transaction(engine: Engine, options: dict[str, str]) -> Iterator[Connection]:
+    """A connection in one transaction, with these execution ``options``."""
     conn = engine.connect()
-    if not is_sqlite(engine):
-        conn = conn.execution_options(isolation_level="REPEATABLE READ")
+    if options:
+        conn = conn.execution_options(**options)
     try:
         with conn.begin():
             yield conn

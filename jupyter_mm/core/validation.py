@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..errors import InvalidInput
@@ -196,6 +196,17 @@ def name(value: Any, what: str) -> str:
     if not value.strip():
         raise InvalidInput(f"{what} must not be blank")
     return value
+
+
+def known_fields(given: Iterable[str], allowed: Sequence[str], what: str = "field") -> None:
+    """Refuse names outside ``allowed`` (a typo must not be silently ignored), listing them and
+    what is allowed, in ``allowed``'s order."""
+    unknown = sorted(set(given) - set(allowed))
+    if unknown:
+        raise InvalidInput(
+            f"unknown {what}(s) {', '.join(map(repr, unknown))}; expected some of "
+            f"{', '.join(allowed)}"
+        )
 
 
 def mapping(values: Any, what: str, max_items: int) -> Mapping[str, Any]:

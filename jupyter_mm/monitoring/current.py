@@ -95,20 +95,15 @@ def log_predictions(
     scored (default now). Returns ``{"request_id", "rows", "version"}``. Written before
     returning; nothing is written when the batch is refused.
     """
-    import pandas as pd
 
     from ..core.predictions import _bound
     from ..serving.prediction_log import PredictionLog
+    from .profile import frame_with_rows
 
     store = _store(write=True)
     root = _local_root(store, "mm.log_predictions")
     mv = store.get_model_version(name, version)
-    if isinstance(inputs, pd.Series):
-        inputs = inputs.to_frame()
-    if not isinstance(inputs, pd.DataFrame):
-        raise InvalidInput(f"inputs must be a DataFrame, got {type(inputs).__name__}")
-    if len(inputs) == 0:
-        raise InvalidInput("inputs have no rows")
+    inputs = frame_with_rows(inputs, "inputs")
     if isinstance(outputs, (str, bytes)) or not hasattr(outputs, "__len__"):
         raise InvalidInput("outputs must hold one prediction per input row")
     if isinstance(outputs, (list, tuple)):

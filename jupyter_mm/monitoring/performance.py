@@ -50,17 +50,26 @@ def _binary(y: np.ndarray) -> np.ndarray:
     return y.astype(np.int8)
 
 
-def auc(labels: Any, scores: Any) -> float:
-    """Area under the ROC curve (Mann–Whitney U with average ranks for ties); NaN when one
-    class is absent."""
-    from scipy.stats import rankdata
-
+def _two_classes(labels: Any, scores: Any) -> tuple[np.ndarray, np.ndarray, int, int] | None:
+    """Binary labels, scores and the count of each class (1s, 0s); None when one is absent."""
     y, s = _arrays(labels, scores)
     y = _binary(y)
     n1 = int(y.sum())
     n0 = y.size - n1
     if n1 == 0 or n0 == 0:
+        return None
+    return y, s, n1, n0
+
+
+def auc(labels: Any, scores: Any) -> float:
+    """Area under the ROC curve (Mann–Whitney U with average ranks for ties); NaN when one
+    class is absent."""
+    from scipy.stats import rankdata
+
+    classes = _two_classes(labels, scores)
+    if classes is None:
         return float("nan")
+    y, s, n1, n0 = classes
     ranks = rankdata(s)
     return float((ranks[y == 1].sum() - n1 * (n1 + 1) / 2.0) / (n1 * n0))
 
@@ -73,12 +82,10 @@ def gini(labels: Any, scores: Any) -> float:
 def ks_score(labels: Any, scores: Any) -> float:
     """KS of the scores: the largest gap between the cumulative score distributions of the
     positives and the negatives (scipy's two-sample D between the two groups)."""
-    y, s = _arrays(labels, scores)
-    y = _binary(y)
-    n1 = int(y.sum())
-    n0 = y.size - n1
-    if n1 == 0 or n0 == 0:
+    classes = _two_classes(labels, scores)
+    if classes is None:
         return float("nan")
+    y, s, n1, n0 = classes
     order = np.argsort(s, kind="mergesort")
     s_sorted, y_sorted = s[order], y[order]
     last = np.r_[s_sorted[1:] != s_sorted[:-1], True]  # the last row of each tied value

@@ -28,6 +28,7 @@ from .profile import (
     Counts,
     ReferenceProfile,
     category_bins,
+    frame_with_rows,
     numeric_bins,
     numeric_values,
     value_bins,
@@ -276,12 +277,7 @@ def drift(
             f"profile must be a ReferenceProfile, its JSON or a DataFrame, "
             f"got {type(profile).__name__}"
         )
-    if isinstance(current, pd.Series):
-        current = current.to_frame()
-    if not isinstance(current, pd.DataFrame):
-        raise InvalidInput(f"current data must be a DataFrame, got {type(current).__name__}")
-    if len(current) == 0:
-        raise InvalidInput("current data has no rows")
+    current = frame_with_rows(current, "current data")
     features = prof.features
     th = check_thresholds(thresholds, features)
     columns = {str(c): c for c in current.columns}

@@ -15,11 +15,14 @@ import datetime as _dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import InvalidInput
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Schema name and version written into every profile; readers refuse others.
 SCHEMA = "jupyter-mm.reference-profile"
@@ -40,6 +43,19 @@ SCORE = "__score__"
 
 def _now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def frame_with_rows(data: Any, what: str) -> pd.DataFrame:
+    """``data`` as a DataFrame (a Series becomes a one-column frame) with at least one row."""
+    import pandas as pd
+
+    if isinstance(data, pd.Series):
+        data = data.to_frame()
+    if not isinstance(data, pd.DataFrame):
+        raise InvalidInput(f"{what} must be a DataFrame, got {type(data).__name__}")
+    if len(data) == 0:
+        raise InvalidInput(f"{what} must have at least one row")
+    return data
 
 
 def _column_kind(series: Any) -> str:

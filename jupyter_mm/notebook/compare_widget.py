@@ -29,7 +29,6 @@ are drawn as gaps; smoothing is the debiased EMA of ``comparison.ema`` over the 
 from __future__ import annotations
 
 import logging
-import math
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -48,7 +47,7 @@ from .compare_figures import (
     table_html,
 )
 from .failsafe import swallowed
-from .widget_base import HAVE_WIDGETS, STATIC, NotebookWidget
+from .widget_base import HAVE_WIDGETS, NotebookWidget, widget_module
 
 if TYPE_CHECKING:
     from ..core.entities import Run
@@ -68,17 +67,6 @@ VIEWS = ("curves", "table", "parcoords", "scatter")
 MAX_PARCOORDS_PARAMS = 12
 #: How the static ``text/html`` gets plotly.js: ``"embed"`` (offline), ``"cdn"`` or ``"none"``.
 STATIC_MODES = ("embed", "cdn", "none")
-
-
-def _num(v: Any) -> float | None:
-    """JSON-safe number: NaN/±Inf/None → None."""
-    if v is None:
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 class _HistoryCache:
@@ -122,8 +110,8 @@ class CompareWidget(NotebookWidget):
     """Runs compared side by side: metric curves, a runs table, parallel coordinates and a scatter,
     linked through ``hidden`` and ``selected``. Build it with :func:`compare`."""
 
-    _esm = STATIC / "compare.js"
-    _css = STATIC / "compare.css"
+    _esm = widget_module("compare.js")
+    _css = widget_module("compare.css")
     _poll_seconds = POLL_SECONDS
     _cpu_budget = CPU_BUDGET
     _thread_name = "jupyter-mm-compare"
@@ -351,7 +339,7 @@ class CompareWidget(NotebookWidget):
                     "status": r.status,
                     "color": self._colors[r.id],
                     "params": {k: r.params.get(k) for k in self.param_keys},
-                    "metrics": {k: _num(r.metrics.get(k)) for k in self.metric_keys},
+                    "metrics": {k: cmp.as_number(r.metrics.get(k)) for k in self.metric_keys},
                 }
             )
         return {

@@ -29,7 +29,7 @@ from typing import Any
 import traitlets
 
 from .failsafe import log_swallowed, swallowed
-from .widget_base import STATIC, NotebookWidget
+from .widget_base import NotebookWidget, widget_module
 
 _log = logging.getLogger(__name__)
 
@@ -85,8 +85,8 @@ class LivePanel(NotebookWidget):
     shows the final state. Neither raises: a panel that cannot read the store just stops updating.
     """
 
-    _esm = STATIC / "live_panel.js"
-    _css = STATIC / "live_panel.css"
+    _esm = widget_module("live_panel.js")
+    _css = widget_module("live_panel.css")
     _poll_seconds = POLL_SECONDS
     _cpu_budget = CPU_BUDGET
     _thread_name = "jupyter-mm-live-panel"

@@ -37,6 +37,14 @@ _log = logging.getLogger(__name__)
 #: The widgets' ESM and CSS (plain files, no build step).
 STATIC = Path(__file__).parent / "static"
 
+
+def widget_module(name: str) -> str:
+    """The ESM or CSS a widget sends: ``static/widget.js`` (or ``.css``), what every widget
+    shares, then ``static/<name>``. An anywidget module is one file: it cannot import a sibling."""
+    common = STATIC / ("widget" + Path(name).suffix)
+    return common.read_text(encoding="utf-8") + "\n" + (STATIC / name).read_text(encoding="utf-8")
+
+
 try:
     import anywidget
 

@@ -53,6 +53,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MMError
+from .background import BackgroundLoop
 from .registry_events import REGISTRY_EVENT_SCHEMA, REGISTRY_EVENT_SCHEMA_ID, AuditFollower
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ RunState = tuple[str, str, str, "int | None", str]  # experiment_id, name, statu
 Emission = tuple[str, dict[str, Any]]
 
 
-class StoreWatcher:
+class StoreWatcher(BackgroundLoop):
     """Polls the store and emits an event for each change (see the module docstring)."""
 
     def __init__(
@@ -133,8 +134,6 @@ class StoreWatcher:
         self._registry = AuditFollower()
         self._stream = uuid.uuid4().hex[:12]
         self._seq = 0
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
         self._baseline = asyncio.Event()
 
     @property
@@ -163,20 +162,8 @@ class StoreWatcher:
 
     # --- lifecycle ------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Start polling on the running event loop."""
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._loop())
-
     async def stop(self) -> None:
-        self._stopping = True
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        await super().stop()
         await asyncio.to_thread(self._close_conn)
 
     async def _loop(self) -> None:

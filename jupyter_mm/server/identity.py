@@ -26,9 +26,7 @@ proxy logs), no cookies, no login page.
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +35,7 @@ from jupyter_server.auth.identity import IdentityProvider, User
 from tornado import web
 from traitlets import Dict, Unicode, default
 
-from ..errors import InvalidInput, PermissionDenied
+from ..errors import PermissionDenied
 from ..serving.users import (  # the users file's format lives with the model server, which reads it too
     ADMIN,
     DEFAULT_ROLE,
@@ -47,6 +45,7 @@ from ..serving.users import (  # the users file's format lives with the model se
     ROLES,
     WRITER,
     Users,
+    UsersFileWatch,
     check_role,
     check_username,
     load_users_file,
@@ -103,38 +102,12 @@ class TokenIdentityProvider(IdentityProvider):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._lock = threading.Lock()
-        self._file_state: tuple[int, int] | None = None
-        self._file_table = Users()
-        if self.users_file:
-            self._file_table = load_users_file(self.users_file)
-            self._file_state = self._stat()
-
-    def _stat(self) -> tuple[int, int] | None:
-        try:
-            st = os.stat(self.users_file)
-        except OSError:
-            return None
-        return st.st_mtime_ns, st.st_size
+        self._file = UsersFileWatch(self.users_file, self.log) if self.users_file else None
 
     def _users(self) -> Users:
-        """The current table, re-reading the users file when it changed on disk.
-
-        A file that fails to load (half-written by an editor, say) keeps the previous table and
-        logs why, so a typo never locks the whole team out.
-        """
-        if self.users_file:
-            state = self._stat()
-            if state != self._file_state:
-                with self._lock:
-                    if state != self._file_state:
-                        try:
-                            self._file_table = load_users_file(self.users_file)
-                            self.log.info("jupyter-mm: re-read users file %s", self.users_file)
-                        except InvalidInput as e:
-                            self.log.error("jupyter-mm: %s; keeping the previous users", e)
-                        self._file_state = state
-        table = self._file_table
+        """The current table: ``token_digests`` and ``token_roles`` overlaid with the users file
+        (re-read when it changed on disk, see :class:`UsersFileWatch`)."""
+        table = self._file.users() if self._file is not None else Users()
         return Users({**self.token_digests, **table.by_digest}, {**self.token_roles, **table.roles})
 
     def user_for_token(self, token: str) -> TeamUser | None:

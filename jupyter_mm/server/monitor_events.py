@@ -32,6 +32,8 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any
 
+from .background import BackgroundLoop
+
 if TYPE_CHECKING:
     from jupyter_events import EventLogger
 
@@ -140,7 +142,7 @@ def alarms(ev: Evaluation) -> list[dict[str, Any]]:
     return [*out, performance_event(ev)] if ev.performance_crossed else out
 
 
-class MonitorScheduler:
+class MonitorScheduler(BackgroundLoop):
     """Evaluates due monitors every ``tick`` seconds and emits their crossings."""
 
     def __init__(
@@ -154,22 +156,6 @@ class MonitorScheduler:
         self.event_logger = event_logger
         self.tick = tick
         self.log = log or logging.getLogger(__name__)
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._loop())
-
-    async def stop(self) -> None:
-        self._stopping = True
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
 
     def run_once(self) -> list[Evaluation]:
         """One tick (in a worker thread): the evaluations this process made."""

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 import re
-import threading
 
-from ..errors import InvalidInput
-from .users import Users, load_users_file, token_digest
+from .users import Users, UsersFileWatch, token_digest
 
 log = logging.getLogger("jupyter_mm.serving")
 _HEADER = re.compile(r"^\s*(token|bearer)\s+(\S+)\s*$", re.IGNORECASE)
@@ -27,33 +24,10 @@ class Authenticator:
     def __init__(self, token: str | None = None, users_file: str | None = None) -> None:
         self._token_digest = token_digest(token) if token else None
         self.users_file = users_file
-        self._lock = threading.Lock()
-        self._state: tuple[int, int] | None = None
-        self._users = Users()
-        if users_file:
-            self._users = load_users_file(users_file)  # a broken file refuses to start
-            self._state = self._stat()
-
-    def _stat(self) -> tuple[int, int] | None:
-        try:
-            st = os.stat(self.users_file or "")
-        except OSError:
-            return None
-        return st.st_mtime_ns, st.st_size
+        self._watch = UsersFileWatch(users_file, log) if users_file else None
 
     def _table(self) -> Users:
-        if self.users_file:
-            state = self._stat()
-            if state != self._state:
-                with self._lock:
-                    if state != self._state:
-                        try:
-                            self._users = load_users_file(self.users_file)
-                            log.info("re-read users file %s", self.users_file)
-                        except InvalidInput as e:
-                            log.error("%s; keeping the previous users", e)
-                        self._state = state
-        return self._users
+        return self._watch.users() if self._watch is not None else Users()
 
     def user(self, authorization: str | None) -> str | None:
         match = _HEADER.match(authorization or "")

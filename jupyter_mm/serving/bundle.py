@@ -267,8 +267,13 @@ def model_digest(digests: dict[str, str]) -> str:
     return "sha256:" + hashlib.sha256(listing.encode("utf-8")).hexdigest()
 
 
+#: What a bundle records of the version's approval (who decided, on what evidence).
+_APPROVAL_FIELDS = ("status", "requested_by", "decided_by", "decided_time", "evidence")
+
+
 def _source(store: TrackingStore | None, uri: str) -> _Source:
     from ..core.models.uris import ModelLocation, resolve, version_location
+    from ..core.registry.lineage import approval_json
 
     text = uri[len("file://") :] if uri.startswith("file://") else uri
     if os.path.isdir(text):
@@ -291,44 +296,21 @@ def _source(store: TrackingStore | None, uri: str) -> _Source:
         src.name, src.version = version.name, str(version.version)
         src.run_id = version.run_id or src.run_id
         src.aliases = tuple(version.aliases)
-        approval = version.approval
-        src.approval = (
-            None
-            if approval is None
-            else {
-                "status": approval.status,
-                "requested_by": approval.requested_by,
-                "decided_by": approval.decided_by,
-                "decided_time": approval.decided_time,
-                "evidence": list(approval.evidence),
-            }
-        )
+        if version.approval is not None:
+            full = approval_json(version.approval)
+            src.approval = {k: full[k] for k in _APPROVAL_FIELDS}
         src.card = store.model_card(version.name, version.version, "markdown")
     return src
 
 
 def _registered_version(store: TrackingStore, uri: str) -> Any:
     """The registry's version for ``models:/NAME/VERSION|latest`` and ``models:/NAME@ALIAS``
-    (None for other URIs); the same spelling rules as :func:`core.models.uris.resolve`."""
+    (None for other URIs)."""
     if not uri.startswith("models:/") or re.match(r"^models:/m-[0-9a-f]{32}$", uri):
         return None
-    rest = uri[len("models:/") :]
-    if "@" in rest and "/" not in rest:
-        name, alias = rest.split("@", 1)
-        if not name or not alias:
-            raise InvalidInput(f"{uri!r}: use models:/NAME@ALIAS")
-        return store.get_model_version_by_alias(name, alias)
-    name, sep, number = rest.rpartition("/")
-    if not sep or not name or not number:
-        raise InvalidInput(f"{uri!r}: use models:/NAME/VERSION or models:/NAME@ALIAS")
-    if number.lower() == "latest":
-        versions = store.list_model_versions(name)
-        if not versions:
-            raise NotFound(f"registered model {name!r} has no versions")
-        return max(versions, key=lambda v: v.version)
-    if not number.isdigit():
-        raise InvalidInput(f"{uri!r}: the version must be a number, or 'latest'")
-    return store.get_model_version(name, int(number))
+    from ..core.models.uris import registered_version
+
+    return registered_version(store, uri[len("models:/") :], uri)
 
 
 def _read_run_files(

@@ -286,6 +286,19 @@ class _Scoring(BaseHandler):
                 log.exception("prediction log: could not record request %s", self.request_id)
         return result
 
+    def scoring_failed(self, m: ServedModel, error: Exception, text_415: bool = False) -> None:
+        """Answer a request whose reading or scoring raised ``error``: the protocol's or our own
+        error as it says, anything else as the model's failure (call it inside the ``except``
+        block, so that the traceback is logged). ``text_415``: a 415 is answered as text."""
+        if isinstance(error, ProtocolError):
+            self.fail(
+                error.status, error.code, error.message, text=text_415 and error.status == 415
+            )
+        elif isinstance(error, MMError):
+            self.fail(error.http_status, error.code, error.message)
+        else:
+            self.model_failed(m)
+
     def model_failed(self, m: ServedModel) -> None:
         log.exception("model %s version %s failed on request %s", m.name, m.version,
                       self.request_id)  # fmt: skip
@@ -317,14 +330,8 @@ class InvocationsHandler(_Scoring):
             payload = await self.off_loop(
                 len(body), lambda: codecs.dumps({"predictions": codecs.jsonable(result)})
             )
-        except ProtocolError as e:
-            self.fail(e.status, e.code, e.message, text=e.status == 415)
-            return
-        except MMError as e:
-            self.fail(e.http_status, e.code, e.message)
-            return
-        except Exception:
-            self.model_failed(m)
+        except Exception as e:
+            self.scoring_failed(m, e, text_415=True)
             return
         self.set_header("Content-Type", "application/json")
         self.finish(payload)
@@ -362,14 +369,8 @@ class InferHandler(_Scoring, _ModelRoute):
                 self.request_id = given
                 self.set_header("X-Request-Id", self.request_id)
             result = await self.score(m, data, None)
-        except ProtocolError as e:
-            self.fail(e.status, e.code, e.message)
-            return
-        except MMError as e:
-            self.fail(e.http_status, e.code, e.message)
-            return
-        except Exception:
-            self.model_failed(m)
+        except Exception as e:
+            self.scoring_failed(m, e)
             return
         out: dict[str, Any] = {
             "model_name": m.name,

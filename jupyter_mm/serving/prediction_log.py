@@ -34,7 +34,8 @@ Decisions:
 - **Retention**: with ``retention_days``, partitions whose date is older than that many days
   (UTC) are removed by the writer thread when it starts and once a day after.
 
-Reading back: :func:`read_predictions` (``mm.predictions`` for a store).
+Reading back: :func:`read_predictions` (``mm.predictions`` for a store), which lives in
+:mod:`jupyter_mm.core.predictions` so that the REST route reads without this layer.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..core.predictions import partition_dir
+from ..core.predictions import read_predictions as read_predictions  # re-exported
 from ..errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -492,21 +494,6 @@ class PredictionLog:
                     log.warning("prediction log %s: cannot remove %s: %s", self.root, path, e)
             elif self._local:
                 _remove_stale_tmp(path)
-
-
-def read_predictions(
-    root: str,
-    name: str,
-    version: int | str | None = None,
-    start: Any = None,
-    end: Any = None,
-) -> pd.DataFrame:
-    """The rows logged for model ``name`` (one ``version`` or all) between ``start`` and
-    ``end`` (inclusive; datetimes, dates for whole days, ISO strings or epoch seconds), ordered
-    by time. Only that model's partitions are listed and only the dates in range are read."""
-    from ..core.predictions import read_predictions as read
-
-    return read(root, name, version, start, end)
 
 
 # ------------------------------------------------------------ helpers

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import secrets
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -130,3 +132,40 @@ def load_users_file(path: str) -> Users:
     except ValueError as e:
         raise InvalidInput(f"users file {path} is not valid JSON: {e}") from e
     return parse_users(data, f"users file {path}")
+
+
+class UsersFileWatch:
+    """A users file, re-read when it changes on disk (modification time or size).
+
+    The first load raises (a broken file refuses to start); a later one that fails (half-written
+    by an editor, say) keeps the previous users and logs why, so a typo never locks everyone out.
+    Shared by the team server's identity provider and the model server's authenticator.
+    """
+
+    def __init__(self, path: str, log: logging.Logger | logging.LoggerAdapter[Any]) -> None:
+        self.path = path
+        self.log = log
+        self._lock = threading.Lock()
+        self._users = load_users_file(path)
+        self._state = self._stat()
+
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    def users(self) -> Users:
+        """The current users, re-reading the file first if it changed."""
+        state = self._stat()
+        if state != self._state:
+            with self._lock:
+                if state != self._state:
+                    try:
+                        self._users = load_users_file(self.path)
+                        self.log.info("jupyter-mm: re-read users file %s", self.path)
+                    except InvalidInput as e:
+                        self.log.error("jupyter-mm: %s; keeping the previous users", e)
+                    self._state = state
+        return self._users

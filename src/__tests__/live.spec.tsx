@@ -10,7 +10,13 @@
 import * as React from 'react';
 import { act } from 'react';
 import { Root } from 'react-dom/client';
-import { fakeServerSettings, ICall, mountRoot, unmountRoot } from './utils';
+import {
+  experiment,
+  fakeServerSettings,
+  ICall,
+  mountRoot,
+  unmountRoot
+} from './utils';
 
 import { ServerConnection } from '@jupyterlab/services';
 
@@ -447,17 +453,7 @@ describe('filter error position', () => {
     // The panel marks the spot the details name (the message has none).
     const model = new RunsModel({
       api: {
-        experiments: async () => [
-          {
-            id: '0',
-            name: 'Default',
-            lifecycle_stage: 'active',
-            artifact_location: null,
-            creation_time: 0,
-            last_update_time: 0,
-            tags: {}
-          }
-        ],
+        experiments: async () => [experiment('0', 'Default')],
         search: query => api.search(query),
         getRun: () => Promise.reject(new Error('unused')),
         updateRun: () => Promise.reject(new Error('unused')),

@@ -10,9 +10,7 @@
 import * as React from 'react';
 import { act } from 'react';
 import { Root } from 'react-dom/client';
-import { mountRoot, unmountRoot } from './utils';
-
-import { ServerConnection } from '@jupyterlab/services';
+import { fakeServerSettings, ICall as IRequest, mountEachTest } from './utils';
 
 import { ModelActions } from '../models/actions';
 import { errorText, IModelVersion, RegistryAPI } from '../models/api';
@@ -45,45 +43,31 @@ import {
 const RUN = 'c'.repeat(32);
 const EVIL = '<img src=x onerror="window.__pwned=1">';
 
-interface ICall {
-  method: string;
-  url: string;
+/** A request, with its path below `jupyter-mm/api/` and its query arguments. */
+interface ICall extends IRequest {
   path: string;
   query: URLSearchParams;
-  body: any;
 }
 
 type Route = (call: ICall) => { status?: number; body: unknown } | undefined;
 
 function fakeServer(route: Route): { api: RegistryAPI; calls: ICall[] } {
   const calls: ICall[] = [];
-  const settings = ServerConnection.makeSettings({
-    baseUrl: 'http://localhost:8888/',
-    fetch: (async (input: RequestInfo, init?: RequestInit) => {
-      const request = typeof input === 'string' ? null : input;
-      const url = request ? request.url : String(input);
-      const method = (request?.method ?? init?.method ?? 'GET').toUpperCase();
-      const text = request ? await request.text() : (init?.body as string);
-      const parsed = new URL(url);
-      const call: ICall = {
-        method,
-        url,
-        path: decodeURIComponent(
-          parsed.pathname.replace('/jupyter-mm/api/', '')
-        ),
-        query: parsed.searchParams,
-        body: text ? JSON.parse(text) : null
-      };
-      calls.push(call);
-      const reply = route(call) ?? {
+  const { settings } = fakeServerSettings(request => {
+    const parsed = new URL(request.url);
+    const path = parsed.pathname.replace('/jupyter-mm/api/', '');
+    const call = {
+      ...request,
+      path: decodeURIComponent(path),
+      query: parsed.searchParams
+    };
+    calls.push(call);
+    return (
+      route(call) ?? {
         status: 404,
         body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'no route' }
-      };
-      return new Response(JSON.stringify(reply.body), {
-        status: reply.status ?? 200,
-        headers: { 'Content-Type': 'application/json' }
-      });
-    }) as typeof fetch
+      }
+    );
   });
   return { api: new RegistryAPI(settings), calls };
 }
@@ -316,13 +300,7 @@ describe('ModelsPanel', () => {
   let host: HTMLDivElement;
   let root: Root;
 
-  beforeEach(() => {
-    ({ host, root } = mountRoot());
-  });
-
-  afterEach(() => {
-    unmountRoot(host, root);
-  });
+  mountEachTest(m => ({ host, root } = m));
 
   function actions(): IModelsPanelActions & Record<string, jest.Mock> {
     return {
@@ -446,13 +424,7 @@ describe('VersionView', () => {
   let host: HTMLDivElement;
   let root: Root;
 
-  beforeEach(() => {
-    ({ host, root } = mountRoot());
-  });
-
-  afterEach(() => {
-    unmountRoot(host, root);
-  });
+  mountEachTest(m => ({ host, root } = m));
 
   const approved = version({
     aliases: ['champion'],

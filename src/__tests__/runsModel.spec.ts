@@ -28,6 +28,7 @@ import {
 import { parseTag } from '../commands';
 import { RunsModel } from '../runsModel';
 import { IStoreEvent } from '../storeEvents';
+import { experiment } from './utils';
 import { badgeText, isTracked, latestByCell, toggleTrack } from '../trackCell';
 
 function hex(i: number): string {
@@ -58,24 +59,8 @@ class FakeApi implements IRunsApi {
   runs: IRun[] = [];
   queries: ISearchQuery[] = [];
   experimentsList: IExperiment[] = [
-    {
-      id: '0',
-      name: 'Default',
-      lifecycle_stage: 'active',
-      artifact_location: null,
-      creation_time: 0,
-      last_update_time: 0,
-      tags: {}
-    },
-    {
-      id: '1',
-      name: 'credit',
-      lifecycle_stage: 'active',
-      artifact_location: null,
-      creation_time: 0,
-      last_update_time: 0,
-      tags: {}
-    }
+    experiment('0', 'Default'),
+    experiment('1', 'credit')
   ];
   /** When set, searches wait for this promise. */
   gate: Promise<void> | null = null;
@@ -407,18 +392,7 @@ describe('RunsModel', () => {
       listings += 1;
       return list();
     };
-    api.experimentsList = [
-      ...api.experimentsList,
-      {
-        id: '7',
-        name: 'new one',
-        lifecycle_stage: 'active',
-        artifact_location: null,
-        creation_time: 0,
-        last_update_time: 0,
-        tags: {}
-      }
-    ];
+    api.experimentsList = [...api.experimentsList, experiment('7', 'new one')];
     for (let i = 0; i < 5; i++) {
       model.handleEvent({
         action: 'run-created',

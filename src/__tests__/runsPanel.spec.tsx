@@ -6,7 +6,7 @@
 import * as React from 'react';
 import { act } from 'react';
 import { Root } from 'react-dom/client';
-import { mountRoot, unmountRoot } from './utils';
+import { experiment, mountRoot, unmountRoot } from './utils';
 
 import { CommandRegistry } from '@lumino/commands';
 
@@ -52,17 +52,7 @@ class Api implements IRunsApi {
   constructor(public runs: IRun[]) {}
   queries: ISearchQuery[] = [];
   async experiments(): Promise<IExperiment[]> {
-    return [
-      {
-        id: '0',
-        name: 'Default <b>x</b>',
-        lifecycle_stage: 'active',
-        artifact_location: null,
-        creation_time: 0,
-        last_update_time: 0,
-        tags: {}
-      }
-    ];
+    return [experiment('0', 'Default <b>x</b>')];
   }
   async search(query: ISearchQuery): Promise<ISearchReply> {
     this.queries.push(query);
@@ -135,6 +125,22 @@ describe('RunsPanelView', () => {
 
   const shown = () =>
     Array.from(host.querySelectorAll('.jp-mm-runs-row[data-run-id]'));
+
+  /** The run commands, on the mounted panel's registry, model and API. */
+  function registerCommands(): void {
+    act(() =>
+      registerRunCommands({
+        app: {
+          commands,
+          contextMenu: { addItem: () => undefined }
+        } as any,
+        model,
+        api,
+        palette: null,
+        focus: () => undefined
+      })
+    );
+  }
 
   beforeEach(() => {
     ({ host, root } = mountRoot());
@@ -211,18 +217,7 @@ describe('RunsPanelView', () => {
 
   it('selects rows with the mouse and enables actions by command', async () => {
     await mount(runs(6));
-    act(() =>
-      registerRunCommands({
-        app: {
-          commands,
-          contextMenu: { addItem: () => undefined }
-        } as any,
-        model,
-        api,
-        palette: null,
-        focus: () => undefined
-      })
-    );
+    registerCommands();
     const opened: string[] = [];
     const rows = shown() as HTMLElement[];
     const press = (el: HTMLElement, init: MouseEventInit = {}) =>
@@ -276,18 +271,7 @@ describe('RunsPanelView', () => {
     for (const query of pages) {
       expect(query.columns).toContain('tags.mm.models');
     }
-    act(() =>
-      registerRunCommands({
-        app: {
-          commands,
-          contextMenu: { addItem: () => undefined }
-        } as any,
-        model,
-        api,
-        palette: null,
-        focus: () => undefined
-      })
-    );
+    registerCommands();
     const enabled = () => commands.isEnabled(CommandIDs.registerRunModel);
     act(() => model.select(hex(1)));
     // No Models panel (its command is missing): disabled.

@@ -6,7 +6,7 @@
 import * as React from 'react';
 import { act } from 'react';
 import { Root } from 'react-dom/client';
-import { mountRoot, unmountRoot } from './utils';
+import { mountEachTest } from './utils';
 
 import { ServerConnection } from '@jupyterlab/services';
 
@@ -43,13 +43,7 @@ describe('StoreStatusView', () => {
   let host: HTMLDivElement;
   let root: Root;
 
-  beforeEach(() => {
-    ({ host, root } = mountRoot());
-  });
-
-  afterEach(() => {
-    unmountRoot(host, root);
-  });
+  mountEachTest(m => ({ host, root } = m));
 
   const state = (
     overrides: Partial<StoreStatusModel.IState>
@@ -61,24 +55,22 @@ describe('StoreStatusView', () => {
     ...overrides
   });
 
+  /** The view of the state with these `overrides`, rendered. */
+  const show = (overrides: Partial<StoreStatusModel.IState>) =>
+    act(() => root.render(<StoreStatusView state={state(overrides)} />));
+
   it('shows the store, its kind and its counts', () => {
-    act(() =>
-      root.render(
-        <StoreStatusView
-          state={state({
-            status: {
-              version: '0.1.0',
-              store: {
-                uri: 'postgresql://mm:***@db/mm',
-                kind: 'postgresql'
-              },
-              counts: { experiments: 1, runs: 12345 }
-            },
-            updated: new Date(2026, 0, 1, 9, 5, 0)
-          })}
-        />
-      )
-    );
+    show({
+      status: {
+        version: '0.1.0',
+        store: {
+          uri: 'postgresql://mm:***@db/mm',
+          kind: 'postgresql'
+        },
+        counts: { experiments: 1, runs: 12345 }
+      },
+      updated: new Date(2026, 0, 1, 9, 5, 0)
+    });
     expect(host.querySelector('.jp-mm-status-uri')?.textContent).toBe(
       'postgresql://mm:***@db/mm'
     );
@@ -99,20 +91,14 @@ describe('StoreStatusView', () => {
 
   it('renders server text as text, never as HTML', () => {
     const evil = '<img src=x onerror="window.__pwned=1">';
-    act(() =>
-      root.render(
-        <StoreStatusView
-          state={state({
-            status: {
-              version: '0.1.0',
-              store: { uri: evil, kind: evil },
-              counts: { experiments: 0, runs: 0 }
-            },
-            error: evil
-          })}
-        />
-      )
-    );
+    show({
+      status: {
+        version: '0.1.0',
+        store: { uri: evil, kind: evil },
+        counts: { experiments: 0, runs: 0 }
+      },
+      error: evil
+    });
     expect(host.querySelector('img')).toBeNull();
     expect(host.querySelector('.jp-mm-status-uri')?.textContent).toBe(evil);
     expect(host.querySelector('.jp-mm-status-error')?.textContent).toBe(evil);
@@ -120,23 +106,17 @@ describe('StoreStatusView', () => {
   });
 
   it("shows the server's store error", () => {
-    act(() =>
-      root.render(
-        <StoreStatusView
-          state={state({
-            status: {
-              version: '0.1.0',
-              store: { uri: 'postgresql://mm:***@db/mm', kind: 'postgresql' },
-              counts: null,
-              error: {
-                error_code: 'TEMPORARILY_UNAVAILABLE',
-                message: 'cannot open the store: connection refused'
-              }
-            }
-          })}
-        />
-      )
-    );
+    show({
+      status: {
+        version: '0.1.0',
+        store: { uri: 'postgresql://mm:***@db/mm', kind: 'postgresql' },
+        counts: null,
+        error: {
+          error_code: 'TEMPORARILY_UNAVAILABLE',
+          message: 'cannot open the store: connection refused'
+        }
+      }
+    });
     expect(host.querySelector('.jp-mm-status-error')?.textContent).toBe(
       'cannot open the store: connection refused'
     );
@@ -146,9 +126,7 @@ describe('StoreStatusView', () => {
   });
 
   it('shows progress while loading', () => {
-    act(() =>
-      root.render(<StoreStatusView state={state({ loading: true })} />)
-    );
+    show({ loading: true });
     expect(host.querySelector('.jp-mm-status-footer')?.textContent).toBe(
       'Refreshing…'
     );

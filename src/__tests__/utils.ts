@@ -7,6 +7,8 @@ import { ServerConnection } from '@jupyterlab/services';
 import { act } from 'react';
 import { createRoot, Root } from 'react-dom/client';
 
+import { IExperiment } from '../schema';
+
 /**
  * A fresh element in the document and a React root rendering into it.
  */
@@ -22,6 +24,21 @@ export function mountRoot(): { host: HTMLDivElement; root: Root } {
 export function unmountRoot(host: HTMLElement, root: Root): void {
   act(() => root.unmount());
   host.remove();
+}
+
+/**
+ * A fresh `mountRoot` before each test of the enclosing `describe`, handed to `use`, and
+ * unmounted after it: `mountEachTest(m => ({ host, root } = m));`.
+ */
+export function mountEachTest(
+  use: (mounted: { host: HTMLDivElement; root: Root }) => void
+): void {
+  let mounted: { host: HTMLDivElement; root: Root };
+  beforeEach(() => {
+    mounted = mountRoot();
+    use(mounted);
+  });
+  afterEach(() => unmountRoot(mounted.host, mounted.root));
 }
 
 /**
@@ -67,4 +84,19 @@ export function fakeServerSettings(
     }) as typeof fetch
   });
   return { settings, calls };
+}
+
+/**
+ * An active experiment without tags, created at time 0.
+ */
+export function experiment(id: string, name: string): IExperiment {
+  return {
+    id,
+    name,
+    lifecycle_stage: 'active',
+    artifact_location: null,
+    creation_time: 0,
+    last_update_time: 0,
+    tags: {}
+  };
 }

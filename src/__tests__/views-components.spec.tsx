@@ -10,7 +10,7 @@
 import * as React from 'react';
 import { act } from 'react';
 import { Root } from 'react-dom/client';
-import { fakeServerSettings, ICall, mountRoot, unmountRoot } from './utils';
+import { fakeServerSettings, ICall, mountEachTest } from './utils';
 
 import {
   RenderMimeRegistry,
@@ -91,13 +91,7 @@ describe('RunView', () => {
     restoreSnapshot: jest.fn(() => Promise.resolve())
   };
 
-  beforeEach(() => {
-    ({ host, root } = mountRoot());
-  });
-
-  afterEach(() => {
-    unmountRoot(host, root);
-  });
+  mountEachTest(m => ({ host, root } = m));
 
   function routes(state: { run: any }) {
     return (call: ICall) => {
@@ -177,13 +171,17 @@ describe('RunView', () => {
     };
   }
 
-  it('renders user text as text and sanitises outputs', async () => {
-    const state = { run: run() };
-    const { api } = fakeServer(routes(state));
+  /** The view of the default run, loaded and drawn. */
+  async function showRun(): Promise<void> {
+    const { api } = fakeServer(routes({ run: run() }));
     const model = new RunViewModel(api, RUN);
     await act(() => model.load());
     act(() => root.render(<RunView model={model} context={context} />));
     await flush();
+  }
+
+  it('renders user text as text and sanitises outputs', async () => {
+    await showRun();
     expect(host.querySelector('.jp-mm-view-title')?.textContent).toBe(EVIL);
     expect(host.querySelector('dd[data-label="User"]')?.textContent).toBe(EVIL);
     expect(host.querySelector('.jp-mm-tag-value')?.textContent).toBe(EVIL);
@@ -268,12 +266,7 @@ describe('RunView', () => {
   });
 
   it('previews HTML artifacts only in a sandboxed iframe', async () => {
-    const state = { run: run() };
-    const { api } = fakeServer(routes(state));
-    const model = new RunViewModel(api, RUN);
-    await act(() => model.load());
-    act(() => root.render(<RunView model={model} context={context} />));
-    await flush();
+    await showRun();
     await act(async () => {
       (host.querySelector('.jp-mm-artifact') as HTMLButtonElement).click();
     });
@@ -325,13 +318,7 @@ describe('CompareTable', () => {
   let host: HTMLDivElement;
   let root: Root;
 
-  beforeEach(() => {
-    ({ host, root } = mountRoot());
-  });
-
-  afterEach(() => {
-    unmountRoot(host, root);
-  });
+  mountEachTest(m => ({ host, root } = m));
 
   it('highlights differing rows and hides identical ones on demand', () => {
     const { api } = fakeServer(() => ({ body: {} }));

@@ -17,6 +17,7 @@ import jupyter_mm as mm
 from jupyter_mm.client.tracking import start_run
 from jupyter_mm.notebook import live_panel
 from jupyter_mm.notebook.live_panel import LivePanel
+from jupyter_mm.notebook.widget_base import STATIC
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
@@ -205,12 +206,11 @@ def test_many_metrics_are_capped(run: Any) -> None:
 
 
 def test_esm_is_plain_and_never_parses_html() -> None:
-    esm = live_panel.STATIC / "live_panel.js"
-    css = live_panel.STATIC / "live_panel.css"
-    assert esm.is_file() and css.is_file()
+    assert (STATIC / "live_panel.js").is_file() and (STATIC / "live_panel.css").is_file()
     # inside the package, so the wheel carries them
-    assert live_panel.STATIC.parent == Path(live_panel.__file__).parent
-    source = esm.read_text()
+    assert STATIC.parent == Path(live_panel.__file__).parent
+    source = live_panel.LivePanel._esm  # as sent: the shared static/widget.js, then the panel's
+    assert "function el(" in source and ".jmm-widget {" in live_panel.LivePanel._css
     assert "export default" in source and "render" in source
     assert not re.search(r"^\s*import\b", source, re.M), "no imports: no build step, no CDN"
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):

@@ -129,25 +129,28 @@ def _registry(store: TrackingStore, rest: str, uri: str) -> ModelLocation:
             f"{uri!r}: this store ({type(store).__name__}) has no model registry; load the "
             "version's runs:/ URI instead"
         )
+    return version_location(store, registered_version(store, rest, uri))
+
+
+def registered_version(store: TrackingStore, rest: str, uri: str) -> Any:
+    """The registry's version ``rest`` names (``NAME/VERSION``, ``NAME/latest`` or
+    ``NAME@ALIAS``, from ``uri``): one spelling for loading and for serving a model."""
     if "@" in rest and "/" not in rest:
         name, alias = rest.split("@", 1)
         if not name or not alias:
             raise InvalidInput(f"{uri!r}: use models:/NAME@ALIAS")
-        version = store.get_model_version_by_alias(name, alias)
-    else:
-        name, sep, number = rest.rpartition("/")
-        if not sep or not name or not number:
-            raise InvalidInput(f"{uri!r}: use models:/NAME/VERSION or models:/NAME@ALIAS")
-        if number.lower() == "latest":
-            versions = store.list_model_versions(name)
-            if not versions:
-                raise NotFound(f"registered model {name!r} has no versions")
-            version = max(versions, key=lambda v: v.version)
-        else:
-            if not number.isdigit():
-                raise InvalidInput(f"{uri!r}: the version must be a number, or 'latest'")
-            version = store.get_model_version(name, int(number))
-    return version_location(store, version)
+        return store.get_model_version_by_alias(name, alias)
+    name, sep, number = rest.rpartition("/")
+    if not sep or not name or not number:
+        raise InvalidInput(f"{uri!r}: use models:/NAME/VERSION or models:/NAME@ALIAS")
+    if number.lower() == "latest":
+        versions = store.list_model_versions(name)
+        if not versions:
+            raise NotFound(f"registered model {name!r} has no versions")
+        return max(versions, key=lambda v: v.version)
+    if not number.isdigit():
+        raise InvalidInput(f"{uri!r}: the version must be a number, or 'latest'")
+    return store.get_model_version(name, int(number))
 
 
 def version_location(store: TrackingStore, version: Any) -> ModelLocation:

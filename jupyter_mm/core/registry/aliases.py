@@ -66,18 +66,7 @@ class AliasesMixin(RegistryBase):
             if old is None:
                 raise InvalidInput(f"Registered model alias {alias} not found.")
             self._touch_model(conn, model.model_id)
-            audit.append(
-                conn,
-                actor=actor,
-                action="alias.deleted",
-                model_id=model.model_id,
-                model_name=name,
-                version=old,
-                alias=alias,
-                before={"version": old},
-                after=None,
-                comment=comment,
-            )
+            self._audit_alias_deleted(conn, model, name, alias, old, actor=actor, comment=comment)
 
         self._registry_write(write)
 

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Table, and_, delete, func, insert, select, up
 from ...errors import AlreadyExists, InvalidInput, NotFound, PolicyViolation
 from .. import schema as s
 from ..database import read_conn
-from . import audit
+from . import audit, rules
 from .entities import (
     APPROVED,
     ARCHIVED,
@@ -144,7 +144,16 @@ class RegistryBase(_Base):
                 "(retired versions never serve; reactivate it first)"
             )
 
+    def _touch_model(self, conn: Connection, model_id: int, **values: Any) -> None:
+        """Set the model's ``values`` (columns), and its last update time to now."""
+        conn.execute(
+            update(s.registered_models)
+            .where(_m.model_id == model_id)
+            .values(last_update_time=audit.now_ms(), **values)
+        )
+
     def _update_version(self, conn: Connection, model_id: int, version: int, **values: Any) -> None:
+        """Set the version's ``values`` (columns); its and its model's update time become now."""
         t = audit.now_ms()
         conn.execute(
             update(s.model_versions)
@@ -155,12 +164,28 @@ class RegistryBase(_Base):
             update(s.registered_models).where(_m.model_id == model_id).values(last_update_time=t)
         )
 
-    def _touch_model(self, conn: Connection, model_id: int) -> None:
-        conn.execute(
-            update(s.registered_models)
-            .where(_m.model_id == model_id)
-            .values(last_update_time=audit.now_ms())
-        )
+    def _set_tag(
+        self, name: str, key: str, value: str | None, *, actor: str, comment: str,
+        version: int | None = None,
+    ) -> None:  # fmt: skip
+        """Set (``value`` None: delete) one checked tag of model ``name``, or of its ``version``,
+        in one audited write; the update times move only when the tag changed."""
+        actor, comment = rules.actor(actor), rules.comment(comment)
+
+        def write(conn: Connection) -> None:
+            model = self._model_row(conn, name)
+            if version is not None:
+                self._version_row(conn, model, version)
+            if not self._write_tag(
+                conn, model, name, key, value, actor=actor, comment=comment, version=version
+            ):
+                return
+            if version is None:
+                self._touch_model(conn, model.model_id)
+            else:
+                self._update_version(conn, model.model_id, version)
+
+        self._registry_write(write)
 
     def _audit_aliases_dropped(
         self,
@@ -179,18 +204,59 @@ class RegistryBase(_Base):
         if version is not None:
             stmt = stmt.where(al.version == version)
         for a in conn.execute(stmt.order_by(al.alias)):
-            audit.append(
-                conn,
-                actor=actor,
-                action="alias.deleted",
-                model_id=model.model_id,
-                model_name=name,
-                version=a.version,
-                alias=a.alias,
-                before={"version": a.version},
-                after=None,
-                comment=why,
+            self._audit_alias_deleted(
+                conn, model, name, a.alias, a.version, actor=actor, comment=why
             )
+
+    def _audit_alias_deleted(
+        self, conn: Connection, model: Any, name: str, alias: str, version: int, *, actor: str,
+        comment: str,
+    ) -> None:  # fmt: skip
+        """The ``alias.deleted`` entry of ``alias``, which pointed at ``version``."""
+        audit.append(
+            conn,
+            actor=actor,
+            action="alias.deleted",
+            model_id=model.model_id,
+            model_name=name,
+            version=version,
+            alias=alias,
+            before={"version": version},
+            after=None,
+            comment=comment,
+        )
+
+    def _write_tag(
+        self, conn: Connection, model: Any, name: str, key: str, value: str | None, *,
+        actor: str, comment: str, version: int | None = None,
+    ) -> bool:  # fmt: skip
+        """Set (``value`` None: delete) one tag of ``model``, or of its ``version`` when given,
+        with its audit entry (``model.tag_set``, ``version.tag_deleted``...). False, and nothing
+        written or recorded, when the tag already held ``value``."""
+        if version is None:
+            table, kind = s.registered_model_tags, "model"
+            at: dict[str, Any] = {"model_id": model.model_id, "key": key}
+        else:
+            table, kind = s.model_version_tags, "version"
+            at = {"model_id": model.model_id, "version": version, "key": key}
+        if value is None:
+            old = take_value(conn, table, at, "value")
+        else:
+            old = put_value(conn, table, at, "value", value)
+        if old == value:
+            return False
+        audit.append(
+            conn,
+            actor=actor,
+            action=f"{kind}.tag_deleted" if value is None else f"{kind}.tag_set",
+            model_id=model.model_id,
+            model_name=name,
+            version=version,
+            before=None if old is None else {key: old},
+            after=None if value is None else {key: value},
+            comment=comment,
+        )
+        return True
 
     # -- lookups ---------------------------------------------------------------------------
 

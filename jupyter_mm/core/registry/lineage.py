@@ -12,6 +12,7 @@ Jupyter-free. The artifact paths and tag names are ``core/records.py``'s, which 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ from ..wire import json_number
 if TYPE_CHECKING:
     from ..entities import ArtifactInfo, Run
     from ..store import Store
-    from .entities import ModelVersion
+    from .entities import Approval, ModelVersion
 
 #: Snapshot phases, best first: JupyterLab's live document at the end, at the start, then the
 #: kernel's own copy (from the file on disk or rebuilt from its history).
@@ -76,19 +77,13 @@ def version_json(v: ModelVersion) -> dict[str, Any]:
         "last_update_time": v.last_update_time,
         "tags": dict(v.tags),
         "aliases": list(v.aliases),
-        "approval": None
-        if a is None
-        else {
-            "status": a.status,
-            "requested_by": a.requested_by,
-            "requested_time": a.requested_time,
-            "request_comment": a.request_comment,
-            "evidence": list(a.evidence),
-            "decided_by": a.decided_by,
-            "decided_time": a.decided_time,
-            "decision_comment": a.decision_comment,
-        },
+        "approval": None if a is None else approval_json(a),
     }
+
+
+def approval_json(a: Approval) -> dict[str, Any]:
+    """A version's approval as JSON: every field, in the entity's order."""
+    return {**dataclasses.asdict(a), "evidence": list(a.evidence)}
 
 
 def lineage(store: Store, name: str, version: int | str) -> dict[str, Any]:

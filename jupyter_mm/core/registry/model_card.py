@@ -20,15 +20,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection
 
 from ...errors import InvalidInput
-from .. import limits
-from .. import schema as s
-from . import audit, rules
+from .. import limits, validation
+from . import rules
 from .lineage import lineage, version_json
 
 if TYPE_CHECKING:
@@ -71,12 +70,7 @@ def update_model_card(
     number, actor, comment = rules.version(version), rules.actor(actor), rules.comment(comment)
     if not fields:
         raise InvalidInput(f"name at least one model card field: {', '.join(USER_FIELDS)}")
-    unknown = sorted(set(fields) - set(USER_FIELDS))
-    if unknown:
-        raise InvalidInput(
-            f"unknown model card field(s) {', '.join(map(repr, unknown))}; "
-            f"expected some of {', '.join(USER_FIELDS)}"
-        )
+    validation.known_fields(fields, USER_FIELDS, "model card field")
     wanted: dict[str, str | None] = {}
     for field, value in fields.items():
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -89,39 +83,16 @@ def update_model_card(
         wanted[CARD_TAG_PREFIX + field] = rules.text(
             value, f"model card field {field!r}", limits.MAX_TAG_VALUE_LENGTH
         )
-    t = s.model_version_tags.c
 
     def write(conn: Connection) -> None:
         model = store._model_row(conn, name)
         store._version_row(conn, model, number)
         changed = False
         for key, value in wanted.items():
-            where = (t.model_id == model.model_id, t.version == number, t.key == key)
-            old = conn.execute(select(t.value).where(*where)).scalar()
-            if old == value:
-                continue
-            if value is None:
-                conn.execute(delete(s.model_version_tags).where(*where))
-            elif old is None:
-                conn.execute(
-                    insert(s.model_version_tags).values(
-                        model_id=model.model_id, version=number, key=key, value=value
-                    )
-                )
-            else:
-                conn.execute(update(s.model_version_tags).where(*where).values(value=value))
-            audit.append(
-                conn,
-                actor=actor,
-                action="version.tag_deleted" if value is None else "version.tag_set",
-                model_id=model.model_id,
-                model_name=name,
-                version=number,
-                before=None if old is None else {key: old},
-                after=None if value is None else {key: value},
-                comment=comment,
+            wrote = store._write_tag(
+                conn, model, name, key, value, actor=actor, comment=comment, version=number
             )
-            changed = True
+            changed = changed or wrote
         if changed:
             store._update_version(conn, model.model_id, number)
 
@@ -348,6 +319,16 @@ def _dataset_text(d: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def _value_table(
+    values: Mapping[str, Any] | None, what: str, cell: Callable[[Any], str]
+) -> list[str]:
+    """A Markdown table of a run's ``values`` by name (metrics, params), or a line saying none."""
+    if not values:
+        return [f"_no {what}s recorded_"]
+    rows = [f"| {_md(k)} | {cell(x)} |" for k, x in sorted(values.items())]
+    return [f"| {what} | value |", "|---|---|", *rows]
+
+
 def _md(text: Any) -> str:
     """Text safe inside Markdown: no inline HTML survives, table pipes stay in their cell."""
     return (
@@ -382,17 +363,9 @@ def to_markdown(facts: dict[str, Any]) -> str:
         out += [*(_md(p) + "\n" for p in _paragraphs(text))] if text else [f"_{_MISSING_TEXT}_", ""]
     run = lin["run"] or {}
     out += ["## Performance (final metrics of the run)", ""]
-    if run.get("metrics"):
-        out += ["| metric | value |", "|---|---|"]
-        out += [f"| {_md(k)} | {_metric_text(x)} |" for k, x in sorted(run["metrics"].items())]
-    else:
-        out.append("_no metrics recorded_")
+    out += _value_table(run.get("metrics"), "metric", _metric_text)
     out += ["", "## Parameters", ""]
-    if run.get("params"):
-        out += ["| param | value |", "|---|---|"]
-        out += [f"| {_md(k)} | {_md(x)} |" for k, x in sorted(run["params"].items())]
-    else:
-        out.append("_no params recorded_")
+    out += _value_table(run.get("params"), "param", _md)
     out += ["", "## Data", ""]
     out += [f"- **{_md(d['name'])}**: {_md(_dataset_text(d))}" for d in lin["datasets"]] or [
         "_no dataset recorded_"

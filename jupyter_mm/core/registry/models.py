@@ -12,7 +12,7 @@ from .. import validation
 from ..database import read_conn
 from . import audit, rules
 from . import search as rsearch
-from .base import RegistryBase, put_value, take_value
+from .base import RegistryBase
 from .entities import RegisteredModel
 
 _m = s.registered_models.c
@@ -84,11 +84,7 @@ class ModelsMixin(RegistryBase):
             if new_name == name:
                 return
             self._require_free_name(conn, new_name)
-            conn.execute(
-                update(s.registered_models)
-                .where(_m.model_id == model.model_id)
-                .values(name=new_name, last_update_time=audit.now_ms())
-            )
+            self._touch_model(conn, model.model_id, name=new_name)
             # the model's own webhooks follow it (they name it)
             conn.execute(
                 update(s.webhooks)
@@ -119,11 +115,7 @@ class ModelsMixin(RegistryBase):
             model = self._model_row(conn, name)
             if model.description == description:
                 return
-            conn.execute(
-                update(s.registered_models)
-                .where(_m.model_id == model.model_id)
-                .values(description=description, last_update_time=audit.now_ms())
-            )
+            self._touch_model(conn, model.model_id, description=description)
             audit.append(
                 conn,
                 actor=actor,
@@ -174,54 +166,13 @@ class ModelsMixin(RegistryBase):
         self, name: str, key: str, value: Any, *, actor: str, comment: str = ""
     ) -> None:
         key = validation.key(key, "tag name")
-        value = validation.tag_value(key, value)
-        actor, comment = rules.actor(actor), rules.comment(comment)
-
-        def write(conn: Connection) -> None:
-            model = self._model_row(conn, name)
-            at = {"model_id": model.model_id, "key": key}
-            old = put_value(conn, s.registered_model_tags, at, "value", value)
-            if old == value:
-                return
-            self._touch_model(conn, model.model_id)
-            audit.append(
-                conn,
-                actor=actor,
-                action="model.tag_set",
-                model_id=model.model_id,
-                model_name=name,
-                before=None if old is None else {key: old},
-                after={key: value},
-                comment=comment,
-            )
-
-        self._registry_write(write)
+        self._set_tag(name, key, validation.tag_value(key, value), actor=actor, comment=comment)
 
     def delete_registered_model_tag(
         self, name: str, key: str, *, actor: str, comment: str = ""
     ) -> None:
         """Idempotent, as in MLflow: deleting an absent tag changes (and records) nothing."""
-        actor, comment = rules.actor(actor), rules.comment(comment)
-
-        def write(conn: Connection) -> None:
-            model = self._model_row(conn, name)
-            at = {"model_id": model.model_id, "key": key}
-            old = take_value(conn, s.registered_model_tags, at, "value")
-            if old is None:
-                return
-            self._touch_model(conn, model.model_id)
-            audit.append(
-                conn,
-                actor=actor,
-                action="model.tag_deleted",
-                model_id=model.model_id,
-                model_name=name,
-                before={key: old},
-                after=None,
-                comment=comment,
-            )
-
-        self._registry_write(write)
+        self._set_tag(name, key, None, actor=actor, comment=comment)
 
     def search_registered_models(
         self,

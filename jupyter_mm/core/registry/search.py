@@ -60,27 +60,26 @@ def _compile(expr: Expr, attributes: dict[str, Any], tag: Any) -> ColumnElement[
 
 
 def model_filter(text: str | None) -> ColumnElement[bool] | None:
-    expr = parse_filter(text)
-    if expr is None:
-        return None
     t = s.registered_model_tags
-    return _compile(
-        expr,
-        {"run_name": _m.name, "user_id": _m.owner},
-        lambda c: _tag_condition(t, [(t.c.model_id, _m.model_id)], c),
-    )
+    attributes = {"run_name": _m.name, "user_id": _m.owner}
+    return _filter(text, attributes, t, [(t.c.model_id, _m.model_id)])
 
 
 def version_filter(text: str | None) -> ColumnElement[bool] | None:
+    t = s.model_version_tags
+    attributes = {"run_name": _m.name, "run_id": _v.run_uuid, "user_id": _v.user_id}
+    return _filter(text, attributes, t, [(t.c.model_id, _v.model_id), (t.c.version, _v.version)])
+
+
+def _filter(
+    text: str | None, attributes: dict[str, Any], tags: Any, joins: list[tuple[Any, Any]]
+) -> ColumnElement[bool] | None:
+    """The condition of a filter string over models or versions: ``attributes`` by filter key,
+    ``tags.<key>`` in the ``tags`` table joined on ``joins``."""
     expr = parse_filter(text)
     if expr is None:
         return None
-    t = s.model_version_tags
-    return _compile(
-        expr,
-        {"run_name": _m.name, "run_id": _v.run_uuid, "user_id": _v.user_id},
-        lambda c: _tag_condition(t, [(t.c.model_id, _v.model_id), (t.c.version, _v.version)], c),
-    )
+    return _compile(expr, attributes, lambda c: _tag_condition(tags, joins, c))
 
 
 _MODEL_ORDER = {

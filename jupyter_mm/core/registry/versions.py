@@ -14,7 +14,7 @@ from .. import validation
 from ..database import read_conn
 from . import audit, rules, sources
 from . import search as rsearch
-from .base import RegistryBase, check_not_deleted_run, put_value, take_value, versions_with_names
+from .base import RegistryBase, check_not_deleted_run, versions_with_names
 from .entities import APPROVED, ARCHIVED, READY, SERVING_STAGES, STAGES, ModelVersion
 
 _m = s.registered_models.c
@@ -216,56 +216,13 @@ class VersionsMixin(RegistryBase):
         number = rules.version(version)
         key = validation.key(key, "tag name")
         value = validation.tag_value(key, value)
-        actor, comment = rules.actor(actor), rules.comment(comment)
-
-        def write(conn: Connection) -> None:
-            model = self._model_row(conn, name)
-            self._version_row(conn, model, number)
-            at = {"model_id": model.model_id, "version": number, "key": key}
-            old = put_value(conn, s.model_version_tags, at, "value", value)
-            if old == value:
-                return
-            self._update_version(conn, model.model_id, number)
-            audit.append(
-                conn,
-                actor=actor,
-                action="version.tag_set",
-                model_id=model.model_id,
-                model_name=name,
-                version=number,
-                before=None if old is None else {key: old},
-                after={key: value},
-                comment=comment,
-            )
-
-        self._registry_write(write)
+        self._set_tag(name, key, value, actor=actor, comment=comment, version=number)
 
     def delete_model_version_tag(
         self, name: str, version: int | str, key: str, *, actor: str, comment: str = ""
     ) -> None:
-        number, actor, comment = rules.version(version), rules.actor(actor), rules.comment(comment)
-
-        def write(conn: Connection) -> None:
-            model = self._model_row(conn, name)
-            self._version_row(conn, model, number)
-            at = {"model_id": model.model_id, "version": number, "key": key}
-            old = take_value(conn, s.model_version_tags, at, "value")
-            if old is None:
-                return
-            self._update_version(conn, model.model_id, number)
-            audit.append(
-                conn,
-                actor=actor,
-                action="version.tag_deleted",
-                model_id=model.model_id,
-                model_name=name,
-                version=number,
-                before={key: old},
-                after=None,
-                comment=comment,
-            )
-
-        self._registry_write(write)
+        number = rules.version(version)
+        self._set_tag(name, key, None, actor=actor, comment=comment, version=number)
 
     def transition_model_version_stage(
         self,

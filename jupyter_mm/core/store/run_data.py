@@ -12,6 +12,7 @@ from .. import schema as s
 from ..entities import Metric
 from . import statements as st
 from .base import (
+    MetricColumns,
     MetricPoint,
     check_batch_id,
     check_run_id,
@@ -47,16 +48,7 @@ class RunDataMixin(MetricsMixin):
             return True
 
         def write(conn: Connection) -> bool:
-            self._check_active(conn, run_uuid, lock=bool(points) or bool(receipt))
-            if receipt and not self._take_receipt(conn, run_uuid, receipt):
-                return False
-            if param_items:
-                self._write_params(conn, run_uuid, param_items)
-            if tag_items:
-                self._upsert_tags(conn, run_uuid, tag_items)
-            if points:
-                self._append_metrics(conn, run_uuid, points)
-            return True
+            return self._apply_batch(conn, run_uuid, receipt, param_items, tag_items, points)
 
         return self._write(write)
 
@@ -80,17 +72,30 @@ class RunDataMixin(MetricsMixin):
         values.setdefault("end_time", None)
 
         def write(conn: Connection) -> bool:
-            self._check_active(conn, run_uuid, lock=bool(points) or bool(receipt))
-            if receipt and not self._take_receipt(conn, run_uuid, receipt):
+            if not self._apply_batch(conn, run_uuid, receipt, {}, tag_items, points):
                 return False
-            if points:
-                self._append_metrics(conn, run_uuid, points)
-            if tag_items:
-                self._upsert_tags(conn, run_uuid, tag_items)
             conn.execute(st.END_RUN, {"run": run_uuid, **values})
             return True
 
         return self._write(write)
+
+    def _apply_batch(
+        self, conn: Connection, run_uuid: str, receipt: str | None,
+        param_items: Mapping[str, str], tag_items: Mapping[str, str],
+        points: dict[str, MetricColumns],
+    ) -> bool:  # fmt: skip
+        """Write a checked batch to an active run (log_batch, end_run); False, writing nothing,
+        when its ``receipt`` (batch id) was applied before."""
+        self._check_active(conn, run_uuid, lock=bool(points) or bool(receipt))
+        if receipt and not self._take_receipt(conn, run_uuid, receipt):
+            return False
+        if param_items:
+            self._write_params(conn, run_uuid, param_items)
+        if tag_items:
+            self._upsert_tags(conn, run_uuid, tag_items)
+        if points:
+            self._append_metrics(conn, run_uuid, points)
+        return True
 
     def _take_receipt(self, conn: Connection, run_uuid: str, batch_id: str) -> bool:
         """Record ``batch_id`` for the run; False if it was recorded before."""

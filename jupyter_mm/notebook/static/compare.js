@@ -37,21 +37,7 @@ function loadPlotly(model) {
   return promise;
 }
 
-function el(tag, cls, text) {
-  const node = document.createElement(tag);
-  if (cls) node.className = cls;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function fmt(v) {
-  if (v === null || v === undefined) return "";
-  if (typeof v !== "number") return String(v);
-  if (Number.isInteger(v) && Math.abs(v) < 1e9) return String(v);
-  const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(3);
-  return String(Number(v.toPrecision(5)));
-}
+const fmt = (v) => formatNumber(v, 5, "");
 
 function select(cls, label, options, value, onChange) {
   const wrap = el("label", "jmm-cmp-field");
@@ -79,7 +65,7 @@ function checkbox(cls, label, checked, onChange) {
 }
 
 function render({ model, el: host }) {
-  const root = el("div", "jmm-cmp");
+  const root = el("div", "jmm-widget jmm-cmp");
   const bar = el("div", "jmm-cmp-bar");
   const status = el("div", "jmm-cmp-status");
   const body = el("div", "jmm-cmp-body");
@@ -324,19 +310,13 @@ function render({ model, el: host }) {
     status.textContent = model.get("live") ? "● live: following running runs" : "";
   };
 
-  let pending = false;
-  const schedule = () => {
-    if (pending) return;
-    pending = true;
-    requestAnimationFrame(() => {
-      pending = false;
-      if (destroyed) return;
-      syncControls();
-      drawFigures().catch((err) => {
-        status.textContent = "could not draw: " + String(err && err.message ? err.message : err);
-      });
+  const schedule = onePerFrame(() => {
+    if (destroyed) return;
+    syncControls();
+    drawFigures().catch((err) => {
+      status.textContent = "could not draw: " + String(err && err.message ? err.message : err);
     });
-  };
+  });
 
   buildBar();
   syncControls();

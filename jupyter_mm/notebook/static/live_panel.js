@@ -5,21 +5,7 @@ const SVG = "http://www.w3.org/2000/svg";
 const W = 120;
 const H = 22;
 
-function el(tag, cls, text) {
-  const node = document.createElement(tag);
-  if (cls) node.className = cls;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function fmt(v) {
-  if (v === null || v === undefined) return "–";
-  if (typeof v !== "number") return String(v); // "NaN", "inf", "-inf"
-  if (Number.isInteger(v) && Math.abs(v) < 1e9) return String(v);
-  const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(3);
-  return String(Number(v.toPrecision(4)));
-}
+const fmt = (v) => formatNumber(v, 4, "–");
 
 function duration(s) {
   s = Math.max(0, s);
@@ -74,7 +60,7 @@ function sparkline(points) {
 }
 
 function render({ model, el: host }) {
-  const root = el("div", "jmm-live");
+  const root = el("div", "jmm-widget jmm-live");
   const head = el("div", "jmm-live-head");
   const name = el("span", "jmm-live-name");
   const id = el("code", "jmm-live-id");
@@ -135,17 +121,10 @@ function render({ model, el: host }) {
     extra.style.display = chips.length ? "" : "none";
   };
 
-  // Coalesce bursts of changes into one redraw per animation frame.
-  let pending = false;
-  const schedule = () => {
-    if (pending) return;
-    pending = true;
-    requestAnimationFrame(() => {
-      pending = false;
-      drawHead();
-      drawMetrics();
-    });
-  };
+  const schedule = onePerFrame(() => {
+    drawHead();
+    drawMetrics();
+  });
 
   syncClock();
   drawHead();

@@ -6,6 +6,7 @@ strings of ``core/wire.py``, as MLflow spells them, both ways.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from tornado.web import HTTPError
 
-from ...core import json_body
+from ...core import json_body, validation
 from ...core.wire import json_number
 from ...errors import InvalidInput
 
@@ -63,11 +64,20 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, allow_nan=False, separators=(",", ":"))
 
 
-def read_json_body(handler: MMHandler, limit: int = MAX_JSON_BYTES, required: bool = True) -> Any:
-    """The request body as JSON (see :mod:`..json_body`), refusing oversized bodies with a 413."""
+def check_body_size(handler: MMHandler, limit: int, advice: str = "") -> bytes:
+    """The request body, refused with a 413 (and ``advice`` on what to do) above ``limit``."""
     body = handler.request.body or b""
     if len(body) > limit:
-        raise HTTPError(413, f"request body too large: {len(body)} bytes (limit {limit})")
+        hint = f"; {advice}" if advice else ""
+        raise HTTPError(413, f"request body too large: {len(body)} bytes (limit {limit}){hint}")
+    return body
+
+
+def read_json_body(
+    handler: MMHandler, limit: int = MAX_JSON_BYTES, required: bool = True, advice: str = ""
+) -> Any:
+    """The request body as JSON (see :mod:`..json_body`), refusing oversized bodies with a 413."""
+    body = check_body_size(handler, limit, advice)
     if not body.strip():
         if required:
             raise InvalidInput("the request body must be a JSON object")
@@ -80,12 +90,7 @@ def json_object(handler: MMHandler, allowed: Iterable[str], **kw: Any) -> dict[s
     body = read_json_body(handler, **kw)
     if not isinstance(body, dict):
         raise InvalidInput(f"the request body must be a JSON object, got {type(body).__name__}")
-    unknown = sorted(set(body) - set(allowed))
-    if unknown:
-        raise InvalidInput(
-            f"unknown field(s) {', '.join(map(repr, unknown))}; expected some of "
-            f"{', '.join(sorted(allowed))}"
-        )
+    validation.known_fields(body, sorted(allowed))
     return body
 
 
@@ -185,15 +190,8 @@ def string_map(value: Any, what: str) -> dict[str, str]:
 
 
 def experiment_json(exp: Experiment) -> dict[str, Any]:
-    return {
-        "id": exp.id,
-        "name": exp.name,
-        "lifecycle_stage": exp.lifecycle_stage,
-        "artifact_location": exp.artifact_location,
-        "creation_time": exp.creation_time,
-        "last_update_time": exp.last_update_time,
-        "tags": dict(exp.tags),
-    }
+    """Every field of the experiment, in its order (the tags a copy)."""
+    return dataclasses.asdict(exp)
 
 
 class Columns:

@@ -8,7 +8,7 @@ from typing import Any
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
-from ...core import json_body
+from ...core import json_body, validation
 from ...errors import InvalidInput, NotFound
 from ..serve import served_models
 from .base import MMHandler
@@ -36,9 +36,7 @@ class ServeHandler(MMHandler):
         body = json_body.parse(self.request.body or b"{}")
         if not isinstance(body, dict):
             raise InvalidInput("the request body must be a JSON object with 'model_uri'")
-        unknown = set(body) - {"model_uri", "name", "trust"}
-        if unknown:
-            raise InvalidInput(f"unknown field(s) {sorted(unknown)}: give model_uri, name, trust")
+        validation.known_fields(body, ("model_uri", "name", "trust"))
         trust = body.get("trust", False)
         if not isinstance(trust, bool):
             raise InvalidInput("'trust' must be true or false")

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 import tornado.web
 from jupyter_server.auth.decorator import authorized
-from tornado.web import HTTPError
 
 from ...client.snapshots import best_snapshot_info
 from ...core.records import (
@@ -195,15 +194,8 @@ class SnapshotHandler(MMHandler):
     @tornado.web.authenticated
     @authorized
     async def post(self, run_id: str) -> None:
-        size = len(self.request.body or b"")
-        if size > MAX_SNAPSHOT_BYTES:
-            raise HTTPError(
-                413,
-                f"notebook snapshot too large: {size} bytes (limit {MAX_SNAPSHOT_BYTES}); "
-                "clear large outputs and run again",
-            )
+        body = read_json_body(self, MAX_SNAPSHOT_BYTES, advice="clear large outputs and run again")
         run_id = _run_id(run_id)
-        body = read_json_body(self, MAX_SNAPSHOT_BYTES)
         if not isinstance(body, dict):
             raise InvalidInput("the body must be a JSON object with 'phase' and 'notebook'")
         phase = body.get("phase")

@@ -22,6 +22,7 @@ from tornado.web import HTTPError
 
 from ...errors import IntegrityError, InvalidInput
 from ..handlers.base import WEBHOOKS_ALLOW_PRIVATE_SETTING, MMHandler
+from ..handlers.common import check_body_size
 from . import artifacts, logged_models, registry, tracking, webhooks
 from .wire import Request, dumps
 
@@ -76,13 +77,7 @@ class MlflowRPCHandler(MlflowHandler):
             if any(path == rpc for _, path in (*tracking.ROUTES, *registry.ROUTES)):
                 raise HTTPError(405, f"{method} is not allowed for {rpc}")
             raise HTTPError(404, f"no MLflow endpoint {rpc!r} on this server")
-        size = len(self.request.body or b"")
-        if size > MAX_RPC_BODY_BYTES:
-            raise HTTPError(
-                413,
-                f"request body of {size} bytes exceeds the limit of {MAX_RPC_BODY_BYTES} bytes; "
-                "split the batch",
-            )
+        check_body_size(self, MAX_RPC_BODY_BYTES, advice="split the batch")
         req = self.request_message()
         run_user = self.run_user if endpoint is tracking.create_run else None
 
@@ -199,43 +194,29 @@ class MlflowServerInfoHandler(MlflowHandler):
         )
 
 
+def _not_found() -> Any:
+    """One verb of :class:`MlflowNotFoundHandler`. A function per verb, not one shared: jupyter
+    server's ``authorized`` fixes its action (read, write) on the first call of each function."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def method(self: MlflowHandler, rest: str = "") -> None:
+        raise HTTPError(404, f"no MLflow endpoint {self.request.path!r} on this server")
+
+    return method
+
+
 class MlflowNotFoundHandler(MlflowHandler):
     """Any other path under the MLflow routes (``api/3.0/...``, ``ajax-api/...``, an unknown
     version): MLflow's JSON ``ENDPOINT_NOT_FOUND`` 404 (which the client maps every 404 to)
     instead of Jupyter's HTML page, after authentication like every other MLflow route."""
 
-    def _not_found(self) -> None:
-        raise HTTPError(404, f"no MLflow endpoint {self.request.path!r} on this server")
-
-    @tornado.web.authenticated
-    @authorized
-    async def get(self, rest: str = "") -> None:
-        self._not_found()
-
-    @tornado.web.authenticated
-    @authorized
-    async def head(self, rest: str = "") -> None:
-        self._not_found()
-
-    @tornado.web.authenticated
-    @authorized
-    async def post(self, rest: str = "") -> None:
-        self._not_found()
-
-    @tornado.web.authenticated
-    @authorized
-    async def put(self, rest: str = "") -> None:
-        self._not_found()
-
-    @tornado.web.authenticated
-    @authorized
-    async def patch(self, rest: str = "") -> None:
-        self._not_found()
-
-    @tornado.web.authenticated
-    @authorized
-    async def delete(self, rest: str = "") -> None:
-        self._not_found()
+    get = _not_found()
+    head = _not_found()
+    post = _not_found()
+    put = _not_found()
+    patch = _not_found()
+    delete = _not_found()
 
 
 class MlflowHealthHandler(MlflowHandler):

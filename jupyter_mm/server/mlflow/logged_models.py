@@ -186,10 +186,7 @@ def delete(store: Store, req: Request, model_id: str) -> dict[str, Any]:
 
 
 def set_tags(store: Store, req: Request, model_id: str) -> dict[str, Any]:
-    run, record = _find(store, model_id)
-    for k, v in key_values(req.items("tags"), "tags"):
-        record.setdefault("tags", {})[k] = string_value("value", v)
-    _save(store, run, record)
+    run, record = _set_key_values(store, req, model_id, "tags")
     return {"model": model_json(run, record)}
 
 
@@ -203,11 +200,19 @@ def delete_tag(store: Store, req: Request, model_id: str, key: str) -> dict[str,
 
 
 def log_params(store: Store, req: Request, model_id: str) -> dict[str, Any]:
-    run, record = _find(store, model_id)
-    for k, v in key_values(req.items("params"), "params"):
-        record.setdefault("params", {})[k] = string_value("value", v)
-    _save(store, run, record)
+    _set_key_values(store, req, model_id, "params")
     return {}
+
+
+def _set_key_values(
+    store: Store, req: Request, model_id: str, field: str
+) -> tuple[Run, dict[str, Any]]:
+    """Set the request's ``field`` (``tags`` or ``params``: key/value pairs) on the record."""
+    run, record = _find(store, model_id)
+    for k, v in key_values(req.items(field), field):
+        record.setdefault(field, {})[k] = string_value("value", v)
+    _save(store, run, record)
+    return run, record
 
 
 def record_metrics(store: Store, run_id: str, metrics: list[dict[str, Any]]) -> None:

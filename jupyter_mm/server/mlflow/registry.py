@@ -84,9 +84,7 @@ def _name(req: Request, field: str = "name") -> str:
 
 
 def _version(req: Request) -> str:
-    value = req.raw("version")
-    if value is None or value == "":
-        raise missing("version")
+    value = req.given("version", required=True)
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str) or not value.strip().isdigit():

@@ -71,23 +71,26 @@ class Request:
             return value[0] if value else None
         return value
 
-    def text(self, name: str, required: bool = False, default: str | None = None) -> str | None:
+    def given(self, name: str, required: bool = False) -> Any:
+        """The field's value; None when it is absent or empty (an error when ``required``)."""
         value = self.raw(name)
         if value is None or value == "":
             if required:
                 raise missing(name)
+            return None
+        return value
+
+    def text(self, name: str, required: bool = False, default: str | None = None) -> str | None:
+        value = self.given(name, required)
+        if value is None:
             return default
         if not isinstance(value, str):
             raise invalid(name, value)
         return value
 
     def integer(self, name: str, required: bool = False, default: int | None = None) -> int | None:
-        value = self.raw(name)
-        if value is None or value == "":
-            if required:
-                raise missing(name)
-            return default
-        return to_int(name, value)
+        value = self.given(name, required)
+        return default if value is None else to_int(name, value)
 
     def items(self, name: str) -> list[Any]:
         value = self.fields.get(name)
@@ -104,8 +107,8 @@ class Request:
         return value
 
     def view(self, name: str) -> str:
-        value = self.raw(name)
-        if value is None or value == "":
+        value = self.given(name)
+        if value is None:
             return "active"
         view = _VIEW_TYPES.get(str(value).upper())
         if view is None:
