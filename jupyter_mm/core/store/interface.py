@@ -17,6 +17,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
 
     from ..entities import ArtifactInfo, DatasetInput, Experiment, Metric, Run
     from ..registry.entities import AuditEntry, AuditReport, ModelVersion, Policy, RegisteredModel
@@ -353,3 +354,15 @@ class TrackingStore(Protocol):
     def predictions(
         self, name: str, version: int | str | None = None, start: Any = None, end: Any = None
     ) -> pd.DataFrame: ...
+
+    def log_prediction_table(
+        self, name: str, version: int | str, table: pa.Table, *, batch: str | None = None
+    ) -> int | None:
+        """Rows written; None when a remote store kept the batch in its spool (sent later)."""
+        ...
+
+    def log_label_table(
+        self, name: str, table: pa.Table, *, batch: str | None = None
+    ) -> int | None: ...
+
+    def labels(self, name: str) -> pd.DataFrame: ...

@@ -25,7 +25,7 @@ from .experiments import (
     ExperimentsHandler,
 )
 from .metrics import MetricHistoryHandler
-from .predictions import PredictionsHandler
+from .predictions import LabelsHandler, PredictionsHandler
 from .registry import (
     AliasHandler,
     AliasHistoryHandler,
@@ -125,6 +125,7 @@ def api_handlers() -> list[tuple[Any, ...]]:
         (route("registry", "policy"), PolicyHandler),
         (route("registry", "models", _MODEL, "policy"), PolicyHandler),
         (route("predictions"), PredictionsHandler),
+        (route("labels"), LabelsHandler),
         (route("serve"), ServeHandler),
         (route("serve", _MODEL), ServedHandler),
     ]
