@@ -103,7 +103,12 @@ def main() -> None:
         import sys
         from pathlib import Path
 
-        others = [sys.executable, str(Path(__file__).with_name("drift_others.py")), "--rows", str(n)]
+        others = [
+            sys.executable,
+            str(Path(__file__).with_name("drift_others.py")),
+            "--rows",
+            str(n),
+        ]
         subprocess.run(others + (["--json", args.json] if args.json else []), check=False)
 
 

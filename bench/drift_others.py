@@ -47,13 +47,19 @@ HERE = Path(__file__).resolve().parent
 TOOLS: dict[str, dict[str, Any]] = {
     "evidently": {
         "check": "from evidently import Report; from evidently.presets import DataDriftPreset",
-        "attempts": [["evidently", "pyarrow"], ["evidently", "pyarrow", "pandas<3"],
-                     ["evidently<0.7", "pyarrow", "pandas<3", "numpy<2.3"]],  # fmt: skip
+        "attempts": [
+            ["evidently", "pyarrow"],
+            ["evidently", "pyarrow", "pandas<3"],
+            ["evidently<0.7", "pyarrow", "pandas<3", "numpy<2.3"],
+        ],  # fmt: skip
     },
     "nannyml": {
         "check": "import nannyml; nannyml.UnivariateDriftCalculator",
-        "attempts": [["nannyml", "pyarrow"], ["nannyml", "pyarrow", "pandas<3", "statsmodels"],
-                     ["nannyml", "pyarrow", "pandas<2.3", "numpy<2", "statsmodels"]],  # fmt: skip
+        "attempts": [
+            ["nannyml", "pyarrow"],
+            ["nannyml", "pyarrow", "pandas<3", "statsmodels"],
+            ["nannyml", "pyarrow", "pandas<2.3", "numpy<2", "statsmodels"],
+        ],  # fmt: skip
     },
 }
 
@@ -103,7 +109,7 @@ def ensure_venv(tool: str) -> dict[str, Any]:
     return {"error": "; ".join(errors)}
 
 
-RUNNER = r'''
+RUNNER = r"""
 import json, resource, sys, time, warnings
 warnings.filterwarnings("ignore")
 import pandas as pd
@@ -147,7 +153,7 @@ else:
 out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 out["data_rss_mib"] = loaded_kib / 1024
 print("RESULT " + json.dumps(out))
-'''
+"""
 
 
 def data_files(n: int) -> tuple[Path, Path]:

@@ -354,9 +354,11 @@ def write_prediction_table(root: str, table: pa.Table, batch: str | None = None)
     fs, base = fsspec.core.url_to_fs(root)
     local = isinstance(fs, LocalFileSystem)
     days = pc.strftime(table.column("ts"), format="%Y-%m-%d")
-    groups = table.append_column("__day", days).group_by(
-        ["model_name", "model_version", "__day"], use_threads=False
-    ).aggregate([])
+    groups = (
+        table.append_column("__day", days)
+        .group_by(["model_name", "model_version", "__day"], use_threads=False)
+        .aggregate([])
+    )
     for model, version, day in zip(*(groups.column(i).to_pylist() for i in range(3)), strict=True):
         mask = pc.and_(
             pc.and_(pc.equal(table.column("model_name"), model),
@@ -366,4 +368,3 @@ def write_prediction_table(root: str, table: pa.Table, batch: str | None = None)
         part = table.filter(mask)
         write_part(fs, local, partition_dir(base, model, version, day), part, batch)
     return int(table.num_rows)
-

@@ -64,7 +64,7 @@ def _data(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
 
 def _register(name: str) -> Any:
     X = _data(2000, 0)[["income", "age"]]
-    y = (np.random.default_rng(1).random(len(X)) < 1 / (1 + np.exp(-(X["income"] - 50) / 5)))
+    y = np.random.default_rng(1).random(len(X)) < 1 / (1 + np.exp(-(X["income"] - 50) / 5))
     with mm.start_run():
         clf = linear.LogisticRegression().fit(X, y.astype(int))
         info = mm.log_model(clf, "scorer")

@@ -140,7 +140,5 @@ class LabelsHandler(MMHandler):
             raise InvalidInput("'name' (the model's name) is required")
         table = _body_table(self)
         batch = _batch(self)
-        rows = await self.call_store(
-            lambda store: store.log_label_table(name, table, batch=batch)
-        )
+        rows = await self.call_store(lambda store: store.log_label_table(name, table, batch=batch))
         self.send_json({"rows": rows}, status=201)
