@@ -229,3 +229,20 @@ def _batch_table(name: str, version: str) -> pa.Table:
     return batch_table(request_id="batch-x", model_name=name, model_version=version,
                        inputs=pd.DataFrame({"income": [1.0, 2.0, 3.0]}), outputs=[0.1, 0.2, 0.3],
                        ts=DAY0.timestamp())  # fmt: skip
+
+
+def test_a_batch_over_the_body_limit_goes_in_parts(
+    remote: RemoteStore, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jupyter_mm.client.remote import store as remote_store
+
+    clf = _register("big")
+    X = _data(4000, 8)
+    monkeypatch.setattr(remote_store, "MAX_PARQUET_BYTES", 40_000)  # ~100 KB of Parquet here
+    ids = [f"b-{i}" for i in range(len(X))]
+    out = mm.log_predictions("big", 1, X, clf.predict_proba(X[["income", "age"]]), ids=ids)
+    assert out["rows"] == 4000 and not remote.spool.pending()
+    with server_store(server) as st:
+        assert sorted(st.predictions("big")["request_id"]) == sorted(ids)  # every row once
+        parts = list((Path(st.predictions_url) / "model=big").rglob("part-*.parquet"))
+    assert len(parts) > 1 and all(p.stat().st_size <= 40_000 for p in parts)
