@@ -114,6 +114,27 @@ def test_round_trip_equals_the_local_store(
         assert st.labels("credit")["request_id"].nunique() == 601
 
 
+def test_round_trip_through_the_team_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same on ``jupyter mm server`` (its own artifact root, a shared token)."""
+    from tests.server.live import team_server
+
+    client_env(monkeypatch, tmp_path / "spool")
+    (tmp_path / "team").mkdir()
+    with team_server(tmp_path / "team", str(tmp_path / "team-store"), TOKEN) as team:
+        with tracking_to(team.url):
+            got = _scenario("credit")
+        with server_store(Server(team.url, str(tmp_path / "team-store"),
+                                 str(tmp_path / "team" / "artifacts"), team.log)) as st:  # fmt: skip
+            assert len(st.predictions("credit")) == 1000 and len(st.labels("credit")) == 601
+    monkeypatch.setenv("MM_ARTIFACT_URI", str(tmp_path / "local-blobs"))
+    with tracking_to(str(tmp_path / "local")):
+        want = _scenario("credit")
+    for g, w in zip(got, want, strict=True):
+        pd.testing.assert_frame_equal(g, w)
+
+
 def test_a_failing_or_unreachable_server_spools_and_sync_sends(
     remote: RemoteStore, proxy: Proxy, server: Server
 ) -> None:
