@@ -14,7 +14,10 @@ plain scipy/numpy on the raw reference data (what a monitor without profiles has
   ``scipy.stats.ks_2samp`` + ``wasserstein_distance``; per categorical feature ``value_counts``
   + ``chi2_contingency``. Median of 3.
 
-    python bench/drift.py [--rows 1000000]
+- ``--others``: then ``bench/drift_others.py`` (Evidently's DataDriftPreset and NannyML, each in
+  its own cached virtualenv, on the same data; verdicts per feature compared).
+
+    python bench/drift.py [--rows 1000000] [--others]
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--json")
+    ap.add_argument("--others", action="store_true", help="also run bench/drift_others.py")
     args = ap.parse_args()
     from jupyter_mm.monitoring import build_profile, drift
 
@@ -94,6 +98,18 @@ def main() -> None:
     c.record(BENCH, "reference profile size, 20 features", "KiB", size_kb, None,
              higher_is_better=False)  # fmt: skip
     c.emit()
+    if args.others:
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        others = [
+            sys.executable,
+            str(Path(__file__).with_name("drift_others.py")),
+            "--rows",
+            str(n),
+        ]
+        subprocess.run(others + (["--json", args.json] if args.json else []), check=False)
 
 
 if __name__ == "__main__":

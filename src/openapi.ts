@@ -913,7 +913,35 @@ export interface paths {
          */
         get: operations["readPredictions"];
         put?: never;
-        post?: never;
+        /**
+         * Write a batch of scored rows into the version's prediction log (a remote mm.log_predictions)
+         * @description The body is one Parquet file (at most 64 MiB; 413 beyond) of rows in the log's own columns: `request_id, row, ts, model_name, model_version, model_digest, alias, latency_ms, sampling_rate`, then only `input.<feature>` and `output` or `output.<name>`, all of model `name` version `version`. They are written whole (all or none) into the version's `date=` partitions by `ts`, the files a local store writes. `batch` names the part file, so the same batch sent again is written once.
+         */
+        post: operations["logPredictions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/labels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The model's delayed labels, the last recorded per id, as one Parquet file
+         * @description Columns `request_id, row, label, at, recorded_at, duplicates` (how many earlier labels of that `(request_id, row)` the one kept replaced). No labels is an empty file.
+         */
+        get: operations["readLabels"];
+        put?: never;
+        /**
+         * Write one mm.log_labels call's labels beside the prediction log
+         * @description The body is one Parquet file (at most 64 MiB; 413 beyond) with exactly the columns `request_id` (text, not empty), `row` (integer), `label` (numbers, booleans or text; none missing), `at` and `recorded_at` (timestamps; one `recorded_at` for the call, which decides the `date=` partition) and `seq` (integer). Written whole, under `<artifact root>/labels/model=<name>/`; `batch` names the part file.
+         */
+        post: operations["logLabels"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1566,6 +1594,17 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description written */
+        RowsWritten: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": {
+                    rows: number;
+                };
+            };
+        };
         /** @description the request body is over the route's limit */
         TooLarge: {
             headers: {
@@ -1604,6 +1643,8 @@ export interface components {
         };
     };
     parameters: {
+        /** @description the client's id of the batch (names its part file; a batch sent again is written once) */
+        Batch: string;
         /** @description the registered model's name (no `/` or `:`) */
         ModelName: string;
         Version: string;
@@ -3823,6 +3864,95 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             503: components["responses"]["Unavailable"];
+        };
+    };
+    logPredictions: {
+        parameters: {
+            query: {
+                /** @description the model name */
+                name: string;
+                /** @description the version the rows belong to */
+                version: string;
+                /** @description the client's id of the batch (names its part file; a batch sent again is written once) */
+                batch?: components["parameters"]["Batch"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/vnd.apache.parquet": string;
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            201: components["responses"]["RowsWritten"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["BadRequest"];
+            503: components["responses"]["Unavailable"];
+            507: components["responses"]["StoreFull"];
+        };
+    };
+    readLabels: {
+        parameters: {
+            query: {
+                /** @description the model name */
+                name: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the labels, as Parquet */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apache.parquet": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    logLabels: {
+        parameters: {
+            query: {
+                /** @description the registered model's name */
+                name: string;
+                /** @description the client's id of the batch (names its part file; a batch sent again is written once) */
+                batch?: components["parameters"]["Batch"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/vnd.apache.parquet": string;
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            201: components["responses"]["RowsWritten"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["BadRequest"];
+            503: components["responses"]["Unavailable"];
+            507: components["responses"]["StoreFull"];
         };
     };
     listServed: {

@@ -15,7 +15,10 @@ write in progress (or one a crash interrupted) and are never read.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import posixpath
+import re
+import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -41,6 +44,10 @@ FIXED_COLUMNS = (
     "latency_ms",
     "sampling_rate",
 )
+#: Prefix of a part being written; names starting with "." are skipped by readers.
+TMP_PREFIX = ".part-"
+#: A batch id (the name of its part file): what a client may choose.
+_PART = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def predictions_url(artifact_url: str) -> str:
@@ -240,3 +247,124 @@ def _empty() -> pa.Table:
             "sampling_rate": pa.array([], pa.float64()),
         }
     )
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_part(
+    fs: Any, local: bool, partition: str, table: pa.Table, part: str | None = None
+) -> str:
+    """Write ``table`` as ``part-<part>.parquet`` (default a new uuid) under ``partition``, whole
+    or not at all (locally: a hidden temporary name, synced and renamed; an object store shows
+    an object only once its upload completes). Returns the part's path. A batch written again
+    under its own ``part`` (a replayed upload) replaces its file instead of adding a copy.
+    Shared by the model server's log, ``mm.log_predictions`` and the labels beside the log."""
+    import pyarrow.parquet as pq
+
+    if part is not None and not _PART.fullmatch(part):
+        raise InvalidInput(f"a batch id is 1 to 64 letters, digits, '-' or '_', not {part!r}")
+    try:
+        return _write_part(fs, local, partition, table, pq, part or uuid.uuid4().hex)
+    except OSError as e:  # a full disk is StoreFull (retryable), like every other write
+        from .artifacts import write_failure
+
+        raise write_failure(e, partition) from e
+
+
+def _write_part(fs: Any, local: bool, partition: str, table: pa.Table, pq: Any, part: str) -> str:
+    name = f"part-{part}.parquet"
+    final = posixpath.join(partition, name)
+    fs.makedirs(partition, exist_ok=True)
+    if not local:
+        with fs.open(final, "wb") as out:
+            pq.write_table(table, out, compression="zstd")
+        return final
+    tmp = posixpath.join(partition, f"{TMP_PREFIX}{part}.{uuid.uuid4().hex[:8]}.parquet.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            pq.write_table(table, f, compression="zstd")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return final
+
+
+def _fixed_types() -> dict[str, pa.DataType]:
+    return {f.name: f.type for f in _empty().schema}
+
+
+def check_prediction_table(table: pa.Table, name: str, version: str) -> pa.Table:
+    """A batch of logged rows as a client sent it (``POST predictions``), checked and cast to
+    the log's own types: every fixed column, rows of model ``name`` version ``version`` only,
+    then only ``input.<feature>`` and ``output``/``output.<name>`` columns. Raises
+    :class:`InvalidInput` naming what is wrong (nothing is written then)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if table.num_rows == 0:
+        raise InvalidInput("the batch has no rows")
+    names = table.column_names
+    if len(set(names)) != len(names):
+        raise InvalidInput("the batch has a column twice")
+    fixed = _fixed_types()
+    missing = [c for c in fixed if c not in names]
+    if missing:
+        raise InvalidInput(f"the batch lacks the log's column(s) {', '.join(missing)}")
+    other = [c for c in names if c not in fixed]
+    odd = [c for c in other if not (c.startswith("input.") and len(c) > 6)
+           and c != "output" and not (c.startswith("output.") and len(c) > 7)]  # fmt: skip
+    if odd:
+        raise InvalidInput(f"unexpected column(s) {', '.join(odd[:5])}: a batch holds the fixed "
+                           "columns, input.<feature> and output or output.<name>")  # fmt: skip
+    if not any(c == "output" or c.startswith("output.") for c in other):
+        raise InvalidInput("the batch has no output column")
+    columns = {}
+    for column, type_ in fixed.items():
+        try:
+            columns[column] = table.column(column).cast(type_)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as e:
+            raise InvalidInput(f"column {column} must be {type_}: {e}") from None
+    for column in ("request_id", "row", "ts", "model_name", "model_version"):
+        if columns[column].null_count:
+            raise InvalidInput(f"column {column} has missing values")
+    if not pc.all(pc.equal(columns["model_name"], name)).as_py():
+        raise InvalidInput(f"the batch holds rows of another model than {name!r}")
+    if not pc.all(pc.equal(columns["model_version"], version)).as_py():
+        raise InvalidInput(f"the batch holds rows of another version than {version}")
+    for column in other:
+        columns[column] = table.column(column)
+    return pa.table(columns)
+
+
+def write_prediction_table(root: str, table: pa.Table, batch: str | None = None) -> int:
+    """Write a checked batch (see :func:`check_prediction_table`) into the log under ``root``:
+    one part per model, version and UTC day of ``ts``, named after ``batch`` (so a batch sent
+    twice is written once). Returns the rows written."""
+    import fsspec
+    import pyarrow.compute as pc
+    from fsspec.implementations.local import LocalFileSystem
+
+    fs, base = fsspec.core.url_to_fs(root)
+    local = isinstance(fs, LocalFileSystem)
+    days = pc.strftime(table.column("ts"), format="%Y-%m-%d")
+    groups = (
+        table.append_column("__day", days)
+        .group_by(["model_name", "model_version", "__day"], use_threads=False)
+        .aggregate([])
+    )
+    for model, version, day in zip(*(groups.column(i).to_pylist() for i in range(3)), strict=True):
+        mask = pc.and_(
+            pc.and_(pc.equal(table.column("model_name"), model),
+                    pc.equal(table.column("model_version"), version)),
+            pc.equal(days, day),
+        )  # fmt: skip
+        part = table.filter(mask)
+        write_part(fs, local, partition_dir(base, model, version, day), part, batch)
+    return int(table.num_rows)

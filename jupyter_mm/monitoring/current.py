@@ -3,11 +3,15 @@
 version's reference profile), ``mm.performance`` (measured, once labels arrive) and
 ``mm.estimate_performance`` (CBPE, before they do).
 
-Batch scores land in the prediction log's own layout, written by :class:`PredictionLog` (the
-model server's writer), under the store's ``<artifact root>/predictions``; labels beside it
-(``monitoring/labels.py``). A remote store (``http(s)://`` tracking URI) cannot be written to
-this way yet: both calls refuse with a clear error; ``mm.drift`` and ``mm.performance`` read a
-remote store's log through its ``GET predictions`` route (the whole window in memory).
+Batch scores land in the prediction log's own layout (their rows built by the model server's
+writer's own code, :func:`~jupyter_mm.serving.prediction_log.batch_table`), under the store's
+``<artifact root>/predictions``; labels beside it (``core/labels.py``). Both are written through
+the store (``log_prediction_table``, ``log_label_table``): a remote store (``http(s)://``
+tracking URI) sends them to the server's ``POST predictions`` and ``POST labels`` routes as
+Parquet, and keeps them in its spool while the server is unreachable or failing (sent when it
+is back, or by ``jupyter mm sync``), so a batch it accepted is never lost. ``mm.drift`` and
+``mm.performance`` read a remote store's log through ``GET predictions`` (the whole window in
+memory) and its labels through ``GET labels``.
 
 Reading a window (``read_window``) opens only the model's partitions of the dates in range and
 only the columns needed (the profile's features, the score, the ids), and streams record
@@ -46,26 +50,6 @@ def _store(write: bool = False) -> TrackingStore:
     return store(write)
 
 
-def _local_root(store: TrackingStore, what: str) -> str:
-    url = getattr(store, "predictions_url", None)
-    if url is None:
-        raise InvalidInput(
-            f"{what} writes to the store's prediction log files, which a remote tracking server "
-            "does not accept yet: run it where the store's artifact root is reachable (a local "
-            "store, or the same S3 bucket opened as a local store)"
-        )
-    return str(url)
-
-
-def _artifact_url(store: TrackingStore) -> str:
-    if getattr(store, "predictions_url", None) is None:
-        raise InvalidInput(
-            "labels are kept as files beside the store's prediction log, which a remote tracking "
-            "server does not serve yet: read them where the store's artifact root is reachable"
-        )
-    return str(store.blobs.url)  # type: ignore[attr-defined]
-
-
 def _version(store: TrackingStore, name: str, version: int | str | None) -> str:
     if version is not None:
         return str(store.get_model_version(name, version).version)
@@ -97,12 +81,10 @@ def log_predictions(
     """
 
     from ..core.predictions import _bound
-    from ..serving.prediction_log import PredictionLog
+    from ..serving.prediction_log import batch_table
     from .profile import frame_with_rows
 
     store = _store(write=True)
-    root = _local_root(store, "mm.log_predictions")
-    mv = store.get_model_version(name, version)
     inputs = frame_with_rows(inputs, "inputs")
     if isinstance(outputs, (str, bytes)) or not hasattr(outputs, "__len__"):
         raise InvalidInput("outputs must hold one prediction per input row")
@@ -110,37 +92,41 @@ def log_predictions(
         import numpy as np
 
         outputs = np.asarray(outputs)
+    if len(outputs) != len(inputs):
+        raise InvalidInput(f"the prediction log needs one output per input row: {len(outputs)} "
+                           f"outputs for {len(inputs)} rows")  # fmt: skip
     id_list = None
     if ids is not None:
         id_list = [str(x) for x in (ids.tolist() if hasattr(ids, "tolist") else list(ids))]
+        if len(id_list) != len(inputs):
+            raise InvalidInput(f"the prediction log needs one id per input row: {len(id_list)} "
+                               f"ids for {len(inputs)} rows")  # fmt: skip
         if len(set(id_list)) != len(id_list):
             raise InvalidInput("ids must be unique within a batch (they are the labels' join key)")
         if any(x in ("", "None", "nan") for x in id_list):
             raise InvalidInput("ids must not be empty, None or NaN")
     ts = time.time() if at is None else _bound(at, "at", end=False)[0].timestamp()  # type: ignore[union-attr]
-    request_id = f"batch-{uuid.uuid4().hex}"
-    plog = PredictionLog(root, rate=1.0, flush_rows=1 << 62, flush_seconds=3600.0,
-                         max_buffered_rows=1 << 62, spill=False)  # fmt: skip
-    try:
-        plog.record(
-            request_id=request_id, model_name=name, model_version=str(mv.version),
-            model_digest="", alias=None, inputs=inputs.reset_index(drop=True), outputs=outputs,
-            latency_ms=float("nan"), ts=ts, ids=id_list,
-        )  # fmt: skip
-        plog.flush()
-    finally:
-        plog.close()
-    if plog.written_rows != len(inputs):
-        from ..errors import MMError, StoreError
-
-        if isinstance(plog.last_error, MMError):  # e.g. StoreFull: says which location is full
-            raise plog.last_error
-        raise StoreError(
-            f"the prediction log at {root} did not take the batch ({plog.written_rows} of "
-            f"{len(inputs)} rows written); see the log for the cause"
-        )
+    v = _batch_version(store, name, version)
+    batch = uuid.uuid4().hex
+    request_id = f"batch-{batch}"
+    table = batch_table(request_id=request_id, model_name=name, model_version=v,
+                        inputs=inputs.reset_index(drop=True), outputs=outputs, ts=ts,
+                        ids=id_list)  # fmt: skip
+    store.log_prediction_table(name, v, table, batch=batch)  # None: spooled, sent later
     return {"request_id": None if id_list else request_id, "rows": len(inputs),
-            "version": mv.version}  # fmt: skip
+            "version": int(v) if v.isdigit() else v}  # fmt: skip
+
+
+def _batch_version(store: TrackingStore, name: str, version: int | str) -> str:
+    """The version a batch is logged for. A version number given to a remote store is checked
+    by the server when the batch arrives (so a batch logged while it is unreachable is kept);
+    anything else is looked up now (NotFound before anything is sent or written)."""
+    if isinstance(version, bool) or not isinstance(version, (int, str)):
+        raise InvalidInput(f"version must be a number or a string, not {version!r}")
+    number = str(version).strip()
+    if getattr(store, "predictions_url", None) is None and number.isdigit() and int(number) > 0:
+        return str(int(number))
+    return str(store.get_model_version(name, version).version)
 
 
 def log_labels(name: str, ids: Any, labels: Any, at: Any = None) -> int:
@@ -149,21 +135,23 @@ def log_labels(name: str, ids: Any, labels: Any, at: Any = None) -> int:
     of a served request). ``at``: when the outcome was known (default now). The last label
     recorded for an id wins; labels of ids never logged are kept and reported by
     :func:`labels`, never joined. Returns the number of labels written."""
-    from .labels import labels_url, write_labels
+    from .labels import label_table
 
+    if not isinstance(name, str) or not name:
+        raise InvalidInput("the model name must be a non-empty string")
     store = _store(write=True)
-    _local_root(store, "mm.log_labels")
-    store.get_registered_model(name)  # NotFound before writing
-    return write_labels(labels_url(_artifact_url(store)), name, ids, labels, at)
+    table = label_table(ids, labels, at)  # checked here: a bad call fails before anything is sent
+    store.log_label_table(name, table, batch=uuid.uuid4().hex)  # None: spooled, sent later
+    return int(table.num_rows)
 
 
 def labels(name: str) -> pd.DataFrame:
     """The model's labels (the last per id) with ``matched``: whether a logged prediction of
     any version has that id, and ``duplicates``: how many earlier labels it replaced."""
-    from .labels import KEY, labels_url, read_labels
+    from .labels import KEY
 
     store = _store()
-    frame = read_labels(labels_url(_artifact_url(store)), name)
+    frame = store.labels(name)
     ids = frame["request_id"].unique()
     keys = _scan(store, name, None, None, None, list(KEY), None, request_ids=ids)[0]
     keys = keys[KEY].drop_duplicates()
@@ -344,8 +332,8 @@ def _log_columns(store: TrackingStore, name: str, version: str | None) -> list[s
     from ..core.predictions import _filesystem, _missing, partition_dir
 
     url = getattr(store, "predictions_url", None)
-    if url is None:
-        return []
+    if url is None:  # a remote store: the columns of the rows it sends (no schema-only route)
+        return list(store.predictions(name, version=version).columns)
     fs, base = _filesystem(str(url))
     where = partition_dir(base, name, version)
     if _missing(fs, where):
@@ -503,13 +491,13 @@ def drift(
 def _labelled(
     store: TrackingStore, name: str, v: str, start: Any, stop: Any, max_rows: int | None = None
 ) -> tuple[pd.DataFrame, str, int]:
-    from .labels import KEY, join, labels_url, read_labels
+    from .labels import KEY, join
 
     score = _score_columns(_log_columns(store, name, v))
     if not score:
         raise InvalidInput(f"the prediction log of {name!r} version {v} has no single output "
                            "column to measure")  # fmt: skip
-    lab = read_labels(labels_url(_artifact_url(store)), name)
+    lab = store.labels(name)
     ids = lab["request_id"].unique()  # only labelled rows are read
     frame, _, _ = _scan(store, name, v, start, stop, [*KEY, "ts", *score], max_rows,
                         request_ids=ids)  # fmt: skip

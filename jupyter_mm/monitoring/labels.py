@@ -1,15 +1,7 @@
 """Delayed ground truth, stored beside the prediction log and joined to it by id.
 
-Layout, under the store's artifact root (beside ``predictions/``, not inside it, so a Hive
-reader of the log never meets a label file)::
-
-    <artifact root>/labels/model=<name>/date=<YYYY-MM-DD>/part-<uuid>.parquet
-
-``date`` is the UTC day the labels were recorded. Columns: ``request_id`` (text), ``row``
-(int32), ``label`` (as given), ``at`` (when the outcome was known, ``timestamp[ms, UTC]``),
-``recorded_at`` (``timestamp[us, UTC]``) and ``seq`` (position in its call). Parts are written
-by the prediction log's own writer (:func:`~jupyter_mm.serving.prediction_log.write_part`):
-whole or not at all.
+The files (layout, types, reading and writing) are ``core/labels.py``'s; here: checking one
+``mm.log_labels`` call into its table, and joining labels to the log.
 
 Join key: ``(request_id, row)``. An id given alone means ``row`` 0 — which is how
 ``mm.log_predictions(ids=)`` stores rows with their own ids; a server request of several rows
@@ -25,23 +17,15 @@ takes ``(request_id, row)`` pairs. Rules:
 from __future__ import annotations
 
 import datetime as dt
-import posixpath
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from typing import Any
 
+from ..core.labels import KEY, LABELS_DIRNAME, labels_url, read_labels, write_label_table
 from ..errors import InvalidInput
 
-if TYPE_CHECKING:
-    import pandas as pd
-
-LABELS_DIRNAME = "labels"
-KEY = ["request_id", "row"]
-
-
-def labels_url(artifact_url: str) -> str:
-    return posixpath.join(artifact_url.rstrip("/"), LABELS_DIRNAME)
+__all__ = ["KEY", "LABELS_DIRNAME", "Joined", "join", "label_table", "labels_url", "read_labels",
+           "write_labels"]  # fmt: skip
 
 
 def _keys(ids: Any) -> tuple[list[str], list[int]]:
@@ -117,54 +101,9 @@ def _ms(instant: dt.datetime | None) -> int:
 
 def write_labels(root: str, name: str, ids: Any, labels: Any, at: Any = None) -> int:
     """Write one call's labels as a new part under ``root`` (the labels folder); returns rows."""
-    import fsspec
-    from fsspec.implementations.local import LocalFileSystem
-
-    from ..serving.prediction_log import write_part
-
     if not isinstance(name, str) or not name:
         raise InvalidInput("the model name must be a non-empty string")
-    table = label_table(ids, labels, at)
-    fs, base = fsspec.core.url_to_fs(root)
-    day = dt.datetime.now(dt.timezone.utc).date().isoformat()
-    partition = posixpath.join(base.rstrip("/"), f"model={quote(name, safe='')}", f"date={day}")
-    write_part(fs, isinstance(fs, LocalFileSystem), partition, table)
-    return int(table.num_rows)
-
-
-def read_labels(root: str, name: str) -> pd.DataFrame:
-    """The model's labels, duplicates resolved (the last recorded wins): request_id, row,
-    label, at, recorded_at, duplicates (how many earlier labels of that id it replaced)."""
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.dataset as ds
-
-    from ..core.predictions import _filesystem, _missing
-
-    fs, base = _filesystem(root)
-    where = posixpath.join(base.rstrip("/"), f"model={quote(name, safe='')}")
-    empty = pd.DataFrame({"request_id": pd.Series([], dtype=object),
-                          "row": pd.Series([], dtype="int32"), "label": [],
-                          "at": pd.Series([], dtype="datetime64[ms, UTC]"),
-                          "recorded_at": pd.Series([], dtype="datetime64[us, UTC]"),
-                          "duplicates": pd.Series([], dtype="int64")})  # fmt: skip
-    if _missing(fs, where):
-        return empty
-    dataset = ds.dataset(where, filesystem=fs, format="parquet", exclude_invalid_files=False)
-    fragments = list(dataset.get_fragments())
-    if not fragments:
-        return empty
-    try:
-        schema = pa.unify_schemas([f.physical_schema for f in fragments],
-                                  promote_options="permissive")  # fmt: skip
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
-        raise InvalidInput(f"labels of {name!r} were logged with types that do not mix: {e}") from e
-    frame = ds.FileSystemDataset(fragments, schema, dataset.format, dataset.filesystem).to_table()
-    df = frame.to_pandas().sort_values(["recorded_at", "seq"], kind="stable")
-    counts = df.groupby(KEY, sort=False).size().rename("duplicates") - 1
-    last = df.drop_duplicates(KEY, keep="last").drop(columns="seq")
-    last = last.merge(counts.reset_index(), on=KEY, how="left")
-    return last.reset_index(drop=True)
+    return write_label_table(root, name, label_table(ids, labels, at))
 
 
 @dataclass(frozen=True)

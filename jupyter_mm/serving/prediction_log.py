@@ -49,12 +49,11 @@ import os
 import posixpath
 import threading
 import time
-import uuid
 import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ..core.predictions import partition_dir
+from ..core.predictions import TMP_PREFIX, partition_dir, write_part
 from ..core.predictions import read_predictions as read_predictions  # re-exported
 from ..errors import InvalidInput
 
@@ -68,8 +67,6 @@ log = logging.getLogger(__name__)
 SALT_ENV = "MM_PREDICTION_LOG_SALT"
 #: Environment variable a bundle's server reads for the log's root (a directory or fsspec URL).
 URI_ENV = "MM_PREDICTION_LOG_URI"
-#: Prefix of a part being written; names starting with "." are skipped by readers.
-TMP_PREFIX = ".part-"
 #: A temporary part older than this (seconds) was left by a killed writer: the sweep removes it.
 STALE_TMP_SECONDS = 3600.0
 _DAY = 86400.0
@@ -401,50 +398,14 @@ class PredictionLog:
                 self._warned_full = False
 
     def _table(self, items: list[_Item]) -> pa.Table:
-        """One Arrow table of a partition's items: the fixed columns, ``input.<name>`` per
-        feature, ``output`` or ``output.<name>``; items with other features are unified."""
-        import numpy as np
+        """One Arrow table of a partition's items (see :func:`items_table`), with the dropped
+        columns removed and the hashed ones hashed."""
         import pyarrow as pa
 
-        by_shape: dict[tuple[Any, ...], list[_Item]] = {}
-        names: dict[int, tuple[str, ...]] = {}  # by id(): the items keep their Index alive
-        for item in items:
-            by_shape.setdefault(_shape(item, names), []).append(item)
-        tables = []
-        for group in by_shape.values():
-            counts = np.fromiter((i.rows for i in group), np.int64, len(group))
-            total = int(counts.sum())
-            if group[0].ids is not None:  # rows with their own ids (the shape keeps them apart)
-                request_id = pa.array([str(x) for i in group for x in i.ids], pa.string())
-                row = pa.array(np.zeros(total, np.int32))
-            else:
-                request_id = _repeat([i.request_id for i in group], counts, pa.string())
-                row = pa.array(_row_index(counts), pa.int32())
-            cols: dict[str, Any] = {
-                "request_id": request_id,
-                "row": row,
-                "ts": pa.array(
-                    np.repeat(
-                        np.fromiter((i.ts * 1000.0 for i in group), np.float64, len(group)), counts
-                    ).astype("int64"),
-                    pa.timestamp("ms", tz="UTC"),
-                ),
-                "model_name": _repeat([i.model_name for i in group], counts, pa.string()),
-                "model_version": _repeat([i.model_version for i in group], counts, pa.string()),
-                "model_digest": _repeat([i.model_digest for i in group], counts, pa.string()),
-                "alias": _repeat([i.alias for i in group], counts, pa.string()),
-                "latency_ms": pa.array(
-                    np.repeat(
-                        np.fromiter((float(i.latency_ms) for i in group), np.float64, len(group)),
-                        counts,
-                    )
-                ),
-                "sampling_rate": pa.array(np.full(total, self.rate)),
-            }
-            cols.update(_inputs(group))
-            cols.update(_outputs(group))
-            table = pa.table({k: v for k, v in cols.items() if not self._dropped(k)})
-            tables.append(self._hashed(table))
+        tables = [
+            self._hashed(t.select([c for c in t.column_names if not self._dropped(c)]))
+            for t in _shape_tables(items, self.rate)
+        ]
         if len(tables) == 1:
             return tables[0]
         return pa.concat_tables(tables, promote_options="permissive")
@@ -496,51 +457,76 @@ class PredictionLog:
                 _remove_stale_tmp(path)
 
 
+def _shape_tables(items: list[_Item], rate: float) -> list[pa.Table]:
+    """Arrow tables of a partition's items, one per shape: the fixed columns, ``input.<name>`` per
+    feature, ``output`` or ``output.<name>``; items with other features are unified."""
+    import numpy as np
+    import pyarrow as pa
+
+    by_shape: dict[tuple[Any, ...], list[_Item]] = {}
+    names: dict[int, tuple[str, ...]] = {}  # by id(): the items keep their Index alive
+    for item in items:
+        by_shape.setdefault(_shape(item, names), []).append(item)
+    tables = []
+    for group in by_shape.values():
+        counts = np.fromiter((i.rows for i in group), np.int64, len(group))
+        total = int(counts.sum())
+        if group[0].ids is not None:  # rows with their own ids (the shape keeps them apart)
+            request_id = pa.array([str(x) for i in group for x in i.ids], pa.string())
+            row = pa.array(np.zeros(total, np.int32))
+        else:
+            request_id = _repeat([i.request_id for i in group], counts, pa.string())
+            row = pa.array(_row_index(counts), pa.int32())
+        cols: dict[str, Any] = {
+            "request_id": request_id,
+            "row": row,
+            "ts": pa.array(
+                np.repeat(
+                    np.fromiter((i.ts * 1000.0 for i in group), np.float64, len(group)), counts
+                ).astype("int64"),
+                pa.timestamp("ms", tz="UTC"),
+            ),
+            "model_name": _repeat([i.model_name for i in group], counts, pa.string()),
+            "model_version": _repeat([i.model_version for i in group], counts, pa.string()),
+            "model_digest": _repeat([i.model_digest for i in group], counts, pa.string()),
+            "alias": _repeat([i.alias for i in group], counts, pa.string()),
+            "latency_ms": pa.array(
+                np.repeat(
+                    np.fromiter((float(i.latency_ms) for i in group), np.float64, len(group)),
+                    counts,
+                )
+            ),
+            "sampling_rate": pa.array(np.full(total, rate)),
+        }
+        cols.update(_inputs(group))
+        cols.update(_outputs(group))
+        table = pa.table(cols)
+        tables.append(table)
+    return tables
+
+
+def batch_table(
+    *,
+    request_id: str,
+    model_name: str,
+    model_version: str,
+    inputs: pd.DataFrame,
+    outputs: Any,
+    ts: float,
+    ids: Sequence[str] | None = None,
+) -> pa.Table:
+    """The log's rows of one batch of scores made elsewhere (``mm.log_predictions``), built by
+    the code that turns a served request into rows (rate 1, no digest, alias or latency), so a
+    batch lands in the log exactly as the model server would have logged it."""
+    import pyarrow as pa
+
+    item = _Item(request_id, model_name, str(model_version), "", None, inputs, outputs,
+                 float("nan"), ts, len(inputs), ids)  # fmt: skip
+    tables = _shape_tables([item], 1.0)
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
+
+
 # ------------------------------------------------------------ helpers
-
-
-def write_part(
-    fs: Any, local: bool, partition: str, table: pa.Table, name: str | None = None
-) -> str:
-    """Write ``table`` as a new ``part-<uuid>.parquet`` under ``partition``, whole or not at
-    all (locally: a hidden temporary name, synced and renamed; an object store shows an object
-    only once its upload completes). Returns the part's path. Shared by the prediction log and
-    the labels beside it (``monitoring/labels.py``). ``name``: the part's name (a spooled part
-    keeps its own), default a new ``part-<uuid>.parquet``."""
-    import pyarrow.parquet as pq
-
-    try:
-        return _write_part(fs, local, partition, table, pq, name)
-    except OSError as e:  # a full disk is StoreFull (retryable), like every other write
-        from ..core.artifacts import write_failure
-
-        raise write_failure(e, partition) from e
-
-
-def _write_part(
-    fs: Any, local: bool, partition: str, table: pa.Table, pq: Any, name: str | None
-) -> str:
-    name = name or f"part-{uuid.uuid4().hex}.parquet"
-    final = posixpath.join(partition, name)
-    fs.makedirs(partition, exist_ok=True)
-    if not local:
-        with fs.open(final, "wb") as out:
-            pq.write_table(table, out, compression="zstd")
-        return final
-    tmp = posixpath.join(partition, f"{TMP_PREFIX}{name[5:]}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            pq.write_table(table, f, compression="zstd")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, final)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return final
 
 
 def _shape(item: _Item, names: dict[int, tuple[str, ...]]) -> tuple[Any, ...]:

@@ -49,7 +49,7 @@ def spill(root: str, relative: str, table: Any) -> Path:
     (raises OSError when the spool's disk cannot take it either)."""
     from fsspec.implementations.local import LocalFileSystem
 
-    from .prediction_log import write_part
+    from ..core.predictions import write_part
 
     directory = spool_dir(root)
     directory.mkdir(parents=True, exist_ok=True)
@@ -77,7 +77,7 @@ def drain(root: str) -> tuple[int, int]:
     import pyarrow.parquet as pq
     from fsspec.implementations.local import LocalFileSystem
 
-    from .prediction_log import write_part
+    from ..core.predictions import write_part
 
     parts = pending(root)
     if not parts:
@@ -92,7 +92,9 @@ def drain(root: str) -> tuple[int, int]:
         try:
             if not fs.exists(posixpath.join(partition, part.name)):
                 table = pq.read_table(part)
-                write_part(fs, local, partition, table, name=part.name)
+                write_part(
+                    fs, local, partition, table, part=part.name[len("part-") : -len(".parquet")]
+                )
                 moved += table.num_rows
             part.unlink(missing_ok=True)
         except FileNotFoundError:  # another writer moved it first

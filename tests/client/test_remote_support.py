@@ -121,7 +121,9 @@ class Proxy:
     ``down()``: every connection, open or new, is closed at once (the client sees the server
     vanish); ``up()`` undoes it. ``drop_response(marker, n)``: the next ``n`` requests whose first
     bytes contain ``marker`` reach the server, but the connection is closed as soon as its answer
-    starts coming back, so the client never sees it.
+    starts coming back, so the client never sees it. ``fail(marker, status, n)``: the next ``n``
+    requests whose first bytes contain ``marker`` get ``status`` from the proxy itself and never
+    reach the server (a gateway whose backend fails).
     """
 
     def __init__(self, upstream_port: int) -> None:
@@ -131,7 +133,9 @@ class Proxy:
         self._down = threading.Event()
         self._lock = threading.Lock()
         self._drops: list[bytes] = []
+        self._fails: list[tuple[bytes, int]] = []
         self.dropped = 0
+        self.failed = 0
         self._conns: set[socket.socket] = set()
         self._closed = False
         threading.Thread(target=self._accept, daemon=True).start()
@@ -152,6 +156,10 @@ class Proxy:
     def drop_response(self, marker: bytes, n: int = 1) -> None:
         with self._lock:
             self._drops.extend([marker] * n)
+
+    def fail(self, marker: bytes, status: int = 500, n: int = 1) -> None:
+        with self._lock:
+            self._fails.extend([(marker, status)] * n)
 
     def close(self) -> None:
         self._closed = True
@@ -177,6 +185,14 @@ class Proxy:
                     return True
         return False
 
+    def _take_fail(self, data: bytes) -> int | None:
+        with self._lock:
+            for i, (marker, status) in enumerate(self._fails):
+                if marker in data:
+                    del self._fails[i]
+                    return status
+        return None
+
     def _pipe(self, client: socket.socket) -> None:
         try:
             upstream = socket.create_connection(self.upstream)
@@ -194,6 +210,16 @@ class Proxy:
                     if not data:
                         return
                     if sock is client:
+                        status = self._take_fail(data)
+                        if status is not None:  # answered here: the server never sees it
+                            body = b'{"error_code":"INTERNAL_ERROR","message":"gateway failed"}'
+                            client.sendall(
+                                b"HTTP/1.1 %d Failed\r\nContent-Type: application/json\r\n"
+                                b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
+                                % (status, len(body), body)
+                            )
+                            self.failed += 1
+                            return
                         if not dropping and self._take_drop(data):
                             dropping = True
                         upstream.sendall(data)

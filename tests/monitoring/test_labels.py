@@ -116,16 +116,6 @@ def test_bad_batches_write_nothing(sqlite_uri: str, tmp_path: Path) -> None:
     assert not (tmp_path / "blobs" / "labels").exists()
 
 
-def test_remote_store_refuses_logging_clearly(sqlite_uri: str) -> None:
-    mm.set_tracking_uri("http://127.0.0.1:9")
-    with pytest.raises(InvalidInput, match="remote tracking server"):
-        mm.log_predictions("credit", 1, _data(3, 0), [0.1, 0.2, 0.3])
-    with pytest.raises(InvalidInput, match="remote tracking server"):
-        mm.log_labels("credit", ["a"], [1])
-    with pytest.raises(InvalidInput, match="remote tracking server"):
-        mm.labels("credit")
-
-
 def test_labels_join_late_duplicate_and_unknown_ids(sqlite_uri: str) -> None:
     clf = _model()
     X = _data(2000, 5)

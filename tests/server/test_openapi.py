@@ -417,6 +417,13 @@ async def test_scripted_responses_match_the_spec(
     await req("GET", "/predictions", "predictions", params={"name": "cr", "version": "1"})
     await req("GET", "/predictions", "predictions", params={"name": "cr", "start": "soon"})  # 400
     await req("GET", "/predictions", "predictions")  # no name: 400
+    pq_type = {"headers": {"Content-Type": "application/vnd.apache.parquet"}}
+    post_q = {"name": "cr", "version": "1"}
+    await req("POST", "/predictions", "predictions", body=b"PAR1", params=post_q, **pq_type)  # 400
+    await req("POST", "/predictions", "predictions", body=b"x", params={"name": "cr"})  # 400
+    await req("GET", "/labels", "labels", params={"name": "cr"})  # none: an empty file
+    await req("GET", "/labels", "labels")  # no name: 400
+    await req("POST", "/labels", "labels", body=b"x", params={"name": "cr"}, **pq_type)  # 400
     # serving: the error answers here; started models in tests/server/test_serve_mount.py
     await req("GET", "/serve", "serve")
     await req("POST", "/serve", "serve", body={"model_uri": "/etc"})  # 400

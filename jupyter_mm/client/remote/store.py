@@ -48,12 +48,17 @@ _log = logging.getLogger(__name__)
 #: Media type of the prediction log as the server sends it.
 PARQUET_TYPE = "application/vnd.apache.parquet"
 
+#: Largest Parquet body one ``POST predictions`` / ``POST labels`` carries (the server's
+#: ``MAX_PARQUET_BYTES``); a larger batch is sent in parts of fewer rows, each its own batch.
+MAX_PARQUET_BYTES = 64 * 1024 * 1024
+
 #: Most paths one ``POST runs/{id}/artifacts`` names (the server's ``MAX_INDEX_ITEMS``).
 MAX_INDEX_ITEMS = 10_000
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
 
     from ...core.store.interface import TrackingStore
 
@@ -210,7 +215,7 @@ class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin):
                     record["path"],
                     body=blob,
                     params=record.get("params"),
-                    headers={"Content-Type": "application/octet-stream"},
+                    headers={"Content-Type": record.get("type") or "application/octet-stream"},
                     retries=retries,
                 )
             else:
@@ -823,6 +828,79 @@ class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin):
         )
         self._contacted()
         return table_to_frame(pq.read_table(io.BytesIO(resp.data)))
+
+    def log_prediction_table(
+        self, name: str, version: int | str, table: pa.Table, *, batch: str | None = None
+    ) -> int | None:
+        """Send a batch of logged rows (``POST predictions``, Parquet), or spool it while the
+        server is unreachable or failing (one warning; sent when it is back, or by ``jupyter mm
+        sync``). Returns the rows the server wrote, None when spooled."""
+        if not isinstance(name, str) or not name:
+            raise InvalidInput("the model name must be a non-empty string")
+        params = {"name": name, "version": str(version)}
+        return self._send_parquet("log_predictions", "predictions", params, table, batch)
+
+    def log_label_table(
+        self, name: str, table: pa.Table, *, batch: str | None = None
+    ) -> int | None:
+        """Send one ``mm.log_labels`` call (``POST labels``, Parquet), or spool it like
+        :meth:`log_prediction_table`."""
+        if not isinstance(name, str) or not name:
+            raise InvalidInput("the model name must be a non-empty string")
+        return self._send_parquet("log_labels", "labels", {"name": name}, table, batch)
+
+    def _send_parquet(
+        self, op: str, path: str, params: dict[str, str], table: pa.Table, batch: str | None
+    ) -> int | None:
+        """One write per part of at most :data:`MAX_PARQUET_BYTES`, each with its own batch id
+        (``<batch>-<i>`` when split): the server writes a batch sent twice once."""
+        batch = batch or uuid.uuid4().hex
+        parts = _parquet_parts(table, MAX_PARQUET_BYTES)
+        written: int | None = 0
+        for i, data in enumerate(parts):
+            record = {
+                "op": op,
+                "method": "POST",
+                "path": path,
+                "params": {**params, "batch": batch if len(parts) == 1 else f"{batch}-{i}"},
+                "blob": hashlib.sha256(data).hexdigest(),
+                "type": PARQUET_TYPE,
+            }
+            reply = self._write(record, data)
+            written = None if reply is None or written is None else written + int(reply["rows"])
+        return written
+
+    def labels(self, name: str) -> pd.DataFrame:
+        """The model's labels as the server resolves them (``GET labels``, Parquet)."""
+        import io
+
+        import pyarrow.parquet as pq
+
+        if not isinstance(name, str) or not name:
+            raise InvalidInput("the model name must be a non-empty string")
+        kw: dict[str, Any] = {"retries": 0} if self._offline else {}
+        resp = self.http.request(
+            "GET", "labels", params={"name": name}, headers={"Accept": PARQUET_TYPE}, **kw
+        )
+        self._contacted()
+        return pq.read_table(io.BytesIO(resp.data)).to_pandas()
+
+
+def _parquet_parts(table: pa.Table, limit: int) -> list[bytes]:
+    """``table`` as Parquet files of at most ``limit`` bytes (split by rows, halving)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    data = bytes(sink.getvalue().to_pybytes())
+    if len(data) <= limit:
+        return [data]
+    if table.num_rows < 2:
+        raise InvalidInput(f"one row is {len(data)} bytes as Parquet, more than the server takes "
+                           f"in one request ({limit})")  # fmt: skip
+    half = table.num_rows // 2
+    return _parquet_parts(table.slice(0, half), limit) + _parquet_parts(table.slice(half), limit)
 
 
 def _implements_interface(store: RemoteStore) -> TrackingStore:

@@ -17,6 +17,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
 
     from ..entities import ArtifactInfo, DatasetInput, Experiment, Metric, Run
     from ..registry.entities import AuditEntry, AuditReport, ModelVersion, Policy, RegisteredModel
@@ -398,3 +399,15 @@ class TrackingStore(Protocol):
     def webhook_deliveries(
         self, webhook_id: str, *, limit: int = 100, status: str | None = None
     ) -> list[WebhookDelivery]: ...
+
+    def log_prediction_table(
+        self, name: str, version: int | str, table: pa.Table, *, batch: str | None = None
+    ) -> int | None:
+        """Rows written; None when a remote store kept the batch in its spool (sent later)."""
+        ...
+
+    def log_label_table(
+        self, name: str, table: pa.Table, *, batch: str | None = None
+    ) -> int | None: ...
+
+    def labels(self, name: str) -> pd.DataFrame: ...

@@ -25,7 +25,7 @@ from .experiments import (
     ExperimentsHandler,
 )
 from .metrics import MetricHistoryHandler
-from .predictions import PredictionsHandler
+from .predictions import LabelsHandler, PredictionsHandler
 from .registry import (
     AliasHandler,
     AliasHistoryHandler,
@@ -140,6 +140,7 @@ def api_handlers() -> list[tuple[Any, ...]]:
         (route("webhooks", _WEBHOOK, "deliveries"), WebhookDeliveriesHandler),
         (route("webhooks", _WEBHOOK, "test"), WebhookTestHandler),
         (route("predictions"), PredictionsHandler),
+        (route("labels"), LabelsHandler),
         (route("serve"), ServeHandler),
         (route("serve", _MODEL), ServedHandler),
     ]

@@ -1,4 +1,7 @@
-"""``GET jupyter-mm/api/predictions``: the prediction log of a served model, as Parquet."""
+"""``jupyter-mm/api/predictions`` and ``labels``: the prediction log of a model and the labels
+beside it, read as Parquet, and written from Parquet bodies (a remote ``mm.log_predictions`` /
+``mm.log_labels``) into the same files a local store writes (``core/predictions.py``,
+``core/labels.py``)."""
 
 from __future__ import annotations
 
@@ -6,15 +9,22 @@ from typing import TYPE_CHECKING
 
 import tornado.web
 from jupyter_server.auth.decorator import authorized
+from tornado.web import HTTPError
 
 from ...errors import InvalidInput
 from .base import MMHandler
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from ...core.store import Store
 
 #: Media type of the answer (the Parquet format's registered type).
 PARQUET_TYPE = "application/vnd.apache.parquet"
+#: Largest Parquet body one POST takes (the client splits larger batches into parts).
+MAX_PARQUET_BYTES = 64 * 1024 * 1024
+#: Media types a POST body may be declared as (or none).
+_BODY_TYPES = {"", PARQUET_TYPE, "application/octet-stream", "application/x-parquet"}
 
 
 def _parquet(
@@ -27,6 +37,33 @@ def _parquet(
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd")
     return bytes(sink.getvalue().to_pybytes())
+
+
+def _body_table(handler: MMHandler) -> pa.Table:
+    """The request body as an Arrow table: a Parquet file of at most :data:`MAX_PARQUET_BYTES`
+    (413 beyond), anything else a clear 400 (415 for another declared media type)."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    body = handler.request.body or b""
+    if len(body) > MAX_PARQUET_BYTES:
+        raise HTTPError(413, f"request body too large: {len(body)} bytes (limit "
+                             f"{MAX_PARQUET_BYTES}); send the rows in smaller batches")  # fmt: skip
+    kind = handler.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if kind not in _BODY_TYPES:
+        raise HTTPError(415, f"the body must be Parquet ({PARQUET_TYPE}), not {kind}")
+    if not body:
+        raise InvalidInput("the body is empty: send the rows as one Parquet file")
+    try:
+        return pq.read_table(io.BytesIO(body))
+    except (pa.ArrowException, OSError, ValueError) as e:
+        raise InvalidInput(f"the body is not a readable Parquet file: {e}") from None
+
+
+def _batch(handler: MMHandler) -> str | None:
+    return handler.get_query_argument("batch", None) or None
 
 
 class PredictionsHandler(MMHandler):
@@ -48,3 +85,60 @@ class PredictionsHandler(MMHandler):
         end = self.get_query_argument("end", None) or None
         data = await self.call_store(_parquet, name, version, start, end)
         self.finish(data, set_content_type=PARQUET_TYPE)
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self) -> None:
+        """``POST predictions?name=&version=&batch=`` with a Parquet body: a batch of scored
+        rows in the log's own columns, written whole (all rows or none) into the version's log;
+        ``batch`` names its part, so the same batch sent twice is written once."""
+        name = self.get_query_argument("name", "")
+        version = self.get_query_argument("version", "")
+        if not name or not version:
+            raise InvalidInput("'name' and 'version' (the model version the rows belong to) "
+                               "are required")  # fmt: skip
+        table = _body_table(self)
+        batch = _batch(self)
+        rows = await self.call_store(
+            lambda store: store.log_prediction_table(name, version, table, batch=batch)
+        )
+        self.send_json({"rows": rows}, status=201)
+
+
+def _labels_parquet(store: Store, name: str) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(store.labels(name), preserve_index=False)
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    return bytes(sink.getvalue().to_pybytes())
+
+
+class LabelsHandler(MMHandler):
+    """``GET labels?name=``: the model's labels, the last recorded per ``(request_id, row)``,
+    as Parquet (``request_id, row, label, at, recorded_at, duplicates``). ``POST
+    labels?name=&batch=`` with a Parquet body (``request_id, row, label, at, recorded_at,
+    seq``): one ``mm.log_labels`` call, written whole."""
+
+    auth_resource = "jupyter_mm:predictions"
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        name = self.get_query_argument("name", "")
+        if not name:
+            raise InvalidInput("'name' (the model's name) is required")
+        data = await self.call_store(_labels_parquet, name)
+        self.finish(data, set_content_type=PARQUET_TYPE)
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self) -> None:
+        name = self.get_query_argument("name", "")
+        if not name:
+            raise InvalidInput("'name' (the model's name) is required")
+        table = _body_table(self)
+        batch = _batch(self)
+        rows = await self.call_store(lambda store: store.log_label_table(name, table, batch=batch))
+        self.send_json({"rows": rows}, status=201)
