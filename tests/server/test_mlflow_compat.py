@@ -337,9 +337,14 @@ def test_validation_messages_use_mlflows_words(server: LiveServer) -> None:
             {"run_id": run_id, "tags": "foo"},
             "Invalid value \"foo\" for parameter 'tags' supplied",
         ),
+        ("model-versions/get", None, "Model version must be an integer, got 'x'."),
     ]
     for path, body, message in cases:
-        assert error(rpc(server, "POST", f"api/2.0/mlflow/{path}", body)) == (
+        if body is None:
+            r = rpc(server, "GET", f"api/2.0/mlflow/{path}?name=m&version=x")
+        else:
+            r = rpc(server, "POST", f"api/2.0/mlflow/{path}", body)
+        assert error(r) == (
             400,
             "INVALID_PARAMETER_VALUE",
             message,
