@@ -237,7 +237,7 @@ def test_search_model_versions(store: Store) -> None:
         return [(v.name, v.version) for v in store.search_model_versions(flt, order_by=order)[0]]
 
     assert found("name = 'a'") == [("a", 2), ("a", 1)]
-    assert found(f"run_id = '{r1.id}'") == [("a", 1), ("b", 1)]
+    assert found(f"run_id = '{r1.id}'") == [("b", 1), ("a", 1)]  # latest update first, as MLflow
     assert found("tags.ok = '1'") == [("a", 1)]
     assert found("user_id = 'bob'", ["version_number ASC"]) == [("b", 1), ("a", 2)]
     assert found(order=["name DESC", "version_number ASC"]) == [("b", 1), ("a", 1), ("a", 2)]
@@ -261,9 +261,10 @@ def test_bad_input_is_refused_and_nothing_is_written(store: Store) -> None:
         (InvalidInput, "control", lambda: store.create_registered_model("x\x07", actor="u")),
         (InvalidInput, "tag name", lambda: store.create_registered_model("x", actor="u", tags={"": "v"})),
         (InvalidInput, "source", lambda: store.create_model_version("m", "", actor="u")),
-        (InvalidInput, "run id", lambda: store.create_model_version("m", "runs:/nope/model", actor="u")),
+        (InvalidInput, "no host", lambda: store.create_model_version("m", "runs://h/model", actor="u")),
+        (InvalidInput, "path", lambda: store.create_model_version("m", "runs:/nope/../x", actor="u")),
         (InvalidInput, "path", lambda: store.create_model_version("m", f"runs:/{run.id}/../x", actor="u")),
-        (NotFound, "no run", lambda: store.create_model_version("m", "s3://x", actor="u", run_id="a" * 32)),
+        (InvalidInput, "run_id", lambda: store.create_model_version("m", "s3://x", actor="u", run_id="a" * 33)),
         (NotFound, "nope", lambda: store.create_model_version("nope", "s3://x", actor="u")),
         (InvalidInput, "tag", lambda: store.create_model_version("m", "s3://x", actor="u", tags={"k": None})),
         (InvalidInput, "version", lambda: store.get_model_version("m", "one")),

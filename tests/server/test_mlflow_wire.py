@@ -58,7 +58,7 @@ async def test_error_format_and_statuses(jp_fetch) -> None:
     assert (code, reply["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
     code, reply = await call(jp_fetch, "POST", "experiments/create", {})
     assert (code, reply["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
-    assert reply["message"] == "Missing value for required parameter 'name'"
+    assert reply["message"] == "Missing value for required parameter 'name'."
     # a body that is not JSON counts as empty: the first missing field is named
     code, reply = await call(jp_fetch, "POST", "runs/log-parameter", "{not json")
     assert code == 400 and "'run_id'" in reply["message"]

@@ -1,7 +1,7 @@
 """Registry search: our filter grammar (``core/search``'s parser) compiled over the registry tables.
 
 Registered models filter on ``name`` and ``tags.<key>``; versions on ``name``, ``run_id``,
-``user_id`` and ``tags.<key>``; both with ``= != LIKE ILIKE IN``, ``AND`` / ``OR`` / ``NOT`` and
+``user_id``, ``source_path`` and ``tags.<key>``; both with ``= != LIKE ILIKE IN``, ``AND`` / ``OR`` / ``NOT`` and
 parentheses. A tag condition ``tags.k != 'v'`` also matches an entity without tag ``k``
 (MLflow's client appends ``tags.`mlflow.prompt.is_prompt` != 'true'`` to every model search and
 expects untagged models back). ``order_by`` takes ``name``, ``creation_timestamp`` (or
@@ -67,7 +67,12 @@ def model_filter(text: str | None) -> ColumnElement[bool] | None:
 
 def version_filter(text: str | None) -> ColumnElement[bool] | None:
     t = s.model_version_tags
-    attributes = {"run_name": _m.name, "run_id": _v.run_uuid, "user_id": _v.user_id}
+    attributes = {
+        "run_name": _m.name,
+        "run_id": _v.run_uuid,
+        "user_id": _v.user_id,
+        "source_path": _v.source,
+    }
     return _filter(text, attributes, t, [(t.c.model_id, _v.model_id), (t.c.version, _v.version)])
 
 
@@ -121,7 +126,7 @@ def model_order(items: list[str] | tuple[str, ...] | None) -> list[Any]:
 
 
 def version_order(items: list[str] | tuple[str, ...] | None) -> list[Any]:
-    order = _order(items, _VERSION_ORDER)
-    if not order:
-        order = [_m.name.asc(), _v.version.desc()]
+    """MLflow's order: the given clauses, then name ascending and version descending; with
+    none, the most recently updated first."""
+    order = _order(items, _VERSION_ORDER) or [_v.last_update_time.desc()]
     return [*order, _m.name.asc(), _v.version.desc()]

@@ -134,10 +134,16 @@ def _runs(source: str) -> Source:
     from ..store.base import check_run_id
 
     run_id, _, path = source[len("runs:/") :].lstrip("/").partition("/")
+    if not run_id:
+        raise _refuse(source, "it names no run (a runs URI is runs:/RUN_ID/PATH)")
     try:
-        return Source(
-            source, run_id=check_run_id(run_id), path=normalize_path(path) if path else ""
-        )
+        run_id = check_run_id(run_id)
+    except InvalidInput:
+        # Not an id this store gives (a run of another server, an import): MLflow keeps such a
+        # source as a reference, and so do we; it is never resolved into our artifacts.
+        return Source(source)
+    try:
+        return Source(source, run_id=run_id, path=normalize_path(path) if path else "")
     except InvalidInput as e:
         raise _refuse(source, f"{e.message} (a runs URI is runs:/RUN_ID/PATH)") from None
 

@@ -35,6 +35,15 @@ def _check_source_experiment(conn: Connection, src: sources.Source) -> None:
         )
 
 
+#: MLflow's column for a version's run id (``String(32)``): any value up to that length.
+MAX_RUN_ID_LENGTH = 32
+
+
+def _is_run(conn: Connection, run_id: str) -> bool:
+    found = conn.execute(select(s.runs.c.run_uuid).where(s.runs.c.run_uuid == run_id)).first()
+    return found is not None
+
+
 class VersionsMixin(RegistryBase):
     def create_model_version(
         self,
@@ -75,9 +84,9 @@ class VersionsMixin(RegistryBase):
             run_id = src.run_id
             model_path = model_path if model_path is not None else src.path
         if run_id is not None:
-            from ..store.base import check_run_id
-
-            run_id = check_run_id(run_id)
+            # any id MLflow accepts is kept (a run of another server, an import); only a run of
+            # this store is resolved into its artifacts (see ``write``)
+            run_id = rules.text(run_id, "run_id", MAX_RUN_ID_LENGTH) or None
         if model_path:
             from ..artifacts import normalize_path
 
@@ -88,8 +97,11 @@ class VersionsMixin(RegistryBase):
 
         def write(conn: Connection) -> None:
             model = self._model_row(conn, name)
-            if run_id is not None:
+            path = model_path
+            if run_id is not None and _is_run(conn, run_id):
                 check_not_deleted_run(conn, run_id)
+            elif run_id is not None:
+                path = None  # a reference to a run elsewhere: its files are not ours to resolve
             if src.experiment_id is not None:
                 _check_source_experiment(conn, src)
             number = model.last_version + 1
@@ -106,7 +118,7 @@ class VersionsMixin(RegistryBase):
                     source=source,
                     run_uuid=run_id,
                     logged_model_id=logged_model_id,
-                    model_path=model_path or None,
+                    model_path=path or None,
                     status=READY,
                     status_message="",
                     stage="None",
@@ -136,7 +148,7 @@ class VersionsMixin(RegistryBase):
                     "source": source,
                     "run_id": run_id,
                     "logged_model_id": logged_model_id,
-                    "model_path": model_path or None,
+                    "model_path": path or None,
                     "description": description,
                     "tags": tag_items,
                 },

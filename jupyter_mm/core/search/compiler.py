@@ -152,9 +152,20 @@ def compile_filter(expr: Expr) -> ColumnElement[bool]:
     return _compile_comparison(expr)
 
 
+def _run_attribute(key: str) -> ColumnElement[Any]:
+    """The column of a run attribute; the grammar's other attributes (``source_path``, a model
+    version's) are not runs'."""
+    if key not in _ATTRIBUTE_COLUMNS:
+        raise InvalidInput(
+            f"Invalid attribute key {key!r} for runs: expected one of "
+            f"{', '.join(_ATTRIBUTE_COLUMNS)}"
+        )
+    return _ATTRIBUTE_COLUMNS[key]
+
+
 def _compile_comparison(c: Comparison) -> ColumnElement[bool]:
     if c.entity == "attribute":
-        column = _ATTRIBUTE_COLUMNS[c.key]
+        column = _run_attribute(c.key)
         if c.op in ("IS NULL", "IS NOT NULL"):
             return column.is_(None) if c.op == "IS NULL" else column.is_not(None)
         cond = condition(column, c.op, c.value)
@@ -237,7 +248,7 @@ def _order_terms(
     order: list[ColumnElement[Any]] = []
     for item in items:
         if item.entity == "attribute":
-            column = _ATTRIBUTE_COLUMNS[item.key]
+            column = _run_attribute(item.key)
             if item.key in _NULLABLE_ATTRIBUTES:
                 order.append(column.is_(None))
         elif item.entity in _KEYED_TABLES:

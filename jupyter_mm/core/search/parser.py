@@ -79,6 +79,7 @@ ATTRIBUTES: dict[str, str] = {
     "run_id": "string", "run_name": "string", "status": "string", "start_time": "number",
     "end_time": "number", "user_id": "string", "experiment_id": "id",
     "lifecycle_stage": "string", "parent_run_id": "string", "notes": "string",
+    "source_path": "string",  # a model version's source (registry searches only)
 }  # fmt: skip
 _ATTRIBUTE_ALIASES = {"name": "run_name"}
 DATASET_KEYS = ("name", "digest", "context")

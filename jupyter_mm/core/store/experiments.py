@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from ...errors import AlreadyExists, InvalidInput, NotFound
 from .. import schema as s
@@ -159,6 +159,23 @@ class ExperimentsMixin(StoreBase):
                     index_elements=["experiment_id", "key"], set_={"value": value}
                 )
             )
+
+        self._write(write)
+
+    def delete_experiment_tag(self, experiment_id: str | int, key: str) -> None:
+        """Remove one tag; a tag the experiment does not have is NotFound (as MLflow)."""
+        key = validation.key(key, "tag name")
+        exp_id = parse_experiment_id(experiment_id)
+
+        def write(conn: Connection) -> None:
+            self._touch_experiment(conn, exp_id)
+            res = conn.execute(
+                delete(s.experiment_tags).where(
+                    s.experiment_tags.c.experiment_id == exp_id, s.experiment_tags.c.key == key
+                )
+            )
+            if res.rowcount == 0:
+                raise NotFound(f"No tag with name: {key} in experiment with id {exp_id}")
 
         self._write(write)
 

@@ -135,7 +135,7 @@ class RunDataMixin(MetricsMixin):
                 delete(s.tags).where(s.tags.c.run_uuid == run_uuid, s.tags.c.key == key)
             )
             if res.rowcount == 0:
-                raise NotFound(f"run {run_uuid} has no tag {key!r}")
+                raise NotFound(f"No tag with name: {key} in run with id {run_uuid}")
 
         self._write(write)
 

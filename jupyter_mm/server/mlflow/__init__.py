@@ -13,6 +13,7 @@ from jupyter_server.utils import url_path_join
 
 from .handlers import (
     MlflowArtifactsHandler,
+    MlflowGetArtifactHandler,
     MlflowHealthHandler,
     MlflowNotFoundHandler,
     MlflowRPCHandler,
@@ -44,6 +45,12 @@ def mlflow_handlers() -> list[tuple[Any, ...]]:
             (url_path_join(root, r"3\.0/mlflow/server-info"), MlflowServerInfoHandler),
         ]
     routes += [
+        # the UI's downloads (MLflow serves them outside api/); "//model-versions" as it accepts
+        (url_path_join(MLFLOW_PREFIX, "get-artifact"), MlflowGetArtifactHandler),
+        (
+            MLFLOW_PREFIX + "/+(?P<kind>model-versions)/get-artifact",
+            MlflowGetArtifactHandler,
+        ),
         (url_path_join(MLFLOW_PREFIX, "health"), MlflowHealthHandler),
         (url_path_join(MLFLOW_PREFIX, "version"), MlflowVersionHandler),
         # last: any other path here answers MLflow's JSON ENDPOINT_NOT_FOUND, not an HTML page

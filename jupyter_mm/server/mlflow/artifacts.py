@@ -40,6 +40,33 @@ def _run_of(parts: list[str], path: str) -> str:
         raise NotFound(f"Run with id={parts[1]} not found") from None
 
 
+PROXY_SCHEME = "mlflow-artifacts:"
+
+
+def escapes(path: str) -> bool:
+    """MLflow's "Invalid path": a path that could leave the run's artifact root."""
+    parts = path.replace("\\", "/").split("/")
+    return path.startswith("/") or "\x00" in path or ".." in parts
+
+
+def known_run(run_id: str) -> str:
+    """A run id as the store takes it; any other string names no run (MLflow's 404)."""
+    try:
+        return check_run_id(run_id)
+    except InvalidInput:
+        raise NotFound(f"Run with id={run_id} not found") from None
+
+
+def logical(path: str) -> str:
+    """A file path inside a run, normalised; anything that escapes is "Invalid path"."""
+    if escapes(path):
+        raise InvalidInput("Invalid path")
+    try:
+        return normalize_path(path)
+    except InvalidInput:
+        raise InvalidInput("Invalid path") from None
+
+
 def split(path: str) -> tuple[str, str]:
     """(run id, normalised logical path) of a file path under the proxy."""
     parts = _parts(path)

@@ -20,7 +20,7 @@ import tornado.web
 from jupyter_server.auth.decorator import authorized
 from tornado.web import HTTPError
 
-from ...errors import IntegrityError, InvalidInput
+from ...errors import IntegrityError, InvalidInput, NotFound
 from ..handlers.base import WEBHOOKS_ALLOW_PRIVATE_SETTING, MMHandler
 from ..handlers.common import check_body_size
 from . import artifacts, logged_models, registry, tracking, webhooks
@@ -50,12 +50,49 @@ class MlflowHandler(MMHandler):
             return Request.from_query(self.request.query_arguments)
         return Request.from_body(self.request.body)
 
+    async def send_artifact(self, run_id: str, logical: str) -> None:
+        """One run artifact, with MLflow's download headers: the type from the file name (never
+        the uploader's claim nor the client's ``Accept``), always an attachment, no sniffing."""
+        info = await self.call_store(lambda store: store.artifact_info(run_id, logical))
+        name = logical.rsplit("/", 1)[-1]
+        media_type = artifacts.download_type(name)
+        self.set_header("Content-Type", media_type)
+        self.set_header("Content-Disposition", artifacts.content_disposition(name))
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Content-Security-Policy", "default-src 'none'; sandbox")
+        self.set_header("Content-Length", str(info.size))
+        self.set_header("ETag", f'"{info.digest}"')
+        if info.size <= WHOLE_READ_BYTES:  # verified before the first byte is sent
+            data = await self.call_store(lambda store: store.read_artifact(run_id, logical))
+            self.finish(data, set_content_type=media_type)  # APIHandler would say JSON
+            return
+        # Larger files stream; the digest is checked at the end, and a mismatch drops the
+        # connection so the client sees a truncated download rather than a complete wrong file.
+        blocks = await self.call_store(lambda store: store.iter_artifact(run_id, logical))
+        try:
+            while True:
+                block = await asyncio.to_thread(next, blocks, None)
+                if block is None:
+                    break
+                self.write(block)
+                await self.flush()
+        except IntegrityError:
+            self.log.error("jupyter-mm: artifact %s of run %s is corrupt", logical, run_id)
+            stream = getattr(self.request.connection, "stream", None)
+            if stream is not None:
+                stream.close()
+            return
+        self.finish(set_content_type=media_type)
+
 
 class MlflowRPCHandler(MlflowHandler):
     """One tracking RPC, looked up in :data:`tracking.ROUTES`."""
 
     async def _dispatch(self, rpc: str) -> None:
         method = self.request.method or "GET"
+        if (method, rpc) == ("POST", "upload-artifact"):
+            await self._upload_artifact()
+            return
         endpoint = tracking.ROUTES.get((method, rpc))
         if endpoint is None and rpc.startswith("logged-models/"):
             rest = rpc[len("logged-models/") :]
@@ -92,6 +129,26 @@ class MlflowRPCHandler(MlflowHandler):
 
         self.reply(await self.call_store(call))
 
+    async def _upload_artifact(self) -> None:
+        """``upload-artifact`` (the UI's): the body is the file, ``run_uuid`` and ``path`` are in
+        the query string; MLflow's refusals, in its order and words."""
+        run_id = self.get_query_argument("run_uuid", default="") or ""
+        if not run_id:
+            raise InvalidInput("Request must specify run_uuid.")
+        path = self.get_query_argument("path", default="") or ""
+        if not path:
+            raise InvalidInput("Request must specify path.")
+        if artifacts.escapes(path):
+            raise InvalidInput("Invalid path")
+        body = self.request.body or b""
+        if not body:
+            raise InvalidInput("Request must specify data.")
+        check_body_size(self, MAX_RPC_BODY_BYTES, advice="upload large files with log_artifact")
+        run = artifacts.known_run(run_id)
+        logical = artifacts.logical(path)
+        await self.call_store(lambda store: store.log_artifact(run, logical, body))
+        self.reply({})
+
     @tornado.web.authenticated
     @authorized
     async def get(self, rpc: str) -> None:
@@ -124,37 +181,7 @@ class MlflowArtifactsHandler(MlflowHandler):
             self.reply(await self.call_store(artifacts.list_dir, listing))
             return
         run_id, logical = artifacts.split(path)
-        info = await self.call_store(lambda store: store.artifact_info(run_id, logical))
-        # MLflow's download headers: the type from the file name, always an attachment, no sniffing
-        name = logical.rsplit("/", 1)[-1]
-        media_type = artifacts.download_type(name)
-        self.set_header("Content-Type", media_type)
-        self.set_header("Content-Disposition", artifacts.content_disposition(name))
-        self.set_header("X-Content-Type-Options", "nosniff")
-        self.set_header("Content-Security-Policy", "default-src 'none'; sandbox")
-        self.set_header("Content-Length", str(info.size))
-        self.set_header("ETag", f'"{info.digest}"')
-        if info.size <= WHOLE_READ_BYTES:  # verified before the first byte is sent
-            data = await self.call_store(lambda store: store.read_artifact(run_id, logical))
-            self.finish(data, set_content_type=media_type)  # APIHandler would say JSON
-            return
-        # Larger files stream; the digest is checked at the end, and a mismatch drops the
-        # connection so the client sees a truncated download rather than a complete wrong file.
-        blocks = await self.call_store(lambda store: store.iter_artifact(run_id, logical))
-        try:
-            while True:
-                block = await asyncio.to_thread(next, blocks, None)
-                if block is None:
-                    break
-                self.write(block)
-                await self.flush()
-        except IntegrityError:
-            self.log.error("jupyter-mm: artifact %s of run %s is corrupt", logical, run_id)
-            stream = getattr(self.request.connection, "stream", None)
-            if stream is not None:
-                stream.close()
-            return
-        self.finish(set_content_type=media_type)
+        await self.send_artifact(run_id, logical)
 
     @tornado.web.authenticated
     @authorized
@@ -175,6 +202,37 @@ class MlflowArtifactsHandler(MlflowHandler):
     @authorized
     async def delete(self, path: str | None = None) -> None:
         raise HTTPError(501, "deleting artifacts is not supported by jupyter-mm")
+
+
+class MlflowGetArtifactHandler(MlflowHandler):
+    """The UI's downloads: ``get-artifact?run_id=&path=`` (a run's file) and
+    ``model-versions/get-artifact?name=&version=&path=`` (a file of a version's model, through
+    its download URI); the same headers as the artifact proxy."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, kind: str = "") -> None:
+        path = self.get_query_argument("path", default="") or ""
+        if artifacts.escapes(path):
+            raise InvalidInput("Invalid path")
+        if kind:
+            name = self.get_query_argument("name", default="") or ""
+            version = self.get_query_argument("version", default="") or ""
+            uri = await self.call_store(
+                lambda store: registry.download_uri(store, store.get_model_version(name, version))
+            )
+            if not uri.startswith(artifacts.PROXY_SCHEME):
+                raise NotFound(f"the files of {name} version {version} are not on this server")
+            base = uri[len(artifacts.PROXY_SCHEME) :].strip("/")
+            run_id, logical = artifacts.split(f"{base}/{path}")
+        else:
+            run_id = artifacts.known_run(
+                self.get_query_argument("run_id", default="")
+                or self.get_query_argument("run_uuid", default="")
+                or ""
+            )
+            logical = artifacts.logical(path)
+        await self.send_artifact(run_id, logical)
 
 
 class MlflowServerInfoHandler(MlflowHandler):
@@ -237,6 +295,7 @@ class MlflowVersionHandler(MlflowHandler):
 
 __all__ = [
     "MlflowArtifactsHandler",
+    "MlflowGetArtifactHandler",
     "MlflowHealthHandler",
     "MlflowNotFoundHandler",
     "MlflowRPCHandler",

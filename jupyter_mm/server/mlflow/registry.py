@@ -88,7 +88,7 @@ def _version(req: Request) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str) or not value.strip().isdigit():
-        raise InvalidInput(f"Parameter 'version' must be an integer, got '{value}'.")
+        raise InvalidInput(f"Model version must be an integer, got '{value}'.")  # MLflow's words
     return value.strip()
 
 

@@ -15,7 +15,7 @@ from ...core.entities import DatasetInput
 from ...core.store.base import check_run_id, random_run_name
 from ...core.wire import json_number
 from ...errors import InvalidInput, NotFound
-from . import experiment_search, logged_models
+from . import artifacts, experiment_search, logged_models
 from .wire import (
     PARENT_RUN_TAG,
     RUN_NAME_TAG,
@@ -52,6 +52,7 @@ DEFAULT_EXPERIMENT_RESULTS = 1000
 
 def create_experiment(store: Store, req: Request) -> dict[str, Any]:
     name = req.text("name", required=True)
+    req.text("artifact_location")  # type-checked as MLflow does, then not honoured (see below)
     tags = dict(key_values(req.items("tags"), "tags"))
     # ``artifact_location`` is not honoured: artifacts always go through our proxy into the
     # content-addressed store (see docs/mlflow-compat.md).
@@ -121,6 +122,15 @@ def set_experiment_tag(store: Store, req: Request) -> dict[str, Any]:
     return {}
 
 
+def delete_experiment_tag(store: Store, req: Request) -> dict[str, Any]:
+    exp_id = _experiment_id(req.text("experiment_id", required=True))
+    key = req.text("key", required=True) or ""
+    if store.get_experiment(exp_id).lifecycle_stage != "active":
+        raise InvalidInput(f"The experiment {exp_id} must be in the 'active' state.")
+    store.delete_experiment_tag(exp_id, key)
+    return {}
+
+
 def _experiment_id(value: str | None) -> str:
     if value is None or not value.strip().isdigit():
         # MLflow ids are strings; ours are integers, so any other id names no experiment.
@@ -153,7 +163,7 @@ def create_run(
     user = (run_user(claimed) if run_user is not None else claimed) or "unknown"
     if tags.get(USER_TAG, user) != user:
         tags[USER_TAG] = user  # the tag MLflow's UI shows must not contradict the run's user
-    parent = tags.get(PARENT_RUN_TAG) or None
+    parent = _known_run(store, tags.get(PARENT_RUN_TAG))
     run = store.create_run(
         exp_id,
         name=name,
@@ -164,6 +174,18 @@ def create_run(
         heartbeat=False,  # the MLflow client beats none: its runs stay RUNNING until ended
     )
     return {"run": run_json(store.get_run(run.id))}
+
+
+def _known_run(store: Store, run_id: str | None) -> str | None:
+    """The parent named by ``mlflow.parentRunId`` when it is a run of this store; otherwise (a
+    run of another server, an import, ``"7"``) the tag keeps the value and no link is made, as
+    MLflow keeps any value there."""
+    if not run_id:
+        return None
+    try:
+        return store.get_run(check_run_id(run_id)).id
+    except (InvalidInput, NotFound):
+        return None
 
 
 def get_run(store: Store, req: Request) -> dict[str, Any]:
@@ -225,6 +247,11 @@ def set_tag(store: Store, req: Request) -> dict[str, Any]:
 def delete_tag(store: Store, req: Request) -> dict[str, Any]:
     run_id = _run_id(req)
     key = req.text("key", required=True) or ""
+    stage = store.get_run(run_id).lifecycle_stage
+    if stage != "active":
+        raise InvalidInput(
+            f"The run {run_id} must be in the 'active' state. Current state is {stage}."
+        )
     store.delete_tag(run_id, key)
     return {}
 
@@ -233,15 +260,12 @@ def log_batch(store: Store, req: Request) -> dict[str, Any]:
     run_id = _run_id(req)
     metrics: list[tuple[str, float, int, int]] = []
     model_points: list[dict[str, Any]] = []
-    for m in req.items("metrics"):
+    for i, m in enumerate(req.items("metrics")):
         if not isinstance(m, dict):
             raise invalid("metrics", m)
-        if not m.get("key"):
-            raise missing("key")
-        if m.get("value") is None:
-            raise missing("value")
-        if m.get("timestamp") is None:
-            raise missing("timestamp")
+        for field in ("key", "value", "timestamp"):
+            if m.get(field) is None or m.get(field) == "":
+                raise missing(f"metrics[{i}].{field}")
         metrics.append(
             (
                 m["key"],
@@ -392,40 +416,107 @@ def get_metric_history(store: Store, req: Request) -> dict[str, Any]:
     return reply
 
 
+#: MLflow's limits of the bulk history routes (its handlers' constants).
+MAX_BULK_RUNS = 100
+MAX_BULK_INTERVAL_RESULTS = 2500
+
+
+def get_metric_history_bulk(store: Store, req: Request) -> dict[str, Any]:
+    """``metrics/get-history-bulk`` (the UI's): one metric of up to 100 runs, each run's points
+    in logged order, runs in id order; ``max_results`` points in all."""
+    run_ids = _query_list(req, "run_id")
+    if not run_ids:
+        raise InvalidInput("GetMetricHistoryBulk request must specify at least one run_id.")
+    if len(run_ids) > MAX_BULK_RUNS:
+        raise InvalidInput(
+            f"GetMetricHistoryBulk request cannot specify more than {MAX_BULK_RUNS} run_ids. "
+            f"Received {len(run_ids)} run_ids."
+        )
+    key = req.text("metric_key")
+    if not key:
+        raise InvalidInput("GetMetricHistoryBulk request must specify a metric_key.")
+    max_results = req.integer("max_results", default=MAX_HISTORY_RESULTS) or MAX_HISTORY_RESULTS
+    if not 0 < max_results <= MAX_HISTORY_RESULTS:
+        raise invalid("max_results", max_results)
+    metrics: list[dict[str, Any]] = []
+    for run_id in sorted(set(run_ids)):
+        metrics.extend(_points(store, run_id, key))
+    return {"metrics": metrics[:max_results]}
+
+
 def get_metric_history_bulk_interval(store: Store, req: Request) -> dict[str, Any]:
-    run_ids = [str(r) for r in req.items("run_ids")]
+    """``metrics/get-history-bulk-interval``: the points at sampled steps. Steps are sampled
+    over all the runs' steps in range, evenly (at most ``max_results``), plus each run's first
+    and last step, so every line keeps its ends; every point at a sampled step is returned."""
+    run_ids = _query_list(req, "run_ids")
     if not run_ids:
         raise missing("run_ids")
-    if len(run_ids) > 100:
+    if len(run_ids) > MAX_BULK_RUNS:
         raise InvalidInput(
-            f"GetMetricHistoryBulkInterval accepts at most 100 runs, got {len(run_ids)}"
+            f"GetMetricHistoryBulkInterval request must specify at most {MAX_BULK_RUNS} "
+            f"run_ids. Received {len(run_ids)} run_ids."
         )
     key = req.text("metric_key", required=True) or ""
-    max_results = req.integer("max_results", default=2500) or 2500
-    if not 0 < max_results <= 2500:
-        raise invalid("max_results", max_results)
-    lo, hi = req.integer("start_step"), req.integer("end_step")
-    metrics: list[dict[str, Any]] = []
-    for run_id in run_ids:
-        hist = store.get_metric_history(run_id, key, max_points=max_results, step_range=(lo, hi))
-        steps, stamps, values = (hist[k].tolist() for k in ("step", "timestamp", "value"))
-        metrics.extend(
-            {
-                "key": key,
-                "value": json_number(v),
-                "timestamp": t,
-                "step": s,
-                "run_id": run_id,
-            }
-            for s, t, v in zip(steps, stamps, values, strict=True)
+    max_results = req.integer("max_results", default=MAX_BULK_INTERVAL_RESULTS)
+    if max_results is None or not 0 < max_results <= MAX_BULK_INTERVAL_RESULTS:
+        raise InvalidInput(
+            f"max_results must be between 1 and {MAX_BULK_INTERVAL_RESULTS}. Received {max_results}."
         )
-    return {"metrics": metrics}
+    lo, hi = req.integer("start_step"), req.integer("end_step")
+    if (lo is None) != (hi is None):
+        raise InvalidInput(
+            "If either start step or end step are specified, both must be specified."
+        )
+    if lo is not None and hi is not None and hi < lo:
+        raise InvalidInput(
+            f"end_step must be greater than start_step. Found start_step={lo} and end_step={hi}."
+        )
+    points: dict[str, list[dict[str, Any]]] = {}
+    for run_id in dict.fromkeys(run_ids):
+        pts = [
+            p
+            for p in _points(store, run_id, key)
+            if lo is None or hi is None or lo <= p["step"] <= hi
+        ]
+        points[run_id] = sorted(pts, key=lambda p: (p["step"], p["timestamp"]))
+    steps = sorted({p["step"] for pts in points.values() for p in pts})
+    sampled = set(steps)
+    if len(steps) > max_results:
+        stride = -(-len(steps) // max_results)  # ceil: at most max_results evenly spaced steps
+        sampled = set(steps[::stride]) | {steps[-1]}
+        for pts in points.values():
+            if pts:
+                sampled |= {pts[0]["step"], pts[-1]["step"]}
+    return {"metrics": [p for pts in points.values() for p in pts if p["step"] in sampled]}
+
+
+def _query_list(req: Request, name: str) -> list[str]:
+    value = req.fields.get(name)
+    if value is None:
+        return []
+    return [str(v) for v in (value if isinstance(value, list) else [value]) if v != ""]
+
+
+def _points(store: Store, run_id: str, key: str) -> list[dict[str, Any]]:
+    """One metric's points of one run in logged order, as MLflow's bulk routes send them; a run
+    id that names no run of this store has none."""
+    try:
+        hist = store.get_metric_history(check_run_id(run_id), key)
+    except (InvalidInput, NotFound):
+        return []
+    steps, stamps, values = (hist[k].tolist() for k in ("step", "timestamp", "value"))
+    return [
+        {"key": key, "value": json_number(v), "timestamp": t, "step": st, "run_id": run_id}
+        for st, t, v in zip(steps, stamps, values, strict=True)
+    ]
 
 
 def list_artifacts(store: Store, req: Request) -> dict[str, Any]:
     run_id = _run_id(req)
     run = store.get_run(run_id)
     path = req.text("path") or ""
+    if artifacts.escapes(path):
+        raise InvalidInput("Invalid path")
     infos = store.list_artifacts(run_id, prefix=path or None)
     files = []
     for info in infos:
@@ -434,6 +525,41 @@ def list_artifacts(store: Store, req: Request) -> dict[str, Any]:
             entry["file_size"] = info.size
         files.append(entry)
     return {"root_uri": run_artifact_uri(run.experiment_id, run.id), "files": files}
+
+
+def search_datasets(store: Store, req: Request) -> dict[str, Any]:
+    """``experiments/search-datasets`` (the UI's): the distinct (experiment, name, digest,
+    context) of the datasets logged to runs of up to 20 experiments."""
+    experiment_ids = [str(e) for e in req.items("experiment_ids")]
+    if not experiment_ids:
+        raise InvalidInput("SearchDatasets request must specify at least one experiment_id.")
+    if len(experiment_ids) > MAX_DATASET_EXPERIMENTS:
+        raise InvalidInput(
+            f"SearchDatasets request cannot specify more than {MAX_DATASET_EXPERIMENTS} "
+            f"experiment_ids. Received {len(experiment_ids)} experiment_ids."
+        )
+    known = [e for e in experiment_ids if e.strip().isdigit()]
+    summaries: dict[tuple[str, str, str, str], None] = {}
+    token: str | None = None
+    while known:
+        runs, token = store.search_runs(
+            experiment_ids=known, max_results=MAX_RUN_RESULTS, page_token=token, view="all"
+        )
+        for run in runs:  # a search loads no datasets; get_run does
+            for ds in run_json(store.get_run(run.id))["inputs"].get("dataset_inputs", []):
+                context = {t["key"]: t["value"] for t in ds["tags"]}.get("mlflow.data.context")
+                d = ds["dataset"]
+                summaries[(run.experiment_id, d["name"], d["digest"], context or "")] = None
+        if not token:
+            break
+    return {
+        "dataset_summaries": [
+            {"experiment_id": e, "name": n, "digest": d, "context": c} for e, n, d, c in summaries
+        ]
+    }
+
+
+MAX_DATASET_EXPERIMENTS = 20
 
 
 def _run_id(req: Request) -> str:
@@ -461,6 +587,8 @@ ROUTES: dict[tuple[str, str], Endpoint] = {
     ("POST", "experiments/delete"): delete_experiment,
     ("POST", "experiments/restore"): restore_experiment,
     ("POST", "experiments/set-experiment-tag"): set_experiment_tag,
+    ("POST", "experiments/delete-experiment-tag"): delete_experiment_tag,
+    ("POST", "experiments/search-datasets"): search_datasets,
     ("POST", "runs/create"): create_run,
     ("GET", "runs/get"): get_run,
     ("POST", "runs/update"): update_run,
@@ -474,6 +602,7 @@ ROUTES: dict[tuple[str, str], Endpoint] = {
     ("POST", "runs/log-inputs"): log_inputs,
     ("POST", "runs/search"): search_runs,
     ("GET", "metrics/get-history"): get_metric_history,
+    ("GET", "metrics/get-history-bulk"): get_metric_history_bulk,
     ("GET", "metrics/get-history-bulk-interval"): get_metric_history_bulk_interval,
     ("GET", "artifacts/list"): list_artifacts,
     ("POST", "logged-models"): logged_models.create,

@@ -34,11 +34,20 @@ _VIEW_TYPES = {
 
 
 def missing(name: str) -> InvalidInput:
-    return InvalidInput(f"Missing value for required parameter '{name}'")
+    """MLflow's wording, which tools match on: ``Missing value for required parameter 'x'.``"""
+    return InvalidInput(f"Missing value for required parameter '{name}'.")
 
 
 def invalid(name: str, value: Any) -> InvalidInput:
-    return InvalidInput(f"Invalid value {value!r} for parameter '{name}' supplied")
+    """MLflow's wording: the value as JSON (``"foo"``, ``31``, ``9.0``), then the field."""
+    return InvalidInput(f"Invalid value {_as_json(value)} for parameter '{name}' supplied")
+
+
+def _as_json(value: Any) -> str:
+    try:
+        return json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 class Request:

@@ -1,0 +1,351 @@
+"""MLflow compatibility beyond the common path (issue 16), on both servers: the Jupyter-embedded
+server on SQLite and the team server on PostgreSQL, through raw HTTP and the official client.
+
+Ids MLflow accepts as values, registry search order and filters, the bulk metric history
+routes, the UI's upload and download routes, delete-experiment-tag, search-datasets, and
+MLflow's exact validation wording."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.support.postgres import create_database
+
+from .live import LiveServer, jupyter_server, team_server
+
+TOKEN = "compat-token"
+
+
+@pytest.fixture(
+    scope="module", params=["jupyter", pytest.param("team", marks=pytest.mark.postgres)]
+)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    root = tmp_path_factory.mktemp(f"compat-{request.param}")
+    if request.param == "jupyter":
+        cm = jupyter_server(root, str(root / "store"), TOKEN)
+    else:
+        admin = request.getfixturevalue("postgres_admin_url")
+        cm = team_server(root, create_database(admin, "mm_compat"), TOKEN)
+    with cm as live:
+        yield live
+        out = live.output()
+    assert "Traceback" not in out, out[-5000:]
+
+
+@pytest.fixture
+def client(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> Any:
+    from mlflow import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", TOKEN)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    return MlflowClient(server.mlflow.rstrip("/"))
+
+
+def rpc(server: LiveServer, method: str, path: str, body: Any = None, **kw: Any) -> Any:
+    return server.request(method, f"{server.mlflow}{path}", body, **kw)
+
+
+def new_run(server: LiveServer, exp: str = "0", **fields: Any) -> str:
+    r = rpc(server, "POST", "api/2.0/mlflow/runs/create", {"experiment_id": exp, **fields})
+    assert r.status_code == 200, r.text
+    return str(r.json()["run"]["info"]["run_id"])
+
+
+def new_experiment(server: LiveServer, name: str) -> str:
+    r = rpc(server, "POST", "api/2.0/mlflow/experiments/create", {"name": name})
+    assert r.status_code == 200, r.text
+    return str(r.json()["experiment_id"])
+
+
+def error(r: Any) -> tuple[int, str, str]:
+    body = r.json()
+    return r.status_code, body["error_code"], body["message"]
+
+
+# -- ids --------------------------------------------------------------------------------------
+
+
+def test_foreign_run_ids_are_missing_runs_or_kept_values(server: LiveServer, client: Any) -> None:
+    from mlflow.exceptions import MlflowException
+
+    for rpc_path, body in [
+        ("runs/get", None),
+        ("runs/delete-tag", {"key": "k"}),
+        ("runs/log-metric", {"key": "m", "value": 1, "timestamp": 1}),
+    ]:
+        if body is None:
+            r = rpc(server, "GET", f"api/2.0/mlflow/{rpc_path}?run_id=fake_run_id")
+        else:
+            r = rpc(server, "POST", f"api/2.0/mlflow/{rpc_path}", {"run_id": "fake_run_id", **body})
+        code, kind, message = error(r)
+        assert (code, kind) == (404, "RESOURCE_DOES_NOT_EXIST")
+        assert message == "Run with id=fake_run_id not found"
+    # a parent id from elsewhere stays a tag value; no link is made
+    run = client.create_run("0", tags={"mlflow.parentRunId": "7"})
+    assert client.get_run(run.info.run_id).data.tags["mlflow.parentRunId"] == "7"
+    # a version's run id and a runs:/ source naming a run of another server are kept as values
+    client.create_registered_model("foreign")
+    mv = client.create_model_version("foreign", "runs:/run_id/model", "run_id_1")
+    assert (mv.run_id, mv.source) == ("run_id_1", "runs:/run_id/model")
+    assert client.get_model_version_download_uri("foreign", "1") == "runs:/run_id/model"
+    # ...but never one that escapes its root, nor a run id longer than MLflow's column
+    for source, run_id in [("runs:/run_id/../x", "r"), ("runs:/run_id/model", "r" * 33)]:
+        with pytest.raises(MlflowException) as e:
+            client.create_model_version("foreign", source, run_id)
+        assert e.value.error_code == "INVALID_PARAMETER_VALUE"
+    assert [v.version for v in client.search_model_versions("name = 'foreign'")] == ["1"]
+
+
+# -- registry search --------------------------------------------------------------------------
+
+
+def test_version_search_order_filters_paging_and_latest_by_stage(client: Any) -> None:
+    for name in ("srch-a", "srch-b"):
+        client.create_registered_model(name)
+    made = []
+    for name in ("srch-a", "srch-b", "srch-a", "srch-b", "srch-a"):
+        mv = client.create_model_version(name, f"runs:/run_{name}/model", f"run_{name}")
+        made.append((mv.name, mv.version))
+    flt = "name LIKE 'srch-%'"
+
+    def found(**kw: Any) -> list[tuple[str, str]]:
+        out, token = [], None
+        while True:
+            page = client.search_model_versions(flt, page_token=token, **kw)
+            out += [(v.name, v.version) for v in page]
+            token = page.token
+            if not token:
+                return out
+
+    assert found() == made[::-1]  # latest update first
+    assert found(max_results=2) == made[::-1]
+    assert found(order_by=["name DESC"]) == sorted(made, key=lambda m: (m[0], m[1]), reverse=True)
+    assert found(order_by=["version_number DESC"]) == sorted(made, key=lambda m: (-int(m[1]), m[0]))
+    hits = client.search_model_versions("source_path = 'runs:/run_srch-b/model'")
+    assert sorted(v.version for v in hits) == ["1", "2"]
+    assert [v.version for v in client.search_model_versions("run_id = 'run_srch-a'")] == [
+        "3",
+        "2",
+        "1",
+    ]
+    client.transition_model_version_stage("srch-a", "1", "Production")
+    client.transition_model_version_stage("srch-a", "2", "Staging")
+    latest = {v.current_stage: v.version for v in client.get_latest_versions("srch-a")}
+    assert latest == {"Production": "1", "Staging": "2", "None": "3"}
+    staged = client.get_latest_versions("srch-a", ["Staging", "None"])
+    assert {v.current_stage: v.version for v in staged} == {"Staging": "2", "None": "3"}
+
+
+# -- metric history bulk routes -----------------------------------------------------------------
+
+
+def test_metric_history_bulk_and_interval(server: LiveServer, client: Any) -> None:
+    r1, r2 = sorted(client.create_run("0").info.run_id for _ in range(2))
+    for step in range(10):
+        client.log_metric(r1, "m", float(step), timestamp=1, step=step)
+    for step in range(20):
+        client.log_metric(r2, "m", -float(step), timestamp=2, step=step)
+    bulk = "ajax-api/2.0/mlflow/metrics/get-history-bulk"
+    reply = rpc(server, "GET", bulk, params={"run_id": [r2, r1], "metric_key": "m"}).json()
+    assert [(m["run_id"], m["step"]) for m in reply["metrics"]] == [
+        *((r1, s) for s in range(10)),
+        *((r2, s) for s in range(20)),
+    ]
+    assert reply["metrics"][0] == {
+        "key": "m",
+        "value": 0.0,
+        "timestamp": 1,
+        "step": 0,
+        "run_id": r1,
+    }
+    reply = rpc(server, "GET", bulk, params={"run_id": [r1], "metric_key": "m", "max_results": 3})
+    assert [m["step"] for m in reply.json()["metrics"]] == [0, 1, 2]
+    for params, message in [
+        ({"metric_key": "m"}, "GetMetricHistoryBulk request must specify at least one run_id."),
+        ({"run_id": [r1]}, "GetMetricHistoryBulk request must specify a metric_key."),
+        (
+            {"run_id": [f"id_{i}" for i in range(101)], "metric_key": "m"},
+            "GetMetricHistoryBulk request cannot specify more than 100 run_ids",
+        ),
+    ]:
+        code, kind, text = error(rpc(server, "GET", bulk, params=params))
+        assert (code, kind) == (400, "INVALID_PARAMETER_VALUE") and text.startswith(message)
+
+    interval = "ajax-api/2.0/mlflow/metrics/get-history-bulk-interval"
+    reply = rpc(
+        server, "GET", interval, params={"run_ids": [r1], "metric_key": "m", "max_results": 5}
+    )
+    assert [m["step"] for m in reply.json()["metrics"]] == [0, 2, 4, 6, 8, 9]
+    reply = rpc(
+        server, "GET", interval, params={"run_ids": [r1, r2], "metric_key": "m", "max_results": 5}
+    )
+    steps = [(m["run_id"] == r1, m["step"]) for m in reply.json()["metrics"]]
+    assert steps == [(True, s) for s in (0, 4, 8, 9)] + [
+        (False, s) for s in (0, 4, 8, 9, 12, 16, 19)
+    ]
+    for params, message in [
+        ({"metric_key": "m"}, "Missing value for required parameter 'run_ids'."),
+        ({"run_ids": [r1], "metric_key": ""}, "Missing value for required parameter 'metric_key'."),
+        (
+            {"run_ids": [r1], "metric_key": "m", "max_results": 0},
+            "max_results must be between 1 and 2500",
+        ),
+        ({"run_ids": [r1], "metric_key": "m", "start_step": 1}, "If either start step or end step"),
+        (
+            {"run_ids": [r1], "metric_key": "m", "start_step": 2, "end_step": 1},
+            "end_step must be greater than start_step. ",
+        ),
+    ]:
+        code, kind, text = error(rpc(server, "GET", interval, params=params))
+        assert (code, kind) == (400, "INVALID_PARAMETER_VALUE") and text.startswith(message)
+
+
+# -- artifacts ----------------------------------------------------------------------------------
+
+
+def test_upload_and_download_routes_of_the_ui(server: LiveServer, client: Any) -> None:
+    run_id = new_run(server)
+    upload = "ajax-api/2.0/mlflow/upload-artifact"
+    for params, data, message in [
+        ({}, None, "Request must specify run_uuid."),
+        ({"run_uuid": run_id}, None, "Request must specify path."),
+        ({"run_uuid": run_id, "path": "../x.txt"}, b"x", "Invalid path"),
+        ({"run_uuid": run_id, "path": "a.txt"}, None, "Request must specify data."),
+    ]:
+        r = server.session.post(f"{server.mlflow}{upload}", params=params, data=data)
+        assert error(r) == (400, "INVALID_PARAMETER_VALUE", message)
+    r = server.session.post(
+        f"{server.mlflow}{upload}", params={"run_uuid": run_id, "path": "d/a.html"}, data=b"<b>hi"
+    )
+    assert r.status_code == 200, r.text
+    r = server.session.get(
+        f"{server.mlflow}get-artifact", params={"run_id": run_id, "path": "d/a.html"}
+    )
+    assert (r.status_code, r.content) == (200, b"<b>hi")
+    # a page is never served as one on the server's origin, whatever the client asks for
+    assert r.headers["Content-Type"] == "text/plain"
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["Content-Disposition"] == "attachment; filename=a.html"
+    for url, params in [
+        ("get-artifact", {"run_id": run_id, "path": "../x"}),
+        ("api/2.0/mlflow/artifacts/list", {"run_id": run_id, "path": "../x"}),
+        ("/model-versions/get-artifact", {"name": "m", "version": "1", "path": "../x"}),
+    ]:
+        r = server.session.get(f"{server.mlflow}{url}", params=params)
+        assert r.status_code == 400 and r.json() == {
+            "error_code": "INVALID_PARAMETER_VALUE",
+            "message": "Invalid path",
+        }
+    # a version's files through its run
+    client.create_registered_model("ui-files")
+    client.create_model_version("ui-files", f"runs:/{run_id}/d", run_id)
+    r = server.session.get(
+        f"{server.mlflow}model-versions/get-artifact",
+        params={"name": "ui-files", "version": "1", "path": "a.html"},
+    )
+    assert (r.status_code, r.content) == (200, b"<b>hi")
+
+
+def test_logged_image_reads_back_byte_for_byte(server: LiveServer, client: Any) -> None:
+    np = pytest.importorskip("numpy")
+    image_mod = pytest.importorskip("PIL.Image")
+    image = np.arange(12 * 10 * 3, dtype=np.uint8).reshape(12, 10, 3)
+    run_id = client.create_run("0").info.run_id
+    client.log_image(run_id, image, key="dog", step=3, timestamp=100, synchronous=True)
+    listing = server.session.get(
+        f"{server.mlflow}ajax-api/2.0/mlflow/artifacts/list",
+        params={"run_id": run_id, "path": "images"},
+    ).json()["files"]
+    pngs = [f["path"] for f in listing if f["path"].endswith(".png")]
+    # the client names the file (this release: dog+step+3+timestamp+100+<uuid>.png)
+    assert len(pngs) == 1 and pngs[0].startswith("images/dog")
+    r = server.session.get(
+        f"{server.mlflow}get-artifact", params={"run_id": run_id, "path": pngs[0]}
+    )
+    assert r.headers["Content-Type"] == "image/png"
+    assert r.headers["Content-Disposition"] == f"attachment; filename={pngs[0][len('images/') :]}"
+    assert (np.asarray(image_mod.open(io.BytesIO(r.content))) == image).all()
+
+
+# -- routes and messages ------------------------------------------------------------------------
+
+
+def test_experiment_tags_run_tags_and_datasets(server: LiveServer, client: Any) -> None:
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+    from mlflow.exceptions import MlflowException
+
+    exp = client.create_experiment("tagged", tags={"a": "1", "b": "2"})
+    client.delete_experiment_tag(exp, "a")
+    assert client.get_experiment(exp).tags == {"b": "2"}
+    with pytest.raises(MlflowException) as e:
+        client.delete_experiment_tag(exp, "a")
+    assert e.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    run = client.create_run(exp, start_time=456, run_name="my name", tags={"mlflow.user": "u"})
+    got = client.get_run(run.info.run_id)
+    user = "u" if server.kind == "jupyter" else "ci"  # the team server records who is signed in
+    assert (got.info.start_time, got.info.run_name, got.info.user_id) == (456, "my name", user)
+    with pytest.raises(MlflowException, match="No tag with name: nope"):
+        client.delete_tag(run.info.run_id, "nope")
+    ds = Dataset(name="d1", digest="dg1", source_type="local", source="s")
+    ctx = [InputTag(key="mlflow.data.context", value="training")]
+    client.log_inputs(run.info.run_id, [DatasetInput(dataset=ds, tags=ctx)])
+    search = "ajax-api/2.0/mlflow/experiments/search-datasets"
+    r = rpc(server, "POST", search, {"experiment_ids": [exp]})
+    assert r.json() == {
+        "dataset_summaries": [
+            {"experiment_id": exp, "name": "d1", "digest": "dg1", "context": "training"}
+        ]
+    }
+    assert error(rpc(server, "POST", search, {})) == (
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "SearchDatasets request must specify at least one experiment_id.",
+    )
+    client.delete_run(run.info.run_id)
+    with pytest.raises(MlflowException, match=f"The run {run.info.run_id} must be in"):
+        client.delete_tag(run.info.run_id, "mlflow.runName")
+
+
+def test_validation_messages_use_mlflows_words(server: LiveServer) -> None:
+    run_id = new_run(server)
+    cases = [
+        ("experiments/create", {}, "Missing value for required parameter 'name'."),
+        ("experiments/create", {"name": 123}, "Invalid value 123 for parameter 'name' supplied"),
+        (
+            "experiments/create",
+            {"name": "x", "artifact_location": 9.0},
+            "Invalid value 9.0 for parameter 'artifact_location' supplied",
+        ),
+        (
+            "runs/log-metric",
+            {"run_id": run_id, "key": "k", "value": 1, "timestamp": 1, "step": "foo"},
+            "Invalid value \"foo\" for parameter 'step' supplied",
+        ),
+        (
+            "runs/log-batch",
+            {"run_id": run_id, "metrics": [{"key": "k", "value": 1}]},
+            "Missing value for required parameter 'metrics[0].timestamp'.",
+        ),
+        (
+            "runs/log-batch",
+            {"run_id": run_id, "tags": "foo"},
+            "Invalid value \"foo\" for parameter 'tags' supplied",
+        ),
+        ("model-versions/get", None, "Model version must be an integer, got 'x'."),
+    ]
+    for path, body, message in cases:
+        if body is None:
+            r = rpc(server, "GET", f"api/2.0/mlflow/{path}?name=m&version=x")
+        else:
+            r = rpc(server, "POST", f"api/2.0/mlflow/{path}", body)
+        assert error(r) == (
+            400,
+            "INVALID_PARAMETER_VALUE",
+            message,
+        ), (path, body)
