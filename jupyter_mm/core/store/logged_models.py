@@ -131,9 +131,15 @@ class LoggedModelsMixin(StoreBase):
         t = now_ms()
 
         def write(conn: Connection) -> None:
-            exp = self.get_experiment(exp_id)  # NotFound for an unknown experiment
-            if exp.lifecycle_stage != "active":
-                raise InvalidInput(f"The experiment {exp.id} must be in the 'active' state.")
+            stage = conn.execute(
+                select(s.experiments.c.lifecycle_stage).where(
+                    s.experiments.c.experiment_id == exp_id
+                )
+            ).scalar()
+            if stage is None:
+                raise NotFound(f"No Experiment with id={exp_id} exists")
+            if stage != "active":
+                raise InvalidInput(f"The experiment {exp_id} must be in the 'active' state.")
             artifact_run = None
             if source_run_id is not None:
                 row = conn.execute(
@@ -225,7 +231,7 @@ class LoggedModelsMixin(StoreBase):
             if not rows:
                 return
             if not replace:
-                have = dict(
+                have: dict[str, str] = dict(
                     conn.execute(
                         select(table.c.key, table.c.value).where(
                             table.c.model_id == model_id, table.c.key.in_(list(rows))
@@ -468,6 +474,7 @@ class LoggedModelsMixin(StoreBase):
         stmt = select(s.logged_models).where(*where)
         order_terms: list[Any] = []
         for i, o in enumerate(orders):
+            col: Any
             if o.entity == "attribute":
                 col = _lm[o.key]
             else:
@@ -665,7 +672,7 @@ class LoggedModelsMixin(StoreBase):
                 check_file(data)
                 stored.append(self.blobs.put_file(data))
         t = now_ms()
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "model_id": model_id,
                 "path": logical,
