@@ -41,7 +41,7 @@ from .logged_model_search import STATUS_NAMES, parse_filter, parse_order_by
 DEFAULT_MODEL_RESULTS = 100
 MAX_MODEL_RESULTS = 1000
 #: Marks a model row made by migration 0007 from a run's JSON record not yet read back.
-ADOPT_MARK = "\x00adopt"
+ADOPT_MARK = "mm:adopt-run-record"
 _LEGACY_RECORD = ".mlflow/models/{}.json"
 _NAME_FORBIDDEN = "/:.%\"'"
 

@@ -160,7 +160,7 @@ def _import_run_models() -> None:
                     "INSERT INTO logged_models (model_id, experiment_id, name, model_type, "
                     "status, status_message, source_run_id, artifact_run_uuid, creator, "
                     "lifecycle_stage, creation_time, last_update_time) VALUES (:id, :exp, "
-                    ":name, '', 'READY', 'adopt', :run, :run, :user, 'active', :t, :t)"
+                    ":name, '', 'READY', 'mm:adopt-run-record', :run, :run, :user, 'active', :t, :t)"
                 ),
                 {
                     "id": model_id,
