@@ -359,3 +359,27 @@ async def test_logged_model_files_over_http(jp_fetch: Any) -> None:
         raise_error=False,
     )
     assert r.code == 404
+
+
+async def test_version_from_a_models_artifact_location(jp_fetch: Any) -> None:
+    """MLflow 3 clients may register ``source=<the model's artifact_location>`` with its id."""
+    code, reply = await call(jp_fetch, "POST", "logged-models", {"experiment_id": "0"})
+    info = reply["model"]["info"]
+    await call(jp_fetch, "POST", "registered-models/create", {"name": "by-location"})
+    code, reply = await call(
+        jp_fetch, "POST", "model-versions/create",
+        {"name": "by-location", "source": info["artifact_uri"], "model_id": info["model_id"]},
+    )  # fmt: skip
+    assert code == 200, reply
+    assert reply["model_version"]["model_id"] == info["model_id"]
+    code, reply = await call(
+        jp_fetch, "GET", "model-versions/get-download-uri",
+        query={"name": "by-location", "version": "1"},
+    )  # fmt: skip
+    assert reply["artifact_uri"] == info["artifact_uri"]
+    # another experiment's path for the model is not its location
+    bad = info["artifact_uri"].replace("mlflow-artifacts:/0/", "mlflow-artifacts:/7/")
+    code, reply = await call(
+        jp_fetch, "POST", "model-versions/create", {"name": "by-location", "source": bad}
+    )
+    assert (code, reply["error_code"]) == (400, "INVALID_PARAMETER_VALUE")

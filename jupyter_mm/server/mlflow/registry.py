@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...core.registry import ModelVersion, RegisteredModel
 from ...core.registry.sources import check_stored
+from ...core.registry.sources import parse as parse_source
 from ...errors import InvalidInput, NotFound
 from . import logged_models
 from .wire import (
@@ -205,8 +206,8 @@ def create_model_version(store: Store, req: Request, actor: str) -> dict[str, An
     model_id = req.text("model_id")
     run_id = req.text("run_id") or None
     model_path = None
-    if model_id is None and source.startswith("models:/m-"):
-        model_id = source[len("models:/") :].strip("/")
+    if model_id is None:
+        model_id = parse_source(source).logged_model_id
     if model_id:
         run_id, model_path = _logged_model_lineage(store, model_id, run_id)
     version = store.create_model_version(
