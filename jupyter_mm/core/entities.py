@@ -123,3 +123,59 @@ class Run:
             f"experiment={self.experiment or self.experiment_id!r}, params={len(self.params)}, "
             f"metrics={self.metrics!r})"
         )
+
+
+#: A logged model's statuses (MLflow's LOGGED_MODEL_PENDING / _READY / _UPLOAD_FAILED).
+LOGGED_MODEL_STATUSES = ("PENDING", "READY", "FAILED")
+
+
+@dataclass(frozen=True)
+class LoggedModelMetric:
+    key: str
+    value: float
+    step: int
+    timestamp: int
+    run_id: str
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
+
+
+@dataclass(frozen=True)
+class LoggedModel:
+    """An MLflow 3 logged model: an entity of its own, optionally produced by a run.
+
+    ``artifact_run_id`` is set when its files are that run's artifacts under
+    ``models/<model_id>/`` (models created with a source run); otherwise they are the model's own
+    (``list_model_artifacts``). ``run_ids`` are the runs that logged it as an output.
+    """
+
+    model_id: str
+    experiment_id: str
+    name: str
+    model_type: str
+    status: str
+    status_message: str
+    source_run_id: str | None
+    artifact_run_id: str | None
+    creator: str
+    lifecycle_stage: str
+    creation_time: int
+    last_update_time: int
+    tags: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: list[LoggedModelMetric] = field(default_factory=list)
+
+    @property
+    def files_prefix(self) -> str:
+        """The model's directory among its run's artifacts (when ``artifact_run_id`` is set)."""
+        return f"models/{self.model_id}"
+
+
+@dataclass(frozen=True)
+class RunModelLink:
+    """A run's model input or output (MLflow's ``log_inputs(models=)`` / ``log_outputs``)."""
+
+    run_id: str
+    model_id: str
+    direction: str  # input | output
+    step: int

@@ -65,6 +65,9 @@ def check_store(store: Store) -> list[str]:
             except Exception as e:
                 problems.append(f"metric chunk {row.run_uuid}/{row.key}#{row.seq} unreadable: {e}")
         digests = set(conn.execute(select(s.artifacts.c.digest).distinct()).scalars())
+        digests |= set(  # a logged model's own files (core/store/logged_models.py)
+            conn.execute(select(s.logged_model_artifacts.c.digest).distinct()).scalars()
+        )
     for digest in sorted(digests):
         try:
             store.blobs.get_bytes(digest, verify=True)

@@ -387,3 +387,104 @@ webhook_attempts = Table(
     Column("response_body", Text, nullable=False, default=""),  # its first bytes only
     Column("error", Text, nullable=True),
 )
+
+# ------------------------------------------------------------------------------ logged models
+# MLflow 3's logged models (core/store/logged_models.py): an entity of its own, with an id
+# ``m-<32 hex>``, an optional source run, params, tags and metrics logged with its id. Its files
+# are content-addressed blobs like every artifact: among its source run's artifacts under
+# ``models/<model_id>/`` when it was created with a run (``artifact_run_uuid``, so the run's
+# lineage and sidebar hold them), else indexed here in ``logged_model_artifacts``.
+
+logged_models = Table(
+    "logged_models",
+    metadata,
+    Column("model_id", String(34), primary_key=True),
+    Column("experiment_id", BigInt, ForeignKey("experiments.experiment_id"), nullable=False),
+    Column("name", String(250), nullable=False),
+    Column("model_type", String(500), nullable=False, default=""),
+    Column("status", String(16), nullable=False),  # PENDING | READY | FAILED
+    Column("status_message", Text, nullable=False, default=""),
+    Column("source_run_id", String(32), nullable=True),  # as the client gave it
+    Column("artifact_run_uuid", String(32), nullable=True),  # files are this run's artifacts
+    Column("creator", String(250), nullable=False, default=""),
+    Column("lifecycle_stage", String(16), nullable=False, default="active"),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_update_time", BigInteger, nullable=False),
+    Index("ix_logged_models_experiment_creation", "experiment_id", "creation_time"),
+    Index("ix_logged_models_source_run", "source_run_id"),
+)
+
+
+def _logged_model_key_values(name: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column(
+            "model_id",
+            String(34),
+            ForeignKey("logged_models.model_id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        Column("key", String(250), primary_key=True),
+        Column("value", Text, nullable=False),
+    )
+
+
+logged_model_tags = _logged_model_key_values("logged_model_tags")
+logged_model_params = _logged_model_key_values("logged_model_params")
+
+# Metrics logged with a model_id: also in the run's history; here for search and order_by.
+logged_model_metrics = Table(
+    "logged_model_metrics",
+    metadata,
+    Column(
+        "model_id",
+        String(34),
+        ForeignKey("logged_models.model_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("key", String(250), primary_key=True),
+    Column("timestamp", BigInteger, primary_key=True, autoincrement=False),
+    Column("step", BigInteger, primary_key=True, autoincrement=False),
+    Column("run_uuid", String(32), primary_key=True),
+    Column("value", Float(precision=53), nullable=True),  # NULL = NaN
+    Column("dataset_name", String(250), nullable=True),
+    Column("dataset_digest", String(64), nullable=True),
+    Index("ix_logged_model_metrics_key_value", "key", "value"),
+)
+
+logged_model_artifacts = Table(
+    "logged_model_artifacts",
+    metadata,
+    Column(
+        "model_id",
+        String(34),
+        ForeignKey("logged_models.model_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("path", String(1024), primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("media_type", String(128), nullable=False, default="application/octet-stream"),
+    Column("created_time", BigInteger, nullable=False),
+    Index("ix_logged_model_artifacts_digest", "digest"),
+)
+
+# A run's model inputs and outputs (MLflow's log_inputs(models=) / log_outputs).
+run_model_links = Table(
+    "run_model_links",
+    metadata,
+    Column(
+        "run_uuid", String(32), ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True
+    ),
+    Column(
+        "model_id",
+        String(34),
+        ForeignKey("logged_models.model_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("direction", String(8), primary_key=True),  # input | output
+    Column("step", BigInteger, nullable=False, default=0),
+    Column("created_time", BigInteger, nullable=False),
+    Index("ix_run_model_links_model", "model_id"),
+)

@@ -1028,3 +1028,40 @@ def test_stops_cleanly(team: TeamServer) -> None:
     port = int(team.url.split(":")[2].split("/")[0])
     with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port)):
         pass
+
+
+@pytest.mark.postgres
+def test_logged_models_without_a_run_on_the_team_server(
+    team: TeamServer, mlflow_env: Any, tmp_path: Path
+) -> None:
+    """A model logged outside any run keeps its own files (in the bucket), is linked to a run
+    later, found by search (a reader's POST search too), and registered by its id."""
+    from mlflow.entities import LoggedModelOutput
+    from mlflow.exceptions import RestException
+
+    alice = mlflow_env("alice")
+    exp_id = alice.create_experiment(f"lm-{uuid.uuid4().hex[:6]}")
+    lm = alice.create_logged_model(exp_id, name="clf", params={"depth": "3"})
+    assert lm.artifact_location == f"mlflow-artifacts:/{exp_id}/models/{lm.model_id}/artifacts"
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "MLmodel").write_text("flavors: {}\n")
+    alice.log_model_artifacts(lm.model_id, str(tmp_path / "model"))
+    alice.finalize_logged_model(lm.model_id, "READY")
+    run = alice.create_run(exp_id)
+    alice.log_outputs(run.info.run_id, [LoggedModelOutput(lm.model_id, step=0)])
+    alice.log_metric(run.info.run_id, "acc", 0.9, model_id=lm.model_id)
+    name = f"lm-{uuid.uuid4().hex[:6]}"
+    alice.create_registered_model(name)
+    mv = alice.create_model_version(name, f"models:/{lm.model_id}", model_id=lm.model_id)
+    assert alice.get_model_version_download_uri(name, mv.version) == lm.artifact_location
+
+    rita = mlflow_env("rita")
+    found = rita.search_logged_models([exp_id], filter_string="metrics.acc > 0.5")
+    assert [(m.model_id, str(m.status)) for m in found] == [(lm.model_id, "READY")]
+    assert [f.path for f in rita.list_logged_model_artifacts(lm.model_id)] == ["MLmodel"]
+    assert [o.model_id for o in rita.get_run(run.info.run_id).outputs.model_outputs] == [
+        lm.model_id
+    ]
+    with pytest.raises(RestException) as e:
+        rita.delete_logged_model(lm.model_id)
+    assert e.value.error_code == "PERMISSION_DENIED"

@@ -8,10 +8,12 @@
   registry to the version's source;
 * ``models:/m-<32 hex>``: an MLflow 3 logged model, found by id.
 
-Models the ``mlflow`` client logs through our server live inside their source run (see
-``server/mlflow/logged_models.py``): files under ``models/<model_id>/`` and the run tag
-``mm.mlflow.models`` = ``{model_id: name}``. The names are repeated here because the core may
-not import the server.
+Models the ``mlflow`` client logs through our server are logged-model entities
+(``core/store/logged_models.py``); one created with a run keeps its files under that run's
+``models/<model_id>/``, and the MLflow adapter also lists it in the run tag
+``mm.mlflow.models`` = ``{model_id: name}``, so a store without logged models (the remote
+client's) still finds it. A model created without a run keeps its files apart from any run:
+``mlflow.pyfunc.load_model("models:/<model_id>")`` loads it, ``mm.load_model`` does not.
 """
 
 from __future__ import annotations
@@ -97,7 +99,14 @@ def in_run(store: TrackingStore, run_id: str, path: str) -> ModelLocation:
             return ModelLocation(run.id, normalize_path(prefix))
         except (NotFound, InvalidInput):
             pass
-    for model_id, name in _json_tag(run, MLFLOW_MODELS_TAG).items():
+    index = dict(_json_tag(run, MLFLOW_MODELS_TAG))
+    search = getattr(store, "search_logged_models", None)
+    if search is not None and not any(c in head for c in "'\\"):
+        found, _ = search(
+            [run.experiment_id], filter=f"source_run_id = '{run.id}' AND name = '{head}'"
+        )
+        index.update({m.model_id: m.name for m in found if m.artifact_run_id == run.id})
+    for model_id, name in index.items():
         if name == head or model_id == head:
             prefix = f"models/{model_id}" + (f"/{rest}" if rest else "")
             try:
@@ -112,6 +121,15 @@ def logged_model(store: TrackingStore, model_id: str) -> ModelLocation:
     """An MLflow 3 logged model (``m-…``) kept by the MLflow adapter inside its source run."""
     if not _LOGGED_ID.match(model_id):
         raise NotFound(f"Logged model with ID '{model_id}' not found.")
+    getter = getattr(store, "get_logged_model", None)
+    if getter is not None:
+        model = getter(model_id)
+        if model.artifact_run_id is None:
+            raise InvalidInput(
+                f"logged model {model_id} keeps its files apart from any run; load it with "
+                f"mlflow.pyfunc.load_model('models:/{model_id}')"
+            )
+        return ModelLocation(model.artifact_run_id, model.files_prefix)
     runs, _ = store.search_runs(
         filter=f"tags.`{MLFLOW_MODELS_TAG}` LIKE '%\"{model_id}\"%'", view="all", max_results=2
     )

@@ -149,11 +149,24 @@ def _runs(source: str) -> Source:
 
 
 def _proxied(source: str, path: str) -> Source:
-    """``mlflow-artifacts:/<exp>/<run>/artifacts[/<path>]``: inside one run's artifact root."""
+    """``mlflow-artifacts:/<exp>/<run>/artifacts[/<path>]``: inside one run's artifact root;
+    ``mlflow-artifacts:/<exp>/models/<model id>/artifacts[/<path>]``: inside a logged model's."""
     from ..artifacts import normalize_path
     from ..store.base import check_run_id
 
     parts = [p for p in path.split("/") if p]
+    if (
+        len(parts) >= 4
+        and parts[0].isdigit()
+        and parts[1] == "models"
+        and _LOGGED_MODEL_ID.match(parts[2])
+        and parts[3] == "artifacts"
+    ):  # a logged model's own files (MLflow 3's artifact location of a model)
+        try:
+            rest = normalize_path("/".join(parts[4:])) if len(parts) > 4 else ""
+        except InvalidInput as e:
+            raise _refuse(source, e.message) from None
+        return Source(source, None, parts[0], rest, logged_model_id=parts[2])
     try:
         if len(parts) < 3 or parts[2] != "artifacts" or not parts[0].isdigit():
             raise InvalidInput("it is not inside a run's artifact root")

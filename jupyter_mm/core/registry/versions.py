@@ -24,7 +24,18 @@ _t = s.model_version_tags.c
 
 def _check_source_experiment(conn: Connection, src: sources.Source) -> None:
     """An ``mlflow-artifacts:/<exp>/<run>/...`` source lies within its run's artifact root only
-    when ``<exp>`` is that run's experiment."""
+    when ``<exp>`` is that run's experiment (``<exp>/models/<id>/...``: the model's)."""
+    if src.run_id is None:
+        lm = s.logged_models.c
+        experiment = conn.execute(
+            select(lm.experiment_id).where(lm.model_id == src.logged_model_id)
+        ).scalar()
+        if str(experiment) != src.experiment_id:
+            raise InvalidInput(
+                f"Invalid model version source: '{src.uri}'. No logged model "
+                f"{src.logged_model_id} in experiment {src.experiment_id}."
+            )
+        return
     experiment = conn.execute(
         select(s.runs.c.experiment_id).where(s.runs.c.run_uuid == src.run_id)
     ).scalar()

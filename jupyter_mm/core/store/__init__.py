@@ -1,5 +1,5 @@
-"""The store: experiments, runs, params, metrics, tags, datasets, the artifact index, the
-model registry (``core/registry``) and reading the prediction log.
+"""The store: experiments, runs, params, metrics, tags, datasets, the artifact index, MLflow 3
+logged models, the model registry (``core/registry``) and reading the prediction log.
 
 One class over SQLAlchemy Core for SQLite and PostgreSQL, assembled from one mixin per concept.
 Every write method validates all of its input first and then writes in one transaction, so a
@@ -15,6 +15,7 @@ from .base import DEFAULT_EXPERIMENT_ID, MetricPoint, now_ms
 from .datasets import DatasetsMixin
 from .experiments import ExperimentsMixin
 from .interface import TrackingStore
+from .logged_models import LoggedModelsMixin
 from .predictions import PredictionsMixin
 from .run_data import RunDataMixin
 from .runs import RunsMixin
@@ -28,6 +29,7 @@ class Store(
     RunDataMixin,
     DatasetsMixin,
     ArtifactIndexMixin,
+    LoggedModelsMixin,
     RegistryMixin,
     PredictionsMixin,
     WebhooksMixin,

@@ -50,11 +50,11 @@ class MlflowHandler(MMHandler):
             return Request.from_query(self.request.query_arguments)
         return Request.from_body(self.request.body)
 
-    async def send_artifact(self, run_id: str, logical: str) -> None:
-        """One run artifact, with MLflow's download headers: the type from the file name (never
-        the uploader's claim nor the client's ``Accept``), always an attachment, no sniffing."""
-        info = await self.call_store(lambda store: store.artifact_info(run_id, logical))
-        name = logical.rsplit("/", 1)[-1]
+    async def send_artifact(self, where: artifacts.Location) -> None:
+        """Download a run's or a logged model's file with MLflow's headers."""
+        info = await self.call_store(lambda store: artifacts.info(store, where))
+        # MLflow's download headers: the type from the file name, always an attachment, no sniffing
+        name = where[2].rsplit("/", 1)[-1]
         media_type = artifacts.download_type(name)
         self.set_header("Content-Type", media_type)
         self.set_header("Content-Disposition", artifacts.content_disposition(name))
@@ -63,12 +63,12 @@ class MlflowHandler(MMHandler):
         self.set_header("Content-Length", str(info.size))
         self.set_header("ETag", f'"{info.digest}"')
         if info.size <= WHOLE_READ_BYTES:  # verified before the first byte is sent
-            data = await self.call_store(lambda store: store.read_artifact(run_id, logical))
+            data = await self.call_store(lambda store: artifacts.read(store, where))
             self.finish(data, set_content_type=media_type)  # APIHandler would say JSON
             return
         # Larger files stream; the digest is checked at the end, and a mismatch drops the
         # connection so the client sees a truncated download rather than a complete wrong file.
-        blocks = await self.call_store(lambda store: store.iter_artifact(run_id, logical))
+        blocks = await self.call_store(lambda store: artifacts.iterate(store, where))
         try:
             while True:
                 block = await asyncio.to_thread(next, blocks, None)
@@ -77,7 +77,7 @@ class MlflowHandler(MMHandler):
                 self.write(block)
                 await self.flush()
         except IntegrityError:
-            self.log.error("jupyter-mm: artifact %s of run %s is corrupt", logical, run_id)
+            self.log.error("jupyter-mm: artifact %s of %s is corrupt", where[2], where[1])
             stream = getattr(self.request.connection, "stream", None)
             if stream is not None:
                 stream.close()
@@ -93,6 +93,11 @@ class MlflowRPCHandler(MlflowHandler):
         if (method, rpc) == ("POST", "upload-artifact"):
             await self._upload_artifact()
             return
+        if method == "GET" and rpc.startswith("logged-models/"):
+            parts = rpc.split("/")
+            if len(parts) == 4 and parts[2:] == ["artifacts", "files"]:
+                await self._send_model_file(parts[1])
+                return
         endpoint = tracking.ROUTES.get((method, rpc))
         if endpoint is None and rpc.startswith("logged-models/"):
             rest = rpc[len("logged-models/") :]
@@ -149,6 +154,18 @@ class MlflowRPCHandler(MlflowHandler):
         await self.call_store(lambda store: store.log_artifact(run, logical, body))
         self.reply({})
 
+    async def _send_model_file(self, model_id: str) -> None:
+        """``logged-models/<id>/artifacts/files?artifact_file_path=``: one file of the model."""
+        path = self.get_query_argument("artifact_file_path", default="") or ""
+        if not path:
+            raise InvalidInput('Request must include the "artifact_file_path" query parameter.')
+        logical = artifacts.safe_relative(path)
+        if not logical:
+            raise InvalidInput("Invalid path")
+        model_id = logged_models.check_model_id(model_id)
+        await self.call_store(lambda store: store.get_logged_model(model_id))
+        await self.send_artifact(("model", model_id, logical))
+
     @tornado.web.authenticated
     @authorized
     async def get(self, rpc: str) -> None:
@@ -180,22 +197,19 @@ class MlflowArtifactsHandler(MlflowHandler):
             listing = self.get_query_argument("path", default="") or ""
             self.reply(await self.call_store(artifacts.list_dir, listing))
             return
-        run_id, logical = artifacts.split(path)
-        await self.send_artifact(run_id, logical)
+        await self.send_artifact(artifacts.locate(path))
 
     @tornado.web.authenticated
     @authorized
     async def put(self, path: str | None = None) -> None:
         if not path:
             raise InvalidInput("Invalid path: an artifact upload needs a file path")
-        run_id, logical = artifacts.split(path)
+        where = artifacts.locate(path)
         body = self.request.body or b""
         media_type = self.request.headers.get("Content-Type") or None
         if media_type and media_type.split(";")[0].strip() in ("", "application/octet-stream"):
             media_type = None
-        await self.call_store(
-            lambda store: store.log_artifact(run_id, logical, body, media_type=media_type)
-        )
+        await self.call_store(lambda store: artifacts.put(store, where, body, media_type))
         self.reply({})
 
     @tornado.web.authenticated
@@ -232,7 +246,7 @@ class MlflowGetArtifactHandler(MlflowHandler):
                 or ""
             )
             logical = artifacts.logical(path)
-        await self.send_artifact(run_id, logical)
+        await self.send_artifact(("run", run_id, logical))
 
 
 class MlflowServerInfoHandler(MlflowHandler):

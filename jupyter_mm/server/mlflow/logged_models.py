@@ -1,29 +1,23 @@
-"""MLflow 3 logged models, kept with the run that logged them.
+"""MLflow 3 logged models (``logged-models/*``, ``runs/outputs``) over the core's logged-model
+entity (:mod:`jupyter_mm.core.store.logged_models`).
 
-jupyter-mm's core has no model entity yet, so a logged model lives inside its source run, over
-ordinary Store methods:
-
-* its files are the run's artifacts under ``models/<model_id>/`` (the model reports
-  ``artifact_uri = mlflow-artifacts:/<exp>/<run>/artifacts/models/<model_id>``, so the client
-  uploads and downloads them through the artifact proxy like any run artifact);
-* its record (name, status, type, tags, params, metrics) is the run artifact
-  ``.mlflow/models/<model_id>.json``;
-* the run tag ``mm.mlflow.models`` lists ``{model_id: name}`` as JSON, so a model is found by id
-  or by name with one run search.
-
-A model needs a source run: ``log_model`` outside a run is refused with a clear message.
+A model's ``artifact_uri`` is where its files are: among its source run's artifacts
+(``mlflow-artifacts:/<exp>/<run>/artifacts/models/<model_id>``) when it was created with a run of
+this store, else its own location, MLflow's ``mlflow-artifacts:/<exp>/models/<model_id>/artifacts``;
+the client uploads and downloads both through the artifact proxy (:mod:`.artifacts`).
 """
 
 from __future__ import annotations
 
-import json
-import uuid
 from typing import TYPE_CHECKING, Any
 
-from ...core.entities import Run
+from ...core.entities import LoggedModel
+from ...core.models.uris import MLFLOW_MODELS_TAG
+from ...core.store.logged_models import check_model_id
 from ...core.wire import json_number
 from ...errors import InvalidInput, NotFound
 from .wire import (
+    ARTIFACTS_SCHEME,
     Request,
     invalid,
     key_values,
@@ -31,279 +25,227 @@ from .wire import (
     pairs,
     run_artifact_uri,
     string_value,
-    to_double,
     to_int,
 )
 
 if TYPE_CHECKING:
     from ...core.store import Store
 
-INDEX_TAG = "mm.mlflow.models"
-_STATUSES = ("LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED")
+#: stored status -> MLflow's enum name, and the enum's numbers (proto3 JSON may send either)
+WIRE_STATUS = {
+    "PENDING": "LOGGED_MODEL_PENDING",
+    "READY": "LOGGED_MODEL_READY",
+    "FAILED": "LOGGED_MODEL_UPLOAD_FAILED",
+}
+_STATUS_NUMBERS = {1: "PENDING", 2: "READY", 3: "FAILED"}
 
 
-def record_path(model_id: str) -> str:
-    return f".mlflow/models/{model_id}.json"
+def artifact_uri(model: LoggedModel) -> str:
+    if model.artifact_run_id is not None:
+        base = run_artifact_uri(model.experiment_id, model.artifact_run_id)
+        return f"{base}/{model.files_prefix}"
+    return f"{ARTIFACTS_SCHEME}/{model.experiment_id}/models/{model.model_id}/artifacts"
 
 
-def files_prefix(model_id: str) -> str:
-    return f"models/{model_id}"
-
-
-def _now() -> int:
-    from ...core.store import now_ms
-
-    return now_ms()
-
-
-def _index(run: Run) -> dict[str, str]:
-    try:
-        data = json.loads(run.tags.get(INDEX_TAG) or "{}")
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _check_model_id(model_id: str) -> str:
-    if (
-        not model_id.startswith("m-")
-        or len(model_id) != 34
-        or any(c not in "0123456789abcdef" for c in model_id[2:])
-    ):
-        raise NotFound(f"Logged model with ID '{model_id}' not found.")
-    return model_id
-
-
-def _find(store: Store, model_id: str) -> tuple[Run, dict[str, Any]]:
-    _check_model_id(model_id)
-    runs, _ = store.search_runs(
-        filter=f"tags.`{INDEX_TAG}` LIKE '%\"{model_id}\"%'", view="all", max_results=2
-    )
-    for run in runs:
-        if model_id in _index(run):
-            record = json.loads(store.read_artifact(run.id, record_path(model_id)))
-            if record.get("deleted"):
-                break
-            return run, record
-    raise NotFound(f"Logged model with ID '{model_id}' not found.")
-
-
-def _save(store: Store, run: Run, record: dict[str, Any]) -> None:
-    record["last_updated_timestamp_ms"] = _now()
-    store.log_artifact(
-        run.id,
-        record_path(record["model_id"]),
-        json.dumps(record, sort_keys=True).encode(),
-        media_type="application/json",
-    )
-
-
-def model_json(run: Run, record: dict[str, Any]) -> dict[str, Any]:
-    model_id = record["model_id"]
-    return {
-        "info": {
-            "model_id": model_id,
-            "experiment_id": run.experiment_id,
-            "name": record["name"],
-            "artifact_uri": f"{run_artifact_uri(run.experiment_id, run.id)}/{files_prefix(model_id)}",
-            "status": record["status"],
-            "creation_timestamp_ms": record["creation_timestamp_ms"],
-            "last_updated_timestamp_ms": record["last_updated_timestamp_ms"],
-            "model_type": record.get("model_type", ""),
-            "source_run_id": run.id,
-            "status_message": record.get("status_message", ""),
-            "tags": pairs(record.get("tags", {})),
-            "registrations": [],
-        },
-        "data": {
-            "params": pairs(record.get("params", {})),
-            "metrics": [
-                {**m, "value": json_number(m["value"]), "model_id": model_id, "run_id": run.id}
-                for m in record.get("metrics", [])
-            ],
-        },
+def model_json(model: LoggedModel) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "model_id": model.model_id,
+        "experiment_id": model.experiment_id,
+        "name": model.name,
+        "artifact_uri": artifact_uri(model),
+        "status": WIRE_STATUS.get(model.status, "LOGGED_MODEL_STATUS_UNSPECIFIED"),
+        "creation_timestamp_ms": model.creation_time,
+        "last_updated_timestamp_ms": model.last_update_time,
+        "model_type": model.model_type,
+        "status_message": model.status_message,
+        "tags": pairs(model.tags),
+        "registrations": [],
     }
+    if model.source_run_id:
+        info["source_run_id"] = model.source_run_id
+    metrics = []
+    for m in model.metrics:
+        point: dict[str, Any] = {
+            "key": m.key,
+            "value": json_number(m.value),
+            "timestamp": m.timestamp,
+            "step": m.step,
+            "run_id": m.run_id,
+            "model_id": model.model_id,
+        }
+        if m.dataset_name:
+            point["dataset_name"] = m.dataset_name
+        if m.dataset_digest:
+            point["dataset_digest"] = m.dataset_digest
+        metrics.append(point)
+    return {"info": info, "data": {"params": pairs(model.params), "metrics": metrics}}
 
 
 def create(store: Store, req: Request) -> dict[str, Any]:
-    exp_id = req.text("experiment_id", required=True)
-    run_id = req.text("source_run_id")
+    exp_id = req.text("experiment_id", required=True) or ""
+    if not exp_id.strip().isdigit():
+        raise NotFound(f"No Experiment with id={exp_id} exists")
+    model = store.create_logged_model(
+        exp_id,
+        req.text("name"),
+        source_run_id=req.text("source_run_id"),
+        model_type=req.text("model_type"),
+        tags={k: string_value("value", v) for k, v in key_values(req.items("tags"), "tags")},
+        params={k: string_value("value", v) for k, v in key_values(req.items("params"), "params")},
+        creator=_creator(store, req.text("source_run_id")),
+    )
+    if model.artifact_run_id is not None:
+        _list_in_run(store, model)
+    return {"model": model_json(model)}
+
+
+def _list_in_run(store: Store, model: LoggedModel) -> None:
+    """Name the model in its run's ``mm.mlflow.models`` tag, so stores that know no logged
+    models (the remote client's) still resolve ``runs:/<run>/<name>`` and ``models:/<id>``."""
+    import json
+
+    run = store.get_run(model.artifact_run_id or "")
+    if run.lifecycle_stage != "active":
+        return
+    try:
+        index = json.loads(run.tags.get(MLFLOW_MODELS_TAG) or "{}")
+    except ValueError:
+        index = {}
+    if not isinstance(index, dict):
+        index = {}
+    index[model.model_id] = model.name
+    store.set_tag(run.id, MLFLOW_MODELS_TAG, json.dumps(index, sort_keys=True))
+
+
+def _creator(store: Store, run_id: str | None) -> str:
     if not run_id:
-        raise InvalidInput(
-            "jupyter-mm keeps a logged model with the run that logged it: call log_model inside "
-            "a run (mlflow.start_run()), or pass run_id"
-        )
-    run = store.get_run(run_id)
-    if run.experiment_id != exp_id:
-        raise InvalidInput(f"run {run_id} belongs to experiment {run.experiment_id}, not {exp_id}")
-    name = req.text("name") or "model"
-    if any(c in name for c in "/:.%\"'"):
-        raise InvalidInput(f"Invalid model name {name!r}: it may not contain / : . % \" '")
-    model_id = "m-" + uuid.uuid4().hex
-    t = _now()
-    record = {
-        "model_id": model_id,
-        "name": name,
-        "model_type": req.text("model_type") or "",
-        "status": "LOGGED_MODEL_PENDING",
-        "status_message": "",
-        "creation_timestamp_ms": t,
-        "last_updated_timestamp_ms": t,
-        "creator_id": run.user,
-        "tags": {k: string_value("value", v) for k, v in key_values(req.items("tags"), "tags")},
-        "params": {
-            k: string_value("value", v) for k, v in key_values(req.items("params"), "params")
-        },
-        "metrics": [],
-    }
-    _save(store, run, record)
-    index = _index(run)
-    index[model_id] = name
-    store.set_tag(run.id, INDEX_TAG, json.dumps(index, sort_keys=True))
-    return {"model": model_json(store.get_run(run.id), record)}
+        return ""
+    try:
+        return store.get_run(run_id).user
+    except (NotFound, InvalidInput):
+        return ""
 
 
 def get(store: Store, req: Request, model_id: str) -> dict[str, Any]:
-    run, record = _find(store, model_id)
-    return {"model": model_json(run, record)}
+    allow_deleted = str(req.raw("allow_deleted") or "").lower() == "true"
+    return {"model": model_json(store.get_logged_model(model_id, allow_deleted=allow_deleted))}
 
 
 def finalize(store: Store, req: Request, model_id: str) -> dict[str, Any]:
-    status = req.text("status", required=True)
-    if status not in _STATUSES:
-        raise InvalidInput(f"Invalid value {status!r} for parameter 'status' supplied")
-    run, record = _find(store, model_id)
-    record["status"] = status
-    _save(store, run, record)
-    return {"model": model_json(run, record)}
+    status = req.raw("status")
+    if status is None or status == "":
+        raise missing("status")
+    if isinstance(status, int) and not isinstance(status, bool):
+        if status not in _STATUS_NUMBERS:
+            raise invalid("status", status)
+        status = _STATUS_NUMBERS[status]
+    elif not isinstance(status, str):
+        raise invalid("status", status)
+    model = store.finalize_logged_model(model_id, status)
+    return {"model": model_json(model)}
 
 
 def delete(store: Store, req: Request, model_id: str) -> dict[str, Any]:
-    run, record = _find(store, model_id)
-    record["deleted"] = True
-    _save(store, run, record)
+    store.delete_logged_model(model_id)
     return {}
 
 
 def set_tags(store: Store, req: Request, model_id: str) -> dict[str, Any]:
-    run, record = _set_key_values(store, req, model_id, "tags")
-    return {"model": model_json(run, record)}
+    tags = {k: string_value("value", v) for k, v in key_values(req.items("tags"), "tags")}
+    store.set_logged_model_tags(model_id, tags)
+    return {}
 
 
 def delete_tag(store: Store, req: Request, model_id: str, key: str) -> dict[str, Any]:
-    run, record = _find(store, model_id)
-    if key not in record.get("tags", {}):
-        raise NotFound(f"No tag with key {key!r} on logged model {model_id}")
-    del record["tags"][key]
-    _save(store, run, record)
+    store.delete_logged_model_tag(model_id, key)
     return {}
 
 
 def log_params(store: Store, req: Request, model_id: str) -> dict[str, Any]:
-    _set_key_values(store, req, model_id, "params")
+    params: dict[str, str] = {}
+    for k, v in key_values(req.items("params"), "params"):
+        params[k] = string_value("value", v)
+    store.log_logged_model_params(model_id, params)
     return {}
-
-
-def _set_key_values(
-    store: Store, req: Request, model_id: str, field: str
-) -> tuple[Run, dict[str, Any]]:
-    """Set the request's ``field`` (``tags`` or ``params``: key/value pairs) on the record."""
-    run, record = _find(store, model_id)
-    for k, v in key_values(req.items(field), field):
-        record.setdefault(field, {})[k] = string_value("value", v)
-    _save(store, run, record)
-    return run, record
-
-
-def record_metrics(store: Store, run_id: str, metrics: list[dict[str, Any]]) -> None:
-    """Keep metrics logged with a ``model_id`` on that model's record too."""
-    by_model: dict[str, list[dict[str, Any]]] = {}
-    for m in metrics:
-        by_model.setdefault(str(m["model_id"]), []).append(m)
-    for model_id, points in by_model.items():
-        try:
-            run, record = _find(store, model_id)
-        except NotFound:
-            continue
-        if run.id != run_id:
-            continue
-        kept = record.setdefault("metrics", [])
-        seen = {(m["key"], m["step"], m["timestamp"]) for m in kept}
-        for m in points:
-            point = {
-                "key": m["key"],
-                "value": to_double("value", m["value"]),
-                "step": to_int("step", m.get("step", 0) or 0),
-                "timestamp": to_int("timestamp", m["timestamp"]),
-            }
-            if (point["key"], point["step"], point["timestamp"]) not in seen:
-                kept.append(point)
-        _save(store, run, record)
 
 
 def search(store: Store, req: Request) -> dict[str, Any]:
-    """Models of the given experiments, filtered on ``name = '...'`` / ``source_run_id = '...'``."""
-    import re
-
-    wanted: dict[str, str] = {}
-    text = (req.text("filter") or "").strip()
-    if text:
-        for clause in re.split(r"\s+AND\s+", text, flags=re.IGNORECASE):
-            m = re.match(r"^\s*(name|source_run_id)\s*=\s*'([^']*)'\s*$", clause)
-            if m is None:
-                raise InvalidInput(
-                    f"Unsupported logged-model filter {clause!r}: jupyter-mm understands "
-                    "name = '...' and source_run_id = '...'"
-                )
-            wanted[m.group(1)] = m.group(2)
-    experiment_ids = [str(e) for e in req.items("experiment_ids") if str(e).strip().isdigit()]
+    experiment_ids = req.items("experiment_ids")
     if not experiment_ids:
         raise missing("experiment_ids")
+    for e in experiment_ids:
+        if not isinstance(e, str):
+            raise invalid("experiment_ids", experiment_ids)
     max_results = req.integer("max_results")
     if max_results is not None and max_results <= 0:
         raise invalid("max_results", max_results)
-    if req.text("page_token"):
-        # every match comes in one page, so no token of ours is ever sent back
-        raise invalid("page_token", req.text("page_token"))
-    flt = f"tags.`{INDEX_TAG}` IS NOT NULL"
-    if "source_run_id" in wanted:
-        flt += f" AND attributes.run_id = '{wanted['source_run_id']}'"
-    models = []
-    token = None
-    while True:
-        runs, token = store.search_runs(
-            experiment_ids=experiment_ids, filter=flt, view="all", page_token=token
-        )
-        for run in runs:
-            for model_id, name in _index(run).items():
-                if "name" in wanted and name != wanted["name"]:
-                    continue
-                try:
-                    record = json.loads(store.read_artifact(run.id, record_path(model_id)))
-                except NotFound:
-                    continue
-                if not record.get("deleted"):
-                    models.append(model_json(run, record))
-        if not token:
-            break
-    models.sort(key=lambda m: -m["info"]["creation_timestamp_ms"])
-    return {"models": models}
+    datasets = req.items("datasets")
+    order_by = req.items("order_by")
+    if req.is_query:  # GET: order_by as JSON objects or "field [ASC|DESC]" strings
+        import json
+
+        parsed = []
+        for item in order_by:
+            try:
+                parsed.append(json.loads(item))
+            except ValueError:
+                parsed.append(item)
+        order_by = parsed
+    models, token = store.search_logged_models(
+        [str(e) for e in experiment_ids],
+        filter=req.text("filter"),
+        datasets=datasets,
+        order_by=order_by,
+        max_results=max_results,
+        page_token=req.text("page_token"),
+    )
+    reply: dict[str, Any] = {"models": [model_json(m) for m in models]}
+    if token:
+        reply["next_page_token"] = token
+    return reply
 
 
 def log_outputs(store: Store, req: Request) -> dict[str, Any]:
-    """``runs/outputs``: the run produced these models. Ours already belong to their run."""
+    """``runs/outputs``: the run produced these models."""
     run_id = req.run_id() or ""
-    store.get_run(run_id)
+    models = []
     for item in req.items("models"):
         if not isinstance(item, dict) or not item.get("model_id"):
             raise missing("model_id")
+        models.append((str(item["model_id"]), to_int("step", item.get("step", 0) or 0)))
+    store.get_run(run_id)
+    store.link_run_models(run_id, models, "output")
     return {}
+
+
+def list_artifacts(store: Store, req: Request, model_id: str) -> dict[str, Any]:
+    """``logged-models/<id>/artifacts/directories``: the files directly under a directory of
+    the model, paths relative to its root."""
+    from .artifacts import safe_relative
+
+    model = store.get_logged_model(model_id)
+    path = safe_relative(req.text("artifact_directory_path") or "")
+    if model.artifact_run_id is not None:
+        root = model.files_prefix
+        prefix = f"{root}/{path}" if path else root
+        infos = store.list_artifacts(model.artifact_run_id, prefix=prefix)
+        rel = [(i, i.path[len(root) + 1 :]) for i in infos]
+    else:
+        infos = store.list_model_artifacts(model.model_id, prefix=path or None)
+        rel = [(i, i.path) for i in infos]
+    files = []
+    for info, p in rel:
+        entry: dict[str, Any] = {"path": p, "is_dir": info.is_dir}
+        if not info.is_dir:
+            entry["file_size"] = info.size
+        files.append(entry)
+    return {"root_uri": artifact_uri(model), "files": files}
 
 
 def dispatch(store: Store, req: Request, method: str, rest: str) -> dict[str, Any]:
     """``logged-models/<rest>`` for the routes with the model id in the path."""
     parts = rest.split("/")
-    model_id = parts[0]
+    model_id = check_model_id(parts[0])
     if len(parts) == 1:
         if method == "GET":
             return get(store, req, model_id)
@@ -317,4 +259,6 @@ def dispatch(store: Store, req: Request, method: str, rest: str) -> dict[str, An
         return delete_tag(store, req, model_id, parts[2])
     elif parts[1] == "params" and len(parts) == 2 and method == "POST":
         return log_params(store, req, model_id)
+    elif parts[1:] == ["artifacts", "directories"] and method == "GET":
+        return list_artifacts(store, req, model_id)
     raise NotFound(f"no MLflow endpoint logged-models/{rest} for {method}")

@@ -5,9 +5,9 @@ Each endpoint takes the store, the request and the acting user (the authenticate
 identity, which the audit trail records) and returns the response message. They block: the
 handler runs them in a worker thread.
 
-A version's files are where its source says: a logged model (``models:/m-...``, MLflow 3) is
-kept with its run (:mod:`.logged_models`), so its download URI is the model's artifact URI
-under the run; ``runs:/<run>/<path>`` and ``mlflow-artifacts:/<exp>/<run>/artifacts/<path>``
+A version's files are where its source says: a logged model (``models:/m-...``, MLflow 3) has
+its own artifact URI (:mod:`.logged_models`: among its run's artifacts when it was created with
+one), which is the version's download URI; ``runs:/<run>/<path>`` and ``mlflow-artifacts:/<exp>/<run>/artifacts/<path>``
 sources name a run and a directory among its artifacts; any other URI is handed back as is.
 """
 
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...core.registry import ModelVersion, RegisteredModel
 from ...core.registry.sources import check_stored
+from ...core.registry.sources import parse as parse_source
 from ...errors import InvalidInput, NotFound
 from . import logged_models
 from .wire import (
@@ -205,13 +206,10 @@ def create_model_version(store: Store, req: Request, actor: str) -> dict[str, An
     model_id = req.text("model_id")
     run_id = req.text("run_id") or None
     model_path = None
-    if model_id is None and source.startswith("models:/m-"):
-        model_id = source[len("models:/") :].strip("/")
+    if model_id is None:
+        model_id = parse_source(source).logged_model_id
     if model_id:
-        run, _ = logged_models._find(store, model_id)
-        if run_id and run_id != run.id:
-            raise InvalidInput(f"run_id {run_id} is not the run of the logged model {model_id}")
-        run_id, model_path = run.id, logged_models.files_prefix(model_id)
+        run_id, model_path = _logged_model_lineage(store, model_id, run_id)
     version = store.create_model_version(
         name,
         source,
@@ -223,6 +221,32 @@ def create_model_version(store: Store, req: Request, actor: str) -> dict[str, An
         tags=_tags(req),
     )
     return {"model_version": version_json(version)}
+
+
+def _logged_model_lineage(
+    store: Store, model_id: str, run_id: str | None
+) -> tuple[str | None, str | None]:
+    """(run, model directory in it) a version registered from a logged model leads back to:
+    the run whose artifacts hold its files, else the run given, its source run or the run
+    that logged it as an output (for its notebook, environment and datasets)."""
+    model = store.get_logged_model(model_id)
+    if model.artifact_run_id is not None:
+        if run_id and run_id != model.artifact_run_id:
+            raise InvalidInput(
+                f"run_id {run_id} is not the run of the logged model {model_id} "
+                f"({model.artifact_run_id})"
+            )
+        return model.artifact_run_id, model.files_prefix
+    candidates = [run_id, model.source_run_id, *store.model_runs(model_id)]
+    for candidate in candidates:
+        if not candidate:
+            continue
+        try:
+            return store.get_run(candidate).id, None
+        except (NotFound, InvalidInput):
+            if candidate == run_id:
+                raise
+    return None, None
 
 
 def get_model_version(store: Store, req: Request, actor: str) -> dict[str, Any]:
@@ -272,8 +296,8 @@ def download_uri(store: Store, v: ModelVersion) -> str:
     check_stored(v.name, v.version, v.source)
     if v.logged_model_id:
         try:
-            run, record = logged_models._find(store, v.logged_model_id)
-            return str(logged_models.model_json(run, record)["info"]["artifact_uri"])
+            model = store.get_logged_model(v.logged_model_id, allow_deleted=True)
+            return logged_models.artifact_uri(model)
         except NotFound:
             pass
     if v.run_id and v.model_path is not None:

@@ -188,8 +188,14 @@ def _known_run(store: Store, run_id: str | None) -> str | None:
         return None
 
 
+def _runs_json(store: Store, runs: list[Any]) -> list[dict[str, Any]]:
+    """Runs as MLflow messages, with their model inputs and outputs (one query for all)."""
+    links = store.run_model_links([r.id for r in runs])
+    return [run_json(r, links.get(r.id, [])) for r in runs]
+
+
 def get_run(store: Store, req: Request) -> dict[str, Any]:
-    return {"run": run_json(store.get_run(_run_id(req)))}
+    return {"run": _runs_json(store, [store.get_run(_run_id(req))])[0]}
 
 
 def update_run(store: Store, req: Request) -> dict[str, Any]:
@@ -224,7 +230,13 @@ def log_metric(store: Store, req: Request) -> dict[str, Any]:
     value = to_double("value", req.raw("value"))
     timestamp = req.integer("timestamp", required=True) or 0
     step = req.integer("step", default=0) or 0
+    model_id = req.text("model_id")
+    if model_id:
+        store.check_logged_models([model_id])
     store.log_batch(run_id, metrics=[(key, value, step, _timestamp(timestamp))])
+    if model_id:
+        ds = (req.text("dataset_name"), req.text("dataset_digest"))
+        store.log_logged_model_metrics(run_id, [(model_id, key, value, step, timestamp, *ds)])
     return {}
 
 
@@ -291,13 +303,25 @@ def log_batch(store: Store, req: Request) -> dict[str, Any]:
             "A batch logging request can contain at most 1000 metrics, 100 params and 100 tags. "
             f"Got {len(metrics)} metrics, {len(params)} params and {len(tags)} tags."
         )
+    model_metrics = [
+        (
+            str(m["model_id"]),
+            m["key"],
+            to_double("value", m["value"]),
+            to_int("step", m.get("step", 0) or 0),
+            to_int("timestamp", m["timestamp"]),
+            m.get("dataset_name") or None,
+            m.get("dataset_digest") or None,
+        )
+        for m in model_points
+    ]
     if model_points:
+        store.check_logged_models([m[0] for m in model_metrics])
         metrics = _without_repeats(store, run_id, metrics)
     store.log_batch(run_id, metrics=metrics, params=params, tags=tags)
     if RUN_NAME_TAG in tags:
         store.update_run(run_id, name=tags[RUN_NAME_TAG])
-    if model_points:
-        logged_models.record_metrics(store, run_id, model_points)
+    store.log_logged_model_metrics(run_id, model_metrics)
     return {}
 
 
@@ -341,6 +365,11 @@ def log_inputs(store: Store, req: Request) -> dict[str, Any]:
     the client, so the record's digest is a SHA-256 over MLflow's name, digest and source.
     """
     run_id = _run_id(req)
+    models = []
+    for item in req.items("models"):
+        if not isinstance(item, dict) or not item.get("model_id"):
+            raise missing("model_id")
+        models.append((str(item["model_id"]), 0))
     records = []
     for item in req.items("datasets"):
         if not isinstance(item, dict) or not isinstance(item.get("dataset"), dict):
@@ -371,8 +400,13 @@ def log_inputs(store: Store, req: Request) -> dict[str, Any]:
                 profile=profile,
             )
         )
+    store.get_run(run_id)
+    if models:
+        store.check_logged_models([m for m, _ in models])
     for record in records:
         store.log_dataset(run_id, record)
+    if models:
+        store.link_run_models(run_id, models, "input")
     return {}
 
 
@@ -394,7 +428,7 @@ def search_runs(store: Store, req: Request) -> dict[str, Any]:
         page_token=req.text("page_token"),
         view=req.view("run_view_type"),
     )
-    return paged("runs", [run_json(r) for r in runs], token)
+    return paged("runs", _runs_json(store, runs), token)
 
 
 def get_metric_history(store: Store, req: Request) -> dict[str, Any]:

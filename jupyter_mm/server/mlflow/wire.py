@@ -13,7 +13,7 @@ import math
 from typing import Any
 
 from ...core import json_body, limits
-from ...core.entities import Experiment, Run
+from ...core.entities import Experiment, Run, RunModelLink
 from ...core.wire import json_number
 from ...errors import InvalidInput
 
@@ -244,7 +244,7 @@ def run_info_json(run: Run) -> dict[str, Any]:
     return info
 
 
-def run_json(run: Run) -> dict[str, Any]:
+def run_json(run: Run, model_links: list[RunModelLink] | None = None) -> dict[str, Any]:
     tags = dict(run.tags)
     tags.setdefault(RUN_NAME_TAG, run.name)
     if run.parent_run_id:
@@ -273,11 +273,22 @@ def run_json(run: Run) -> dict[str, Any]:
                 },
             }
         )
+    inputs: dict[str, Any] = {"dataset_inputs": dataset_inputs} if dataset_inputs else {}
+    model_inputs = [
+        {"model_id": link.model_id} for link in model_links or [] if link.direction == "input"
+    ]
+    if model_inputs:
+        inputs["model_inputs"] = model_inputs
+    model_outputs = [
+        {"model_id": link.model_id, "step": link.step}
+        for link in model_links or []
+        if link.direction == "output"
+    ]
     return {
         "info": run_info_json(run),
         "data": {"metrics": metrics, "params": pairs(run.params), "tags": pairs(tags)},
-        "inputs": {"dataset_inputs": dataset_inputs} if dataset_inputs else {},
-        "outputs": {},
+        "inputs": inputs,
+        "outputs": {"model_outputs": model_outputs} if model_outputs else {},
     }
 
 
