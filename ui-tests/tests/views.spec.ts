@@ -73,6 +73,12 @@ test.describe('run, compare and diff views', () => {
       const runs = await runsByName(request);
       alpha = runs['alpha'].id;
       beta = runs['beta'].id;
+      // Provenance: the recorded execution count is the prompt the user saw.
+      const prompts = page.locator('.jp-NotebookPanel:visible .jp-InputPrompt');
+      await expect(prompts.nth(2)).toHaveText('[3]:');
+      await expect(prompts.nth(1)).toHaveText('[2]:');
+      expect(runs['alpha'].tags['mm.cell.execution_count']).toBe('2');
+      expect(runs['beta'].tags['mm.cell.execution_count']).toBe('3');
       // JupyterLab posts each run's end snapshot when its cell finishes.
       await expect
         .poll(() =>
@@ -93,6 +99,9 @@ test.describe('run, compare and diff views', () => {
       ).toContainText('views.ipynb');
       await expect(view.locator('dd[data-label="Execution"]')).toHaveText(
         'in order, no hidden state'
+      );
+      await expect(view.locator('dd[data-label="Cell"]')).toHaveText(
+        'id cell-1 [2]'
       );
       const chart = view.locator('.jp-mm-chart[data-keys="loss"]');
       await expect(chart).toHaveClass(/jp-mm-chart-ready/);
