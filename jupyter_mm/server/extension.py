@@ -21,6 +21,7 @@ from .events import start_store_events, stop_store_events
 from .handlers import api_handlers
 from .handlers.base import AUDIT_AS_SERVER_USER_SETTING, STORE_SETTING
 from .mlflow import mlflow_handlers
+from .mlflow_link import mlflow_link_handlers
 from .monitor_events import start_monitors, stop_monitors
 from .serve import SERVED_SETTING, SERVER_INFO_ENV, ServedModels, serve_handlers
 from .store_provider import (
@@ -182,6 +183,7 @@ class JupyterMM(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(api_handlers())
+        self.handlers.extend(mlflow_link_handlers())  # before the MLflow routes' catch-all
         self.handlers.extend(mlflow_handlers())
         self.handlers.extend(event_socket_handlers())
         if self.serve_models:

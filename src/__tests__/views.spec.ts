@@ -28,7 +28,7 @@ import {
   seriesToTraces,
   toNumber
 } from '../views/metrics';
-import { parseRunIds, restoredNotebook } from '../views/plugin';
+import { parseRunIds, restoredNotebook, runFromUrl } from '../views/plugin';
 import { overviewItems, recordsOf } from '../views/runmodel';
 import { noNotebookReason, noSnapshotReason, olderFirst } from '../runFacts';
 import { IDiffReply } from '../views/types';
@@ -199,6 +199,18 @@ describe('single-point metrics', () => {
     expect(a.marker).toEqual({ size: 8, color: '#123456' });
     expect(b.mode).toBe('lines');
     expect(b.marker).toBeUndefined();
+  });
+});
+
+describe('run links', () => {
+  it('reads the run to open from ?mm-run=<id>, ignoring anything else', () => {
+    expect(runFromUrl(`http://h/lab?mm-run=${A}`)).toBe(A);
+    expect(
+      runFromUrl(`http://h/lab/tree/x.ipynb?a=1&mm-run=${B.toUpperCase()}`)
+    ).toBe(B);
+    expect(runFromUrl('http://h/lab?mm-run=not-a-run')).toBeNull();
+    expect(runFromUrl('http://h/lab')).toBeNull();
+    expect(runFromUrl('::')).toBeNull();
   });
 });
 

@@ -515,5 +515,19 @@ test.describe('run, compare and diff views', () => {
         view.locator('.jp-mm-compare-runs .jp-mm-badge')
       ).toHaveText(['finished', 'running']);
     });
+
+    await test.step('the link the mlflow client prints opens the run in JupyterLab', async () => {
+      // `…/jupyter-mm/mlflow/#/experiments/<e>/runs/<id>`, as MLflow prints it
+      await page.evaluate(
+        id => window.location.assign(`/jupyter-mm/mlflow/#/experiments/0/runs/${id}`),
+        gamma
+      );
+      const runView = page.locator(`#jupyter-mm-run-${gamma}`);
+      // (JupyterLab loads again first)
+      await expect(runView.locator('.jp-mm-view-title')).toHaveText('gamma', {
+        timeout: 60000
+      });
+      await expect(page).not.toHaveURL(/mm-run=/);
+    });
   });
 });
