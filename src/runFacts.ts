@@ -16,6 +16,11 @@ export const SNAPSHOT_TAGS = [
   'mm.snapshot.kernel'
 ];
 
+/**
+ * Tag every `%%track` cell's run carries from its start.
+ */
+export const TRACKED_CELL_TAG = 'mm.cell.execution_count';
+
 interface ITagged {
   tags?: Record<string, string> | null;
 }
@@ -25,7 +30,9 @@ interface ITagged {
  */
 export function noSnapshotReason(run: ITagged): string | null {
   const tags = run.tags ?? {};
-  if (SNAPSHOT_TAGS.some(k => k in tags)) {
+  // A %%track cell's run (it records its execution count) takes one when it
+  // ends; the frontend's may be tagged after a row was read.
+  if (SNAPSHOT_TAGS.some(k => k in tags) || TRACKED_CELL_TAG in tags) {
     return null;
   }
   return tags['mm.source.type'] === 'LOCAL'

@@ -236,6 +236,9 @@ describe('what a run has', () => {
     expect(noSnapshotReason({ tags: { 'mm.snapshot.kernel': 'disk' } })).toBe(
       null
     );
+    expect(noSnapshotReason({ tags: { 'mm.cell.execution_count': '3' } })).toBe(
+      null
+    );
     expect(noSnapshotReason({ tags: {} })).toMatch(/no notebook snapshot/);
     expect(noSnapshotReason({ tags: { 'mm.source.type': 'LOCAL' } })).toMatch(
       /script/
