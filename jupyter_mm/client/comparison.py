@@ -189,9 +189,7 @@ def default_metric(runs: Sequence[Run], keys: Sequence[str], history: bool = Tru
     whose curve is a single point."""
 
     def has_history(key: str) -> bool:
-        return any(
-            (m := r.latest_metrics.get(key)) is not None and m.step > 0 for r in runs
-        )
+        return any((m := r.latest_metrics.get(key)) is not None and m.step > 0 for r in runs)
 
     def varies(key: str) -> bool:
         values = {r.metrics[key] for r in runs if key in r.metrics}

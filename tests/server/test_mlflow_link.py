@@ -30,5 +30,3 @@ async def test_other_paths_under_the_prefix_stay_mlflow_json_404s(jp_fetch) -> N
     assert err.value.code == 404
     assert err.value.response is not None
     assert b"ENDPOINT_NOT_FOUND" in err.value.response.body
-
-
