@@ -52,7 +52,16 @@ export const BASE_FIELDS: ReadonlyArray<string> = [
   'end_time',
   'lifecycle_stage',
   'experiment_id',
-  'tags.mm.models'
+  // what the run actions read (src/commands.ts, src/runFacts.ts): the
+  // models to register, whether a snapshot or a notebook cell exists
+  'tags.mm.models',
+  'tags.mm.mlflow.models',
+  'tags.mm.snapshot.end',
+  'tags.mm.snapshot.start',
+  'tags.mm.snapshot.kernel',
+  'tags.mm.cell.execution_count',
+  'tags.mm.notebook.path',
+  'tags.mm.source.type'
 ];
 
 const SECTIONS: ReadonlyArray<Section> = [

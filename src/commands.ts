@@ -14,6 +14,7 @@ import { IRun } from './schema';
 import { CommandIDs } from './commandIds';
 import { errorText } from './format';
 import { loggedModelPaths } from './models/format';
+import { noNotebookReason, noSnapshotReason, olderFirst } from './runFacts';
 import { RunsModel } from './runsModel';
 
 /**
@@ -121,16 +122,36 @@ export function registerRunCommands(options: {
       })
   });
 
+  /** Why the two selected runs cannot be diffed (null: they can). */
+  const diffBlocked = (): string | null => {
+    const runs = selected();
+    if (runs.length !== 2) {
+      return null;
+    }
+    const without = runs.find(r => noSnapshotReason(r) !== null);
+    return without
+      ? `Run ${without.name || without.id.slice(0, 8)}: ${noSnapshotReason(without)}`
+      : null;
+  };
   commands.addCommand(CommandIDs.diffSelected, {
     describedBy: NO_ARGS,
     label: 'Diff Run Notebooks',
-    caption: 'Diff the notebooks of the two selected runs',
+    caption: () =>
+      diffBlocked() ??
+      'Diff the notebooks of the two selected runs, older to newer',
     isEnabled: () =>
-      selected().length === 2 && commands.hasCommand(CommandIDs.diffRuns),
-    execute: () =>
-      commands.execute(CommandIDs.diffRuns, {
-        runIds: selected().map(r => r.id)
-      })
+      selected().length === 2 &&
+      diffBlocked() === null &&
+      commands.hasCommand(CommandIDs.diffRuns),
+    execute: () => {
+      const runs = selected();
+      if (runs.length !== 2) {
+        return;
+      }
+      return commands.execute(CommandIDs.diffRuns, {
+        runIds: olderFirst(runs[0], runs[1]).map(r => r.id)
+      });
+    }
   });
 
   commands.addCommand(CommandIDs.renameRun, {
@@ -250,10 +271,27 @@ export function registerRunCommands(options: {
 
   commands.addCommand(CommandIDs.openSnapshot, {
     describedBy: NO_ARGS,
-    label: 'Open Run Notebook Snapshot',
-    caption: "Open the run's notebook snapshot as a new notebook",
-    isEnabled: () =>
-      one() !== null && commands.hasCommand(CommandIDs.restoreSnapshot),
+    label: () => {
+      const run = one();
+      return run && noSnapshotReason(run)
+        ? 'Open Run Notebook Snapshot (none)'
+        : 'Open Run Notebook Snapshot';
+    },
+    caption: () => {
+      const run = one();
+      return (
+        (run && noSnapshotReason(run)) ||
+        "Open the run's notebook snapshot as a new notebook"
+      );
+    },
+    isEnabled: () => {
+      const run = one();
+      return (
+        run !== null &&
+        noSnapshotReason(run) === null &&
+        commands.hasCommand(CommandIDs.restoreSnapshot)
+      );
+    },
     execute: () => {
       const run = one();
       return run
@@ -264,9 +302,23 @@ export function registerRunCommands(options: {
 
   commands.addCommand(CommandIDs.openNotebook, {
     describedBy: NO_ARGS,
-    label: 'Go to Run Notebook Cell',
-    caption: 'Open the notebook that produced the run at its tracked cell',
-    isEnabled: () => one() !== null,
+    label: () => {
+      const run = one();
+      return run && noNotebookReason(run)
+        ? 'Go to Run Notebook Cell (not from a notebook)'
+        : 'Go to Run Notebook Cell';
+    },
+    caption: () => {
+      const run = one();
+      return (
+        (run && noNotebookReason(run)) ||
+        'Open the notebook that produced the run at its tracked cell'
+      );
+    },
+    isEnabled: () => {
+      const run = one();
+      return run !== null && noNotebookReason(run) === null;
+    },
     execute: async () => {
       const run = one();
       if (!run) {

@@ -182,6 +182,25 @@ def metric_keys(runs: Sequence[Run]) -> list[str]:
     return sorted({k for r in runs for k in r.metrics})
 
 
+def default_metric(runs: Sequence[Run], keys: Sequence[str], history: bool = True) -> str:
+    """The metric to show first among ``keys``: one with a history (a run logged it past step 0)
+    whose latest value varies across the runs, then one with a history, then one that varies,
+    then the first. Alphabetical order alone often picks a metric logged once (``acc_final``),
+    whose curve is a single point."""
+
+    def has_history(key: str) -> bool:
+        return any((m := r.latest_metrics.get(key)) is not None and m.step > 0 for r in runs)
+
+    def varies(key: str) -> bool:
+        values = {r.metrics[key] for r in runs if key in r.metrics}
+        return len({v for v in values if v == v}) > 1  # NaN is no value
+
+    def score(key: str) -> tuple[bool, bool]:
+        return ((has_history(key) if history else False), varies(key))
+
+    return max(keys, key=score, default="")  # max keeps the first of equal scores
+
+
 def param_keys(runs: Sequence[Run]) -> list[str]:
     return sorted({k for r in runs for k in r.params})
 

@@ -81,7 +81,8 @@ def _t(text: Any) -> str:
 
 def _layout(title: str, **extra: Any) -> dict[str, Any]:
     layout: dict[str, Any] = {
-        "title": {"text": title, "font": {"size": 13}},
+        # left-aligned: plotly's toolbar (top right) must not cover it
+        "title": {"text": title, "font": {"size": 13}, "x": 0, "xref": "paper", "xanchor": "left"},
         "margin": {"l": 56, "r": 16, "t": 36, "b": 44},
         "height": 340,
         "autosize": True,
@@ -89,6 +90,16 @@ def _layout(title: str, **extra: Any) -> dict[str, Any]:
     }
     layout.update(extra)
     return layout
+
+
+#: Curves with fewer finite points than this get markers (the run view's rule, ``metrics.ts``).
+SHOW_MARKERS_BELOW = 3
+
+
+def _finite_count(values: np.ndarray) -> int:
+    import numpy as np
+
+    return int(np.isfinite(np.asarray(values, dtype=float)).sum())
 
 
 def curves_figure(
@@ -112,9 +123,11 @@ def curves_figure(
         dim = bool(chosen) and run.id not in chosen
         width = 2.6 if run.id in chosen else 1.6
         x = typed(h.x(x_axis))
+        # a metric logged once (a final accuracy) is one point, which a line alone does not draw
+        lone = _finite_count(h.value) < SHOW_MARKERS_BELOW
         base = {
             "type": "scatter",
-            "mode": "lines",
+            "mode": "lines+markers" if lone else "lines",
             "x": x,
             "name": _t(run.name),
             "meta": run.id,
@@ -143,6 +156,7 @@ def curves_figure(
                 "y": y,
                 "opacity": 0.3 if dim else 1.0,
                 "line": {"color": color, "width": width},
+                **({"marker": {"color": color, "size": 9}} if lone else {}),
             }
         )
     xaxis: dict[str, Any] = {"title": {"text": "step" if x_axis == "step" else "time"}}

@@ -181,9 +181,12 @@ class CompareWidget(NotebookWidget):
             views=list(views),
             metric_keys=metric_list,
             param_keys=param_list,
-            metric=metric_list[0],
+            # the user's first metric, else one with a history that varies across the runs
+            metric=metric_list[0] if metrics is not None else cmp.default_metric(runs, metric_list),
             scatter_param=(differing or param_list or [""])[0],
-            scatter_metric=metric_list[0],
+            scatter_metric=metric_list[0]
+            if metrics is not None
+            else cmp.default_metric(runs, metric_list, history=False),
         )
         self._ready = True
         self._rebuild()

@@ -17,6 +17,17 @@ from .failsafe import log_swallowed, swallowed
 _log = logging.getLogger(__name__)
 
 
+def _counts_before_running() -> bool:
+    """Whether this IPython numbers a cell before running it (9.8 and later, ipython/ipython#15088):
+    then, while a cell runs, ``shell.execution_count`` is already the *next* cell's number."""
+    try:
+        import IPython
+
+        return tuple(IPython.version_info[:2]) >= (9, 8)
+    except Exception:
+        return False
+
+
 class ExecutionLog:
     def __init__(self, shell: Any) -> None:
         self.shell = shell
@@ -25,6 +36,10 @@ class ExecutionLog:
         #: The running cell's source exactly as the user wrote it (magic line included).
         self.current_source: str | None = None
         self._registered = False
+        #: ``shell.execution_count`` during a cell minus the cell's prompt number; learnt from each
+        #: finished cell's result (the exact number), so an IPython that changes its order is right
+        #: from its second cell on even if the version guess were wrong.
+        self._ahead = 1 if _counts_before_running() else 0
         self._seed_from_history()
 
     def _seed_from_history(self) -> None:
@@ -76,7 +91,7 @@ class ExecutionLog:
                 return
             self.current_source = getattr(info, "raw_cell", None)
             self._current = {
-                "execution_count": self.shell.execution_count,
+                "execution_count": self.prompt_count(),
                 "cell_id": getattr(info, "cell_id", None),
                 "source_sha256": source_hash(getattr(info, "raw_cell", "") or ""),
                 "started": time.time(),
@@ -93,8 +108,17 @@ class ExecutionLog:
             if entry is None:
                 return
             entry["ended"] = time.time()
+            exact = getattr(result, "execution_count", None)
+            if isinstance(exact, int):
+                self._ahead += entry["execution_count"] - exact
+                entry["execution_count"] = exact
             entry["success"] = bool(getattr(result, "success", True))
             self.entries.append(entry)
+
+    def prompt_count(self) -> int:
+        """The number of the cell running now, as its prompt shows it (``[5]``), whatever order
+        this IPython counts in."""
+        return int(self.shell.execution_count) - self._ahead
 
     def current(self) -> dict[str, Any] | None:
         """The entry of the cell running now (a ``%%track`` cell asks for its own)."""

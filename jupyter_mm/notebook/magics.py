@@ -71,7 +71,7 @@ class TrackMagics(Magics):
         if tree.body and isinstance(tree.body[-1], ast.Expr):
             last = ast.Expression(tree.body.pop().value)
         try:
-            filename = shell.compile.cache(source, shell.execution_count)
+            filename = shell.compile.cache(source, self.log.prompt_count())
         except Exception:
             log_swallowed(_log, "caching the cell's source for tracebacks")
             filename = "<track>"

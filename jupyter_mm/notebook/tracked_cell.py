@@ -56,6 +56,8 @@ class TrackedCell:
         self.entry = log.current() or {}
         #: the cell as written (``%%track`` line included) when IPython told us, else the body
         self.source = log.current_source or cell
+        #: the prompt the user sees (``[5]``), not IPython's running counter (one ahead since 9.8)
+        self.execution_count: int = self.entry.get("execution_count") or log.prompt_count()
 
     # ------------------------------------------------------------------ start
 
@@ -70,7 +72,7 @@ class TrackedCell:
         params.update(_parse_pairs([p for group in a.param for p in group], "param"))
         tags = _parse_pairs([t for group in a.tag for t in group], "tag")
         self.path = notebook_path(self.shell)
-        tags[records.TAG_EXECUTION_COUNT] = str(self.shell.execution_count)
+        tags[records.TAG_EXECUTION_COUNT] = str(self.execution_count)
         if self.entry.get("cell_id"):
             tags[records.TAG_CELL_ID] = self.entry["cell_id"]
         if self.path:
@@ -91,7 +93,7 @@ class TrackedCell:
             "run_started",
             run_id=self.run.id,
             cell_id=self.entry.get("cell_id"),
-            execution_count=self.shell.execution_count,
+            execution_count=self.execution_count,
             tracking_uri=self._tracking_uri(),
         )
         return self
@@ -113,7 +115,7 @@ class TrackedCell:
         if run is None:
             return
         if exc is None and result is not None:
-            self.recorder.add_result(result, self.shell.execution_count)
+            self.recorder.add_result(result, self.execution_count)
         for step in (self._variables, self._records):
             try:
                 step()
@@ -187,7 +189,7 @@ class TrackedCell:
         self.cell_record = {
             "source": self.source,
             "cell_id": self.entry.get("cell_id"),
-            "execution_count": self.shell.execution_count,
+            "execution_count": self.execution_count,
             "outputs": self.recorder.outputs(),
             "started": self.started,
             "ended": time.time(),

@@ -27,6 +27,7 @@ from .handlers.base import (
     WEBHOOKS_SETTING,
 )
 from .mlflow import mlflow_handlers
+from .mlflow_link import mlflow_link_handlers
 from .monitor_events import start_monitors, stop_monitors
 from .serve import SERVED_SETTING, SERVER_INFO_ENV, ServedModels, serve_handlers
 from .store_provider import (
@@ -267,6 +268,7 @@ class JupyterMM(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(api_handlers())
+        self.handlers.extend(mlflow_link_handlers())  # before the MLflow routes' catch-all
         self.handlers.extend(mlflow_handlers())
         self.handlers.extend(event_socket_handlers())
         if self.serve_models:

@@ -201,6 +201,19 @@ describe('format helpers', () => {
       { name: 'aa', path: 'models/aa' },
       { name: 'pd', path: 'models/pd' }
     ]);
+    // the mlflow client's logged models (MLflow 3) are offered too
+    const mlflowId = 'm-' + 'a'.repeat(32);
+    expect(
+      loggedModelPaths({
+        'mm.mlflow.models': JSON.stringify({ [mlflowId]: 'rf', bad: 'x' })
+      })
+    ).toEqual([{ name: 'rf', path: `models/${mlflowId}` }]);
+    expect(
+      loggedModelPaths({
+        'mm.models': JSON.stringify({ pd: {} }),
+        'mm.mlflow.models': JSON.stringify({ [mlflowId]: 'rf' })
+      }).map(m => m.path)
+    ).toEqual(['models/pd', `models/${mlflowId}`]);
     expect(loggedModelPaths({ 'mm.models': 'not json' })).toEqual([]);
     expect(loggedModelPaths(undefined)).toEqual([]);
     expect(formatUtc(Date.UTC(2026, 2, 31, 23, 59, 58))).toBe(

@@ -122,6 +122,15 @@ describe('RunView', () => {
           body: {
             run_id: RUN,
             artifacts: [
+              // the record the run has (the view asks for no other)
+              {
+                path: '.mm/cell.json',
+                is_dir: false,
+                size: 200,
+                digest: 'c',
+                media_type: 'application/json',
+                created_time: 0
+              },
               {
                 path: 'report.html',
                 is_dir: false,
@@ -268,7 +277,9 @@ describe('RunView', () => {
   it('previews HTML artifacts only in a sandboxed iframe', async () => {
     await showRun();
     await act(async () => {
-      (host.querySelector('.jp-mm-artifact') as HTMLButtonElement).click();
+      Array.from(host.querySelectorAll<HTMLButtonElement>('.jp-mm-artifact'))
+        .find(b => b.textContent?.includes('report.html'))!
+        .click();
     });
     await flush();
     const frame = host.querySelector('iframe.jp-mm-preview-html')!;

@@ -14,6 +14,7 @@ import { escapeForPlotly } from '../views/chart';
 import {
   axisValues,
   compareRows,
+  defaultKey,
   parcoordsDimensions,
   scatterPoints
 } from '../views/compare';
@@ -27,8 +28,9 @@ import {
   seriesToTraces,
   toNumber
 } from '../views/metrics';
-import { parseRunIds, restoredNotebook } from '../views/plugin';
-import { overviewItems } from '../views/runmodel';
+import { parseRunIds, restoredNotebook, runFromUrl } from '../views/plugin';
+import { overviewItems, recordsOf } from '../views/runmodel';
+import { noNotebookReason, noSnapshotReason, olderFirst } from '../runFacts';
 import { IDiffReply } from '../views/types';
 import { IArtifact, IFullRun as IRun, IMetricSeries } from '../schema';
 
@@ -168,6 +170,103 @@ describe('seriesToTraces', () => {
     expect(traces[1].line.color).toBe('#123456');
     expect(traces[0].y).toEqual([1, null, 0.5]);
     expect(traces[1].y[2]).not.toBe(0.5);
+  });
+});
+
+describe('single-point metrics', () => {
+  it('draws a metric logged once as a marker, long histories as lines', () => {
+    const once: IMetricSeries = {
+      run_id: A,
+      key: 'auc',
+      step: [0],
+      timestamp: [1_000_500],
+      value: [0.91]
+    };
+    const long: IMetricSeries = {
+      ...once,
+      key: 'loss',
+      step: [0, 1, 2, 3],
+      timestamp: [1, 2, 3, 4],
+      value: [4, 3, 2, 1]
+    };
+    const [a, b] = seriesToTraces([once, long], {
+      axis: 'step',
+      smoothing: 0,
+      startTimes: {},
+      color: () => '#123456'
+    });
+    expect(a.mode).toBe('lines+markers');
+    expect(a.marker).toEqual({ size: 8, color: '#123456' });
+    expect(b.mode).toBe('lines');
+    expect(b.marker).toBeUndefined();
+  });
+});
+
+describe('run links', () => {
+  it('reads the run to open from ?mm-run=<id>, ignoring anything else', () => {
+    expect(runFromUrl(`http://h/lab?mm-run=${A}`)).toBe(A);
+    expect(
+      runFromUrl(`http://h/lab/tree/x.ipynb?a=1&mm-run=${B.toUpperCase()}`)
+    ).toBe(B);
+    expect(runFromUrl('http://h/lab?mm-run=not-a-run')).toBeNull();
+    expect(runFromUrl('http://h/lab')).toBeNull();
+    expect(runFromUrl('::')).toBeNull();
+  });
+});
+
+describe('what a run has', () => {
+  it('finds records and snapshots in the artifact list', () => {
+    expect(Array.from(recordsOf([])).sort()).toEqual([]);
+    expect(
+      Array.from(
+        recordsOf([
+          { path: '.mm/cell.json' },
+          { path: '.mm/execution_log.json' },
+          { path: '.mm/notebook/end.ipynb' },
+          { path: 'model/MLmodel' }
+        ])
+      ).sort()
+    ).toEqual(['cell', 'execution-log', 'snapshot']);
+  });
+
+  it('says why a run has no snapshot or notebook cell', () => {
+    expect(noSnapshotReason({ tags: { 'mm.snapshot.end': 'frontend' } })).toBe(
+      null
+    );
+    expect(noSnapshotReason({ tags: { 'mm.snapshot.kernel': 'disk' } })).toBe(
+      null
+    );
+    expect(noSnapshotReason({ tags: { 'mm.cell.execution_count': '3' } })).toBe(
+      null
+    );
+    expect(noSnapshotReason({ tags: {} })).toMatch(/no notebook snapshot/);
+    expect(noSnapshotReason({ tags: { 'mm.source.type': 'LOCAL' } })).toMatch(
+      /script/
+    );
+    expect(noNotebookReason({ tags: { 'mm.notebook.path': 'a.ipynb' } })).toBe(
+      null
+    );
+    expect(noNotebookReason({ tags: { 'mm.source.type': 'LOCAL' } })).toMatch(
+      /script/
+    );
+  });
+
+  it('orders two runs older first', () => {
+    const old = run(A, { start_time: 1 });
+    const recent = run(B, { start_time: 2 });
+    expect(olderFirst(recent, old).map(r => r.id)).toEqual([A, B]);
+    expect(olderFirst(old, recent).map(r => r.id)).toEqual([A, B]);
+  });
+
+  it('defaults the scatter to a param and a metric that vary', () => {
+    const runs = [
+      run(A, { params: { a: '1', b: '1' }, metrics: { acc: 1, loss: 1 } }),
+      run(B, { params: { a: '1', b: '2' }, metrics: { acc: 1, loss: 2 } })
+    ];
+    expect(defaultKey(runs, 'params')).toBe('b');
+    expect(defaultKey(runs, 'metrics')).toBe('loss');
+    expect(defaultKey([runs[0]], 'params')).toBe('a');
+    expect(defaultKey([], 'params')).toBe('');
   });
 });
 

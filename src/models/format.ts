@@ -115,36 +115,45 @@ export function aliasesByVersion(
 }
 
 /**
- * The models a run logged, from its `mm.models` tag
- * (`{"name": {"artifact_path": "models/name", "flavor": ...}}`); empty when
- * the tag is absent or unreadable.
+ * The models a run logged, both kinds: `mm.log_model`'s, from the `mm.models`
+ * tag (`{"name": {"artifact_path": "models/name", "flavor": ...}}`), then the
+ * `mlflow` client's (MLflow 3 logged models), from the `mm.mlflow.models` tag
+ * (`{"m-<id>": "name"}`, files under `models/m-<id>`; see
+ * `jupyter_mm/server/mlflow/logged_models.py`). Empty when neither tag is
+ * there or readable.
  */
 export function loggedModelPaths(tags: Record<string, string> | undefined): {
   name: string;
   path: string;
 }[] {
-  const raw = tags?.['mm.models'];
-  if (!raw) {
-    return [];
-  }
-  try {
-    const parsed = JSON.parse(raw);
-    // An object by name, as mm.log_model writes it (anything else lists none).
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      return [];
+  const read = (key: string): Record<string, any> => {
+    try {
+      const parsed = JSON.parse(tags?.[key] ?? '');
+      // An object (anything else lists none).
+      return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+        ? parsed
+        : {};
+    } catch {
+      return {};
     }
-    return Object.entries(parsed)
-      .map(([name, info]: [string, any]) => ({
-        name,
-        path:
-          info && typeof info.artifact_path === 'string'
-            ? info.artifact_path
-            : `models/${name}`
-      }))
-      .sort((a, b) => a.name.localeCompare(b.name));
-  } catch {
-    return [];
-  }
+  };
+  const own = Object.entries(read('mm.models'))
+    .map(([name, info]) => ({
+      name,
+      path:
+        info && typeof info.artifact_path === 'string'
+          ? info.artifact_path
+          : `models/${name}`
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  const mlflow = Object.entries(read('mm.mlflow.models'))
+    .filter(([id]) => /^m-[0-9a-f]{32}$/.test(id))
+    .map(([id, name]) => ({
+      name: typeof name === 'string' && name ? name : id,
+      path: `models/${id}`
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  return [...own, ...mlflow];
 }
 
 /**

@@ -226,8 +226,15 @@ export class MetricChart {
     const legend = traces.filter(t => t.showlegend !== false).length > 1;
     const layout: Partial<PlotlyTypes.Layout> = {
       ...theme,
+      // Left-aligned: the toolbar (top right, on hover) must not cover it.
       title: this._title
-        ? { text: escapeForPlotly(this._title), font: { size: 13 } }
+        ? {
+            text: escapeForPlotly(this._title),
+            font: { size: 13 },
+            x: 0,
+            xref: 'paper',
+            xanchor: 'left'
+          }
         : undefined,
       autosize: true,
       height: legend ? 330 : 300,

@@ -237,3 +237,16 @@ export function sectionKeys(
   );
   return Array.from(keys).sort();
 }
+
+/**
+ * The key of a section to show first: the first (sorted) one whose values
+ * differ across the runs, else the first one; '' when there is none. A
+ * scatter of a param identical in every run shows nothing.
+ */
+export function defaultKey(
+  runs: IRun[],
+  section: 'params' | 'metrics'
+): string {
+  const rows = compareRows(runs).filter(r => r.section === section);
+  return (rows.find(r => r.differs) ?? rows[0])?.key ?? '';
+}

@@ -15,11 +15,13 @@ import {
   IChartSettings,
   loadPlotly,
   RUN_COLORS,
+  themeChanged,
   themeLayout,
   escapeForPlotly
 } from './chart';
 import {
   compareRows,
+  defaultKey,
   parcoordsDimensions,
   scatterPoints,
   sectionKeys
@@ -30,6 +32,7 @@ import { IFullRun as IRun } from '../schema';
 import { ChartControls, ChartView, StatusBadge } from './widgets';
 import { Section } from './components/section';
 import { errorText } from '../format';
+import { noSnapshotReason, olderFirst } from '../runFacts';
 
 /**
  * The runs being compared. While any of them runs, the store's events keep it
@@ -403,6 +406,15 @@ function PlotlyFigure(props: {
   className: string;
 }): JSX.Element {
   const ref = React.useRef<HTMLDivElement>(null);
+  // The theme's colours are read when drawing: draw again when it changes.
+  const [theme, setTheme] = React.useState(0);
+  React.useEffect(() => {
+    const onTheme = () => setTheme(t => t + 1);
+    themeChanged.connect(onTheme);
+    return () => {
+      themeChanged.disconnect(onTheme);
+    };
+  }, []);
   React.useEffect(() => {
     let cancelled = false;
     const node = ref.current;
@@ -427,7 +439,7 @@ function PlotlyFigure(props: {
     return () => {
       cancelled = true;
     };
-  }, props.deps);
+  }, [...props.deps, theme]);
   React.useEffect(
     () => () => {
       const node = ref.current;
@@ -484,13 +496,16 @@ function Scatter(props: { model: CompareModel }): JSX.Element {
   const { model } = props;
   const params = sectionKeys(model.runs, 'params');
   const metrics = sectionKeys(model.runs, 'metrics');
-  const [chosenParam, setParam] = React.useState(params[0] ?? '');
-  const [chosenMetric, setMetric] = React.useState(metrics[0] ?? '');
-  // Keys can appear later (live runs): until chosen, the first one.
-  const param = params.includes(chosenParam) ? chosenParam : (params[0] ?? '');
+  const [chosenParam, setParam] = React.useState('');
+  const [chosenMetric, setMetric] = React.useState('');
+  // Until the user chooses (keys can appear later, with live runs): a param
+  // and a metric that vary across the runs.
+  const param = params.includes(chosenParam)
+    ? chosenParam
+    : defaultKey(model.runs, 'params');
   const metric = metrics.includes(chosenMetric)
     ? chosenMetric
-    : (metrics[0] ?? '');
+    : defaultKey(model.runs, 'metrics');
   if (!params.length || !metrics.length) {
     return <p className="jp-mm-empty">Needs runs with params and metrics.</p>;
   }
@@ -571,11 +586,26 @@ function DiffPicker(props: {
 }): JSX.Element {
   const { model, context } = props;
   const ids = model.runs.map(r => r.id);
-  const [base, setBase] = React.useState(ids[0] ?? '');
-  const [other, setOther] = React.useState(ids[1] ?? '');
+  // From the older run to the newer one (a line the newer run added shows
+  // as added), unless the user swaps them.
+  const pair =
+    model.runs.length >= 2 ? olderFirst(model.runs[0], model.runs[1]) : [];
+  const [chosenBase, setBase] = React.useState<string | null>(null);
+  const [chosenOther, setOther] = React.useState<string | null>(null);
+  const base = chosenBase ?? pair[0]?.id ?? '';
+  const other = chosenOther ?? pair[1]?.id ?? '';
   if (ids.length < 2) {
     return <p className="jp-mm-empty">Needs two runs.</p>;
   }
+  const missing = [base, other]
+    .map(id => model.runs.find(r => r.id === id))
+    .find(r => r && noSnapshotReason(r) !== null);
+  const blocked =
+    base === other
+      ? 'Choose two different runs.'
+      : missing
+        ? `Run ${model.label(missing.id)}: ${noSnapshotReason(missing)}`
+        : null;
   const select = (value: string, set: (v: string) => void, label: string) => (
     <label>
       {label}{' '}
@@ -598,7 +628,21 @@ function DiffPicker(props: {
       {select(other, setOther, 'to')}
       <button
         className="jp-mm-button jp-mod-styled"
-        disabled={base === other}
+        title="Swap the two runs"
+        onClick={() => {
+          setBase(other);
+          setOther(base);
+        }}
+      >
+        Swap
+      </button>
+      <button
+        className="jp-mm-button jp-mod-styled"
+        disabled={blocked !== null}
+        title={
+          blocked ??
+          `Diff the notebook of ${model.label(base)} against ${model.label(other)}`
+        }
         onClick={() => context.openDiff(base, other)}
       >
         Open notebook diff

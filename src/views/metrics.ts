@@ -114,7 +114,8 @@ export interface ITraceOptions {
  */
 export interface ITrace {
   type: 'scatter';
-  mode: 'lines';
+  mode: 'lines' | 'lines+markers';
+  marker?: { size: number; color?: string };
   name: string;
   x: number[];
   y: Array<number | null>;
@@ -131,6 +132,12 @@ export interface ITrace {
   hovertemplate?: string;
   meta?: { runId: string; key: string; raw: boolean };
 }
+
+/**
+ * Series with fewer finite points than this are drawn with markers, so a
+ * single point (a metric logged once) is visible.
+ */
+export const SHOW_MARKERS_BELOW = 3;
 
 /**
  * Plotly traces for metric series: one line per series; with smoothing the
@@ -165,9 +172,13 @@ export function seriesToTraces(
         meta: { runId: s.run_id, key: s.key, raw: true }
       });
     }
+    // A metric logged once (a final accuracy) is one point: a line alone
+    // would draw nothing, so short series get markers too.
+    const lone = raw.filter(Number.isFinite).length < SHOW_MARKERS_BELOW;
     traces.push({
       type: 'scatter',
-      mode: 'lines',
+      mode: lone ? 'lines+markers' : 'lines',
+      ...(lone ? { marker: { size: 8, color } } : {}),
       name,
       x,
       y: gaps(options.smoothing > 0 ? emaSmooth(raw, options.smoothing) : raw),

@@ -45,6 +45,25 @@ const CATEGORY = 'Model Tracking';
 const RUN_ID = /^[0-9a-f]{32}$/;
 
 /**
+ * The query parameter naming a run to open when JupyterLab starts.
+ */
+export const RUN_QUERY = 'mm-run';
+
+/**
+ * The run a JupyterLab URL asks to open (`?mm-run=<id>`), or null.
+ */
+export function runFromUrl(href: string): string | null {
+  let value: string | null = null;
+  try {
+    value = new URL(href).searchParams.get(RUN_QUERY);
+  } catch {
+    return null;
+  }
+  const id = (value ?? '').trim().toLowerCase();
+  return RUN_ID.test(id) ? id : null;
+}
+
+/**
  * Run ids in free text (separated by spaces, commas or new lines).
  */
 export function parseRunIds(text: string): string[] {
@@ -338,6 +357,19 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
         command: CommandIDs.diffRuns,
         args: w => ({ runIds: w.content.runIds }),
         name: w => w.content.runIds.join(',')
+      });
+    }
+
+    // `?mm-run=<id>`: where the link the mlflow client prints leads
+    // (`jupyter_mm/server/mlflow_link.py`). Open that run, then drop the
+    // parameter so a reload does not open it again.
+    const linked = runFromUrl(window.location.href);
+    if (linked) {
+      void app.restored.then(() => {
+        const url = new URL(window.location.href);
+        url.searchParams.delete(RUN_QUERY);
+        window.history.replaceState(window.history.state, '', url.toString());
+        return commands.execute(CommandIDs.openRun, { runId: linked });
       });
     }
 

@@ -14,7 +14,8 @@ import {
   IEnvironmentRecord,
   IExecutionLogRecord,
   IGitRecord,
-  ISnapshotReply
+  ISnapshotReply,
+  RecordKind
 } from './types';
 import { IStoreEvent } from '../storeEvents';
 import { IArtifact, IDataset, IFullRun as IRun } from '../schema';
@@ -25,6 +26,36 @@ import { errorText } from '../format';
  */
 export function isSystemTag(key: string): boolean {
   return key.startsWith('mm.') || key.startsWith('mlflow.');
+}
+
+/**
+ * The artifact each record of a `%%track` cell is kept as
+ * (`jupyter_mm/core/records.py`); a snapshot is any file under `.mm/notebook/`.
+ */
+const RECORD_FILES: Record<RecordKind, string> = {
+  cell: '.mm/cell.json',
+  environment: '.mm/environment.json',
+  git: '.mm/git.json',
+  'execution-log': '.mm/execution_log.json'
+};
+
+/**
+ * Which records (and whether a notebook snapshot) a run's artifacts hold.
+ */
+export function recordsOf(
+  artifacts: ReadonlyArray<Pick<IArtifact, 'path'>>
+): Set<RecordKind | 'snapshot'> {
+  const paths = new Set(artifacts.map(a => a.path));
+  const out = new Set<RecordKind | 'snapshot'>();
+  (Object.keys(RECORD_FILES) as RecordKind[]).forEach(kind => {
+    if (paths.has(RECORD_FILES[kind])) {
+      out.add(kind);
+    }
+  });
+  if (artifacts.some(a => a.path.startsWith('.mm/notebook/'))) {
+    out.add('snapshot');
+  }
+  return out;
 }
 
 /**
@@ -62,7 +93,10 @@ export class RunViewModel {
     if (!this.run) {
       return;
     }
-    await Promise.all([this.reloadRecords(), this.reloadFiles()]);
+    // The artifact list says which records the run has: only those are
+    // asked for (a run without records costs no 404s).
+    await this.reloadFiles();
+    await this.reloadRecords();
   }
 
   async reloadRun(): Promise<void> {
@@ -77,13 +111,22 @@ export class RunViewModel {
 
   async reloadRecords(): Promise<void> {
     const id = this.runId;
-    const quiet = <T>(p: Promise<T>, fallback: T) => p.catch(() => fallback);
+    const has = recordsOf(this.artifacts);
+    const quiet = <T>(
+      kind: RecordKind | 'snapshot',
+      load: () => Promise<T | null>
+    ): Promise<T | null> =>
+      has.has(kind) ? load().catch(() => null) : Promise.resolve(null);
     const [cell, environment, git, executionLog, snapshot] = await Promise.all([
-      quiet(this.api.record<ICellRecord>(id, 'cell'), null),
-      quiet(this.api.record<IEnvironmentRecord>(id, 'environment'), null),
-      quiet(this.api.record<IGitRecord>(id, 'git'), null),
-      quiet(this.api.record<IExecutionLogRecord>(id, 'execution-log'), null),
-      quiet(this.api.snapshot(id), null)
+      quiet('cell', () => this.api.record<ICellRecord>(id, 'cell')),
+      quiet('environment', () =>
+        this.api.record<IEnvironmentRecord>(id, 'environment')
+      ),
+      quiet('git', () => this.api.record<IGitRecord>(id, 'git')),
+      quiet('execution-log', () =>
+        this.api.record<IExecutionLogRecord>(id, 'execution-log')
+      ),
+      quiet('snapshot', () => this.api.snapshot(id))
     ]);
     Object.assign(this, { cell, environment, git, executionLog, snapshot });
     this._changed.emit();

@@ -128,6 +128,28 @@ def test_initial_views(store: Store, three: list[str]) -> None:
     assert w._plotly[:200].decode().find("plotly.js v") > 0  # plotly.js travels with the widget
 
 
+def test_single_point_metric_is_drawn_and_not_the_default(store: Store, three: list[str]) -> None:
+    """A metric logged once (a final accuracy) is a visible marker, and the metric picker starts on
+    one with a history that varies, not on the alphabetically first key."""
+    for i, rid in enumerate(three):
+        store.log_batch(rid, [("a_final", 0.8 + i / 100, 0, T0)])  # one point per run
+        store.log_batch(rid, [("b_const", 1.0, s, T0 + s) for s in range(5)])  # history, no spread
+    w = mm.compare(three)
+    assert w.metric_keys[:2] == ["a_final", "acc"]
+    assert w.metric == "acc"  # a history that varies; "a_final" is one point, "b_const" is flat
+    assert w.scatter_metric == "a_final"  # the scatter wants a value that varies
+    w.metric = "a_final"
+    data = curves(w)
+    assert [t["mode"] for t in data] == ["lines+markers"] * 3
+    assert [t["marker"]["color"] for t in data] == [w.table["rows"][i]["color"] for i in range(3)]
+    assert [len(decode(t["y"])) for t in data] == [1, 1, 1]
+    assert [decode(t["y"])[0] for t in data] == pytest.approx([0.8, 0.81, 0.82])
+    w.metric = "loss"
+    assert {t["mode"] for t in curves(w)} == {"lines"}  # long histories stay plain lines
+    # the title sits left, clear of plotly's toolbar (top right)
+    assert w.figures["curves"]["layout"]["title"]["xanchor"] == "left"
+
+
 def test_controls_change_the_curves(store: Store, three: list[str]) -> None:
     w = mm.compare(three, metrics=["loss", "acc"])
     assert w.metric == "loss"

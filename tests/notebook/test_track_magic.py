@@ -260,3 +260,20 @@ def test_unchanged_notebook_snapshot_is_stored_once(session: dict[str, Any]) -> 
         env_b = st.artifact_info(second.id, ".mm/environment.json")
     assert a.digest == b.digest
     assert env_a.digest == env_b.digest  # the environment did not change between the two runs
+
+
+def test_recorded_execution_count_is_the_prompt(session: dict[str, Any]) -> None:
+    """Provenance: the tag, the cell record and its result carry the number the prompt shows
+    (IPython 9.8 and later already count the running cell: ``shell.execution_count`` is then one
+    ahead of the prompt while the cell runs)."""
+    run = _run(session, "baseline", 1)
+    prompt = session["last_cell"].execution_count
+    assert isinstance(prompt, int) and prompt > 1
+    assert run.tags["mm.cell.execution_count"] == str(prompt)
+    cell = artifact_json(session["store"], run.id, ".mm/cell.json")
+    assert cell["execution_count"] == prompt
+    assert [o.get("execution_count") for o in cell["outputs"]] == [None, prompt]
+    log = artifact_json(session["store"], run.id, ".mm/execution_log.json")
+    assert log["entries"][-1]["execution_count"] == prompt
+    # every earlier cell's log entry has the number its prompt showed too (no gaps, no doubles)
+    assert [e["execution_count"] for e in log["entries"]] == list(range(1, prompt + 1))

@@ -173,9 +173,10 @@ export function compareCells(experiment: string): string[] {
       '        for s in range(200):',
       "            mm.log_metric('loss', float(lr) * 10 / (s + 1) + (s % 7) * 0.01)",
       "            mm.log_metric('acc', 1 - 1 / (s + 2))",
+      "        mm.log_metric('auc', 0.9 - float(lr))",
       "print('logged')"
     ].join('\n'),
-    `w = mm.compare('', experiment='${experiment}', metrics=['loss', 'acc'])\nw`,
+    `w = mm.compare('', experiment='${experiment}', metrics=['loss', 'acc', 'auc'])\nw`,
     "print('state', w.metric, w.smoothing, len(w.figures['curves']['data']))"
   ];
 }
@@ -248,4 +249,41 @@ export async function stepSmoothCurves(page: Page): Promise<void> {
       .toEqual({ traces: 6, title: 'acc (EMA 0.8)' });
     await expect(curves(page).locator('.scatterlayer .trace')).toHaveCount(6);
   });
+}
+
+/** Step: a metric logged once per run is a visible point in the widget's curves. */
+export async function stepSinglePointMetric(page: Page): Promise<void> {
+  await test.step('a metric logged once is drawn as points', async () => {
+    const widget = compareWidget(page);
+    await widget.locator('select.jmm-cmp-metric').selectOption('auc');
+    await expect.poll(() => drawn(page)).toEqual({ traces: 3, title: 'auc' });
+    await expect(curves(page).locator('.scatterlayer .point')).toHaveCount(3);
+    await widget.locator('select.jmm-cmp-metric').selectOption('loss');
+    await expect.poll(() => drawn(page)).toEqual({ traces: 3, title: 'loss' });
+  });
+}
+
+/** Step: the widget's plots take the theme's colours, in dark and back in light. */
+export async function stepWidgetFollowsTheme(
+  page: IJupyterLabPageFixture
+): Promise<void> {
+  for (const theme of ['dark', 'light'] as const) {
+    await test.step(`the widget follows the ${theme} theme`, async () => {
+      if (theme === 'dark') {
+        await page.theme.setDarkTheme();
+      } else {
+        await page.theme.setLightTheme();
+      }
+      const title = curves(page).locator('.gtitle');
+      await expect
+        .poll(async () => {
+          const fill = await title.evaluate(
+            (n: Element) => getComputedStyle(n).fill
+          );
+          const [r, g, b] = (fill.match(/\d+/g) ?? []).map(Number);
+          return (r + g + b) / 3 > 128 ? 'light' : 'dark';
+        })
+        .toBe(theme === 'dark' ? 'light' : 'dark');
+    });
+  }
 }

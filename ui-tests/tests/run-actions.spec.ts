@@ -263,5 +263,55 @@ test.describe('run panel actions', () => {
         })
         .toEqual([[1, withModel]]);
     });
+
+    await test.step('a script run: notebook actions disabled, saying why; its MLflow model registrable', async () => {
+      // A run logged by a script, with a model logged over MLflow's protocol
+      // (what `mlflow.sklearn.log_model` sends first).
+      const created = await request.post(`${API}/runs`, {
+        data: {
+          experiment_name: EXPERIMENT,
+          name: 'act-script',
+          tags: { 'mm.source.type': 'LOCAL' }
+        }
+      });
+      expect(created.status()).toBe(201);
+      const script = (await created.json()) as IRestRun & {
+        experiment_id: string;
+      };
+      const logged = await request.post(
+        '/jupyter-mm/mlflow/api/2.0/mlflow/logged-models',
+        {
+          data: {
+            experiment_id: script.experiment_id,
+            source_run_id: script.id,
+            name: 'mlflow-rf'
+          }
+        }
+      );
+      expect(logged.ok()).toBe(true);
+      const modelId = (await logged.json()).model.info.model_id as string;
+      await page.evaluate(() =>
+        window.jupyterapp.commands.execute('jupyter-mm:refresh-runs')
+      );
+      await expect(rowOf(page, script.id)).toHaveCount(1);
+
+      const menu = await contextMenu(page, script.id);
+      const cell = menuItem(menu, 'jupyter-mm:open-run-notebook');
+      await expect(cell).toHaveClass(/lm-mod-disabled/);
+      await expect(cell).toContainText('not from a notebook');
+      const snapshot = menuItem(menu, 'jupyter-mm:open-run-snapshot');
+      await expect(snapshot).toHaveClass(/lm-mod-disabled/);
+      await expect(snapshot).toContainText('(none)');
+      const register = menuItem(menu, 'jupyter-mm:register-run-model');
+      await expect(register).not.toHaveClass(/lm-mod-disabled/);
+      await register.click();
+      const form = dialog(page);
+      await expect(form.locator('[name="runId"]')).toHaveValue(script.id);
+      await expect(form.locator('[name="path"]')).toHaveValue(
+        `models/${modelId}`
+      );
+      await form.getByRole('button', { name: 'Cancel' }).click();
+      await expect(form).toHaveCount(0);
+    });
   });
 });

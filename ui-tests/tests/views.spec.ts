@@ -5,7 +5,7 @@
  * their commands, as the run panel does.
  */
 import { expect, test } from '@jupyterlab/galata';
-import type { APIRequestContext } from '@playwright/test';
+import type { APIRequestContext, Locator } from '@playwright/test';
 import {
   API,
   execute,
@@ -20,18 +20,22 @@ const CELLS = [
   'import jupyter_mm as mm',
   [
     '%%track alpha',
+    'batch = 32',
     'lr = 0.1',
     'for i in range(500):',
     "    mm.log_metric('loss', 1.0 / (i + 1))",
+    "mm.log_metric('auc', 0.91)",
     "mm.log_text('name,value\\n<b>bold</b>,1\\nplain,2\\n', 'table.csv')",
     "mm.log_text('<h1>hi</h1><script>document.title = \"pwned\"</script>', 'report.html')",
     "print('alpha <b>done</b>')"
   ].join('\n'),
   [
     '%%track beta',
+    'batch = 32',
     'lr = 0.3',
     'for i in range(500):',
     "    mm.log_metric('loss', 2.0 / (i + 2))",
+    "mm.log_metric('auc', 0.87)",
     "print('beta done')"
   ].join('\n')
 ];
@@ -73,6 +77,12 @@ test.describe('run, compare and diff views', () => {
       const runs = await runsByName(request);
       alpha = runs['alpha'].id;
       beta = runs['beta'].id;
+      // Provenance: the recorded execution count is the prompt the user saw.
+      const prompts = page.locator('.jp-NotebookPanel:visible .jp-InputPrompt');
+      await expect(prompts.nth(2)).toHaveText('[3]:');
+      await expect(prompts.nth(1)).toHaveText('[2]:');
+      expect(runs['alpha'].tags['mm.cell.execution_count']).toBe('2');
+      expect(runs['beta'].tags['mm.cell.execution_count']).toBe('3');
       // JupyterLab posts each run's end snapshot when its cell finishes.
       await expect
         .poll(() =>
@@ -94,10 +104,18 @@ test.describe('run, compare and diff views', () => {
       await expect(view.locator('dd[data-label="Execution"]')).toHaveText(
         'in order, no hidden state'
       );
+      await expect(view.locator('dd[data-label="Cell"]')).toHaveText(
+        'id cell-1 [2]'
+      );
       const chart = view.locator('.jp-mm-chart[data-keys="loss"]');
       await expect(chart).toHaveClass(/jp-mm-chart-ready/);
       await expect(chart).toHaveAttribute('data-points', '500');
       await expect(chart.locator('.scatterlayer .trace')).toHaveCount(1);
+      // A metric logged once is a visible point, not an empty plot.
+      const auc = view.locator('.jp-mm-chart[data-keys="auc"]');
+      await expect(auc).toHaveClass(/jp-mm-chart-ready/);
+      await expect(auc).toHaveAttribute('data-points', '1');
+      await expect(auc.locator('.scatterlayer .point')).toHaveCount(1);
       // Opening it again activates the same tab.
       await execute(page, 'jupyter-mm:open-run', { runId: alpha });
       await expect(page.locator('.jp-mm-runview')).toHaveCount(1);
@@ -238,17 +256,26 @@ test.describe('run, compare and diff views', () => {
     const beta = runs['beta']?.id;
     expect(alpha && beta).toBeTruthy();
 
-    await execute(page, 'jupyter-mm:compare-runs', { runIds: [alpha, beta] });
+    // Newest first, as the run panel lists (and selects) them.
+    await execute(page, 'jupyter-mm:compare-runs', { runIds: [beta, alpha] });
     const view = page.locator('.jp-mm-compareview');
 
     await test.step('curves overlaid; the table highlights differences', async () => {
       const chart = view.locator('.jp-mm-chart[data-keys="loss"]');
       await expect(chart).toHaveAttribute('data-points', '1000');
       await expect(chart.locator('.scatterlayer .trace')).toHaveCount(2);
-      await expect(chart.locator('.legendtext')).toHaveText(['alpha', 'beta']);
+      await expect(chart.locator('.legendtext')).toHaveText(['beta', 'alpha']);
       const lr = view.locator('tr', { has: page.locator('th', { hasText: 'lr' }) });
       await expect(lr).toHaveAttribute('data-differs', 'true');
-      await expect(lr.locator('td')).toHaveText(['0.1', '0.3']);
+      await expect(lr.locator('td')).toHaveText(['0.3', '0.1']);
+      // each run's single auc value is a visible point
+      const auc = view.locator('.jp-mm-chart[data-keys="auc"]');
+      await expect(auc).toHaveAttribute('data-points', '2');
+      await expect(auc.locator('.scatterlayer .point')).toHaveCount(2);
+      // param against metric: the param that varies (lr), not `batch`
+      const scatter = view.locator('.jp-mm-scatter');
+      await expect(scatter.locator('select').first()).toHaveValue('lr');
+      await expect(scatter.locator('select').nth(1)).toHaveValue('auc');
       await expect(view.locator('.jp-mm-parcoords')).toHaveClass(
         /jp-mm-chart-ready/
       );
@@ -260,7 +287,51 @@ test.describe('run, compare and diff views', () => {
       );
     });
 
-    await test.step('a notebook diff between the two runs', async () => {
+    for (const theme of ['dark', 'light'] as const) {
+      await test.step(`${theme} theme: plots readable, titles clear of the toolbar`, async () => {
+        if (theme === 'dark') {
+          await page.theme.setDarkTheme();
+        } else {
+          await page.theme.setLightTheme();
+        }
+        // Text of the parallel coordinates and the scatter is in the
+        // theme's font colour: light on dark, dark on light.
+        const expectInk = async (text: Locator) => {
+          await text.scrollIntoViewIfNeeded();
+          await expect
+            .poll(async () => {
+              const fill = await text.evaluate(
+                (n: Element) => getComputedStyle(n).fill
+              );
+              const [r, g, b] = (fill.match(/\d+/g) ?? []).map(Number);
+              return (r + g + b) / 3 > 128 ? 'light' : 'dark';
+            })
+            .toBe(theme === 'dark' ? 'light' : 'dark');
+        };
+        await expectInk(view.locator('.jp-mm-parcoords .axis-title').first());
+        await expectInk(view.locator('.jp-mm-scatter-plot .xtitle'));
+        // Hovering a chart shows plotly's toolbar: it does not cover the title.
+        const chart = view.locator('.jp-mm-chart[data-keys="loss"]');
+        await chart.scrollIntoViewIfNeeded();
+        await chart.locator('.nsewdrag').first().hover();
+        await expect(chart.locator('.modebar')).toBeVisible();
+        const title = (await chart.locator('.gtitle').boundingBox())!;
+        const bar = (await chart.locator('.modebar').boundingBox())!;
+        expect(
+          title.x + title.width <= bar.x ||
+            bar.x + bar.width <= title.x ||
+            title.y + title.height <= bar.y ||
+            bar.y + bar.height <= title.y
+        ).toBe(true);
+      });
+    }
+
+    await test.step('a notebook diff between the two runs, older to newer', async () => {
+      const picker = view.locator('.jp-mm-chart-controls', {
+        hasText: 'Open notebook diff'
+      });
+      await expect(picker.locator('select').first()).toHaveValue(alpha!);
+      await expect(picker.locator('select').nth(1)).toHaveValue(beta!);
       await view.getByRole('button', { name: 'Open notebook diff' }).click();
       const diff = page.locator(`#jupyter-mm-diff-${alpha}-${beta}`);
       await expect(diff.locator('.jp-mm-diff-body')).toHaveClass(
@@ -404,6 +475,37 @@ test.describe('run, compare and diff views', () => {
       await expect(loss.locator('td').first()).toHaveText('0.04');
     });
 
+    await test.step('runs without snapshots: the diff is disabled, saying why', async () => {
+      const open = view.getByRole('button', { name: 'Open notebook diff' });
+      await expect(open).toBeDisabled();
+      await expect(open).toHaveAttribute('title', /no notebook snapshot/);
+    });
+
+    await test.step('the run view of a run without records asks for none', async () => {
+      const missing: string[] = [];
+      const onResponse = (r: { url(): string; status(): number }) => {
+        if (r.status() === 404 && r.url().includes(`/runs/${delta}/`)) {
+          missing.push(r.url());
+        }
+      };
+      page.on('response', onResponse);
+      await execute(page, 'jupyter-mm:open-run', { runId: delta });
+      const runView = page.locator(`#jupyter-mm-run-${delta}`);
+      await expect(runView.locator('.jp-mm-cell')).toHaveCount(0);
+      await expect(runView.getByText('No cell record')).toBeVisible();
+      const restore = runView.getByRole('button', {
+        name: 'Restore snapshot to a new notebook'
+      });
+      await expect(restore).toBeDisabled();
+      await expect(restore).toHaveAttribute('title', /no notebook snapshot/);
+      page.off('response', onResponse);
+      expect(missing).toEqual([]);
+      await page.evaluate(() => {
+        void window.jupyterapp.commands.execute('application:close');
+      });
+      await expect(runView).toHaveCount(0);
+    });
+
     await test.step('a run that ends shows its new status', async () => {
       const reply = await request.post(`${API}/runs/${gamma}/end`, {
         data: { status: 'FINISHED' }
@@ -412,6 +514,20 @@ test.describe('run, compare and diff views', () => {
       await expect(
         view.locator('.jp-mm-compare-runs .jp-mm-badge')
       ).toHaveText(['finished', 'running']);
+    });
+
+    await test.step('the link the mlflow client prints opens the run in JupyterLab', async () => {
+      // `…/jupyter-mm/mlflow/#/experiments/<e>/runs/<id>`, as MLflow prints it
+      await page.evaluate(
+        id => window.location.assign(`/jupyter-mm/mlflow/#/experiments/0/runs/${id}`),
+        gamma
+      );
+      const runView = page.locator(`#jupyter-mm-run-${gamma}`);
+      // (JupyterLab loads again first)
+      await expect(runView.locator('.jp-mm-view-title')).toHaveText('gamma', {
+        timeout: 60000
+      });
+      await expect(page).not.toHaveURL(/mm-run=/);
     });
   });
 });

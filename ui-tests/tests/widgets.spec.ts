@@ -13,7 +13,9 @@ import {
   expectOtherViewsDrawn,
   openNotebook,
   stepChangeMetric,
+  stepSinglePointMetric,
   stepSmoothCurves,
+  stepWidgetFollowsTheme,
   uploadNotebook
 } from './helpers';
 
@@ -44,6 +46,8 @@ test.describe('comparison widget', () => {
       ).toHaveText(['lr', 'opt']);
     });
 
+    await stepSinglePointMetric(page);
+    await stepWidgetFollowsTheme(page);
     await stepChangeMetric(page);
     await stepSmoothCurves(page);
 

@@ -64,6 +64,25 @@ function checkbox(cls, label, checked, onChange) {
   return [wrap, box];
 }
 
+// The page's theme (JupyterLab's CSS variables; plotly's defaults elsewhere): the kernel's figures
+// carry no colours, so a dark theme gets light text and grid lines, drawn again when it changes.
+function themed(layout) {
+  const style = getComputedStyle(document.body);
+  const get = (name) => style.getPropertyValue(name).trim();
+  const font = get("--jp-ui-font-color1");
+  if (!font) return layout;
+  const grid = get("--jp-border-color2") || "#e0e0e0";
+  const axis = (a) => ({ gridcolor: grid, zerolinecolor: grid, linecolor: grid, ...(a || {}) });
+  return {
+    ...layout,
+    paper_bgcolor: "rgba(0,0,0,0)",
+    plot_bgcolor: "rgba(0,0,0,0)",
+    font: { ...(layout.font || {}), color: font },
+    xaxis: axis(layout.xaxis),
+    yaxis: axis(layout.yaxis),
+  };
+}
+
 function render({ model, el: host }) {
   const root = el("div", "jmm-widget jmm-cmp");
   const bar = el("div", "jmm-cmp-bar");
@@ -290,7 +309,7 @@ function render({ model, el: host }) {
       if (!first) await new Promise((resolve) => requestAnimationFrame(resolve));
       first = false;
       if (destroyed || model.get("revision") !== revision) return; // a newer state is coming
-      await Plotly.react(box, keepBrushes(v, box, fig.data), fig.layout, config);
+      await Plotly.react(box, keepBrushes(v, box, fig.data), themed(fig.layout), config);
       hook(v, box);
     }
     if (!destroyed) root.dataset.revision = String(revision);
@@ -332,6 +351,10 @@ function render({ model, el: host }) {
       status.textContent = "plotly.js could not load: " + String(err && err.message ? err.message : err);
     });
 
+  // JupyterLab marks the theme on <body>: redraw with its colours when it changes.
+  const themeWatch = new MutationObserver(() => schedule());
+  themeWatch.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-name", "data-jp-theme-light"] });
+
   const resize = new ResizeObserver(() => {
     if (!Plotly) return;
     for (const v of views) if (v !== "table" && boxes[v].data) Plotly.Plots.resize(boxes[v]);
@@ -346,6 +369,7 @@ function render({ model, el: host }) {
 
   return () => {
     destroyed = true;
+    themeWatch.disconnect();
     resize.disconnect();
     if (seen) seen.disconnect();
     for (const ev of events) model.off(ev, schedule);
