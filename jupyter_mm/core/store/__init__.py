@@ -14,6 +14,7 @@ from .base import DEFAULT_EXPERIMENT_ID, MetricPoint, now_ms
 from .datasets import DatasetsMixin
 from .experiments import ExperimentsMixin
 from .interface import TrackingStore
+from .jobs import JobsMixin
 from .predictions import PredictionsMixin
 from .run_data import RunDataMixin
 from .runs import RunsMixin
@@ -29,6 +30,7 @@ class Store(
     ArtifactIndexMixin,
     RegistryMixin,
     PredictionsMixin,
+    JobsMixin,
 ):
     """A store opened from a tracking URI (see :mod:`jupyter_mm.core.locations`):
     ``Store.open(uri)``."""
