@@ -93,6 +93,11 @@ _API = {
     "monitors": "monitoring.monitors",
     "delete_monitor": "monitoring.monitors",
     "evaluate_monitor": "monitoring.monitors",
+    # re-runs and reproducibility (background jobs)
+    "rerun": "loop.reruns",
+    "job": "loop.reruns",
+    "check_reproducible": "loop.reproducibility",
+    "reproducibility": "loop.reproducibility",
     # serving
     "predictions": "client.predictions",
     "serve": "client.serve",
