@@ -125,8 +125,9 @@ def build_plan(
         text = _src(cell)
         by_hash.setdefault(source_hash(text), cell)
         t = _transformed(text)
-        if t is not None:
+        if t is not None:  # the kernel's history keeps cells as IPython transformed them
             by_hash.setdefault(source_hash(t), cell)
+            by_hash.setdefault(source_hash(t.rstrip("\n")), cell)
         if cell.get("id"):
             by_id[cell["id"]] = cell
     warnings: list[str] = []
