@@ -14,13 +14,14 @@ import os
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, CaselessStrEnum, Float, Unicode
+from traitlets import Bool, CaselessStrEnum, Float, Integer, Unicode
 
 from .event_socket import event_socket_handlers
 from .events import start_store_events, stop_store_events
 from .handlers import api_handlers
 from .handlers.base import AUDIT_AS_SERVER_USER_SETTING, STORE_SETTING
 from .mlflow import mlflow_handlers
+from .jobs import start_jobs, stop_jobs
 from .monitor_events import start_monitors, stop_monitors
 from .serve import SERVED_SETTING, SERVER_INFO_ENV, ServedModels, serve_handlers
 from .store_provider import (
@@ -97,6 +98,24 @@ class JupyterMM(ExtensionApp):
         help="Seconds between two looks for due monitors ($MM_MONITOR_TICK overrides it).",
     )
 
+    jobs = Bool(
+        True,
+        config=True,
+        help=(
+            "Run notebook re-runs and reproducibility checks as background jobs (jupyter-mm/api/"
+            "jobs): each executes notebook code in a fresh kernel on this machine. At start, "
+            "jobs of processes that are gone are marked lost."
+        ),
+    )
+
+    max_concurrent_jobs = Integer(2, config=True, help="Jobs this process runs at once.")
+
+    job_timeout = Float(
+        3600.0,
+        config=True,
+        help="Seconds a job may run before it is stopped and failed ($MM_JOB_TIMEOUT overrides it).",
+    )
+
     audit_identity = CaselessStrEnum(
         ["auto", "jupyter", "server-user"],
         default_value="auto",
@@ -151,6 +170,8 @@ class JupyterMM(ExtensionApp):
             start_store_events(self, on_demand=self.events_on_demand)
         if self.monitors:
             start_monitors(self, tick=self.monitor_tick)
+        if self.jobs:
+            start_jobs(self, self.max_concurrent_jobs, self.job_timeout)
 
         for name, value in (
             (TRACKING_URI_ENV, resolved.uri),
@@ -189,6 +210,7 @@ class JupyterMM(ExtensionApp):
 
     async def stop_extension(self) -> None:
         await stop_monitors(self)
+        stop_jobs(self)
         await stop_store_events(self)
         if self.served is not None:
             await self.served.stop_all()

@@ -24,6 +24,13 @@ from .experiments import (
     ExperimentRestoreHandler,
     ExperimentsHandler,
 )
+from .jobs import (
+    JobCancelHandler,
+    JobHandler,
+    JobsHandler,
+    ReproducibilityJobsHandler,
+    RerunJobsHandler,
+)
 from .metrics import MetricHistoryHandler
 from .predictions import PredictionsHandler
 from .registry import (
@@ -129,6 +136,11 @@ def api_handlers() -> list[tuple[Any, ...]]:
         (route("registry", "policy"), PolicyHandler),
         (route("registry", "models", _MODEL, "policy"), PolicyHandler),
         (route("predictions"), PredictionsHandler),
+        (route("jobs"), JobsHandler),
+        (route("jobs", "reruns"), RerunJobsHandler),
+        (route("jobs", "reproducibility"), ReproducibilityJobsHandler),
+        (route("jobs", r"(?P<job_id>[0-9a-f]{32})"), JobHandler),
+        (route("jobs", r"(?P<job_id>[0-9a-f]{32})", "cancel"), JobCancelHandler),
         (route("serve"), ServeHandler),
         (route("serve", _MODEL), ServedHandler),
     ]
