@@ -139,8 +139,8 @@ def api_handlers() -> list[tuple[Any, ...]]:
         (route("jobs"), JobsHandler),
         (route("jobs", "reruns"), RerunJobsHandler),
         (route("jobs", "reproducibility"), ReproducibilityJobsHandler),
-        (route("jobs", r"(?P<job_id>[0-9a-f]{32})"), JobHandler),
-        (route("jobs", r"(?P<job_id>[0-9a-f]{32})", "cancel"), JobCancelHandler),
+        (route("jobs", r"(?P<job_id>[^/]+)"), JobHandler),
+        (route("jobs", r"(?P<job_id>[^/]+)", "cancel"), JobCancelHandler),
         (route("serve"), ServeHandler),
         (route("serve", _MODEL), ServedHandler),
     ]
