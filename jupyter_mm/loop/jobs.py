@@ -38,7 +38,7 @@ _log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 20.0
 LOST_AFTER_SECONDS = 300.0
 DEFAULT_TIMEOUT = 3600.0
-SWEEP_SECONDS = 60.0
+SWEEP_SECONDS = 60.0  # also the heartbeat of a runner's queued jobs
 
 
 def owner_id(pid: int | None = None) -> str:
@@ -156,6 +156,7 @@ class JobRunner:
         """Mark lost the unfinished jobs of processes that are gone (see the module docstring)."""
         self._last_sweep = time.monotonic()
         try:
+            self.store.touch_queued_jobs(self.owner)
             gone = [o for o in self.store.unfinished_job_owners() if o != self.owner and _gone(o)]
             stale = int((time.time() - LOST_AFTER_SECONDS) * 1000)
             lost = self.store.mark_lost_jobs(gone, stale_before=stale)

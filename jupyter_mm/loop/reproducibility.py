@@ -24,8 +24,10 @@ DEFAULT_TOLERANCE = 1e-9
 
 
 def _check_tolerance(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-        math.isfinite(value) and value >= 0
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not (math.isfinite(value) and value >= 0)
     ):
         raise InvalidInput(f"tolerance must be a non-negative number, got {value!r}")
     return float(value)
@@ -105,7 +107,9 @@ def run_check(
             if not ok:
                 problems.append(f"metric {key}: {a} → {b}")
         details["metrics"] = rows
-        log(f"metrics compared: {len(rows)}, differing: {sum(not r['within_tolerance'] for r in rows)}\n")
+        log(
+            f"metrics compared: {len(rows)}, differing: {sum(not r['within_tolerance'] for r in rows)}\n"
+        )
         try:
             details["predictions"] = _compare_predictions(store, name, number, new_id, tol)
         except MMError as e:
@@ -138,7 +142,9 @@ def run_check(
     return result, new_id
 
 
-def _compare_predictions(store: Store, name: str, number: int, new_id: str, tol: float) -> dict[str, Any]:
+def _compare_predictions(
+    store: Store, name: str, number: int, new_id: str, tol: float
+) -> dict[str, Any]:
     import numpy as np
 
     from ..core.models.files import RunFiles
@@ -157,7 +163,10 @@ def _compare_predictions(store: Store, name: str, number: int, new_id: str, tol:
                 "within_tolerance": False, "compared_expected": True}  # fmt: skip
     sample, kind = _sample(store, name, number, where)
     if sample is None:
-        return {"compared": False, "reason": "no reference sample, evaluation dataset or input example"}
+        return {
+            "compared": False,
+            "reason": "no reference sample, evaluation dataset or input example",
+        }
     a = np.asarray(original.predict(sample), dtype=float).ravel()
     b = np.asarray(rerun.predict(sample), dtype=float).ravel()
     if a.shape != b.shape:

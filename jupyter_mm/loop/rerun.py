@@ -27,8 +27,6 @@ from ..core.execution_log import source_hash
 from ..errors import InvalidInput, MMError, NotFound
 
 if TYPE_CHECKING:
-    import nbformat
-
     from ..core.store import TrackingStore
 
 #: Run tags the re-run sets: the original run, the job, the overrides (JSON).
@@ -100,7 +98,9 @@ def build_plan(
 
     run = store.get_run(run_id)
     if params is not None and not isinstance(params, Mapping):
-        raise InvalidInput(f"params must be a mapping of name to value, got {type(params).__name__}")
+        raise InvalidInput(
+            f"params must be a mapping of name to value, got {type(params).__name__}"
+        )
     for key in params or {}:
         if not isinstance(key, str) or not key.isidentifier():
             raise InvalidInput(f"param override {key!r} is not a Python name")
@@ -164,7 +164,9 @@ def build_plan(
     if tracked_count and str(entries[last].get("execution_count")) != str(tracked_count):
         warnings.append("the execution log's last entry is not the tracked cell's execution")
     nb = nbformat.v4.new_notebook()
-    nb.metadata = {k: v for k, v in snapshot.metadata.items() if k in ("kernelspec", "language_info")}
+    nb.metadata = {
+        k: v for k, v in snapshot.metadata.items() if k in ("kernelspec", "language_info")
+    }
     nb.metadata["jupyter_mm"] = {"rerun_of": run.id}
     nb.cells = cells
     plan = Plan(run.id, nb, len(cells) - 1, warnings=warnings, snapshot=source)

@@ -123,7 +123,9 @@ def result_of(job: Job) -> RerunResult:
         run=get_store().get_run(result["run_id"]),
         rerun_of=result["rerun_of"],
         comparison=result.get("comparison") or {},
-        overrides={k: v["value"] for k, v in (result.get("plan") or {}).get("overrides", {}).items()},
+        overrides={
+            k: v["value"] for k, v in (result.get("plan") or {}).get("overrides", {}).items()
+        },
     )
 
 

@@ -20,8 +20,8 @@ from .event_socket import event_socket_handlers
 from .events import start_store_events, stop_store_events
 from .handlers import api_handlers
 from .handlers.base import AUDIT_AS_SERVER_USER_SETTING, STORE_SETTING
-from .mlflow import mlflow_handlers
 from .jobs import start_jobs, stop_jobs
+from .mlflow import mlflow_handlers
 from .monitor_events import start_monitors, stop_monitors
 from .serve import SERVED_SETTING, SERVER_INFO_ENV, ServedModels, serve_handlers
 from .store_provider import (

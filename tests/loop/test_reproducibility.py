@@ -32,7 +32,9 @@ def _registered(tmp_path: Path, store_dir: Path, name: str, seed: str) -> str:
     return run.id
 
 
-def test_a_seeded_notebook_reproduces_and_the_evidence_is_kept(tmp_path: Path, store_dir: Path) -> None:
+def test_a_seeded_notebook_reproduces_and_the_evidence_is_kept(
+    tmp_path: Path, store_dir: Path
+) -> None:
     run_id = _registered(tmp_path, store_dir, "seeded", "--seed 7")
     summary = mm.check_reproducible("seeded", 1, tolerance=1e-9, timeout=120)
     assert summary["passed"] is True, summary

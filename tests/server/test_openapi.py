@@ -426,7 +426,13 @@ async def test_scripted_responses_match_the_spec(
 
     await req("POST", "/jobs/reruns", "jobs", "reruns", body={"run_id": rid})  # 400: no snapshot
     await req("POST", "/jobs/reruns", "jobs", "reruns", body={"run_id": "0" * 32})  # 404
-    await req("POST", "/jobs/reproducibility", "jobs", "reproducibility", body={"name": "nope", "version": 1})
+    await req(
+        "POST",
+        "/jobs/reproducibility",
+        "jobs",
+        "reproducibility",
+        body={"name": "nope", "version": 1},
+    )
     with open_store() as store:
         job = store.create_job("rerun", {"run_id": rid}, created_by="u", run_id=rid)
     await req("GET", "/jobs", "jobs", params={"state": "queued"})

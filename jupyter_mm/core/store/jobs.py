@@ -151,10 +151,23 @@ class JobsMixin(StoreBase):
         def write(conn: Connection) -> None:
             conn.execute(
                 insert(s.jobs).values(
-                    job_id=job_id, kind=kind, state=QUEUED, spec=raw, result=None, error=None,
-                    log="", log_size=0, run_id=run_id, result_run_id=None,
-                    created_by=created_by[:250], owner=owner, cancel_requested=False,
-                    created_time=t, started_time=None, ended_time=None, updated_time=t,
+                    job_id=job_id,
+                    kind=kind,
+                    state=QUEUED,
+                    spec=raw,
+                    result=None,
+                    error=None,
+                    log="",
+                    log_size=0,
+                    run_id=run_id,
+                    result_run_id=None,
+                    created_by=created_by[:250],
+                    owner=owner,
+                    cancel_requested=False,
+                    created_time=t,
+                    started_time=None,
+                    ended_time=None,
+                    updated_time=t,
                 )  # fmt: skip
             )
 
@@ -191,8 +204,10 @@ class JobsMixin(StoreBase):
             raise InvalidInput(f"job state must be one of {', '.join(STATES)}, got {state!r}")
         if kind is not None and kind not in KINDS:
             raise InvalidInput(f"job kind must be one of {', '.join(KINDS)}, got {kind!r}")
-        if isinstance(max_results, bool) or not isinstance(max_results, int) or not (
-            0 < max_results <= 1000
+        if (
+            isinstance(max_results, bool)
+            or not isinstance(max_results, int)
+            or not (0 < max_results <= 1000)
         ):
             raise InvalidInput(f"max_results must be 1 to 1000, got {max_results!r}")
         q = select(*_COLUMNS)
@@ -212,9 +227,7 @@ class JobsMixin(StoreBase):
             cond = and_(_j.job_id == job_id, _j.state.in_(from_states))
             if owner is not None:
                 cond = and_(cond, _j.owner == owner)
-            done = conn.execute(
-                update(s.jobs).where(cond).values(updated_time=now_ms(), **values)
-            )
+            done = conn.execute(update(s.jobs).where(cond).values(updated_time=now_ms(), **values))
             return bool(done.rowcount)
 
         return self._write(write)
@@ -282,19 +295,22 @@ class JobsMixin(StoreBase):
         ``cancelled``). An ended job cannot be cancelled (Conflict)."""
         job = self.get_job(job_id, log_limit=0)
         if job.state == QUEUED and self._transition(
-            job.id, (QUEUED,), {"state": CANCELLED, "ended_time": now_ms(),
-                                 "cancel_requested": True}  # fmt: skip
+            job.id,
+            (QUEUED,),
+            {"state": CANCELLED, "ended_time": now_ms(), "cancel_requested": True},  # fmt: skip
         ):
             return self.get_job(job.id, log_limit=0)
         if self._transition(job.id, (RUNNING,), {"cancel_requested": True}):
             return self.get_job(job.id, log_limit=0)
         job = self.get_job(job.id, log_limit=0)
-        raise Conflict(f"job {job.id} is already {job.state}; only a queued or running job can be cancelled")
+        raise Conflict(
+            f"job {job.id} is already {job.state}; only a queued or running job can be cancelled"
+        )
 
     def mark_lost_jobs(self, owners_gone: list[str], stale_before: int | None = None) -> list[str]:
         """Mark ``lost`` the unfinished jobs owned by a process known to be gone (``owners_gone``),
         or not heard of since ``stale_before`` (ms): a restart never leaves one silently gone."""
-        conds = []
+        conds: list[Any] = []
         if owners_gone:
             conds.append(_j.owner.in_(owners_gone))
         if stale_before is not None:
@@ -311,7 +327,9 @@ class JobsMixin(StoreBase):
                     update(s.jobs)
                     .where(_j.job_id.in_(ids), _j.state.in_(ACTIVE))
                     .values(
-                        state=LOST, ended_time=now_ms(), updated_time=now_ms(),
+                        state=LOST,
+                        ended_time=now_ms(),
+                        updated_time=now_ms(),
                         error="the process running this job stopped before it ended "
                         "(a server restart or a crash); its outcome is unknown",
                     )  # fmt: skip
@@ -319,6 +337,18 @@ class JobsMixin(StoreBase):
             return ids
 
         return self._write(write)
+
+    def touch_queued_jobs(self, owner: str) -> None:
+        """The heartbeat of ``owner``'s queued jobs (a runner beats for those it has not started)."""
+
+        def write(conn: Connection) -> None:
+            conn.execute(
+                update(s.jobs)
+                .where(_j.owner == owner, _j.state == QUEUED)
+                .values(updated_time=now_ms())
+            )
+
+        self._write(write)
 
     def unfinished_job_owners(self) -> list[str]:
         """Distinct owners of queued or running jobs."""
