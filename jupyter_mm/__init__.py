@@ -181,6 +181,8 @@ if TYPE_CHECKING:
         PolicyViolation,
         StoreError,
     )
+    from .loop.reproducibility import check_reproducible, reproducibility
+    from .loop.reruns import job, rerun
     from .monitoring.current import (
         drift,
         estimate_performance,
