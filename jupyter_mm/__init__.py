@@ -98,6 +98,11 @@ _API = {
     "monitors": "monitoring.monitors",
     "delete_monitor": "monitoring.monitors",
     "evaluate_monitor": "monitoring.monitors",
+    # re-runs and reproducibility (background jobs)
+    "rerun": "loop.reruns",
+    "job": "loop.reruns",
+    "check_reproducible": "loop.reproducibility",
+    "reproducibility": "loop.reproducibility",
     # serving
     "predictions": "client.predictions",
     "serve": "client.serve",
@@ -182,6 +187,8 @@ if TYPE_CHECKING:
         PolicyViolation,
         StoreError,
     )
+    from .loop.reproducibility import check_reproducible, reproducibility
+    from .loop.reruns import job, rerun
     from .monitoring.current import (
         drift,
         estimate_performance,

@@ -900,6 +900,104 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Background jobs (re-runs, reproducibility checks), newest first, without logs */
+        get: operations["listJobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/reruns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Re-run a tracked run's notebook in a fresh kernel, with parameter overrides
+         * @description The cells run in the order they really ran up to the tracked cell; each override goes where the parameter lives (a `-p` value of the `%%track` line, a literal assignment of the tracked cell, of a `parameters`-tagged cell, or of an earlier cell). Overrides are checked first: a refused one (400, `details.overridable` lists what can be) makes no job. The new run is tagged `mm.rerun_of`; the job ends with `rerun.finished` on the event bus.
+         */
+        post: operations["startRerun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/reproducibility": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Re-run a version's source run unchanged and compare metrics and predictions
+         * @description The verdict is attached to the version as the audited tag `mm.reproducibility`.
+         */
+        post: operations["startReproducibilityCheck"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * One job with its live log from a character offset
+         * @description Read the log incrementally by asking again from `log.next_offset` until `log.complete`.
+         */
+        get: operations["getJob"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{job_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a queued or running job (an ended one is a 400) */
+        post: operations["cancelJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/predictions": {
         parameters: {
             query?: never;
@@ -994,6 +1092,76 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        Job: {
+            job_id: string;
+            /** @enum {string} */
+            kind: "rerun" | "reproducibility";
+            /** @enum {string} */
+            state: "queued" | "running" | "finished" | "failed" | "cancelled" | "lost";
+            /** @description what to run: run_id, params, timeout (+ model, version, tolerance) */
+            spec: {
+                [key: string]: unknown;
+            };
+            /** @description run_id (new), rerun_of, plan, comparison {params, metrics, environment, datasets}, summary (checks) */
+            result: {
+                [key: string]: unknown;
+            } | null;
+            error: string | null;
+            /** @description the run re-run */
+            run_id: string | null;
+            /** @description the run the re-run made */
+            result_run_id: string | null;
+            created_by: string;
+            /** @description host:pid of the process running it */
+            owner: string | null;
+            cancel_requested: boolean;
+            created_time: number;
+            started_time: number | null;
+            ended_time: number | null;
+            /** @description also the heartbeat while running */
+            updated_time: number;
+            /** @description characters of log so far */
+            log_size: number;
+        };
+        JobWithLog: {
+            job_id: string;
+            /** @enum {string} */
+            kind: "rerun" | "reproducibility";
+            /** @enum {string} */
+            state: "queued" | "running" | "finished" | "failed" | "cancelled" | "lost";
+            /** @description what to run: run_id, params, timeout (+ model, version, tolerance) */
+            spec: {
+                [key: string]: unknown;
+            };
+            /** @description run_id (new), rerun_of, plan, comparison {params, metrics, environment, datasets}, summary (checks) */
+            result: {
+                [key: string]: unknown;
+            } | null;
+            error: string | null;
+            /** @description the run re-run */
+            run_id: string | null;
+            /** @description the run the re-run made */
+            result_run_id: string | null;
+            created_by: string;
+            /** @description host:pid of the process running it */
+            owner: string | null;
+            cancel_requested: boolean;
+            created_time: number;
+            started_time: number | null;
+            ended_time: number | null;
+            /** @description also the heartbeat while running */
+            updated_time: number;
+            /** @description characters of log so far */
+            log_size: number;
+            log: {
+                offset: number;
+                text: string;
+                /** @description ask again from here */
+                next_offset: number;
+                /** @description the job ended and the whole log was read */
+                complete: boolean;
+            };
+        };
         RegistryUpdate: {
             description?: string;
             tags?: components["schemas"]["StringMap"];
@@ -1573,6 +1741,7 @@ export interface components {
                     four_eyes: boolean;
                     approved_aliases_only: boolean;
                     approvers: string[];
+                    require_reproduced: boolean;
                 };
             };
         };
@@ -3537,6 +3706,8 @@ export interface operations {
                     four_eyes?: boolean | null;
                     /** @description aliases point only at Approved versions */
                     approved_aliases_only?: boolean | null;
+                    /** @description approval needs a passing reproducibility check (mm.check_reproducible) */
+                    require_reproduced?: boolean | null;
                     /** @description who may approve or reject versions ([] = anyone, still under four_eyes) */
                     approvers?: string[] | null;
                     comment?: string;
@@ -3589,6 +3760,8 @@ export interface operations {
                     four_eyes?: boolean | null;
                     /** @description aliases point only at Approved versions */
                     approved_aliases_only?: boolean | null;
+                    /** @description approval needs a passing reproducibility check (mm.check_reproducible) */
+                    require_reproduced?: boolean | null;
                     /** @description who may approve or reject versions ([] = anyone, still under four_eyes) */
                     approvers?: string[] | null;
                     comment?: string;
@@ -3830,6 +4003,169 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listJobs: {
+        parameters: {
+            query?: {
+                state?: "queued" | "running" | "finished" | "failed" | "cancelled" | "lost";
+                kind?: "rerun" | "reproducibility";
+                /** @description jobs re-running this run */
+                run_id?: string;
+                max_results?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the jobs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        jobs: components["schemas"]["Job"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    startRerun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    run_id: string;
+                    /** @description name: value (text is read as a literal when the parameter is not text) */
+                    params?: {
+                        [key: string]: unknown;
+                    };
+                    /** @description seconds before the job is stopped and failed */
+                    timeout?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description the queued job */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    startReproducibilityCheck: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    version: number | string;
+                    /** @description absolute and relative (default 1e-9) */
+                    tolerance?: number;
+                    timeout?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description the queued job */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getJob: {
+        parameters: {
+            query?: {
+                log_offset?: number;
+                log_limit?: number;
+            };
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the job */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobWithLog"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    cancelJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the job */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -207,14 +207,17 @@ def set_registry_policy(
     four_eyes: bool | None = None,
     approved_aliases_only: bool | None = None,
     approvers: Sequence[str] | None = None,
+    require_reproduced: bool | None = None,
     comment: str = "",
 ) -> Policy:
     """Change the store-wide registry policy, or one model's (``name``); audited. ``approvers``
-    names who may approve or reject (``[]``: anyone); ``None`` keeps a value."""
+    names who may approve or reject (``[]``: anyone); ``require_reproduced`` refuses approving a
+    version without a passing ``mm.check_reproducible``; ``None`` keeps a value."""
     store = _store()
     return store.set_registry_policy(
         actor=_actor(store), name=name, four_eyes=four_eyes,
-        approved_aliases_only=approved_aliases_only, approvers=approvers, comment=comment,
+        approved_aliases_only=approved_aliases_only, approvers=approvers,
+        require_reproduced=require_reproduced, comment=comment,
     )  # fmt: skip
 
 

@@ -14,7 +14,7 @@ from .database import is_sqlite, write_conn
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: The newest revision in migrations/versions; bump with each new migration.
-HEAD = "0007"
+HEAD = "0008"
 
 
 def current_revision(engine: Engine) -> str | None:

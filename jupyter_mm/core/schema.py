@@ -201,6 +201,7 @@ registered_models = Table(
     Column("policy_four_eyes", Boolean, nullable=True),
     Column("policy_approved_aliases", Boolean, nullable=True),
     Column("policy_approvers", Text, nullable=True),  # JSON list of user names (migration 0004)
+    Column("policy_require_reproduced", Boolean, nullable=True),  # migration 0006
 )
 
 registered_model_tags = Table(
@@ -487,4 +488,34 @@ run_model_links = Table(
     Column("step", BigInteger, nullable=False, default=0),
     Column("created_time", BigInteger, nullable=False),
     Index("ix_run_model_links_model", "model_id"),
+)
+
+# ------------------------------------------------------------------------------ background jobs
+# Notebook re-runs and reproducibility checks run by a server's (or a client's) job runner
+# (``jupyter_mm/loop/jobs.py``). A row is written before the job starts and every state change is
+# one conditional update, so a restart finds each job finished, failed, cancelled or visibly lost.
+# ``log`` is the kernel's output as it came, appended (``log_size`` characters so far).
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("job_id", String(32), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("spec", Text, nullable=False),  # JSON: what to run
+    Column("result", Text, nullable=True),  # JSON: what came of it
+    Column("error", Text, nullable=True),
+    Column("log", Text, nullable=False, default=""),
+    Column("log_size", BigInteger, nullable=False, default=0),
+    Column("run_id", String(32), nullable=True),  # the run re-run
+    Column("result_run_id", String(32), nullable=True),  # the run the re-run made
+    Column("created_by", String(250), nullable=False),
+    Column("owner", String(250), nullable=True),  # "host:pid" of the process running it
+    Column("cancel_requested", Boolean, nullable=False, default=False),
+    Column("created_time", BigInteger, nullable=False),
+    Column("started_time", BigInteger, nullable=True),
+    Column("ended_time", BigInteger, nullable=True),
+    Column("updated_time", BigInteger, nullable=False),
+    Index("ix_jobs_state", "state"),
+    Index("ix_jobs_created_time", "created_time"),
+    Index("ix_jobs_run_id", "run_id"),
 )

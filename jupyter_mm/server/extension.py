@@ -14,7 +14,7 @@ import os
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode
+from traitlets import Bool, CaselessStrEnum, Float, Int, Integer, Unicode
 
 from ..core.webhooks.addresses import allow_private_default
 from .event_socket import event_socket_handlers
@@ -26,6 +26,7 @@ from .handlers.base import (
     WEBHOOKS_ALLOW_PRIVATE_SETTING,
     WEBHOOKS_SETTING,
 )
+from .jobs import start_jobs, stop_jobs
 from .mlflow import mlflow_handlers
 from .mlflow_link import mlflow_link_handlers
 from .monitor_events import start_monitors, stop_monitors
@@ -134,6 +135,24 @@ class JupyterMM(ExtensionApp):
         help="Seconds before a failed delivery's first retry; doubled per retry, at most 60.",
     )
 
+    jobs = Bool(
+        True,
+        config=True,
+        help=(
+            "Run notebook re-runs and reproducibility checks as background jobs (jupyter-mm/api/"
+            "jobs): each executes notebook code in a fresh kernel on this machine. At start, "
+            "jobs of processes that are gone are marked lost."
+        ),
+    )
+
+    max_concurrent_jobs = Integer(2, config=True, help="Jobs this process runs at once.")
+
+    job_timeout = Float(
+        3600.0,
+        config=True,
+        help="Seconds a job may run before it is stopped and failed ($MM_JOB_TIMEOUT overrides it).",
+    )
+
     audit_identity = CaselessStrEnum(
         ["auto", "jupyter", "server-user"],
         default_value="auto",
@@ -193,6 +212,8 @@ class JupyterMM(ExtensionApp):
         )
         if self.webhooks:
             self._start_webhooks()
+        if self.jobs:
+            start_jobs(self, self.max_concurrent_jobs, self.job_timeout)
 
         for name, value in (
             (TRACKING_URI_ENV, resolved.uri),
@@ -281,6 +302,7 @@ class JupyterMM(ExtensionApp):
             import asyncio
 
             await asyncio.to_thread(dispatcher.stop)
+        stop_jobs(self)
         await stop_store_events(self)
         if self.served is not None:
             await self.served.stop_all()

@@ -62,6 +62,9 @@ __all__ = [  # the users file's names, re-exported for the team server and its C
 
 #: The resource of the registry policy routes: only admins may change them.
 POLICY_RESOURCE = "jupyter_mm:registry_policy"
+#: Starting or cancelling a background job runs (or stops) notebook code on the server itself,
+#: which a team-server token never allows by default: administrators only.
+JOBS_RESOURCE = "jupyter_mm:jobs"
 #: Requests that use POST to read (searches with a body), below ``{base_url}jupyter-mm/``: a
 #: reader may send these. Everything else that is not GET/HEAD changes something.
 READ_ONLY_POSTS = re.compile(
@@ -173,6 +176,11 @@ class MMOnlyAuthorizer(Authorizer):
             reason = (
                 f"only administrators may change registry policies on this team server; "
                 f"{user.username} has the {role} role (roles are set in the users file)"
+            )
+        elif resource == JOBS_RESOURCE and not self._reads(handler):
+            reason = (
+                f"only administrators may start or cancel re-runs on this team server (they run "
+                f"notebook code on the server); {user.username} has the {role} role"
             )
         if reason is None:
             return True

@@ -434,7 +434,8 @@ async def test_only_the_named_approvers_decide(jp_fetch: Any, server_store: Stor
     req = _fetcher(jp_fetch)
     code, policy = await req("alice", "GET", "policy")
     assert code == 200 and policy == {
-        "model": None, "four_eyes": True, "approved_aliases_only": False, "approvers": []
+        "model": None, "four_eyes": True, "approved_aliases_only": False, "approvers": [],
+        "require_reproduced": False,
     }  # fmt: skip
     code, policy = await req(
         "alice", "PUT", "policy", body={"approvers": ["carol"], "comment": "MRM validators"}
@@ -468,7 +469,8 @@ async def test_only_the_named_approvers_decide(jp_fetch: Any, server_store: Stor
         "alice", "PUT", "models", "pd", "policy", body={"approvers": ["bob"], "comment": "pd team"}
     )
     assert code == 200 and policy == {
-        "model": "pd", "four_eyes": True, "approved_aliases_only": False, "approvers": ["bob"]
+        "model": "pd", "four_eyes": True, "approved_aliases_only": False, "approvers": ["bob"],
+        "require_reproduced": False,
     }  # fmt: skip
     code, policy = await req("bob", "GET", "policy")
     assert policy["approvers"] == ["carol"]

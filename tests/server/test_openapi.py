@@ -455,6 +455,24 @@ async def test_scripted_responses_match_the_spec(
     await req("DELETE", hook, "webhooks", wid)
     await req("DELETE", hook, "webhooks", wid)  # 404
 
+    await req("POST", "/jobs/reruns", "jobs", "reruns", body={"run_id": rid})  # 400: no snapshot
+    await req("POST", "/jobs/reruns", "jobs", "reruns", body={"run_id": "0" * 32})  # 404
+    await req(
+        "POST",
+        "/jobs/reproducibility",
+        "jobs",
+        "reproducibility",
+        body={"name": "nope", "version": 1},
+    )
+    with open_store() as store:
+        job = store.create_job("rerun", {"run_id": rid}, created_by="u", run_id=rid)
+    await req("GET", "/jobs", "jobs", params={"state": "queued"})
+    await req("GET", "/jobs", "jobs", params={"state": "bad"})  # 400
+    await req("GET", "/jobs/{job_id}", "jobs", job.id, params={"log_offset": "0"})
+    await req("GET", "/jobs/{job_id}", "jobs", "0" * 32)  # 404
+    await req("POST", "/jobs/{job_id}/cancel", "jobs", job.id, "cancel", body=b"")
+    await req("POST", "/jobs/{job_id}/cancel", "jobs", job.id, "cancel", body=b"")  # 400: ended
+
     exercised = {(t, m) for t, m, _ in contract.seen}
     described = {(p, m) for p, item in spec["paths"].items() for m in item if m in METHODS}
     assert described - exercised == set(), "operations the script does not exercise"

@@ -140,6 +140,7 @@ def policy_from_json(d: Mapping[str, Any]) -> Policy:
         four_eyes=bool(d["four_eyes"]),
         approved_aliases_only=bool(d["approved_aliases_only"]),
         approvers=tuple(d.get("approvers") or ()),  # absent from servers older than 0004
+        require_reproduced=bool(d.get("require_reproduced", False)),  # and older than 0006
     )
 
 
@@ -444,12 +445,14 @@ class RemoteRegistryMixin:
         four_eyes: bool | None = None,
         approved_aliases_only: bool | None = None,
         approvers: Sequence[str] | None = None,
+        require_reproduced: bool | None = None,
         comment: str = "",
     ) -> Policy:
         body: dict[str, Any] = {"comment": rules.comment(comment)}
         for key, value in (
             ("four_eyes", four_eyes),
             ("approved_aliases_only", approved_aliases_only),
+            ("require_reproduced", require_reproduced),
         ):
             body[key] = rules.policy_flag(key, value)
         if approvers is not None:

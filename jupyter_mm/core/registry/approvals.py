@@ -6,7 +6,7 @@ explicit, commented rejection (refused while it holds an alias or the Staging/Pr
 under ``approved_aliases_only``: move it first, which is itself recorded). Decisions need a comment.
 
 Policies (:class:`Policy`) are kept store-wide in ``registry_settings`` (``policy.four_eyes``,
-``policy.approved_aliases_only``, ``policy.approvers``) and may be overridden per registered model
+``policy.approved_aliases_only``, ``policy.approvers``, ``policy.require_reproduced``) and may be overridden per registered model
 (``registered_models.policy_*``); every change is audited. Defaults: four eyes on (the requester
 cannot decide), aliases and stages unrestricted (so MLflow clients can set them on a fresh
 store), anyone may decide (``approvers`` empty). ``approvers`` applies to every decision, revocations included.
@@ -18,7 +18,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection, insert, select, update
 
 from ...errors import Conflict, PolicyViolation
 from .. import schema as s
@@ -26,10 +26,12 @@ from ..database import read_conn
 from . import audit, rules
 from .base import _MODEL_COLUMNS, _POLICY_KEYS, RegistryBase, _store_policy, _stored_policy_value
 from .entities import APPROVED, PENDING, REJECTED, ModelVersion, Policy
+from .reproducibility import REPRODUCIBILITY_TAG, reproducibility_verdict
 
 _ap = s.model_version_approvals.c
 _set = s.registry_settings.c
 _m = s.registered_models.c
+_vt = s.model_version_tags.c
 
 
 class ApprovalsMixin(RegistryBase):
@@ -50,6 +52,7 @@ class ApprovalsMixin(RegistryBase):
         four_eyes: bool | None = None,
         approved_aliases_only: bool | None = None,
         approvers: Sequence[str] | None = None,
+        require_reproduced: bool | None = None,
         comment: str = "",
     ) -> Policy:
         """Change the store-wide policy, or one model's overrides (``name``). Arguments left
@@ -57,7 +60,11 @@ class ApprovalsMixin(RegistryBase):
         actor, comment = rules.actor(actor), rules.comment(comment)
         changes: dict[str, Any] = {
             k: rules.policy_flag(k, v)
-            for k, v in (("four_eyes", four_eyes), ("approved_aliases_only", approved_aliases_only))
+            for k, v in (
+                ("four_eyes", four_eyes),
+                ("approved_aliases_only", approved_aliases_only),
+                ("require_reproduced", require_reproduced),
+            )
             if v is not None
         }
         if approvers is not None:
@@ -213,6 +220,23 @@ class ApprovalsMixin(RegistryBase):
                     "cannot decide it (policy four_eyes: another user must)",
                     policy="four_eyes",
                 )
+            if decision == APPROVED and policy.require_reproduced:
+                tag = conn.execute(
+                    select(_vt.value).where(
+                        _vt.model_id == model.model_id,
+                        _vt.version == number,
+                        _vt.key == REPRODUCIBILITY_TAG,
+                    )
+                ).scalar()
+                verdict = reproducibility_verdict(tag)
+                if verdict != "passed":
+                    raise PolicyViolation(
+                        f"version {number} of {name!r} cannot be approved without a passing "
+                        f"reproducibility check (policy require_reproduced); its check "
+                        f"{'has not been run' if verdict is None else verdict}: "
+                        "run mm.check_reproducible first",
+                        policy="require_reproduced",
+                    )
             if revoking and policy.approved_aliases_only:
                 held = self._serving_holds(conn, model.model_id, number)
                 if held:

@@ -36,11 +36,13 @@ _POLICY_KEYS = {
     "four_eyes": "policy.four_eyes",
     "approved_aliases_only": "policy.approved_aliases_only",
     "approvers": "policy.approvers",
+    "require_reproduced": "policy.require_reproduced",
 }
 _MODEL_COLUMNS = {
     "four_eyes": "policy_four_eyes",
     "approved_aliases_only": "policy_approved_aliases",
     "approvers": "policy_approvers",  # a JSON list
+    "require_reproduced": "policy_require_reproduced",
 }
 
 

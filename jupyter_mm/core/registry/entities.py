@@ -98,12 +98,14 @@ class Policy:
     alias may point only at an Approved version (off by default, so MLflow's
     ``set_registered_model_alias`` keeps working on a fresh store). ``approvers``: who may
     approve or reject versions (empty: anyone, still subject to ``four_eyes``), so a bank can
-    name its validators.
+    name its validators. ``require_reproduced``: a version can be approved only once a
+    reproducibility check of it passed (``mm.check_reproducible``; off by default).
     """
 
     four_eyes: bool = True
     approved_aliases_only: bool = False
     approvers: tuple[str, ...] = ()
+    require_reproduced: bool = False
 
 
 @dataclass(frozen=True)

@@ -138,7 +138,42 @@ def card_facts(store: Store, name: str, version: int | str) -> dict[str, Any]:
         "approvals": approvals,
         "alias_history": alias_events,
         "lineage": facts,
+        "reproducibility": _reproducibility(mv.tags),
     }
+
+
+def _reproducibility(tags: Mapping[str, str]) -> dict[str, Any] | None:
+    """The latest reproducibility check's summary (``mm.reproducibility``), or None."""
+    import json
+
+    from .reproducibility import REPRODUCIBILITY_TAG
+
+    value = tags.get(REPRODUCIBILITY_TAG)
+    if not value:
+        return None
+    try:
+        summary = json.loads(value)
+    except ValueError:
+        return {"passed": None, "problems": ["unreadable summary"]}
+    return summary if isinstance(summary, dict) else None
+
+
+def _reproducibility_lines(facts: dict[str, Any]) -> list[str]:
+    r = facts.get("reproducibility")
+    if r is None:
+        return []
+    verdict = {True: "passed", False: "failed"}.get(r.get("passed"), "unreadable")
+    lines = [
+        f"Verdict: {verdict} (tolerance {r.get('tolerance')})",
+        f"Re-run of run {r.get('source_run_id')} as run {r.get('rerun_run_id')} (job {r.get('job_id')})",
+        f"Metrics compared: {r.get('metrics_compared')}; predictions compared on: "
+        f"{r.get('predictions_sample') or 'no sample'}",
+        f"Environment differences: {r.get('environment_differences')}",
+    ]
+    lines += [f"Difference: {p}" for p in r.get("problems") or []]
+    if r.get("details"):
+        lines.append(f"Details: sha256 {r['details']}")
+    return lines
 
 
 def _entry_json(e: AuditEntry) -> dict[str, Any]:
@@ -372,6 +407,8 @@ def to_markdown(facts: dict[str, Any]) -> str:
     ]
     out += ["", "## Approvals", ""]
     out += [f"- {_md(line)}" for line in _governance(facts)] or ["_never submitted_"]
+    out += ["", "## Reproducibility", ""]
+    out += [f"- {_md(line)}" for line in _reproducibility_lines(facts)] or ["_never checked_"]
     out += ["", "## Alias history", ""]
     out += [f"- {_md(line)}" for line in _alias_lines(facts)] or ["_no alias ever set_"]
     out += ["", "## Lineage", "", "| part | record |", "|---|---|"]
@@ -448,6 +485,8 @@ def to_html(facts: dict[str, Any]) -> str:
     )
     parts.append("<h2>Approvals</h2>")
     parts.append(_html_list(_governance(facts), "never submitted"))
+    parts.append("<h2>Reproducibility</h2>")
+    parts.append(_html_list(_reproducibility_lines(facts), "never checked"))
     parts.append("<h2>Alias history</h2>")
     parts.append(_html_list(_alias_lines(facts), "no alias ever set"))
     parts.append("<h2>Lineage</h2>")
@@ -490,6 +529,7 @@ def to_mct(facts: dict[str, Any]) -> dict[str, Any]:
     documentation = "\n".join(
         [f"Lifecycle: {_lifecycle_text(v)}"]
         + ["Approvals:", *(_governance(facts) or ["never submitted"])]
+        + ["Reproducibility:", *(_reproducibility_lines(facts) or ["never checked"])]
         + ["Alias history:", *(_alias_lines(facts) or ["no alias ever set"])]
         + ["Lineage:", *(f"{part}: {record}" for part, record in _lineage_rows(facts))]
     )

@@ -15,6 +15,7 @@ from .base import DEFAULT_EXPERIMENT_ID, MetricPoint, now_ms
 from .datasets import DatasetsMixin
 from .experiments import ExperimentsMixin
 from .interface import TrackingStore
+from .jobs import JobsMixin
 from .logged_models import LoggedModelsMixin
 from .predictions import PredictionsMixin
 from .run_data import RunDataMixin
@@ -33,6 +34,7 @@ class Store(
     RegistryMixin,
     PredictionsMixin,
     WebhooksMixin,
+    JobsMixin,
 ):
     """A store opened from a tracking URI (see :mod:`jupyter_mm.core.locations`):
     ``Store.open(uri)``."""

@@ -308,6 +308,7 @@ class TrackingStore(Protocol):
         four_eyes: bool | None = None,
         approved_aliases_only: bool | None = None,
         approvers: Sequence[str] | None = None,
+        require_reproduced: bool | None = None,
         comment: str = "",
     ) -> Policy: ...
 

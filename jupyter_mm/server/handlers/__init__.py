@@ -24,6 +24,13 @@ from .experiments import (
     ExperimentRestoreHandler,
     ExperimentsHandler,
 )
+from .jobs import (
+    JobCancelHandler,
+    JobHandler,
+    JobsHandler,
+    ReproducibilityJobsHandler,
+    RerunJobsHandler,
+)
 from .metrics import MetricHistoryHandler
 from .predictions import LabelsHandler, PredictionsHandler
 from .registry import (
@@ -141,6 +148,11 @@ def api_handlers() -> list[tuple[Any, ...]]:
         (route("webhooks", _WEBHOOK, "test"), WebhookTestHandler),
         (route("predictions"), PredictionsHandler),
         (route("labels"), LabelsHandler),
+        (route("jobs"), JobsHandler),
+        (route("jobs", "reruns"), RerunJobsHandler),
+        (route("jobs", "reproducibility"), ReproducibilityJobsHandler),
+        (route("jobs", r"(?P<job_id>[^/]+)"), JobHandler),
+        (route("jobs", r"(?P<job_id>[^/]+)", "cancel"), JobCancelHandler),
         (route("serve"), ServeHandler),
         (route("serve", _MODEL), ServedHandler),
     ]

@@ -286,11 +286,12 @@ def policy_json(p: Policy, name: str | None) -> dict[str, Any]:
         "four_eyes": p.four_eyes,
         "approved_aliases_only": p.approved_aliases_only,
         "approvers": list(p.approvers),
+        "require_reproduced": p.require_reproduced,
     }
 
 
 def _set_policy(store: Store, actor: str, name: str | None, body: dict[str, Any]) -> dict[str, Any]:
-    for key in ("four_eyes", "approved_aliases_only"):
+    for key in ("four_eyes", "approved_aliases_only", "require_reproduced"):
         value = body.get(key)
         if value is not None and not isinstance(value, bool):
             raise InvalidInput(f"'{key}' must be true, false or null, got {value!r}")
@@ -300,7 +301,7 @@ def _set_policy(store: Store, actor: str, name: str | None, body: dict[str, Any]
     policy = store.set_registry_policy(
         actor=actor, name=name, four_eyes=body.get("four_eyes"),
         approved_aliases_only=body.get("approved_aliases_only"), approvers=approvers,
-        comment=_comment(body),
+        require_reproduced=body.get("require_reproduced"), comment=_comment(body),
     )  # fmt: skip
     return policy_json(policy, name)
 
@@ -634,7 +635,7 @@ class MonitoringHandler(RegistryHandler):
 class PolicyHandler(RegistryHandler):
     """``registry/policy`` (store-wide) and ``registry/models/{name}/policy`` (one model, with
     its overrides): ``GET`` the policy in force; ``PUT {four_eyes, approved_aliases_only,
-    approvers, comment}`` changes it (audited; a field left out or null keeps its value).
+    approvers, require_reproduced, comment}`` changes it (audited; a field left out or null keeps its value).
 
     Its own resource, so a deployment's authorizer can keep policy changes to administrators
     (the team server does: :class:`~..identity.MMOnlyAuthorizer`)."""
@@ -650,5 +651,8 @@ class PolicyHandler(RegistryHandler):
     @tornado.web.authenticated
     @authorized
     async def put(self, name: str | None = None) -> None:
-        body = json_object(self, ("four_eyes", "approved_aliases_only", "approvers", "comment"))
+        body = json_object(
+            self,
+            ("four_eyes", "approved_aliases_only", "approvers", "require_reproduced", "comment"),
+        )
         self.send_json(await self.call_store(_set_policy, self.actor, name, body))

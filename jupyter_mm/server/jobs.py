@@ -1,0 +1,98 @@
+"""The job runner in the server: re-runs and reproducibility checks, and their ``rerun.finished``.
+
+Every server process over a store (the Jupyter server extension, each ``--workers`` process of
+``jupyter mm server``) starts a :class:`~jupyter_mm.loop.jobs.JobRunner` (``JupyterMM.jobs``): it
+runs the jobs started through that process's REST routes and, at start, marks ``lost`` the jobs
+of processes that are gone. When a job it ran ends, the process emits one event with the schema
+:data:`JOB_EVENT_SCHEMA_ID` (the webhooks pick it up)::
+
+    {"action": "rerun.finished", "job_id": "...", "kind": "rerun" | "reproducibility",
+     "state": "finished" | "failed" | "cancelled" | "lost", "run_id": "<the original>",
+     "result_run_id": "<the new run>", "error": "...", "passed": true}   # passed: checks only
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..core.store.jobs import Job
+    from ..loop.jobs import JobRunner
+
+JOB_EVENT_SCHEMA_ID = "https://events.jupyter.org/jupyter_mm/jobs/v1"
+#: Key of the running JobRunner in the tornado settings.
+JOBS_SETTING = "jupyter_mm_jobs"
+
+JOB_EVENT_SCHEMA: dict[str, Any] = {
+    "$id": JOB_EVENT_SCHEMA_ID,
+    "version": "1",
+    "title": "jupyter-mm background jobs",
+    "description": "A notebook re-run or reproducibility check ended (emitted by the process that ran it).",
+    "type": "object",
+    "required": ["action", "job_id", "kind", "state"],
+    "properties": {
+        "action": {"enum": ["rerun.finished"], "description": "what happened"},
+        "job_id": {"type": "string", "description": "the job"},
+        "kind": {"enum": ["rerun", "reproducibility"], "description": "what the job did"},
+        "state": {"type": "string", "description": "finished, failed, cancelled or lost"},
+        "run_id": {"type": "string", "description": "the run re-run"},
+        "result_run_id": {"type": "string", "description": "the run the re-run made"},
+        "error": {"type": "string", "description": "why it failed"},
+        "model": {"type": "string", "description": "reproducibility: the registered model"},
+        "version": {"type": "integer", "description": "reproducibility: the version"},
+        "passed": {"type": "boolean", "description": "reproducibility: the verdict"},
+    },
+}
+
+
+def job_event(job: Job) -> dict[str, Any]:
+    data: dict[str, Any] = {"action": "rerun.finished", "job_id": job.id, "kind": job.kind,
+                            "state": job.state}  # fmt: skip
+    for key, value in (("run_id", job.run_id), ("result_run_id", job.result_run_id),
+                       ("error", job.error)):  # fmt: skip
+        if value:
+            data[key] = value[:2000] if key == "error" else value
+    if job.kind == "reproducibility":
+        data["model"], data["version"] = job.spec.get("model"), int(job.spec.get("version", 0))
+        summary = (job.result or {}).get("summary")
+        if isinstance(summary, dict) and isinstance(summary.get("passed"), bool):
+            data["passed"] = summary["passed"]
+    return data
+
+
+def start_jobs(app: Any, max_concurrent: int, timeout: float) -> JobRunner:
+    """Register the event schema and start the runner (from ``JupyterMM.initialize_settings``)."""
+    from ..loop.jobs import JobRunner
+
+    serverapp = app.serverapp
+    event_logger = serverapp.event_logger
+    if JOB_EVENT_SCHEMA_ID not in event_logger.schemas:
+        event_logger.register_event_schema(JOB_EVENT_SCHEMA)
+    loop = serverapp.io_loop
+    location = app.store_provider.get().location
+
+    def finished(job: Job) -> None:
+        data = job_event(job)
+
+        def emit() -> None:
+            try:
+                event_logger.emit(schema_id=JOB_EVENT_SCHEMA_ID, data=data)
+            except Exception:
+                app.log.exception("jupyter-mm jobs: emitting rerun.finished for %s failed", job.id)
+
+        loop.add_callback(emit)
+
+    override = os.environ.get("MM_JOB_TIMEOUT")
+    runner = JobRunner(
+        location.db_url, location.artifact_url, max_concurrent=max_concurrent,
+        timeout=float(override) if override else timeout, on_finished=finished,
+    ).start()  # fmt: skip
+    app.settings[JOBS_SETTING] = runner
+    return runner
+
+
+def stop_jobs(app: Any) -> None:
+    runner = app.settings.pop(JOBS_SETTING, None)
+    if runner is not None:
+        runner.stop()
