@@ -515,15 +515,18 @@ def test_loading_from_run_artifacts(store: Store) -> None:
 
 
 def test_mlflow_logged_model_in_its_run_is_found_by_name_and_id(store: Store) -> None:
-    """The layout the MLflow adapter writes (server/mlflow/logged_models.py)."""
+    """The layout the MLflow adapter writes (server/mlflow/logged_models.py): a logged-model
+    entity created with a run keeps its files under the run's ``models/<model_id>``."""
     X, y = _frame()
     model = sklearn_linear.LinearRegression().fit(X, y)
     _, files = build_model(model)
-    model_id = "m-" + "ab" * 16
-    run_id = _store_model(store, files, prefix=f"models/{model_id}")
-    store.set_tag(run_id, "mm.mlflow.models", json.dumps({model_id: "model"}))
-    assert in_run(store, run_id, "model") == ModelLocation(run_id, f"models/{model_id}")
-    assert resolve(store, f"models:/{model_id}") == ModelLocation(run_id, f"models/{model_id}")
+    exp = store.create_experiment("models")
+    run = store.create_run(exp)
+    model_id = store.create_logged_model(exp, "model", source_run_id=run.id).model_id
+    store.log_artifacts(run.id, [(f"models/{model_id}/{k}", v, None) for k, v in files.items()])
+    store.set_tag(run.id, "mm.mlflow.models", json.dumps({model_id: "model"}))
+    assert in_run(store, run.id, "model") == ModelLocation(run.id, f"models/{model_id}")
+    assert resolve(store, f"models:/{model_id}") == ModelLocation(run.id, f"models/{model_id}")
     with pytest.raises(NotFound, match="m-" + "cd" * 16):
         resolve(store, "models:/m-" + "cd" * 16)
 

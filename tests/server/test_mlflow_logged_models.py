@@ -234,7 +234,10 @@ async def test_search_logged_models(mlflow_uri: str) -> None:
 
 async def test_logged_model_tags_params_and_errors_over_http(jp_fetch: Any) -> None:
     code, reply = await call(jp_fetch, "POST", "logged-models", {"name": "x"})
-    assert (code, reply["message"]) == (400, "Missing value for required parameter 'experiment_id'")
+    assert (code, reply["message"]) == (
+        400,
+        "Missing value for required parameter 'experiment_id'.",
+    )
     code, reply = await call(jp_fetch, "POST", "logged-models", {"experiment_id": "42"})
     assert (code, reply["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
     code, reply = await call(
@@ -305,7 +308,7 @@ async def test_logged_model_tags_params_and_errors_over_http(jp_fetch: Any) -> N
     # search's own checks
     code, reply = await call(jp_fetch, "POST", "logged-models/search", {})
     assert (code, reply["message"]) == (
-        400, "Missing value for required parameter 'experiment_ids'"
+        400, "Missing value for required parameter 'experiment_ids'."
     )  # fmt: skip
     for bad in (
         {"page_token": "zz"},
