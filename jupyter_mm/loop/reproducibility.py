@@ -24,13 +24,16 @@ DEFAULT_TOLERANCE = 1e-9
 
 
 def _check_tolerance(value: Any) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not (math.isfinite(value) and value >= 0)
-    ):
-        raise InvalidInput(f"tolerance must be a non-negative number, got {value!r}")
-    return float(value)
+    bad = InvalidInput(f"tolerance must be a non-negative finite number, got {value!r:.80}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise bad
+    try:
+        number = float(value)  # an integer of 400 digits is no float: OverflowError
+    except OverflowError:
+        raise bad from None
+    if not (math.isfinite(number) and number >= 0):
+        raise bad
+    return number
 
 
 def _close(a: float, b: float, tol: float) -> bool:
