@@ -6,6 +6,7 @@ not import Alembic at all.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from sqlalchemy import Engine, inspect, text
@@ -15,6 +16,9 @@ from .database import is_sqlite, write_conn
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: The newest revision in migrations/versions; bump with each new migration.
 HEAD = "0008"
+# Alembic's ``context`` is a module-level proxy: two threads of one process migrating at once
+# would run each other's environment. Processes are kept apart by the database's own locks.
+_UPGRADE_LOCK = threading.Lock()
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -42,6 +46,11 @@ def ensure_schema(engine: Engine) -> None:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
+    with _UPGRADE_LOCK:
+        _upgrade(engine, revision, command)
+
+
+def _upgrade(engine: Engine, revision: str, command) -> None:  # type: ignore[no-untyped-def]
     # SQLite: BEGIN IMMEDIATE first, so of several processes opening a new store only one migrates
     # and the others then find the schema current.
     if is_sqlite(engine):

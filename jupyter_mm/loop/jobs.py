@@ -39,6 +39,7 @@ HEARTBEAT_SECONDS = 20.0
 LOST_AFTER_SECONDS = 300.0
 DEFAULT_TIMEOUT = 3600.0
 SWEEP_SECONDS = 60.0  # also the heartbeat of a runner's queued jobs
+RETRY_SECONDS = 5.0  # after the store failed
 
 
 def owner_id(pid: int | None = None) -> str:
@@ -99,7 +100,7 @@ class JobRunner:
         self.poll = poll
         self.on_finished = on_finished
         self.owner = owner_id()
-        self.store = Store.open(tracking_uri, artifact_uri)
+        self._store: Store | None = None
         self._running: dict[str, _Running] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -107,12 +108,21 @@ class JobRunner:
         self._last_sweep = 0.0
         self._lock = threading.Lock()
 
+    @property
+    def store(self) -> Store:
+        """The runner's store, opened on first use: a server whose database is down at start-up
+        still starts, and its runner picks the database up once it is back."""
+        with self._lock:
+            if self._store is None:
+                self._store = Store.open(self.tracking_uri, self.artifact_uri)
+            return self._store
+
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> JobRunner:
+        """Start the runner's thread; its first act is a sweep for lost jobs."""
         with self._lock:
             if self._thread is None:
-                self.sweep()
                 self._thread = threading.Thread(target=self._loop, daemon=True, name="mm-jobs")
                 self._thread.start()
         return self
@@ -128,7 +138,10 @@ class JobRunner:
         if cancel_running:
             for r in list(self._running.values()):
                 self._stop_worker(r, CANCELLED, "the runner stopped")
-        self.store.close()
+        with self._lock:
+            store, self._store = self._store, None
+        if store is not None:
+            store.close()
 
     # -- requests --------------------------------------------------------------------------
 
@@ -169,17 +182,21 @@ class JobRunner:
         return lost
 
     def _loop(self) -> None:
+        self._last_sweep = -SWEEP_SECONDS  # the first tick sweeps
         while not self._stop.is_set():
             try:
                 self._tick()
-            except MMError as e:
+            except MMError as e:  # the database is down, say: retry, without flooding the log
                 _log.warning("jupyter-mm jobs: %s", e.message)
+                self._stop.wait(RETRY_SECONDS)
             except Exception:
                 _log.exception("jupyter-mm jobs: the runner's tick failed")
             self._wake.wait(self.poll)
             self._wake.clear()
 
     def _tick(self) -> None:
+        if time.monotonic() - self._last_sweep > SWEEP_SECONDS:
+            self.sweep()
         for r in list(self._running.values()):
             self._watch(r)
         free = self.max_concurrent - len(self._running)
@@ -187,8 +204,6 @@ class JobRunner:
             queued = self.store.list_jobs(state=QUEUED, owner=self.owner, max_results=100)
             for job in sorted(queued, key=lambda j: (j.created_time, j.id))[:free]:
                 self._spawn(job)
-        if time.monotonic() - self._last_sweep > SWEEP_SECONDS:
-            self.sweep()
 
     def _spawn(self, job: Job) -> None:
         if not self.store.start_job(job.id, self.owner):

@@ -63,6 +63,7 @@ def job_event(job: Job) -> dict[str, Any]:
 
 def start_jobs(app: Any, max_concurrent: int, timeout: float) -> JobRunner:
     """Register the event schema and start the runner (from ``JupyterMM.initialize_settings``)."""
+    from ..core import locations
     from ..loop.jobs import JobRunner
 
     serverapp = app.serverapp
@@ -70,7 +71,8 @@ def start_jobs(app: Any, max_concurrent: int, timeout: float) -> JobRunner:
     if JOB_EVENT_SCHEMA_ID not in event_logger.schemas:
         event_logger.register_event_schema(JOB_EVENT_SCHEMA)
     loop = serverapp.io_loop
-    location = app.store_provider.get().location
+    # resolved, not opened: the extension loads even while a team database is down
+    location = locations.resolve(app.store_provider.uri, app.store_provider.artifact_uri)
 
     def finished(job: Job) -> None:
         data = job_event(job)

@@ -54,8 +54,9 @@ def test_a_restart_mid_job_leaves_it_lost(tmp_path: Path, store_dir: Path) -> No
         gate.unlink(missing_ok=True)
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
-    restarted = JobRunner(str(store_dir)).start()  # the restart sweeps at once
+    restarted = JobRunner(str(store_dir)).start()  # the restart's first tick sweeps
     try:
+        _until(lambda: restarted.store.get_job(job_id).state != "running")
         job = restarted.store.get_job(job_id)
         assert job.state == "lost" and "stopped before it ended" in (job.error or "")
         assert "waiting" in job.log  # what it logged before is kept

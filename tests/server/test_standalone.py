@@ -1018,19 +1018,6 @@ def test_new_token_prints_a_users_file_entry(capsys: pytest.CaptureFixture[str])
 
 
 @pytest.mark.postgres
-def test_stops_cleanly(team: TeamServer) -> None:
-    """Last in the module: SIGTERM ends the server with status 0 and the port is released."""
-    assert team.stop() == 0, team.output()
-    out = team.output()
-    assert "Shutting down 1 extension" in out  # the store was closed, not abandoned
-    assert "jupyter-mm team server stopped" in out
-    assert "Traceback" not in out, out
-    port = int(team.url.split(":")[2].split("/")[0])
-    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port)):
-        pass
-
-
-@pytest.mark.postgres
 def test_logged_models_without_a_run_on_the_team_server(
     team: TeamServer, mlflow_env: Any, tmp_path: Path
 ) -> None:
@@ -1065,3 +1052,16 @@ def test_logged_models_without_a_run_on_the_team_server(
     with pytest.raises(RestException) as e:
         rita.delete_logged_model(lm.model_id)
     assert e.value.error_code == "PERMISSION_DENIED"
+
+
+@pytest.mark.postgres
+def test_stops_cleanly(team: TeamServer) -> None:
+    """Last in the module: SIGTERM ends the server with status 0 and the port is released."""
+    assert team.stop() == 0, team.output()
+    out = team.output()
+    assert "Shutting down 1 extension" in out  # the store was closed, not abandoned
+    assert "jupyter-mm team server stopped" in out
+    assert "Traceback" not in out, out
+    port = int(team.url.split(":")[2].split("/")[0])
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port)):
+        pass
