@@ -113,8 +113,8 @@ def list_index(
     require: Callable[[Connection], object],
 ) -> list[ArtifactInfo]:
     """The files (and, unless ``recursive``, the folders, each with the size of what it holds)
-    directly under ``prefix`` in one owner's index, sorted by path; nothing there is checked by
-    ``require`` (an owner that does not exist is a 404, not an empty listing)."""
+    directly under ``prefix`` in one owner's index, sorted by path. When there is nothing,
+    ``require`` checks that the owner exists (a missing one is a 404, not an empty listing)."""
     key, owner_id = owner
     pre = normalize_prefix(prefix)
     a = table.c
