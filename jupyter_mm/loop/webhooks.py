@@ -17,6 +17,9 @@ A connection is refused unless the peer the socket actually reached is a public 
 private targets are allowed), so a name that resolved to a public address when the webhook
 was created and to 127.0.0.1 now gets nothing. Monitor alarms come in through
 :meth:`WebhookDispatcher.publish` (the server hands them over from its event bus).
+
+A webhook with an Airflow target is delivered as a DAG run instead (:mod:`jupyter_mm.loop.airflow`):
+same queue, same attempts and retries, Airflow's answer kept as the receiver's.
 """
 
 from __future__ import annotations

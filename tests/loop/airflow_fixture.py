@@ -46,11 +46,12 @@ from airflow.sdk import dag, task
      catchup=False, tags=["jupyter-mm"])
 def retrain_credit():
     @task
-    def show_event(dag_run=None):
-        event = dag_run.conf["event"]
-        print(event["entity"], event["action"], event["data"].get("model"))
+    def read_event(dag_run=None):
+        event = dag_run.conf["event"]  # the webhook's envelope: entity, action, timestamp, data
+        print(f"jupyter-mm event {event['entity']}.{event['action']} "
+              f"model={event['data'].get('model')} delivery={dag_run.conf['delivery_id']}")
 
-    show_event()
+    read_event()
 
 
 retrain_credit()
@@ -120,6 +121,14 @@ class Airflow:
     version: str
     home: Path
     start_seconds: float
+    env: dict[str, str]
+    bin_dir: Path
+
+    def dags_test(self, conf: dict[str, Any], dag_id: str = DAG_ID) -> str:
+        """Run the DAG once in-process (``airflow dags test``) with ``conf``; its output."""
+        cmd = [str(self.bin_dir / "airflow"), "dags", "test", dag_id, "-c", json.dumps(conf)]
+        done = _run(cmd, "airflow dags test", env=self.env, timeout=300)
+        return done.stdout + done.stderr
 
     def token(self) -> str:
         reply = self.request("POST", "auth/token", {"username": self.username,
@@ -209,7 +218,8 @@ def running_airflow(home: Path) -> Iterator[Airflow]:
         )
     try:
         _wait_until_up(proc, url, log)
-        yield Airflow(url, "mm", password, AIRFLOW_VERSION, home, time.monotonic() - start)
+        took = time.monotonic() - start
+        yield Airflow(url, "mm", password, AIRFLOW_VERSION, home, took, env, bin_dir)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)

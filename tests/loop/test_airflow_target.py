@@ -83,6 +83,12 @@ def test_a_drift_event_starts_a_dag_run_with_the_event_in_its_conf(
     assert run["triggering_user_name"] == airflow.username  # authenticated as that user
     assert mm.webhook_deliveries(hook)[0].status == "succeeded"
 
+    # the DAG's task reads the event from dag_run.conf (docs/webhooks.md's example DAG), run
+    # here in-process with the conf Airflow recorded (no scheduler runs in these tests)
+    out = airflow.dags_test(run["conf"])
+    assert f"jupyter-mm event monitor.drift_detected model=credit delivery={d.delivery_id}" in out
+    assert "state=success" in out
+
 
 def test_a_kept_token_airflow_no_longer_accepts_is_replaced(
     airflow: Airflow, store_dir: Path
