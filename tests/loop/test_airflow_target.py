@@ -44,6 +44,14 @@ def _publish(dispatcher: WebhookDispatcher, evaluation_id: str) -> int:
     return dispatcher.publish(action, data, key=f"{action}:{evaluation_id}", model=data["model"])
 
 
+def _hook(st: Store, airflow: Airflow, auth: Any = "password", dag: str = DAG_ID) -> str:
+    """An Airflow webhook on drift (``auth="password"``: the fixture's user and password)."""
+    if auth == "password":
+        auth = (airflow.username, airflow.password)
+    return st.create_webhook("af", airflow.url, ["monitor.drift_detected"], actor="a",
+                             airflow_dag=dag, airflow_auth=auth, allow_private=True).webhook_id  # fmt: skip
+
+
 def _runs_by_id(airflow: Airflow) -> dict[str, dict[str, Any]]:
     return {r["dag_run_id"]: r for r in airflow.dag_runs()}
 
@@ -97,15 +105,14 @@ def test_a_kept_token_airflow_no_longer_accepts_is_replaced(
     again once, and the delivery goes through in the same attempt."""
     auth = {"username": airflow.username, "password": airflow.password}
     with Store.open(str(store_dir)) as st:
-        hook = st.create_webhook("af", airflow.url, ["monitor.drift_detected"], actor="a",
-                                 airflow_dag=DAG_ID, airflow_auth=auth, allow_private=True)  # fmt: skip
+        webhook_id = _hook(st, airflow, auth)
         dispatcher = WebhookDispatcher(st, allow_private=True)
         tokens = dispatcher.sender._airflow_tokens
         stale = airflow.token()[:-4] + "AAAA"  # its signature no longer matches
         tokens._tokens[af._key(airflow.url.rstrip("/"), auth)] = (stale, 4e9)
         _publish(dispatcher, "ev-stale")
         dispatcher.run_once()
-        [d] = st.webhook_deliveries(hook.webhook_id)
+        [d] = st.webhook_deliveries(webhook_id)
         assert (d.status, [a.response_status for a in d.attempt_log]) == ("succeeded", [200])
         kept = tokens._tokens[af._key(airflow.url.rstrip("/"), auth)][0]
     assert kept != stale
@@ -114,13 +121,11 @@ def test_a_kept_token_airflow_no_longer_accepts_is_replaced(
 
 def test_a_static_token_is_sent_as_it_is(airflow: Airflow, store_dir: Path) -> None:
     with Store.open(str(store_dir)) as st:
-        hook = st.create_webhook("af", airflow.url, ["monitor.drift_detected"], actor="a",
-                                 airflow_dag=DAG_ID, airflow_auth={"token": airflow.token()},
-                                 allow_private=True)  # fmt: skip
+        webhook_id = _hook(st, airflow, {"token": airflow.token()})
         dispatcher = WebhookDispatcher(st, allow_private=True)
         _publish(dispatcher, "ev-token")
         dispatcher.run_once()
-        [d] = st.webhook_deliveries(hook.webhook_id)
+        [d] = st.webhook_deliveries(webhook_id)
     assert d.status == "succeeded"
     run = _runs_by_id(airflow)[af.dag_run_id(d.delivery_id)]
     assert run["conf"]["event"]["data"]["evaluation_id"] == "ev-token"
@@ -133,16 +138,14 @@ def test_a_delivery_sent_again_does_not_start_a_second_run(
     out, another sender sends the delivery again, Airflow answers 409 for the run id it has,
     and that counts as delivered."""
     with Store.open(str(store_dir)) as st:
-        hook = st.create_webhook("af", airflow.url, ["monitor.drift_detected"], actor="a",
-                                 airflow_dag=DAG_ID, allow_private=True,
-                                 airflow_auth=(airflow.username, airflow.password))  # fmt: skip
+        webhook_id = _hook(st, airflow)
         first = WebhookDispatcher(st, allow_private=True)
         _publish(first, "ev-twice")
         [due] = st.claim_webhook_deliveries(lease_ms=-1)  # a lease that has already run out
         assert first.sender.post(due).status == 200  # sent, never recorded: the sender "died"
         second = WebhookDispatcher(st, allow_private=True)
         assert second.run_once() == 1
-        [d] = st.webhook_deliveries(hook.webhook_id)
+        [d] = st.webhook_deliveries(webhook_id)
     assert d.delivery_id == due.delivery_id
     assert (d.status, [a.response_status for a in d.attempt_log]) == ("succeeded", [409])
     runs = [r for r in airflow.dag_runs() if r["conf"].get("delivery_id") == d.delivery_id]
@@ -152,20 +155,13 @@ def test_a_delivery_sent_again_does_not_start_a_second_run(
 def test_refused_credentials_fail_the_delivery_at_once(airflow: Airflow, store_dir: Path) -> None:
     before = set(_runs_by_id(airflow))
     with Store.open(str(store_dir)) as st:
-        wrong_password = st.create_webhook(
-            "bad password", airflow.url, ["monitor.drift_detected"], actor="a",
-            airflow_dag=DAG_ID, airflow_auth=(airflow.username, "not-the-password"),
-            allow_private=True,
-        )  # fmt: skip
-        wrong_token = st.create_webhook(
-            "bad token", airflow.url, ["monitor.drift_detected"], actor="a",
-            airflow_dag=DAG_ID, airflow_auth={"token": "not-a-jwt"}, allow_private=True,
-        )  # fmt: skip
+        wrong_password = _hook(st, airflow, (airflow.username, "not-the-password"))
+        wrong_token = _hook(st, airflow, {"token": "not-a-jwt"})
         dispatcher = WebhookDispatcher(st, allow_private=True, backoff=0, max_attempts=5)
         assert _publish(dispatcher, "ev-denied") == 2
         assert dispatcher.run_once() == 2  # one attempt each: a refusal is not retried
-        [by_password] = st.webhook_deliveries(wrong_password.webhook_id)
-        [by_token] = st.webhook_deliveries(wrong_token.webhook_id)
+        [by_password] = st.webhook_deliveries(wrong_password)
+        [by_token] = st.webhook_deliveries(wrong_token)
     assert (by_password.status, by_password.attempts) == ("failed", 1)
     [attempt] = by_password.attempt_log
     assert attempt.response_status == 401
@@ -180,12 +176,10 @@ def test_refused_credentials_fail_the_delivery_at_once(airflow: Airflow, store_d
 
 def test_an_unknown_dag_fails_with_airflows_404(airflow: Airflow, store_dir: Path) -> None:
     with Store.open(str(store_dir)) as st:
-        hook = st.create_webhook("af", airflow.url, ["monitor.drift_detected"], actor="a",
-                                 airflow_dag="no_such_dag", allow_private=True,
-                                 airflow_auth=(airflow.username, airflow.password))  # fmt: skip
+        webhook_id = _hook(st, airflow, dag="no_such_dag")
         dispatcher = WebhookDispatcher(st, allow_private=True, backoff=0)
         _publish(dispatcher, "ev-404")
         dispatcher.run_once()
-        [d] = st.webhook_deliveries(hook.webhook_id)
+        [d] = st.webhook_deliveries(webhook_id)
     assert (d.status, d.attempts, d.attempt_log[0].response_status) == ("failed", 1, 404)
     assert "no_such_dag" in d.attempt_log[0].response_body
