@@ -10,7 +10,6 @@ import nbformat
 import pytest
 
 from jupyter_mm.core.store import Store
-from tests.loop.airflow_fixture import airflow  # noqa: F401 - a session fixture
 from tests.notebook.support import client_for, kernel_env, notebook
 
 
