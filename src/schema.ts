@@ -92,3 +92,28 @@ export type IVersionMonitoring = IModelMonitoring['versions'][number];
  * One evaluation of a monitor as kept in its monitoring run.
  */
 export type IEvaluationRecord = Schemas['EvaluationRecord'];
+
+/**
+ * A background job (a notebook re-run or a reproducibility check), without its log.
+ */
+export type IJob = Schemas['Job'];
+
+/**
+ * A job with a piece of its log (`GET jobs/{id}?log_offset=`).
+ */
+export type IJobWithLog = Schemas['JobWithLog'];
+
+/**
+ * A webhook (never its secret).
+ */
+export type IWebhook = Schemas['Webhook'];
+
+/**
+ * One delivery of a webhook, with each attempt and its answer.
+ */
+export type IWebhookDelivery = Schemas['WebhookDelivery'];
+
+/**
+ * How the receiver answered a test delivery.
+ */
+export type IWebhookTestResult = Schemas['WebhookTestResult'];
