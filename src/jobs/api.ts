@@ -7,7 +7,7 @@
 
 import { ServerConnection } from '@jupyterlab/services';
 
-import { requestAPI } from '../request';
+import { callAPI, requestAPI } from '../request';
 import type { IJob, IJobWithLog } from '../schema';
 
 export type JobState = IJob['state'];
@@ -84,10 +84,7 @@ export class JobsAPI implements IJobsApi {
   }
 
   private _post<T>(path: string, body: unknown): Promise<T> {
-    return requestAPI<T>(path, this.serverSettings, {
-      method: 'POST',
-      body: JSON.stringify(body)
-    });
+    return callAPI<T>(this.serverSettings, path, 'POST', body);
   }
 }
 

@@ -155,7 +155,12 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
         if (!widget) {
           const { ModelsPanel, ModelsPanelModel } = await import('./panel');
           const model = new ModelsPanelModel(api);
-          const content = new ModelsPanel(model, viewActions);
+          const { WebhooksAPI } = await import('./webhooks-api');
+          const content = new ModelsPanel(
+            model,
+            viewActions,
+            new WebhooksAPI(serviceManager.serverSettings)
+          );
           widget = openInMainArea(shell, panels, content, {
             id: PANEL_ID,
             label: 'Models',
@@ -229,7 +234,14 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
         const model = new VersionViewModel(api, name, version);
         const content = new VersionViewWidget(model, {
           ...viewActions,
-          changed: changedName => actions.notify(changedName)
+          changed: changedName => actions.notify(changedName),
+          setLifecycle: (n, v, lifecycle) =>
+            void actions.setLifecycle(n, v, lifecycle),
+          checkReproducibility: async (n, v) =>
+            ((await commands.execute(CommandIDs.checkReproducibility, {
+              name: n,
+              version: v
+            })) as { job_id: string } | null) ?? null
         });
         const widget = openInMainArea(shell, versions, content, {
           id: `jupyter-mm-model-${encodeURIComponent(name)}-${version}`,

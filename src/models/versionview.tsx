@@ -25,8 +25,11 @@ import {
   ICardReply,
   ILineage,
   IModelVersion,
-  IRegistryApi
+  IRegistryApi,
+  Lifecycle
 } from './api';
+import { LifecycleBadge, LifecycleView } from './lifecycle';
+import { ReproducibilityView } from './reproducibility';
 import type { IEvaluationRecord, IVersionMonitoring } from '../schema';
 import {
   AliasBadge,
@@ -57,6 +60,17 @@ export interface IVersionViewActions {
    * Called after the card's fields were saved here.
    */
   changed(name: string): void;
+  /**
+   * Deprecate, archive or reactivate (a dialog asks why).
+   */
+  setLifecycle(name: string, version: number, lifecycle: Lifecycle): void;
+  /**
+   * Start a reproducibility check; the job started, or null.
+   */
+  checkReproducibility(
+    name: string,
+    version: number
+  ): Promise<{ job_id: string } | null>;
 }
 
 /**
@@ -87,6 +101,11 @@ export class VersionViewModel {
    */
   monitoring: IVersionMonitoring | null = null;
   cardFormat: CardFormat = 'html';
+  /**
+   * The job of a reproducibility check started here, until its verdict is
+   * recorded on the version.
+   */
+  pendingCheck: string | null = null;
   error: string | null = null;
   errors: Record<string, string> = {};
   /**
@@ -172,6 +191,14 @@ export class VersionViewModel {
     }
     await this.load();
     return true;
+  }
+
+  /**
+   * A reproducibility check was started from this view.
+   */
+  checkStarted(jobId: string): void {
+    this.pendingCheck = jobId;
+    this._changed.emit();
   }
 
   /**
@@ -851,6 +878,7 @@ export function VersionView(props: {
           {model.name} <span className="jp-mm-dim">v{model.version}</span>
         </h1>
         {v ? <ApprovalBadge version={v} /> : null}
+        {v ? <LifecycleBadge version={v} /> : null}
         {v?.aliases.map(alias => (
           <AliasBadge
             key={alias}
@@ -891,6 +919,26 @@ export function VersionView(props: {
               />
             </Section>
           ) : null}
+          <Section title="Lifecycle" id={`${idBase}-lifecycle`}>
+            <LifecycleView
+              v={v}
+              audit={model.audit}
+              setLifecycle={actions.setLifecycle}
+            />
+          </Section>
+          <Section title="Reproducibility" id={`${idBase}-reproducibility`}>
+            <ReproducibilityView
+              v={v}
+              audit={model.audit}
+              openRun={actions.openRun}
+              pendingJob={model.pendingCheck}
+              check={(name, version) =>
+                void actions
+                  .checkReproducibility(name, version)
+                  .then(job => job && model.checkStarted(job.job_id))
+              }
+            />
+          </Section>
           <Section title="Audit timeline" id={`${idBase}-audit`}>
             {model.errors.audit ? (
               <div className="jp-mm-error">{model.errors.audit}</div>

@@ -9,7 +9,7 @@
 
 import { ApiError } from '../request';
 import { errorText } from '../models/api';
-import { askForm, IFormField } from '../models/dialogs';
+import { askAndSubmit, askForm, IFormField } from '../models/dialogs';
 import type { IJob } from '../schema';
 import type { IJobsApi } from '../jobs/api';
 
@@ -67,49 +67,37 @@ export function refusalText(error: unknown): string {
 /**
  * Ask for the overrides and start the re-run; null when cancelled.
  */
-export async function askRerun(
+export function askRerun(
   api: IJobsApi,
   run: { id: string; name?: string | null; params: Record<string, string> },
   ask: typeof askForm = askForm
 ): Promise<IJob | null> {
-  let values: Record<string, string> = {};
-  let intro =
-    'Re-executes the notebook as it ran, in a fresh kernel, up to the tracked cell. ' +
-    'Change a value to override it.';
-  for (;;) {
-    const fields: IFormField[] = Object.entries(run.params)
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([name, value]) => ({
-        key: PARAM + name,
-        label: name,
-        value: values[PARAM + name] ?? value
-      }));
-    fields.push({
-      key: OTHER,
-      label: 'Other overrides (NAME=VALUE, one per line)',
-      multiline: true,
-      value: values[OTHER] ?? '',
-      placeholder: 'window_days=90'
-    });
-    const answer = await ask({
+  const fields: IFormField[] = Object.entries(run.params)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, value]) => ({ key: PARAM + name, label: name, value }));
+  fields.push({
+    key: OTHER,
+    label: 'Other overrides (NAME=VALUE, one per line)',
+    multiline: true,
+    placeholder: 'window_days=90'
+  });
+  return askAndSubmit(
+    {
       title: `Re-run ${run.name || run.id.slice(0, 8)}`,
-      intro,
+      intro:
+        'Re-executes the notebook as it ran, in a fresh kernel, up to the tracked cell. ' +
+        'Change a value to override it.',
       fields,
       accept: 'Re-run'
-    });
-    if (!answer) {
-      return null;
-    }
-    values = answer;
-    const overrides = overridesFrom(run.params, answer);
-    if ('error' in overrides) {
-      intro = overrides.error;
-      continue;
-    }
-    try {
-      return await api.startRerun(run.id, overrides.params);
-    } catch (error) {
-      intro = `Refused: ${refusalText(error)}`;
-    }
-  }
+    },
+    answer => {
+      const overrides = overridesFrom(run.params, answer);
+      if ('error' in overrides) {
+        throw new Error(overrides.error);
+      }
+      return api.startRerun(run.id, overrides.params);
+    },
+    refusalText,
+    ask
+  );
 }
