@@ -95,14 +95,21 @@ export class JobsModel {
   }
 
   /**
-   * Ask the server to stop a job; a refusal (it ended already) is shown.
+   * Why the last Cancel of a job was refused (it had ended already), if it was.
+   */
+  cancelError(jobId: string): string | null {
+    return this._cancelErrors.get(jobId) ?? null;
+  }
+
+  /**
+   * Ask the server to stop a job; a refusal is kept for the job.
    */
   async cancel(jobId: string): Promise<void> {
     try {
       this._merge([await this.api.cancel(jobId)]);
-      this.error = null;
+      this._cancelErrors.delete(jobId);
     } catch (error) {
-      this.error = errorText(error);
+      this._cancelErrors.set(jobId, errorText(error));
     }
     this._changed.emit();
     await this.refresh();
@@ -161,6 +168,7 @@ export class JobsModel {
     { text: string; offset: number; complete: boolean }
   >();
   private _mine = new Set<string>();
+  private _cancelErrors = new Map<string, string>();
   private _interval: number;
   private _timer: ReturnType<typeof setTimeout> | null = null;
   private _disposed = false;

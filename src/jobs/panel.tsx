@@ -71,6 +71,11 @@ function JobItem(props: {
       {job.error ? (
         <div className="jp-mm-error jp-mm-job-error">{job.error}</div>
       ) : null}
+      {model.cancelError(job.job_id) ? (
+        <div className="jp-mm-error" role="alert">
+          {model.cancelError(job.job_id)}
+        </div>
+      ) : null}
       <div className="jp-mm-job-actions">
         {!isEnded(job) ? (
           <button
