@@ -28,6 +28,7 @@ import { JOB_EVENT_SCHEMA, JobsAPI } from './jobs/api';
 // The sidebar's Jobs section and the job commands exist from activation.
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { registerJobCommands } from './jobs/commands';
+// eslint-disable-next-line jupyter/prefer-lazy-imports
 import { JobsModel } from './jobs/model';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { JobsWidget } from './jobs/panel';
