@@ -2,8 +2,9 @@
  * Closing the loop in the UI (issue 13), in a real JupyterLab with a real
  * kernel and store: a tracked training cell is re-run from the run view's
  * Re-run… dialog with a parameter changed, the job runs to the end in the
- * sidebar's Jobs section and its new run opens; a registered version's
- * reproducibility is checked from the version view and its evidence shown;
+ * sidebar's Jobs section and its new run opens; meanwhile (jobs run two at
+ * a time) a registered version's reproducibility is checked from the version
+ * view and its evidence shown;
  * a webhook is created in the Models panel, tested, and its delivery listed
  * with the attempt; the version is deprecated, then archived with a reason
  * (refused first, in the dialog, while an alias holds it).
@@ -81,7 +82,7 @@ test.describe('closing the loop', () => {
       await page.notebook.close(true);
     });
 
-    await test.step('Re-run… with C changed; the job finishes in the sidebar', async () => {
+    await test.step('Re-run… with C changed: a job in the sidebar', async () => {
       await execute(page, 'jupyter-mm:open-run', { runId });
       const view = page.locator('.jp-mm-runview');
       await view.getByRole('button', { name: 'Re-run…' }).click();
@@ -93,27 +94,14 @@ test.describe('closing the loop', () => {
         "cannot override 'no_such_param'"
       );
       await answer(page, { 'param:C': '0.25', other: '' }, 'Re-run');
-      const job = page.locator('#jupyter-mm-jobs .jp-mm-job').first();
-      await expect(job).toContainText('Re-run of');
-      await expect(job).toContainText('C=0.25');
-      await expect(job).toHaveAttribute('data-state', 'finished', {
-        timeout: 90000
+      const job = page.locator('#jupyter-mm-jobs .jp-mm-job', {
+        hasText: 'Re-run of'
       });
-      await expect(job.locator('.jp-mm-job-log')).toContainText(
-        'trained with C = 0.25'
-      );
-      await job.getByRole('button', { name: /Open new run/ }).click();
-      const newRun = page.locator('.jp-mm-runview:visible');
-      await expect(newRun.locator('.jp-mm-view-title')).toHaveText(RUN_NAME);
-      await expect(newRun.locator('code.jp-mm-runid')).not.toHaveText(runId);
-      const id = await newRun.locator('code.jp-mm-runid').textContent();
-      const reply = await request.get(`${API}/runs/${id}`);
-      const run = await reply.json();
-      expect(run.tags['mm.rerun_of']).toBe(runId);
-      expect(run.params.C).toBe('0.25');
+      await expect(job).toContainText('C=0.25');
+      await expect(job.getByRole('button', { name: 'Cancel' })).toBeVisible();
     });
 
-    await test.step('check reproducibility from the version view', async () => {
+    await test.step('start a reproducibility check from the version view (it runs alongside)', async () => {
       expect(
         (await request.post(`${API}/registry/models`, { data: { name: MODEL } }))
           .status()
@@ -133,14 +121,6 @@ test.describe('closing the loop', () => {
       await view.getByRole('button', { name: 'Check reproducibility…' }).click();
       await answer(page, { tolerance: '1e-9' }, 'Check');
       await expect(view.locator('.jp-mm-repro-pending')).toBeVisible();
-      // The verdict is an audited tag: its registry event reloads the view.
-      await expect(view.locator('[data-verdict]')).toHaveText('reproduced', {
-        timeout: 90000
-      });
-      await expect(view.locator('.jp-mm-reproducibility')).toContainText(
-        'by alice'
-      );
-      await expect(view.locator('.jp-mm-repro-pending')).toHaveCount(0);
     });
 
     await test.step('create and test a webhook in the Models panel', async () => {
@@ -172,6 +152,43 @@ test.describe('closing the loop', () => {
       );
       await hook.getByRole('button', { name: 'Disable' }).click();
       await expect(hook).toHaveAttribute('data-status', 'DISABLED');
+    });
+
+    await test.step('the re-run finishes; its new run opens', async () => {
+      const job = page.locator('#jupyter-mm-jobs .jp-mm-job', {
+        hasText: 'Re-run of'
+      });
+      await expect(job).toHaveAttribute('data-state', 'finished', {
+        timeout: 90000
+      });
+      await expect(job.locator('.jp-mm-job-log')).toContainText(
+        'trained with C = 0.25'
+      );
+      await job.getByRole('button', { name: /Open new run/ }).click();
+      const newRun = page.locator('.jp-mm-runview:visible');
+      await expect(newRun.locator('.jp-mm-view-title')).toHaveText(RUN_NAME);
+      await expect(newRun.locator('code.jp-mm-runid')).not.toHaveText(runId);
+      const id = await newRun.locator('code.jp-mm-runid').textContent();
+      const reply = await request.get(`${API}/runs/${id}`);
+      const run = await reply.json();
+      expect(run.tags['mm.rerun_of']).toBe(runId);
+      expect(run.params.C).toBe('0.25');
+    });
+
+    await test.step('the check’s evidence shows in the version view', async () => {
+      await execute(page, 'jupyter-mm:open-model-version', {
+        name: MODEL,
+        version: 1
+      });
+      const view = page.locator('.jp-mm-version-view');
+      // The verdict is an audited tag: its registry event reloads the view.
+      await expect(view.locator('[data-verdict]')).toHaveText('reproduced', {
+        timeout: 90000
+      });
+      await expect(view.locator('.jp-mm-reproducibility')).toContainText(
+        'by alice'
+      );
+      await expect(view.locator('.jp-mm-repro-pending')).toHaveCount(0);
     });
 
     await test.step('deprecate, then archive with a reason', async () => {
