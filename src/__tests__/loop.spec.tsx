@@ -503,17 +503,19 @@ describe('reproducibility evidence', () => {
     ];
     const check = jest.fn();
     const openRun = jest.fn();
-    act(() =>
-      root.render(
-        <ReproducibilityView
-          v={v}
-          audit={audit}
-          openRun={openRun}
-          check={check}
-          pendingJob="j10"
-        />
-      )
-    );
+    const show = (shown: IModelVersion, entries: IAuditEntry[]) =>
+      act(() =>
+        root.render(
+          <ReproducibilityView
+            v={shown}
+            audit={entries}
+            openRun={openRun}
+            check={check}
+            pendingJob="j10"
+          />
+        )
+      );
+    show(v, audit);
     expect(host.querySelector('img')).toBeNull();
     expect(host.querySelector('[data-verdict]')?.textContent).toBe(
       'not reproduced'
@@ -535,25 +537,10 @@ describe('reproducibility evidence', () => {
     );
     expect(check).toHaveBeenCalledWith('credit-risk', 1);
     // The check started here is recorded: no longer pending.
-    act(() =>
-      root.render(
-        <ReproducibilityView
-          v={version({
-            tags: {
-              'mm.reproducibility': JSON.stringify({
-                ...summary,
-                job_id: 'j10',
-                passed: true,
-                problems: []
-              })
-            }
-          })}
-          audit={[]}
-          openRun={openRun}
-          check={check}
-          pendingJob="j10"
-        />
-      )
+    const recorded = { ...summary, job_id: 'j10', passed: true, problems: [] };
+    show(
+      version({ tags: { 'mm.reproducibility': JSON.stringify(recorded) } }),
+      []
     );
     expect(host.querySelector('.jp-mm-repro-pending')).toBeNull();
     expect(host.querySelector('[data-verdict]')?.textContent).toBe(

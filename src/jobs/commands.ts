@@ -10,7 +10,7 @@ import { showErrorMessage } from '@jupyterlab/apputils';
 import { CommandIDs } from '../commandIds';
 import { errorText } from '../models/api';
 import { askForm } from '../models/dialogs';
-import { versionArgs } from '../models/format';
+import { VERSION_PROPERTIES, versionArgs } from '../models/format';
 import { requestAPI } from '../request';
 import type { IFullRun, IJob } from '../schema';
 import { IJobsApi } from './api';
@@ -91,8 +91,7 @@ export function registerJobCommands(options: {
       args: {
         type: 'object',
         properties: {
-          name: { type: 'string', description: 'the registered model' },
-          version: { type: 'number', description: 'the version' },
+          ...VERSION_PROPERTIES,
           tolerance: {
             type: 'number',
             description: 'absolute and relative; asked for when missing'

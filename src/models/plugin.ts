@@ -28,9 +28,8 @@ import { ModelActions } from './actions';
 import { Decision, errorText, RegistryAPI } from './api';
 import { askForm } from './dialogs';
 import { follow, registryEvent, RegistryEventBatcher } from './live';
-// isEnabled checks the args synchronously.
-// eslint-disable-next-line jupyter/prefer-lazy-imports
-import { versionArgs } from './format';
+// The command schemas and isEnabled need these synchronously.
+import { VERSION_PROPERTIES, versionArgs } from './format';
 import type { IModelsPanelActions, ModelsPanel } from './panel';
 import type { VersionViewWidget } from './versionview';
 
@@ -47,8 +46,7 @@ const DECISION_COMMANDS: Record<Decision, string> = {
 const VERSION_ARGS = {
   type: 'object',
   properties: {
-    name: { type: 'string', description: 'the registered model' },
-    version: { type: 'number', description: 'the version number' },
+    ...VERSION_PROPERTIES,
     comment: {
       type: 'string',
       description: 'why (kept in the audit trail); asked for when missing'

@@ -154,6 +154,31 @@ export class WebhooksModel {
   private _changed = new Signal<this, void>(this);
 }
 
+function TextField(props: {
+  label: string;
+  name: string;
+  value: string;
+  set: (value: string) => void;
+  type?: 'url' | 'password';
+  placeholder?: string;
+}): JSX.Element {
+  return (
+    <label className="jp-mm-card-field">
+      <span>{props.label}</span>
+      <input
+        className="jp-mod-styled"
+        name={props.name}
+        type={props.type ?? 'text'}
+        placeholder={props.placeholder}
+        autoComplete={props.type === 'password' ? 'new-password' : undefined}
+        required={props.label.endsWith('*')}
+        value={props.value}
+        onChange={e => props.set(e.target.value)}
+      />
+    </label>
+  );
+}
+
 function CreateForm(props: {
   model: WebhooksModel;
   onDone: () => void;
@@ -201,28 +226,20 @@ function CreateForm(props: {
         void submit();
       }}
     >
-      <label className="jp-mm-card-field">
-        <span>Name *</span>
-        <input
-          className="jp-mod-styled"
-          name="webhook-name"
-          value={name}
-          required
-          onChange={e => setName(e.target.value)}
-        />
-      </label>
-      <label className="jp-mm-card-field">
-        <span>URL *</span>
-        <input
-          className="jp-mod-styled"
-          name="webhook-url"
-          type="url"
-          placeholder="https://ci.example/hooks/mlflow"
-          value={url}
-          required
-          onChange={e => setUrl(e.target.value)}
-        />
-      </label>
+      <TextField
+        label="Name *"
+        name="webhook-name"
+        value={name}
+        set={setName}
+      />
+      <TextField
+        label="URL *"
+        name="webhook-url"
+        type="url"
+        placeholder="https://ci.example/hooks/mlflow"
+        value={url}
+        set={setUrl}
+      />
       <fieldset className="jp-mm-webhook-events">
         <legend>Events *</legend>
         {WEBHOOK_EVENTS.map(event => (
@@ -261,28 +278,19 @@ function CreateForm(props: {
           every model
         </label>
       </fieldset>
-      <label className="jp-mm-card-field">
-        <span>
-          Secret (signs deliveries with X-MLflow-Signature; never shown again)
-        </span>
-        <input
-          className="jp-mod-styled"
-          name="webhook-secret"
-          type="password"
-          autoComplete="new-password"
-          value={secret}
-          onChange={e => setSecret(e.target.value)}
-        />
-      </label>
-      <label className="jp-mm-card-field">
-        <span>Description</span>
-        <input
-          className="jp-mod-styled"
-          name="webhook-description"
-          value={description}
-          onChange={e => setDescription(e.target.value)}
-        />
-      </label>
+      <TextField
+        label="Secret (signs deliveries with X-MLflow-Signature; never shown again)"
+        name="webhook-secret"
+        type="password"
+        value={secret}
+        set={setSecret}
+      />
+      <TextField
+        label="Description"
+        name="webhook-description"
+        value={description}
+        set={setDescription}
+      />
       {error ? (
         <div className="jp-mm-error" role="alert">
           {error}

@@ -13,18 +13,15 @@
  * `Authorization: token mm-ui-alice` to alice; see models.spec.ts).
  */
 import { expect, test } from '@jupyterlab/galata';
-import type { Page } from '@playwright/test';
 import {
+  ALICE,
   API,
   dialog,
   execute,
-  openNotebook,
-  runByName,
-  snapshotPhase,
-  uploadNotebook
+  fillForm,
+  trackNotebook
 } from './helpers';
 
-const ALICE = { Authorization: 'token mm-ui-alice' };
 const MODEL = 'loop-model';
 const RUN_NAME = 'loop-train';
 
@@ -45,20 +42,6 @@ const CELLS = [
   ].join('\n')
 ];
 
-/** Fills a form dialog's fields and presses `accept`. */
-async function answer(
-  page: Page,
-  fields: Record<string, string>,
-  accept: string
-): Promise<void> {
-  const d = dialog(page);
-  await expect(d).toBeVisible();
-  for (const [name, value] of Object.entries(fields)) {
-    await d.locator(`[name="${name}"]`).fill(value);
-  }
-  await d.getByRole('button', { name: accept, exact: true }).click();
-}
-
 test.describe('closing the loop', () => {
   test.use({ autoGoto: true, extraHTTPHeaders: ALICE });
 
@@ -71,15 +54,13 @@ test.describe('closing the loop', () => {
     let runId = '';
 
     await test.step('track a training cell', async () => {
-      await uploadNotebook(page, `${tmpPath}/loop.ipynb`, CELLS);
-      await openNotebook(page, `${tmpPath}/loop.ipynb`);
-      await page.notebook.run();
-      await expect
-        .poll(async () => (await runByName(request, RUN_NAME))?.status)
-        .toBe('FINISHED');
-      runId = (await runByName(request, RUN_NAME))!.id;
-      await expect.poll(() => snapshotPhase(request, runId)).toBe('end');
-      await page.notebook.close(true);
+      runId = await trackNotebook(
+        page,
+        request,
+        `${tmpPath}/loop.ipynb`,
+        CELLS,
+        RUN_NAME
+      );
     });
 
     await test.step('Re-run… with C changed: a job in the sidebar', async () => {
@@ -89,11 +70,11 @@ test.describe('closing the loop', () => {
       const d = dialog(page);
       await expect(d.locator('[name="param:C"]')).toHaveValue('0.5');
       // A name the notebook does not have is refused in the dialog.
-      await answer(page, { other: 'no_such_param=1' }, 'Re-run');
+      await fillForm(page, { other: 'no_such_param=1' }, 'Re-run');
       await expect(d.locator('.jp-mm-form-intro')).toContainText(
         "cannot override 'no_such_param'"
       );
-      await answer(page, { 'param:C': '0.25', other: '' }, 'Re-run');
+      await fillForm(page, { 'param:C': '0.25', other: '' }, 'Re-run');
       const job = page.locator('#jupyter-mm-jobs .jp-mm-job', {
         hasText: 'Re-run of'
       });
@@ -119,7 +100,7 @@ test.describe('closing the loop', () => {
       });
       const view = page.locator('.jp-mm-version-view');
       await view.getByRole('button', { name: 'Check reproducibility…' }).click();
-      await answer(page, { tolerance: '1e-9' }, 'Check');
+      await fillForm(page, { tolerance: '1e-9' }, 'Check');
       await expect(view.locator('.jp-mm-repro-pending')).toBeVisible();
     });
 
@@ -199,7 +180,7 @@ test.describe('closing the loop', () => {
       const view = page.locator('.jp-mm-version-view');
       const state = view.locator('.jp-mm-lifecycle-state');
       await view.getByRole('button', { name: 'Deprecate…' }).click();
-      await answer(page, { reason: 'superseded by the 2027 model' }, 'Deprecate');
+      await fillForm(page, { reason: 'superseded by the 2027 model' }, 'Deprecate');
       await expect(state).toHaveText('deprecated');
       await expect(view.locator('.jp-mm-lifecycle-reason')).toHaveText(
         'superseded by the 2027 model'
@@ -213,7 +194,7 @@ test.describe('closing the loop', () => {
         ).status()
       ).toBe(200);
       await view.getByRole('button', { name: 'Archive…' }).click();
-      await answer(page, { reason: 'retired' }, 'Archive');
+      await fillForm(page, { reason: 'retired' }, 'Archive');
       const d = dialog(page);
       await expect(d.locator('.jp-mm-form-intro')).toContainText(
         'cannot be archived while'
@@ -225,7 +206,7 @@ test.describe('closing the loop', () => {
         ).status()
       ).toBe(200);
       await view.getByRole('button', { name: 'Archive…' }).click();
-      await answer(page, { reason: 'retired after the 2027 model' }, 'Archive');
+      await fillForm(page, { reason: 'retired after the 2027 model' }, 'Archive');
       await expect(state).toHaveText('archived');
       await expect(view.locator('.jp-mm-lifecycle-reason')).toHaveText(
         'retired after the 2027 model'
