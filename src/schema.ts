@@ -6,7 +6,7 @@
  * documents the spec leaves free, are typed where they are used (`api.ts`, `views/types.ts`).
  */
 
-import type { components } from './openapi';
+import type { components, operations } from './openapi';
 
 type Schemas = components['schemas'];
 
@@ -117,3 +117,10 @@ export type IWebhookDelivery = Schemas['WebhookDelivery'];
  * How the receiver answered a test delivery.
  */
 export type IWebhookTestResult = Schemas['WebhookTestResult'];
+
+/**
+ * A version's latest reproducibility check (`GET .../versions/{v}/reproducibility`): the
+ * audited summary and its details, both null when it was never checked.
+ */
+export type IReproducibilityReply =
+  operations['getReproducibility']['responses']['200']['content']['application/json'];

@@ -25,6 +25,8 @@ import {
 } from '../models/lifecycle';
 import {
   checkEntry,
+  environmentLines,
+  metricLines,
   ReproducibilityView,
   reproducibilitySummary,
   splitProblems
@@ -36,6 +38,7 @@ import {
   WebhooksSection
 } from '../models/webhooks';
 import { WebhooksAPI } from '../models/webhooks-api';
+import { VersionView, VersionViewModel } from '../models/versionview';
 import type { IJob, IWebhook } from '../schema';
 import { askRerun, overridesFrom } from '../views/rerun';
 import { fakeServerSettings, ICall, mountEachTest } from './utils';
@@ -549,6 +552,93 @@ describe('reproducibility evidence', () => {
     expect(host.querySelector('.jp-mm-repro-metrics')?.textContent).toBe(
       'none (2 compared)'
     );
+  });
+});
+
+describe('the version view’s reproducibility details', () => {
+  let host: HTMLDivElement;
+  let root: Root;
+  mountEachTest(m => ({ host, root } = m));
+
+  it('reads the details of a recorded check and shows them as text', async () => {
+    const tag = JSON.stringify({
+      passed: true,
+      tolerance: 0.001,
+      job_id: 'j3'
+    });
+    const paths: string[] = [];
+    const { settings } = server((method, path) => {
+      paths.push(path.split('?')[0]);
+      const base = 'registry/models/credit-risk';
+      if (path === `${base}/versions/1`) {
+        return { body: version({ tags: { 'mm.reproducibility': tag } }) };
+      }
+      if (path === `${base}/versions/1/reproducibility`) {
+        return {
+          body: {
+            summary: JSON.parse(tag),
+            details: {
+              metrics: [
+                {
+                  key: 'auc',
+                  original: 0.9,
+                  rerun: 0.9,
+                  within_tolerance: true
+                }
+              ],
+              environment: [{ key: `packages.${EVIL}`, a: '1.0', b: null }]
+            }
+          }
+        };
+      }
+      return undefined;
+    });
+    const model = new VersionViewModel(
+      new RegistryAPI(settings),
+      'credit-risk',
+      1
+    );
+    const acts = {
+      openRun: jest.fn(),
+      decide: jest.fn(),
+      setAlias: jest.fn(),
+      deleteAlias: jest.fn(),
+      changed: jest.fn(),
+      setLifecycle: jest.fn(),
+      checkReproducibility: jest.fn(() => Promise.resolve({ job_id: 'j4' }))
+    };
+    act(() => root.render(<VersionView model={model} actions={acts} />));
+    await act(() => model.load());
+    await flush();
+    expect(paths).toContain(
+      'registry/models/credit-risk/versions/1/reproducibility'
+    );
+    expect(host.querySelector('img')).toBeNull();
+    expect(host.querySelector('.jp-mm-repro-environment')?.textContent).toBe(
+      `packages.${EVIL}: 1.0 → ∅`
+    );
+    expect(host.textContent).toContain('auc: 0.9 → 0.9');
+    // Check reproducibility… : the started job is shown as pending.
+    act(() =>
+      (host.querySelector('.jp-mm-repro-check') as HTMLElement).click()
+    );
+    await flush();
+    expect(acts.checkReproducibility).toHaveBeenCalledWith('credit-risk', 1);
+    expect(host.querySelector('.jp-mm-repro-pending')?.textContent).toContain(
+      'job j4'
+    );
+  });
+
+  it('lists metric and environment differences from the details', () => {
+    expect(
+      metricLines({
+        metrics: [
+          { key: 'ks', original: 0.4, rerun: 0.5, within_tolerance: false }
+        ]
+      })
+    ).toEqual(['ks: 0.4 → 0.5 (outside the tolerance)']);
+    expect(environmentLines(null)).toEqual([]);
+    expect(environmentLines({ environment: 'not a list' })).toEqual([]);
   });
 });
 

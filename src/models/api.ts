@@ -6,7 +6,7 @@
 import { ServerConnection } from '@jupyterlab/services';
 
 import { callAPI } from '../request';
-import type { IModelMonitoring } from '../schema';
+import type { IModelMonitoring, IReproducibilityReply } from '../schema';
 
 export type ApprovalStatus = 'PendingManualApproval' | 'Approved' | 'Rejected';
 
@@ -213,6 +213,10 @@ export interface IRegistryApi {
   ): Promise<IModelVersion>;
   audit(name: string): Promise<IAuditEntry[]>;
   lineage(name: string, version: number): Promise<ILineage>;
+  reproducibility(
+    name: string,
+    version: number
+  ): Promise<IReproducibilityReply>;
   card(name: string, version: number, format: CardFormat): Promise<ICardReply>;
   updateCard(
     name: string,
@@ -366,6 +370,13 @@ export class RegistryAPI implements IRegistryApi {
 
   lineage(name: string, version: number): Promise<ILineage> {
     return this._call(`${versionPath(name, version)}/lineage`);
+  }
+
+  reproducibility(
+    name: string,
+    version: number
+  ): Promise<IReproducibilityReply> {
+    return this._call(`${versionPath(name, version)}/reproducibility`);
   }
 
   card(name: string, version: number, format: CardFormat): Promise<ICardReply> {

@@ -119,9 +119,50 @@ function List(props: { items: string[]; empty: string }): JSX.Element {
   );
 }
 
+/**
+ * A compared value as short text.
+ */
+export function valueText(value: unknown): string {
+  if (value === null || value === undefined) {
+    return '∅';
+  }
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/**
+ * The environment differences of a check's details, as `key: original → re-run` lines.
+ */
+export function environmentLines(
+  details: Record<string, any> | null
+): string[] {
+  const rows = Array.isArray(details?.environment) ? details.environment : [];
+  return rows.map(
+    (r: Record<string, unknown>) =>
+      `${valueText(r.key)}: ${valueText(r.a)} → ${valueText(r.b)}`
+  );
+}
+
+/**
+ * Every metric a check compared, as `key: original → re-run` lines marked
+ * when outside the tolerance.
+ */
+export function metricLines(details: Record<string, any> | null): string[] {
+  const rows = Array.isArray(details?.metrics) ? details.metrics : [];
+  return rows.map(
+    (r: Record<string, unknown>) =>
+      `${valueText(r.key)}: ${valueText(r.original)} → ${valueText(r.rerun)}` +
+      (r.within_tolerance ? '' : ' (outside the tolerance)')
+  );
+}
+
 export function ReproducibilityView(props: {
   v: IModelVersion;
   audit: IAuditEntry[];
+  /**
+   * The check's details (`GET .../reproducibility`), when loaded.
+   */
+  details?: Record<string, any> | null;
+  detailsError?: string | null;
   openRun: (runId: string) => void;
   check: (name: string, version: number) => void;
   /**
@@ -130,6 +171,9 @@ export function ReproducibilityView(props: {
   pendingJob: string | null;
 }): JSX.Element {
   const { v, audit, openRun, check, pendingJob } = props;
+  const details = props.details ?? null;
+  const environment = environmentLines(details);
+  const metrics = metricLines(details);
   const s = reproducibilitySummary(v.tags);
   const pending = pendingJob && s?.job_id !== pendingJob ? pendingJob : null;
   const verdict = s
@@ -198,7 +242,24 @@ export function ReproducibilityView(props: {
             />
           </dd>
           <dt>Environment differences</dt>
-          <dd>{s.environment_differences ?? '—'}</dd>
+          <dd className="jp-mm-repro-environment">
+            {environment.length ? (
+              <List items={environment} empty="" />
+            ) : (
+              (s.environment_differences ?? '—')
+            )}
+          </dd>
+          {metrics.length ? (
+            <>
+              <dt>Metrics compared</dt>
+              <dd>
+                <details>
+                  <summary>{metrics.length} metrics</summary>
+                  <List items={metrics} empty="" />
+                </details>
+              </dd>
+            </>
+          ) : null}
           {diffs.other.length ? (
             <>
               <dt>Problems</dt>
@@ -224,6 +285,11 @@ export function ReproducibilityView(props: {
           its metrics and the model’s predictions.
         </p>
       )}
+      {props.detailsError ? (
+        <div className="jp-mm-error" role="alert">
+          The check’s details could not be read: {props.detailsError}
+        </div>
+      ) : null}
       {pending ? (
         <p className="jp-mm-repro-pending" role="status">
           Check running (job {pending}); its progress is in the sidebar’s Jobs

@@ -29,8 +29,12 @@ import {
   Lifecycle
 } from './api';
 import { LifecycleBadge, LifecycleView } from './lifecycle';
-import { ReproducibilityView } from './reproducibility';
-import type { IEvaluationRecord, IVersionMonitoring } from '../schema';
+import { REPRODUCIBILITY_TAG, ReproducibilityView } from './reproducibility';
+import type {
+  IEvaluationRecord,
+  IReproducibilityReply,
+  IVersionMonitoring
+} from '../schema';
 import {
   AliasBadge,
   ApprovalBadge,
@@ -95,6 +99,10 @@ export class VersionViewModel {
   data: IModelVersion | null = null;
   audit: IAuditEntry[] = [];
   lineage: ILineage | null = null;
+  /**
+   * The latest reproducibility check's details (null: never checked, or not loaded).
+   */
+  reproducibility: IReproducibilityReply['details'] = null;
   card: ICardReply | null = null;
   /**
    * This version's monitoring (null until loaded).
@@ -145,6 +153,12 @@ export class VersionViewModel {
       }),
       this._part('lineage', async () => {
         this.lineage = await this.api.lineage(this.name, this.version);
+      }),
+      this._part('reproducibility', async () => {
+        // Only a version with a recorded check has details to read.
+        this.reproducibility = this.data?.tags[REPRODUCIBILITY_TAG]
+          ? (await this.api.reproducibility(this.name, this.version)).details
+          : null;
       }),
       this.loadCard(),
       this._part('monitoring', async () => {
@@ -919,26 +933,6 @@ export function VersionView(props: {
               />
             </Section>
           ) : null}
-          <Section title="Lifecycle" id={`${idBase}-lifecycle`}>
-            <LifecycleView
-              v={v}
-              audit={model.audit}
-              setLifecycle={actions.setLifecycle}
-            />
-          </Section>
-          <Section title="Reproducibility" id={`${idBase}-reproducibility`}>
-            <ReproducibilityView
-              v={v}
-              audit={model.audit}
-              openRun={actions.openRun}
-              pendingJob={model.pendingCheck}
-              check={(name, version) =>
-                void actions
-                  .checkReproducibility(name, version)
-                  .then(job => job && model.checkStarted(job.job_id))
-              }
-            />
-          </Section>
           <Section title="Audit timeline" id={`${idBase}-audit`}>
             {model.errors.audit ? (
               <div className="jp-mm-error">{model.errors.audit}</div>
@@ -963,6 +957,28 @@ export function VersionView(props: {
             ) : (
               <p className="jp-mm-dim">Loading…</p>
             )}
+          </Section>
+          <Section title="Lifecycle" id={`${idBase}-lifecycle`}>
+            <LifecycleView
+              v={v}
+              audit={model.audit}
+              setLifecycle={actions.setLifecycle}
+            />
+          </Section>
+          <Section title="Reproducibility" id={`${idBase}-reproducibility`}>
+            <ReproducibilityView
+              v={v}
+              audit={model.audit}
+              details={model.reproducibility}
+              detailsError={model.errors.reproducibility ?? null}
+              openRun={actions.openRun}
+              pendingJob={model.pendingCheck}
+              check={(name, version) =>
+                void actions
+                  .checkReproducibility(name, version)
+                  .then(job => job && model.checkStarted(job.job_id))
+              }
+            />
           </Section>
           <Section title="Model card" id={`${idBase}-card`}>
             <CardView model={model} actions={actions} />

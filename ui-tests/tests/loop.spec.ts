@@ -170,6 +170,10 @@ test.describe('closing the loop', () => {
         'by alice'
       );
       await expect(view.locator('.jp-mm-repro-pending')).toHaveCount(0);
+      // The details (GET .../reproducibility): every metric compared.
+      await expect(view.locator('.jp-mm-reproducibility')).toContainText(
+        'accuracy:'
+      );
     });
 
     await test.step('deprecate, then archive with a reason', async () => {
