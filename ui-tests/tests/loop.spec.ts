@@ -23,12 +23,13 @@ import {
 } from './helpers';
 
 const MODEL = 'loop-model';
+// Its own experiment, run and model names: other spec files use the same store.
 const RUN_NAME = 'loop-train';
 
 const CELLS = [
   'import jupyter_mm as mm',
   [
-    `%%track ${RUN_NAME}`,
+    `%%track ${RUN_NAME} -e ui-loop`,
     'import numpy as np',
     'from sklearn.linear_model import LogisticRegression',
     'C = 0.5',

@@ -403,9 +403,9 @@ test.describe('model registry approval flow', () => {
       await expect(
         versionRow(page, 1).locator('.jp-mm-alias-badge')
       ).toHaveText('@challenger');
-      await expect(panel.locator('.jp-mm-models-item')).toContainText(
-        'v2 · @challenger'
-      );
+      await expect(
+        panel.locator('.jp-mm-models-item', { hasText: MODEL })
+      ).toContainText('v2 · @challenger');
       // Her selection stayed where it was.
       await expect(panel.locator('.jp-mm-models-name')).toHaveText(MODEL);
     });
