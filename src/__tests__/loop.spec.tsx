@@ -39,6 +39,7 @@ import {
 } from '../models/webhooks';
 import { WebhooksAPI } from '../models/webhooks-api';
 import { VersionView, VersionViewModel } from '../models/versionview';
+import { ModelsPanelModel, ModelsPanelView } from '../models/panel';
 import type { IJob, IWebhook } from '../schema';
 import { askRerun, overridesFrom } from '../views/rerun';
 import { fakeServerSettings, ICall, mountEachTest } from './utils';
@@ -400,6 +401,71 @@ describe('lifecycle', () => {
       { lifecycle: 'archived', reason: 'retired' }
     ]);
     expect(changed).toHaveBeenCalledTimes(1);
+  });
+
+  it('marks a retired version in the Models panel', async () => {
+    const base = 'registry/models/credit-risk';
+    const { settings } = server((method, path) => {
+      if (path.startsWith('registry/models?')) {
+        return {
+          body: {
+            models: [
+              {
+                name: 'credit-risk',
+                description: '',
+                owner: 'a',
+                creation_time: 1,
+                last_update_time: 1,
+                tags: {},
+                aliases: {},
+                last_version: 2
+              }
+            ]
+          }
+        };
+      }
+      if (path === base) {
+        return {
+          body: {
+            name: 'credit-risk',
+            description: '',
+            owner: 'a',
+            creation_time: 1,
+            last_update_time: 1,
+            tags: {},
+            aliases: {},
+            last_version: 2
+          }
+        };
+      }
+      if (path === `${base}/versions`) {
+        return {
+          body: {
+            versions: [
+              version({ version: 2 }),
+              version({ lifecycle: 'archived' })
+            ]
+          }
+        };
+      }
+      return undefined;
+    });
+    const panel = new ModelsPanelModel(new RegistryAPI(settings));
+    const acts = {
+      openVersion: jest.fn(),
+      openRun: jest.fn(),
+      decide: jest.fn(),
+      setAlias: jest.fn(),
+      deleteAlias: jest.fn(),
+      register: jest.fn()
+    };
+    act(() => root.render(<ModelsPanelView model={panel} actions={acts} />));
+    await act(() => panel.search());
+    await flush();
+    const badges = Array.from(
+      host.querySelectorAll('tr[data-version] .jp-mm-lifecycle')
+    ).map(b => [b.closest('tr')?.getAttribute('data-version'), b.textContent]);
+    expect(badges).toEqual([['1', 'archived']]);
   });
 
   it('shows the state, the reason and who, and offers the next states', () => {

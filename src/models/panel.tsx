@@ -27,6 +27,7 @@ import {
   RunLink,
   useRerenderOn
 } from './components';
+import { LifecycleBadge } from './lifecycle';
 import type { IRegistryChanges } from './live';
 import type { IWebhooksApi } from './webhooks-api';
 import { WebhooksSection } from './webhooks';
@@ -291,6 +292,7 @@ function VersionsTable(props: {
                 >
                   v{v.version}
                 </button>
+                <LifecycleBadge version={v} />
               </td>
               <td>
                 <ApprovalBadge version={v} />
