@@ -37,6 +37,10 @@ export namespace CommandIDs {
   export const focusRuns = 'jupyter-mm:focus-runs';
   export const toggleDeleted = 'jupyter-mm:toggle-deleted-runs';
 
+  // Background jobs (registered by the main plugin with the sidebar's Jobs section, `src/jobs/commands.ts`).
+  export const rerunRun = 'jupyter-mm:rerun-run';
+  export const checkReproducibility = 'jupyter-mm:check-reproducibility';
+
   // Notebook integration.
   export const trackCell = 'jupyter-mm:track-cell';
 }

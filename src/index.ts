@@ -23,6 +23,15 @@ import { RunsModel } from './runsModel';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { RunsPanel } from './runsPanel';
 import { snapshotPlugin } from './snapshot';
+import { CommandIDs } from './commandIds';
+import { JOB_EVENT_SCHEMA, JobsAPI } from './jobs/api';
+// The sidebar's Jobs section and the job commands exist from activation.
+// eslint-disable-next-line jupyter/prefer-lazy-imports
+import { registerJobCommands } from './jobs/commands';
+// eslint-disable-next-line jupyter/prefer-lazy-imports
+import { JobsModel } from './jobs/model';
+// eslint-disable-next-line jupyter/prefer-lazy-imports
+import { JobsWidget } from './jobs/panel';
 import { onStoreEvents } from './storeEvents';
 import { modelsPlugin } from './models/plugin';
 import { viewsPlugin } from './views/plugin';
@@ -87,6 +96,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
         : null
     });
     const runs = new RunsPanel({ model: runsModel, commands: app.commands });
+    const jobsApi = new JobsAPI(serverSettings);
+    const jobs = new JobsWidget(new JobsModel(jobsApi), runId => {
+      void app.commands.execute(CommandIDs.openRun, { runId });
+    });
 
     // The sidebar owns the models and disposes them with itself.
     const sidebar: MMSidebar = new MMSidebar({
@@ -94,7 +107,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
         fetchStatus: () => requestAPI<IStatusReply>('status', serverSettings),
         isVisible: (): boolean => sidebar.isVisible
       }),
-      runs
+      runs,
+      jobs
     });
     app.shell.add(sidebar, 'left', { rank: SIDEBAR_RANK });
     restorer?.add(sidebar, SIDEBAR_ID);
@@ -112,6 +126,21 @@ const plugin: JupyterFrontEndPlugin<void> = {
     onStoreEvents(app.serviceManager.events, event =>
       runsModel.handleEvent(event)
     );
+    registerJobCommands({
+      app,
+      api: jobsApi,
+      jobs: jobs.model,
+      showJobs: () => {
+        app.shell.activateById(SIDEBAR_ID);
+        sidebar.showJobs();
+      }
+    });
+    app.serviceManager.events.stream.connect((_, emission) => {
+      if (emission.schema_id === JOB_EVENT_SCHEMA) {
+        jobs.model.handleEvent();
+      }
+    });
+    void jobs.model.refresh();
 
     const model = sidebar.model;
     void settingsLoaded.then(settings => {

@@ -582,6 +582,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/registry/models/{name}/versions/{version}/reproducibility": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the registered model's name (no `/` or `:`) */
+                name: components["parameters"]["ModelName"];
+                version: components["parameters"]["Version"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The latest reproducibility check (mm.reproducibility) with its details
+         * @description `summary` is the audited version tag `mm.reproducibility`; `details` is the blob it names
+         *     (every metric compared, the predictions, the environment differences, the problems),
+         *     verified against its SHA-256 as it is read. Both are null when the version was never checked.
+         */
+        get: operations["getReproducibility"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/registry/models/{name}/versions/{version}/lineage": {
         parameters: {
             query?: never;
@@ -3263,6 +3289,45 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getReproducibility: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the registered model's name (no `/` or `:`) */
+                name: components["parameters"]["ModelName"];
+                version: components["parameters"]["Version"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the latest check, or nulls */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description passed, tolerance, source_run_id, rerun_run_id, job_id, metrics_compared, predictions_sample, environment_differences, problems, details (SHA-256) */
+                        summary: {
+                            [key: string]: unknown;
+                        } | null;
+                        /** @description metrics [{key, original, rerun, within_tolerance}], predictions, environment [{key, a, b}], problems */
+                        details: {
+                            [key: string]: unknown;
+                        } | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["DataLoss"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -66,6 +66,23 @@ export async function requestAPI<T>(
 }
 
 /**
+ * `requestAPI` with a JSON body (when given) and a method.
+ */
+export function callAPI<T>(
+  serverSettings: ServerConnection.ISettings,
+  endPoint: string,
+  method = 'GET',
+  body?: unknown,
+  query: Record<string, string> = {}
+): Promise<T> {
+  const init: RequestInit = { method };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+  }
+  return requestAPI<T>(endPoint, serverSettings, init, query);
+}
+
+/**
  * What an error reply says besides its message: the `details` of the REST
  * API's error JSON. For a filter or order_by syntax error: the request field
  * at fault, the character offset and, for order_by, the clause's index.

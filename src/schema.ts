@@ -6,7 +6,7 @@
  * documents the spec leaves free, are typed where they are used (`api.ts`, `views/types.ts`).
  */
 
-import type { components } from './openapi';
+import type { components, operations } from './openapi';
 
 type Schemas = components['schemas'];
 
@@ -92,3 +92,35 @@ export type IVersionMonitoring = IModelMonitoring['versions'][number];
  * One evaluation of a monitor as kept in its monitoring run.
  */
 export type IEvaluationRecord = Schemas['EvaluationRecord'];
+
+/**
+ * A background job (a notebook re-run or a reproducibility check), without its log.
+ */
+export type IJob = Schemas['Job'];
+
+/**
+ * A job with a piece of its log (`GET jobs/{id}?log_offset=`).
+ */
+export type IJobWithLog = Schemas['JobWithLog'];
+
+/**
+ * A webhook (never its secret).
+ */
+export type IWebhook = Schemas['Webhook'];
+
+/**
+ * One delivery of a webhook, with each attempt and its answer.
+ */
+export type IWebhookDelivery = Schemas['WebhookDelivery'];
+
+/**
+ * How the receiver answered a test delivery.
+ */
+export type IWebhookTestResult = Schemas['WebhookTestResult'];
+
+/**
+ * A version's latest reproducibility check (`GET .../versions/{v}/reproducibility`): the
+ * audited summary and its details, both null when it was never checked.
+ */
+export type IReproducibilityReply =
+  operations['getReproducibility']['responses']['200']['content']['application/json'];

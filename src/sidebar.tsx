@@ -7,8 +7,10 @@ import {
   refreshIcon
 } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
+import { AccordionPanel } from '@lumino/widgets';
 
 import { formatTime, summarizeStatus } from './format';
+import type { JobsWidget } from './jobs/panel';
 import { mmIcon } from './icons';
 import { StoreStatusModel } from './model';
 import { RunsPanel } from './runsPanel';
@@ -120,6 +122,13 @@ export class MMSidebar extends SidePanel {
     if (this.runs) {
       this.addWidget(this.runs);
     }
+    this.jobs = options.jobs ?? null;
+    // The Jobs section appears with the first job: until then the sidebar is as it was.
+    this.jobs?.model.changed.connect(() => {
+      if (this.jobs?.model.jobs.length) {
+        this._addJobs();
+      }
+    }, this);
     this.addWidget(new StoreStatusWidget(this.model));
   }
 
@@ -127,6 +136,28 @@ export class MMSidebar extends SidePanel {
    * The run panel, when there is one; owned (and disposed) by the sidebar.
    */
   readonly runs: RunsPanel | null;
+
+  /**
+   * The Jobs section (re-runs, reproducibility checks), when there is one.
+   */
+  readonly jobs: JobsWidget | null;
+
+  /**
+   * Show the Jobs section, expanded.
+   */
+  showJobs(): void {
+    if (!this.jobs) {
+      return;
+    }
+    this._addJobs();
+    (this.content as AccordionPanel).expand(this.widgets.indexOf(this.jobs));
+  }
+
+  private _addJobs(): void {
+    if (this.jobs && !this.widgets.includes(this.jobs)) {
+      this.insertWidget(this.runs ? 1 : 0, this.jobs);
+    }
+  }
 
   /**
    * The model shown by the sidebar; owned (and disposed) by the sidebar.
@@ -139,6 +170,8 @@ export class MMSidebar extends SidePanel {
     }
     this.model.dispose();
     this.runs?.model.dispose();
+    this.jobs?.model.dispose();
+    this.jobs?.dispose();
     super.dispose();
   }
 
@@ -155,5 +188,9 @@ export namespace MMSidebar {
      * The run panel, shown above the store summary.
      */
     runs?: RunsPanel;
+    /**
+     * The Jobs section, shown below the run panel while it has jobs.
+     */
+    jobs?: JobsWidget;
   }
 }

@@ -65,3 +65,6 @@ class MMUITestIdentityProvider(PasswordIdentityProvider):
 
 
 c.ServerApp.identity_provider_class = MMUITestIdentityProvider
+
+# ui-tests/tests/loop.spec.ts points a webhook at this server (a loopback address): allow it here.
+c.JupyterMM.webhooks_allow_private = True

@@ -362,7 +362,9 @@ describe('VersionViewModel live', () => {
       decide: jest.fn(),
       setAlias: jest.fn(),
       deleteAlias: jest.fn(),
-      changed: jest.fn()
+      changed: jest.fn(),
+      setLifecycle: jest.fn(),
+      checkReproducibility: jest.fn(() => Promise.resolve(null))
     };
     try {
       act(() => root.render(<VersionView model={view} actions={actions} />));

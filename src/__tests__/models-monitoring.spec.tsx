@@ -216,7 +216,9 @@ describe('Monitoring in the Models panel and version view', () => {
     decide: jest.fn(),
     setAlias: jest.fn(),
     deleteAlias: jest.fn(),
-    changed: jest.fn()
+    changed: jest.fn(),
+    setLifecycle: jest.fn(),
+    checkReproducibility: jest.fn(() => Promise.resolve(null))
   });
 
   it('asks the monitoring route for a bounded history', async () => {

@@ -562,7 +562,9 @@ describe('VersionView', () => {
       decide: jest.fn(),
       setAlias: jest.fn(),
       deleteAlias: jest.fn(),
-      changed: jest.fn()
+      changed: jest.fn(),
+      setLifecycle: jest.fn(),
+      checkReproducibility: jest.fn(() => Promise.resolve(null))
     };
   }
 

@@ -9,13 +9,32 @@ import { showErrorMessage } from '@jupyterlab/apputils';
 import { ServerConnection } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { Decision, errorText, IModelVersion, IRegistryApi } from './api';
-import { askForm } from './dialogs';
+import {
+  Decision,
+  errorText,
+  IModelVersion,
+  IRegistryApi,
+  Lifecycle
+} from './api';
+import { askAndSubmit, askForm } from './dialogs';
 
 const DECISION_TITLES: Record<Decision, string> = {
   request: 'Request approval',
   approve: 'Approve version',
   reject: 'Reject version'
+};
+
+const LIFECYCLE_TITLES: Record<Lifecycle, string> = {
+  deprecated: 'Deprecate',
+  archived: 'Archive',
+  active: 'Reactivate'
+};
+
+const LIFECYCLE_INTROS: Record<Lifecycle, string> = {
+  deprecated: 'A deprecated version keeps serving; users are told why.',
+  archived:
+    'An archived version never serves and no alias can point at it; it stays readable for audit.',
+  active: 'Clears the deprecation or the archiving.'
 };
 
 /**
@@ -151,6 +170,44 @@ export class ModelActions {
       return true;
     });
     return done === true;
+  }
+
+  /**
+   * Deprecate, archive (a reason is required) or reactivate a version. The
+   * server's refusal (an alias still holds the version, say) is shown in the
+   * dialog, which stays open to change the answer or cancel.
+   */
+  async setLifecycle(
+    name: string,
+    version: number,
+    lifecycle: Lifecycle,
+    ask: typeof askForm = askForm
+  ): Promise<IModelVersion | null> {
+    const title = LIFECYCLE_TITLES[lifecycle];
+    const done = await askAndSubmit(
+      {
+        title: `${title}: ${name} v${version}`,
+        intro: LIFECYCLE_INTROS[lifecycle],
+        fields: [
+          {
+            key: 'reason',
+            label: lifecycle === 'active' ? 'Why' : 'Reason (required)',
+            multiline: true,
+            required: lifecycle !== 'active',
+            placeholder: 'Kept in the audit trail'
+          }
+        ],
+        accept: title
+      },
+      answer =>
+        this.api.setLifecycle(name, version, lifecycle, answer.reason.trim()),
+      errorText,
+      ask
+    );
+    if (done) {
+      this._changed.emit(name);
+    }
+    return done;
   }
 
   /**

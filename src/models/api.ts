@@ -5,8 +5,8 @@
 
 import { ServerConnection } from '@jupyterlab/services';
 
-import { requestAPI } from '../request';
-import type { IModelMonitoring } from '../schema';
+import { callAPI } from '../request';
+import type { IModelMonitoring, IReproducibilityReply } from '../schema';
 
 export type ApprovalStatus = 'PendingManualApproval' | 'Approved' | 'Rejected';
 
@@ -41,6 +41,14 @@ export interface IModelVersion {
   model_path: string | null;
   status: string;
   stage?: string | null;
+  /**
+   * `deprecated` keeps serving; `archived` never serves (MLflow's Archived stage).
+   */
+  lifecycle?: Lifecycle;
+  /**
+   * Why it was deprecated (null: it is not).
+   */
+  deprecation?: string | null;
   description: string | null;
   user_id: string | null;
   creation_time: number | null;
@@ -166,6 +174,8 @@ export interface ICardReply {
 
 export type Decision = 'request' | 'approve' | 'reject';
 
+export type Lifecycle = 'active' | 'deprecated' | 'archived';
+
 /**
  * The registry calls of the Models panel and version view; the tests give a fake.
  */
@@ -195,8 +205,18 @@ export interface IRegistryApi {
     comment: string
   ): Promise<IModelVersion>;
   deleteAlias(name: string, alias: string, comment: string): Promise<void>;
+  setLifecycle(
+    name: string,
+    version: number,
+    lifecycle: Lifecycle,
+    reason: string
+  ): Promise<IModelVersion>;
   audit(name: string): Promise<IAuditEntry[]>;
   lineage(name: string, version: number): Promise<ILineage>;
+  reproducibility(
+    name: string,
+    version: number
+  ): Promise<IReproducibilityReply>;
   card(name: string, version: number, format: CardFormat): Promise<ICardReply>;
   updateCard(
     name: string,
@@ -234,11 +254,7 @@ export class RegistryAPI implements IRegistryApi {
     body?: unknown,
     query: Record<string, string> = {}
   ): Promise<T> {
-    const init: RequestInit = { method };
-    if (body !== undefined) {
-      init.body = JSON.stringify(body);
-    }
-    return requestAPI<T>(path, this.serverSettings, init, query);
+    return callAPI<T>(this.serverSettings, path, method, body, query);
   }
 
   async searchModels(filter: string): Promise<IRegisteredModel[]> {
@@ -330,6 +346,18 @@ export class RegistryAPI implements IRegistryApi {
     );
   }
 
+  setLifecycle(
+    name: string,
+    version: number,
+    lifecycle: Lifecycle,
+    reason: string
+  ): Promise<IModelVersion> {
+    return this._call(`${versionPath(name, version)}/lifecycle`, 'PUT', {
+      lifecycle,
+      ...(reason ? { reason } : {})
+    });
+  }
+
   async audit(name: string): Promise<IAuditEntry[]> {
     const reply = await this._call<{ entries: IAuditEntry[] }>(
       'registry/audit',
@@ -342,6 +370,13 @@ export class RegistryAPI implements IRegistryApi {
 
   lineage(name: string, version: number): Promise<ILineage> {
     return this._call(`${versionPath(name, version)}/lineage`);
+  }
+
+  reproducibility(
+    name: string,
+    version: number
+  ): Promise<IReproducibilityReply> {
+    return this._call(`${versionPath(name, version)}/reproducibility`);
   }
 
   card(name: string, version: number, format: CardFormat): Promise<ICardReply> {

@@ -124,3 +124,36 @@ export async function askForm(options: {
 namespace Private {
   export const ids = { next: 0 };
 }
+
+/**
+ * Ask for the fields and submit them; a refusal (the server's message, or an
+ * error `submit` throws for what it cannot read) opens the form again with the
+ * message at its top and what was typed kept. The answer of `submit`, or null
+ * when cancelled.
+ */
+export async function askAndSubmit<T>(
+  options: {
+    title: string;
+    fields: IFormField[];
+    intro?: string;
+    accept?: string;
+  },
+  submit: (answer: Record<string, string>) => Promise<T>,
+  describe: (error: unknown) => string,
+  ask: typeof askForm = askForm
+): Promise<T | null> {
+  let fields = options.fields;
+  let intro = options.intro;
+  for (;;) {
+    const answer = await ask({ ...options, fields, intro });
+    if (!answer) {
+      return null;
+    }
+    try {
+      return await submit(answer);
+    } catch (error) {
+      intro = describe(error);
+      fields = fields.map(f => ({ ...f, value: answer[f.key] ?? f.value }));
+    }
+  }
+}

@@ -179,6 +179,14 @@ export function shortDigest(digest: string | null | undefined): string {
 }
 
 /**
+ * The JSON-schema properties of a command's `name` and `version` arguments.
+ */
+export const VERSION_PROPERTIES = {
+  name: { type: 'string', description: 'the registered model' },
+  version: { type: 'number', description: 'the version number' }
+};
+
+/**
  * `{name, version}` from command args, or null when they are not usable.
  */
 export function versionArgs(

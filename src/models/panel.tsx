@@ -27,7 +27,10 @@ import {
   RunLink,
   useRerenderOn
 } from './components';
+import { LifecycleBadge } from './lifecycle';
 import type { IRegistryChanges } from './live';
+import type { IWebhooksApi } from './webhooks-api';
+import { WebhooksSection } from './webhooks';
 import type { MonitoringStatus } from '../schema';
 
 /**
@@ -289,6 +292,7 @@ function VersionsTable(props: {
                 >
                   v{v.version}
                 </button>
+                <LifecycleBadge version={v} />
               </td>
               <td>
                 <ApprovalBadge version={v} />
@@ -375,8 +379,12 @@ function VersionsTable(props: {
 export function ModelsPanelView(props: {
   model: ModelsPanelModel;
   actions: IModelsPanelActions;
+  /**
+   * The webhooks API; without it the panel has no Webhooks section.
+   */
+  webhooks?: IWebhooksApi;
 }): JSX.Element {
-  const { model, actions } = props;
+  const { model, actions, webhooks } = props;
   useRerenderOn(model.changed);
   const selected = model.model;
   return (
@@ -449,6 +457,9 @@ export function ModelsPanelView(props: {
                 </p>
               ) : null}
               <VersionsTable model={model} actions={actions} />
+              {webhooks ? (
+                <WebhooksSection api={webhooks} model={selected.name} />
+              ) : null}
             </>
           ) : null}
         </section>
@@ -463,7 +474,8 @@ export function ModelsPanelView(props: {
 export class ModelsPanel extends ReactWidget {
   constructor(
     readonly model: ModelsPanelModel,
-    private _actions: IModelsPanelActions
+    private _actions: IModelsPanelActions,
+    private _webhooks?: IWebhooksApi
   ) {
     super();
     this.addClass('jp-mm-view');
@@ -471,6 +483,12 @@ export class ModelsPanel extends ReactWidget {
   }
 
   render(): JSX.Element {
-    return <ModelsPanelView model={this.model} actions={this._actions} />;
+    return (
+      <ModelsPanelView
+        model={this.model}
+        actions={this._actions}
+        webhooks={this._webhooks}
+      />
+    );
   }
 }

@@ -28,9 +28,8 @@ import { ModelActions } from './actions';
 import { Decision, errorText, RegistryAPI } from './api';
 import { askForm } from './dialogs';
 import { follow, registryEvent, RegistryEventBatcher } from './live';
-// isEnabled checks the args synchronously.
-// eslint-disable-next-line jupyter/prefer-lazy-imports
-import { versionArgs } from './format';
+// The command schemas and isEnabled need these synchronously.
+import { VERSION_PROPERTIES, versionArgs } from './format';
 import type { IModelsPanelActions, ModelsPanel } from './panel';
 import type { VersionViewWidget } from './versionview';
 
@@ -47,8 +46,7 @@ const DECISION_COMMANDS: Record<Decision, string> = {
 const VERSION_ARGS = {
   type: 'object',
   properties: {
-    name: { type: 'string', description: 'the registered model' },
-    version: { type: 'number', description: 'the version number' },
+    ...VERSION_PROPERTIES,
     comment: {
       type: 'string',
       description: 'why (kept in the audit trail); asked for when missing'
@@ -155,7 +153,12 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
         if (!widget) {
           const { ModelsPanel, ModelsPanelModel } = await import('./panel');
           const model = new ModelsPanelModel(api);
-          const content = new ModelsPanel(model, viewActions);
+          const { WebhooksAPI } = await import('./webhooks-api');
+          const content = new ModelsPanel(
+            model,
+            viewActions,
+            new WebhooksAPI(serviceManager.serverSettings)
+          );
           widget = openInMainArea(shell, panels, content, {
             id: PANEL_ID,
             label: 'Models',
@@ -229,7 +232,14 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
         const model = new VersionViewModel(api, name, version);
         const content = new VersionViewWidget(model, {
           ...viewActions,
-          changed: changedName => actions.notify(changedName)
+          changed: changedName => actions.notify(changedName),
+          setLifecycle: (n, v, lifecycle) =>
+            void actions.setLifecycle(n, v, lifecycle),
+          checkReproducibility: async (n, v) =>
+            ((await commands.execute(CommandIDs.checkReproducibility, {
+              name: n,
+              version: v
+            })) as { job_id: string } | null) ?? null
         });
         const widget = openInMainArea(shell, versions, content, {
           id: `jupyter-mm-model-${encodeURIComponent(name)}-${version}`,

@@ -25,9 +25,16 @@ import {
   ICardReply,
   ILineage,
   IModelVersion,
-  IRegistryApi
+  IRegistryApi,
+  Lifecycle
 } from './api';
-import type { IEvaluationRecord, IVersionMonitoring } from '../schema';
+import { LifecycleBadge, LifecycleView } from './lifecycle';
+import { REPRODUCIBILITY_TAG, ReproducibilityView } from './reproducibility';
+import type {
+  IEvaluationRecord,
+  IReproducibilityReply,
+  IVersionMonitoring
+} from '../schema';
 import {
   AliasBadge,
   ApprovalBadge,
@@ -57,6 +64,17 @@ export interface IVersionViewActions {
    * Called after the card's fields were saved here.
    */
   changed(name: string): void;
+  /**
+   * Deprecate, archive or reactivate (a dialog asks why).
+   */
+  setLifecycle(name: string, version: number, lifecycle: Lifecycle): void;
+  /**
+   * Start a reproducibility check; the job started, or null.
+   */
+  checkReproducibility(
+    name: string,
+    version: number
+  ): Promise<{ job_id: string } | null>;
 }
 
 /**
@@ -81,12 +99,21 @@ export class VersionViewModel {
   data: IModelVersion | null = null;
   audit: IAuditEntry[] = [];
   lineage: ILineage | null = null;
+  /**
+   * The latest reproducibility check's details (null: never checked, or not loaded).
+   */
+  reproducibility: IReproducibilityReply['details'] = null;
   card: ICardReply | null = null;
   /**
    * This version's monitoring (null until loaded).
    */
   monitoring: IVersionMonitoring | null = null;
   cardFormat: CardFormat = 'html';
+  /**
+   * The job of a reproducibility check started here, until its verdict is
+   * recorded on the version.
+   */
+  pendingCheck: string | null = null;
   error: string | null = null;
   errors: Record<string, string> = {};
   /**
@@ -126,6 +153,12 @@ export class VersionViewModel {
       }),
       this._part('lineage', async () => {
         this.lineage = await this.api.lineage(this.name, this.version);
+      }),
+      this._part('reproducibility', async () => {
+        // Only a version with a recorded check has details to read.
+        this.reproducibility = this.data?.tags[REPRODUCIBILITY_TAG]
+          ? (await this.api.reproducibility(this.name, this.version)).details
+          : null;
       }),
       this.loadCard(),
       this._part('monitoring', async () => {
@@ -172,6 +205,14 @@ export class VersionViewModel {
     }
     await this.load();
     return true;
+  }
+
+  /**
+   * A reproducibility check was started from this view.
+   */
+  checkStarted(jobId: string): void {
+    this.pendingCheck = jobId;
+    this._changed.emit();
   }
 
   /**
@@ -851,6 +892,7 @@ export function VersionView(props: {
           {model.name} <span className="jp-mm-dim">v{model.version}</span>
         </h1>
         {v ? <ApprovalBadge version={v} /> : null}
+        {v ? <LifecycleBadge version={v} /> : null}
         {v?.aliases.map(alias => (
           <AliasBadge
             key={alias}
@@ -915,6 +957,28 @@ export function VersionView(props: {
             ) : (
               <p className="jp-mm-dim">Loading…</p>
             )}
+          </Section>
+          <Section title="Lifecycle" id={`${idBase}-lifecycle`}>
+            <LifecycleView
+              v={v}
+              audit={model.audit}
+              setLifecycle={actions.setLifecycle}
+            />
+          </Section>
+          <Section title="Reproducibility" id={`${idBase}-reproducibility`}>
+            <ReproducibilityView
+              v={v}
+              audit={model.audit}
+              details={model.reproducibility}
+              detailsError={model.errors.reproducibility ?? null}
+              openRun={actions.openRun}
+              pendingJob={model.pendingCheck}
+              check={(name, version) =>
+                void actions
+                  .checkReproducibility(name, version)
+                  .then(job => job && model.checkStarted(job.job_id))
+              }
+            />
           </Section>
           <Section title="Model card" id={`${idBase}-card`}>
             <CardView model={model} actions={actions} />

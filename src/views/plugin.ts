@@ -219,7 +219,8 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
         const content = new RunViewWidget(model, {
           rendermime,
           restoreSnapshot: id =>
-            commands.execute(CommandIDs.restoreSnapshot, { runId: id })
+            commands.execute(CommandIDs.restoreSnapshot, { runId: id }),
+          rerun: id => void commands.execute(CommandIDs.rerunRun, { runId: id })
         });
         const widget = openInMainArea(shell, runs, content, {
           id: `jupyter-mm-run-${runId}`,

@@ -35,6 +35,10 @@ export interface IRunViewContext {
    * Restore the run's snapshot into a new notebook.
    */
   restoreSnapshot: (runId: string) => Promise<void>;
+  /**
+   * Re-run the run's notebook with parameter overrides (a dialog, then a job).
+   */
+  rerun?: (runId: string) => void;
 }
 
 /**
@@ -109,6 +113,20 @@ export function RunView(props: {
         >
           Restore snapshot to a new notebook
         </button>
+        {context.rerun ? (
+          <button
+            className="jp-mm-button jp-mod-styled jp-mm-rerun"
+            disabled={!model.snapshot}
+            title={
+              model.snapshot
+                ? 'Re-execute this run’s notebook in a fresh kernel, with parameter overrides'
+                : 'This run has no notebook snapshot to re-run'
+            }
+            onClick={() => context.rerun?.(run.id)}
+          >
+            Re-run…
+          </button>
+        ) : null}
       </header>
       {model.error && (
         <p className="jp-mm-error" role="alert">

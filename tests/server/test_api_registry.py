@@ -553,3 +553,41 @@ async def test_lifecycle_over_rest(jp_fetch: Any, server_store: Store) -> None:
     assert "- Lifecycle: archived" in card["card"]
     entry = server_store.audit_log("m")[-1]
     assert (entry.action, entry.actor, entry.comment) == ("version.archived", "bob", "gone")
+
+
+async def test_reproducibility_evidence_over_rest(jp_fetch: Any, server_store: Store) -> None:
+    """``GET .../reproducibility``: nulls before any check; then the audited summary and the
+    details blob it names (what the version view shows); the digest is checked as it is read."""
+    from jupyter_mm.core.registry.reproducibility import record_reproducibility
+
+    req = _fetcher(jp_fetch)
+    run_id = _trained_run(server_store)
+    await req("alice", "POST", "models", body={"name": "m"})
+    await req(
+        "alice", "POST", "models", "m", "versions", body={"source": f"runs:/{run_id}/models/pd"}
+    )
+    path = ("models", "m", "versions", "1", "reproducibility")
+    assert await req("bob", "GET", *path) == (200, {"summary": None, "details": None})
+    env = [{"key": "packages.numpy", "a": "2.0.0", "b": "2.1.0"}]
+    record_reproducibility(
+        server_store, "m", 1,
+        {"passed": False, "tolerance": 1e-9, "job_id": "j1", "problems": ["metric auc: 1 → 2"]},
+        {"metrics": [{"key": "auc", "original": 1, "rerun": 2, "within_tolerance": False}],
+         "environment": env},
+        actor="alice",
+    )  # fmt: skip
+    code, found = await req("bob", "GET", *path)
+    assert code == 200
+    assert found["summary"]["passed"] is False and found["summary"]["job_id"] == "j1"
+    assert len(found["summary"]["details"]) == 64
+    assert found["details"]["environment"] == env
+    assert found["details"]["metrics"][0]["key"] == "auc"
+    code, err = await req("bob", "GET", "models", "m", "versions", "7", "reproducibility")
+    assert code == 404 and "7" in err["message"]
+    code, err = await req("bob", "GET", "models", "m", "versions", "x", "reproducibility")
+    assert code == 400
+    # The blob named by the tag is gone: a DATA_LOSS error naming it, not a 200 without details.
+    digest = found["summary"]["details"]
+    server_store.blobs.fs.rm(server_store.blobs._path(digest))
+    code, err = await req("bob", "GET", *path)
+    assert code == 500 and err["error_code"] == "DATA_LOSS" and digest in err["message"]

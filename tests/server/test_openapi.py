@@ -372,6 +372,16 @@ async def test_scripted_responses_match_the_spec(
     await req("DELETE", alias, *vpath, "aliases", "champion")  # not set: 400
     await req("GET", f"{version}/lineage", *vpath, "versions", "1", "lineage")
     await req("GET", f"{version}/lineage", *vpath, "versions", "2", "lineage")
+    repro = f"{version}/reproducibility"
+    await req("GET", repro, *vpath, "versions", "1", "reproducibility")  # never checked: nulls
+    with open_store() as store:
+        from jupyter_mm.core.registry.reproducibility import record_reproducibility
+
+        record_reproducibility(
+            store, "cr", 1, {"passed": True, "tolerance": 1e-9}, {"metrics": []}, actor="a"
+        )
+    await req("GET", repro, *vpath, "versions", "1", "reproducibility")
+    await req("GET", repro, *vpath, "versions", "9", "reproducibility")  # 404
     card = f"{version}/card"
     for fmt in ("markdown", "html", "json", "pdf"):
         await req("GET", card, *vpath, "versions", "1", "card", params={"format": fmt})

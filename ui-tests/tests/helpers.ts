@@ -11,6 +11,13 @@ import type { APIRequestContext, Locator, Page } from '@playwright/test';
 /** The extension's REST API, relative to the server's base URL. */
 export const API = '/jupyter-mm/api';
 
+/**
+ * Request headers acting as alice (and bob): the test server
+ * (jupyter_server_test_config.py) maps `token mm-ui-<name>` to the user <name>.
+ */
+export const ALICE = { Authorization: 'token mm-ui-alice' };
+export const BOB = { Authorization: 'token mm-ui-bob' };
+
 /** The id of the run panel's sidebar tab. */
 export const SIDEBAR = 'jupyter-mm-sidebar';
 
@@ -63,6 +70,31 @@ export async function uploadNotebook(
   );
 }
 
+/**
+ * Writes a notebook of `cells`, runs it in a real kernel, waits for the tracked
+ * run `runName` to finish with its end snapshot, closes the notebook and
+ * returns the run's id.
+ */
+export async function trackNotebook(
+  page: IJupyterLabPageFixture,
+  request: APIRequestContext,
+  path: string,
+  cells: string[],
+  runName: string
+): Promise<string> {
+  await uploadNotebook(page, path, cells);
+  await openNotebook(page, path);
+  await page.notebook.run();
+  await expect
+    .poll(async () => (await runByName(request, runName))?.status)
+    .toBe('FINISHED');
+  const runId = (await runByName(request, runName))!.id;
+  // JupyterLab posts the end snapshot when the cell finishes.
+  await expect.poll(() => snapshotPhase(request, runId)).toBe('end');
+  await page.notebook.close(true);
+  return runId;
+}
+
 /** Opens a notebook from the file browser; waits for kernel_info (requests sent before it can be dropped). */
 export async function openNotebook(
   page: IJupyterLabPageFixture,
@@ -74,6 +106,20 @@ export async function openNotebook(
     await widget.sessionContext.ready;
     await widget.sessionContext.session.kernel.info;
   });
+}
+
+/** Fills a jupyter-mm form dialog's fields (by name) and presses `accept`. */
+export async function fillForm(
+  page: Page,
+  fields: Record<string, string>,
+  accept: string
+): Promise<void> {
+  const d = dialog(page);
+  await expect(d).toBeVisible();
+  for (const [name, value] of Object.entries(fields)) {
+    await d.locator(`[name="${name}"]`).fill(value);
+  }
+  await d.getByRole('button', { name: accept, exact: true }).click();
 }
 
 /** Starts a JupyterLab command without waiting for it (it may open a dialog). */

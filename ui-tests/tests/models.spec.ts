@@ -18,17 +18,15 @@
 import { expect, test } from '@jupyterlab/galata';
 import type { Locator, Page } from '@playwright/test';
 import {
+  ALICE,
   API,
+  BOB,
   dialog,
   execute,
-  openNotebook,
-  runByName,
-  snapshotPhase,
-  uploadNotebook
+  fillForm,
+  trackNotebook
 } from './helpers';
 
-const ALICE = { Authorization: 'token mm-ui-alice' };
-const BOB = { Authorization: 'token mm-ui-bob' };
 const MODEL = 'credit-risk';
 
 const CELLS = [
@@ -54,12 +52,7 @@ async function answer(
   fields: Record<string, string>,
   accept: string
 ): Promise<void> {
-  const d = dialog(page);
-  await expect(d).toBeVisible();
-  for (const [name, value] of Object.entries(fields)) {
-    await d.locator(`[name="${name}"]`).fill(value);
-  }
-  await d.getByRole('button', { name: accept, exact: true }).click();
+  await fillForm(page, fields, accept);
   // The form is gone (an error dialog may follow it).
   await expect(page.locator('.jp-mm-form')).toHaveCount(0);
 }
@@ -86,16 +79,13 @@ test.describe('model registry approval flow', () => {
     let runId = '';
 
     await test.step('train and log a model in a tracked cell', async () => {
-      await uploadNotebook(page, `${tmpPath}/credit.ipynb`, CELLS);
-      await openNotebook(page, `${tmpPath}/credit.ipynb`);
-      await page.notebook.run();
-      await expect
-        .poll(async () => (await runByName(request, 'credit-logit'))?.status)
-        .toBe('FINISHED');
-      runId = (await runByName(request, 'credit-logit'))!.id;
-      // JupyterLab posts the end snapshot when the cell finishes.
-      await expect.poll(() => snapshotPhase(request, runId)).toBe('end');
-      await page.notebook.close(true);
+      runId = await trackNotebook(
+        page,
+        request,
+        `${tmpPath}/credit.ipynb`,
+        CELLS,
+        'credit-logit'
+      );
     });
 
     const panel = page.locator('#jupyter-mm-models');
@@ -413,9 +403,9 @@ test.describe('model registry approval flow', () => {
       await expect(
         versionRow(page, 1).locator('.jp-mm-alias-badge')
       ).toHaveText('@challenger');
-      await expect(panel.locator('.jp-mm-models-item')).toContainText(
-        'v2 · @challenger'
-      );
+      await expect(
+        panel.locator('.jp-mm-models-item', { hasText: MODEL })
+      ).toContainText('v2 · @challenger');
       // Her selection stayed where it was.
       await expect(panel.locator('.jp-mm-models-name')).toHaveText(MODEL);
     });

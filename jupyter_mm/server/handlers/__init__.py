@@ -48,6 +48,7 @@ from .registry import (
     MonitoringHandler,
     PolicyHandler,
     ReferenceProfileHandler,
+    ReproducibilityHandler,
     VersionHandler,
     VersionsHandler,
 )
@@ -130,6 +131,10 @@ def api_handlers() -> list[tuple[Any, ...]]:
         (route("registry", "models", _MODEL, "versions", _VERSION, "lifecycle"), LifecycleHandler),
         (route("registry", "models", _MODEL, "versions", _VERSION, "lineage"), LineageHandler),
         (route("registry", "models", _MODEL, "versions", _VERSION, "card"), ModelCardHandler),
+        (
+            route("registry", "models", _MODEL, "versions", _VERSION, "reproducibility"),
+            ReproducibilityHandler,
+        ),
         (
             route("registry", "models", _MODEL, "versions", _VERSION, "reference"),
             ReferenceProfileHandler,

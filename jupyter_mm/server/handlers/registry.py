@@ -559,6 +559,22 @@ class LineageHandler(RegistryHandler):
         self.send_json(await self.call_store(lineage, name, number))
 
 
+class ReproducibilityHandler(RegistryHandler):
+    """``GET``: the version's latest reproducibility check, ``{summary, details}`` (both null
+    when it was never checked): the audited ``mm.reproducibility`` summary and the details blob
+    it names (every metric compared, the predictions, the environment differences), verified
+    against its digest as it is read."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, name: str, version: str) -> None:
+        from ...core.registry.reproducibility import reproducibility
+
+        number = _version(version)
+        found = await self.call_store(reproducibility, name, number)
+        self.send_json(found or {"summary": None, "details": None})
+
+
 class ModelCardHandler(RegistryHandler):
     """``GET ?format=markdown|html|json``: the card (HTML escaped; JSON in Model Card
     Toolkit's schema); ``PATCH {intended_use, users, limitations, tradeoffs,
