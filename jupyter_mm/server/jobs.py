@@ -34,7 +34,10 @@ JOB_EVENT_SCHEMA: dict[str, Any] = {
     "properties": {
         "action": {"enum": ["rerun.finished"], "description": "what happened"},
         "job_id": {"type": "string", "description": "the job"},
-        "kind": {"enum": ["rerun", "reproducibility"], "description": "what the job did"},
+        "kind": {
+            "enum": ["rerun", "reproducibility", "retraining"],
+            "description": "what the job did",
+        },
         "state": {"type": "string", "description": "finished, failed, cancelled or lost"},
         "run_id": {"type": "string", "description": "the run re-run"},
         "result_run_id": {"type": "string", "description": "the run the re-run made"},
