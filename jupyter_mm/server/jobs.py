@@ -6,9 +6,10 @@ runs the jobs started through that process's REST routes and, at start, marks ``
 of processes that are gone. When a job it ran ends, the process emits one event with the schema
 :data:`JOB_EVENT_SCHEMA_ID` (the webhooks pick it up)::
 
-    {"action": "rerun.finished", "job_id": "...", "kind": "rerun" | "reproducibility",
+    {"action": "rerun.finished", "job_id": "...", "kind": "rerun" | "reproducibility" | "retraining",
      "state": "finished" | "failed" | "cancelled" | "lost", "run_id": "<the original>",
-     "result_run_id": "<the new run>", "error": "...", "passed": true}   # passed: checks only
+     "result_run_id": "<the new run>", "error": "...", "passed": true,   # passed: checks only
+     "model": "...", "retraining_id": "..."}                              # retraining jobs
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ JOB_EVENT_SCHEMA: dict[str, Any] = {
     "$id": JOB_EVENT_SCHEMA_ID,
     "version": "1",
     "title": "jupyter-mm background jobs",
-    "description": "A notebook re-run or reproducibility check ended (emitted by the process that ran it).",
+    "description": (
+        "A notebook re-run, reproducibility check or retraining job ended (emitted by the "
+        "process that ran it)."
+    ),
     "type": "object",
     "required": ["action", "job_id", "kind", "state"],
     "properties": {
@@ -42,9 +46,10 @@ JOB_EVENT_SCHEMA: dict[str, Any] = {
         "run_id": {"type": "string", "description": "the run re-run"},
         "result_run_id": {"type": "string", "description": "the run the re-run made"},
         "error": {"type": "string", "description": "why it failed"},
-        "model": {"type": "string", "description": "reproducibility: the registered model"},
+        "model": {"type": "string", "description": "reproducibility, retraining: the model"},
         "version": {"type": "integer", "description": "reproducibility: the version"},
         "passed": {"type": "boolean", "description": "reproducibility: the verdict"},
+        "retraining_id": {"type": "string", "description": "retraining: the retraining"},
     },
 }
 
@@ -61,7 +66,15 @@ def job_event(job: Job) -> dict[str, Any]:
         summary = (job.result or {}).get("summary")
         if isinstance(summary, dict) and isinstance(summary.get("passed"), bool):
             data["passed"] = summary["passed"]
+    elif job.kind == "retraining":
+        data["model"], data["retraining_id"] = job.spec.get("model"), job.spec.get("retraining_id")
     return data
+
+
+def register_job_schema(event_logger: Any) -> None:
+    """Register :data:`JOB_EVENT_SCHEMA` once (the webhooks listen before the runner starts)."""
+    if JOB_EVENT_SCHEMA_ID not in event_logger.schemas:
+        event_logger.register_event_schema(JOB_EVENT_SCHEMA)
 
 
 def start_jobs(app: Any, max_concurrent: int, timeout: float) -> JobRunner:
@@ -71,8 +84,7 @@ def start_jobs(app: Any, max_concurrent: int, timeout: float) -> JobRunner:
 
     serverapp = app.serverapp
     event_logger = serverapp.event_logger
-    if JOB_EVENT_SCHEMA_ID not in event_logger.schemas:
-        event_logger.register_event_schema(JOB_EVENT_SCHEMA)
+    register_job_schema(event_logger)
     loop = serverapp.io_loop
     # resolved, not opened: the extension loads even while a team database is down
     location = locations.resolve(app.store_provider.uri, app.store_provider.artifact_uri)
