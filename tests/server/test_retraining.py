@@ -8,63 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
-from traitlets.config import Config
 
 from jupyter_mm.core.store import Store
 from jupyter_mm.server.monitor_events import MONITOR_EVENT_SCHEMA_ID
 from tests.loop.conftest import track_notebook
+from tests.loop.test_retraining import TRAIN as TRAIN_TEMPLATE
 from tests.support.webhook_receiver import receiver
 
 from .test_mlflow_fixtures import in_thread
 from .test_mlflow_wire import jp_fetch
+from .test_webhooks_api import api, jp_server_config
 
-__all__ = ["jp_fetch"]
+__all__ = ["jp_fetch", "jp_server_config"]  # fixtures used by name
 
-TRAIN = (
-    "%%track credit --seed 7\n"
-    "import numpy as np\n"
-    "from sklearn.linear_model import LinearRegression\n"
-    "n = 40\n"
-    "X = np.random.rand(n, 2)\n"
-    "y = X @ [1.0, 2.0] + np.random.rand(n) * 0.5\n"
-    "model = LinearRegression().fit(X, y)\n"
-    "mm.log_metric('r2', model.score(X, y))\n"
-    "mm.log_model(model, 'model', input_example=X[:5])"
-)
-
-
-@pytest.fixture
-def jp_server_config(mm_clean_env: None, mm_store_dir: Path) -> Config:
-    return Config(
-        {
-            "ServerApp": {
-                "jpserver_extensions": {"jupyter_mm": True, "jupyter_server_terminals": False},
-                "allow_unauthenticated_access": False,
-            },
-            "JupyterMM": {
-                "tracking_uri": str(mm_store_dir),
-                "live_events": False,
-                "webhooks_allow_private": True,  # the receiver is on 127.0.0.1
-                "webhook_backoff": 0.05,
-            },
-        }
-    )
-
-
-async def api(jp_fetch: Any, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    if method in ("POST", "PUT") and body is None:
-        body = {}
-    r = await jp_fetch(
-        f"jupyter-mm/api/{path}", method=method,
-        body=None if body is None else json.dumps(body), raise_error=False,
-    )  # fmt: skip
-    return r.code, json.loads(r.body) if r.body else None
+TRAIN = TRAIN_TEMPLATE.format(name="credit")
 
 
 async def _until(jp_fetch: Any, path: str, done: Any, timeout: float = 240.0) -> Any:
