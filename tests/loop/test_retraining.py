@@ -5,6 +5,7 @@ webhook executor handing the retraining to a real HTTP receiver."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -199,3 +200,25 @@ def test_the_webhook_executor_hands_the_retraining_off(tmp_path: Path, store_dir
         data["params"] == {"n": 60} and data["model"] == "fraud" and data["state"] == "handed_off"
     )
     assert len(mm.versions("fraud")) == 1
+
+
+def test_a_schedule_starts_one_retraining_per_period(tmp_path: Path, store_dir: Path) -> None:
+    _champion(tmp_path, store_dir, "sched")
+    mm.set_retraining_policy("sched", triggers=["schedule"], schedule={"every": 60})
+    runner = JobRunner(str(store_dir))  # never started: the jobs it accepts stay queued
+
+    def submit(spec: dict[str, Any], run_id: str) -> Any:
+        return runner.submit("retraining", spec, created_by=rt.SYSTEM_ACTOR, run_id=run_id)
+
+    now = time.time()
+    try:
+        with Store.open(str(store_dir)) as st:
+            assert rt.run_schedules(st, submit, now=now - 600) == []  # before the policy
+            [first] = rt.run_schedules(st, submit, now=now + 120)
+            assert rt.run_schedules(st, submit, now=now + 121) == []  # the same period
+            [second] = rt.run_schedules(st, submit, now=now + 240)
+            assert first.trigger["kind"] == "schedule" and first.id != second.id
+            assert first.event_key == f"schedule:60:{int((now + 120) // 60)}"
+            assert len(st.list_jobs(kind="retraining")) == 2
+    finally:
+        runner.stop()
