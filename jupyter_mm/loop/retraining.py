@@ -147,7 +147,6 @@ def start(
     actor: str,
     submit: Submit | None,
     params: Mapping[str, Any] | None = None,
-    tracking_uri: str | None = None,
 ) -> tuple[Retraining, bool] | None:
     """Start the retraining ``trigger`` (``{"kind": "drift"|"performance"|"schedule"|"manual",
     ...}``) asks for, once per ``event_key``: ``(record, created)``. None when the model's policy
@@ -189,10 +188,8 @@ def start(
     if not created:
         return rec, False
     if handed_off:
-        _publish(store, rec, "retraining.requested", {
-            "executor": "webhook", "tracking_uri": tracking_uri, "alias": policy["alias"],
-            "gate_spec": policy["gate"],
-        })  # fmt: skip
+        _publish(store, rec, "retraining.requested",
+                 {"executor": "webhook", "alias": policy["alias"], "gate_spec": policy["gate"]})  # fmt: skip
         return rec, True
     try:
         if submit is None:
@@ -209,9 +206,7 @@ def start(
     return rec, True
 
 
-def on_event(
-    store: Store, data: Mapping[str, Any], submit: Submit | None, tracking_uri: str | None = None
-) -> Retraining | None:
+def on_event(store: Store, data: Mapping[str, Any], submit: Submit | None) -> Retraining | None:
     """A monitor alarm's retraining (the server calls it for each ``monitor.*`` event), if the
     model's policy retrains on it; at most one per evaluation."""
     kind = EVENT_TRIGGERS.get(str(data.get("action")))
@@ -221,12 +216,12 @@ def on_event(
     trigger = {"kind": kind, "event": data["action"], "evaluation_id": evaluation,
                "monitor": data.get("monitor"), "version": data.get("version")}  # fmt: skip
     found = start(store, model, trigger=trigger, event_key=f"{data['action']}:{evaluation}",
-                  actor=SYSTEM_ACTOR, submit=submit, tracking_uri=tracking_uri)  # fmt: skip
+                  actor=SYSTEM_ACTOR, submit=submit)  # fmt: skip
     return found[0] if found else None
 
 
 def run_schedules(
-    store: Store, submit: Submit | None, now: float | None = None, tracking_uri: str | None = None
+    store: Store, submit: Submit | None, now: float | None = None
 ) -> list[Retraining]:
     """The scheduled retraining of every policy whose period began since it was last started:
     the period's index is the event key, so each period starts once across processes. A period
@@ -242,8 +237,8 @@ def run_schedules(
             continue
         try:
             found = start(store, name, trigger={"kind": "schedule", "period": period, "every": every},
-                          event_key=f"schedule:{every}:{period}", actor=SYSTEM_ACTOR, submit=submit,
-                          tracking_uri=tracking_uri)  # fmt: skip
+                          event_key=f"schedule:{every}:{period}", actor=SYSTEM_ACTOR,
+                          submit=submit)  # fmt: skip
         except MMError as e:
             log.warning(
                 "jupyter-mm retraining: the scheduled retraining of %s failed: %s", name, e.message

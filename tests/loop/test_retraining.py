@@ -210,15 +210,16 @@ def test_a_schedule_starts_one_retraining_per_period(tmp_path: Path, store_dir: 
     def submit(spec: dict[str, Any], run_id: str) -> Any:
         return runner.submit("retraining", spec, created_by=rt.SYSTEM_ACTOR, run_id=run_id)
 
-    now = time.time()
+    period = int(time.time() // 60) + 2  # a period that begins after the policy was set
+    start = period * 60
     try:
         with Store.open(str(store_dir)) as st:
-            assert rt.run_schedules(st, submit, now=now - 600) == []  # before the policy
-            [first] = rt.run_schedules(st, submit, now=now + 120)
-            assert rt.run_schedules(st, submit, now=now + 121) == []  # the same period
-            [second] = rt.run_schedules(st, submit, now=now + 240)
+            assert rt.run_schedules(st, submit, now=start - 600) == []  # before the policy
+            [first] = rt.run_schedules(st, submit, now=start + 1)
+            assert rt.run_schedules(st, submit, now=start + 59) == []  # the same period
+            [second] = rt.run_schedules(st, submit, now=start + 60)
             assert first.trigger["kind"] == "schedule" and first.id != second.id
-            assert first.event_key == f"schedule:60:{int((now + 120) // 60)}"
+            assert first.event_key == f"schedule:60:{period}"
             assert len(st.list_jobs(kind="retraining")) == 2
     finally:
         runner.stop()

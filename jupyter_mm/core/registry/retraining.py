@@ -353,7 +353,8 @@ class RetrainingMixin(RegistryBase):
     ) -> Retraining:  # fmt: skip
         """Record a step of a running retraining (``action``: ``job_queued``, ``gate_failed``,
         ``pending_approval``, ``failed``), audited as ``retraining.<action>``. A retraining that
-        already ended is a Conflict: its outcome stands."""
+        already ended is a Conflict: its outcome stands (``job_queued`` without a ``state`` is
+        still recorded: a fast job may end before its submitter records it)."""
         actor = rules.actor(actor)
         allowed = {"job_id", "run_id", "gate", "version", "error"}
         if set(fields) - allowed:
@@ -368,7 +369,7 @@ class RetrainingMixin(RegistryBase):
 
         def write(conn: Connection) -> None:
             row = self._retraining_row(conn, retraining_id)
-            if row.state != RUNNING:
+            if row.state != RUNNING and (action != "job_queued" or state is not None):
                 raise Conflict(f"retraining {retraining_id} is already {row.state}")
             model_name = conn.execute(select(_m.name).where(_m.model_id == row.model_id)).scalar()
             conn.execute(
