@@ -42,14 +42,16 @@ async def _until(jp_fetch: Any, path: str, done: Any, timeout: float = 240.0) ->
         await asyncio.sleep(0.2)  # polling, with a deadline
 
 
-def _champion(tmp_path: Path, store_dir: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A real tracked notebook run in a kernel logging to the server's store, registered and
-    made champion."""
+def champion(
+    tmp_path: Path, store_dir: Path, monkeypatch: pytest.MonkeyPatch, source: str = TRAIN
+) -> str:
+    """The ``credit`` notebook cell ``source`` run for real in a kernel logging to the server's
+    store, its model registered as version 1 of ``credit`` and made ``champion``."""
     monkeypatch.setenv("MM_TRACKING_URI", str(store_dir))
     monkeypatch.setenv("MM_USER", "alice")
     work = tmp_path / "work"
     work.mkdir()
-    track_notebook(work, store_dir, ["%load_ext jupyter_mm", TRAIN])
+    track_notebook(work, store_dir, ["%load_ext jupyter_mm", source])
     with Store.open(str(store_dir)) as st:
         [run] = [r for r in st.search_runs(view="all", max_results=10)[0] if r.name == "credit"]
         st.create_registered_model("credit", actor="alice")
@@ -66,7 +68,7 @@ async def test_a_drift_alarm_starts_one_retraining_and_its_events_reach_a_webhoo
     assert os.environ.get("MM_TRACKING_URI")  # the server exported its store for kernels
     # run_in_executor, not to_thread: a copied context would hand nbclient the server's loop
     source = await asyncio.get_running_loop().run_in_executor(
-        None, functools.partial(_champion, tmp_path, mm_store_dir, monkeypatch)
+        None, functools.partial(champion, tmp_path, mm_store_dir, monkeypatch)
     )
     policy = {"triggers": ["drift"], "params": {"n": 80},
               "gate": [{"metric": "r2", "threshold": 0.0}]}  # fmt: skip

@@ -22,10 +22,10 @@ from jupyter_mm.core.store import Store
 from jupyter_mm.loop.retraining import SYSTEM_ACTOR
 from jupyter_mm.monitoring import monitors as mon
 from jupyter_mm.monitoring.profile import build_profile
-from tests.loop.conftest import track_notebook
 from tests.serving.support import serving
 
 from .test_mlflow_wire import jp_fetch
+from .test_retraining import champion
 from .test_webhooks_api import api
 
 __all__ = ["jp_fetch"]
@@ -62,20 +62,12 @@ def jp_server_config(mm_clean_env: None, mm_store_dir: Path) -> Config:
     )
 
 
-def _champion(work: Path, store_dir: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("MM_TRACKING_URI", str(store_dir))
-    monkeypatch.setenv("MM_USER", "alice")
-    work.mkdir()
-    track_notebook(work, store_dir, ["%load_ext jupyter_mm", TRAIN])
+def _champion(tmp_path: Path, store_dir: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    run_id = champion(tmp_path, store_dir, monkeypatch, TRAIN)
+    reference = pd.DataFrame({"income": np.random.default_rng(0).normal(50, 10, 2000)})
     with Store.open(str(store_dir)) as st:
-        [run] = [r for r in st.search_runs(view="all", max_results=10)[0] if r.name == "credit"]
-        st.create_registered_model("credit", actor="alice")
-        st.create_model_version("credit", f"runs:/{run.id}/models/model", actor="alice",
-                                run_id=run.id)  # fmt: skip
-        st.set_registered_model_alias("credit", "champion", 1, actor="alice")
-        reference = pd.DataFrame({"income": np.random.default_rng(0).normal(50, 10, 2000)})
         st.set_reference_profile("credit", 1, build_profile(reference).doc, actor="alice")
-    return run.id
+    return run_id
 
 
 def _send_shifted_traffic(url: str, rows: int = 600) -> set[str]:
@@ -109,7 +101,7 @@ async def test_the_whole_loop(
     loop = asyncio.get_running_loop()
     # run_in_executor, not to_thread: a copied context would hand nbclient the server's loop
     source = await loop.run_in_executor(
-        None, functools.partial(_champion, tmp_path / "work", mm_store_dir, monkeypatch)
+        None, functools.partial(_champion, tmp_path, mm_store_dir, monkeypatch)
     )
     code, body = await api(jp_fetch, "PUT", "registry/models/credit/retraining-policy", {
         "policy": {"triggers": ["drift"], "params": {"n": 800},
