@@ -1,12 +1,10 @@
 """The background task the server's pollers share: started once on the running event loop,
 cancelled and awaited on stop (the store watcher of :mod:`.events`, the monitor scheduler of
-:mod:`.monitor_events`, the retraining schedules of :mod:`.retraining`)."""
+:mod:`.monitor_events`)."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
-from typing import Any
 
 
 class BackgroundLoop:
@@ -33,36 +31,3 @@ class BackgroundLoop:
 
     async def _loop(self) -> None:
         raise NotImplementedError
-
-
-class TickLoop(BackgroundLoop):
-    """Every ``tick`` seconds, :meth:`run_once` in a worker thread (it reads the store), then
-    :meth:`after` with its result on the event loop. A failing tick (the store is unreachable)
-    is logged once until a tick succeeds again."""
-
-    tick: float
-    log: logging.Logger
-    #: what the log says when a tick fails
-    failure = "jupyter-mm: a background tick failed"
-
-    def run_once(self) -> Any:
-        raise NotImplementedError
-
-    def after(self, result: Any) -> None:
-        """What to do with a successful tick's result (nothing by default)."""
-
-    async def _loop(self) -> None:
-        failing = False
-        while not self._stopping:
-            try:
-                result = await asyncio.to_thread(self.run_once)
-                failing = False
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the store is unreachable: try again next tick
-                if not failing:
-                    self.log.exception(self.failure)
-                failing = True
-            else:
-                self.after(result)
-            await asyncio.sleep(self.tick)

@@ -27,11 +27,12 @@ team server receive it on ``{base_url}jupyter-mm/events``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from typing import TYPE_CHECKING, Any
 
-from .background import TickLoop
+from .background import BackgroundLoop
 
 if TYPE_CHECKING:
     from jupyter_events import EventLogger
@@ -141,10 +142,8 @@ def alarms(ev: Evaluation) -> list[dict[str, Any]]:
     return [*out, performance_event(ev)] if ev.performance_crossed else out
 
 
-class MonitorScheduler(TickLoop):
+class MonitorScheduler(BackgroundLoop):
     """Evaluates due monitors every ``tick`` seconds and emits their crossings."""
-
-    failure = "jupyter-mm monitors: listing the due monitors failed"
 
     def __init__(
         self,
@@ -164,14 +163,28 @@ class MonitorScheduler(TickLoop):
 
         return run_due(self.provider.get())
 
-    def after(self, done: list[Evaluation]) -> None:
-        """Emit the crossings of this tick's evaluations."""
-        for ev in done:
-            for data in alarms(ev):
-                try:
-                    self.event_logger.emit(schema_id=MONITOR_EVENT_SCHEMA_ID, data=data)
-                except Exception:
-                    self.log.exception("jupyter-mm monitors: emitting evaluation %s failed", ev.id)
+    async def _loop(self) -> None:
+        failing = False
+        while not self._stopping:
+            try:
+                done = await asyncio.to_thread(self.run_once)
+                failing = False
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the store is unreachable: try again next tick
+                if not failing:
+                    self.log.exception("jupyter-mm monitors: listing the due monitors failed")
+                failing = True
+                done = []
+            for ev in done:
+                for data in alarms(ev):
+                    try:
+                        self.event_logger.emit(schema_id=MONITOR_EVENT_SCHEMA_ID, data=data)
+                    except Exception:
+                        self.log.exception(
+                            "jupyter-mm monitors: emitting evaluation %s failed", ev.id
+                        )
+            await asyncio.sleep(self.tick)
 
 
 def start_monitors(app: Any, tick: float = 30.0) -> MonitorScheduler:
