@@ -1702,6 +1702,18 @@ export interface components {
             created_by: string;
             creation_time: number;
             last_update_time: number;
+            /** @description null: a plain HTTP receiver; else an orchestrator (created from Python, mm.create_webhook(airflow_dag=...)), its credentials never sent back */
+            target: {
+                /** @enum {string} */
+                kind: "airflow";
+                /** @description the Airflow DAG each event triggers a run of */
+                dag_id: string;
+                /**
+                 * @description how it authenticates: password (JWTs from Airflow's /auth/token), token, or null (none)
+                 * @enum {string|null}
+                 */
+                auth: "password" | "token" | null;
+            } | null;
         };
         WebhookAttempt: {
             attempt: number;

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import settings
 
 from jupyter_mm.core.store import Store
+from tests.loop.airflow_fixture import airflow  # noqa: F401 - a real Airflow 3, once a session
 from tests.support.postgres import create_database, postgres_server, reset_database
 
 # No per-example deadline: tests assert behaviour, never timings, and a loaded CI machine would

@@ -9,9 +9,10 @@ acted and decides whether private addresses are allowed.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .registry import _actor, _store
+from ..errors import InvalidInput
+from .registry import _actor, _remote, _store
 
 if TYPE_CHECKING:
     from ..core.webhooks import Webhook, WebhookDelivery
@@ -26,11 +27,26 @@ def create_webhook(
     secret: str | None = None,
     description: str | None = None,
     status: str = "ACTIVE",
+    airflow_dag: str | None = None,
+    airflow_auth: Any = None,
 ) -> Webhook:
     """POST ``events`` (MLflow's ``model_version.created``..., ``approval.requested``,
     ``approval.decided``, ``monitor.drift_detected``...) of ``model``, or of every model, to
-    ``url``, signed with ``secret`` as MLflow signs them (``X-MLflow-Signature``)."""
+    ``url``, signed with ``secret`` as MLflow signs them (``X-MLflow-Signature``).
+
+    With ``airflow_dag``, ``url`` is an Apache Airflow 3 API server (``https://airflow.example/``)
+    and each event triggers a run of that DAG with the event in ``dag_run.conf["event"]``;
+    ``airflow_auth`` is ``{"username": ..., "password": ...}`` (Airflow's ``/auth/token`` JWTs),
+    ``{"token": ...}`` or None. Credentials, like the secret, are never read back."""
     store = _store()
+    extra: dict[str, Any] = {}
+    if airflow_dag is not None or airflow_auth is not None:
+        if _remote(store):
+            raise InvalidInput(
+                "Airflow webhooks are created over the store itself (MM_TRACKING_URI a "
+                "directory or database URL), not yet through a tracking server"
+            )
+        extra = {"airflow_dag": airflow_dag, "airflow_auth": airflow_auth}
     return store.create_webhook(
         name,
         url,
@@ -40,6 +56,7 @@ def create_webhook(
         secret=secret,
         description=description,
         status=status,
+        **extra,
     )
 
 

@@ -50,6 +50,17 @@ def find_store_dir(start: str | os.PathLike[str] | None = None) -> Path:
     return here / STORE_DIRNAME
 
 
+def spool_root() -> Path:
+    """Where writes wait that could not be made yet: ``$MM_SPOOL_DIR``, by default
+    ``~/.cache/jupyter-mm/spool/`` (the remote client's and the local fallback's spools, and the
+    prediction logs' in a served model)."""
+    root = os.environ.get("MM_SPOOL_DIR")
+    if root:
+        return Path(root).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "jupyter-mm" / "spool"
+
+
 def default_tracking_uri() -> str:
     return os.environ.get("MM_TRACKING_URI") or str(find_store_dir())
 

@@ -340,6 +340,9 @@ webhooks = Table(
     Column("description", Text, nullable=False, default=""),
     Column("status", String(16), nullable=False),  # ACTIVE | DISABLED
     Column("secret", Text, nullable=True),  # signs deliveries; never read back out
+    # JSON: an orchestrator to deliver to (core/webhooks/targets.py), its credentials included
+    # (never read back out); NULL: a plain HTTP receiver.
+    Column("target", Text, nullable=True),
     Column("created_by", String(250), nullable=False),
     Column("creation_time", BigInteger, nullable=False),
     Column("last_update_time", BigInteger, nullable=False),

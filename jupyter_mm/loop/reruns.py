@@ -68,9 +68,11 @@ def submit(kind: str, spec: dict[str, Any], run_id: str | None) -> JobHandle:
     from .jobs import JobHandle
 
     store = get_store()
-    if getattr(store, "kind", None) == "remote":
-        job = store.start_job(kind, spec)  # type: ignore[attr-defined]
-        return JobHandle(store, job.id)
+    if getattr(store, "kind", None) == "remote":  # the server's runner runs it
+        from ..client.remote.store import RemoteStore
+
+        assert isinstance(store, RemoteStore)
+        return JobHandle(store, store.start_job(kind, spec).id)
     job = local_runner(store).submit(kind, spec, created_by=current_user(), run_id=run_id)
     return JobHandle(store, job.id)
 
@@ -135,5 +137,5 @@ def job(job_id: str) -> JobHandle:
     from .jobs import JobHandle
 
     store = get_store()
-    store.get_job(job_id, log_limit=0)  # type: ignore[attr-defined]
+    store.get_job(job_id, log_limit=0)
     return JobHandle(store, job_id)

@@ -17,6 +17,9 @@ A connection is refused unless the peer the socket actually reached is a public 
 private targets are allowed), so a name that resolved to a public address when the webhook
 was created and to 127.0.0.1 now gets nothing. Monitor alarms come in through
 :meth:`WebhookDispatcher.publish` (the server hands them over from its event bus).
+
+A webhook with an Airflow target is delivered as a DAG run instead (:mod:`jupyter_mm.loop.airflow`):
+same queue, same attempts and retries, Airflow's answer kept as the receiver's.
 """
 
 from __future__ import annotations
@@ -35,10 +38,11 @@ import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from ..core.webhooks import addresses, signing
+from ..core.webhooks import addresses, signing, targets
 from ..core.webhooks.entities import DISABLED, FAILED, PENDING, SUCCEEDED, TestResult
 from ..core.webhooks.store import DueDelivery
 from ..errors import MMError
+from . import airflow
 
 if TYPE_CHECKING:
     from ..core.store import Store
@@ -104,10 +108,12 @@ class Answer:
     duration_ms: int
     error: str | None
     retry_after: float | None = None
+    delivered: bool = False  # the receiver has it (a 2xx; Airflow: or its run exists)
 
 
 class Sender:
-    """One POST per attempt, no transport retries (the dispatcher decides, and logs each)."""
+    """One POST per attempt, no transport retries (the dispatcher decides, and logs each); an
+    Airflow target's delivery is a DAG run (:mod:`jupyter_mm.loop.airflow`)."""
 
     def __init__(self, allow_private: bool | None = None, timeout: float = 30.0) -> None:
         self.allow_private = (
@@ -115,31 +121,48 @@ class Sender:
         )
         self.timeout = timeout
         self._http = _pool_manager(self.allow_private)
+        self._airflow_tokens = airflow.AirflowTokens()
+
+    def _post(self, url: str, body: bytes, headers: dict[str, str]) -> airflow.Response:
+        r = self._http.request(
+            "POST",
+            url,
+            body=body,
+            headers=headers,
+            timeout=urllib3.Timeout(total=self.timeout),
+            retries=False,
+            redirect=False,
+            preload_content=False,
+        )
+        try:
+            raw = r.read(KEPT_BODY_BYTES, decode_content=True) or b""
+        finally:
+            r.release_conn()
+        return airflow.Response(
+            r.status, raw.decode("utf-8", "replace"), None, _retry_after(r.headers)
+        )
 
     def post(self, d: DueDelivery) -> Answer:
-        now = int(time.time())
-        headers = signing.headers(d.secret, d.delivery_id, now, d.payload)
         start = time.monotonic()
         try:
             addresses.check_url(d.url)
-            r = self._http.request(
-                "POST",
-                d.url,
-                body=d.payload.encode("utf-8"),
-                headers=headers,
-                timeout=urllib3.Timeout(total=self.timeout),
-                retries=False,
-                redirect=False,
-                preload_content=False,
-            )
-            try:
-                raw = r.read(KEPT_BODY_BYTES, decode_content=True) or b""
-            finally:
-                r.release_conn()
+            if d.target is not None and d.target.get("kind") == targets.AIRFLOW:
+                r = airflow.trigger(
+                    self._post,
+                    self._airflow_tokens,
+                    url=d.url,
+                    target=d.target,
+                    delivery_id=d.delivery_id,
+                    webhook_id=d.webhook_id,
+                    payload=d.payload,
+                )
+                ok = airflow.delivered(r.status)
+            else:
+                headers = signing.headers(d.secret, d.delivery_id, int(time.time()), d.payload)
+                r = self._post(d.url, d.payload.encode("utf-8"), headers)
+                ok = 200 <= r.status < 300
             took = int((time.monotonic() - start) * 1000)
-            return Answer(
-                r.status, raw.decode("utf-8", "replace"), took, None, _retry_after(r.headers)
-            )
+            return Answer(r.status, r.body, took, r.error, r.retry_after, ok)
         except (
             Exception
         ) as e:  # refused, unreachable, timed out, bad URL: an attempt without answer
@@ -268,7 +291,7 @@ class WebhookDispatcher:
         return answer
 
     def _outcome(self, d: DueDelivery, answer: Answer) -> tuple[str, int | None]:
-        if answer.status is not None and 200 <= answer.status < 300:
+        if answer.delivered:
             return SUCCEEDED, None
         retryable = (answer.status is None and not _refused(answer)) or (
             answer.status in RETRY_STATUSES
@@ -323,7 +346,7 @@ def test_webhook(store: Store, webhook_id: str, event: str | None = None, *,
         answer = sender.post(d)
     finally:
         sender.close()
-    ok = answer.status is not None and answer.status < 400
+    ok = answer.delivered or (answer.status is not None and answer.status < 400)
     store.record_webhook_attempt(
         d.delivery_id,
         time=int(time.time() * 1000),

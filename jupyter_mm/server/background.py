@@ -1,17 +1,87 @@
-"""The background task the server's pollers share: started once on the running event loop,
-cancelled and awaited on stop (the store watcher of :mod:`.events`, the monitor scheduler of
-:mod:`.monitor_events`)."""
+"""What the server's event sources share: the background task of its pollers, started once on
+the running event loop, cancelled and awaited on stop (the store watcher of :mod:`.events`, the
+monitor scheduler of :mod:`.monitor_events`), and the declaration, registration and emission of
+their events on jupyter_server's event bus (also the job runner's, :mod:`.jobs`)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jupyter_events import EventLogger
+
+    from .store_provider import StoreProvider
+
+
+def event_schema(
+    schema_id: str,
+    title: str,
+    description: str,
+    required: Iterable[str],
+    properties: dict[str, Any],
+) -> dict[str, Any]:
+    """The jupyter_events schema (version 1) of one kind of our events: an object of
+    ``properties``, the ``required`` ones always present."""
+    return {
+        "$id": schema_id,
+        "version": "1",
+        "title": title,
+        "description": description,
+        "type": "object",
+        "required": list(required),
+        "properties": properties,
+    }
+
+
+def register_event_schemas(app: Any, *schemas: dict[str, Any]) -> EventLogger:
+    """The event logger of the extension ``app``'s server, with ``schemas`` registered (each once:
+    the logger refuses a second registration, and the extension may be loaded again)."""
+    event_logger: EventLogger = app.serverapp.event_logger
+    for schema in schemas:
+        if schema["$id"] not in event_logger.schemas:
+            event_logger.register_event_schema(schema)
+    return event_logger
+
+
+def emit_event(
+    event_logger: EventLogger,
+    log: logging.Logger,
+    schema_id: str,
+    data: dict[str, Any],
+    what: object,
+) -> None:
+    """Emit one event on the event loop's thread (from another thread: hand this to
+    ``io_loop.add_callback``). A failure (a bad event, a listener raising) is logged, not raised:
+    one bad event must not stop the poller or the job runner that emits it."""
+    try:
+        event_logger.emit(schema_id=schema_id, data=data)
+    except Exception:
+        log.exception("jupyter-mm: emitting %s failed", what)
 
 
 class BackgroundLoop:
-    """Runs :meth:`_loop` as one task until :meth:`stop`; ``_stopping`` tells the loop to end."""
+    """Runs :meth:`_loop` as one task until :meth:`stop`; ``_stopping`` tells the loop to end.
+
+    It polls the store of ``provider`` and emits what it finds with :meth:`emit`."""
 
     _task: asyncio.Task[None] | None = None
     _stopping = False
+
+    def __init__(
+        self,
+        provider: StoreProvider,
+        event_logger: EventLogger,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self.provider = provider
+        self.event_logger = event_logger
+        self.log = log or logging.getLogger(__name__)
+
+    def emit(self, schema_id: str, data: dict[str, Any], what: object) -> None:
+        emit_event(self.event_logger, self.log, schema_id, data, what)
 
     def start(self) -> None:
         """Start the loop on the running event loop (a second call does nothing)."""

@@ -53,7 +53,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MMError
-from .background import BackgroundLoop
+from .background import BackgroundLoop, event_schema, register_event_schemas
 from .registry_events import REGISTRY_EVENT_SCHEMA, REGISTRY_EVENT_SCHEMA_ID, AuditFollower
 
 if TYPE_CHECKING:
@@ -67,17 +67,13 @@ EVENT_SCHEMA_ID = "https://events.jupyter.org/jupyter_mm/store/v1"
 #: Key of the running StoreWatcher in the tornado settings.
 EVENTS_SETTING = "jupyter_mm_events"
 
-EVENT_SCHEMA: dict[str, Any] = {
-    "$id": EVENT_SCHEMA_ID,
-    "version": "1",
-    "title": "jupyter-mm store changes",
-    "description": (
-        "A run was created, updated (name, status, lifecycle stage or end time) or finished, or "
-        "metric points were appended to it; seen in the tracking store itself."
-    ),
-    "type": "object",
-    "required": ["action", "run_id"],
-    "properties": {
+EVENT_SCHEMA = event_schema(
+    EVENT_SCHEMA_ID,
+    "jupyter-mm store changes",
+    "A run was created, updated (name, status, lifecycle stage or end time) or finished, or "
+    "metric points were appended to it; seen in the tracking store itself.",
+    required=["action", "run_id"],
+    properties={
         "action": {
             "enum": ["run-created", "run-updated", "run-finished", "metrics-appended"],
             "description": "what happened",
@@ -101,7 +97,7 @@ EVENT_SCHEMA: dict[str, Any] = {
             "description": "1, 2, 3... within the stream: a gap means events were missed",
         },
     },
-}
+)
 
 _TERMINAL = ("FINISHED", "FAILED", "KILLED")
 #: On databases without a change counter, compare everything at least this often (seconds).
@@ -122,10 +118,8 @@ class StoreWatcher(BackgroundLoop):
         interval: float = 0.5,
         log: logging.Logger | None = None,
     ) -> None:
-        self.provider = provider
-        self.event_logger = event_logger
+        super().__init__(provider, event_logger, log or logging.getLogger(__name__))
         self.interval = interval
-        self.log = log or logging.getLogger(__name__)
         self._runs: dict[str, RunState] | None = None
         self._metrics: dict[tuple[str, str], tuple[int, int]] = {}
         self._version: Any = None
@@ -191,10 +185,7 @@ class StoreWatcher(BackgroundLoop):
                 if schema_id == EVENT_SCHEMA_ID:
                     self._seq += 1
                     data = {**data, "stream": self._stream, "seq": self._seq}
-                try:
-                    self.event_logger.emit(schema_id=schema_id, data=data)
-                except Exception:  # one bad event (or listener) must not stop the watcher
-                    self.log.exception("jupyter-mm events: emitting %s failed", data)
+                self.emit(schema_id, data, data)
             await asyncio.sleep(self.interval)
 
     def _close_conn(self) -> None:
@@ -327,15 +318,11 @@ def start_store_events(app: Any, interval: float = 0.5, on_demand: bool = False)
     starts once the server's event loop runs, or, ``on_demand``, when the first client subscribes
     to :mod:`.event_socket` (a server nobody follows then never polls its database).
     """
-    serverapp = app.serverapp
-    event_logger = serverapp.event_logger
-    for schema in (EVENT_SCHEMA, REGISTRY_EVENT_SCHEMA):
-        if schema["$id"] not in event_logger.schemas:
-            event_logger.register_event_schema(schema)
+    event_logger = register_event_schemas(app, EVENT_SCHEMA, REGISTRY_EVENT_SCHEMA)
     watcher = StoreWatcher(app.store_provider, event_logger, interval=interval, log=app.log)
     app.settings[EVENTS_SETTING] = watcher
     if not on_demand:
-        serverapp.io_loop.add_callback(watcher.start)
+        app.serverapp.io_loop.add_callback(watcher.start)
     return watcher
 
 

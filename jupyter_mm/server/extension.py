@@ -254,7 +254,8 @@ class JupyterMM(ExtensionApp):
         import asyncio
 
         from ..loop.webhooks import WebhookDispatcher
-        from .jobs import JOB_EVENT_SCHEMA_ID, register_job_schema
+        from .background import register_event_schemas
+        from .jobs import JOB_EVENT_SCHEMA, JOB_EVENT_SCHEMA_ID
         from .monitor_events import MONITOR_EVENT_SCHEMA_ID
         from .registry_events import REGISTRY_EVENT_SCHEMA_ID
 
@@ -293,7 +294,7 @@ class JupyterMM(ExtensionApp):
         if MONITOR_EVENT_SCHEMA_ID in event_logger.schemas:
             event_logger.add_listener(schema_id=MONITOR_EVENT_SCHEMA_ID, listener=on_monitor)
         if self.jobs:  # registered here: the runner starts after the webhooks
-            register_job_schema(event_logger)
+            register_event_schemas(self, JOB_EVENT_SCHEMA)
             event_logger.add_listener(schema_id=JOB_EVENT_SCHEMA_ID, listener=on_job)
         # once the server runs (the team server checks its store before that)
         self.serverapp.io_loop.add_callback(dispatcher.start)

@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from .background import emit_event, event_schema, register_event_schemas
+
 if TYPE_CHECKING:
     from ..core.store.jobs import Job
     from ..loop.jobs import JobRunner
@@ -25,17 +27,13 @@ JOB_EVENT_SCHEMA_ID = "https://events.jupyter.org/jupyter_mm/jobs/v1"
 #: Key of the running JobRunner in the tornado settings.
 JOBS_SETTING = "jupyter_mm_jobs"
 
-JOB_EVENT_SCHEMA: dict[str, Any] = {
-    "$id": JOB_EVENT_SCHEMA_ID,
-    "version": "1",
-    "title": "jupyter-mm background jobs",
-    "description": (
-        "A notebook re-run, reproducibility check or retraining job ended (emitted by the "
-        "process that ran it)."
-    ),
-    "type": "object",
-    "required": ["action", "job_id", "kind", "state"],
-    "properties": {
+JOB_EVENT_SCHEMA = event_schema(
+    JOB_EVENT_SCHEMA_ID,
+    "jupyter-mm background jobs",
+    "A notebook re-run, reproducibility check or retraining job ended (emitted by the "
+    "process that ran it).",
+    required=["action", "job_id", "kind", "state"],
+    properties={
         "action": {"enum": ["rerun.finished"], "description": "what happened"},
         "job_id": {"type": "string", "description": "the job"},
         "kind": {
@@ -51,7 +49,7 @@ JOB_EVENT_SCHEMA: dict[str, Any] = {
         "passed": {"type": "boolean", "description": "reproducibility: the verdict"},
         "retraining_id": {"type": "string", "description": "retraining: the retraining"},
     },
-}
+)
 
 
 def job_event(job: Job) -> dict[str, Any]:
@@ -71,34 +69,19 @@ def job_event(job: Job) -> dict[str, Any]:
     return data
 
 
-def register_job_schema(event_logger: Any) -> None:
-    """Register :data:`JOB_EVENT_SCHEMA` once (the webhooks listen before the runner starts)."""
-    if JOB_EVENT_SCHEMA_ID not in event_logger.schemas:
-        event_logger.register_event_schema(JOB_EVENT_SCHEMA)
-
-
 def start_jobs(app: Any, max_concurrent: int, timeout: float) -> JobRunner:
     """Register the event schema and start the runner (from ``JupyterMM.initialize_settings``)."""
     from ..core import locations
     from ..loop.jobs import JobRunner
 
-    serverapp = app.serverapp
-    event_logger = serverapp.event_logger
-    register_job_schema(event_logger)
-    loop = serverapp.io_loop
+    event_logger = register_event_schemas(app, JOB_EVENT_SCHEMA)
+    loop = app.serverapp.io_loop
     # resolved, not opened: the extension loads even while a team database is down
     location = locations.resolve(app.store_provider.uri, app.store_provider.artifact_uri)
 
-    def finished(job: Job) -> None:
-        data = job_event(job)
-
-        def emit() -> None:
-            try:
-                event_logger.emit(schema_id=JOB_EVENT_SCHEMA_ID, data=data)
-            except Exception:
-                app.log.exception("jupyter-mm jobs: emitting rerun.finished for %s failed", job.id)
-
-        loop.add_callback(emit)
+    def finished(job: Job) -> None:  # in the runner's thread: emit on the event loop's
+        data, what = job_event(job), f"rerun.finished for {job.id}"
+        loop.add_callback(emit_event, event_logger, app.log, JOB_EVENT_SCHEMA_ID, data, what)
 
     override = os.environ.get("MM_JOB_TIMEOUT")
     runner = JobRunner(

@@ -32,7 +32,7 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any
 
-from .background import BackgroundLoop
+from .background import BackgroundLoop, event_schema, register_event_schemas
 
 if TYPE_CHECKING:
     from jupyter_events import EventLogger
@@ -46,17 +46,13 @@ MONITORS_SETTING = "jupyter_mm_monitors"
 #: Test-only override of the scheduler's tick in seconds (the team server reads no config file).
 TICK_ENV = "MM_MONITOR_TICK"
 
-MONITOR_EVENT_SCHEMA: dict[str, Any] = {
-    "$id": MONITOR_EVENT_SCHEMA_ID,
-    "version": "1",
-    "title": "jupyter-mm monitor alarms",
-    "description": (
-        "A scheduled monitor's evaluation crossed a threshold: its verdict became drift (or the "
-        "model's performance degraded); emitted once per crossing by the evaluating process."
-    ),
-    "type": "object",
-    "required": ["action", "evaluation_id", "model", "monitor", "version"],
-    "properties": {
+MONITOR_EVENT_SCHEMA = event_schema(
+    MONITOR_EVENT_SCHEMA_ID,
+    "jupyter-mm monitor alarms",
+    "A scheduled monitor's evaluation crossed a threshold: its verdict became drift (or the "
+    "model's performance degraded); emitted once per crossing by the evaluating process.",
+    required=["action", "evaluation_id", "model", "monitor", "version"],
+    properties={
         "action": {
             "enum": ["monitor.drift_detected", "monitor.performance_degraded"],
             "description": "what crossed",
@@ -98,7 +94,7 @@ MONITOR_EVENT_SCHEMA: dict[str, Any] = {
             "description": "performance_degraded: the bar the value fell under",
         },
     },
-}
+)
 
 
 def drift_event(ev: Evaluation) -> dict[str, Any]:
@@ -152,10 +148,8 @@ class MonitorScheduler(BackgroundLoop):
         tick: float = 30.0,
         log: logging.Logger | None = None,
     ) -> None:
-        self.provider = provider
-        self.event_logger = event_logger
+        super().__init__(provider, event_logger, log or logging.getLogger(__name__))
         self.tick = tick
-        self.log = log or logging.getLogger(__name__)
 
     def run_once(self) -> list[Evaluation]:
         """One tick (in a worker thread): the evaluations this process made."""
@@ -178,28 +172,20 @@ class MonitorScheduler(BackgroundLoop):
                 done = []
             for ev in done:
                 for data in alarms(ev):
-                    try:
-                        self.event_logger.emit(schema_id=MONITOR_EVENT_SCHEMA_ID, data=data)
-                    except Exception:
-                        self.log.exception(
-                            "jupyter-mm monitors: emitting evaluation %s failed", ev.id
-                        )
+                    self.emit(MONITOR_EVENT_SCHEMA_ID, data, f"evaluation {ev.id}")
             await asyncio.sleep(self.tick)
 
 
 def start_monitors(app: Any, tick: float = 30.0) -> MonitorScheduler:
     """Register the monitor event schema and start the scheduler once the event loop runs
     (from ``JupyterMM.initialize_settings``). ``$MM_MONITOR_TICK`` overrides ``tick``."""
-    serverapp = app.serverapp
-    event_logger = serverapp.event_logger
-    if MONITOR_EVENT_SCHEMA_ID not in event_logger.schemas:
-        event_logger.register_event_schema(MONITOR_EVENT_SCHEMA)
+    event_logger = register_event_schemas(app, MONITOR_EVENT_SCHEMA)
     override = os.environ.get(TICK_ENV)
     if override:
         tick = float(override)
     scheduler = MonitorScheduler(app.store_provider, event_logger, tick=tick, log=app.log)
     app.settings[MONITORS_SETTING] = scheduler
-    serverapp.io_loop.add_callback(scheduler.start)
+    app.serverapp.io_loop.add_callback(scheduler.start)
     return scheduler
 
 

@@ -20,22 +20,20 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from .background import event_schema
+
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
 REGISTRY_EVENT_SCHEMA_ID = "https://events.jupyter.org/jupyter_mm/registry/v1"
 
-REGISTRY_EVENT_SCHEMA: dict[str, Any] = {
-    "$id": REGISTRY_EVENT_SCHEMA_ID,
-    "version": "1",
-    "title": "jupyter-mm registry changes",
-    "description": (
-        "An entry appended to the model registry's audit trail: a model, version, approval, "
-        "alias, tag or policy changed; seen in the tracking store itself."
-    ),
-    "type": "object",
-    "required": ["action", "seq", "actor"],
-    "properties": {
+REGISTRY_EVENT_SCHEMA = event_schema(
+    REGISTRY_EVENT_SCHEMA_ID,
+    "jupyter-mm registry changes",
+    "An entry appended to the model registry's audit trail: a model, version, approval, "
+    "alias, tag or policy changed; seen in the tracking store itself.",
+    required=["action", "seq", "actor"],
+    properties={
         "action": {"type": "string", "description": "the audit action, e.g. version.created"},
         "seq": {"type": "integer", "description": "the audit entry's sequence number"},
         "actor": {"type": "string", "description": "who made the change"},
@@ -44,7 +42,7 @@ REGISTRY_EVENT_SCHEMA: dict[str, Any] = {
         "alias": {"type": "string", "description": "the alias, when one is concerned"},
         "previous_name": {"type": "string", "description": "model.renamed: the old name"},
     },
-}
+)
 
 #: At most this many entries are read per poll; the rest follow on the next polls.
 MAX_PER_POLL = 500

@@ -15,7 +15,7 @@ import asyncio
 import logging
 from typing import Any
 
-from .background import BackgroundLoop
+from .background import BackgroundLoop, register_event_schemas
 from .jobs import JOBS_SETTING
 
 #: Key of the running schedule loop in the tornado settings.
@@ -64,9 +64,7 @@ def start_retraining(app: Any, tick: float) -> None:
     from .monitor_events import MONITOR_EVENT_SCHEMA, MONITOR_EVENT_SCHEMA_ID
 
     serverapp = app.serverapp
-    event_logger = serverapp.event_logger
-    if MONITOR_EVENT_SCHEMA_ID not in event_logger.schemas:
-        event_logger.register_event_schema(MONITOR_EVENT_SCHEMA)
+    event_logger = register_event_schemas(app, MONITOR_EVENT_SCHEMA)
 
     async def on_monitor(logger: Any, schema_id: str, data: dict[str, Any]) -> None:
         try:

@@ -10,8 +10,8 @@ One directory per log root, ``$MM_SPOOL_DIR/predictions-<hash of the root>/`` (b
 A spooled part is already what the log writes (dropped and hashed columns applied: no personal
 data lands in the spool that the log would not hold). Moving it is exactly once: the part keeps
 its name in the log, a name already there is not written again, and the spooled file is removed
-only after the log's copy is whole. Imports only the standard library, pyarrow and fsspec (a
-deploy bundle's server runs this).
+only after the log's copy is whole. Imports only the standard library, pyarrow, fsspec and core
+(a deploy bundle's server runs this).
 """
 
 from __future__ import annotations
@@ -23,20 +23,12 @@ import posixpath
 from pathlib import Path
 from typing import Any
 
+from ..core.locations import spool_root
+
 log = logging.getLogger(__name__)
 
 ROOT_FILE = "log_root"
 PREFIX = "predictions-"
-
-
-def spool_root() -> Path:
-    """The spools' directory: the same as ``client.remote.spool.spool_root`` (not imported, so a
-    bundle's server needs no client)."""
-    root = os.environ.get("MM_SPOOL_DIR")
-    if root:
-        return Path(root).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(cache) / "jupyter-mm" / "spool"
 
 
 def spool_dir(root: str) -> Path:

@@ -676,6 +676,8 @@ def test_webhooks_through_the_server(team: Team, as_user: AsUser) -> None:
     assert d.attempt_log[0].response_status == 200
     with pytest.raises(InvalidInput, match="unknown webhook event"):
         mm.create_webhook("bad", rec.url, ["model.renamed"])
+    with pytest.raises(InvalidInput, match="not yet through a tracking server"):
+        mm.create_webhook("af", rec.url, ["monitor.drift_detected"], airflow_dag="retrain")
     as_user("rita")
     with pytest.raises(PermissionDenied, match="reader"):
         mm.create_webhook("mine", rec.url, ["model_version.created"])

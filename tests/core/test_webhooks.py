@@ -5,6 +5,7 @@ filtering, no deliveries for history, published events queued once, and the send
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -89,6 +90,62 @@ def test_bad_input_is_refused_and_nothing_is_written(
         hook_store.create_webhook(args.pop("name"), args.pop("url"), args.pop("events"),
                                   actor="a", **args)  # fmt: skip
     assert hook_store.list_webhooks() == [] and hook_store.audit_log() == []
+
+
+AIRFLOW = {"airflow_dag": "retrain_credit", "airflow_auth": ("mm", "pw-topsecret")}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"airflow_dag": ""}, "DAG id is 1 to 250"),
+        ({"airflow_dag": None}, "name its airflow_dag"),  # credentials without a DAG
+        ({"airflow_dag": "retrain credit!"}, "DAG id is 1 to 250"),
+        ({"airflow_dag": "d" * 251}, "DAG id is 1 to 250"),
+        ({"airflow_dag": 7}, "DAG id is 1 to 250"),
+        ({"url": "airflow.example.com"}, "http(s) URL"),
+        ({"url": "http://127.0.0.1:8080/"}, "not a public address"),
+        ({"airflow_auth": {"username": "mm"}}, "airflow_auth must be"),
+        ({"airflow_auth": {"username": "mm", "password": ""}}, "password must be a non-empty"),
+        ({"airflow_auth": ("mm", "pw\r\nX-Evil: 1")}, "line breaks"),
+        ({"airflow_auth": 42}, "airflow_auth must be"),
+        ({"secret": "s"}, "signing secret is for HTTP"),
+    ],
+)
+def test_bad_airflow_targets_are_refused_and_nothing_is_written(
+    hook_store: Store, kwargs: dict[str, Any], message: str
+) -> None:
+    args: dict[str, Any] = {"url": URL, **AIRFLOW, **kwargs}
+    with pytest.raises(InvalidInput, match=re.escape(message)) as e:
+        hook_store.create_webhook("h", args.pop("url"), ["monitor.drift_detected"], actor="a",
+                                  **args)  # fmt: skip
+    assert e.value.http_status == 400
+    assert hook_store.list_webhooks() == [] and hook_store.audit_log() == []
+
+
+def test_airflow_credentials_are_never_read_back_nor_audited(hook_store: Store) -> None:
+    st = hook_store
+    hook = st.create_webhook("af", URL, ["monitor.drift_detected"], actor="alice", **AIRFLOW)
+    assert hook.target == {"kind": "airflow", "dag_id": "retrain_credit", "auth": "password"}
+    assert not hook.has_secret and "pw-topsecret" not in json.dumps(hook.to_json())
+    changed = st.update_webhook(
+        hook.webhook_id, actor="bob", airflow_dag="retrain_all", airflow_auth={"token": "tok-9"}
+    )
+    assert changed.target == {"kind": "airflow", "dag_id": "retrain_all", "auth": "token"}
+    assert st.update_webhook(hook.webhook_id, actor="bob", airflow_auth=None).target == {
+        "kind": "airflow", "dag_id": "retrain_all", "auth": None}  # fmt: skip
+    with pytest.raises(InvalidInput, match="signing secret is for HTTP"):
+        st.update_webhook(hook.webhook_id, actor="bob", secret="s")
+    plain = st.create_webhook("http", URL, ["monitor.drift_detected"], actor="alice")
+    assert plain.target is None and plain.to_json()["target"] is None
+    with pytest.raises(InvalidInput, match="posts to an HTTP receiver"):
+        st.update_webhook(plain.webhook_id, actor="bob", airflow_dag="retrain_credit")
+    trail = "".join(st.iter_audit_jsonl())
+    assert "pw-topsecret" not in trail and "tok-9" not in trail and "retrain_all" in trail
+    assert [e.action for e in st.audit_log()] == [
+        "webhook.created", "webhook.updated", "webhook.updated", "webhook.created"]  # fmt: skip
+    due = st.queue_test_delivery(hook.webhook_id)  # what the sender gets: the target in full
+    assert due.target == {"kind": "airflow", "dag_id": "retrain_all", "auth": None}
 
 
 def test_private_targets_need_an_administrators_permission(

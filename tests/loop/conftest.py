@@ -39,7 +39,7 @@ def _kernel_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     for k, v in kernel_env(MM_TRACKING_URI=str(store_dir), MM_USER="alice").items():
         monkeypatch.setenv(k, v)
     for k in [k for k in os.environ if k.startswith("MM_")]:
-        if k not in ("MM_TRACKING_URI", "MM_USER", "MM_SKIP_UI_TESTS"):
+        if k not in ("MM_TRACKING_URI", "MM_USER", "MM_SKIP_UI_TESTS", "MM_SKIP_AIRFLOW_TESTS"):
             monkeypatch.delenv(k)
     from jupyter_mm.client import backend
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ...core.locations import spool_root
 from ...errors import MMError
 
 try:
@@ -41,14 +42,6 @@ REJECTED = "rejected.jsonl"
 #: ``retryable`` MMError to stop (the server is still down, or its store full), another MMError
 #: when the record is refused for good.
 Sender = Callable[[dict[str, Any], Path | None], None]
-
-
-def spool_root() -> Path:
-    root = os.environ.get("MM_SPOOL_DIR")
-    if root:
-        return Path(root).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(cache) / "jupyter-mm" / "spool"
 
 
 def server_key(url: str) -> str:

@@ -39,6 +39,7 @@ from ...core.entities import (
 from ...core.wire import from_json_number, json_number
 from ...errors import AlreadyExists, IntegrityError, InvalidInput, MMError, NotFound, Unavailable
 from .http import Transport, iter_body, quote_path
+from .jobs import RemoteJobsMixin
 from .registry import RemoteRegistryMixin
 from .spool import ReplayResult, Spool
 from .webhooks import RemoteWebhooksMixin
@@ -152,7 +153,7 @@ class RemoteLocation:
         self.artifact_url = url
 
 
-class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin):
+class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin, RemoteJobsMixin):
     """A tracking server as a store. ``url`` is the server's base URL (``http(s)://host:port/base/``);
     the token defaults to ``MM_TRACKING_TOKEN``. The model registry's calls come from
     :class:`~.registry.RemoteRegistryMixin` (never spooled; the server decides who acts)."""

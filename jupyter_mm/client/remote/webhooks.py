@@ -24,6 +24,7 @@ def webhook_from_json(d: Mapping[str, Any]) -> Webhook:
         created_by=d.get("created_by") or "",
         creation_time=int(d["creation_time"]),
         last_update_time=int(d["last_update_time"]),
+        target=d.get("target"),
     )
 
 

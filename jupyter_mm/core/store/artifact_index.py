@@ -1,13 +1,14 @@
-"""Each run's index of logical artifact paths over the content-addressed blob store."""
+"""Each run's index of logical artifact paths over the content-addressed blob store, and the index
+helpers the files of a logged model without a run share (their own table, the same rules)."""
 
 from __future__ import annotations
 
 import mimetypes
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, Table, or_, select
 
 from ...errors import InvalidInput, NotFound
 from .. import schema as s
@@ -19,6 +20,142 @@ from .base import (
     now_ms,
     parent_paths,
 )
+
+#: ``(path, data, media_type)``: bytes, or the path of a file to copy.
+ArtifactItem = tuple[str, bytes | str | os.PathLike[str], str | None]
+#: ``(sha256, size, media_type)`` of a blob in the blob store.
+StoredBlob = tuple[str, int, str | None]
+
+
+def store_blobs(store: StoreBase, items: Sequence[ArtifactItem]) -> list[StoredBlob]:
+    """Put each item's bytes (or the file it names) in the blob store."""
+    stored: list[StoredBlob] = []
+    for _, data, media_type in items:
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            digest, size = store.blobs.put_bytes(bytes(data))
+        else:
+            check_file(data)
+            digest, size = store.blobs.put_file(data)
+        stored.append((digest, size, media_type))
+    return stored
+
+
+def write_index(
+    store: StoreBase,
+    table: Table,
+    owner: tuple[str, str],
+    logicals: list[str],
+    stored: list[StoredBlob],
+    check: Callable[[Connection], object] | None = None,
+) -> list[ArtifactInfo]:
+    """Give the blobs ``stored`` the paths ``logicals`` in the artifact index ``table`` of one
+    owner (``(column, id)``: a run's, or a logged model's without a run), in one transaction
+    (after ``check``): a path that is a file's folder, or under a file, is refused, so all or none
+    of the paths appear."""
+    key, owner_id = owner
+    t = now_ms()
+    rows: list[dict[str, Any]] = [
+        {
+            key: owner_id,
+            "path": logical,
+            "digest": digest,
+            "size": size,
+            "media_type": media_type
+            or mimetypes.guess_type(logical)[0]
+            or "application/octet-stream",
+            "created_time": t,
+        }
+        for logical, (digest, size, media_type) in zip(logicals, stored, strict=True)
+    ]
+    a = table.c
+
+    def write(conn: Connection) -> None:
+        if check is not None:
+            check(conn)
+        for logical in logicals:
+            clash = conn.execute(
+                select(a.path)
+                .where(
+                    a[key] == owner_id,
+                    or_(a.path.startswith(logical + "/"), a.path.in_(parent_paths(logical))),
+                )
+                .limit(1)
+            ).scalar()
+            if clash is not None:
+                raise InvalidInput(
+                    f"artifact path {logical!r} clashes with the existing artifact {clash!r}"
+                )
+        stmt = store._upsert(conn, table)
+        ex = stmt.excluded
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[key, "path"],
+                set_={
+                    "digest": ex.digest,
+                    "size": ex.size,
+                    "media_type": ex.media_type,
+                    "created_time": ex.created_time,
+                },
+            ),
+            rows,
+        )
+
+    store._write(write)
+    return [ArtifactInfo(r["path"], r["size"], r["digest"], r["media_type"], t) for r in rows]
+
+
+def list_index(
+    store: StoreBase,
+    table: Table,
+    owner: tuple[str, str],
+    prefix: str | None,
+    recursive: bool,
+    require: Callable[[Connection], object],
+) -> list[ArtifactInfo]:
+    """The files (and, unless ``recursive``, the folders, each with the size of what it holds)
+    directly under ``prefix`` in one owner's index, sorted by path. When there is nothing,
+    ``require`` checks that the owner exists (a missing one is a 404, not an empty listing)."""
+    key, owner_id = owner
+    pre = normalize_prefix(prefix)
+    a = table.c
+    q = select(table).where(a[key] == owner_id)
+    if pre:
+        q = q.where(a.path.startswith(pre + "/"))
+    with store.engine.connect() as conn:
+        rows = conn.execute(q.order_by(a.path)).all()
+        if not rows:
+            require(conn)
+    out: list[ArtifactInfo] = []
+    dirs: dict[str, int] = {}
+    for row in rows:
+        rest = row.path[len(pre) + 1 :] if pre else row.path
+        if recursive or "/" not in rest:
+            out.append(_info(row))
+        else:
+            d = (pre + "/" if pre else "") + rest.split("/", 1)[0]
+            dirs[d] = dirs.get(d, 0) + row.size
+    out.extend(
+        ArtifactInfo(d, size, "", "inode/directory", 0, is_dir=True) for d, size in dirs.items()
+    )
+    return sorted(out, key=lambda x: x.path)
+
+
+def index_entry(
+    store: StoreBase, table: Table, owner: tuple[str, str], path: str, whose: str
+) -> ArtifactInfo:
+    """The index entry of ``path`` of one owner (``whose`` it is, for the 404 when absent)."""
+    key, owner_id = owner
+    logical = normalize_path(path)
+    a = table.c
+    with store.engine.connect() as conn:
+        row = conn.execute(select(table).where(a[key] == owner_id, a.path == logical)).first()
+    if row is None:
+        raise NotFound(f"{whose} has no artifact {logical!r}")
+    return _info(row)
+
+
+def _info(row: Any) -> ArtifactInfo:
+    return ArtifactInfo(row.path, row.size, row.digest, row.media_type, row.created_time)
 
 
 class ArtifactIndexMixin(StoreBase):
@@ -40,14 +177,7 @@ class ArtifactIndexMixin(StoreBase):
         """Store several ``(path, data, media_type)`` artifacts: blobs first, then every index
         row in one transaction (all or none of the paths appear)."""
         run_uuid, logicals = self._artifact_paths(run_id, [path for path, _, _ in items])
-        stored: list[tuple[str, int, str | None]] = []
-        for _, data, media_type in items:
-            if isinstance(data, (bytes, bytearray, memoryview)):
-                digest, size = self.blobs.put_bytes(bytes(data))
-            else:
-                check_file(data)
-                digest, size = self.blobs.put_file(data)
-            stored.append((digest, size, media_type))
+        stored = store_blobs(self, items)
         return self._index_artifacts(run_uuid, logicals, stored)
 
     def index_artifacts(
@@ -77,107 +207,27 @@ class ArtifactIndexMixin(StoreBase):
         return run_uuid, logicals
 
     def _index_artifacts(
-        self, run_uuid: str, logicals: list[str], stored: list[tuple[str, int, str | None]]
+        self, run_uuid: str, logicals: list[str], stored: list[StoredBlob]
     ) -> list[ArtifactInfo]:
-        t = now_ms()
-        rows: list[dict[str, Any]] = [
-            {
-                "run_uuid": run_uuid,
-                "path": logical,
-                "digest": digest,
-                "size": size,
-                "media_type": media_type
-                or mimetypes.guess_type(logical)[0]
-                or "application/octet-stream",
-                "created_time": t,
-            }
-            for logical, (digest, size, media_type) in zip(logicals, stored, strict=True)
-        ]
-
-        def write(conn: Connection) -> None:
+        def check(conn: Connection) -> None:
             self._check_active(conn, run_uuid)
-            a = s.artifacts.c
-            for logical in logicals:
-                clash = conn.execute(
-                    select(a.path)
-                    .where(
-                        a.run_uuid == run_uuid,
-                        or_(a.path.startswith(logical + "/"), a.path.in_(parent_paths(logical))),
-                    )
-                    .limit(1)
-                ).scalar()
-                if clash is not None:
-                    raise InvalidInput(
-                        f"artifact path {logical!r} clashes with the existing artifact {clash!r}"
-                    )
-            stmt = self._upsert(conn, s.artifacts)
-            ex = stmt.excluded
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["run_uuid", "path"],
-                    set_={
-                        "digest": ex.digest,
-                        "size": ex.size,
-                        "media_type": ex.media_type,
-                        "created_time": ex.created_time,
-                    },
-                ),
-                rows,
-            )
 
-        self._write(write)
-        return [
-            ArtifactInfo(
-                path=r["path"],
-                size=r["size"],
-                digest=r["digest"],
-                media_type=r["media_type"],
-                created_time=t,
-            )
-            for r in rows
-        ]
+        return write_index(self, s.artifacts, ("run_uuid", run_uuid), logicals, stored, check)
 
     def list_artifacts(
         self, run_id: str, prefix: str | None = None, recursive: bool = False
     ) -> list[ArtifactInfo]:
         """Files (and, unless recursive, folders) directly under ``prefix``, sorted by path."""
         run_uuid = check_run_id(run_id)
-        pre = normalize_prefix(prefix)
-        a = s.artifacts.c
-        q = select(s.artifacts).where(a.run_uuid == run_uuid)
-        if pre:
-            q = q.where(a.path.startswith(pre + "/"))
-        with self.engine.connect() as conn:
-            rows = conn.execute(q.order_by(a.path)).all()
-            if not rows:
-                self._require_run(conn, run_uuid)
-        out: list[ArtifactInfo] = []
-        dirs: dict[str, int] = {}
-        for row in rows:
-            rest = row.path[len(pre) + 1 :] if pre else row.path
-            if recursive or "/" not in rest:
-                out.append(
-                    ArtifactInfo(row.path, row.size, row.digest, row.media_type, row.created_time)
-                )
-            else:
-                d = (pre + "/" if pre else "") + rest.split("/", 1)[0]
-                dirs[d] = dirs.get(d, 0) + row.size
-        out.extend(
-            ArtifactInfo(d, size, "", "inode/directory", 0, is_dir=True) for d, size in dirs.items()
-        )
-        return sorted(out, key=lambda x: x.path)
+
+        def require(conn: Connection) -> None:
+            self._require_run(conn, run_uuid)
+
+        return list_index(self, s.artifacts, ("run_uuid", run_uuid), prefix, recursive, require)
 
     def artifact_info(self, run_id: str, path: str) -> ArtifactInfo:
         run_uuid = check_run_id(run_id)
-        logical = normalize_path(path)
-        a = s.artifacts.c
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(s.artifacts).where(a.run_uuid == run_uuid, a.path == logical)
-            ).first()
-        if row is None:
-            raise NotFound(f"run {run_uuid} has no artifact {logical!r}")
-        return ArtifactInfo(row.path, row.size, row.digest, row.media_type, row.created_time)
+        return index_entry(self, s.artifacts, ("run_uuid", run_uuid), path, f"run {run_uuid}")
 
     def read_artifact(self, run_id: str, path: str) -> bytes:
         """The artifact's bytes, checked against their SHA-256."""

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ..registry.entities import AuditEntry, AuditReport, ModelVersion, Policy, RegisteredModel
     from ..webhooks import Webhook, WebhookDelivery
     from .base import MetricPoint
+    from .jobs import Job
 
 
 class StoreLocationLike(Protocol):
@@ -412,3 +413,20 @@ class TrackingStore(Protocol):
     ) -> int | None: ...
 
     def labels(self, name: str) -> pd.DataFrame: ...
+
+    # ------------------------------------------------------------ background jobs
+
+    def get_job(self, job_id: str, log_offset: int = 0, log_limit: int = ...) -> Job:
+        """The job, with its log from ``log_offset`` (characters)."""
+        ...
+
+    def list_jobs(
+        self,
+        *,
+        state: str | None = None,
+        kind: str | None = None,
+        run_id: str | None = None,
+        max_results: int = 100,
+    ) -> list[Job]: ...
+
+    def cancel_job(self, job_id: str) -> Job: ...

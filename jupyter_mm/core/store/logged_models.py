@@ -14,7 +14,6 @@ import base64
 import hashlib
 import json
 import math
-import mimetypes
 import os
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -25,7 +24,7 @@ from sqlalchemy import Connection, and_, case, exists, func, or_, select
 from ...errors import Conflict, InvalidInput, NotFound
 from .. import limits, validation
 from .. import schema as s
-from ..artifacts import check_file, normalize_path, normalize_paths, normalize_prefix
+from ..artifacts import normalize_paths
 from ..entities import (
     LOGGED_MODEL_STATUSES,
     ArtifactInfo,
@@ -34,7 +33,8 @@ from ..entities import (
     RunModelLink,
 )
 from ..search.compiler import condition
-from .base import StoreBase, now_ms, parent_paths, parse_experiment_id, random_run_name
+from .artifact_index import index_entry, list_index, store_blobs, write_index
+from .base import StoreBase, now_ms, parse_experiment_id, random_run_name
 from .logged_model_search import STATUS_NAMES, parse_filter, parse_order_by
 
 #: MLflow's page size of search_logged_models (and our largest).
@@ -664,56 +664,9 @@ class LoggedModelsMixin(StoreBase):
                 f"{model.artifact_run_id} under {model.files_prefix}/"
             )
         logicals = normalize_paths([p for p, _, _ in items])
-        stored = []
-        for _, data, _media in items:
-            if isinstance(data, (bytes, bytearray, memoryview)):
-                stored.append(self.blobs.put_bytes(bytes(data)))
-            else:
-                check_file(data)
-                stored.append(self.blobs.put_file(data))
-        t = now_ms()
-        rows: list[dict[str, Any]] = [
-            {
-                "model_id": model_id,
-                "path": logical,
-                "digest": digest,
-                "size": size,
-                "media_type": media
-                or mimetypes.guess_type(logical)[0]
-                or "application/octet-stream",
-                "created_time": t,
-            }
-            for logical, (digest, size), (_, _, media) in zip(logicals, stored, items, strict=True)
-        ]
-        a = s.logged_model_artifacts.c
-
-        def write(conn: Connection) -> None:
-            for logical in logicals:
-                clash = conn.execute(
-                    select(a.path)
-                    .where(
-                        a.model_id == model_id,
-                        or_(a.path.startswith(logical + "/"), a.path.in_(parent_paths(logical))),
-                    )
-                    .limit(1)
-                ).scalar()
-                if clash is not None:
-                    raise InvalidInput(
-                        f"artifact path {logical!r} clashes with the existing artifact {clash!r}"
-                    )
-            stmt = self._upsert(conn, s.logged_model_artifacts)
-            ex = stmt.excluded
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["model_id", "path"],
-                    set_={"digest": ex.digest, "size": ex.size, "media_type": ex.media_type,
-                          "created_time": ex.created_time},
-                ),
-                rows,
-            )  # fmt: skip
-
-        self._write(write)
-        return [ArtifactInfo(r["path"], r["size"], r["digest"], r["media_type"], t) for r in rows]
+        stored = store_blobs(self, items)
+        owner = ("model_id", model_id)
+        return write_index(self, s.logged_model_artifacts, owner, logicals, stored)
 
     def list_model_artifacts(
         self, model_id: str, prefix: str | None = None, recursive: bool = False
@@ -721,42 +674,17 @@ class LoggedModelsMixin(StoreBase):
         """Files (and, unless recursive, folders) directly under ``prefix`` of a model without
         a run, sorted by path."""
         check_model_id(model_id)
-        pre = normalize_prefix(prefix)
-        a = s.logged_model_artifacts.c
-        q = select(s.logged_model_artifacts).where(a.model_id == model_id)
-        if pre:
-            q = q.where(a.path.startswith(pre + "/"))
-        with self.engine.connect() as conn:
-            rows = conn.execute(q.order_by(a.path)).all()
-            if not rows:
-                self._require_model(conn, model_id)
-        out: list[ArtifactInfo] = []
-        dirs: dict[str, int] = {}
-        for row in rows:
-            rest = row.path[len(pre) + 1 :] if pre else row.path
-            if recursive or "/" not in rest:
-                out.append(
-                    ArtifactInfo(row.path, row.size, row.digest, row.media_type, row.created_time)
-                )
-            else:
-                d = (pre + "/" if pre else "") + rest.split("/", 1)[0]
-                dirs[d] = dirs.get(d, 0) + row.size
-        out.extend(
-            ArtifactInfo(d, size, "", "inode/directory", 0, is_dir=True) for d, size in dirs.items()
-        )
-        return sorted(out, key=lambda x: x.path)
+
+        def require(conn: Connection) -> None:
+            self._require_model(conn, model_id)
+
+        owner = ("model_id", model_id)
+        return list_index(self, s.logged_model_artifacts, owner, prefix, recursive, require)
 
     def model_artifact_info(self, model_id: str, path: str) -> ArtifactInfo:
         check_model_id(model_id)
-        logical = normalize_path(path)
-        a = s.logged_model_artifacts.c
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(s.logged_model_artifacts).where(a.model_id == model_id, a.path == logical)
-            ).first()
-        if row is None:
-            raise NotFound(f"logged model {model_id} has no artifact {logical!r}")
-        return ArtifactInfo(row.path, row.size, row.digest, row.media_type, row.created_time)
+        owner, whose = ("model_id", model_id), f"logged model {model_id}"
+        return index_entry(self, s.logged_model_artifacts, owner, path, whose)
 
     def read_model_artifact(self, model_id: str, path: str) -> bytes:
         return self.blobs.get_bytes(self.model_artifact_info(model_id, path).digest)

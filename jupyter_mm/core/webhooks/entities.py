@@ -1,5 +1,6 @@
 """Webhook records the store returns. The secret is never among them: ``has_secret`` says
-whether deliveries are signed."""
+whether deliveries are signed; ``target`` is an orchestrator target without its credentials
+(:func:`jupyter_mm.core.webhooks.targets.public`), ``None`` for a plain HTTP receiver."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class Webhook:
     created_by: str
     creation_time: int
     last_update_time: int
+    target: dict[str, Any] | None = None  # {"kind": "airflow", "dag_id", "auth"}: see targets
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -38,6 +40,7 @@ class Webhook:
             "created_by": self.created_by,
             "creation_time": self.creation_time,
             "last_update_time": self.last_update_time,
+            "target": None if self.target is None else dict(self.target),
         }
 
 

@@ -22,7 +22,7 @@ from ...errors import InvalidInput, NotFound
 from .. import schema as s
 from ..database import read_conn
 from ..registry import audit, rules
-from . import addresses
+from . import addresses, targets
 from . import events as wev
 from .entities import (
     ACTIVE,
@@ -66,6 +66,8 @@ class DueDelivery:
     webhook_status: str
     payload: str
     attempts: int
+    #: An orchestrator target with its credentials (``targets``), None for plain HTTP.
+    target: dict[str, Any] | None = None
 
 
 def _name(value: Any) -> str:
@@ -89,6 +91,23 @@ def _secret(value: Any) -> str | None:
     return value
 
 
+#: ``update_webhook(airflow_auth=...)``'s default: the credentials stay as they are.
+UNCHANGED: Any = object()
+
+
+def _target(airflow_dag: Any, airflow_auth: Any, secret: str | None) -> dict[str, Any] | None:
+    if airflow_dag is None:
+        if airflow_auth is not None:
+            raise InvalidInput("airflow_auth is for an Airflow webhook: name its airflow_dag")
+        return None
+    if secret is not None:
+        raise InvalidInput(
+            "an Airflow webhook authenticates with airflow_auth; a signing secret is for HTTP "
+            "receivers"
+        )
+    return targets.airflow(airflow_dag, airflow_auth)
+
+
 def _model(value: Any) -> str | None:
     return None if value is None else rules.model_name(value)
 
@@ -106,6 +125,7 @@ def _webhook(row: Any) -> Webhook:
         created_by=row.created_by,
         creation_time=row.creation_time,
         last_update_time=row.last_update_time,
+        target=targets.public(targets.loads(row.target)),
     )
 
 
@@ -140,14 +160,21 @@ class WebhooksMixin:
         description: str | None = None,
         status: str = ACTIVE,
         allow_private: bool | None = None,
+        airflow_dag: str | None = None,
+        airflow_auth: Any = None,
     ) -> Webhook:
         """A webhook posting ``events`` (of ``model``, or of every model) to ``url``, signed
         with ``secret`` when given. A URL on a non-public address is refused unless
-        ``allow_private`` (default: ``$MM_WEBHOOK_ALLOW_PRIVATE``)."""
+        ``allow_private`` (default: ``$MM_WEBHOOK_ALLOW_PRIVATE``).
+
+        With ``airflow_dag``, ``url`` is an Airflow 3 API server's base URL and each event
+        triggers a run of that DAG with the event in its ``conf``, authenticated with
+        ``airflow_auth`` (see :mod:`jupyter_mm.core.webhooks.targets`)."""
         actor, name = rules.actor(actor), _name(name)
         url = addresses.check_url(url)
         event_list = wev.event_names(events)
         model, secret, status = _model(model), _secret(secret), _status(status)
+        target = _target(airflow_dag, airflow_auth, secret)
         description = rules.description(description)
         addresses.refuse_private(url, allow_private)
         webhook_id = uuid.uuid4().hex
@@ -165,6 +192,7 @@ class WebhooksMixin:
                     description=description,
                     status=status,
                     secret=secret,
+                    target=targets.dumps(target),
                     created_by=actor,
                     creation_time=t,
                     last_update_time=t,
@@ -206,8 +234,12 @@ class WebhooksMixin:
         secret: str | None = None,
         status: str | None = None,
         allow_private: bool | None = None,
+        airflow_dag: str | None = None,
+        airflow_auth: Any = UNCHANGED,
     ) -> Webhook:
-        """Change what is given (``secret=""`` stops signing); audited when anything changed."""
+        """Change what is given (``secret=""`` stops signing); audited when anything changed.
+        An Airflow webhook's ``airflow_dag`` and ``airflow_auth`` (``None``: no credentials)
+        can change; a plain HTTP webhook does not become an Airflow one."""
         actor = rules.actor(actor)
         values: dict[str, Any] = {}
         if name is not None:
@@ -224,8 +256,28 @@ class WebhooksMixin:
         if status is not None:
             values["status"] = _status(status)
 
+        if airflow_dag is not None:
+            airflow_dag = targets.dag_id(airflow_dag)
+        if airflow_auth is not UNCHANGED:
+            airflow_auth = targets.airflow_auth(airflow_auth)
+
         def write(conn: Connection) -> None:
             row = _row(conn, webhook_id)
+            target = targets.loads(row.target)
+            if target is None and (airflow_dag is not None or airflow_auth is not UNCHANGED):
+                raise InvalidInput(
+                    f"webhook {webhook_id} posts to an HTTP receiver: airflow_dag and "
+                    "airflow_auth are for an Airflow webhook (create one)"
+                )
+            if target is not None:
+                if values.get("secret"):
+                    _target(target["dag_id"], None, values["secret"])  # refused
+                new = dict(target)
+                if airflow_dag is not None:
+                    new["dag_id"] = airflow_dag
+                if airflow_auth is not UNCHANGED:
+                    new["auth"] = airflow_auth
+                values["target"] = targets.dumps(new)
             changed = {k: v for k, v in values.items() if getattr(row, k) != v}
             if not changed:
                 return
@@ -591,6 +643,7 @@ def _due(conn: Connection, ids: list[str]) -> list[DueDelivery]:
             _w.url,
             _w.secret,
             _w.status,
+            _w.target,
         )  # fmt: skip
         .join_from(s.webhook_deliveries, s.webhooks, _w.webhook_id == _d.webhook_id)
         .where(_d.delivery_id.in_(ids))
@@ -604,6 +657,7 @@ def _due(conn: Connection, ids: list[str]) -> list[DueDelivery]:
             webhook_status=r.status,
             payload=r.payload,
             attempts=int(r.attempts),
+            target=targets.loads(r.target),
         )
         for r in rows
     ]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from jupyter_server.base.handlers import APIHandler
 from tornado.web import HTTPError
 
-from ...errors import MMError
+from ...errors import InvalidInput, MMError
 from ..store_provider import StoreProvider
 
 _log = logging.getLogger(__name__)
@@ -116,6 +116,15 @@ class MMHandler(APIHandler):
         ):
             return username
         return _os_user() or username
+
+    @property
+    def actor(self) -> str:
+        """The named user a registry, webhook or job change is recorded as (see
+        :meth:`audit_actor`); a 400 when the request names nobody, so nothing is recorded as ""."""
+        actor = self.audit_actor()
+        if not actor:
+            raise InvalidInput("the server cannot tell who is acting: sign in with a named user")
+        return actor
 
     async def call_store(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(store, *args, **kwargs)`` in a worker thread, never on the tornado loop."""

@@ -107,6 +107,14 @@ def parse_run(value: Any) -> str:
     return check_run_id(value)
 
 
+def required_arg(handler: MMHandler, key: str, what: str = "") -> str:
+    """A query argument that must be given and not empty: a 400 naming it (and ``what`` it is)."""
+    value = handler.get_query_argument(key, "")
+    if not value:
+        raise InvalidInput(f"'{key}'{f' ({what})' if what else ''} is required")
+    return value
+
+
 def string_field(body: Mapping[str, Any], key: str, required: bool = False) -> str | None:
     value = body.get(key)
     if value is None:

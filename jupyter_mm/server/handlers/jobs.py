@@ -26,13 +26,6 @@ class _JobsBase(MMHandler):
             raise StoreError("this server runs no background jobs (JupyterMM.jobs is off)")
         return runner
 
-    @property
-    def user(self) -> str:
-        name = self.audit_actor()
-        if not name:
-            raise InvalidInput("the server cannot tell who is acting: sign in with a named user")
-        return name
-
 
 class JobsHandler(_JobsBase):
     @tornado.web.authenticated
@@ -70,7 +63,7 @@ class RerunJobsHandler(_JobsBase):
             raise InvalidInput("'params' must be an object of name to value")
         spec = {"run_id": run_id, "params": params, **_timeout(body)}
         await self.call_store(build_plan, run_id, params)
-        user, runner = self.user, self.runner
+        user, runner = self.actor, self.runner
         job = await self.call_store(
             lambda st: runner.submit("rerun", spec, created_by=user, run_id=run_id)
         )
@@ -93,7 +86,7 @@ class ReproducibilityJobsHandler(_JobsBase):
             raise InvalidInput(f"{mv.name!r} version {mv.version} has no source run to re-run")
         spec = {"run_id": mv.run_id, "params": {}, "model": mv.name, "version": mv.version,
                 "tolerance": tol, **_timeout(body)}  # fmt: skip
-        user, runner = self.user, self.runner
+        user, runner = self.actor, self.runner
         job = await self.call_store(
             lambda st: runner.submit("reproducibility", spec, created_by=user, run_id=mv.run_id)
         )

@@ -13,6 +13,7 @@ from tornado.web import HTTPError
 
 from ...errors import InvalidInput
 from .base import MMHandler
+from .common import required_arg
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -77,9 +78,7 @@ class PredictionsHandler(MMHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
-        name = self.get_query_argument("name", "")
-        if not name:
-            raise InvalidInput("'name' (the model's name) is required")
+        name = required_arg(self, "name", "the model's name")
         version = self.get_query_argument("version", None) or None
         start = self.get_query_argument("start", None) or None
         end = self.get_query_argument("end", None) or None
@@ -126,18 +125,14 @@ class LabelsHandler(MMHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
-        name = self.get_query_argument("name", "")
-        if not name:
-            raise InvalidInput("'name' (the model's name) is required")
+        name = required_arg(self, "name", "the model's name")
         data = await self.call_store(_labels_parquet, name)
         self.finish(data, set_content_type=PARQUET_TYPE)
 
     @tornado.web.authenticated
     @authorized
     async def post(self) -> None:
-        name = self.get_query_argument("name", "")
-        if not name:
-            raise InvalidInput("'name' (the model's name) is required")
+        name = required_arg(self, "name", "the model's name")
         table = _body_table(self)
         batch = _batch(self)
         rows = await self.call_store(lambda store: store.log_label_table(name, table, batch=batch))

@@ -349,13 +349,6 @@ def _version(value: Any) -> int:
 class RegistryHandler(MMHandler):
     auth_resource = "jupyter_mm:registry"
 
-    @property
-    def actor(self) -> str:
-        actor = self.audit_actor()
-        if not actor:
-            raise InvalidInput("the server cannot tell who is acting: sign in with a named user")
-        return actor
-
 
 class ModelsHandler(RegistryHandler):
     """``GET`` searches models (``filter``, ``order_by``, ``max_results``, ``page_token``);

@@ -40,13 +40,6 @@ class WebhookHandlerBase(MMHandler):
     auth_resource = "jupyter_mm:webhooks"
 
     @property
-    def actor(self) -> str:
-        actor = self.audit_actor()
-        if not actor:
-            raise InvalidInput("the server cannot tell who is acting: sign in with a named user")
-        return actor
-
-    @property
     def allow_private(self) -> bool:
         return bool(self.settings.get(WEBHOOKS_ALLOW_PRIVATE_SETTING, False))
 
