@@ -332,16 +332,16 @@ def _only_model(store: Store, run_id: str) -> str:
 # ------------------------------------------------------------------------------- mm.* (client)
 
 
-def _local_store() -> Store:
+def _store() -> Any:
+    """The client's store: a local one, or a tracking server (``RemoteStore``, whose retraining
+    calls go to the server's routes, and whose runner runs the job)."""
     from ..client.backend import get_store
 
-    store = get_store()
-    if getattr(store, "kind", None) == "remote":
-        raise InvalidInput(
-            "retraining against a tracking server goes through its REST API "
-            "(registry/models/{name}/retraining-policy, .../retrainings)"
-        )
-    return store  # type: ignore[return-value]
+    return get_store()
+
+
+def _remote(store: Any) -> bool:
+    return getattr(store, "kind", None) == "remote"
 
 
 def set_retraining_policy(
@@ -366,21 +366,22 @@ def set_retraining_policy(
               "executor": executor, "enabled": enabled}  # fmt: skip
     if schedule is not None:
         policy["schedule"] = dict(schedule)
-    stored = _local_store().set_retraining_policy(name, normalize_policy(policy),
-                                                  actor=current_user(), comment=comment)  # fmt: skip
+    stored = _store().set_retraining_policy(name, normalize_policy(policy),
+                                            actor=current_user(), comment=comment)  # fmt: skip
     assert stored is not None
-    return stored
+    return dict(stored)
 
 
 def delete_retraining_policy(name: str, comment: str = "") -> None:
     from ..client.registry import current_user
 
-    _local_store().set_retraining_policy(name, None, actor=current_user(), comment=comment)
+    _store().set_retraining_policy(name, None, actor=current_user(), comment=comment)
 
 
 def retraining_policy(name: str) -> dict[str, Any] | None:
     """The model's retraining policy, or None."""
-    return _local_store().retraining_policy(name)
+    policy: dict[str, Any] | None = _store().retraining_policy(name)
+    return policy
 
 
 def retrain(
@@ -396,19 +397,22 @@ def retrain(
     from ..client.registry import current_user
     from .reruns import local_runner
 
-    store = _local_store()
+    store = _store()
     user = current_user()
+    if _remote(store):  # the server checks, records and runs it
+        rec: Retraining = store.start_retraining(name, params)
+    else:
 
-    def submit(spec: dict[str, Any], run_id: str) -> Any:
-        if timeout is not None:
-            spec = {**spec, "timeout": timeout}
-        return local_runner(store).submit("retraining", spec, created_by=user, run_id=run_id)
+        def submit(spec: dict[str, Any], run_id: str) -> Any:
+            if timeout is not None:
+                spec = {**spec, "timeout": timeout}
+            return local_runner(store).submit("retraining", spec, created_by=user, run_id=run_id)
 
-    found = start(store, name, trigger={"kind": "manual", "by": user},
-                  event_key=f"manual:{uuid.uuid4().hex}", actor=user, submit=submit,
-                  params=params)  # fmt: skip
-    assert found is not None
-    rec = found[0]
+        found = start(store, name, trigger={"kind": "manual", "by": user},
+                      event_key=f"manual:{uuid.uuid4().hex}", actor=user, submit=submit,
+                      params=params)  # fmt: skip
+        assert found is not None
+        rec = found[0]
     if wait and rec.state == RUNNING and rec.job_id:
         from .jobs import JobHandle
 
@@ -419,4 +423,4 @@ def retrain(
 
 def retrainings(name: str, max_results: int = 100) -> list[dict[str, Any]]:
     """The model's retrainings, newest first (each with its gate, version and approval)."""
-    return [r.to_json() for r in _local_store().list_retrainings(name, max_results)]
+    return [r.to_json() for r in _store().list_retrainings(name, max_results)]
