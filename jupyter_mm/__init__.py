@@ -103,6 +103,12 @@ _API = {
     "job": "loop.reruns",
     "check_reproducible": "loop.reproducibility",
     "reproducibility": "loop.reproducibility",
+    # retraining
+    "set_retraining_policy": "loop.retraining",
+    "delete_retraining_policy": "loop.retraining",
+    "retraining_policy": "loop.retraining",
+    "retrain": "loop.retraining",
+    "retrainings": "loop.retraining",
     # serving
     "predictions": "client.predictions",
     "serve": "client.serve",
@@ -189,6 +195,13 @@ if TYPE_CHECKING:
     )
     from .loop.reproducibility import check_reproducible, reproducibility
     from .loop.reruns import job, rerun
+    from .loop.retraining import (
+        delete_retraining_policy,
+        retrain,
+        retraining_policy,
+        retrainings,
+        set_retraining_policy,
+    )
     from .monitoring.current import (
         drift,
         estimate_performance,

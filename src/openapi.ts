@@ -846,6 +846,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/registry/models/{name}/retraining-policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the registered model's name (no `/` or `:`) */
+                name: components["parameters"]["ModelName"];
+            };
+            cookie?: never;
+        };
+        /** The model's retraining policy (null without one) */
+        get: operations["getRetrainingPolicy"];
+        /**
+         * Set the model's retraining policy (checked; audited)
+         * @description Which events start a retraining (drift, performance, schedule, manual), which run to re-run (default: the source run of the version `alias` points to) with which overrides, the evaluation gate (MLflow's MetricThreshold semantics), and the executor (`local`: a job of this server; `webhook`: publish `retraining.requested`). A passing candidate is registered and submitted for approval; no alias ever moves without one.
+         */
+        put: operations["setRetrainingPolicy"];
+        post?: never;
+        /** Remove the model's retraining policy (audited) */
+        delete: operations["deleteRetrainingPolicy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/registry/models/{name}/retrainings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the registered model's name (no `/` or `:`) */
+                name: components["parameters"]["ModelName"];
+            };
+            cookie?: never;
+        };
+        /** The model's retrainings, newest first (trigger, run, gate, version and its approval) */
+        get: operations["listRetrainings"];
+        put?: never;
+        /**
+         * Start a retraining by hand (the policy must list the manual trigger)
+         * @description The run and the overrides (the policy's, then `params`) are checked first: a refused request (400) records nothing. The record is `running` (its job queued in this server) or `handed_off` (`executor: webhook`).
+         */
+        post: operations["startRetraining"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/registry/retrainings/{retraining_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                retraining_id: string;
+            };
+            cookie?: never;
+        };
+        /** One retraining */
+        get: operations["getRetraining"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks": {
         parameters: {
             query?: never;
@@ -1118,10 +1186,68 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        RetrainingPolicy: {
+            triggers: ("drift" | "performance" | "schedule" | "manual")[];
+            schedule?: {
+                /** @description seconds between two scheduled retrainings */
+                every: number;
+            };
+            /** @description the champion's alias (default champion): its version is the gate's baseline */
+            alias?: string;
+            /** @description the run to re-run (null: the champion's source run) */
+            run_id?: string | null;
+            /** @description overrides for the re-run */
+            params?: {
+                [key: string]: unknown;
+            };
+            gate?: {
+                metric: string;
+                threshold?: number;
+                min_absolute_change?: number;
+                min_relative_change?: number;
+                greater_is_better?: boolean;
+            }[];
+            /** @enum {string} */
+            executor?: "local" | "webhook";
+            enabled?: boolean;
+        };
+        Retraining: {
+            retraining_id: string;
+            model: string;
+            /** @description its cause, unique per model: monitor.drift_detected:<evaluation>, schedule:<every>:<period>, manual:<id> */
+            event_key: string;
+            /** @description kind (drift, performance, schedule, manual), the event, evaluation_id, monitor; by (manual) */
+            trigger: {
+                [key: string]: unknown;
+            };
+            policy: components["schemas"]["RetrainingPolicy"];
+            /** @enum {string} */
+            state: "running" | "handed_off" | "gate_failed" | "pending_approval" | "failed";
+            source_run_id: string | null;
+            params: {
+                [key: string]: unknown;
+            };
+            job_id: string | null;
+            /** @description the candidate run */
+            run_id: string | null;
+            champion_version: number | null;
+            /** @description passed, thresholds [{metric, candidate, champion, checks [{kind, bound, passed, reason}], passed}] */
+            gate: {
+                [key: string]: unknown;
+            } | null;
+            /** @description the candidate's registered version */
+            version: number | null;
+            /** @description the candidate version's approval status */
+            approval: string | null;
+            error: string | null;
+            created_by: string;
+            created_time: number;
+            updated_time: number;
+        };
         Job: {
             job_id: string;
             /** @enum {string} */
-            kind: "rerun" | "reproducibility";
+            kind: "rerun" | "reproducibility" | "retraining";
             /** @enum {string} */
             state: "queued" | "running" | "finished" | "failed" | "cancelled" | "lost";
             /** @description what to run: run_id, params, timeout (+ model, version, tolerance) */
@@ -1152,7 +1278,7 @@ export interface components {
         JobWithLog: {
             job_id: string;
             /** @enum {string} */
-            kind: "rerun" | "reproducibility";
+            kind: "rerun" | "reproducibility" | "retraining";
             /** @enum {string} */
             state: "queued" | "running" | "finished" | "failed" | "cancelled" | "lost";
             /** @description what to run: run_id, params, timeout (+ model, version, tolerance) */
@@ -1766,6 +1892,18 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["AnyError"];
+            };
+        };
+        /** @description the model's retraining policy (null without one) */
+        RetrainingPolicy: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": {
+                    name: string;
+                    policy: components["schemas"]["RetrainingPolicy"] | null;
+                };
             };
         };
         /** @description the policy in force (`model` null for the store-wide one) */
@@ -3855,6 +3993,171 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    getRetrainingPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the registered model's name (no `/` or `:`) */
+                name: components["parameters"]["ModelName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["RetrainingPolicy"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    setRetrainingPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the registered model's name (no `/` or `:`) */
+                name: components["parameters"]["ModelName"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    policy: components["schemas"]["RetrainingPolicy"];
+                    comment?: string;
+                };
+            };
+        };
+        responses: {
+            200: components["responses"]["RetrainingPolicy"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteRetrainingPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the registered model's name (no `/` or `:`) */
+                name: components["parameters"]["ModelName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["RetrainingPolicy"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listRetrainings: {
+        parameters: {
+            query?: {
+                max_results?: number;
+            };
+            header?: never;
+            path: {
+                /** @description the registered model's name (no `/` or `:`) */
+                name: components["parameters"]["ModelName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the retrainings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        retrainings: components["schemas"]["Retraining"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    startRetraining: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the registered model's name (no `/` or `:`) */
+                name: components["parameters"]["ModelName"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description overrides of the policy's params */
+                    params?: {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description the retraining */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Retraining"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getRetraining: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                retraining_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the retraining */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Retraining"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     listWebhooks: {
         parameters: {
             query?: {
@@ -4087,7 +4390,7 @@ export interface operations {
         parameters: {
             query?: {
                 state?: "queued" | "running" | "finished" | "failed" | "cancelled" | "lost";
-                kind?: "rerun" | "reproducibility";
+                kind?: "rerun" | "reproducibility" | "retraining";
                 /** @description jobs re-running this run */
                 run_id?: string;
                 max_results?: number;

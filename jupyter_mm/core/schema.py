@@ -522,3 +522,51 @@ jobs = Table(
     Index("ix_jobs_created_time", "created_time"),
     Index("ix_jobs_run_id", "run_id"),
 )
+
+# ------------------------------------------------------------------------------ retraining
+# A model's retraining policy (``core/registry/retraining.py``; changes are audited) and one row per
+# retraining it started. ``event_key`` names the cause (``monitor.drift_detected:<evaluation id>``,
+# ``schedule:<period>``, ``manual:<uuid>``): unique per model, so one event starts at most one
+# retraining however many server processes hear it.
+retraining_policies = Table(
+    "retraining_policies",
+    metadata,
+    Column(
+        "model_id",
+        BigInt,
+        ForeignKey("registered_models.model_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("policy", Text, nullable=False),  # JSON, as normalised by the core
+    Column("updated_by", String(250), nullable=False),
+    Column("updated_time", BigInteger, nullable=False),
+)
+
+retrainings = Table(
+    "retrainings",
+    metadata,
+    Column("retraining_id", String(32), primary_key=True),
+    Column(
+        "model_id",
+        BigInt,
+        ForeignKey("registered_models.model_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("event_key", String(160), nullable=False),
+    Column("trigger", Text, nullable=False),  # JSON: kind, event, evaluation id, who
+    Column("policy", Text, nullable=False),  # JSON: the policy as it was when it started
+    Column("state", String(32), nullable=False),
+    Column("source_run_id", String(32), nullable=True),  # the run re-run
+    Column("params", Text, nullable=False),  # JSON: the overrides
+    Column("job_id", String(32), nullable=True),
+    Column("run_id", String(32), nullable=True),  # the candidate (the re-run's new run)
+    Column("champion_version", Integer, nullable=True),
+    Column("gate", Text, nullable=True),  # JSON: the gate's result
+    Column("version", Integer, nullable=True),  # the candidate's registered version
+    Column("error", Text, nullable=True),
+    Column("created_by", String(250), nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+    Column("updated_time", BigInteger, nullable=False),
+    UniqueConstraint("model_id", "event_key", name="uq_retrainings_model_id_event_key"),
+    Index("ix_retrainings_model_id_created_time", "model_id", "created_time"),
+)

@@ -76,6 +76,10 @@ def run_job(store: Store, job: Job, tracking_uri: str, artifact_uri: str | None)
             from .reproducibility import run_check
 
             result, run_id = run_check(store, job, tracking_uri, artifact_uri, log)
+        elif job.kind == "retraining":
+            from .retraining import run_retraining
+
+            result, run_id = run_retraining(store, job, tracking_uri, artifact_uri, log)
         else:
             result, run_id = run_rerun(store, job, tracking_uri, artifact_uri, log)
         log.close()

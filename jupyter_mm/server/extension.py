@@ -30,6 +30,7 @@ from .jobs import start_jobs, stop_jobs
 from .mlflow import mlflow_handlers
 from .mlflow_link import mlflow_link_handlers
 from .monitor_events import start_monitors, stop_monitors
+from .retraining import start_retraining, stop_retraining
 from .serve import SERVED_SETTING, SERVER_INFO_ENV, ServedModels, serve_handlers
 from .store_provider import (
     ARTIFACT_URI_ENV,
@@ -145,6 +146,17 @@ class JupyterMM(ExtensionApp):
         ),
     )
 
+    retraining = Bool(
+        True,
+        config=True,
+        help=(
+            "Start the retrainings models' retraining policies ask for: on monitor alarms "
+            "(monitor.drift_detected, monitor.performance_degraded) and on schedule (looked at "
+            "every monitor_tick seconds). One event starts at most one retraining, whatever the "
+            "number of server processes; with jobs off, a local retraining is recorded failed."
+        ),
+    )
+
     max_concurrent_jobs = Integer(2, config=True, help="Jobs this process runs at once.")
 
     job_timeout = Float(
@@ -214,6 +226,8 @@ class JupyterMM(ExtensionApp):
             self._start_webhooks()
         if self.jobs:
             start_jobs(self, self.max_concurrent_jobs, self.job_timeout)
+        if self.retraining:
+            start_retraining(self, self.monitor_tick)
 
         for name, value in (
             (TRACKING_URI_ENV, resolved.uri),
@@ -240,6 +254,8 @@ class JupyterMM(ExtensionApp):
         import asyncio
 
         from ..loop.webhooks import WebhookDispatcher
+        from .background import register_event_schemas
+        from .jobs import JOB_EVENT_SCHEMA, JOB_EVENT_SCHEMA_ID
         from .monitor_events import MONITOR_EVENT_SCHEMA_ID
         from .registry_events import REGISTRY_EVENT_SCHEMA_ID
 
@@ -258,23 +274,28 @@ class JupyterMM(ExtensionApp):
         async def on_registry(logger: Any, schema_id: str, data: dict[str, Any]) -> None:
             dispatcher.wake()
 
-        async def on_monitor(logger: Any, schema_id: str, data: dict[str, Any]) -> None:
-            action, evaluation = data.get("action"), data.get("evaluation_id")
+        async def publish(data: dict[str, Any], key: str) -> None:
+            action = str(data.get("action"))
             try:
                 await asyncio.to_thread(
-                    dispatcher.publish,
-                    str(action),
-                    data,
-                    key=f"{action}:{evaluation}",
-                    model=data.get("model"),
+                    dispatcher.publish, action, data, key=key, model=data.get("model")
                 )
             except Exception:
                 self.log.exception("jupyter-mm webhooks: queueing %s failed", action)
+
+        async def on_monitor(logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+            await publish(data, f"{data.get('action')}:{data.get('evaluation_id')}")
+
+        async def on_job(logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+            await publish(data, f"rerun.finished:{data.get('job_id')}")
 
         if REGISTRY_EVENT_SCHEMA_ID in event_logger.schemas:
             event_logger.add_listener(schema_id=REGISTRY_EVENT_SCHEMA_ID, listener=on_registry)
         if MONITOR_EVENT_SCHEMA_ID in event_logger.schemas:
             event_logger.add_listener(schema_id=MONITOR_EVENT_SCHEMA_ID, listener=on_monitor)
+        if self.jobs:  # registered here: the runner starts after the webhooks
+            register_event_schemas(self, JOB_EVENT_SCHEMA)
+            event_logger.add_listener(schema_id=JOB_EVENT_SCHEMA_ID, listener=on_job)
         # once the server runs (the team server checks its store before that)
         self.serverapp.io_loop.add_callback(dispatcher.start)
 
@@ -297,6 +318,7 @@ class JupyterMM(ExtensionApp):
 
     async def stop_extension(self) -> None:
         await stop_monitors(self)
+        await stop_retraining(self)
         dispatcher = self.settings.pop(WEBHOOKS_SETTING, None)
         if dispatcher is not None:
             import asyncio

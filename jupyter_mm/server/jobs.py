@@ -6,9 +6,10 @@ runs the jobs started through that process's REST routes and, at start, marks ``
 of processes that are gone. When a job it ran ends, the process emits one event with the schema
 :data:`JOB_EVENT_SCHEMA_ID` (the webhooks pick it up)::
 
-    {"action": "rerun.finished", "job_id": "...", "kind": "rerun" | "reproducibility",
+    {"action": "rerun.finished", "job_id": "...", "kind": "rerun" | "reproducibility" | "retraining",
      "state": "finished" | "failed" | "cancelled" | "lost", "run_id": "<the original>",
-     "result_run_id": "<the new run>", "error": "...", "passed": true}   # passed: checks only
+     "result_run_id": "<the new run>", "error": "...", "passed": true,   # passed: checks only
+     "model": "...", "retraining_id": "..."}                              # retraining jobs
 """
 
 from __future__ import annotations
@@ -29,19 +30,24 @@ JOBS_SETTING = "jupyter_mm_jobs"
 JOB_EVENT_SCHEMA = event_schema(
     JOB_EVENT_SCHEMA_ID,
     "jupyter-mm background jobs",
-    "A notebook re-run or reproducibility check ended (emitted by the process that ran it).",
+    "A notebook re-run, reproducibility check or retraining job ended (emitted by the "
+    "process that ran it).",
     required=["action", "job_id", "kind", "state"],
     properties={
         "action": {"enum": ["rerun.finished"], "description": "what happened"},
         "job_id": {"type": "string", "description": "the job"},
-        "kind": {"enum": ["rerun", "reproducibility"], "description": "what the job did"},
+        "kind": {
+            "enum": ["rerun", "reproducibility", "retraining"],
+            "description": "what the job did",
+        },
         "state": {"type": "string", "description": "finished, failed, cancelled or lost"},
         "run_id": {"type": "string", "description": "the run re-run"},
         "result_run_id": {"type": "string", "description": "the run the re-run made"},
         "error": {"type": "string", "description": "why it failed"},
-        "model": {"type": "string", "description": "reproducibility: the registered model"},
+        "model": {"type": "string", "description": "reproducibility, retraining: the model"},
         "version": {"type": "integer", "description": "reproducibility: the version"},
         "passed": {"type": "boolean", "description": "reproducibility: the verdict"},
+        "retraining_id": {"type": "string", "description": "retraining: the retraining"},
     },
 )
 
@@ -58,6 +64,8 @@ def job_event(job: Job) -> dict[str, Any]:
         summary = (job.result or {}).get("summary")
         if isinstance(summary, dict) and isinstance(summary.get("passed"), bool):
             data["passed"] = summary["passed"]
+    elif job.kind == "retraining":
+        data["model"], data["retraining_id"] = job.spec.get("model"), job.spec.get("retraining_id")
     return data
 
 

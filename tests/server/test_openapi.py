@@ -419,6 +419,28 @@ async def test_scripted_responses_match_the_spec(
     await req("GET", policy, "registry", "models", "nope", "policy")  # 404
     await req("PUT", policy, "registry", "models", "cr", "policy", body={"four_eyes": False})
     await req("PUT", policy, "registry", "models", "cr", "policy", body={"colour": 1})  # 400
+    rpolicy, rts = f"{model}/retraining-policy", f"{model}/retrainings"
+    rp = ("registry", "models", "cr", "retraining-policy")
+    await req("GET", rpolicy, *rp)  # no policy: null
+    await req("GET", rpolicy, "registry", "models", "nope", "retraining-policy")  # 404
+    ok_policy = {"triggers": ["manual"], "run_id": rid, "gate": [{"metric": "m", "threshold": 1}]}
+    await req("PUT", rpolicy, *rp, body={"policy": ok_policy, "comment": "c"})
+    await req("PUT", rpolicy, *rp, body={"policy": {"triggers": ["weekly"]}})  # 400
+    await req("PUT", rpolicy, *rp, body={"policy": None})  # 400
+    await req("POST", rts, "registry", "models", "cr", "retrainings", body={})  # 400: no snapshot
+    await req("POST", rts, "registry", "models", "nope", "retrainings", body={})  # 404
+    with open_store() as store:
+        made, _ = store.create_retraining(
+            "cr", event_key="manual:x", trigger={"kind": "manual", "by": "a"}, actor="a",
+            policy=store.retraining_policy("cr") or {}, source_run_id=rid, params={},
+            champion_version=None, state="handed_off",
+        )  # fmt: skip
+    await req("GET", rts, "registry", "models", "cr", "retrainings", params={"max_results": "5"})
+    await req("GET", rts, "registry", "models", "cr", "retrainings", params={"max_results": "0"})
+    one = "/registry/retrainings/{retraining_id}"
+    await req("GET", one, "registry", "retrainings", made.id)
+    await req("GET", one, "registry", "retrainings", "0" * 32)  # 404
+    await req("DELETE", rpolicy, *rp)
     await req("DELETE", version, *vpath, "versions", "2", params={"comment": "revoked"})
     await req("DELETE", version, *vpath, "versions", "2")  # gone: 404
     await req("DELETE", version, *vpath, "versions", "x")  # 400

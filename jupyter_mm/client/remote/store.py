@@ -41,6 +41,7 @@ from ...errors import AlreadyExists, IntegrityError, InvalidInput, MMError, NotF
 from .http import Transport, iter_body, quote_path
 from .jobs import RemoteJobsMixin
 from .registry import RemoteRegistryMixin
+from .retraining import RemoteRetrainingMixin
 from .spool import ReplayResult, Spool
 from .webhooks import RemoteWebhooksMixin
 
@@ -153,7 +154,7 @@ class RemoteLocation:
         self.artifact_url = url
 
 
-class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin, RemoteJobsMixin):
+class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin, RemoteJobsMixin, RemoteRetrainingMixin):
     """A tracking server as a store. ``url`` is the server's base URL (``http(s)://host:port/base/``);
     the token defaults to ``MM_TRACKING_TOKEN``. The model registry's calls come from
     :class:`~.registry.RemoteRegistryMixin` (never spooled; the server decides who acts)."""

@@ -10,6 +10,7 @@ from .approvals import ApprovalsMixin
 from .audit import AuditReader
 from .lifecycle import LifecycleMixin
 from .models import ModelsMixin
+from .retraining import RetrainingMixin
 from .versions import VersionsMixin
 
 if TYPE_CHECKING:
@@ -17,7 +18,13 @@ if TYPE_CHECKING:
 
 
 class RegistryMixin(
-    ModelsMixin, VersionsMixin, AliasesMixin, ApprovalsMixin, LifecycleMixin, AuditReader
+    ModelsMixin,
+    VersionsMixin,
+    AliasesMixin,
+    ApprovalsMixin,
+    LifecycleMixin,
+    RetrainingMixin,
+    AuditReader,
 ):
     """Registered models, versions, aliases, approvals, policies and the audit trail."""
 

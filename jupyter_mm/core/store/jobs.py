@@ -29,7 +29,7 @@ QUEUED, RUNNING, FINISHED, FAILED, CANCELLED, LOST = (
 STATES = (QUEUED, RUNNING, FINISHED, FAILED, CANCELLED, LOST)
 ACTIVE = (QUEUED, RUNNING)
 TERMINAL = (FINISHED, FAILED, CANCELLED, LOST)
-KINDS = ("rerun", "reproducibility")
+KINDS = ("rerun", "reproducibility", "retraining")
 #: Characters of log a job keeps; beyond it one notice, then nothing (the run keeps its outputs).
 MAX_LOG_CHARS = 4_000_000
 #: Largest slice of a log one read returns.

@@ -4,8 +4,10 @@ MLflow's six model-registry events keep MLflow's names and ``data`` exactly
 (``mlflow/webhooks/types.py``, 3.17): a receiver written for MLflow reads ours. Ours follow the
 same ``entity.action`` form: ``approval.requested`` / ``approval.decided`` (from the audit
 trail) and ``monitor.drift_detected`` / ``monitor.performance_degraded`` (from the monitors).
-``rerun.finished`` and ``retraining.*`` are accepted in subscriptions for the jobs that will
-publish them (:meth:`WebhooksMixin.publish_event`).
+``rerun.finished`` (a background job ended: the server publishes its job event) and the
+``retraining.*`` family (``started``, ``requested``, ``gate_failed``, ``pending_approval``,
+``failed``: ``jupyter_mm/loop/retraining.py``) are published events
+(:meth:`WebhooksMixin.publish_webhook_event`).
 
 The body is MLflow's envelope ``{"entity", "action", "timestamp", "data"}``, serialised with
 ``json.dumps`` defaults as MLflow does; the bytes are stored with the delivery and signed as
@@ -38,7 +40,7 @@ OWN_EVENTS = (
     "monitor.performance_degraded",
     "rerun.finished",
 )
-#: Families whose members are published by later features; subscribe with ``family.*``.
+#: Families of events; subscribe with ``family.*`` (or one member by name).
 FAMILIES = ("retraining",)
 EVENTS = MLFLOW_EVENTS + OWN_EVENTS
 

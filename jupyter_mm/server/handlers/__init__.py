@@ -52,6 +52,7 @@ from .registry import (
     VersionHandler,
     VersionsHandler,
 )
+from .retraining import RetrainingHandler, RetrainingPolicyHandler, RetrainingsHandler
 from .runs import (
     DatasetsHandler,
     EndRunHandler,
@@ -147,6 +148,9 @@ def api_handlers() -> list[tuple[Any, ...]]:
         (route("registry", "audit", "verify"), AuditVerifyHandler),
         (route("registry", "policy"), PolicyHandler),
         (route("registry", "models", _MODEL, "policy"), PolicyHandler),
+        (route("registry", "models", _MODEL, "retraining-policy"), RetrainingPolicyHandler),
+        (route("registry", "models", _MODEL, "retrainings"), RetrainingsHandler),
+        (route("registry", "retrainings", r"(?P<retraining_id>[^/]+)"), RetrainingHandler),
         (route("webhooks"), WebhooksHandler),
         (route("webhooks", _WEBHOOK), WebhookHandler),
         (route("webhooks", _WEBHOOK, "deliveries"), WebhookDeliveriesHandler),
