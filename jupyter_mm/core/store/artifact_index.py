@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, select
 
 from ...errors import InvalidInput, NotFound
 from .. import schema as s
@@ -17,7 +17,6 @@ from .base import (
     StoreBase,
     check_run_id,
     now_ms,
-    parent_paths,
 )
 
 
@@ -96,34 +95,7 @@ class ArtifactIndexMixin(StoreBase):
 
         def write(conn: Connection) -> None:
             self._check_active(conn, run_uuid)
-            a = s.artifacts.c
-            for logical in logicals:
-                clash = conn.execute(
-                    select(a.path)
-                    .where(
-                        a.run_uuid == run_uuid,
-                        or_(a.path.startswith(logical + "/"), a.path.in_(parent_paths(logical))),
-                    )
-                    .limit(1)
-                ).scalar()
-                if clash is not None:
-                    raise InvalidInput(
-                        f"artifact path {logical!r} clashes with the existing artifact {clash!r}"
-                    )
-            stmt = self._upsert(conn, s.artifacts)
-            ex = stmt.excluded
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["run_uuid", "path"],
-                    set_={
-                        "digest": ex.digest,
-                        "size": ex.size,
-                        "media_type": ex.media_type,
-                        "created_time": ex.created_time,
-                    },
-                ),
-                rows,
-            )
+            self._index_paths(conn, s.artifacts, {"run_uuid": run_uuid}, rows)
 
         self._write(write)
         return [

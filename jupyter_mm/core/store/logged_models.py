@@ -34,7 +34,7 @@ from ..entities import (
     RunModelLink,
 )
 from ..search.compiler import condition
-from .base import StoreBase, now_ms, parent_paths, parse_experiment_id, random_run_name
+from .base import StoreBase, now_ms, parse_experiment_id, random_run_name
 from .logged_model_search import STATUS_NAMES, parse_filter, parse_order_by
 
 #: MLflow's page size of search_logged_models (and our largest).
@@ -685,32 +685,9 @@ class LoggedModelsMixin(StoreBase):
             }
             for logical, (digest, size), (_, _, media) in zip(logicals, stored, items, strict=True)
         ]
-        a = s.logged_model_artifacts.c
 
         def write(conn: Connection) -> None:
-            for logical in logicals:
-                clash = conn.execute(
-                    select(a.path)
-                    .where(
-                        a.model_id == model_id,
-                        or_(a.path.startswith(logical + "/"), a.path.in_(parent_paths(logical))),
-                    )
-                    .limit(1)
-                ).scalar()
-                if clash is not None:
-                    raise InvalidInput(
-                        f"artifact path {logical!r} clashes with the existing artifact {clash!r}"
-                    )
-            stmt = self._upsert(conn, s.logged_model_artifacts)
-            ex = stmt.excluded
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["model_id", "path"],
-                    set_={"digest": ex.digest, "size": ex.size, "media_type": ex.media_type,
-                          "created_time": ex.created_time},
-                ),
-                rows,
-            )  # fmt: skip
+            self._index_paths(conn, s.logged_model_artifacts, {"model_id": model_id}, rows)
 
         self._write(write)
         return [ArtifactInfo(r["path"], r["size"], r["digest"], r["media_type"], t) for r in rows]

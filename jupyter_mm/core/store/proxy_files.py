@@ -16,11 +16,11 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, or_, select
 
-from ...errors import InvalidInput, NotFound
+from ...errors import NotFound
 from .. import schema as s
 from ..artifacts import normalize_path, normalize_prefix
 from ..entities import ArtifactInfo
-from .base import StoreBase, now_ms, parent_paths
+from .base import StoreBase, now_ms
 
 
 def _info(row: Any) -> ArtifactInfo:
@@ -50,30 +50,7 @@ class ProxyFilesMixin(StoreBase):
             "created_by": str(created_by or "")[:250],
         }
 
-        def write(conn: Connection) -> None:
-            p = s.proxy_artifacts.c.path
-            below = conn.execute(
-                select(p).where(p.startswith(logical + "/", autoescape=True))
-            ).scalars()
-            above = conn.execute(select(p).where(p.in_(parent_paths(logical)))).scalars()
-            clashes = [*above, *(b for b in below if b.startswith(logical + "/"))]
-            if clashes:
-                raise InvalidInput(
-                    f"artifact path {logical!r} clashes with the existing artifact {clashes[0]!r}"
-                )
-            stmt = self._upsert(conn, s.proxy_artifacts)
-            ex = stmt.excluded
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["path"],
-                    set_={
-                        k: getattr(ex, k) for k in ("digest", "size", "created_time", "created_by")
-                    },
-                ),
-                [row],
-            )
-
-        self._write(write)
+        self._write(lambda conn: self._index_paths(conn, s.proxy_artifacts, {}, [row]))
         return ArtifactInfo(
             logical,
             size,
