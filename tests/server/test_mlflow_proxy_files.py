@@ -7,6 +7,7 @@ deleted."""
 from __future__ import annotations
 
 import json
+import os
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -271,3 +272,30 @@ async def test_through_the_mlflow_clients_artifact_repository(
     assert store.read_proxy_file("shared/data/a.txt") == b"alpha"
     same = store.proxy_file_info("shared/a.txt").digest
     assert store.proxy_file_info("shared/data/a.txt").digest == same
+
+
+async def test_an_empty_file_sent_chunked(mlflow_uri: str, store: Store, tmp_path: Path) -> None:
+    """``requests.put(url, data=<empty file>)`` (what MLflow's tests send) has no length, so it
+    goes with ``Transfer-Encoding: chunked`` and no chunk: stored as an empty file."""
+    empty = tmp_path / "mlproject"
+    empty.touch()
+
+    def scenario() -> tuple[int, str, bytes, str]:
+        import requests
+
+        url = f"{mlflow_uri}/api/2.0/mlflow-artifacts/artifacts/dir/mlproject"
+        auth = {"Authorization": f"Bearer {os.environ['MLFLOW_TRACKING_TOKEN']}"}
+        with empty.open("rb") as f:
+            put = requests.put(url, data=f, headers=auth, timeout=60)
+        got = requests.get(url, headers={**auth, "Accept": "text/html"}, timeout=60)
+        return (
+            put.status_code,
+            put.request.headers.get("Transfer-Encoding", ""),
+            got.content,
+            (got.headers["Content-Type"]),
+        )
+
+    status, encoding, body, media_type = await in_thread(scenario)
+    assert (status, encoding) == (200, "chunked")
+    assert (body, media_type) == (b"", "text/plain")
+    assert store.proxy_file_info("dir/mlproject").size == 0
