@@ -108,6 +108,15 @@ async def test_same_content_twice_is_stored_once(
     assert (await jp_fetch(f"{PROXY}/two/y.bin")).body == payload
 
 
+async def test_a_large_file_streams_back_verified(jp_fetch: Any, store: Store) -> None:
+    payload = os.urandom(9 * 1024 * 1024 + 3)  # above the whole-read threshold: streamed
+    assert (await _put(jp_fetch, "big/data.bin", payload)).code == 200
+    r = await jp_fetch(f"{PROXY}/big/data.bin")
+    assert r.body == payload
+    assert r.headers["Content-Length"] == str(len(payload))
+    assert r.headers["ETag"] == f'"{store.proxy_file_info("big/data.bin").digest}"'
+
+
 @pytest.mark.parametrize(
     ("name", "served_as"),
     [

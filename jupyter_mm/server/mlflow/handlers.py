@@ -78,7 +78,8 @@ class MlflowHandler(MMHandler):
                 self.write(block)
                 await self.flush()
         except IntegrityError:
-            self.log.error("jupyter-mm: artifact %s of %s is corrupt", where[2], where[1])
+            owner = where[1] or "the artifact proxy (outside runs)"
+            self.log.error("jupyter-mm: artifact %s of %s is corrupt", where[2], owner)
             stream = getattr(self.request.connection, "stream", None)
             if stream is not None:
                 stream.close()
