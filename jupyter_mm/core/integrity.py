@@ -68,6 +68,9 @@ def check_store(store: Store) -> list[str]:
         digests |= set(  # a logged model's own files (core/store/logged_models.py)
             conn.execute(select(s.logged_model_artifacts.c.digest).distinct()).scalars()
         )
+        digests |= set(  # the MLflow proxy's files outside runs (core/store/proxy_files.py)
+            conn.execute(select(s.proxy_artifacts.c.digest).distinct()).scalars()
+        )
     for digest in sorted(digests):
         try:
             store.blobs.get_bytes(digest, verify=True)

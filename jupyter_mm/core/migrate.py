@@ -15,7 +15,7 @@ from .database import is_sqlite, write_conn
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: The newest revision in migrations/versions; bump with each new migration.
-HEAD = "0010"
+HEAD = "0011"
 # Alembic's ``context`` is a module-level proxy: two threads of one process migrating at once
 # would run each other's environment. Processes are kept apart by the database's own locks.
 _UPGRADE_LOCK = threading.Lock()

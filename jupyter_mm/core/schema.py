@@ -570,3 +570,17 @@ retrainings = Table(
     UniqueConstraint("model_id", "event_key", name="uq_retrainings_model_id_event_key"),
     Index("ix_retrainings_model_id_created_time", "model_id", "created_time"),
 )
+
+# Files the MLflow artifact proxy holds outside any run or logged model (``PUT
+# mlflow-artifacts/artifacts/dir/b.pkl``): a logical path (normalised, it cannot escape) to a
+# content-addressed blob, like ``artifacts`` without a run (``core/store/proxy_files.py``).
+proxy_artifacts = Table(
+    "proxy_artifacts",
+    metadata,
+    Column("path", String(1024), primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+    Column("created_by", String(250), nullable=False, default=""),
+    Index("ix_proxy_artifacts_digest", "digest"),
+)

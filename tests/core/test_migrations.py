@@ -57,6 +57,7 @@ def test_every_upgrade_keeps_every_row(empty_db_url: str, tmp_path: Path) -> Non
             run = st.create_run("0", params={"p": rev}, tags={"t": rev})
             st.log_batch(run.id, metrics=[("m", 1.0, i, i) for i in range(5000)])
             st.log_artifact(run.id, f"{rev}.txt", rev.encode())
+            st.put_proxy_file(f"proxied/{rev}.txt", rev.encode())
             _fill_registry(st, run.id)
             st.close()
     with engine.connect() as conn:
@@ -76,6 +77,7 @@ def test_every_upgrade_keeps_every_row(empty_db_url: str, tmp_path: Path) -> Non
     )
     assert all(counts[name] >= 1 for name in registry.split()), counts
     assert all(counts[t] == 1 for t in ("webhooks", "webhook_deliveries", "webhook_attempts"))
+    assert counts["proxy_artifacts"] == 1
     engine.dispose()
 
 
@@ -202,4 +204,35 @@ def test_0006_adds_the_webhook_tables_and_downgrades_cleanly(
         tables = set(inspect(conn).get_table_names())
         assert not tables & {"webhooks", "webhook_deliveries", "webhook_attempts"}
         assert conn.execute(select(func.count()).select_from(s.registered_models)).scalar_one() == 1
+    engine.dispose()
+
+
+def test_0011_adds_the_proxy_files_table_and_downgrades_cleanly(
+    empty_db_url: str, tmp_path: Path
+) -> None:
+    """Stores from before 0011 gain an empty ``proxy_artifacts``; downgrading drops only it."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    engine = create(empty_db_url)
+    migrate.upgrade(engine, "0008")
+    with engine.connect() as conn:
+        assert "proxy_artifacts" not in inspect(conn).get_table_names()
+    st = Store.open(empty_db_url.replace("+psycopg", ""), artifact_uri=str(tmp_path / "a"))
+    assert migrate.current_revision(engine) == migrate.HEAD
+    run = st.create_run("0")
+    st.log_artifact(run.id, "kept.txt", b"kept")
+    assert st.list_proxy_files() == []
+    st.put_proxy_file("dir/b.pkl", b"b")
+    assert [i.path for i in st.list_proxy_files("dir")] == ["dir/b.pkl"]
+    st.close()
+    with engine.connect() as conn:
+        command.downgrade(migrate.alembic_config(conn), "0008")
+        conn.commit()
+    with engine.connect() as conn:
+        assert "proxy_artifacts" not in inspect(conn).get_table_names()
+        assert conn.execute(select(func.count()).select_from(s.artifacts)).scalar_one() == 1
+    migrate.upgrade(engine)  # and up again
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(s.proxy_artifacts)).scalar_one() == 0
     engine.dispose()

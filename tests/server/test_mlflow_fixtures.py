@@ -11,9 +11,11 @@ import asyncio
 import functools
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from traitlets.config import Config
 
 from jupyter_mm.core.store import Store
 
@@ -58,6 +60,30 @@ def mm_store_fixture(mlflow_uri: str) -> Iterator[Store]:
     """The server's own store, opened beside it (as a kernel would)."""
     with Store.open(os.environ["MM_TRACKING_URI"]) as store:
         yield store
+
+
+@pytest.fixture(name="jp_server_config")
+def both_stores_config_fixture(mm_clean_env: None, server_store_uri: str, tmp_path: Path) -> Config:
+    """A test server on SQLite and on PostgreSQL (``server_store_uri``), artifacts in tmp_path."""
+    return Config(
+        {
+            "ServerApp": {
+                "jpserver_extensions": {"jupyter_mm": True, "jupyter_server_terminals": False},
+                "allow_unauthenticated_access": False,
+            },
+            "JupyterMM": {
+                "tracking_uri": server_store_uri,
+                "artifact_uri": str(tmp_path / "artifacts"),
+            },
+        }
+    )
+
+
+@pytest.fixture(name="store")
+def both_stores_fixture(server_store_uri: str, tmp_path: Path, mlflow_uri: str) -> Iterator[Store]:
+    """The store of :func:`both_stores_config_fixture`'s server, opened beside it."""
+    with Store.open(server_store_uri, artifact_uri=str(tmp_path / "artifacts")) as st:
+        yield st
 
 
 async def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

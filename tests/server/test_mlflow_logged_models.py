@@ -5,43 +5,28 @@ registered by id and loaded back; deletion; bad input answered with a clear 4xx.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from traitlets.config import Config
 
 from jupyter_mm.core.store import Store
 
-from .test_mlflow_fixtures import in_thread, mlflow_uri_fixture
+from .test_mlflow_fixtures import (
+    both_stores_config_fixture,
+    both_stores_fixture,
+    in_thread,
+    mlflow_uri_fixture,
+)
 from .test_mlflow_wire import call, jp_fetch, new_run
 
-__all__ = ["jp_fetch", "mlflow_uri_fixture"]  # fixtures used by name
+__all__ = [  # fixtures used by name
+    "both_stores_config_fixture",
+    "both_stores_fixture",
+    "jp_fetch",
+    "mlflow_uri_fixture",
+]
 
 pytest.importorskip("sklearn")
-
-
-@pytest.fixture
-def jp_server_config(mm_clean_env: None, server_store_uri: str, tmp_path: Path) -> Config:
-    return Config(
-        {
-            "ServerApp": {
-                "jpserver_extensions": {"jupyter_mm": True, "jupyter_server_terminals": False},
-                "allow_unauthenticated_access": False,
-            },
-            "JupyterMM": {
-                "tracking_uri": server_store_uri,
-                "artifact_uri": str(tmp_path / "artifacts"),
-            },
-        }
-    )
-
-
-@pytest.fixture
-def store(server_store_uri: str, tmp_path: Path, mlflow_uri: str) -> Iterator[Store]:
-    with Store.open(server_store_uri, artifact_uri=str(tmp_path / "artifacts")) as st:
-        yield st
 
 
 async def test_model_outside_a_run_linked_registered_and_loaded(

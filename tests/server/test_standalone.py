@@ -1055,6 +1055,27 @@ def test_logged_models_without_a_run_on_the_team_server(
 
 
 @pytest.mark.postgres
+def test_proxy_files_outside_runs_on_the_team_server(team: TeamServer) -> None:
+    """A writer stores a file at a path outside any run (in the bucket, by its hash), a reader
+    lists and downloads it but can neither replace nor delete it; the writer can delete it."""
+    alice, rita = team.tokens["alice"], team.tokens["rita"]
+    root = f"{team.mlflow}/api/2.0/mlflow-artifacts/artifacts"
+    folder = f"team-{uuid.uuid4().hex[:6]}"
+    url = f"{root}/{folder}/b.pkl"
+    assert http("PUT", url, alice, raw=b"pickle").status == 200
+    listing = http("GET", f"{root}?path={folder}", rita)
+    assert listing.json() == {"files": [{"path": "b.pkl", "is_dir": False, "file_size": 6}]}
+    got = http("GET", url, rita, headers={"Accept": "text/html"})
+    assert (got.status, got.body) == (200, b"pickle")
+    assert got.headers["Content-Type"] == "application/octet-stream"
+    _refused_as_reader(http("PUT", url, rita, raw=b"other"))
+    _refused_as_reader(http("DELETE", url, rita))
+    assert http("GET", url, alice).body == b"pickle"
+    assert http("DELETE", f"{root}/{folder}", alice).status == 200
+    assert http("GET", url, alice).status == 404
+
+
+@pytest.mark.postgres
 def test_stops_cleanly(team: TeamServer) -> None:
     """Last in the module: SIGTERM ends the server with status 0 and the port is released."""
     assert team.stop() == 0, team.output()

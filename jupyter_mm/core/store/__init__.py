@@ -1,5 +1,5 @@
 """The store: experiments, runs, params, metrics, tags, datasets, the artifact index, MLflow 3
-logged models, the model registry (``core/registry``) and reading the prediction log.
+logged models, the artifact proxy's files outside runs, the model registry (``core/registry``) and reading the prediction log.
 
 One class over SQLAlchemy Core for SQLite and PostgreSQL, assembled from one mixin per concept.
 Every write method validates all of its input first and then writes in one transaction, so a
@@ -18,6 +18,7 @@ from .interface import TrackingStore
 from .jobs import JobsMixin
 from .logged_models import LoggedModelsMixin
 from .predictions import PredictionsMixin
+from .proxy_files import ProxyFilesMixin
 from .run_data import RunDataMixin
 from .runs import RunsMixin
 
@@ -31,6 +32,7 @@ class Store(
     DatasetsMixin,
     ArtifactIndexMixin,
     LoggedModelsMixin,
+    ProxyFilesMixin,
     RegistryMixin,
     PredictionsMixin,
     WebhooksMixin,

@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, or_, select
+from sqlalchemy import Connection, Table, select
 
 from ...errors import InvalidInput, NotFound
 from .. import schema as s
@@ -18,7 +18,6 @@ from .base import (
     StoreBase,
     check_run_id,
     now_ms,
-    parent_paths,
 )
 
 #: ``(path, data, media_type)``: bytes, or the path of a file to copy.
@@ -67,38 +66,11 @@ def write_index(
         }
         for logical, (digest, size, media_type) in zip(logicals, stored, strict=True)
     ]
-    a = table.c
 
     def write(conn: Connection) -> None:
         if check is not None:
             check(conn)
-        for logical in logicals:
-            clash = conn.execute(
-                select(a.path)
-                .where(
-                    a[key] == owner_id,
-                    or_(a.path.startswith(logical + "/"), a.path.in_(parent_paths(logical))),
-                )
-                .limit(1)
-            ).scalar()
-            if clash is not None:
-                raise InvalidInput(
-                    f"artifact path {logical!r} clashes with the existing artifact {clash!r}"
-                )
-        stmt = store._upsert(conn, table)
-        ex = stmt.excluded
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[key, "path"],
-                set_={
-                    "digest": ex.digest,
-                    "size": ex.size,
-                    "media_type": ex.media_type,
-                    "created_time": ex.created_time,
-                },
-            ),
-            rows,
-        )
+        store._index_paths(conn, table, {key: owner_id}, rows)
 
     store._write(write)
     return [ArtifactInfo(r["path"], r["size"], r["digest"], r["media_type"], t) for r in rows]

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from ...errors import InvalidInput, NotFound, PermissionDenied, StoreError
 from .. import database, limits, locations, migrate, validation
@@ -137,6 +137,33 @@ class StoreBase:
         else:
             from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
         return dialect_insert(table)
+
+    def _index_paths(
+        self, conn: Connection, table: Any, owner: Mapping[str, Any], rows: list[dict[str, Any]]
+    ) -> None:
+        """Write ``rows`` (each with a ``path``) into a file index of ``owner`` (its key columns
+        and values: a run's, a model's, none for the proxy's files), replacing a file already at
+        a path; a path that is a folder of other files, or lies inside a file, is refused."""
+        p = table.c.path
+        mine = [table.c[k] == v for k, v in owner.items()]
+        for row in rows:
+            logical = row["path"]
+            clash = conn.execute(
+                select(p).where(*mine, p.in_(parent_paths(logical))).limit(1)
+            ).scalar()
+            below = conn.execute(
+                select(p).where(*mine, p.startswith(f"{logical}/", autoescape=True))
+            )
+            # LIKE only narrows: SQLite's ignores ASCII case
+            clash = clash or next((b for b in below.scalars() if b.startswith(f"{logical}/")), None)
+            if clash is not None:
+                raise InvalidInput(
+                    f"artifact path {logical!r} clashes with the existing artifact {clash!r}"
+                )
+        keys = [*owner, "path"]
+        stmt = self._upsert(conn, table)
+        replaced = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
+        conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=replaced), rows)
 
     def _check_active(self, conn: Connection, run_uuid: str, lock: bool = False) -> None:
         """Raise unless the run exists and is not deleted. ``lock`` also takes the run's row lock

@@ -1,9 +1,13 @@
-"""The artifact proxy's paths: ``<experiment id>/<run id>/artifacts/<logical path>``, and
-``<experiment id>/models/<model id>/artifacts/<logical path>`` for a logged model's own files.
+"""The artifact proxy's paths: ``<experiment id>/<run id>/artifacts/<logical path>``,
+``<experiment id>/models/<model id>/artifacts/<logical path>`` for a logged model's own files, and
+any other path for a file outside runs (MLflow's proxy stores any path under its destination).
 
 Runs report ``artifact_uri = mlflow-artifacts:/<exp>/<run>/artifacts``; the client turns that into
 ``.../api/2.0/mlflow-artifacts/artifacts/<exp>/<run>/artifacts/<file>``. The logical path after
-``artifacts/`` is the run's (or the model's) artifact path in our content-addressed store.
+``artifacts/`` is the run's (or the model's) artifact path in our content-addressed store. Those
+two shapes are the runs' and models' namespace: a path of either shape is always read and written
+through the run's (the model's) index, an unknown run being a 404. Every other path is a "proxy
+file" (``core/store/proxy_files.py``): a content-addressed blob named by the normalised path.
 """
 
 from __future__ import annotations
@@ -17,14 +21,15 @@ from ...core.artifacts import normalize_path, normalize_prefix
 from ...core.entities import ArtifactInfo
 from ...core.store.base import check_run_id
 from ...core.store.logged_models import check_model_id
-from ...errors import InvalidInput, NotFound
+from ...errors import InvalidInput, NotFound, PermissionDenied
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from ...core.store import Store
 
-#: Where a file is: ("run", run id, path) or ("model", logged model id, path).
+#: Where a file is: ("run", run id, path), ("model", logged model id, path) or ("proxy", "",
+#: path) for a file outside runs.
 Location = tuple[str, str, str]
 
 
@@ -90,9 +95,42 @@ def _is_model_path(parts: list[str]) -> bool:
     )
 
 
+def _in_runs_namespace(parts: list[str]) -> bool:
+    """``<exp>/<run>/artifacts[/...]`` or ``<exp>/models/<model>/artifacts[/...]``."""
+    return (len(parts) >= 3 and parts[0].isdigit() and parts[2] == "artifacts") or _is_model_path(
+        parts
+    )
+
+
+def _fully_decoded(path: str) -> str:
+    """``path`` percent-decoded until it stops changing, as MLflow checks it: a name that would
+    read as ``..`` once more decoded (``%252e%252e``) is refused like ``..`` itself."""
+    for _ in range(10):
+        decoded = urllib.parse.unquote(path)
+        if decoded == path:
+            return path
+        path = decoded
+    raise InvalidInput("Invalid path")
+
+
+def _proxy_path(path: str, allow_root: bool = False) -> str:
+    """The logical path of a file (or, for a listing, a folder) outside runs."""
+    if path.startswith("/") or "//" in path or escapes(_fully_decoded(path)):
+        raise InvalidInput("Invalid path")
+    try:
+        return normalize_prefix(path) if allow_root else normalize_path(path)
+    except InvalidInput:
+        raise InvalidInput("Invalid path") from None
+
+
 def locate(path: str) -> Location:
-    """Where the proxy's file ``path`` is: a run's artifact or a logged model's own file."""
+    """Where the proxy's file ``path`` is: a run's artifact, a logged model's own file or a file
+    outside runs."""
     parts = _parts(path)
+    if not _in_runs_namespace(parts):
+        if path.endswith("/"):
+            raise InvalidInput("Invalid path")
+        return "proxy", "", _proxy_path(path)
     if not _is_model_path(parts):
         return ("run", *split(path))
     model_id = check_model_id(parts[2])
@@ -126,6 +164,8 @@ def info(store: Store, where: Location) -> ArtifactInfo:
     kind, owner, logical = _resolved(store, where)
     if kind == "run":
         return store.artifact_info(owner, logical)
+    if kind == "proxy":
+        return store.proxy_file_info(logical)
     return store.model_artifact_info(owner, logical)
 
 
@@ -133,6 +173,8 @@ def read(store: Store, where: Location) -> bytes:
     kind, owner, logical = _resolved(store, where)
     if kind == "run":
         return store.read_artifact(owner, logical)
+    if kind == "proxy":
+        return store.read_proxy_file(logical)
     return store.read_model_artifact(owner, logical)
 
 
@@ -140,22 +182,52 @@ def iterate(store: Store, where: Location) -> Iterator[bytes]:
     kind, owner, logical = _resolved(store, where)
     if kind == "run":
         return store.iter_artifact(owner, logical)
+    if kind == "proxy":
+        return store.iter_proxy_file(logical)
     return store.iter_model_artifact(owner, logical)
 
 
-def put(store: Store, where: Location, body: bytes, media_type: str | None) -> None:
+def put(
+    store: Store, where: Location, body: bytes, media_type: str | None, created_by: str = ""
+) -> None:
     kind, owner, logical = _resolved(store, where)
     if kind == "run":
         store.log_artifact(owner, logical, body, media_type=media_type)
+    elif kind == "proxy":
+        store.put_proxy_file(logical, body, created_by=created_by)
     else:
         store.log_model_artifacts(owner, [(logical, body, media_type)])
+
+
+def delete(store: Store, path: str) -> None:
+    """MLflow's ``DELETE``: the file outside runs at ``path``, or every such file below the
+    folder ``path`` (nothing there is not an error, as in MLflow). A run's or a logged model's
+    files are never deleted: jupyter-mm keeps accepted data."""
+    parts = _parts(path)
+    if _in_runs_namespace(parts):
+        raise PermissionDenied(
+            "the files of runs and logged models cannot be deleted: jupyter-mm never erases "
+            "accepted data (delete the run or the model instead; its files are kept)"
+        )
+    store.delete_proxy_files(_proxy_path(path.rstrip("/")))
+
+
+def _listing(infos: list[ArtifactInfo], strip: int) -> dict[str, Any]:
+    files = []
+    for i in infos:
+        entry: dict[str, Any] = {"path": i.path[strip:], "is_dir": i.is_dir}
+        if not i.is_dir:
+            entry["file_size"] = i.size
+        files.append(entry)
+    return {"files": files}
 
 
 def list_dir(store: Store, path: str) -> dict[str, Any]:
     """``{"files": [...]}`` directly under ``path``, paths relative to it (MLflow's listing)."""
     parts = _parts(path)
-    if len(parts) < 3:
-        return {"files": []}
+    if not _in_runs_namespace(parts):
+        prefix = _proxy_path(path.rstrip("/"), allow_root=True)
+        return _listing(store.list_proxy_files(prefix), len(prefix) + 1 if prefix else 0)
     if _is_model_path(parts):
         return _list_model_dir(store, check_model_id(parts[2]), "/".join(parts[4:]))
     run_id = _run_of(parts, path)
@@ -163,20 +235,14 @@ def list_dir(store: Store, path: str) -> dict[str, Any]:
         prefix = normalize_prefix("/".join(parts[3:]))
     except InvalidInput:
         raise InvalidInput("Invalid path") from None
-    files = []
-    for info in store.list_artifacts(run_id, prefix=prefix or None):
-        rel = info.path[len(prefix) + 1 :] if prefix else info.path
-        entry: dict[str, Any] = {"path": rel, "is_dir": info.is_dir}
-        if not info.is_dir:
-            entry["file_size"] = info.size
-        files.append(entry)
-    return {"files": files}
+    infos = store.list_artifacts(run_id, prefix=prefix or None)
+    return _listing(infos, len(prefix) + 1 if prefix else 0)
 
 
 #: Files MLflow sends as text/plain (its ``mime_type_utils.get_text_extensions``, MLmodel too).
 _TEXT_EXTENSIONS = frozenset(
     "txt log err cfg conf cnf cf ini properties prop hocon toml yaml yml xml json js py py3 csv "
-    "tsv md rst ipynb MLmodel MLproject".split()
+    "tsv md rst ipynb MLmodel mlproject MLproject".split()
 )
 #: Types a browser would run as a page (scripts included): sent as text/plain instead, on top of
 #: ``attachment`` and ``nosniff``, so an uploaded page never runs on the server's origin.
@@ -229,10 +295,4 @@ def _list_model_dir(store: Store, model_id: str, sub: str) -> dict[str, Any]:
     else:
         infos = store.list_model_artifacts(model_id, prefix=prefix or None)
         strip = len(prefix) + 1 if prefix else 0
-    files = []
-    for i in infos:
-        entry: dict[str, Any] = {"path": i.path[strip:], "is_dir": i.is_dir}
-        if not i.is_dir:
-            entry["file_size"] = i.size
-        files.append(entry)
-    return {"files": files}
+    return _listing(infos, strip)

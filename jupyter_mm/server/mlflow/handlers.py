@@ -3,7 +3,8 @@
 * :class:`MlflowRPCHandler`: ``{api,ajax-api}/2.0/mlflow/<rpc>``, dispatched by method and path
   through :data:`.tracking.ROUTES`;
 * :class:`MlflowArtifactsHandler`: the artifact proxy ``api/2.0/mlflow-artifacts/artifacts/<path>``
-  (``PUT`` uploads, ``GET`` downloads or, without a path, lists ``?path=<dir>``);
+  (``PUT`` uploads, ``GET`` downloads or, without a path, lists ``?path=<dir>``, ``DELETE``
+  removes a file outside runs);
 * :class:`MlflowServerInfoHandler`, :class:`MlflowHealthHandler`, :class:`MlflowVersionHandler`;
 * :class:`MlflowNotFoundHandler`: every other path under the MLflow prefix, a JSON 404.
 
@@ -51,7 +52,7 @@ class MlflowHandler(MMHandler):
         return Request.from_body(self.request.body)
 
     async def send_artifact(self, where: artifacts.Location) -> None:
-        """Download a run's or a logged model's file with MLflow's headers."""
+        """Download a run's, a logged model's or a proxy file with MLflow's headers."""
         info = await self.call_store(lambda store: artifacts.info(store, where))
         # MLflow's download headers: the type from the file name, always an attachment, no sniffing
         name = where[2].rsplit("/", 1)[-1]
@@ -77,7 +78,8 @@ class MlflowHandler(MMHandler):
                 self.write(block)
                 await self.flush()
         except IntegrityError:
-            self.log.error("jupyter-mm: artifact %s of %s is corrupt", where[2], where[1])
+            owner = where[1] or "the artifact proxy (outside runs)"
+            self.log.error("jupyter-mm: artifact %s of %s is corrupt", where[2], owner)
             stream = getattr(self.request.connection, "stream", None)
             if stream is not None:
                 stream.close()
@@ -188,7 +190,8 @@ class MlflowRPCHandler(MlflowHandler):
 
 
 class MlflowArtifactsHandler(MlflowHandler):
-    """The artifact proxy: ``<exp>/<run>/artifacts/<logical path>`` in our artifact store."""
+    """The artifact proxy: ``<exp>/<run>/artifacts/<logical path>`` (and a logged model's
+    location) in the run's index, any other path a file outside runs (``artifacts.py``)."""
 
     @tornado.web.authenticated
     @authorized
@@ -209,13 +212,18 @@ class MlflowArtifactsHandler(MlflowHandler):
         media_type = self.request.headers.get("Content-Type") or None
         if media_type and media_type.split(";")[0].strip() in ("", "application/octet-stream"):
             media_type = None
-        await self.call_store(lambda store: artifacts.put(store, where, body, media_type))
+        actor = self.audit_actor()
+        await self.call_store(lambda store: artifacts.put(store, where, body, media_type, actor))
         self.reply({})
 
     @tornado.web.authenticated
     @authorized
     async def delete(self, path: str | None = None) -> None:
-        raise HTTPError(501, "deleting artifacts is not supported by jupyter-mm")
+        """MLflow's delete of a file (or folder) outside runs; runs' files stay (403)."""
+        if not path:
+            raise InvalidInput("Invalid path: name the file or folder to delete")
+        await self.call_store(artifacts.delete, path)
+        self.reply({})
 
 
 class MlflowGetArtifactHandler(MlflowHandler):
