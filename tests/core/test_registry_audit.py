@@ -289,3 +289,17 @@ def test_concurrent_alias_moves_never_fork_the_chain(store: Store, store_uri: st
     assert len(moves) <= n_procs * n_moves  # a move to where it already points records nothing
     assert all(b.before == a.after for a, b in zip(moves, moves[1:], strict=False))  # no fork
     assert store.resolve("m", "champion") == moves[-1].after["version"]
+
+
+def test_a_new_model_never_inherits_a_deleted_models_trail(store: Store) -> None:
+    """Deleting the newest model, then creating another: the new one's trail is its own (on
+    SQLite the deleted id was handed out again, and with it the deleted model's entries)."""
+    store.create_registered_model("a", actor="alice")
+    store.delete_registered_model("a", actor="alice")
+    store.create_registered_model("b", actor="bob")
+    assert [(e.action, e.actor) for e in store.audit_log("b")] == [("model.created", "bob")]
+    assert [e.action for e in store.audit_log("a")] == ["model.created", "model.deleted"]
+    store.delete_registered_model("b", actor="bob")
+    store.create_registered_model("c", actor="carol")
+    assert [(e.action, e.actor) for e in store.audit_log("c")] == [("model.created", "carol")]
+    assert store.verify_audit().ok

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from .. import schema as s
 from .. import validation
@@ -40,6 +40,7 @@ class ModelsMixin(RegistryBase):
             t = audit.now_ms()
             model_id = conn.execute(
                 insert(s.registered_models).values(
+                    **_never_reused_id(conn),
                     name=name,
                     description=description,
                     owner=actor,
@@ -199,3 +200,17 @@ class ModelsMixin(RegistryBase):
             out += page
             if token is None:
                 return out
+
+
+def _never_reused_id(conn: Connection) -> dict[str, int]:
+    """On SQLite, an explicit id past every id the audit trail has seen: its ``INTEGER PRIMARY
+    KEY`` (no AUTOINCREMENT) would hand a deleted newest model's id to the next one, whose audit
+    trail would then begin with the deleted model's entries. PostgreSQL's sequence never goes
+    back. Race-free: SQLite's write transactions are exclusive (BEGIN IMMEDIATE)."""
+    if conn.dialect.name != "sqlite":
+        return {}
+    seen = max(
+        conn.execute(select(func.max(s.registered_models.c.model_id))).scalar() or 0,
+        conn.execute(select(func.max(s.registry_audit.c.model_id))).scalar() or 0,
+    )
+    return {"model_id": int(seen) + 1}
