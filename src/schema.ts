@@ -124,3 +124,13 @@ export type IWebhookTestResult = Schemas['WebhookTestResult'];
  */
 export type IReproducibilityReply =
   operations['getReproducibility']['responses']['200']['content']['application/json'];
+
+/**
+ * A retraining record (`GET registry/models/{name}/retrainings`, `GET registry/retrainings/{id}`).
+ */
+export type IRetraining = Schemas['Retraining'];
+
+/**
+ * A model's retraining policy as the server normalised it.
+ */
+export type IRetrainingPolicy = Schemas['RetrainingPolicy'];

@@ -17,7 +17,7 @@ import { JobsModel, tail } from '../jobs/model';
 import { JobsList, jobTitle, jobVerdict } from '../jobs/panel';
 import { ModelActions } from '../models/actions';
 import { IAuditEntry, IModelVersion, RegistryAPI } from '../models/api';
-import { askAndSubmit, askForm } from '../models/dialogs';
+import { askAndSubmit } from '../models/dialogs';
 import {
   lifecycleActions,
   lifecycleEntry,
@@ -42,33 +42,21 @@ import { VersionView, VersionViewModel } from '../models/versionview';
 import { ModelsPanelModel, ModelsPanelView } from '../models/panel';
 import type { IJob, IWebhook } from '../schema';
 import { askRerun, overridesFrom } from '../views/rerun';
-import { fakeServerSettings, ICall, mountEachTest } from './utils';
+import {
+  EVIL,
+  FAKE_RUN,
+  fakeVersion as version,
+  flush,
+  mountEachTest,
+  routedServer as server,
+  scripted,
+  versionViewActions
+} from './utils';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
 
-const EVIL = '<img src=x onerror="window.__pwned=1">';
-const RUN = 'a'.repeat(32);
+const RUN = FAKE_RUN;
 const NEW_RUN = 'b'.repeat(32);
-
-type Reply = { status?: number; body: unknown };
-
-/** A fake server: `route` answers by method and path below `jupyter-mm/api/`. */
-function server(
-  route: (method: string, path: string, call: ICall) => Reply | undefined
-) {
-  return fakeServerSettings(call => {
-    const url = new URL(call.url);
-    const path = decodeURIComponent(
-      url.pathname.replace('/jupyter-mm/api/', '')
-    );
-    return (
-      route(call.method, path + url.search, call) ?? {
-        status: 404,
-        body: { message: `no route ${call.method} ${path}` }
-      }
-    );
-  });
-}
 
 function job(overrides: Partial<IJob> = {}): IJob {
   return {
@@ -90,22 +78,6 @@ function job(overrides: Partial<IJob> = {}): IJob {
     log_size: 0,
     ...overrides
   };
-}
-
-async function flush(): Promise<void> {
-  for (let i = 0; i < 10; i++) {
-    await act(() => new Promise<void>(resolve => setTimeout(resolve, 0)));
-  }
-}
-
-/** A scripted `askForm`: each call gets the next answer and is recorded. */
-function scripted(answers: Array<Record<string, string> | null>) {
-  const asked: Array<Parameters<typeof askForm>[0]> = [];
-  const ask = (async options => {
-    asked.push(options);
-    return answers.shift() ?? null;
-  }) as typeof askForm;
-  return { ask, asked };
 }
 
 describe('jobs list', () => {
@@ -318,27 +290,6 @@ describe('Re-run dialog', () => {
     expect(asked[1].fields[0].value).toBe('x');
   });
 });
-
-function version(overrides: Partial<IModelVersion> = {}): IModelVersion {
-  return {
-    name: 'credit-risk',
-    version: 1,
-    source: `runs:/${RUN}/models/pd`,
-    run_id: RUN,
-    model_path: 'models/pd',
-    status: 'READY',
-    description: '',
-    user_id: 'alice',
-    creation_time: 1,
-    last_update_time: null,
-    tags: {},
-    aliases: [],
-    approval: null,
-    lifecycle: 'active',
-    deprecation: null,
-    ...overrides
-  };
-}
 
 function entry(overrides: Partial<IAuditEntry>): IAuditEntry {
   return {
@@ -664,15 +615,9 @@ describe('the version view’s reproducibility details', () => {
       'credit-risk',
       1
     );
-    const acts = {
-      openRun: jest.fn(),
-      decide: jest.fn(),
-      setAlias: jest.fn(),
-      deleteAlias: jest.fn(),
-      changed: jest.fn(),
-      setLifecycle: jest.fn(),
+    const acts = versionViewActions({
       checkReproducibility: jest.fn(() => Promise.resolve({ job_id: 'j4' }))
-    };
+    });
     act(() => root.render(<VersionView model={model} actions={acts} />));
     await act(() => model.load());
     await flush();
@@ -724,7 +669,8 @@ describe('webhooks', () => {
     has_secret: true,
     created_by: 'alice',
     creation_time: 1,
-    last_update_time: 1
+    last_update_time: 1,
+    target: null
   };
 
   function hooksServer() {

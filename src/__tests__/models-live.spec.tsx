@@ -10,7 +10,7 @@
 import * as React from 'react';
 import { act } from 'react';
 import { createRoot } from 'react-dom/client';
-import { unmountRoot } from './utils';
+import { unmountRoot, versionViewActions } from './utils';
 
 import { Event, ServerConnection } from '@jupyterlab/services';
 
@@ -357,15 +357,7 @@ describe('VersionViewModel live', () => {
     const host = document.createElement('div');
     document.body.appendChild(host);
     const root = createRoot(host);
-    const actions = {
-      openRun: jest.fn(),
-      decide: jest.fn(),
-      setAlias: jest.fn(),
-      deleteAlias: jest.fn(),
-      changed: jest.fn(),
-      setLifecycle: jest.fn(),
-      checkReproducibility: jest.fn(() => Promise.resolve(null))
-    };
+    const actions = versionViewActions();
     try {
       act(() => root.render(<VersionView model={view} actions={actions} />));
       act(() => view.markGone(`${EVIL} v1 was deleted`));

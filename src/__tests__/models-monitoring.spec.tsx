@@ -23,7 +23,13 @@ import {
   VersionViewModel
 } from '../models/versionview';
 import type { IEvaluationRecord, IModelMonitoring } from '../schema';
-import { fakeServerSettings, ICall, mountRoot, unmountRoot } from './utils';
+import {
+  fakeServerSettings,
+  ICall,
+  mountRoot,
+  unmountRoot,
+  versionViewActions
+} from './utils';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
 
@@ -211,15 +217,7 @@ describe('Monitoring in the Models panel and version view', () => {
     register: jest.fn()
   });
 
-  const viewActions = (): IVersionViewActions => ({
-    openRun: jest.fn(),
-    decide: jest.fn(),
-    setAlias: jest.fn(),
-    deleteAlias: jest.fn(),
-    changed: jest.fn(),
-    setLifecycle: jest.fn(),
-    checkReproducibility: jest.fn(() => Promise.resolve(null))
-  });
+  const viewActions = (): IVersionViewActions => versionViewActions();
 
   it('asks the monitoring route for a bounded history', async () => {
     const { api, calls } = server(() => ({ body: MONITORING }));

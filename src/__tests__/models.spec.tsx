@@ -10,7 +10,12 @@
 import * as React from 'react';
 import { act } from 'react';
 import { Root } from 'react-dom/client';
-import { fakeServerSettings, ICall as IRequest, mountEachTest } from './utils';
+import {
+  fakeServerSettings,
+  ICall as IRequest,
+  mountEachTest,
+  versionViewActions
+} from './utils';
 
 import { ModelActions } from '../models/actions';
 import { errorText, IModelVersion, RegistryAPI } from '../models/api';
@@ -33,7 +38,6 @@ import {
 } from '../models/panel';
 import {
   cardDocument,
-  IVersionViewActions,
   VersionView,
   VersionViewModel
 } from '../models/versionview';
@@ -556,17 +560,7 @@ describe('VersionView', () => {
     };
   }
 
-  function viewActions(): IVersionViewActions & Record<string, jest.Mock> {
-    return {
-      openRun: jest.fn(),
-      decide: jest.fn(),
-      setAlias: jest.fn(),
-      deleteAlias: jest.fn(),
-      changed: jest.fn(),
-      setLifecycle: jest.fn(),
-      checkReproducibility: jest.fn(() => Promise.resolve(null))
-    };
-  }
+  const viewActions = versionViewActions;
 
   it('shows the overview, timeline, lineage and a sandboxed card', async () => {
     const { api } = fakeServer(route({ patched: [] }));

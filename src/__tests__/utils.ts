@@ -7,6 +7,9 @@ import { ServerConnection } from '@jupyterlab/services';
 import { act } from 'react';
 import { createRoot, Root } from 'react-dom/client';
 
+import type { IModelVersion } from '../models/api';
+import type { askForm } from '../models/dialogs';
+import type { IVersionViewActions } from '../models/versionview';
 import { IExperiment } from '../schema';
 
 /**
@@ -98,5 +101,107 @@ export function experiment(id: string, name: string): IExperiment {
     creation_time: 0,
     last_update_time: 0,
     tags: {}
+  };
+}
+
+/**
+ * Markup that must come out as text wherever user or remote text is shown.
+ */
+export const EVIL = '<img src=x onerror="window.__pwned=1">';
+
+/**
+ * The source run of `fakeVersion`.
+ */
+export const FAKE_RUN = 'a'.repeat(32);
+
+type Reply = { status?: number; body: unknown };
+
+/**
+ * A fake server: `route` answers by method and path below `jupyter-mm/api/` (with the query);
+ * an unrouted call is a 404.
+ */
+export function routedServer(
+  route: (method: string, path: string, call: ICall) => Reply | undefined
+): { settings: ServerConnection.ISettings; calls: ICall[] } {
+  return fakeServerSettings(call => {
+    const url = new URL(call.url);
+    const path = decodeURIComponent(
+      url.pathname.replace('/jupyter-mm/api/', '')
+    );
+    return (
+      route(call.method, path + url.search, call) ?? {
+        status: 404,
+        body: { message: `no route ${call.method} ${path}` }
+      }
+    );
+  });
+}
+
+/**
+ * Let pending promises and zero-delay timers run, inside `act`.
+ */
+export async function flush(): Promise<void> {
+  for (let i = 0; i < 10; i++) {
+    await act(() => new Promise<void>(resolve => setTimeout(resolve, 0)));
+  }
+}
+
+/**
+ * A scripted `askForm`: each call gets the next answer and is recorded.
+ */
+export function scripted(answers: Array<Record<string, string> | null>): {
+  ask: typeof askForm;
+  asked: Array<Parameters<typeof askForm>[0]>;
+} {
+  const asked: Array<Parameters<typeof askForm>[0]> = [];
+  const ask = (async options => {
+    asked.push(options);
+    return answers.shift() ?? null;
+  }) as typeof askForm;
+  return { ask, asked };
+}
+
+/**
+ * Version 1 of `credit-risk`, registered from `FAKE_RUN`.
+ */
+export function fakeVersion(
+  overrides: Partial<IModelVersion> = {}
+): IModelVersion {
+  return {
+    name: 'credit-risk',
+    version: 1,
+    source: `runs:/${FAKE_RUN}/models/pd`,
+    run_id: FAKE_RUN,
+    model_path: 'models/pd',
+    status: 'READY',
+    description: '',
+    user_id: 'alice',
+    creation_time: 1,
+    last_update_time: null,
+    tags: {},
+    aliases: [],
+    approval: null,
+    lifecycle: 'active',
+    deprecation: null,
+    ...overrides
+  };
+}
+
+/**
+ * The version view's actions as mocks (`overrides` replace some).
+ */
+export function versionViewActions(
+  overrides: Partial<Record<keyof IVersionViewActions, jest.Mock>> = {}
+): IVersionViewActions & Record<string, jest.Mock> {
+  return {
+    openRun: jest.fn(),
+    openVersion: jest.fn(),
+    decide: jest.fn(),
+    setAlias: jest.fn(),
+    deleteAlias: jest.fn(),
+    changed: jest.fn(),
+    setLifecycle: jest.fn(),
+    checkReproducibility: jest.fn(() => Promise.resolve(null)),
+    ...overrides
   };
 }

@@ -121,3 +121,20 @@ export function useRerenderOn(signal: ISignal<unknown, unknown>): void {
     };
   }, [signal]);
 }
+
+/**
+ * A table's head: one column header per title.
+ */
+export function TableHead(props: { columns: string[] }): JSX.Element {
+  return (
+    <thead>
+      <tr>
+        {props.columns.map(c => (
+          <th key={c} scope="col">
+            {c}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}

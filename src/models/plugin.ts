@@ -229,7 +229,13 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
         }
         const { VersionViewModel, VersionViewWidget } =
           await import('./versionview');
-        const model = new VersionViewModel(api, name, version);
+        const { RetrainingAPI } = await import('./retraining-api');
+        const model = new VersionViewModel(
+          api,
+          name,
+          version,
+          new RetrainingAPI(serviceManager.serverSettings)
+        );
         const content = new VersionViewWidget(model, {
           ...viewActions,
           changed: changedName => actions.notify(changedName),

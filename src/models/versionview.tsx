@@ -30,6 +30,8 @@ import {
 } from './api';
 import { LifecycleBadge, LifecycleView } from './lifecycle';
 import { REPRODUCIBILITY_TAG, ReproducibilityView } from './reproducibility';
+import { RetrainingModel, RetrainingView } from './retraining';
+import type { IRetrainingApi } from './retraining-api';
 import type {
   IEvaluationRecord,
   IReproducibilityReply,
@@ -53,6 +55,10 @@ import {
 
 export interface IVersionViewActions {
   openRun(runId: string): void;
+  /**
+   * Open another version's view (the retraining section links its versions).
+   */
+  openVersion?(name: string, version: number): void;
   decide(
     name: string,
     version: number,
@@ -84,10 +90,19 @@ export class VersionViewModel {
   constructor(
     readonly api: IRegistryApi,
     name: string,
-    readonly version: number
+    readonly version: number,
+    retrainingApi?: IRetrainingApi
   ) {
     this._name = name;
+    this.retraining = retrainingApi
+      ? new RetrainingModel(retrainingApi, () => this._name)
+      : null;
   }
+
+  /**
+   * The model's retrainings and policy (null: no retraining API given).
+   */
+  readonly retraining: RetrainingModel | null;
 
   /**
    * The model's name (it follows renames).
@@ -161,6 +176,7 @@ export class VersionViewModel {
           : null;
       }),
       this.loadCard(),
+      this.retraining?.load(),
       this._part('monitoring', async () => {
         const reply = await this.api.monitoring(this.name);
         this.monitoring =
@@ -980,6 +996,16 @@ export function VersionView(props: {
               }
             />
           </Section>
+          {model.retraining ? (
+            <Section title="Retraining" id={`${idBase}-retraining`}>
+              <RetrainingView
+                model={model.retraining}
+                version={model.version}
+                openRun={actions.openRun}
+                openVersion={actions.openVersion}
+              />
+            </Section>
+          ) : null}
           <Section title="Model card" id={`${idBase}-card`}>
             <CardView model={model} actions={actions} />
           </Section>
@@ -1004,6 +1030,11 @@ export class VersionViewWidget extends ReactWidget {
 
   render(): JSX.Element {
     return <VersionView model={this.model} actions={this._actions} />;
+  }
+
+  dispose(): void {
+    this.model.retraining?.dispose();
+    super.dispose();
   }
 }
 
