@@ -333,3 +333,69 @@ export async function stepWidgetFollowsTheme(
     });
   }
 }
+
+/**
+ * A notebook's cells: a tracked cell (run `runName` in `experiment`) training
+ * a seeded logistic regression with `C = 0.5`, logging `accuracy` and the model
+ * at `models/pd`, and printing `trained with C = …`.
+ */
+export function trainingCells(runName: string, experiment: string): string[] {
+  return [
+    'import jupyter_mm as mm',
+    [
+      `%%track ${runName} -e ${experiment}`,
+      'import numpy as np',
+      'from sklearn.linear_model import LogisticRegression',
+      'C = 0.5',
+      'rng = np.random.default_rng(0)',
+      'X = rng.normal(size=(200, 3))',
+      'y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)',
+      'clf = LogisticRegression(C=C).fit(X, y)',
+      "mm.log_metric('accuracy', float(clf.score(X, y)))",
+      "mm.log_model(clf, 'pd', input_example=X[:2])",
+      "print('trained with C =', C)"
+    ].join('\n')
+  ];
+}
+
+/**
+ * Creates the registered model `model` and its version 1 from the run's
+ * `models/pd`, over REST.
+ */
+export async function registerVersion(
+  request: APIRequestContext,
+  model: string,
+  runId: string
+): Promise<void> {
+  expect(
+    (await request.post(`${API}/registry/models`, { data: { name: model } }))
+      .status()
+  ).toBe(201);
+  expect(
+    (
+      await request.post(`${API}/registry/models/${model}/versions`, {
+        data: { run_id: runId, path: 'models/pd' }
+      })
+    ).status()
+  ).toBe(201);
+}
+
+/**
+ * Tracks `trainingCells(runName, experiment)` in `${dir}/${runName}.ipynb`;
+ * the run's id.
+ */
+export function trackTraining(
+  page: IJupyterLabPageFixture,
+  request: APIRequestContext,
+  dir: string,
+  runName: string,
+  experiment: string
+): Promise<string> {
+  return trackNotebook(
+    page,
+    request,
+    `${dir}/${runName}.ipynb`,
+    trainingCells(runName, experiment),
+    runName
+  );
+}

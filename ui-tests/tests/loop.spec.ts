@@ -9,6 +9,12 @@
  * with the attempt; the version is deprecated, then archived with a reason
  * (refused first, in the dialog, while an alias holds it).
  *
+ * Retraining: a tracked training cell's version is the champion; a retraining
+ * policy is set over REST; Retrain now… in the version view starts one (a bad
+ * override refused in the dialog first); the section polls it until the
+ * candidate is registered pending approval; the candidate version's view shows
+ * the retraining that produced it, with the gate table.
+ *
  * Jobs and webhooks act as a named user (the test server maps
  * `Authorization: token mm-ui-alice` to alice; see models.spec.ts).
  */
@@ -19,29 +25,15 @@ import {
   dialog,
   execute,
   fillForm,
-  trackNotebook
+  registerVersion,
+  trackTraining
 } from './helpers';
 
 const MODEL = 'loop-model';
 // Its own experiment, run and model names: other spec files use the same store.
 const RUN_NAME = 'loop-train';
-
-const CELLS = [
-  'import jupyter_mm as mm',
-  [
-    `%%track ${RUN_NAME} -e ui-loop`,
-    'import numpy as np',
-    'from sklearn.linear_model import LogisticRegression',
-    'C = 0.5',
-    'rng = np.random.default_rng(0)',
-    'X = rng.normal(size=(200, 3))',
-    'y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)',
-    'clf = LogisticRegression(C=C).fit(X, y)',
-    "mm.log_metric('accuracy', float(clf.score(X, y)))",
-    "mm.log_model(clf, 'pd', input_example=X[:2])",
-    "print('trained with C =', C)"
-  ].join('\n')
-];
+const RETRAIN_MODEL = 'retrain-model';
+const RETRAIN_RUN = 'retrain-train';
 
 test.describe('closing the loop', () => {
   test.use({ autoGoto: true, extraHTTPHeaders: ALICE });
@@ -55,13 +47,7 @@ test.describe('closing the loop', () => {
     let runId = '';
 
     await test.step('track a training cell', async () => {
-      runId = await trackNotebook(
-        page,
-        request,
-        `${tmpPath}/loop.ipynb`,
-        CELLS,
-        RUN_NAME
-      );
+      runId = await trackTraining(page, request, tmpPath, RUN_NAME, 'ui-loop');
     });
 
     await test.step('Re-run… with C changed: a job in the sidebar', async () => {
@@ -84,17 +70,7 @@ test.describe('closing the loop', () => {
     });
 
     await test.step('start a reproducibility check from the version view (it runs alongside)', async () => {
-      expect(
-        (await request.post(`${API}/registry/models`, { data: { name: MODEL } }))
-          .status()
-      ).toBe(201);
-      expect(
-        (
-          await request.post(`${API}/registry/models/${MODEL}/versions`, {
-            data: { run_id: runId, path: 'models/pd' }
-          })
-        ).status()
-      ).toBe(201);
+      await registerVersion(request, MODEL, runId);
       await execute(page, 'jupyter-mm:open-model-version', {
         name: MODEL,
         version: 1
@@ -217,6 +193,108 @@ test.describe('closing the loop', () => {
         'retired after the 2027 model'
       );
       await expect(view.locator('.jp-mm-lifecycle')).toHaveText('archived');
+    });
+  });
+
+  test('Retrain now… registers a gated candidate pending approval', async ({
+    page,
+    request,
+    tmpPath
+  }) => {
+    test.setTimeout(300000);
+    let runId = '';
+
+    await test.step('a tracked champion and a retraining policy', async () => {
+      runId = await trackTraining(page, request, tmpPath, RETRAIN_RUN, 'ui-retrain');
+      await registerVersion(request, RETRAIN_MODEL, runId);
+      expect(
+        (
+          await request.put(`${API}/registry/models/${RETRAIN_MODEL}/aliases/champion`, {
+            data: { version: 1, comment: 'the first model' }
+          })
+        ).status()
+      ).toBe(200);
+      const policy = await request.put(
+        `${API}/registry/models/${RETRAIN_MODEL}/retraining-policy`,
+        {
+          data: {
+            policy: {
+              triggers: ['manual'],
+              alias: 'champion',
+              gate: [{ metric: 'accuracy', threshold: 0.5 }]
+            },
+            comment: 'retrain by hand'
+          }
+        }
+      );
+      expect(policy.status()).toBe(200);
+    });
+
+    await test.step('Retrain now… from the version view (a bad override refused first)', async () => {
+      await execute(page, 'jupyter-mm:open-model-version', {
+        name: RETRAIN_MODEL,
+        version: 1
+      });
+      const view = page.locator('.jp-mm-version-view:visible');
+      await expect(view.locator('.jp-mm-retraining-policy')).toContainText(
+        'accuracy ≥ 0.5'
+      );
+      await expect(view.locator('.jp-mm-retrainings')).toHaveCount(0);
+      await view.getByRole('button', { name: 'Retrain now…' }).click();
+      await fillForm(page, { other: 'no_such_param=1' }, 'Retrain');
+      await expect(dialog(page).locator('.jp-mm-form-intro')).toContainText(
+        'no_such_param'
+      );
+      await fillForm(page, { other: 'C=0.25' }, 'Retrain');
+      await expect(dialog(page)).toHaveCount(0);
+    });
+
+    await test.step('it is polled until the candidate is pending approval', async () => {
+      const view = page.locator('.jp-mm-version-view:visible');
+      const row = view.locator('.jp-mm-retrainings tbody tr');
+      await expect(row).toHaveCount(1);
+      await expect(row.locator('[data-state]')).toHaveText('pending approval', {
+        timeout: 180000
+      });
+      await expect(row).toContainText('manual, by alice');
+      await expect(row.locator('[data-passed]')).toHaveText('gate passed');
+      // The server's record says the same.
+      const reply = await request.get(
+        `${API}/registry/models/${RETRAIN_MODEL}/retrainings`
+      );
+      const [record] = (await reply.json()).retrainings;
+      expect(record.state).toBe('pending_approval');
+      expect(record.version).toBe(2);
+      expect(String(record.params.C)).toBe('0.25');
+      await row.getByRole('button', { name: 'v2' }).click();
+    });
+
+    await test.step('the candidate version shows the retraining that produced it', async () => {
+      const view = page.locator('.jp-mm-version-view:visible');
+      await expect(view.locator('.jp-mm-view-title')).toContainText('v2');
+      const produced = view.locator('.jp-mm-retraining-produced');
+      await expect(produced.locator('.jp-mm-retraining-trigger')).toContainText(
+        'manual, by alice'
+      );
+      await expect(produced.locator('.jp-mm-retraining-params')).toHaveText(
+        'C=0.25'
+      );
+      await expect(produced.locator('.jp-mm-retraining-approval')).toHaveText(
+        'PendingManualApproval'
+      );
+      const gate = produced.locator('.jp-mm-gate tbody tr');
+      await expect(gate).toHaveCount(1);
+      await expect(gate).toHaveAttribute('data-metric', 'accuracy');
+      await expect(gate).toHaveAttribute('data-passed', 'true');
+      await expect(gate.locator('td').nth(3)).toHaveText('threshold');
+      await expect(gate.locator('td').nth(5)).toHaveText('pass');
+      // Source run → candidate run: the candidate opens in the run view.
+      const runs = produced.locator('.jp-mm-runid');
+      await expect(runs).toHaveCount(2);
+      await runs.nth(1).click();
+      const candidate = page.locator('.jp-mm-runview:visible');
+      await expect(candidate.locator('.jp-mm-view-title')).toHaveText(RETRAIN_RUN);
+      await expect(candidate.locator('code.jp-mm-runid')).not.toHaveText(runId);
     });
   });
 });
