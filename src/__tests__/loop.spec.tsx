@@ -724,7 +724,8 @@ describe('webhooks', () => {
     has_secret: true,
     created_by: 'alice',
     creation_time: 1,
-    last_update_time: 1
+    last_update_time: 1,
+    target: null
   };
 
   function hooksServer() {
