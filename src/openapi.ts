@@ -1207,6 +1207,12 @@ export interface components {
                 min_relative_change?: number;
                 greater_is_better?: boolean;
             }[];
+            /** @description the dataset both models are scored on for the gate (null: the runs' logged metrics): name (logged in the champion's source run or the candidate run) or path (a CSV/Parquet file), and label (the target column) */
+            gate_dataset?: {
+                name?: string;
+                path?: string;
+                label: string;
+            } | null;
             /** @enum {string} */
             executor?: "local" | "webhook";
             enabled?: boolean;
@@ -1231,7 +1237,7 @@ export interface components {
             /** @description the candidate run */
             run_id: string | null;
             champion_version: number | null;
-            /** @description passed, thresholds [{metric, candidate, champion, checks [{kind, bound, passed, reason}], passed}] */
+            /** @description passed, thresholds [{metric, candidate, champion, checks [{kind, bound, passed, reason}], passed, dataset?}], dataset? (with a gate_dataset: name, digest, rows, source, run_id) */
             gate: {
                 [key: string]: unknown;
             } | null;

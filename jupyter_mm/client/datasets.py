@@ -133,3 +133,33 @@ def _describe_path(path: Path, name: str, context: str) -> DatasetInput:
             schema={"files": len(files), "size": total},
         )
     raise InvalidInput(f"dataset path {str(path)!r} does not exist")
+
+
+#: File types a logged dataset can be read back from as a table.
+TABLE_SUFFIXES = ("csv", "parquet", "pq")
+
+
+def read_back(d: DatasetInput) -> Any:
+    """The rows of a logged dataset, read back as a DataFrame from its CSV or Parquet file if
+    the file is still there with the digest that was logged. InvalidInput saying why not (a
+    DataFrame logged from memory keeps only its digest; a file gone, changed or unreadable)."""
+    import pandas as pd
+
+    what = f"dataset {d.name!r}"
+    if d.source_type != "file" or not d.source:
+        raise InvalidInput(
+            f"{what} was logged from {d.source_type or 'memory'}, not a file: it cannot be read back"
+        )
+    suffix = d.source.lower().rsplit(".", 1)[-1]
+    if suffix not in TABLE_SUFFIXES:
+        raise InvalidInput(f"{what}: {d.source!r} is not a CSV or Parquet file")
+    now = describe(d.source, d.name).digest  # InvalidInput when the file is gone
+    if now != d.digest:
+        raise InvalidInput(
+            f"{what}: {d.source!r} changed since it was logged (digest {now[:12]}…, logged "
+            f"{d.digest[:12]}…)"
+        )
+    try:
+        return pd.read_csv(d.source) if suffix == "csv" else pd.read_parquet(d.source)
+    except (OSError, ValueError, ImportError) as e:
+        raise InvalidInput(f"{what}: {d.source!r} cannot be read as a table: {e}") from None

@@ -8,10 +8,11 @@ gate. A retraining (:func:`start`) is recorded first (one per event, whatever th
 server processes), then either
 
 - runs as a background job of kind ``retraining`` (:func:`run_retraining`, in the job's worker):
-  the re-run (:mod:`.rerun`), then the gate, comparing the candidate run's metrics with the
-  champion's source run's metrics with MLflow's ``MetricThreshold`` semantics
-  (:func:`evaluate_gate`); a passing candidate is registered as a new version and submitted for
-  approval. **No alias is ever moved**: a person approves, then moves it; or
+  the re-run (:mod:`.rerun`), then the gate, comparing the candidate's metrics with the
+  champion's with MLflow's ``MetricThreshold`` semantics (:func:`evaluate_gate`): the runs'
+  logged metrics, or, with the policy's ``gate_dataset``, both models' metrics measured on that
+  dataset (:func:`gate_on_dataset`); a passing candidate is registered as a new version and
+  submitted for approval. **No alias is ever moved**: a person approves, then moves it; or
 - with ``executor: "webhook"``, is handed off: ``retraining.requested`` is published with the run
   and the overrides, for an orchestrator (an Airflow DAG run) to act on.
 
@@ -69,7 +70,7 @@ def _finite(value: Any) -> float | None:
 def _check(metric: str, c: float | None, gib: bool, kind: str, bound: float | None,
            what: str) -> dict[str, Any]:  # fmt: skip
     if c is None:
-        reason = f"the candidate logged no finite {metric!r}"
+        reason = f"the candidate has no finite {metric!r}"
         return {"kind": kind, "bound": bound, "passed": False, "reason": reason}
     if bound is None:
         reason = f"the champion has no finite {metric!r} to compare with"
@@ -113,6 +114,133 @@ def evaluate_gate(
         rows.append({"metric": metric, "greater_is_better": gib, "candidate": c, "champion": b,
                      "checks": checks, "passed": all(x["passed"] for x in checks)})  # fmt: skip
     return {"passed": all(r["passed"] for r in rows), "thresholds": rows}
+
+
+def _read_gate_dataset(
+    store: Store, spec: Mapping[str, Any], runs: Sequence[str]
+) -> tuple[Any, dict[str, Any]]:
+    """The gate dataset's rows and what they are (``name``, ``digest``, ``rows``, ``source``,
+    ``run_id``: the run that logged it, None for a ``path``). A logged dataset is looked for in
+    ``runs`` in order, by name, and read back from its file with the digest logged."""
+    from ..client.datasets import describe, read_back
+
+    name, label = spec["name"], spec["label"]
+    frame, found, run_id = None, None, None
+    if spec.get("path"):
+        found = describe(spec["path"], name, "evaluation")  # InvalidInput when it is gone
+        frame = read_back(found)
+    else:
+        why = []
+        for rid in runs:
+            for d in store.get_run(rid).datasets:
+                if d.name != name or frame is not None:
+                    continue
+                try:
+                    frame, found, run_id = read_back(d), d, rid
+                except InvalidInput as e:
+                    why.append(f"in run {rid}: {e.message}")
+        if frame is None or found is None:
+            raise InvalidInput(
+                f"the gate dataset {name!r} cannot be read back: "
+                + ("; ".join(why) or f"no dataset of that name was logged in run {' or '.join(runs)} "
+                   "(mm.log_dataset of a CSV or Parquet file)")
+            )  # fmt: skip
+    if label not in frame.columns:
+        columns = ", ".join(map(str, list(frame.columns)[:20]))
+        raise InvalidInput(
+            f"the gate dataset {name!r} has no label column {label!r} (its columns: {columns})"
+        )
+    info = {"name": name, "digest": found.digest, "rows": int(len(frame)),
+            "source": found.source, "run_id": run_id}  # fmt: skip
+    return frame, info
+
+
+def dataset_metrics(model: Any, features: Any, labels: Any) -> dict[str, float]:
+    """A loaded model's metrics on labelled rows, with the monitoring's metric functions:
+    :func:`~jupyter_mm.monitoring.performance.measure`'s on its predictions (accuracy,
+    precision, recall, F1; or MAE, RMSE), and AUC, Gini and KS on its scores: the positive
+    class's ``predict_proba`` when the model offers it, else its predictions (when the labels
+    are two classes)."""
+    import numpy as np
+
+    from ..monitoring.performance import auc, gini, ks_score, measure
+    from ..monitoring.profile import _scores_array
+
+    y = np.asarray(labels)
+    predictions = np.asarray(model.predict(features))
+    if predictions.ndim == 2 and predictions.shape[1] == 1:
+        predictions = predictions[:, 0]
+    scores, positive = None, None
+    proba = getattr(model.native, "predict_proba", None)
+    classes = getattr(model.native, "classes_", None)
+    if callable(proba) and classes is not None and len(classes) == 2:
+        sig = model.signature
+        scores = _scores_array(proba(sig.enforce(features) if sig else features), len(y))
+        positive = classes[1]
+    elif predictions.ndim == 2 and predictions.shape[1] == 2:  # its predict_fn is predict_proba
+        scores = _scores_array(predictions, len(y))
+    elif predictions.dtype.kind in "fiub":
+        scores = predictions.astype(float)
+    out: dict[str, Any] = {}
+    if predictions.ndim == 1:
+        out.update(measure(y, predictions))
+    if scores is not None:
+        binary = (y == positive).astype(np.int8) if positive is not None else y
+        try:
+            out.update(auc=auc(binary, scores), gini=gini(binary, scores),
+                       ks=ks_score(binary, scores))  # fmt: skip
+        except InvalidInput:  # labels that are not two classes: no probability metrics
+            pass
+    return {k: float(v) for k, v in out.items()
+            if k not in ("n", "task") and isinstance(v, (int, float))}  # fmt: skip
+
+
+def gate_on_dataset(
+    store: Store,
+    gate: Sequence[Mapping[str, Any]],
+    spec: Mapping[str, Any],
+    champion_mv: Any,
+    candidate_run: str,
+    path: str,
+    source_run: str | None,
+) -> dict[str, Any]:
+    """:func:`evaluate_gate` on both models' metrics measured on the gate dataset ``spec``
+    (``{"name", "label"[, "path"]}``: a dataset logged in the champion's source run or the
+    candidate run, or a file): the champion version's model and the candidate's (at ``path``
+    in ``candidate_run``) are loaded and scored on its rows. The result, and each threshold,
+    names the dataset (name, digest, rows). InvalidInput when the dataset cannot be read back,
+    lacks its label, or a model cannot be loaded or scored."""
+    from ..core.models.files import RunFiles
+    from ..core.models.format import load_model
+    from ..core.models.uris import version_location
+
+    runs = [
+        r for r in (champion_mv.run_id if champion_mv else None, source_run, candidate_run) if r
+    ]
+    frame, info = _read_gate_dataset(store, spec, list(dict.fromkeys(runs)))
+    features, labels = frame.drop(columns=[spec["label"]]), frame[spec["label"]].to_numpy()
+
+    def score(files: Any, who: str) -> dict[str, float]:
+        try:
+            return dataset_metrics(load_model(files), features, labels)
+        except MMError as e:
+            why = e.message
+        except Exception as e:  # the model's own code (predict) refused the rows
+            why = f"{type(e).__name__}: {e}"
+        raise InvalidInput(f"the {who} could not be scored on {info['name']!r}: {why}")
+
+    candidate = score(RunFiles(store, candidate_run, path),
+                      f"candidate (runs:/{candidate_run}/{path})")  # fmt: skip
+    champion = None
+    if champion_mv is not None:
+        where = version_location(store, champion_mv)
+        files = RunFiles(store, where.run_id, where.path) if where.run_id else where.path
+        champion = score(files, f"champion (version {champion_mv.version})")
+    result = evaluate_gate(gate, candidate, champion)
+    on = {k: info[k] for k in ("name", "digest", "rows")}
+    for row in result["thresholds"]:
+        row["dataset"] = on
+    return {**result, "dataset": info}
 
 
 # ------------------------------------------------------------------------------ starting one
@@ -189,7 +317,8 @@ def start(
         return rec, False
     if handed_off:
         _publish(store, rec, "retraining.requested",
-                 {"executor": "webhook", "alias": policy["alias"], "gate_spec": policy["gate"]})  # fmt: skip
+                 {"executor": "webhook", "alias": policy["alias"], "gate_spec": policy["gate"],
+                  "gate_dataset": policy.get("gate_dataset")})  # fmt: skip
         return rec, True
     try:
         if submit is None:
@@ -256,7 +385,6 @@ def run_retraining(
     store: Store, job: Job, tracking_uri: str, artifact_uri: str | None, log_: Any
 ) -> tuple[dict[str, Any], str | None]:
     """The job's work: re-run, gate, register the candidate and request approval."""
-    from ..core.models.uris import version_location
     from .worker import run_rerun
 
     spec = job.spec
@@ -270,13 +398,20 @@ def run_retraining(
         _publish(store, rec, "retraining.failed")
         return {**result, "retraining_id": rid, "state": FAILED}, new_id
     try:
-        candidate = store.get_run(new_id).metrics
         champion_mv = (store.get_model_version(name, rec.champion_version)
                        if rec.champion_version is not None else None)  # fmt: skip
-        champion = None
-        if champion_mv is not None and champion_mv.run_id:
-            champion = store.get_run(champion_mv.run_id).metrics
-        gate = evaluate_gate(rec.policy["gate"], candidate, champion)
+        path = None
+        dataset = rec.policy.get("gate_dataset")
+        if dataset:
+            path = _model_path(store, champion_mv, rec.source_run_id)
+            gate = gate_on_dataset(store, rec.policy["gate"], dataset, champion_mv, new_id, path,
+                                   rec.source_run_id)  # fmt: skip
+        else:
+            candidate = store.get_run(new_id).metrics
+            champion = None
+            if champion_mv is not None and champion_mv.run_id:
+                champion = store.get_run(champion_mv.run_id).metrics
+            gate = evaluate_gate(rec.policy["gate"], candidate, champion)
         log_(f"gate {'passed' if gate['passed'] else 'failed'}: "
              + "; ".join(c["reason"] for t in gate["thresholds"] for c in t["checks"]) + "\n")  # fmt: skip
         if not gate["passed"]:
@@ -284,10 +419,8 @@ def run_retraining(
                                           actor=actor, run_id=new_id, gate=gate)  # fmt: skip
             _publish(store, rec, "retraining.gate_failed")
             return {**result, "retraining_id": rid, "state": GATE_FAILED, "gate": gate}, new_id
-        if champion_mv is not None:
-            path = version_location(store, champion_mv).path
-        else:
-            path = _only_model(store, rec.source_run_id or "")
+        if path is None:
+            path = _model_path(store, champion_mv, rec.source_run_id)
         mv = store.create_model_version(
             name, f"runs:/{new_id}/{path}", actor=actor, run_id=new_id,
             tags={RETRAINING_TAG: rid}, comment=f"retraining {rid}: the gate passed",
@@ -307,6 +440,16 @@ def run_retraining(
     log_(f"registered {name!r} version {mv.version}, pending approval\n")
     return {**result, "retraining_id": rid, "state": PENDING_APPROVAL, "gate": gate,
             "version": mv.version}, new_id  # fmt: skip
+
+
+def _model_path(store: Store, champion_mv: Any, source_run_id: str | None) -> str:
+    """Where the candidate's model is in the new run: the champion version's model path (the
+    re-run logs it where the original did), or the source run's one model without a champion."""
+    from ..core.models.uris import version_location
+
+    if champion_mv is not None:
+        return version_location(store, champion_mv).path
+    return _only_model(store, source_run_id or "")
 
 
 def _only_model(store: Store, run_id: str) -> str:
@@ -352,6 +495,7 @@ def set_retraining_policy(
     run_id: str | None = None,
     params: Mapping[str, Any] | None = None,
     gate: Sequence[Mapping[str, Any]] | Mapping[str, Any] = (),
+    gate_dataset: Mapping[str, Any] | None = None,
     executor: str = "local",
     schedule: Mapping[str, Any] | None = None,
     enabled: bool = True,
@@ -366,6 +510,8 @@ def set_retraining_policy(
               "executor": executor, "enabled": enabled}  # fmt: skip
     if schedule is not None:
         policy["schedule"] = dict(schedule)
+    if gate_dataset is not None:
+        policy["gate_dataset"] = gate_dataset
     stored = _store().set_retraining_policy(name, normalize_policy(policy),
                                             actor=current_user(), comment=comment)  # fmt: skip
     assert stored is not None

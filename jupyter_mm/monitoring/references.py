@@ -43,9 +43,7 @@ def _evaluation_data(store: TrackingStore, name: str, version: int | str) -> Any
     """The version's logged evaluation dataset, read back from its file if the file is still
     there with the digest that was logged (a DataFrame logged from memory keeps only its digest,
     so it cannot be read back)."""
-    import pandas as pd
-
-    from ..client.datasets import describe
+    from ..client.datasets import read_back
 
     mv = store.get_model_version(name, version)
     if not mv.run_id:
@@ -54,17 +52,10 @@ def _evaluation_data(store: TrackingStore, name: str, version: int | str) -> Any
         )
     datasets = [d for d in store.get_run(mv.run_id).datasets if d.context in EVALUATION_CONTEXTS]
     for d in datasets:
-        if d.source_type != "file" or not d.source:
-            continue
-        suffix = d.source.lower().rsplit(".", 1)[-1]
-        if suffix not in ("csv", "parquet", "pq"):
-            continue
         try:
-            if describe(d.source, d.name).digest != d.digest:
-                continue
-        except InvalidInput:  # the file is gone
+            return read_back(d)
+        except InvalidInput:  # from memory, not a table, gone or changed
             continue
-        return pd.read_csv(d.source) if suffix == "csv" else pd.read_parquet(d.source)
     contexts = ", ".join(sorted({d.context for d in store.get_run(mv.run_id).datasets})) or "none"
     raise InvalidInput(
         f"{name!r} version {version}: no evaluation dataset of its run can be read back (a "

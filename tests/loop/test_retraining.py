@@ -32,6 +32,9 @@ TRAIN = (
 )
 
 
+GATED: dict[str, Any] = {"triggers": ["manual"], "gate": [{"metric": "auc", "threshold": 0.5}]}
+
+
 def _champion(tmp_path: Path, store_dir: Path, name: str) -> str:
     track_notebook(tmp_path, store_dir, ["%load_ext jupyter_mm", TRAIN.format(name=name)])
     run = only_run(store_dir, name)
@@ -65,6 +68,27 @@ def _champion(tmp_path: Path, store_dir: Path, name: str) -> str:
         ({"triggers": ["manual"], "executor": "airflow"}, "'executor' must be one of"),
         ({"triggers": ["manual"], "params": {"1x": 2}}, "Python identifier"),
         ({"triggers": ["manual"], "params": {"x": [1]}}, "string, number, boolean or null"),
+        ({"triggers": ["manual"], "gate_dataset": "holdout"}, "gate_dataset must be an object"),
+        (
+            {**GATED, "gate_dataset": {"label": "y"}},
+            "gate_dataset needs 'name' .a logged dataset. or 'path'",
+        ),
+        (
+            {**GATED, "gate_dataset": {"name": "holdout"}},
+            r"gate_dataset.label \(the target column\)",
+        ),
+        (
+            {**GATED, "gate_dataset": {"name": "h", "label": "y", "split": 1}},
+            "unknown field 'split'",
+        ),
+        (
+            {**GATED, "gate_dataset": {"path": "/data/holdout.json", "label": "y"}},
+            "gate_dataset.path must be a CSV or Parquet file",
+        ),
+        (
+            {"triggers": ["manual"], "gate_dataset": {"name": "h", "label": "y"}},
+            "'gate' has no threshold to measure on it",
+        ),
     ],
 )
 def test_a_bad_policy_is_refused_naming_what_is_wrong(
@@ -223,3 +247,167 @@ def test_a_schedule_starts_one_retraining_per_period(tmp_path: Path, store_dir: 
             assert len(st.list_jobs(kind="retraining")) == 2
     finally:
         runner.stop()
+
+
+CLASSIFY = (
+    "%%track {name} --seed 7\n"
+    "import pandas as pd\n"
+    "from sklearn.linear_model import LogisticRegression\n"
+    "flip = 1\n"
+    "train = pd.read_csv({train!r})\n"
+    "y = 1 - train['y'] if flip else train['y']\n"
+    "model = LogisticRegression().fit(train[['a', 'b']], y)\n"
+    "mm.log_dataset({holdout!r}, name='holdout', context='evaluation')\n"
+    "mm.log_model(model, 'model', input_example=train[['a', 'b']].head())"
+)
+
+
+def _labelled(rows: int, seed: int) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(size=rows), rng.normal(size=rows)
+    y = (a + 0.5 * b + rng.normal(scale=0.8, size=rows) > 0).astype(int)
+    return pd.DataFrame({"a": a, "b": b, "y": y})
+
+
+def _classifier(
+    tmp_path: Path, store_dir: Path, name: str, train_rows: int, holdout_rows: int
+) -> tuple[str, Path]:
+    """The CLASSIFY notebook tracked (flip=1: it learns the labels upside down), its model
+    registered as version 1 of ``name`` and made champion: (its run id, the holdout file)."""
+    train, holdout = tmp_path / "train.csv", tmp_path / "holdout.csv"
+    _labelled(train_rows, 1).to_csv(train, index=False)
+    _labelled(holdout_rows, 2).to_csv(holdout, index=False)
+    source = CLASSIFY.format(name=name, train=str(train), holdout=str(holdout))
+    track_notebook(tmp_path, store_dir, ["%load_ext jupyter_mm", source])
+    run_id = str(only_run(store_dir, name).id)
+    mm.register_model(f"runs:/{run_id}/models/model", name)
+    mm.set_alias(name, "champion", 1)
+    return run_id, holdout
+
+
+def _sklearn_metrics(model_uri: str, holdout: Any) -> dict[str, float]:
+    """The yardstick: sklearn.metrics on the model's positive-class probability (and labels)."""
+    from sklearn.metrics import accuracy_score, roc_auc_score, roc_curve
+
+    est = mm.load_model(model_uri).native
+    proba = est.predict_proba(holdout[["a", "b"]])[:, 1]
+    fpr, tpr, _ = roc_curve(holdout["y"], proba, drop_intermediate=False)
+    auc = float(roc_auc_score(holdout["y"], proba))
+    return {"auc": auc, "gini": 2 * auc - 1, "ks": float(max(abs(tpr - fpr))),
+            "accuracy": float(accuracy_score(holdout["y"], est.predict(holdout[["a", "b"]])))}  # fmt: skip
+
+
+def test_a_gate_on_a_named_dataset_scores_both_models_on_it(
+    tmp_path: Path, store_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pandas as pd
+
+    from jupyter_mm.client.datasets import describe
+
+    champion_run, holdout = _classifier(tmp_path, store_dir, "scorer", 300, 200)
+    gate = [{"metric": "auc", "min_absolute_change": 0.1}, {"metric": "ks", "threshold": 0.2},
+            {"metric": "accuracy", "min_relative_change": 0.05}]  # fmt: skip
+    policy = mm.set_retraining_policy(
+        "scorer", triggers=["manual"], params={"flip": 0}, gate=gate,
+        gate_dataset={"name": "holdout", "label": "y"},
+    )  # fmt: skip
+    assert policy["gate_dataset"] == {"name": "holdout", "label": "y"}
+
+    # the champion learnt flipped labels; the candidate (flip=0) is better on the holdout
+    rec = mm.retrain("scorer", timeout=180)
+    assert rec["state"] == "pending_approval", rec
+    assert rec["version"] == 2 and mm.resolve("scorer", "champion") == 1
+    frame = pd.read_csv(holdout)
+    good = _sklearn_metrics(f"runs:/{rec['run_id']}/models/model", frame)
+    flipped = _sklearn_metrics("models:/scorer/1", frame)
+    assert good["auc"] > 0.8 and flipped["auc"] < 0.2  # the premise
+    measured_on = {"name": "holdout", "digest": describe(str(holdout), "holdout").digest,
+                   "rows": 200}  # fmt: skip
+    assert rec["gate"]["passed"] is True
+    assert {k: rec["gate"]["dataset"][k] for k in ("name", "digest", "rows")} == measured_on
+    assert rec["gate"]["dataset"]["run_id"] == champion_run  # logged in the champion's source run
+    for row in rec["gate"]["thresholds"]:
+        assert row["dataset"] == measured_on and row["passed"] is True
+        assert row["candidate"] == pytest.approx(good[row["metric"]], abs=1e-9)
+        assert row["champion"] == pytest.approx(flipped[row["metric"]], abs=1e-9)
+    auc_check = rec["gate"]["thresholds"][0]["checks"][0]
+    assert auc_check["bound"] == pytest.approx(flipped["auc"] + 0.1)
+    assert "is >=" in auc_check["reason"]
+
+    # version 2 approved (by another user) and made champion; a candidate that learns the
+    # flipped labels again is worse than it on the holdout
+    monkeypatch.setenv("MM_USER", "bob")
+    mm.approve("scorer", 2, comment="better on the holdout")
+    mm.set_alias("scorer", "champion", 2)
+    worse = mm.retrain("scorer", params={"flip": 1}, timeout=180)
+    assert worse["state"] == "gate_failed" and worse["version"] is None, worse
+    assert worse["champion_version"] == 2
+    for row in worse["gate"]["thresholds"]:
+        assert row["dataset"] == measured_on
+        assert row["candidate"] == pytest.approx(flipped[row["metric"]], abs=1e-6)
+        assert row["champion"] == pytest.approx(good[row["metric"]], abs=1e-9)
+    auc_row, ks_row, accuracy_row = worse["gate"]["thresholds"]
+    assert auc_row["passed"] is False and "is not >=" in auc_row["checks"][0]["reason"]
+    assert accuracy_row["passed"] is False
+    assert ks_row["passed"] is True  # KS (a distance between the two score distributions)
+    # does not see which way round the scores are: the flipped model separates as well
+    assert len(mm.versions("scorer")) == 2
+
+
+def test_a_gate_dataset_that_cannot_be_used_fails_the_retraining_saying_why(
+    tmp_path: Path, store_dir: Path
+) -> None:
+    _classifier(tmp_path, store_dir, "risk", 100, 50)
+    gate = [{"metric": "auc", "threshold": 0.0}]
+    mm.set_retraining_policy("risk", triggers=["manual"], gate=gate,
+                             gate_dataset={"name": "holdout", "label": "default"})  # fmt: skip
+    no_label = mm.retrain("risk", timeout=180)
+    assert no_label["state"] == "failed" and no_label["version"] is None, no_label
+    assert "has no label column 'default' (its columns: a, b, y)" in no_label["error"]
+
+    mm.set_retraining_policy("risk", triggers=["manual"], gate=gate,
+                             gate_dataset={"name": "scoring-2026", "label": "y"})  # fmt: skip
+    unknown = mm.retrain("risk", timeout=180)
+    assert unknown["state"] == "failed", unknown
+    assert "the gate dataset 'scoring-2026' cannot be read back: no dataset of that name was logged" in unknown["error"]  # fmt: skip
+    assert len(mm.versions("risk")) == 1
+    with Store.open(str(store_dir)) as st:
+        assert [e.action for e in st.audit_log("risk")].count("retraining.failed") == 2
+
+
+def test_a_gate_dataset_path_is_read_with_its_digest_and_scored(tmp_path: Path) -> None:
+    import numpy as np
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+    from sklearn.metrics import mean_absolute_error, roc_auc_score
+
+    from jupyter_mm.client.datasets import describe
+    from jupyter_mm.core.models.format import load_model, save_model
+
+    frame = _labelled(120, 5)
+    path = tmp_path / "scoring.parquet"
+    frame.to_parquet(path)
+    with Store.open(str(tmp_path / "s")) as st:
+        rows, info = rt._read_gate_dataset(
+            st, {"path": str(path), "name": "scoring", "label": "y"}, []
+        )
+        assert info["digest"] == describe(str(path), "scoring").digest
+        assert (info["rows"], info["run_id"], info["source"]) == (120, None, str(path.resolve()))
+        assert rows.equals(frame)
+        with pytest.raises(mm.InvalidInput, match="does not exist"):
+            rt._read_gate_dataset(
+                st, {"path": str(tmp_path / "gone.csv"), "name": "g", "label": "y"}, []
+            )
+    x, y = frame[["a", "b"]], frame["y"].to_numpy()
+    save_model(LogisticRegression().fit(x, y), tmp_path / "clf", input_example=x.head())
+    clf = rt.dataset_metrics(load_model(tmp_path / "clf"), frame.drop(columns=["y"]), y)
+    proba = LogisticRegression().fit(x, y).predict_proba(x)[:, 1]
+    assert clf["auc"] == pytest.approx(roc_auc_score(y, proba), abs=1e-9)
+    target = frame["a"].to_numpy() * 2
+    save_model(LinearRegression().fit(x, target), tmp_path / "reg", input_example=x.head())
+    reg = rt.dataset_metrics(load_model(tmp_path / "reg"), x, target)
+    predicted = LinearRegression().fit(x, target).predict(x)
+    assert reg["mae"] == pytest.approx(mean_absolute_error(target, predicted), abs=1e-9)
+    assert "auc" not in reg and np.isfinite(reg["rmse"])  # labels of many values: no AUC

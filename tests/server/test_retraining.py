@@ -117,3 +117,15 @@ async def test_a_drift_alarm_starts_one_retraining_and_its_events_reach_a_webhoo
     assert finished["kind"] == "retraining" and finished["state"] == "finished"
     assert finished["job_id"] == r["job_id"] and finished["retraining_id"] == r["retraining_id"]
     assert by_action["retraining.pending_approval"]["version"] == 2
+
+
+async def test_a_bad_gate_dataset_is_a_400_naming_it(jp_fetch: Any, mm_store_dir: Path) -> None:
+    with Store.open(str(mm_store_dir)) as st:
+        st.create_registered_model("credit", actor="alice")
+    policy = {"triggers": ["manual"], "gate": [{"metric": "auc", "threshold": 0.6}],
+              "gate_dataset": {"name": "holdout"}}  # fmt: skip
+    code, body = await api(jp_fetch, "PUT", "registry/models/credit/retraining-policy",
+                           {"policy": policy})  # fmt: skip
+    assert code == 400 and "gate_dataset.label (the target column)" in body["message"], body
+    code, body = await api(jp_fetch, "GET", "registry/models/credit/retraining-policy")
+    assert code == 200 and body["policy"] is None  # nothing written

@@ -45,12 +45,16 @@ _POLICY_FIELDS = (
     "run_id",
     "params",
     "gate",
+    "gate_dataset",
     "executor",
     "enabled",
 )
 _GATE_FIELDS = (
     "metric", "threshold", "min_absolute_change", "min_relative_change", "greater_is_better",
 )  # fmt: skip
+_DATASET_FIELDS = ("name", "label", "path")
+#: File types a gate dataset's ``path`` may name (read as a table).
+DATASET_SUFFIXES = ("csv", "parquet", "pq")
 _p = s.retraining_policies.c
 _r = s.retrainings.c
 _m = s.registered_models.c
@@ -68,18 +72,21 @@ def _number(value: Any, what: str) -> float:
     return number
 
 
+def _fields(value: Any, where: str, fields: tuple[str, ...], expect: str) -> None:
+    """``value`` is an object of only ``fields``, else an InvalidInput naming what is wrong."""
+    if not isinstance(value, Mapping):
+        raise InvalidInput(f"{where} must be an object {expect}, got {value!r:.80}")
+    unknown = sorted(set(value) - set(fields))
+    if unknown:
+        raise InvalidInput(
+            f"{where}: unknown field {unknown[0]!r}; the fields are {', '.join(fields)}"
+        )
+
+
 def _threshold(value: Any, i: int) -> dict[str, Any]:
     """One gate threshold: MLflow's ``MetricThreshold`` fields plus the metric's name."""
     where = f"gate[{i}]"
-    if not isinstance(value, Mapping):
-        raise InvalidInput(
-            f"{where} must be an object with 'metric' and a threshold, got {value!r:.80}"
-        )
-    unknown = sorted(set(value) - set(_GATE_FIELDS))
-    if unknown:
-        raise InvalidInput(
-            f"{where}: unknown field {unknown[0]!r}; the fields are {', '.join(_GATE_FIELDS)}"
-        )
+    _fields(value, where, _GATE_FIELDS, "with 'metric' and a threshold")
     metric = value.get("metric")
     if not isinstance(metric, str) or not metric.strip() or len(metric) > 250:
         raise InvalidInput(
@@ -110,6 +117,38 @@ def _threshold(value: Any, i: int) -> dict[str, Any]:
     return out
 
 
+def _text(value: Any, what: str, longest: int) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > longest or "\x00" in value:
+        raise InvalidInput(
+            f"{what} must be a non-empty string of at most {longest} characters, got {value!r:.80}"
+        )
+    return value
+
+
+def gate_dataset(value: Any) -> dict[str, Any] | None:
+    """The dataset the gate scores both models on, or None (the gate compares logged metrics):
+    ``{"name": <a dataset logged in the champion's source run or the candidate run>,
+    "label": <its target column>}``, or ``{"path": <a CSV/Parquet file>, "label": ...}`` (the
+    name then defaults to the file's)."""
+    if value is None:
+        return None
+    _fields(value, "gate_dataset", _DATASET_FIELDS, "with 'name' (or 'path') and 'label'")
+    if value.get("name") is None and value.get("path") is None:
+        raise InvalidInput("gate_dataset needs 'name' (a logged dataset) or 'path' (a file)")
+    out: dict[str, Any] = {}
+    if value.get("path") is not None:
+        path = _text(value["path"], "gate_dataset.path", 4096)
+        if path.lower().rsplit(".", 1)[-1] not in DATASET_SUFFIXES or "." not in path:
+            raise InvalidInput(f"gate_dataset.path must be a CSV or Parquet file, got {path!r:.80}")
+        out["path"] = path
+    name = value.get("name")
+    if name is None:
+        name = out["path"].replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0] or "dataset"
+    out["name"] = _text(name, "gate_dataset.name", 500)
+    out["label"] = _text(value.get("label"), "gate_dataset.label (the target column)", 250)
+    return out
+
+
 def normalize_policy(value: Any) -> dict[str, Any]:
     """A retraining policy, checked and with its defaults::
 
@@ -120,6 +159,7 @@ def normalize_policy(value: Any) -> dict[str, Any]:
      "params": {"window_days": 30},     # overrides for the re-run
      "gate": [{"metric": "auc", "threshold": 0.7, "min_absolute_change": 0.01,
                "min_relative_change": 0.02, "greater_is_better": true}],
+     "gate_dataset": {"name": "holdout", "label": "default"},  # null: the logged metrics
      "executor": "local",               # or "webhook": publish retraining.requested instead
      "enabled": true}
     """
@@ -167,6 +207,9 @@ def normalize_policy(value: Any) -> dict[str, Any]:
             f"'gate' must be a list of at most {MAX_GATE_THRESHOLDS} thresholds, got {gate!r:.80}"
         )
     out["gate"] = [_threshold(g, i) for i, g in enumerate(gate)]
+    out["gate_dataset"] = gate_dataset(value.get("gate_dataset"))
+    if out["gate_dataset"] is not None and not out["gate"]:
+        raise InvalidInput("'gate_dataset' is set but 'gate' has no threshold to measure on it")
     executor = value.get("executor", "local")
     if executor not in EXECUTORS:
         raise InvalidInput(
