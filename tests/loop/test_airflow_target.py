@@ -16,6 +16,7 @@ from jupyter_mm.core.store import Store
 from jupyter_mm.loop import airflow as af
 from jupyter_mm.loop.webhooks import WebhookDispatcher
 from tests.loop.airflow_fixture import DAG_ID, Airflow
+from tests.loop.test_retraining import _champion
 
 
 def _drift(evaluation_id: str) -> dict[str, Any]:
@@ -183,3 +184,29 @@ def test_an_unknown_dag_fails_with_airflows_404(airflow: Airflow, store_dir: Pat
         [d] = st.webhook_deliveries(webhook_id)
     assert (d.status, d.attempts, d.attempt_log[0].response_status) == ("failed", 1, 404)
     assert "no_such_dag" in d.attempt_log[0].response_body
+
+
+def test_a_retraining_handed_to_airflow_starts_its_dag_run(
+    airflow: Airflow, tmp_path: Path, store_dir: Path
+) -> None:
+    """The retraining policy's ``webhook`` executor: no local job; the Airflow webhook
+    subscribed to ``retraining.requested`` starts the DAG run with what to re-run in its conf."""
+    source = _champion(tmp_path, store_dir, "handoff")
+    mm.set_retraining_policy("handoff", triggers=["manual"], executor="webhook",
+                             params={"n": 60})  # fmt: skip
+    with Store.open(str(store_dir)) as st:
+        st.create_webhook("af", airflow.url, ["retraining.requested"], actor="a", model="handoff",
+                          airflow_dag=DAG_ID, airflow_auth=(airflow.username, airflow.password),
+                          allow_private=True)  # fmt: skip
+        rec = mm.retrain("handoff")
+        assert rec["state"] == "handed_off" and rec["job_id"] is None
+        assert WebhookDispatcher(st, allow_private=True).run_once() == 1
+        [d] = [d for h in st.list_webhooks() for d in st.webhook_deliveries(h.webhook_id)]
+    assert (d.status, d.event) == ("succeeded", "retraining.requested")
+    event = _runs_by_id(airflow)[af.dag_run_id(d.delivery_id)]["conf"]["event"]
+    assert (event["entity"], event["action"]) == ("retraining", "requested")
+    data = event["data"]
+    assert (data["retraining_id"], data["source_run_id"], data["params"]) == (
+        rec["retraining_id"], source, {"n": 60},
+    )  # fmt: skip
+    assert len(mm.versions("handoff")) == 1  # nothing registered here: Airflow does the work
