@@ -420,13 +420,4 @@ class TrackingStore(Protocol):
         """The job, with its log from ``log_offset`` (characters)."""
         ...
 
-    def list_jobs(
-        self,
-        *,
-        state: str | None = None,
-        kind: str | None = None,
-        run_id: str | None = None,
-        max_results: int = 100,
-    ) -> list[Job]: ...
-
     def cancel_job(self, job_id: str) -> Job: ...
