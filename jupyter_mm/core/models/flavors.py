@@ -360,7 +360,12 @@ def predictor(flavor: str, native: Any, conf: dict[str, Any]) -> Callable[..., A
     """The callable that scores data for a natively loaded model."""
     if flavor == PYTORCH:
         return TorchPredictor(native).predict
-    fn = getattr(native, conf.get("predict_fn") or "predict", None)
+    method = conf.get("predict_fn") or "predict"
+    fn = getattr(native, method, None)
     if not callable(fn):
         raise InvalidInput(f"the loaded {flavor} model has no predict method")
+    if flavor == SKLEARN:
+        from .forests import forest_predictor
+
+        return forest_predictor(native, method, fn)
     return fn
