@@ -13,8 +13,8 @@ import pytest
 
 ensemble = pytest.importorskip("sklearn.ensemble")
 
-from jupyter_mm.core.models.format import load_model, save_model  # noqa: E402
 from jupyter_mm.core.models.forests import ForestPredictor, forest_predictor  # noqa: E402
+from jupyter_mm.core.models.format import load_model, save_model  # noqa: E402
 
 
 def table(n: int = 400, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:

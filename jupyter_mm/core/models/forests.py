@@ -58,7 +58,7 @@ class ForestPredictor:
             return self.fallback(data)
         trees = self.forest.estimators_
         if self.classifier:
-            out = np.zeros((X.shape[0], int(self.forest.n_classes_)), dtype=np.float64)
+            out: np.ndarray = np.zeros((X.shape[0], int(self.forest.n_classes_)), dtype=np.float64)
             for tree in trees:
                 out += tree.predict_proba(X, check_input=False)
         else:
