@@ -24,7 +24,10 @@ prediction). On a 2-core machine the clients share the cores with the servers: c
 columns of one run, not figures across machines.
 
     python bench/serving.py [--duration 8] [--workers 1] [--clients 1,8,64]
-                            [--models lr,rf] [--client-procs 4]
+                            [--models lr,rf] [--client-procs 4] [--rounds 4]
+
+Every server of one model runs at once and each figure is measured in ``--rounds`` turns that
+go round the servers, so a shared machine's changing load weighs on all of them alike.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -224,8 +227,9 @@ def _client_proc(port: int, body: bytes, threads: int, duration: float, warmup: 
     out.put((latencies, errors[0]))
 
 
-def load(url: str, body: bytes, clients: int, duration: float, procs: int) -> dict[str, float]:
-    """``clients`` concurrent keep-alive clients for ``duration`` seconds (after a warm-up)."""
+def _measure(url: str, body: bytes, clients: int, duration: float, procs: int
+             ) -> tuple[list[float], int]:  # fmt: skip
+    """Latencies of ``clients`` concurrent keep-alive clients for ``duration`` s (after a warm-up)."""
     port = int(url.rsplit(":", 1)[1])
     procs = max(1, min(procs, clients))
     per = [clients // procs + (1 if i < clients % procs else 0) for i in range(procs)]
@@ -242,7 +246,11 @@ def load(url: str, body: bytes, clients: int, duration: float, procs: int) -> di
         errors += bad
     for p in ps:
         p.join()
-    lat.sort()
+    return lat, errors
+
+
+def _summary(lat: list[float], errors: int, duration: float) -> dict[str, float]:
+    lat = sorted(lat)
     n = len(lat)
     return {
         "rps": n / duration,
@@ -251,6 +259,25 @@ def load(url: str, body: bytes, clients: int, duration: float, procs: int) -> di
         "errors": errors,
         "n": n,
     }
+
+
+def load(url: str, body: bytes, clients: int, duration: float, procs: int) -> dict[str, float]:
+    """``clients`` concurrent keep-alive clients for ``duration`` seconds (after a warm-up)."""
+    return _summary(*_measure(url, body, clients, duration, procs), duration)
+
+
+def interleaved(urls: dict[str, str], body: bytes, clients: int, duration: float, procs: int,
+                rounds: int) -> dict[str, dict[str, float]]:  # fmt: skip
+    """Each server in turn, ``rounds`` times, ``duration / rounds`` s a turn, so that a machine
+    whose load drifts during the run (a shared one) weighs on every server alike."""
+    lat: dict[str, list[float]] = {k: [] for k in urls}
+    errors = dict.fromkeys(urls, 0)
+    for _ in range(rounds):
+        for k, url in urls.items():
+            part, bad = _measure(url, body, clients, duration / rounds, procs)
+            lat[k].extend(part)
+            errors[k] += bad
+    return {k: _summary(lat[k], errors[k], duration) for k in urls}
 
 
 # ---- main ----------------------------------------------------------------------------------------
@@ -263,6 +290,7 @@ def main() -> None:
     ap.add_argument("--clients", default="1,8,64")
     ap.add_argument("--models", default="lr,rf")
     ap.add_argument("--client-procs", type=int, default=4)
+    ap.add_argument("--rounds", type=int, default=4, help="interleaved turns per figure")
     ap.add_argument("--json")
     args = ap.parse_args()
     c.quiet_mlflow()
@@ -273,16 +301,32 @@ def main() -> None:
         dirs = write_models(tmp, args.models.split(","))
         for name, model_dir in dirs.items():
             label = {"lr": "LogisticRegression", "rf": "RandomForest (100 trees)"}[name]
-            res: dict[str, dict[int, dict[str, float]]] = {"ours": {}, "mlflow": {}}
-            for kind in ("ours", "mlflow"):
-                with server(kind, model_dir, args.workers, tmp, body) as url:
-                    for n in clients:
-                        res[kind][n] = load(url, body, n, args.duration, args.client_procs)
-            errors = sum(r["errors"] for k in res.values() for r in k.values())
-            note = (f"{args.workers} worker(s), {args.duration:.0f} s per figure, one row of "
-                    f"{N_COLUMNS} columns as dataframe_split; failed requests: {errors}")  # fmt: skip
+            top = max(clients)
+            with ExitStack() as stack:
+                # every server up at once; idle ones cost nothing while another is measured
+                urls = {"ours": stack.enter_context(server("ours", model_dir, args.workers, tmp,
+                                                           body)),
+                        "mlflow": stack.enter_context(server("mlflow", model_dir, args.workers,
+                                                             tmp, body)),
+                        "unbatched": stack.enter_context(server("ours", model_dir, args.workers,
+                                                                tmp, body,
+                                                                ("--batch-window-ms", "0")))}  # fmt: skip
+                if has_log:
+                    urls["logged"] = stack.enter_context(server(
+                        "ours", model_dir, args.workers, tmp, body,
+                        ("--log-predictions", "1.0", "--prediction-log-uri",
+                         str(tmp / f"predictions-{name}"))))  # fmt: skip
+                res: dict[int, dict[str, dict[str, float]]] = {}
+                for n in clients:
+                    pick = urls if n == top else {k: urls[k] for k in ("ours", "mlflow")}
+                    res[n] = interleaved(pick, body, n, args.duration, args.client_procs,
+                                         args.rounds)  # fmt: skip
+            errors = sum(r["errors"] for by in res.values() for r in by.values())
+            note = (f"{args.workers} worker(s), {args.duration:.0f} s per figure in "
+                    f"{args.rounds} interleaved turns, one row of {N_COLUMNS} columns as "
+                    f"dataframe_split; failed requests: {errors}")  # fmt: skip
             if 1 in clients:
-                o, m = res["ours"][1], res["mlflow"][1]
+                o, m = res[1]["ours"], res[1]["mlflow"]
                 c.record(BENCH, f"{label}: single-row latency p50, 1 client", "ms",
                          o["p50_ms"], m["p50_ms"], higher_is_better=False,
                          bar="ours <= 1/2 MLflow's", met=o["p50_ms"] <= m["p50_ms"] / 2,
@@ -290,28 +334,21 @@ def main() -> None:
                 c.record(BENCH, f"{label}: single-row latency p99, 1 client", "ms",
                          o["p99_ms"], m["p99_ms"], higher_is_better=False)  # fmt: skip
             for n in clients:
-                o, m = res["ours"][n], res["mlflow"][n]
+                o, m = res[n]["ours"], res[n]["mlflow"]
                 bar = "ours >= 5x MLflow's" if n == 64 else ""
                 c.record(BENCH, f"{label}: throughput, {n} concurrent single-row clients",
                          "req/s", o["rps"], m["rps"], higher_is_better=True, bar=bar,
                          met=(o["rps"] >= 5 * m["rps"]) if n == 64 else None)  # fmt: skip
-            top = max(clients)
-            with server("ours", model_dir, args.workers, tmp, body,
-                        ("--batch-window-ms", "0")) as url:  # fmt: skip
-                b = load(url, body, top, args.duration, args.client_procs)
             c.record(BENCH, f"{label}: throughput, {top} clients, ours without batching",
-                     "req/s", b["rps"], res["mlflow"][top]["rps"], higher_is_better=True)  # fmt: skip
+                     "req/s", res[top]["unbatched"]["rps"], res[top]["mlflow"]["rps"],
+                     higher_is_better=True)  # fmt: skip
             if has_log:
-                with server("ours", model_dir, args.workers, tmp, body,
-                            ("--log-predictions", "1.0", "--prediction-log-uri",
-                             str(tmp / f"predictions-{name}"))) as url:  # fmt: skip
-                    logged = load(url, body, top, args.duration, args.client_procs)
-                plain = res["ours"][top]["rps"]
-                cost = 1 - logged["rps"] / plain if plain else float("nan")
+                plain, logged = res[top]["ours"]["rps"], res[top]["logged"]["rps"]
+                cost = 1 - logged / plain if plain else float("nan")
                 c.record(BENCH, f"{label}: throughput cost of --log-predictions 1.0, {top} "
                          "clients", "%", cost * 100, None, higher_is_better=False,
                          bar="< 10%", met=cost < 0.10,
-                         note=f"{logged['rps']:.0f} req/s logged vs {plain:.0f} without")  # fmt: skip
+                         note=f"{logged:.0f} req/s logged vs {plain:.0f} without")  # fmt: skip
     c.emit()
 
 

@@ -308,6 +308,9 @@ def _exact_match(specs: Sequence[Spec], names: Sequence[Any], data: Any) -> Any:
         want = _EXACT_DTYPES.get(spec.get("type"))  # type: ignore[arg-type]
         if want is None or name not in columns or dtypes[name] != want:
             return None
+    if len(columns) == len(names) and all(a == b for a, b in zip(columns, names, strict=True)):
+        return data.copy(deep=False)  # the columns already, in order: a new frame, no take
+        # (copy-on-write: writing to either frame later never reaches the other)
     return data[list(names)]
 
 
