@@ -232,11 +232,11 @@ def test_log_options_drop_hash_and_expire_columns(models: Models, tmp_path: Path
 
 
 def test_log_options_are_refused_clearly(models: Models, tmp_path: Path) -> None:
-    def refused(*args: str) -> str:
+    def refused(*args: str, env: dict[str, str] | None = None) -> str:
         done = subprocess.run(
             [sys.executable, "-m", "jupyter_mm.cli", "--store", models.store_uri, "serve",
              "models:/credit/1", "--open", "--port", "0", *args],
-            capture_output=True, text=True, env=ENV, cwd=REPO, timeout=120,
+            capture_output=True, text=True, env={**ENV, **(env or {})}, cwd=REPO, timeout=120,
         )  # fmt: skip
         assert done.returncode == 2, done.stdout + done.stderr
         return done.stderr
@@ -251,6 +251,9 @@ def test_log_options_are_refused_clearly(models: Models, tmp_path: Path) -> None
     )
     assert "--log-retention-days must be" in refused(
         "--log-predictions", "1", *uri, "--log-retention-days", "0"
+    )
+    assert "MM_PREDICTION_LOG_RETENTION_DAYS='a year' is not a whole number" in refused(
+        "--log-predictions", "1", *uri, env={"MM_PREDICTION_LOG_RETENTION_DAYS": "a year"}
     )
     assert not (tmp_path / "log").exists()
 
