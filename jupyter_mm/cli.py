@@ -82,13 +82,21 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_bundle(args: argparse.Namespace) -> int:
     import os
 
-    from .serving.bundle import bundle, write_bundle
+    from .serving.bundle import PredictionLogSettings, bundle, write_bundle
+    from .serving.runner import split_columns
 
     kwargs = {
         "image": args.image,
         "trust": args.trust,
         "deployment_mode": args.deployment_mode,
         "namespace": args.namespace,
+        "prediction_log": PredictionLogSettings(
+            rate=args.log_predictions,
+            uri=args.prediction_log_uri,
+            drop=split_columns(args.log_drop),
+            hash=split_columns(args.log_hash),
+            retention_days=args.log_retention_days,
+        ),
     }
     if args.store and not os.path.isdir(args.model_uri):
         done = write_bundle(_store(args), args.model_uri, args.out, **kwargs)
@@ -140,6 +148,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="bundle a model whose loading runs code from its files (pickle, cloudpickle)",
     )
+    p.add_argument("--log-predictions", type=float, default=0.0, metavar="RATE",
+                   help="the image's server logs this fraction of scored rows (default 0: off)")  # fmt: skip
+    p.add_argument("--prediction-log-uri", help="where the image's server writes its log")
+    p.add_argument("--log-drop", metavar="COLUMNS", help="comma-separated columns not logged")
+    p.add_argument("--log-hash", metavar="COLUMNS",
+                   help="comma-separated columns logged hashed (salt: MM_PREDICTION_LOG_SALT, "
+                   "from a Secret in the manifests)")  # fmt: skip
+    p.add_argument("--log-retention-days", type=int, metavar="DAYS",
+                   help="days the log keeps its partitions")  # fmt: skip
     p.set_defaults(fn=cmd_bundle)
     from .server.team_cli import add_parser as add_server_parser
 

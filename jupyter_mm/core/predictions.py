@@ -185,7 +185,7 @@ def read_table(
     fragments = list(dataset.get_fragments(filter=keep))
     if not fragments:
         return _empty()
-    schema = pa.unify_schemas([f.physical_schema for f in fragments], promote_options="permissive")
+    schema = _unify([f.physical_schema for f in fragments])
     table = ds.FileSystemDataset(fragments, schema, dataset.format, dataset.filesystem).to_table()
     ts = table.column("ts")
     mask = None
@@ -202,6 +202,31 @@ def read_table(
     columns += [c for c in names if c not in columns]  # outputs (and columns of later versions)
     order = pc.sort_indices(table, [("ts", "ascending")])  # stable: a request's rows in order
     return table.select(columns).take(order)
+
+
+def _unify(schemas: list[pa.Schema]) -> pa.Schema:
+    """One schema for parts written at different times. A column whose types cannot be promoted
+    into one (a feature logged as numbers, later hashed: strings) is read as text, rather than
+    making the whole log unreadable."""
+    import pyarrow as pa
+
+    try:
+        return pa.unify_schemas(schemas, promote_options="permissive")
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        pass
+    fields: dict[str, pa.Field] = {}
+    for schema in schemas:
+        for f in schema:
+            seen = fields.get(f.name)
+            if seen is None or seen.type == f.type:
+                fields.setdefault(f.name, f)
+                continue
+            try:
+                both = [pa.schema([seen]), pa.schema([f])]
+                fields[f.name] = pa.unify_schemas(both, promote_options="permissive").field(0)
+            except (pa.ArrowTypeError, pa.ArrowInvalid):
+                fields[f.name] = pa.field(f.name, pa.string())
+    return pa.schema(list(fields.values()))
 
 
 def read_predictions(

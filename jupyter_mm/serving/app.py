@@ -87,7 +87,10 @@ class ServingState:
                 "--log-predictions needs somewhere to write: --prediction-log-uri or "
                 "MM_PREDICTION_LOG_URI (a directory or fsspec URL)"
             )
-        return module.PredictionLog(root, rate)
+        c = self.config
+        return module.PredictionLog(root, rate, drop=tuple(c.log_drop), hash=tuple(c.log_hash),
+                                    retention_days=c.log_retention_days,
+                                    flush_seconds=c.log_flush_seconds)  # fmt: skip
 
     def start_polls(self) -> None:
         for slot in self.slots.values():

@@ -107,6 +107,42 @@ class _Source:
     card: str | None = None
 
 
+@dataclass(frozen=True)
+class PredictionLogSettings:
+    """The prediction log of a bundle's server (see ``jupyter mm serve --log-predictions``):
+    written into the image as the environment variables the server's options default to."""
+
+    rate: float = 0.0
+    uri: str | None = None
+    drop: tuple[str, ...] = ()
+    hash: tuple[str, ...] = ()
+    retention_days: int | None = None
+
+    def env(self) -> dict[str, str]:
+        from .config import ModelSpec, ServeConfig
+        from .runner import DROP_ENV, HASH_ENV, RATE_ENV, RETENTION_ENV, URI_ENV
+
+        for name in (*self.drop, *self.hash):
+            if not name or "," in name:
+                raise InvalidInput(f"a prediction-log column name cannot be {name!r}")
+        # the server's own checks, now rather than when the container starts
+        ServeConfig(models=[ModelSpec("model")], open=True, log_predictions=self.rate,
+                    log_drop=self.drop, log_hash=self.hash,
+                    log_retention_days=self.retention_days).check()  # fmt: skip
+        if not self.rate:
+            return {}
+        env = {RATE_ENV: repr(float(self.rate))}
+        if self.uri:
+            env[URI_ENV] = self.uri
+        if self.drop:
+            env[DROP_ENV] = ",".join(self.drop)
+        if self.hash:
+            env[HASH_ENV] = ",".join(self.hash)
+        if self.retention_days is not None:
+            env[RETENTION_ENV] = str(self.retention_days)
+        return env
+
+
 # ---------------------------------------------------------------- public API
 
 
@@ -118,12 +154,15 @@ def bundle(
     trust: bool = False,
     deployment_mode: str = "Standard",
     namespace: str | None = None,
+    prediction_log: PredictionLogSettings | None = None,
 ) -> Bundle:
     """``mm.bundle``: write a deploy bundle for ``model_uri`` (``models:/NAME@ALIAS``,
     ``models:/NAME/VERSION``, ``runs:/RUN/PATH`` or a model directory) into the new directory
     ``out``. ``image`` is the reference the manifests deploy (default ``NAME:VERSION``; use the
     pushed image by digest). A model that needs trust to load is bundled only with
-    ``trust=True``, which the image's server is then started with."""
+    ``trust=True``, which the image's server is then started with. ``prediction_log`` turns on
+    the image's prediction log (its settings become the image's ``ENV``, which a deployment can
+    override)."""
     text = os.fspath(model_uri)
     store = None
     if not os.path.isdir(text):
@@ -138,6 +177,7 @@ def bundle(
         trust=trust,
         deployment_mode=deployment_mode,
         namespace=namespace,
+        prediction_log=prediction_log,
     )
 
 
@@ -151,6 +191,7 @@ def write_bundle(
     deployment_mode: str = "Standard",
     namespace: str | None = None,
     created: _dt.datetime | None = None,
+    prediction_log: PredictionLogSettings | None = None,
 ) -> Bundle:
     """Write the bundle for ``model_uri`` into ``out`` (which must not exist or be empty).
 
@@ -161,6 +202,7 @@ def write_bundle(
         raise InvalidInput(
             f"deployment mode must be one of {DEPLOYMENT_MODES}, not {deployment_mode!r}"
         )
+    log_env = (prediction_log or PredictionLogSettings()).env()
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise InvalidInput(f"{str(out)!r} already exists and is not an empty directory")
@@ -201,6 +243,7 @@ def write_bundle(
         "namespace": namespace,
         "deployment_mode": deployment_mode,
         "created": when.isoformat().replace("+00:00", "Z"),
+        "log_env": log_env,
     }
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -645,6 +688,7 @@ def server_command(facts: dict[str, Any]) -> list[str]:
 def dockerfile(facts: dict[str, Any]) -> str:
     labels = _labels(facts)
     label_lines = " \\\n      ".join(f"{k}={json.dumps(v)}" for k, v in labels.items())
+    log_env = "".join(f" \\\n    {k}={json.dumps(v)}" for k, v in facts["log_env"].items())
     probe = (
         "import sys, urllib.request; "
         f"sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:{PORT}/v2/health/ready', "
@@ -662,7 +706,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \\
     PIP_NO_CACHE_DIR=1 \\
     PIP_DISABLE_PIP_VERSION_CHECK=1 \\
     PYTHONPATH=/opt/server \\
-    HOME=/tmp
+    HOME=/tmp{log_env}
 
 # a numeric, unprivileged user: Kubernetes' runAsNonRoot can check a numeric UID
 RUN groupadd --system --gid {UID} mm \\
@@ -728,13 +772,21 @@ def _resources() -> dict[str, Any]:
 
 
 def _token_env(facts: dict[str, Any]) -> list[dict[str, Any]]:
-    """The server's bearer token, from a Secret the README says how to create."""
-    return [
+    """The server's bearer token, from a Secret the README says how to create; and the salt of
+    hashed prediction-log columns, from another, when columns are hashed."""
+    env: list[dict[str, Any]] = [
         {
             "name": "MM_SERVE_TOKEN",
             "valueFrom": {"secretKeyRef": {"name": f"{facts['k8s_name']}-token", "key": "token"}},
         }
     ]
+    from .prediction_log import SALT_ENV
+    from .runner import HASH_ENV
+
+    if HASH_ENV in facts["log_env"]:
+        secret = {"name": f"{facts['k8s_name']}-prediction-log-salt", "key": "salt"}
+        env.append({"name": SALT_ENV, "valueFrom": {"secretKeyRef": secret}})
+    return env
 
 
 def _metadata(facts: dict[str, Any], annotations: dict[str, str] | None = None) -> dict[str, Any]:
@@ -904,6 +956,36 @@ def _version() -> str:
     return __version__
 
 
+def _log_readme(facts: dict[str, Any], ns: str) -> str:
+    from .runner import HASH_ENV
+
+    env = facts["log_env"]
+    if not env:
+        return ""
+    lines = "\n".join(f"- `{k}={v}`" for k, v in env.items())
+    salt = (
+        f"""
+Hashed columns need a salt: create its Secret before deploying (the manifests read it), and
+pass it as `MM_PREDICTION_LOG_SALT` to `docker run`:
+
+```sh
+kubectl{ns} create secret generic {facts["k8s_name"]}-prediction-log-salt \\
+    --from-literal=salt=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')
+```
+"""
+        if HASH_ENV in env
+        else ""
+    )
+    return f"""## Prediction log
+
+The image's server logs predictions; its settings are the image's environment (override them
+with `docker run -e` or the manifests' `env`):
+
+{lines}
+{salt}
+"""
+
+
 def readme(facts: dict[str, Any], *, has_card: bool) -> str:
     name, image, k8s = facts["name"], facts["image"], facts["k8s_name"]
     version = f" version {facts['version']}" if facts["version"] else ""
@@ -968,7 +1050,7 @@ kubectl{ns} apply -f k8s/
 Prometheus finds the pods by their `prometheus.io/*` annotations; `/metrics` needs the
 token like every route but the health routes, so give the scrape job the same bearer token.
 
-## Deploy with KServe
+{_log_readme(facts, ns)}## Deploy with KServe
 
 ```sh
 kubectl{ns} apply -f kserve/inferenceservice.yaml

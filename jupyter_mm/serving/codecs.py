@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -179,7 +180,11 @@ def _csv(body: bytes, signature: Any) -> pd.DataFrame:
     if signature is not None and signature.inputs and not signature.is_tensor:
         dtypes = {s["name"]: str for s in signature.inputs if s.get("type") == "string"}
     try:
-        return pd.read_csv(io.StringIO(text), dtype=dtypes or None)
+        # index_col=False: rows with one field more than the header would otherwise make the
+        # first column the index and shift every value one column left, silently
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return pd.read_csv(io.StringIO(text), dtype=dtypes or None, index_col=False)
     except Exception as e:
         raise ProtocolError(
             "Failed to parse input as a Pandas DataFrame. Ensure that the input is a valid "

@@ -54,6 +54,13 @@ class ServeConfig:
     alias_poll_seconds: float = DEFAULT_ALIAS_POLL_SECONDS
     log_predictions: float = 0.0
     prediction_log_uri: str | None = None
+    #: the prediction log's ``drop``, ``hash`` and ``retention_days`` (see ``PredictionLog``):
+    #: columns left out, columns hashed with ``MM_PREDICTION_LOG_SALT``, days kept
+    log_drop: Sequence[str] = ()
+    log_hash: Sequence[str] = ()
+    log_retention_days: int | None = None
+    #: how often the log writes what it holds: the most a killed server loses
+    log_flush_seconds: float = 10.0
     #: the Jupyter extension authenticates itself: the app then checks no token
     external_auth: bool = False
     #: an open store to read models from, owned by the embedding process (the Jupyter
@@ -69,6 +76,18 @@ class ServeConfig:
             raise InvalidInput(f"two models share a name: {names}")
         if not 0.0 <= self.log_predictions <= 1.0:
             raise InvalidInput("--log-predictions is a fraction between 0 and 1")
+        if (self.log_drop or self.log_hash or self.log_retention_days) and not self.log_predictions:
+            raise InvalidInput(
+                "--log-drop, --log-hash and --log-retention-days shape the prediction log: "
+                "give --log-predictions RATE too (or drop them)"
+            )
+        overlap = set(self.log_drop) & set(self.log_hash)
+        if overlap:
+            raise InvalidInput(f"columns both dropped and hashed: {sorted(overlap)}")
+        if not self.log_flush_seconds > 0:
+            raise InvalidInput("--log-flush-seconds must be positive")
+        if self.log_retention_days is not None and self.log_retention_days < 1:
+            raise InvalidInput("--log-retention-days must be a whole number of days >= 1")
         if self.batch_window_ms < 0 or self.max_batch_rows < 1:
             raise InvalidInput("--batch-window-ms must be >= 0 and --max-batch-rows >= 1")
         if self.workers < 1 or self.threads < 1:

@@ -17,10 +17,35 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..errors import MMError
+from ..errors import InvalidInput, MMError
 from .config import DEFAULT_ALIAS_POLL_SECONDS, DEFAULT_MAX_BODY_BYTES, ModelSpec, ServeConfig
 
 log = logging.getLogger("jupyter_mm.serving")
+
+#: Environment variables the prediction-log options default to, so a deploy bundle's container
+#: is configured at deploy time (``docker run -e``, a Kubernetes ``env``) without a rebuild.
+RATE_ENV = "MM_LOG_PREDICTIONS"
+URI_ENV = "MM_PREDICTION_LOG_URI"  # read where the log is opened (app.py)
+DROP_ENV = "MM_PREDICTION_LOG_DROP"
+HASH_ENV = "MM_PREDICTION_LOG_HASH"
+RETENTION_ENV = "MM_PREDICTION_LOG_RETENTION_DAYS"
+
+
+def split_columns(value: str | None) -> tuple[str, ...]:
+    return tuple(c.strip() for c in (value or "").split(",") if c.strip())
+
+
+def _from_env(value: Any, env: str, kind: Callable[[str], Any], what: str) -> Any:
+    """``value`` (the option), else the environment variable ``env`` read as ``kind``."""
+    if value is not None:
+        return value
+    text = os.environ.get(env, "").strip()
+    if not text:
+        return None
+    try:
+        return kind(text)
+    except ValueError:
+        raise InvalidInput(f"{env}={text!r} is not {what}") from None
 
 
 def add_options(p: argparse.ArgumentParser) -> None:
@@ -46,11 +71,24 @@ def add_options(p: argparse.ArgumentParser) -> None:
                    help="largest request body accepted (MiB)")  # fmt: skip
     p.add_argument("--alias-poll-seconds", type=float, default=DEFAULT_ALIAS_POLL_SECONDS,
                    help="how often an alias served is looked up in the registry")  # fmt: skip
-    p.add_argument("--log-predictions", type=float, default=0.0, metavar="RATE",
-                   help="record this fraction of scored rows in the prediction log (0: off)")  # fmt: skip
+    p.add_argument("--log-predictions", type=float, metavar="RATE",
+                   help="record this fraction of scored rows in the prediction log "
+                   f"(default: {RATE_ENV}, else 0: off)")  # fmt: skip
     p.add_argument("--prediction-log-uri",
                    help="where the prediction log is written (default: MM_PREDICTION_LOG_URI, "
                    "else <artifact root>/predictions/)")  # fmt: skip
+    p.add_argument("--log-drop", metavar="COLUMNS",
+                   help="comma-separated columns the prediction log leaves out (a feature's name "
+                   f"or a logged column such as latency_ms; default: {DROP_ENV})")  # fmt: skip
+    p.add_argument("--log-hash", metavar="COLUMNS",
+                   help="comma-separated columns logged as salted SHA-256 (the salt: "
+                   f"MM_PREDICTION_LOG_SALT; default: {HASH_ENV})")  # fmt: skip
+    p.add_argument("--log-retention-days", type=int, metavar="DAYS",
+                   help="remove prediction-log partitions older than this many days "
+                   f"(default: {RETENTION_ENV}, else kept)")  # fmt: skip
+    p.add_argument("--log-flush-seconds", type=float, default=10.0, metavar="SECONDS",
+                   help="how often the prediction log is written out (default 10): at most "
+                   "this much is lost if the server is killed")  # fmt: skip
 
 
 def add_parser(sub: Any) -> None:
@@ -86,8 +124,14 @@ def config_from_args(args: argparse.Namespace, models: Sequence[ModelSpec]) -> S
         max_batch_rows=args.max_batch_rows,
         max_body_bytes=int(args.max_body_mb * 2**20),
         alias_poll_seconds=args.alias_poll_seconds,
-        log_predictions=args.log_predictions,
+        log_predictions=_from_env(args.log_predictions, RATE_ENV, float, "a fraction") or 0.0,
         prediction_log_uri=args.prediction_log_uri,
+        log_drop=split_columns(_from_env(args.log_drop, DROP_ENV, str, "")),
+        log_hash=split_columns(_from_env(args.log_hash, HASH_ENV, str, "")),
+        log_retention_days=_from_env(
+            args.log_retention_days, RETENTION_ENV, int, "a whole number of days"
+        ),
+        log_flush_seconds=args.log_flush_seconds,
     )
 
 

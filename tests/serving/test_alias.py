@@ -97,8 +97,9 @@ def test_alias_switch_under_load_drops_nothing(server: ServerThread, models: Mod
 
 
 def test_a_version_that_fails_to_load_keeps_the_old_one_serving(
-    server: ServerThread, models: Models
+    server: ServerThread, models: Models, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level("ERROR", logger="jupyter_mm.serving")
     mm.set_alias("credit", "champion", 2)
     with requests.Session() as session:
         wait_for("version 2", lambda: probe(server, session).headers["X-MM-Model-Version"] == "2")
@@ -108,6 +109,12 @@ def test_a_version_that_fails_to_load_keeps_the_old_one_serving(
         doc = requests.get(ready).json()
         assert doc["ready"] is False and "version 3 failed to load" in doc["error"]
         assert "trust" in doc["error"]
+        (line,) = [  # once, not once per poll
+            r for r in caplog.records if r.name == "jupyter_mm.serving" and r.levelname == "ERROR"
+        ]
+        assert line.getMessage().startswith("model credit: version 3 failed to load: ")
+        assert "trust" in line.getMessage()
+        assert line.getMessage().endswith("; version 2 keeps serving")
         r = probe(server, session)
         assert r.status_code == 200 and r.headers["X-MM-Model-Version"] == "2"
         assert requests.get(f"{server.url}/v2/health/ready").status_code == 200  # others fine

@@ -442,6 +442,10 @@ def test_cli_writes_a_bundle(registered: dict[str, Any], tmp_path: Path, capsys:
             str(out),
             "--image",
             "img:1",
+            "--log-predictions",
+            "0.25",
+            "--log-drop",
+            "age, latency_ms",
         ]
     )
     assert code == 0
@@ -451,6 +455,92 @@ def test_cli_writes_a_bundle(registered: dict[str, Any], tmp_path: Path, capsys:
         _yaml(out / "k8s" / "deployment.yaml")["spec"]["template"]["spec"]["containers"][0]["image"]
         == "img:1"
     )
+    dockerfile = (out / "Dockerfile").read_text()
+    assert 'MM_LOG_PREDICTIONS="0.25"' in dockerfile
+    assert 'MM_PREDICTION_LOG_DROP="age,latency_ms"' in dockerfile
+    assert "MM_PREDICTION_LOG_HASH" not in dockerfile  # nothing hashed: no salt asked for
+
+
+def test_prediction_log_settings_reach_the_bundles_server(
+    registered: dict[str, Any], tmp_path: Path
+) -> None:
+    """The bundle's log settings are the image's ENV, and the bundle's vendored server started
+    with that environment drops, hashes and writes as they say; the manifests take the salt
+    from a Secret."""
+    import re
+
+    import kubernetes_validate
+    from dockerfile_parse import DockerfileParser
+
+    from jupyter_mm.serving.bundle import PredictionLogSettings
+    from jupyter_mm.serving.prediction_log import read_predictions
+
+    log_root = tmp_path / "plog"
+    settings = PredictionLogSettings(1.0, str(log_root), drop=("age",), hash=("income",),
+                                     retention_days=180)  # fmt: skip
+    done = write_bundle(registered["store"], "models:/credit-risk/1", tmp_path / "b",
+                        prediction_log=settings)  # fmt: skip
+    envs = DockerfileParser(path=str(done.path / "Dockerfile")).envs
+    log_env = {k: v for k, v in envs.items() if k.startswith("MM_")}
+    assert log_env == {
+        "MM_LOG_PREDICTIONS": "1.0",
+        "MM_PREDICTION_LOG_URI": str(log_root),
+        "MM_PREDICTION_LOG_DROP": "age",
+        "MM_PREDICTION_LOG_HASH": "income",
+        "MM_PREDICTION_LOG_RETENTION_DAYS": "180",
+    }
+    for doc in (_yaml(done.path / "k8s" / "deployment.yaml"),
+                _yaml(done.path / "kserve" / "inferenceservice.yaml")):  # fmt: skip
+        spec = doc["spec"].get("template", {}).get("spec") or doc["spec"]["predictor"]
+        (salt_ref,) = [e for e in spec["containers"][0]["env"]
+                       if e["name"] == "MM_PREDICTION_LOG_SALT"]  # fmt: skip
+        assert salt_ref["valueFrom"]["secretKeyRef"]["name"] == "credit-risk-prediction-log-salt"
+    kubernetes_validate.validate(_yaml(done.path / "k8s" / "deployment.yaml"), K8S_VERSION,
+                                 strict=True)  # fmt: skip
+    assert "credit-risk-prediction-log-salt" in (done.path / "README.md").read_text()
+
+    env = {**os.environ, **log_env, "MM_PREDICTION_LOG_SALT": "bundle-salt",
+           "PYTHONPATH": str(done.path / "server")}  # fmt: skip
+    env.pop("MM_SERVE_TOKEN", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_mm.serving", "--model-dir", str(done.path / "model"),
+         "--name", "credit-risk", "--version", "1", "--open", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        match = re.search(r":(\d+)/ \(pid", proc.stdout.readline())
+        assert match, proc.stderr.read() if proc.stderr else ""
+        split = json.loads(registered["X"].head(2).to_json(orient="split", index=False))
+        status, _, body = _request(
+            f"http://127.0.0.1:{match.group(1)}/invocations", {"dataframe_split": split}, token=None
+        )
+        assert status == 200, body
+    finally:
+        proc.terminate()  # SIGTERM: the log is flushed as the server stops
+        assert proc.wait(60) == 0
+    df = read_predictions(str(log_root), "credit-risk")
+    assert len(df) == 2 and "input.age" not in df.columns
+    assert list(df["input.income"]) == [
+        hashlib.sha256(f"bundle-salt\0{float(row[0])!r}".encode()).hexdigest()
+        for row in split["data"]
+    ]
+
+
+def test_bad_prediction_log_settings_stop_the_bundle(
+    registered: dict[str, Any], tmp_path: Path
+) -> None:
+    from jupyter_mm.serving.bundle import PredictionLogSettings
+
+    for settings, says in (
+        (PredictionLogSettings(0.0, drop=("age",)), "--log-predictions RATE"),
+        (PredictionLogSettings(1.0, drop=("age",), hash=("age",)), "both dropped and hashed"),
+        (PredictionLogSettings(1.5), "fraction"),
+    ):
+        with pytest.raises(InvalidInput, match=says):
+            write_bundle(registered["store"], "models:/credit-risk/1", tmp_path / "x",
+                         prediction_log=settings)  # fmt: skip
+        assert not (tmp_path / "x").exists()
 
 
 # ---------------------------------------------------------------- the bundle's own server

@@ -201,6 +201,21 @@ def test_dropped_and_hashed_columns(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         PredictionLog(str(root), 1.0, hash=["email"])
 
 
+def test_a_column_hashed_later_still_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A feature logged as numbers, then hashed (text) once ``--log-hash`` is turned on: the log
+    stays readable, that column as text."""
+    monkeypatch.setenv("MM_PREDICTION_LOG_SALT", "s")
+    root = tmp_path / "log"
+    with PredictionLog(str(root), 1.0) as plog:
+        record(plog, "before", ts=NOW - DAY)
+    with PredictionLog(str(root), 1.0, hash=["income"]) as plog:
+        record(plog, "after")
+    df = read_predictions(str(root), "credit")
+    assert list(df.request_id) == ["before", "after"]
+    assert df["input.income"][0] == "0" and len(df["input.income"][1]) == 64
+    assert list(df["input.age"]) == [20, 20]  # the other columns keep their types
+
+
 # ------------------------------------------------------------ retention
 
 
