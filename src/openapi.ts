@@ -1576,8 +1576,12 @@ export interface components {
             /** @enum {string} */
             status: "not-enough-data" | "ok" | "warning" | "drift";
             rows: number;
+            /** @description rows compared: `rows`, or above the reader's max_rows a uniform sample of them (absent in records kept before it was added) */
+            compared?: number;
             min_rows: number;
             preset: string;
+            /** @description what the verdict rests on (a sample, unseen categories, ...) */
+            notes?: string[];
             /** @description the measured share of drifted features */
             share: number | null;
             /** @description the dataset verdict's share threshold */

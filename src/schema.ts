@@ -94,6 +94,13 @@ export type IVersionMonitoring = IModelMonitoring['versions'][number];
 export type IEvaluationRecord = Schemas['EvaluationRecord'];
 
 /**
+ * A version's reference profile (`GET .../versions/{v}/reference`): its digest and the
+ * profile document (docs/monitoring.md), both null when the version has none.
+ */
+export type IReferenceReply =
+  operations['getReferenceProfile']['responses']['200']['content']['application/json'];
+
+/**
  * A background job (a notebook re-run or a reproducibility check), without its log.
  */
 export type IJob = Schemas['Job'];

@@ -375,6 +375,8 @@ class Window:
     #: whether the score is compared (``__score__``)
     has_score: bool
     notes: list[str]
+    #: the same rows' ``request_id`` and ``row`` (to join labels), when asked for
+    keys: pd.DataFrame | None = None
 
     def attrs(self) -> dict[str, Any]:
         return {"preset": self.preset, "version": int(self.version),
@@ -407,26 +409,56 @@ def read_drift_window(
     v = _version(store, name, version)
     profile = reference_profile(name, v)
     start, stop = window_bounds(window, end)
-    features = list(profile.features)
     merged = merge_thresholds(drift_thresholds(name), thresholds)
-    check_thresholds(merged, features)
-    names = _log_columns(store, name, v)
+    check_thresholds(merged, list(profile.features))
+    return scan_drift_window(store, name, v, profile, start, stop, preset=preset,
+                             thresholds=merged, min_rows=min_rows, max_rows=max_rows,
+                             with_ts=with_ts)  # fmt: skip
+
+
+def scan_drift_window(
+    store: TrackingStore,
+    name: str,
+    version: str,
+    profile: ReferenceProfile,
+    start: dt.datetime,
+    stop: dt.datetime,
+    *,
+    preset: str,
+    thresholds: dict[str, Any],
+    min_rows: int,
+    max_rows: int | None = MAX_ROWS,
+    with_ts: bool = False,
+    with_keys: bool = False,
+) -> Window:
+    """Read the window of ``version``'s log that ``profile`` is compared with: only the
+    profile's features and the score (``with_ts``: the scoring times; ``with_keys``: the rows'
+    ``request_id``/``row``, to join labels), streamed, and above ``max_rows`` a seeded uniform
+    sample. ``mm.drift``, ``mm.drift_report`` and scheduled monitors all read through here, so
+    a monitor's memory is bounded like ``mm.drift``'s."""
+    from .labels import KEY
+
+    features = list(profile.features)
+    names = _log_columns(store, name, version)
     score = _score_columns(names) if profile.score is not None else []
-    wanted = [f"input.{f}" for f in features] + score + (["ts"] if with_ts else [])
-    frame, total, absent = _scan(store, name, v, start, stop, wanted, max_rows)
+    keys = list(KEY) if with_keys else []
+    wanted = [f"input.{f}" for f in features] + score + (["ts"] if with_ts else []) + keys
+    frame, total, absent = _scan(store, name, version, start, stop, wanted, max_rows)
     notes: list[str] = []
-    out = Window(name=name, version=v, profile=profile, preset=preset, thresholds=merged,
-                 start=start, stop=stop, total=total, compared=len(frame), min_rows=min_rows,
-                 current=None, scores=None, ts=None, has_score=bool(score),
-                 notes=notes)  # fmt: skip
+    out = Window(name=name, version=version, profile=profile, preset=preset,
+                 thresholds=thresholds, start=start, stop=stop, total=total,
+                 compared=len(frame), min_rows=min_rows, current=None, scores=None, ts=None,
+                 has_score=bool(score), notes=notes)  # fmt: skip
+    if with_keys and all(k in frame.columns for k in keys):
+        out.keys = frame[keys]
     if total < min_rows:
         notes.append(f"{total} rows logged in the window, fewer than min_rows={min_rows}: no "
                      "verdict")  # fmt: skip
         return out
     lacking = [c[6:] for c in absent if c.startswith("input.")]
     if lacking:
-        raise InvalidInput(f"the prediction log of {name!r} version {v} lacks feature(s) of the "
-                           f"reference profile: {', '.join(lacking)}")  # fmt: skip
+        raise InvalidInput(f"the prediction log of {name!r} version {version} lacks feature(s) "
+                           f"of the reference profile: {', '.join(lacking)}")  # fmt: skip
     if len(frame) < total:
         notes.append(f"compared a uniform random sample of {len(frame)} of the window's {total} "
                      "rows (max_rows)")  # fmt: skip

@@ -28,9 +28,11 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, NotFound
+from .current import MAX_ROWS
 
 if TYPE_CHECKING:
     from ..core.store import TrackingStore
+    from .current import Window
     from .presets import DriftResult, Thresholds
 
 #: Registered-model tag prefix of monitor definitions: ``mm.monitor.<id>`` holds its JSON.
@@ -253,6 +255,8 @@ class Evaluation:
     performance: dict[str, Any] | None = None
     performance_previous: str = "ok"
     performance_crossed: bool = False
+    #: rows compared: ``rows`` or, above the reader's ``max_rows``, a uniform sample of them
+    compared: int | None = None
 
     @property
     def drifted(self) -> bool:
@@ -267,27 +271,6 @@ def _now(now: Any) -> dt.datetime:
     if isinstance(now, dt.datetime):
         return now if now.tzinfo else now.replace(tzinfo=dt.timezone.utc)
     raise InvalidInput(f"now must be a datetime or epoch seconds, not {now!r}")
-
-
-def _current(frame: Any, scored: bool) -> tuple[Any, Any]:
-    """The logged inputs as a DataFrame with the features' names, and the scores (the
-    ``output`` column, else the last numeric ``output.*`` one: a binary classifier's positive
-    class) when the profile has a score distribution."""
-
-    inputs = frame[[c for c in frame.columns if c.startswith("input.")]]
-    inputs = inputs.rename(columns=lambda c: c[len("input.") :])
-    return inputs, (_scores(frame) if scored else None)
-
-
-def _scores(frame: Any) -> Any:
-    """The logged scores: the ``output`` column, else the last numeric ``output.*`` one."""
-    import pandas as pd
-
-    outputs = [c for c in frame.columns if c == "output" or c.startswith("output.")]
-    numeric = [c for c in outputs if pd.api.types.is_numeric_dtype(frame[c])]
-    if "output" in numeric:
-        return frame["output"].to_numpy()
-    return frame[numeric[-1]].to_numpy() if numeric else None
 
 
 def _metric_key(method: str, feature: str) -> str:
@@ -323,7 +306,7 @@ def _window_labels(store: TrackingStore, model: str, frame: Any, scores: Any) ->
     reason when the store's labels cannot be read here."""
     from .labels import join, labels_url, read_labels
 
-    if scores is None or getattr(store, "predictions_url", None) is None:
+    if frame is None or scores is None or getattr(store, "predictions_url", None) is None:
         return None, ("the labels are files beside the store's prediction log, not readable "
                       "through a remote store: not measured")  # fmt: skip
     try:
@@ -336,17 +319,19 @@ def _window_labels(store: TrackingStore, model: str, frame: Any, scores: Any) ->
 
 
 def performance_of(
-    store: TrackingStore, monitor: Monitor, profile: Any, frame: Any, rows: int
+    store: TrackingStore, monitor: Monitor, profile: Any, window: Window
 ) -> dict[str, Any] | None:
     """The performance record of this window (the evaluation record's ``performance``), or None
-    when the monitor has no performance rule."""
+    when the monitor has no performance rule. Labels are joined to the rows read (a uniform
+    sample of the window above ``max_rows``)."""
     from .performance_rule import assess
 
     if monitor.performance is None:
         return None
-    scores = _scores(frame) if rows else None
+    rows = window.total
+    scores = window.scores if window.current is not None else None
     labelled, why = (None, "") if rows < monitor.min_rows else _window_labels(
-        store, monitor.model, frame, scores
+        store, monitor.model, window.keys, scores
     )  # fmt: skip
     return assess(monitor.performance, profile.performance, scores, labelled, rows=rows,
                   enough_rows=rows >= monitor.min_rows, notes=[why] if why else [])  # fmt: skip
@@ -384,7 +369,9 @@ def evaluation_record(evaluation: Evaluation) -> dict[str, Any]:
         "id": evaluation.id, "at": evaluation.at.astimezone(dt.timezone.utc).isoformat(),
         "model": m.model, "monitor": m.id, "alias": m.alias, "version": evaluation.version,
         "step": evaluation.step, "status": evaluation.status, "rows": evaluation.rows,
+        "compared": evaluation.rows if evaluation.compared is None else evaluation.compared,
         "min_rows": m.min_rows, "preset": m.preset,
+        "notes": [] if result is None else list(result.notes),
         "share": None if result is None else result.share,
         "drift_share": None if result is None else result.drift_share,
         "verdicts": [] if result is None else [v.to_dict() for v in result.verdicts],
@@ -401,10 +388,15 @@ def keep_record(store: TrackingStore, evaluation: Evaluation) -> None:
     )
 
 
-def evaluate(store: TrackingStore, monitor: Monitor, now: Any = None) -> Evaluation:
+def evaluate(
+    store: TrackingStore, monitor: Monitor, now: Any = None, max_rows: int | None = MAX_ROWS
+) -> Evaluation:
     """Evaluate ``monitor`` over the window ending at ``now`` (default: now) and keep the result
     in its monitoring run. A window with fewer than ``min_rows`` rows gives the status
-    ``not-enough-data``: no verdict, no crossing."""
+    ``not-enough-data``: no verdict, no crossing. The window is read as ``mm.drift`` reads it:
+    above ``max_rows`` rows a seeded uniform sample is compared (the record's ``compared`` and
+    the result's notes say so), so memory stays bounded whatever the window holds."""
+    from .current import scan_drift_window
     from .presets import drift, merge_thresholds
     from .profile import ReferenceProfile
     from .references import THRESHOLDS_TAG
@@ -420,16 +412,20 @@ def evaluate(store: TrackingStore, monitor: Monitor, now: Any = None) -> Evaluat
         )
     profile = ReferenceProfile.from_json(found["profile"])
     start = at - dt.timedelta(seconds=monitor.window_seconds)
-    frame = store.predictions(monitor.model, version, start, at)
-    rows = int(len(frame))
+    model_thresholds = store.get_registered_model(monitor.model).tags.get(THRESHOLDS_TAG)
+    merged = merge_thresholds(
+        json.loads(model_thresholds) if model_thresholds else None, monitor.thresholds or None
+    )
+    # mm.drift's reader: only the columns compared, streamed, a seeded sample above max_rows
+    window = scan_drift_window(store, monitor.model, str(version), profile, start, at,
+                               preset=monitor.preset, thresholds=merged,
+                               min_rows=monitor.min_rows, max_rows=max_rows,
+                               with_keys=monitor.performance is not None)  # fmt: skip
+    rows = window.total
     result: DriftResult | None = None
-    if rows >= monitor.min_rows:
-        current, scores = _current(frame, profile.score is not None)
-        model_thresholds = store.get_registered_model(monitor.model).tags.get(THRESHOLDS_TAG)
-        merged = merge_thresholds(
-            json.loads(model_thresholds) if model_thresholds else None, monitor.thresholds or None
-        )
-        result = drift(profile, current, monitor.preset, merged, scores=scores)
+    if window.current is not None:
+        result = drift(profile, window.current, monitor.preset, merged, scores=window.scores)
+        result.notes[:0] = window.notes  # the sample, when there is one, said first
         status = result.status
     else:
         status = NOT_ENOUGH_DATA
@@ -439,7 +435,7 @@ def evaluate(store: TrackingStore, monitor: Monitor, now: Any = None) -> Evaluat
     previous = run.tags.get(TAG_STATE, "ok")
     state = previous if status == NOT_ENOUGH_DATA else status
     crossed = state == "drift" and previous != "drift"
-    perf = performance_of(store, monitor, profile, frame, rows)
+    perf = performance_of(store, monitor, profile, window)
     perf_previous = run.tags.get(TAG_PERFORMANCE_STATE, "ok")
     perf_state = perf_previous if perf is None or perf["status"] == "unknown" else perf["status"]
     perf_crossed = perf_state == "degraded" and perf_previous != "degraded"
@@ -466,6 +462,7 @@ def evaluate(store: TrackingStore, monitor: Monitor, now: Any = None) -> Evaluat
         id=evaluation_id, monitor=monitor, version=version, at=at, status=status, rows=rows,
         run_id=run.id, step=step, previous=previous, crossed=crossed, result=result,
         performance=perf, performance_previous=perf_previous, performance_crossed=perf_crossed,
+        compared=window.compared,
     )  # fmt: skip
     keep_record(store, evaluation)  # before the tags that count it: a counted step has its record
     store.log_batch(
@@ -532,10 +529,13 @@ def delete_monitor(name: str, id: str = "champion", comment: str = "") -> None:
     delete(store, name, id, actor=_actor(store), comment=comment)
 
 
-def evaluate_monitor(name: str, id: str = "champion", now: Any = None) -> Evaluation:
+def evaluate_monitor(
+    name: str, id: str = "champion", now: Any = None, max_rows: int | None = MAX_ROWS
+) -> Evaluation:
     """Evaluate monitor ``id`` of model ``name`` now (outside its schedule), recorded like a
-    scheduled evaluation; the servers emit the drift events only for their own evaluations."""
+    scheduled evaluation; the servers emit the drift events only for their own evaluations.
+    Above ``max_rows`` rows in the window a uniform sample is compared, as ``mm.drift`` does."""
     from .references import _store
 
     store = _store()
-    return evaluate(store, get_monitor(store, name, id), now)
+    return evaluate(store, get_monitor(store, name, id), now, max_rows)

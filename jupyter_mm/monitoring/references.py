@@ -10,10 +10,11 @@ written, so bad reference data leaves no version and no tag behind.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput, MMError, NotFound
 
 if TYPE_CHECKING:
     from ..core.registry import ModelVersion
@@ -50,17 +51,19 @@ def _evaluation_data(store: TrackingStore, name: str, version: int | str) -> Any
         raise InvalidInput(
             f"{name!r} version {version} has no run, so no logged evaluation dataset: pass data="
         )
-    datasets = [d for d in store.get_run(mv.run_id).datasets if d.context in EVALUATION_CONTEXTS]
-    for d in datasets:
+    logged = store.get_run(mv.run_id).datasets
+    why: list[str] = []
+    for d in (d for d in logged if d.context in EVALUATION_CONTEXTS):
         try:
             return read_back(d)
-        except InvalidInput:  # from memory, not a table, gone or changed
-            continue
-    contexts = ", ".join(sorted({d.context for d in store.get_run(mv.run_id).datasets})) or "none"
+        except InvalidInput as e:  # from memory, not a table, gone or changed
+            why.append(e.message)
+    contexts = ", ".join(sorted({d.context for d in logged})) or "none"
     raise InvalidInput(
         f"{name!r} version {version}: no evaluation dataset of its run can be read back (a "
-        f"CSV or Parquet file still holding the logged digest; contexts logged: {contexts}); "
-        f"pass data="
+        f"CSV or Parquet file still holding the logged digest; contexts logged: {contexts}"
+        + "".join(f"; {w}" for w in why)
+        + "); pass data="
     )
 
 
@@ -115,7 +118,9 @@ def register_model(
     """Register the model at ``source`` as the next version of ``name``; with ``reference`` (a
     DataFrame, e.g. the validation set) and optionally the model's scores on it (and the rows'
     0/1 outcomes, ``reference_labels``), freeze its reference profile with the version. The
-    profile is computed first, so unusable reference data registers nothing."""
+    profile is computed first, so unusable reference data registers nothing. Without
+    ``reference``, the run's logged evaluation dataset is profiled when it can be read back
+    (otherwise a ``RuntimeWarning`` says why and the version has no profile)."""
     from ..client import registry
 
     profile = None
@@ -129,13 +134,42 @@ def register_model(
         )
     mv = registry.register_model(source, name, description=description, tags=tags,
                                  comment=comment)  # fmt: skip
+    store = _store()
     if profile is not None:
-        store = _store()
         store.set_reference_profile(
             name, mv.version, profile.doc, actor=_actor(store), comment="reference profile"
         )
-        mv = store.get_model_version(name, mv.version)
-    return mv
+    elif not _default_reference(store, name, mv.version):
+        return mv
+    return store.get_model_version(name, mv.version)
+
+
+def _default_reference(store: TrackingStore, name: str, version: int | str) -> bool:
+    """Freeze the profile of the version's logged evaluation dataset, if its run logged one
+    (True when a profile was stored). Registration has already happened and must not fail
+    because of this: a dataset that cannot be read back or profiled only warns, saying why, and
+    a run without an evaluation dataset (or a version without a run) says nothing."""
+    try:
+        run_id = store.get_model_version(name, version).run_id
+        if not run_id or not any(
+            d.context in EVALUATION_CONTEXTS for d in store.get_run(run_id).datasets
+        ):
+            return False
+        from .profile import build_profile
+
+        profile = build_profile(_evaluation_data(store, name, version))
+        store.set_reference_profile(name, version, profile.doc, actor=_actor(store),
+                                    comment="reference profile: the logged evaluation dataset")  # fmt: skip
+        return True
+    except Exception as e:  # noqa: BLE001 - the version exists; only its default profile failed
+        why = e.message if isinstance(e, MMError) else f"{type(e).__name__}: {e}"
+        warnings.warn(
+            f"{name!r} version {version} was registered without a reference profile "
+            f"(mm.set_reference sets one): {why}",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return False
 
 
 def set_drift_thresholds(name: str, thresholds: Thresholds | None, comment: str = "") -> None:

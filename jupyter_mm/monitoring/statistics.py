@@ -316,12 +316,17 @@ l_infinity = _distance("l_infinity", linf_value)
 # --------------------------------------------------------------------------- continuous
 
 
-def _finite(values: Any, what: str) -> np.ndarray:
+def _non_null(values: Any, what: str) -> tuple[np.ndarray, float, str]:
+    """The non-null values, the null rate, and a note naming the nulls dropped ("" without
+    any): continuous statistics compare the non-null values and say so, never silently."""
     arr = np.asarray(values, dtype=float).ravel()
-    arr = arr[~np.isnan(arr)]
-    if arr.size == 0:
+    null = np.isnan(arr)
+    kept = arr[~null]
+    if kept.size == 0:
         raise InvalidInput(f"the {what} data has no non-null values")
-    return arr
+    nulls = int(null.sum())
+    note = f"{nulls} of {arr.size} {what} values are null, dropped" if nulls else ""
+    return kept, nulls / arr.size, note
 
 
 def _ks_p(d: float, n: int, m: int) -> float:
@@ -335,8 +340,11 @@ def _ks_p(d: float, n: int, m: int) -> float:
 
 def ks(reference: Any, current: Any, threshold: float = 0.05) -> Verdict:
     """Two-sample Kolmogorov-Smirnov on raw values: D = sup |F_ref − F_cur| (exact), asymptotic
-    p-value; drift when p < ``threshold``. D is the effect size to read at large n."""
-    ref, cur = np.sort(_finite(reference, "reference")), np.sort(_finite(current, "current"))
+    p-value; drift when p < ``threshold``. D is the effect size to read at large n. Nulls (NaN)
+    are dropped on both sides; the verdict carries both null rates and a note when any were."""
+    ref, null_ref, note_ref = _non_null(reference, "reference")
+    cur, null_cur, note_cur = _non_null(current, "current")
+    ref, cur = np.sort(ref), np.sort(cur)
     grid = np.concatenate([ref, cur])
     f_ref = np.searchsorted(ref, grid, side="right") / ref.size
     f_cur = np.searchsorted(cur, grid, side="right") / cur.size
@@ -345,7 +353,8 @@ def ks(reference: Any, current: Any, threshold: float = 0.05) -> Verdict:
     return Verdict(
         method="ks", statistic=d, threshold=threshold, drifted=p < threshold,
         n_reference=int(ref.size), n_current=int(cur.size), p_value=p, direction=BELOW,
-        band="drift" if p < threshold else "ok",
+        band="drift" if p < threshold else "ok", null_rate_reference=null_ref,
+        null_rate_current=null_cur, notes=[n for n in (note_ref, note_cur) if n],
     )  # fmt: skip
 
 
@@ -366,7 +375,7 @@ def ks_from_quantiles(
     # Tied quantiles (a reference atom): F_ref there is at least the last level of the tie.
     q, last = np.unique(q[::-1], return_index=True)
     lv = lv[::-1][last]
-    cur = _finite(current, "current")
+    cur, null_cur, note_cur = _non_null(current, "current")
     # F_cur(q_k) = share of current values <= q_k: one searchsorted pass, no sort of the data.
     idx = np.searchsorted(q, cur, side="left")
     f_cur = np.cumsum(np.bincount(idx, minlength=q.size + 1))[: q.size] / cur.size
@@ -376,22 +385,27 @@ def ks_from_quantiles(
         method="ks", statistic=d, threshold=threshold, drifted=p < threshold,
         n_reference=int(n_reference), n_current=int(cur.size), p_value=p, direction=BELOW,
         band="drift" if p < threshold else "ok",
-        notes=[f"D at {lv.size} reference quantiles (a lower bound of the exact D)"],
+        null_rate_current=null_cur,
+        notes=[f"D at {lv.size} reference quantiles (a lower bound of the exact D)",
+               *([note_cur] if note_cur else [])],
     )  # fmt: skip
 
 
 def wasserstein(reference: Any, current: Any, threshold: float = 0.1) -> Verdict:
     """Wasserstein-1 distance divided by the reference's standard deviation (floored at
-    :data:`STD_FLOOR`): "moved by this many reference standard deviations"."""
+    :data:`STD_FLOOR`): "moved by this many reference standard deviations". Nulls are dropped
+    and reported as :func:`ks` reports them."""
     from scipy.stats import wasserstein_distance
 
-    ref, cur = _finite(reference, "reference"), _finite(current, "current")
+    ref, null_ref, note_ref = _non_null(reference, "reference")
+    cur, null_cur, note_cur = _non_null(current, "current")
     std = max(float(np.std(ref)), STD_FLOOR)
     value = float(wasserstein_distance(ref, cur)) / std
     return Verdict(
         method="wasserstein", statistic=value, threshold=threshold, drifted=value >= threshold,
         n_reference=int(ref.size), n_current=int(cur.size),
-        band="drift" if value >= threshold else "ok",
+        band="drift" if value >= threshold else "ok", null_rate_reference=null_ref,
+        null_rate_current=null_cur, notes=[n for n in (note_ref, note_cur) if n],
     )  # fmt: skip
 
 
@@ -412,14 +426,16 @@ def wasserstein_from_quantiles(
     inner = (lv > 0) & (lv < 1)
     if q_ref.shape != lv.shape or not inner.any():
         raise InvalidInput("quantiles and levels must match and have levels inside (0, 1)")
-    cur = _finite(current, "current")
+    cur, null_cur, note_cur = _non_null(current, "current")
     q_cur = np.quantile(cur, lv[inner])
     value = float(np.abs(q_ref[inner] - q_cur).mean()) / max(float(std), STD_FLOOR)
     return Verdict(
         method="wasserstein", statistic=value, threshold=threshold, drifted=value >= threshold,
         n_reference=int(n_reference), n_current=int(cur.size),
         band="drift" if value >= threshold else "ok",
-        notes=[f"W1 from {int(inner.sum())} reference quantiles (midpoint rule)"],
+        null_rate_current=null_cur,
+        notes=[f"W1 from {int(inner.sum())} reference quantiles (midpoint rule)",
+               *([note_cur] if note_cur else [])],
     )  # fmt: skip
 
 

@@ -6,7 +6,11 @@
 import { ServerConnection } from '@jupyterlab/services';
 
 import { callAPI } from '../request';
-import type { IModelMonitoring, IReproducibilityReply } from '../schema';
+import type {
+  IModelMonitoring,
+  IReferenceReply,
+  IReproducibilityReply
+} from '../schema';
 
 export type ApprovalStatus = 'PendingManualApproval' | 'Approved' | 'Rejected';
 
@@ -225,6 +229,7 @@ export interface IRegistryApi {
     comment: string
   ): Promise<ICardReply>;
   monitoring(name: string): Promise<IModelMonitoring>;
+  referenceProfile(name: string, version: number): Promise<IReferenceReply>;
 }
 
 function enc(part: string): string {
@@ -395,6 +400,13 @@ export class RegistryAPI implements IRegistryApi {
       ...fields,
       comment
     });
+  }
+
+  /**
+   * The version's reference profile and its digest (both null without one).
+   */
+  referenceProfile(name: string, version: number): Promise<IReferenceReply> {
+    return this._call(`${versionPath(name, version)}/reference`);
   }
 
   /**

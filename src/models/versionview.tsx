@@ -2,8 +2,9 @@
  * The version view: one main-area tab per model version with its overview
  * (source run, status, approval and who decided), the model's audit timeline,
  * the lineage (version → run → notebook snapshot and execution log →
- * datasets → environment → git), the model card with its editable fields and
- * its monitoring (status, the latest evaluation's verdicts, the history).
+ * datasets → environment → git), the model card with its editable fields,
+ * its reference profile and its monitoring (status, the latest evaluation's
+ * verdicts, the history).
  * Registry events for its model reload it; a rename is followed, a deletion
  * leaves what was shown under a notice.
  *
@@ -29,11 +30,13 @@ import {
   Lifecycle
 } from './api';
 import { LifecycleBadge, LifecycleView } from './lifecycle';
+import { REFERENCE_TAG, ReferenceProfileView } from './reference';
 import { REPRODUCIBILITY_TAG, ReproducibilityView } from './reproducibility';
 import { RetrainingModel, RetrainingView } from './retraining';
 import type { IRetrainingApi } from './retraining-api';
 import type {
   IEvaluationRecord,
+  IReferenceReply,
   IReproducibilityReply,
   IVersionMonitoring
 } from '../schema';
@@ -123,6 +126,10 @@ export class VersionViewModel {
    * This version's monitoring (null until loaded).
    */
   monitoring: IVersionMonitoring | null = null;
+  /**
+   * The version's reference profile (null: none, or not loaded).
+   */
+  reference: IReferenceReply | null = null;
   cardFormat: CardFormat = 'html';
   /**
    * The job of a reproducibility check started here, until its verdict is
@@ -173,6 +180,12 @@ export class VersionViewModel {
         // Only a version with a recorded check has details to read.
         this.reproducibility = this.data?.tags[REPRODUCIBILITY_TAG]
           ? (await this.api.reproducibility(this.name, this.version)).details
+          : null;
+      }),
+      this._part('reference', async () => {
+        // Only a version tagged with a profile has one to read.
+        this.reference = this.data?.tags[REFERENCE_TAG]
+          ? await this.api.referenceProfile(this.name, this.version)
           : null;
       }),
       this.loadCard(),
@@ -963,6 +976,16 @@ export function VersionView(props: {
               <LineageView lineage={model.lineage} actions={actions} />
             ) : (
               <p className="jp-mm-dim">Loading…</p>
+            )}
+          </Section>
+          <Section title="Reference profile" id={`${idBase}-reference`}>
+            {model.errors.reference ? (
+              <div className="jp-mm-error">{model.errors.reference}</div>
+            ) : (
+              <ReferenceProfileView
+                reply={model.reference}
+                tagged={Boolean(v.tags[REFERENCE_TAG])}
+              />
             )}
           </Section>
           <Section title="Monitoring" id={`${idBase}-monitoring`}>

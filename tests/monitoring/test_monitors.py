@@ -99,6 +99,30 @@ def test_a_thin_window_reports_not_enough_data_and_never_alarms(model: Store) ->
     assert model.get_run(ev.run_id).tags[mon.TAG_STATE] == "ok"
 
 
+def test_a_window_above_max_rows_is_sampled_as_mm_drift_samples_it(model: Store) -> None:
+    """A monitor reads its window through mm.drift's reader: above max_rows a seeded uniform
+    sample of the rows is compared, the record says how many, and the verdict still holds."""
+    m = mm.monitor("credit", window="1h", min_rows=200)
+    log_predictions(model, T0 + 60, 3000, shift=1.0, seed=2)  # income moved by 1 sd
+    ev = mon.evaluate(model, m, T0 + 600, max_rows=400)
+    assert (ev.status, ev.rows, ev.crossed) == ("drift", 3000, True)
+    assert ev.compared is not None and 200 < ev.compared < 700  # about 400 of the 3000
+    assert ev.result is not None and ev.result["income"].band == "drift"
+    assert ev.result["income"].n_current == ev.compared
+    record = mon.evaluation_record(ev)
+    assert (record["rows"], record["compared"]) == (3000, ev.compared)
+    assert record["notes"][0] == (
+        f"compared a uniform random sample of {ev.compared} of the window's 3000 rows (max_rows)"
+    )
+    again = mon.evaluate(model, m, T0 + 600, max_rows=400)  # seeded: the same sample
+    assert again.compared == ev.compared and again.result is not None
+    assert again.result["income"].statistic == ev.result["income"].statistic
+    whole = mon.evaluate(model, m, T0 + 600)  # under the default max_rows: every row
+    assert whole.compared == 3000 and whole.result is not None
+    assert not any("sample" in n for n in whole.result.notes)
+    assert whole.status == "drift"
+
+
 def test_a_version_without_reference_or_alias_is_a_clear_error(model: Store) -> None:
     m = mm.monitor("credit", alias="challenger")
     with pytest.raises(InvalidInput, match="alias challenger not found"):

@@ -18,8 +18,8 @@ from jupyter_mm.monitoring import overview
 from .monitor_data import T0, log_predictions, scored_model
 
 RECORD_KEYS = {
-    "id", "at", "model", "monitor", "alias", "version", "step", "status", "rows", "min_rows",
-    "preset", "share", "drift_share", "verdicts", "performance",
+    "id", "at", "model", "monitor", "alias", "version", "step", "status", "rows", "compared",
+    "min_rows", "preset", "notes", "share", "drift_share", "verdicts", "performance",
 }  # fmt: skip
 
 

@@ -4,6 +4,7 @@ PostgreSQL server: content-addressed, audited, read back without the data, refus
 from __future__ import annotations
 
 import hashlib
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ import jupyter_mm as mm
 from jupyter_mm.client import backend
 from jupyter_mm.core.registry.reference import REFERENCE_TAG
 from jupyter_mm.errors import IntegrityError, InvalidInput, NotFound
+from jupyter_mm.monitoring import build_profile
 
 linear = pytest.importorskip("sklearn.linear_model")
 
@@ -65,18 +67,58 @@ def test_set_reference_replaces_audited_and_defaults_to_the_evaluation_file(
     csv = tmp_path / "valid.csv"
     valid.to_csv(csv, index=False)
     info, _ = _logged_model(valid, csv)
-    v = mm.register_model(info, "credit")
-    with pytest.raises(NotFound, match="no reference profile"):
-        mm.reference_profile("credit", v.version)
-    first = mm.set_reference("credit", v.version)  # the logged validation CSV, read back
-    assert first.rows == 2000
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing to warn about: the CSV reads back
+        v = mm.register_model(info, "credit")  # frozen with the logged validation CSV
+    first = mm.reference_profile("credit", v.version)
+    assert first.rows == 2000 and set(first.features) == {"income", "age", "region"}
+    assert first == build_profile(pd.read_csv(csv))
+    assert mm.set_reference("credit", v.version) == first  # the same file, read back again
     second = mm.set_reference("credit", v.version, _data(3000, seed=5), comment="refreshed")
     assert mm.reference_profile("credit", v.version) == second
     tags = [e for e in mm.audit_log("credit") if e.action == "version.tag_set"]
-    assert [e.comment for e in tags] == ["reference profile", "refreshed"]
+    # the same profile again changed nothing, so only the default and the refresh are audited
+    assert [e.comment for e in tags] == [
+        "reference profile: the logged evaluation dataset",
+        "refreshed",
+    ]
     csv.write_text("income,age,region\n1,2,N\n")  # no longer the logged content
     with pytest.raises(InvalidInput, match="pass data="):
         mm.set_reference("credit", v.version)
+
+
+def test_register_without_reference_warns_why_no_default_profile(
+    mm_uri: str, tmp_path: Path
+) -> None:
+    """The default profile never fails a registration: an evaluation dataset that cannot be
+    read back or profiled leaves the version without a profile and a warning saying why; a run
+    that logged no evaluation dataset registers silently."""
+    valid = _data()
+    with mm.start_run():
+        mm.log_dataset(valid, "valid", context="validation")  # from memory: only its digest
+        info = mm.log_model(linear.LogisticRegression().fit(valid[["income"]], valid["age"] > 40),
+                            "scorer")  # fmt: skip
+    with pytest.warns(RuntimeWarning, match="version 1 was registered without a reference "
+                      "profile .*dataset 'valid' was logged from pandas, not a file"):  # fmt: skip
+        v = mm.register_model(info, "credit")
+    assert v.version == 1 and REFERENCE_TAG not in v.tags
+    with pytest.raises(NotFound, match="no reference profile"):
+        mm.reference_profile("credit", 1)
+
+    empty = tmp_path / "empty.csv"
+    valid.iloc[:0].to_csv(empty, index=False)  # reads back, but there is nothing to profile
+    info, _ = _logged_model(valid, empty)
+    with pytest.warns(RuntimeWarning, match="version 2 was registered without a reference "
+                      "profile .*empty"):  # fmt: skip
+        v = mm.register_model(info, "credit")
+    assert v.version == 2 and REFERENCE_TAG not in v.tags
+
+    info, _ = _logged_model(valid)  # no evaluation dataset at all: nothing to say
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        v = mm.register_model(info, "credit")
+    assert v.version == 3 and REFERENCE_TAG not in v.tags
+    assert "version.tag_set" not in [e.action for e in mm.audit_log("credit")]
 
 
 def test_bad_reference_writes_nothing(mm_uri: str) -> None:

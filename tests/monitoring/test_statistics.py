@@ -1,5 +1,5 @@
 """Each statistic against values computed by hand on small data and against scipy on large data,
-and the awkward inputs: empty bins, unseen categories, constant columns."""
+and the awkward inputs: empty bins, unseen categories, constant columns, NaNs."""
 
 from __future__ import annotations
 
@@ -68,6 +68,52 @@ def test_chisquare_and_z_by_hand() -> None:
     assert z.statistic == pytest.approx(z_hand)
     assert z.p_value == pytest.approx(2 * stats.norm.sf(z_hand))
     assert z.drifted
+
+
+def test_ks_and_wasserstein_by_hand() -> None:
+    ref, cur = [1.0, 2, 3, 4, 5], [3.0, 4, 5, 6, 7]
+    ks = st.ks(ref, cur)
+    # F_ref - F_cur at 2, 3, 4, 5 is 0.4 - 0, 0.6 - 0.2, 0.8 - 0.4, 1 - 0.6: D = 0.4
+    assert ks.statistic == pytest.approx(0.4)
+    # n·m/(n+m) = 2.5, rounded to 2; for n = 2, P(D <= d) = 2 (2d - 1/2)² on [1/4, 1/2]
+    assert ks.p_value == pytest.approx(1 - 2 * (2 * 0.4 - 0.5) ** 2)  # 0.82
+    assert (ks.n_reference, ks.n_current, ks.drifted, ks.notes) == (5, 5, False, [])
+    expected = stats.ks_2samp(ref, cur, method="asymp")
+    assert (ks.statistic, ks.p_value) == pytest.approx((expected.statistic, expected.pvalue))
+    # W1 of a shift by 2 is 2; the reference's (population) std is sqrt(2)
+    w = st.wasserstein(ref, cur)
+    assert w.statistic == pytest.approx(2 / math.sqrt(2))
+    assert w.statistic == pytest.approx(stats.wasserstein_distance(ref, cur) / np.std(ref))
+    assert w.drifted and w.notes == []
+    # unequal sizes: F_ref = 1/2, F_cur = 2/3 on [0, 1): W1 = 1/6, std = 1/2
+    w = st.wasserstein([0.0, 1.0], [0.0, 0.0, 1.0])
+    assert w.statistic == pytest.approx((1 / 6) / 0.5)
+    assert stats.wasserstein_distance([0.0, 1.0], [0.0, 0.0, 1.0]) == pytest.approx(1 / 6)
+    assert st.ks([0.0, 1.0], [0.0, 0.0, 1.0]).statistic == pytest.approx(1 / 6)
+
+
+def test_ks_and_wasserstein_drop_nans_and_say_so() -> None:
+    """NaNs mixed into raw arrays are dropped on both sides (the values compared are the
+    non-null ones); the verdict carries both null rates and a note per side that had any."""
+    ref = [1.0, 2, np.nan, 3, 4, 5]
+    cur = [3.0, np.nan, np.nan, 4, 5, 6, 7]
+    for fn in (st.ks, st.wasserstein):
+        v, clean = fn(ref, cur), fn([1.0, 2, 3, 4, 5], [3.0, 4, 5, 6, 7])
+        assert v.statistic == pytest.approx(clean.statistic) and v.p_value == clean.p_value
+        assert (v.n_reference, v.n_current) == (5, 5)
+        assert v.null_rate_reference == pytest.approx(1 / 6)
+        assert v.null_rate_current == pytest.approx(2 / 7)
+        assert v.notes == [
+            "1 of 6 reference values are null, dropped", "2 of 7 current values are null, dropped"
+        ]  # fmt: skip
+        assert (clean.null_rate_reference, clean.null_rate_current, clean.notes) == (0.0, 0.0, [])
+    # the frozen-quantile forms drop the current side's nulls the same way
+    levels = [0.0, 0.25, 0.5, 0.75, 1.0]
+    q = [1.0, 2, 3, 4, 5]
+    for v in (st.ks_from_quantiles(levels, q, 5, cur), st.wasserstein_from_quantiles(levels, q,
+              math.sqrt(2), 5, cur)):  # fmt: skip
+        assert v.n_current == 5 and v.null_rate_current == pytest.approx(2 / 7)
+        assert v.notes[-1] == "2 of 7 current values are null, dropped"
 
 
 def test_unseen_category_stays_finite() -> None:
@@ -156,4 +202,43 @@ def test_binned_statistics_match_scipy_on_large_data(large: tuple) -> None:
     expected = stats.chi2_contingency(np.array([rc, cc]), correction=False)
     assert chi.statistic == pytest.approx(expected.statistic)
     assert chi.p_value == pytest.approx(expected.pvalue, rel=1e-6, abs=1e-300)
-    assert st.hellinger(rc, cc).statistic == pytest.approx(math.sqrt(1 - np.sqrt(p * q).sum()))
+    # Σ(√p − √q)² = 2 − 2 Σ√(pq): Hellinger is scipy's Euclidean distance of the roots over √2
+    assert st.hellinger(rc, cc).statistic == pytest.approx(
+        distance.euclidean(np.sqrt(p), np.sqrt(q)) / math.sqrt(2)
+    )
+    assert st.tvd(rc, cc).statistic == pytest.approx(distance.cityblock(p, q) / 2)
+    assert st.l_infinity(rc, cc).statistic == pytest.approx(distance.chebyshev(p, q))
+
+
+def test_z_tvd_and_l_infinity_match_independent_computations_on_large_data() -> None:
+    """From raw draws: the z-test against its definition on the raw counts and against scipy's
+    2 x 2 chi-square (z² is Pearson's χ² without continuity correction, same p-value); TVD and
+    L∞ of five categories against their definitions and scipy's cityblock / chebyshev."""
+    rng = np.random.default_rng(4)
+    ref = rng.random(200_000) < 0.30
+    cur = rng.random(150_000) < 0.305
+    k1, n1, k2, n2 = int(ref.sum()), ref.size, int(cur.sum()), cur.size
+    z = st.z_test([k1, n1 - k1], [k2, n2 - k2])
+    pooled = (k1 + k2) / (n1 + n2)
+    by_definition = (k2 / n2 - k1 / n1) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    assert z.statistic == pytest.approx(by_definition, rel=1e-9)
+    assert z.p_value == pytest.approx(2 * stats.norm.sf(abs(by_definition)), rel=1e-9)
+    table = np.array([[k1, n1 - k1], [k2, n2 - k2]])
+    chi = stats.chi2_contingency(table, correction=False)
+    assert z.statistic**2 == pytest.approx(chi.statistic, rel=1e-9)
+    assert z.p_value == pytest.approx(chi.pvalue, rel=1e-9)
+    assert (z.n_reference, z.n_current) == (n1, n2)
+
+    levels = np.array(list("abcde"))
+    raw_ref = rng.choice(levels, 200_000, p=[0.4, 0.25, 0.15, 0.12, 0.08])
+    raw_cur = rng.choice(levels, 150_000, p=[0.36, 0.27, 0.16, 0.12, 0.09])
+    rc = np.array([(raw_ref == lv).sum() for lv in levels])
+    cc = np.array([(raw_cur == lv).sum() for lv in levels])
+    p, q = rc / raw_ref.size, cc / raw_cur.size
+    tvd = 0.5 * sum(abs(p[i] - q[i]) for i in range(5))
+    linf = max(abs(p[i] - q[i]) for i in range(5))
+    assert st.tvd(rc, cc).statistic == pytest.approx(tvd, rel=1e-12)
+    assert st.tvd(rc, cc).statistic == pytest.approx(distance.cityblock(p, q) / 2, rel=1e-12)
+    assert st.l_infinity(rc, cc).statistic == pytest.approx(linf, rel=1e-12)
+    assert st.l_infinity(rc, cc).statistic == pytest.approx(distance.chebyshev(p, q), rel=1e-12)
+    assert 0.03 < tvd < 0.06 and 0.03 < linf < 0.05  # the shift drawn, seen at this n
