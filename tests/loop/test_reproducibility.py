@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,43 @@ def test_predictions_are_compared_on_the_reference_sample_else_the_evaluation_da
     assert preds == {"compared": True, "sample": "reference sample", "rows": 25,
                      "max_abs_diff": preds["max_abs_diff"], "within_tolerance": True}  # fmt: skip
     assert "reference sample" in mm.model_card("evaluated", 1)
+
+
+def _distribution(site: Path, version: str) -> None:
+    """A real (tiny) installed distribution ``mmprobe`` at ``version`` in ``site``, replacing any
+    other version there, as pip leaves it: the module and its ``.dist-info``."""
+    import shutil
+
+    for old in site.glob("mmprobe-*.dist-info"):
+        shutil.rmtree(old)
+    info = site / f"mmprobe-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: mmprobe\nVersion: {version}\n")
+    (info / "top_level.txt").write_text("mmprobe\n")
+    (site / "mmprobe").mkdir(exist_ok=True)
+    (site / "mmprobe" / "__init__.py").write_text(f"__version__ = {version!r}\n")
+
+
+def test_a_package_upgraded_since_the_run_is_an_environment_difference_of_the_check(
+    tmp_path: Path, store_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site"
+    _distribution(site, "1.0")
+    path = [str(site), *filter(None, [os.environ.get("PYTHONPATH")])]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(path))  # the kernels' and the re-run's
+    track_notebook(tmp_path, store_dir, [
+        "%load_ext jupyter_mm", "import mmprobe",
+        TRAIN.format(name="upgraded", seed="--seed 7", noise=0.5),
+    ])  # fmt: skip
+    mm.register_model(f"runs:/{only_run(store_dir, 'upgraded').id}/models/model", "upgraded")
+    _distribution(site, "2.0")  # upgraded before the check's re-run
+
+    summary = mm.check_reproducible("upgraded", 1, timeout=120)
+
+    assert summary["passed"] is True, summary  # reported, not a failure
+    details = mm.reproducibility("upgraded", 1)["details"]  # type: ignore[index]
+    rows = {r["key"]: (r["a"], r["b"], r["change"]) for r in details["environment"]}
+    assert rows["packages.mmprobe"] == ("1.0", "2.0", "changed"), rows
+    assert rows["imported.mmprobe"] == ("1.0", "2.0", "changed")
+    assert summary["environment_differences"] == len(details["environment"]) >= 2
+    assert f"Environment differences: {len(rows)}" in mm.model_card("upgraded", 1)
