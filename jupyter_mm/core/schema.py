@@ -201,7 +201,7 @@ registered_models = Table(
     Column("policy_four_eyes", Boolean, nullable=True),
     Column("policy_approved_aliases", Boolean, nullable=True),
     Column("policy_approvers", Text, nullable=True),  # JSON list of user names (migration 0004)
-    Column("policy_require_reproduced", Boolean, nullable=True),  # migration 0006
+    Column("policy_require_reproduced", Boolean, nullable=True),  # migration 0008
 )
 
 registered_model_tags = Table(

@@ -44,15 +44,16 @@ def jupyter_server(
     artifact_uri: str | None = None,
     base_url: str = "/",
     server_config: dict[str, Any] | None = None,
+    mm_config: dict[str, Any] | None = None,
 ) -> Iterator[Server]:
     """A ``jupyter server`` process serving the jupyter-mm API with ``TOKEN`` (and any other
-    ``ServerApp`` settings in ``server_config``)."""
+    ``ServerApp`` settings in ``server_config``, ``JupyterMM`` settings in ``mm_config``)."""
     root.mkdir(parents=True, exist_ok=True)
     config_dir = root / "config"
     config_dir.mkdir(exist_ok=True)
-    mm_config: dict[str, str] = {"tracking_uri": tracking_uri}
+    mm_settings: dict[str, Any] = {"tracking_uri": tracking_uri, **(mm_config or {})}
     if artifact_uri:
-        mm_config["artifact_uri"] = artifact_uri
+        mm_settings["artifact_uri"] = artifact_uri
     (config_dir / "jupyter_server_config.json").write_text(
         json.dumps(
             {
@@ -71,7 +72,7 @@ def jupyter_server(
                     **(server_config or {}),
                 },
                 "IdentityProvider": {"token": TOKEN},
-                "JupyterMM": mm_config,
+                "JupyterMM": mm_settings,
             }
         )
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,19 +15,26 @@ from tests.notebook.support import client_for, kernel_env, notebook
 
 
 def track_notebook(directory: Path, store_dir: Path, sources: list[str],
-                   tags: dict[int, list[str]] | None = None) -> Any:  # fmt: skip
-    """Run ``sources`` as a notebook (cells in order) in a real kernel logging to ``store_dir``;
-    returns the executed notebook. ``tags``: cell index -> cell tags."""
+                   tags: dict[int, list[str]] | None = None, *,
+                   order: list[int] | None = None,
+                   saved: Callable[[Any], None] | None = None) -> Any:  # fmt: skip
+    """Run ``sources`` as a notebook in a real kernel logging to ``store_dir``; returns the
+    executed notebook. ``tags``: cell index -> cell tags. ``order``: the cell indexes in the order
+    they are run (default: top to bottom). ``saved``: edits the copy saved to disk before the
+    cells run (a cell edited or deleted after it ran, as far as the kernel's snapshot shows)."""
     nb = notebook(sources)
     for i, t in (tags or {}).items():
         nb.cells[i].metadata["tags"] = t
     path = directory / "nb.ipynb"
-    path.write_text(nbformat.writes(nb))  # saved first: the kernel's snapshot is the file
+    on_disk = nbformat.reads(nbformat.writes(nb), as_version=4)
+    if saved is not None:
+        saved(on_disk)
+    path.write_text(nbformat.writes(on_disk))  # saved first: the kernel's snapshot is the file
     client = client_for(nb, directory)
     os.environ["JPY_SESSION_NAME"] = str(path)
     try:
         with client.running():
-            for i in range(len(nb.cells)):
+            for i in range(len(nb.cells)) if order is None else order:
                 client.run(i)
     finally:
         del os.environ["JPY_SESSION_NAME"]

@@ -79,3 +79,38 @@ def test_a_remote_client_cancels_a_running_job(
             assert job.state == "cancelled" and job.cancel_requested
     finally:
         gate.unlink(missing_ok=True)
+
+
+def test_the_server_times_jobs_out_and_runs_at_most_max_concurrent_jobs(
+    tmp_path: Path, store_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = tmp_path / "gate"
+    track_notebook(tmp_path, store_dir, [
+        "%load_ext jupyter_mm",
+        f"%%track slow\nimport os, time\nprint('waiting', flush=True)\n"
+        f"while os.path.exists({str(gate)!r}):\n    time.sleep(0.05)",
+    ])  # fmt: skip
+    original = only_run(store_dir, "slow")
+    gate.touch()  # a re-run waits until the gate goes
+    client_env(monkeypatch, tmp_path / "spool")
+    settings = {"job_timeout": 30.0, "max_concurrent_jobs": 1}
+    try:
+        with (
+            jupyter_server(tmp_path / "server", str(store_dir), mm_config=settings) as srv,
+            tracking_to(srv.url) as remote,
+        ):
+            first = mm.rerun(original.id, wait=False)  # the server's job_timeout applies
+            second = mm.rerun(original.id, wait=False, timeout=600)  # its own limit
+            assert isinstance(first, JobHandle) and isinstance(second, JobHandle)
+            _until(lambda: "waiting" in first.log())
+            assert remote.get_job(second.id).state == "queued"  # one at a time
+            ended = first.wait(120)
+            assert ended.state == "failed" and ended.error == "timed out after 30 seconds"
+            assert "waiting" in first.log()  # what it logged before is kept
+            gate.unlink()  # now the second job, started after the first ended, finishes
+            done = second.wait(300)
+            assert done.state == "finished", done.error
+            assert done.started_time is not None and ended.ended_time is not None
+            assert done.started_time >= ended.ended_time
+    finally:
+        gate.unlink(missing_ok=True)

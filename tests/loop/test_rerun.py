@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -100,3 +101,63 @@ def _until(condition, limit: float = 120.0) -> None:  # type: ignore[no-untyped-
     while not condition():
         assert time.monotonic() < deadline, "condition never held"
         time.sleep(0.1)
+
+
+# Run out of order (cells 0, 1, 3, 2, 4), x is (1 + 5) * 10 = 60; top to bottom it would be 15.
+OUT_OF_ORDER = [
+    "%load_ext jupyter_mm",
+    "x = 1",
+    "x = x * 10",
+    "x = x + 5",
+    "%%track ordered\nmm.log_metric('x', x)",
+]
+RAN = [0, 1, 3, 2, 4]
+
+
+def test_an_out_of_order_notebook_reruns_in_the_order_it_ran(
+    tmp_path: Path, store_dir: Path
+) -> None:
+    track_notebook(tmp_path, store_dir, OUT_OF_ORDER, order=RAN)
+    original = only_run(store_dir, "ordered")
+    assert original.metrics["x"] == 60.0
+
+    result = mm.rerun(original.id, timeout=120)
+
+    assert result.run.metrics["x"] == 60.0  # not 15: the cells ran as they really ran
+    with Store.open(str(store_dir)) as st:
+        record = json.loads(st.read_artifact(result.run.id, ".mm/rerun.json"))
+        snap = json.loads(st.read_artifact(result.run.id, ".mm/notebook/end.ipynb"))
+    assert record["plan"]["warnings"] == []
+    ran = [c["metadata"]["jupyter_mm"]["original_cell_id"] for c in snap["cells"]]
+    assert ran == [f"cell-{i}" for i in RAN]
+
+
+def test_a_cell_edited_after_it_ran_is_rerun_as_it_is_now_with_a_warning(
+    tmp_path: Path, store_dir: Path
+) -> None:
+    def edit(nb: Any) -> None:  # cell 2 as saved differs from what ran
+        nb.cells[2].source = "x = x * 100"
+
+    track_notebook(tmp_path, store_dir, OUT_OF_ORDER, order=RAN, saved=edit)
+    original = only_run(store_dir, "ordered")
+    assert original.metrics["x"] == 60.0
+
+    result = mm.rerun(original.id, timeout=120)
+
+    assert result.run.metrics["x"] == 600.0  # the cell's current source ran
+    with Store.open(str(store_dir)) as st:
+        record = json.loads(st.read_artifact(result.run.id, ".mm/rerun.json"))
+        job = st.get_job(result.job_id)
+    [warning] = record["plan"]["warnings"]
+    assert "cell cell-2 was edited after it ran" in warning
+    assert f"warning: {warning}" in job.log  # shown in the job's live log too
+
+
+def test_a_cell_deleted_after_it_ran_refuses_the_rerun(tmp_path: Path, store_dir: Path) -> None:
+    track_notebook(tmp_path, store_dir, OUT_OF_ORDER, order=RAN, saved=lambda nb: nb.cells.pop(3))
+    original = only_run(store_dir, "ordered")
+    with pytest.raises(mm.InvalidInput, match=r"cannot be re-run as it ran: the source of "
+                       r"execution \[\d+\] is not in the notebook snapshot .*deleted"):  # fmt: skip
+        mm.rerun(original.id)
+    with Store.open(str(store_dir)) as st:
+        assert st.list_jobs() == []  # refused before any job

@@ -411,3 +411,47 @@ def test_a_gate_dataset_path_is_read_with_its_digest_and_scored(tmp_path: Path) 
     predicted = LinearRegression().fit(x, target).predict(x)
     assert reg["mae"] == pytest.approx(mean_absolute_error(target, predicted), abs=1e-9)
     assert "auc" not in reg and np.isfinite(reg["rmse"])  # labels of many values: no AUC
+
+
+def test_a_policy_naming_its_run_re_runs_that_run_not_the_champions(
+    tmp_path: Path, store_dir: Path
+) -> None:
+    champion_run = _champion(tmp_path, store_dir, "named")
+    other = tmp_path / "other"
+    other.mkdir()
+    refit = TRAIN.format(name="refit").replace("n = 40", "n = 120")
+    track_notebook(other, store_dir, ["%load_ext jupyter_mm", refit])
+    named = only_run(store_dir, "refit")
+    policy = mm.set_retraining_policy("named", triggers=["manual"], run_id=named.id,
+                                      gate=[{"metric": "r2", "threshold": 0.0}])  # fmt: skip
+    assert policy["run_id"] == named.id
+
+    rec = mm.retrain("named", timeout=180)
+
+    assert rec["state"] == "pending_approval", rec
+    assert rec["source_run_id"] == named.id != champion_run
+    new = mm.get_run(rec["run_id"])
+    assert new.tags["mm.rerun_of"] == named.id and new.name == "refit"
+    [v2] = [v for v in mm.versions("named") if v.version == 2]
+    assert v2.run_id == new.id
+
+
+def test_a_failed_retraining_is_delivered_as_a_webhook(tmp_path: Path, store_dir: Path) -> None:
+    source = _champion(tmp_path, store_dir, "broken")
+    # no rows to fit: the re-run's tracked cell raises, so the retraining fails
+    mm.set_retraining_policy("broken", triggers=["manual"], params={"n": 0})
+    with receiver(secret="s3cr3t") as http, Store.open(str(store_dir)) as st:
+        st.create_webhook("ops", http.url, ["retraining.failed"], actor="alice",
+                          secret="s3cr3t", allow_private=True, model="broken")  # fmt: skip
+        rec = mm.retrain("broken", timeout=180)
+        assert rec["state"] == "failed" and rec["version"] is None, rec
+        WebhookDispatcher(st, allow_private=True).run_once()
+        [got] = http.wait_for(1)
+    assert got.verified
+    body = json.loads(got.body)
+    assert (body["entity"], body["action"]) == ("retraining", "failed")
+    data = body["data"]
+    assert data["retraining_id"] == rec["retraining_id"] and data["source_run_id"] == source
+    assert data["state"] == "failed" and "the re-run failed" in data["error"]
+    assert "ValueError" in data["error"]  # why, as the kernel said it
+    assert len(mm.versions("broken")) == 1

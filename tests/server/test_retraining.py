@@ -129,3 +129,55 @@ async def test_a_bad_gate_dataset_is_a_400_naming_it(jp_fetch: Any, mm_store_dir
     assert code == 400 and "gate_dataset.label (the target column)" in body["message"], body
     code, body = await api(jp_fetch, "GET", "registry/models/credit/retraining-policy")
     assert code == 200 and body["policy"] is None  # nothing written
+
+
+async def test_a_performance_alarm_starts_a_retraining_whose_gate_failure_reaches_a_webhook(
+    jp_fetch: Any, jp_serverapp: Any, mm_store_dir: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    source = await asyncio.get_running_loop().run_in_executor(
+        None, functools.partial(champion, tmp_path, mm_store_dir, monkeypatch)
+    )
+    # r2 <= 1: the candidate can never beat the champion's by 2, so the gate fails
+    policy = {"triggers": ["performance"], "gate": [{"metric": "r2", "min_absolute_change": 2}]}
+    code, body = await api(jp_fetch, "PUT", "registry/models/credit/retraining-policy",
+                           {"policy": policy})  # fmt: skip
+    assert code == 200, body
+    alarm = {
+        "action": "monitor.performance_degraded", "evaluation_id": "ev-9", "model": "credit",
+        "monitor": "champion", "alias": "champion", "version": 1, "status": "degraded",
+        "previous": "ok", "rows": 500, "metric": "auc", "value": 0.61, "estimated": False,
+        "threshold": 0.7, "evaluated_at": "2026-01-01T02:00:00+00:00",
+    }  # fmt: skip
+    drift = {**alarm, "action": "monitor.drift_detected", "evaluation_id": "ev-10",
+             "status": "drift"}  # fmt: skip
+    with receiver(secret="s") as rec:
+        code, hook = await api(jp_fetch, "POST", "webhooks", {
+            "name": "loop", "url": rec.url, "secret": "s",
+            "events": ["monitor.performance_degraded", "retraining.started",
+                       "retraining.gate_failed"],
+        })  # fmt: skip
+        assert code == 201, hook
+        jp_serverapp.event_logger.emit(schema_id=MONITOR_EVENT_SCHEMA_ID, data=alarm)
+        jp_serverapp.event_logger.emit(schema_id=MONITOR_EVENT_SCHEMA_ID, data=drift)  # ignored
+        listing = await _until(
+            jp_fetch, "registry/models/credit/retrainings",
+            lambda b: b["retrainings"] and b["retrainings"][0]["state"] != "running",
+        )  # fmt: skip
+        got = await in_thread(rec.wait_for, 3, 60.0)
+    [r] = listing["retrainings"]  # the drift alarm started none: not a trigger of the policy
+    assert r["state"] == "gate_failed" and r["version"] is None, r
+    assert r["trigger"]["kind"] == "performance" and r["trigger"]["evaluation_id"] == "ev-9"
+    assert r["event_key"] == "monitor.performance_degraded:ev-9" and r["source_run_id"] == source
+
+    assert all(g.verified for g in got)
+    by_action = {f"{g.payload['entity']}.{g.payload['action']}": g.payload["data"] for g in got}
+    assert set(by_action) == {
+        "monitor.performance_degraded", "retraining.started", "retraining.gate_failed",
+    }, by_action  # fmt: skip
+    assert by_action["monitor.performance_degraded"]["evaluation_id"] == "ev-9"
+    assert by_action["monitor.performance_degraded"]["metric"] == "auc"
+    failed = by_action["retraining.gate_failed"]
+    assert failed["retraining_id"] == r["retraining_id"] and failed["state"] == "gate_failed"
+    check = failed["gate"]["thresholds"][0]["checks"][0]
+    assert check["passed"] is False and "is not >=" in check["reason"]

@@ -140,7 +140,7 @@ def policy_from_json(d: Mapping[str, Any]) -> Policy:
         four_eyes=bool(d["four_eyes"]),
         approved_aliases_only=bool(d["approved_aliases_only"]),
         approvers=tuple(d.get("approvers") or ()),  # absent from servers older than 0004
-        require_reproduced=bool(d.get("require_reproduced", False)),  # and older than 0006
+        require_reproduced=bool(d.get("require_reproduced", False)),  # and older than 0008
     )
 
 
