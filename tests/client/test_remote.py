@@ -21,8 +21,9 @@ import pytest
 
 import jupyter_mm as mm
 from jupyter_mm.cli import main as cli_main
-from jupyter_mm.client import backend, tracking
+from jupyter_mm.client import backend, fallback, tracking
 from jupyter_mm.client.remote.store import RemoteStore
+from jupyter_mm.core.limits import MAX_STEP
 from jupyter_mm.core.store import Store
 from jupyter_mm.errors import AlreadyExists, InvalidInput, PermissionDenied, Unavailable
 from tests.support.postgres import create_database
@@ -430,6 +431,78 @@ def test_nowhere_to_spool_keeps_the_points_in_memory(
     with server_store(server) as st:
         assert st.get_metric_history(run.id, "m")["value"].tolist() == [1.0]
         assert st.get_run(run.id).status == "FINISHED"
+
+
+# --- points refused for good: counted in the run's record --------------------------------------
+
+
+def test_points_the_server_refuses_are_counted_in_the_run(
+    remote: RemoteStore, server: Server
+) -> None:
+    run = mm.start_run(name="refused-remote")
+    for i in range(5):
+        mm.log_metric("loss", float(i))
+    run.flush()
+    # a point past the call's checks (as an older client let a 64-bit overflowing timestamp
+    # through): the server answers 400 and its batch is dropped, counted at once
+    mm.log_metric("loss", 5.0)
+    run._buffer.queue.append(("loss", 6.0, 6, MAX_STEP + 1))
+    with pytest.warns(RuntimeWarning, match="refused 2 metric points"):
+        with pytest.raises(InvalidInput, match="timestamp"):
+            run.flush()
+    with server_store(server) as st:
+        assert st.get_run(run.id).tags[fallback.REFUSED_TAG] == "2"
+        st.delete_run(run.id)  # someone else, meanwhile: the tag cannot be written now
+    for i in range(7, 10):
+        mm.log_metric("loss", float(i))
+    with pytest.warns(RuntimeWarning, match="refused 3 metric points"):
+        with pytest.raises(InvalidInput, match="deleted"):
+            run.flush()
+    assert not remote.offline and not remote.spool.pending()  # refused, not spooled
+    with server_store(server) as st:
+        st.restore_run(run.id)
+    mm.log_metric("loss", 10.0)
+    mm.end_run()
+    with server_store(server) as st:
+        r = st.get_run(run.id)
+        assert r.status == "FINISHED" and r.tags[fallback.REFUSED_TAG] == "5"
+        values = st.get_metric_history(run.id, "loss")["value"].tolist()
+        assert values == [0.0, 1.0, 2.0, 3.0, 4.0, 10.0]
+
+
+def test_a_spooled_write_refused_at_replay_is_counted_in_the_run(
+    remote: RemoteStore, proxy: Proxy, server: Server
+) -> None:
+    run = mm.start_run(name="refused-at-replay")
+    mm.log_metric("loss", 0.0)
+    run.flush()
+    with server_store(server) as st:
+        st.set_tag(run.id, fallback.REFUSED_TAG, "1")  # counted earlier
+    proxy.down()
+    mm.log_metric("loss", 1.0)
+    with pytest.warns(RuntimeWarning, match="unreachable"):
+        run.flush()
+    # a batch the server will refuse, as an older client could have spooled it
+    bad = [{"key": "loss", "value": 9.0, "step": 9, "timestamp": MAX_STEP + 1}] * 4
+    remote.spool.append(
+        {
+            "op": "log_batch",
+            "method": "POST",
+            "path": f"runs/{run.id}/log-batch",
+            "body": {"batch_id": "b" * 32, "metrics": bad},
+        }
+    )
+    mm.log_metric("loss", 2.0)
+    mm.end_run()
+    proxy.up()
+    with pytest.warns(RuntimeWarning, match="refused a spooled write"):
+        wait_for(lambda: not remote.offline and not remote.spool.pending(), what="the replay")
+    rejected = (remote.spool.dir / "rejected.jsonl").read_text().splitlines()
+    assert len(rejected) == 1 and "timestamp" in rejected[0]
+    with server_store(server) as st:
+        r = st.get_run(run.id)
+        assert r.status == "FINISHED" and r.tags[fallback.REFUSED_TAG] == "5"
+        assert st.get_metric_history(run.id, "loss")["step"].tolist() == [0, 1, 2]
 
 
 # --- artifacts: content uploaded once, paths named all or none -----------------------------------
