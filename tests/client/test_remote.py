@@ -370,6 +370,70 @@ def test_a_spool_left_at_exit_is_sent_later(
         assert h["step"].tolist() == list(range(1000))
 
 
+STALLED_SCRIPT = """
+    import sys
+    import jupyter_mm as mm
+
+    run = mm.start_run(name="exit-midway", experiment="exits")
+    for i in range(100):
+        mm.log_metric("loss", float(i))
+    run.flush()
+    print(run.id, flush=True)
+    sys.stdin.readline()  # the server goes away here
+    for i in range(100, 1000):
+        mm.log_metric("loss", float(i))
+    # no end_run: the run is ended at exit, into the spool
+"""
+
+
+def test_a_run_whose_server_goes_away_stays_running_until_sync(
+    proxy: Proxy, server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    env = child_env(proxy.url(), tmp_path / "spool")
+    script = tmp_path / "child.py"
+    script.write_text(textwrap.dedent(STALLED_SCRIPT))
+    child = subprocess.Popen(
+        [sys.executable, str(script)],
+        env=env,
+        cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        run_id = child.stdout.readline().strip()
+        assert run_id, child.stderr.read() if child.stderr else ""
+        proxy.down()
+        _, err = child.communicate("go\n", timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 0, err
+    assert "jupyter mm sync" in err
+    with server_store(server) as st:  # not FINISHED with 900 points missing
+        r = st.get_run(run_id)
+        assert r.status == "RUNNING" and r.end_time is None
+        assert st.get_metric_history(run_id, "loss")["step"].tolist() == list(range(100))
+    for k, v in env.items():
+        if k.startswith("MM_"):
+            monkeypatch.setenv(k, v)
+    assert cli_main(["sync"]) == 1  # still down: nothing lost, and said so
+    assert "still spooled" in capsys.readouterr().out
+    proxy.up()
+    assert cli_main(["sync"]) == 0
+    assert "write(s) sent" in capsys.readouterr().out
+    with server_store(server) as st:
+        r = st.get_run(run_id)
+        h = st.get_metric_history(run_id, "loss")
+        assert r.status == "FINISHED" and r.end_time is not None
+        assert h["step"].tolist() == list(range(1000))  # every point, exactly once
+        assert h["value"].tolist() == [float(i) for i in range(1000)]
+
+
 # --- %%track in a real kernel -------------------------------------------------------------------
 
 
