@@ -170,16 +170,16 @@ class ActiveRun:
         from ..core.store import Store
 
         store = self.store
-        if not isinstance(store, Store):  # a remote store: its own spool failed, nothing to add
-            self._buffer.queue.extend(waiting)
-            raise error
         if not waiting:  # only refused points (or none) were lost: the run ends as it ended
             try:
                 store.end_run(self.id, status, end_time, tags=tags)
                 return
             except MMError as e:
-                if not e.retryable:
+                if not e.retryable or not isinstance(store, Store):
                     raise
+        if not isinstance(store, Store):  # a remote store: its own spool failed, nothing to add
+            self._buffer.queue.extend(waiting)
+            raise error
         try:
             spool = fallback.spill(store, self.id, waiting)
             if waiting:

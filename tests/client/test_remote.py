@@ -530,6 +530,15 @@ def test_points_the_server_refuses_are_counted_in_the_run(
     with server_store(server) as st:
         r = st.get_run(run.id)
         assert r.status == "FINISHED" and r.tags[fallback.REFUSED_TAG] == "5"
+    last = mm.start_run(name="refused-at-the-end")  # the end's own batch refused: still ends
+    mm.log_metric("loss", 0.0)
+    last._buffer.queue.append(("", 1.0, 1, 0))  # a key the server refuses
+    with pytest.warns(RuntimeWarning, match="refused 2 metric points"):
+        mm.end_run()
+    assert mm.active_run() is None
+    with server_store(server) as st:
+        r = st.get_run(last.id)
+        assert r.status == "FINISHED" and r.tags[fallback.REFUSED_TAG] == "2"
         values = st.get_metric_history(run.id, "loss")["value"].tolist()
         assert values == [0.0, 1.0, 2.0, 3.0, 4.0, 10.0]
 

@@ -229,7 +229,7 @@ class Spool:
         with open(self.dir / REJECTED, "a", encoding="utf-8") as f:
             f.write(json.dumps({"reason": reason, "record": text}) + "\n")
         warnings.warn(
-            f"jupyter-mm: the tracking server refused a spooled write ({reason}); it is kept "
+            f"jupyter-mm: the store refused a spooled write for good ({reason}); it is kept "
             f"in {self.dir / REJECTED}",
             RuntimeWarning,
             stacklevel=3,
