@@ -36,6 +36,7 @@ class ActiveRun:
         self._last_step: dict[str, int] = {}
         self._params: dict[str, str] = dict(run.params)
         self._ended = False
+        self._refused_counted = 0  # of the buffer's refused points, those in the run's tag
         self._buffer = MetricBuffer(
             self._write_metrics, heartbeat=self._beat, name=run.id, on_refused=self._count_refused
         )
@@ -52,7 +53,21 @@ class ActiveRun:
         self.store.heartbeat(self.id)
 
     def _count_refused(self, total: int) -> None:
-        self.store.set_tag(self.id, fallback.REFUSED_TAG, str(total))
+        """Add the points refused since the last count to the run's record (added, not set: a
+        replay of a spool may count there too). Fails while the run cannot be tagged (deleted);
+        what is not counted yet goes in with the run's end."""
+        fallback.add_refused(self.store, self.id, total - self._refused_counted)
+        self._refused_counted = total
+
+    def _refused_total(self) -> str:
+        """The run's refused-points tag as it should be at the end: what is recorded plus what
+        this process has not counted there yet."""
+        new = self._buffer.refused - self._refused_counted
+        try:
+            current = self.store.get_run(self.id).tags.get(fallback.REFUSED_TAG, "")
+        except MMError:  # cannot read it now: our own count is the best we know
+            return str(self._buffer.refused)
+        return str((int(current) if current.isdigit() else 0) + new)
 
     # ------------------------------------------------------------ logging
 
@@ -77,7 +92,9 @@ class ActiveRun:
             self._last_step[key] = step
         if timestamp is None:
             timestamp = time.time_ns() // 1_000_000
-        elif type(timestamp) is not int or timestamp < 0:
+        elif type(timestamp) is not int or not 0 <= timestamp <= MAX_STEP:
+            # the store's range too: a point it would refuse must fail here, not take the
+            # good points of its batch down with it
             timestamp = validation.timestamp(key, timestamp)
         q = self._queue  # MetricBuffer.add, inlined: this is the per-call hot path
         q.append((key, value, step, timestamp))
@@ -130,8 +147,8 @@ class ActiveRun:
         end_time = time.time_ns() // 1_000_000
 
         def last(points: Any) -> None:
-            if self._buffer.refused:
-                end_tags[fallback.REFUSED_TAG] = str(self._buffer.refused)
+            if self._buffer.refused > self._refused_counted:
+                end_tags[fallback.REFUSED_TAG] = self._refused_total()
             self.store.end_run(self.id, status, end_time, metrics=points, tags=end_tags)
 
         try:
@@ -148,21 +165,21 @@ class ActiveRun:
         """The last write failed: keep what is unwritten and still record the end."""
         waiting = list(self._buffer.queue)
         self._buffer.queue.clear()
-        if self._buffer.refused:
-            tags[fallback.REFUSED_TAG] = str(self._buffer.refused)
+        if self._buffer.refused > self._refused_counted:
+            tags[fallback.REFUSED_TAG] = self._refused_total()
         from ..core.store import Store
 
         store = self.store
-        if not isinstance(store, Store):  # a remote store: its own spool failed, nothing to add
-            self._buffer.queue.extend(waiting)
-            raise error
         if not waiting:  # only refused points (or none) were lost: the run ends as it ended
             try:
                 store.end_run(self.id, status, end_time, tags=tags)
                 return
             except MMError as e:
-                if not e.retryable:
+                if not e.retryable or not isinstance(store, Store):
                     raise
+        if not isinstance(store, Store):  # a remote store: its own spool failed, nothing to add
+            self._buffer.queue.extend(waiting)
+            raise error
         try:
             spool = fallback.spill(store, self.id, waiting)
             if waiting:

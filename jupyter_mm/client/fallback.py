@@ -37,6 +37,16 @@ STORE_FILE = "store"
 Point = tuple[str, float, int, int]
 
 
+def add_refused(store: Any, run_id: str, n: int) -> int:
+    """Add ``n`` to the run's :data:`REFUSED_TAG` (read, add, write: the count may come from
+    several writers, a process's metric buffer and a later replay of its spool); the new total.
+    Raises the store's MMError when the run cannot be read or tagged (deleted, say)."""
+    current = store.get_run(run_id).tags.get(REFUSED_TAG, "")
+    total = (int(current) if current.isdigit() else 0) + n
+    store.set_tag(run_id, REFUSED_TAG, str(total))
+    return total
+
+
 def spool_for(db_url: str) -> Spool:
     return Spool(spool_root() / f"local-{hashlib.sha256(db_url.encode()).hexdigest()[:16]}")
 
@@ -140,4 +150,8 @@ def replay(store: Store, spool: Spool, wait: bool = True) -> ReplayResult:
             with contextlib.suppress(MMError):  # NotFound: it was never set
                 store.delete_tag(run_id, UNWRITTEN_TAG)
 
-    return spool.replay(send, wait=wait, on_drained=drained)
+    def rejected(record: dict[str, Any]) -> None:
+        if record.get("metrics") and record.get("run_id"):
+            add_refused(store, record["run_id"], len(record["metrics"]))
+
+    return spool.replay(send, wait=wait, on_drained=drained, on_rejected=rejected)

@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from ..core.registry import AuditEntry, AuditReport, ModelVersion, Policy, RegisteredModel
@@ -61,6 +61,18 @@ def _source(store: TrackingStore, source: Any) -> tuple[str, str | None, str | N
     from ..core.registry.sources import parse
 
     parsed = parse(uri)  # MLflow's source rules, checked here too for a remote store's sake
+    if parsed.run_id is not None and parsed.experiment_id is not None:
+        # the store checks this too, but only once the registered model exists: checked first
+        # so that a refused source registers nothing, not even the model's name
+        try:
+            experiment = store.get_run(parsed.run_id).experiment_id
+        except NotFound:
+            experiment = None
+        if str(experiment) != parsed.experiment_id:
+            raise InvalidInput(
+                f"Invalid model version source: '{uri}'. It is not within the artifact root of "
+                f"run {parsed.run_id} (mlflow-artifacts:/{experiment}/{parsed.run_id}/artifacts)."
+            )
     if not uri.startswith("runs:/"):
         return uri, None, None
     try:

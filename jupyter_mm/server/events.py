@@ -125,6 +125,8 @@ class StoreWatcher(BackgroundLoop):
         self._version: Any = None
         self._conn: Connection | None = None
         self._last_full = 0.0
+        #: When the first RUNNING run's heartbeat goes stale (epoch ms), None if none can.
+        self._stale_at: int | None = None
         self._registry = AuditFollower()
         self._stream = uuid.uuid4().hex[:12]
         self._seq = 0
@@ -207,7 +209,9 @@ class StoreWatcher(BackgroundLoop):
         now = time.monotonic()
         full_due = store.kind != "sqlite" and now - self._last_full >= _FULL_CHECK_EVERY
         unchanged = version == self._version and not self._registry.behind
-        if self._runs is not None and unchanged and not full_due:
+        # a dead writer changes nothing in the database: its run turns KILLED with time alone
+        stale_due = self._stale_at is not None and time.time() * 1000 > self._stale_at
+        if self._runs is not None and unchanged and not full_due and not stale_due:
             return []
         self._version = version
         self._last_full = now
@@ -240,6 +244,7 @@ class StoreWatcher(BackgroundLoop):
         from sqlalchemy import select
 
         from ..core import schema as s
+        from ..core.entities import STALE_HEARTBEAT_MS
         from ..core.search.compiler import SHOWN_END_TIME, SHOWN_STATUS
 
         r, m = s.runs.c, s.latest_metrics.c
@@ -253,11 +258,14 @@ class StoreWatcher(BackgroundLoop):
                     SHOWN_STATUS,
                     SHOWN_END_TIME,
                     r.lifecycle_stage,
+                    r.heartbeat_time,
                 )  # fmt: skip
             ).all()
             runs: dict[str, RunState] = {
                 row[0]: (str(row[1]), row[2], row[3], row[4], row[5]) for row in rows
             }
+            beats = [row[6] for row in rows if row[3] == "RUNNING" and row[6] is not None]
+            self._stale_at = min(beats) + STALE_HEARTBEAT_MS if beats else None
             first = self._runs is None
             old_runs = self._runs or {}
             changed = {rid for rid, state in runs.items() if old_runs.get(rid) != state}

@@ -150,3 +150,29 @@ def test_approvers_policy_through_mm(mm_uri: str, monkeypatch: pytest.MonkeyPatc
         ["victor"],
     )
     assert mm.verify_audit().ok
+
+
+def test_register_model_refuses_a_source_that_escapes(mm_uri: str, tmp_path: Path) -> None:
+    """The local store applies MLflow's source rules to ``mm.register_model`` as the servers do
+    (tests/server/helpers.py lists the forms): each is InvalidInput naming the source, and
+    nothing is registered, not even the model's name."""
+    from tests.server.helpers import refused_sources
+
+    X, y = np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 1, 0, 1])
+    with mm.start_run() as run:
+        info = mm.log_model(linear.LogisticRegression().fit(X, y), "pd")
+    with mm.start_run() as other:
+        pass
+    copied = mm.download_model(info.model_uri, tmp_path / "copy")  # a real model, outside the store
+    forms = refused_sources(run.experiment_id, run.id, other.id)
+    # without a run_id to contradict, another run's root is that run's own: not an escape
+    forms["local"].remove(f"mlflow-artifacts:/{run.experiment_id}/{other.id}/artifacts/model")
+    forms["local"] += [str(copied), f"file://{copied}"]
+    for kind in ("plain", "encoded", "query", "fragment", "local"):
+        for source in forms[kind]:
+            with pytest.raises(InvalidInput) as e:
+                mm.register_model(source, "escapes")
+            assert e.value.code == "INVALID_PARAMETER_VALUE"
+            assert source in e.value.message or repr(source) in e.value.message, (kind, source)
+    assert "escapes" not in [m.name for m in mm.models()]
+    assert mm.register_model(info, "escapes").version == 1  # the model itself registers

@@ -21,8 +21,9 @@ import pytest
 
 import jupyter_mm as mm
 from jupyter_mm.cli import main as cli_main
-from jupyter_mm.client import backend, tracking
+from jupyter_mm.client import backend, fallback, tracking
 from jupyter_mm.client.remote.store import RemoteStore
+from jupyter_mm.core.limits import MAX_STEP
 from jupyter_mm.core.store import Store
 from jupyter_mm.errors import AlreadyExists, InvalidInput, PermissionDenied, Unavailable
 from tests.support.postgres import create_database
@@ -369,6 +370,70 @@ def test_a_spool_left_at_exit_is_sent_later(
         assert h["step"].tolist() == list(range(1000))
 
 
+STALLED_SCRIPT = """
+    import sys
+    import jupyter_mm as mm
+
+    run = mm.start_run(name="exit-midway", experiment="exits")
+    for i in range(100):
+        mm.log_metric("loss", float(i))
+    run.flush()
+    print(run.id, flush=True)
+    sys.stdin.readline()  # the server goes away here
+    for i in range(100, 1000):
+        mm.log_metric("loss", float(i))
+    # no end_run: the run is ended at exit, into the spool
+"""
+
+
+def test_a_run_whose_server_goes_away_stays_running_until_sync(
+    proxy: Proxy, server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    env = child_env(proxy.url(), tmp_path / "spool")
+    script = tmp_path / "child.py"
+    script.write_text(textwrap.dedent(STALLED_SCRIPT))
+    child = subprocess.Popen(
+        [sys.executable, str(script)],
+        env=env,
+        cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        run_id = child.stdout.readline().strip()
+        assert run_id, child.stderr.read() if child.stderr else ""
+        proxy.down()
+        _, err = child.communicate("go\n", timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 0, err
+    assert "jupyter mm sync" in err
+    with server_store(server) as st:  # not FINISHED with 900 points missing
+        r = st.get_run(run_id)
+        assert r.status == "RUNNING" and r.end_time is None
+        assert st.get_metric_history(run_id, "loss")["step"].tolist() == list(range(100))
+    for k, v in env.items():
+        if k.startswith("MM_"):
+            monkeypatch.setenv(k, v)
+    assert cli_main(["sync"]) == 1  # still down: nothing lost, and said so
+    assert "still spooled" in capsys.readouterr().out
+    proxy.up()
+    assert cli_main(["sync"]) == 0
+    assert "write(s) sent" in capsys.readouterr().out
+    with server_store(server) as st:
+        r = st.get_run(run_id)
+        h = st.get_metric_history(run_id, "loss")
+        assert r.status == "FINISHED" and r.end_time is not None
+        assert h["step"].tolist() == list(range(1000))  # every point, exactly once
+        assert h["value"].tolist() == [float(i) for i in range(1000)]
+
+
 # --- %%track in a real kernel -------------------------------------------------------------------
 
 
@@ -430,6 +495,87 @@ def test_nowhere_to_spool_keeps_the_points_in_memory(
     with server_store(server) as st:
         assert st.get_metric_history(run.id, "m")["value"].tolist() == [1.0]
         assert st.get_run(run.id).status == "FINISHED"
+
+
+# --- points refused for good: counted in the run's record --------------------------------------
+
+
+def test_points_the_server_refuses_are_counted_in_the_run(
+    remote: RemoteStore, server: Server
+) -> None:
+    run = mm.start_run(name="refused-remote")
+    for i in range(5):
+        mm.log_metric("loss", float(i))
+    run.flush()
+    # a point past the call's checks (as an older client let a 64-bit overflowing timestamp
+    # through): the server answers 400 and its batch is dropped, counted at once
+    mm.log_metric("loss", 5.0)
+    run._buffer.queue.append(("loss", 6.0, 6, MAX_STEP + 1))
+    with pytest.warns(RuntimeWarning, match="refused 2 metric points"):
+        with pytest.raises(InvalidInput, match="timestamp"):
+            run.flush()
+    with server_store(server) as st:
+        assert st.get_run(run.id).tags[fallback.REFUSED_TAG] == "2"
+        st.delete_run(run.id)  # someone else, meanwhile: the tag cannot be written now
+    for i in range(7, 10):
+        mm.log_metric("loss", float(i))
+    with pytest.warns(RuntimeWarning, match="refused 3 metric points"):
+        with pytest.raises(InvalidInput, match="deleted"):
+            run.flush()
+    assert not remote.offline and not remote.spool.pending()  # refused, not spooled
+    with server_store(server) as st:
+        st.restore_run(run.id)
+    mm.log_metric("loss", 10.0)
+    mm.end_run()
+    with server_store(server) as st:
+        r = st.get_run(run.id)
+        assert r.status == "FINISHED" and r.tags[fallback.REFUSED_TAG] == "5"
+    last = mm.start_run(name="refused-at-the-end")  # the end's own batch refused: still ends
+    mm.log_metric("loss", 0.0)
+    last._buffer.queue.append(("", 1.0, 1, 0))  # a key the server refuses
+    with pytest.warns(RuntimeWarning, match="refused 2 metric points"):
+        mm.end_run()
+    assert mm.active_run() is None
+    with server_store(server) as st:
+        r = st.get_run(last.id)
+        assert r.status == "FINISHED" and r.tags[fallback.REFUSED_TAG] == "2"
+        values = st.get_metric_history(run.id, "loss")["value"].tolist()
+        assert values == [0.0, 1.0, 2.0, 3.0, 4.0, 10.0]
+
+
+def test_a_spooled_write_refused_at_replay_is_counted_in_the_run(
+    remote: RemoteStore, proxy: Proxy, server: Server
+) -> None:
+    run = mm.start_run(name="refused-at-replay")
+    mm.log_metric("loss", 0.0)
+    run.flush()
+    with server_store(server) as st:
+        st.set_tag(run.id, fallback.REFUSED_TAG, "1")  # counted earlier
+    proxy.down()
+    mm.log_metric("loss", 1.0)
+    with pytest.warns(RuntimeWarning, match="unreachable"):
+        run.flush()
+    # a batch the server will refuse, as an older client could have spooled it
+    bad = [{"key": "loss", "value": 9.0, "step": 9, "timestamp": MAX_STEP + 1}] * 4
+    remote.spool.append(
+        {
+            "op": "log_batch",
+            "method": "POST",
+            "path": f"runs/{run.id}/log-batch",
+            "body": {"batch_id": "b" * 32, "metrics": bad},
+        }
+    )
+    mm.log_metric("loss", 2.0)
+    mm.end_run()
+    proxy.up()
+    with pytest.warns(RuntimeWarning, match="refused a spooled write"):
+        wait_for(lambda: not remote.offline and not remote.spool.pending(), what="the replay")
+    rejected = (remote.spool.dir / "rejected.jsonl").read_text().splitlines()
+    assert len(rejected) == 1 and "timestamp" in rejected[0]
+    with server_store(server) as st:
+        r = st.get_run(run.id)
+        assert r.status == "FINISHED" and r.tags[fallback.REFUSED_TAG] == "5"
+        assert st.get_metric_history(run.id, "loss")["step"].tolist() == [0, 1, 2]
 
 
 # --- artifacts: content uploaded once, paths named all or none -----------------------------------

@@ -120,10 +120,10 @@ def accepted_sources(exp_id: str, run_id: str) -> list[str]:
     ]
 
 
-def insert_old_versions(db_url: str, name: str, sources: list[str]) -> None:
-    """Versions 1..n of registered model ``name`` (which must exist) with these sources, written
-    straight into the database as an older release, or a hand edit, could have left them: no
-    check of the source runs."""
+def insert_old_versions(db_url: str, name: str, sources: list[str], first: int = 1) -> None:
+    """Versions ``first``.. of registered model ``name`` (which must exist, its versions up to
+    ``first - 1`` with it) with these sources, written straight into the database as an older
+    release, or a hand edit, could have left them: no check of the source runs."""
     import time
 
     import sqlalchemy as sa
@@ -151,13 +151,13 @@ def insert_old_versions(db_url: str, name: str, sources: list[str]) -> None:
                         creation_time=now,
                         last_update_time=now,
                     )  # fmt: skip
-                    for i, src in enumerate(sources, 1)
+                    for i, src in enumerate(sources, first)
                 ],
             )
             conn.execute(
                 sa.update(s.registered_models)
                 .where(m.model_id == model_id)
-                .values(last_version=len(sources))
+                .values(last_version=first + len(sources) - 1)
             )
     finally:
         engine.dispose()

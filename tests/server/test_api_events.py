@@ -102,6 +102,31 @@ async def kernel_writes(events: Events) -> None:
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
 
 
+async def test_a_run_whose_heartbeat_stops_is_announced_killed(jp_serverapp, jp_web_app) -> None:
+    """Nothing is written when a kernel dies, so the database's change counter stays still; the
+    run turning KILLED a minute after its last heartbeat is announced all the same."""
+    import time
+
+    from sqlalchemy import update
+
+    from jupyter_mm.core import schema
+    from jupyter_mm.core.entities import STALE_HEARTBEAT_MS
+
+    async with watching(jp_serverapp, jp_web_app) as events:
+        with open_store() as store:
+            run = store.create_run(name="dies")
+            last_beat = int(time.time() * 1000) - STALE_HEARTBEAT_MS + 1500  # stale in 1.5 s
+            with store.engine.begin() as conn:  # its last heartbeat, then the kernel dies
+                conn.execute(
+                    update(schema.runs)
+                    .where(schema.runs.c.run_uuid == run.id)
+                    .values(heartbeat_time=last_beat)
+                )
+        await events.wait_for(action="run-created", run_id=run.id, status="RUNNING")
+        killed = await events.wait_for(timeout=10, action="run-finished", run_id=run.id)
+        assert killed["status"] == "KILLED"
+
+
 async def test_no_events_without_changes(jp_serverapp, jp_web_app) -> None:
     async with watching(jp_serverapp, jp_web_app) as events:
         await asyncio.sleep(1.2)

@@ -411,3 +411,47 @@ async def test_log_dataset(jp_fetch, jp_serverapp) -> None:
     for bad in ({"name": "x"}, {"name": "x", "digest": "zz"}, {**dataset, "row_count": -1}):
         code, _ = await fail(jp_fetch, "POST", "runs", rid, "datasets", body=bad)
         assert code == 400, bad
+
+
+async def test_a_run_whose_heartbeat_stopped_is_killed_over_rest(jp_fetch, jp_serverapp) -> None:
+    """GET runs/{id}, the REST search (filter and sort), POST runs/search and MLflow's runs/get
+    agree with the store: a RUNNING run silent for over a minute is KILLED, ended at its last
+    heartbeat."""
+    import json
+
+    from sqlalchemy import update
+
+    from jupyter_mm.core import schema
+
+    with open_store() as store:
+        stale = store.create_run(name="stale")
+        alive = store.create_run(name="alive")
+        last_beat = stale.start_time - 5 * 60_000
+        with store.engine.begin() as conn:  # its process died five minutes ago
+            conn.execute(
+                update(schema.runs)
+                .where(schema.runs.c.run_uuid == stale.id)
+                .values(heartbeat_time=last_beat)
+            )
+    _, run = await call(jp_fetch, "GET", "runs", stale.id)
+    assert (run["status"], run["end_time"]) == ("KILLED", last_beat)
+    _, run = await call(jp_fetch, "GET", "runs", alive.id)
+    assert (run["status"], run["end_time"]) == ("RUNNING", None)
+
+    async def found(filter: str) -> list[str]:
+        _, body = await call(jp_fetch, "GET", "runs", params={"filter": filter})
+        return [r["id"] for r in body["runs"]]
+
+    assert await found("attributes.status = 'KILLED'") == [stale.id]
+    assert await found("status = 'RUNNING'") == [alive.id]
+    assert await found(f"end_time = {last_beat}") == [stale.id]
+    _, body = await call(jp_fetch, "POST", "runs", "search", body={"order_by": ["status ASC"]})
+    assert [(r["id"], r["status"]) for r in body["runs"]] == [
+        (stale.id, "KILLED"),
+        (alive.id, "RUNNING"),
+    ]
+    r = await jp_fetch(
+        "jupyter-mm", "mlflow", "api", "2.0", "mlflow", "runs", "get", params={"run_id": stale.id}
+    )
+    info = json.loads(r.body)["run"]["info"]
+    assert (info["status"], int(info["end_time"])) == ("KILLED", last_beat)

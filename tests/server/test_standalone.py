@@ -771,6 +771,45 @@ def test_only_admins_change_registry_policies(team: TeamServer) -> None:
 
 
 @pytest.mark.postgres
+@pytest.mark.filterwarnings("ignore:.*deprecated since 2.9.0:FutureWarning")
+def test_stage_transition_obeys_the_policy(team: TeamServer, mlflow_env: Any) -> None:
+    """As on the Jupyter extension (test_mlflow_registry.py): under approved_aliases_only, the
+    MLflow client's transition to Production of a version still PendingManualApproval is 403
+    PERMISSION_DENIED, ``get_latest_versions`` does not return it, and once approved both work."""
+    from mlflow.exceptions import RestException
+
+    model = f"staged-{uuid.uuid4().hex[:6]}"
+    alice = mlflow_env("alice")
+    alice.create_registered_model(model)
+    alice.create_model_version(model, "s3://bucket/model")
+    r = http(
+        "PUT",
+        f"{team.api}registry/models/{model}/policy",
+        team.tokens["adam"],
+        {"approved_aliases_only": True, "comment": "gate production"},
+    )
+    assert r.status == 200 and r.json()["approved_aliases_only"] is True, r.body
+    versions = f"{team.api}registry/models/{model}/versions/1/approval"
+    r = http("POST", f"{versions}/request", team.tokens["alice"], {"comment": "please"})
+    assert r.status == 200, r.body
+
+    for stage in ("Production", "Staging"):
+        with pytest.raises(RestException) as e:
+            alice.transition_model_version_stage(model, "1", stage)
+        assert (e.value.error_code, e.value.get_http_status_code()) == ("PERMISSION_DENIED", 403)
+        assert "PendingManualApproval" in e.value.message
+    assert alice.get_model_version(model, "1").current_stage == "None"
+    assert alice.get_latest_versions(model, ["Production", "Staging"]) == []
+
+    r = http("POST", f"{versions}/approve", team.tokens["bob"], {"comment": "ok"})
+    assert r.status == 200, r.body
+    alice.transition_model_version_stage(model, "1", "Production")
+    assert [v.version for v in alice.get_latest_versions(model, ["Production"])] == ["1"]
+    audit = http("GET", f"{team.api}registry/audit?model={model}", team.tokens["rita"]).json()
+    assert any(e["actor"] == "alice" and "stage" in e["action"] for e in audit["entries"]), audit
+
+
+@pytest.mark.postgres
 def test_roles_are_re_read_when_the_users_file_changes(team: TeamServer) -> None:
     rita = team.tokens["rita"]
     original = team.users_file.read_text()

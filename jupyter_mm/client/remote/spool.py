@@ -149,18 +149,20 @@ class Spool:
         wait: bool = False,
         guard: Callable[[], AbstractContextManager[Any]] | None = None,
         on_drained: Callable[[], None] | None = None,
+        on_rejected: Callable[[dict[str, Any]], None] | None = None,
     ) -> ReplayResult:
         """Send every record in order. Stops at the first ``retryable`` MMError (re-raised, the
         position kept: :class:`Unavailable`, a server's 5xx, a full store); a record refused
         for good is set aside in ``rejected.jsonl`` and replay goes on. With ``wait`` False, returns at once (``ran``
         False) when another process is replaying. Once everything is sent, the files are
         emptied and ``on_drained`` is called, inside ``guard`` and the append lock, so no
-        record can slip in between."""
+        record can slip in between. ``on_rejected`` is called with each record refused for good
+        (to count its points in its run's record); if it fails, the reason is warned about."""
         result = ReplayResult()
         try:
             with self._lock("replay.lock", blocking=wait):
                 while True:
-                    advanced = self._replay_to_end(send, result)
+                    advanced = self._replay_to_end(send, result, on_rejected)
                     with guard() if guard else contextlib.nullcontext(), self._lock("append.lock"):
                         if self.size() <= self.position():
                             self._reset()
@@ -175,7 +177,12 @@ class Spool:
             result.ran = False
             return result
 
-    def _replay_to_end(self, send: Sender, result: ReplayResult) -> bool:
+    def _replay_to_end(
+        self,
+        send: Sender,
+        result: ReplayResult,
+        on_rejected: Callable[[dict[str, Any]], None] | None = None,
+    ) -> bool:
         """Send the complete records after the position; whether any was consumed."""
         size = self.size()
         pos = start = self.position()
@@ -206,6 +213,8 @@ class Spool:
                             raise
                         self._reject(line, f"{e.code}: {e.message}")
                         result.rejected += 1
+                        if on_rejected is not None:
+                            self._count_rejected(on_rejected, record)
                 pos += len(line)
                 self._save_position(pos, sync=False)
         finally:
@@ -220,11 +229,26 @@ class Spool:
         with open(self.dir / REJECTED, "a", encoding="utf-8") as f:
             f.write(json.dumps({"reason": reason, "record": text}) + "\n")
         warnings.warn(
-            f"jupyter-mm: the tracking server refused a spooled write ({reason}); it is kept "
+            f"jupyter-mm: the store refused a spooled write for good ({reason}); it is kept "
             f"in {self.dir / REJECTED}",
             RuntimeWarning,
             stacklevel=3,
         )
+
+    def _count_rejected(
+        self, on_rejected: Callable[[dict[str, Any]], None], record: dict[str, Any]
+    ) -> None:
+        import warnings
+
+        try:
+            on_rejected(record)
+        except Exception as e:  # the run deleted, the server gone again: the file still has it
+            warnings.warn(
+                f"jupyter-mm: a refused spooled write could not be counted in its run's record "
+                f"({e}); it is kept in {self.dir / REJECTED}",
+                RuntimeWarning,
+                stacklevel=4,
+            )
 
     def _save_position(self, pos: int, sync: bool) -> None:
         path = self.dir / POSITION

@@ -18,6 +18,7 @@ import math
 import mimetypes
 import os
 import random
+import re
 import sys
 import threading
 import time
@@ -335,7 +336,29 @@ class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin, RemoteJobsMixin, Rem
                 self._replayed = [0, 0]
             self._offline = False
 
-        return self.spool.replay(send, wait=wait, guard=lambda: self._state, on_drained=online)
+        def rejected(record: dict[str, Any]) -> None:
+            """Count the refused points in their run's record (the tag written directly: while
+            replaying, this process's writes would go to the spool)."""
+            from ..fallback import REFUSED_TAG
+
+            points = len((record.get("body") or {}).get("metrics") or ())
+            match = re.fullmatch(r"runs/([^/]+)/(?:log-batch|end)", record.get("path", ""))
+            if not points or match is None:
+                return
+            run_id = match.group(1)
+            tags = run_from_json(self.http.request("GET", f"runs/{run_id}").json()).tags
+            current = tags.get(REFUSED_TAG, "")
+            total = (int(current) if current.isdigit() else 0) + points
+            tag = {"batch_id": new_batch_id(), "tags": {REFUSED_TAG: str(total)}}
+            self.http.request("POST", f"runs/{run_id}/log-batch", json_body=tag, retries=retries)
+
+        return self.spool.replay(
+            send,
+            wait=wait,
+            guard=lambda: self._state,
+            on_drained=online,
+            on_rejected=rejected,
+        )
 
     def _ensure_replayer(self) -> None:
         with self._state:
