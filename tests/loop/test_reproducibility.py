@@ -125,9 +125,12 @@ def test_predictions_are_compared_on_the_reference_sample_else_the_evaluation_da
     track_notebook(tmp_path, store_dir, [
         "%load_ext jupyter_mm", EVALUATED.format(name="evaluated", csv=str(csv)),
     ])  # fmt: skip
-    mm.register_model(f"runs:/{only_run(store_dir, 'evaluated').id}/models/model", "evaluated")
-
-    # no reference profile: the run's logged evaluation dataset, read back from its file
+    # a reference profile of other data (registering would otherwise freeze the evaluation
+    # dataset as the reference): the run's logged evaluation dataset, read back from its file
+    other = pd.DataFrame(np.random.default_rng(4).random((30, 2)), columns=["a", "b"])
+    mm.register_model(
+        f"runs:/{only_run(store_dir, 'evaluated').id}/models/model", "evaluated", reference=other
+    )
     summary = mm.check_reproducible("evaluated", 1, timeout=120)
     assert summary["passed"] is True and summary["predictions_sample"] == "evaluation dataset"
     preds = mm.reproducibility("evaluated", 1)["details"]["predictions"]  # type: ignore[index]
