@@ -337,7 +337,7 @@ def test_validation_messages_use_mlflows_words(server: LiveServer) -> None:
             {"run_id": run_id, "tags": "foo"},
             "Invalid value \"foo\" for parameter 'tags' supplied",
         ),
-        ("model-versions/get", None, "Model version must be an integer, got 'x'."),
+        ("model-versions/get", None, "Parameter 'version' must be an integer, got 'x'."),
     ]
     for path, body, message in cases:
         if body is None:
