@@ -599,7 +599,9 @@ def search_datasets(store: Store, req: Request) -> dict[str, Any]:
             break
     return {
         "dataset_summaries": [
-            {"experiment_id": e, "name": n, "digest": d, "context": c} for e, n, d, c in summaries
+            # an input that named no context has none, as in MLflow's summary
+            {"experiment_id": e, "name": n, "digest": d, **({"context": c} if c else {})}
+            for e, n, d, c in summaries
         ]
     }
 
