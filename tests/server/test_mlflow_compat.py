@@ -145,6 +145,21 @@ def test_version_search_order_filters_paging_and_latest_by_stage(client: Any) ->
 # -- metric history bulk routes -----------------------------------------------------------------
 
 
+def test_registered_logged_models_and_copies_as_mlflow(client: Any) -> None:
+    """The logged model records its versions in ``mlflow.modelVersions``; a copy's download URI
+    is its source version's (on the Jupyter and the team server)."""
+    client.create_registered_model("lm-reg")
+    model = client.create_logged_model(experiment_id="0")
+    client.create_model_version("lm-reg", model.artifact_location, model_id=model.model_id)
+    tag = client.get_logged_model(model.model_id).tags["mlflow.modelVersions"]
+    assert tag == '[{"name": "lm-reg", "version": 1}]'
+    copy = client.copy_model_version("models:/lm-reg/1", "lm-copy")
+    assert copy.source == "models:/lm-reg/1"
+    source_uri = client.get_model_version_download_uri("lm-reg", "1")
+    assert source_uri == model.artifact_location
+    assert client.get_model_version_download_uri("lm-copy", copy.version) == source_uri
+
+
 def test_metric_history_bulk_and_interval(server: LiveServer, client: Any) -> None:
     r1, r2 = sorted(client.create_run("0").info.run_id for _ in range(2))
     for step in range(10):
@@ -295,13 +310,20 @@ def test_experiment_tags_run_tags_and_datasets(server: LiveServer, client: Any) 
     ds = Dataset(name="d1", digest="dg1", source_type="local", source="s")
     ctx = [InputTag(key="mlflow.data.context", value="training")]
     client.log_inputs(run.info.run_id, [DatasetInput(dataset=ds, tags=ctx)])
+    # an input's own tags come back; one without a context has none (MLflow's answers)
+    ds2 = Dataset(name="d2", digest="dg2", source_type="local", source="s")
+    client.log_inputs(run.info.run_id, [DatasetInput(dataset=ds2, tags=[InputTag("k", "v")])])
+    inputs = client.get_run(run.info.run_id).inputs.dataset_inputs
+    assert sorted((d.dataset.name, [(t.key, t.value) for t in d.tags]) for d in inputs) == [
+        ("d1", [("mlflow.data.context", "training")]),
+        ("d2", [("k", "v")]),
+    ]
     search = "ajax-api/2.0/mlflow/experiments/search-datasets"
     r = rpc(server, "POST", search, {"experiment_ids": [exp]})
-    assert r.json() == {
-        "dataset_summaries": [
-            {"experiment_id": exp, "name": "d1", "digest": "dg1", "context": "training"}
-        ]
-    }
+    assert sorted(r.json()["dataset_summaries"], key=lambda d: d["name"]) == [
+        {"experiment_id": exp, "name": "d1", "digest": "dg1", "context": "training"},
+        {"experiment_id": exp, "name": "d2", "digest": "dg2"},
+    ]
     assert error(rpc(server, "POST", search, {})) == (
         400,
         "INVALID_PARAMETER_VALUE",
@@ -337,7 +359,7 @@ def test_validation_messages_use_mlflows_words(server: LiveServer) -> None:
             {"run_id": run_id, "tags": "foo"},
             "Invalid value \"foo\" for parameter 'tags' supplied",
         ),
-        ("model-versions/get", None, "Model version must be an integer, got 'x'."),
+        ("model-versions/get", None, "Parameter 'version' must be an integer, got 'x'."),
     ]
     for path, body, message in cases:
         if body is None:

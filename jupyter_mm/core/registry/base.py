@@ -154,17 +154,25 @@ class RegistryBase(_Base):
             .values(last_update_time=audit.now_ms(), **values)
         )
 
-    def _update_version(self, conn: Connection, model_id: int, version: int, **values: Any) -> None:
-        """Set the version's ``values`` (columns); its and its model's update time become now."""
+    def _update_version(
+        self, conn: Connection, model_id: int, version: int, *, touch_model: bool = True,
+        **values: Any,
+    ) -> None:  # fmt: skip
+        """Set the version's ``values`` (columns); its update time becomes now, and its model's
+        too unless ``touch_model`` is false (MLflow leaves the registered model's time alone
+        when a version's description or tags change, and moves it on a stage transition)."""
         t = audit.now_ms()
         conn.execute(
             update(s.model_versions)
             .where(_v.model_id == model_id, _v.version == version)
             .values(last_update_time=t, **values)
         )
-        conn.execute(
-            update(s.registered_models).where(_m.model_id == model_id).values(last_update_time=t)
-        )
+        if touch_model:
+            conn.execute(
+                update(s.registered_models)
+                .where(_m.model_id == model_id)
+                .values(last_update_time=t)
+            )
 
     def _set_tag(
         self, name: str, key: str, value: str | None, *, actor: str, comment: str,
@@ -185,7 +193,7 @@ class RegistryBase(_Base):
             if version is None:
                 self._touch_model(conn, model.model_id)
             else:
-                self._update_version(conn, model.model_id, version)
+                self._update_version(conn, model.model_id, version, touch_model=False)
 
         self._registry_write(write)
 

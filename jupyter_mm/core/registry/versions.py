@@ -186,7 +186,9 @@ class VersionsMixin(RegistryBase):
             row = self._version_row(conn, model, number)
             if row.description == description:
                 return
-            self._update_version(conn, model.model_id, number, description=description)
+            self._update_version(
+                conn, model.model_id, number, description=description, touch_model=False
+            )
             audit.append(
                 conn,
                 actor=actor,

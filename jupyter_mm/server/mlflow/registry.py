@@ -13,6 +13,7 @@ sources name a run and a directory among its artifacts; any other URI is handed 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -89,7 +90,7 @@ def _version(req: Request) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str) or not value.strip().isdigit():
-        raise InvalidInput(f"Model version must be an integer, got '{value}'.")  # MLflow's words
+        raise InvalidInput(f"Parameter 'version' must be an integer, got '{value}'.")  # MLflow's
     return value.strip()
 
 
@@ -220,7 +221,29 @@ def create_model_version(store: Store, req: Request, actor: str) -> dict[str, An
         description=req.text("description") or "",
         tags=_tags(req),
     )
+    if model_id:
+        _record_registration(store, model_id, version)
     return {"model_version": version_json(version)}
+
+
+MODEL_VERSIONS_TAG = "mlflow.modelVersions"
+
+
+def _record_registration(store: Store, model_id: str, version: ModelVersion) -> None:
+    """Add the version to the logged model's ``mlflow.modelVersions`` tag (a JSON list of
+    ``{"name", "version"}``), as MLflow's server does after registering from a logged model;
+    MLflow's UI reads it to show a logged model's registrations."""
+    entry = {"name": version.name, "version": version.version}
+    entries: list[Any] = [entry]
+    existing = store.get_logged_model(model_id).tags.get(MODEL_VERSIONS_TAG)
+    if existing:
+        try:
+            found = json.loads(existing)
+        except ValueError:
+            found = None  # unreadable (set by hand): replaced, where MLflow's server fails
+        if isinstance(found, list):
+            entries = found if entry in found else [*found, entry]
+    store.set_logged_model_tags(model_id, {MODEL_VERSIONS_TAG: json.dumps(entries)})
 
 
 def _logged_model_lineage(
@@ -289,11 +312,23 @@ def get_download_uri(store: Store, req: Request, actor: str) -> dict[str, Any]:
     return {"artifact_uri": download_uri(store, store.get_model_version(_name(req), _version(req)))}
 
 
-def download_uri(store: Store, v: ModelVersion) -> str:
+def download_uri(store: Store, v: ModelVersion, _depth: int = 0) -> str:
     """Where the client downloads the version's files: through our artifact proxy when the
     files are a run's artifacts. A stored source that the registry would refuse now (from an
-    older database) is refused here too, never handed out."""
+    older database) is refused here too, never handed out.
+
+    A ``models:/<name>/<version>`` source (``copy_model_version`` registers one) leads to that
+    version's files, as MLflow's registry resolves it (its ``storage_location``); MLflow fixes
+    the location when the copy is made, we follow the chain when asked, so a copy of a version
+    since deleted gives its own source back.
+    """
     check_stored(v.name, v.version, v.source)
+    target = _registered_source(v.source)
+    if target is not None and _depth < _MAX_SOURCE_CHAIN:
+        try:
+            return download_uri(store, store.get_model_version(*target), _depth + 1)
+        except (NotFound, InvalidInput):
+            pass
     if v.logged_model_id:
         try:
             model = store.get_logged_model(v.logged_model_id, allow_deleted=True)
@@ -305,6 +340,18 @@ def download_uri(store: Store, v: ModelVersion) -> str:
         base = run_artifact_uri(run.experiment_id, run.id)
         return f"{base}/{v.model_path}" if v.model_path else base
     return v.source
+
+
+_MAX_SOURCE_CHAIN = 16
+
+
+def _registered_source(source: str) -> tuple[str, str] | None:
+    """(name, version) of a ``models:/<name>/<version>`` source; None for any other (a logged
+    model's ``models:/m-...``, an alias or stage: MLflow resolves those in the client)."""
+    if not source.startswith("models:/"):
+        return None
+    name, _, version = source[len("models:/") :].strip("/").rpartition("/")
+    return (name, version) if name and version.isdigit() else None
 
 
 def set_model_version_tag(store: Store, req: Request, actor: str) -> dict[str, Any]:

@@ -17,6 +17,8 @@ from ...core.wire import json_number
 from ...errors import InvalidInput, NotFound
 from . import artifacts, experiment_search, logged_models
 from .wire import (
+    DATASET_CONTEXT_TAG,
+    INPUT_TAGS_FIELD,
     PARENT_RUN_TAG,
     RUN_NAME_TAG,
     USER_TAG,
@@ -378,16 +380,25 @@ def log_inputs(store: Store, req: Request) -> dict[str, Any]:
         for field in ("name", "digest"):
             if not ds.get(field):
                 raise missing(field)
-        context = dict(key_values(item.get("tags") or [], "tags")).get("mlflow.data.context")
-        profile: dict[str, Any] = {"mlflow": {k: ds.get(k, "") for k in _DATASET_FIELDS}}
+        input_tags = dict(key_values(item.get("tags") or [], "tags"))
+        context = input_tags.pop(DATASET_CONTEXT_TAG, None)
+        # the input's other tags, and whether it named a context (ours defaults to training)
+        own_tags = {"tags": sorted(input_tags.items()), "context": context is not None}
+        profile: dict[str, Any] = {
+            "mlflow": {k: ds.get(k, "") for k in _DATASET_FIELDS},
+            INPUT_TAGS_FIELD: own_tags,
+        }
         rows = None
         try:
             rows = json.loads(ds.get("profile") or "{}").get("num_rows")
         except (ValueError, AttributeError):
             pass
-        digest = hashlib.sha256(
-            "\0".join(str(ds.get(k, "")) for k in ("name", "digest", "source")).encode()
-        ).hexdigest()
+        identity = [str(ds.get(k, "")) for k in ("name", "digest", "source")]
+        if input_tags or context is None:
+            # the record keeps them, so inputs with other tags are other records (one with
+            # only a context keeps the digest it had before input tags were kept)
+            identity.append(json.dumps(own_tags))
+        digest = hashlib.sha256("\0".join(identity).encode()).hexdigest()
         records.append(
             DatasetInput(
                 name=str(ds["name"]),
@@ -581,14 +592,16 @@ def search_datasets(store: Store, req: Request) -> dict[str, Any]:
         )
         for run in runs:  # a search loads no datasets; get_run does
             for ds in run_json(store.get_run(run.id))["inputs"].get("dataset_inputs", []):
-                context = {t["key"]: t["value"] for t in ds["tags"]}.get("mlflow.data.context")
+                context = {t["key"]: t["value"] for t in ds["tags"]}.get(DATASET_CONTEXT_TAG)
                 d = ds["dataset"]
                 summaries[(run.experiment_id, d["name"], d["digest"], context or "")] = None
         if not token:
             break
     return {
         "dataset_summaries": [
-            {"experiment_id": e, "name": n, "digest": d, "context": c} for e, n, d, c in summaries
+            # an input that named no context has none, as in MLflow's summary
+            {"experiment_id": e, "name": n, "digest": d, **({"context": c} if c else {})}
+            for e, n, d, c in summaries
         ]
     }
 

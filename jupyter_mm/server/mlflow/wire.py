@@ -244,6 +244,25 @@ def run_info_json(run: Run) -> dict[str, Any]:
     return info
 
 
+DATASET_CONTEXT_TAG = "mlflow.data.context"
+#: where a dataset record from ``runs/log-inputs`` keeps its input's own tags
+INPUT_TAGS_FIELD = "mlflow_input_tags"
+
+
+def input_tags(context: str, kept: Any) -> list[dict[str, str]]:
+    """A dataset input's tags as MLflow returns them (sorted by key): those it was logged with,
+    its context among them when it named one; a record without kept tags (ours, or logged
+    before they were kept) has its context."""
+    tags: dict[str, str] = {}
+    if isinstance(kept, dict):
+        tags = {str(k): str(v) for k, v in kept.get("tags") or []}
+        if kept.get("context"):
+            tags[DATASET_CONTEXT_TAG] = context
+    else:
+        tags[DATASET_CONTEXT_TAG] = context
+    return [{"key": k, "value": tags[k]} for k in sorted(tags)]
+
+
 def run_json(run: Run, model_links: list[RunModelLink] | None = None) -> dict[str, Any]:
     tags = dict(run.tags)
     tags.setdefault(RUN_NAME_TAG, run.name)
@@ -259,7 +278,7 @@ def run_json(run: Run, model_links: list[RunModelLink] | None = None) -> dict[st
         mlflow_ds = profile.get("mlflow") if isinstance(profile.get("mlflow"), dict) else None
         dataset_inputs.append(
             {
-                "tags": [{"key": "mlflow.data.context", "value": ds.context}],
+                "tags": input_tags(ds.context, profile.get(INPUT_TAGS_FIELD)),
                 "dataset": mlflow_ds
                 or {
                     "name": ds.name,
