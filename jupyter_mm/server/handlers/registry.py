@@ -641,6 +641,25 @@ class MonitoringHandler(RegistryHandler):
         self.send_json(await self.call_store(model_monitoring, name, history or DEFAULT_HISTORY))
 
 
+class VersionMonitoringHandler(RegistryHandler):
+    """``GET ?history=``: the version's latest monitor evaluation as a report (the verdicts and
+    their bins, each feature's reference and current distributions, the score's) and each
+    statistic over the evaluations kept (:func:`...monitoring.report.evaluation_report`);
+    ``report`` null before its first evaluation."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, name: str, version: str) -> None:
+        from ...monitoring.overview import DEFAULT_HISTORY, MAX_HISTORY
+        from ...monitoring.report import evaluation_report
+
+        number = _version(version)
+        history = int_field(self.get_query_argument("history", None), "history", 1, MAX_HISTORY)
+        self.send_json(
+            await self.call_store(evaluation_report, name, number, history or DEFAULT_HISTORY)
+        )
+
+
 class PolicyHandler(RegistryHandler):
     """``registry/policy`` (store-wide) and ``registry/models/{name}/policy`` (one model, with
     its overrides): ``GET`` the policy in force; ``PUT {four_eyes, approved_aliases_only,
