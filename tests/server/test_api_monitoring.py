@@ -268,3 +268,65 @@ async def test_version_report_latest_evaluation_bins_and_series(
     code, refused = await get("1", token=CAROL)
     assert (code, refused["error_code"]) == (403, "PERMISSION_DENIED")
     assert np.isfinite(report["share"])
+
+
+async def test_registration_through_rest_freezes_the_evaluation_dataset(
+    jp_fetch: Any, server_store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``POST .../versions`` profiles the run's logged evaluation dataset as ``mm.register_model``
+    does, audited under the caller; a dataset that cannot be read back registers the version
+    without a profile (logged, not refused); a run without one registers silently."""
+    import pandas as pd
+
+    from jupyter_mm.client.datasets import describe
+    from jupyter_mm.core.registry.reference import REFERENCE_TAG
+    from jupyter_mm.monitoring.profile import build_profile
+    from tests.monitoring.monitor_data import features
+
+    store = server_store
+    valid = features(1500, seed=4)
+    csv = tmp_path / "valid.csv"
+    valid.to_csv(csv, index=False)
+
+    def model_run(dataset: Path | None) -> str:
+        run = store.create_run("0", name="train")
+        if dataset is not None:
+            store.log_dataset(run.id, describe(str(dataset), "valid", context="validation"))
+        store.log_artifact(run.id, "model/MLmodel", b"flavors:\n  python_function: {}\n")
+        return run.id
+
+    async def register(run_id: str) -> dict[str, Any]:
+        r = await jp_fetch(
+            "jupyter-mm", "api", "registry", "models", "credit", "versions", method="POST",
+            headers={"Authorization": f"token {ALICE}"},
+            body=json.dumps({"run_id": run_id, "path": "model"}),
+        )  # fmt: skip
+        assert r.code == 201
+        return dict(json.loads(r.body))
+
+    store.create_registered_model("credit", actor="ana")
+    v1 = await register(model_run(csv))
+    found = store.reference_profile("credit", 1)
+    assert found is not None and v1["tags"][REFERENCE_TAG] == found["digest"]
+    assert found["profile"] == build_profile(pd.read_csv(csv)).doc
+    tagged = [e for e in store.audit_log("credit") if e.action == "version.tag_set"]
+    assert [(e.actor, e.version, e.comment) for e in tagged] == [
+        ("alice", 1, "reference profile: the logged evaluation dataset")
+    ]
+
+    changed = model_run(csv)
+    csv.write_text("income,region\n1,N\n")  # no longer the logged content
+    with caplog.at_level("WARNING"):
+        v2 = await register(changed)
+    assert v2["version"] == 2 and REFERENCE_TAG not in v2["tags"]
+    assert store.reference_profile("credit", 2) is None
+    assert any(
+        "version 2 was registered without a reference profile" in r.getMessage()
+        and "changed since it was logged" in r.getMessage()
+        for r in caplog.records
+    )
+
+    caplog.clear()
+    v3 = await register(model_run(None))
+    assert v3["version"] == 3 and REFERENCE_TAG not in v3["tags"]
+    assert not [r for r in caplog.records if "reference profile" in r.getMessage()]
