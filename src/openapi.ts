@@ -710,6 +710,37 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/registry/models/{name}/versions/{version}/monitoring": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the registered model's name (no `/` or `:`) */
+                name: components["parameters"]["ModelName"];
+                version: components["parameters"]["Version"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The version's latest monitor evaluation as a drift report, and each statistic over the evaluations kept
+         * @description The newest evaluation of the version's most recently evaluated monitoring run, as
+         *     `mm.drift_report` shows a report: the verdicts it judged (read from its record, not
+         *     recomputed), each with the reference and current distributions on the same bins
+         *     (`bins_source` `verdict`; a continuous statistic's are drawn on the reference's frozen
+         *     deciles from the evaluation's window of the log, `deciles`, or null once the log no
+         *     longer holds it). `evaluations` are that run's last `history` evaluations, oldest first,
+         *     and `series` each verdict's statistic at them (null where none was measured).
+         *     `report`, `evaluations` and `series` are null before the version's first evaluation.
+         */
+        get: operations["getVersionMonitoringReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/registry/models/{name}/aliases/{alias}": {
         parameters: {
             query?: never;
@@ -1563,6 +1594,83 @@ export interface components {
                 }[];
             }[];
         };
+        VersionMonitoringReport: {
+            name: string;
+            version: number;
+            report: {
+                model: string;
+                version: number;
+                monitor: string;
+                /** @description the evaluation's id */
+                evaluation: string;
+                step: number;
+                /** Format: date-time */
+                at: string;
+                preset: string;
+                window: string | null;
+                /** Format: date-time */
+                window_start: string | null;
+                /** Format: date-time */
+                window_end: string;
+                rows: number;
+                compared: number;
+                min_rows: number;
+                /** @enum {string} */
+                status: "too_few_rows" | "ok" | "warning" | "drift";
+                drifted: boolean;
+                share: number;
+                notes: string[];
+                verdicts: components["schemas"]["ReportVerdict"][];
+            } | null;
+            evaluations: {
+                monitor: string;
+                step: number;
+                /** Format: date-time */
+                at: string;
+                /** @enum {string} */
+                status: "not-enough-data" | "ok" | "warning" | "drift";
+                rows: number;
+                drift_share: number | null;
+            }[] | null;
+            /** @description per feature (the score as `__score__`), its statistic at each of `evaluations` */
+            series: {
+                [key: string]: {
+                    method: string;
+                    /** @description the monitoring run's metric key */
+                    metric: string;
+                    threshold: number | null;
+                    warning: number | null;
+                    statistic: (number | null)[];
+                };
+            } | null;
+        };
+        /** @description a verdict as a drift report shows it (non-finite numbers as null) with the distributions behind it */
+        ReportVerdict: {
+            feature: string;
+            method: string | null;
+            statistic: number | null;
+            threshold: number | null;
+            warning?: number | null;
+            p_value?: number | null;
+            critical_value?: number | null;
+            drifted: boolean;
+            band: string;
+            n_reference: number;
+            n_current: number;
+            notes?: string[];
+            bins: {
+                labels: string[];
+                edges?: (number | null)[] | null;
+                reference: number[];
+                current: number[];
+                reference_counts: number[];
+                current_counts: number[];
+            } | null;
+            /** @enum {string|null} */
+            bins_source: "verdict" | "deciles" | null;
+        } & {
+            [key: string]: unknown;
+        };
         /** @description one evaluation of a monitor, as kept in its monitoring run (docs/monitoring.md) */
         EvaluationRecord: {
             id: string;
@@ -1580,6 +1688,8 @@ export interface components {
             compared?: number;
             min_rows: number;
             preset: string;
+            /** @description the monitor's window (absent in records kept before it was added) */
+            window?: string;
             /** @description what the verdict rests on (a sample, unseen categories, ...) */
             notes?: string[];
             /** @description the measured share of drifted features */
@@ -3696,6 +3806,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ModelMonitoring"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["DataLoss"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getVersionMonitoringReport: {
+        parameters: {
+            query?: {
+                /** @description at most this many evaluations (default 100) */
+                history?: number;
+            };
+            header?: never;
+            path: {
+                /** @description the registered model's name (no `/` or `:`) */
+                name: components["parameters"]["ModelName"];
+                version: components["parameters"]["Version"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the latest evaluation's report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionMonitoringReport"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -94,6 +94,17 @@ export type IVersionMonitoring = IModelMonitoring['versions'][number];
 export type IEvaluationRecord = Schemas['EvaluationRecord'];
 
 /**
+ * A version's latest evaluation as a drift report, and each statistic over
+ * the evaluations kept (`GET .../versions/{v}/monitoring`).
+ */
+export type IVersionMonitoringReport = Schemas['VersionMonitoringReport'];
+
+/**
+ * A verdict of a report, with the distributions behind it.
+ */
+export type IReportVerdict = Schemas['ReportVerdict'];
+
+/**
  * A version's reference profile (`GET .../versions/{v}/reference`): its digest and the
  * profile document (docs/monitoring.md), both null when the version has none.
  */

@@ -370,7 +370,7 @@ def evaluation_record(evaluation: Evaluation) -> dict[str, Any]:
         "model": m.model, "monitor": m.id, "alias": m.alias, "version": evaluation.version,
         "step": evaluation.step, "status": evaluation.status, "rows": evaluation.rows,
         "compared": evaluation.rows if evaluation.compared is None else evaluation.compared,
-        "min_rows": m.min_rows, "preset": m.preset,
+        "min_rows": m.min_rows, "preset": m.preset, "window": m.window,
         "notes": [] if result is None else list(result.notes),
         "share": None if result is None else result.share,
         "drift_share": None if result is None else result.drift_share,

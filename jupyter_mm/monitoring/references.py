@@ -144,32 +144,40 @@ def register_model(
     return store.get_model_version(name, mv.version)
 
 
-def _default_reference(store: TrackingStore, name: str, version: int | str) -> bool:
-    """Freeze the profile of the version's logged evaluation dataset, if its run logged one
-    (True when a profile was stored). Registration has already happened and must not fail
-    because of this: a dataset that cannot be read back or profiled only warns, saying why, and
-    a run without an evaluation dataset (or a version without a run) says nothing."""
+def default_reference(
+    store: TrackingStore, name: str, version: int | str, *, actor: str
+) -> tuple[bool, str | None]:
+    """Freeze the profile of the version's logged evaluation dataset, if its run logged one:
+    ``(stored, why not)``. Registration has already happened and must not fail because of this,
+    so nothing is raised: a dataset that cannot be read back or profiled gives the reason, a run
+    without an evaluation dataset (or a version without a run) gives ``(False, None)``. Shared
+    by ``mm.register_model`` and the server's registration route."""
     try:
         run_id = store.get_model_version(name, version).run_id
         if not run_id or not any(
             d.context in EVALUATION_CONTEXTS for d in store.get_run(run_id).datasets
         ):
-            return False
+            return False, None
         from .profile import build_profile
 
         profile = build_profile(_evaluation_data(store, name, version))
-        store.set_reference_profile(name, version, profile.doc, actor=_actor(store),
+        store.set_reference_profile(name, version, profile.doc, actor=actor,
                                     comment="reference profile: the logged evaluation dataset")  # fmt: skip
-        return True
+        return True, None
     except Exception as e:  # noqa: BLE001 - the version exists; only its default profile failed
         why = e.message if isinstance(e, MMError) else f"{type(e).__name__}: {e}"
-        warnings.warn(
+        return False, (
             f"{name!r} version {version} was registered without a reference profile "
-            f"(mm.set_reference sets one): {why}",
-            RuntimeWarning,
-            stacklevel=3,
+            f"(mm.set_reference sets one): {why}"
         )
-        return False
+
+
+def _default_reference(store: TrackingStore, name: str, version: int | str) -> bool:
+    """:func:`default_reference` by the notebook's user; a failure is a ``RuntimeWarning``."""
+    stored, why = default_reference(store, name, version, actor=_actor(store))
+    if why is not None:
+        warnings.warn(why, RuntimeWarning, stacklevel=3)
+    return stored
 
 
 def set_drift_thresholds(name: str, thresholds: Thresholds | None, comment: str = "") -> None:

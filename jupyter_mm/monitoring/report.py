@@ -25,6 +25,8 @@ from ..errors import InvalidInput
 from .current import MAX_ROWS, MIN_ROWS, Window, read_drift_window
 
 if TYPE_CHECKING:
+    from ..core.entities import Run
+    from ..core.store import TrackingStore
     from .presets import Thresholds
 
 #: Periods a window is split into at most (each is one full comparison).
@@ -193,3 +195,138 @@ def _over_time(w: Window, bounds: dict[str, Any], verdicts: list[dict[str, Any]]
                 s["p_value"][i] = _num(v.p_value)
                 s["band"][i] = v.band
     return series
+
+
+# ------------------------------------------------------------ a monitor's latest evaluation
+
+#: Verdict fields that are numbers (a record keeps non-finite ones as the wire's strings).
+_NUMERIC = ("statistic", "threshold", "warning", "p_value", "critical_value",
+            "null_rate_reference", "null_rate_current")  # fmt: skip
+
+
+def _finite(value: Any) -> Any:
+    """A record's number as the report gives it: non-finite (the wire's strings) → None."""
+    if isinstance(value, str):
+        return None
+    return _num(value)
+
+
+def evaluation_report(
+    store: TrackingStore, name: str, version: int, history: int = 100
+) -> dict[str, Any]:
+    """The report of version ``version``'s latest monitor evaluation, as the version view draws
+    it: ``{name, version, report, evaluations, series}``, all three null before its first
+    evaluation. ``report`` has :func:`report_data`'s fields (``verdicts`` with their ``bins``
+    and ``bins_source``), taken from the evaluation's record (the verdicts are the ones it
+    alarmed on, not recomputed); a continuous statistic's distributions are drawn on the
+    reference's frozen deciles from the evaluation's window of the log, as :func:`report_data`
+    draws them. ``evaluations`` are the last ``history`` evaluations of the same monitoring
+    run, oldest first (``overview``'s history rows), and ``series`` each verdict's statistic at
+    those evaluations (the run's metric ``<method>/<feature>``; null where none was measured).
+    ``NotFound`` for an unknown model or version."""
+    from .monitors import TAG_EVALUATIONS, TAG_VERSION
+    from .overview import _at, _history, _runs, latest_record
+
+    store.get_model_version(name, version)  # NotFound for an unknown model or version
+    empty: dict[str, Any] = {"name": name, "version": int(version), "report": None,
+                             "evaluations": None, "series": None}  # fmt: skip
+    runs = [r for r in _runs(store, name)
+            if r.tags.get(TAG_VERSION) == str(version)
+            and int(r.tags.get(TAG_EVALUATIONS, "0") or 0) > 0]  # fmt: skip
+    if not runs:
+        return empty
+    run = max(runs, key=_at)
+    record = latest_record(store, run)
+    if record is None:
+        return empty
+    evaluations = _history(store, run, history)
+    return {**empty, "report": _record_report(store, run, record), "evaluations": evaluations,
+            "series": _series(store, run, record, evaluations)}  # fmt: skip
+
+
+def _record_report(store: TrackingStore, run: Run, record: dict[str, Any]) -> dict[str, Any]:
+    from .monitors import parse_duration
+
+    at = dt.datetime.fromisoformat(record["at"])
+    window = str(record.get("window") or run.params.get("window") or "")
+    start = at - dt.timedelta(seconds=parse_duration(window, "window")) if window else None
+    verdicts = []
+    for v in record.get("verdicts", []):
+        row: dict[str, Any] = {k: v.get(k) for k in FIELDS}
+        row.update({k: _finite(v.get(k)) for k in _NUMERIC})
+        row["notes"] = list(v.get("notes") or [])
+        bins = v.get("bins")
+        if bins is not None:
+            bins = {**bins, "edges": None if bins.get("edges") is None
+                    else [_finite(e) for e in bins["edges"]]}  # fmt: skip
+        row["bins"], row["bins_source"] = bins, "verdict" if bins is not None else None
+        verdicts.append(row)
+    lacking = [r for r in verdicts if r["bins"] is None]
+    if lacking and start is not None and record.get("status") != "not-enough-data":
+        _decile_bins(store, record, start, at, lacking)
+    status = record.get("status")
+    return {
+        "model": record.get("model"), "version": record.get("version"),
+        "monitor": record.get("monitor"), "evaluation": record.get("id"),
+        "step": record.get("step"), "at": _iso(at), "preset": record.get("preset"),
+        "window": window or None, "window_start": None if start is None else _iso(start),
+        "window_end": _iso(at), "rows": record.get("rows"),
+        "compared": record.get("compared", record.get("rows")),
+        "min_rows": record.get("min_rows"),
+        "status": "too_few_rows" if status == "not-enough-data" else status,
+        "drifted": status == "drift", "share": _finite(record.get("share")) or 0.0,
+        "notes": list(record.get("notes") or []), "verdicts": verdicts,
+    }  # fmt: skip
+
+
+def _decile_bins(
+    store: TrackingStore,
+    record: dict[str, Any],
+    start: dt.datetime,
+    stop: dt.datetime,
+    rows: list[dict[str, Any]],
+) -> None:
+    """Fill the continuous verdicts' distributions on the reference's deciles from the
+    evaluation's window (:func:`_bins`); left null when the window no longer holds its rows
+    (the log was pruned) or the version lost its profile."""
+    from types import SimpleNamespace
+
+    from .current import scan_drift_window
+    from .profile import ReferenceProfile
+
+    name, version = str(record["model"]), int(record["version"])
+    found = store.reference_profile(name, version)
+    if found is None:
+        return
+    profile = ReferenceProfile.from_json(found["profile"])
+    w = scan_drift_window(store, name, str(version), profile, start, stop,
+                          preset=str(record.get("preset") or "bank"), thresholds={},
+                          min_rows=int(record.get("min_rows") or 1))  # fmt: skip
+    if w.current is None:
+        return
+    for row in rows:
+        row["bins"], row["bins_source"] = _bins(
+            w, SimpleNamespace(bins=None, feature=row["feature"])
+        )
+
+
+def _series(
+    store: TrackingStore, run: Run, record: dict[str, Any], evaluations: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Each verdict's statistic at ``evaluations`` (the monitoring run's metric of it)."""
+    from .monitors import _metric_key
+
+    steps = [e["step"] for e in evaluations]
+    span = (steps[0], steps[-1]) if steps else None
+    out: dict[str, Any] = {}
+    for v in record.get("verdicts", []):
+        key = _metric_key(str(v["method"]), str(v["feature"]))
+        points: dict[int, Any] = {}
+        if span is not None:
+            h = store.get_metric_history(run.id, key, step_range=span)
+            points = {int(s): _num(x) for s, x in zip(h["step"], h["value"], strict=True)}
+        out[str(v["feature"])] = {
+            "method": v["method"], "metric": key, "threshold": _finite(v.get("threshold")),
+            "warning": _finite(v.get("warning")), "statistic": [points.get(s) for s in steps],
+        }  # fmt: skip
+    return out

@@ -253,6 +253,66 @@ describe('Monitoring in the Models panel and version view', () => {
     );
   });
 
+  it('shows the warning and performance-down badges', async () => {
+    const { api } = server(() => ({
+      body: {
+        ...MONITORING,
+        versions: [
+          { ...MONITORING.versions[0], version: 3, status: 'warning' },
+          { ...MONITORING.versions[0], version: 2, status: 'ok' },
+          { ...MONITORING.versions[1], status: 'performance-down' }
+        ]
+      }
+    }));
+    const model = new ModelsPanelModel(api);
+    act(() =>
+      root.render(<ModelsPanelView model={model} actions={panelActions()} />)
+    );
+    await act(() => model.search());
+    await flush();
+    const badges = Array.from(
+      host.querySelectorAll('.jp-mm-versions-table tbody tr')
+    ).map(row => {
+      const b = row.querySelector('.jp-mm-monitoring')!;
+      return [
+        row.getAttribute('data-version'),
+        b.textContent,
+        b.getAttribute('data-status'),
+        b.getAttribute('aria-label'),
+        b.classList.contains(
+          `jp-mm-monitoring-${b.getAttribute('data-status')}`
+        ),
+        b.getAttribute('title')
+      ];
+    });
+    expect(badges).toEqual([
+      [
+        '3',
+        'warning',
+        'warning',
+        'Monitoring: warning',
+        true,
+        'a feature moved past its warning band'
+      ],
+      [
+        '2',
+        'OK',
+        'ok',
+        'Monitoring: OK',
+        true,
+        'no drift in the last evaluation'
+      ],
+      [
+        '1',
+        'performance down',
+        'performance-down',
+        'Monitoring: performance down',
+        true,
+        'performance degraded'
+      ]
+    ]);
+  });
+
   it('keeps the versions when the monitoring route fails', async () => {
     const { api } = server(() => ({
       status: 403,

@@ -8,6 +8,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import { callAPI } from '../request';
 import type {
   IModelMonitoring,
+  IVersionMonitoringReport,
   IReferenceReply,
   IReproducibilityReply
 } from '../schema';
@@ -229,6 +230,10 @@ export interface IRegistryApi {
     comment: string
   ): Promise<ICardReply>;
   monitoring(name: string): Promise<IModelMonitoring>;
+  monitoringReport(
+    name: string,
+    version: number
+  ): Promise<IVersionMonitoringReport>;
   referenceProfile(name: string, version: number): Promise<IReferenceReply>;
 }
 
@@ -419,6 +424,24 @@ export class RegistryAPI implements IRegistryApi {
       'GET',
       undefined,
       { history: String(MONITORING_HISTORY) }
+    );
+  }
+
+  /**
+   * The version's latest evaluation as a report (distributions on the same
+   * bins) and each statistic over its last `MONITORING_HISTORY` evaluations.
+   */
+  monitoringReport(
+    name: string,
+    version: number
+  ): Promise<IVersionMonitoringReport> {
+    return this._call(
+      `${versionPath(name, version)}/monitoring`,
+      'GET',
+      undefined,
+      {
+        history: String(MONITORING_HISTORY)
+      }
     );
   }
 }

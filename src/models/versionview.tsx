@@ -30,6 +30,7 @@ import {
   Lifecycle
 } from './api';
 import { LifecycleBadge, LifecycleView } from './lifecycle';
+import { MonitoringReportView } from './monitoring-report';
 import { REFERENCE_TAG, ReferenceProfileView } from './reference';
 import { REPRODUCIBILITY_TAG, ReproducibilityView } from './reproducibility';
 import { RetrainingModel, RetrainingView } from './retraining';
@@ -38,7 +39,8 @@ import type {
   IEvaluationRecord,
   IReferenceReply,
   IReproducibilityReply,
-  IVersionMonitoring
+  IVersionMonitoring,
+  IVersionMonitoringReport
 } from '../schema';
 import {
   AliasBadge,
@@ -127,6 +129,10 @@ export class VersionViewModel {
    */
   monitoring: IVersionMonitoring | null = null;
   /**
+   * The latest evaluation's report (null: never evaluated, or not loaded).
+   */
+  report: IVersionMonitoringReport | null = null;
+  /**
    * The version's reference profile (null: none, or not loaded).
    */
   reference: IReferenceReply | null = null;
@@ -194,7 +200,14 @@ export class VersionViewModel {
         const reply = await this.api.monitoring(this.name);
         this.monitoring =
           reply.versions.find(v => v.version === this.version) ?? null;
-      })
+      }).then(() =>
+        // Only an evaluated version has a report to read.
+        this._part('report', async () => {
+          this.report = this.monitoring?.evaluations
+            ? await this.api.monitoringReport(this.name, this.version)
+            : null;
+        })
+      )
     ]);
   }
 
@@ -992,7 +1005,14 @@ export function VersionView(props: {
             {model.errors.monitoring ? (
               <div className="jp-mm-error">{model.errors.monitoring}</div>
             ) : model.monitoring ? (
-              <MonitoringView m={model.monitoring} />
+              <>
+                <MonitoringView m={model.monitoring} />
+                {model.errors.report ? (
+                  <div className="jp-mm-error">{model.errors.report}</div>
+                ) : model.report ? (
+                  <MonitoringReportView reply={model.report} />
+                ) : null}
+              </>
             ) : (
               <p className="jp-mm-dim">Loading…</p>
             )}

@@ -19,7 +19,7 @@ from .monitor_data import T0, log_predictions, scored_model
 
 RECORD_KEYS = {
     "id", "at", "model", "monitor", "alias", "version", "step", "status", "rows", "compared",
-    "min_rows", "preset", "notes", "share", "drift_share", "verdicts", "performance",
+    "min_rows", "preset", "window", "notes", "share", "drift_share", "verdicts", "performance",
 }  # fmt: skip
 
 

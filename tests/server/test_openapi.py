@@ -403,6 +403,9 @@ async def test_scripted_responses_match_the_spec(
     await req("GET", mon, *vpath, "monitoring")  # nothing evaluated: no-data
     await req("GET", mon, *vpath, "monitoring", params={"history": "0"})  # 400
     await req("GET", mon, "registry", "models", "nope", "monitoring")  # 404
+    vmon = f"{version}/monitoring"  # evaluated: tests/server/test_api_monitoring.py
+    await req("GET", vmon, *vpath, "versions", "1", "monitoring")  # nothing evaluated: nulls
+    await req("GET", vmon, *vpath, "versions", "9", "monitoring")  # 404
     await req("GET", "/registry/audit", "registry", "audit", params={"model": "cr", "limit": "5"})
     await req("GET", "/registry/audit", "registry", "audit", params={"since": "x"})
     await req("GET", "/registry/audit/export", "registry", "audit", "export")

@@ -50,6 +50,7 @@ from .registry import (
     ReferenceProfileHandler,
     ReproducibilityHandler,
     VersionHandler,
+    VersionMonitoringHandler,
     VersionsHandler,
 )
 from .retraining import RetrainingHandler, RetrainingPolicyHandler, RetrainingsHandler
@@ -141,6 +142,10 @@ def api_handlers() -> list[tuple[Any, ...]]:
             ReferenceProfileHandler,
         ),
         (route("registry", "models", _MODEL, "monitoring"), MonitoringHandler),
+        (
+            route("registry", "models", _MODEL, "versions", _VERSION, "monitoring"),
+            VersionMonitoringHandler,
+        ),
         (route("registry", "models", _MODEL, "aliases", _ALIAS), AliasHandler),
         (route("registry", "models", _MODEL, "aliases", _ALIAS, "history"), AliasHistoryHandler),
         (route("registry", "audit"), AuditHandler),

@@ -184,7 +184,11 @@ def _source(store: Store, body: dict[str, Any]) -> tuple[str, str | None, str | 
     return source, location.run_id, location.path
 
 
-def _create_version(store: Store, actor: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+def _create_version(
+    store: Store, actor: str, name: str, body: dict[str, Any]
+) -> tuple[dict[str, Any], str | None]:
+    """The new version, and why it has no reference profile when its run's logged evaluation
+    dataset could not be profiled."""
     description = string_field(body, "description")
     tags = string_map(body.get("tags"), "tags")
     comment = _comment(body)
@@ -194,7 +198,12 @@ def _create_version(store: Store, actor: str, name: str, body: dict[str, Any]) -
         name, uri, actor=actor, run_id=run_id, model_path=path,
         description=description, tags=tags, comment=comment,
     )  # fmt: skip
-    return version_json(v)
+    # the run's logged evaluation dataset becomes the version's reference profile, as
+    # mm.register_model does; the version exists either way (a failure is logged, not raised)
+    from ...monitoring.references import default_reference
+
+    stored, why = default_reference(store, name, v.version, actor=actor)
+    return version_json(store.get_model_version(name, v.version) if stored else v), why
 
 
 def _update_version(
@@ -412,7 +421,10 @@ class VersionsHandler(RegistryHandler):
     @authorized
     async def post(self, name: str) -> None:
         body = json_object(self, ("source", "run_id", "path", "description", "tags", "comment"))
-        self.send_json(await self.call_store(_create_version, self.actor, name, body), status=201)
+        created, why = await self.call_store(_create_version, self.actor, name, body)
+        if why is not None:  # the version exists; the server's log says why it has no profile
+            self.log.warning("%s", why)
+        self.send_json(created, status=201)
 
 
 class VersionHandler(RegistryHandler):
@@ -639,6 +651,25 @@ class MonitoringHandler(RegistryHandler):
 
         history = int_field(self.get_query_argument("history", None), "history", 1, MAX_HISTORY)
         self.send_json(await self.call_store(model_monitoring, name, history or DEFAULT_HISTORY))
+
+
+class VersionMonitoringHandler(RegistryHandler):
+    """``GET ?history=``: the version's latest monitor evaluation as a report (the verdicts and
+    their bins, each feature's reference and current distributions, the score's) and each
+    statistic over the evaluations kept (:func:`...monitoring.report.evaluation_report`);
+    ``report`` null before its first evaluation."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, name: str, version: str) -> None:
+        from ...monitoring.overview import DEFAULT_HISTORY, MAX_HISTORY
+        from ...monitoring.report import evaluation_report
+
+        number = _version(version)
+        history = int_field(self.get_query_argument("history", None), "history", 1, MAX_HISTORY)
+        self.send_json(
+            await self.call_store(evaluation_report, name, number, history or DEFAULT_HISTORY)
+        )
 
 
 class PolicyHandler(RegistryHandler):
