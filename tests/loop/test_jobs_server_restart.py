@@ -159,3 +159,40 @@ def test_a_crash_that_takes_a_worker_leaves_its_job_lost_and_the_others_finish(
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def test_a_restarted_server_still_cancels_and_times_out_a_job_whose_worker_outlived_it(
+    tmp_path: Path, store_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a runner watching it, an orphaned worker would run on, unstoppable (its heartbeat
+    keeps it from looking lost): the restarted server adopts it, so a cancel and the timeout (the
+    job's own, or the server's ``job_timeout``) still stop it."""
+    original, gate = _slow_run(tmp_path, store_dir)
+    gate.touch()
+    client_env(monkeypatch, tmp_path / "spool")
+    root = tmp_path / "server"
+    try:
+        with jupyter_server(root, str(store_dir)) as srv, tracking_to(srv.url):
+            to_cancel = _start(original.id)  # its own timeout: 600 s
+            to_time_out = mm.rerun(original.id, wait=False)  # the server's job_timeout
+            assert isinstance(to_time_out, JobHandle)
+            _until(lambda: "waiting" in to_cancel.log() and "waiting" in to_time_out.log())
+            _stop(srv, signal.SIGKILL)
+        with Store.open(str(store_dir)) as st:
+            owners = [st.get_job(j.id, log_limit=0).owner or "" for j in (to_cancel, to_time_out)]
+        assert not any(_gone(o) for o in owners)  # both workers run on, with no server
+        settings = {"job_timeout": 5.0}
+        with (
+            jupyter_server(root, str(store_dir), mm_config=settings) as srv,
+            tracking_to(srv.url),
+        ):
+            ended = mm.job(to_time_out.id).wait(120)
+            assert ended.state == "failed" and ended.error == "timed out after 5 seconds"
+            assert _rest_job(srv, to_cancel.id)["state"] == "running"  # 600 s: not yet
+            mm.job(to_cancel.id).cancel()
+            ended = mm.job(to_cancel.id).wait(120)
+            assert ended.state == "cancelled" and ended.cancel_requested
+            assert _rest_job(srv, to_cancel.id)["state"] == "cancelled"
+            _until(lambda: all(_gone(o) for o in owners))  # the workers were stopped
+    finally:
+        gate.unlink(missing_ok=True)
