@@ -109,7 +109,7 @@ def test_a_worker_outlives_its_server_and_records_its_job(
         with jupyter_server(root, str(store_dir), mm_config=settings) as srv, tracking_to(srv.url):
             _until(lambda: _rest_job(srv, queued.id)["state"] != "queued")  # its first sweep
             rest = _rest_job(srv, queued.id)
-            assert rest["state"] == "lost" and "server restart or a crash" in rest["error"]
+            assert rest["state"] == "lost" and "stopped before starting it" in rest["error"]
             assert mm.job(queued.id).state == "lost"
             rest = _rest_job(srv, running.id)  # swept too, yet alive: not lost
             assert rest["state"] == "running" and rest["owner"] == worker
