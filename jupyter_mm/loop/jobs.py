@@ -13,13 +13,16 @@ A restart never leaves a job silently gone: at start and then every minute, a ru
 ``lost`` the unfinished jobs whose owner process is gone from this host, and those whose heartbeat
 (the worker writes one at least every :data:`HEARTBEAT_SECONDS`) is older than
 :data:`LOST_AFTER_SECONDS`, wherever they ran. A worker that outlives its server finishes and
-records its job.
+records its job; the runners of this host adopt it at their sweep, so a cancel and the timeout
+still reach it and its end is still reported (``on_finished``), instead of a job that runs on,
+unstoppable, with nobody to say it ended.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -69,12 +72,45 @@ def _zombie(pid: int) -> bool:
         return False
 
 
+def _orphan_worker(owner: str) -> int | None:
+    """The pid of ``owner`` (``host:pid``) if it is a worker of this host whose runner is gone:
+    its command line names its runner's pid (see :meth:`JobRunner._spawn`), which is no longer
+    its parent. ``None`` for anything else (a runner, a worker its runner still watches)."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read().split(b"\0")
+        with open(f"/proc/{pid}/stat") as f:
+            ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+    if WORKER_MODULE.encode() not in argv:
+        return None
+    rest = argv[argv.index(WORKER_MODULE.encode()) + 1 :]
+    if len(rest) > 1 and rest[1].isdigit() and int(rest[1]) == ppid:
+        return None  # its runner still watches it
+    return int(pid)
+
+
+WORKER_MODULE = "jupyter_mm.loop.worker"
+
+
 @dataclass
 class _Running:
+    """A worker this runner watches: one it started (``proc``), or an orphan it adopted
+    (``pid``, with ``started`` on the wall clock of the job's start)."""
+
     job_id: str
-    proc: subprocess.Popen[bytes]
+    proc: subprocess.Popen[bytes] | None
     started: float
     timeout: float
+    pid: int = 0
+    owner: str = ""
+
+    def elapsed(self) -> float:
+        return (time.monotonic() if self.proc else time.time()) - self.started
 
 
 class JobRunner:
@@ -179,7 +215,26 @@ class JobRunner:
         for job_id in lost:
             _log.warning("jupyter-mm jobs: job %s was lost (its process is gone)", job_id)
             self._finished(job_id)
+        try:
+            self._adopt()
+        except MMError as e:
+            _log.warning("jupyter-mm jobs: adopting orphaned workers failed: %s", e.message)
         return lost
+
+    def _adopt(self) -> None:
+        """Watch the running jobs whose worker outlived its runner (a server restarted)."""
+        for owner in self.store.unfinished_job_owners():
+            pid = _orphan_worker(owner)
+            if pid is None:
+                continue
+            for job in self.store.list_jobs(state=RUNNING, owner=owner):
+                if job.id in self._running:
+                    continue
+                _log.info("jupyter-mm jobs: watching job %s, whose worker outlived its server",
+                          job.id)  # fmt: skip
+                started = (job.started_time or job.created_time) / 1000
+                timeout = float(job.spec.get("timeout") or self.timeout)
+                self._running[job.id] = _Running(job.id, None, started, timeout, pid, owner)
 
     def _loop(self) -> None:
         self._last_sweep = -SWEEP_SECONDS  # the first tick sweeps
@@ -213,8 +268,8 @@ class JobRunner:
         if self.artifact_uri:
             env["MM_ARTIFACT_URI"] = self.artifact_uri
         try:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "jupyter_mm.loop.worker", job.id],
+            proc = subprocess.Popen(  # this runner's pid: a later runner tells an orphan by it
+                [sys.executable, "-m", WORKER_MODULE, job.id, str(os.getpid())],
                 env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
             )  # fmt: skip
@@ -226,8 +281,13 @@ class JobRunner:
         self._running[job.id] = _Running(job.id, proc, time.monotonic(), timeout)
 
     def _watch(self, r: _Running) -> None:
-        code = r.proc.poll()
-        if code is not None:
+        if r.proc is None:
+            if _gone(r.owner):  # an adopted worker ended: its verdict, or lost without one
+                del self._running[r.job_id]
+                self.store.mark_lost_jobs([r.owner])
+                self._finished(r.job_id)
+                return
+        elif (code := r.proc.poll()) is not None:
             del self._running[r.job_id]
             err = (r.proc.stderr.read() if r.proc.stderr else b"").decode("utf-8", "replace")
             job = self.store.get_job(r.job_id, log_limit=0)
@@ -243,7 +303,7 @@ class JobRunner:
         job = self.store.get_job(r.job_id, log_limit=0)
         if job.cancel_requested:
             self._stop_worker(r, CANCELLED, None)
-        elif time.monotonic() - r.started > r.timeout:
+        elif r.elapsed() > r.timeout:
             self._stop_worker(r, FAILED, f"timed out after {r.timeout:g} seconds")
         elif job.done:  # marked lost or ended elsewhere: nothing more to run
             self._stop_worker(r, job.state, None)
@@ -251,12 +311,15 @@ class JobRunner:
     def _stop_worker(self, r: _Running, state: str, error: str | None) -> None:
         if state in (CANCELLED, FAILED):
             self.store.finish_job(r.job_id, state, error=error)  # the verdict first
-        r.proc.terminate()
-        try:
-            r.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            r.proc.kill()
-            r.proc.wait()
+        if r.proc is not None:
+            r.proc.terminate()
+            try:
+                r.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                r.proc.kill()
+                r.proc.wait()
+        else:
+            _signal_and_wait(r.pid, r.owner)
         self._running.pop(r.job_id, None)
         self._finished(r.job_id)
 
@@ -267,6 +330,20 @@ class JobRunner:
             self.on_finished(self.store.get_job(job_id, log_limit=0))
         except Exception:
             _log.exception("jupyter-mm jobs: the finished-job callback failed for %s", job_id)
+
+
+def _signal_and_wait(pid: int, owner: str) -> None:
+    """Stop an adopted worker (not our child: no ``wait``), SIGKILL after 30 s."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if _gone(owner):
+                return
+            time.sleep(0.1)
 
 
 # --------------------------------------------------------------------------- a client's handle

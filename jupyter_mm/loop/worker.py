@@ -3,7 +3,8 @@
 The job runner (:mod:`.jobs`) starts it with ``MM_TRACKING_URI`` (and ``MM_ARTIFACT_URI``) naming
 the store. A process of its own means a cancel or a timeout is one signal (nbclient then shuts
 the kernel down), and a worker outlives a crashing server: it finishes the job and records it, and
-a restarted server finds it finished; if both went, the job is marked ``lost``.
+a restarted server adopts it meanwhile (cancel and timeout reach it) and finds it finished; if both
+went, the job is marked ``lost``.
 
 The worker takes the job over (its owner becomes this process), streams the kernel's output into
 the job's log, beats a heartbeat while a silent cell runs, and records the verdict. Every write is
@@ -141,8 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     import os
 
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m jupyter_mm.loop.worker JOB_ID", file=sys.stderr)
+    if len(args) not in (1, 2):  # the runner's pid, second, only tells a later runner an orphan
+        print("usage: python -m jupyter_mm.loop.worker JOB_ID [RUNNER_PID]", file=sys.stderr)
         return 2
     uri = os.environ.get("MM_TRACKING_URI")
     if not uri:

@@ -35,6 +35,7 @@ class Server:
     store_uri: str
     artifact_uri: str | None
     log: Path
+    pid: int | None = None  # the server process, to stop or kill it as a user or a crash would
 
 
 @contextlib.contextmanager
@@ -106,7 +107,7 @@ def jupyter_server(
                 log.flush()
                 raise RuntimeError("the server did not start:\n" + log_path.read_text()[-3000:])
             time.sleep(0.1)  # polling the server's start, with a deadline
-        yield Server(url, tracking_uri, artifact_uri, log_path)
+        yield Server(url, tracking_uri, artifact_uri, log_path, proc.pid)
     finally:
         proc.terminate()
         try:

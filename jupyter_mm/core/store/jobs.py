@@ -28,6 +28,14 @@ QUEUED, RUNNING, FINISHED, FAILED, CANCELLED, LOST = (
 )  # fmt: skip
 STATES = (QUEUED, RUNNING, FINISHED, FAILED, CANCELLED, LOST)
 ACTIVE = (QUEUED, RUNNING)
+#: Why a job was marked lost, by the state it was in: a queued one never ran, a running one may
+#: have done part of its work.
+_LOST_REASONS = {
+    QUEUED: "the process that queued this job stopped before starting it (a server restart or "
+    "a crash); nothing of it ran: start it again",
+    RUNNING: "the process running this job stopped before it ended (a server restart or a "
+    "crash); its outcome is unknown",
+}
 TERMINAL = (FINISHED, FAILED, CANCELLED, LOST)
 KINDS = ("rerun", "reproducibility", "retraining")
 #: Characters of log a job keeps; beyond it one notice, then nothing (the run keeps its outputs).
@@ -322,17 +330,11 @@ class JobsMixin(StoreBase):
         def write(conn: Connection) -> list[str]:
             where = and_(_j.state.in_(ACTIVE), or_(*conds))
             ids = [r[0] for r in conn.execute(select(_j.job_id).where(where))]
-            if ids:
+            for state, error in _LOST_REASONS.items() if ids else ():
                 conn.execute(
                     update(s.jobs)
-                    .where(_j.job_id.in_(ids), _j.state.in_(ACTIVE))
-                    .values(
-                        state=LOST,
-                        ended_time=now_ms(),
-                        updated_time=now_ms(),
-                        error="the process running this job stopped before it ended "
-                        "(a server restart or a crash); its outcome is unknown",
-                    )  # fmt: skip
+                    .where(_j.job_id.in_(ids), _j.state == state)
+                    .values(state=LOST, ended_time=now_ms(), updated_time=now_ms(), error=error)
                 )
             return ids
 
