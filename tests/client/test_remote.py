@@ -386,10 +386,13 @@ STALLED_SCRIPT = """
 """
 
 
+@pytest.mark.parametrize("how", ["down", "500"])
 def test_a_run_whose_server_goes_away_stays_running_until_sync(
     proxy: Proxy, server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], how: str,
 ) -> None:  # fmt: skip
+    """``down``: the server vanishes. ``500``: it answers every write to the run with an
+    unexplained 500, which the client before issue 14 took as a refusal and dropped."""
     env = child_env(proxy.url(), tmp_path / "spool")
     script = tmp_path / "child.py"
     script.write_text(textwrap.dedent(STALLED_SCRIPT))
@@ -406,7 +409,10 @@ def test_a_run_whose_server_goes_away_stays_running_until_sync(
         assert child.stdout is not None
         run_id = child.stdout.readline().strip()
         assert run_id, child.stderr.read() if child.stderr else ""
-        proxy.down()
+        if how == "down":
+            proxy.down()
+        else:
+            proxy.fail(f"/runs/{run_id}".encode(), 500, n=100_000)
         _, err = child.communicate("go\n", timeout=120)
     finally:
         if child.poll() is None:

@@ -121,11 +121,11 @@ class Proxy:
     """A TCP proxy to ``127.0.0.1:upstream_port``.
 
     ``down()``: every connection, open or new, is closed at once (the client sees the server
-    vanish); ``up()`` undoes it. ``drop_response(marker, n)``: the next ``n`` requests whose first
-    bytes contain ``marker`` reach the server, but the connection is closed as soon as its answer
-    starts coming back, so the client never sees it. ``fail(marker, status, n)``: the next ``n``
-    requests whose first bytes contain ``marker`` get ``status`` from the proxy itself and never
-    reach the server (a gateway whose backend fails).
+    vanish); ``up()`` undoes it and any pending ``fail()``. ``drop_response(marker, n)``: the
+    next ``n`` requests whose first bytes contain ``marker`` reach the server, but the connection
+    is closed as soon as its answer starts coming back, so the client never sees it.
+    ``fail(marker, status, n)``: the next ``n`` requests whose first bytes contain ``marker`` get
+    ``status`` from the proxy itself and never reach the server (a gateway whose backend fails).
     """
 
     def __init__(self, upstream_port: int) -> None:
@@ -154,6 +154,8 @@ class Proxy:
 
     def up(self) -> None:
         self._down.clear()
+        with self._lock:
+            self._fails.clear()
 
     def drop_response(self, marker: bytes, n: int = 1) -> None:
         with self._lock:

@@ -452,6 +452,24 @@ def test_a_refused_batch_writes_nothing(seeded: Seeded) -> None:
             },
         )
         _refused(r, "mlflow", "log-batch")
+        # A lone surrogate after a good param: the old code wrote nothing either, but only
+        # because the SQLite write failed (a 500), so these cases are the ones that guard the fix.
+        r = seeded.server.request(
+            "POST",
+            f"{api}runs/{run}/log-batch",
+            {"params": {"half3": "1"}, "tags": {"t": SURROGATE}},
+        )
+        _refused(r, "rest", "log-batch surrogate")
+        r = _mlflow(
+            seeded,
+            "runs/log-batch",
+            {
+                "run_id": run,
+                "params": [{"key": "half4", "value": "1"}],
+                "tags": [{"key": "t", "value": SURROGATE}],
+            },
+        )
+        _refused(r, "mlflow", "log-batch surrogate")
     after = seeded.server.request("GET", f"{api}runs/{run}").json()
     assert after["params"] == before["params"] and after["tags"] == before["tags"], after
     assert after["metrics"] == before["metrics"], after
