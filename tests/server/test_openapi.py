@@ -7,6 +7,7 @@ schemas (``jsonschema``); (d) schemathesis fuzzes a live server: no 5xx, every r
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import json
@@ -19,7 +20,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jsonschema
 import pytest
@@ -692,104 +693,252 @@ def test_fuzz_with_schemathesis(live_server: str, spec: dict[str, Any]) -> None:
     assert not failures, "\n\n".join(failures)
 
 
+def _page_token(offset: int) -> str:
+    """A well-formed page token (base64 JSON, as the servers write them) holding ``offset``."""
+    return base64.urlsafe_b64encode(json.dumps({"phase": 0, "offset": offset}).encode()).decode()
+
+
 #: What the schema-driven generation does not reach: a lone UTF-16 surrogate (a JSON "\ud800"
-#: escape), JSON nested past the interpreter's recursion limit, integers past 64 bits and past
-#: the largest double. Each is put into one field of a valid generated request, or is the body.
-_DEEP = "DEEP"  # sent as a raw body: "[" * 100,000
+#: escape) as a value or a key, JSON nested past MAX_JSON_DEPTH or past the interpreter's
+#: recursion limit, integers past 64 bits and past the largest double, a page token holding such
+#: an offset. Every value is tried in every field of each operation (see _spoiled_bodies).
+_DEEP = b"[" * 100_000
+_DEEP_OBJECT = b'{"a":' * 50_000
 HOSTILE_VALUES: list[Any] = [
     "\ud800",
     "a\udfffb",
     {"k": "\udc00"},
+    {"\udc00": "v"},
+    [{"key": "k", "value": "a\ud800"}],
     2**63,
     -(2**63) - 1,
     int("9" * 400),
     json.loads("[" * 150 + "]" * 150),  # past MAX_JSON_DEPTH, within json.dumps'
-    _DEEP,
+    _page_token(10**23),
 ]
-HOSTILE_QUERY = ["9" * 400, "-" + "9" * 30, "1e400"]
-#: Examples per operation of the hostile phase.
-HOSTILE_EXAMPLES = int(os.environ.get("MM_FUZZ_HOSTILE_EXAMPLES", "8"))
+#: Raw bodies no encoder writes, each sent once per JSON operation.
+HOSTILE_BODIES = [_DEEP, _DEEP_OBJECT]
+#: For query and path parameters (a surrogate cannot be percent-encoded: invalid UTF-8 instead).
+HOSTILE_QUERY: list[str | bytes] = [
+    "9" * 400,
+    "-" + "9" * 30,
+    "1e400",
+    _page_token(10**23),
+    b"\xed\xa0\x80",
+]
+#: Valid cases hypothesis generates per operation; the hostile values are spread over them.
+HOSTILE_CASES = int(os.environ.get("MM_FUZZ_HOSTILE_CASES", "2"))
+#: Nested positions (inside a generated body's lists and objects) spoiled per value.
+HOSTILE_NESTED = 4
 
 
-def _spoil(case: Any, value: Any, pick: int) -> tuple[Any, bytes | None]:
-    """The case with one body field (or query parameter) replaced by ``value``, and the JSON body
-    to send as bytes (escaped here: the client's own encoder refuses lone surrogates, and a body
-    nested 100,000 deep is beyond any encoder)."""
-    if case.media_type != "application/json" or case.body is None:
-        if case.query:
-            keys = sorted(case.query)
-            case.query = {**case.query, keys[pick % len(keys)]: HOSTILE_QUERY[pick % 3]}
-        return case, None
-    if value == _DEEP:
-        return case, b"[" * 100_000
-    if isinstance(case.body, dict):
-        keys = sorted(case.body) or ["x"]
-        case.body = {**case.body, keys[pick % len(keys)]: value}
-    else:
-        case.body = value
-    return case, json.dumps(case.body).encode()
+def _describe(value: Any) -> str:
+    text = value.decode("latin-1") if isinstance(value, bytes) else json.dumps(value)
+    kind = "deep" if len(text) > 300 and text[:2] in ("[[", '{"') else type(value).__name__
+    return f"{kind} {text[:40]}{'…' if len(text) > 40 else ''}"
+
+
+def _nested_positions(node: Any, at: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Every position below the top level of a generated body: the fields of objects in lists,
+    the values of tags maps, where a top-level replacement does not reach."""
+    items = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else []
+    )
+    for key, child in sorted(items, key=lambda kv: str(kv[0])):
+        if len(at) >= 1:
+            yield (*at, key)
+        yield from _nested_positions(child, (*at, key))
+
+
+def _put(body: Any, at: tuple[Any, ...], value: Any) -> Any:
+    """A copy of ``body`` with the node at ``at`` replaced by ``value``."""
+    if not at:
+        return value
+    out = copy.copy(body)
+    out[at[0]] = _put(body[at[0]], at[1:], value)
+    return out
+
+
+def _spoiled_bodies(body: Any, fields: list[str], value: Any) -> Iterator[tuple[str, Any]]:
+    """``value`` in each declared top-level field in turn (present in the case or not), then in a
+    few nested positions; a body that is not an object is replaced whole."""
+    if not isinstance(body, dict):
+        yield "(body)", value
+        return
+    for field in sorted(set(fields) | set(body)) or ["x"]:
+        yield field, {**body, field: value}
+    for at in list(_nested_positions(body))[:HOSTILE_NESTED]:
+        yield "/".join(map(str, at)), _put(body, at, value)
+
+
+class Declared(NamedTuple):
+    """What the spec says an operation takes."""
+
+    fields: list[str]  # top-level JSON body fields
+    required: set[str]
+    query: list[str]
+    required_query: set[str]
+    takes_json: bool
+
+
+def _declared(spec: dict[str, Any], path: str, method: str) -> Declared:
+    item = spec["paths"][path]
+    op = item[method]
+    content = op.get("requestBody", {}).get("content", {})
+    schema = _resolve(spec, content.get("application/json", {}).get("schema", {}))
+    query = [
+        _resolve(spec, p)
+        for p in item.get("parameters", []) + op.get("parameters", [])
+        if _resolve(spec, p)["in"] == "query"
+    ]
+    return Declared(
+        fields=sorted(schema.get("properties", {})),
+        required=set(schema.get("required", [])),
+        query=[q["name"] for q in query],
+        required_query={q["name"] for q in query if q.get("required")},
+        takes_json="application/json" in content,
+    )
+
+
+def _bases(case: Any, declared: Declared) -> list[tuple[Any, dict[str, Any]]]:
+    """(body, query) to spoil: the generated case's, and the same cut to its required fields.
+    The schema lets generated values be valid for the spec yet refused by the server (an
+    experiment id that is not a number), which would answer 400 before the spoiled field is
+    read; the cut case reaches the spoiled field."""
+    body, query = case.body, dict(case.query or {})
+    cut_body = (
+        {k: v for k, v in body.items() if k in declared.required}
+        if isinstance(body, dict)
+        else body
+    )
+    cut_query = {k: v for k, v in query.items() if k in declared.required_query}
+    if (cut_body, cut_query) == (body, query):
+        return [(body, query)]
+    return [(body, query), (cut_body, cut_query)]
 
 
 def test_fuzz_with_hostile_values(live_server: str, spec: dict[str, Any]) -> None:
-    """A targeted phase after the schema-driven one: every operation, valid requests spoiled with
-    HOSTILE_VALUES. No 5xx, every error JSON (the fixture also checks the log for tracebacks)."""
+    """A targeted phase after the schema-driven one, systematic where that one samples: for every
+    operation, hypothesis generates a few valid requests, and each HOSTILE_VALUES entry is put in
+    each body field (and a few nested ones), each HOSTILE_BODIES entry is the body, each
+    HOSTILE_QUERY entry is each query and path parameter. No 5xx, every error a JSON
+    ``{error_code, message}`` (the fixture also checks the log for tracebacks)."""
     schemathesis = pytest.importorskip("schemathesis")
     import requests
     from hypothesis import HealthCheck, Phase, given, settings
-    from hypothesis import strategies as st
-    from schemathesis.checks import not_a_server_error
     from schemathesis.generation import GenerationMode
-    from schemathesis.specs.openapi.checks import content_type_conformance
 
     schema = schemathesis.openapi.from_dict(copy.deepcopy(spec))
     base_url = f"{live_server}/jupyter-mm/api"
     session = requests.Session()
     session.headers["Authorization"] = f"token {FUZZ_TOKEN}"
     failures: list[str] = []
-    spoiled: dict[str, int] = {}
+    sent: dict[str, int] = {"body": 0, "raw": 0, "query": 0, "path": 0}
+    codes: dict[int, int] = {}
+
+    def send(case: Any, where: str, what: str, **change: Any) -> None:
+        """Send ``case`` with ``change`` applied (``body`` as raw JSON bytes), check the reply."""
+        saved = {name: getattr(case, name) for name in ("body", "query", "path_parameters")}
+        raw = change.pop("raw", None)
+        query = change.pop("query", None)  # set on the request: schemathesis refuses bytes
+        if raw is None and case.media_type == "application/json" and case.body is not None:
+            raw = json.dumps(case.body).encode()
+        for name, value in change.items():
+            setattr(case, name, value)
+        case.body = None  # sent as bytes: schemathesis must not re-encode the value
+        kwargs = case.as_transport_kwargs(base_url=base_url)
+        for name, value in saved.items():
+            setattr(case, name, value)
+        kwargs.pop("json", None)
+        if query is not None:
+            kwargs["params"] = query
+        # the session's token, not the empty one schemathesis may generate for the security scheme
+        kwargs["headers"] = {
+            k: v for k, v in (kwargs.get("headers") or {}).items() if k.lower() != "authorization"
+        }
+        if raw is not None:
+            kwargs["data"] = raw
+            kwargs["headers"] = {
+                **(kwargs.get("headers") or {}),
+                "Content-Type": "application/json",
+            }
+        response = session.request(**kwargs, timeout=30)
+        sent[where] += 1
+        codes[response.status_code] = codes.get(response.status_code, 0) + 1
+        code, method = response.status_code, case.method.upper()
+        problem = ""
+        if code >= 500:
+            problem = response.text[:300]
+        elif code >= 400 and method != "HEAD":
+            ctype = response.headers.get("Content-Type", "").split(";")[0]
+            try:
+                shape = ctype == "application/json" and {"error_code", "message"} <= set(
+                    response.json()
+                )
+            except ValueError:
+                shape = False
+            if not shape:
+                problem = f"not a JSON error: {ctype} {response.text[:200]}"
+        if problem:
+            failures.append(f"{method} {case.path} [{what}]: {code} {problem}")
+
     for result in schema.get_all_operations():
         operation = result.ok()
-        path_parameters = {"run_id": KNOWN_RUN} if "{run_id}" in operation.path else None
-        cases = st.tuples(
-            operation.as_strategy(
-                generation_mode=GenerationMode.POSITIVE, path_parameters=path_parameters
-            ),
-            st.sampled_from(HOSTILE_VALUES),
-            st.integers(0, 1000),
-        )
+        method, path = operation.method.lower(), operation.path
+        declared = _declared(spec, path, method)
+        path_parameters = {"run_id": KNOWN_RUN} if "{run_id}" in path else None
+        pool: list[Any] = []
 
         @settings(
-            max_examples=HOSTILE_EXAMPLES,
+            max_examples=HOSTILE_CASES,
             deadline=None,
             database=None,
             derandomize=True,
             phases=[Phase.generate],
             suppress_health_check=list(HealthCheck),
         )
-        @given(spec_case=cases)
-        def run(spec_case: tuple[Any, Any, int]) -> None:
-            case, raw = _spoil(*spec_case)
+        @given(
+            case=operation.as_strategy(
+                generation_mode=GenerationMode.POSITIVE, path_parameters=path_parameters
+            )
+        )
+        def collect(case: Any) -> None:
             if _malformed_headers(case.headers):
-                return  # tornado answers those itself (see test_fuzz_with_schemathesis)
-            if raw is None:
-                response = case.call(base_url=base_url, session=session, timeout=30)
-            else:
-                case.body = None  # sent as bytes: schemathesis must not re-encode the value
-                kwargs = case.as_transport_kwargs(base_url=base_url)
-                kwargs.pop("json", None)
-                kwargs["data"] = raw
-                response = session.request(**kwargs, timeout=30)
-            kind = "raw" if spec_case[1] == _DEEP else type(spec_case[1]).__name__
-            spoiled[kind] = spoiled.get(kind, 0) + 1
-            assert response.status_code < 500, (case.method, case.path, raw, response.text)
-            case.validate_response(response, checks=[not_a_server_error, content_type_conformance])
-            if response.status_code >= 400 and case.method.upper() != "HEAD":
-                assert set(response.json()) >= {"error_code", "message"}, response.text
+                case.headers = None  # tornado answers those itself
+            pool.append(case)  # noqa: B023 - collect() runs right below, in this iteration
 
-        try:
-            run()
-        except Exception as e:
-            failures.append(f"{operation.method.upper()} {operation.path}: {e}"[:3000])
-    print(f"hostile phase: {spoiled}")
-    assert {"raw", "str", "int", "list"} <= set(spoiled), spoiled
-    assert not failures, "\n\n".join(failures)
+        collect()
+        assert pool, f"no valid case for {method} {path}"
+        for i, value in enumerate(HOSTILE_VALUES if declared.takes_json else []):
+            case = pool[i % len(pool)]
+            for base, query in _bases(case, declared):
+                for field, body in _spoiled_bodies(base, declared.fields, value):
+                    raw = json.dumps(body).encode()
+                    send(case, "body", f"{_describe(value)} in {field}", raw=raw, query=query)
+        for i, raw in enumerate(HOSTILE_BODIES if declared.takes_json else []):
+            send(pool[i % len(pool)], "raw", f"{_describe(raw)} as the body", raw=raw)
+        for i, value in enumerate(HOSTILE_QUERY):
+            case = pool[i % len(pool)]
+            for base, query in _bases(case, declared):
+                json_body = case.media_type == "application/json" and base is not None
+                raw = json.dumps(base).encode() if json_body else None
+                for name in declared.query:
+                    spoiled = {**query, name: value}
+                    what = f"{_describe(value)} in ?{name}"
+                    send(case, "query", what, raw=raw, query=spoiled)
+                if isinstance(value, bytes):
+                    continue  # percent-encoding would quote it again
+                for name in sorted(case.path_parameters or {}):
+                    params = {**case.path_parameters, name: value}
+                    what = f"{_describe(value)} in {{{name}}}"
+                    send(case, "path", what, raw=raw, query=query, path_parameters=params)
+    print(f"hostile phase: {sum(sent.values())} requests {sent}, codes {sorted(codes.items())}")
+    assert all(sent.values()), sent
+    operations = len({f.split(" [")[0] for f in failures})
+    assert not failures, f"{len(failures)} failures in {operations} operations:\n" + "\n".join(
+        failures[:80]
+    )
