@@ -13,6 +13,7 @@ export namespace CommandIDs {
   // The Models panel and version view (registered by the models plugin, `src/models/plugin.ts`).
   export const openModels = 'jupyter-mm:open-models';
   export const openVersion = 'jupyter-mm:open-model-version';
+  export const compareVersions = 'jupyter-mm:compare-model-versions';
   export const registerModel = 'jupyter-mm:register-model';
   export const requestApproval = 'jupyter-mm:request-model-approval';
   export const approve = 'jupyter-mm:approve-model-version';

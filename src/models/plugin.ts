@@ -19,7 +19,7 @@ import {
 } from '@jupyterlab/apputils';
 
 import { CommandIDs } from '../commandIds';
-import { mmIcon } from '../icons';
+import { mmIcon, registryIcon } from '../icons';
 import { openInMainArea } from '../mainArea';
 import { requestAPI } from '../request';
 // Needed at activation: the commands' change signal reloads the open views.
@@ -32,10 +32,22 @@ import { follow, registryEvent, RegistryEventBatcher } from './live';
 import { VERSION_PROPERTIES, versionArgs } from './format';
 import type { IModelsPanelActions, ModelsPanel } from './panel';
 import type { VersionViewWidget } from './versionview';
+// The registry sidebar is added at activation.
+// eslint-disable-next-line jupyter/prefer-lazy-imports
+import {
+  MODELS_SIDEBAR_ID,
+  ModelsSidebar,
+  ModelsSidebarModel
+} from './sidebar';
+import type { VersionCompareWidget } from './versioncompareview';
 
 const CATEGORY = 'Model Registry';
 const PANEL_ID = 'jupyter-mm-models';
 const RUN_ID = /^[0-9a-f]{32}$/;
+/**
+ * Rank of the registry sidebar: right after the run sidebar (600).
+ */
+const MODELS_SIDEBAR_RANK = 601;
 
 const DECISION_COMMANDS: Record<Decision, string> = {
   request: CommandIDs.requestApproval,
@@ -76,6 +88,9 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
     const versions = new WidgetTracker<MainAreaWidget<VersionViewWidget>>({
       namespace: 'jupyter-mm-model-version'
     });
+    const compares = new WidgetTracker<MainAreaWidget<VersionCompareWidget>>({
+      namespace: 'jupyter-mm-model-compare'
+    });
 
     const openRun = (runId: string) => {
       if (commands.hasCommand(CommandIDs.openRun)) {
@@ -95,7 +110,24 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
       register: () => void commands.execute(CommandIDs.registerModel, {})
     };
 
+    const sidebar = new ModelsSidebar(new ModelsSidebarModel(api), {
+      openVersion: viewActions.openVersion,
+      openModels: name =>
+        void commands.execute(CommandIDs.openModels, name ? { name } : {}),
+      compare: refs =>
+        void commands.execute(CommandIDs.compareVersions, {
+          versions: refs.map(r => `${r.name}/${r.version}`)
+        }),
+      register: viewActions.register
+    });
+    sidebar.title.icon = registryIcon;
+    shell.add(sidebar, 'left', { rank: MODELS_SIDEBAR_RANK });
+    restorer?.add(sidebar, MODELS_SIDEBAR_ID);
+
     actions.changed.connect((_, name) => {
+      if (sidebar.isVisible) {
+        void sidebar.model.refresh();
+      }
       panels.forEach(w => void w.content.model.refresh(name));
       versions.forEach(w => {
         if (w.content.model.name === name) {
@@ -106,6 +138,10 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
 
     // Live updates: one reload per burst of registry events.
     const live = new RegistryEventBatcher(changes => {
+      // A hidden sidebar reloads when it is shown.
+      if (sidebar.isVisible) {
+        void sidebar.model.update(changes);
+      }
       panels.forEach(w => void w.content.model.update(changes));
       versions.forEach(w => {
         const model = w.content.model;
@@ -251,6 +287,104 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
           id: `jupyter-mm-model-${encodeURIComponent(name)}-${version}`,
           label: `${name} v${version}`,
           caption: `Model ${name}, version ${version}`
+        });
+        await model.load();
+        return widget;
+      }
+    });
+
+    commands.addCommand(CommandIDs.compareVersions, {
+      label: 'Compare Model Versions…',
+      caption:
+        'Model versions side by side: params, metrics, signature, requirements, datasets and the notebook diff of their source runs',
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            versions: {
+              type: 'array',
+              items: { type: 'string' },
+              description: 'two or more "name/version"; asked for when missing'
+            }
+          },
+          required: []
+        }
+      },
+      execute: async args => {
+        const { versionRefs } = await import('./versioncompare');
+        let refs = versionRefs(args.versions);
+        if (!refs) {
+          const answer = await askForm({
+            title: 'Compare model versions',
+            fields: [
+              { key: 'name', label: 'Model', required: true },
+              {
+                key: 'versions',
+                label: 'Versions',
+                required: true,
+                placeholder: '1, 2'
+              }
+            ],
+            accept: 'Compare'
+          });
+          if (!answer) {
+            return;
+          }
+          refs = versionRefs(
+            answer.versions
+              .split(/[\s,]+/)
+              .filter(Boolean)
+              .map(v => `${answer.name.trim()}/${v}`)
+          );
+        }
+        if (!refs || refs.length < 2) {
+          await showErrorMessage(
+            'Compare model versions',
+            'Give two or more versions (whole numbers from 1).'
+          );
+          return;
+        }
+        const key = refs.map(r => `${r.name}/${r.version}`).join(',');
+        const existing = compares.find(
+          w =>
+            w.content.model.targets
+              .map(r => `${r.name}/${r.version}`)
+              .join(',') === key
+        );
+        if (existing) {
+          shell.activateById(existing.id);
+          return existing;
+        }
+        const { VersionCompareModel, VersionCompareWidget } =
+          await import('./versioncompareview');
+        const { ViewsAPI } = await import('../views/api');
+        const runs = new ViewsAPI(serviceManager.serverSettings);
+        const model = new VersionCompareModel(
+          api,
+          async (runId, path) => {
+            try {
+              return await (await runs.download(runId, path)).blob.text();
+            } catch (error) {
+              if (errorText(error).startsWith('Not found')) {
+                return null;
+              }
+              throw error;
+            }
+          },
+          refs
+        );
+        const content = new VersionCompareWidget(model, {
+          openVersion: viewActions.openVersion,
+          openRun,
+          openDiff: (base, other) =>
+            void commands.execute(CommandIDs.diffRuns, {
+              runIds: [base, other]
+            })
+        });
+        const widget = openInMainArea(shell, compares, content, {
+          id: `jupyter-mm-model-compare-${Date.now().toString(36)}`,
+          label: `Compare ${refs.length} versions`,
+          caption: key.split(',').join('\n')
         });
         await model.load();
         return widget;
@@ -443,6 +577,7 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
       for (const command of [
         CommandIDs.openModels,
         CommandIDs.openVersion,
+        CommandIDs.compareVersions,
         CommandIDs.registerModel
       ]) {
         palette.addItem({ command, category: CATEGORY });
@@ -462,6 +597,14 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
           version: w.content.model.version
         }),
         name: w => `${w.content.model.name}@${w.content.model.version}`
+      });
+      void restorer.restore(compares, {
+        command: CommandIDs.compareVersions,
+        args: w => ({
+          versions: w.content.model.targets.map(r => `${r.name}/${r.version}`)
+        }),
+        name: w =>
+          w.content.model.targets.map(r => `${r.name}@${r.version}`).join(',')
       });
     }
   }
