@@ -218,6 +218,7 @@ export function ModelsSidebarView(props: {
   useRerenderOn(model.changed);
   return (
     <div className="jp-mm-models-sidebar-body">
+      <h2 className="jp-mm-sidebar-title">Model registry</h2>
       <div className="jp-mm-models-sidebar-toolbar">
         <button
           className="jp-mm-button jp-mod-styled"

@@ -14,6 +14,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { errorText, IRegistryApi } from './api';
 import { RunLink, useRerenderOn } from './components';
+import { shortDigest } from './format';
 import {
   diffPairs,
   IVersionColumn,
@@ -186,7 +187,13 @@ export function VersionCompareView(props: {
                     <th scope="row">{r.key}</th>
                     {r.values.map((v, i) => (
                       <td key={i}>
-                        {v === null ? <span className="jp-mm-dim">—</span> : v}
+                        {v === null ? (
+                          <span className="jp-mm-dim">—</span>
+                        ) : section === 'datasets' ? (
+                          <code title={v}>{shortDigest(v)}</code>
+                        ) : (
+                          v
+                        )}
                       </td>
                     ))}
                   </tr>

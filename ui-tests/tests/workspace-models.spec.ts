@@ -28,7 +28,7 @@ function cellsWithC(runName: string, experiment: string, c: string): string[] {
       .replace('C = 0.5', `C = ${c}`)
       .replace(
         "print('trained with C =', C)",
-        "mm.log_param('C', C)\nmm.log_metric('coef0', float(clf.coef_[0][0]))"
+        "mm.log_param('C', C)\nmm.log_metric('coef0', float(clf.coef_[0][0]))\nmm.log_dataset(X, 'applications')"
       )
   );
 }
@@ -165,6 +165,14 @@ for (const theme of ['light', 'dark'] as const) {
         );
         await expect(sklearn.locator('td').first()).toHaveText(/^==\d/);
         await expect(sklearn).toHaveClass(/jp-mm-same/);
+        const dataset = compare.locator(
+          'tbody[data-section="datasets"] tr[data-key="applications (training)"]'
+        );
+        await expect(dataset.locator('td code')).toHaveText([
+          /^[0-9a-f]{12}…$/,
+          /^[0-9a-f]{12}…$/
+        ]);
+        await expect(dataset).toHaveClass(/jp-mm-same/);
         await expect(compare.locator('thead th[data-version]')).toHaveText([
           new RegExp(`^${model} v1`),
           new RegExp(`^${model} v2`)
