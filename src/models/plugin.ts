@@ -17,6 +17,7 @@ import {
   showErrorMessage,
   WidgetTracker
 } from '@jupyterlab/apputils';
+import { ToolbarButton } from '@jupyterlab/ui-components';
 
 import { CommandIDs } from '../commandIds';
 import { mmIcon, registryIcon } from '../icons';
@@ -288,6 +289,18 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
           label: `${name} v${version}`,
           caption: `Model ${name}, version ${version}`
         });
+        widget.toolbar.addItem(
+          'compare',
+          new ToolbarButton({
+            label: 'Compare with…',
+            tooltip: `Compare ${name} v${version} with other versions side by side`,
+            onClick: () =>
+              void commands.execute(CommandIDs.compareVersions, {
+                name: model.name,
+                version
+              })
+          })
+        );
         await model.load();
         return widget;
       }
@@ -305,7 +318,12 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
               type: 'array',
               items: { type: 'string' },
               description: 'two or more "name/version"; asked for when missing'
-            }
+            },
+            name: {
+              type: 'string',
+              description: 'with version: compare it with versions asked for'
+            },
+            version: { type: 'number' }
           },
           required: []
         }
@@ -313,16 +331,25 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
       execute: async args => {
         const { versionRefs } = await import('./versioncompare');
         let refs = versionRefs(args.versions);
+        // From a version view: that version, with others asked for.
+        const from = versionArgs(args);
         if (!refs) {
           const answer = await askForm({
-            title: 'Compare model versions',
+            title: from
+              ? `Compare ${from.name} v${from.version} with…`
+              : 'Compare model versions',
             fields: [
-              { key: 'name', label: 'Model', required: true },
+              {
+                key: 'name',
+                label: 'Model',
+                required: true,
+                value: from?.name ?? ''
+              },
               {
                 key: 'versions',
-                label: 'Versions',
+                label: from ? 'Other versions' : 'Versions',
                 required: true,
-                placeholder: '1, 2'
+                placeholder: from ? '1' : '1, 2'
               }
             ],
             accept: 'Compare'
@@ -336,6 +363,14 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
               .filter(Boolean)
               .map(v => `${answer.name.trim()}/${v}`)
           );
+          if (refs && from) {
+            refs = [
+              from,
+              ...refs.filter(
+                r => r.name !== from.name || r.version !== from.version
+              )
+            ];
+          }
         }
         if (!refs || refs.length < 2) {
           await showErrorMessage(

@@ -14,6 +14,7 @@ import type { Locator } from '@playwright/test';
 import {
   ALICE,
   API,
+  fillForm,
   registerVersion,
   trackNotebook,
   trainingCells
@@ -200,6 +201,22 @@ for (const theme of ['light', 'dark'] as const) {
         await expect(diff.locator('.jp-Notebook-diff')).toContainText(
           'C = 2.0'
         );
+      });
+
+      await test.step('“Compare with…” in the version view compares v2 with v1', async () => {
+        const view = page.locator(`#jupyter-mm-model-${model}-2`);
+        await page.activity.activateTab(`${model} v2`);
+        await view.getByRole('button', { name: 'Compare with…' }).click();
+        await fillForm(page, { versions: '1' }, 'Compare');
+        const second = page.locator('.jp-mm-version-compare:visible');
+        await expect(second.locator('thead th[data-version]')).toHaveText([
+          new RegExp(`^${model} v2`),
+          new RegExp(`^${model} v1`)
+        ]);
+        await expect(second.locator('tr[data-key="C"] td')).toHaveText([
+          '2.0',
+          '0.5'
+        ]);
       });
     });
   });
