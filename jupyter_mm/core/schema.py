@@ -8,6 +8,8 @@ newest value per key for search and sort.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -37,6 +39,67 @@ metadata = MetaData(
 # BigInteger is INTEGER on SQLite so that autoincrement works there.
 BigInt = BigInteger().with_variant(Integer(), "sqlite")
 
+
+def _owned_by(referred: str, column: str, type_: Any, *, primary_key: bool = True) -> Column[Any]:
+    """The id (``column``, named as in ``referred``) of the row this one belongs to and goes with."""
+    return Column(
+        column,
+        type_,
+        ForeignKey(f"{referred}.{column}", ondelete="CASCADE"),
+        primary_key=primary_key,
+        nullable=False,
+    )
+
+
+def _of_run() -> Column[Any]:
+    return _owned_by("runs", "run_uuid", String(32))
+
+
+def _of_registered_model(*, primary_key: bool = True) -> Column[Any]:
+    return _owned_by("registered_models", "model_id", BigInt, primary_key=primary_key)
+
+
+def _of_logged_model() -> Column[Any]:
+    return _owned_by("logged_models", "model_id", String(34))
+
+
+def _of_model_version() -> ForeignKeyConstraint:
+    """(model_id, version) name a model version; the row goes with it."""
+    return ForeignKeyConstraint(
+        ["model_id", "version"],
+        ["model_versions.model_id", "model_versions.version"],
+        ondelete="CASCADE",
+    )
+
+
+def _key_values(name: str, owner: Column[Any], *, indexed: bool = False) -> Table:
+    """Tags or params: ``(owner, key) -> value``; ``indexed`` for search by key and value."""
+    index = [Index(f"ix_{name}_key_value", "key", "value")] if indexed else []
+    return Table(
+        name,
+        metadata,
+        owner,
+        Column("key", String(250), primary_key=True),
+        Column("value", Text, nullable=False),
+        *index,
+    )
+
+
+def _stored_files(name: str, owner: Column[Any]) -> Table:
+    """An owner's files: each logical path names a content-addressed blob (``digest``)."""
+    return Table(
+        name,
+        metadata,
+        owner,
+        Column("path", String(1024), primary_key=True),
+        Column("digest", String(64), nullable=False),
+        Column("size", BigInteger, nullable=False),
+        Column("media_type", String(128), nullable=False, default="application/octet-stream"),
+        Column("created_time", BigInteger, nullable=False),
+        Index(f"ix_{name}_digest", "digest"),
+    )
+
+
 experiments = Table(
     "experiments",
     metadata,
@@ -48,18 +111,7 @@ experiments = Table(
     Column("last_update_time", BigInteger, nullable=False),
 )
 
-experiment_tags = Table(
-    "experiment_tags",
-    metadata,
-    Column(
-        "experiment_id",
-        BigInt,
-        ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    Column("key", String(250), primary_key=True),
-    Column("value", Text, nullable=False),
-)
+experiment_tags = _key_values("experiment_tags", _owned_by("experiments", "experiment_id", BigInt))
 
 runs = Table(
     "runs",
@@ -80,34 +132,14 @@ runs = Table(
     Index("ix_runs_parent", "parent_run_id"),
 )
 
-params = Table(
-    "params",
-    metadata,
-    Column(
-        "run_uuid", String(32), ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True
-    ),
-    Column("key", String(250), primary_key=True),
-    Column("value", Text, nullable=False),
-    Index("ix_params_key_value", "key", "value"),
-)
+params = _key_values("params", _of_run(), indexed=True)
 
-tags = Table(
-    "tags",
-    metadata,
-    Column(
-        "run_uuid", String(32), ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True
-    ),
-    Column("key", String(250), primary_key=True),
-    Column("value", Text, nullable=False),
-    Index("ix_tags_key_value", "key", "value"),
-)
+tags = _key_values("tags", _of_run(), indexed=True)
 
 latest_metrics = Table(
     "latest_metrics",
     metadata,
-    Column(
-        "run_uuid", String(32), ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True
-    ),
+    _of_run(),
     Column("key", String(250), primary_key=True),
     Column("value", Float(precision=53), nullable=True),  # NULL = NaN
     Column("step", BigInteger, nullable=False),
@@ -118,9 +150,7 @@ latest_metrics = Table(
 metric_chunks = Table(
     "metric_chunks",
     metadata,
-    Column(
-        "run_uuid", String(32), ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True
-    ),
+    _of_run(),
     Column("key", String(250), primary_key=True),
     Column("seq", Integer, primary_key=True, autoincrement=False),
     Column("n", Integer, nullable=False),
@@ -147,36 +177,20 @@ datasets = Table(
 run_inputs = Table(
     "run_inputs",
     metadata,
-    Column(
-        "run_uuid", String(32), ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True
-    ),
+    _of_run(),
     Column("digest", String(64), ForeignKey("datasets.digest"), primary_key=True),
     Column("context", String(64), primary_key=True),
     Column("name", String(250), nullable=False),
 )
 
-artifacts = Table(
-    "artifacts",
-    metadata,
-    Column(
-        "run_uuid", String(32), ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True
-    ),
-    Column("path", String(1024), primary_key=True),
-    Column("digest", String(64), nullable=False),
-    Column("size", BigInteger, nullable=False),
-    Column("media_type", String(128), nullable=False, default="application/octet-stream"),
-    Column("created_time", BigInteger, nullable=False),
-    Index("ix_artifacts_digest", "digest"),
-)
+artifacts = _stored_files("artifacts", _of_run())
 
 # Idempotent writes: a client that retries or replays a spooled batch sends the same batch id,
 # and a batch whose receipt exists is acknowledged without being applied twice.
 write_receipts = Table(
     "write_receipts",
     metadata,
-    Column(
-        "run_uuid", String(32), ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True
-    ),
+    _of_run(),
     Column("batch_id", String(64), primary_key=True),
     Column("created_time", BigInteger, nullable=False),
 )
@@ -204,28 +218,12 @@ registered_models = Table(
     Column("policy_require_reproduced", Boolean, nullable=True),  # migration 0008
 )
 
-registered_model_tags = Table(
-    "registered_model_tags",
-    metadata,
-    Column(
-        "model_id",
-        BigInt,
-        ForeignKey("registered_models.model_id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    Column("key", String(250), primary_key=True),
-    Column("value", Text, nullable=False),
-)
+registered_model_tags = _key_values("registered_model_tags", _of_registered_model())
 
 model_versions = Table(
     "model_versions",
     metadata,
-    Column(
-        "model_id",
-        BigInt,
-        ForeignKey("registered_models.model_id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _of_registered_model(),
     Column("version", Integer, primary_key=True, autoincrement=False),
     Column("source", Text, nullable=False),
     Column("run_uuid", String(32), nullable=True),
@@ -249,29 +247,16 @@ model_version_tags = Table(
     Column("version", Integer, primary_key=True, autoincrement=False),
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
-    ForeignKeyConstraint(
-        ["model_id", "version"],
-        ["model_versions.model_id", "model_versions.version"],
-        ondelete="CASCADE",
-    ),
+    _of_model_version(),
 )
 
 registered_model_aliases = Table(
     "registered_model_aliases",
     metadata,
-    Column(
-        "model_id",
-        BigInt,
-        ForeignKey("registered_models.model_id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _of_registered_model(),
     Column("alias", String(250), primary_key=True),
     Column("version", Integer, nullable=False),
-    ForeignKeyConstraint(
-        ["model_id", "version"],
-        ["model_versions.model_id", "model_versions.version"],
-        ondelete="CASCADE",
-    ),
+    _of_model_version(),
 )
 
 model_version_approvals = Table(
@@ -287,11 +272,7 @@ model_version_approvals = Table(
     Column("decided_by", String(250), nullable=True),
     Column("decided_time", BigInteger, nullable=True),
     Column("decision_comment", Text, nullable=True),
-    ForeignKeyConstraint(
-        ["model_id", "version"],
-        ["model_versions.model_id", "model_versions.version"],
-        ondelete="CASCADE",
-    ),
+    _of_model_version(),
 )
 
 # Store-wide registry settings (policies, the audit chain's head), one row per key.
@@ -419,34 +400,14 @@ logged_models = Table(
 )
 
 
-def _logged_model_key_values(name: str) -> Table:
-    return Table(
-        name,
-        metadata,
-        Column(
-            "model_id",
-            String(34),
-            ForeignKey("logged_models.model_id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
-        Column("key", String(250), primary_key=True),
-        Column("value", Text, nullable=False),
-    )
-
-
-logged_model_tags = _logged_model_key_values("logged_model_tags")
-logged_model_params = _logged_model_key_values("logged_model_params")
+logged_model_tags = _key_values("logged_model_tags", _of_logged_model())
+logged_model_params = _key_values("logged_model_params", _of_logged_model())
 
 # Metrics logged with a model_id: also in the run's history; here for search and order_by.
 logged_model_metrics = Table(
     "logged_model_metrics",
     metadata,
-    Column(
-        "model_id",
-        String(34),
-        ForeignKey("logged_models.model_id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _of_logged_model(),
     Column("key", String(250), primary_key=True),
     Column("timestamp", BigInteger, primary_key=True, autoincrement=False),
     Column("step", BigInteger, primary_key=True, autoincrement=False),
@@ -457,36 +418,14 @@ logged_model_metrics = Table(
     Index("ix_logged_model_metrics_key_value", "key", "value"),
 )
 
-logged_model_artifacts = Table(
-    "logged_model_artifacts",
-    metadata,
-    Column(
-        "model_id",
-        String(34),
-        ForeignKey("logged_models.model_id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    Column("path", String(1024), primary_key=True),
-    Column("digest", String(64), nullable=False),
-    Column("size", BigInteger, nullable=False),
-    Column("media_type", String(128), nullable=False, default="application/octet-stream"),
-    Column("created_time", BigInteger, nullable=False),
-    Index("ix_logged_model_artifacts_digest", "digest"),
-)
+logged_model_artifacts = _stored_files("logged_model_artifacts", _of_logged_model())
 
 # A run's model inputs and outputs (MLflow's log_inputs(models=) / log_outputs).
 run_model_links = Table(
     "run_model_links",
     metadata,
-    Column(
-        "run_uuid", String(32), ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True
-    ),
-    Column(
-        "model_id",
-        String(34),
-        ForeignKey("logged_models.model_id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _of_run(),
+    _of_logged_model(),
     Column("direction", String(8), primary_key=True),  # input | output
     Column("step", BigInteger, nullable=False, default=0),
     Column("created_time", BigInteger, nullable=False),
@@ -531,12 +470,7 @@ jobs = Table(
 retraining_policies = Table(
     "retraining_policies",
     metadata,
-    Column(
-        "model_id",
-        BigInt,
-        ForeignKey("registered_models.model_id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _of_registered_model(),
     Column("policy", Text, nullable=False),  # JSON, as normalised by the core
     Column("updated_by", String(250), nullable=False),
     Column("updated_time", BigInteger, nullable=False),
@@ -546,12 +480,7 @@ retrainings = Table(
     "retrainings",
     metadata,
     Column("retraining_id", String(32), primary_key=True),
-    Column(
-        "model_id",
-        BigInt,
-        ForeignKey("registered_models.model_id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _of_registered_model(primary_key=False),
     Column("event_key", String(160), nullable=False),
     Column("trigger", Text, nullable=False),  # JSON: kind, event, evaluation id, who
     Column("policy", Text, nullable=False),  # JSON: the policy as it was when it started

@@ -72,6 +72,19 @@ def test_file_upload_listing_and_overwrite(store: Store, tmp_path: Path) -> None
     assert b"".join(store.iter_artifact(run.id, "data/data.csv", 2, 5)) == b"b\n1"
 
 
+def test_listing_a_folder_holds_only_what_is_below_it(store: Store) -> None:
+    """A prefix is matched exactly: not as a LIKE pattern (``_``, ``%``), nor ignoring case
+    (SQLite's LIKE does), for a run's files as for the artifact proxy's."""
+    run = store.create_run("0")
+    for path in ("a_b/x.txt", "axb/y.txt", "A_B/z.txt", "5%/p.txt", "5x/q.txt"):
+        store.log_artifact(run.id, path, b"1")
+        store.put_proxy_file(path, b"1")
+    for prefix, expected in (("a_b", ["a_b/x.txt"]), ("5%", ["5%/p.txt"])):
+        assert [a.path for a in store.list_artifacts(run.id, prefix)] == expected
+        assert [a.path for a in store.list_artifacts(run.id, prefix, recursive=True)] == expected
+        assert [a.path for a in store.list_proxy_files(prefix)] == expected
+
+
 def test_file_and_folder_cannot_share_a_name(store: Store) -> None:
     run = store.create_run("0")
     store.log_artifact(run.id, "a/b.txt", b"1")

@@ -6,11 +6,12 @@ and the server decides who may (on a team server, administrators only)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
+from typing import Any
+from urllib.parse import urlencode
 
 from ...core.store.jobs import MAX_LOG_READ, Job
 from ...errors import InvalidInput
+from .registry import RegistryRequests, item_path
 
 #: The route that starts each kind of job, and the spec fields it takes.
 _START = {
@@ -44,16 +45,10 @@ def job_from_json(d: Mapping[str, Any]) -> Job:
 
 
 def _path(job_id: str) -> str:
-    return "jobs/" + quote(str(job_id), safe="")
+    return item_path("jobs", job_id)
 
 
-class RemoteJobsMixin:
-    if TYPE_CHECKING:  # RemoteRegistryMixin's: reads need the server, writes are never spooled
-
-        def _registry_read(self, method: str, path: str, **kw: Any) -> Any: ...
-
-        def _registry_write(self, method: str, path: str, once: bool = False, **kw: Any) -> Any: ...
-
+class RemoteJobsMixin(RegistryRequests):
     def start_job(self, kind: str, spec: Mapping[str, Any]) -> Job:
         """Queue a job on the server (``kind``: ``rerun`` or ``reproducibility``)."""
         if kind not in _START:

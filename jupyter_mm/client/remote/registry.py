@@ -172,6 +172,22 @@ def _ms(at: Any) -> int:
 # --------------------------------------------------------------------------- the mixin
 
 
+class RegistryRequests:
+    """The requests of :class:`RemoteRegistryMixin` that the store's other server-only mixins
+    (webhooks, jobs, retraining) make too: reads need the server, writes are never spooled."""
+
+    if TYPE_CHECKING:
+
+        def _registry_read(self, method: str, path: str, **kw: Any) -> Any: ...
+
+        def _registry_write(self, method: str, path: str, once: bool = False, **kw: Any) -> Any: ...
+
+
+def item_path(collection: str, item_id: str) -> str:
+    """``collection/<item_id>``, the id quoted as one URL path segment."""
+    return f"{collection}/{quote(str(item_id), safe='')}"
+
+
 class RemoteRegistryMixin:
     """Registry methods of :class:`~.store.RemoteStore` (see the module's docstring)."""
 

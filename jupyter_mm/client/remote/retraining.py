@@ -6,11 +6,10 @@ The server runs the retraining's job; nothing here is spooled (the server decide
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from typing import Any
 
 from ...core.registry.retraining import Retraining
-from .registry import _model_path
+from .registry import RegistryRequests, _model_path, item_path
 
 
 def retraining_from_json(d: Mapping[str, Any]) -> Retraining:
@@ -25,13 +24,7 @@ def retraining_from_json(d: Mapping[str, Any]) -> Retraining:
     )  # fmt: skip
 
 
-class RemoteRetrainingMixin:
-    if TYPE_CHECKING:  # RemoteRegistryMixin's: reads need the server, writes are never spooled
-
-        def _registry_read(self, method: str, path: str, **kw: Any) -> Any: ...
-
-        def _registry_write(self, method: str, path: str, once: bool = False, **kw: Any) -> Any: ...
-
+class RemoteRetrainingMixin(RegistryRequests):
     def retraining_policy(self, name: str) -> dict[str, Any] | None:
         reply = self._registry_read("GET", f"{_model_path(name)}/retraining-policy")
         policy: dict[str, Any] | None = reply.json()["policy"]
@@ -62,5 +55,5 @@ class RemoteRetrainingMixin:
         return [retraining_from_json(r) for r in reply.json()["retrainings"]]
 
     def get_retraining(self, retraining_id: str) -> Retraining:
-        reply = self._registry_read("GET", "registry/retrainings/" + quote(retraining_id, safe=""))
+        reply = self._registry_read("GET", item_path("registry/retrainings", retraining_id))
         return retraining_from_json(reply.json())

@@ -5,10 +5,11 @@ acts and decides whether private targets are allowed (``actor``/``allow_private`
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
+from typing import Any
+from urllib.parse import urlencode
 
 from ...core.webhooks.entities import DeliveryAttempt, Webhook, WebhookDelivery
+from .registry import RegistryRequests, item_path
 
 
 def webhook_from_json(d: Mapping[str, Any]) -> Webhook:
@@ -37,16 +38,10 @@ def delivery_from_json(d: Mapping[str, Any]) -> WebhookDelivery:
 
 
 def _path(webhook_id: str) -> str:
-    return "webhooks/" + quote(str(webhook_id), safe="")
+    return item_path("webhooks", webhook_id)
 
 
-class RemoteWebhooksMixin:
-    if TYPE_CHECKING:  # RemoteRegistryMixin's: reads need the server, writes are never spooled
-
-        def _registry_read(self, method: str, path: str, **kw: Any) -> Any: ...
-
-        def _registry_write(self, method: str, path: str, once: bool = False, **kw: Any) -> Any: ...
-
+class RemoteWebhooksMixin(RegistryRequests):
     def create_webhook(
         self,
         name: str,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import mimetypes
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, select
@@ -92,17 +92,29 @@ def list_index(
     a = table.c
     q = select(table).where(a[key] == owner_id)
     if pre:
-        q = q.where(a.path.startswith(pre + "/"))
+        q = q.where(a.path.startswith(pre + "/", autoescape=True))
     with store.engine.connect() as conn:
         rows = conn.execute(q.order_by(a.path)).all()
         if not rows:
             require(conn)
+    return folder_listing(rows, pre, recursive, _info)
+
+
+def folder_listing(
+    rows: Iterable[Any], pre: str, recursive: bool, info: Callable[[Any], ArtifactInfo]
+) -> list[ArtifactInfo]:
+    """The index rows (``path``, ``size``) below the normalised prefix ``pre`` as a listing sorted
+    by path: each file (``info(row)``) and, unless ``recursive``, each folder directly under
+    ``pre`` instead of what it holds, with the size of all of it. Rows are checked against
+    ``pre`` here, since SQLite's LIKE (``startswith``) ignores case."""
     out: list[ArtifactInfo] = []
     dirs: dict[str, int] = {}
     for row in rows:
+        if pre and not row.path.startswith(pre + "/"):
+            continue
         rest = row.path[len(pre) + 1 :] if pre else row.path
         if recursive or "/" not in rest:
-            out.append(_info(row))
+            out.append(info(row))
         else:
             d = (pre + "/" if pre else "") + rest.split("/", 1)[0]
             dirs[d] = dirs.get(d, 0) + row.size

@@ -20,6 +20,7 @@ from ...errors import NotFound
 from .. import schema as s
 from ..artifacts import normalize_path, normalize_prefix
 from ..entities import ArtifactInfo
+from .artifact_index import folder_listing
 from .base import StoreBase, now_ms
 
 
@@ -85,21 +86,7 @@ class ProxyFilesMixin(StoreBase):
             q = q.where(s.proxy_artifacts.c.path.startswith(pre + "/", autoescape=True))
         with self.engine.connect() as conn:
             rows = conn.execute(q.order_by(s.proxy_artifacts.c.path)).all()
-        out: list[ArtifactInfo] = []
-        dirs: dict[str, int] = {}
-        for row in rows:
-            if pre and not row.path.startswith(pre + "/"):
-                continue
-            rest = row.path[len(pre) + 1 :] if pre else row.path
-            if "/" not in rest:
-                out.append(_info(row))
-            else:
-                d = (pre + "/" if pre else "") + rest.split("/", 1)[0]
-                dirs[d] = dirs.get(d, 0) + row.size
-        out.extend(
-            ArtifactInfo(d, size, "", "inode/directory", 0, is_dir=True) for d, size in dirs.items()
-        )
-        return sorted(out, key=lambda x: x.path)
+        return folder_listing(rows, pre, False, _info)
 
     def delete_proxy_files(self, path: str) -> int:
         """Remove the proxy file ``path``, or every file below the folder ``path``; how many

@@ -12,6 +12,13 @@ import time
 import sqlalchemy as sa
 from alembic import op
 
+from jupyter_mm.core.migrations._helpers import (
+    BigInt,
+    cascade_fk,
+    key_value_table,
+    stored_file_columns,
+)
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -34,12 +41,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "experiments",
-        sa.Column(
-            "experiment_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
+        sa.Column("experiment_id", BigInt, autoincrement=True, nullable=False),
         sa.Column("name", sa.String(length=250), nullable=False),
         sa.Column("artifact_location", sa.Text(), nullable=True),
         sa.Column("lifecycle_stage", sa.String(length=16), nullable=False),
@@ -48,28 +50,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("experiment_id", name=op.f("pk_experiments")),
         sa.UniqueConstraint("name", name=op.f("uq_experiments_name")),
     )
-    op.create_table(
-        "experiment_tags",
-        sa.Column(
-            "experiment_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
-        sa.Column("key", sa.String(length=250), nullable=False),
-        sa.Column("value", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["experiment_id"],
-            ["experiments.experiment_id"],
-            name=op.f("fk_experiment_tags_experiment_id_experiments"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("experiment_id", "key", name=op.f("pk_experiment_tags")),
-    )
+    key_value_table("experiment_tags", "experiment_id", BigInt, "experiments")
     op.create_table(
         "runs",
         sa.Column("run_uuid", sa.String(length=32), nullable=False),
         sa.Column("name", sa.String(length=250), nullable=False),
-        sa.Column(
-            "experiment_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        sa.Column("experiment_id", BigInt, nullable=False),
         sa.Column("user_id", sa.String(length=250), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("start_time", sa.BigInteger(), nullable=False),
@@ -86,30 +72,17 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("run_uuid", name=op.f("pk_runs")),
     )
-    with op.batch_alter_table("runs", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_runs_experiment_start", ["experiment_id", "start_time"], unique=False
-        )
-        batch_op.create_index("ix_runs_parent", ["parent_run_id"], unique=False)
+    op.create_index("ix_runs_experiment_start", "runs", ["experiment_id", "start_time"])
+    op.create_index("ix_runs_parent", "runs", ["parent_run_id"])
 
     op.create_table(
         "artifacts",
         sa.Column("run_uuid", sa.String(length=32), nullable=False),
-        sa.Column("path", sa.String(length=1024), nullable=False),
-        sa.Column("digest", sa.String(length=64), nullable=False),
-        sa.Column("size", sa.BigInteger(), nullable=False),
-        sa.Column("media_type", sa.String(length=128), nullable=False),
-        sa.Column("created_time", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["run_uuid"],
-            ["runs.run_uuid"],
-            name=op.f("fk_artifacts_run_uuid_runs"),
-            ondelete="CASCADE",
-        ),
+        *stored_file_columns(),
+        cascade_fk("artifacts", "run_uuid", "runs"),
         sa.PrimaryKeyConstraint("run_uuid", "path", name=op.f("pk_artifacts")),
     )
-    with op.batch_alter_table("artifacts", schema=None) as batch_op:
-        batch_op.create_index("ix_artifacts_digest", ["digest"], unique=False)
+    op.create_index("ix_artifacts_digest", "artifacts", ["digest"])
 
     op.create_table(
         "latest_metrics",
@@ -118,16 +91,10 @@ def upgrade() -> None:
         sa.Column("value", sa.Float(precision=53), nullable=True),
         sa.Column("step", sa.BigInteger(), nullable=False),
         sa.Column("timestamp", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["run_uuid"],
-            ["runs.run_uuid"],
-            name=op.f("fk_latest_metrics_run_uuid_runs"),
-            ondelete="CASCADE",
-        ),
+        cascade_fk("latest_metrics", "run_uuid", "runs"),
         sa.PrimaryKeyConstraint("run_uuid", "key", name=op.f("pk_latest_metrics")),
     )
-    with op.batch_alter_table("latest_metrics", schema=None) as batch_op:
-        batch_op.create_index("ix_latest_metrics_key_value", ["key", "value"], unique=False)
+    op.create_index("ix_latest_metrics_key_value", "latest_metrics", ["key", "value"])
 
     op.create_table(
         "metric_chunks",
@@ -140,29 +107,11 @@ def upgrade() -> None:
         sa.Column("ts_min", sa.BigInteger(), nullable=False),
         sa.Column("ts_max", sa.BigInteger(), nullable=False),
         sa.Column("data", sa.LargeBinary(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["run_uuid"],
-            ["runs.run_uuid"],
-            name=op.f("fk_metric_chunks_run_uuid_runs"),
-            ondelete="CASCADE",
-        ),
+        cascade_fk("metric_chunks", "run_uuid", "runs"),
         sa.PrimaryKeyConstraint("run_uuid", "key", "seq", name=op.f("pk_metric_chunks")),
     )
-    op.create_table(
-        "params",
-        sa.Column("run_uuid", sa.String(length=32), nullable=False),
-        sa.Column("key", sa.String(length=250), nullable=False),
-        sa.Column("value", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["run_uuid"],
-            ["runs.run_uuid"],
-            name=op.f("fk_params_run_uuid_runs"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("run_uuid", "key", name=op.f("pk_params")),
-    )
-    with op.batch_alter_table("params", schema=None) as batch_op:
-        batch_op.create_index("ix_params_key_value", ["key", "value"], unique=False)
+    key_value_table("params", "run_uuid", sa.String(length=32), "runs")
+    op.create_index("ix_params_key_value", "params", ["key", "value"])
 
     op.create_table(
         "run_inputs",
@@ -173,26 +122,11 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["digest"], ["datasets.digest"], name=op.f("fk_run_inputs_digest_datasets")
         ),
-        sa.ForeignKeyConstraint(
-            ["run_uuid"],
-            ["runs.run_uuid"],
-            name=op.f("fk_run_inputs_run_uuid_runs"),
-            ondelete="CASCADE",
-        ),
+        cascade_fk("run_inputs", "run_uuid", "runs"),
         sa.PrimaryKeyConstraint("run_uuid", "digest", "context", name=op.f("pk_run_inputs")),
     )
-    op.create_table(
-        "tags",
-        sa.Column("run_uuid", sa.String(length=32), nullable=False),
-        sa.Column("key", sa.String(length=250), nullable=False),
-        sa.Column("value", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["run_uuid"], ["runs.run_uuid"], name=op.f("fk_tags_run_uuid_runs"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("run_uuid", "key", name=op.f("pk_tags")),
-    )
-    with op.batch_alter_table("tags", schema=None) as batch_op:
-        batch_op.create_index("ix_tags_key_value", ["key", "value"], unique=False)
+    key_value_table("tags", "run_uuid", sa.String(length=32), "runs")
+    op.create_index("ix_tags_key_value", "tags", ["key", "value"])
 
     # ### end Alembic commands ###
 
@@ -221,27 +155,22 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table("tags", schema=None) as batch_op:
-        batch_op.drop_index("ix_tags_key_value")
+    op.drop_index("ix_tags_key_value", table_name="tags")
 
     op.drop_table("tags")
     op.drop_table("run_inputs")
-    with op.batch_alter_table("params", schema=None) as batch_op:
-        batch_op.drop_index("ix_params_key_value")
+    op.drop_index("ix_params_key_value", table_name="params")
 
     op.drop_table("params")
     op.drop_table("metric_chunks")
-    with op.batch_alter_table("latest_metrics", schema=None) as batch_op:
-        batch_op.drop_index("ix_latest_metrics_key_value")
+    op.drop_index("ix_latest_metrics_key_value", table_name="latest_metrics")
 
     op.drop_table("latest_metrics")
-    with op.batch_alter_table("artifacts", schema=None) as batch_op:
-        batch_op.drop_index("ix_artifacts_digest")
+    op.drop_index("ix_artifacts_digest", table_name="artifacts")
 
     op.drop_table("artifacts")
-    with op.batch_alter_table("runs", schema=None) as batch_op:
-        batch_op.drop_index("ix_runs_parent")
-        batch_op.drop_index("ix_runs_experiment_start")
+    op.drop_index("ix_runs_parent", table_name="runs")
+    op.drop_index("ix_runs_experiment_start", table_name="runs")
 
     op.drop_table("runs")
     op.drop_table("experiment_tags")

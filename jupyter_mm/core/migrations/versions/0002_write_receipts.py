@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from jupyter_mm.core.migrations._helpers import cascade_fk
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -21,12 +23,7 @@ def upgrade() -> None:
         sa.Column("run_uuid", sa.String(length=32), nullable=False),
         sa.Column("batch_id", sa.String(length=64), nullable=False),
         sa.Column("created_time", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["run_uuid"],
-            ["runs.run_uuid"],
-            name=op.f("fk_write_receipts_run_uuid_runs"),
-            ondelete="CASCADE",
-        ),
+        cascade_fk("write_receipts", "run_uuid", "runs"),
         sa.PrimaryKeyConstraint("run_uuid", "batch_id", name=op.f("pk_write_receipts")),
     )
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from jupyter_mm.core.migrations._helpers import BigInt, cascade_fk, key_value_table
+
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
@@ -21,12 +23,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "registered_models",
-        sa.Column(
-            "model_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
+        sa.Column("model_id", BigInt, autoincrement=True, nullable=False),
         sa.Column("name", sa.String(length=250), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("owner", sa.String(length=250), nullable=False),
@@ -55,11 +52,8 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_registry_audit")),
     )
-    with op.batch_alter_table("registry_audit", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_registry_audit_model_alias", ["model_id", "alias", "seq"], unique=False
-        )
-        batch_op.create_index("ix_registry_audit_model_name", ["model_name", "seq"], unique=False)
+    op.create_index("ix_registry_audit_model_alias", "registry_audit", ["model_id", "alias", "seq"])
+    op.create_index("ix_registry_audit_model_name", "registry_audit", ["model_name", "seq"])
 
     op.create_table(
         "registry_settings",
@@ -69,7 +63,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "model_versions",
-        sa.Column("model_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("model_id", BigInt, nullable=False),
         sa.Column("version", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("source", sa.Text(), nullable=False),
         sa.Column("run_uuid", sa.String(length=32), nullable=True),
@@ -82,33 +76,15 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(length=250), nullable=False),
         sa.Column("creation_time", sa.BigInteger(), nullable=False),
         sa.Column("last_update_time", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["model_id"],
-            ["registered_models.model_id"],
-            name=op.f("fk_model_versions_model_id_registered_models"),
-            ondelete="CASCADE",
-        ),
+        cascade_fk("model_versions", "model_id", "registered_models"),
         sa.PrimaryKeyConstraint("model_id", "version", name=op.f("pk_model_versions")),
     )
-    with op.batch_alter_table("model_versions", schema=None) as batch_op:
-        batch_op.create_index("ix_model_versions_run_uuid", ["run_uuid"], unique=False)
+    op.create_index("ix_model_versions_run_uuid", "model_versions", ["run_uuid"])
 
-    op.create_table(
-        "registered_model_tags",
-        sa.Column("model_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("key", sa.String(length=250), nullable=False),
-        sa.Column("value", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["model_id"],
-            ["registered_models.model_id"],
-            name=op.f("fk_registered_model_tags_model_id_registered_models"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("model_id", "key", name=op.f("pk_registered_model_tags")),
-    )
+    key_value_table("registered_model_tags", "model_id", BigInt, "registered_models")
     op.create_table(
         "model_version_approvals",
-        sa.Column("model_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("model_id", BigInt, nullable=False),
         sa.Column("version", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("status", sa.String(length=32), nullable=False),
         sa.Column("requested_by", sa.String(length=250), nullable=False),
@@ -118,45 +94,25 @@ def upgrade() -> None:
         sa.Column("decided_by", sa.String(length=250), nullable=True),
         sa.Column("decided_time", sa.BigInteger(), nullable=True),
         sa.Column("decision_comment", sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["model_id", "version"],
-            ["model_versions.model_id", "model_versions.version"],
-            name=op.f("fk_model_version_approvals_model_id_model_versions"),
-            ondelete="CASCADE",
-        ),
+        cascade_fk("model_version_approvals", ["model_id", "version"], "model_versions"),
         sa.PrimaryKeyConstraint("model_id", "version", name=op.f("pk_model_version_approvals")),
     )
     op.create_table(
         "model_version_tags",
-        sa.Column("model_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("model_id", BigInt, nullable=False),
         sa.Column("version", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("key", sa.String(length=250), nullable=False),
         sa.Column("value", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["model_id", "version"],
-            ["model_versions.model_id", "model_versions.version"],
-            name=op.f("fk_model_version_tags_model_id_model_versions"),
-            ondelete="CASCADE",
-        ),
+        cascade_fk("model_version_tags", ["model_id", "version"], "model_versions"),
         sa.PrimaryKeyConstraint("model_id", "version", "key", name=op.f("pk_model_version_tags")),
     )
     op.create_table(
         "registered_model_aliases",
-        sa.Column("model_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("model_id", BigInt, nullable=False),
         sa.Column("alias", sa.String(length=250), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["model_id", "version"],
-            ["model_versions.model_id", "model_versions.version"],
-            name=op.f("fk_registered_model_aliases_model_id_model_versions"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["model_id"],
-            ["registered_models.model_id"],
-            name=op.f("fk_registered_model_aliases_model_id_registered_models"),
-            ondelete="CASCADE",
-        ),
+        cascade_fk("registered_model_aliases", ["model_id", "version"], "model_versions"),
+        cascade_fk("registered_model_aliases", "model_id", "registered_models"),
         sa.PrimaryKeyConstraint("model_id", "alias", name=op.f("pk_registered_model_aliases")),
     )
     for statement in APPEND_ONLY[op.get_bind().dialect.name]:
@@ -187,14 +143,12 @@ def downgrade() -> None:
     op.drop_table("model_version_tags")
     op.drop_table("model_version_approvals")
     op.drop_table("registered_model_tags")
-    with op.batch_alter_table("model_versions", schema=None) as batch_op:
-        batch_op.drop_index("ix_model_versions_run_uuid")
+    op.drop_index("ix_model_versions_run_uuid", table_name="model_versions")
 
     op.drop_table("model_versions")
     op.drop_table("registry_settings")
-    with op.batch_alter_table("registry_audit", schema=None) as batch_op:
-        batch_op.drop_index("ix_registry_audit_model_name")
-        batch_op.drop_index("ix_registry_audit_model_alias")
+    op.drop_index("ix_registry_audit_model_name", table_name="registry_audit")
+    op.drop_index("ix_registry_audit_model_alias", table_name="registry_audit")
 
     op.drop_table("registry_audit")
     op.drop_table("registered_models")

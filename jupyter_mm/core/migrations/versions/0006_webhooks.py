@@ -9,12 +9,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from jupyter_mm.core.migrations._helpers import cascade_fk
+
 revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
-
-BigInt = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
@@ -49,12 +49,7 @@ def upgrade() -> None:
         sa.Column("claimed_until", sa.BigInteger(), nullable=True),
         sa.Column("finished_time", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("delivery_id", name="pk_webhook_deliveries"),
-        sa.ForeignKeyConstraint(
-            ["webhook_id"],
-            ["webhooks.webhook_id"],
-            name="fk_webhook_deliveries_webhook_id_webhooks",
-            ondelete="CASCADE",
-        ),
+        cascade_fk("webhook_deliveries", "webhook_id", "webhooks"),
         sa.UniqueConstraint(
             "webhook_id", "event_key", name="uq_webhook_deliveries_webhook_id_event_key"
         ),
@@ -75,12 +70,7 @@ def upgrade() -> None:
         sa.Column("response_body", sa.Text(), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("delivery_id", "attempt", name="pk_webhook_attempts"),
-        sa.ForeignKeyConstraint(
-            ["delivery_id"],
-            ["webhook_deliveries.delivery_id"],
-            name="fk_webhook_attempts_delivery_id_webhook_deliveries",
-            ondelete="CASCADE",
-        ),
+        cascade_fk("webhook_attempts", "delivery_id", "webhook_deliveries"),
     )
 
 

@@ -17,29 +17,18 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
+from jupyter_mm.core.migrations._helpers import (
+    BigInt,
+    cascade_fk,
+    key_value_table,
+    stored_file_columns,
+)
+
 revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
-
-BigInt = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 _LEGACY_TAG = "mm.mlflow.models"
-
-
-def _key_values(name: str) -> None:
-    op.create_table(
-        name,
-        sa.Column("model_id", sa.String(34), nullable=False),
-        sa.Column("key", sa.String(250), nullable=False),
-        sa.Column("value", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint("model_id", "key", name=f"pk_{name}"),
-        sa.ForeignKeyConstraint(
-            ["model_id"],
-            ["logged_models.model_id"],
-            name=f"fk_{name}_model_id_logged_models",
-            ondelete="CASCADE",
-        ),
-    )
 
 
 def upgrade() -> None:
@@ -68,8 +57,8 @@ def upgrade() -> None:
         "ix_logged_models_experiment_creation", "logged_models", ["experiment_id", "creation_time"]
     )
     op.create_index("ix_logged_models_source_run", "logged_models", ["source_run_id"])
-    _key_values("logged_model_tags")
-    _key_values("logged_model_params")
+    for name in ("logged_model_tags", "logged_model_params"):
+        key_value_table(name, "model_id", sa.String(34), "logged_models")
     op.create_table(
         "logged_model_metrics",
         sa.Column("model_id", sa.String(34), nullable=False),
@@ -83,29 +72,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "model_id", "key", "timestamp", "step", "run_uuid", name="pk_logged_model_metrics"
         ),
-        sa.ForeignKeyConstraint(
-            ["model_id"],
-            ["logged_models.model_id"],
-            name="fk_logged_model_metrics_model_id_logged_models",
-            ondelete="CASCADE",
-        ),
+        cascade_fk("logged_model_metrics", "model_id", "logged_models"),
     )
     op.create_index("ix_logged_model_metrics_key_value", "logged_model_metrics", ["key", "value"])
     op.create_table(
         "logged_model_artifacts",
         sa.Column("model_id", sa.String(34), nullable=False),
-        sa.Column("path", sa.String(1024), nullable=False),
-        sa.Column("digest", sa.String(64), nullable=False),
-        sa.Column("size", sa.BigInteger(), nullable=False),
-        sa.Column("media_type", sa.String(128), nullable=False),
-        sa.Column("created_time", sa.BigInteger(), nullable=False),
+        *stored_file_columns(),
         sa.PrimaryKeyConstraint("model_id", "path", name="pk_logged_model_artifacts"),
-        sa.ForeignKeyConstraint(
-            ["model_id"],
-            ["logged_models.model_id"],
-            name="fk_logged_model_artifacts_model_id_logged_models",
-            ondelete="CASCADE",
-        ),
+        cascade_fk("logged_model_artifacts", "model_id", "logged_models"),
     )
     op.create_index("ix_logged_model_artifacts_digest", "logged_model_artifacts", ["digest"])
     op.create_table(
@@ -116,18 +91,8 @@ def upgrade() -> None:
         sa.Column("step", sa.BigInteger(), nullable=False),
         sa.Column("created_time", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("run_uuid", "model_id", "direction", name="pk_run_model_links"),
-        sa.ForeignKeyConstraint(
-            ["run_uuid"],
-            ["runs.run_uuid"],
-            name="fk_run_model_links_run_uuid_runs",
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["model_id"],
-            ["logged_models.model_id"],
-            name="fk_run_model_links_model_id_logged_models",
-            ondelete="CASCADE",
-        ),
+        cascade_fk("run_model_links", "run_uuid", "runs"),
+        cascade_fk("run_model_links", "model_id", "logged_models"),
     )
     op.create_index("ix_run_model_links_model", "run_model_links", ["model_id"])
     _import_run_models()

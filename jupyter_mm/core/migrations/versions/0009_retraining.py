@@ -13,12 +13,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from jupyter_mm.core.migrations._helpers import BigInt, cascade_fk
+
 revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
-
-BigInt = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
@@ -28,12 +28,7 @@ def upgrade() -> None:
         sa.Column("policy", sa.Text(), nullable=False),
         sa.Column("updated_by", sa.String(250), nullable=False),
         sa.Column("updated_time", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["model_id"],
-            ["registered_models.model_id"],
-            name="fk_retraining_policies_model_id_registered_models",
-            ondelete="CASCADE",
-        ),  # fmt: skip
+        cascade_fk("retraining_policies", "model_id", "registered_models"),
         sa.PrimaryKeyConstraint("model_id", name="pk_retraining_policies"),
     )
     op.create_table(
@@ -55,12 +50,7 @@ def upgrade() -> None:
         sa.Column("created_by", sa.String(250), nullable=False),
         sa.Column("created_time", sa.BigInteger(), nullable=False),
         sa.Column("updated_time", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["model_id"],
-            ["registered_models.model_id"],
-            name="fk_retrainings_model_id_registered_models",
-            ondelete="CASCADE",
-        ),  # fmt: skip
+        cascade_fk("retrainings", "model_id", "registered_models"),
         sa.PrimaryKeyConstraint("retraining_id", name="pk_retrainings"),
         sa.UniqueConstraint("model_id", "event_key", name="uq_retrainings_model_id_event_key"),
     )
