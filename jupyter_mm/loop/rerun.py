@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import json
+import logging
 import os
 import shlex
 import time
@@ -28,6 +29,8 @@ from ..errors import InvalidInput, MMError, NotFound
 
 if TYPE_CHECKING:
     from ..core.store import TrackingStore
+
+_log = logging.getLogger(__name__)
 
 #: Run tags the re-run sets: the original run, the job, the overrides (JSON).
 TAG_RERUN_OF = "mm.rerun_of"
@@ -75,7 +78,8 @@ def _transformed(source: str) -> str | None:
         return None
     try:
         return TransformerManager().transform_cell(source)
-    except Exception:
+    except Exception:  # not IPython syntax either: the caller treats the cell as opaque
+        _log.debug("transforming a cell's IPython syntax failed", exc_info=True)
         return None
 
 
