@@ -232,28 +232,12 @@ def _p_values(args: list[str]) -> dict[str, int]:
 
 def _assignment_span(source: str, key: str) -> tuple[ast.expr, Any] | None:
     """The value node of the last top-level ``key = <literal>`` in ``source``, and the literal."""
-    from ..notebook.cell_params import _simple
+    from ..notebook.cell_params import literal_assignment_nodes
 
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return None
     found = None
-    for node in tree.body:
-        if isinstance(node, ast.Assign):
-            targets, value = node.targets, node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets, value = [node.target], node.value
-        else:
-            continue
-        if not any(isinstance(t, ast.Name) and t.id == key for t in targets):
-            continue
-        try:
-            literal = ast.literal_eval(value)
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            continue
-        if _simple(literal):
-            found = (value, literal)
+    for name, node, literal in literal_assignment_nodes(source):
+        if name == key:
+            found = (node, literal)
     return found
 
 
