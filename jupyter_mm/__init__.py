@@ -264,7 +264,9 @@ def _register_in_ipython() -> None:
         if ipython is not None:
             load_ipython_extension(ipython)
     except Exception:  # never break an import over a convenience
-        pass
+        import logging
+
+        logging.getLogger(__name__).debug("jupyter-mm: loading %%track failed", exc_info=True)
 
 
 _register_in_ipython()

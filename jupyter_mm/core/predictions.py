@@ -252,7 +252,10 @@ def _missing(fs: Any, path: str) -> bool:
         if isinstance(fs, pafs.FileSystem):
             return bool(fs.get_file_info(path).type == pafs.FileType.NotFound)
         return not fs.exists(path)
-    except Exception:
+    except Exception:  # unknown: the caller reports the read's own error
+        import logging
+
+        logging.getLogger(__name__).debug("exists(%s) failed", path, exc_info=True)
         return False
 
 

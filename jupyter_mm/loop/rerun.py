@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import json
+import logging
 import os
 import shlex
 import time
@@ -28,6 +29,8 @@ from ..errors import InvalidInput, MMError, NotFound
 
 if TYPE_CHECKING:
     from ..core.store import TrackingStore
+
+_log = logging.getLogger(__name__)
 
 #: Run tags the re-run sets: the original run, the job, the overrides (JSON).
 TAG_RERUN_OF = "mm.rerun_of"
@@ -75,7 +78,8 @@ def _transformed(source: str) -> str | None:
         return None
     try:
         return TransformerManager().transform_cell(source)
-    except Exception:
+    except Exception:  # not IPython syntax either: the caller treats the cell as opaque
+        _log.debug("transforming a cell's IPython syntax failed", exc_info=True)
         return None
 
 
@@ -228,28 +232,12 @@ def _p_values(args: list[str]) -> dict[str, int]:
 
 def _assignment_span(source: str, key: str) -> tuple[ast.expr, Any] | None:
     """The value node of the last top-level ``key = <literal>`` in ``source``, and the literal."""
-    from ..notebook.cell_params import _simple
+    from ..notebook.cell_params import literal_assignment_nodes
 
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return None
     found = None
-    for node in tree.body:
-        if isinstance(node, ast.Assign):
-            targets, value = node.targets, node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets, value = [node.target], node.value
-        else:
-            continue
-        if not any(isinstance(t, ast.Name) and t.id == key for t in targets):
-            continue
-        try:
-            literal = ast.literal_eval(value)
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            continue
-        if _simple(literal):
-            found = (value, literal)
+    for name, node, literal in literal_assignment_nodes(source):
+        if name == key:
+            found = (node, literal)
     return found
 
 

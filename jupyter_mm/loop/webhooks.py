@@ -278,16 +278,7 @@ class WebhookDispatcher:
         else:
             answer = self.sender.post(d)
             outcome, next_time = self._outcome(d, answer)
-        self.store.record_webhook_attempt(
-            d.delivery_id,
-            time=int(time.time() * 1000),
-            duration_ms=answer.duration_ms,
-            response_status=answer.status,
-            response_body=answer.body,
-            error=answer.error,
-            outcome=outcome,
-            next_attempt_time=next_time,
-        )
+        _record_attempt(self.store, d.delivery_id, answer, outcome, next_time)
         return answer
 
     def _outcome(self, d: DueDelivery, answer: Answer) -> tuple[str, int | None]:
@@ -332,6 +323,22 @@ class WebhookDispatcher:
             self._wake.wait(wait)
 
 
+def _record_attempt(
+    store: Store, delivery_id: str, answer: Answer, outcome: str, next_time: int | None = None
+) -> None:
+    """Keep an attempt (now) and the receiver's answer in the delivery log."""
+    store.record_webhook_attempt(
+        delivery_id,
+        time=int(time.time() * 1000),
+        duration_ms=answer.duration_ms,
+        response_status=answer.status,
+        response_body=answer.body,
+        error=answer.error,
+        outcome=outcome,
+        next_attempt_time=next_time,
+    )
+
+
 def _refused(answer: Answer) -> bool:
     return bool(answer.error and answer.error.startswith("refused:"))
 
@@ -347,15 +354,7 @@ def test_webhook(store: Store, webhook_id: str, event: str | None = None, *,
     finally:
         sender.close()
     ok = answer.delivered or (answer.status is not None and answer.status < 400)
-    store.record_webhook_attempt(
-        d.delivery_id,
-        time=int(time.time() * 1000),
-        duration_ms=answer.duration_ms,
-        response_status=answer.status,
-        response_body=answer.body,
-        error=answer.error,
-        outcome=SUCCEEDED if ok else FAILED,
-    )
+    _record_attempt(store, d.delivery_id, answer, SUCCEEDED if ok else FAILED)
     return TestResult(
         success=ok,
         response_status=answer.status,

@@ -5,16 +5,22 @@ computed is left to ``--params NAME`` or ``mm.log_param``."""
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from typing import Any
 
 
 def literal_assignments(source: str) -> dict[str, Any]:
     """``{name: value}`` for top-level ``name = <literal>`` statements (last assignment wins)."""
+    return {name: literal for name, _, literal in literal_assignment_nodes(source)}
+
+
+def literal_assignment_nodes(source: str) -> Iterator[tuple[str, ast.expr, Any]]:
+    """``(name, value node, value)`` for each top-level ``name = <literal>`` in order (none if
+    ``source`` is not Python); the node says where the literal stands (``mm.rerun`` edits it)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return {}
-    found: dict[str, Any] = {}
+        return
     for node in tree.body:
         if isinstance(node, ast.Assign):
             targets, value = node.targets, node.value
@@ -30,8 +36,7 @@ def literal_assignments(source: str) -> dict[str, Any]:
             continue
         for target in targets:
             if isinstance(target, ast.Name):
-                found[target.id] = literal
-    return found
+                yield target.id, value, literal
 
 
 def _simple(value: Any, depth: int = 0) -> bool:

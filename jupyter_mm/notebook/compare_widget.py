@@ -110,7 +110,7 @@ class CompareWidget(NotebookWidget):
     """Runs compared side by side: metric curves, a runs table, parallel coordinates and a scatter,
     linked through ``hidden`` and ``selected``. Build it with :func:`compare`."""
 
-    _esm = widget_module("compare.js")
+    _esm = widget_module("compare.js", "plotly.js")
     _css = widget_module("compare.css")
     _poll_seconds = POLL_SECONDS
     _cpu_budget = CPU_BUDGET

@@ -20,7 +20,7 @@ from ..errors import InvalidInput
 from ..monitoring.current import MAX_ROWS, MIN_ROWS
 from .compare_figures import plotly_js
 from .drift_figures import STATIC_MODES, figures, headline, static_html
-from .widget_base import HAVE_WIDGETS, STATIC, NotebookWidget
+from .widget_base import HAVE_WIDGETS, NotebookWidget, widget_module
 
 if TYPE_CHECKING:
     from ..monitoring.presets import Thresholds
@@ -34,8 +34,8 @@ class DriftReport(NotebookWidget):
     (:func:`jupyter_mm.monitoring.report.report_data`), ``figures`` its plotly figures per
     feature, ``feature`` the feature shown beside the score."""
 
-    _esm = STATIC / "drift_report.js"
-    _css = STATIC / "drift_report.css"
+    _esm = widget_module("drift_report.js", "plotly.js")
+    _css = widget_module("drift_report.css")
 
     _plotly = traitlets.Bytes(b"").tag(sync=True)
     report = traitlets.Dict().tag(sync=True)

@@ -25,6 +25,7 @@ def _counts_before_running() -> bool:
 
         return tuple(IPython.version_info[:2]) >= (9, 8)
     except Exception:
+        log_swallowed(_log, "reading IPython's version")
         return False
 
 

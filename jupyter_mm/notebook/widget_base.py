@@ -38,11 +38,12 @@ _log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 
 
-def widget_module(name: str) -> str:
+def widget_module(name: str, *shared: str) -> str:
     """The ESM or CSS a widget sends: ``static/widget.js`` (or ``.css``), what every widget
-    shares, then ``static/<name>``. An anywidget module is one file: it cannot import a sibling."""
-    common = STATIC / ("widget" + Path(name).suffix)
-    return common.read_text(encoding="utf-8") + "\n" + (STATIC / name).read_text(encoding="utf-8")
+    shares, then the ``shared`` parts some widgets share (e.g. ``plotly.js``), then
+    ``static/<name>``. An anywidget module is one file: it cannot import a sibling."""
+    parts = ["widget" + Path(name).suffix, *shared, name]
+    return "\n".join((STATIC / part).read_text(encoding="utf-8") for part in parts)
 
 
 try:

@@ -1,6 +1,7 @@
 """What the server's event sources share: the background task of its pollers, started once on
-the running event loop, cancelled and awaited on stop (the store watcher of :mod:`.events`, the
-monitor scheduler of :mod:`.monitor_events`), and the declaration, registration and emission of
+the running event loop, cancelled and awaited on stop (the store watcher of :mod:`.events`; the
+monitor scheduler of :mod:`.monitor_events` and the retraining schedules of :mod:`.retraining`,
+both a :class:`TickLoop`), and the declaration, registration and emission of
 their events on jupyter_server's event bus (also the job runner's, :mod:`.jobs`)."""
 
 from __future__ import annotations
@@ -101,3 +102,34 @@ class BackgroundLoop:
 
     async def _loop(self) -> None:
         raise NotImplementedError
+
+
+class TickLoop(BackgroundLoop):
+    """A :class:`BackgroundLoop` that calls :meth:`run_once` in a worker thread every ``tick``
+    seconds and gives what it returns to :meth:`handle`. A failing tick (the store unreachable)
+    is logged once per outage with ``failure``; the next tick tries again."""
+
+    tick: float
+    failure = "jupyter-mm: a background tick failed"
+
+    def run_once(self) -> Any:
+        raise NotImplementedError
+
+    def handle(self, result: Any) -> None:
+        """What to do on the event loop with a tick's result (default: nothing)."""
+
+    async def _loop(self) -> None:
+        failing = False
+        while not self._stopping:
+            try:
+                result = await asyncio.to_thread(self.run_once)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the store is unreachable: try again next tick
+                if not failing:
+                    self.log.exception(self.failure)
+                failing = True
+            else:
+                failing = False
+                self.handle(result)
+            await asyncio.sleep(self.tick)

@@ -27,12 +27,11 @@ team server receive it on ``{base_url}jupyter-mm/events``.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from typing import TYPE_CHECKING, Any
 
-from .background import BackgroundLoop, event_schema, register_event_schemas
+from .background import TickLoop, event_schema, register_event_schemas
 
 if TYPE_CHECKING:
     from jupyter_events import EventLogger
@@ -138,8 +137,10 @@ def alarms(ev: Evaluation) -> list[dict[str, Any]]:
     return [*out, performance_event(ev)] if ev.performance_crossed else out
 
 
-class MonitorScheduler(BackgroundLoop):
+class MonitorScheduler(TickLoop):
     """Evaluates due monitors every ``tick`` seconds and emits their crossings."""
+
+    failure = "jupyter-mm monitors: listing the due monitors failed"
 
     def __init__(
         self,
@@ -157,23 +158,10 @@ class MonitorScheduler(BackgroundLoop):
 
         return run_due(self.provider.get())
 
-    async def _loop(self) -> None:
-        failing = False
-        while not self._stopping:
-            try:
-                done = await asyncio.to_thread(self.run_once)
-                failing = False
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the store is unreachable: try again next tick
-                if not failing:
-                    self.log.exception("jupyter-mm monitors: listing the due monitors failed")
-                failing = True
-                done = []
-            for ev in done:
-                for data in alarms(ev):
-                    self.emit(MONITOR_EVENT_SCHEMA_ID, data, f"evaluation {ev.id}")
-            await asyncio.sleep(self.tick)
+    def handle(self, result: list[Evaluation]) -> None:
+        for ev in result:
+            for data in alarms(ev):
+                self.emit(MONITOR_EVENT_SCHEMA_ID, data, f"evaluation {ev.id}")
 
 
 def start_monitors(app: Any, tick: float = 30.0) -> MonitorScheduler:

@@ -15,7 +15,7 @@ import asyncio
 import logging
 from typing import Any
 
-from .background import BackgroundLoop, register_event_schemas
+from .background import TickLoop, register_event_schemas
 from .jobs import JOBS_SETTING
 
 #: Key of the running schedule loop in the tornado settings.
@@ -34,7 +34,11 @@ def job_submitter(app: Any, created_by: str) -> Any:
     return submit
 
 
-class RetrainingSchedules(BackgroundLoop):
+class RetrainingSchedules(TickLoop):
+    """Starts the scheduled retrainings whose period began, every ``tick`` seconds."""
+
+    failure = "jupyter-mm retraining: the scheduled retrainings failed"
+
     def __init__(self, app: Any, tick: float, log: logging.Logger) -> None:
         self.app, self.tick, self.log = app, tick, log
 
@@ -42,20 +46,6 @@ class RetrainingSchedules(BackgroundLoop):
         from ..loop.retraining import SYSTEM_ACTOR, run_schedules
 
         return run_schedules(self.app.store_provider.get(), job_submitter(self.app, SYSTEM_ACTOR))
-
-    async def _loop(self) -> None:
-        failing = False
-        while not self._stopping:
-            try:
-                await asyncio.to_thread(self.run_once)
-                failing = False
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the store is unreachable: try again next tick
-                if not failing:
-                    self.log.exception("jupyter-mm retraining: the scheduled retrainings failed")
-                failing = True
-            await asyncio.sleep(self.tick)
 
 
 def start_retraining(app: Any, tick: float) -> None:

@@ -18,6 +18,7 @@ lives on the event loop; every ``predict`` runs in the thread pool.
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ import pandas as pd
 
 from .metrics import ServingMetrics
 from .models import ServedModel
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -129,7 +132,8 @@ class Batcher:
             stacked = pd.concat(frames, ignore_index=True)
             result = await self._run(model, stacked, None, rows)
             parts = _split(result, sizes)
-        except Exception:
+        except Exception:  # each request then fails (or succeeds) on its own, with its own error
+            _log.debug("a batch of %d requests failed as a whole", len(frames), exc_info=True)
             parts = None
         if parts is None:  # the batch failed, or its output has no rows to split: one by one
             await asyncio.gather(

@@ -399,3 +399,29 @@ export function trackTraining(
     runName
   );
 }
+
+/**
+ * Kernel lines that set up a model to monitor: `time`, `np`, `pd`, `mm`,
+ * `build_profile`, the kernel's `store`, `features(n, shift, seed)` (a frame
+ * of `income`, normal around 50 + 10 * shift, and `region`), a training `run`
+ * in `experiment` and the registered model `model` (no version yet).
+ */
+export function monitoredModelSetup(
+  model: string,
+  experiment: string
+): string[] {
+  return [
+    'import time',
+    'import numpy as np, pandas as pd',
+    'import jupyter_mm as mm',
+    'from jupyter_mm.client import backend',
+    'from jupyter_mm.monitoring.profile import build_profile',
+    'store = backend.get_store()',
+    'def features(n, shift, seed):',
+    '    rng = np.random.default_rng(seed)',
+    "    return pd.DataFrame({'income': rng.normal(50 + 10 * shift, 10, n),",
+    "                         'region': rng.choice(['N', 'S'], n)})",
+    `run = store.create_run(store.get_or_create_experiment('${experiment}'), name='train')`,
+    `store.create_registered_model('${model}', actor='alice')`
+  ];
+}

@@ -11,25 +11,20 @@
  */
 import { expect, test } from '@jupyterlab/galata';
 import type { Locator, Page } from '@playwright/test';
-import { API, execute, openNotebook, uploadNotebook } from './helpers';
+import {
+  API,
+  execute,
+  monitoredModelSetup,
+  openNotebook,
+  uploadNotebook
+} from './helpers';
 
 const ALICE = { Authorization: 'token mm-ui-alice' };
 const MODEL = 'scorecard-monitored';
 
 const CELLS = [
   [
-    'import time',
-    'import numpy as np, pandas as pd',
-    'import jupyter_mm as mm',
-    'from jupyter_mm.client import backend',
-    'from jupyter_mm.monitoring.profile import build_profile',
-    'store = backend.get_store()',
-    'def features(n, shift, seed):',
-    '    rng = np.random.default_rng(seed)',
-    "    return pd.DataFrame({'income': rng.normal(50 + 10 * shift, 10, n),",
-    "                         'region': rng.choice(['N', 'S'], n)})",
-    "run = store.create_run(store.get_or_create_experiment('monitoring-ui'), name='train')",
-    `store.create_registered_model('${MODEL}', actor='alice')`,
+    ...monitoredModelSetup(MODEL, 'monitoring-ui'),
     'for _ in range(2):',
     `    store.create_model_version('${MODEL}', f'runs:/{run.id}/model', actor='alice')`,
     `store.set_registered_model_alias('${MODEL}', 'champion', 1, actor='alice')`,

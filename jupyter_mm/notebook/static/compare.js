@@ -4,39 +4,6 @@
 // plotly.js arrives once as a binary trait (`_plotly`) and is imported once per page.
 // Everything from the kernel is set with textContent / setAttribute, never parsed as HTML.
 
-const CACHE = "__jupyter_mm_plotly__";
-
-// plotly.js is a UMD bundle: give it a CommonJS `module` so it exports instead of installing
-// window.Plotly over another copy; restore whatever window.Plotly was before.
-function loadPlotly(model) {
-  if (globalThis[CACHE]) return globalThis[CACHE];
-  const promise = (async () => {
-    const src = model.get("_plotly");
-    if (!src || !src.byteLength) throw new Error("plotly.js was not sent by the kernel");
-    const had = Object.prototype.hasOwnProperty.call(globalThis, "Plotly");
-    const before = globalThis.Plotly;
-    const blob = new Blob(
-      ["const module = { exports: {} }; const exports = module.exports;\n", src,
-       "\nexport default module.exports;\n"],
-      { type: "text/javascript" },
-    );
-    const url = URL.createObjectURL(blob);
-    try {
-      const mod = await import(/* webpackIgnore: true */ url);
-      return mod.default;
-    } finally {
-      URL.revokeObjectURL(url);
-      if (had) globalThis.Plotly = before;
-      else delete globalThis.Plotly;
-    }
-  })();
-  globalThis[CACHE] = promise;
-  promise.catch(() => {
-    if (globalThis[CACHE] === promise) delete globalThis[CACHE];
-  });
-  return promise;
-}
-
 const fmt = (v) => formatNumber(v, 5, "");
 
 function select(cls, label, options, value, onChange) {
@@ -250,7 +217,7 @@ function render({ model, el: host }) {
     const differing = new Set(t.differing || []);
     const params = (t.params || []).filter((p) => !model.get("hide_identical") || differing.has(p));
     const metrics = t.metrics || [];
-    const table = el("table", "jmm-cmp-table");
+    const table = el("table", "jmm-table jmm-cmp-table");
     const head = el("tr");
     head.append(el("th", "", ""), el("th", "", "run"), el("th", "", "status"));
     for (const p of params) {
@@ -333,23 +300,18 @@ function render({ model, el: host }) {
     if (destroyed) return;
     syncControls();
     drawFigures().catch((err) => {
-      status.textContent = "could not draw: " + String(err && err.message ? err.message : err);
+      status.textContent = "could not draw: " + errorText(err);
     });
   });
 
   buildBar();
   syncControls();
   drawTable();
-  status.textContent = "loading plotly.js…";
-  loadPlotly(model)
-    .then((P) => {
-      Plotly = P;
-      syncControls();
-      schedule();
-    })
-    .catch((err) => {
-      status.textContent = "plotly.js could not load: " + String(err && err.message ? err.message : err);
-    });
+  whenPlotly(model, status, (P) => {
+    Plotly = P;
+    syncControls();
+    schedule();
+  });
 
   // JupyterLab marks the theme on <body>: redraw with its colours when it changes.
   const themeWatch = new MutationObserver(() => schedule());

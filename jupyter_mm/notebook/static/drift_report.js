@@ -6,49 +6,12 @@
 // plotly.js arrives once as a binary trait (`_plotly`) and is imported once per page (shared
 // with mm.compare's widget).
 
-const CACHE = "__jupyter_mm_plotly__";
 const SCORE = "__score__";
 const COLUMNS = [
   ["feature", "feature"], ["method", "method"], ["statistic", "statistic"],
   ["threshold", "threshold"], ["band", "verdict"], ["p_value", "p-value"],
   ["n_reference", "n reference"], ["n_current", "n current"],
 ];
-
-function loadPlotly(model) {
-  if (globalThis[CACHE]) return globalThis[CACHE];
-  const promise = (async () => {
-    const src = model.get("_plotly");
-    if (!src || !src.byteLength) throw new Error("plotly.js was not sent by the kernel");
-    const had = Object.prototype.hasOwnProperty.call(globalThis, "Plotly");
-    const before = globalThis.Plotly;
-    const blob = new Blob(
-      ["const module = { exports: {} }; const exports = module.exports;\n", src,
-       "\nexport default module.exports;\n"],
-      { type: "text/javascript" },
-    );
-    const url = URL.createObjectURL(blob);
-    try {
-      const mod = await import(/* webpackIgnore: true */ url);
-      return mod.default;
-    } finally {
-      URL.revokeObjectURL(url);
-      if (had) globalThis.Plotly = before;
-      else delete globalThis.Plotly;
-    }
-  })();
-  globalThis[CACHE] = promise;
-  promise.catch(() => {
-    if (globalThis[CACHE] === promise) delete globalThis[CACHE];
-  });
-  return promise;
-}
-
-function el(tag, cls, text) {
-  const node = document.createElement(tag);
-  if (cls) node.className = cls;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function fmt(v) {
   if (v === null || v === undefined) return "";
@@ -61,7 +24,7 @@ function fmt(v) {
 const label = (feature) => (feature === SCORE ? "score" : feature);
 
 function render({ model, el: host }) {
-  const root = el("div", "jmm-drift");
+  const root = el("div", "jmm-widget jmm-drift");
   const head = el("div", "jmm-drift-head");
   const notes = el("ul", "jmm-drift-notes");
   const status = el("div", "jmm-drift-status");
@@ -90,7 +53,7 @@ function render({ model, el: host }) {
   const drawTable = () => {
     const r = model.get("report") || {};
     const chosen = model.get("feature");
-    const table = el("table", "jmm-drift-table");
+    const table = el("table", "jmm-table jmm-drift-table");
     const tr = el("tr");
     for (const [, name] of COLUMNS) tr.append(el("th", "", name));
     const thead = el("thead");
@@ -146,33 +109,22 @@ function render({ model, el: host }) {
     }
   };
 
-  let pending = false;
-  const schedule = () => {
-    if (pending) return;
-    pending = true;
-    requestAnimationFrame(() => {
-      pending = false;
-      if (destroyed) return;
-      drawHead();
-      drawTable();
-      drawPlots().catch((err) => {
-        status.textContent = "could not draw: " + String(err && err.message ? err.message : err);
-      });
+  const schedule = onePerFrame(() => {
+    if (destroyed) return;
+    drawHead();
+    drawTable();
+    drawPlots().catch((err) => {
+      status.textContent = "could not draw: " + errorText(err);
     });
-  };
+  });
 
   drawHead();
   drawTable();
-  status.textContent = "loading plotly.js…";
-  loadPlotly(model)
-    .then((P) => {
-      Plotly = P;
-      status.textContent = "";
-      schedule();
-    })
-    .catch((err) => {
-      status.textContent = "plotly.js could not load: " + String(err && err.message ? err.message : err);
-    });
+  whenPlotly(model, status, (P) => {
+    Plotly = P;
+    status.textContent = "";
+    schedule();
+  });
 
   const resize = new ResizeObserver(() => {
     if (Plotly) for (const d of drawn) Plotly.Plots.resize(d);

@@ -20,6 +20,11 @@ function formatNumber(v, digits, empty) {
   return String(Number(v.toPrecision(digits)));
 }
 
+// What an error says, for a status line.
+function errorText(err) {
+  return String(err && err.message ? err.message : err);
+}
+
 // A function that runs `draw` once on the next animation frame, however often it is called
 // before then: bursts of trait changes become one redraw.
 function onePerFrame(draw) {

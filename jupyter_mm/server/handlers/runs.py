@@ -285,6 +285,17 @@ def metric_value(key: Any, value: Any) -> float:
         raise InvalidInput(f"metric {key!r}: value {value} is out of range") from None
 
 
+def batch_fields(
+    body: dict[str, Any], now: int
+) -> tuple[list[tuple[str, float, int, int]], dict[str, str], str | None]:
+    """The ``metrics`` points, ``tags`` and ``batch_id`` of a ``log-batch`` or ``end`` body."""
+    return (
+        metric_points(body.get("metrics"), now),
+        string_map(body.get("tags"), "tags"),
+        batch_id_field(body),
+    )
+
+
 def metric_points(metrics: Any, now: int) -> list[tuple[str, float, int, int]]:
     if metrics is None:
         return []
@@ -334,10 +345,8 @@ class LogBatchHandler(MMHandler):
         body = json_object(
             self, ("metrics", "params", "tags", "batch_id"), limit=MAX_BATCH_JSON_BYTES
         )
-        points = metric_points(body.get("metrics"), now_ms())
         params = string_map(body.get("params"), "params")
-        tags = string_map(body.get("tags"), "tags")
-        batch_id = batch_id_field(body)
+        points, tags, batch_id = batch_fields(body, now_ms())
 
         def write(store: Store) -> dict[str, Any]:
             applied = store.log_batch(
@@ -377,9 +386,7 @@ class EndRunHandler(MMHandler):
         )
         status = check_status(string_field(body, "status") or "FINISHED")
         end_time = int_field(body.get("end_time"), "end_time", 0, limits.MAX_STEP)
-        points = metric_points(body.get("metrics"), now_ms())
-        tags = string_map(body.get("tags"), "tags")
-        batch_id = batch_id_field(body)
+        points, tags, batch_id = batch_fields(body, now_ms())
 
         def write(store: Store) -> dict[str, Any]:
             applied = store.end_run(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import mimetypes
 import unicodedata
 import urllib.parse
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ...core.artifacts import normalize_path, normalize_prefix
 from ...core.entities import ArtifactInfo
@@ -24,13 +24,14 @@ from ...core.store.logged_models import check_model_id
 from ...errors import InvalidInput, NotFound, PermissionDenied
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from ...core.store import Store
 
 #: Where a file is: ("run", run id, path), ("model", logged model id, path) or ("proxy", "",
 #: path) for a file outside runs.
 Location = tuple[str, str, str]
+T = TypeVar("T")
 
 
 def _parts(path: str) -> list[str]:
@@ -160,31 +161,38 @@ def _resolved(store: Store, where: Location) -> Location:
     return where
 
 
-def info(store: Store, where: Location) -> ArtifactInfo:
+def _by_kind(
+    store: Store,
+    where: Location,
+    run: Callable[[str, str], T],
+    proxy: Callable[[str], T],
+    model: Callable[[str, str], T],
+) -> T:
+    """``run(run_id, path)``, ``proxy(path)`` or ``model(model_id, path)``, by where the file is."""
     kind, owner, logical = _resolved(store, where)
     if kind == "run":
-        return store.artifact_info(owner, logical)
+        return run(owner, logical)
     if kind == "proxy":
-        return store.proxy_file_info(logical)
-    return store.model_artifact_info(owner, logical)
+        return proxy(logical)
+    return model(owner, logical)
+
+
+def info(store: Store, where: Location) -> ArtifactInfo:
+    return _by_kind(
+        store, where, store.artifact_info, store.proxy_file_info, store.model_artifact_info
+    )
 
 
 def read(store: Store, where: Location) -> bytes:
-    kind, owner, logical = _resolved(store, where)
-    if kind == "run":
-        return store.read_artifact(owner, logical)
-    if kind == "proxy":
-        return store.read_proxy_file(logical)
-    return store.read_model_artifact(owner, logical)
+    return _by_kind(
+        store, where, store.read_artifact, store.read_proxy_file, store.read_model_artifact
+    )
 
 
 def iterate(store: Store, where: Location) -> Iterator[bytes]:
-    kind, owner, logical = _resolved(store, where)
-    if kind == "run":
-        return store.iter_artifact(owner, logical)
-    if kind == "proxy":
-        return store.iter_proxy_file(logical)
-    return store.iter_model_artifact(owner, logical)
+    return _by_kind(
+        store, where, store.iter_artifact, store.iter_proxy_file, store.iter_model_artifact
+    )
 
 
 def put(
