@@ -171,8 +171,10 @@ export class RunsModel implements IDisposable {
       wanted === RunsModel.ALL_EXPERIMENTS ||
       this._experiments.some(e => e.id === wanted);
     const newest = known ? null : await this._newestRunExperiment();
-    await this.setExperiment(
-      RunsModel.chooseExperiment(this._experiments, wanted, newest)
+    // An automatic choice is not remembered: the user's choice is.
+    await this._showExperiment(
+      RunsModel.chooseExperiment(this._experiments, wanted, newest),
+      false
     );
   }
 
@@ -220,6 +222,10 @@ export class RunsModel implements IDisposable {
    * Show another experiment, with its remembered columns and order.
    */
   async setExperiment(id: string): Promise<void> {
+    await this._showExperiment(id, true);
+  }
+
+  private async _showExperiment(id: string, remember: boolean): Promise<void> {
     this._experimentId = id;
     this._columns = this._remembered.columns[id]
       ? [...this._remembered.columns[id]]
@@ -229,8 +235,10 @@ export class RunsModel implements IDisposable {
     this._keys = { params: new Set(), metrics: new Set(), tags: new Set() };
     this._selection = new Set();
     this._anchor = null;
-    this._remembered.experimentId = id;
-    this._save();
+    if (remember) {
+      this._remembered.experimentId = id;
+      this._save();
+    }
     void this._discoverKeys(id);
     await this.reload();
   }

@@ -561,6 +561,31 @@ describe('RunsModel', () => {
     expect(model.rows.map(r => r.id)).toEqual([hex(2), hex(1)]);
   });
 
+  it('remembers only the experiment the user chose', async () => {
+    const saved: RunsModel.IMemory[] = [];
+    const memory = {
+      fetch: async () => saved[saved.length - 1] ?? null,
+      save: async (value: RunsModel.IMemory) => {
+        saved.push(JSON.parse(JSON.stringify(value)));
+      }
+    };
+    model.dispose();
+    api.runs = [];
+    model = new RunsModel({ api, memory });
+    await model.start(); // nothing anywhere: Default, not remembered
+    expect(model.experimentId).toBe('0');
+    api.runs = [makeRun(1, { experiment_id: '1' })];
+    const next = new RunsModel({ api, memory });
+    await next.start();
+    expect(next.experimentId).toBe('1');
+    await next.setExperiment('0');
+    const last = new RunsModel({ api, memory });
+    await last.start();
+    expect(last.experimentId).toBe('0');
+    next.dispose();
+    last.dispose();
+  });
+
   it('shows the runs of every experiment, with their experiment', async () => {
     api.runs = [
       makeRun(1, { experiment_id: '0', experiment: 'Default' }),
