@@ -145,6 +145,17 @@ class FakeApi implements IRunsApi {
   }
 }
 
+/** An IStateDB stand-in: what was saved last is what is fetched. */
+function memoryStore(): RunsModel.IMemoryStore {
+  const saved: RunsModel.IMemory[] = [];
+  return {
+    fetch: async () => saved[saved.length - 1] ?? null,
+    save: async (value: RunsModel.IMemory) => {
+      saved.push(JSON.parse(JSON.stringify(value)));
+    }
+  };
+}
+
 function waitFor(
   model: RunsModel,
   predicate: () => boolean,
@@ -562,13 +573,7 @@ describe('RunsModel', () => {
   });
 
   it('remembers only the experiment the user chose', async () => {
-    const saved: RunsModel.IMemory[] = [];
-    const memory = {
-      fetch: async () => saved[saved.length - 1] ?? null,
-      save: async (value: RunsModel.IMemory) => {
-        saved.push(JSON.parse(JSON.stringify(value)));
-      }
-    };
+    const memory = memoryStore();
     model.dispose();
     api.runs = [];
     model = new RunsModel({ api, memory });
@@ -621,13 +626,7 @@ describe('RunsModel', () => {
   });
 
   it('remembers columns and order per experiment', async () => {
-    const saved: RunsModel.IMemory[] = [];
-    const memory = {
-      fetch: async () => saved[saved.length - 1] ?? null,
-      save: async (value: RunsModel.IMemory) => {
-        saved.push(JSON.parse(JSON.stringify(value)));
-      }
-    };
+    const memory = memoryStore();
     model.dispose();
     model = new RunsModel({ api, pageSize: 50, memory });
     await model.start();

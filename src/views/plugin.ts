@@ -160,6 +160,12 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
       button.pressed = pin;
       void tracker.save(widget); // the restorer keeps the pin
     };
+    // The view a new one replaces (none while every open one is pinned).
+    const unpinned = <T extends MainAreaWidget>(tracker: WidgetTracker<T>) =>
+      reusableView(
+        tracker.filter(() => true),
+        isPinned
+      );
     const addPinButton = (
       widget: MainAreaWidget,
       tracker: WidgetTracker<MainAreaWidget<any>>,
@@ -271,12 +277,7 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
           return existing;
         }
         const pin = args.pinned === true;
-        const replaced = pin
-          ? null
-          : reusableView(
-              runs.filter(() => true),
-              isPinned
-            );
+        const replaced = pin ? null : unpinned(runs);
         const [{ RunViewModel }, { RunViewWidget }] = await Promise.all([
           import('./runmodel'),
           import('./runview')
@@ -321,12 +322,7 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
           return existing;
         }
         const pin = args.pinned === true;
-        const replaced = pin
-          ? null
-          : reusableView(
-              compares.filter(() => true),
-              isPinned
-            );
+        const replaced = pin ? null : unpinned(compares);
         const { CompareModel, CompareViewWidget } =
           await import('./compareview');
         const model = new CompareModel(api, runIds);
