@@ -770,7 +770,11 @@ export class RunsModel implements IDisposable {
 
   private _emit(): void {
     if (this._columns === null) {
-      const auto = [...this._baseColumns(), ...differingColumns(this._rows)];
+      // The top rows decide (what is in view), so a long list costs no more.
+      const auto = [
+        ...this._baseColumns(),
+        ...differingColumns(this._rows.slice(0, RunsModel.DISCOVERY_RUNS))
+      ];
       if (auto.join('\n') !== this._autoColumns.join('\n')) {
         this._autoColumns = auto;
       }
