@@ -24,6 +24,7 @@ export const ATTRIBUTE_COLUMNS: ReadonlyArray<{ key: string; label: string }> =
   [
     { key: 'status', label: 'Status' },
     { key: 'name', label: 'Name' },
+    { key: 'experiment', label: 'Experiment' },
     { key: 'start_time', label: 'Started' },
     { key: 'duration', label: 'Duration' },
     { key: 'user', label: 'User' },
@@ -122,6 +123,7 @@ export function serverColumns(ids: ReadonlyArray<string>): string[] {
     if (column.section !== 'attributes') {
       out.add(column.id);
     } else if (column.key !== 'duration' && column.key !== 'id') {
+      // `experiment` (the name) is a field of its own: `experiment_id` is in BASE_FIELDS
       out.add(column.key);
     }
   }
@@ -278,7 +280,9 @@ export function cellText(run: IRun, id: string, now = Date.now()): string {
     case 'status':
       return statusLabel(run.status);
     case 'name':
-      return run.name || run.id.slice(0, 8);
+      return run.name || shortId(run.id);
+    case 'experiment':
+      return run.experiment ?? run.experiment_id ?? '';
     case 'start_time':
       return formatDateTime(run.start_time);
     case 'duration':
@@ -332,6 +336,8 @@ export function sortValue(run: IRun, id: string): number | string | null {
       return run.status ?? null;
     case 'name':
       return run.name ?? null;
+    case 'experiment':
+      return run.experiment ?? null;
     case 'start_time':
       return run.start_time ?? null;
     case 'user':
@@ -362,3 +368,98 @@ export function compareRuns(
   const order = va < vb ? -1 : va > vb ? 1 : 0;
   return ascending ? order : -order;
 }
+
+/**
+ * The first characters of a run id: enough to tell runs apart on screen.
+ */
+export function shortId(runId: string): string {
+  return runId.slice(0, 8);
+}
+
+/**
+ * Ids of the runs whose name another of `runs` also has (shown with their
+ * short id so the two can be told apart).
+ */
+export function clashingNames(runs: ReadonlyArray<IRun>): Set<string> {
+  const byName = new Map<string, string[]>();
+  for (const run of runs) {
+    const name = run.name || shortId(run.id);
+    byName.set(name, [...(byName.get(name) ?? []), run.id]);
+  }
+  const out = new Set<string>();
+  for (const ids of byName.values()) {
+    if (ids.length > 1) {
+      ids.forEach(id => out.add(id));
+    }
+  }
+  return out;
+}
+
+/**
+ * Most metric and param columns added on their own (the rest is one click
+ * away in the column chooser).
+ */
+export const MAX_DIFFERING = 8;
+
+/**
+ * The metric and param columns whose values differ across `runs` (a missing
+ * value counts as a value), metrics first, each section sorted by key: what
+ * tells the runs in view apart, shown when the user chose no columns.
+ */
+export function differingColumns(
+  runs: ReadonlyArray<IRun>,
+  limit = MAX_DIFFERING
+): string[] {
+  const out: string[] = [];
+  for (const section of ['metrics', 'params'] as const) {
+    const values = new Map<string, Set<string>>();
+    for (const run of runs) {
+      for (const key of Object.keys(run[section] ?? {})) {
+        values.set(key, new Set());
+      }
+    }
+    for (const [key, seen] of values) {
+      for (const run of runs) {
+        const value = (run[section] as Record<string, unknown> | undefined)?.[
+          key
+        ];
+        seen.add(value === undefined ? '\u0000missing' : String(value));
+      }
+    }
+    for (const key of [...values.keys()].sort()) {
+      if ((values.get(key)?.size ?? 0) > 1) {
+        out.push(`${section}.${key}`);
+      }
+    }
+  }
+  return out.slice(0, limit);
+}
+
+/**
+ * Width of a column, in pixels, to fit its header and the text of the given
+ * runs (approximated by character count: no measuring), within bounds.
+ */
+export function fitColumnWidth(
+  id: string,
+  runs: ReadonlyArray<IRun>,
+  extra: (run: IRun) => string = () => ''
+): number {
+  const column = parseColumn(id);
+  const CHAR = 7;
+  const PADDING = 18;
+  if (column?.section === 'attributes' && column.key === 'status') {
+    return Math.max(columnLabel(id).length * CHAR + PADDING, 76);
+  }
+  let chars = columnLabel(id).length + 2; // room for the sort arrow
+  for (const run of runs.slice(0, FIT_SAMPLE)) {
+    chars = Math.max(chars, cellText(run, id).length + extra(run).length);
+  }
+  const max =
+    column?.section === 'attributes' && column.key === 'id' ? 250 : 220;
+  return Math.min(max, Math.max(48, chars * CHAR + PADDING));
+}
+
+/**
+ * How many loaded runs are read to size the columns.
+ */
+export const FIT_SAMPLE = 200;

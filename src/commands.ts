@@ -104,8 +104,13 @@ export function registerRunCommands(options: {
     isEnabled: () =>
       selected().length > 0 && commands.hasCommand(CommandIDs.openRun),
     execute: async () => {
-      for (const run of selected().slice(0, 10)) {
-        await commands.execute(CommandIDs.openRun, { runId: run.id });
+      const runs = selected().slice(0, 10);
+      for (const run of runs) {
+        // Several runs each keep their tab (pinned); one reuses the run view.
+        await commands.execute(CommandIDs.openRun, {
+          runId: run.id,
+          pinned: runs.length > 1
+        });
       }
     }
   });

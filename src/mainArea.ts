@@ -12,7 +12,7 @@ export function openInMainArea<T extends Widget>(
   shell: JupyterFrontEnd.IShell,
   tracker: WidgetTracker<MainAreaWidget<T>>,
   content: T,
-  tab: { id: string; label: string; caption: string }
+  tab: { id: string; label: string; caption: string; ref?: string }
 ): MainAreaWidget<T> {
   const widget = new MainAreaWidget({ content });
   widget.id = tab.id;
@@ -21,7 +21,12 @@ export function openInMainArea<T extends Widget>(
   widget.title.icon = mmIcon;
   widget.title.closable = true;
   void tracker.add(widget);
-  shell.add(widget, 'main');
+  // Next to the view it replaces, when it replaces one.
+  shell.add(
+    widget,
+    'main',
+    tab.ref ? { ref: tab.ref, mode: 'tab-after' } : undefined
+  );
   shell.activateById(widget.id);
   return widget;
 }

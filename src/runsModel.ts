@@ -6,6 +6,7 @@ import { IExperiment, IRun } from './schema';
 import {
   DEFAULT_COLUMNS,
   compareRuns,
+  differingColumns,
   orderByClause,
   parseColumn,
   quoteString,
@@ -88,8 +89,26 @@ export class RunsModel implements IDisposable {
     return this._filterError;
   }
 
+  /**
+   * The shown columns: the user's choice for this experiment, or else the
+   * default ones plus the metrics and params that differ across the rows.
+   */
   get columns(): ReadonlyArray<string> {
-    return this._columns;
+    return this._columns ?? this._autoColumns;
+  }
+
+  /**
+   * Whether the columns are the user's choice (not picked automatically).
+   */
+  get columnsChosen(): boolean {
+    return this._columns !== null;
+  }
+
+  /**
+   * Whether the table spans every experiment.
+   */
+  get allExperiments(): boolean {
+    return this._experimentId === RunsModel.ALL_EXPERIMENTS;
   }
 
   get order(): RunsModel.IOrder | null {
@@ -148,13 +167,33 @@ export class RunsModel implements IDisposable {
     }
     await this.refreshExperiments();
     const wanted = this._remembered.experimentId;
-    const active = this._experiments.filter(
-      e => e.lifecycle_stage !== 'deleted'
+    const known =
+      wanted === RunsModel.ALL_EXPERIMENTS ||
+      this._experiments.some(e => e.id === wanted);
+    const newest = known ? null : await this._newestRunExperiment();
+    // An automatic choice is not remembered: the user's choice is.
+    await this._showExperiment(
+      RunsModel.chooseExperiment(this._experiments, wanted, newest),
+      false
     );
-    const id =
-      (wanted && this._experiments.some(e => e.id === wanted) && wanted) ||
-      (active.some(e => e.id === '0') ? '0' : (active[0]?.id ?? '0'));
-    await this.setExperiment(id);
+  }
+
+  /**
+   * The experiment of the most recently started active run, if any.
+   */
+  private async _newestRunExperiment(): Promise<string | null> {
+    try {
+      const reply = await this._api.search({
+        experiment_ids: [],
+        max_results: 1,
+        order_by: ['attributes.start_time DESC'],
+        view: 'active',
+        columns: ['experiment_id']
+      });
+      return reply.runs[0]?.experiment_id ?? null;
+    } catch {
+      return null;
+    }
   }
 
   /**
@@ -183,16 +222,23 @@ export class RunsModel implements IDisposable {
    * Show another experiment, with its remembered columns and order.
    */
   async setExperiment(id: string): Promise<void> {
+    await this._showExperiment(id, true);
+  }
+
+  private async _showExperiment(id: string, remember: boolean): Promise<void> {
     this._experimentId = id;
     this._columns = this._remembered.columns[id]
       ? [...this._remembered.columns[id]]
-      : [...this._defaultColumns];
+      : null;
+    this._autoColumns = this._baseColumns();
     this._order = this._remembered.order[id] ?? null;
     this._keys = { params: new Set(), metrics: new Set(), tags: new Set() };
     this._selection = new Set();
     this._anchor = null;
-    this._remembered.experimentId = id;
-    this._save();
+    if (remember) {
+      this._remembered.experimentId = id;
+      this._save();
+    }
     void this._discoverKeys(id);
     await this.reload();
   }
@@ -238,10 +284,11 @@ export class RunsModel implements IDisposable {
    * Choose the shown columns (column ids, in order).
    */
   async setColumns(columns: ReadonlyArray<string>): Promise<void> {
-    this._columns = columns.filter(c => parseColumn(c) !== null);
+    const chosen = columns.filter(c => parseColumn(c) !== null);
+    this._columns = chosen;
     if (
       this._order &&
-      !this._columns.includes(this._order.column) &&
+      !chosen.includes(this._order.column) &&
       this._order.column !== 'attributes.start_time'
     ) {
       this._order = null;
@@ -254,9 +301,10 @@ export class RunsModel implements IDisposable {
    * Show or hide a column.
    */
   async toggleColumn(columnId: string): Promise<void> {
-    const columns = this._columns.includes(columnId)
-      ? this._columns.filter(c => c !== columnId)
-      : [...this._columns, columnId];
+    const shown = this.columns;
+    const columns = shown.includes(columnId)
+      ? shown.filter(c => c !== columnId)
+      : [...shown, columnId];
     await this.setColumns(columns);
   }
 
@@ -370,6 +418,7 @@ export class RunsModel implements IDisposable {
     if (
       this._experimentId === null ||
       (event.experiment_id !== undefined &&
+        !this.allExperiments &&
         event.experiment_id !== this._experimentId)
     ) {
       return;
@@ -513,11 +562,15 @@ export class RunsModel implements IDisposable {
         order.push(clause);
       }
     }
+    // Automatic columns need every metric and param, to see which differ.
+    const columns = this._columns
+      ? serverColumns(this._columns)
+      : [...serverColumns(this._autoColumns), 'params.*', 'metrics.*'];
     const query: ISearchQuery = {
-      experiment_ids: [this._experimentId ?? '0'],
+      experiment_ids: this._experimentIds(this._experimentId ?? '0'),
       order_by: order,
       view: this._showDeleted ? 'all' : 'active',
-      columns: serverColumns(this._columns),
+      columns,
       ...overrides
     };
     const filter = overrides.filter ?? this._filter;
@@ -649,7 +702,7 @@ export class RunsModel implements IDisposable {
   private async _discoverKeys(experimentId: string): Promise<void> {
     try {
       const reply = await this._api.search({
-        experiment_ids: [experimentId],
+        experiment_ids: this._experimentIds(experimentId),
         max_results: RunsModel.DISCOVERY_RUNS,
         view: 'all',
         columns: ['params.*', 'metrics.*', 'tags.*']
@@ -666,12 +719,35 @@ export class RunsModel implements IDisposable {
     }
   }
 
+  /**
+   * The search's `experiment_ids` for a picker choice (none: every one).
+   */
+  private _experimentIds(id: string): string[] {
+    return id === RunsModel.ALL_EXPERIMENTS ? [] : [id];
+  }
+
+  /**
+   * The default columns, with the experiment's name across experiments.
+   */
+  private _baseColumns(): string[] {
+    const base = this._defaultColumns.filter(
+      c => c !== 'attributes.experiment'
+    );
+    if (this.allExperiments) {
+      const at = base.indexOf('attributes.name');
+      base.splice(at < 0 ? base.length : at + 1, 0, 'attributes.experiment');
+    }
+    return base;
+  }
+
   private _rememberView(): void {
     const id = this._experimentId;
     if (id === null) {
       return;
     }
-    this._remembered.columns[id] = [...this._columns];
+    if (this._columns) {
+      this._remembered.columns[id] = [...this._columns];
+    }
     if (this._order) {
       this._remembered.order[id] = this._order;
     } else {
@@ -693,6 +769,16 @@ export class RunsModel implements IDisposable {
   }
 
   private _emit(): void {
+    if (this._columns === null) {
+      // The top rows decide (what is in view), so a long list costs no more.
+      const auto = [
+        ...this._baseColumns(),
+        ...differingColumns(this._rows.slice(0, RunsModel.DISCOVERY_RUNS))
+      ];
+      if (auto.join('\n') !== this._autoColumns.join('\n')) {
+        this._autoColumns = auto;
+      }
+    }
     if (!this._isDisposed) {
       this._changed.emit();
     }
@@ -717,7 +803,8 @@ export class RunsModel implements IDisposable {
   private _error: string | null = null;
   private _filter = '';
   private _filterError: RunsModel.IFilterError | null = null;
-  private _columns: string[] = [...DEFAULT_COLUMNS];
+  private _columns: string[] | null = null;
+  private _autoColumns: string[] = [...DEFAULT_COLUMNS];
   private _order: RunsModel.IOrder | null = null;
   private _showDeleted = false;
   private _keys = {
@@ -754,6 +841,33 @@ export namespace RunsModel {
    * How many recent runs are read to discover the keys of an experiment.
    */
   export const DISCOVERY_RUNS = 200;
+
+  /**
+   * The picker's choice that shows the runs of every experiment.
+   */
+  export const ALL_EXPERIMENTS = '*';
+
+  /**
+   * The experiment the panel opens on: the remembered one while it exists,
+   * else the one with the newest run, else Default (or the first active).
+   */
+  export function chooseExperiment(
+    experiments: ReadonlyArray<IExperiment>,
+    remembered: string | null,
+    newestRun: string | null
+  ): string {
+    if (
+      remembered === ALL_EXPERIMENTS ||
+      (remembered && experiments.some(e => e.id === remembered))
+    ) {
+      return remembered;
+    }
+    const active = experiments.filter(e => e.lifecycle_stage !== 'deleted');
+    if (newestRun && active.some(e => e.id === newestRun)) {
+      return newestRun;
+    }
+    return active.some(e => e.id === '0') ? '0' : (active[0]?.id ?? '0');
+  }
 
   export interface IOptions {
     api: IRunsApi;

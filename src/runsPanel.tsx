@@ -8,9 +8,11 @@ import { IRun } from './schema';
 import {
   ATTRIBUTE_COLUMNS,
   cellText,
+  clashingNames,
   columnLabel,
+  fitColumnWidth,
   isSortable,
-  parseColumn,
+  shortId,
   statusLabel
 } from './columns';
 import { CommandIDs } from './commandIds';
@@ -30,30 +32,39 @@ const KNOWN_STATUSES = new Set([
 ]);
 
 /**
- * Width of a column, in pixels.
+ * Layout of the table's columns: widths fitted to the loaded rows, and the
+ * columns up to the name one stuck to the left edge (with their offset).
  */
-export function columnWidth(id: string): number {
-  const column = parseColumn(id);
-  if (!column) {
-    return 80;
-  }
-  if (column.section === 'attributes') {
-    switch (column.key) {
-      case 'status':
-        return 76;
-      case 'name':
-        return 150;
-      case 'start_time':
-        return 118;
-      case 'id':
-        return 250;
-      case 'notes':
-        return 160;
-      default:
-        return 90;
+export interface ITableLayout {
+  widths: Record<string, number>;
+  sticky: Record<string, number>;
+  width: number;
+}
+
+/**
+ * Lay out the columns for the given runs (see ITableLayout).
+ */
+export function tableLayout(
+  columns: ReadonlyArray<string>,
+  runs: ReadonlyArray<IRun>,
+  clashing: ReadonlySet<string>
+): ITableLayout {
+  const widths: Record<string, number> = {};
+  const sticky: Record<string, number> = {};
+  const nameAt = columns.indexOf('attributes.name');
+  let width = 0;
+  columns.forEach((id, index) => {
+    const extra =
+      id === 'attributes.name'
+        ? (run: IRun) => (clashing.has(run.id) ? ` ${shortId(run.id)}` : '')
+        : undefined;
+    widths[id] = fitColumnWidth(id, runs, extra);
+    if (index <= nameAt) {
+      sticky[id] = width;
     }
-  }
-  return column.section === 'metrics' ? 80 : 100;
+    width += widths[id];
+  });
+  return { widths, sticky, width };
 }
 
 /**
@@ -181,6 +192,8 @@ const RunRow = React.memo(
     run: IRun;
     index: number;
     columns: ReadonlyArray<string>;
+    layout: ITableLayout;
+    clashing: boolean;
     selected: boolean;
     focused: boolean;
     top: number;
@@ -218,19 +231,27 @@ const RunRow = React.memo(
       >
         {columns.map(id => {
           const text = cellText(run, id);
+          const left = props.layout.sticky[id];
+          const clash = props.clashing && id === 'attributes.name';
           return (
             <div
               key={id}
-              className="jp-mm-runs-cell"
+              className={
+                'jp-mm-runs-cell' +
+                (left !== undefined ? ' jp-mm-mod-sticky' : '')
+              }
               role="gridcell"
               data-column={id}
-              style={{ width: columnWidth(id) }}
-              title={text}
+              style={{ width: props.layout.widths[id], left }}
+              title={clash ? `${text} (${run.id})` : text}
             >
               {id === 'attributes.status' ? (
                 <StatusBadge status={run.status} />
               ) : (
                 text
+              )}
+              {clash && (
+                <span className="jp-mm-runs-shortid">{shortId(run.id)}</span>
               )}
             </div>
           );
@@ -270,7 +291,12 @@ export function RunsPanelView(props: {
   const rows = model.rows;
   const columns = model.columns;
   const complete = model.complete;
-  const width = columns.reduce((sum, id) => sum + columnWidth(id), 0);
+  const clashing = React.useMemo(() => clashingNames(rows), [rows]);
+  const layout = React.useMemo(
+    () => tableLayout(columns, rows, clashing),
+    [columns, rows, clashing]
+  );
+  const width = layout.width;
 
   const virtualizer = useVirtualizer({
     count: rows.length + (complete ? 0 : 1),
@@ -413,6 +439,7 @@ export function RunsPanelView(props: {
                   {e.name}
                 </option>
               ))}
+              <option value={RunsModel.ALL_EXPERIMENTS}>All experiments</option>
             </select>
           </div>
         </label>
@@ -505,7 +532,9 @@ export function RunsPanelView(props: {
               <div
                 key={id}
                 className={
-                  'jp-mm-runs-headcell' + (sortable ? ' jp-mod-sortable' : '')
+                  'jp-mm-runs-headcell' +
+                  (sortable ? ' jp-mod-sortable' : '') +
+                  (layout.sticky[id] !== undefined ? ' jp-mm-mod-sticky' : '')
                 }
                 role="columnheader"
                 data-column={id}
@@ -516,7 +545,7 @@ export function RunsPanelView(props: {
                       : 'descending'
                     : 'none'
                 }
-                style={{ width: columnWidth(id) }}
+                style={{ width: layout.widths[id], left: layout.sticky[id] }}
                 title={sortable ? `Sort by ${id}` : id}
                 onClick={() => sortable && void model.sortBy(id)}
               >
@@ -557,6 +586,8 @@ export function RunsPanelView(props: {
                 run={run}
                 index={item.index}
                 columns={columns}
+                layout={layout}
+                clashing={clashing.has(run.id)}
                 selected={selection.has(run.id)}
                 focused={item.index === focusIndex}
                 top={item.start}

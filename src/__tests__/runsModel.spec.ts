@@ -15,7 +15,10 @@ import {
 import { IExperiment, IRun, ISearchReply } from '../schema';
 import {
   cellText,
+  clashingNames,
   compareRuns,
+  differingColumns,
+  fitColumnWidth,
   formatDuration,
   formatMetric,
   isSortable,
@@ -87,10 +90,13 @@ class FakeApi implements IRunsApi {
         `expected a value at position 4, found 'bad'\n  ${query.filter}\n      ^`
       );
     }
+    const experiments = query.experiment_ids ?? [];
     let runs = this.runs.filter(
       r =>
-        query.view === 'all' ||
-        (query.view ?? 'active') === (r.lifecycle_stage ?? 'active')
+        (experiments.length === 0 ||
+          experiments.includes(r.experiment_id ?? '0')) &&
+        (query.view === 'all' ||
+          (query.view ?? 'active') === (r.lifecycle_stage ?? 'active'))
     );
     const ids = /attributes\.run_id IN \(([^)]*)\)/.exec(query.filter ?? '');
     if (ids) {
@@ -137,6 +143,17 @@ class FakeApi implements IRunsApi {
   async cellRecord(): Promise<{ cell_id: string }> {
     return { cell_id: 'c1' };
   }
+}
+
+/** An IStateDB stand-in: what was saved last is what is fetched. */
+function memoryStore(): RunsModel.IMemoryStore {
+  const saved: RunsModel.IMemory[] = [];
+  return {
+    fetch: async () => saved[saved.length - 1] ?? null,
+    save: async (value: RunsModel.IMemory) => {
+      saved.push(JSON.parse(JSON.stringify(value)));
+    }
+  };
 }
 
 function waitFor(
@@ -230,6 +247,73 @@ describe('columns', () => {
     expect(compareRuns(a, b, 'metrics.auc', true)).toBeLessThan(0);
     expect(compareRuns(a, b, 'metrics.auc', false)).toBeLessThan(0);
     expect(compareRuns(a, c, 'metrics.auc', false)).toBeLessThan(0);
+  });
+});
+
+describe('differing columns', () => {
+  it('offers the metrics and params whose values differ, missing counting', () => {
+    const runs = [
+      makeRun(1, { params: { lr: '0.1', seed: '1' }, metrics: { auc: 0.7 } }),
+      makeRun(2, { params: { lr: '0.2', seed: '1' }, metrics: { auc: 0.7 } }),
+      makeRun(3, {
+        params: { lr: '0.3', seed: '1' },
+        metrics: { auc: 0.7, loss: 1 }
+      })
+    ];
+    // seed and auc are the same everywhere; loss is missing from two runs
+    expect(differingColumns(runs)).toEqual(['metrics.loss', 'params.lr']);
+    expect(differingColumns(runs.slice(0, 1))).toEqual([]);
+    expect(differingColumns([])).toEqual([]);
+    expect(differingColumns(runs, 1)).toEqual(['metrics.loss']);
+  });
+
+  it('tells apart runs that share a name', () => {
+    const runs = [
+      makeRun(1, { name: 'same' }),
+      makeRun(2, { name: 'same' }),
+      makeRun(3, { name: 'other' })
+    ];
+    expect([...clashingNames(runs)].sort()).toEqual([hex(1), hex(2)]);
+    expect(clashingNames(runs.slice(1)).size).toBe(0);
+  });
+
+  it('sizes a column to its header and its widest value, within bounds', () => {
+    const short = [makeRun(1, { params: { lr: '1' } })];
+    const long = [makeRun(1, { params: { lr: 'x'.repeat(30) } })];
+    // the header "Status" fits: no "Sta"
+    expect(fitColumnWidth('attributes.status', short)).toBeGreaterThanOrEqual(
+      'Status'.length * 7
+    );
+    expect(fitColumnWidth('params.lr', long)).toBeGreaterThan(
+      fitColumnWidth('params.lr', short)
+    );
+    expect(
+      fitColumnWidth('params.lr', [
+        makeRun(1, { params: { lr: 'x'.repeat(500) } })
+      ])
+    ).toBe(220);
+  });
+});
+
+describe('default experiment', () => {
+  const experiments = [
+    experiment('0', 'Default'),
+    experiment('1', 'demo'),
+    { ...experiment('2', 'gone'), lifecycle_stage: 'deleted' as const }
+  ];
+
+  it('is the remembered one, else the one with the newest run', () => {
+    expect(RunsModel.chooseExperiment(experiments, '2', '1')).toBe('2');
+    expect(RunsModel.chooseExperiment(experiments, '*', '1')).toBe('*');
+    // remembered but since removed from the store
+    expect(RunsModel.chooseExperiment(experiments, '9', '1')).toBe('1');
+    expect(RunsModel.chooseExperiment(experiments, null, '1')).toBe('1');
+    // no run anywhere (or only in a deleted experiment): Default
+    expect(RunsModel.chooseExperiment(experiments, null, null)).toBe('0');
+    expect(RunsModel.chooseExperiment(experiments, null, '2')).toBe('0');
+    expect(RunsModel.chooseExperiment(experiments.slice(1), null, null)).toBe(
+      '1'
+    );
   });
 });
 
@@ -478,24 +562,87 @@ describe('RunsModel', () => {
     expect(model.selectedRuns.map(r => r.id)).toEqual([ids[0]]);
   });
 
+  it('opens on the experiment of the newest run, not an empty Default', async () => {
+    api.runs = [
+      makeRun(1, { experiment_id: '1' }),
+      makeRun(2, { experiment_id: '1' })
+    ];
+    await model.start();
+    expect(model.experimentId).toBe('1');
+    expect(model.rows.map(r => r.id)).toEqual([hex(2), hex(1)]);
+  });
+
+  it('remembers only the experiment the user chose', async () => {
+    const memory = memoryStore();
+    model.dispose();
+    api.runs = [];
+    model = new RunsModel({ api, memory });
+    await model.start(); // nothing anywhere: Default, not remembered
+    expect(model.experimentId).toBe('0');
+    api.runs = [makeRun(1, { experiment_id: '1' })];
+    const next = new RunsModel({ api, memory });
+    await next.start();
+    expect(next.experimentId).toBe('1');
+    await next.setExperiment('0');
+    const last = new RunsModel({ api, memory });
+    await last.start();
+    expect(last.experimentId).toBe('0');
+    next.dispose();
+    last.dispose();
+  });
+
+  it('shows the runs of every experiment, with their experiment', async () => {
+    api.runs = [
+      makeRun(1, { experiment_id: '0', experiment: 'Default' }),
+      makeRun(2, { experiment_id: '1', experiment: 'credit' })
+    ];
+    await model.start();
+    await model.setExperiment(RunsModel.ALL_EXPERIMENTS);
+    expect(model.allExperiments).toBe(true);
+    expect(api.queries[api.queries.length - 1].experiment_ids).toEqual([]);
+    expect(model.rows.map(r => r.id)).toEqual([hex(2), hex(1)]);
+    expect(model.columns).toContain('attributes.experiment');
+    expect(cellText(model.rows[0], 'attributes.experiment')).toBe('credit');
+    // a live run of any experiment arrives
+    api.runs.push(makeRun(3, { experiment_id: '7' }));
+    model.handleEvent({
+      action: 'run-created',
+      run_id: hex(3),
+      experiment_id: '7'
+    } as IStoreEvent);
+    await model.flush();
+    expect(model.rows.map(r => r.id)).toEqual([hex(3), hex(2), hex(1)]);
+  });
+
+  it('keeps the user column choice over the differing columns', async () => {
+    await model.start();
+    expect(model.columns).toContain('metrics.auc');
+    await model.toggleColumn('metrics.auc');
+    expect(model.columnsChosen).toBe(true);
+    expect(model.columns).not.toContain('metrics.auc');
+    await model.reload();
+    expect(model.columns).not.toContain('metrics.auc');
+    expect(model.columns).toContain('params.lr');
+  });
+
   it('remembers columns and order per experiment', async () => {
-    const saved: RunsModel.IMemory[] = [];
-    const memory = {
-      fetch: async () => saved[saved.length - 1] ?? null,
-      save: async (value: RunsModel.IMemory) => {
-        saved.push(JSON.parse(JSON.stringify(value)));
-      }
-    };
+    const memory = memoryStore();
     model.dispose();
     model = new RunsModel({ api, pageSize: 50, memory });
     await model.start();
     await model.setColumns(['attributes.name', 'metrics.auc']);
     await model.sortBy('metrics.auc');
+    api.runs.push(makeRun(5000, { experiment_id: '1' }));
+    api.runs.push(makeRun(5001, { experiment_id: '1', params: {} }));
     await model.setExperiment('1');
+    // No choice there: the defaults plus what differs across its runs.
+    expect(model.columnsChosen).toBe(false);
     expect(model.columns).toEqual([
       'attributes.status',
       'attributes.name',
-      'attributes.start_time'
+      'attributes.start_time',
+      'metrics.auc',
+      'params.lr'
     ]);
     await model.setExperiment('0');
     expect(model.columns).toEqual(['attributes.name', 'metrics.auc']);

@@ -18,6 +18,8 @@ import {
   showErrorMessage,
   WidgetTracker
 } from '@jupyterlab/apputils';
+import { ToolbarButton } from '@jupyterlab/ui-components';
+import { Widget } from '@lumino/widgets';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import {
   ReadonlyJSONObject,
@@ -33,6 +35,7 @@ import type { NotebookDiffView } from './diffview';
 import type { RunViewWidget } from './runview';
 import { onStoreEvents } from '../storeEvents';
 import { EventGaps } from './live';
+import { compareTabLabel, reusableView, runTabLabel } from './tabs';
 
 /**
  * Palette category of the commands.
@@ -101,7 +104,13 @@ function runIdArgs(
     name === 'runId'
       ? { type: 'string', description: text }
       : { type: 'array', items: { type: 'string' }, description: text };
-  const properties: ReadonlyJSONObject = { [name]: property };
+  const properties: ReadonlyJSONObject = {
+    [name]: property,
+    pinned: {
+      type: 'boolean',
+      description: 'keep the view open (not replaced by the next one)'
+    }
+  };
   return { args: { type: 'object', properties, required: [] } };
 }
 
@@ -131,6 +140,62 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
     const diffs = new WidgetTracker<MainAreaWidget<NotebookDiffView>>({
       namespace: 'jupyter-mm-diff'
     });
+
+    // Run and compare views are reused: opening another run replaces the
+    // unpinned view (an italic tab); a pinned one stays until closed.
+    const pinned = new WeakSet<Widget>();
+    const isPinned = (widget: Widget) => pinned.has(widget);
+    const setPinned = (
+      widget: MainAreaWidget,
+      pin: boolean,
+      button: ToolbarButton,
+      tracker: WidgetTracker<MainAreaWidget<any>>
+    ) => {
+      if (pin) {
+        pinned.add(widget);
+      } else {
+        pinned.delete(widget);
+      }
+      widget.title.className = pin ? 'jp-mm-mod-pinned' : 'jp-mm-mod-preview';
+      button.pressed = pin;
+      void tracker.save(widget); // the restorer keeps the pin
+    };
+    // The view a new one replaces (none while every open one is pinned).
+    const unpinned = <T extends MainAreaWidget>(tracker: WidgetTracker<T>) =>
+      reusableView(
+        tracker.filter(() => true),
+        isPinned
+      );
+    const addPinButton = (
+      widget: MainAreaWidget,
+      tracker: WidgetTracker<MainAreaWidget<any>>,
+      pin: boolean
+    ) => {
+      const button = new ToolbarButton({
+        label: 'Pin',
+        className: 'jp-mm-pin',
+        tooltip: 'Keep this tab: the next run opens in another one',
+        pressedTooltip: 'Unpin: the next run opened replaces this tab',
+        onClick: () => setPinned(widget, !isPinned(widget), button, tracker)
+      });
+      widget.toolbar.addItem('pin', button);
+      setPinned(widget, pin, button, tracker);
+    };
+    // Tab titles are run names; a name two open run views share gets the
+    // short id (so every open run view is relabelled when one comes or goes).
+    const relabelRuns = () => {
+      const shown = runs
+        .filter(w => !!w.content.model.run)
+        .map(w => w.content.model.run!);
+      runs.forEach(w => {
+        const run = w.content.model.run;
+        if (run) {
+          w.title.label = runTabLabel(run, shown);
+          w.title.caption = `${run.name || 'Run'}\nrun ${run.id} (${run.status})`;
+        }
+      });
+    };
+    runs.widgetAdded.connect(relabelRuns);
 
     /**
      * The run ids of a command's arguments (``runId`` or ``runIds``), or asked for when missing.
@@ -211,6 +276,8 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
           shell.activateById(existing.id);
           return existing;
         }
+        const pin = args.pinned === true;
+        const replaced = pin ? null : unpinned(runs);
         const [{ RunViewModel }, { RunViewWidget }] = await Promise.all([
           import('./runmodel'),
           import('./runview')
@@ -224,16 +291,14 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
         });
         const widget = openInMainArea(shell, runs, content, {
           id: `jupyter-mm-run-${runId}`,
-          label: `Run ${runId.slice(0, 8)}`,
-          caption: `Run ${runId}`
+          label: runId.slice(0, 8),
+          caption: `run ${runId}`,
+          ref: replaced?.id
         });
-        model.changed.connect(() => {
-          const run = model.run;
-          if (run) {
-            widget.title.label = `Run: ${run.name || runId.slice(0, 8)}`;
-            widget.title.caption = `${run.name} (${run.id}, ${run.status})`;
-          }
-        });
+        replaced?.dispose();
+        addPinButton(widget, runs, pin);
+        model.changed.connect(relabelRuns);
+        widget.disposed.connect(relabelRuns);
         await model.load();
         return widget;
       }
@@ -256,6 +321,8 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
           shell.activateById(existing.id);
           return existing;
         }
+        const pin = args.pinned === true;
+        const replaced = pin ? null : unpinned(compares);
         const { CompareModel, CompareViewWidget } =
           await import('./compareview');
         const model = new CompareModel(api, runIds);
@@ -268,7 +335,18 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
         const widget = openInMainArea(shell, compares, content, {
           id: `jupyter-mm-compare-${Date.now().toString(36)}`,
           label: `Compare ${runIds.length} runs`,
-          caption: runIds.join('\n')
+          caption: runIds.join('\n'),
+          ref: replaced?.id
+        });
+        replaced?.dispose();
+        addPinButton(widget, compares, pin);
+        model.changed.connect(() => {
+          if (model.runs.length > 0) {
+            widget.title.label = compareTabLabel(model.runs);
+            widget.title.caption = model.runs
+              .map(r => `${r.name || 'Run'}: ${r.id}`)
+              .join('\n');
+          }
         });
         await model.load();
         return widget;
@@ -346,12 +424,15 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
     if (restorer) {
       void restorer.restore(runs, {
         command: CommandIDs.openRun,
-        args: w => ({ runId: w.content.runId }),
+        args: w => ({ runId: w.content.runId, pinned: isPinned(w) }),
         name: w => w.content.runId
       });
       void restorer.restore(compares, {
         command: CommandIDs.compareRuns,
-        args: w => ({ runIds: w.content.model.runIds }),
+        args: w => ({
+          runIds: w.content.model.runIds,
+          pinned: isPinned(w)
+        }),
         name: w => w.content.model.runIds.join(',')
       });
       void restorer.restore(diffs, {

@@ -98,6 +98,51 @@ async def test_search_filter_order_pages_and_columns(jp_fetch, jp_serverapp) -> 
     assert len(body["runs"]) == 6
 
 
+async def test_search_spans_several_or_all_experiments(jp_fetch, jp_serverapp) -> None:
+    """The run panel's "All experiments": one search, paged, across experiments, each run
+    naming its experiment."""
+    exp, ids, other = make_runs()
+    with open_store() as store:
+        third = store.create_experiment("third")
+        lone = store.create_run(third, name="lone").id
+    for experiment_ids in ([exp, "0"], []):
+        seen: list[dict] = []
+        token = None
+        while True:
+            _, page = await call(
+                jp_fetch,
+                "POST",
+                "runs",
+                "search",
+                body={
+                    "experiment_ids": experiment_ids,
+                    "order_by": ["attributes.start_time DESC"],
+                    "max_results": 2,
+                    "page_token": token,
+                    "columns": ["name", "experiment_id", "experiment"],
+                },
+            )
+            seen += page["runs"]
+            token = page["next_page_token"]
+            if token is None:
+                break
+        by_id = {r["id"]: r for r in seen}
+        assert len(seen) == len(by_id)  # pages neither repeat nor skip
+        wanted = {*ids, other} | ({lone} if not experiment_ids else set())
+        assert set(by_id) == wanted, experiment_ids
+        assert by_id[ids[0]]["experiment"] == "exp" and by_id[other]["experiment"] == "Default"
+        assert by_id[other]["experiment_id"] == "0"
+    # the newest run of every experiment, which the panel opens on
+    _, newest = await call(
+        jp_fetch,
+        "POST",
+        "runs",
+        "search",
+        body={"max_results": 1, "columns": ["experiment_id"], "experiment_ids": []},
+    )
+    assert newest["runs"][0]["experiment_id"] == third
+
+
 async def test_search_errors(jp_fetch) -> None:
     code, err = await fail(jp_fetch, "GET", "runs", params={"filter": "metrics.auc >> 1"})
     assert code == 400 and err["error_code"] == "INVALID_PARAMETER_VALUE"

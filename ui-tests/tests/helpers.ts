@@ -145,6 +145,37 @@ export async function listRuns(
   return body.runs;
 }
 
+/**
+ * Logs a run over REST (as a script elsewhere would): into `experiment`
+ * (created if needed), with params and one value per metric. Returns its id.
+ */
+export async function createRestRun(
+  request: APIRequestContext,
+  experiment: string,
+  name: string,
+  params: Record<string, string> = {},
+  metrics: Record<string, number> = {}
+): Promise<string> {
+  const created = await request.post(`${API}/runs`, {
+    data: { experiment_name: experiment, name, params }
+  });
+  expect(created.status()).toBe(201);
+  const id = ((await created.json()) as IRestRun).id;
+  const entries = Object.entries(metrics).map(([key, value]) => ({
+    key,
+    value,
+    step: 0,
+    timestamp: Date.now()
+  }));
+  if (entries.length > 0) {
+    const logged = await request.post(`${API}/runs/${id}/log-batch`, {
+      data: { metrics: entries }
+    });
+    expect(logged.ok()).toBe(true);
+  }
+  return id;
+}
+
 /** The run named `name`, over REST, or undefined while there is none. */
 export async function runByName(
   request: APIRequestContext,
@@ -368,8 +399,9 @@ export async function registerVersion(
   runId: string
 ): Promise<void> {
   expect(
-    (await request.post(`${API}/registry/models`, { data: { name: model } }))
-      .status()
+    (
+      await request.post(`${API}/registry/models`, { data: { name: model } })
+    ).status()
   ).toBe(201);
   expect(
     (

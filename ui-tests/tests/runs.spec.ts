@@ -6,6 +6,7 @@ import { expect, test } from '@jupyterlab/galata';
 import type { Locator, Page } from '@playwright/test';
 import {
   chooseColumns,
+  createRestRun,
   execute,
   runPanel,
   runRows,
@@ -170,13 +171,13 @@ test.describe('run panel', () => {
     await test.step('multi-select with click, shift and ctrl', async () => {
       await row(page, 'tuned').click();
       await row(page, 'baseline').click({ modifiers: ['Shift'] });
-      await expect(runPanel(page).locator('[aria-selected="true"]')).toHaveCount(
-        3
-      );
+      await expect(
+        runPanel(page).locator('[aria-selected="true"]')
+      ).toHaveCount(3);
       await row(page, 'wide').click({ modifiers: ['ControlOrMeta'] });
-      await expect(runPanel(page).locator('[aria-selected="true"]')).toHaveCount(
-        2
-      );
+      await expect(
+        runPanel(page).locator('[aria-selected="true"]')
+      ).toHaveCount(2);
       await expect(runPanel(page).locator('.jp-mm-runs-footer')).toContainText(
         '2 selected'
       );
@@ -205,9 +206,9 @@ test.describe('run panel', () => {
     await test.step('open and compare runs from the panel', async () => {
       const tabs = page.locator('#jp-main-dock-panel .lm-TabBar-tab');
       await runPanel(page).getByRole('button', { name: 'Compare' }).click();
-      await expect(tabs.filter({ hasText: 'Compare 2 runs' })).toHaveCount(1);
+      await expect(tabs.filter({ hasText: /^Compare: / })).toHaveCount(1);
       await row(page, 'tuned').dblclick();
-      await expect(tabs.filter({ hasText: 'Run: tuned' })).toHaveCount(1);
+      await expect(tabs.filter({ hasText: /^tuned$/ })).toHaveCount(1);
     });
 
     await test.step('go to the cell that produced a run', async () => {
@@ -269,3 +270,256 @@ test.describe('run panel', () => {
     });
   });
 });
+
+/** The picker's shown choice. */
+function pickedExperiment(page: Page): Promise<string> {
+  return runPanel(page)
+    .getByRole('combobox', { name: 'Experiment' })
+    .evaluate(
+      (select: HTMLSelectElement) =>
+        select.options[select.selectedIndex]?.text ?? ''
+    );
+}
+
+/** Headers of the run table, left to right. */
+function headers(page: Page): Promise<string[]> {
+  return runPanel(page)
+    .locator('.jp-mm-runs-headcell')
+    .evaluateAll(cells => cells.map(c => c.getAttribute('data-column') ?? ''));
+}
+
+/** Resolves when JupyterLab next saves the workspace (where IStateDB lives). */
+function workspaceSaved(page: Page): Promise<unknown> {
+  return page.waitForRequest(
+    r => r.method() === 'PUT' && r.url().includes('/api/workspaces/')
+  );
+}
+
+/** The main area's tabs of jupyter-mm run views. */
+function runTabs(page: Page): Locator {
+  return page.locator(
+    '#jp-main-dock-panel .lm-TabBar-tab[data-id^="jupyter-mm-run-"]'
+  );
+}
+
+for (const theme of ['light', 'dark'] as const) {
+  test.describe(`runs workspace (${theme} theme)`, () => {
+    test.use({ autoGoto: true });
+
+    test.beforeEach(async ({ page }) => {
+      if (theme === 'dark') {
+        await page.theme.setDarkTheme();
+      }
+    });
+
+    test('opens on the experiment with the newest run and remembers the choice', async ({
+      page,
+      request
+    }) => {
+      const experiment = `ws-open-${theme}`;
+      await createRestRun(request, experiment, 'first');
+      await createRestRun(request, experiment, 'second');
+      // The panel starts after the runs exist (as on opening JupyterLab).
+      await page.reload();
+      await page.sidebar.openTab(SIDEBAR);
+      await expect.poll(() => pickedExperiment(page)).toBe(experiment);
+      await expect(runRows(page)).toHaveCount(2);
+      await expect(runPanel(page)).not.toContainText('No runs yet');
+
+      // The choice is kept in the workspace (IStateDB): reload once saved.
+      let saved = workspaceSaved(page);
+      await selectExperiment(page, 'Default');
+      await saved;
+      await page.reload();
+      await page.sidebar.openTab(SIDEBAR);
+      await expect.poll(() => pickedExperiment(page)).toBe('Default');
+      saved = workspaceSaved(page);
+      await runPanel(page)
+        .getByRole('combobox', { name: 'Experiment' })
+        .selectOption({ label: 'All experiments' });
+      await saved;
+      await page.reload();
+      await page.sidebar.openTab(SIDEBAR);
+      await expect.poll(() => pickedExperiment(page)).toBe('All experiments');
+    });
+
+    test('All experiments: runs of two experiments searched and compared', async ({
+      page,
+      request
+    }) => {
+      const prefix = `ws-all-${theme}`;
+      await createRestRun(
+        request,
+        `${prefix}-a`,
+        `${prefix}-one`,
+        {},
+        {
+          auc: 0.7
+        }
+      );
+      await createRestRun(
+        request,
+        `${prefix}-b`,
+        `${prefix}-two`,
+        {},
+        {
+          auc: 0.8
+        }
+      );
+      await page.sidebar.openTab(SIDEBAR);
+      await page.sidebar.setWidth(560);
+      await runPanel(page)
+        .getByRole('combobox', { name: 'Experiment' })
+        .selectOption({ label: 'All experiments' });
+      const input = runPanel(page).getByRole('searchbox', {
+        name: 'Filter runs'
+      });
+      await input.fill(`attributes.run_name LIKE '${prefix}-%'`);
+      await input.press('Enter');
+      await expect(runRows(page)).toHaveCount(2);
+      // Each run shows its experiment.
+      const experiments = runPanel(page).locator(
+        '.jp-mm-runs-row [data-column="attributes.experiment"]'
+      );
+      await expect(experiments).toHaveText([`${prefix}-b`, `${prefix}-a`]);
+      await runRows(page).nth(0).click();
+      await runRows(page)
+        .nth(1)
+        .click({ modifiers: ['Shift'] });
+      await runPanel(page).getByRole('button', { name: 'Compare' }).click();
+      await expect(
+        page.locator('#jp-main-dock-panel .lm-TabBar-tab', {
+          hasText: `Compare: ${prefix}-two, ${prefix}-one`
+        })
+      ).toHaveCount(1);
+      await expect(
+        page.locator('.jp-mm-compareview:visible').getByText(`${prefix}-one`)
+      ).not.toHaveCount(0);
+    });
+
+    test('default columns: what differs, fitted, name fixed, same names told apart', async ({
+      page,
+      request
+    }) => {
+      const experiment = `ws-cols-${theme}`;
+      const long = 'x'.repeat(40);
+      const same1 = await createRestRun(
+        request,
+        experiment,
+        'same',
+        { lr: '0.1', seed: '1', note: long },
+        { auc: 0.7, loss: 0.5 }
+      );
+      const same2 = await createRestRun(
+        request,
+        experiment,
+        'same',
+        { lr: '0.2', seed: '1', note: long + 'y' },
+        { auc: 0.8, loss: 0.5 }
+      );
+      await createRestRun(
+        request,
+        experiment,
+        'other',
+        { lr: '0.3', seed: '1', note: long + 'z' },
+        { auc: 0.9, loss: 0.5 }
+      );
+      await page.sidebar.openTab(SIDEBAR);
+      await page.sidebar.setWidth(320);
+      await selectExperiment(page, experiment);
+      await expect(runRows(page)).toHaveCount(3);
+      // What differs (auc, lr, note) is shown; what does not (loss, seed) is not.
+      await expect
+        .poll(() => headers(page))
+        .toEqual([
+          'attributes.status',
+          'attributes.name',
+          'attributes.start_time',
+          'metrics.auc',
+          'params.lr',
+          'params.note'
+        ]);
+      // Headers fit: "Status", not "Sta".
+      for (const id of ['attributes.status', 'attributes.start_time']) {
+        const cell = runPanel(page).locator(
+          `.jp-mm-runs-headcell[data-column="${id}"]`
+        );
+        expect(
+          await cell.evaluate(el => el.scrollWidth <= el.clientWidth)
+        ).toBe(true);
+      }
+      // The two "same" runs carry their short ids; "other" none.
+      const shortIds = runPanel(page).locator('.jp-mm-runs-shortid');
+      await expect(shortIds).toHaveCount(2);
+      await expect(
+        runPanel(page).locator(`[data-run-id="${same1}"] .jp-mm-runs-shortid`)
+      ).toHaveText(same1.slice(0, 8));
+      await expect(
+        runPanel(page).locator(`[data-run-id="${same2}"] .jp-mm-runs-shortid`)
+      ).toHaveText(same2.slice(0, 8));
+      // Scrolling sideways keeps the name in place, on an opaque background.
+      const table = runPanel(page).locator('.jp-mm-runs-table');
+      const name = runPanel(page)
+        .locator(`[data-run-id="${same1}"] [data-column="attributes.name"]`)
+        .first();
+      const before = (await name.boundingBox())!.x;
+      const scrolled = await table.evaluate(el => {
+        el.scrollLeft = el.scrollWidth;
+        return el.scrollLeft;
+      });
+      expect(scrolled).toBeGreaterThan(100);
+      await expect.poll(async () => (await name.boundingBox())!.x).toBe(before);
+      const started = runPanel(page)
+        .locator(
+          `[data-run-id="${same1}"] [data-column="attributes.start_time"]`
+        )
+        .first();
+      expect((await started.boundingBox())!.x).toBeLessThan(before);
+      const colors = await name.evaluate(el => {
+        const bg = getComputedStyle(el).backgroundColor;
+        const body = getComputedStyle(document.body).getPropertyValue(
+          '--jp-layout-color1'
+        );
+        const probe = document.createElement('div');
+        probe.style.backgroundColor = body;
+        document.body.appendChild(probe);
+        const expected = getComputedStyle(probe).backgroundColor;
+        probe.remove();
+        return { bg, expected };
+      });
+      expect(colors.bg).toBe(colors.expected);
+    });
+
+    test('one run view reused, a pinned one kept, tabs titled with run names', async ({
+      page,
+      request
+    }) => {
+      const experiment = `ws-tabs-${theme}`;
+      const alpha = await createRestRun(request, experiment, 'alpha');
+      const beta = await createRestRun(request, experiment, 'beta');
+      const gamma = await createRestRun(request, experiment, 'beta');
+      await execute(page, 'jupyter-mm:open-run', { runId: alpha });
+      await expect(runTabs(page)).toHaveText(['alpha']);
+      await expect(runTabs(page)).toHaveAttribute('title', new RegExp(alpha));
+      // The next run replaces the unpinned view.
+      await execute(page, 'jupyter-mm:open-run', { runId: beta });
+      await expect(runTabs(page)).toHaveText(['beta']);
+      await expect(page.locator(`#jupyter-mm-run-${alpha}`)).toHaveCount(0);
+      // Pinned, it stays; the next run opens beside it.
+      const pin = page
+        .locator(`#jupyter-mm-run-${beta}`)
+        .getByRole('button', { name: 'Pin' });
+      await pin.click();
+      await expect(pin).toHaveAttribute('aria-pressed', 'true');
+      await execute(page, 'jupyter-mm:open-run', { runId: gamma });
+      // Same names: the short id tells the tabs apart.
+      await expect(runTabs(page)).toHaveText([
+        `beta · ${beta.slice(0, 8)}`,
+        `beta · ${gamma.slice(0, 8)}`
+      ]);
+      await execute(page, 'jupyter-mm:open-run', { runId: alpha });
+      await expect(runTabs(page)).toHaveText([`beta`, 'alpha']);
+      await expect(page.locator(`#jupyter-mm-run-${beta}`)).toHaveCount(1);
+    });
+  });
+}
