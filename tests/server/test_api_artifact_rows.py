@@ -14,7 +14,6 @@ import yaml
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
 
-from jupyter_mm.core.store import Store
 from jupyter_mm.server.handlers import artifacts as artifacts_module
 
 from .helpers import parquet_bytes
@@ -36,13 +35,6 @@ def jp_server_config(mm_clean_env: None, server_store_uri: str, tmp_path: Path) 
             },
         }
     )
-
-
-@pytest.fixture
-def server_store(server_store_uri: str, tmp_path: Path) -> Any:
-    st = Store.open(server_store_uri, artifact_uri=str(tmp_path / "artifacts"))
-    yield st
-    st.close()
 
 
 def _rows(jp_fetch: Any) -> Any:
