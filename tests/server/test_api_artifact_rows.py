@@ -76,7 +76,7 @@ async def test_first_rows_across_row_groups(jp_fetch, jp_serverapp, server_store
     assert len((await rows(rid, "data/t.parquet"))[1]["rows"]) == 100
     assert len((await rows(rid, "data/t.parquet", max_rows="1000"))[1]["rows"]) == 1000
 
-    for bad in ("0", "1001", "x"):
+    for bad in ("0", "1001", "x", "²", "-1", "1e2", "00001000000"):
         code, err = await rows(rid, "data/t.parquet", max_rows=bad)
         assert code == 400 and "max_rows" in err["message"]
     code, err = await rows(rid, "notes.txt")

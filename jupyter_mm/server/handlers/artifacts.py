@@ -438,7 +438,7 @@ class ArtifactRowsHandler(MMHandler):
     async def get(self, run_id: str, path: str) -> None:
         rid = parse_run(run_id)
         raw = self.get_query_argument("max_rows", "100")
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_TABLE_ROWS:
+        if not re.fullmatch(r"[0-9]{1,4}", raw) or not 1 <= int(raw) <= MAX_TABLE_ROWS:
             raise InvalidInput(f"max_rows must be an integer from 1 to {MAX_TABLE_ROWS}")
         self.send_json(await self.call_store(table_rows, rid, path, int(raw)))
 
