@@ -329,6 +329,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/runs/{run_id}/artifact-rows/{path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: components["parameters"]["RunId"];
+                /** @description the Parquet artifact's logical path (send it unescaped) */
+                path: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * The first rows of a Parquet artifact, cells as text (the run view's table preview)
+         * @description Files over 64 MiB are refused (400), as are files that are not Parquet. At most 200
+         *     columns are returned and each cell is cut at 500 characters; `truncated` says whether
+         *     rows or columns were left out.
+         */
+        get: operations["artifactRows"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/runs/{run_id}/artifacts/{path}": {
         parameters: {
             query?: never;
@@ -2921,6 +2947,46 @@ export interface operations {
                 };
                 content?: never;
             };
+        };
+    };
+    artifactRows: {
+        parameters: {
+            query?: {
+                /** @description how many rows (default 100) */
+                max_rows?: number;
+            };
+            header?: never;
+            path: {
+                run_id: components["parameters"]["RunId"];
+                /** @description the Parquet artifact's logical path (send it unescaped) */
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the rows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        run_id: string;
+                        path: string;
+                        columns: string[];
+                        rows: (string | null)[][];
+                        total_rows: number;
+                        total_columns: number;
+                        truncated: boolean;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     downloadArtifact: {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import mimetypes
 import os
 import posixpath
 import unicodedata
@@ -26,6 +27,25 @@ CHUNK = 1 << 20
 TMP_MARK = ".tmp-"
 STAGING_SUFFIX = ".part"
 _FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+#: Files MLflow's model and project formats name without an extension: YAML text. MLflow's
+#: client uploads them as ``text/plain``; guessing from the extension alone made them
+#: ``application/octet-stream`` (and the run view showed no preview).
+_NAMED_TEXT = {"MLmodel": "text/plain", "MLproject": "text/plain"}
+#: Text formats ``mimetypes`` does not know on every platform.
+_TEXT_EXTENSIONS = {".yaml": "text/plain", ".yml": "text/plain", ".log": "text/plain"}
+
+
+def guess_media_type(path: str) -> str:
+    """The media type an artifact is stored with when its writer gave none: from the name."""
+    name = path.rsplit("/", 1)[-1]
+    if name in _NAMED_TEXT:
+        return _NAMED_TEXT[name]
+    guessed = mimetypes.guess_type(name)[0]
+    if guessed:
+        return guessed
+    return _TEXT_EXTENSIONS.get(posixpath.splitext(name)[1].lower(), "application/octet-stream")
 
 
 def write_failure(err: OSError, where: str) -> MMError:

@@ -274,10 +274,59 @@ describe('RunView', () => {
     );
   });
 
+  it('shows artifacts as a tree the keyboard can walk', async () => {
+    await showRun();
+    const items = () =>
+      Array.from(host.querySelectorAll<HTMLElement>('[role="treeitem"]'));
+    const labels = () =>
+      items().map(i => [
+        i.querySelector('.jp-mm-artifact-path')!.textContent,
+        i.getAttribute('aria-level')
+      ]);
+    const key = (item: HTMLElement, k: string) =>
+      act(() => {
+        item.dispatchEvent(
+          new KeyboardEvent('keydown', { key: k, bubbles: true })
+        );
+      });
+    expect(host.querySelector('[role="tree"]')).not.toBeNull();
+    expect(labels()).toEqual([
+      ['.mm/', '1'],
+      ['report.html', '1']
+    ]);
+    expect(items()[0].getAttribute('aria-expanded')).toBe('false');
+    expect(items().map(i => i.tabIndex)).toEqual([0, -1]);
+    key(items()[0], 'ArrowRight');
+    expect(labels()).toEqual([
+      ['.mm/', '1'],
+      ['cell.json', '2'],
+      ['report.html', '1']
+    ]);
+    expect(items()[0].getAttribute('aria-expanded')).toBe('true');
+    key(items()[0], 'ArrowDown');
+    expect(document.activeElement).toBe(items()[1]);
+    expect(items().map(i => i.tabIndex)).toEqual([-1, 0, -1]);
+    key(items()[1], 'ArrowLeft');
+    expect(document.activeElement).toBe(items()[0]);
+    key(items()[0], 'ArrowLeft');
+    expect(labels()).toEqual([
+      ['.mm/', '1'],
+      ['report.html', '1']
+    ]);
+    key(items()[0], 'End');
+    expect(document.activeElement).toBe(items()[1]);
+    await act(async () => key(items()[1], 'Enter'));
+    await flush();
+    expect(items()[1].getAttribute('aria-selected')).toBe('true');
+    expect(host.querySelector('.jp-mm-preview-header code')?.textContent).toBe(
+      'report.html'
+    );
+  });
+
   it('previews HTML artifacts only in a sandboxed iframe', async () => {
     await showRun();
     await act(async () => {
-      Array.from(host.querySelectorAll<HTMLButtonElement>('.jp-mm-artifact'))
+      Array.from(host.querySelectorAll<HTMLElement>('.jp-mm-artifact'))
         .find(b => b.textContent?.includes('report.html'))!
         .click();
     });

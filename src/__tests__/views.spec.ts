@@ -5,10 +5,12 @@
  */
 
 import {
+  buildTree,
   formatBytes,
   imageType,
   parseCSV,
-  previewKind
+  previewKind,
+  visibleNodes
 } from '../views/artifacts';
 import { escapeForPlotly } from '../views/chart';
 import {
@@ -402,6 +404,91 @@ describe('artifact previews', () => {
     expect(imageType(artifact('x.svg', 'application/octet-stream'))).toBe(
       'image/svg+xml'
     );
+  });
+
+  it('previews the files a logged model and a run usually hold', () => {
+    // mm.log_model's MLmodel as stores before the fix hold it, and as now.
+    expect(
+      previewKind(artifact('models/m/MLmodel', 'application/octet-stream'))
+    ).toBe('text');
+    expect(previewKind(artifact('models/m/MLmodel', 'text/plain'))).toBe(
+      'text'
+    );
+    expect(previewKind(artifact('MLproject', 'application/octet-stream'))).toBe(
+      'text'
+    );
+    expect(
+      previewKind(artifact('models/m/conda.yaml', 'application/octet-stream'))
+    ).toBe('text');
+    expect(previewKind(artifact('c.yml'))).toBe('text');
+    expect(previewKind(artifact('README.md', 'text/markdown'))).toBe('text');
+    expect(previewKind(artifact('train.py', 'text/x-python'))).toBe('text');
+    expect(previewKind(artifact('fit.log', 'application/octet-stream'))).toBe(
+      'text'
+    );
+    expect(
+      previewKind(artifact('data/t.parquet', 'application/octet-stream'))
+    ).toBe('parquet');
+    expect(previewKind(artifact('a.jpg', 'image/jpeg'))).toBe('image');
+    expect(previewKind(artifact('a.gif'))).toBe('image');
+    expect(previewKind(artifact('nb.ipynb', 'application/octet-stream'))).toBe(
+      'notebook'
+    );
+    // A name is matched whole: "MLmodel.bin" is not the descriptor.
+    expect(
+      previewKind(artifact('MLmodel.bin', 'application/octet-stream'))
+    ).toBe('none');
+    expect(
+      previewKind(artifact('models/m/model.skops', 'application/octet-stream'))
+    ).toBe('none');
+  });
+
+  it('builds a tree: folders first, sizes summed, empty folders kept', () => {
+    const sized = (path: string, size: number) => ({
+      ...artifact(path),
+      size
+    });
+    const tree = buildTree([
+      sized('z.txt', 1),
+      sized('data/deep/b.csv', 10),
+      sized('data/a.json', 5),
+      { ...artifact('empty'), is_dir: true, size: 0 },
+      sized('a.txt', 2)
+    ]);
+    expect(tree.map(n => n.name)).toEqual(['data', 'empty', 'a.txt', 'z.txt']);
+    const data = tree[0];
+    expect(data.isDir && data.size).toBe(15);
+    expect(data.children.map(n => n.path)).toEqual([
+      'data/deep',
+      'data/a.json'
+    ]);
+    expect(data.children[0].children[0].artifact?.path).toBe('data/deep/b.csv');
+    expect(tree[1].children).toEqual([]);
+
+    expect(visibleNodes(tree, new Set()).map(r => r.node.path)).toEqual([
+      'data',
+      'empty',
+      'a.txt',
+      'z.txt'
+    ]);
+    // A folder under a closed one stays hidden even when marked open.
+    expect(
+      visibleNodes(tree, new Set(['data/deep'])).map(r => r.node.path)
+    ).toEqual(['data', 'empty', 'a.txt', 'z.txt']);
+    expect(
+      visibleNodes(tree, new Set(['data', 'data/deep'])).map(r => [
+        r.node.path,
+        r.depth
+      ])
+    ).toEqual([
+      ['data', 1],
+      ['data/deep', 2],
+      ['data/deep/b.csv', 3],
+      ['data/a.json', 2],
+      ['empty', 1],
+      ['a.txt', 1],
+      ['z.txt', 1]
+    ]);
   });
 
   it('parses CSV with quotes, doubled quotes and newlines in fields', () => {

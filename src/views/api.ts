@@ -16,6 +16,13 @@ import {
   IMetricSeries,
   IFullRun as IRun
 } from '../schema';
+import type { operations } from '../openapi';
+
+/**
+ * The first rows of a Parquet artifact (`GET runs/{id}/artifact-rows/{path}`).
+ */
+export type IArtifactRows =
+  operations['artifactRows']['responses']['200']['content']['application/json'];
 
 /**
  * Largest part of an artifact fetched for a text preview.
@@ -78,6 +85,22 @@ export class ViewsAPI {
       recursive ? { recursive: 'true' } : {}
     );
     return reply.artifacts;
+  }
+
+  /**
+   * The first rows of a Parquet artifact, cells as text (read server-side).
+   */
+  async artifactRows(
+    runId: string,
+    path: string,
+    maxRows = 100
+  ): Promise<IArtifactRows> {
+    return requestAPI<IArtifactRows>(
+      `runs/${enc(runId)}/artifact-rows/${path.split('/').map(enc).join('/')}`,
+      this.serverSettings,
+      {},
+      { max_rows: String(maxRows) }
+    );
   }
 
   /**

@@ -9,7 +9,20 @@ import { IArtifact } from '../schema';
  * How an artifact is previewed.
  */
 export type PreviewKind =
-  'image' | 'csv' | 'json' | 'text' | 'notebook' | 'html' | 'none';
+  'image' | 'csv' | 'parquet' | 'json' | 'text' | 'notebook' | 'html' | 'none';
+
+/**
+ * Files known by name that are text though they have no extension (MLflow's
+ * model and project descriptors are YAML). Stores written before media types
+ * were guessed from these names hold them as `application/octet-stream`.
+ */
+const TEXT_NAMES = new Set([
+  'MLmodel',
+  'MLproject',
+  'Dockerfile',
+  'LICENSE',
+  'README'
+]);
 
 const TEXT_EXTENSIONS = new Set([
   'txt',
@@ -61,13 +74,20 @@ export function previewKind(artifact: IArtifact): PreviewKind {
   if (type === 'text/csv' || ext === 'csv' || ext === 'tsv') {
     return 'csv';
   }
+  if (type === 'application/vnd.apache.parquet' || ext === 'parquet') {
+    return 'parquet';
+  }
   if (type === 'application/json' || type.endsWith('+json') || ext === 'json') {
     return 'json';
   }
   if (type === 'text/html' || ext === 'html' || ext === 'htm') {
     return 'html';
   }
-  if (type.startsWith('text/') || TEXT_EXTENSIONS.has(ext)) {
+  if (
+    type.startsWith('text/') ||
+    TEXT_EXTENSIONS.has(ext) ||
+    TEXT_NAMES.has(name)
+  ) {
     return 'text';
   }
   return 'none';
@@ -180,4 +200,103 @@ export function formatBytes(bytes: number): string {
     unit++;
   }
   return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/**
+ * A node of the artifact tree: a folder (with its children, sorted folders
+ * first) or a file (with its artifact).
+ */
+export interface IArtifactNode {
+  name: string;
+  path: string;
+  isDir: boolean;
+  /** A file's size; a folder's, the sum of the files under it. */
+  size: number;
+  children: IArtifactNode[];
+  artifact?: IArtifact;
+}
+
+/**
+ * The tree of a recursive listing: folders come from the files' paths (and
+ * from folder entries, for empty ones), sorted folders first, then by name.
+ */
+export function buildTree(
+  artifacts: ReadonlyArray<IArtifact>
+): IArtifactNode[] {
+  const root: IArtifactNode = {
+    name: '',
+    path: '',
+    isDir: true,
+    size: 0,
+    children: []
+  };
+  const folders = new Map<string, IArtifactNode>([['', root]]);
+  const folder = (path: string): IArtifactNode => {
+    let node = folders.get(path);
+    if (!node) {
+      const parent = folder(parentPath(path));
+      node = {
+        name: path.slice(path.lastIndexOf('/') + 1),
+        path,
+        isDir: true,
+        size: 0,
+        children: []
+      };
+      parent.children.push(node);
+      folders.set(path, node);
+    }
+    return node;
+  };
+  for (const a of artifacts) {
+    if (a.is_dir) {
+      folder(a.path);
+      continue;
+    }
+    folder(parentPath(a.path)).children.push({
+      name: a.path.slice(a.path.lastIndexOf('/') + 1),
+      path: a.path,
+      isDir: false,
+      size: a.size,
+      children: [],
+      artifact: a
+    });
+  }
+  const finish = (node: IArtifactNode): number => {
+    node.children.sort((x, y) =>
+      x.isDir !== y.isDir
+        ? x.isDir
+          ? -1
+          : 1
+        : x.name < y.name
+          ? -1
+          : x.name > y.name
+            ? 1
+            : 0
+    );
+    if (node.isDir) {
+      node.size = node.children.reduce((sum, c) => sum + finish(c), 0);
+    }
+    return node.size;
+  };
+  finish(root);
+  return root.children;
+}
+
+/**
+ * The rows a tree shows with the folders in `expanded` open, in order, with
+ * their depth (1 for the top level), as keyboard navigation walks them.
+ */
+export function visibleNodes(
+  nodes: ReadonlyArray<IArtifactNode>,
+  expanded: ReadonlySet<string>,
+  depth = 1
+): { node: IArtifactNode; depth: number }[] {
+  const out: { node: IArtifactNode; depth: number }[] = [];
+  for (const node of nodes) {
+    out.push({ node, depth });
+    if (node.isDir && expanded.has(node.path)) {
+      out.push(...visibleNodes(node.children, expanded, depth + 1));
+    }
+  }
+  return out;
 }

@@ -93,6 +93,23 @@ def test_log_and_load_round_trip(mm_uri: str, tmp_path: Path) -> None:
     np.testing.assert_array_equal(mm.load_model(exported).predict(X), expected)  # a local directory
 
 
+
+def test_logged_model_files_have_previewable_media_types(mm_uri: str) -> None:
+    """``MLmodel`` and the environment files are stored as text, as MLflow's client uploads them
+    (the run view previews them by media type); the model's binary stays binary."""
+    X, y = _data()
+    model = linear.LogisticRegression(max_iter=500).fit(X, y)
+    with mm.start_run() as run:
+        mm.log_model(model, "scorer", input_example=X.head(3))
+    types = {
+        a.path.rsplit("/", 1)[-1]: a.media_type
+        for a in _store().list_artifacts(run.id, "models/scorer", recursive=True)
+    }
+    assert types["MLmodel"] == "text/plain"
+    assert types["conda.yaml"] == "text/plain" and types["python_env.yaml"] == "text/plain"
+    assert types["requirements.txt"] == "text/plain"
+    assert types["model.skops"] == "application/octet-stream"
+
 def test_identical_models_are_stored_once(mm_uri: str, tmp_path: Path) -> None:
     from sklearn.ensemble import RandomForestClassifier
 

@@ -174,3 +174,15 @@ UNKNOWN_MLFLOW_PATHS = [
     "api/4.0/mlflow/experiments/list",
     "no-such-page",
 ]
+
+
+def parquet_bytes(columns: dict[str, list[object]], row_group_size: int | None = None) -> bytes:
+    """A Parquet file of ``columns`` (written by pyarrow), as bytes."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = io.BytesIO()
+    pq.write_table(pa.table(columns), out, row_group_size=row_group_size)
+    return out.getvalue()

@@ -30,7 +30,7 @@ import jupyter_mm.server
 from jupyter_mm.core import records
 from jupyter_mm.core.store import Store
 
-from .helpers import implemented_verbs, is_public_by_design, mm_routes
+from .helpers import implemented_verbs, is_public_by_design, mm_routes, parquet_bytes
 from .test_api_common import open_store
 
 SPEC_PATH = Path(jupyter_mm.server.__file__).parent / "openapi.yaml"
@@ -284,6 +284,12 @@ async def test_scripted_responses_match_the_spec(
         headers={"Range": "bytes=9-"},
     )
     await req("GET", "/runs/{run_id}/artifacts/{path}", "runs", rid, "artifacts", "nope")
+    rows = "/runs/{run_id}/artifact-rows/{path}"
+    with open_store() as store:
+        store.log_artifact(rid, "t.parquet", parquet_bytes({"x": [1, 2, 3]}))
+    await req("GET", rows, "runs", rid, "artifact-rows", "t.parquet", params={"max_rows": "2"})
+    await req("GET", rows, "runs", rid, "artifact-rows", "a/b.txt")  # 400: not Parquet
+    await req("GET", rows, "runs", rid, "artifact-rows", "nope")  # 404
     await req("PUT", "/runs/{run_id}/artifacts/{path}", "runs", rid, "artifacts", "c", body=b"1")
     await req("PUT", "/runs/{run_id}/artifacts/{path}", "runs", rid, "artifacts", "a", body=b"1")
     blob = hashlib.sha256(b"blob").hexdigest()

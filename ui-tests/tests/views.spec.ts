@@ -184,11 +184,11 @@ test.describe('run, compare and diff views', () => {
     });
 
     await test.step('artifacts: CSV as a table, HTML sandboxed', async () => {
-      await view.getByRole('button', { name: /table\.csv/ }).click();
+      await view.getByRole('treeitem', { name: /table\.csv/ }).click();
       const table = view.locator('.jp-mm-preview[data-kind="csv"] table');
       await expect(table.locator('th')).toHaveText(['name', 'value']);
       await expect(table.locator('td').first()).toHaveText('<b>bold</b>');
-      await view.getByRole('button', { name: /report\.html/ }).click();
+      await view.getByRole('treeitem', { name: /report\.html/ }).click();
       const frame = view.locator('iframe.jp-mm-preview-html');
       await expect(frame).toHaveAttribute('sandbox', '');
       await expect(

@@ -15,7 +15,6 @@ import atexit
 import hashlib
 import logging
 import math
-import mimetypes
 import os
 import random
 import re
@@ -703,7 +702,7 @@ class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin, RemoteJobsMixin, Rem
         """Upload each file's content once (``PUT blobs/{sha256}``, streamed from disk), except
         what the server holds already (one ``POST blobs/missing`` asks), then name every path in
         one request: as with a local store, all or none of the paths appear."""
-        from ...core.artifacts import check_file, normalize_paths
+        from ...core.artifacts import check_file, guess_media_type, normalize_paths
 
         rid = validation.run_id(run_id)
         logicals = normalize_paths(path for path, _, _ in items)
@@ -723,7 +722,7 @@ class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin, RemoteJobsMixin, Rem
                     size = os.fstat(f.fileno()).st_size
             contents.setdefault(digest, payload)
             sizes[digest] = size
-            mt = media_type or mimetypes.guess_type(logical)[0] or "application/octet-stream"
+            mt = media_type or guess_media_type(logical)
             entries.append({"path": logical, "digest": digest, "media_type": mt})
         missing = self._missing_blobs(list(contents))
         for digest, payload in contents.items():

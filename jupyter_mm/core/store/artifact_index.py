@@ -3,7 +3,6 @@ helpers the files of a logged model without a run share (their own table, the sa
 
 from __future__ import annotations
 
-import mimetypes
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -12,7 +11,13 @@ from sqlalchemy import Connection, Table, select
 
 from ...errors import InvalidInput, NotFound
 from .. import schema as s
-from ..artifacts import check_file, normalize_path, normalize_paths, normalize_prefix
+from ..artifacts import (
+    check_file,
+    guess_media_type,
+    normalize_path,
+    normalize_paths,
+    normalize_prefix,
+)
 from ..entities import ArtifactInfo
 from .base import (
     StoreBase,
@@ -59,9 +64,7 @@ def write_index(
             "path": logical,
             "digest": digest,
             "size": size,
-            "media_type": media_type
-            or mimetypes.guess_type(logical)[0]
-            or "application/octet-stream",
+            "media_type": media_type or guess_media_type(logical),
             "created_time": t,
         }
         for logical, (digest, size, media_type) in zip(logicals, stored, strict=True)

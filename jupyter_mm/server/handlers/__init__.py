@@ -13,6 +13,7 @@ from jupyter_server.utils import url_path_join
 from .artifacts import (
     ArtifactHandler,
     ArtifactListHandler,
+    ArtifactRowsHandler,
     BlobHandler,
     MissingBlobsHandler,
     RecordHandler,
@@ -116,6 +117,7 @@ def api_handlers() -> list[tuple[Any, ...]]:
         (route("runs", _RUN, "datasets"), DatasetsHandler),
         (route("runs", _RUN, "artifacts"), ArtifactListHandler),
         (route("runs", _RUN, "artifacts", r"(?P<path>.+)"), ArtifactHandler),
+        (route("runs", _RUN, "artifact-rows", r"(?P<path>.+)"), ArtifactRowsHandler),
         (route("runs", _RUN, "records", r"(?P<kind>[^/]+)"), RecordHandler),
         (route("blobs", "missing"), MissingBlobsHandler),  # before blobs/{digest}
         (route("blobs", r"(?P<digest>[^/]+)"), BlobHandler),

@@ -1,7 +1,8 @@
 """``jupyter-mm/api/runs/{id}/artifacts``: list, download (streamed, ranges) and upload artifacts;
 ``blobs/{sha256}``: content-addressed uploads that ``POST runs/{id}/artifacts`` then names, all
 paths at once (how the remote client logs several artifacts all or none);
-``runs/{id}/records/{kind}``: the records a ``%%track`` cell keeps as ``.mm/*.json`` artifacts."""
+``runs/{id}/records/{kind}``: the records a ``%%track`` cell keeps as ``.mm/*.json`` artifacts;
+``runs/{id}/artifact-rows/{path}``: the first rows of a Parquet artifact, for the preview."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import contextlib
 import hashlib
 import inspect
 import json
-import mimetypes
 import os
 import re
 import tempfile
@@ -22,7 +22,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado.iostream import StreamClosedError
 from tornado.web import HTTPError
 
-from ...core.artifacts import STAGING_SUFFIX, write_failure
+from ...core.artifacts import STAGING_SUFFIX, guess_media_type, write_failure
 from ...errors import InvalidInput, MMError, NotFound
 from .base import MMHandler
 from .common import MAX_BATCH_JSON_BYTES, artifact_json, bool_arg, json_object, parse_run
@@ -356,7 +356,7 @@ class ArtifactHandler(MMHandler):
             media_type = None if header in _GENERIC_TYPES else header
         media_type = check_media_type(media_type)
         if media_type is None:
-            media_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+            media_type = guess_media_type(path)
         info = await self.call_store(
             lambda store: store.log_artifact(rid, path, body, media_type=media_type)
         )
@@ -367,6 +367,80 @@ def _quote(name: str) -> str:
     from urllib.parse import quote
 
     return quote(name, safe="")
+
+
+#: Largest Parquet file ``artifact-rows`` reads (it is read whole, in memory).
+MAX_TABLE_FILE_BYTES = 64 * 1024 * 1024
+#: Most rows ``artifact-rows`` returns (``max_rows`` defaults to 100).
+MAX_TABLE_ROWS = 1000
+#: Most columns, and characters of one cell, ``artifact-rows`` returns: the reply stays small
+#: whatever the file holds.
+MAX_TABLE_COLUMNS = 200
+MAX_CELL_CHARS = 500
+
+
+def _cell_text(value: Any) -> str | None:
+    """A cell as display text (None for a missing value), cut at ``MAX_CELL_CHARS``."""
+    if value is None:
+        return None
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…"
+
+
+def table_rows(store: Store, rid: str, path: str, max_rows: int) -> dict[str, Any]:
+    """The first ``max_rows`` rows of the run's Parquet artifact ``path``, cells as text.
+
+    Only the row groups those rows need are decoded; a file over ``MAX_TABLE_FILE_BYTES`` or
+    one that is not Parquet is refused with a message saying so."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    info = store.artifact_info(rid, path)  # refuses paths that leave the run
+    if info.size > MAX_TABLE_FILE_BYTES:
+        raise InvalidInput(
+            f"{info.path} is {info.size} bytes: too large to preview as a table "
+            f"(limit {MAX_TABLE_FILE_BYTES}); download it instead"
+        )
+    data = store.read_artifact(rid, info.path)
+    try:
+        pf = pq.ParquetFile(io.BytesIO(data))
+        names = pf.schema_arrow.names
+        columns = names[:MAX_TABLE_COLUMNS]
+        rows: list[dict[str, Any]] = []
+        for batch in pf.iter_batches(batch_size=max_rows, columns=columns):
+            rows.extend(batch.to_pylist()[: max_rows - len(rows)])
+            if len(rows) >= max_rows:
+                break
+    except (pa.ArrowException, OSError, ValueError) as e:
+        raise InvalidInput(f"{info.path} is not a readable Parquet file: {e}") from None
+    total = pf.metadata.num_rows
+    return {
+        "run_id": rid,
+        "path": info.path,
+        "columns": columns,
+        "rows": [[_cell_text(r[c]) for c in columns] for r in rows],
+        "total_rows": total,
+        "total_columns": len(names),
+        "truncated": total > len(rows) or len(names) > len(columns),
+    }
+
+
+class ArtifactRowsHandler(MMHandler):
+    """``GET runs/{id}/artifact-rows/{path}?max_rows=N``: the first rows of a Parquet artifact
+    as JSON (cells as text), for the run view's table preview."""
+
+    auth_resource = "jupyter_mm:artifacts"
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, run_id: str, path: str) -> None:
+        rid = parse_run(run_id)
+        raw = self.get_query_argument("max_rows", "100")
+        if not re.fullmatch(r"[0-9]{1,4}", raw) or not 1 <= int(raw) <= MAX_TABLE_ROWS:
+            raise InvalidInput(f"max_rows must be an integer from 1 to {MAX_TABLE_ROWS}")
+        self.send_json(await self.call_store(table_rows, rid, path, int(raw)))
 
 
 #: ``records/{kind}`` -> the artifact that holds it (see ``jupyter_mm/core/records.py``).

@@ -9,11 +9,15 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
 import { PREVIEW_BYTES, ViewsAPI } from '../api';
 import {
+  buildTree,
   formatBytes,
+  IArtifactNode,
   imageType,
+  parentPath,
   parseCSV,
   previewKind,
-  PreviewKind
+  PreviewKind,
+  visibleNodes
 } from '../artifacts';
 import { renderNotebook } from '../render';
 import { IArtifact } from '../../schema';
@@ -21,7 +25,9 @@ import { WidgetHost } from '../widgets';
 import { errorText } from '../../format';
 
 /**
- * A run's files (folders left out) as a list; the selected one is previewed.
+ * A run's files as a collapsible tree (an ARIA tree: arrow keys move, Right
+ * opens a folder, Left closes it or goes to its parent, Enter or Space opens a
+ * file) with sizes; the selected file is previewed beside it.
  */
 export function ArtifactBrowser(props: {
   api: ViewsAPI;
@@ -29,31 +35,139 @@ export function ArtifactBrowser(props: {
   artifacts: IArtifact[];
   rendermime: IRenderMimeRegistry;
 }): JSX.Element {
-  const files = props.artifacts.filter(a => !a.is_dir);
+  const tree = React.useMemo(
+    () => buildTree(props.artifacts),
+    [props.artifacts]
+  );
+  const [expanded, setExpanded] = React.useState<ReadonlySet<string>>(
+    () => new Set()
+  );
   const [selected, setSelected] = React.useState<string | null>(null);
-  const current = files.find(a => a.path === selected) ?? null;
-  if (!files.length) {
+  const [focused, setFocused] = React.useState<string | null>(null);
+  const rows = visibleNodes(tree, expanded);
+  const treeRef = React.useRef<HTMLUListElement>(null);
+  const current =
+    props.artifacts.find(a => !a.is_dir && a.path === selected) ?? null;
+  if (!rows.length) {
     return <p className="jp-mm-empty">No artifacts.</p>;
   }
+  const focusPath =
+    rows.find(r => r.node.path === focused)?.node.path ?? rows[0].node.path;
+
+  const toggle = (path: string, open?: boolean) =>
+    setExpanded(old => {
+      const next = new Set(old);
+      if (open ?? !old.has(path)) {
+        next.add(path);
+      } else {
+        next.delete(path);
+      }
+      return next;
+    });
+  const moveTo = (path: string) => {
+    setFocused(path);
+    const items =
+      treeRef.current?.querySelectorAll<HTMLElement>('[role="treeitem"]');
+    Array.from(items ?? [])
+      .find(item => item.dataset.path === path)
+      ?.focus();
+  };
+  const activate = (node: IArtifactNode) => {
+    setFocused(node.path);
+    if (node.isDir) {
+      toggle(node.path);
+    } else {
+      setSelected(node.path);
+    }
+  };
+  const onKeyDown = (event: React.KeyboardEvent, index: number) => {
+    const { node } = rows[index];
+    let handled = true;
+    switch (event.key) {
+      case 'ArrowDown':
+        moveTo(rows[Math.min(index + 1, rows.length - 1)].node.path);
+        break;
+      case 'ArrowUp':
+        moveTo(rows[Math.max(index - 1, 0)].node.path);
+        break;
+      case 'Home':
+        moveTo(rows[0].node.path);
+        break;
+      case 'End':
+        moveTo(rows[rows.length - 1].node.path);
+        break;
+      case 'ArrowRight':
+        if (node.isDir && !expanded.has(node.path)) {
+          toggle(node.path, true);
+        } else if (node.isDir && node.children.length) {
+          moveTo(node.children[0].path);
+        }
+        break;
+      case 'ArrowLeft':
+        if (node.isDir && expanded.has(node.path)) {
+          toggle(node.path, false);
+        } else if (parentPath(node.path)) {
+          moveTo(parentPath(node.path));
+        }
+        break;
+      case 'Enter':
+      case ' ':
+        activate(node);
+        break;
+      default:
+        handled = false;
+    }
+    if (handled) {
+      event.preventDefault();
+      event.stopPropagation();
+    }
+  };
+
   return (
     <div className="jp-mm-artifacts">
-      <ul className="jp-mm-artifact-list" aria-label="Artifacts">
-        {files.map(a => (
-          <li key={a.path}>
-            <button
+      <ul
+        className="jp-mm-artifact-tree"
+        role="tree"
+        aria-label="Artifacts"
+        ref={treeRef}
+      >
+        {rows.map(({ node, depth }, i) => {
+          const open = node.isDir && expanded.has(node.path);
+          return (
+            <li
+              key={node.path}
+              role="treeitem"
+              data-path={node.path}
+              aria-level={depth}
+              aria-expanded={node.isDir ? open : undefined}
+              aria-selected={!node.isDir && node.path === selected}
+              tabIndex={node.path === focusPath ? 0 : -1}
               className={
                 'jp-mm-artifact' +
-                (a.path === selected ? ' jp-mm-artifact-selected' : '')
+                (node.isDir ? ' jp-mm-artifact-dir' : '') +
+                (node.path === selected ? ' jp-mm-artifact-selected' : '')
               }
-              aria-pressed={a.path === selected}
-              onClick={() => setSelected(a.path)}
-              title={`${a.path} (${a.media_type})`}
+              style={{ paddingLeft: `${(depth - 1) * 16 + 4}px` }}
+              title={
+                node.artifact
+                  ? `${node.path} (${node.artifact.media_type})`
+                  : node.path
+              }
+              onClick={() => activate(node)}
+              onKeyDown={e => onKeyDown(e, i)}
             >
-              <span className="jp-mm-artifact-path">{a.path}</span>
-              <span className="jp-mm-artifact-size">{formatBytes(a.size)}</span>
-            </button>
-          </li>
-        ))}
+              <span className="jp-mm-artifact-twisty" aria-hidden="true">
+                {node.isDir ? (open ? '▾' : '▸') : ''}
+              </span>
+              <span className="jp-mm-artifact-path">
+                {node.name + (node.isDir ? '/' : '')}
+              </span>
+              <span className="jp-mm-artifact-size">
+                {formatBytes(node.size)}
+              </span>
+            </li>
+          );
+        })}
       </ul>
       <div className="jp-mm-artifact-preview" aria-live="polite">
         {current ? (
@@ -84,7 +198,7 @@ type PreviewState =
   | { state: 'none' }
   | { state: 'image'; url: string }
   | { state: 'text'; text: string; truncated: boolean }
-  | { state: 'table'; rows: string[][]; truncated: boolean }
+  | { state: 'table'; rows: string[][]; truncated: boolean; note?: string }
   | { state: 'html'; html: string; truncated: boolean }
   | { state: 'notebook'; notebook: any };
 
@@ -116,6 +230,18 @@ export function ArtifactPreview(props: {
         return {
           state: 'error',
           message: `Too large to preview (${formatBytes(artifact.size)}); download it instead.`
+        };
+      }
+      if (kind === 'parquet') {
+        const reply = await api.artifactRows(runId, artifact.path, 100);
+        return {
+          state: 'table',
+          rows: [
+            reply.columns,
+            ...reply.rows.map(r => r.map(c => (c === null ? '' : c)))
+          ],
+          truncated: reply.truncated,
+          note: `First ${reply.rows.length} of ${reply.total_rows} rows, ${reply.columns.length} of ${reply.total_columns} columns.`
         };
       }
       if (kind === 'image') {
@@ -258,6 +384,7 @@ function PreviewBody(props: {
               </tbody>
             </table>
           </div>
+          {preview.note && <p className="jp-mm-empty">{preview.note}</p>}
           {(preview.truncated || preview.rows.length > 1000) && <Truncated />}
         </>
       );
