@@ -11,7 +11,7 @@ import * as React from 'react';
 import { act } from 'react';
 import { Root } from 'react-dom/client';
 
-import { IModelVersion, RegistryAPI } from '../models/api';
+import { RegistryAPI } from '../models/api';
 import { driftRank, mostDrifted } from '../models/monitoring-report';
 import { VersionView, VersionViewModel } from '../models/versionview';
 import type {
@@ -20,11 +20,13 @@ import type {
   IVersionMonitoringReport
 } from '../schema';
 import {
+  EVIL,
   fakeServerSettings,
+  fakeVersion,
   ICall,
-  mountRoot,
-  unmountRoot,
-  versionViewActions
+  mountEachTest,
+  versionViewActions,
+  flush
 } from './utils';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
@@ -39,26 +41,7 @@ jest.mock('plotly.js-dist-min', () => ({
   Plots: { resize: () => undefined }
 }));
 
-const EVIL = '<img src=x onerror="window.__pwned=1">';
 const BASE = 'http://localhost:8888/jupyter-mm/api/registry/models/credit';
-
-function version(n: number): IModelVersion {
-  return {
-    name: 'credit',
-    version: n,
-    source: 'runs:/r/model',
-    run_id: null,
-    model_path: null,
-    status: 'READY',
-    description: null,
-    user_id: 'ana',
-    creation_time: 1,
-    last_update_time: null,
-    tags: {},
-    aliases: [],
-    approval: null
-  };
-}
 
 function verdict(
   feature: string,
@@ -193,7 +176,7 @@ function server(
   const { settings, calls } = fakeServerSettings(call => {
     const path = call.url.split('?')[0];
     if (path === `${BASE}/versions/1`) {
-      return { body: version(1) };
+      return { body: fakeVersion({ name: 'credit' }) };
     }
     if (path === `${BASE}/monitoring`) {
       return { body: monitoring(evaluations) };
@@ -212,12 +195,6 @@ function server(
   return { api: new RegistryAPI(settings), calls };
 }
 
-async function flush(): Promise<void> {
-  for (let i = 0; i < 10; i++) {
-    await act(() => new Promise<void>(resolve => setTimeout(resolve, 0)));
-  }
-}
-
 /**
  * The last drawing into the figure of class `name`.
  */
@@ -229,14 +206,8 @@ describe("The version view's drift report", () => {
   let host: HTMLDivElement;
   let root: Root;
 
-  beforeEach(() => {
-    drawn.length = 0;
-    ({ host, root } = mountRoot());
-  });
-
-  afterEach(() => {
-    unmountRoot(host, root);
-  });
+  beforeEach(() => (drawn.length = 0));
+  mountEachTest(m => ({ host, root } = m));
 
   async function open(api: RegistryAPI): Promise<VersionViewModel> {
     const model = new VersionViewModel(api, 'credit', 1);

@@ -10,7 +10,7 @@ import * as React from 'react';
 import { act } from 'react';
 import { Root } from 'react-dom/client';
 
-import { IModelVersion, RegistryAPI } from '../models/api';
+import { RegistryAPI } from '../models/api';
 import {
   IModelsPanelActions,
   ModelsPanelModel,
@@ -24,35 +24,18 @@ import {
 } from '../models/versionview';
 import type { IEvaluationRecord, IModelMonitoring } from '../schema';
 import {
+  EVIL,
   fakeServerSettings,
+  fakeVersion,
   ICall,
-  mountRoot,
-  unmountRoot,
-  versionViewActions
+  mountEachTest,
+  versionViewActions,
+  flush
 } from './utils';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
 
-const EVIL = '<img src=x onerror="window.__pwned=1">';
 const BASE = 'http://localhost:8888/jupyter-mm/api/registry/models/credit';
-
-function version(n: number): IModelVersion {
-  return {
-    name: 'credit',
-    version: n,
-    source: 'runs:/r/model',
-    run_id: null,
-    model_path: null,
-    status: 'READY',
-    description: null,
-    user_id: 'ana',
-    creation_time: 1,
-    last_update_time: null,
-    tags: {},
-    aliases: [],
-    approval: null
-  };
-}
 
 const RECORD: IEvaluationRecord = {
   id: 'e'.repeat(32),
@@ -160,10 +143,16 @@ function server(monitoring: (call: ICall) => { status?: number; body: any }): {
       return { body: MODEL };
     }
     if (path === `${BASE}/versions`) {
-      return { body: { versions: [3, 2, 1].map(version) } };
+      return {
+        body: {
+          versions: [3, 2, 1].map(n =>
+            fakeVersion({ name: 'credit', version: n })
+          )
+        }
+      };
     }
     if (path === `${BASE}/versions/1`) {
-      return { body: version(1) };
+      return { body: fakeVersion({ name: 'credit' }) };
     }
     if (path === `${BASE}/monitoring`) {
       return monitoring(call);
@@ -190,23 +179,11 @@ const MODEL = {
   last_version: 3
 };
 
-async function flush(): Promise<void> {
-  for (let i = 0; i < 10; i++) {
-    await act(() => new Promise<void>(resolve => setTimeout(resolve, 0)));
-  }
-}
-
 describe('Monitoring in the Models panel and version view', () => {
   let host: HTMLDivElement;
   let root: Root;
 
-  beforeEach(() => {
-    ({ host, root } = mountRoot());
-  });
-
-  afterEach(() => {
-    unmountRoot(host, root);
-  });
+  mountEachTest(m => ({ host, root } = m));
 
   const panelActions = (): IModelsPanelActions => ({
     openVersion: jest.fn(),

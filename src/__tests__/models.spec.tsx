@@ -14,7 +14,9 @@ import {
   fakeServerSettings,
   ICall as IRequest,
   mountEachTest,
-  versionViewActions
+  versionViewActions,
+  flush,
+  EVIL
 } from './utils';
 
 import { ModelActions } from '../models/actions';
@@ -45,7 +47,6 @@ import {
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
 
 const RUN = 'c'.repeat(32);
-const EVIL = '<img src=x onerror="window.__pwned=1">';
 
 /** A request, with its path below `jupyter-mm/api/` and its query arguments. */
 interface ICall extends IRequest {
@@ -105,12 +106,6 @@ const MODEL = {
   aliases: { champion: 1 },
   last_version: 2
 };
-
-async function flush(): Promise<void> {
-  for (let i = 0; i < 10; i++) {
-    await act(() => new Promise<void>(resolve => setTimeout(resolve, 0)));
-  }
-}
 
 describe('format helpers', () => {
   it('names approval states and the actions they allow', () => {
