@@ -50,7 +50,8 @@ import {
   mountEachTest,
   routedServer as server,
   scripted,
-  versionViewActions
+  versionViewActions,
+  modelsPanelActions
 } from './utils';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
@@ -402,15 +403,11 @@ describe('lifecycle', () => {
       return undefined;
     });
     const panel = new ModelsPanelModel(new RegistryAPI(settings));
-    const acts = {
-      openVersion: jest.fn(),
-      openRun: jest.fn(),
-      decide: jest.fn(),
-      setAlias: jest.fn(),
-      deleteAlias: jest.fn(),
-      register: jest.fn()
-    };
-    act(() => root.render(<ModelsPanelView model={panel} actions={acts} />));
+    act(() =>
+      root.render(
+        <ModelsPanelView model={panel} actions={modelsPanelActions()} />
+      )
+    );
     await act(() => panel.search());
     await flush();
     const badges = Array.from(

@@ -26,7 +26,8 @@ import {
   ICall,
   mountEachTest,
   versionViewActions,
-  flush
+  flush,
+  driftHistory
 } from './utils';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
@@ -109,24 +110,7 @@ const REPORT: IVersionMonitoringReport = {
       )
     ]
   },
-  evaluations: [
-    {
-      monitor: 'champion',
-      step: 1,
-      at: '2026-01-01T00:50:00+00:00',
-      status: 'ok',
-      rows: 1000,
-      drift_share: 0
-    },
-    {
-      monitor: 'champion',
-      step: 2,
-      at: '2026-01-01T02:50:00+00:00',
-      status: 'drift',
-      rows: 1000,
-      drift_share: 0.5
-    }
-  ],
+  evaluations: driftHistory(),
   series: {
     age: {
       method: 'psi',

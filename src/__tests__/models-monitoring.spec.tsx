@@ -11,11 +11,7 @@ import { act } from 'react';
 import { Root } from 'react-dom/client';
 
 import { RegistryAPI } from '../models/api';
-import {
-  IModelsPanelActions,
-  ModelsPanelModel,
-  ModelsPanelView
-} from '../models/panel';
+import { ModelsPanelModel, ModelsPanelView } from '../models/panel';
 import {
   IVersionViewActions,
   statText,
@@ -30,7 +26,9 @@ import {
   ICall,
   mountEachTest,
   versionViewActions,
-  flush
+  flush,
+  driftHistory,
+  modelsPanelActions
 } from './utils';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
@@ -108,24 +106,7 @@ const MONITORING: IModelMonitoring = {
       monitors: ['champion'],
       evaluations: 2,
       latest: RECORD,
-      history: [
-        {
-          monitor: 'champion',
-          step: 1,
-          at: '2026-01-01T00:50:00+00:00',
-          status: 'ok',
-          rows: 1000,
-          drift_share: 0
-        },
-        {
-          monitor: 'champion',
-          step: 2,
-          at: '2026-01-01T02:50:00+00:00',
-          status: 'drift',
-          rows: 1000,
-          drift_share: 0.5
-        }
-      ]
+      history: driftHistory()
     }
   ]
 };
@@ -185,15 +166,6 @@ describe('Monitoring in the Models panel and version view', () => {
 
   mountEachTest(m => ({ host, root } = m));
 
-  const panelActions = (): IModelsPanelActions => ({
-    openVersion: jest.fn(),
-    openRun: jest.fn(),
-    decide: jest.fn(),
-    setAlias: jest.fn(),
-    deleteAlias: jest.fn(),
-    register: jest.fn()
-  });
-
   const viewActions = (): IVersionViewActions => versionViewActions();
 
   it('asks the monitoring route for a bounded history', async () => {
@@ -207,7 +179,9 @@ describe('Monitoring in the Models panel and version view', () => {
     const { api } = server(() => ({ body: MONITORING }));
     const model = new ModelsPanelModel(api);
     act(() =>
-      root.render(<ModelsPanelView model={model} actions={panelActions()} />)
+      root.render(
+        <ModelsPanelView model={model} actions={modelsPanelActions()} />
+      )
     );
     await act(() => model.search());
     await flush();
@@ -243,7 +217,9 @@ describe('Monitoring in the Models panel and version view', () => {
     }));
     const model = new ModelsPanelModel(api);
     act(() =>
-      root.render(<ModelsPanelView model={model} actions={panelActions()} />)
+      root.render(
+        <ModelsPanelView model={model} actions={modelsPanelActions()} />
+      )
     );
     await act(() => model.search());
     await flush();
@@ -297,7 +273,9 @@ describe('Monitoring in the Models panel and version view', () => {
     }));
     const model = new ModelsPanelModel(api);
     act(() =>
-      root.render(<ModelsPanelView model={model} actions={panelActions()} />)
+      root.render(
+        <ModelsPanelView model={model} actions={modelsPanelActions()} />
+      )
     );
     await act(() => model.search());
     await flush();

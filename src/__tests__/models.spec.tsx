@@ -16,7 +16,8 @@ import {
   mountEachTest,
   versionViewActions,
   flush,
-  EVIL
+  EVIL,
+  modelsPanelActions
 } from './utils';
 
 import { ModelActions } from '../models/actions';
@@ -33,11 +34,7 @@ import {
   shortDigest,
   versionArgs
 } from '../models/format';
-import {
-  IModelsPanelActions,
-  ModelsPanelModel,
-  ModelsPanelView
-} from '../models/panel';
+import { ModelsPanelModel, ModelsPanelView } from '../models/panel';
 import {
   cardDocument,
   VersionView,
@@ -314,16 +311,7 @@ describe('ModelsPanel', () => {
 
   mountEachTest(m => ({ host, root } = m));
 
-  function actions(): IModelsPanelActions & Record<string, jest.Mock> {
-    return {
-      openVersion: jest.fn(),
-      openRun: jest.fn(),
-      decide: jest.fn(),
-      setAlias: jest.fn(),
-      deleteAlias: jest.fn(),
-      register: jest.fn()
-    };
-  }
+  const actions = modelsPanelActions;
 
   const route: Route = call => {
     if (call.path === 'registry/models') {

@@ -9,8 +9,9 @@ import { createRoot, Root } from 'react-dom/client';
 
 import type { IModelVersion } from '../models/api';
 import type { askForm } from '../models/dialogs';
+import type { IModelsPanelActions } from '../models/panel';
 import type { IVersionViewActions } from '../models/versionview';
-import { IExperiment } from '../schema';
+import { IExperiment, IVersionMonitoring } from '../schema';
 
 /**
  * A fresh element in the document and a React root rendering into it.
@@ -204,4 +205,43 @@ export function versionViewActions(
     checkReproducibility: jest.fn(() => Promise.resolve(null)),
     ...overrides
   };
+}
+
+/**
+ * The Models panel's actions as mocks.
+ */
+export function modelsPanelActions(): IModelsPanelActions &
+  Record<string, jest.Mock> {
+  return {
+    openVersion: jest.fn(),
+    openRun: jest.fn(),
+    decide: jest.fn(),
+    setAlias: jest.fn(),
+    deleteAlias: jest.fn(),
+    register: jest.fn()
+  };
+}
+
+/**
+ * A champion monitor's two evaluations, as the monitoring routes list them: in range, then drift.
+ */
+export function driftHistory(): IVersionMonitoring['history'] {
+  return [
+    {
+      monitor: 'champion',
+      step: 1,
+      at: '2026-01-01T00:50:00+00:00',
+      status: 'ok',
+      rows: 1000,
+      drift_share: 0
+    },
+    {
+      monitor: 'champion',
+      step: 2,
+      at: '2026-01-01T02:50:00+00:00',
+      status: 'drift',
+      rows: 1000,
+      drift_share: 0.5
+    }
+  ];
 }
