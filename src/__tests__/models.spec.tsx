@@ -17,7 +17,8 @@ import {
   versionViewActions,
   flush,
   EVIL,
-  modelsPanelActions
+  modelsPanelActions,
+  fakeVersion
 } from './utils';
 
 import { ModelActions } from '../models/actions';
@@ -75,22 +76,14 @@ function fakeServer(route: Route): { api: RegistryAPI; calls: ICall[] } {
 }
 
 function version(overrides: Partial<IModelVersion> = {}): IModelVersion {
-  return {
-    name: 'credit-risk',
-    version: 1,
+  return fakeVersion({
     source: `runs:/${RUN}/models/model`,
-    run_id: RUN,
     model_path: 'models/model',
-    status: 'READY',
+    run_id: RUN,
     description: EVIL,
-    user_id: 'alice',
     creation_time: Date.UTC(2026, 10, 27, 12, 0, 0),
-    last_update_time: null,
-    tags: {},
-    aliases: [],
-    approval: null,
     ...overrides
-  };
+  });
 }
 
 const MODEL = {
