@@ -16,7 +16,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import type { IWebhook, IWebhookDelivery, IWebhookTestResult } from '../schema';
 import { errorText } from './api';
-import { useRerenderOn } from './components';
+import { TableHead, useRerenderOn } from './components';
 import { formatUtc } from './format';
 import { IWebhooksApi, IWebhookInput, WEBHOOK_EVENTS } from './webhooks-api';
 
@@ -327,14 +327,7 @@ function DeliveriesTable(props: {
       className="jp-mm-table jp-mm-webhook-deliveries"
       aria-label="Deliveries"
     >
-      <thead>
-        <tr>
-          <th scope="col">Created (UTC)</th>
-          <th scope="col">Event</th>
-          <th scope="col">Status</th>
-          <th scope="col">Attempts</th>
-        </tr>
-      </thead>
+      <TableHead columns={['Created (UTC)', 'Event', 'Status', 'Attempts']} />
       <tbody>
         {props.deliveries.map(d => (
           <tr
