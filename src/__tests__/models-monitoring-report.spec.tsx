@@ -21,13 +21,12 @@ import type {
 } from '../schema';
 import {
   EVIL,
-  fakeServerSettings,
-  fakeVersion,
   ICall,
   mountEachTest,
   versionViewActions,
   flush,
-  driftHistory
+  driftHistory,
+  creditRegistry
 } from './utils';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
@@ -157,26 +156,10 @@ function server(
   evaluations: number,
   report: (call: ICall) => { status?: number; body: any }
 ): { api: RegistryAPI; calls: ICall[] } {
-  const { settings, calls } = fakeServerSettings(call => {
-    const path = call.url.split('?')[0];
-    if (path === `${BASE}/versions/1`) {
-      return { body: fakeVersion({ name: 'credit' }) };
-    }
-    if (path === `${BASE}/monitoring`) {
-      return { body: monitoring(evaluations) };
-    }
-    if (path === `${BASE}/versions/1/monitoring`) {
-      return report(call);
-    }
-    if (path === 'http://localhost:8888/jupyter-mm/api/registry/audit') {
-      return { body: { entries: [] } };
-    }
-    return {
-      status: 404,
-      body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'no route' }
-    };
+  return creditRegistry({
+    [`${BASE}/monitoring`]: () => ({ body: monitoring(evaluations) }),
+    [`${BASE}/versions/1/monitoring`]: report
   });
-  return { api: new RegistryAPI(settings), calls };
 }
 
 /**

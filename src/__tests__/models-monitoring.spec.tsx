@@ -21,14 +21,14 @@ import {
 import type { IEvaluationRecord, IModelMonitoring } from '../schema';
 import {
   EVIL,
-  fakeServerSettings,
   fakeVersion,
   ICall,
   mountEachTest,
   versionViewActions,
   flush,
   driftHistory,
-  modelsPanelActions
+  modelsPanelActions,
+  creditRegistry
 } from './utils';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
@@ -115,38 +115,20 @@ function server(monitoring: (call: ICall) => { status?: number; body: any }): {
   api: RegistryAPI;
   calls: ICall[];
 } {
-  const { settings, calls } = fakeServerSettings(call => {
-    const path = call.url.split('?')[0];
-    if (path === 'http://localhost:8888/jupyter-mm/api/registry/models') {
-      return { body: { models: [{ ...MODEL }] } };
-    }
-    if (path === BASE) {
-      return { body: MODEL };
-    }
-    if (path === `${BASE}/versions`) {
-      return {
-        body: {
-          versions: [3, 2, 1].map(n =>
-            fakeVersion({ name: 'credit', version: n })
-          )
-        }
-      };
-    }
-    if (path === `${BASE}/versions/1`) {
-      return { body: fakeVersion({ name: 'credit' }) };
-    }
-    if (path === `${BASE}/monitoring`) {
-      return monitoring(call);
-    }
-    if (path === 'http://localhost:8888/jupyter-mm/api/registry/audit') {
-      return { body: { entries: [] } };
-    }
-    return {
-      status: 404,
-      body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'no route' }
-    };
+  return creditRegistry({
+    'http://localhost:8888/jupyter-mm/api/registry/models': () => ({
+      body: { models: [{ ...MODEL }] }
+    }),
+    [BASE]: () => ({ body: MODEL }),
+    [`${BASE}/versions`]: () => ({
+      body: {
+        versions: [3, 2, 1].map(n =>
+          fakeVersion({ name: 'credit', version: n })
+        )
+      }
+    }),
+    [`${BASE}/monitoring`]: monitoring
   });
-  return { api: new RegistryAPI(settings), calls };
 }
 
 const MODEL = {

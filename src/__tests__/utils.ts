@@ -7,7 +7,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import { act } from 'react';
 import { createRoot, Root } from 'react-dom/client';
 
-import type { IModelVersion } from '../models/api';
+import { IModelVersion, RegistryAPI } from '../models/api';
 import type { askForm } from '../models/dialogs';
 import type { IModelsPanelActions } from '../models/panel';
 import type { IVersionViewActions } from '../models/versionview';
@@ -244,4 +244,31 @@ export function driftHistory(): IVersionMonitoring['history'] {
       drift_share: 0.5
     }
   ];
+}
+
+/**
+ * A fake registry for the version view of model `credit` (its version 1 and an empty audit trail),
+ * with `routes`, by URL without the query, answering the rest; anything else is a 404.
+ */
+export function creditRegistry(
+  routes: Record<string, (call: ICall) => Reply>
+): { api: RegistryAPI; calls: ICall[] } {
+  const registry = 'http://localhost:8888/jupyter-mm/api/registry';
+  const all: Record<string, (call: ICall) => Reply> = {
+    [`${registry}/models/credit/versions/1`]: () => ({
+      body: fakeVersion({ name: 'credit' })
+    }),
+    [`${registry}/audit`]: () => ({ body: { entries: [] } }),
+    ...routes
+  };
+  const { settings, calls } = fakeServerSettings(call => {
+    const answer = all[call.url.split('?')[0]];
+    return answer
+      ? answer(call)
+      : {
+          status: 404,
+          body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'no route' }
+        };
+  });
+  return { api: new RegistryAPI(settings), calls };
 }
