@@ -861,6 +861,17 @@ describe('webhooks', () => {
       `the URL's host ${EVIL} is a private address`
     );
     expect(host.querySelector('img')).toBeNull();
+    const scopes = Array.from(
+      form.querySelectorAll<HTMLInputElement>('[name="webhook-scope"]')
+    );
+    expect(
+      scopes.map(r => [r.value, r.checked, r.parentElement!.textContent])
+    ).toEqual([
+      ['model', true, 'credit-risk only'],
+      ['all', false, 'every model']
+    ]);
+    act(() => scopes[1].click());
+    expect(scopes.map(r => r.checked)).toEqual([false, true]);
     type('webhook-url', 'https://ci.example/other');
     act(() =>
       form.dispatchEvent(
@@ -873,9 +884,10 @@ describe('webhooks', () => {
       name: 'ci',
       url: 'https://ci.example/other',
       events: ['model_version.created', 'rerun.finished'],
-      model: 'credit-risk',
+      model: null,
       secret: 's3cret'
     });
+    expect(posts[0].model).toBe('credit-risk');
     expect(host.querySelector('form')).toBeNull();
     expect(host.querySelectorAll('.jp-mm-webhook')).toHaveLength(2);
   });

@@ -257,26 +257,23 @@ function CreateForm(props: {
       </fieldset>
       <fieldset className="jp-mm-webhook-scope">
         <legend>Fires for</legend>
-        <label>
-          <input
-            type="radio"
-            name="webhook-scope"
-            value="model"
-            checked={scope === 'model'}
-            onChange={() => setScope('model')}
-          />
-          {model.model} only
-        </label>
-        <label>
-          <input
-            type="radio"
-            name="webhook-scope"
-            value="all"
-            checked={scope === 'all'}
-            onChange={() => setScope('all')}
-          />
-          every model
-        </label>
+        {(
+          [
+            ['model', `${model.model} only`],
+            ['all', 'every model']
+          ] as const
+        ).map(([value, label]) => (
+          <label key={value}>
+            <input
+              type="radio"
+              name="webhook-scope"
+              value={value}
+              checked={scope === value}
+              onChange={() => setScope(value)}
+            />
+            {label}
+          </label>
+        ))}
       </fieldset>
       <TextField
         label="Secret (signs deliveries with X-MLflow-Signature; never shown again)"
