@@ -39,7 +39,6 @@ import {
 } from '../models/webhooks';
 import { WebhooksAPI } from '../models/webhooks-api';
 import { VersionView, VersionViewModel } from '../models/versionview';
-import { ModelsPanelModel, ModelsPanelView } from '../models/panel';
 import type { IJob, IWebhook } from '../schema';
 import { askRerun, overridesFrom } from '../views/rerun';
 import {
@@ -51,7 +50,7 @@ import {
   routedServer as server,
   scripted,
   versionViewActions,
-  modelsPanelActions
+  showModelsPanel
 } from './utils';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
@@ -402,14 +401,7 @@ describe('lifecycle', () => {
       }
       return undefined;
     });
-    const panel = new ModelsPanelModel(new RegistryAPI(settings));
-    act(() =>
-      root.render(
-        <ModelsPanelView model={panel} actions={modelsPanelActions()} />
-      )
-    );
-    await act(() => panel.search());
-    await flush();
+    await showModelsPanel(root, new RegistryAPI(settings));
     const badges = Array.from(
       host.querySelectorAll('tr[data-version] .jp-mm-lifecycle')
     ).map(b => [b.closest('tr')?.getAttribute('data-version'), b.textContent]);

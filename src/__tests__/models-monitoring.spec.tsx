@@ -11,7 +11,6 @@ import { act } from 'react';
 import { Root } from 'react-dom/client';
 
 import { RegistryAPI } from '../models/api';
-import { ModelsPanelModel, ModelsPanelView } from '../models/panel';
 import {
   IVersionViewActions,
   statText,
@@ -27,8 +26,8 @@ import {
   versionViewActions,
   flush,
   driftHistory,
-  modelsPanelActions,
-  creditRegistry
+  creditRegistry,
+  showModelsPanel
 } from './utils';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
@@ -159,14 +158,7 @@ describe('Monitoring in the Models panel and version view', () => {
 
   it('shows a status badge on each version row', async () => {
     const { api } = server(() => ({ body: MONITORING }));
-    const model = new ModelsPanelModel(api);
-    act(() =>
-      root.render(
-        <ModelsPanelView model={model} actions={modelsPanelActions()} />
-      )
-    );
-    await act(() => model.search());
-    await flush();
+    await showModelsPanel(root, api);
     const rows = Array.from(
       host.querySelectorAll('.jp-mm-versions-table tbody tr')
     );
@@ -197,14 +189,7 @@ describe('Monitoring in the Models panel and version view', () => {
         ]
       }
     }));
-    const model = new ModelsPanelModel(api);
-    act(() =>
-      root.render(
-        <ModelsPanelView model={model} actions={modelsPanelActions()} />
-      )
-    );
-    await act(() => model.search());
-    await flush();
+    await showModelsPanel(root, api);
     const badges = Array.from(
       host.querySelectorAll('.jp-mm-versions-table tbody tr')
     ).map(row => {
@@ -253,14 +238,7 @@ describe('Monitoring in the Models panel and version view', () => {
       status: 403,
       body: { error_code: 'PERMISSION_DENIED', message: 'no' }
     }));
-    const model = new ModelsPanelModel(api);
-    act(() =>
-      root.render(
-        <ModelsPanelView model={model} actions={modelsPanelActions()} />
-      )
-    );
-    await act(() => model.search());
-    await flush();
+    const model = await showModelsPanel(root, api);
     const rows = host.querySelectorAll('.jp-mm-versions-table tbody tr');
     expect(rows).toHaveLength(3);
     expect(host.querySelector('.jp-mm-monitoring')).toBeNull();

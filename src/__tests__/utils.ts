@@ -5,11 +5,16 @@
 
 import { ServerConnection } from '@jupyterlab/services';
 import { act } from 'react';
+import * as React from 'react';
 import { createRoot, Root } from 'react-dom/client';
 
 import { IModelVersion, RegistryAPI } from '../models/api';
 import type { askForm } from '../models/dialogs';
-import type { IModelsPanelActions } from '../models/panel';
+import {
+  IModelsPanelActions,
+  ModelsPanelModel,
+  ModelsPanelView
+} from '../models/panel';
 import type { IVersionViewActions } from '../models/versionview';
 import { IExperiment, IVersionMonitoring } from '../schema';
 
@@ -271,4 +276,25 @@ export function creditRegistry(
         };
   });
   return { api: new RegistryAPI(settings), calls };
+}
+
+/**
+ * The Models panel rendered into `root` with mock actions, after its first search.
+ */
+export async function showModelsPanel(
+  root: Root,
+  api: RegistryAPI
+): Promise<ModelsPanelModel> {
+  const model = new ModelsPanelModel(api);
+  act(() =>
+    root.render(
+      React.createElement(ModelsPanelView, {
+        model,
+        actions: modelsPanelActions()
+      })
+    )
+  );
+  await act(() => model.search());
+  await flush();
+  return model;
 }
