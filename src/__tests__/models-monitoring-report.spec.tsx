@@ -7,13 +7,12 @@
  * text as text in the page and escaped in the figures; a refusal in place.
  */
 
-import * as React from 'react';
 import { act } from 'react';
 import { Root } from 'react-dom/client';
 
 import { RegistryAPI } from '../models/api';
 import { driftRank, mostDrifted } from '../models/monitoring-report';
-import { VersionView, VersionViewModel } from '../models/versionview';
+import { VersionViewModel } from '../models/versionview';
 import type {
   IModelMonitoring,
   IReportVerdict,
@@ -23,10 +22,10 @@ import {
   EVIL,
   ICall,
   mountEachTest,
-  versionViewActions,
   flush,
   driftHistory,
-  creditRegistry
+  creditRegistry,
+  showVersionView
 } from './utils';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
@@ -177,13 +176,7 @@ describe("The version view's drift report", () => {
   mountEachTest(m => ({ host, root } = m));
 
   async function open(api: RegistryAPI): Promise<VersionViewModel> {
-    const model = new VersionViewModel(api, 'credit', 1);
-    act(() =>
-      root.render(<VersionView model={model} actions={versionViewActions()} />)
-    );
-    await act(() => model.load());
-    await flush();
-    return model;
+    return showVersionView(root, new VersionViewModel(api, 'credit', 1));
   }
 
   it('asks the version route for a bounded history', async () => {

@@ -6,28 +6,22 @@
  * text, never HTML; a thin window said plainly; a refusal shown in place).
  */
 
-import * as React from 'react';
 import { act } from 'react';
 import { Root } from 'react-dom/client';
 
 import { RegistryAPI } from '../models/api';
-import {
-  IVersionViewActions,
-  statText,
-  VersionView,
-  VersionViewModel
-} from '../models/versionview';
+import { statText, VersionViewModel } from '../models/versionview';
 import type { IEvaluationRecord, IModelMonitoring } from '../schema';
 import {
   EVIL,
   fakeVersion,
   ICall,
   mountEachTest,
-  versionViewActions,
   flush,
   driftHistory,
   creditRegistry,
-  showModelsPanel
+  showModelsPanel,
+  showVersionView
 } from './utils';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
@@ -147,8 +141,6 @@ describe('Monitoring in the Models panel and version view', () => {
 
   mountEachTest(m => ({ host, root } = m));
 
-  const viewActions = (): IVersionViewActions => versionViewActions();
-
   it('asks the monitoring route for a bounded history', async () => {
     const { api, calls } = server(() => ({ body: MONITORING }));
     await api.monitoring('credit');
@@ -247,12 +239,7 @@ describe('Monitoring in the Models panel and version view', () => {
 
   it('shows the latest verdicts and the history as text', async () => {
     const { api } = server(() => ({ body: MONITORING }));
-    const model = new VersionViewModel(api, 'credit', 1);
-    act(() =>
-      root.render(<VersionView model={model} actions={viewActions()} />)
-    );
-    await act(() => model.load());
-    await flush();
+    await showVersionView(root, new VersionViewModel(api, 'credit', 1));
     expect(host.querySelector('img')).toBeNull();
     const section = host.querySelector(
       'section[aria-labelledby="jp-mm-version-credit-1-monitoring"]'
@@ -312,12 +299,10 @@ describe('Monitoring in the Models panel and version view', () => {
             }
           }
     );
-    const model = new VersionViewModel(api, 'credit', 1);
-    act(() =>
-      root.render(<VersionView model={model} actions={viewActions()} />)
+    const model = await showVersionView(
+      root,
+      new VersionViewModel(api, 'credit', 1)
     );
-    await act(() => model.load());
-    await flush();
     expect(host.textContent).toContain(
       'No verdict: 12 rows in the window, 100 needed.'
     );

@@ -18,7 +18,8 @@ import {
   flush,
   EVIL,
   modelsPanelActions,
-  fakeVersion
+  fakeVersion,
+  showVersionView
 } from './utils';
 
 import { ModelActions } from '../models/actions';
@@ -36,11 +37,7 @@ import {
   versionArgs
 } from '../models/format';
 import { ModelsPanelModel, ModelsPanelView } from '../models/panel';
-import {
-  cardDocument,
-  VersionView,
-  VersionViewModel
-} from '../models/versionview';
+import { cardDocument, VersionViewModel } from '../models/versionview';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
 
@@ -540,11 +537,12 @@ describe('VersionView', () => {
 
   it('shows the overview, timeline, lineage and a sandboxed card', async () => {
     const { api } = fakeServer(route({ patched: [] }));
-    const model = new VersionViewModel(api, 'credit-risk', 1);
     const acts = viewActions();
-    act(() => root.render(<VersionView model={model} actions={acts} />));
-    await act(() => model.load());
-    await flush();
+    const model = await showVersionView(
+      root,
+      new VersionViewModel(api, 'credit-risk', 1),
+      acts
+    );
     expect(host.querySelector('img')).toBeNull();
     expect(host.querySelector('.jp-mm-decision')?.textContent).toBe(
       `Approved on 2026-11-27 12:02:00 UTC by bob — “${EVIL}”`
@@ -597,11 +595,12 @@ describe('VersionView', () => {
   it('edits the card fields, clearing the blank ones', async () => {
     const state = { patched: [] as any[] };
     const { api } = fakeServer(route(state));
-    const model = new VersionViewModel(api, 'credit-risk', 1);
     const acts = viewActions();
-    act(() => root.render(<VersionView model={model} actions={acts} />));
-    await act(() => model.load());
-    await flush();
+    await showVersionView(
+      root,
+      new VersionViewModel(api, 'credit-risk', 1),
+      acts
+    );
     const edit = Array.from(host.querySelectorAll('button')).find(
       b => b.textContent === 'Edit fields…'
     )!;

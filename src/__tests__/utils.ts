@@ -15,7 +15,11 @@ import {
   ModelsPanelModel,
   ModelsPanelView
 } from '../models/panel';
-import type { IVersionViewActions } from '../models/versionview';
+import {
+  IVersionViewActions,
+  VersionView,
+  VersionViewModel
+} from '../models/versionview';
 import { IExperiment, IVersionMonitoring } from '../schema';
 
 /**
@@ -295,6 +299,20 @@ export async function showModelsPanel(
     )
   );
   await act(() => model.search());
+  await flush();
+  return model;
+}
+
+/**
+ * A version view of `model` rendered into `root` with `actions`, after it loaded.
+ */
+export async function showVersionView(
+  root: Root,
+  model: VersionViewModel,
+  actions: IVersionViewActions = versionViewActions()
+): Promise<VersionViewModel> {
+  act(() => root.render(React.createElement(VersionView, { model, actions })));
+  await act(() => model.load());
   await flush();
   return model;
 }
