@@ -83,6 +83,15 @@ function version(overrides: Partial<IModelVersion> = {}): IModelVersion {
   });
 }
 
+/** The server's answer when the requester of an approval tries to decide it. */
+const FOUR_EYES_REFUSAL = {
+  status: 403,
+  body: {
+    error_code: 'PERMISSION_DENIED',
+    message: 'alice requested the approval and cannot decide it'
+  }
+};
+
 const MODEL = {
   name: 'credit-risk',
   description: EVIL,
@@ -276,13 +285,7 @@ describe('RegistryAPI', () => {
   });
 
   it('turns the four-eyes refusal into a readable error', async () => {
-    const { api } = fakeServer(() => ({
-      status: 403,
-      body: {
-        error_code: 'PERMISSION_DENIED',
-        message: 'alice requested the approval and cannot decide it'
-      }
-    }));
+    const { api } = fakeServer(() => FOUR_EYES_REFUSAL);
     let caught: unknown = null;
     try {
       await api.decide('m', 1, 'approve', 'mine');
@@ -711,13 +714,7 @@ describe('ModelActions', () => {
   });
 
   it('shows a refusal in an error dialog and announces nothing', async () => {
-    const { api } = fakeServer(() => ({
-      status: 403,
-      body: {
-        error_code: 'PERMISSION_DENIED',
-        message: 'alice requested the approval and cannot decide it'
-      }
-    }));
+    const { api } = fakeServer(() => FOUR_EYES_REFUSAL);
     const actions = new ModelActions(api);
     const changed: string[] = [];
     actions.changed.connect((_, name) => changed.push(name));
