@@ -10,7 +10,14 @@
 import * as React from 'react';
 import { act } from 'react';
 import { Root } from 'react-dom/client';
-import { fakeServerSettings, ICall, mountEachTest, flush, EVIL } from './utils';
+import {
+  fakeServerSettings,
+  ICall,
+  mountEachTest,
+  flush,
+  EVIL,
+  drawn
+} from './utils';
 
 import {
   RenderMimeRegistry,
@@ -25,24 +32,9 @@ import { IRunViewContext, RunView } from '../views/runview';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
 
-// A stand-in for plotly: records what it is asked to draw and lets the test
-// fire plotly events on the node.
-const drawn: Array<{ data: any[]; layout: any }> = [];
-jest.mock('plotly.js-dist-min', () => ({
-  react: (node: any, data: any[], layout: any) => {
-    drawn.push({ data, layout });
-    if (!node.on) {
-      const handlers: Record<string, Array<(e: any) => void>> = {};
-      node.on = (name: string, f: (e: any) => void) =>
-        (handlers[name] = [...(handlers[name] ?? []), f]);
-      node.emit = (name: string, e: any) =>
-        (handlers[name] ?? []).forEach(f => f(e));
-    }
-    return Promise.resolve(node);
-  },
-  purge: () => undefined,
-  Plots: { resize: () => undefined }
-}));
+jest.mock('plotly.js-dist-min', () =>
+  jest.requireActual('./utils').plotlyStandIn()
+);
 
 const RUN = 'a'.repeat(32);
 const OTHER = 'b'.repeat(32);
