@@ -15,8 +15,7 @@ import {
   fakeServerSettings,
   ICall,
   mountRoot,
-  unmountRoot,
-  drawn
+  unmountRoot
 } from './utils';
 
 import { ServerConnection } from '@jupyterlab/services';
@@ -33,9 +32,16 @@ import { IStoreEvent } from '../storeEvents';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
 
-jest.mock('plotly.js-dist-min', () =>
-  jest.requireActual('./utils').plotlyStandIn()
-);
+const drawn: Array<{ node: any; data: any[]; layout: any }> = [];
+jest.mock('plotly.js-dist-min', () => ({
+  react: (node: any, data: any[], layout: any) => {
+    drawn.push({ node, data, layout });
+    node.on = node.on ?? (() => undefined);
+    return Promise.resolve(node);
+  },
+  purge: () => undefined,
+  Plots: { resize: () => undefined }
+}));
 
 const RUN = 'a'.repeat(32);
 const OTHER = 'b'.repeat(32);

@@ -25,15 +25,20 @@ import {
   flush,
   driftHistory,
   creditRegistry,
-  showVersionView,
-  drawn
+  showVersionView
 } from './utils';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
 
-jest.mock('plotly.js-dist-min', () =>
-  jest.requireActual('./utils').plotlyStandIn()
-);
+const drawn: Array<{ node: HTMLElement; data: any[]; layout: any }> = [];
+jest.mock('plotly.js-dist-min', () => ({
+  react: (node: any, data: any[], layout: any) => {
+    drawn.push({ node, data, layout });
+    return Promise.resolve(node);
+  },
+  purge: () => undefined,
+  Plots: { resize: () => undefined }
+}));
 
 const BASE = 'http://localhost:8888/jupyter-mm/api/registry/models/credit';
 

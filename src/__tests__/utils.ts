@@ -316,31 +316,3 @@ export async function showVersionView(
   await flush();
   return model;
 }
-
-/**
- * What the plotly stand-in drew, in order (empty it in a `beforeEach` where that matters).
- */
-export const drawn: Array<{ node: any; data: any[]; layout: any }> = [];
-
-/**
- * A stand-in for plotly.js (jsdom cannot draw SVG charts; the Galata tests draw the real ones):
- * records each drawing in `drawn` and lets a test fire plotly events on the node (`node.emit`).
- * Use: `jest.mock('plotly.js-dist-min', () => jest.requireActual('./utils').plotlyStandIn());`
- */
-export function plotlyStandIn(): Record<string, unknown> {
-  return {
-    react: (node: any, data: any[], layout: any) => {
-      drawn.push({ node, data, layout });
-      if (!node.on) {
-        const handlers: Record<string, Array<(e: any) => void>> = {};
-        node.on = (name: string, f: (e: any) => void) =>
-          (handlers[name] = [...(handlers[name] ?? []), f]);
-        node.emit = (name: string, e: any) =>
-          (handlers[name] ?? []).forEach(f => f(e));
-      }
-      return Promise.resolve(node);
-    },
-    purge: () => undefined,
-    Plots: { resize: () => undefined }
-  };
-}

@@ -10,14 +10,7 @@
 import * as React from 'react';
 import { act } from 'react';
 import { Root } from 'react-dom/client';
-import {
-  fakeServerSettings,
-  ICall,
-  mountEachTest,
-  flush,
-  EVIL,
-  drawn
-} from './utils';
+import { fakeServerSettings, ICall, mountEachTest, flush, EVIL } from './utils';
 
 import {
   RenderMimeRegistry,
@@ -32,9 +25,24 @@ import { IRunViewContext, RunView } from '../views/runview';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
 
-jest.mock('plotly.js-dist-min', () =>
-  jest.requireActual('./utils').plotlyStandIn()
-);
+// A stand-in for plotly: records what it is asked to draw and lets the test
+// fire plotly events on the node.
+const drawn: Array<{ data: any[]; layout: any }> = [];
+jest.mock('plotly.js-dist-min', () => ({
+  react: (node: any, data: any[], layout: any) => {
+    drawn.push({ data, layout });
+    if (!node.on) {
+      const handlers: Record<string, Array<(e: any) => void>> = {};
+      node.on = (name: string, f: (e: any) => void) =>
+        (handlers[name] = [...(handlers[name] ?? []), f]);
+      node.emit = (name: string, e: any) =>
+        (handlers[name] ?? []).forEach(f => f(e));
+    }
+    return Promise.resolve(node);
+  },
+  purge: () => undefined,
+  Plots: { resize: () => undefined }
+}));
 
 const RUN = 'a'.repeat(32);
 const OTHER = 'b'.repeat(32);
