@@ -15,7 +15,7 @@ export default tseslint.config(
       '*.config.js',
       'babel.config.js',
       'style/index.js',
-      // Generated from jupyter_mm/server/openapi.yaml (`jlpm openapi`).
+      // Generated from jupyter_mm/server/openapi.yaml (`jlpm openapi`, run by build and by jest; not committed).
       'src/openapi.ts'
     ]
   },

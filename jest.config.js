@@ -1,3 +1,4 @@
+const path = require('path');
 const jestJupyterLab = require('@jupyterlab/testutils/lib/jest-config');
 
 const esModules = [
@@ -17,6 +18,19 @@ const esModules = [
 ].join('|');
 
 const baseConfig = jestJupyterLab(__dirname);
+
+// src/openapi.ts is generated from the contract and not committed: make it before any spec compiles,
+// so a bare `jlpm jest` works on a clean clone and never type-checks against an older copy.
+require('child_process').execFileSync(
+  process.execPath,
+  [
+    path.join(__dirname, 'node_modules/openapi-typescript/bin/cli.js'),
+    'jupyter_mm/server/openapi.yaml',
+    '-o',
+    'src/openapi.ts'
+  ],
+  { cwd: __dirname, stdio: 'ignore' }
+);
 
 module.exports = {
   ...baseConfig,

@@ -79,6 +79,31 @@ export function registerRunCommands(options: {
   const { commands } = app;
   const selected = () => model.selectedRuns;
   const one = () => (model.selectedRuns.length === 1 ? selected()[0] : null);
+  /**
+   * Label, caption and enabled state of a command on the one selected run, which `reason` can
+   * rule out: the label then says so in brackets and the caption gives the reason.
+   */
+  const onOneRun = (command: {
+    label: string;
+    unavailable: string;
+    caption: string;
+    reason: (run: IRun) => string | null;
+    available?: () => boolean;
+  }) => {
+    const why = () => {
+      const run = one();
+      return run ? command.reason(run) : null;
+    };
+    return {
+      label: () =>
+        why() ? `${command.label} (${command.unavailable})` : command.label,
+      caption: () => why() || command.caption,
+      isEnabled: () =>
+        one() !== null &&
+        why() === null &&
+        (command.available ? command.available() : true)
+    };
+  };
   const fail = (title: string) => (error: unknown) =>
     void showErrorMessage(title, errorText(error));
 
@@ -276,27 +301,13 @@ export function registerRunCommands(options: {
 
   commands.addCommand(CommandIDs.openSnapshot, {
     describedBy: NO_ARGS,
-    label: () => {
-      const run = one();
-      return run && noSnapshotReason(run)
-        ? 'Open Run Notebook Snapshot (none)'
-        : 'Open Run Notebook Snapshot';
-    },
-    caption: () => {
-      const run = one();
-      return (
-        (run && noSnapshotReason(run)) ||
-        "Open the run's notebook snapshot as a new notebook"
-      );
-    },
-    isEnabled: () => {
-      const run = one();
-      return (
-        run !== null &&
-        noSnapshotReason(run) === null &&
-        commands.hasCommand(CommandIDs.restoreSnapshot)
-      );
-    },
+    ...onOneRun({
+      label: 'Open Run Notebook Snapshot',
+      unavailable: 'none',
+      caption: "Open the run's notebook snapshot as a new notebook",
+      reason: noSnapshotReason,
+      available: () => commands.hasCommand(CommandIDs.restoreSnapshot)
+    }),
     execute: () => {
       const run = one();
       return run
@@ -307,23 +318,12 @@ export function registerRunCommands(options: {
 
   commands.addCommand(CommandIDs.openNotebook, {
     describedBy: NO_ARGS,
-    label: () => {
-      const run = one();
-      return run && noNotebookReason(run)
-        ? 'Go to Run Notebook Cell (not from a notebook)'
-        : 'Go to Run Notebook Cell';
-    },
-    caption: () => {
-      const run = one();
-      return (
-        (run && noNotebookReason(run)) ||
-        'Open the notebook that produced the run at its tracked cell'
-      );
-    },
-    isEnabled: () => {
-      const run = one();
-      return run !== null && noNotebookReason(run) === null;
-    },
+    ...onOneRun({
+      label: 'Go to Run Notebook Cell',
+      unavailable: 'not from a notebook',
+      caption: 'Open the notebook that produced the run at its tracked cell',
+      reason: noNotebookReason
+    }),
     execute: async () => {
       const run = one();
       if (!run) {

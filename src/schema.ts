@@ -1,7 +1,7 @@
 /**
  * The REST API's reply shapes, by the names the code uses. Each is a type generated from the
- * tested contract, `jupyter_mm/server/openapi.yaml`, into `openapi.ts` (`jlpm openapi`;
- * `jlpm lint:check` fails when that file is older than the spec), so the frontend cannot drift
+ * tested contract, `jupyter_mm/server/openapi.yaml`, into `openapi.ts` (`jlpm openapi`, which
+ * `jlpm build` and jest run first; the file is not committed), so the frontend cannot drift
  * from what the server is tested to send. Request bodies the frontend builds, and the record
  * documents the spec leaves free, are typed where they are used (`api.ts`, `views/types.ts`).
  */

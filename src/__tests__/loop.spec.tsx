@@ -39,7 +39,6 @@ import {
 } from '../models/webhooks';
 import { WebhooksAPI } from '../models/webhooks-api';
 import { VersionView, VersionViewModel } from '../models/versionview';
-import { ModelsPanelModel, ModelsPanelView } from '../models/panel';
 import type { IJob, IWebhook } from '../schema';
 import { askRerun, overridesFrom } from '../views/rerun';
 import {
@@ -50,7 +49,8 @@ import {
   mountEachTest,
   routedServer as server,
   scripted,
-  versionViewActions
+  versionViewActions,
+  showModelsPanel
 } from './utils';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
@@ -401,18 +401,7 @@ describe('lifecycle', () => {
       }
       return undefined;
     });
-    const panel = new ModelsPanelModel(new RegistryAPI(settings));
-    const acts = {
-      openVersion: jest.fn(),
-      openRun: jest.fn(),
-      decide: jest.fn(),
-      setAlias: jest.fn(),
-      deleteAlias: jest.fn(),
-      register: jest.fn()
-    };
-    act(() => root.render(<ModelsPanelView model={panel} actions={acts} />));
-    await act(() => panel.search());
-    await flush();
+    await showModelsPanel(root, new RegistryAPI(settings));
     const badges = Array.from(
       host.querySelectorAll('tr[data-version] .jp-mm-lifecycle')
     ).map(b => [b.closest('tr')?.getAttribute('data-version'), b.textContent]);
@@ -864,6 +853,17 @@ describe('webhooks', () => {
       `the URL's host ${EVIL} is a private address`
     );
     expect(host.querySelector('img')).toBeNull();
+    const scopes = Array.from(
+      form.querySelectorAll<HTMLInputElement>('[name="webhook-scope"]')
+    );
+    expect(
+      scopes.map(r => [r.value, r.checked, r.parentElement!.textContent])
+    ).toEqual([
+      ['model', true, 'credit-risk only'],
+      ['all', false, 'every model']
+    ]);
+    act(() => scopes[1].click());
+    expect(scopes.map(r => r.checked)).toEqual([false, true]);
     type('webhook-url', 'https://ci.example/other');
     act(() =>
       form.dispatchEvent(
@@ -876,9 +876,10 @@ describe('webhooks', () => {
       name: 'ci',
       url: 'https://ci.example/other',
       events: ['model_version.created', 'rerun.finished'],
-      model: 'credit-risk',
+      model: null,
       secret: 's3cret'
     });
+    expect(posts[0].model).toBe('credit-risk');
     expect(host.querySelector('form')).toBeNull();
     expect(host.querySelectorAll('.jp-mm-webhook')).toHaveLength(2);
   });

@@ -10,7 +10,7 @@
 import * as React from 'react';
 import { act } from 'react';
 import { createRoot } from 'react-dom/client';
-import { unmountRoot, versionViewActions } from './utils';
+import { EVIL, unmountRoot, versionViewActions } from './utils';
 
 import { Event, ServerConnection } from '@jupyterlab/services';
 
@@ -27,8 +27,6 @@ import { ModelsPanelModel } from '../models/panel';
 import { VersionView, VersionViewModel } from '../models/versionview';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
-
-const EVIL = '<img src=x onerror="window.__pwned=1">';
 
 let lastSeq = 0;
 

@@ -7,24 +7,25 @@
  * text as text in the page and escaped in the figures; a refusal in place.
  */
 
-import * as React from 'react';
 import { act } from 'react';
 import { Root } from 'react-dom/client';
 
-import { IModelVersion, RegistryAPI } from '../models/api';
+import { RegistryAPI } from '../models/api';
 import { driftRank, mostDrifted } from '../models/monitoring-report';
-import { VersionView, VersionViewModel } from '../models/versionview';
+import { VersionViewModel } from '../models/versionview';
 import type {
   IModelMonitoring,
   IReportVerdict,
   IVersionMonitoringReport
 } from '../schema';
 import {
-  fakeServerSettings,
+  EVIL,
   ICall,
-  mountRoot,
-  unmountRoot,
-  versionViewActions
+  mountEachTest,
+  flush,
+  driftHistory,
+  creditRegistry,
+  showVersionView
 } from './utils';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
@@ -39,26 +40,7 @@ jest.mock('plotly.js-dist-min', () => ({
   Plots: { resize: () => undefined }
 }));
 
-const EVIL = '<img src=x onerror="window.__pwned=1">';
 const BASE = 'http://localhost:8888/jupyter-mm/api/registry/models/credit';
-
-function version(n: number): IModelVersion {
-  return {
-    name: 'credit',
-    version: n,
-    source: 'runs:/r/model',
-    run_id: null,
-    model_path: null,
-    status: 'READY',
-    description: null,
-    user_id: 'ana',
-    creation_time: 1,
-    last_update_time: null,
-    tags: {},
-    aliases: [],
-    approval: null
-  };
-}
 
 function verdict(
   feature: string,
@@ -126,24 +108,7 @@ const REPORT: IVersionMonitoringReport = {
       )
     ]
   },
-  evaluations: [
-    {
-      monitor: 'champion',
-      step: 1,
-      at: '2026-01-01T00:50:00+00:00',
-      status: 'ok',
-      rows: 1000,
-      drift_share: 0
-    },
-    {
-      monitor: 'champion',
-      step: 2,
-      at: '2026-01-01T02:50:00+00:00',
-      status: 'drift',
-      rows: 1000,
-      drift_share: 0.5
-    }
-  ],
+  evaluations: driftHistory(),
   series: {
     age: {
       method: 'psi',
@@ -190,32 +155,10 @@ function server(
   evaluations: number,
   report: (call: ICall) => { status?: number; body: any }
 ): { api: RegistryAPI; calls: ICall[] } {
-  const { settings, calls } = fakeServerSettings(call => {
-    const path = call.url.split('?')[0];
-    if (path === `${BASE}/versions/1`) {
-      return { body: version(1) };
-    }
-    if (path === `${BASE}/monitoring`) {
-      return { body: monitoring(evaluations) };
-    }
-    if (path === `${BASE}/versions/1/monitoring`) {
-      return report(call);
-    }
-    if (path === 'http://localhost:8888/jupyter-mm/api/registry/audit') {
-      return { body: { entries: [] } };
-    }
-    return {
-      status: 404,
-      body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'no route' }
-    };
+  return creditRegistry({
+    [`${BASE}/monitoring`]: () => ({ body: monitoring(evaluations) }),
+    [`${BASE}/versions/1/monitoring`]: report
   });
-  return { api: new RegistryAPI(settings), calls };
-}
-
-async function flush(): Promise<void> {
-  for (let i = 0; i < 10; i++) {
-    await act(() => new Promise<void>(resolve => setTimeout(resolve, 0)));
-  }
 }
 
 /**
@@ -229,23 +172,11 @@ describe("The version view's drift report", () => {
   let host: HTMLDivElement;
   let root: Root;
 
-  beforeEach(() => {
-    drawn.length = 0;
-    ({ host, root } = mountRoot());
-  });
-
-  afterEach(() => {
-    unmountRoot(host, root);
-  });
+  beforeEach(() => (drawn.length = 0));
+  mountEachTest(m => ({ host, root } = m));
 
   async function open(api: RegistryAPI): Promise<VersionViewModel> {
-    const model = new VersionViewModel(api, 'credit', 1);
-    act(() =>
-      root.render(<VersionView model={model} actions={versionViewActions()} />)
-    );
-    await act(() => model.load());
-    await flush();
-    return model;
+    return showVersionView(root, new VersionViewModel(api, 'credit', 1));
   }
 
   it('asks the version route for a bounded history', async () => {

@@ -6,53 +6,27 @@
  * text, never HTML; a thin window said plainly; a refusal shown in place).
  */
 
-import * as React from 'react';
 import { act } from 'react';
 import { Root } from 'react-dom/client';
 
-import { IModelVersion, RegistryAPI } from '../models/api';
-import {
-  IModelsPanelActions,
-  ModelsPanelModel,
-  ModelsPanelView
-} from '../models/panel';
-import {
-  IVersionViewActions,
-  statText,
-  VersionView,
-  VersionViewModel
-} from '../models/versionview';
+import { RegistryAPI } from '../models/api';
+import { statText, VersionViewModel } from '../models/versionview';
 import type { IEvaluationRecord, IModelMonitoring } from '../schema';
 import {
-  fakeServerSettings,
+  EVIL,
+  fakeVersion,
   ICall,
-  mountRoot,
-  unmountRoot,
-  versionViewActions
+  mountEachTest,
+  flush,
+  driftHistory,
+  creditRegistry,
+  showModelsPanel,
+  showVersionView
 } from './utils';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
 
-const EVIL = '<img src=x onerror="window.__pwned=1">';
 const BASE = 'http://localhost:8888/jupyter-mm/api/registry/models/credit';
-
-function version(n: number): IModelVersion {
-  return {
-    name: 'credit',
-    version: n,
-    source: 'runs:/r/model',
-    run_id: null,
-    model_path: null,
-    status: 'READY',
-    description: null,
-    user_id: 'ana',
-    creation_time: 1,
-    last_update_time: null,
-    tags: {},
-    aliases: [],
-    approval: null
-  };
-}
 
 const RECORD: IEvaluationRecord = {
   id: 'e'.repeat(32),
@@ -125,24 +99,7 @@ const MONITORING: IModelMonitoring = {
       monitors: ['champion'],
       evaluations: 2,
       latest: RECORD,
-      history: [
-        {
-          monitor: 'champion',
-          step: 1,
-          at: '2026-01-01T00:50:00+00:00',
-          status: 'ok',
-          rows: 1000,
-          drift_share: 0
-        },
-        {
-          monitor: 'champion',
-          step: 2,
-          at: '2026-01-01T02:50:00+00:00',
-          status: 'drift',
-          rows: 1000,
-          drift_share: 0.5
-        }
-      ]
+      history: driftHistory()
     }
   ]
 };
@@ -151,32 +108,20 @@ function server(monitoring: (call: ICall) => { status?: number; body: any }): {
   api: RegistryAPI;
   calls: ICall[];
 } {
-  const { settings, calls } = fakeServerSettings(call => {
-    const path = call.url.split('?')[0];
-    if (path === 'http://localhost:8888/jupyter-mm/api/registry/models') {
-      return { body: { models: [{ ...MODEL }] } };
-    }
-    if (path === BASE) {
-      return { body: MODEL };
-    }
-    if (path === `${BASE}/versions`) {
-      return { body: { versions: [3, 2, 1].map(version) } };
-    }
-    if (path === `${BASE}/versions/1`) {
-      return { body: version(1) };
-    }
-    if (path === `${BASE}/monitoring`) {
-      return monitoring(call);
-    }
-    if (path === 'http://localhost:8888/jupyter-mm/api/registry/audit') {
-      return { body: { entries: [] } };
-    }
-    return {
-      status: 404,
-      body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'no route' }
-    };
+  return creditRegistry({
+    'http://localhost:8888/jupyter-mm/api/registry/models': () => ({
+      body: { models: [{ ...MODEL }] }
+    }),
+    [BASE]: () => ({ body: MODEL }),
+    [`${BASE}/versions`]: () => ({
+      body: {
+        versions: [3, 2, 1].map(n =>
+          fakeVersion({ name: 'credit', version: n })
+        )
+      }
+    }),
+    [`${BASE}/monitoring`]: monitoring
   });
-  return { api: new RegistryAPI(settings), calls };
 }
 
 const MODEL = {
@@ -190,34 +135,11 @@ const MODEL = {
   last_version: 3
 };
 
-async function flush(): Promise<void> {
-  for (let i = 0; i < 10; i++) {
-    await act(() => new Promise<void>(resolve => setTimeout(resolve, 0)));
-  }
-}
-
 describe('Monitoring in the Models panel and version view', () => {
   let host: HTMLDivElement;
   let root: Root;
 
-  beforeEach(() => {
-    ({ host, root } = mountRoot());
-  });
-
-  afterEach(() => {
-    unmountRoot(host, root);
-  });
-
-  const panelActions = (): IModelsPanelActions => ({
-    openVersion: jest.fn(),
-    openRun: jest.fn(),
-    decide: jest.fn(),
-    setAlias: jest.fn(),
-    deleteAlias: jest.fn(),
-    register: jest.fn()
-  });
-
-  const viewActions = (): IVersionViewActions => versionViewActions();
+  mountEachTest(m => ({ host, root } = m));
 
   it('asks the monitoring route for a bounded history', async () => {
     const { api, calls } = server(() => ({ body: MONITORING }));
@@ -228,12 +150,7 @@ describe('Monitoring in the Models panel and version view', () => {
 
   it('shows a status badge on each version row', async () => {
     const { api } = server(() => ({ body: MONITORING }));
-    const model = new ModelsPanelModel(api);
-    act(() =>
-      root.render(<ModelsPanelView model={model} actions={panelActions()} />)
-    );
-    await act(() => model.search());
-    await flush();
+    await showModelsPanel(root, api);
     const rows = Array.from(
       host.querySelectorAll('.jp-mm-versions-table tbody tr')
     );
@@ -264,12 +181,7 @@ describe('Monitoring in the Models panel and version view', () => {
         ]
       }
     }));
-    const model = new ModelsPanelModel(api);
-    act(() =>
-      root.render(<ModelsPanelView model={model} actions={panelActions()} />)
-    );
-    await act(() => model.search());
-    await flush();
+    await showModelsPanel(root, api);
     const badges = Array.from(
       host.querySelectorAll('.jp-mm-versions-table tbody tr')
     ).map(row => {
@@ -318,12 +230,7 @@ describe('Monitoring in the Models panel and version view', () => {
       status: 403,
       body: { error_code: 'PERMISSION_DENIED', message: 'no' }
     }));
-    const model = new ModelsPanelModel(api);
-    act(() =>
-      root.render(<ModelsPanelView model={model} actions={panelActions()} />)
-    );
-    await act(() => model.search());
-    await flush();
+    const model = await showModelsPanel(root, api);
     const rows = host.querySelectorAll('.jp-mm-versions-table tbody tr');
     expect(rows).toHaveLength(3);
     expect(host.querySelector('.jp-mm-monitoring')).toBeNull();
@@ -332,12 +239,7 @@ describe('Monitoring in the Models panel and version view', () => {
 
   it('shows the latest verdicts and the history as text', async () => {
     const { api } = server(() => ({ body: MONITORING }));
-    const model = new VersionViewModel(api, 'credit', 1);
-    act(() =>
-      root.render(<VersionView model={model} actions={viewActions()} />)
-    );
-    await act(() => model.load());
-    await flush();
+    await showVersionView(root, new VersionViewModel(api, 'credit', 1));
     expect(host.querySelector('img')).toBeNull();
     const section = host.querySelector(
       'section[aria-labelledby="jp-mm-version-credit-1-monitoring"]'
@@ -397,12 +299,10 @@ describe('Monitoring in the Models panel and version view', () => {
             }
           }
     );
-    const model = new VersionViewModel(api, 'credit', 1);
-    act(() =>
-      root.render(<VersionView model={model} actions={viewActions()} />)
+    const model = await showVersionView(
+      root,
+      new VersionViewModel(api, 'credit', 1)
     );
-    await act(() => model.load());
-    await flush();
     expect(host.textContent).toContain(
       'No verdict: 12 rows in the window, 100 needed.'
     );

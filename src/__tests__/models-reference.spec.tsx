@@ -6,20 +6,16 @@
  * names and levels are user data, never HTML); a refusal shown in place.
  */
 
-import * as React from 'react';
-import { act } from 'react';
-
 import { RegistryAPI } from '../models/api';
 import { featureSummary, quantileAt } from '../models/reference';
-import { VersionView, VersionViewModel } from '../models/versionview';
+import { VersionViewModel } from '../models/versionview';
 import {
   EVIL,
   ICall,
   fakeVersion,
-  flush,
   mountEachTest,
   routedServer,
-  versionViewActions
+  showVersionView
 } from './utils';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
@@ -106,13 +102,10 @@ describe('The reference profile in the version view', () => {
     api: RegistryAPI,
     version = 1
   ): Promise<VersionViewModel> {
-    const model = new VersionViewModel(api, 'credit-risk', version);
-    act(() =>
-      root.render(<VersionView model={model} actions={versionViewActions()} />)
+    return showVersionView(
+      root,
+      new VersionViewModel(api, 'credit-risk', version)
     );
-    await act(() => model.load());
-    await flush();
-    return model;
   }
 
   it('shows the facts, each feature and the score as text', async () => {

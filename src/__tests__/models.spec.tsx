@@ -14,7 +14,12 @@ import {
   fakeServerSettings,
   ICall as IRequest,
   mountEachTest,
-  versionViewActions
+  versionViewActions,
+  flush,
+  EVIL,
+  modelsPanelActions,
+  fakeVersion,
+  showVersionView
 } from './utils';
 
 import { ModelActions } from '../models/actions';
@@ -31,21 +36,12 @@ import {
   shortDigest,
   versionArgs
 } from '../models/format';
-import {
-  IModelsPanelActions,
-  ModelsPanelModel,
-  ModelsPanelView
-} from '../models/panel';
-import {
-  cardDocument,
-  VersionView,
-  VersionViewModel
-} from '../models/versionview';
+import { ModelsPanelModel, ModelsPanelView } from '../models/panel';
+import { cardDocument, VersionViewModel } from '../models/versionview';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
 
 const RUN = 'c'.repeat(32);
-const EVIL = '<img src=x onerror="window.__pwned=1">';
 
 /** A request, with its path below `jupyter-mm/api/` and its query arguments. */
 interface ICall extends IRequest {
@@ -77,23 +73,24 @@ function fakeServer(route: Route): { api: RegistryAPI; calls: ICall[] } {
 }
 
 function version(overrides: Partial<IModelVersion> = {}): IModelVersion {
-  return {
-    name: 'credit-risk',
-    version: 1,
+  return fakeVersion({
     source: `runs:/${RUN}/models/model`,
-    run_id: RUN,
     model_path: 'models/model',
-    status: 'READY',
+    run_id: RUN,
     description: EVIL,
-    user_id: 'alice',
     creation_time: Date.UTC(2026, 10, 27, 12, 0, 0),
-    last_update_time: null,
-    tags: {},
-    aliases: [],
-    approval: null,
     ...overrides
-  };
+  });
 }
+
+/** The server's answer when the requester of an approval tries to decide it. */
+const FOUR_EYES_REFUSAL = {
+  status: 403,
+  body: {
+    error_code: 'PERMISSION_DENIED',
+    message: 'alice requested the approval and cannot decide it'
+  }
+};
 
 const MODEL = {
   name: 'credit-risk',
@@ -105,12 +102,6 @@ const MODEL = {
   aliases: { champion: 1 },
   last_version: 2
 };
-
-async function flush(): Promise<void> {
-  for (let i = 0; i < 10; i++) {
-    await act(() => new Promise<void>(resolve => setTimeout(resolve, 0)));
-  }
-}
 
 describe('format helpers', () => {
   it('names approval states and the actions they allow', () => {
@@ -294,13 +285,7 @@ describe('RegistryAPI', () => {
   });
 
   it('turns the four-eyes refusal into a readable error', async () => {
-    const { api } = fakeServer(() => ({
-      status: 403,
-      body: {
-        error_code: 'PERMISSION_DENIED',
-        message: 'alice requested the approval and cannot decide it'
-      }
-    }));
+    const { api } = fakeServer(() => FOUR_EYES_REFUSAL);
     let caught: unknown = null;
     try {
       await api.decide('m', 1, 'approve', 'mine');
@@ -319,16 +304,7 @@ describe('ModelsPanel', () => {
 
   mountEachTest(m => ({ host, root } = m));
 
-  function actions(): IModelsPanelActions & Record<string, jest.Mock> {
-    return {
-      openVersion: jest.fn(),
-      openRun: jest.fn(),
-      decide: jest.fn(),
-      setAlias: jest.fn(),
-      deleteAlias: jest.fn(),
-      register: jest.fn()
-    };
-  }
+  const actions = modelsPanelActions;
 
   const route: Route = call => {
     if (call.path === 'registry/models') {
@@ -564,11 +540,12 @@ describe('VersionView', () => {
 
   it('shows the overview, timeline, lineage and a sandboxed card', async () => {
     const { api } = fakeServer(route({ patched: [] }));
-    const model = new VersionViewModel(api, 'credit-risk', 1);
     const acts = viewActions();
-    act(() => root.render(<VersionView model={model} actions={acts} />));
-    await act(() => model.load());
-    await flush();
+    const model = await showVersionView(
+      root,
+      new VersionViewModel(api, 'credit-risk', 1),
+      acts
+    );
     expect(host.querySelector('img')).toBeNull();
     expect(host.querySelector('.jp-mm-decision')?.textContent).toBe(
       `Approved on 2026-11-27 12:02:00 UTC by bob — “${EVIL}”`
@@ -621,11 +598,12 @@ describe('VersionView', () => {
   it('edits the card fields, clearing the blank ones', async () => {
     const state = { patched: [] as any[] };
     const { api } = fakeServer(route(state));
-    const model = new VersionViewModel(api, 'credit-risk', 1);
     const acts = viewActions();
-    act(() => root.render(<VersionView model={model} actions={acts} />));
-    await act(() => model.load());
-    await flush();
+    await showVersionView(
+      root,
+      new VersionViewModel(api, 'credit-risk', 1),
+      acts
+    );
     const edit = Array.from(host.querySelectorAll('button')).find(
       b => b.textContent === 'Edit fields…'
     )!;
@@ -736,13 +714,7 @@ describe('ModelActions', () => {
   });
 
   it('shows a refusal in an error dialog and announces nothing', async () => {
-    const { api } = fakeServer(() => ({
-      status: 403,
-      body: {
-        error_code: 'PERMISSION_DENIED',
-        message: 'alice requested the approval and cannot decide it'
-      }
-    }));
+    const { api } = fakeServer(() => FOUR_EYES_REFUSAL);
     const actions = new ModelActions(api);
     const changed: string[] = [];
     actions.changed.connect((_, name) => changed.push(name));

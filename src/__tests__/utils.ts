@@ -5,12 +5,22 @@
 
 import { ServerConnection } from '@jupyterlab/services';
 import { act } from 'react';
+import * as React from 'react';
 import { createRoot, Root } from 'react-dom/client';
 
-import type { IModelVersion } from '../models/api';
+import { IModelVersion, RegistryAPI } from '../models/api';
 import type { askForm } from '../models/dialogs';
-import type { IVersionViewActions } from '../models/versionview';
-import { IExperiment } from '../schema';
+import {
+  IModelsPanelActions,
+  ModelsPanelModel,
+  ModelsPanelView
+} from '../models/panel';
+import {
+  IVersionViewActions,
+  VersionView,
+  VersionViewModel
+} from '../models/versionview';
+import { IExperiment, IVersionMonitoring } from '../schema';
 
 /**
  * A fresh element in the document and a React root rendering into it.
@@ -204,4 +214,105 @@ export function versionViewActions(
     checkReproducibility: jest.fn(() => Promise.resolve(null)),
     ...overrides
   };
+}
+
+/**
+ * The Models panel's actions as mocks.
+ */
+export function modelsPanelActions(): IModelsPanelActions &
+  Record<string, jest.Mock> {
+  return {
+    openVersion: jest.fn(),
+    openRun: jest.fn(),
+    decide: jest.fn(),
+    setAlias: jest.fn(),
+    deleteAlias: jest.fn(),
+    register: jest.fn()
+  };
+}
+
+/**
+ * A champion monitor's two evaluations, as the monitoring routes list them: in range, then drift.
+ */
+export function driftHistory(): IVersionMonitoring['history'] {
+  return [
+    {
+      monitor: 'champion',
+      step: 1,
+      at: '2026-01-01T00:50:00+00:00',
+      status: 'ok',
+      rows: 1000,
+      drift_share: 0
+    },
+    {
+      monitor: 'champion',
+      step: 2,
+      at: '2026-01-01T02:50:00+00:00',
+      status: 'drift',
+      rows: 1000,
+      drift_share: 0.5
+    }
+  ];
+}
+
+/**
+ * A fake registry for the version view of model `credit` (its version 1 and an empty audit trail),
+ * with `routes`, by URL without the query, answering the rest; anything else is a 404.
+ */
+export function creditRegistry(
+  routes: Record<string, (call: ICall) => Reply>
+): { api: RegistryAPI; calls: ICall[] } {
+  const registry = 'http://localhost:8888/jupyter-mm/api/registry';
+  const all: Record<string, (call: ICall) => Reply> = {
+    [`${registry}/models/credit/versions/1`]: () => ({
+      body: fakeVersion({ name: 'credit' })
+    }),
+    [`${registry}/audit`]: () => ({ body: { entries: [] } }),
+    ...routes
+  };
+  const { settings, calls } = fakeServerSettings(call => {
+    const answer = all[call.url.split('?')[0]];
+    return answer
+      ? answer(call)
+      : {
+          status: 404,
+          body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'no route' }
+        };
+  });
+  return { api: new RegistryAPI(settings), calls };
+}
+
+/**
+ * The Models panel rendered into `root` with mock actions, after its first search.
+ */
+export async function showModelsPanel(
+  root: Root,
+  api: RegistryAPI
+): Promise<ModelsPanelModel> {
+  const model = new ModelsPanelModel(api);
+  act(() =>
+    root.render(
+      React.createElement(ModelsPanelView, {
+        model,
+        actions: modelsPanelActions()
+      })
+    )
+  );
+  await act(() => model.search());
+  await flush();
+  return model;
+}
+
+/**
+ * A version view of `model` rendered into `root` with `actions`, after it loaded.
+ */
+export async function showVersionView(
+  root: Root,
+  model: VersionViewModel,
+  actions: IVersionViewActions = versionViewActions()
+): Promise<VersionViewModel> {
+  act(() => root.render(React.createElement(VersionView, { model, actions })));
+  await act(() => model.load());
+  await flush();
+  return model;
 }

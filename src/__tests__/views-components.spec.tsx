@@ -10,7 +10,7 @@
 import * as React from 'react';
 import { act } from 'react';
 import { Root } from 'react-dom/client';
-import { fakeServerSettings, ICall, mountEachTest } from './utils';
+import { fakeServerSettings, ICall, mountEachTest, flush, EVIL } from './utils';
 
 import {
   RenderMimeRegistry,
@@ -46,7 +46,6 @@ jest.mock('plotly.js-dist-min', () => ({
 
 const RUN = 'a'.repeat(32);
 const OTHER = 'b'.repeat(32);
-const EVIL = '<img src=x onerror="window.__pwned=1">';
 
 function fakeServer(routes: Parameters<typeof fakeServerSettings>[0]): {
   api: ViewsAPI;
@@ -73,12 +72,6 @@ function run(overrides: Record<string, unknown> = {}): any {
     tags: { team: EVIL, 'mm.cell.id': 'c1' },
     ...overrides
   };
-}
-
-async function flush(): Promise<void> {
-  for (let i = 0; i < 10; i++) {
-    await act(() => new Promise<void>(resolve => setTimeout(resolve, 0)));
-  }
 }
 
 describe('RunView', () => {

@@ -10,6 +10,7 @@
 import * as React from 'react';
 
 import type { IReferenceReply } from '../schema';
+import { TableHead } from './components';
 import { shortDigest } from './format';
 
 /**
@@ -194,14 +195,7 @@ export function ReferenceProfileView(props: {
         className="jp-mm-table jp-mm-reference-features"
         aria-label="Reference features"
       >
-        <thead>
-          <tr>
-            <th scope="col">Feature</th>
-            <th scope="col">Kind</th>
-            <th scope="col">Null rate</th>
-            <th scope="col">Distribution</th>
-          </tr>
-        </thead>
+        <TableHead columns={['Feature', 'Kind', 'Null rate', 'Distribution']} />
         <tbody>
           {features.map(([name, value]) => {
             const f = asObject(value) ?? {};

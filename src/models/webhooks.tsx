@@ -16,7 +16,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import type { IWebhook, IWebhookDelivery, IWebhookTestResult } from '../schema';
 import { errorText } from './api';
-import { useRerenderOn } from './components';
+import { TableHead, useRerenderOn } from './components';
 import { formatUtc } from './format';
 import { IWebhooksApi, IWebhookInput, WEBHOOK_EVENTS } from './webhooks-api';
 
@@ -257,26 +257,23 @@ function CreateForm(props: {
       </fieldset>
       <fieldset className="jp-mm-webhook-scope">
         <legend>Fires for</legend>
-        <label>
-          <input
-            type="radio"
-            name="webhook-scope"
-            value="model"
-            checked={scope === 'model'}
-            onChange={() => setScope('model')}
-          />
-          {model.model} only
-        </label>
-        <label>
-          <input
-            type="radio"
-            name="webhook-scope"
-            value="all"
-            checked={scope === 'all'}
-            onChange={() => setScope('all')}
-          />
-          every model
-        </label>
+        {(
+          [
+            ['model', `${model.model} only`],
+            ['all', 'every model']
+          ] as const
+        ).map(([value, label]) => (
+          <label key={value}>
+            <input
+              type="radio"
+              name="webhook-scope"
+              value={value}
+              checked={scope === value}
+              onChange={() => setScope(value)}
+            />
+            {label}
+          </label>
+        ))}
       </fieldset>
       <TextField
         label="Secret (signs deliveries with X-MLflow-Signature; never shown again)"
@@ -327,14 +324,7 @@ function DeliveriesTable(props: {
       className="jp-mm-table jp-mm-webhook-deliveries"
       aria-label="Deliveries"
     >
-      <thead>
-        <tr>
-          <th scope="col">Created (UTC)</th>
-          <th scope="col">Event</th>
-          <th scope="col">Status</th>
-          <th scope="col">Attempts</th>
-        </tr>
-      </thead>
+      <TableHead columns={['Created (UTC)', 'Event', 'Status', 'Attempts']} />
       <tbody>
         {props.deliveries.map(d => (
           <tr

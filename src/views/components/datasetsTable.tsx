@@ -1,5 +1,6 @@
 import * as React from 'react';
 
+import { TableHead } from '../../models/components';
 import { IDataset } from '../../schema';
 
 /**
@@ -11,15 +12,7 @@ export function DatasetsTable(props: { datasets: IDataset[] }): JSX.Element {
   }
   return (
     <table className="jp-mm-table">
-      <thead>
-        <tr>
-          <th scope="col">name</th>
-          <th scope="col">context</th>
-          <th scope="col">rows</th>
-          <th scope="col">digest</th>
-          <th scope="col">source</th>
-        </tr>
-      </thead>
+      <TableHead columns={['name', 'context', 'rows', 'digest', 'source']} />
       <tbody>
         {props.datasets.map(d => (
           <tr key={`${d.name}/${d.digest}/${d.context}`}>

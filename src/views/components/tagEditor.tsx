@@ -25,6 +25,16 @@ export function TagEditor(props: { model: RunViewModel }): JSX.Element {
       setError(errorText(e));
     }
   };
+  /** The new tag's key or value box. */
+  const field = (part: string, text: string, set: (text: string) => void) => (
+    <input
+      className="jp-mm-input"
+      aria-label={`New tag ${part}`}
+      placeholder={part}
+      value={text}
+      onChange={e => set(e.target.value)}
+    />
+  );
   return (
     <div className="jp-mm-tags">
       <h3 className="jp-mm-subtitle">Tags</h3>
@@ -62,20 +72,8 @@ export function TagEditor(props: { model: RunViewModel }): JSX.Element {
           });
         }}
       >
-        <input
-          className="jp-mm-input"
-          aria-label="New tag key"
-          placeholder="key"
-          value={key}
-          onChange={e => setKey(e.target.value)}
-        />
-        <input
-          className="jp-mm-input"
-          aria-label="New tag value"
-          placeholder="value"
-          value={value}
-          onChange={e => setValue(e.target.value)}
-        />
+        {field('key', key, setKey)}
+        {field('value', value, setValue)}
         <button
           type="submit"
           className="jp-mm-button jp-mod-styled"
