@@ -248,6 +248,25 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/runs/{run_id}/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: components["parameters"]["RunId"];
+            };
+            cookie?: never;
+        };
+        /** The run's models, both kinds, and the model versions registered from it */
+        get: operations["getRunModels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/runs/{run_id}/datasets": {
         parameters: {
             query?: never;
@@ -2038,6 +2057,8 @@ export interface components {
                     approved_aliases_only: boolean;
                     approvers: string[];
                     require_reproduced: boolean;
+                    /** @description who this request acts as (the name the audit trail records; "" when no named user), so a UI can tell the requester */
+                    acting_as?: string;
                 };
             };
         };
@@ -2642,6 +2663,49 @@ export interface operations {
                     "application/json": {
                         run_id: components["schemas"]["RunId"];
                         deleted: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getRunModels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: components["parameters"]["RunId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `models`: mm.log_model's (kind mm, by name), then the mlflow client's logged models (kind mlflow, newest first), each with the source that registers it; `versions`: registered from the run, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        run_id: components["schemas"]["RunId"];
+                        models: {
+                            /** @enum {string} */
+                            kind: "mm" | "mlflow";
+                            name: string;
+                            /** @description the model's directory among the run's artifacts */
+                            path: string | null;
+                            /** @description the logged model (m-<32 hex>), kind mlflow */
+                            model_id: string | null;
+                            flavor: string | null;
+                            logged_time: number | null;
+                            /** @description runs:/RUN/PATH or models:/m-… */
+                            source: string;
+                        }[];
+                        versions: components["schemas"]["ModelVersion"][];
                     };
                 };
             };
