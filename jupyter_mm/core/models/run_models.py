@@ -12,6 +12,7 @@ registered), except a logged model kept apart from any run, which MLflow itself 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -38,7 +39,7 @@ class RunModel:
     source: str
 
 
-def _flavor(flavors: dict[str, object]) -> str | None:
+def _flavor(flavors: Mapping[str, object]) -> str | None:
     """The model's own flavor (``sklearn``...), else ``python_function``."""
     own = sorted(k for k in flavors if k != PYFUNC)
     return own[0] if own else (PYFUNC if PYFUNC in flavors else None)
