@@ -24,7 +24,7 @@ import {
   AliasBadge,
   ApprovalBadge,
   MonitoringBadge,
-  RunLink,
+  SourceRun,
   useRerenderOn
 } from './components';
 import { LifecycleBadge } from './lifecycle';
@@ -323,7 +323,11 @@ function VersionsTable(props: {
               </td>
               <td>
                 {v.run_id ? (
-                  <RunLink runId={v.run_id} openRun={actions.openRun} />
+                  <SourceRun
+                    runId={v.run_id}
+                    openRun={actions.openRun}
+                    load={model.api.getRun?.bind(model.api)}
+                  />
                 ) : (
                   <code title={v.source}>{v.source}</code>
                 )}
