@@ -104,7 +104,9 @@ test.describe('model registry approval flow', () => {
       const row = versionRow(page, 1);
       await expect(row).toContainText('not submitted');
       await expect(row).toContainText('by alice');
-      await expect(row.locator('.jp-mm-runid')).toHaveText(runId.slice(0, 8));
+      // The source run by its name and key metric, not its hex id.
+      await expect(row.locator('.jp-mm-runid')).toHaveText('credit-logit');
+      await expect(row.locator('.jp-mm-source-run')).toContainText('accuracy');
     });
 
     await test.step('alice requests approval with evidence', async () => {
