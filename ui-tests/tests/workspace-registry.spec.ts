@@ -95,10 +95,12 @@ test.describe('runs workspace: registering and approving', () => {
         await d.getByRole('button', { name: 'Register', exact: true }).click();
         await expect(page.locator('.jp-mm-form')).toHaveCount(0);
         // The version records the logged model (its models:/m-… source).
-        const reply = await request.get(
-          `${API}/registry/models/ws-model/versions/${i + 1}`
-        );
-        const v = await reply.json();
+        // The registration ends after the form closes: wait for it.
+        const url = `${API}/registry/models/ws-model/versions/${i + 1}`;
+        await expect
+          .poll(async () => (await request.get(url)).status())
+          .toBe(200);
+        const v = await (await request.get(url)).json();
         expect(v.source).toMatch(/^models:\/m-[0-9a-f]{32}$/);
         expect(v.run_id).toBe(runId);
       });
