@@ -152,3 +152,17 @@ export type IRetraining = Schemas['Retraining'];
  * A model's retraining policy as the server normalised it.
  */
 export type IRetrainingPolicy = Schemas['RetrainingPolicy'];
+
+/**
+ * A run's models of both kinds (`mm` and the `mlflow` client's logged models)
+ * and the versions registered from it (`GET runs/{id}/models`).
+ */
+export type IRunModelsReply =
+  operations['getRunModels']['responses']['200']['content']['application/json'];
+export type IRunModel = IRunModelsReply['models'][number];
+
+/**
+ * The registry policy in force, and who this session acts as.
+ */
+export type IRegistryPolicy =
+  components['responses']['RegistryPolicy']['content']['application/json'];

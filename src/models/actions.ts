@@ -18,6 +18,19 @@ import {
 } from './api';
 import { askAndSubmit, askForm } from './dialogs';
 
+/**
+ * The request dialog says who will decide and how a lab of one goes on.
+ */
+export const REQUEST_INTRO =
+  'Under the four-eyes policy (on by default) someone other than you must approve or reject; ' +
+  'the policy may also name the approvers. Working alone? Turn four eyes off in the version ' +
+  'view (an audited policy change), then decide your own request.';
+
+const FOUR_EYES_OFF_INTRO =
+  'Lets whoever requested an approval decide it, for every model without its own policy. ' +
+  'The change, who made it and your reason are kept in the audit trail; turn it on again with ' +
+  'PUT registry/policy {"four_eyes": true}.';
+
 const DECISION_TITLES: Record<Decision, string> = {
   request: 'Request approval',
   approve: 'Approve version',
@@ -95,6 +108,7 @@ export class ModelActions {
       }
       const answer = await askForm({
         title: `${DECISION_TITLES[decision]}: ${name} v${version}`,
+        intro: decision === 'request' ? REQUEST_INTRO : undefined,
         fields,
         accept: DECISION_TITLES[decision].split(' ')[0]
       });
@@ -110,6 +124,38 @@ export class ModelActions {
     return this._run(DECISION_TITLES[decision], name, () =>
       this.api.decide(name, version, decision, comment ?? '', evidence)
     );
+  }
+
+  /**
+   * Turn the store-wide four-eyes policy off, so a requester may decide their
+   * own request (a one-person lab). The reason is required: the change is in
+   * the audit trail.
+   */
+  async turnOffFourEyes(ask: typeof askForm = askForm): Promise<boolean> {
+    const setPolicy = this.api.setPolicy?.bind(this.api);
+    if (!setPolicy) {
+      return false;
+    }
+    const done = await askAndSubmit(
+      {
+        title: 'Turn off four eyes',
+        intro: FOUR_EYES_OFF_INTRO,
+        fields: [
+          {
+            key: 'reason',
+            label: 'Reason (required)',
+            multiline: true,
+            required: true,
+            placeholder: 'e.g. one-person lab: no second reviewer'
+          }
+        ],
+        accept: 'Turn off'
+      },
+      answer => setPolicy({ four_eyes: false }, answer.reason.trim()),
+      errorText,
+      ask
+    );
+    return done !== null;
   }
 
   /**

@@ -7,6 +7,9 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { callAPI } from '../request';
 import type {
+  IRegistryPolicy,
+  IRun,
+  IRunModelsReply,
   IModelMonitoring,
   IVersionMonitoringReport,
   IReferenceReply,
@@ -235,6 +238,25 @@ export interface IRegistryApi {
     version: number
   ): Promise<IVersionMonitoringReport>;
   referenceProfile(name: string, version: number): Promise<IReferenceReply>;
+  /**
+   * The policy in force for a model (store-wide when `name` is null).
+   */
+  policy?(name: string | null): Promise<IRegistryPolicy>;
+  /**
+   * Change the store-wide policy (audited, with the reason).
+   */
+  setPolicy?(
+    change: { four_eyes?: boolean },
+    comment: string
+  ): Promise<IRegistryPolicy>;
+  /**
+   * A run's models of both kinds and the versions registered from it.
+   */
+  runModels?(runId: string): Promise<IRunModelsReply>;
+  /**
+   * A run (a version's source run: its name and metrics).
+   */
+  getRun?(runId: string): Promise<IRun>;
 }
 
 function enc(part: string): string {
@@ -303,17 +325,41 @@ export class RegistryAPI implements IRegistryApi {
     return this._call(versionPath(name, version));
   }
 
+  /**
+   * `path` is the model's directory in the run, or a model URI such as an
+   * MLflow logged model's `models:/m-…` (registered as that logged model).
+   */
   createVersion(
     name: string,
     runId: string,
     path: string,
     comment = ''
   ): Promise<IModelVersion> {
-    return this._call(`registry/models/${enc(name)}/versions`, 'POST', {
-      run_id: runId,
-      path,
-      comment
-    });
+    const body = /^models:\//.test(path)
+      ? { source: path, comment }
+      : { run_id: runId, path, comment };
+    return this._call(`registry/models/${enc(name)}/versions`, 'POST', body);
+  }
+
+  policy(name: string | null): Promise<IRegistryPolicy> {
+    return this._call(
+      name === null ? 'registry/policy' : `registry/models/${enc(name)}/policy`
+    );
+  }
+
+  setPolicy(
+    change: { four_eyes?: boolean },
+    comment: string
+  ): Promise<IRegistryPolicy> {
+    return this._call('registry/policy', 'PUT', { ...change, comment });
+  }
+
+  getRun(runId: string): Promise<IRun> {
+    return this._call(`runs/${enc(runId)}`);
+  }
+
+  runModels(runId: string): Promise<IRunModelsReply> {
+    return this._call(`runs/${enc(runId)}/models`);
   }
 
   decide(

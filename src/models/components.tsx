@@ -9,7 +9,7 @@ import { ISignal } from '@lumino/signaling';
 
 import type { MonitoringStatus } from '../schema';
 import { IModelVersion } from './api';
-import { approvalState } from './format';
+import { approvalState, runSummary } from './format';
 
 const APPROVAL_TEXT = {
   none: 'not submitted',
@@ -104,6 +104,61 @@ export function RunLink(props: {
     >
       {props.label ?? props.runId.slice(0, 8)}
     </button>
+  );
+}
+
+/**
+ * Runs' summaries, fetched once per run per session (a version's source run
+ * keeps its name and final metrics; a rename shows after a reload).
+ */
+const runSummaries = new Map<
+  string,
+  Promise<{ name: string; metrics: string } | null>
+>();
+
+/**
+ * A version's source run: its name (a link) and key metrics, not its hex id
+ * (kept in the tooltip). `load` reads the run; without it, the short id.
+ */
+export function SourceRun(props: {
+  runId: string;
+  openRun: (runId: string) => void;
+  load?: (runId: string) => Promise<{
+    id: string;
+    name?: string;
+    metrics?: Record<string, number | string>;
+  }>;
+}): JSX.Element {
+  const { runId, load } = props;
+  const [summary, setSummary] = React.useState<{
+    name: string;
+    metrics: string;
+  } | null>(null);
+  React.useEffect(() => {
+    if (!load) {
+      return;
+    }
+    let cached = runSummaries.get(runId);
+    if (!cached) {
+      cached = load(runId).then(
+        run => runSummary(run),
+        () => null
+      );
+      runSummaries.set(runId, cached);
+    }
+    let live = true;
+    void cached.then(s => live && setSummary(s));
+    return () => {
+      live = false;
+    };
+  }, [runId, load]);
+  return (
+    <span className="jp-mm-source-run">
+      <RunLink runId={runId} openRun={props.openRun} label={summary?.name} />
+      {summary?.metrics ? (
+        <span className="jp-mm-dim jp-mm-run-metrics">{` ${summary.metrics}`}</span>
+      ) : null}
+    </span>
   );
 }
 

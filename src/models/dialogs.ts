@@ -17,6 +17,10 @@ export interface IFormField {
    * Choices offered as a datalist (free text still allowed).
    */
   choices?: string[];
+  /**
+   * A pick list (a `<select>`): the only values accepted, each with its label.
+   */
+  options?: { value: string; label: string }[];
 }
 
 /**
@@ -43,6 +47,23 @@ export class FormBody
       const label = document.createElement('label');
       label.htmlFor = id;
       label.textContent = field.label + (field.required ? ' *' : '');
+      if (field.options) {
+        const select = document.createElement('select');
+        select.id = id;
+        select.className = 'jp-mod-styled jp-mm-form-input';
+        select.name = field.key;
+        field.options.forEach(o => {
+          const option = document.createElement('option');
+          option.value = o.value;
+          option.textContent = o.label; // user text: never markup
+          select.appendChild(option);
+        });
+        select.value = field.value ?? field.options[0]?.value ?? '';
+        this.node.appendChild(label);
+        this.node.appendChild(select);
+        this._inputs[field.key] = select;
+        return;
+      }
       const input = field.multiline
         ? document.createElement('textarea')
         : document.createElement('input');
@@ -82,7 +103,10 @@ export class FormBody
     return out;
   }
 
-  private _inputs: Record<string, HTMLInputElement | HTMLTextAreaElement> = {};
+  private _inputs: Record<
+    string,
+    HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement
+  > = {};
 }
 
 /**
@@ -102,7 +126,7 @@ export async function askForm(options: {
     const result = await new Dialog({
       title: options.title,
       body,
-      focusNodeSelector: 'input, textarea',
+      focusNodeSelector: 'input, select, textarea',
       buttons: [
         Dialog.cancelButton(),
         Dialog.okButton({ label: options.accept ?? 'OK' })

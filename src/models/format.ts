@@ -2,6 +2,7 @@
  * Pure helpers of the Models panel and version view (unit-tested).
  */
 
+import type { IRegistryPolicy, IRunModel } from '../schema';
 import { IAuditEntry, IModelVersion } from './api';
 
 /**
@@ -198,4 +199,105 @@ export function versionArgs(
     return null;
   }
   return { name, version };
+}
+
+/**
+ * Why the signed-in user may not approve or reject the version under the
+ * policy in force (the server would answer 403), naming who may; null when
+ * they may, or when the policy is not known yet (the server still decides).
+ */
+export function decisionBlock(
+  version: Pick<IModelVersion, 'approval'>,
+  policy: Pick<IRegistryPolicy, 'four_eyes' | 'approvers' | 'acting_as'> | null
+): string | null {
+  const a = version.approval;
+  if (!policy || !a || !policy.acting_as) {
+    return null;
+  }
+  const me = policy.acting_as;
+  const who = policy.approvers.length
+    ? policy.approvers.filter(u => u !== me || !policy.four_eyes).join(', ')
+    : '';
+  if (policy.approvers.length && !policy.approvers.includes(me)) {
+    return `Only ${policy.approvers.join(', ')} may approve or reject (policy approvers).`;
+  }
+  // Revoking an approval (rejecting an approved version) is not under four eyes.
+  if (policy.four_eyes && a.status !== 'Approved' && a.requested_by === me) {
+    const others = who ? who : 'anyone but you';
+    return (
+      `You (${me}) requested this approval: under the four-eyes policy ${others} must decide. ` +
+      'Alone in this lab? Turn four eyes off (an audited policy change).'
+    );
+  }
+  return null;
+}
+
+/**
+ * A run's model as one line of the Register dialog's pick list: name, kind,
+ * flavour and when it was logged.
+ */
+export function runModelLabel(m: IRunModel): string {
+  const kind = m.kind === 'mlflow' ? 'MLflow logged model' : 'mm.log_model';
+  const parts = [kind, m.flavor ?? 'unknown flavour'];
+  if (m.logged_time) {
+    parts.push(formatUtc(m.logged_time));
+  }
+  return `${m.name} (${parts.join(', ')})`;
+}
+
+/**
+ * What the Register dialog sends for a run's model: its path in the run
+ * (`mm.log_model`'s), or the logged model's `models:/m-…` URI, so the
+ * version records that logged model.
+ */
+export function runModelTarget(m: IRunModel): string {
+  return m.kind === 'mlflow' || !m.path ? m.source : m.path;
+}
+
+/**
+ * A run as one choice of "Register from run…": name, short id, experiment
+ * and start time (the id is what is registered; nobody pastes it).
+ */
+export function runPickLabel(run: {
+  id: string;
+  name?: string;
+  experiment?: string | null;
+  experiment_id?: string;
+  start_time?: number;
+}): string {
+  const parts = [
+    run.name || '(unnamed)',
+    run.id.slice(0, 8),
+    run.experiment || `experiment ${run.experiment_id ?? '?'}`
+  ];
+  if (run.start_time) {
+    parts.push(formatUtc(run.start_time));
+  }
+  return parts.join(' · ');
+}
+
+/**
+ * A source run as the versions lists show it: its name (its short id when it
+ * has none) and its key metrics, the first `count` by name, as text
+ * (`auc 0.81 · ks 0.42`).
+ */
+export function runSummary(
+  run: {
+    id: string;
+    name?: string;
+    metrics?: Record<string, number | string>;
+  },
+  count = 3
+): { name: string; metrics: string } {
+  const metrics = Object.entries(run.metrics ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .slice(0, count)
+    .map(([key, value]) => {
+      const shown =
+        typeof value === 'number' && Number.isFinite(value)
+          ? Number(value.toPrecision(4)).toString()
+          : String(value);
+      return `${key} ${shown}`;
+    });
+  return { name: run.name || run.id.slice(0, 8), metrics: metrics.join(' · ') };
 }

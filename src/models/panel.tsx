@@ -19,19 +19,24 @@ import {
   IRegisteredModel,
   IRegistryApi
 } from './api';
-import { aliasesByVersion, approvalActions, formatUtc } from './format';
+import {
+  aliasesByVersion,
+  approvalActions,
+  decisionBlock,
+  formatUtc
+} from './format';
 import {
   AliasBadge,
   ApprovalBadge,
   MonitoringBadge,
-  RunLink,
+  SourceRun,
   useRerenderOn
 } from './components';
 import { LifecycleBadge } from './lifecycle';
 import type { IRegistryChanges } from './live';
 import type { IWebhooksApi } from './webhooks-api';
 import { WebhooksSection } from './webhooks';
-import type { MonitoringStatus } from '../schema';
+import type { IRegistryPolicy, MonitoringStatus } from '../schema';
 
 /**
  * What the panel's buttons do (the plugin runs its commands).
@@ -66,6 +71,10 @@ export class ModelsPanelModel {
   model: IRegisteredModel | null = null;
   versions: IModelVersion[] = [];
   versionsError: string | null = null;
+  /**
+   * The selected model's policy and who acts (null: unknown; the server decides).
+   */
+  policy: IRegistryPolicy | null = null;
   /**
    * Each version's monitoring status (none when the server could not say:
    * the versions are shown all the same).
@@ -153,16 +162,18 @@ export class ModelsPanelModel {
     }
     const generation = ++this._versionsGeneration;
     try {
-      const [model, versions, monitoring] = await Promise.all([
+      const [model, versions, monitoring, policy] = await Promise.all([
         this.api.getModel(name),
         this.api.versions(name),
-        this.api.monitoring(name).catch(() => null)
+        this.api.monitoring(name).catch(() => null),
+        this.api.policy?.(name).catch(() => null) ?? null
       ]);
       if (this.selected !== name || generation !== this._versionsGeneration) {
         return;
       }
       this.model = model;
       this.versions = versions;
+      this.policy = policy;
       this.monitoring = {};
       for (const v of monitoring?.versions ?? []) {
         this.monitoring[v.version] = v.status;
@@ -323,7 +334,11 @@ function VersionsTable(props: {
               </td>
               <td>
                 {v.run_id ? (
-                  <RunLink runId={v.run_id} openRun={actions.openRun} />
+                  <SourceRun
+                    runId={v.run_id}
+                    openRun={actions.openRun}
+                    load={model.api.getRun?.bind(model.api)}
+                  />
                 ) : (
                   <code title={v.source}>{v.source}</code>
                 )}
@@ -348,6 +363,8 @@ function VersionsTable(props: {
                 {can.decide && v.approval?.status !== 'Approved' ? (
                   <button
                     className="jp-mm-button jp-mod-styled jp-mod-accept"
+                    disabled={decisionBlock(v, model.policy) !== null}
+                    title={decisionBlock(v, model.policy) ?? undefined}
                     onClick={() => actions.decide(name, v.version, 'approve')}
                   >
                     Approve
@@ -356,6 +373,11 @@ function VersionsTable(props: {
                 {can.decide ? (
                   <button
                     className="jp-mm-button jp-mod-styled jp-mod-warn"
+                    disabled={
+                      v.approval?.status !== 'Approved' &&
+                      decisionBlock(v, model.policy) !== null
+                    }
+                    title={decisionBlock(v, model.policy) ?? undefined}
                     onClick={() => actions.decide(name, v.version, 'reject')}
                   >
                     Reject

@@ -23,6 +23,7 @@ import { CommandIDs } from '../commandIds';
 import { mmIcon, registryIcon } from '../icons';
 import { openInMainArea } from '../mainArea';
 import { requestAPI } from '../request';
+import type { IRun } from '../schema';
 // Needed at activation: the commands' change signal reloads the open views.
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { ModelActions } from './actions';
@@ -278,6 +279,11 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
           changed: changedName => actions.notify(changedName),
           setLifecycle: (n, v, lifecycle) =>
             void actions.setLifecycle(n, v, lifecycle),
+          turnOffFourEyes: async () => {
+            if (await actions.turnOffFourEyes()) {
+              versions.forEach(w => void w.content.model.load());
+            }
+          },
           checkReproducibility: async (n, v) =>
             ((await commands.execute(CommandIDs.checkReproducibility, {
               name: n,
@@ -451,22 +457,80 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
         let runId = typeof args.runId === 'string' ? args.runId : '';
         let path = typeof args.path === 'string' ? args.path : '';
         let name = typeof args.name === 'string' ? args.name : '';
-        const { isPlausibleName, loggedModelPaths } = await import('./format');
-        let choices: { name: string; path: string }[] = [];
-        if (RUN_ID.test(runId)) {
+        const { isPlausibleName, runModelLabel, runModelTarget, runPickLabel } =
+          await import('./format');
+        if (!RUN_ID.test(runId)) {
+          // Pick the run by name (type to search), never by a pasted id.
+          let runs: IRun[] = [];
           try {
-            const run = await requestAPI<{ tags?: Record<string, string> }>(
-              `runs/${runId}`,
-              serviceManager.serverSettings
-            );
-            choices = loggedModelPaths(run.tags);
+            runs = (
+              await requestAPI<{ runs: IRun[] }>(
+                'runs/search',
+                serviceManager.serverSettings,
+                {
+                  method: 'POST',
+                  body: JSON.stringify({
+                    max_results: 1000,
+                    order_by: ['start_time DESC']
+                  })
+                }
+              )
+            ).runs;
           } catch (error) {
             await showErrorMessage('Register model failed', errorText(error));
             return;
           }
+          const byLabel = new Map(runs.map(r => [runPickLabel(r), r.id]));
+          const picked = await askForm({
+            title: 'Register model from a run',
+            intro:
+              'Pick the run that logged the model (type part of its name, id or experiment).',
+            fields: [
+              {
+                key: 'run',
+                label: 'Run',
+                required: true,
+                placeholder: 'run name',
+                choices: [...byLabel.keys()]
+              }
+            ],
+            accept: 'Next'
+          });
+          if (!picked) {
+            return;
+          }
+          const text = picked.run.trim();
+          runId =
+            byLabel.get(text) ??
+            (RUN_ID.test(text.toLowerCase()) ? text.toLowerCase() : '');
+          if (!runId) {
+            await showErrorMessage(
+              'Register model',
+              `No run matches “${text}”: pick one of the list.`
+            );
+            return;
+          }
+        }
+        let options: { value: string; label: string }[] = [];
+        try {
+          const { models } = await api.runModels(runId);
+          options = models.map(m => ({
+            value: runModelTarget(m),
+            label: runModelLabel(m)
+          }));
+        } catch (error) {
+          await showErrorMessage('Register model failed', errorText(error));
+          return;
+        }
+        if (!options.length) {
+          await showErrorMessage(
+            'Register model',
+            'This run holds no model: log one with mm.log_model or the mlflow client (mlflow.<flavor>.log_model) first.'
+          );
+          return;
         }
         let comment = '';
-        if (!RUN_ID.test(runId) || !path || !name) {
+        if (!path || !name) {
           let models: string[] = [];
           try {
             models = (await api.searchModels('')).map(m => m.name);
@@ -476,22 +540,16 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
           const answer = await askForm({
             title: 'Register model from a run',
             intro:
-              'A new version of the model (created if it does not exist yet) pointing at runs:/RUN/PATH.',
+              'A new version of the model (created if it does not exist yet) from one of the run’s models.',
             fields: [
               {
-                key: 'runId',
-                label: 'Run id',
-                value: runId,
-                required: true,
-                placeholder: '32 hexadecimal characters'
-              },
-              {
                 key: 'path',
-                label: 'Model path in the run',
-                value: path || choices[0]?.path || '',
+                label: 'Model',
+                value: options.some(o => o.value === path)
+                  ? path
+                  : options[0].value,
                 required: true,
-                placeholder: 'models/model',
-                choices: choices.map(c => c.path)
+                options
               },
               {
                 key: 'name',
@@ -507,15 +565,14 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
           if (!answer) {
             return;
           }
-          runId = answer.runId.trim().toLowerCase();
-          path = answer.path.trim().replace(/^\/+|\/+$/g, '');
+          path = answer.path;
           name = answer.name.trim();
           comment = answer.comment.trim();
         }
-        if (!RUN_ID.test(runId) || !isPlausibleName(name) || !path) {
+        if (!isPlausibleName(name) || !path) {
           await showErrorMessage(
             'Register model',
-            'Give a run id (32 hexadecimal characters), the model path in the run and a model name.'
+            'Pick one of the run’s models and give a model name.'
           );
           return;
         }

@@ -38,6 +38,7 @@ import type { IRetrainingApi } from './retraining-api';
 import type {
   IEvaluationRecord,
   IReferenceReply,
+  IRegistryPolicy,
   IReproducibilityReply,
   IVersionMonitoring,
   IVersionMonitoringReport
@@ -48,11 +49,13 @@ import {
   MonitoringBadge,
   MONITORING_TEXT,
   RunLink,
+  SourceRun,
   useRerenderOn
 } from './components';
 import { TryIt } from './tryit-view';
 import {
   approvalActions,
+  decisionBlock,
   describeChange,
   formatUtc,
   shortDigest
@@ -71,6 +74,10 @@ export interface IVersionViewActions {
   ): void;
   setAlias(name: string, version: number): void;
   deleteAlias(name: string, alias: string): void;
+  /**
+   * Turn the store-wide four-eyes policy off (a dialog asks why; audited).
+   */
+  turnOffFourEyes?(): void;
   /**
    * Called after the card's fields were saved here.
    */
@@ -136,6 +143,10 @@ export class VersionViewModel {
    * The version's reference profile (null: none, or not loaded).
    */
   reference: IReferenceReply | null = null;
+  /**
+   * The policy in force for the model and who acts here (null until loaded).
+   */
+  policy: IRegistryPolicy | null = null;
   cardFormat: CardFormat = 'html';
   /**
    * The job of a reproducibility check started here, until its verdict is
@@ -196,6 +207,9 @@ export class VersionViewModel {
       }),
       this.loadCard(),
       this.retraining?.load(),
+      this._part('policy', async () => {
+        this.policy = (await this.api.policy?.(this.name)) ?? null;
+      }),
       this._part('monitoring', async () => {
         const reply = await this.api.monitoring(this.name);
         this.monitoring =
@@ -312,20 +326,23 @@ function Section(props: {
 function Overview(props: {
   v: IModelVersion;
   actions: IVersionViewActions;
+  policy?: IRegistryPolicy | null;
+  getRun?: IRegistryApi['getRun'];
 }): JSX.Element {
   const { v, actions } = props;
   const a = v.approval;
   const can = approvalActions(v);
+  const blocked = decisionBlock(v, props.policy ?? null);
   return (
     <>
       <dl className="jp-mm-kv">
         <dt>Source run</dt>
         <dd>
           {v.run_id ? (
-            <RunLink
+            <SourceRun
               runId={v.run_id}
               openRun={actions.openRun}
-              label={v.run_id}
+              load={props.getRun}
             />
           ) : (
             '—'
@@ -397,6 +414,8 @@ function Overview(props: {
         {can.decide && a?.status !== 'Approved' ? (
           <button
             className="jp-mm-button jp-mod-styled jp-mod-accept"
+            disabled={blocked !== null}
+            title={blocked ?? undefined}
             onClick={() => actions.decide(v.name, v.version, 'approve')}
           >
             Approve
@@ -405,6 +424,8 @@ function Overview(props: {
         {can.decide ? (
           <button
             className="jp-mm-button jp-mod-styled jp-mod-warn"
+            disabled={blocked !== null && a?.status !== 'Approved'}
+            title={blocked ?? undefined}
             onClick={() => actions.decide(v.name, v.version, 'reject')}
           >
             Reject
@@ -417,6 +438,19 @@ function Overview(props: {
           Set alias…
         </button>
       </div>
+      {can.decide && blocked ? (
+        <p className="jp-mm-dim jp-mm-decision-block" role="note">
+          {blocked}{' '}
+          {props.policy?.four_eyes && actions.turnOffFourEyes ? (
+            <button
+              className="jp-mm-button jp-mod-styled jp-mm-four-eyes-off"
+              onClick={() => actions.turnOffFourEyes?.()}
+            >
+              Turn off four eyes…
+            </button>
+          ) : null}
+        </p>
+      ) : null}
     </>
   );
 }
@@ -962,7 +996,12 @@ export function VersionView(props: {
       {v ? (
         <>
           <Section title="Overview" id={`${idBase}-overview`}>
-            <Overview v={v} actions={actions} />
+            <Overview
+              v={v}
+              actions={actions}
+              policy={model.policy}
+              getRun={model.api.getRun?.bind(model.api)}
+            />
           </Section>
           {'serverSettings' in model.api ? (
             <Section title="Try it" id={`${idBase}-tryit`}>

@@ -14,7 +14,8 @@ import {
   IArtifact,
   IDataset,
   IMetricSeries,
-  IFullRun as IRun
+  IFullRun as IRun,
+  IRunModelsReply
 } from '../schema';
 import type { operations } from '../openapi';
 
@@ -37,6 +38,16 @@ export class ViewsAPI {
 
   getRun(runId: string): Promise<IRun> {
     return requestAPI<IRun>(`runs/${enc(runId)}`, this.serverSettings);
+  }
+
+  /**
+   * The run's models of both kinds and the versions registered from it.
+   */
+  runModels(runId: string): Promise<IRunModelsReply> {
+    return requestAPI<IRunModelsReply>(
+      `runs/${enc(runId)}/models`,
+      this.serverSettings
+    );
   }
 
   /**

@@ -287,7 +287,14 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
           rendermime,
           restoreSnapshot: id =>
             commands.execute(CommandIDs.restoreSnapshot, { runId: id }),
-          rerun: id => void commands.execute(CommandIDs.rerunRun, { runId: id })
+          rerun: id =>
+            void commands.execute(CommandIDs.rerunRun, { runId: id }),
+          register: async id =>
+            commands.hasCommand(CommandIDs.registerModel)
+              ? commands.execute(CommandIDs.registerModel, { runId: id })
+              : null,
+          openVersion: (name, version) =>
+            void commands.execute(CommandIDs.openVersion, { name, version })
         });
         const widget = openInMainArea(shell, runs, content, {
           id: `jupyter-mm-run-${runId}`,

@@ -18,7 +18,12 @@ import {
   RecordKind
 } from './types';
 import { IStoreEvent } from '../storeEvents';
-import { IArtifact, IDataset, IFullRun as IRun } from '../schema';
+import {
+  IArtifact,
+  IDataset,
+  IFullRun as IRun,
+  IRunModelsReply
+} from '../schema';
 import { errorText } from '../format';
 
 /**
@@ -77,6 +82,10 @@ export class RunViewModel {
   artifacts: IArtifact[] = [];
   snapshot: ISnapshotReply | null = null;
   /**
+   * The run's models (both kinds) and the versions registered from it.
+   */
+  models: IRunModelsReply | null = null;
+  /**
    * Increases with each batch of new metric points (live updates).
    */
   metricsTick = 0;
@@ -133,10 +142,12 @@ export class RunViewModel {
   }
 
   async reloadFiles(): Promise<void> {
-    const [datasets, artifacts] = await Promise.all([
+    const [datasets, artifacts, models] = await Promise.all([
       this.api.datasets(this.runId).catch(() => [] as IDataset[]),
-      this.api.artifacts(this.runId).catch(() => [] as IArtifact[])
+      this.api.artifacts(this.runId).catch(() => [] as IArtifact[]),
+      this.api.runModels(this.runId).catch(() => null)
     ]);
+    this.models = models;
     this.datasets = datasets;
     this.artifacts = artifacts;
     this._changed.emit();

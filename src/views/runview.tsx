@@ -21,6 +21,7 @@ import { KeyValueTable } from './components/keyValueTable';
 import { MetricsSection } from './components/metricsSection';
 import { NotesEditor } from './components/notesEditor';
 import { Overview } from './components/overview';
+import { RegisteredVersions } from './components/registeredVersions';
 import { Section } from './components/section';
 import { TagEditor } from './components/tagEditor';
 import { CellSection, SnapshotSection } from './components/trackedCell';
@@ -39,6 +40,14 @@ export interface IRunViewContext {
    * Re-run the run's notebook with parameter overrides (a dialog, then a job).
    */
   rerun?: (runId: string) => void;
+  /**
+   * Register one of the run's models (a dialog offers them); the version, or null.
+   */
+  register?: (runId: string) => Promise<unknown>;
+  /**
+   * Open a model version's view.
+   */
+  openVersion?: (name: string, version: number) => void;
 }
 
 /**
@@ -127,6 +136,22 @@ export function RunView(props: {
             Re-run…
           </button>
         ) : null}
+        {context.register ? (
+          <button
+            className="jp-mm-button jp-mod-styled jp-mm-register"
+            disabled={!model.models?.models.length}
+            title={
+              model.models?.models.length
+                ? 'Register one of this run’s models as a new model version'
+                : 'This run holds no model (mm.log_model or the mlflow client’s log_model)'
+            }
+            onClick={() =>
+              void context.register?.(run.id).then(() => model.reloadFiles())
+            }
+          >
+            Register model…
+          </button>
+        ) : null}
       </header>
       {model.error && (
         <p className="jp-mm-error" role="alert">
@@ -154,6 +179,15 @@ export function RunView(props: {
           runId={model.runId}
           artifacts={model.artifacts}
           rendermime={context.rendermime}
+        />
+      </Section>
+      <Section
+        title="Registered versions"
+        count={model.models?.versions.length ?? 0}
+      >
+        <RegisteredVersions
+          versions={model.models?.versions ?? []}
+          openVersion={context.openVersion}
         />
       </Section>
       <Section title="Tracked cell">

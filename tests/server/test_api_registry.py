@@ -435,7 +435,7 @@ async def test_only_the_named_approvers_decide(jp_fetch: Any, server_store: Stor
     code, policy = await req("alice", "GET", "policy")
     assert code == 200 and policy == {
         "model": None, "four_eyes": True, "approved_aliases_only": False, "approvers": [],
-        "require_reproduced": False,
+        "require_reproduced": False, "acting_as": "alice",
     }  # fmt: skip
     code, policy = await req(
         "alice", "PUT", "policy", body={"approvers": ["carol"], "comment": "MRM validators"}
@@ -470,7 +470,7 @@ async def test_only_the_named_approvers_decide(jp_fetch: Any, server_store: Stor
     )
     assert code == 200 and policy == {
         "model": "pd", "four_eyes": True, "approved_aliases_only": False, "approvers": ["bob"],
-        "require_reproduced": False,
+        "require_reproduced": False, "acting_as": "alice",
     }  # fmt: skip
     code, policy = await req("bob", "GET", "policy")
     assert policy["approvers"] == ["carol"]

@@ -257,6 +257,7 @@ async def test_scripted_responses_match_the_spec(
     await req("DELETE", "/runs/{run_id}/tags/{key}", "runs", rid, "tags", "t")
     await req("DELETE", "/runs/{run_id}/tags/{key}", "runs", rid, "tags", "t")
     await req("GET", "/runs/{run_id}/datasets", "runs", rid, "datasets")
+    await req("GET", "/runs/{run_id}/models", "runs", rid, "models")
     await req(
         "POST", "/metrics/history", "metrics", "history", body={"run_ids": [rid], "max_points": 5}
     )

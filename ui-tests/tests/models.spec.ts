@@ -104,7 +104,9 @@ test.describe('model registry approval flow', () => {
       const row = versionRow(page, 1);
       await expect(row).toContainText('not submitted');
       await expect(row).toContainText('by alice');
-      await expect(row.locator('.jp-mm-runid')).toHaveText(runId.slice(0, 8));
+      // The source run by its name and key metric, not its hex id.
+      await expect(row.locator('.jp-mm-runid')).toHaveText('credit-logit');
+      await expect(row.locator('.jp-mm-source-run')).toContainText('accuracy');
     });
 
     await test.step('alice requests approval with evidence', async () => {
@@ -124,10 +126,21 @@ test.describe('model registry approval flow', () => {
     });
 
     await test.step('alice cannot approve her own request', async () => {
-      await versionRow(page, 1)
-        .getByRole('button', { name: 'Approve' })
-        .click();
-      await answer(page, { comment: 'looks fine to me' }, 'Approve');
+      // The panel says so before she types a reason: Approve is disabled.
+      const approve = versionRow(page, 1).getByRole('button', {
+        name: 'Approve'
+      });
+      await expect(approve).toBeDisabled();
+      await expect(approve).toHaveAttribute(
+        'title',
+        /You \(alice\) requested this approval: under the four-eyes policy anyone but you must decide/
+      );
+      // The server refuses it anyway (the command, from the palette).
+      await execute(page, 'jupyter-mm:approve-model-version', {
+        name: MODEL,
+        version: 1,
+        comment: 'looks fine to me'
+      });
       const refusal = dialog(page);
       await expect(refusal).toContainText('Approve version failed');
       await expect(refusal).toContainText('Refused (403)');

@@ -157,9 +157,11 @@ def _delete_model(store: Store, actor: str, name: str, comment: str) -> dict[str
     return {"deleted": name}
 
 
-def _source(store: Store, body: dict[str, Any]) -> tuple[str, str | None, str | None]:
-    """(source URI, run id, model path): ``source``, or ``run_id`` + ``path`` of a run's model.
-    A ``runs:/`` source must hold a model (its ``MLmodel``), as ``mm.register_model`` checks."""
+def _source(store: Store, body: dict[str, Any]) -> tuple[str, str | None, str | None, str | None]:
+    """(source URI, run id, model path, logged model id): ``source``, or ``run_id`` + ``path``
+    of a run's model. A ``runs:/`` source must hold a model (its ``MLmodel``), as
+    ``mm.register_model`` checks; a ``models:/m-…`` source (an MLflow 3 logged model) leads
+    back to its run as the MLflow route's does, so the run lists the version."""
     source = string_field(body, "source")
     run_id = string_field(body, "run_id")
     path = string_field(body, "path")
@@ -174,14 +176,19 @@ def _source(store: Store, body: dict[str, Any]) -> tuple[str, str | None, str | 
     from ...core.registry.sources import parse
 
     parsed = parse(source)  # MLflow's source rules, before anything is looked up
+    if parsed.logged_model_id is not None:
+        from ..mlflow.registry import logged_model_lineage
+
+        run_id, path = logged_model_lineage(store, parsed.logged_model_id, None)
+        return source, run_id, path, parsed.logged_model_id
     if not source.startswith("runs:/"):
-        return source, None, None
+        return source, None, None, None
     from ...core.models.uris import in_run
 
     if parsed.run_id is None or not parsed.path:
         raise InvalidInput(f"{source!r}: a runs URI is runs:/RUN_ID/PATH")
     location = in_run(store, parsed.run_id, parsed.path)  # NotFound unless a model is there
-    return source, location.run_id, location.path
+    return source, location.run_id, location.path, None
 
 
 def _create_version(
@@ -193,11 +200,15 @@ def _create_version(
     tags = string_map(body.get("tags"), "tags")
     comment = _comment(body)
     store.get_registered_model(name)  # NotFound first
-    uri, run_id, path = _source(store, body)
+    uri, run_id, path, logged_model_id = _source(store, body)
     v = store.create_model_version(
-        name, uri, actor=actor, run_id=run_id, model_path=path,
+        name, uri, actor=actor, run_id=run_id, model_path=path, logged_model_id=logged_model_id,
         description=description, tags=tags, comment=comment,
     )  # fmt: skip
+    if logged_model_id is not None:
+        from ..mlflow.registry import record_registration
+
+        record_registration(store, logged_model_id, v)
     # the run's logged evaluation dataset becomes the version's reference profile, as
     # mm.register_model does; the version exists either way (a failure is logged, not raised)
     from ...monitoring.references import default_reference
@@ -686,7 +697,7 @@ class PolicyHandler(RegistryHandler):
     @authorized
     async def get(self, name: str | None = None) -> None:
         policy = await self.call_store(lambda store: store.registry_policy(name))
-        self.send_json(policy_json(policy, name))
+        self.send_json({**policy_json(policy, name), "acting_as": self.audit_actor()})
 
     @tornado.web.authenticated
     @authorized
@@ -695,4 +706,5 @@ class PolicyHandler(RegistryHandler):
             self,
             ("four_eyes", "approved_aliases_only", "approvers", "require_reproduced", "comment"),
         )
-        self.send_json(await self.call_store(_set_policy, self.actor, name, body))
+        policy = await self.call_store(_set_policy, self.actor, name, body)
+        self.send_json({**policy, "acting_as": self.audit_actor()})

@@ -477,3 +477,34 @@ class DatasetsHandler(MMHandler):
         dataset = dataset_input(json_object(self, DATASET_FIELDS))
         await self.call_store(lambda store: store.log_dataset(rid, dataset))
         self.send_json({"run_id": rid, "dataset": dataset_json(dataset)}, status=201)
+
+
+class RunModelsHandler(MMHandler):
+    """``GET runs/{id}/models``: the models the run holds, both kinds (``mm.log_model``'s and
+    the ``mlflow`` client's logged models), each with the ``source`` that registers it, and the
+    model versions registered from the run, newest first."""
+
+    auth_resource = "jupyter_mm:runs"
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        rid = parse_run(run_id)
+        self.send_json(await self.call_store(_run_models, rid))
+
+
+def _run_models(store: Store, run_id: str) -> dict[str, Any]:
+    import dataclasses
+
+    from ...core.models.run_models import run_models
+    from ...core.registry.lineage import version_json
+
+    models = run_models(store, run_id)
+    versions, _ = store.search_model_versions(
+        filter=f"run_id = '{run_id}'", order_by=["creation_timestamp DESC"]
+    )
+    return {
+        "run_id": run_id,
+        "models": [dataclasses.asdict(m) for m in models],
+        "versions": [version_json(v) for v in versions],
+    }

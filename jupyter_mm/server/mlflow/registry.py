@@ -210,7 +210,7 @@ def create_model_version(store: Store, req: Request, actor: str) -> dict[str, An
     if model_id is None:
         model_id = parse_source(source).logged_model_id
     if model_id:
-        run_id, model_path = _logged_model_lineage(store, model_id, run_id)
+        run_id, model_path = logged_model_lineage(store, model_id, run_id)
     version = store.create_model_version(
         name,
         source,
@@ -222,14 +222,14 @@ def create_model_version(store: Store, req: Request, actor: str) -> dict[str, An
         tags=_tags(req),
     )
     if model_id:
-        _record_registration(store, model_id, version)
+        record_registration(store, model_id, version)
     return {"model_version": version_json(version)}
 
 
 MODEL_VERSIONS_TAG = "mlflow.modelVersions"
 
 
-def _record_registration(store: Store, model_id: str, version: ModelVersion) -> None:
+def record_registration(store: Store, model_id: str, version: ModelVersion) -> None:
     """Add the version to the logged model's ``mlflow.modelVersions`` tag (a JSON list of
     ``{"name", "version"}``), as MLflow's server does after registering from a logged model;
     MLflow's UI reads it to show a logged model's registrations."""
@@ -246,7 +246,7 @@ def _record_registration(store: Store, model_id: str, version: ModelVersion) -> 
     store.set_logged_model_tags(model_id, {MODEL_VERSIONS_TAG: json.dumps(entries)})
 
 
-def _logged_model_lineage(
+def logged_model_lineage(
     store: Store, model_id: str, run_id: str | None
 ) -> tuple[str | None, str | None]:
     """(run, model directory in it) a version registered from a logged model leads back to:
