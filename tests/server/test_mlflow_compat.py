@@ -353,6 +353,43 @@ def test_experiment_tags_run_tags_and_datasets(server: LiveServer, client: Any) 
         client.delete_tag(run.info.run_id, "mlflow.runName")
 
 
+def test_experiment_round_trip_and_a_chosen_artifact_location_refused(
+    server: LiveServer, client: Any
+) -> None:
+    from mlflow.exceptions import MlflowException
+
+    exp = client.create_experiment("round-trip", tags={"team": "a"})
+    got = client.get_experiment(exp)
+    assert (got.name, got.tags, got.artifact_location) == (
+        "round-trip",
+        {"team": "a"},
+        f"mlflow-artifacts:/{exp}",
+    )
+    assert client.get_experiment_by_name("round-trip").experiment_id == exp
+    found = client.search_experiments(filter_string="name = 'round-trip'")
+    assert [(e.experiment_id, e.tags) for e in found] == [(exp, {"team": "a"})]
+    # a location the caller picks is refused in MLflow's shape, never silently ignored
+    with pytest.raises(MlflowException) as e:
+        client.create_experiment("chosen", artifact_location="s3://bucket/prefix")
+    assert e.value.error_code == "INVALID_PARAMETER_VALUE"
+    assert "c.JupyterMM.artifact_uri" in e.value.message
+    r = rpc(
+        server,
+        "POST",
+        "api/2.0/mlflow/experiments/create",
+        {"name": "chosen", "artifact_location": "/tmp/my_location"},
+    )
+    code, kind, text = error(r)
+    assert (code, kind) == (400, "INVALID_PARAMETER_VALUE")
+    assert text.startswith("Invalid value \"/tmp/my_location\" for parameter 'artifact_location'")
+    assert client.get_experiment_by_name("chosen") is None  # nothing was created
+    # empty means unset (MLflow's client sends nothing; some tools send "")
+    r = rpc(
+        server, "POST", "api/2.0/mlflow/experiments/create", {"name": "e", "artifact_location": ""}
+    )
+    assert r.status_code == 200, r.text
+
+
 def test_validation_messages_use_mlflows_words(server: LiveServer) -> None:
     run_id = new_run(server)
     cases = [
