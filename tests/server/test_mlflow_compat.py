@@ -1,5 +1,6 @@
-"""MLflow compatibility beyond the common path (issue 16), on both servers: the Jupyter-embedded
-server on SQLite and the team server on PostgreSQL, through raw HTTP and the official client.
+"""MLflow compatibility beyond the common path (issue 16), on both servers (the Jupyter-embedded
+server and the team server), each on SQLite and on PostgreSQL, through raw HTTP and the official
+client.
 
 Ids MLflow accepts as values, registry search order and filters, the bulk metric history
 routes, the UI's upload and download routes, delete-experiment-tag, search-datasets, and
@@ -21,17 +22,29 @@ TOKEN = "compat-token"
 
 
 @pytest.fixture(
-    scope="module", params=["jupyter", pytest.param("team", marks=pytest.mark.postgres)]
+    scope="module",
+    params=[
+        ("jupyter", "sqlite"),
+        ("team", "sqlite"),
+        pytest.param(("jupyter", "postgres"), marks=pytest.mark.postgres),
+        pytest.param(("team", "postgres"), marks=pytest.mark.postgres),
+    ],
+    ids=lambda p: "-".join(p),
 )
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    root = tmp_path_factory.mktemp(f"compat-{request.param}")
-    if request.param == "jupyter":
-        cm = jupyter_server(root, str(root / "store"), TOKEN)
+    """Each server on each store: both serve the same routes, and both stores back them."""
+    kind, backend = request.param
+    root = tmp_path_factory.mktemp(f"compat-{kind}-{backend}")
+    if backend == "sqlite":
+        store = str(root / "store") if kind == "jupyter" else f"sqlite:///{root / 'mm.db'}"
     else:
-        admin = request.getfixturevalue("postgres_admin_url")
-        cm = team_server(root, create_database(admin, "mm_compat"), TOKEN)
+        store = create_database(request.getfixturevalue("postgres_admin_url"), f"mm_compat_{kind}")
+    if kind == "jupyter":  # a PostgreSQL store has no default artifact location
+        cm = jupyter_server(root, store, TOKEN, artifacts=str(root / "artifacts"))
+    else:
+        cm = team_server(root, store, TOKEN)
     with cm as live:
         yield live
         out = live.output()
