@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -298,6 +299,38 @@ def test_upload_and_download_routes_of_the_ui(server: LiveServer, client: Any) -
         params={"name": "ui-files", "version": "1", "path": "a.html"},
     )
     assert (r.status_code, r.content) == (200, b"<b>hi")
+
+
+def test_proxy_routes_types_and_a_versions_files(
+    server: LiveServer, client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``mlflow-artifacts`` upload, listing and download with the server's media type, and a
+    registered version's files fetched by the official client through the proxy."""
+    proxy = f"{server.mlflow}api/2.0/mlflow-artifacts/artifacts"
+    html = {"Content-Type": "text/html"}
+    r = server.session.put(f"{proxy}/d/page.html", data=b"<b>1</b>", headers=html)
+    assert r.status_code == 200, r.text
+    assert server.session.put(f"{proxy}/d/p.png", data=b"png").status_code == 200
+    r = server.session.get(f"{proxy}/d/page.html", headers={"Accept": "text/html"})
+    assert (r.content, r.headers["Content-Type"]) == (b"<b>1</b>", "text/plain")
+    assert r.headers["Content-Disposition"] == "attachment; filename=page.html"
+    assert server.session.get(f"{proxy}/d/p.png").headers["Content-Type"] == "image/png"
+    listing = server.session.get(proxy, params={"path": "d"}).json()["files"]
+    assert sorted((f["path"], f["file_size"]) for f in listing) == [("p.png", 3), ("page.html", 8)]
+
+    from mlflow.artifacts import download_artifacts
+
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / "MLmodel").write_text("flavors: {}\n")
+    run_id = client.create_run("0").info.run_id
+    client.log_artifacts(run_id, str(model_dir), "model")
+    client.create_registered_model("proxied")
+    mv = client.create_model_version("proxied", f"runs:/{run_id}/model", run_id)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.mlflow.rstrip("/"))
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", server.mlflow.rstrip("/"))
+    out = download_artifacts(f"models:/proxied/{mv.version}", dst_path=str(tmp_path / "out"))
+    assert (Path(out) / "MLmodel").read_text() == "flavors: {}\n"
 
 
 def test_logged_image_reads_back_byte_for_byte(server: LiveServer, client: Any) -> None:
