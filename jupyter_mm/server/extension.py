@@ -28,6 +28,7 @@ from .handlers.base import (
 )
 from .jobs import start_jobs, stop_jobs
 from .mlflow import mlflow_handlers
+from .mlflow.handlers import allow_query_fields
 from .mlflow_link import mlflow_link_handlers
 from .monitor_events import start_monitors, stop_monitors
 from .retraining import start_retraining, stop_retraining
@@ -205,6 +206,7 @@ class JupyterMM(ExtensionApp):
 
     def initialize_settings(self) -> None:
         assert self.serverapp is not None
+        allow_query_fields()  # MLflow's requests may carry 1,000 run ids (see MAX_QUERY_FIELDS)
         root_dir = self.serverapp.root_dir
         resolved = resolve_tracking_uri(self.tracking_uri, root_dir)
         self.store_provider = StoreProvider(resolved.uri, self.artifact_uri or None)

@@ -105,8 +105,9 @@ def _wait_until_ready(server: LiveServer, probe: str) -> None:
 
 
 @contextmanager
-def jupyter_server(root: Path, store: str, token: str) -> Iterator[LiveServer]:
-    """``jupyter server`` with the extension only, on ``store``; its log is ``root/server.log``."""
+def jupyter_server(root: Path, store: str, token: str, artifacts: str = "") -> Iterator[LiveServer]:
+    """``jupyter server`` with the extension only, on ``store`` (artifacts in ``artifacts``, else
+    the store's default, which only a SQLite store has); its log is ``root/server.log``."""
     config_dir = root / "config"
     config_dir.mkdir(parents=True, exist_ok=True)
     (config_dir / "jupyter_server_config.json").write_text(
@@ -125,7 +126,7 @@ def jupyter_server(root: Path, store: str, token: str) -> Iterator[LiveServer]:
                     "root_dir": str(root),
                 },
                 "IdentityProvider": {"token": token},
-                "JupyterMM": {"tracking_uri": store},
+                "JupyterMM": {"tracking_uri": store, "artifact_uri": artifacts},
             }
         )
     )

@@ -1,5 +1,6 @@
-"""MLflow compatibility beyond the common path (issue 16), on both servers: the Jupyter-embedded
-server on SQLite and the team server on PostgreSQL, through raw HTTP and the official client.
+"""MLflow compatibility beyond the common path (issue 16), on both servers (the Jupyter-embedded
+server and the team server), each on SQLite and on PostgreSQL, through raw HTTP and the official
+client.
 
 Ids MLflow accepts as values, registry search order and filters, the bulk metric history
 routes, the UI's upload and download routes, delete-experiment-tag, search-datasets, and
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,17 +23,29 @@ TOKEN = "compat-token"
 
 
 @pytest.fixture(
-    scope="module", params=["jupyter", pytest.param("team", marks=pytest.mark.postgres)]
+    scope="module",
+    params=[
+        ("jupyter", "sqlite"),
+        ("team", "sqlite"),
+        pytest.param(("jupyter", "postgres"), marks=pytest.mark.postgres),
+        pytest.param(("team", "postgres"), marks=pytest.mark.postgres),
+    ],
+    ids=lambda p: "-".join(p),
 )
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    root = tmp_path_factory.mktemp(f"compat-{request.param}")
-    if request.param == "jupyter":
-        cm = jupyter_server(root, str(root / "store"), TOKEN)
+    """Each server on each store: both serve the same routes, and both stores back them."""
+    kind, backend = request.param
+    root = tmp_path_factory.mktemp(f"compat-{kind}-{backend}")
+    if backend == "sqlite":
+        store = str(root / "store") if kind == "jupyter" else f"sqlite:///{root / 'mm.db'}"
     else:
-        admin = request.getfixturevalue("postgres_admin_url")
-        cm = team_server(root, create_database(admin, "mm_compat"), TOKEN)
+        store = create_database(request.getfixturevalue("postgres_admin_url"), f"mm_compat_{kind}")
+    if kind == "jupyter":  # a PostgreSQL store has no default artifact location
+        cm = jupyter_server(root, store, TOKEN, artifacts=str(root / "artifacts"))
+    else:
+        cm = team_server(root, store, TOKEN)
     with cm as live:
         yield live
         out = live.output()
@@ -185,7 +199,8 @@ def test_metric_history_bulk_and_interval(server: LiveServer, client: Any) -> No
         ({"metric_key": "m"}, "GetMetricHistoryBulk request must specify at least one run_id."),
         ({"run_id": [r1]}, "GetMetricHistoryBulk request must specify a metric_key."),
         (
-            {"run_id": [f"id_{i}" for i in range(101)], "metric_key": "m"},
+            # 1,001 query fields: more than tornado's default cap (see MAX_QUERY_FIELDS)
+            {"run_id": [f"id_{i}" for i in range(1000)], "metric_key": "m"},
             "GetMetricHistoryBulk request cannot specify more than 100 run_ids",
         ),
     ]:
@@ -208,6 +223,10 @@ def test_metric_history_bulk_and_interval(server: LiveServer, client: Any) -> No
         ({"metric_key": "m"}, "Missing value for required parameter 'run_ids'."),
         ({"run_ids": [r1], "metric_key": ""}, "Missing value for required parameter 'metric_key'."),
         (
+            {"run_ids": [f"id_{i}" for i in range(1000)], "metric_key": "m"},
+            "GetMetricHistoryBulkInterval request must specify at most 100 run_ids.",
+        ),
+        (
             {"run_ids": [r1], "metric_key": "m", "max_results": 0},
             "max_results must be between 1 and 2500",
         ),
@@ -219,6 +238,21 @@ def test_metric_history_bulk_and_interval(server: LiveServer, client: Any) -> No
     ]:
         code, kind, text = error(rpc(server, "GET", interval, params=params))
         assert (code, kind) == (400, "INVALID_PARAMETER_VALUE") and text.startswith(message)
+
+
+def test_query_field_cap_is_raised_but_still_bounded(server: LiveServer) -> None:
+    """MLflow's clients may send 1,000 run ids; the cap moves up to MAX_QUERY_FIELDS, no further."""
+    from jupyter_mm.server.mlflow.handlers import MAX_QUERY_FIELDS
+
+    bulk = "ajax-api/2.0/mlflow/metrics/get-history-bulk"
+    # short fields ("f=&"), so the query stays under the header size limit
+    filler = [""] * (MAX_QUERY_FIELDS - 2)
+    fields = {"run_id": ["x"], "metric_key": "m", "f": filler}
+    r = rpc(server, "GET", bulk, params=fields)  # at the cap: the route answers
+    assert (r.status_code, r.json()) == (200, {"metrics": []})
+    filler.append("")
+    r = rpc(server, "GET", bulk, params=fields)  # over it: tornado's bare 400, before any route
+    assert (r.status_code, r.content) == (400, b"")
 
 
 # -- artifacts ----------------------------------------------------------------------------------
@@ -265,6 +299,38 @@ def test_upload_and_download_routes_of_the_ui(server: LiveServer, client: Any) -
         params={"name": "ui-files", "version": "1", "path": "a.html"},
     )
     assert (r.status_code, r.content) == (200, b"<b>hi")
+
+
+def test_proxy_routes_types_and_a_versions_files(
+    server: LiveServer, client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``mlflow-artifacts`` upload, listing and download with the server's media type, and a
+    registered version's files fetched by the official client through the proxy."""
+    proxy = f"{server.mlflow}api/2.0/mlflow-artifacts/artifacts"
+    html = {"Content-Type": "text/html"}
+    r = server.session.put(f"{proxy}/d/page.html", data=b"<b>1</b>", headers=html)
+    assert r.status_code == 200, r.text
+    assert server.session.put(f"{proxy}/d/p.png", data=b"png").status_code == 200
+    r = server.session.get(f"{proxy}/d/page.html", headers={"Accept": "text/html"})
+    assert (r.content, r.headers["Content-Type"]) == (b"<b>1</b>", "text/plain")
+    assert r.headers["Content-Disposition"] == "attachment; filename=page.html"
+    assert server.session.get(f"{proxy}/d/p.png").headers["Content-Type"] == "image/png"
+    listing = server.session.get(proxy, params={"path": "d"}).json()["files"]
+    assert sorted((f["path"], f["file_size"]) for f in listing) == [("p.png", 3), ("page.html", 8)]
+
+    from mlflow.artifacts import download_artifacts
+
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / "MLmodel").write_text("flavors: {}\n")
+    run_id = client.create_run("0").info.run_id
+    client.log_artifacts(run_id, str(model_dir), "model")
+    client.create_registered_model("proxied")
+    mv = client.create_model_version("proxied", f"runs:/{run_id}/model", run_id)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.mlflow.rstrip("/"))
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", server.mlflow.rstrip("/"))
+    out = download_artifacts(f"models:/proxied/{mv.version}", dst_path=str(tmp_path / "out"))
+    assert (Path(out) / "MLmodel").read_text() == "flavors: {}\n"
 
 
 def test_logged_image_reads_back_byte_for_byte(server: LiveServer, client: Any) -> None:
@@ -332,6 +398,43 @@ def test_experiment_tags_run_tags_and_datasets(server: LiveServer, client: Any) 
     client.delete_run(run.info.run_id)
     with pytest.raises(MlflowException, match=f"The run {run.info.run_id} must be in"):
         client.delete_tag(run.info.run_id, "mlflow.runName")
+
+
+def test_experiment_round_trip_and_a_chosen_artifact_location_refused(
+    server: LiveServer, client: Any
+) -> None:
+    from mlflow.exceptions import MlflowException
+
+    exp = client.create_experiment("round-trip", tags={"team": "a"})
+    got = client.get_experiment(exp)
+    assert (got.name, got.tags, got.artifact_location) == (
+        "round-trip",
+        {"team": "a"},
+        f"mlflow-artifacts:/{exp}",
+    )
+    assert client.get_experiment_by_name("round-trip").experiment_id == exp
+    found = client.search_experiments(filter_string="name = 'round-trip'")
+    assert [(e.experiment_id, e.tags) for e in found] == [(exp, {"team": "a"})]
+    # a location the caller picks is refused in MLflow's shape, never silently ignored
+    with pytest.raises(MlflowException) as e:
+        client.create_experiment("chosen", artifact_location="s3://bucket/prefix")
+    assert e.value.error_code == "INVALID_PARAMETER_VALUE"
+    assert "c.JupyterMM.artifact_uri" in e.value.message
+    r = rpc(
+        server,
+        "POST",
+        "api/2.0/mlflow/experiments/create",
+        {"name": "chosen", "artifact_location": "/tmp/my_location"},
+    )
+    code, kind, text = error(r)
+    assert (code, kind) == (400, "INVALID_PARAMETER_VALUE")
+    assert text.startswith("Invalid value \"/tmp/my_location\" for parameter 'artifact_location'")
+    assert client.get_experiment_by_name("chosen") is None  # nothing was created
+    # empty means unset (MLflow's client sends nothing; some tools send "")
+    r = rpc(
+        server, "POST", "api/2.0/mlflow/experiments/create", {"name": "e", "artifact_location": ""}
+    )
+    assert r.status_code == 200, r.text
 
 
 def test_validation_messages_use_mlflows_words(server: LiveServer) -> None:

@@ -15,8 +15,10 @@ Every verb is authenticated and authorized (resource ``jupyter_mm:mlflow``); err
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
+import tornado.httputil
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 from tornado.web import HTTPError
@@ -36,6 +38,25 @@ MLFLOW_PROTOCOL_VERSION = "3.17.2"
 MAX_RPC_BODY_BYTES = 16 * 1024 * 1024
 #: Artifacts up to this size are read and verified whole before sending; larger ones stream.
 WHOLE_READ_BYTES = 8 * 1024 * 1024
+#: Most fields a query string may have. Tornado's default (1,000) refuses MLflow's own requests
+#: (``get-history-bulk`` with 1,000 ``run_id``s) with a bare 400 before any handler, so the
+#: client never sees MLflow's JSON error. The query is still bounded by the header size limit.
+MAX_QUERY_FIELDS = 10_000
+
+
+def allow_query_fields(limit: int = MAX_QUERY_FIELDS) -> None:
+    """Raise tornado's (process-wide) cap on query and form fields to ``limit``; never lower it."""
+    set_config = getattr(tornado.httputil, "set_parse_body_config", None)
+    current: Any = getattr(tornado.httputil, "_DEFAULT_PARSE_BODY_CONFIG", None)
+    urlencoded: Any = getattr(current, "urlencoded", None)
+    if set_config is None or urlencoded is None:  # tornado < 6.5.8: no cap on query fields
+        return
+    if urlencoded.max_arguments < limit:
+        set_config(
+            dataclasses.replace(
+                current, urlencoded=dataclasses.replace(urlencoded, max_arguments=limit)
+            )
+        )
 
 
 class MlflowHandler(MMHandler):

@@ -54,10 +54,18 @@ DEFAULT_EXPERIMENT_RESULTS = 1000
 
 def create_experiment(store: Store, req: Request) -> dict[str, Any]:
     name = req.text("name", required=True)
-    req.text("artifact_location")  # type-checked as MLflow does, then not honoured (see below)
+    location = req.text("artifact_location")  # type-checked first, as MLflow does
     tags = dict(key_values(req.items("tags"), "tags"))
-    # ``artifact_location`` is not honoured: artifacts always go through our proxy into the
-    # content-addressed store (see docs/mlflow-compat.md).
+    if location is not None:
+        # Refused rather than ignored: a run's files always go through the artifact proxy into
+        # the content-addressed store, never to a path the caller picks (docs/mlflow-compat.md).
+        raise InvalidInput(
+            f"{invalid('artifact_location', location)}: this server does not support a "
+            "user-chosen artifact location. Every experiment's artifacts go through the "
+            "server's artifact proxy (mlflow-artifacts:/<experiment_id>) into the store's "
+            "artifact location, which the operator sets (c.JupyterMM.artifact_uri or "
+            "MM_ARTIFACT_URI; the team server's --artifacts). Leave artifact_location unset."
+        )
     return {"experiment_id": store.create_experiment(name or "", tags=tags)}
 
 
