@@ -9,78 +9,15 @@ MLflow's exact validation wording."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.postgres import create_database
+from .live import LiveServer
+from .mlflow_live import client, error, new_run, rpc, server
 
-from .live import LiveServer, jupyter_server, team_server
-
-TOKEN = "compat-token"
-
-
-@pytest.fixture(
-    scope="module",
-    params=[
-        ("jupyter", "sqlite"),
-        ("team", "sqlite"),
-        pytest.param(("jupyter", "postgres"), marks=pytest.mark.postgres),
-        pytest.param(("team", "postgres"), marks=pytest.mark.postgres),
-    ],
-    ids=lambda p: "-".join(p),
-)
-def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
-    """Each server on each store: both serve the same routes, and both stores back them."""
-    kind, backend = request.param
-    root = tmp_path_factory.mktemp(f"compat-{kind}-{backend}")
-    if backend == "sqlite":
-        store = str(root / "store") if kind == "jupyter" else f"sqlite:///{root / 'mm.db'}"
-    else:
-        store = create_database(request.getfixturevalue("postgres_admin_url"), f"mm_compat_{kind}")
-    if kind == "jupyter":  # a PostgreSQL store has no default artifact location
-        cm = jupyter_server(root, store, TOKEN, artifacts=str(root / "artifacts"))
-    else:
-        cm = team_server(root, store, TOKEN)
-    with cm as live:
-        yield live
-        out = live.output()
-    assert "Traceback" not in out, out[-5000:]
-
-
-@pytest.fixture
-def client(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> Any:
-    from mlflow import MlflowClient
-
-    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", TOKEN)
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    return MlflowClient(server.mlflow.rstrip("/"))
-
-
-def rpc(server: LiveServer, method: str, path: str, body: Any = None, **kw: Any) -> Any:
-    return server.request(method, f"{server.mlflow}{path}", body, **kw)
-
-
-def new_run(server: LiveServer, exp: str = "0", **fields: Any) -> str:
-    r = rpc(server, "POST", "api/2.0/mlflow/runs/create", {"experiment_id": exp, **fields})
-    assert r.status_code == 200, r.text
-    return str(r.json()["run"]["info"]["run_id"])
-
-
-def new_experiment(server: LiveServer, name: str) -> str:
-    r = rpc(server, "POST", "api/2.0/mlflow/experiments/create", {"name": name})
-    assert r.status_code == 200, r.text
-    return str(r.json()["experiment_id"])
-
-
-def error(r: Any) -> tuple[int, str, str]:
-    body = r.json()
-    return r.status_code, body["error_code"], body["message"]
-
+__all__ = ["client", "server"]  # fixtures used by name
 
 # -- ids --------------------------------------------------------------------------------------
 

@@ -40,12 +40,12 @@ def mlflow_uri_fixture(
     monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
     monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
     mlflow.set_tracking_uri(uri)
-    _forget_client_state()
+    forget_client_state()
     yield uri
-    _forget_client_state()
+    forget_client_state()
 
 
-def _forget_client_state() -> None:
+def forget_client_state() -> None:
     """The client keeps the active experiment in a module global; each test starts afresh."""
     import mlflow
     import mlflow.tracking.fluent as fluent

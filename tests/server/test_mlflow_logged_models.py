@@ -5,12 +5,15 @@ registered by id and loaded back; deletion; bad input answered with a clear 4xx.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from jupyter_mm.core.store import Store
 
+from .live import LiveServer
+from .mlflow_live import client, error, rpc, server
 from .test_mlflow_fixtures import (
     both_stores_config_fixture,
     both_stores_fixture,
@@ -22,8 +25,10 @@ from .test_mlflow_wire import call, jp_fetch, new_run
 __all__ = [  # fixtures used by name
     "both_stores_config_fixture",
     "both_stores_fixture",
+    "client",
     "jp_fetch",
     "mlflow_uri_fixture",
+    "server",
 ]
 
 pytest.importorskip("sklearn")
@@ -371,3 +376,64 @@ async def test_version_from_a_models_artifact_location(jp_fetch: Any) -> None:
         jp_fetch, "POST", "model-versions/create", {"name": "by-location", "source": bad}
     )
     assert (code, reply["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+
+
+# -- on both servers and both stores -----------------------------------------------------------
+
+
+def test_logged_models_on_every_server(server: LiveServer, client: Any, tmp_path: Path) -> None:
+    """The group's key behaviours on the Jupyter-embedded and the team server, each on SQLite and
+    PostgreSQL: a model outside any run with files, linked to a run with a metric, searched,
+    registered by id and loaded back, deleted (kept for ``allow_deleted``), and bad input."""
+    import mlflow
+    from mlflow.entities import LoggedModelOutput
+    from mlflow.exceptions import MlflowException
+
+    exp = client.create_experiment("lm-live")
+    model = client.create_logged_model(exp, name="clf", params={"depth": "2"}, tags={"t": "x"})
+    model_id = model.model_id
+    assert str(model.status) == "PENDING" and model.source_run_id in (None, "")
+    assert model.artifact_location == f"mlflow-artifacts:/{exp}/models/{model_id}/artifacts"
+    (tmp_path / "MLmodel").write_text("flavors: {}\n")
+    client.log_model_artifacts(model_id, str(tmp_path))
+    assert [f.path for f in client.list_logged_model_artifacts(model_id)] == ["MLmodel"]
+    client.finalize_logged_model(model_id, "READY")
+    run = client.create_run(exp).info.run_id
+    client.log_metric(run, "acc", 0.9, step=3, model_id=model_id)
+    client.log_outputs(run, [LoggedModelOutput(model_id, step=3)])
+    assert [(o.model_id, o.step) for o in client.get_run(run).outputs.model_outputs] == [
+        (model_id, 3)
+    ]
+    got = client.get_logged_model(model_id)
+    assert (got.name, str(got.status), got.params, got.tags["t"]) == (
+        "clf",
+        "READY",
+        {"depth": "2"},
+        "x",
+    )
+    assert [(m.key, m.value, m.step, m.run_id) for m in got.metrics] == [("acc", 0.9, 3, run)]
+    client.create_logged_model(exp, name="other")
+    found = client.search_logged_models([exp], filter_string="metrics.acc > 0.5 AND name = 'clf'")
+    assert [m.model_id for m in found] == [model_id]
+    with pytest.raises(MlflowException) as e:
+        client.search_logged_models([exp], filter_string="name = 'a' OR name = 'b'")
+    assert e.value.error_code == "INVALID_PARAMETER_VALUE"
+    # registered by id: the version leads back to the run that logged the model as its output
+    mv = mlflow.register_model(f"models:/{model_id}", "lm-live-reg")
+    assert (mv.version, mv.run_id) == ("1", run)
+    r = rpc(server, "GET", "api/2.0/mlflow/model-versions/get?name=lm-live-reg&version=1")
+    assert r.json()["model_version"]["model_id"] == model_id
+    local = mlflow.artifacts.download_artifacts(
+        "models:/lm-live-reg/1", dst_path=str(tmp_path / "v")
+    )
+    assert (Path(local) / "MLmodel").read_text() == "flavors: {}\n"
+    # raw HTTP: deleted, not erased
+    r = rpc(server, "DELETE", "api/2.0/mlflow/logged-models/" + model_id)
+    assert r.status_code == 200, r.text
+    r = rpc(server, "GET", f"api/2.0/mlflow/logged-models/{model_id}")
+    assert error(r)[:2] == (404, "RESOURCE_DOES_NOT_EXIST")
+    r = rpc(server, "GET", f"api/2.0/mlflow/logged-models/{model_id}?allow_deleted=true")
+    assert r.status_code == 200 and r.json()["model"]["info"]["model_id"] == model_id
+    r = rpc(server, "POST", "api/2.0/mlflow/logged-models", {"experiment_id": exp, "name": "a/b"})
+    code, kind, message = error(r)
+    assert (code, kind) == (400, "INVALID_PARAMETER_VALUE") and "Invalid model name" in message
