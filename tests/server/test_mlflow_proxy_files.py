@@ -19,6 +19,8 @@ from sqlalchemy import select
 from jupyter_mm.core import schema as s
 from jupyter_mm.core.store import Store
 
+from .live import LiveServer
+from .mlflow_live import client, error, server
 from .test_mlflow_fixtures import (
     both_stores_config_fixture,
     both_stores_fixture,
@@ -30,8 +32,10 @@ from .test_mlflow_wire import jp_fetch
 __all__ = [  # fixtures used by name
     "both_stores_config_fixture",
     "both_stores_fixture",
+    "client",
     "jp_fetch",
     "mlflow_uri_fixture",
+    "server",
 ]
 
 PROXY = "jupyter-mm/mlflow/api/2.0/mlflow-artifacts/artifacts"
@@ -308,3 +312,70 @@ async def test_an_empty_file_sent_chunked(mlflow_uri: str, store: Store, tmp_pat
     assert (status, encoding) == (200, "chunked")
     assert (body, media_type) == (b"", "text/plain")
     assert store.proxy_file_info("dir/mlproject").size == 0
+
+
+# -- on both servers and both stores -----------------------------------------------------------
+
+
+def test_proxy_files_on_every_server(server: LiveServer, client: Any, tmp_path: Path) -> None:
+    """The group's key behaviours on the Jupyter-embedded and the team server, each on SQLite and
+    PostgreSQL: the official client's ``mlflow-artifacts:`` repository round trip, raw-HTTP
+    upload, typed download and listing, traversal refused, a run's location kept in its index,
+    deletion outside runs but never of a run's files."""
+    import mlflow
+    from mlflow.store.artifact.mlflow_artifacts_repo import MlflowArtifactsRepository
+
+    proxy = f"{server.mlflow}api/2.0/mlflow-artifacts/artifacts"
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "a.txt").write_text("alpha")
+    (src / "sub" / "b.pkl").write_bytes(b"\x80\x04K\x01.")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "one").mkdir()
+    repo = MlflowArtifactsRepository("mlflow-artifacts:/live")
+    repo.log_artifacts(str(src), "data")
+    assert [(f.path, f.is_dir) for f in repo.list_artifacts("data")] == [
+        ("data/a.txt", False),
+        ("data/sub", True),
+    ]
+    got = repo.download_artifacts("data", str(tmp_path / "out"))
+    assert sorted(str(p.relative_to(got)) for p in Path(got).rglob("*") if p.is_file()) == [
+        "a.txt",
+        "sub/b.pkl",
+    ]
+    one = mlflow.artifacts.download_artifacts(
+        artifact_uri="mlflow-artifacts:/live/data/sub/b.pkl", dst_path=str(tmp_path / "one")
+    )
+    assert Path(one).read_bytes() == b"\x80\x04K\x01."
+    repo.delete_artifacts("data/sub")
+    assert [f.path for f in repo.list_artifacts("data")] == ["data/a.txt"]
+    # raw HTTP: upload, typed download, listing, refusals
+    assert server.request("PUT", f"{proxy}/live/raw/c.txt", raw=b"0").status_code == 200
+    r = server.request("GET", f"{proxy}/live/raw/c.txt")
+    assert (r.content, r.headers["Content-Type"]) == (b"0", "text/plain")
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    r = server.request("GET", f"{proxy}?path=live/raw")
+    assert r.json() == {"files": [{"path": "c.txt", "is_dir": False, "file_size": 1}]}
+    for bad in ("..", "a/../.."):
+        r = server.request("GET", f"{proxy}?{urlencode({'path': bad})}")
+        assert error(r)[:2] == (400, "INVALID_PARAMETER_VALUE"), bad
+    assert error(server.request("PUT", f"{proxy}/live", raw=b"x"))[:2] == (
+        400,
+        "INVALID_PARAMETER_VALUE",
+    )  # a folder of other files cannot become a file
+    # a run's location is the run's file, listed by the run; never deleted through the proxy
+    exp = client.create_experiment("proxy-live")
+    run = client.create_run(exp).info.run_id
+    assert server.request("PUT", f"{proxy}/{exp}/{run}/artifacts/x.txt", raw=b"run").ok
+    assert [f.path for f in client.list_artifacts(run)] == ["x.txt"]
+    unknown = f"{proxy}/{exp}/{'f' * 32}/artifacts/x.txt"
+    assert error(server.request("PUT", unknown, raw=b"lost"))[:2] == (
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    )
+    code, kind, message = error(server.request("DELETE", f"{proxy}/{exp}/{run}/artifacts/x.txt"))
+    assert (code, kind) == (403, "PERMISSION_DENIED") and "never erases" in message
+    assert server.request("DELETE", f"{proxy}/live/raw").json() == {}
+    assert server.request("GET", f"{proxy}?path=live").json() == {
+        "files": [{"path": "data", "is_dir": True}]
+    }
