@@ -15,6 +15,8 @@ import pytest
 
 from jupyter_mm.core.store import Store
 
+from .live import LiveServer
+from .mlflow_live import client, error, rpc, server
 from .test_mlflow_fixtures import (
     both_stores_config_fixture,
     both_stores_fixture,
@@ -25,7 +27,9 @@ from .test_mlflow_fixtures import (
 __all__ = [  # fixtures used by name
     "both_stores_config_fixture",
     "both_stores_fixture",
+    "client",
     "mlflow_uri_fixture",
+    "server",
 ]
 
 
@@ -162,3 +166,75 @@ async def test_version_wording_timestamps_and_copies(mlflow_uri: str, store: Sto
     assert out["source_uri"].startswith("mlflow-artifacts:/")
     assert out["copy_uri"] == out["copy2_uri"] == out["source_uri"]
     assert out["loaded"] == "x"
+
+
+# -- on both servers and both stores -----------------------------------------------------------
+
+
+def test_measured_behaviours_on_every_server(
+    server: LiveServer, client: Any, tmp_path: Path
+) -> None:
+    """The group's key behaviours on the Jupyter-embedded and the team server, each on SQLite and
+    PostgreSQL: a dataset input's own tags per run, the ``mlflow.modelVersions`` tag, the wording
+    for a non-integer version, which writes move a model's update time, and copies' files."""
+    import mlflow
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+    from mlflow.exceptions import MlflowException
+
+    exp = client.create_experiment("measured-live")
+    plain = Dataset("name1", "digest1", "source_type1", "source1")
+    r1, r2 = (client.create_run(exp).info.run_id for _ in range(2))
+    client.log_inputs(r1, [DatasetInput(plain, tags=[InputTag("tag1", "value1")])])
+    eval_tags = [InputTag("z", "last"), InputTag("mlflow.data.context", "eval")]
+    client.log_inputs(r2, [DatasetInput(plain, tags=eval_tags)])
+    client.log_inputs(r1, [DatasetInput(plain, tags=[InputTag("tag1", "value1")])])
+    assert [_tags(d) for d in client.get_run(r1).inputs.dataset_inputs] == [[("tag1", "value1")]]
+    # raw HTTP: each run keeps its own tags for the same dataset
+    r = rpc(server, "GET", f"api/2.0/mlflow/runs/get?run_id={r2}")
+    inputs = r.json()["run"]["inputs"]["dataset_inputs"]
+    assert [sorted((t["key"], t["value"]) for t in d["tags"]) for d in inputs] == [
+        [("mlflow.data.context", "eval"), ("z", "last")]
+    ]
+    # registering a logged model tags it with its versions, in MLflow's exact JSON
+    client.create_registered_model("tagged")
+    model = client.create_logged_model(experiment_id=exp)
+    client.create_model_version("tagged", model.artifact_location, model_id=model.model_id)
+    assert client.get_logged_model(model.model_id).tags["mlflow.modelVersions"] == (
+        '[{"name": "tagged", "version": 1}]'
+    )
+    # the wording for a non-integer version, over raw HTTP and through the client
+    r = rpc(server, "GET", "api/2.0/mlflow/model-versions/get?name=tagged&version=x")
+    assert error(r) == (
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "Parameter 'version' must be an integer, got 'x'.",
+    )
+    with pytest.raises(MlflowException) as e:
+        client.get_model_version("tagged", "x")
+    assert e.value.error_code == "INVALID_PARAMETER_VALUE"
+    # a version's edits move its own time, never its model's
+    run = client.create_run(exp).info.run_id
+    client.log_text(run, "x", "model/MLmodel")
+    client.create_registered_model("M")
+    client.create_model_version("M", f"runs:/{run}/model", run)
+    before = client.get_registered_model("M").last_updated_timestamp
+    v_before = client.get_model_version("M", "1").last_updated_timestamp
+    deadline, n = time.monotonic() + 30, 0
+    while client.get_model_version("M", "1").last_updated_timestamp == v_before:
+        assert time.monotonic() < deadline, "the version's update time never moved"
+        n += 1
+        client.update_model_version("M", "1", description=f"d{n}")
+        client.set_model_version_tag("M", "1", "k", str(n))
+    assert client.get_registered_model("M").last_updated_timestamp == before
+    # a copy (of a copy) leads to the source's files
+    client.set_registered_model_alias("M", "a", "1")
+    copy = client.copy_model_version("models:/M@a", "Copy")
+    assert (copy.name, copy.version, copy.source) == ("Copy", "1", "models:/M/1")
+    copy2 = client.copy_model_version("models:/Copy/1", "Copy")
+    source_uri = client.get_model_version_download_uri("M", "1")
+    assert source_uri.startswith("mlflow-artifacts:/")
+    assert client.get_model_version_download_uri("Copy", copy2.version) == source_uri
+    local = mlflow.artifacts.download_artifacts(
+        f"models:/Copy/{copy2.version}", dst_path=str(tmp_path)
+    )
+    assert (Path(local) / "MLmodel").read_text() == "x"
