@@ -238,15 +238,21 @@ async def test_run_locations_keep_the_run_index(jp_fetch: Any, store: Store) -> 
     )
 
 
-async def test_through_the_mlflow_clients_artifact_repository(
-    mlflow_uri: str, store: Store, tmp_path: Path
-) -> None:
+def _source_tree(tmp_path: Path) -> Path:
+    """``src/a.txt`` and ``src/sub/b.pkl`` to upload, and empty ``out`` and ``one`` to download to."""
     src = tmp_path / "src"
     (src / "sub").mkdir(parents=True)
     (src / "a.txt").write_text("alpha")
     (src / "sub" / "b.pkl").write_bytes(b"\x80\x04K\x01.")
     (tmp_path / "out").mkdir()
     (tmp_path / "one").mkdir()
+    return src
+
+
+async def test_through_the_mlflow_clients_artifact_repository(
+    mlflow_uri: str, store: Store, tmp_path: Path
+) -> None:
+    src = _source_tree(tmp_path)
 
     def scenario() -> dict[str, Any]:
         import mlflow
@@ -326,12 +332,7 @@ def test_proxy_files_on_every_server(server: LiveServer, client: Any, tmp_path: 
     from mlflow.store.artifact.mlflow_artifacts_repo import MlflowArtifactsRepository
 
     proxy = f"{server.mlflow}api/2.0/mlflow-artifacts/artifacts"
-    src = tmp_path / "src"
-    (src / "sub").mkdir(parents=True)
-    (src / "a.txt").write_text("alpha")
-    (src / "sub" / "b.pkl").write_bytes(b"\x80\x04K\x01.")
-    (tmp_path / "out").mkdir()
-    (tmp_path / "one").mkdir()
+    src = _source_tree(tmp_path)
     repo = MlflowArtifactsRepository("mlflow-artifacts:/live")
     repo.log_artifacts(str(src), "data")
     assert [(f.path, f.is_dir) for f in repo.list_artifacts("data")] == [
