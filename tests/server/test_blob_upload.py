@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +134,27 @@ async def test_an_upload_cut_short_leaves_nothing(
     assert staged_files() == []
     with open_store() as store:
         assert not store.blobs.exists(digest)
+
+
+async def test_a_bad_name_is_answered_not_reset(
+    jp_serverapp, http_server, http_server_port, jp_base_url
+) -> None:
+    """A refused name is answered once the body is read: refusing with the body unread makes
+    the server close the socket, and a client still sending sees a reset, not the 400."""
+    token = jp_serverapp.identity_provider.token
+    body = os.urandom(4 * 1024 * 1024)
+    for _ in range(3):
+        reader, writer = await asyncio.open_connection("127.0.0.1", http_server_port[-1])
+        writer.write(
+            f"PUT {jp_base_url}jupyter-mm/api/blobs/1e400 HTTP/1.1\r\nHost: localhost\r\n"
+            f"Authorization: token {token}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        )
+        for start in range(0, len(body), 256 * 1024):  # a client still sending
+            writer.write(body[start : start + 256 * 1024])
+            await writer.drain()
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(re.search(rb"Content-Length: (\d+)", head, re.I)[1])  # type: ignore[index]
+        answer = json.loads(await reader.readexactly(length))
+        writer.close()
+        assert head.startswith(b"HTTP/1.1 400") and "SHA-256" in answer["message"]
+    assert staged_files() == []

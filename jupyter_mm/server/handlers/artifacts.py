@@ -187,7 +187,14 @@ class BlobHandler(MMHandler):
         if not allowed:
             raise HTTPError(403, f"not authorized to write on resource: {self.auth_resource}")
         digest = self.path_kwargs["digest"]
-        _check_digest(digest)
+        try:
+            _check_digest(digest)
+        except InvalidInput as e:
+            # Answered in put(), once the (small) body is read and dropped: a refusal sent with
+            # the body unread makes tornado close the socket, and the client may then see a
+            # connection reset instead of this 400.
+            self._failed = e
+            return
         length = self.request.headers.get("Content-Length")
         if length is not None and length.isdigit() and int(length) > MAX_BLOB_BYTES:
             raise HTTPError(413, f"blob too large: {length} bytes (limit {MAX_BLOB_BYTES})")
