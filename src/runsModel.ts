@@ -298,13 +298,22 @@ export class RunsModel implements IDisposable {
   }
 
   /**
-   * Show or hide a column.
+   * Show or hide a column. `show` is what the user asked for: the default
+   * columns follow live runs, so a toggle of whatever is shown by the time the
+   * click lands could undo it.
    */
-  async toggleColumn(columnId: string): Promise<void> {
+  async toggleColumn(columnId: string, show?: boolean): Promise<void> {
     const shown = this.columns;
-    const columns = shown.includes(columnId)
-      ? shown.filter(c => c !== columnId)
-      : [...shown, columnId];
+    const wanted = show ?? !shown.includes(columnId);
+    if (wanted === shown.includes(columnId)) {
+      if (this._columns === null) {
+        await this.setColumns(shown); // the defaults, now the user's choice
+      }
+      return;
+    }
+    const columns = wanted
+      ? [...shown, columnId]
+      : shown.filter(c => c !== columnId);
     await this.setColumns(columns);
   }
 

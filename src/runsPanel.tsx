@@ -166,7 +166,9 @@ export function ColumnChooser(props: {
                   <input
                     type="checkbox"
                     checked={chosen.has(id)}
-                    onChange={() => void model.toggleColumn(id)}
+                    onChange={event =>
+                      void model.toggleColumn(id, event.target.checked)
+                    }
                   />
                   <span>{columnLabel(id)}</span>
                 </label>

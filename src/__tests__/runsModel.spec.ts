@@ -625,6 +625,20 @@ describe('RunsModel', () => {
     expect(model.columns).toContain('params.lr');
   });
 
+  it('shows or hides what the user asked for, whatever is shown by then', async () => {
+    await model.start();
+    // The default columns came to include auc before the click landed.
+    expect(model.columns).toContain('metrics.auc');
+    await model.toggleColumn('metrics.auc', true);
+    expect(model.columns).toContain('metrics.auc');
+    expect(model.columnsChosen).toBe(true);
+    await model.toggleColumn('metrics.auc', false);
+    await model.toggleColumn('metrics.auc', false);
+    expect(model.columns).not.toContain('metrics.auc');
+    await model.toggleColumn('metrics.auc', true);
+    expect(model.columns.filter(c => c === 'metrics.auc')).toHaveLength(1);
+  });
+
   it('remembers columns and order per experiment', async () => {
     const memory = memoryStore();
     model.dispose();

@@ -232,9 +232,9 @@ test.describe('run panel actions', () => {
     await test.step('register model: only for a run that logged one', async () => {
       await page.sidebar.openTab(SIDEBAR);
       let menu = await contextMenu(page, plain);
-      await expect(
-        menuItem(menu, 'jupyter-mm:register-run-model')
-      ).toHaveClass(/lm-mod-disabled/);
+      await expect(menuItem(menu, 'jupyter-mm:register-run-model')).toHaveClass(
+        /lm-mod-disabled/
+      );
       await page.keyboard.press('Escape');
       await expect(menu).toBeHidden();
 
@@ -242,9 +242,9 @@ test.describe('run panel actions', () => {
       const register = menuItem(menu, 'jupyter-mm:register-run-model');
       await expect(register).not.toHaveClass(/lm-mod-disabled/);
       await register.click();
-      // The Models panel's form, given the run and the model's path.
+      // The run is known: the form offers its models, this one chosen.
       const form = dialog(page);
-      await expect(form.locator('[name="runId"]')).toHaveValue(withModel);
+      await expect(form.locator('[name="runId"]')).toHaveCount(0);
       await expect(form.locator('[name="path"]')).toHaveValue('models/clf');
       await form.locator('[name="name"]').fill(MODEL);
       await form.getByRole('button', { name: 'Register', exact: true }).click();
@@ -289,7 +289,17 @@ test.describe('run panel actions', () => {
         }
       );
       expect(logged.ok()).toBe(true);
-      const modelId = (await logged.json()).model.info.model_id as string;
+      const info = (await logged.json()).model.info;
+      const modelId = info.model_id as string;
+      // Then its MLmodel, through the artifacts proxy: a model is offered
+      // once it has one.
+      const put = await request.put(
+        '/jupyter-mm/mlflow/api/2.0/mlflow-artifacts/artifacts/' +
+          (info.artifact_uri as string).replace('mlflow-artifacts:/', '') +
+          '/MLmodel',
+        { data: 'flavors:\n  sklearn: {}\n' }
+      );
+      expect(put.ok()).toBe(true);
       await page.evaluate(() =>
         window.jupyterapp.commands.execute('jupyter-mm:refresh-runs')
       );
@@ -306,9 +316,13 @@ test.describe('run panel actions', () => {
       await expect(register).not.toHaveClass(/lm-mod-disabled/);
       await register.click();
       const form = dialog(page);
-      await expect(form.locator('[name="runId"]')).toHaveValue(script.id);
+      // The run is known; its MLflow logged model is offered by name.
+      await expect(form.locator('[name="runId"]')).toHaveCount(0);
       await expect(form.locator('[name="path"]')).toHaveValue(
-        `models/${modelId}`
+        `models:/${modelId}`
+      );
+      await expect(form.locator('[name="path"] option:checked')).toContainText(
+        'mlflow-rf (MLflow logged model'
       );
       await form.getByRole('button', { name: 'Cancel' }).click();
       await expect(form).toHaveCount(0);
