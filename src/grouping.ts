@@ -22,8 +22,16 @@ export function isGroupKey(id: string): boolean {
 }
 
 /**
- * The keys `runs` can be grouped by: their params, then their user tags (not
- * jupyter-mm's or MLflow's own `mm.*` / `mlflow.*` ones), as column ids.
+ * Whether a tag is the user's (not jupyter-mm's or MLflow's own `mm.*` /
+ * `mlflow.*` ones): only those are offered to group by.
+ */
+export function isUserTag(key: string): boolean {
+  return !key.startsWith('mm.') && !key.startsWith('mlflow.');
+}
+
+/**
+ * The keys `runs` can be grouped by: their params, then their user tags, as
+ * column ids.
  */
 export function groupKeys(runs: ReadonlyArray<IRun>): string[] {
   const params = new Set<string>();
@@ -31,7 +39,7 @@ export function groupKeys(runs: ReadonlyArray<IRun>): string[] {
   for (const run of runs) {
     Object.keys(run.params ?? {}).forEach(k => params.add(k));
     Object.keys(run.tags ?? {})
-      .filter(k => !k.startsWith('mm.') && !k.startsWith('mlflow.'))
+      .filter(isUserTag)
       .forEach(k => tags.add(k));
   }
   return [

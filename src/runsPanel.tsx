@@ -17,7 +17,8 @@ import {
   statusLabel
 } from './columns';
 import { CommandIDs } from './commandIds';
-import { GroupedItem, IRunGroup, formatStats } from './grouping';
+import { GroupedItem, IRunGroup, formatStats, isUserTag } from './grouping';
+import { GroupByOptions } from './groupByOptions';
 import { RunsModel } from './runsModel';
 
 /**
@@ -377,30 +378,45 @@ export function GroupByPicker(props: { model: RunsModel }): JSX.Element {
   const keys = model.keys;
   const ids = [
     ...keys.params.map(k => `params.${k}`),
-    ...keys.tags
-      .filter(k => !k.startsWith('mm.') && !k.startsWith('mlflow.'))
-      .map(k => `tags.${k}`)
+    ...keys.tags.filter(isUserTag).map(k => `tags.${k}`)
   ];
   const current = model.groupBy;
   if (current && !ids.includes(current)) {
     ids.push(current);
   }
   return (
-    <label className="jp-mm-runs-groupby">
-      <span className="jp-mm-runs-label">Group by</span>
+    <PanelSelect
+      className="jp-mm-runs-groupby"
+      label="Group by"
+      value={current ?? ''}
+      onChange={value => void model.setGroupBy(value || null)}
+    >
+      <GroupByOptions keys={ids} />
+    </PanelSelect>
+  );
+}
+
+/**
+ * A labelled select of the panel's controls (experiment, group by).
+ */
+function PanelSelect(props: {
+  className: string;
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  children: React.ReactNode;
+}): JSX.Element {
+  return (
+    <label className={props.className}>
+      <span className="jp-mm-runs-label">{props.label}</span>
       <div className="jp-select-wrapper jp-mm-select">
         <select
           className="jp-mod-styled"
-          aria-label="Group by"
-          value={current ?? ''}
-          onChange={event => void model.setGroupBy(event.target.value || null)}
+          aria-label={props.label}
+          value={props.value}
+          onChange={event => props.onChange(event.target.value)}
         >
-          <option value="">None</option>
-          {ids.map(id => (
-            <option key={id} value={id}>
-              {`${id.startsWith('tags.') ? 'tag' : 'param'} ${columnLabel(id)}`}
-            </option>
-          ))}
+          {props.children}
         </select>
       </div>
     </label>
@@ -609,24 +625,19 @@ export function RunsPanelView(props: {
   return (
     <div className="jp-mm-runs">
       <div className="jp-mm-runs-controls">
-        <label className="jp-mm-runs-experiment">
-          <span className="jp-mm-runs-label">Experiment</span>
-          <div className="jp-select-wrapper jp-mm-select">
-            <select
-              className="jp-mod-styled"
-              aria-label="Experiment"
-              value={model.experimentId ?? ''}
-              onChange={event => void model.setExperiment(event.target.value)}
-            >
-              {experiments.map(e => (
-                <option key={e.id} value={e.id}>
-                  {e.name}
-                </option>
-              ))}
-              <option value={RunsModel.ALL_EXPERIMENTS}>All experiments</option>
-            </select>
-          </div>
-        </label>
+        <PanelSelect
+          className="jp-mm-runs-experiment"
+          label="Experiment"
+          value={model.experimentId ?? ''}
+          onChange={value => void model.setExperiment(value)}
+        >
+          {experiments.map(e => (
+            <option key={e.id} value={e.id}>
+              {e.name}
+            </option>
+          ))}
+          <option value={RunsModel.ALL_EXPERIMENTS}>All experiments</option>
+        </PanelSelect>
         <GroupByPicker model={model} />
         <form
           className="jp-mm-runs-filter"

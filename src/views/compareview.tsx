@@ -32,6 +32,7 @@ import { PlotlyFigure } from './figure';
 import { Section } from './components/section';
 import { errorText } from '../format';
 import { columnLabel } from '../columns';
+import { GroupByOptions } from '../groupByOptions';
 import {
   IRunGroup,
   formatStats,
@@ -286,12 +287,7 @@ function CompareBody(props: {
             value={groupBy}
             onChange={e => setGroupBy(e.target.value)}
           >
-            <option value="">None</option>
-            {keys.map(k => (
-              <option key={k} value={k}>
-                {`${k.startsWith('tags.') ? 'tag' : 'param'} ${columnLabel(k)}`}
-              </option>
-            ))}
+            <GroupByOptions keys={keys} />
           </select>
         </label>
       </div>
