@@ -249,6 +249,11 @@ function CompareBody(props: {
   const groups = groupBy
     ? groupRuns(runs, groupBy, sectionKeys(runs, 'metrics'))
     : null;
+  // Grouped, a run's swatch is its group's colour, as in the charts.
+  const swatch = (runId: string) => {
+    const at = groups?.findIndex(g => g.runs.some(r => r.id === runId)) ?? -1;
+    return at < 0 ? model.color(runId) : groupColor(at);
+  };
   return (
     <div className="jp-mm-view-body">
       <header className="jp-mm-view-header">
@@ -264,7 +269,7 @@ function CompareBody(props: {
           <li key={run.id}>
             <span
               className="jp-mm-swatch"
-              style={{ background: model.color(run.id) }}
+              style={{ background: swatch(run.id) }}
               aria-hidden="true"
             />
             <button

@@ -212,6 +212,21 @@ for (const theme of ['light', 'dark'] as const) {
             ['0.1', [1.5, 1.2, 0.9, 0.6, 0.3]],
             ['(none)', [7, 7, 7, 7, 7]]
           ]);
+        // The runs' swatches take their group's colour, as in the chart.
+        const swatches = await view
+          .locator('.jp-mm-compare-runs li')
+          .evaluateAll(items =>
+            Object.fromEntries(
+              items.map(li => [
+                li.querySelector('button')?.textContent ?? '',
+                getComputedStyle(li.querySelector('.jp-mm-swatch')!)
+                  .backgroundColor
+              ])
+            )
+          );
+        expect(swatches['fast-a']).toBe(swatches['fast-b']);
+        expect(swatches['slow-a']).toBe(swatches['slow-b']);
+        expect(new Set(Object.values(swatches)).size).toBe(3);
         const drawn = await traces(chart);
         expect(drawn.map(t => [t.band, t.fill])).toEqual(
           Array(3)
