@@ -368,7 +368,7 @@ describe('RunViewModel', () => {
   });
 });
 
-describe('CompareTable', () => {
+describe('CompareTable and GroupTable', () => {
   let host: HTMLDivElement;
   let root: Root;
 
@@ -415,13 +415,6 @@ describe('CompareTable', () => {
     ]);
     expect(host.querySelector('.jp-mm-highest')?.textContent).toBe('0.9');
   });
-});
-
-describe('GroupTable', () => {
-  let host: HTMLDivElement;
-  let root: Root;
-
-  mountEachTest(m => ({ host, root } = m));
 
   it("shows each group's runs and mean (min–max), values as text", () => {
     const { api } = fakeServer(() => ({ body: {} }));
