@@ -589,13 +589,18 @@ export class RunsModel implements IDisposable {
       this._selection = selection;
       this._anchor = runId;
     } else if (mode === 'range' && this._anchor !== null) {
-      // In the order shown (grouped: the runs of the open groups).
+      // In the order shown (grouped: the runs of the open groups); a run
+      // not shown (in a folded group) is selected alone.
       const shown = this.shownRuns;
       const at = shown.findIndex(r => r.id === runId);
       const anchor = shown.findIndex(r => r.id === this._anchor);
-      const from = anchor < 0 ? at : Math.min(anchor, at);
-      const to = anchor < 0 ? at : Math.max(anchor, at);
-      this._selection = new Set(shown.slice(from, to + 1).map(run => run.id));
+      if (at < 0) {
+        this._selection = new Set([runId]);
+      } else {
+        const from = anchor < 0 ? at : Math.min(anchor, at);
+        const to = anchor < 0 ? at : Math.max(anchor, at);
+        this._selection = new Set(shown.slice(from, to + 1).map(run => run.id));
+      }
     } else {
       this._selection = new Set([runId]);
       this._anchor = runId;
