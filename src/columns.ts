@@ -445,10 +445,8 @@ export function fitColumnWidth(
   extra: (run: IRun) => string = () => ''
 ): number {
   const column = parseColumn(id);
-  const CHAR = 7;
-  const PADDING = 18;
   if (column?.section === 'attributes' && column.key === 'status') {
-    return Math.max(columnLabel(id).length * CHAR + PADDING, 76);
+    return Math.max(columnLabel(id).length * TEXT_CHAR + TEXT_PADDING, 76);
   }
   let chars = columnLabel(id).length + 2; // room for the sort arrow
   for (const run of runs.slice(0, FIT_SAMPLE)) {
@@ -456,8 +454,18 @@ export function fitColumnWidth(
   }
   const max =
     column?.section === 'attributes' && column.key === 'id' ? 250 : 220;
-  return Math.min(max, Math.max(48, chars * CHAR + PADDING));
+  return fitTextWidth(chars, max);
 }
+
+/**
+ * Width of a cell holding `chars` characters, in pixels, within bounds.
+ */
+export function fitTextWidth(chars: number, max = 220): number {
+  return Math.min(max, Math.max(48, chars * TEXT_CHAR + TEXT_PADDING));
+}
+
+const TEXT_CHAR = 7;
+const TEXT_PADDING = 18;
 
 /**
  * How many loaded runs are read to size the columns.

@@ -13,6 +13,13 @@ import {
   serverColumns
 } from './columns';
 import { errorText } from './format';
+import {
+  GroupedItem,
+  IRunGroup,
+  groupedItems,
+  groupRuns,
+  isGroupKey
+} from './grouping';
 import { IStoreEvent } from './storeEvents';
 import { EventGaps } from './views/live';
 
@@ -131,6 +138,69 @@ export class RunsModel implements IDisposable {
   }
 
   /**
+   * The param or tag the table is grouped by (a column id), or null.
+   */
+  get groupBy(): string | null {
+    return this._groupBy;
+  }
+
+  /**
+   * The loaded runs' groups (null when not grouped), each with the stats of
+   * the metric columns shown. Computed once per change of the rows, the
+   * columns, the grouping or the collapsed groups.
+   */
+  get groups(): ReadonlyArray<IRunGroup> | null {
+    return this._grouped()?.groups ?? null;
+  }
+
+  /**
+   * The lines of the grouped table (group headers, runs of the groups not
+   * collapsed), null when not grouped.
+   */
+  get groupedItems(): ReadonlyArray<GroupedItem> | null {
+    return this._grouped()?.items ?? null;
+  }
+
+  /**
+   * Ids of the collapsed groups (`IRunGroup.id`).
+   */
+  get collapsed(): ReadonlySet<string> {
+    return this._collapsed;
+  }
+
+  /**
+   * Group the table by a param or tag (`params.lr`, `tags.team`), or (null)
+   * no more; remembered for the experiment, like its columns.
+   */
+  async setGroupBy(by: string | null): Promise<void> {
+    const next = by && isGroupKey(by) ? by : null;
+    if (next === this._groupBy) {
+      return;
+    }
+    this._groupBy = next;
+    this._collapsed = new Set();
+    this._rememberView();
+    // Chosen columns fetch only their own keys: fetch the group's too.
+    if (next && this._columns && !this._columns.includes(next)) {
+      await this.reload();
+    } else {
+      this._emit();
+    }
+  }
+
+  /**
+   * Collapse a group's runs under its header, or show them again.
+   */
+  toggleGroup(id: string): void {
+    const collapsed = new Set(this._collapsed);
+    if (!collapsed.delete(id)) {
+      collapsed.add(id);
+    }
+    this._collapsed = collapsed;
+    this._emit();
+  }
+
+  /**
    * Ids of the selected runs.
    */
   get selection(): ReadonlySet<string> {
@@ -158,7 +228,8 @@ export class RunsModel implements IDisposable {
                 ? saved.experimentId
                 : null,
             columns: { ...(saved.columns ?? {}) },
-            order: { ...(saved.order ?? {}) }
+            order: { ...(saved.order ?? {}) },
+            groupBy: { ...(saved.groupBy ?? {}) }
           };
         }
       } catch {
@@ -232,6 +303,9 @@ export class RunsModel implements IDisposable {
       : null;
     this._autoColumns = this._baseColumns();
     this._order = this._remembered.order[id] ?? null;
+    const groupBy = this._remembered.groupBy[id];
+    this._groupBy = groupBy && isGroupKey(groupBy) ? groupBy : null;
+    this._collapsed = new Set();
     this._keys = { params: new Set(), metrics: new Set(), tags: new Set() };
     this._selection = new Set();
     this._anchor = null;
@@ -524,17 +598,41 @@ export class RunsModel implements IDisposable {
       this._selection = selection;
       this._anchor = runId;
     } else if (mode === 'range' && this._anchor !== null) {
-      const anchor = this._rows.findIndex(r => r.id === this._anchor);
-      const from = anchor < 0 ? index : Math.min(anchor, index);
-      const to = anchor < 0 ? index : Math.max(anchor, index);
-      this._selection = new Set(
-        this._rows.slice(from, to + 1).map(run => run.id)
-      );
+      // In the order shown (grouped: the runs of the open groups); a run
+      // not shown (in a folded group) is selected alone.
+      const shown = this.shownRuns;
+      const at = shown.findIndex(r => r.id === runId);
+      const anchor = shown.findIndex(r => r.id === this._anchor);
+      if (at < 0) {
+        this._selection = new Set([runId]);
+      } else {
+        const from = anchor < 0 ? at : Math.min(anchor, at);
+        const to = anchor < 0 ? at : Math.max(anchor, at);
+        this._selection = new Set(shown.slice(from, to + 1).map(run => run.id));
+      }
     } else {
       this._selection = new Set([runId]);
       this._anchor = runId;
     }
     this._emit();
+  }
+
+  /**
+   * The runs in the order the table shows them: grouped, those of the groups
+   * not collapsed.
+   */
+  get shownRuns(): ReadonlyArray<IRun> {
+    const items = this.groupedItems;
+    if (!items) {
+      return this._rows;
+    }
+    const runs: IRun[] = [];
+    for (const item of items) {
+      if (item.kind === 'run') {
+        runs.push(item.run);
+      }
+    }
+    return runs;
   }
 
   /**
@@ -571,10 +669,16 @@ export class RunsModel implements IDisposable {
         order.push(clause);
       }
     }
-    // Automatic columns need every metric and param, to see which differ.
+    // Automatic columns need every metric and param, to see which differ;
+    // grouping needs the group key.
+    const group = this._groupBy ? [this._groupBy] : [];
     const columns = this._columns
-      ? serverColumns(this._columns)
-      : [...serverColumns(this._autoColumns), 'params.*', 'metrics.*'];
+      ? serverColumns([...this._columns, ...group])
+      : [
+          ...serverColumns([...this._autoColumns, ...group]),
+          'params.*',
+          'metrics.*'
+        ];
     const query: ISearchQuery = {
       experiment_ids: this._experimentIds(this._experimentId ?? '0'),
       order_by: order,
@@ -762,6 +866,11 @@ export class RunsModel implements IDisposable {
     } else {
       delete this._remembered.order[id];
     }
+    if (this._groupBy) {
+      this._remembered.groupBy[id] = this._groupBy;
+    } else {
+      delete this._remembered.groupBy[id];
+    }
     this._save();
   }
 
@@ -771,10 +880,55 @@ export class RunsModel implements IDisposable {
         .save({
           experimentId: this._remembered.experimentId,
           columns: this._remembered.columns,
-          order: this._remembered.order
+          order: this._remembered.order,
+          groupBy: this._remembered.groupBy
         })
         .catch(() => undefined);
     }
+  }
+
+  /**
+   * The groups and lines of the grouped table, cached for what they are
+   * made of (the rows array is replaced on every change, never mutated).
+   */
+  private _grouped(): {
+    groups: IRunGroup[];
+    items: GroupedItem[];
+  } | null {
+    const by = this._groupBy;
+    if (by === null) {
+      return null;
+    }
+    const columns = this.columns;
+    const cache = this._groupCache;
+    if (
+      cache &&
+      cache.rows === this._rows &&
+      cache.by === by &&
+      cache.columns === columns &&
+      cache.collapsed === this._collapsed
+    ) {
+      return cache;
+    }
+    const metrics = columns
+      .filter(c => c.startsWith('metrics.'))
+      .map(c => c.slice('metrics.'.length));
+    const groups =
+      cache &&
+      cache.rows === this._rows &&
+      cache.by === by &&
+      cache.columns === columns
+        ? cache.groups
+        : groupRuns(this._rows, by, metrics);
+    this._groupCache = {
+      rows: this._rows,
+      by,
+      columns,
+      collapsed: this._collapsed,
+      groups,
+      items: groupedItems(groups, this._collapsed)
+    };
+    return this._groupCache;
   }
 
   private _emit(): void {
@@ -801,8 +955,19 @@ export class RunsModel implements IDisposable {
   private _remembered: RunsModel.IMemory = {
     experimentId: null,
     columns: {},
-    order: {}
+    order: {},
+    groupBy: {}
   };
+  private _groupBy: string | null = null;
+  private _collapsed: ReadonlySet<string> = new Set();
+  private _groupCache: {
+    rows: ReadonlyArray<IRun>;
+    by: string;
+    columns: ReadonlyArray<string>;
+    collapsed: ReadonlySet<string>;
+    groups: IRunGroup[];
+    items: GroupedItem[];
+  } | null = null;
   private _experiments: IExperiment[] = [];
   private _experimentId: string | null = null;
   private _rows: IRun[] = [];
@@ -918,6 +1083,10 @@ export namespace RunsModel {
     experimentId: string | null;
     columns: Record<string, string[]>;
     order: Record<string, IOrder>;
+    /**
+     * The group key of each experiment grouped.
+     */
+    groupBy: Record<string, string>;
   }
 
   /**

@@ -11,11 +11,14 @@ import {
   clashingNames,
   columnLabel,
   fitColumnWidth,
+  fitTextWidth,
   isSortable,
   shortId,
   statusLabel
 } from './columns';
 import { CommandIDs } from './commandIds';
+import { GroupedItem, IRunGroup, formatStats, isUserTag } from './grouping';
+import { GroupByOptions } from './groupByOptions';
 import { RunsModel } from './runsModel';
 
 /**
@@ -42,16 +45,20 @@ export interface ITableLayout {
 }
 
 /**
- * Lay out the columns for the given runs (see ITableLayout).
+ * Lay out the columns for the given runs (see ITableLayout), and for the
+ * groups' header rows when grouped: their metric stats, and their label in
+ * the columns up to the name one.
  */
 export function tableLayout(
   columns: ReadonlyArray<string>,
   runs: ReadonlyArray<IRun>,
-  clashing: ReadonlySet<string>
+  clashing: ReadonlySet<string>,
+  groups: ReadonlyArray<IRunGroup> | null = null
 ): ITableLayout {
   const widths: Record<string, number> = {};
   const sticky: Record<string, number> = {};
   const nameAt = columns.indexOf('attributes.name');
+  const labelAt = Math.max(nameAt, 0);
   let width = 0;
   columns.forEach((id, index) => {
     const extra =
@@ -59,6 +66,15 @@ export function tableLayout(
         ? (run: IRun) => (clashing.has(run.id) ? ` ${shortId(run.id)}` : '')
         : undefined;
     widths[id] = fitColumnWidth(id, runs, extra);
+    for (const group of groups ?? []) {
+      const chars =
+        index === labelAt
+          ? groupLabelText(group).length + 2
+          : id.startsWith('metrics.')
+            ? formatStats(group.metrics[id.slice(8)] ?? null).length
+            : 0;
+      widths[id] = Math.max(widths[id], fitTextWidth(chars));
+    }
     if (index <= nameAt) {
       sticky[id] = width;
     }
@@ -264,6 +280,152 @@ const RunRow = React.memo(
 );
 
 /**
+ * A group header's label: its value and its number of runs.
+ */
+export function groupLabelText(group: IRunGroup): string {
+  const n = group.runs.length;
+  return `${group.label} · ${n} run${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * A group's header row: toggle and label in the first columns (up to the
+ * name), each metric column's mean (min–max) over the group's loaded runs.
+ */
+const GroupRow = React.memo(
+  (props: {
+    group: IRunGroup;
+    collapsed: boolean;
+    index: number;
+    columns: ReadonlyArray<string>;
+    layout: ITableLayout;
+    focused: boolean;
+    top: number;
+    width: number;
+    onToggle: (id: string, index: number) => void;
+  }): JSX.Element => {
+    const { group, columns, layout } = props;
+    const labelAt = Math.max(columns.indexOf('attributes.name'), 0);
+    const labelWidth = columns
+      .slice(0, labelAt + 1)
+      .reduce((sum, id) => sum + layout.widths[id], 0);
+    return (
+      <div
+        className={
+          'jp-mm-runs-row jp-mm-runs-group' +
+          (props.focused ? ' jp-mod-active' : '')
+        }
+        role="row"
+        aria-expanded={!props.collapsed}
+        aria-rowindex={props.index + 2}
+        data-group={group.label}
+        data-index={props.index}
+        style={{
+          transform: `translateY(${props.top}px)`,
+          width: props.width,
+          height: ROW_HEIGHT
+        }}
+        onMouseDown={event => {
+          if (event.button === 0) {
+            event.preventDefault();
+            props.onToggle(group.id, props.index);
+          }
+        }}
+      >
+        <div
+          className="jp-mm-runs-cell jp-mm-mod-sticky jp-mm-runs-group-label"
+          role="rowheader"
+          style={{ width: labelWidth, left: 0 }}
+          title={`${group.label}: ${group.runs.length} loaded run${group.runs.length === 1 ? '' : 's'}`}
+        >
+          <span className="jp-mm-runs-group-toggle" aria-hidden={true}>
+            {props.collapsed ? '▸' : '▾'}
+          </span>
+          <span className="jp-mm-runs-group-value">{group.label}</span>
+          <span className="jp-mm-runs-group-count">
+            {` · ${group.runs.length} run${group.runs.length === 1 ? '' : 's'}`}
+          </span>
+        </div>
+        {columns.slice(labelAt + 1).map(id => {
+          const metric = id.startsWith('metrics.')
+            ? (group.metrics[id.slice(8)] ?? null)
+            : null;
+          const text = formatStats(metric);
+          return (
+            <div
+              key={id}
+              className="jp-mm-runs-cell"
+              role="gridcell"
+              data-column={id}
+              style={{ width: layout.widths[id] }}
+              title={
+                metric
+                  ? `mean ${metric.mean}, min ${metric.min}, max ${metric.max} over ${metric.count} run${metric.count === 1 ? '' : 's'}`
+                  : undefined
+              }
+            >
+              {text}
+            </div>
+          );
+        })}
+      </div>
+    );
+  }
+);
+
+/**
+ * The "Group by" picker: none, or a param or tag seen in the runs.
+ */
+export function GroupByPicker(props: { model: RunsModel }): JSX.Element {
+  const { model } = props;
+  const keys = model.keys;
+  const ids = [
+    ...keys.params.map(k => `params.${k}`),
+    ...keys.tags.filter(isUserTag).map(k => `tags.${k}`)
+  ];
+  const current = model.groupBy;
+  if (current && !ids.includes(current)) {
+    ids.push(current);
+  }
+  return (
+    <PanelSelect
+      className="jp-mm-runs-groupby"
+      label="Group by"
+      value={current ?? ''}
+      onChange={value => void model.setGroupBy(value || null)}
+    >
+      <GroupByOptions keys={ids} />
+    </PanelSelect>
+  );
+}
+
+/**
+ * A labelled select of the panel's controls (experiment, group by).
+ */
+function PanelSelect(props: {
+  className: string;
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  children: React.ReactNode;
+}): JSX.Element {
+  return (
+    <label className={props.className}>
+      <span className="jp-mm-runs-label">{props.label}</span>
+      <div className="jp-select-wrapper jp-mm-select">
+        <select
+          className="jp-mod-styled"
+          aria-label={props.label}
+          value={props.value}
+          onChange={event => props.onChange(event.target.value)}
+        >
+          {props.children}
+        </select>
+      </div>
+    </label>
+  );
+}
+
+/**
  * The sidebar's run panel: experiment picker, filter, actions and the
  * virtualized run table. Every value is rendered as a text node.
  */
@@ -293,15 +455,25 @@ export function RunsPanelView(props: {
   const rows = model.rows;
   const columns = model.columns;
   const complete = model.complete;
+  const groups = model.groups;
+  const grouped = model.groupedItems;
+  // The table's lines: the runs, or grouped, group headers and their runs.
+  const lineCount = grouped ? grouped.length : rows.length;
+  const lineAt = (index: number): GroupedItem | undefined =>
+    grouped
+      ? grouped[index]
+      : rows[index]
+        ? { kind: 'run', run: rows[index], group: null }
+        : undefined;
   const clashing = React.useMemo(() => clashingNames(rows), [rows]);
   const layout = React.useMemo(
-    () => tableLayout(columns, rows, clashing),
-    [columns, rows, clashing]
+    () => tableLayout(columns, rows, clashing, groups),
+    [columns, rows, clashing, groups]
   );
   const width = layout.width;
 
   const virtualizer = useVirtualizer({
-    count: rows.length + (complete ? 0 : 1),
+    count: lineCount + (complete ? 0 : 1),
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_HEIGHT,
     overscan: 12,
@@ -310,9 +482,12 @@ export function RunsPanelView(props: {
   const items = virtualizer.getVirtualItems();
   const last = items.length > 0 ? items[items.length - 1].index : 0;
 
+  // Grouped, the last line shown may come from an earlier row: read on
+  // while the table's end is in view.
+  const wanted = grouped && last >= lineCount - 1 ? rows.length : last;
   React.useEffect(() => {
-    model.ensureLoaded(last);
-  }, [model, last, rows.length, complete]);
+    model.ensureLoaded(wanted);
+  }, [model, wanted, rows.length, complete]);
 
   // Put the caret where the server stopped reading the filter.
   const filterError = model.filterError;
@@ -354,18 +529,43 @@ export function RunsPanelView(props: {
     [commands]
   );
 
+  const onToggleGroup = React.useCallback(
+    (id: string, index: number) => {
+      model.toggleGroup(id);
+      setFocusIndex(index);
+    },
+    [model]
+  );
+
   const onKeyDown = (event: React.KeyboardEvent) => {
-    if (rows.length === 0) {
+    if (lineCount === 0) {
       return;
     }
     const move = (to: number) => {
-      const index = Math.max(0, Math.min(rows.length - 1, to));
+      const index = Math.max(0, Math.min(lineCount - 1, to));
       setFocusIndex(index);
-      model.select(rows[index].id, event.shiftKey ? 'range' : 'single');
+      const line = lineAt(index);
+      if (line?.kind === 'run') {
+        model.select(line.run.id, event.shiftKey ? 'range' : 'single');
+      }
       virtualizer.scrollToIndex(index);
       event.preventDefault();
     };
     const current = focusIndex < 0 ? -1 : focusIndex;
+    const focused = current >= 0 ? lineAt(current) : undefined;
+    if (focused?.kind === 'group') {
+      // A group header: Enter, Space and the arrows sideways open or close it.
+      const open =
+        (event.key === 'ArrowRight' && focused.collapsed) ||
+        (event.key === 'ArrowLeft' && !focused.collapsed) ||
+        event.key === ' ' ||
+        event.key === 'Enter';
+      if (open) {
+        model.toggleGroup(focused.group.id);
+        event.preventDefault();
+        return;
+      }
+    }
     switch (event.key) {
       case 'ArrowDown':
         move(current + 1);
@@ -377,7 +577,7 @@ export function RunsPanelView(props: {
         move(0);
         break;
       case 'End':
-        move(rows.length - 1);
+        move(lineCount - 1);
         break;
       case 'PageDown':
         move(current + 20);
@@ -386,8 +586,8 @@ export function RunsPanelView(props: {
         move(current - 20);
         break;
       case ' ':
-        if (current >= 0) {
-          model.select(rows[current].id, 'toggle');
+        if (focused?.kind === 'run') {
+          model.select(focused.run.id, 'toggle');
           event.preventDefault();
         }
         break;
@@ -427,24 +627,20 @@ export function RunsPanelView(props: {
   return (
     <div className="jp-mm-runs">
       <div className="jp-mm-runs-controls">
-        <label className="jp-mm-runs-experiment">
-          <span className="jp-mm-runs-label">Experiment</span>
-          <div className="jp-select-wrapper jp-mm-select">
-            <select
-              className="jp-mod-styled"
-              aria-label="Experiment"
-              value={model.experimentId ?? ''}
-              onChange={event => void model.setExperiment(event.target.value)}
-            >
-              {experiments.map(e => (
-                <option key={e.id} value={e.id}>
-                  {e.name}
-                </option>
-              ))}
-              <option value={RunsModel.ALL_EXPERIMENTS}>All experiments</option>
-            </select>
-          </div>
-        </label>
+        <PanelSelect
+          className="jp-mm-runs-experiment"
+          label="Experiment"
+          value={model.experimentId ?? ''}
+          onChange={value => void model.setExperiment(value)}
+        >
+          {experiments.map(e => (
+            <option key={e.id} value={e.id}>
+              {e.name}
+            </option>
+          ))}
+          <option value={RunsModel.ALL_EXPERIMENTS}>All experiments</option>
+        </PanelSelect>
+        <GroupByPicker model={model} />
         <form
           className="jp-mm-runs-filter"
           role="search"
@@ -515,7 +711,7 @@ export function RunsPanelView(props: {
         role="grid"
         aria-label="Runs"
         aria-multiselectable={true}
-        aria-rowcount={complete ? rows.length + 1 : -1}
+        aria-rowcount={complete ? lineCount + 1 : -1}
         aria-busy={model.loading}
         tabIndex={0}
         ref={scrollRef}
@@ -566,7 +762,24 @@ export function RunsPanelView(props: {
           style={{ height: virtualizer.getTotalSize(), width }}
         >
           {items.map(item => {
-            const run = rows[item.index];
+            const line = lineAt(item.index);
+            if (line?.kind === 'group') {
+              return (
+                <GroupRow
+                  key={`group:${line.group.id}`}
+                  group={line.group}
+                  collapsed={line.collapsed}
+                  index={item.index}
+                  columns={columns}
+                  layout={layout}
+                  focused={item.index === focusIndex}
+                  top={item.start}
+                  width={width}
+                  onToggle={onToggleGroup}
+                />
+              );
+            }
+            const run = line?.run;
             if (!run) {
               return (
                 <div
@@ -610,6 +823,9 @@ export function RunsPanelView(props: {
       </div>
       <div className="jp-mm-runs-footer" aria-live="polite">
         {`${rows.length}${complete ? '' : '+'} run${rows.length === 1 ? '' : 's'}`}
+        {groups
+          ? ` · ${groups.length} group${groups.length === 1 ? '' : 's'}`
+          : ''}
         {selection.size > 0 ? ` · ${selection.size} selected` : ''}
       </div>
     </div>

@@ -672,6 +672,86 @@ describe('RunsModel', () => {
     again.dispose();
   });
 
+  it('groups the loaded runs by a param, remembered per experiment', async () => {
+    const memory = memoryStore();
+    model.dispose();
+    api.runs = [
+      makeRun(1, { params: { lr: '0.1' }, metrics: { auc: 0.8 } }),
+      makeRun(2, { params: { lr: '0.01' }, metrics: { auc: 0.6 } }),
+      makeRun(3, { params: { lr: '0.1' }, metrics: { auc: 0.9 } }),
+      makeRun(4, { params: {}, metrics: { auc: 0.5 } })
+    ];
+    model = new RunsModel({ api, pageSize: 50, memory });
+    await model.start();
+    await model.setColumns(['attributes.name', 'metrics.auc']);
+    expect(model.groups).toBeNull();
+    expect(model.groupedItems).toBeNull();
+    await model.setGroupBy('params.lr');
+    // Chosen columns without the key: the key is fetched too.
+    expect(api.queries[api.queries.length - 1].columns).toContain('params.lr');
+    expect(
+      model.groups!.map(g => [g.label, g.runs.length, g.metrics.auc?.mean])
+    ).toEqual([
+      ['0.01', 1, 0.6],
+      ['0.1', 2, expect.closeTo(0.85, 10)],
+      ['(none)', 1, 0.5]
+    ]);
+    const lines = () =>
+      model.groupedItems!.map(i =>
+        i.kind === 'group' ? `[${i.group.label}]` : i.run.name
+      );
+    expect(lines()).toEqual([
+      '[0.01]',
+      'run-2',
+      '[0.1]',
+      'run-3',
+      'run-1',
+      '[(none)]',
+      'run-4'
+    ]);
+    // Cached: the same arrays until something changes.
+    expect(model.groupedItems).toBe(model.groupedItems);
+
+    // Range selection follows the order shown.
+    model.select(hex(2));
+    model.select(hex(1), 'range');
+    expect([...model.selection].sort()).toEqual([hex(1), hex(2), hex(3)]);
+
+    model.toggleGroup(model.groups![1].id);
+    expect(lines()).toEqual(['[0.01]', 'run-2', '[0.1]', '[(none)]', 'run-4']);
+    expect(model.shownRuns.map(r => r.name)).toEqual(['run-2', 'run-4']);
+    model.toggleGroup(model.groups![1].id);
+    expect(lines()).toHaveLength(7);
+
+    // A live run joins its group.
+    api.runs.push(
+      makeRun(5, { params: { lr: '0.01' }, metrics: { auc: 0.7 } })
+    );
+    model.handleEvent({ action: 'run-created', run_id: hex(5) } as IStoreEvent);
+    await model.flush();
+    expect(model.groups![0].runs.map(r => r.name)).toEqual(['run-5', 'run-2']);
+    expect(model.groups![0].metrics.auc?.mean).toBeCloseTo(0.65);
+
+    // Remembered for this experiment, not for another.
+    const again = new RunsModel({ api, pageSize: 50, memory });
+    await again.start();
+    expect(again.groupBy).toBe('params.lr');
+    await again.setExperiment('1');
+    expect(again.groupBy).toBeNull();
+    await again.setExperiment('0');
+    expect(again.groupBy).toBe('params.lr');
+    await again.setGroupBy(null);
+    expect(again.groups).toBeNull();
+    const last = new RunsModel({ api, pageSize: 50, memory });
+    await last.start();
+    expect(last.groupBy).toBeNull();
+    // Only params and tags group.
+    await last.setGroupBy('metrics.auc');
+    expect(last.groupBy).toBeNull();
+    again.dispose();
+    last.dispose();
+  });
+
   it('hides a deleted run unless deleted runs are shown', async () => {
     await model.start();
     const run = model.rows[0];

@@ -192,6 +192,70 @@ describe('RunsPanelView', () => {
     expect(first?.textContent).toBe('run-00001');
   });
 
+  it('groups runs under header rows, text only, virtualised', async () => {
+    // By tens: eight runs with lr 0.1, one with markup as its lr, one without.
+    const lr = (i: number) =>
+      i % 10 < 8 ? '0.1' : i % 10 === 8 ? '<b>x</b>' : null;
+    const all = runs(3000).map((run, i): IRun => ({
+      ...run,
+      params: lr(i) === null ? {} : { lr: lr(i) as string },
+      metrics: { auc: lr(i) === '0.1' ? 0.5 + (i % 2) * 0.2 : 0.3 }
+    }));
+    await mount(all);
+    await act(async () => {
+      await model.setColumns(['attributes.name', 'metrics.auc']);
+      await model.setGroupBy('params.lr');
+    });
+    const headers = () =>
+      Array.from(host.querySelectorAll('.jp-mm-runs-group')).map(row => [
+        row.querySelector('.jp-mm-runs-group-value')?.textContent,
+        row.querySelector('.jp-mm-runs-group-count')?.textContent,
+        row.querySelector('[data-column="metrics.auc"]')?.textContent
+      ]);
+    // The first page (100 runs): the first group is long, so only its
+    // header is in view, with the first of its 80 runs.
+    expect(headers()).toEqual([['0.1', ' · 80 runs', '0.6 (0.5–0.7)']]);
+    expect(shown().length).toBeLessThan(80);
+    expect(host.querySelector('b')).toBeNull();
+    const header = host.querySelector('.jp-mm-runs-group') as HTMLElement;
+    expect(header.getAttribute('aria-expanded')).toBe('true');
+    // A click folds the group: the next headers come into view.
+    await act(async () => {
+      header.dispatchEvent(
+        new MouseEvent('mousedown', { bubbles: true, button: 0 })
+      );
+    });
+    // With the table's end in view, the next page is read: groups grow.
+    expect(model.rows.length).toBeGreaterThan(100);
+    const counts = model.groups!.map(g => ` · ${g.runs.length} runs`);
+    expect(counts.map(c => Number(c.replace(/\D/g, '')))).toEqual([
+      (model.rows.length * 8) / 10,
+      model.rows.length / 10,
+      model.rows.length / 10
+    ]);
+    expect(headers()).toEqual([
+      ['0.1', counts[0], '0.6 (0.5–0.7)'],
+      ['<b>x</b>', counts[1], '0.3'],
+      ['(none)', counts[2], '0.3']
+    ]);
+    expect(
+      host.querySelector('.jp-mm-runs-group')?.getAttribute('aria-expanded')
+    ).toBe('false');
+    // Keyboard: the focused header opens with ArrowRight.
+    const table = host.querySelector('.jp-mm-runs-table') as HTMLElement;
+    await act(async () => {
+      table.dispatchEvent(
+        new KeyboardEvent('keydown', { key: 'ArrowRight', bubbles: true })
+      );
+    });
+    expect(
+      host.querySelector('.jp-mm-runs-group')?.getAttribute('aria-expanded')
+    ).toBe('true');
+    expect(host.querySelector('.jp-mm-runs-footer')?.textContent).toContain(
+      '3 groups'
+    );
+  });
+
   it('marks where the filter stopped parsing', async () => {
     await mount(runs(5));
     const input = host.querySelector(

@@ -19,7 +19,8 @@ import {
 
 import { ViewsAPI } from '../views/api';
 import { MetricChart } from '../views/chart';
-import { CompareModel, CompareTable } from '../views/compareview';
+import { CompareModel, CompareTable, GroupTable } from '../views/compareview';
+import { groupRuns } from '../grouping';
 import { RunViewModel } from '../views/runmodel';
 import { IRunViewContext, RunView } from '../views/runview';
 
@@ -367,7 +368,7 @@ describe('RunViewModel', () => {
   });
 });
 
-describe('CompareTable', () => {
+describe('CompareTable and GroupTable', () => {
   let host: HTMLDivElement;
   let root: Root;
 
@@ -414,9 +415,82 @@ describe('CompareTable', () => {
     ]);
     expect(host.querySelector('.jp-mm-highest')?.textContent).toBe('0.9');
   });
+
+  it("shows each group's runs and mean (min–max), values as text", () => {
+    const { api } = fakeServer(() => ({ body: {} }));
+    const model = new CompareModel(api, [RUN, OTHER, 'c'.repeat(32)]);
+    model.runs = [
+      run({ params: { opt: EVIL }, metrics: { auc: 0.8 } }),
+      run({ id: OTHER, params: { opt: EVIL }, metrics: { auc: 0.6 } }),
+      run({ id: 'c'.repeat(32), params: {}, metrics: { auc: 'NaN' } })
+    ];
+    model.loaded = true;
+    const groups = groupRuns(model.runs, 'params.opt', ['auc']);
+    act(() =>
+      root.render(
+        <GroupTable model={model} groupBy="params.opt" groups={groups} />
+      )
+    );
+    const rows = Array.from(host.querySelectorAll('tbody tr')).map(tr =>
+      Array.from(tr.children).map(cell => cell.textContent)
+    );
+    expect(rows).toEqual([
+      [EVIL, '2', '0.7 (0.6–0.8)'],
+      ['(none)', '1', '—']
+    ]);
+    expect(host.querySelector('thead')!.textContent).toBe('optrunsauc');
+    expect(host.querySelector('img')).toBeNull();
+  });
 });
 
 describe('MetricChart', () => {
+  it('draws groups as mean lines in bands, and runs again', async () => {
+    const { api } = fakeServer(() => ({
+      body: {
+        series: [RUN, OTHER].map((id, i) => ({
+          run_id: id,
+          key: 'loss',
+          step: [0, 1],
+          timestamp: [1, 2],
+          value: [i, i + 2]
+        }))
+      }
+    }));
+    const node = document.createElement('div');
+    document.body.appendChild(node);
+    const chart = new MetricChart({
+      node,
+      api,
+      runIds: [RUN, OTHER],
+      keys: ['loss'],
+      startTimes: {},
+      settings: { axis: 'step', smoothing: 0, logY: false },
+      grouping: {
+        title: EVIL,
+        groups: [{ name: EVIL, runIds: [RUN, OTHER], color: '#2ca02c' }]
+      }
+    });
+    drawn.length = 0;
+    await chart.refresh();
+    const grouped = drawn[drawn.length - 1];
+    expect(grouped.data.map((t: any) => [t.meta.band, t.fill])).toEqual([
+      ['min', undefined],
+      ['max', 'tonexty'],
+      ['mean', undefined]
+    ]);
+    expect(grouped.data[2].y).toEqual([0.5, 2.5]);
+    // Names are user text: escaped for plotly's HTML subset.
+    expect(grouped.data[2].name).not.toContain('<');
+    expect(grouped.layout.legend.title.text).not.toContain('<');
+    expect(grouped.layout.showlegend).toBe(true);
+    await chart.setGrouping(null);
+    const runs = drawn[drawn.length - 1];
+    expect(runs.data.map((t: any) => t.meta.runId)).toEqual([RUN, OTHER]);
+    expect(runs.layout.legend.title).toBeUndefined();
+    chart.dispose();
+    node.remove();
+  });
+
   it('asks for ~2,000 points of the visible range, again on zoom', async () => {
     const history = (call: ICall) => ({
       body: {

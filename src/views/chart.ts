@@ -9,7 +9,9 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { ViewsAPI } from './api';
 import {
+  groupTraces,
   historyQueries,
+  ITraceGroup,
   relayoutXRange,
   seriesToTraces,
   XAxisKind
@@ -108,6 +110,7 @@ export class MetricChart {
     this._name = options.name;
     this._color = options.color;
     this._title = options.title ?? '';
+    this._grouping = options.grouping ?? null;
     themeChanged.connect(this._onTheme, this);
     if (typeof ResizeObserver !== 'undefined') {
       this._resizeObserver = new ResizeObserver(() => this._resize());
@@ -159,6 +162,15 @@ export class MetricChart {
       this._revision++;
       return this._load();
     }
+    return this._draw();
+  }
+
+  /**
+   * Draw groups of runs (mean line in a min–max band) instead of one line
+   * per run, or (null) each run again. The histories loaded stay.
+   */
+  setGrouping(grouping: MetricChart.IGrouping | null): Promise<void> {
+    this._grouping = grouping;
     return this._draw();
   }
 
@@ -215,15 +227,21 @@ export class MetricChart {
     if (!plotly || this._disposed) {
       return;
     }
-    const traces = seriesToTraces(this._series, {
+    const options = {
       axis: this._settings.axis,
       smoothing: this._settings.smoothing,
       startTimes: this._startTimes,
       name: this._name,
       color: this._color
-    });
+    };
+    const grouping = this._grouping;
+    const traces = grouping
+      ? groupTraces(this._series, grouping.groups, options)
+      : seriesToTraces(this._series, options);
     const theme = themeLayout();
-    const legend = traces.filter(t => t.showlegend !== false).length > 1;
+    const legend =
+      grouping !== null ||
+      traces.filter(t => t.showlegend !== false).length > 1;
     const layout: Partial<PlotlyTypes.Layout> = {
       ...theme,
       // Left-aligned: the toolbar (top right, on hover) must not cover it.
@@ -248,7 +266,10 @@ export class MetricChart {
         orientation: 'h',
         x: 0,
         y: -0.32,
-        uirevision: 'legend'
+        uirevision: 'legend',
+        ...(grouping
+          ? { title: { text: escapeForPlotly(grouping.title) + ' ' } }
+          : {})
       } as Partial<PlotlyTypes.Legend>,
       hovermode: 'closest',
       uirevision: `${this._revision}`,
@@ -320,6 +341,7 @@ export class MetricChart {
   private _name?: (s: IMetricSeries) => string;
   private _color?: (s: IMetricSeries, index: number) => string | undefined;
   private _title: string;
+  private _grouping: MetricChart.IGrouping | null;
   private _range: [number, number] | null = null;
   private _revision = 0;
   private _request = 0;
@@ -346,6 +368,18 @@ export namespace MetricChart {
     title?: string;
     name?: (series: IMetricSeries) => string;
     color?: (series: IMetricSeries, index: number) => string | undefined;
+    /**
+     * Draw these groups of runs instead of each run.
+     */
+    grouping?: IGrouping | null;
+  }
+
+  /**
+   * Runs drawn by group: the groups, and the legend's title (the key).
+   */
+  export interface IGrouping {
+    title: string;
+    groups: ITraceGroup[];
   }
 }
 

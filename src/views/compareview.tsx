@@ -31,6 +31,15 @@ import { ChartControls, ChartView, StatusBadge } from './widgets';
 import { PlotlyFigure } from './figure';
 import { Section } from './components/section';
 import { errorText } from '../format';
+import { columnLabel } from '../columns';
+import { GroupByOptions } from '../groupByOptions';
+import {
+  IRunGroup,
+  formatStats,
+  groupKeys,
+  groupRuns,
+  isGroupKey
+} from '../grouping';
 import { noSnapshotReason, olderFirst } from '../runFacts';
 
 /**
@@ -219,6 +228,32 @@ export function CompareView(props: {
     );
   }
   const runs = model.runs;
+  return <CompareBody model={model} context={context} runs={runs} />;
+}
+
+/**
+ * The loaded compare view, with its "Group by" choice.
+ */
+function CompareBody(props: {
+  model: CompareModel;
+  context: ICompareContext;
+  runs: IRun[];
+}): JSX.Element {
+  const { model, context, runs } = props;
+  const [chosenGroupBy, setGroupBy] = React.useState('');
+  const keys = groupKeys(runs);
+  const groupBy =
+    isGroupKey(chosenGroupBy) && keys.includes(chosenGroupBy)
+      ? chosenGroupBy
+      : '';
+  const groups = groupBy
+    ? groupRuns(runs, groupBy, sectionKeys(runs, 'metrics'))
+    : null;
+  // Grouped, a run's swatch is its group's colour, as in the charts.
+  const swatch = (runId: string) => {
+    const at = groups?.findIndex(g => g.runs.some(r => r.id === runId)) ?? -1;
+    return at < 0 ? model.color(runId) : groupColor(at);
+  };
   return (
     <div className="jp-mm-view-body">
       <header className="jp-mm-view-header">
@@ -234,7 +269,7 @@ export function CompareView(props: {
           <li key={run.id}>
             <span
               className="jp-mm-swatch"
-              style={{ background: model.color(run.id) }}
+              style={{ background: swatch(run.id) }}
               aria-hidden="true"
             />
             <button
@@ -248,7 +283,25 @@ export function CompareView(props: {
           </li>
         ))}
       </ul>
-      <CompareCharts model={model} />
+      <div className="jp-mm-chart-controls jp-mm-compare-grouping">
+        <label>
+          Group by{' '}
+          <select
+            className="jp-mm-select"
+            aria-label="Group runs by"
+            value={groupBy}
+            onChange={e => setGroupBy(e.target.value)}
+          >
+            <GroupByOptions keys={keys} />
+          </select>
+        </label>
+      </div>
+      <CompareCharts model={model} groupBy={groupBy} groups={groups} />
+      {groups && (
+        <Section title="Groups" count={groups.length}>
+          <GroupTable model={model} groupBy={groupBy} groups={groups} />
+        </Section>
+      )}
       <Section title="Params and metrics">
         <CompareTable model={model} />
       </Section>
@@ -265,8 +318,29 @@ export function CompareView(props: {
   );
 }
 
-function CompareCharts(props: { model: CompareModel }): JSX.Element {
-  const { model } = props;
+/**
+ * The colour of the i-th group.
+ */
+function groupColor(index: number): string {
+  return RUN_COLORS[index % RUN_COLORS.length];
+}
+
+function CompareCharts(props: {
+  model: CompareModel;
+  groupBy: string;
+  groups: IRunGroup<IRun>[] | null;
+}): JSX.Element {
+  const { model, groups } = props;
+  const grouping = groups
+    ? {
+        title: columnLabel(props.groupBy),
+        groups: groups.map((g, i) => ({
+          name: g.label,
+          runIds: g.runs.map(r => r.id),
+          color: groupColor(i)
+        }))
+      }
+    : null;
   const keys = sectionKeys(model.runs, 'metrics');
   const [settings, setSettings] = React.useState<IChartSettings>({
     axis: 'step',
@@ -296,12 +370,83 @@ function CompareCharts(props: { model: CompareModel }): JSX.Element {
                 tick={model.metricsTick(key)}
                 name={s => model.label(s.run_id)}
                 color={s => model.color(s.run_id)}
+                grouping={grouping}
               />
             ))}
           </div>
         </>
       )}
     </Section>
+  );
+}
+
+/**
+ * Each group's runs and, for each metric, the mean, min and max of the
+ * runs' latest values.
+ */
+export function GroupTable(props: {
+  model: CompareModel;
+  groupBy: string;
+  groups: IRunGroup<IRun>[];
+}): JSX.Element {
+  const { model, groups } = props;
+  const metrics = sectionKeys(model.runs, 'metrics');
+  return (
+    <div className="jp-mm-table-scroll">
+      <table className="jp-mm-table jp-mm-group-table">
+        <thead>
+          <tr>
+            <th scope="col">{columnLabel(props.groupBy)}</th>
+            <th scope="col">runs</th>
+            {metrics.map(key => (
+              <th scope="col" key={key}>
+                {key}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {groups.map((group, i) => (
+            <tr key={group.id} data-group={group.label}>
+              <th scope="row">
+                <span
+                  className="jp-mm-swatch"
+                  style={{ background: groupColor(i) }}
+                  aria-hidden="true"
+                />
+                {group.label}
+              </th>
+              <td
+                data-column="runs"
+                title={group.runs.map(r => model.label(r.id)).join(', ')}
+              >
+                {group.runs.length}
+              </td>
+              {metrics.map(key => {
+                const s = group.metrics[key];
+                return (
+                  <td
+                    key={key}
+                    data-column={`metrics.${key}`}
+                    title={
+                      s
+                        ? `mean ${s.mean}, min ${s.min}, max ${s.max} over ${s.count} run${s.count === 1 ? '' : 's'}`
+                        : undefined
+                    }
+                  >
+                    {s ? (
+                      formatStats(s)
+                    ) : (
+                      <span className="jp-mm-missing">—</span>
+                    )}
+                  </td>
+                );
+              })}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 

@@ -6,6 +6,7 @@
  */
 
 import { IHistoryQuery, Range } from './types';
+import { aggregateCurves } from '../grouping';
 import { IMetricSeries } from '../schema';
 
 /**
@@ -130,7 +131,24 @@ export interface ITrace {
   uid: string;
   hoverinfo?: string;
   hovertemplate?: string;
-  meta?: { runId: string; key: string; raw: boolean };
+  /**
+   * A group's band edge fills the space down to the trace before it.
+   */
+  fill?: 'tonexty';
+  fillcolor?: string;
+  meta?: ITraceMeta;
+}
+
+/**
+ * What a trace draws: a run's curve (raw: the faint unsmoothed one), or a
+ * group's mean or band edge.
+ */
+export interface ITraceMeta {
+  key: string;
+  runId?: string;
+  raw?: boolean;
+  group?: string;
+  band?: 'min' | 'max' | 'mean';
 }
 
 /**
@@ -190,6 +208,97 @@ export function seriesToTraces(
     });
   });
   return traces;
+}
+
+/**
+ * A group of runs drawn as one line (the mean) in a shaded band (min to max).
+ */
+export interface ITraceGroup {
+  name: string;
+  runIds: ReadonlyArray<string>;
+  color: string;
+}
+
+/**
+ * Plotly traces for groups of runs: for each group and key, the min edge (no
+ * line), the max edge filling down to it (`tonexty`: the band) and the mean
+ * line on top, all three in one legend entry (the group's name), so a click
+ * on it hides the group. Curves are aligned by x ({@link aggregateCurves});
+ * smoothing smooths the mean and the edges.
+ */
+export function groupTraces(
+  series: IMetricSeries[],
+  groups: ReadonlyArray<ITraceGroup>,
+  options: ITraceOptions
+): ITrace[] {
+  const traces: ITrace[] = [];
+  const keys = Array.from(new Set(series.map(s => s.key)));
+  const smooth = (values: number[]) =>
+    gaps(options.smoothing > 0 ? emaSmooth(values, options.smoothing) : values);
+  const xLabel = options.axis === 'step' ? 'step %{x}' : '%{x:.3f} s';
+  for (const group of groups) {
+    const members = new Set(group.runIds);
+    for (const key of keys) {
+      const curves = series
+        .filter(s => s.key === key && members.has(s.run_id))
+        .map(s => ({
+          x: xValues(s, options.axis, options.startTimes[s.run_id] ?? 0),
+          y: s.value.map(toNumber)
+        }));
+      if (curves.length === 0) {
+        continue;
+      }
+      const agg = aggregateCurves(curves);
+      const name = keys.length > 1 ? `${group.name} ${key}` : group.name;
+      const legendgroup = `group/${group.name}/${key}`;
+      const uid = traceUid(legendgroup);
+      const edge = (band: 'min' | 'max'): ITrace => ({
+        type: 'scatter',
+        mode: 'lines',
+        name: `${name} (${band})`,
+        x: agg.x,
+        y: smooth(agg[band]),
+        line: { width: 0, color: group.color },
+        showlegend: false,
+        legendgroup,
+        uid: `${uid}-${band}`,
+        hoverinfo: 'skip',
+        ...(band === 'max'
+          ? { fill: 'tonexty', fillcolor: withAlpha(group.color, 0.2) }
+          : {}),
+        meta: { group: group.name, key, band }
+      });
+      const lone = agg.x.length < SHOW_MARKERS_BELOW;
+      traces.push(edge('min'), edge('max'), {
+        type: 'scatter',
+        mode: lone ? 'lines+markers' : 'lines',
+        ...(lone ? { marker: { size: 8, color: group.color } } : {}),
+        name,
+        x: agg.x,
+        y: smooth(agg.mean),
+        line: { width: 2, color: group.color },
+        legendgroup,
+        uid,
+        hovertemplate:
+          `mean %{y:.6g} of ${curves.length} run${curves.length === 1 ? '' : 's'}` +
+          `<br>${xLabel}<extra>%{fullData.name}</extra>`,
+        meta: { group: group.name, key, band: 'mean' }
+      });
+    }
+  }
+  return traces;
+}
+
+/**
+ * A `#rrggbb` colour with an alpha, as `rgba()` (other colours unchanged).
+ */
+export function withAlpha(color: string, alpha: number): string {
+  const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(color);
+  if (!m) {
+    return color;
+  }
+  const [r, g, b] = m.slice(1).map(h => parseInt(h, 16));
+  return `rgba(${r},${g},${b},${alpha})`;
 }
 
 /**

@@ -64,7 +64,8 @@ export function ChartView(
       settings: props.settings,
       title: props.title,
       name: props.name,
-      color: props.color
+      color: props.color,
+      grouping: props.grouping
     });
     chart.current = c;
     void c.refresh();
@@ -76,6 +77,10 @@ export function ChartView(
   React.useEffect(() => {
     void chart.current?.setSettings(props.settings);
   }, [props.settings.axis, props.settings.smoothing, props.settings.logY]);
+  const grouping = props.grouping ? JSON.stringify(props.grouping) : '';
+  React.useEffect(() => {
+    void chart.current?.setGrouping(props.grouping ?? null);
+  }, [grouping]);
   React.useEffect(() => {
     if (props.tick) {
       void chart.current?.refresh();

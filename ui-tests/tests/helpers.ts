@@ -198,6 +198,22 @@ export function dialog(page: Page): Locator {
   return page.locator('.jp-Dialog');
 }
 
+/**
+ * Resolves when JupyterLab next saves the workspace (where IStateDB lives),
+ * with `containing` in what it saves when given.
+ */
+export function workspaceSaved(
+  page: Page,
+  containing = ''
+): Promise<unknown> {
+  return page.waitForRequest(
+    r =>
+      r.method() === 'PUT' &&
+      r.url().includes('/api/workspaces/') &&
+      (r.postData() ?? '').includes(containing)
+  );
+}
+
 /** The run panel in the sidebar. */
 export function runPanel(page: Page): Locator {
   return page.locator(`#${SIDEBAR} .jp-mm-runs`);

@@ -12,7 +12,8 @@ import {
   runRows,
   selectExperiment,
   SIDEBAR,
-  uploadNotebook
+  uploadNotebook,
+  workspaceSaved
 } from './helpers';
 
 // Its own experiment and cell ids: other spec files log into the same store.
@@ -289,13 +290,6 @@ function headers(page: Page): Promise<string[]> {
   return runPanel(page)
     .locator('.jp-mm-runs-headcell')
     .evaluateAll(cells => cells.map(c => c.getAttribute('data-column') ?? ''));
-}
-
-/** Resolves when JupyterLab next saves the workspace (where IStateDB lives). */
-function workspaceSaved(page: Page): Promise<unknown> {
-  return page.waitForRequest(
-    r => r.method() === 'PUT' && r.url().includes('/api/workspaces/')
-  );
 }
 
 /** The main area's tabs of jupyter-mm run views. */
