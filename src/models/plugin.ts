@@ -457,8 +457,13 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
         let runId = typeof args.runId === 'string' ? args.runId : '';
         let path = typeof args.path === 'string' ? args.path : '';
         let name = typeof args.name === 'string' ? args.name : '';
-        const { isPlausibleName, runModelLabel, runModelTarget, runPickLabel } =
-          await import('./format');
+        const {
+          isPlausibleName,
+          NO_RUN_MODEL,
+          runModelLabel,
+          runModelTarget,
+          runPickLabel
+        } = await import('./format');
         if (!RUN_ID.test(runId)) {
           // Pick the run by name (type to search), never by a pasted id.
           let runs: IRun[] = [];
@@ -523,10 +528,7 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
           return;
         }
         if (!options.length) {
-          await showErrorMessage(
-            'Register model',
-            'This run holds no model: log one with mm.log_model or the mlflow client (mlflow.<flavor>.log_model) first.'
-          );
+          await showErrorMessage('Register model', NO_RUN_MODEL);
           return;
         }
         let comment = '';
