@@ -48,6 +48,13 @@ const CATEGORY = 'Model Tracking';
 const RUN_ID = /^[0-9a-f]{32}$/;
 
 /**
+ * What pinning a view's tab does, and unpinning it (the Pin button's and the
+ * tab context menu's tooltips).
+ */
+const PIN_TIP = 'Keep this tab: the next run opens in another one';
+const UNPIN_TIP = 'Unpin: the next run opened replaces this tab';
+
+/**
  * The query parameter naming a run to open when JupyterLab starts.
  */
 export const RUN_QUERY = 'mm-run';
@@ -142,23 +149,30 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
     });
 
     // Run and compare views are reused: opening another run replaces the
-    // unpinned view (an italic tab); a pinned one stays until closed.
+    // unpinned view (an italic tab); a pinned one stays until closed. The
+    // view's Pin button and its tab's context menu pin and unpin it.
     const pinned = new WeakSet<Widget>();
     const isPinned = (widget: Widget) => pinned.has(widget);
-    const setPinned = (
-      widget: MainAreaWidget,
-      pin: boolean,
-      button: ToolbarButton,
-      tracker: WidgetTracker<MainAreaWidget<any>>
-    ) => {
+    // Each view's Pin button and how its tracker saves it.
+    const pins = new WeakMap<
+      Widget,
+      { button: ToolbarButton; save: () => void }
+    >();
+    const pinnable = (widget: Widget | null | undefined) =>
+      widget && pins.has(widget) ? widget : null;
+    const setPinned = (widget: Widget, pin: boolean) => {
       if (pin) {
         pinned.add(widget);
       } else {
         pinned.delete(widget);
       }
       widget.title.className = pin ? 'jp-mm-mod-pinned' : 'jp-mm-mod-preview';
-      button.pressed = pin;
-      void tracker.save(widget); // the restorer keeps the pin
+      const view = pins.get(widget);
+      if (view) {
+        view.button.pressed = pin;
+        view.save(); // the restorer keeps the pin
+      }
+      commands.notifyCommandChanged(CommandIDs.togglePinTab);
     };
     // The view a new one replaces (none while every open one is pinned).
     const unpinned = <T extends MainAreaWidget>(tracker: WidgetTracker<T>) =>
@@ -166,21 +180,57 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
         tracker.filter(() => true),
         isPinned
       );
-    const addPinButton = (
-      widget: MainAreaWidget,
-      tracker: WidgetTracker<MainAreaWidget<any>>,
+    const addPinButton = <T extends MainAreaWidget>(
+      widget: T,
+      tracker: WidgetTracker<T>,
       pin: boolean
     ) => {
       const button = new ToolbarButton({
         label: 'Pin',
         className: 'jp-mm-pin',
-        tooltip: 'Keep this tab: the next run opens in another one',
-        pressedTooltip: 'Unpin: the next run opened replaces this tab',
-        onClick: () => setPinned(widget, !isPinned(widget), button, tracker)
+        tooltip: PIN_TIP,
+        pressedTooltip: UNPIN_TIP,
+        onClick: () => setPinned(widget, !isPinned(widget))
       });
+      pins.set(widget, { button, save: () => void tracker.save(widget) });
       widget.toolbar.addItem('pin', button);
-      setPinned(widget, pin, button, tracker);
+      setPinned(widget, pin);
     };
+    // The run or compare view whose tab was right-clicked (JupyterLab's own
+    // tab commands find it the same way), else the current one.
+    const tabView = () => {
+      const tab = app.contextMenuHitTest(node => !!node.dataset.id);
+      if (!tab) {
+        return pinnable(shell.currentWidget);
+      }
+      return pinnable(
+        runs.find(w => w.id === tab.dataset.id) ??
+          compares.find(w => w.id === tab.dataset.id)
+      );
+    };
+    commands.addCommand(CommandIDs.togglePinTab, {
+      label: () => {
+        const view = tabView();
+        return view && isPinned(view) ? 'Unpin Tab' : 'Pin Tab';
+      },
+      caption: () => {
+        const view = tabView();
+        return view && isPinned(view) ? UNPIN_TIP : PIN_TIP;
+      },
+      describedBy: { args: { type: 'object', properties: {} } },
+      isVisible: () => tabView() !== null,
+      execute: () => {
+        const view = tabView();
+        if (view) {
+          setPinned(view, !isPinned(view));
+        }
+      }
+    });
+    app.contextMenu.addItem({
+      command: CommandIDs.togglePinTab,
+      selector: '#jp-main-dock-panel .lm-DockPanel-tabBar .lm-TabBar-tab',
+      rank: 3
+    });
     // Tab titles are run names; a name two open run views share gets the
     // short id (so every open run view is relabelled when one comes or goes).
     const relabelRuns = () => {
@@ -422,7 +472,8 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
         CommandIDs.openRun,
         CommandIDs.compareRuns,
         CommandIDs.diffRuns,
-        CommandIDs.restoreSnapshot
+        CommandIDs.restoreSnapshot,
+        CommandIDs.togglePinTab
       ]) {
         palette.addItem({ command, category: CATEGORY });
       }
