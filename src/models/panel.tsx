@@ -37,6 +37,7 @@ import type { IRegistryChanges } from './live';
 import type { IWebhooksApi } from './webhooks-api';
 import { WebhooksSection } from './webhooks';
 import type { IRegistryPolicy, MonitoringStatus } from '../schema';
+import { NewestReply } from '../newestReply';
 
 /**
  * What the panel's buttons do (the plugin runs its commands).
@@ -115,20 +116,14 @@ export class ModelsPanelModel {
   }
 
   private async _search(): Promise<void> {
-    // Only the newest search may apply its reply: an older one may end last.
-    const generation = ++this._generation;
-    let models: IRegisteredModel[] = [];
-    let error: string | null = null;
-    try {
-      models = await this.api.searchModels(this._searched);
-    } catch (e) {
-      error = errorText(e);
-    }
-    if (generation !== this._generation) {
+    const reply = await this._searches.settle(() =>
+      this.api.searchModels(this._searched)
+    );
+    if (!reply) {
       return;
     }
-    this.models = models;
-    this.error = error;
+    this.models = reply.ok ? reply.value : [];
+    this.error = reply.ok ? null : errorText(reply.error);
     this.loading = false;
     if (this.selected && !this.models.some(m => m.name === this.selected)) {
       this.selected = null;
@@ -160,17 +155,22 @@ export class ModelsPanelModel {
     if (!name) {
       return;
     }
-    const generation = ++this._versionsGeneration;
-    try {
-      const [model, versions, monitoring, policy] = await Promise.all([
+    const reply = await this._versionLoads.settle(() =>
+      Promise.all([
         this.api.getModel(name),
         this.api.versions(name),
         this.api.monitoring(name).catch(() => null),
         this.api.policy?.(name).catch(() => null) ?? null
-      ]);
-      if (this.selected !== name || generation !== this._versionsGeneration) {
+      ])
+    );
+    if (!reply) {
+      return;
+    }
+    if (reply.ok) {
+      if (this.selected !== name) {
         return;
       }
+      const [model, versions, monitoring, policy] = reply.value;
       this.model = model;
       this.versions = versions;
       this.policy = policy;
@@ -180,11 +180,8 @@ export class ModelsPanelModel {
       }
       this.models = this.models.map(m => (m.name === name ? model : m));
       this.versionsError = null;
-    } catch (error) {
-      if (generation !== this._versionsGeneration) {
-        return;
-      }
-      this.versionsError = errorText(error);
+    } else {
+      this.versionsError = errorText(reply.error);
     }
     this._changed.emit();
   }
@@ -201,8 +198,8 @@ export class ModelsPanelModel {
 
   private _changed = new Signal<this, void>(this);
   private _searched = '';
-  private _generation = 0;
-  private _versionsGeneration = 0;
+  private _searches = new NewestReply();
+  private _versionLoads = new NewestReply();
 }
 
 function ModelList(props: { model: ModelsPanelModel }): JSX.Element {

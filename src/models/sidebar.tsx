@@ -29,6 +29,7 @@ import { aliasesByVersion } from './format';
 import { LifecycleBadge } from './lifecycle';
 import type { IRegistryChanges } from './live';
 import type { IVersionRef } from './versioncompareview';
+import { NewestReply } from '../newestReply';
 
 /**
  * DOM id of the registry sidebar (also its layout-restorer key).
@@ -65,7 +66,7 @@ export class ModelsSidebarModel {
    * again; only the newest reload applies its reply.
    */
   async refresh(): Promise<void> {
-    const generation = ++this._generation;
+    const isNewest = this._refreshes.begin();
     this.loading = true;
     this._changed.emit();
     let models: IRegisteredModel[] = [];
@@ -96,7 +97,7 @@ export class ModelsSidebarModel {
     } catch (e) {
       error = errorText(e);
     }
-    if (generation !== this._generation) {
+    if (!isNewest()) {
       return;
     }
     this.models = models;
@@ -168,7 +169,7 @@ export class ModelsSidebarModel {
   }
 
   private _changed = new Signal<this, void>(this);
-  private _generation = 0;
+  private _refreshes = new NewestReply();
 }
 
 export interface IModelsSidebarActions {

@@ -60,6 +60,7 @@ import {
   formatUtc,
   shortDigest
 } from './format';
+import { NewestReply } from '../newestReply';
 
 export interface IVersionViewActions {
   openRun(runId: string): void;
@@ -168,24 +169,18 @@ export class VersionViewModel {
    * Load (or reload) everything; each part fails on its own.
    */
   async load(): Promise<void> {
-    // Only the newest load may apply its reply: an older one may end last.
-    const generation = ++this._generation;
-    try {
-      const data = await this.api.getVersion(this.name, this.version);
-      if (generation !== this._generation) {
-        return;
-      }
-      this.data = data;
-      this.error = null;
-    } catch (error) {
-      if (generation !== this._generation) {
-        return;
-      }
-      this.error = errorText(error);
-      this._changed.emit();
+    const reply = await this._loads.settle(() =>
+      this.api.getVersion(this.name, this.version)
+    );
+    if (!reply) {
       return;
     }
+    this.data = reply.ok ? reply.value : this.data;
+    this.error = reply.ok ? null : errorText(reply.error);
     this._changed.emit();
+    if (!reply.ok) {
+      return;
+    }
     await Promise.all([
       this._part('audit', async () => {
         this.audit = await this.api.audit(this.name);
@@ -231,14 +226,14 @@ export class VersionViewModel {
     }
     // A reload started before a format click may answer after it: only the
     // newest request's reply is shown.
-    const request = ++this._cardRequest;
+    const isNewest = this._cardLoads.begin();
     await this._part('card', async () => {
       const card = await this.api.card(
         this.name,
         this.version,
         this.cardFormat
       );
-      if (request === this._cardRequest) {
+      if (isNewest()) {
         this.card = card;
       }
     });
@@ -288,7 +283,7 @@ export class VersionViewModel {
     this._changed.emit();
   }
 
-  private _cardRequest = 0;
+  private _cardLoads = new NewestReply();
 
   private async _part(key: string, load: () => Promise<void>): Promise<void> {
     try {
@@ -302,7 +297,7 @@ export class VersionViewModel {
 
   private _changed = new Signal<this, void>(this);
   private _name: string;
-  private _generation = 0;
+  private _loads = new NewestReply();
 }
 
 function Section(props: {
