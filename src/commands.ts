@@ -13,6 +13,7 @@ import { IRunsApi } from './api';
 import { IRun, IRunModel } from './schema';
 import { CommandIDs } from './commandIds';
 import { errorText } from './format';
+import { addToPalette, TRACKING_CATEGORY } from './mainArea';
 import {
   loggedModelPaths,
   NO_RUN_MODEL,
@@ -419,28 +420,23 @@ export function registerRunCommands(options: {
     commands.notifyCommandChanged();
   });
 
-  if (palette) {
-    const category = 'Model Tracking';
-    for (const command of [
-      CommandIDs.focusRuns,
-      CommandIDs.refreshRuns,
-      CommandIDs.openSelected,
-      CommandIDs.compareSelected,
-      CommandIDs.diffSelected,
-      CommandIDs.renameRun,
-      CommandIDs.tagRuns,
-      CommandIDs.noteRun,
-      CommandIDs.deleteRuns,
-      CommandIDs.restoreRuns,
-      CommandIDs.copyRunId,
-      CommandIDs.openSnapshot,
-      CommandIDs.openNotebook,
-      CommandIDs.registerRunModel,
-      CommandIDs.toggleDeleted
-    ]) {
-      palette.addItem({ command, category });
-    }
-  }
+  addToPalette(palette, TRACKING_CATEGORY, [
+    CommandIDs.focusRuns,
+    CommandIDs.refreshRuns,
+    CommandIDs.openSelected,
+    CommandIDs.compareSelected,
+    CommandIDs.diffSelected,
+    CommandIDs.renameRun,
+    CommandIDs.tagRuns,
+    CommandIDs.noteRun,
+    CommandIDs.deleteRuns,
+    CommandIDs.restoreRuns,
+    CommandIDs.copyRunId,
+    CommandIDs.openSnapshot,
+    CommandIDs.openNotebook,
+    CommandIDs.registerRunModel,
+    CommandIDs.toggleDeleted
+  ]);
 
   const selector = '.jp-mm-runs-row';
   const menu: Array<[string, number]> = [

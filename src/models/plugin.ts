@@ -21,7 +21,7 @@ import { ToolbarButton } from '@jupyterlab/ui-components';
 
 import { CommandIDs } from '../commandIds';
 import { mmIcon, registryIcon } from '../icons';
-import { openInMainArea } from '../mainArea';
+import { activateOpen, addToPalette, openInMainArea } from '../mainArea';
 import { requestAPI } from '../request';
 import type { IRun } from '../schema';
 // Needed at activation: the commands' change signal reloads the open views.
@@ -257,12 +257,13 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
           }
         }
         const { name, version } = target;
-        const existing = versions.find(
+        const existing = activateOpen(
+          shell,
+          versions,
           w =>
             w.content.model.name === name && w.content.model.version === version
         );
         if (existing) {
-          shell.activateById(existing.id);
           return existing;
         }
         const { VersionViewModel, VersionViewWidget } =
@@ -386,14 +387,15 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
           return;
         }
         const key = refs.map(r => `${r.name}/${r.version}`).join(',');
-        const existing = compares.find(
+        const existing = activateOpen(
+          shell,
+          compares,
           w =>
             w.content.model.targets
               .map(r => `${r.name}/${r.version}`)
               .join(',') === key
         );
         if (existing) {
-          shell.activateById(existing.id);
           return existing;
         }
         const { VersionCompareModel, VersionCompareWidget } =
@@ -667,16 +669,12 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
-    if (palette) {
-      for (const command of [
-        CommandIDs.openModels,
-        CommandIDs.openVersion,
-        CommandIDs.compareVersions,
-        CommandIDs.registerModel
-      ]) {
-        palette.addItem({ command, category: CATEGORY });
-      }
-    }
+    addToPalette(palette, CATEGORY, [
+      CommandIDs.openModels,
+      CommandIDs.openVersion,
+      CommandIDs.compareVersions,
+      CommandIDs.registerModel
+    ]);
 
     if (restorer) {
       void restorer.restore(panels, {

@@ -28,7 +28,12 @@ import {
 
 import { CommandIDs } from '../commandIds';
 import { mmIcon } from '../icons';
-import { openInMainArea } from '../mainArea';
+import {
+  activateOpen,
+  addToPalette,
+  openInMainArea,
+  TRACKING_CATEGORY
+} from '../mainArea';
 import { ViewsAPI } from './api';
 import type { CompareViewWidget } from './compareview';
 import type { NotebookDiffView } from './diffview';
@@ -36,11 +41,6 @@ import type { RunViewWidget } from './runview';
 import { onStoreEvents } from '../storeEvents';
 import { EventGaps } from './live';
 import { compareTabLabel, reusableView, runTabLabel } from './tabs';
-
-/**
- * Palette category of the commands.
- */
-const CATEGORY = 'Model Tracking';
 
 /**
  * A run id: 32 lowercase hex characters.
@@ -285,6 +285,21 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
       return ids;
     };
 
+    /**
+     * A command's `execute` acting on the run ids of its arguments, asked for
+     * when missing (nothing happens when the user cancels).
+     */
+    const onRunIds =
+      <T>(
+        title: string,
+        count: number,
+        act: (runIds: string[], args: ReadonlyPartialJSONObject) => Promise<T>
+      ) =>
+      async (args: ReadonlyPartialJSONObject): Promise<T | undefined> => {
+        const ids = await runIdsOrAsk(args, title, count);
+        return ids ? act(ids, args) : undefined;
+      };
+
     const restoreSnapshot = async (runId: string): Promise<void> => {
       const reply = await api.snapshot(runId);
       if (!reply) {
@@ -315,15 +330,13 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
       caption: 'Open a run in the main area',
       describedBy: runIdArgs('runId', 'the run id (32 hex characters)'),
       icon: args => (args.runId ? mmIcon : undefined),
-      execute: async args => {
-        const ids = await runIdsOrAsk(args, 'Open run', 1);
-        if (!ids) {
-          return;
-        }
-        const runId = ids[0];
-        const existing = runs.find(w => w.content.runId === runId);
+      execute: onRunIds('Open run', 1, async ([runId], args) => {
+        const existing = activateOpen(
+          shell,
+          runs,
+          w => w.content.runId === runId
+        );
         if (existing) {
-          shell.activateById(existing.id);
           return existing;
         }
         const pin = args.pinned === true;
@@ -358,24 +371,21 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
         widget.disposed.connect(relabelRuns);
         await model.load();
         return widget;
-      }
+      })
     });
 
     commands.addCommand(CommandIDs.compareRuns, {
       label: 'Compare Runs…',
       caption: 'Compare runs side by side',
       describedBy: runIdArgs('runIds', 'run ids'),
-      execute: async args => {
-        const runIds = await runIdsOrAsk(args, 'Compare runs', 2);
-        if (!runIds) {
-          return;
-        }
+      execute: onRunIds('Compare runs', 2, async (runIds, args) => {
         const key = runIds.join(',');
-        const existing = compares.find(
+        const existing = activateOpen(
+          shell,
+          compares,
           w => w.content.model.runIds.join(',') === key
         );
         if (existing) {
-          shell.activateById(existing.id);
           return existing;
         }
         const pin = args.pinned === true;
@@ -407,77 +417,64 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
         });
         await model.load();
         return widget;
-      }
+      })
     });
 
     commands.addCommand(CommandIDs.diffRuns, {
       label: 'Diff Notebooks of Two Runs…',
       caption: 'Show the notebook diff between two runs’ snapshots (nbdime)',
       describedBy: runIdArgs('runIds', '[base, other] run ids'),
-      execute: async args => {
-        const runIds = await runIdsOrAsk(
-          args,
-          'Diff the notebooks of two runs',
-          2
-        );
-        if (!runIds) {
-          return;
+      execute: onRunIds(
+        'Diff the notebooks of two runs',
+        2,
+        async ([base, other]) => {
+          const existing = activateOpen(
+            shell,
+            diffs,
+            w => w.content.runIds[0] === base && w.content.runIds[1] === other
+          );
+          if (existing) {
+            return existing;
+          }
+          const { NotebookDiffView } = await import('./diffview');
+          const content = new NotebookDiffView({
+            api,
+            rendermime,
+            base,
+            other,
+            labels: [base.slice(0, 8), other.slice(0, 8)]
+          });
+          const widget = openInMainArea(shell, diffs, content, {
+            id: `jupyter-mm-diff-${base}-${other}`,
+            label: `Diff ${base.slice(0, 6)}…${other.slice(0, 6)}`,
+            caption: `Notebook diff: ${base} → ${other}`
+          });
+          await content.load();
+          return widget;
         }
-        const [base, other] = runIds;
-        const existing = diffs.find(
-          w => w.content.runIds[0] === base && w.content.runIds[1] === other
-        );
-        if (existing) {
-          shell.activateById(existing.id);
-          return existing;
-        }
-        const { NotebookDiffView } = await import('./diffview');
-        const content = new NotebookDiffView({
-          api,
-          rendermime,
-          base,
-          other,
-          labels: [base.slice(0, 8), other.slice(0, 8)]
-        });
-        const widget = openInMainArea(shell, diffs, content, {
-          id: `jupyter-mm-diff-${base}-${other}`,
-          label: `Diff ${base.slice(0, 6)}…${other.slice(0, 6)}`,
-          caption: `Notebook diff: ${base} → ${other}`
-        });
-        await content.load();
-        return widget;
-      }
+      )
     });
 
     commands.addCommand(CommandIDs.restoreSnapshot, {
       label: 'Restore Run Snapshot to a New Notebook…',
       caption: 'Create a new notebook from a run’s notebook snapshot',
       describedBy: runIdArgs('runId', 'the run id (32 hex characters)'),
-      execute: async args => {
-        const ids = await runIdsOrAsk(args, 'Restore snapshot', 1);
-        if (!ids) {
-          return;
-        }
-        const runId = ids[0];
+      execute: onRunIds('Restore snapshot', 1, async ([runId]) => {
         try {
           await restoreSnapshot(runId);
         } catch (error) {
           await showErrorMessage('Restore snapshot', error as Error);
         }
-      }
+      })
     });
 
-    if (palette) {
-      for (const command of [
-        CommandIDs.openRun,
-        CommandIDs.compareRuns,
-        CommandIDs.diffRuns,
-        CommandIDs.restoreSnapshot,
-        CommandIDs.togglePinTab
-      ]) {
-        palette.addItem({ command, category: CATEGORY });
-      }
-    }
+    addToPalette(palette, TRACKING_CATEGORY, [
+      CommandIDs.openRun,
+      CommandIDs.compareRuns,
+      CommandIDs.diffRuns,
+      CommandIDs.restoreSnapshot,
+      CommandIDs.togglePinTab
+    ]);
 
     if (restorer) {
       void restorer.restore(runs, {
