@@ -193,3 +193,26 @@ export function TableHead(props: { columns: string[] }): JSX.Element {
     </thead>
   );
 }
+
+/**
+ * A failure shown as text where it happened, announced to screen readers;
+ * nothing while there is none.
+ */
+export function ErrorAlert(props: {
+  message: string | null | undefined;
+  className?: string;
+}): JSX.Element | null {
+  if (!props.message) {
+    return null;
+  }
+  return (
+    <div
+      className={
+        props.className ? `jp-mm-error ${props.className}` : 'jp-mm-error'
+      }
+      role="alert"
+    >
+      {props.message}
+    </div>
+  );
+}

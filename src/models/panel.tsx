@@ -26,6 +26,7 @@ import {
   formatUtc
 } from './format';
 import {
+  ErrorAlert,
   AliasBadge,
   ApprovalBadge,
   MonitoringBadge,
@@ -38,20 +39,13 @@ import type { IWebhooksApi } from './webhooks-api';
 import { WebhooksSection } from './webhooks';
 import type { IRegistryPolicy, MonitoringStatus } from '../schema';
 import { NewestReply } from '../newestReply';
+import type { IVersionActions } from './actions';
 
 /**
  * What the panel's buttons do (the plugin runs its commands).
  */
-export interface IModelsPanelActions {
+export interface IModelsPanelActions extends IVersionActions {
   openVersion(name: string, version: number): void;
-  openRun(runId: string): void;
-  decide(
-    name: string,
-    version: number,
-    decision: 'request' | 'approve' | 'reject'
-  ): void;
-  setAlias(name: string, version: number): void;
-  deleteAlias(name: string, alias: string): void;
   register(): void;
 }
 
@@ -442,11 +436,7 @@ export function ModelsPanelView(props: {
           Search
         </button>
       </form>
-      {model.error ? (
-        <div className="jp-mm-error" role="alert">
-          {model.error}
-        </div>
-      ) : null}
+      <ErrorAlert message={model.error} />
       <div className="jp-mm-models-split">
         <nav className="jp-mm-models-nav">
           <ModelList model={model} />

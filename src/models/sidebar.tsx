@@ -24,7 +24,12 @@ import {
   IRegisteredModel,
   IRegistryApi
 } from './api';
-import { AliasBadge, ApprovalBadge, useRerenderOn } from './components';
+import {
+  AliasBadge,
+  ApprovalBadge,
+  ErrorAlert,
+  useRerenderOn
+} from './components';
 import { aliasesByVersion } from './format';
 import { LifecycleBadge } from './lifecycle';
 import type { IRegistryChanges } from './live';
@@ -243,11 +248,7 @@ export function ModelsSidebarView(props: {
           Refresh
         </button>
       </div>
-      {model.error ? (
-        <div className="jp-mm-error" role="alert">
-          {model.error}
-        </div>
-      ) : null}
+      <ErrorAlert message={model.error} />
       {model.models.length === 0 ? (
         <p className="jp-mm-models-empty">
           {model.loading ? 'Loading…' : 'No registered model yet. '}

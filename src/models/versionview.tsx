@@ -44,6 +44,7 @@ import type {
   IVersionMonitoringReport
 } from '../schema';
 import {
+  ErrorAlert,
   AliasBadge,
   ApprovalBadge,
   MonitoringBadge,
@@ -61,20 +62,13 @@ import {
   shortDigest
 } from './format';
 import { NewestReply } from '../newestReply';
+import type { IVersionActions } from './actions';
 
-export interface IVersionViewActions {
-  openRun(runId: string): void;
+export interface IVersionViewActions extends IVersionActions {
   /**
    * Open another version's view (the retraining section links its versions).
    */
   openVersion?(name: string, version: number): void;
-  decide(
-    name: string,
-    version: number,
-    decision: 'request' | 'approve' | 'reject'
-  ): void;
-  setAlias(name: string, version: number): void;
-  deleteAlias(name: string, alias: string): void;
   /**
    * Turn the store-wide four-eyes policy off (a dialog asks why; audited).
    */
@@ -915,11 +909,7 @@ function CardView(props: {
               onChange={e => setComment(e.target.value)}
             />
           </label>
-          {model.errors['card-save'] ? (
-            <div className="jp-mm-error" role="alert">
-              {model.errors['card-save']}
-            </div>
-          ) : null}
+          <ErrorAlert message={model.errors['card-save']} />
           <div className="jp-mm-actions">
             <button
               type="submit"
@@ -978,11 +968,7 @@ export function VersionView(props: {
           Reload
         </button>
       </div>
-      {model.gone ? (
-        <div className="jp-mm-error jp-mm-version-gone" role="alert">
-          {model.gone}
-        </div>
-      ) : null}
+      <ErrorAlert message={model.gone} className="jp-mm-version-gone" />
       {model.error && !model.gone ? (
         <div className="jp-mm-error" role="alert">
           {model.error}
