@@ -216,3 +216,21 @@ export function ErrorAlert(props: {
     </div>
   );
 }
+
+/**
+ * A view header's button that reads everything again (its reply is what
+ * the view then shows).
+ */
+export function ReloadButton(props: {
+  label: 'Refresh' | 'Reload';
+  reload: () => Promise<unknown>;
+}): JSX.Element {
+  return (
+    <button
+      className="jp-mm-button jp-mod-styled"
+      onClick={() => void props.reload()}
+    >
+      {props.label}
+    </button>
+  );
+}

@@ -27,6 +27,7 @@ import {
 } from './format';
 import {
   ErrorAlert,
+  ReloadButton,
   AliasBadge,
   ApprovalBadge,
   MonitoringBadge,
@@ -411,12 +412,7 @@ export function ModelsPanelView(props: {
         >
           Register from run…
         </button>
-        <button
-          className="jp-mm-button jp-mod-styled"
-          onClick={() => void model.search()}
-        >
-          Refresh
-        </button>
+        <ReloadButton label="Refresh" reload={() => model.search()} />
       </div>
       <form
         className="jp-mm-models-filter"

@@ -28,6 +28,7 @@ import {
   AliasBadge,
   ApprovalBadge,
   ErrorAlert,
+  ReloadButton,
   useRerenderOn
 } from './components';
 import { aliasesByVersion } from './format';
@@ -241,12 +242,7 @@ export function ModelsSidebarView(props: {
         >
           Models panel
         </button>
-        <button
-          className="jp-mm-button jp-mod-styled"
-          onClick={() => void model.refresh()}
-        >
-          Refresh
-        </button>
+        <ReloadButton label="Refresh" reload={() => model.refresh()} />
       </div>
       <ErrorAlert message={model.error} />
       {model.models.length === 0 ? (

@@ -45,6 +45,7 @@ import type {
 } from '../schema';
 import {
   ErrorAlert,
+  ReloadButton,
   AliasBadge,
   ApprovalBadge,
   MonitoringBadge,
@@ -961,12 +962,7 @@ export function VersionView(props: {
             onDelete={() => actions.deleteAlias(model.name, alias)}
           />
         ))}
-        <button
-          className="jp-mm-button jp-mod-styled"
-          onClick={() => void model.load()}
-        >
-          Reload
-        </button>
+        <ReloadButton label="Reload" reload={() => model.load()} />
       </div>
       <ErrorAlert message={model.gone} className="jp-mm-version-gone" />
       {model.error && !model.gone ? (
