@@ -27,6 +27,7 @@ import {
 } from './format';
 import {
   ErrorAlert,
+  TableHead,
   ReloadButton,
   AliasBadge,
   ApprovalBadge,
@@ -270,17 +271,17 @@ function VersionsTable(props: {
   }
   return (
     <table className="jp-mm-table jp-mm-versions-table">
-      <thead>
-        <tr>
-          <th scope="col">Version</th>
-          <th scope="col">Approval</th>
-          <th scope="col">Monitoring</th>
-          <th scope="col">Aliases</th>
-          <th scope="col">Source run</th>
-          <th scope="col">Registered</th>
-          <th scope="col">Actions</th>
-        </tr>
-      </thead>
+      <TableHead
+        columns={[
+          'Version',
+          'Approval',
+          'Monitoring',
+          'Aliases',
+          'Source run',
+          'Registered',
+          'Actions'
+        ]}
+      />
       <tbody>
         {model.versions.map(v => {
           const can = approvalActions(v);

@@ -45,6 +45,7 @@ import type {
 } from '../schema';
 import {
   ErrorAlert,
+  TableHead,
   ReloadButton,
   AliasBadge,
   ApprovalBadge,
@@ -672,17 +673,17 @@ function VerdictTable(props: { record: IEvaluationRecord }): JSX.Element {
   }
   return (
     <table className="jp-mm-table jp-mm-verdicts" aria-label="Latest verdicts">
-      <thead>
-        <tr>
-          <th scope="col">Feature</th>
-          <th scope="col">Method</th>
-          <th scope="col">Statistic</th>
-          <th scope="col">Threshold</th>
-          <th scope="col">p-value</th>
-          <th scope="col">Verdict</th>
-          <th scope="col">n (reference / current)</th>
-        </tr>
-      </thead>
+      <TableHead
+        columns={[
+          'Feature',
+          'Method',
+          'Statistic',
+          'Threshold',
+          'p-value',
+          'Verdict',
+          'n (reference / current)'
+        ]}
+      />
       <tbody>
         {record.verdicts.map(v => (
           <tr
@@ -752,16 +753,16 @@ function MonitoringView(props: { m: IVersionMonitoring }): JSX.Element {
           className="jp-mm-table jp-mm-monitoring-history"
           aria-label="Monitoring history"
         >
-          <thead>
-            <tr>
-              <th scope="col">Evaluated (UTC)</th>
-              <th scope="col">Monitor</th>
-              <th scope="col">Step</th>
-              <th scope="col">Status</th>
-              <th scope="col">Rows</th>
-              <th scope="col">Drifted share</th>
-            </tr>
-          </thead>
+          <TableHead
+            columns={[
+              'Evaluated (UTC)',
+              'Monitor',
+              'Step',
+              'Status',
+              'Rows',
+              'Drifted share'
+            ]}
+          />
           <tbody>
             {history.map(h => (
               <tr key={`${h.monitor}-${h.step}`} data-step={h.step}>
