@@ -1,7 +1,7 @@
 import { ServerConnection } from '@jupyterlab/services';
 
 import { ApiError, requestAPI } from './request';
-import { IExperiment, IRun, ISearchReply } from './schema';
+import { IExperiment, IRun, IRunModelsReply, ISearchReply } from './schema';
 import { ICellRecord } from './views/types';
 
 /**
@@ -42,6 +42,11 @@ export interface IRunsApi {
   deleteRun(runId: string): Promise<IRun>;
   restoreRun(runId: string): Promise<IRun>;
   cellRecord(runId: string): Promise<ICellRecord>;
+  /**
+   * A run's models of both kinds (what "Register Model…" offers). Without
+   * it the run panel cannot rule a run out: the form says when it holds none.
+   */
+  runModels?(runId: string): Promise<IRunModelsReply>;
 }
 
 /**
@@ -94,6 +99,13 @@ export class RestRunsApi implements IRunsApi {
   cellRecord(runId: string): Promise<ICellRecord> {
     return requestAPI<ICellRecord>(
       `${runPath(runId)}/records/cell`,
+      this._settings
+    );
+  }
+
+  runModels(runId: string): Promise<IRunModelsReply> {
+    return requestAPI<IRunModelsReply>(
+      `${runPath(runId)}/models`,
       this._settings
     );
   }

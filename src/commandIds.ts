@@ -9,6 +9,7 @@ export namespace CommandIDs {
   export const compareRuns = 'jupyter-mm:compare-runs';
   export const diffRuns = 'jupyter-mm:diff-runs';
   export const restoreSnapshot = 'jupyter-mm:restore-snapshot';
+  export const togglePinTab = 'jupyter-mm:toggle-pin-tab';
 
   // The Models panel and version view (registered by the models plugin, `src/models/plugin.ts`).
   export const openModels = 'jupyter-mm:open-models';

@@ -10,11 +10,17 @@ import {
 import { NotebookPanel } from '@jupyterlab/notebook';
 
 import { IRunsApi } from './api';
-import { IRun } from './schema';
+import { IRun, IRunModel } from './schema';
 import { CommandIDs } from './commandIds';
 import { errorText } from './format';
-import { loggedModelPaths } from './models/format';
+import { addToPalette, TRACKING_CATEGORY } from './mainArea';
+import {
+  loggedModelPaths,
+  NO_RUN_MODEL,
+  runModelTarget
+} from './models/format';
 import { noNotebookReason, noSnapshotReason, olderFirst } from './runFacts';
+import { RunModelsProbe } from './runModelsProbe';
 import { RunsModel } from './runsModel';
 
 /**
@@ -36,20 +42,28 @@ export const NO_ARGS = {
 
 /**
  * What "Register Model…" of the run panel passes to the Models panel's
- * `jupyter-mm:register-model`: the one selected run and the first model its
- * `mm.models` tag lists (the registration form offers the others). Null —
- * the action is disabled — unless exactly one run is selected, it logged a
- * model and the Models panel's command exists.
+ * `jupyter-mm:register-model`: the one selected run and the first of its
+ * models (the registration form offers the others). `known` is the server's
+ * list of the run's models (`GET runs/{id}/models`) once it has answered,
+ * null before: until then the first model the run's tags list, else the run
+ * alone (the form asks the server, and says when the run holds none). Null —
+ * the action is disabled — unless exactly one run is selected, the Models
+ * panel's command exists and the run is not known to hold no model.
  */
 export function modelToRegister(
   runs: ReadonlyArray<IRun>,
-  canRegister: boolean
-): { runId: string; path: string } | null {
+  canRegister: boolean,
+  known: ReadonlyArray<IRunModel> | null = null
+): { runId: string; path?: string } | null {
   if (!canRegister || runs.length !== 1) {
     return null;
   }
+  const runId = runs[0].id;
+  if (known) {
+    return known.length ? { runId, path: runModelTarget(known[0]) } : null;
+  }
   const [model] = loggedModelPaths(runs[0].tags);
-  return model ? { runId: runs[0].id, path: model.path } : null;
+  return model ? { runId, path: model.path } : { runId };
 }
 
 /**
@@ -337,13 +351,38 @@ export function registerRunCommands(options: {
     }
   });
 
-  const toRegister = () =>
-    modelToRegister(selected(), commands.hasCommand(CommandIDs.registerModel));
+  // Whether the selected run holds a model is the server's answer (as for the
+  // run view's button), asked as the selection changes; an answer redraws the
+  // item, in the context menu too if it is open.
+  const probe = api.runModels
+    ? new RunModelsProbe(
+        runId => api.runModels!(runId),
+        () => {
+          commands.notifyCommandChanged(CommandIDs.registerRunModel);
+          if (app.contextMenu.menu.isAttached) {
+            app.contextMenu.menu.update();
+          }
+        }
+      )
+    : null;
+  const toRegister = () => {
+    const run = one();
+    return modelToRegister(
+      selected(),
+      commands.hasCommand(CommandIDs.registerModel),
+      run && probe ? probe.known(run) : null
+    );
+  };
   commands.addCommand(CommandIDs.registerRunModel, {
     describedBy: NO_ARGS,
-    label: 'Register Model…',
-    caption: 'Register a model the selected run logged as a new model version',
-    isEnabled: () => toRegister() !== null,
+    ...onOneRun({
+      label: 'Register Model…',
+      unavailable: 'no model',
+      caption:
+        'Register a model the selected run logged as a new model version',
+      reason: run => (probe?.known(run)?.length === 0 ? NO_RUN_MODEL : null),
+      available: () => toRegister() !== null
+    }),
     execute: () => {
       const target = toRegister();
       return target
@@ -376,30 +415,28 @@ export function registerRunCommands(options: {
   });
 
   // Enabled states follow the selection and the views plugin's commands.
-  model.changed.connect(() => commands.notifyCommandChanged());
+  model.changed.connect(() => {
+    probe?.follow(one());
+    commands.notifyCommandChanged();
+  });
 
-  if (palette) {
-    const category = 'Model Tracking';
-    for (const command of [
-      CommandIDs.focusRuns,
-      CommandIDs.refreshRuns,
-      CommandIDs.openSelected,
-      CommandIDs.compareSelected,
-      CommandIDs.diffSelected,
-      CommandIDs.renameRun,
-      CommandIDs.tagRuns,
-      CommandIDs.noteRun,
-      CommandIDs.deleteRuns,
-      CommandIDs.restoreRuns,
-      CommandIDs.copyRunId,
-      CommandIDs.openSnapshot,
-      CommandIDs.openNotebook,
-      CommandIDs.registerRunModel,
-      CommandIDs.toggleDeleted
-    ]) {
-      palette.addItem({ command, category });
-    }
-  }
+  addToPalette(palette, TRACKING_CATEGORY, [
+    CommandIDs.focusRuns,
+    CommandIDs.refreshRuns,
+    CommandIDs.openSelected,
+    CommandIDs.compareSelected,
+    CommandIDs.diffSelected,
+    CommandIDs.renameRun,
+    CommandIDs.tagRuns,
+    CommandIDs.noteRun,
+    CommandIDs.deleteRuns,
+    CommandIDs.restoreRuns,
+    CommandIDs.copyRunId,
+    CommandIDs.openSnapshot,
+    CommandIDs.openNotebook,
+    CommandIDs.registerRunModel,
+    CommandIDs.toggleDeleted
+  ]);
 
   const selector = '.jp-mm-runs-row';
   const menu: Array<[string, number]> = [

@@ -1,5 +1,9 @@
 import { JupyterFrontEnd } from '@jupyterlab/application';
-import { MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
+import {
+  ICommandPalette,
+  MainAreaWidget,
+  WidgetTracker
+} from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
 import { mmIcon } from './icons';
@@ -29,4 +33,39 @@ export function openInMainArea<T extends Widget>(
   );
   shell.activateById(widget.id);
   return widget;
+}
+
+/**
+ * The open view `test` finds in `tracker`, brought to the front; null when
+ * there is none (opening a view that is open only shows it).
+ */
+export function activateOpen<W extends Widget>(
+  shell: JupyterFrontEnd.IShell,
+  tracker: WidgetTracker<W>,
+  test: (widget: W) => boolean
+): W | null {
+  const open = tracker.find(test);
+  if (!open) {
+    return null;
+  }
+  shell.activateById(open.id);
+  return open;
+}
+
+/**
+ * The palette category of the run panel's and the views' commands.
+ */
+export const TRACKING_CATEGORY = 'Model Tracking';
+
+/**
+ * Add commands to the command palette (when there is one) under `category`.
+ */
+export function addToPalette(
+  palette: ICommandPalette | null,
+  category: string,
+  commands: ReadonlyArray<string>
+): void {
+  for (const command of commands) {
+    palette?.addItem({ command, category });
+  }
 }

@@ -11,7 +11,13 @@ import { experiment, mountRoot, unmountRoot } from './utils';
 import { CommandRegistry } from '@lumino/commands';
 
 import { IRunsApi, ISearchQuery } from '../api';
-import { IExperiment, IRun, ISearchReply } from '../schema';
+import {
+  IExperiment,
+  IRun,
+  IRunModel,
+  IRunModelsReply,
+  ISearchReply
+} from '../schema';
 import { modelToRegister, registerRunCommands } from '../commands';
 import { CommandIDs } from '../commandIds';
 import { RunsModel } from '../runsModel';
@@ -94,6 +100,13 @@ class Api implements IRunsApi {
   async cellRecord() {
     return {};
   }
+  /** `runs/{id}/models`: what `models` holds for the run (none by default). */
+  models = new Map<string, IRunModel[]>();
+  modelQueries: string[] = [];
+  async runModels(id: string): Promise<IRunModelsReply> {
+    this.modelQueries.push(id);
+    return { run_id: id, models: this.models.get(id) ?? [], versions: [] };
+  }
 }
 
 function runs(n: number): IRun[] {
@@ -127,12 +140,25 @@ describe('RunsPanelView', () => {
     Array.from(host.querySelectorAll('.jp-mm-runs-row[data-run-id]'));
 
   /** The run commands, on the mounted panel's registry, model and API. */
+  let menuOpen = false;
+  let menuUpdates = 0;
+
   function registerCommands(): void {
     act(() =>
       registerRunCommands({
         app: {
           commands,
-          contextMenu: { addItem: () => undefined }
+          contextMenu: {
+            addItem: () => undefined,
+            menu: {
+              get isAttached() {
+                return menuOpen;
+              },
+              update: () => {
+                menuUpdates += 1;
+              }
+            }
+          }
         } as any,
         model,
         api,
@@ -335,9 +361,22 @@ describe('RunsPanelView', () => {
     for (const query of pages) {
       expect(query.columns).toContain('tags.mm.models');
     }
+    // The server lists both (by name), as the tag does.
+    api.models.set(
+      hex(1),
+      ['baseline', 'pd'].map(name => ({
+        kind: 'mm',
+        name,
+        path: `models/${name}`,
+        model_id: null,
+        flavor: 'sklearn',
+        logged_time: 1,
+        source: `runs:/${hex(1)}/models/${name}`
+      }))
+    );
     registerCommands();
     const enabled = () => commands.isEnabled(CommandIDs.registerRunModel);
-    act(() => model.select(hex(1)));
+    await act(async () => model.select(hex(1)));
     // No Models panel (its command is missing): disabled.
     expect(enabled()).toBe(false);
     const calls: any[] = [];
@@ -353,21 +392,85 @@ describe('RunsPanelView', () => {
     // The first model by name; the form offers the others.
     expect(calls).toEqual([{ runId: hex(1), path: 'models/baseline' }]);
 
-    act(() => model.select(hex(0))); // logged no model
+    // The server says hex(0) holds none: disabled, saying why.
+    await act(async () => model.select(hex(0)));
     expect(enabled()).toBe(false);
-    act(() => model.select(hex(2))); // an unreadable tag
+    expect(commands.label(CommandIDs.registerRunModel)).toBe(
+      'Register Model… (no model)'
+    );
+    expect(commands.caption(CommandIDs.registerRunModel)).toMatch(
+      /^This run holds no model/
+    );
+    await act(async () => model.select(hex(2))); // an unreadable tag, no model
     expect(enabled()).toBe(false);
-    act(() => model.select(hex(1), 'toggle')); // two runs
+    await act(async () => model.select(hex(1), 'toggle')); // two runs
     expect(enabled()).toBe(false);
     await commands.execute(CommandIDs.registerRunModel);
     expect(calls).toHaveLength(1);
+  });
+
+  it('offers Register Model… for a run whose only model is an MLflow logged-model output, by the server', async () => {
+    const all = runs(3); // no run's tags name a model
+    await mount(all);
+    const mlflow: IRunModel = {
+      kind: 'mlflow',
+      name: 'rf',
+      path: null,
+      model_id: `m-${hex(9)}`,
+      flavor: 'sklearn',
+      logged_time: 1,
+      source: `models:/m-${hex(9)}`
+    };
+    api.models.set(hex(2), [mlflow]);
+    registerCommands();
+    const calls: any[] = [];
+    act(() => {
+      commands.addCommand(CommandIDs.registerModel, {
+        execute: args => {
+          calls.push(args);
+        }
+      });
+    });
+    const enabled = () => commands.isEnabled(CommandIDs.registerRunModel);
+    menuOpen = true;
+    const updates = menuUpdates;
+    let answer: (() => void) | null = null;
+    const slow = api.runModels.bind(api);
+    api.runModels = id =>
+      new Promise(resolve => {
+        answer = () => void slow(id).then(resolve);
+      });
+    await act(async () => model.select(hex(0)));
+    // Not answered yet: offered (the form asks again and says if none).
+    expect(enabled()).toBe(true);
+    await act(async () => answer!());
+    // The answer (none) redraws the open context menu, disabled.
+    expect(enabled()).toBe(false);
+    expect(menuUpdates).toBe(updates + 1);
+    api.runModels = slow;
+    menuOpen = false;
+
+    await act(async () => model.select(hex(2)));
+    expect(enabled()).toBe(true);
+    expect(commands.label(CommandIDs.registerRunModel)).toBe('Register Model…');
+    await commands.execute(CommandIDs.registerRunModel);
+    expect(calls).toEqual([{ runId: hex(2), path: mlflow.source }]);
+    // Selecting the same row again asks nothing; another row asks again.
+    const asked = api.modelQueries.length;
+    await act(async () => model.select(hex(2)));
+    expect(api.modelQueries).toHaveLength(asked);
+    await act(async () => model.select(hex(1)));
+    expect(api.modelQueries).toEqual([
+      ...api.modelQueries.slice(0, asked),
+      hex(1)
+    ]);
   });
 });
 
 describe('modelToRegister', () => {
   const run = (tags?: Record<string, string>): IRun => ({ id: hex(7), tags });
 
-  it('needs one run, a logged model and the register command', () => {
+  it('needs one run, the register command and a model if the server answered', () => {
     const logged = run({
       'mm.models': JSON.stringify({ m: { artifact_path: 'models/m' } })
     });
@@ -378,11 +481,28 @@ describe('modelToRegister', () => {
     expect(modelToRegister([logged], false)).toBeNull();
     expect(modelToRegister([logged, logged], true)).toBeNull();
     expect(modelToRegister([], true)).toBeNull();
-    expect(modelToRegister([run()], true)).toBeNull();
-    expect(modelToRegister([run({ 'mm.models': '{}' })], true)).toBeNull();
-    expect(modelToRegister([run({ 'mm.models': '[1]' })], true)).toBeNull();
+    // No tag names a model: the run alone, until the server answers.
+    expect(modelToRegister([run()], true)).toEqual({ runId: hex(7) });
+    expect(modelToRegister([run({ 'mm.models': '[1]' })], true)).toEqual({
+      runId: hex(7)
+    });
     // An entry without its path: where mm.log_model puts it.
     expect(modelToRegister([run({ 'mm.models': '{"m": {}}' })], true)).toEqual({
+      runId: hex(7),
+      path: 'models/m'
+    });
+    // The server's answer wins over the tags.
+    expect(modelToRegister([logged], true, [])).toBeNull();
+    const mm: IRunModel = {
+      kind: 'mm',
+      name: 'm',
+      path: 'models/m',
+      model_id: null,
+      flavor: 'sklearn',
+      logged_time: 1,
+      source: `runs:/${hex(7)}/models/m`
+    };
+    expect(modelToRegister([run()], true, [mm])).toEqual({
       runId: hex(7),
       path: 'models/m'
     });

@@ -9,7 +9,7 @@ import * as React from 'react';
 import { ReactWidget } from '@jupyterlab/ui-components';
 
 import { formatUtc } from '../models/format';
-import { RunLink, useRerenderOn } from '../models/components';
+import { ErrorAlert, RunLink, useRerenderOn } from '../models/components';
 import type { IJob } from '../schema';
 import { isEnded } from './api';
 import { JobsModel } from './model';
@@ -71,11 +71,7 @@ function JobItem(props: {
       {job.error ? (
         <div className="jp-mm-error jp-mm-job-error">{job.error}</div>
       ) : null}
-      {model.cancelError(job.job_id) ? (
-        <div className="jp-mm-error" role="alert">
-          {model.cancelError(job.job_id)}
-        </div>
-      ) : null}
+      <ErrorAlert message={model.cancelError(job.job_id)} />
       <div className="jp-mm-job-actions">
         {!isEnded(job) ? (
           <button
@@ -111,11 +107,7 @@ export function JobsList(props: {
   useRerenderOn(model.changed);
   return (
     <div className="jp-mm-jobs">
-      {model.error ? (
-        <div className="jp-mm-error" role="alert">
-          {model.error}
-        </div>
-      ) : null}
+      <ErrorAlert message={model.error} />
       {model.jobs.length === 0 ? (
         <p className="jp-mm-dim">No background job.</p>
       ) : (

@@ -19,6 +19,18 @@ import {
 import { askAndSubmit, askForm } from './dialogs';
 
 /**
+ * What the Models panel and the version view ask of the plugin for a version:
+ * open its run, decide its approval, set or delete an alias (each command
+ * asks what it needs in a dialog).
+ */
+export interface IVersionActions {
+  openRun(runId: string): void;
+  decide(name: string, version: number, decision: Decision): void;
+  setAlias(name: string, version: number): void;
+  deleteAlias(name: string, alias: string): void;
+}
+
+/**
  * The request dialog says who will decide and how a lab of one goes on.
  */
 export const REQUEST_INTRO =

@@ -193,3 +193,44 @@ export function TableHead(props: { columns: string[] }): JSX.Element {
     </thead>
   );
 }
+
+/**
+ * A failure shown as text where it happened, announced to screen readers;
+ * nothing while there is none.
+ */
+export function ErrorAlert(props: {
+  message: string | null | undefined;
+  className?: string;
+}): JSX.Element | null {
+  if (!props.message) {
+    return null;
+  }
+  return (
+    <div
+      className={
+        props.className ? `jp-mm-error ${props.className}` : 'jp-mm-error'
+      }
+      role="alert"
+    >
+      {props.message}
+    </div>
+  );
+}
+
+/**
+ * A view header's button that reads everything again (its reply is what
+ * the view then shows).
+ */
+export function ReloadButton(props: {
+  label: 'Refresh' | 'Reload';
+  reload: () => Promise<unknown>;
+}): JSX.Element {
+  return (
+    <button
+      className="jp-mm-button jp-mod-styled"
+      onClick={() => void props.reload()}
+    >
+      {props.label}
+    </button>
+  );
+}

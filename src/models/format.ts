@@ -246,6 +246,13 @@ export function runModelLabel(m: IRunModel): string {
 }
 
 /**
+ * Why a run offers nothing to register (the Register dialog, the run view's
+ * button and the run panel's "Register Model…" say the same).
+ */
+export const NO_RUN_MODEL =
+  'This run holds no model: log one with mm.log_model or the mlflow client (mlflow.<flavor>.log_model) first.';
+
+/**
  * What the Register dialog sends for a run's model: its path in the run
  * (`mm.log_model`'s), or the logged model's `models:/m-…` URI, so the
  * version records that logged model.

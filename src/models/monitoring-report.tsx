@@ -11,8 +11,8 @@
 
 import * as React from 'react';
 
-import { escapeForPlotly, themeLayout } from '../views/chart';
-import { PlotlyFigure } from '../views/figure';
+import { escapeForPlotly } from '../views/chart';
+import { FigureChoice, figureLayout, PlotlyFigure } from '../views/figure';
 import type { IReportVerdict, IVersionMonitoringReport } from '../schema';
 
 /**
@@ -157,31 +157,26 @@ export function MonitoringReportView(props: {
   const score = report.verdicts.find(v => v.feature === SCORE);
   const over = overTimeTraces(reply, feature);
   const bars = (title: string) => ({
-    height: 260,
-    barmode: 'group',
-    margin: { l: 50, r: 20, t: 30, b: 60 },
-    title: { text: escapeForPlotly(title) },
-    xaxis: { ...themeLayout().xaxis, type: 'category' },
-    yaxis: { ...themeLayout().yaxis, title: { text: 'proportion' } }
+    ...figureLayout({
+      height: 260,
+      margin: { l: 50, r: 20, t: 30, b: 60 },
+      title,
+      x: { type: 'category' },
+      y: { title: 'proportion' }
+    }),
+    barmode: 'group'
   });
   const revision = `${report.evaluation}\n${feature}`;
   return (
     <div className="jp-mm-monitoring-report">
       <div className="jp-mm-chart-controls">
-        <label>
-          Feature{' '}
-          <select
-            className="jp-mm-select jp-mm-report-feature"
-            value={feature}
-            onChange={e => setChosen(e.target.value)}
-          >
-            {features.map(f => (
-              <option key={f} value={f}>
-                {f}
-              </option>
-            ))}
-          </select>
-        </label>
+        <FigureChoice
+          label="Feature"
+          className="jp-mm-report-feature"
+          value={feature}
+          choices={features}
+          onChange={setChosen}
+        />
       </div>
       {verdict ? (
         <p className="jp-mm-dim jp-mm-report-caption">
@@ -222,13 +217,14 @@ export function MonitoringReportView(props: {
           deps={[reply, feature]}
           uirevision={revision}
           data={() => over}
-          layout={() => ({
-            height: 200,
-            margin: { l: 50, r: 20, t: 30, b: 40 },
-            title: { text: escapeForPlotly(`${label(feature)} over time`) },
-            xaxis: { ...themeLayout().xaxis, type: 'date' },
-            yaxis: { ...themeLayout().yaxis }
-          })}
+          layout={() =>
+            figureLayout({
+              height: 200,
+              margin: { l: 50, r: 20, t: 30, b: 40 },
+              title: `${label(feature)} over time`,
+              x: { type: 'date' }
+            })
+          }
         />
       ) : null}
     </div>

@@ -26,6 +26,9 @@ import {
   formatUtc
 } from './format';
 import {
+  ErrorAlert,
+  TableHead,
+  ReloadButton,
   AliasBadge,
   ApprovalBadge,
   MonitoringBadge,
@@ -37,20 +40,14 @@ import type { IRegistryChanges } from './live';
 import type { IWebhooksApi } from './webhooks-api';
 import { WebhooksSection } from './webhooks';
 import type { IRegistryPolicy, MonitoringStatus } from '../schema';
+import { NewestReply } from '../newestReply';
+import type { IVersionActions } from './actions';
 
 /**
  * What the panel's buttons do (the plugin runs its commands).
  */
-export interface IModelsPanelActions {
+export interface IModelsPanelActions extends IVersionActions {
   openVersion(name: string, version: number): void;
-  openRun(runId: string): void;
-  decide(
-    name: string,
-    version: number,
-    decision: 'request' | 'approve' | 'reject'
-  ): void;
-  setAlias(name: string, version: number): void;
-  deleteAlias(name: string, alias: string): void;
   register(): void;
 }
 
@@ -115,20 +112,14 @@ export class ModelsPanelModel {
   }
 
   private async _search(): Promise<void> {
-    // Only the newest search may apply its reply: an older one may end last.
-    const generation = ++this._generation;
-    let models: IRegisteredModel[] = [];
-    let error: string | null = null;
-    try {
-      models = await this.api.searchModels(this._searched);
-    } catch (e) {
-      error = errorText(e);
-    }
-    if (generation !== this._generation) {
+    const reply = await this._searches.settle(() =>
+      this.api.searchModels(this._searched)
+    );
+    if (!reply) {
       return;
     }
-    this.models = models;
-    this.error = error;
+    this.models = reply.ok ? reply.value : [];
+    this.error = reply.ok ? null : errorText(reply.error);
     this.loading = false;
     if (this.selected && !this.models.some(m => m.name === this.selected)) {
       this.selected = null;
@@ -160,17 +151,22 @@ export class ModelsPanelModel {
     if (!name) {
       return;
     }
-    const generation = ++this._versionsGeneration;
-    try {
-      const [model, versions, monitoring, policy] = await Promise.all([
+    const reply = await this._versionLoads.settle(() =>
+      Promise.all([
         this.api.getModel(name),
         this.api.versions(name),
         this.api.monitoring(name).catch(() => null),
         this.api.policy?.(name).catch(() => null) ?? null
-      ]);
-      if (this.selected !== name || generation !== this._versionsGeneration) {
+      ])
+    );
+    if (!reply) {
+      return;
+    }
+    if (reply.ok) {
+      if (this.selected !== name) {
         return;
       }
+      const [model, versions, monitoring, policy] = reply.value;
       this.model = model;
       this.versions = versions;
       this.policy = policy;
@@ -180,11 +176,8 @@ export class ModelsPanelModel {
       }
       this.models = this.models.map(m => (m.name === name ? model : m));
       this.versionsError = null;
-    } catch (error) {
-      if (generation !== this._versionsGeneration) {
-        return;
-      }
-      this.versionsError = errorText(error);
+    } else {
+      this.versionsError = errorText(reply.error);
     }
     this._changed.emit();
   }
@@ -201,8 +194,8 @@ export class ModelsPanelModel {
 
   private _changed = new Signal<this, void>(this);
   private _searched = '';
-  private _generation = 0;
-  private _versionsGeneration = 0;
+  private _searches = new NewestReply();
+  private _versionLoads = new NewestReply();
 }
 
 function ModelList(props: { model: ModelsPanelModel }): JSX.Element {
@@ -278,17 +271,17 @@ function VersionsTable(props: {
   }
   return (
     <table className="jp-mm-table jp-mm-versions-table">
-      <thead>
-        <tr>
-          <th scope="col">Version</th>
-          <th scope="col">Approval</th>
-          <th scope="col">Monitoring</th>
-          <th scope="col">Aliases</th>
-          <th scope="col">Source run</th>
-          <th scope="col">Registered</th>
-          <th scope="col">Actions</th>
-        </tr>
-      </thead>
+      <TableHead
+        columns={[
+          'Version',
+          'Approval',
+          'Monitoring',
+          'Aliases',
+          'Source run',
+          'Registered',
+          'Actions'
+        ]}
+      />
       <tbody>
         {model.versions.map(v => {
           const can = approvalActions(v);
@@ -420,12 +413,7 @@ export function ModelsPanelView(props: {
         >
           Register from run…
         </button>
-        <button
-          className="jp-mm-button jp-mod-styled"
-          onClick={() => void model.search()}
-        >
-          Refresh
-        </button>
+        <ReloadButton label="Refresh" reload={() => model.search()} />
       </div>
       <form
         className="jp-mm-models-filter"
@@ -445,11 +433,7 @@ export function ModelsPanelView(props: {
           Search
         </button>
       </form>
-      {model.error ? (
-        <div className="jp-mm-error" role="alert">
-          {model.error}
-        </div>
-      ) : null}
+      <ErrorAlert message={model.error} />
       <div className="jp-mm-models-split">
         <nav className="jp-mm-models-nav">
           <ModelList model={model} />

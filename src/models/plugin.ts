@@ -21,7 +21,7 @@ import { ToolbarButton } from '@jupyterlab/ui-components';
 
 import { CommandIDs } from '../commandIds';
 import { mmIcon, registryIcon } from '../icons';
-import { openInMainArea } from '../mainArea';
+import { activateOpen, addToPalette, openInMainArea } from '../mainArea';
 import { requestAPI } from '../request';
 import type { IRun } from '../schema';
 // Needed at activation: the commands' change signal reloads the open views.
@@ -257,12 +257,13 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
           }
         }
         const { name, version } = target;
-        const existing = versions.find(
+        const existing = activateOpen(
+          shell,
+          versions,
           w =>
             w.content.model.name === name && w.content.model.version === version
         );
         if (existing) {
-          shell.activateById(existing.id);
           return existing;
         }
         const { VersionViewModel, VersionViewWidget } =
@@ -386,14 +387,15 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
           return;
         }
         const key = refs.map(r => `${r.name}/${r.version}`).join(',');
-        const existing = compares.find(
+        const existing = activateOpen(
+          shell,
+          compares,
           w =>
             w.content.model.targets
               .map(r => `${r.name}/${r.version}`)
               .join(',') === key
         );
         if (existing) {
-          shell.activateById(existing.id);
           return existing;
         }
         const { VersionCompareModel, VersionCompareWidget } =
@@ -457,8 +459,13 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
         let runId = typeof args.runId === 'string' ? args.runId : '';
         let path = typeof args.path === 'string' ? args.path : '';
         let name = typeof args.name === 'string' ? args.name : '';
-        const { isPlausibleName, runModelLabel, runModelTarget, runPickLabel } =
-          await import('./format');
+        const {
+          isPlausibleName,
+          NO_RUN_MODEL,
+          runModelLabel,
+          runModelTarget,
+          runPickLabel
+        } = await import('./format');
         if (!RUN_ID.test(runId)) {
           // Pick the run by name (type to search), never by a pasted id.
           let runs: IRun[] = [];
@@ -523,10 +530,7 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
           return;
         }
         if (!options.length) {
-          await showErrorMessage(
-            'Register model',
-            'This run holds no model: log one with mm.log_model or the mlflow client (mlflow.<flavor>.log_model) first.'
-          );
+          await showErrorMessage('Register model', NO_RUN_MODEL);
           return;
         }
         let comment = '';
@@ -665,16 +669,12 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
-    if (palette) {
-      for (const command of [
-        CommandIDs.openModels,
-        CommandIDs.openVersion,
-        CommandIDs.compareVersions,
-        CommandIDs.registerModel
-      ]) {
-        palette.addItem({ command, category: CATEGORY });
-      }
-    }
+    addToPalette(palette, CATEGORY, [
+      CommandIDs.openModels,
+      CommandIDs.openVersion,
+      CommandIDs.compareVersions,
+      CommandIDs.registerModel
+    ]);
 
     if (restorer) {
       void restorer.restore(panels, {

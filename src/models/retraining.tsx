@@ -22,6 +22,7 @@ import { valueText } from './reproducibility';
 import { IRetrainingApi, isSettled } from './retraining-api';
 import type { IRetraining, IRetrainingPolicy } from '../schema';
 import { overridesFrom, refusalText } from '../views/rerun';
+import { NewestReply, settle } from '../newestReply';
 
 /**
  * A model's retrainings and policy, polled while one is running.
@@ -60,24 +61,19 @@ export class RetrainingModel {
       return;
     }
     this._clearTimer();
-    const generation = ++this._generation;
+    const isNewest = this._loads.begin();
     const name = this.name;
-    const settle = <T,>(p: Promise<T>) =>
-      p.then(
-        value => ({ value, error: null }),
-        (error: unknown) => ({ value: null, error: errorText(error) })
-      );
     const [records, policy] = await Promise.all([
       settle(this.api.list(name)),
       settle(this.api.policy(name))
     ]);
-    if (this._disposed || generation !== this._generation) {
+    if (this._disposed || !isNewest()) {
       return;
     }
-    this.records = records.value ?? this.records;
-    this.error = records.error;
-    this.policy = policy.error ? this.policy : policy.value;
-    this.policyError = policy.error;
+    this.records = records.ok ? records.value : this.records;
+    this.error = records.ok ? null : errorText(records.error);
+    this.policy = policy.ok ? policy.value : this.policy;
+    this.policyError = policy.ok ? null : errorText(policy.error);
     this.loaded = true;
     this._changed.emit();
     if (this.records.some(r => !isSettled(r))) {
@@ -123,7 +119,7 @@ export class RetrainingModel {
   private _changed = new Signal<this, void>(this);
   private _interval: number;
   private _timer: ReturnType<typeof setTimeout> | null = null;
-  private _generation = 0;
+  private _loads = new NewestReply();
   private _disposed = false;
 }
 

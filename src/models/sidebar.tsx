@@ -24,11 +24,18 @@ import {
   IRegisteredModel,
   IRegistryApi
 } from './api';
-import { AliasBadge, ApprovalBadge, useRerenderOn } from './components';
+import {
+  AliasBadge,
+  ApprovalBadge,
+  ErrorAlert,
+  ReloadButton,
+  useRerenderOn
+} from './components';
 import { aliasesByVersion } from './format';
 import { LifecycleBadge } from './lifecycle';
 import type { IRegistryChanges } from './live';
 import type { IVersionRef } from './versioncompareview';
+import { NewestReply } from '../newestReply';
 
 /**
  * DOM id of the registry sidebar (also its layout-restorer key).
@@ -65,7 +72,7 @@ export class ModelsSidebarModel {
    * again; only the newest reload applies its reply.
    */
   async refresh(): Promise<void> {
-    const generation = ++this._generation;
+    const isNewest = this._refreshes.begin();
     this.loading = true;
     this._changed.emit();
     let models: IRegisteredModel[] = [];
@@ -96,7 +103,7 @@ export class ModelsSidebarModel {
     } catch (e) {
       error = errorText(e);
     }
-    if (generation !== this._generation) {
+    if (!isNewest()) {
       return;
     }
     this.models = models;
@@ -168,7 +175,7 @@ export class ModelsSidebarModel {
   }
 
   private _changed = new Signal<this, void>(this);
-  private _generation = 0;
+  private _refreshes = new NewestReply();
 }
 
 export interface IModelsSidebarActions {
@@ -235,18 +242,9 @@ export function ModelsSidebarView(props: {
         >
           Models panel
         </button>
-        <button
-          className="jp-mm-button jp-mod-styled"
-          onClick={() => void model.refresh()}
-        >
-          Refresh
-        </button>
+        <ReloadButton label="Refresh" reload={() => model.refresh()} />
       </div>
-      {model.error ? (
-        <div className="jp-mm-error" role="alert">
-          {model.error}
-        </div>
-      ) : null}
+      <ErrorAlert message={model.error} />
       {model.models.length === 0 ? (
         <p className="jp-mm-models-empty">
           {model.loading ? 'Loading…' : 'No registered model yet. '}

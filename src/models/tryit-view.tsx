@@ -10,6 +10,7 @@ import * as React from 'react';
 import { ServerConnection } from '@jupyterlab/services';
 
 import { errorText, IModelVersion } from './api';
+import { ErrorAlert } from './components';
 import {
   curlCommands,
   exampleFromSignature,
@@ -126,11 +127,7 @@ export function TryIt(props: {
           </span>
         ) : null}
       </div>
-      {error ? (
-        <div className="jp-mm-error" role="alert">
-          {error}
-        </div>
-      ) : null}
+      <ErrorAlert message={error} />
       {result ? (
         <div className="jp-mm-tryit-result">
           <div className="jp-mm-dim">

@@ -13,7 +13,7 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { errorText, IRegistryApi } from './api';
-import { RunLink, useRerenderOn } from './components';
+import { ErrorAlert, RunLink, useRerenderOn } from './components';
 import { shortDigest } from './format';
 import {
   diffPairs,
@@ -153,11 +153,7 @@ export function VersionCompareView(props: {
                       'no source run'
                     )}
                   </div>
-                  {c.error ? (
-                    <div className="jp-mm-error" role="alert">
-                      {c.error}
-                    </div>
-                  ) : null}
+                  <ErrorAlert message={c.error} />
                 </th>
               ))}
             </tr>

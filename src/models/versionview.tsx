@@ -44,6 +44,9 @@ import type {
   IVersionMonitoringReport
 } from '../schema';
 import {
+  ErrorAlert,
+  TableHead,
+  ReloadButton,
   AliasBadge,
   ApprovalBadge,
   MonitoringBadge,
@@ -60,20 +63,14 @@ import {
   formatUtc,
   shortDigest
 } from './format';
+import { NewestReply } from '../newestReply';
+import type { IVersionActions } from './actions';
 
-export interface IVersionViewActions {
-  openRun(runId: string): void;
+export interface IVersionViewActions extends IVersionActions {
   /**
    * Open another version's view (the retraining section links its versions).
    */
   openVersion?(name: string, version: number): void;
-  decide(
-    name: string,
-    version: number,
-    decision: 'request' | 'approve' | 'reject'
-  ): void;
-  setAlias(name: string, version: number): void;
-  deleteAlias(name: string, alias: string): void;
   /**
    * Turn the store-wide four-eyes policy off (a dialog asks why; audited).
    */
@@ -168,24 +165,18 @@ export class VersionViewModel {
    * Load (or reload) everything; each part fails on its own.
    */
   async load(): Promise<void> {
-    // Only the newest load may apply its reply: an older one may end last.
-    const generation = ++this._generation;
-    try {
-      const data = await this.api.getVersion(this.name, this.version);
-      if (generation !== this._generation) {
-        return;
-      }
-      this.data = data;
-      this.error = null;
-    } catch (error) {
-      if (generation !== this._generation) {
-        return;
-      }
-      this.error = errorText(error);
-      this._changed.emit();
+    const reply = await this._loads.settle(() =>
+      this.api.getVersion(this.name, this.version)
+    );
+    if (!reply) {
       return;
     }
+    this.data = reply.ok ? reply.value : this.data;
+    this.error = reply.ok ? null : errorText(reply.error);
     this._changed.emit();
+    if (!reply.ok) {
+      return;
+    }
     await Promise.all([
       this._part('audit', async () => {
         this.audit = await this.api.audit(this.name);
@@ -231,14 +222,14 @@ export class VersionViewModel {
     }
     // A reload started before a format click may answer after it: only the
     // newest request's reply is shown.
-    const request = ++this._cardRequest;
+    const isNewest = this._cardLoads.begin();
     await this._part('card', async () => {
       const card = await this.api.card(
         this.name,
         this.version,
         this.cardFormat
       );
-      if (request === this._cardRequest) {
+      if (isNewest()) {
         this.card = card;
       }
     });
@@ -288,7 +279,7 @@ export class VersionViewModel {
     this._changed.emit();
   }
 
-  private _cardRequest = 0;
+  private _cardLoads = new NewestReply();
 
   private async _part(key: string, load: () => Promise<void>): Promise<void> {
     try {
@@ -302,7 +293,7 @@ export class VersionViewModel {
 
   private _changed = new Signal<this, void>(this);
   private _name: string;
-  private _generation = 0;
+  private _loads = new NewestReply();
 }
 
 function Section(props: {
@@ -682,17 +673,17 @@ function VerdictTable(props: { record: IEvaluationRecord }): JSX.Element {
   }
   return (
     <table className="jp-mm-table jp-mm-verdicts" aria-label="Latest verdicts">
-      <thead>
-        <tr>
-          <th scope="col">Feature</th>
-          <th scope="col">Method</th>
-          <th scope="col">Statistic</th>
-          <th scope="col">Threshold</th>
-          <th scope="col">p-value</th>
-          <th scope="col">Verdict</th>
-          <th scope="col">n (reference / current)</th>
-        </tr>
-      </thead>
+      <TableHead
+        columns={[
+          'Feature',
+          'Method',
+          'Statistic',
+          'Threshold',
+          'p-value',
+          'Verdict',
+          'n (reference / current)'
+        ]}
+      />
       <tbody>
         {record.verdicts.map(v => (
           <tr
@@ -762,16 +753,16 @@ function MonitoringView(props: { m: IVersionMonitoring }): JSX.Element {
           className="jp-mm-table jp-mm-monitoring-history"
           aria-label="Monitoring history"
         >
-          <thead>
-            <tr>
-              <th scope="col">Evaluated (UTC)</th>
-              <th scope="col">Monitor</th>
-              <th scope="col">Step</th>
-              <th scope="col">Status</th>
-              <th scope="col">Rows</th>
-              <th scope="col">Drifted share</th>
-            </tr>
-          </thead>
+          <TableHead
+            columns={[
+              'Evaluated (UTC)',
+              'Monitor',
+              'Step',
+              'Status',
+              'Rows',
+              'Drifted share'
+            ]}
+          />
           <tbody>
             {history.map(h => (
               <tr key={`${h.monitor}-${h.step}`} data-step={h.step}>
@@ -920,11 +911,7 @@ function CardView(props: {
               onChange={e => setComment(e.target.value)}
             />
           </label>
-          {model.errors['card-save'] ? (
-            <div className="jp-mm-error" role="alert">
-              {model.errors['card-save']}
-            </div>
-          ) : null}
+          <ErrorAlert message={model.errors['card-save']} />
           <div className="jp-mm-actions">
             <button
               type="submit"
@@ -976,18 +963,9 @@ export function VersionView(props: {
             onDelete={() => actions.deleteAlias(model.name, alias)}
           />
         ))}
-        <button
-          className="jp-mm-button jp-mod-styled"
-          onClick={() => void model.load()}
-        >
-          Reload
-        </button>
+        <ReloadButton label="Reload" reload={() => model.load()} />
       </div>
-      {model.gone ? (
-        <div className="jp-mm-error jp-mm-version-gone" role="alert">
-          {model.gone}
-        </div>
-      ) : null}
+      <ErrorAlert message={model.gone} className="jp-mm-version-gone" />
       {model.error && !model.gone ? (
         <div className="jp-mm-error" role="alert">
           {model.error}

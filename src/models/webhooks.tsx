@@ -16,7 +16,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import type { IWebhook, IWebhookDelivery, IWebhookTestResult } from '../schema';
 import { errorText } from './api';
-import { TableHead, useRerenderOn } from './components';
+import { ErrorAlert, TableHead, useRerenderOn } from './components';
 import { formatUtc } from './format';
 import { IWebhooksApi, IWebhookInput, WEBHOOK_EVENTS } from './webhooks-api';
 
@@ -288,11 +288,7 @@ function CreateForm(props: {
         value={description}
         set={setDescription}
       />
-      {error ? (
-        <div className="jp-mm-error" role="alert">
-          {error}
-        </div>
-      ) : null}
+      <ErrorAlert message={error} />
       <div className="jp-mm-actions">
         <button
           type="submit"
@@ -476,11 +472,7 @@ function WebhooksList(props: { model: WebhooksModel }): JSX.Element {
   useRerenderOn(model.changed);
   return (
     <>
-      {model.error ? (
-        <div className="jp-mm-error" role="alert">
-          {model.error}
-        </div>
-      ) : null}
+      <ErrorAlert message={model.error} />
       {!model.loaded ? (
         <p className="jp-mm-dim">Loading…</p>
       ) : model.webhooks.length === 0 ? (

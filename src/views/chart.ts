@@ -17,6 +17,7 @@ import {
   XAxisKind
 } from './metrics';
 import { IMetricSeries } from '../schema';
+import { NewestReply } from '../newestReply';
 
 type PlotlyModule = typeof PlotlyTypes;
 
@@ -188,7 +189,7 @@ export class MetricChart {
   }
 
   private async _load(): Promise<void> {
-    const request = ++this._request;
+    const isNewest = this._loads.begin();
     const queries = historyQueries(
       this._runIds,
       this._keys,
@@ -201,7 +202,7 @@ export class MetricChart {
         loadPlotly(),
         Promise.all(queries.map(query => this._api.history(query)))
       ]);
-      if (this._disposed || request !== this._request) {
+      if (this._disposed || !isNewest()) {
         return; // a newer query is on its way
       }
       this._plotly = plotly;
@@ -212,7 +213,7 @@ export class MetricChart {
         this._runIds.indexOf(s.run_id) * 10000 + this._keys.indexOf(s.key);
       this._series = all.sort((a, b) => order(a) - order(b));
     } catch (error) {
-      if (this._disposed || request !== this._request) {
+      if (this._disposed || !isNewest()) {
         return;
       }
       this._error = error instanceof Error ? error.message : String(error);
@@ -344,7 +345,7 @@ export class MetricChart {
   private _grouping: MetricChart.IGrouping | null;
   private _range: [number, number] | null = null;
   private _revision = 0;
-  private _request = 0;
+  private _loads = new NewestReply();
   private _series: IMetricSeries[] = [];
   private _error: string | null = null;
   private _plotly: PlotlyModule | null = null;

@@ -11,12 +11,7 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { ViewsAPI } from './api';
-import {
-  IChartSettings,
-  RUN_COLORS,
-  themeLayout,
-  escapeForPlotly
-} from './chart';
+import { IChartSettings, RUN_COLORS, escapeForPlotly } from './chart';
 import {
   compareRows,
   defaultKey,
@@ -28,7 +23,7 @@ import { Coalescer, LIVE_INTERVAL } from './live';
 import { IStoreEvent } from '../storeEvents';
 import { IFullRun as IRun } from '../schema';
 import { ChartControls, ChartView, StatusBadge } from './widgets';
-import { PlotlyFigure } from './figure';
+import { FigureChoice, figureLayout, PlotlyFigure } from './figure';
 import { Section } from './components/section';
 import { errorText } from '../format';
 import { columnLabel } from '../columns';
@@ -596,34 +591,18 @@ function Scatter(props: { model: CompareModel }): JSX.Element {
   return (
     <div className="jp-mm-scatter">
       <div className="jp-mm-chart-controls">
-        <label>
-          param{' '}
-          <select
-            className="jp-mm-select"
-            value={param}
-            onChange={e => setParam(e.target.value)}
-          >
-            {params.map(p => (
-              <option key={p} value={p}>
-                {p}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          metric{' '}
-          <select
-            className="jp-mm-select"
-            value={metric}
-            onChange={e => setMetric(e.target.value)}
-          >
-            {metrics.map(m => (
-              <option key={m} value={m}>
-                {m}
-              </option>
-            ))}
-          </select>
-        </label>
+        <FigureChoice
+          label="param"
+          value={param}
+          choices={params}
+          onChange={setParam}
+        />
+        <FigureChoice
+          label="metric"
+          value={metric}
+          choices={metrics}
+          onChange={setMetric}
+        />
       </div>
       <PlotlyFigure
         className="jp-mm-scatter-plot"
@@ -645,19 +624,14 @@ function Scatter(props: { model: CompareModel }): JSX.Element {
             hovertemplate: '%{text}<br>%{x} → %{y}<extra></extra>'
           }
         ]}
-        layout={() => ({
-          height: 320,
-          margin: { l: 60, r: 20, t: 20, b: 50 },
-          xaxis: {
-            ...themeLayout().xaxis,
-            title: { text: escapeForPlotly(param) },
-            type: points.numericX ? 'linear' : 'category'
-          },
-          yaxis: {
-            ...themeLayout().yaxis,
-            title: { text: escapeForPlotly(metric) }
-          }
-        })}
+        layout={() =>
+          figureLayout({
+            height: 320,
+            margin: { l: 60, r: 20, t: 20, b: 50 },
+            x: { title: param, type: points.numericX ? 'linear' : 'category' },
+            y: { title: metric }
+          })
+        }
       />
     </div>
   );

@@ -10,6 +10,7 @@ import { Panel, Widget } from '@lumino/widgets';
 import { ViewsAPI } from './api';
 import { IDiffParts, IDiffReply } from './types';
 import { errorText } from '../format';
+import { NewestReply } from '../newestReply';
 
 /**
  * The parts a diff compares, as the `parts` query value.
@@ -88,7 +89,7 @@ export class NotebookDiffView extends Panel {
    * Fetch the diff and render it with nbdime.
    */
   async load(): Promise<void> {
-    const request = ++this._request;
+    const isNewest = this._loads.begin();
     this.node.setAttribute('aria-busy', 'true');
     this._status.textContent = 'Loading the diff…';
     this._body.node.classList.remove('jp-mm-diff-ready');
@@ -103,7 +104,7 @@ export class NotebookDiffView extends Panel {
         this._api.diff(this.runIds[0], this.runIds[1], this._parts),
         import('./nbdime')
       ]);
-      if (request !== this._request || this.isDisposed) {
+      if (!isNewest() || this.isDisposed) {
         return;
       }
       const widget = await nbdime.createDiffWidget(
@@ -111,7 +112,7 @@ export class NotebookDiffView extends Panel {
         reply.diff,
         this._rendermime
       );
-      if (request !== this._request || this.isDisposed) {
+      if (!isNewest() || this.isDisposed) {
         widget.dispose();
         return;
       }
@@ -121,13 +122,13 @@ export class NotebookDiffView extends Panel {
       this._status.textContent = diffSummary(reply);
       this._body.node.classList.add('jp-mm-diff-ready');
     } catch (error) {
-      if (request !== this._request || this.isDisposed) {
+      if (!isNewest() || this.isDisposed) {
         return;
       }
       this._clearBody();
       this._status.textContent = `Could not diff the notebooks: ${errorText(error)}`;
     } finally {
-      if (request === this._request) {
+      if (isNewest()) {
         this.node.removeAttribute('aria-busy');
       }
     }
@@ -183,7 +184,7 @@ export class NotebookDiffView extends Panel {
   private _toggles: Partial<Record<keyof IDiffParts, HTMLInputElement>> = {};
   private _parts: IDiffParts = { sources: true, outputs: true, metadata: true };
   private _reply: IDiffReply | null = null;
-  private _request = 0;
+  private _loads = new NewestReply();
 }
 
 export namespace NotebookDiffView {

@@ -1,11 +1,86 @@
 /**
- * A plotly figure drawn into a div (plotly.js loaded on first use), shared by
- * the compare view and the version view's monitoring report.
+ * A plotly figure drawn into a div (plotly.js loaded on first use), its
+ * layout's size, title and axes, and the pickers above it: shared by the
+ * compare view and the version view's monitoring report.
  */
 
 import * as React from 'react';
 
-import { loadPlotly, themeChanged, themeLayout } from './chart';
+import {
+  escapeForPlotly,
+  loadPlotly,
+  themeChanged,
+  themeLayout
+} from './chart';
+
+/**
+ * One axis of a figure: its title (user text, escaped) and plotly type.
+ */
+export interface IFigureAxis {
+  title?: string;
+  type?: 'linear' | 'category' | 'date';
+}
+
+/**
+ * A figure's layout: size, margins, title and the theme's axes with their
+ * own titles and types. Titles are user text: escaped for plotly.
+ */
+export function figureLayout(options: {
+  height: number;
+  margin: { l: number; r: number; t: number; b: number };
+  title?: string;
+  x?: IFigureAxis;
+  y?: IFigureAxis;
+}): Record<string, unknown> {
+  const theme = themeLayout();
+  const axis = (base: unknown, own: IFigureAxis = {}) => ({
+    ...(base as object),
+    ...(own.title !== undefined
+      ? { title: { text: escapeForPlotly(own.title) } }
+      : {}),
+    ...(own.type ? { type: own.type } : {})
+  });
+  return {
+    height: options.height,
+    margin: options.margin,
+    ...(options.title !== undefined
+      ? { title: { text: escapeForPlotly(options.title) } }
+      : {}),
+    xaxis: axis(theme.xaxis, options.x),
+    yaxis: axis(theme.yaxis, options.y)
+  };
+}
+
+/**
+ * A labelled drop-down of a figure's controls (which key, which feature):
+ * the choices as they are, each its own label.
+ */
+export function FigureChoice(props: {
+  label: string;
+  value: string;
+  choices: ReadonlyArray<string>;
+  onChange: (value: string) => void;
+  className?: string;
+}): JSX.Element {
+  return (
+    <label>
+      {props.label}{' '}
+      <select
+        className={
+          props.className ? `jp-mm-select ${props.className}` : 'jp-mm-select'
+        }
+        value={props.value}
+        onChange={e => props.onChange(e.target.value)}
+      >
+        {props.choices.map(c => (
+          <option key={c} value={c}>
+            {c}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
 
 /**
  * A plotly figure drawn (lazily) into a div whenever `deps` change.

@@ -28,7 +28,12 @@ import {
 
 import { CommandIDs } from '../commandIds';
 import { mmIcon } from '../icons';
-import { openInMainArea } from '../mainArea';
+import {
+  activateOpen,
+  addToPalette,
+  openInMainArea,
+  TRACKING_CATEGORY
+} from '../mainArea';
 import { ViewsAPI } from './api';
 import type { CompareViewWidget } from './compareview';
 import type { NotebookDiffView } from './diffview';
@@ -38,14 +43,16 @@ import { EventGaps } from './live';
 import { compareTabLabel, reusableView, runTabLabel } from './tabs';
 
 /**
- * Palette category of the commands.
- */
-const CATEGORY = 'Model Tracking';
-
-/**
  * A run id: 32 lowercase hex characters.
  */
 const RUN_ID = /^[0-9a-f]{32}$/;
+
+/**
+ * What pinning a view's tab does, and unpinning it (the Pin button's and the
+ * tab context menu's tooltips).
+ */
+const PIN_TIP = 'Keep this tab: the next run opens in another one';
+const UNPIN_TIP = 'Unpin: the next run opened replaces this tab';
 
 /**
  * The query parameter naming a run to open when JupyterLab starts.
@@ -142,23 +149,30 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
     });
 
     // Run and compare views are reused: opening another run replaces the
-    // unpinned view (an italic tab); a pinned one stays until closed.
+    // unpinned view (an italic tab); a pinned one stays until closed. The
+    // view's Pin button and its tab's context menu pin and unpin it.
     const pinned = new WeakSet<Widget>();
     const isPinned = (widget: Widget) => pinned.has(widget);
-    const setPinned = (
-      widget: MainAreaWidget,
-      pin: boolean,
-      button: ToolbarButton,
-      tracker: WidgetTracker<MainAreaWidget<any>>
-    ) => {
+    // Each view's Pin button and how its tracker saves it.
+    const pins = new WeakMap<
+      Widget,
+      { button: ToolbarButton; save: () => void }
+    >();
+    const pinnable = (widget: Widget | null | undefined) =>
+      widget && pins.has(widget) ? widget : null;
+    const setPinned = (widget: Widget, pin: boolean) => {
       if (pin) {
         pinned.add(widget);
       } else {
         pinned.delete(widget);
       }
       widget.title.className = pin ? 'jp-mm-mod-pinned' : 'jp-mm-mod-preview';
-      button.pressed = pin;
-      void tracker.save(widget); // the restorer keeps the pin
+      const view = pins.get(widget);
+      if (view) {
+        view.button.pressed = pin;
+        view.save(); // the restorer keeps the pin
+      }
+      commands.notifyCommandChanged(CommandIDs.togglePinTab);
     };
     // The view a new one replaces (none while every open one is pinned).
     const unpinned = <T extends MainAreaWidget>(tracker: WidgetTracker<T>) =>
@@ -166,21 +180,57 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
         tracker.filter(() => true),
         isPinned
       );
-    const addPinButton = (
-      widget: MainAreaWidget,
-      tracker: WidgetTracker<MainAreaWidget<any>>,
+    const addPinButton = <T extends MainAreaWidget>(
+      widget: T,
+      tracker: WidgetTracker<T>,
       pin: boolean
     ) => {
       const button = new ToolbarButton({
         label: 'Pin',
         className: 'jp-mm-pin',
-        tooltip: 'Keep this tab: the next run opens in another one',
-        pressedTooltip: 'Unpin: the next run opened replaces this tab',
-        onClick: () => setPinned(widget, !isPinned(widget), button, tracker)
+        tooltip: PIN_TIP,
+        pressedTooltip: UNPIN_TIP,
+        onClick: () => setPinned(widget, !isPinned(widget))
       });
+      pins.set(widget, { button, save: () => void tracker.save(widget) });
       widget.toolbar.addItem('pin', button);
-      setPinned(widget, pin, button, tracker);
+      setPinned(widget, pin);
     };
+    // The run or compare view whose tab was right-clicked (JupyterLab's own
+    // tab commands find it the same way), else the current one.
+    const tabView = () => {
+      const tab = app.contextMenuHitTest(node => !!node.dataset.id);
+      if (!tab) {
+        return pinnable(shell.currentWidget);
+      }
+      return pinnable(
+        runs.find(w => w.id === tab.dataset.id) ??
+          compares.find(w => w.id === tab.dataset.id)
+      );
+    };
+    commands.addCommand(CommandIDs.togglePinTab, {
+      label: () => {
+        const view = tabView();
+        return view && isPinned(view) ? 'Unpin Tab' : 'Pin Tab';
+      },
+      caption: () => {
+        const view = tabView();
+        return view && isPinned(view) ? UNPIN_TIP : PIN_TIP;
+      },
+      describedBy: { args: { type: 'object', properties: {} } },
+      isVisible: () => tabView() !== null,
+      execute: () => {
+        const view = tabView();
+        if (view) {
+          setPinned(view, !isPinned(view));
+        }
+      }
+    });
+    app.contextMenu.addItem({
+      command: CommandIDs.togglePinTab,
+      selector: '#jp-main-dock-panel .lm-DockPanel-tabBar .lm-TabBar-tab',
+      rank: 3
+    });
     // Tab titles are run names; a name two open run views share gets the
     // short id (so every open run view is relabelled when one comes or goes).
     const relabelRuns = () => {
@@ -235,6 +285,21 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
       return ids;
     };
 
+    /**
+     * A command's `execute` acting on the run ids of its arguments, asked for
+     * when missing (nothing happens when the user cancels).
+     */
+    const onRunIds =
+      <T>(
+        title: string,
+        count: number,
+        act: (runIds: string[], args: ReadonlyPartialJSONObject) => Promise<T>
+      ) =>
+      async (args: ReadonlyPartialJSONObject): Promise<T | undefined> => {
+        const ids = await runIdsOrAsk(args, title, count);
+        return ids ? act(ids, args) : undefined;
+      };
+
     const restoreSnapshot = async (runId: string): Promise<void> => {
       const reply = await api.snapshot(runId);
       if (!reply) {
@@ -265,15 +330,13 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
       caption: 'Open a run in the main area',
       describedBy: runIdArgs('runId', 'the run id (32 hex characters)'),
       icon: args => (args.runId ? mmIcon : undefined),
-      execute: async args => {
-        const ids = await runIdsOrAsk(args, 'Open run', 1);
-        if (!ids) {
-          return;
-        }
-        const runId = ids[0];
-        const existing = runs.find(w => w.content.runId === runId);
+      execute: onRunIds('Open run', 1, async ([runId], args) => {
+        const existing = activateOpen(
+          shell,
+          runs,
+          w => w.content.runId === runId
+        );
         if (existing) {
-          shell.activateById(existing.id);
           return existing;
         }
         const pin = args.pinned === true;
@@ -308,24 +371,21 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
         widget.disposed.connect(relabelRuns);
         await model.load();
         return widget;
-      }
+      })
     });
 
     commands.addCommand(CommandIDs.compareRuns, {
       label: 'Compare Runs…',
       caption: 'Compare runs side by side',
       describedBy: runIdArgs('runIds', 'run ids'),
-      execute: async args => {
-        const runIds = await runIdsOrAsk(args, 'Compare runs', 2);
-        if (!runIds) {
-          return;
-        }
+      execute: onRunIds('Compare runs', 2, async (runIds, args) => {
         const key = runIds.join(',');
-        const existing = compares.find(
+        const existing = activateOpen(
+          shell,
+          compares,
           w => w.content.model.runIds.join(',') === key
         );
         if (existing) {
-          shell.activateById(existing.id);
           return existing;
         }
         const pin = args.pinned === true;
@@ -357,76 +417,64 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
         });
         await model.load();
         return widget;
-      }
+      })
     });
 
     commands.addCommand(CommandIDs.diffRuns, {
       label: 'Diff Notebooks of Two Runs…',
       caption: 'Show the notebook diff between two runs’ snapshots (nbdime)',
       describedBy: runIdArgs('runIds', '[base, other] run ids'),
-      execute: async args => {
-        const runIds = await runIdsOrAsk(
-          args,
-          'Diff the notebooks of two runs',
-          2
-        );
-        if (!runIds) {
-          return;
+      execute: onRunIds(
+        'Diff the notebooks of two runs',
+        2,
+        async ([base, other]) => {
+          const existing = activateOpen(
+            shell,
+            diffs,
+            w => w.content.runIds[0] === base && w.content.runIds[1] === other
+          );
+          if (existing) {
+            return existing;
+          }
+          const { NotebookDiffView } = await import('./diffview');
+          const content = new NotebookDiffView({
+            api,
+            rendermime,
+            base,
+            other,
+            labels: [base.slice(0, 8), other.slice(0, 8)]
+          });
+          const widget = openInMainArea(shell, diffs, content, {
+            id: `jupyter-mm-diff-${base}-${other}`,
+            label: `Diff ${base.slice(0, 6)}…${other.slice(0, 6)}`,
+            caption: `Notebook diff: ${base} → ${other}`
+          });
+          await content.load();
+          return widget;
         }
-        const [base, other] = runIds;
-        const existing = diffs.find(
-          w => w.content.runIds[0] === base && w.content.runIds[1] === other
-        );
-        if (existing) {
-          shell.activateById(existing.id);
-          return existing;
-        }
-        const { NotebookDiffView } = await import('./diffview');
-        const content = new NotebookDiffView({
-          api,
-          rendermime,
-          base,
-          other,
-          labels: [base.slice(0, 8), other.slice(0, 8)]
-        });
-        const widget = openInMainArea(shell, diffs, content, {
-          id: `jupyter-mm-diff-${base}-${other}`,
-          label: `Diff ${base.slice(0, 6)}…${other.slice(0, 6)}`,
-          caption: `Notebook diff: ${base} → ${other}`
-        });
-        await content.load();
-        return widget;
-      }
+      )
     });
 
     commands.addCommand(CommandIDs.restoreSnapshot, {
       label: 'Restore Run Snapshot to a New Notebook…',
       caption: 'Create a new notebook from a run’s notebook snapshot',
       describedBy: runIdArgs('runId', 'the run id (32 hex characters)'),
-      execute: async args => {
-        const ids = await runIdsOrAsk(args, 'Restore snapshot', 1);
-        if (!ids) {
-          return;
-        }
-        const runId = ids[0];
+      execute: onRunIds('Restore snapshot', 1, async ([runId]) => {
         try {
           await restoreSnapshot(runId);
         } catch (error) {
           await showErrorMessage('Restore snapshot', error as Error);
         }
-      }
+      })
     });
 
-    if (palette) {
-      for (const command of [
-        CommandIDs.openRun,
-        CommandIDs.compareRuns,
-        CommandIDs.diffRuns,
-        CommandIDs.restoreSnapshot
-      ]) {
-        palette.addItem({ command, category: CATEGORY });
-      }
-    }
+    addToPalette(palette, TRACKING_CATEGORY, [
+      CommandIDs.openRun,
+      CommandIDs.compareRuns,
+      CommandIDs.diffRuns,
+      CommandIDs.restoreSnapshot,
+      CommandIDs.togglePinTab
+    ]);
 
     if (restorer) {
       void restorer.restore(runs, {

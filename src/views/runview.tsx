@@ -14,6 +14,7 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import { Signal } from '@lumino/signaling';
 
+import { NO_RUN_MODEL } from '../models/format';
 import { RunViewModel } from './runmodel';
 import { ArtifactBrowser } from './components/artifactBrowser';
 import { DatasetsTable } from './components/datasetsTable';
@@ -143,7 +144,7 @@ export function RunView(props: {
             title={
               model.models?.models.length
                 ? 'Register one of this run’s models as a new model version'
-                : 'This run holds no model (mm.log_model or the mlflow client’s log_model)'
+                : NO_RUN_MODEL
             }
             onClick={() =>
               void context.register?.(run.id).then(() => model.reloadFiles())

@@ -193,6 +193,18 @@ export async function snapshotPhase(
   return r.ok() ? ((await r.json()).phase as string) : r.status();
 }
 
+/** Switch JupyterLab to the dark or the light theme. */
+export async function setTheme(
+  page: IJupyterLabPageFixture,
+  theme: 'dark' | 'light'
+): Promise<void> {
+  if (theme === 'dark') {
+    await page.theme.setDarkTheme();
+  } else {
+    await page.theme.setLightTheme();
+  }
+}
+
 /** The dialog that is open (JupyterLab shows one at a time). */
 export function dialog(page: Page): Locator {
   return page.locator('.jp-Dialog');

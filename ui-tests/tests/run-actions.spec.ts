@@ -17,6 +17,7 @@ import {
   runPanel,
   runRows,
   selectExperiment,
+  setTheme,
   SIDEBAR,
   snapshotPhase,
   uploadNotebook
@@ -229,12 +230,13 @@ test.describe('run panel actions', () => {
       expect(await page.contents.deleteFile(opened.path)).toBe(true);
     });
 
-    await test.step('register model: only for a run that logged one', async () => {
+    await test.step('register model: only for a run that holds one, saying why', async () => {
       await page.sidebar.openTab(SIDEBAR);
       let menu = await contextMenu(page, plain);
-      await expect(menuItem(menu, 'jupyter-mm:register-run-model')).toHaveClass(
-        /lm-mod-disabled/
-      );
+      // The server's answer (GET runs/{id}/models) redraws the open menu.
+      const none = menuItem(menu, 'jupyter-mm:register-run-model');
+      await expect(none).toHaveClass(/lm-mod-disabled/);
+      await expect(none).toContainText('(no model)');
       await page.keyboard.press('Escape');
       await expect(menu).toBeHidden();
 
@@ -242,10 +244,11 @@ test.describe('run panel actions', () => {
       const register = menuItem(menu, 'jupyter-mm:register-run-model');
       await expect(register).not.toHaveClass(/lm-mod-disabled/);
       await register.click();
-      // The run is known: the form offers its models, this one chosen.
+      // The Models panel's form, on the run's model.
       const form = dialog(page);
-      await expect(form.locator('[name="runId"]')).toHaveCount(0);
-      await expect(form.locator('[name="path"]')).toHaveValue('models/clf');
+      await expect(form.locator('select[name="path"]')).toHaveValue(
+        'models/clf'
+      );
       await form.locator('[name="name"]').fill(MODEL);
       await form.getByRole('button', { name: 'Register', exact: true }).click();
       await expect
@@ -264,9 +267,11 @@ test.describe('run panel actions', () => {
         .toEqual([[1, withModel]]);
     });
 
-    await test.step('a script run: notebook actions disabled, saying why; its MLflow model registrable', async () => {
-      // A run logged by a script, with a model logged over MLflow's protocol
-      // (what `mlflow.sklearn.log_model` sends first).
+    // A run logged by a script, whose only model is an MLflow logged model
+    // it logged as an output (`mlflow.log_outputs`): no run tag names it.
+    let script = '';
+    let modelId = '';
+    await test.step('a script run with an MLflow logged-model output', async () => {
       const created = await request.post(`${API}/runs`, {
         data: {
           experiment_name: EXPERIMENT,
@@ -275,57 +280,69 @@ test.describe('run panel actions', () => {
         }
       });
       expect(created.status()).toBe(201);
-      const script = (await created.json()) as IRestRun & {
+      const run = (await created.json()) as IRestRun & {
         experiment_id: string;
       };
-      const logged = await request.post(
-        '/jupyter-mm/mlflow/api/2.0/mlflow/logged-models',
-        {
-          data: {
-            experiment_id: script.experiment_id,
-            source_run_id: script.id,
-            name: 'mlflow-rf'
-          }
+      script = run.id;
+      const mlflow = '/jupyter-mm/mlflow/api/2.0/mlflow';
+      const logged = await request.post(`${mlflow}/logged-models`, {
+        data: {
+          experiment_id: run.experiment_id,
+          name: 'mlflow-rf',
+          model_type: 'sklearn'
         }
-      );
+      });
       expect(logged.ok()).toBe(true);
-      const info = (await logged.json()).model.info;
-      const modelId = info.model_id as string;
-      // Then its MLmodel, through the artifacts proxy: a model is offered
-      // once it has one.
-      const put = await request.put(
-        '/jupyter-mm/mlflow/api/2.0/mlflow-artifacts/artifacts/' +
-          (info.artifact_uri as string).replace('mlflow-artifacts:/', '') +
-          '/MLmodel',
-        { data: 'flavors:\n  sklearn: {}\n' }
+      modelId = (await logged.json()).model.info.model_id as string;
+      const output = await request.post(`${mlflow}/runs/outputs`, {
+        data: { run_id: script, models: [{ model_id: modelId }] }
+      });
+      expect(output.ok()).toBe(true);
+      expect(Object.keys((await getRun(request, script)).tags)).not.toContain(
+        'mm.mlflow.models'
       );
-      expect(put.ok()).toBe(true);
       await page.evaluate(() =>
         window.jupyterapp.commands.execute('jupyter-mm:refresh-runs')
       );
-      await expect(rowOf(page, script.id)).toHaveCount(1);
-
-      const menu = await contextMenu(page, script.id);
-      const cell = menuItem(menu, 'jupyter-mm:open-run-notebook');
-      await expect(cell).toHaveClass(/lm-mod-disabled/);
-      await expect(cell).toContainText('not from a notebook');
-      const snapshot = menuItem(menu, 'jupyter-mm:open-run-snapshot');
-      await expect(snapshot).toHaveClass(/lm-mod-disabled/);
-      await expect(snapshot).toContainText('(none)');
-      const register = menuItem(menu, 'jupyter-mm:register-run-model');
-      await expect(register).not.toHaveClass(/lm-mod-disabled/);
-      await register.click();
-      const form = dialog(page);
-      // The run is known; its MLflow logged model is offered by name.
-      await expect(form.locator('[name="runId"]')).toHaveCount(0);
-      await expect(form.locator('[name="path"]')).toHaveValue(
-        `models:/${modelId}`
-      );
-      await expect(form.locator('[name="path"] option:checked')).toContainText(
-        'mlflow-rf (MLflow logged model'
-      );
-      await form.getByRole('button', { name: 'Cancel' }).click();
-      await expect(form).toHaveCount(0);
+      await expect(rowOf(page, script)).toHaveCount(1);
     });
+
+    for (const [i, theme] of (['dark', 'light'] as const).entries()) {
+      await test.step(`${theme} theme: the script run's notebook actions say why not; its MLflow model is registered from the menu`, async () => {
+        await setTheme(page, theme);
+        // Registering opens the Models panel: back to the runs.
+        await page.sidebar.openTab(SIDEBAR);
+        const menu = await contextMenu(page, script);
+        const cell = menuItem(menu, 'jupyter-mm:open-run-notebook');
+        await expect(cell).toHaveClass(/lm-mod-disabled/);
+        await expect(cell).toContainText('not from a notebook');
+        const snapshot = menuItem(menu, 'jupyter-mm:open-run-snapshot');
+        await expect(snapshot).toHaveClass(/lm-mod-disabled/);
+        await expect(snapshot).toContainText('(none)');
+        const register = menuItem(menu, 'jupyter-mm:register-run-model');
+        await expect(register).not.toHaveClass(/lm-mod-disabled/);
+        await expect(register).not.toContainText('(no model)');
+        await register.click();
+        const form = dialog(page);
+        const pick = form.locator('select[name="path"]');
+        await expect(pick).toHaveValue(`models:/${modelId}`);
+        await expect(pick.locator('option')).toHaveText([
+          /^mlflow-rf \(MLflow logged model, sklearn, /
+        ]);
+        await form.locator('[name="name"]').fill(`${MODEL}-mlflow`);
+        await form
+          .getByRole('button', { name: 'Register', exact: true })
+          .click();
+        await expect(form).toHaveCount(0);
+        // The version records the logged model.
+        const url = `${API}/registry/models/${MODEL}-mlflow/versions/${i + 1}`;
+        await expect
+          .poll(async () => (await request.get(url)).status())
+          .toBe(200);
+        expect((await (await request.get(url)).json()).source).toBe(
+          `models:/${modelId}`
+        );
+      });
+    }
   });
 });

@@ -299,6 +299,37 @@ function runTabs(page: Page): Locator {
   );
 }
 
+/** The main-area tab of one run's view. */
+function runTab(page: Page, runId: string): Locator {
+  return page.locator(
+    `#jp-main-dock-panel .lm-TabBar-tab[data-id="jupyter-mm-run-${runId}"]`
+  );
+}
+
+/**
+ * Right-click a run view's tab: its context menu's pin item, once open.
+ */
+async function tabPinItem(page: Page, runId: string): Promise<Locator> {
+  await runTab(page, runId).click({ button: 'right' });
+  const item = page.locator(
+    '.lm-Menu .lm-Menu-item[data-command="jupyter-mm:toggle-pin-tab"]'
+  );
+  await expect(item).toBeVisible();
+  return item;
+}
+
+/** Choose "Pin Tab" or "Unpin Tab" (`label`) in a run view's tab menu. */
+async function togglePinFromTab(
+  page: Page,
+  runId: string,
+  label: 'Pin Tab' | 'Unpin Tab'
+): Promise<void> {
+  const item = await tabPinItem(page, runId);
+  await expect(item).toHaveText(label);
+  await item.click();
+  await expect(item).toHaveCount(0);
+}
+
 for (const theme of ['light', 'dark'] as const) {
   test.describe(`runs workspace (${theme} theme)`, () => {
     test.use({ autoGoto: true });
@@ -502,12 +533,16 @@ for (const theme of ['light', 'dark'] as const) {
       await execute(page, 'jupyter-mm:open-run', { runId: beta });
       await expect(runTabs(page)).toHaveText(['beta']);
       await expect(page.locator(`#jupyter-mm-run-${alpha}`)).toHaveCount(0);
-      // Pinned, it stays; the next run opens beside it.
+      // Pinned from its tab's context menu (the view's Pin button follows),
+      // it stays; the next run opens beside it.
+      // (the view behind another tab is hidden, its button too)
       const pin = page
         .locator(`#jupyter-mm-run-${beta}`)
-        .getByRole('button', { name: 'Pin' });
-      await pin.click();
+        .getByRole('button', { name: 'Pin', includeHidden: true });
+      await expect(pin).toHaveAttribute('aria-pressed', 'false');
+      await togglePinFromTab(page, beta, 'Pin Tab');
       await expect(pin).toHaveAttribute('aria-pressed', 'true');
+      await expect(runTabs(page)).toHaveClass(/jp-mm-mod-pinned/);
       await execute(page, 'jupyter-mm:open-run', { runId: gamma });
       // Same names: the short id tells the tabs apart.
       await expect(runTabs(page)).toHaveText([
@@ -517,6 +552,21 @@ for (const theme of ['light', 'dark'] as const) {
       await execute(page, 'jupyter-mm:open-run', { runId: alpha });
       await expect(runTabs(page)).toHaveText([`beta`, 'alpha']);
       await expect(page.locator(`#jupyter-mm-run-${beta}`)).toHaveCount(1);
+      // The button pins too, and the tab's menu then offers to unpin.
+      await page
+        .locator(`#jupyter-mm-run-${alpha}`)
+        .getByRole('button', { name: 'Pin' })
+        .click();
+      await togglePinFromTab(page, beta, 'Unpin Tab');
+      await expect(pin).toHaveAttribute('aria-pressed', 'false');
+      await expect(runTab(page, beta)).toHaveClass(/jp-mm-mod-preview/);
+      // Unpinned again, beta is the view the next run replaces.
+      await execute(page, 'jupyter-mm:open-run', { runId: gamma });
+      await expect(runTab(page, gamma)).toHaveCount(1);
+      await expect(page.locator(`#jupyter-mm-run-${beta}`)).toHaveCount(0);
+      await expect(runTabs(page)).toHaveText(['beta', 'alpha']);
+      await expect(await tabPinItem(page, alpha)).toHaveText('Unpin Tab');
+      await page.keyboard.press('Escape');
     });
   });
 }

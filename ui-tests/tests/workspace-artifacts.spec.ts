@@ -6,9 +6,8 @@
  * and the dark theme. Markup in a file is shown as text, never run.
  */
 import { expect, test } from '@jupyterlab/galata';
-import type { IJupyterLabPageFixture } from '@jupyterlab/galata';
 import type { Locator } from '@playwright/test';
-import { execute, trackNotebook } from './helpers';
+import { execute, setTheme, trackNotebook } from './helpers';
 
 // Its own experiment and run names: other spec files log into the same store.
 const EXPERIMENT = 'ui-workspace-artifacts';
@@ -87,17 +86,6 @@ async function ink(locator: Locator): Promise<'light' | 'dark'> {
   const color = await locator.evaluate(n => getComputedStyle(n).color);
   const [r, g, b] = (color.match(/\d+/g) ?? []).map(Number);
   return (r + g + b) / 3 > 128 ? 'light' : 'dark';
-}
-
-async function setTheme(
-  page: IJupyterLabPageFixture,
-  theme: 'light' | 'dark'
-): Promise<void> {
-  if (theme === 'dark') {
-    await page.theme.setDarkTheme();
-  } else {
-    await page.theme.setLightTheme();
-  }
 }
 
 test.describe('the run view’s artifact browser', () => {

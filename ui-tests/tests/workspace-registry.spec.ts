@@ -8,8 +8,15 @@
  * must decide, and can turn four eyes off (an audited policy change). Every
  * step in the dark and the light theme.
  */
-import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
-import { API, dialog, execute, openNotebook, uploadNotebook } from './helpers';
+import { expect, test } from '@jupyterlab/galata';
+import {
+  API,
+  dialog,
+  execute,
+  openNotebook,
+  setTheme,
+  uploadNotebook
+} from './helpers';
 
 const RUN = 'mlflow-logged-clf';
 
@@ -28,17 +35,6 @@ function mlflowCells(trackingUri: string): string[] {
       "print('logged')"
     ].join('\n')
   ];
-}
-
-async function setTheme(
-  page: IJupyterLabPageFixture,
-  theme: 'dark' | 'light'
-): Promise<void> {
-  if (theme === 'dark') {
-    await page.theme.setDarkTheme();
-  } else {
-    await page.theme.setLightTheme();
-  }
 }
 
 test.describe('runs workspace: registering and approving', () => {
