@@ -11,6 +11,7 @@ import { ViewsAPI } from './api';
 import {
   historyQueries,
   relayoutXRange,
+  sameRange,
   seriesToTraces,
   XAxisKind
 } from './metrics';
@@ -51,6 +52,19 @@ export const RUN_COLORS = [
   '#bcbd22',
   '#17becf'
 ];
+
+/**
+ * The colour of the run at `index`: plotly's cycle, then (beyond ten runs)
+ * hues a golden angle apart, so twenty runs still get twenty colours.
+ */
+export function runColor(index: number): string {
+  const i = Math.max(index, 0);
+  if (i < RUN_COLORS.length) {
+    return RUN_COLORS[i];
+  }
+  const hue = Math.round((i * 137.508) % 360);
+  return `hsl(${hue}, 65%, ${i % 2 ? 42 : 55}%)`;
+}
 
 /**
  * Chart display settings shared by the charts of a view.
@@ -108,6 +122,9 @@ export class MetricChart {
     this._name = options.name;
     this._color = options.color;
     this._title = options.title ?? '';
+    this._legend = options.legend ?? true;
+    this._onXRange = options.onXRange;
+    this._range = options.xRange ?? null;
     themeChanged.connect(this._onTheme, this);
     if (typeof ResizeObserver !== 'undefined') {
       this._resizeObserver = new ResizeObserver(() => this._resize());
@@ -145,6 +162,18 @@ export class MetricChart {
    * Query the visible range again and redraw (live updates).
    */
   refresh(): Promise<void> {
+    return this._load();
+  }
+
+  /**
+   * Show the x range `range` (null: all), as if the user had zoomed there;
+   * `onXRange` is not called (the caller is why it changed).
+   */
+  setXRange(range: [number, number] | null): Promise<void> {
+    if (sameRange(range, this._range)) {
+      return Promise.resolve();
+    }
+    this._range = range;
     return this._load();
   }
 
@@ -223,7 +252,8 @@ export class MetricChart {
       color: this._color
     });
     const theme = themeLayout();
-    const legend = traces.filter(t => t.showlegend !== false).length > 1;
+    const legend =
+      this._legend && traces.filter(t => t.showlegend !== false).length > 1;
     const layout: Partial<PlotlyTypes.Layout> = {
       ...theme,
       // Left-aligned: the toolbar (top right, on hover) must not cover it.
@@ -254,9 +284,13 @@ export class MetricChart {
       uirevision: `${this._revision}`,
       xaxis: {
         ...theme.xaxis,
-        title: {
-          text: this._settings.axis === 'step' ? 'step' : 'seconds since start'
-        }
+        title: { text: AXIS_TITLES[this._settings.axis] },
+        type: this._settings.axis === 'wall' ? 'date' : 'linear',
+        // The range is this chart's state (set by a zoom here or, through
+        // `setXRange`, in a chart it follows), so a redraw keeps it.
+        ...(this._range
+          ? { range: [...this._range], autorange: false }
+          : { autorange: true })
       },
       yaxis: {
         ...theme.yaxis,
@@ -286,20 +320,12 @@ export class MetricChart {
 
   private _onRelayout(event: Record<string, unknown>): void {
     const range = relayoutXRange(event);
-    if (range === undefined) {
-      return;
-    }
-    if (
-      (range === null && this._range === null) ||
-      (range !== null &&
-        this._range !== null &&
-        range[0] === this._range[0] &&
-        range[1] === this._range[1])
-    ) {
+    if (range === undefined || sameRange(range, this._range)) {
       return;
     }
     this._range = range;
     void this._load();
+    this._onXRange?.(range);
   }
 
   private _resize(): void {
@@ -320,6 +346,8 @@ export class MetricChart {
   private _name?: (s: IMetricSeries) => string;
   private _color?: (s: IMetricSeries, index: number) => string | undefined;
   private _title: string;
+  private _legend: boolean;
+  private _onXRange?: (range: [number, number] | null) => void;
   private _range: [number, number] | null = null;
   private _revision = 0;
   private _request = 0;
@@ -346,8 +374,30 @@ export namespace MetricChart {
     title?: string;
     name?: (series: IMetricSeries) => string;
     color?: (series: IMetricSeries, index: number) => string | undefined;
+    /**
+     * Whether the chart draws its own legend (default true; a view showing
+     * one legend for all its charts says false).
+     */
+    legend?: boolean;
+    /**
+     * The x range to start with (null or absent: all).
+     */
+    xRange?: [number, number] | null;
+    /**
+     * Called when the user zooms or pans the x axis (null: back to all).
+     */
+    onXRange?: (range: [number, number] | null) => void;
   }
 }
+
+/**
+ * The x axis title of each axis kind.
+ */
+const AXIS_TITLES: Record<XAxisKind, string> = {
+  step: 'step',
+  time: 'seconds since start',
+  wall: 'wall time'
+};
 
 /**
  * Escape text for plotly labels, which interpret a subset of HTML tags.

@@ -7,13 +7,12 @@
 
 import * as React from 'react';
 
-import { ReactWidget } from '@jupyterlab/ui-components';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { ViewsAPI } from './api';
 import {
   IChartSettings,
-  RUN_COLORS,
+  runColor,
   themeLayout,
   escapeForPlotly
 } from './chart';
@@ -27,7 +26,14 @@ import {
 import { Coalescer, LIVE_INTERVAL } from './live';
 import { IStoreEvent } from '../storeEvents';
 import { IFullRun as IRun } from '../schema';
-import { ChartControls, ChartView, StatusBadge } from './widgets';
+import {
+  ChartControls,
+  ChartView,
+  KeySelect,
+  LoadingRuns,
+  ModelViewWidget,
+  RunLegend
+} from './widgets';
 import { PlotlyFigure } from './figure';
 import { Section } from './components/section';
 import { errorText } from '../format';
@@ -117,9 +123,7 @@ export class CompareModel {
   }
 
   color(runId: string): string {
-    return RUN_COLORS[
-      Math.max(this.runIds.indexOf(runId), 0) % RUN_COLORS.length
-    ];
+    return runColor(this.runIds.indexOf(runId));
   }
 
   /**
@@ -184,21 +188,12 @@ export interface ICompareContext {
   openDiff: (base: string, other: string) => void;
 }
 
-export class CompareViewWidget extends ReactWidget {
+export class CompareViewWidget extends ModelViewWidget<CompareModel> {
   constructor(
-    readonly model: CompareModel,
+    model: CompareModel,
     private _context: ICompareContext
   ) {
-    super();
-    this.addClass('jp-mm-view');
-    this.addClass('jp-mm-compareview');
-    model.changed.connect(() => this.update(), this);
-  }
-
-  dispose(): void {
-    this.model.dispose();
-    Signal.clearData(this);
-    super.dispose();
+    super(model, 'jp-mm-compareview');
   }
 
   render(): JSX.Element {
@@ -212,11 +207,7 @@ export function CompareView(props: {
 }): JSX.Element {
   const { model, context } = props;
   if (!model.loaded) {
-    return (
-      <div className="jp-mm-view-body">
-        <p className="jp-mm-loading">Loading {model.runIds.length} runs…</p>
-      </div>
-    );
+    return <LoadingRuns count={model.runIds.length} />;
   }
   const runs = model.runs;
   return (
@@ -229,25 +220,13 @@ export function CompareView(props: {
           Could not load run {e}
         </p>
       ))}
-      <ul className="jp-mm-compare-runs" aria-label="Runs compared">
-        {runs.map(run => (
-          <li key={run.id}>
-            <span
-              className="jp-mm-swatch"
-              style={{ background: model.color(run.id) }}
-              aria-hidden="true"
-            />
-            <button
-              className="jp-mm-link"
-              onClick={() => context.openRun(run.id)}
-              title={`Open run ${run.id}`}
-            >
-              {model.label(run.id)}
-            </button>{' '}
-            <StatusBadge status={run.status} />
-          </li>
-        ))}
-      </ul>
+      <RunLegend
+        runs={runs}
+        label="Runs compared"
+        color={id => model.color(id)}
+        name={id => model.label(id)}
+        openRun={context.openRun}
+      />
       <CompareCharts model={model} />
       <Section title="Params and metrics">
         <CompareTable model={model} />
@@ -451,34 +430,18 @@ function Scatter(props: { model: CompareModel }): JSX.Element {
   return (
     <div className="jp-mm-scatter">
       <div className="jp-mm-chart-controls">
-        <label>
-          param{' '}
-          <select
-            className="jp-mm-select"
-            value={param}
-            onChange={e => setParam(e.target.value)}
-          >
-            {params.map(p => (
-              <option key={p} value={p}>
-                {p}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          metric{' '}
-          <select
-            className="jp-mm-select"
-            value={metric}
-            onChange={e => setMetric(e.target.value)}
-          >
-            {metrics.map(m => (
-              <option key={m} value={m}>
-                {m}
-              </option>
-            ))}
-          </select>
-        </label>
+        <KeySelect
+          label="param"
+          value={param}
+          keys={params}
+          onChange={setParam}
+        />
+        <KeySelect
+          label="metric"
+          value={metric}
+          keys={metrics}
+          onChange={setMetric}
+        />
       </div>
       <PlotlyFigure
         className="jp-mm-scatter-plot"
