@@ -159,6 +159,7 @@ export function ChartControls(props: {
         x axis{' '}
         <select
           className="jp-mm-select"
+          aria-label="x axis"
           value={settings.axis}
           onChange={e =>
             onChange({
@@ -268,6 +269,7 @@ export function KeySelect(props: {
       {props.label}{' '}
       <select
         className="jp-mm-select"
+        aria-label={props.label}
         value={props.value}
         disabled={props.keys.length === 0}
         onChange={e => e.target.value && props.onChange(e.target.value)}
