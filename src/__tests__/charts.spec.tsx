@@ -27,6 +27,7 @@ import {
   removeChart,
   SharedXRange,
   shownCharts,
+  unionRange,
   withSettings
 } from '../views/charts';
 import { ChartsModel, ChartsView, IChartsMemory } from '../views/chartsview';
@@ -35,6 +36,7 @@ import {
   relayoutXRange,
   wallMs,
   wallX,
+  xExtent,
   xValues
 } from '../views/metrics';
 
@@ -163,6 +165,26 @@ describe('shared x range', () => {
   });
 });
 
+describe('the charts’ common x range', () => {
+  const series = (key: string, step: number[], timestamp: number[]) => ({
+    run_id: FAKE_RUN,
+    key,
+    step,
+    timestamp,
+    value: step.map(() => 1)
+  });
+
+  it('spans every chart’s data, on the chosen axis', () => {
+    const a = series('a', [0, 4], [1000, 5000]);
+    const b = series('b', [2, 9], [3000, 3500]);
+    expect(xExtent([a, b], 'step', {})).toEqual([0, 9]);
+    expect(xExtent([a, b], 'time', { [FAKE_RUN]: 1000 })).toEqual([0, 4]);
+    expect(xExtent([], 'step', {})).toBeNull();
+    expect(unionRange([[0, 4], null, [2, 9]])).toEqual([0, 9]);
+    expect(unionRange([null])).toBeNull();
+  });
+});
+
 describe('run colours', () => {
   it('are plotly’s ten, then twenty distinct ones', () => {
     expect(runColor(0)).toBe(RUN_COLORS[0]);
@@ -249,7 +271,8 @@ describe('ChartsView', () => {
       runIds: [FAKE_RUN, OTHER, THIRD],
       experimentId,
       title: 'exp',
-      memory: mem
+      memory: mem,
+      interval: 0
     });
     await model.load();
     const render = () =>
@@ -285,6 +308,9 @@ describe('ChartsView', () => {
 
   it('zooming one chart zooms the others', async () => {
     const { model } = await open(memory());
+    // Unzoomed, every chart spans all the charts' data (steps 0 and 1).
+    expect(model.fullRange).toEqual([0, 1]);
+    expect(lastDraw('loss').layout.xaxis.range).toEqual([0, 1]);
     const acc = lastDraw('acc').node;
     const loss = lastDraw('loss').node;
     act(() =>
@@ -294,10 +320,15 @@ describe('ChartsView', () => {
     expect(lastDraw('loss').layout.xaxis.range).toEqual([0.2, 0.8]);
     expect(lastDraw('acc').layout.xaxis.range).toEqual([0.2, 0.8]);
     expect(model.xRange).toEqual([0.2, 0.8]);
-    // Back to everything from the other chart.
+    // Back to everything from the other chart: all of every chart's data.
     act(() => listeners.get(loss)!({ 'xaxis.autorange': true }));
     await settle();
-    expect(lastDraw('acc').layout.xaxis.autorange).toBe(true);
+    expect(model.xRange).toBeNull();
+    expect(lastDraw('acc').layout.xaxis.range).toEqual([0, 1]);
+    // A double click resets to that range: not a zoom.
+    act(() => listeners.get(acc)!({ 'xaxis.range': [0, 1] }));
+    await settle();
+    expect(model.xRange).toBeNull();
     model.dispose();
   });
 
@@ -336,5 +367,28 @@ describe('ChartsView', () => {
     const other = await open(mem, '2');
     expect(chartKeys()).toEqual(['acc', 'loss']);
     other.model.dispose();
+  });
+
+  it('follows its runs live: a chart whose metric got points asks again', async () => {
+    const { model, store } = await open(memory());
+    const asked = (key: string) =>
+      store.histories().filter(c => c.body.keys.includes(key)).length;
+    const [acc, loss] = [asked('acc'), asked('loss')];
+    model.storeEvent({
+      action: 'metrics-appended',
+      run_id: OTHER,
+      keys: ['loss']
+    });
+    // Another run's event is not this workspace's.
+    model.storeEvent({
+      action: 'metrics-appended',
+      run_id: 'd'.repeat(32),
+      keys: ['acc']
+    });
+    await act(() => new Promise<void>(resolve => setTimeout(resolve, 10)));
+    await settle();
+    expect(asked('loss')).toBe(loss + 1);
+    expect(asked('acc')).toBe(acc);
+    model.dispose();
   });
 });

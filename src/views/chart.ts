@@ -13,6 +13,7 @@ import {
   relayoutXRange,
   sameRange,
   seriesToTraces,
+  xExtent,
   XAxisKind
 } from './metrics';
 import { IMetricSeries } from '../schema';
@@ -125,6 +126,8 @@ export class MetricChart {
     this._legend = options.legend ?? true;
     this._onXRange = options.onXRange;
     this._range = options.xRange ?? null;
+    this._fullRange = options.fullRange ?? null;
+    this._onExtent = options.onExtent;
     themeChanged.connect(this._onTheme, this);
     if (typeof ResizeObserver !== 'undefined') {
       this._resizeObserver = new ResizeObserver(() => this._resize());
@@ -174,7 +177,19 @@ export class MetricChart {
       return Promise.resolve();
     }
     this._range = range;
+    this._xRevision++;
     return this._load();
+  }
+
+  /**
+   * The x range shown when not zoomed (null: plotly's autorange), e.g. all
+   * the data of every chart of a view; no new query.
+   */
+  setFullRange(range: [number, number] | null): Promise<void> {
+    const shown = this._range === null && !sameRange(range, this._fullRange);
+    this._fullRange = range;
+    // Zoomed, it is drawn when the zoom ends (a new x revision then).
+    return shown ? (this._xRevision++, this._draw()) : Promise.resolve();
   }
 
   /**
@@ -228,6 +243,12 @@ export class MetricChart {
       const order = (s: IMetricSeries) =>
         this._runIds.indexOf(s.run_id) * 10000 + this._keys.indexOf(s.key);
       this._series = all.sort((a, b) => order(a) - order(b));
+      if (this._range === null) {
+        // All of the data: where it spans (a zoom's reply spans the zoom).
+        this._onExtent?.(
+          xExtent(this._series, this._settings.axis, this._startTimes)
+        );
+      }
     } catch (error) {
       if (this._disposed || request !== this._request) {
         return;
@@ -286,10 +307,13 @@ export class MetricChart {
         ...theme.xaxis,
         title: { text: AXIS_TITLES[this._settings.axis] },
         type: this._settings.axis === 'wall' ? 'date' : 'linear',
+        // A new revision whenever the range is set here, so it wins over
+        // what plotly keeps of the user's last zoom.
+        uirevision: `${this._revision}-${this._xRevision}`,
         // The range is this chart's state (set by a zoom here or, through
         // `setXRange`, in a chart it follows), so a redraw keeps it.
-        ...(this._range
-          ? { range: [...this._range], autorange: false }
+        ...(this._range || this._fullRange
+          ? { range: [...(this._range ?? this._fullRange)!], autorange: false }
           : { autorange: true })
       },
       yaxis: {
@@ -319,8 +343,20 @@ export class MetricChart {
   }
 
   private _onRelayout(event: Record<string, unknown>): void {
-    const range = relayoutXRange(event);
-    if (range === undefined || sameRange(range, this._range)) {
+    let range = relayoutXRange(event);
+    if (range !== undefined && range !== null && this._fullRange) {
+      // A double click resets to the full range, as a range: not a zoom.
+      range = sameRange(range, this._fullRange) ? null : range;
+    }
+    if (range === undefined) {
+      return;
+    }
+    // Whatever plotly did to the x axis, this chart's range is drawn next.
+    this._xRevision++;
+    if (sameRange(range, this._range)) {
+      if (range === null && this._fullRange) {
+        void this._draw(); // plotly's own autorange: back to the full range
+      }
       return;
     }
     this._range = range;
@@ -348,8 +384,11 @@ export class MetricChart {
   private _title: string;
   private _legend: boolean;
   private _onXRange?: (range: [number, number] | null) => void;
+  private _onExtent?: (extent: [number, number] | null) => void;
+  private _fullRange: [number, number] | null;
   private _range: [number, number] | null = null;
   private _revision = 0;
+  private _xRevision = 0;
   private _request = 0;
   private _series: IMetricSeries[] = [];
   private _error: string | null = null;
@@ -387,6 +426,15 @@ export namespace MetricChart {
      * Called when the user zooms or pans the x axis (null: back to all).
      */
     onXRange?: (range: [number, number] | null) => void;
+    /**
+     * The x range shown when not zoomed (null or absent: autorange).
+     */
+    fullRange?: [number, number] | null;
+    /**
+     * Called with where the data spans on the x axis (null: no points)
+     * after each load of all of it.
+     */
+    onExtent?: (extent: [number, number] | null) => void;
   }
 }
 

@@ -225,3 +225,21 @@ export class SharedXRange {
 
   private _range: [number, number] | null = null;
 }
+
+/**
+ * The x range spanning all of `ranges` (null: none), so charts of metrics
+ * logged over different steps or times line up.
+ */
+export function unionRange(
+  ranges: Iterable<[number, number] | null>
+): [number, number] | null {
+  let union: [number, number] | null = null;
+  for (const r of ranges) {
+    if (r) {
+      union = union
+        ? [Math.min(union[0], r[0]), Math.max(union[1], r[1])]
+        : [r[0], r[1]];
+    }
+  }
+  return union;
+}

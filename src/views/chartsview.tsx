@@ -10,19 +10,22 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { ViewsAPI } from './api';
 import { IChartSettings } from './chart';
+// The layout, saved; its charts and their edits; the x range shared.
 import {
-  addableCharts,
-  addChart,
   DEFAULT_LAYOUT,
   IChartsLayout,
   layoutJSON,
   layoutKey,
   parseLayout,
-  removeChart,
-  SharedXRange,
   shownCharts,
-  withSettings
+  addableCharts,
+  addChart,
+  removeChart,
+  withSettings,
+  SharedXRange,
+  unionRange
 } from './charts';
+import { sameRange } from './metrics';
 import { sectionKeys } from './compare';
 import { CompareModel } from './compareview';
 import { IStoreEvent } from '../storeEvents';
@@ -54,7 +57,7 @@ export class ChartsModel {
     this.experimentId = options.experimentId;
     this.title = options.title;
     this.note = options.note ?? '';
-    this.runs = new CompareModel(options.api, options.runIds);
+    this.runs = new CompareModel(options.api, options.runIds, options.interval);
     this._memory = options.memory ?? null;
     this.runs.changed.connect(() => this._changed.emit(), this);
   }
@@ -84,6 +87,28 @@ export class ChartsModel {
    */
   get xRange(): [number, number] | null {
     return this._xRange.range;
+  }
+
+  /**
+   * The x range of all the charts' data: what each shows unzoomed, so they
+   * line up.
+   */
+  get fullRange(): [number, number] | null {
+    const shown = new Set(this.charts);
+    return unionRange(
+      [...this._extents].filter(([k]) => shown.has(k)).map(([, e]) => e)
+    );
+  }
+
+  /**
+   * A chart loaded all of its data: where it spans.
+   */
+  extent(key: string, extent: [number, number] | null): void {
+    const before = this.fullRange;
+    this._extents.set(key, extent);
+    if (!sameRange(before, this.fullRange)) {
+      this._changed.emit();
+    }
   }
 
   /**
@@ -129,7 +154,9 @@ export class ChartsModel {
 
   setSettings(settings: IChartSettings): void {
     if (settings.axis !== this._layout.axis) {
-      this._xRange.set(null); // another axis: another scale
+      // Another axis: another scale, the charts say where their data spans.
+      this._xRange.set(null);
+      this._extents.clear();
     }
     this._setLayout(withSettings(this._layout, settings));
   }
@@ -167,6 +194,7 @@ export class ChartsModel {
   private _changed = new Signal<this, void>(this);
   private _layout: IChartsLayout = { ...DEFAULT_LAYOUT };
   private _xRange = new SharedXRange();
+  private _extents = new Map<string, [number, number] | null>();
   private _memory: IChartsMemory | null;
 }
 
@@ -181,6 +209,10 @@ export namespace ChartsModel {
     title: string;
     note?: string;
     memory?: IChartsMemory | null;
+    /**
+     * The shortest time between two live re-queries (ms).
+     */
+    interval?: number;
   }
 }
 
@@ -285,6 +317,8 @@ export function ChartsView(props: {
                 legend={false}
                 xRange={model.xRange}
                 onXRange={range => model.zoomed(range)}
+                fullRange={model.fullRange}
+                onExtent={extent => model.extent(key, extent)}
               />
             </section>
           ))}

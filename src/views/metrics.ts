@@ -269,6 +269,28 @@ export function relayoutXRange(
 }
 
 /**
+ * The smallest and largest finite x of some series on an axis (null: none),
+ * so charts of different metrics can share one x range.
+ */
+export function xExtent(
+  series: IMetricSeries[],
+  axis: XAxisKind,
+  startTimes: Record<string, number>
+): [number, number] | null {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const s of series) {
+    for (const x of xValues(s, axis, startTimes[s.run_id] ?? 0)) {
+      if (Number.isFinite(x)) {
+        lo = Math.min(lo, x);
+        hi = Math.max(hi, x);
+      }
+    }
+  }
+  return lo <= hi ? [lo, hi] : null;
+}
+
+/**
  * Whether two x ranges (null: all) are the same.
  */
 export function sameRange(

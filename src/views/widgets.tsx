@@ -92,6 +92,8 @@ export function ChartView(
   // The latest callback, so a re-render with a new one needs no new chart.
   const onXRange = React.useRef(props.onXRange);
   onXRange.current = props.onXRange;
+  const onExtent = React.useRef(props.onExtent);
+  onExtent.current = props.onExtent;
   React.useEffect(() => {
     if (!ref.current) {
       return;
@@ -108,7 +110,9 @@ export function ChartView(
       color: props.color,
       legend: props.legend,
       xRange: props.xRange,
-      onXRange: range => onXRange.current?.(range)
+      onXRange: range => onXRange.current?.(range),
+      fullRange: props.fullRange,
+      onExtent: extent => onExtent.current?.(extent)
     });
     chart.current = c;
     void c.refresh();
@@ -125,6 +129,11 @@ export function ChartView(
       void chart.current?.setXRange(props.xRange);
     }
   }, [props.xRange?.[0], props.xRange?.[1], props.xRange === null]);
+  React.useEffect(() => {
+    if (props.fullRange !== undefined) {
+      void chart.current?.setFullRange(props.fullRange);
+    }
+  }, [props.fullRange?.[0], props.fullRange?.[1], props.fullRange === null]);
   React.useEffect(() => {
     if (props.tick) {
       void chart.current?.refresh();
