@@ -63,6 +63,27 @@ function xRange(page: Page, key: string): Promise<[number, number]> {
 }
 
 /**
+ * Zooms a chart's x axis as a user does: a horizontal drag across its plot,
+ * from and to fractions of its width.
+ */
+async function dragAcross(
+  page: Page,
+  key: string,
+  from: number,
+  to: number
+): Promise<void> {
+  const box = (await chart(page, key).locator('.nsewdrag').boundingBox())!;
+  const y = box.y + box.height / 2;
+  await page.mouse.move(box.x + box.width * from, y);
+  await page.mouse.down();
+  await page.mouse.move(box.x + (box.width * (from + to)) / 2, y + 2, {
+    steps: 5
+  });
+  await page.mouse.move(box.x + box.width * to, y + 2, { steps: 5 });
+  await page.mouse.up();
+}
+
+/**
  * Logs a run over REST: `loss` and `acc` for ten steps, `final_auc` once;
  * finished unless `running` (then the store watches it for new points).
  */
@@ -103,11 +124,20 @@ async function logRun(
   return id;
 }
 
-/** The next save of the workspace (IStateDB) to the server. */
-function workspaceSaved(page: Page): Promise<unknown> {
-  return page.waitForRequest(
-    r => r.method() === 'PUT' && r.url().includes('/api/workspaces/')
-  );
+/**
+ * The save of the workspace (IStateDB) to the server that holds the charts
+ * layout and no longer the open charts tab (an earlier save may still have
+ * it, and the restorer would reopen it).
+ */
+function workspaceSavedClosed(page: Page): Promise<unknown> {
+  return page.waitForRequest(r => {
+    const body = r.method() === 'PUT' ? (r.postData() ?? '') : '';
+    return (
+      r.url().includes('/api/workspaces/') &&
+      body.includes('jupyter-mm:charts-workspace:') &&
+      !body.includes('jupyter-mm-charts:')
+    );
+  });
 }
 
 /** Opens the charts workspace from the run panel's Charts button. */
@@ -255,13 +285,7 @@ for (const theme of ['light', 'dark'] as const) {
         for (const key of ['acc', 'final_auc']) {
           await expect.poll(() => xRange(page, key)).toEqual(before);
         }
-        const box = (await chart(page, 'loss').locator('.nsewdrag').boundingBox())!;
-        const y = box.y + box.height / 2;
-        await page.mouse.move(box.x + box.width * 0.3, y);
-        await page.mouse.down();
-        await page.mouse.move(box.x + box.width * 0.5, y + 2, { steps: 5 });
-        await page.mouse.move(box.x + box.width * 0.7, y + 2, { steps: 5 });
-        await page.mouse.up();
+        await dragAcross(page, 'loss', 0.3, 0.7);
         const zoomed = await xRange(page, 'loss');
         expect(zoomed[1] - zoomed[0]).toBeLessThan((before[1] - before[0]) * 0.6);
         for (const key of ['acc', 'final_auc']) {
@@ -276,6 +300,36 @@ for (const theme of ['light', 'dark'] as const) {
         }
       });
 
+      await test.step('on the wall-time axis too, a zoom is followed', async () => {
+        await workspace(page)
+          .getByRole('combobox', { name: 'x axis' })
+          .selectOption('wall');
+        // A date axis: its range is text, read here as milliseconds.
+        const wallRange = (key: string) =>
+          chart(page, key).evaluate((node: any) =>
+            node._fullLayout.xaxis.type === 'date'
+              ? node._fullLayout.xaxis.range.map((v: string) =>
+                  Math.round(Date.parse(v.replace(' ', 'T') + 'Z'))
+                )
+              : null
+          );
+        await expect.poll(() => wallRange('loss')).not.toBeNull();
+        const before = (await wallRange('loss'))!;
+        await expect.poll(() => wallRange('acc')).toEqual(before);
+        await dragAcross(page, 'loss', 0.2, 0.6);
+        const zoomed = (await wallRange('loss'))!;
+        expect(zoomed[1] - zoomed[0]).toBeLessThan((before[1] - before[0]) * 0.6);
+        await expect
+          .poll(async () => {
+            const other = (await wallRange('acc'))!;
+            return Math.max(
+              Math.abs(other[0] - zoomed[0]),
+              Math.abs(other[1] - zoomed[1])
+            );
+          })
+          .toBeLessThanOrEqual(1);
+      });
+
       await test.step('closed and reopened after a reload: the layout is back', async () => {
         await workspace(page)
           .getByRole('combobox', { name: 'x axis' })
@@ -288,7 +342,7 @@ for (const theme of ['light', 'dark'] as const) {
             )
           )
           .toBe('seconds since start');
-        const saved = workspaceSaved(page);
+        const saved = workspaceSavedClosed(page);
         await page
           .locator('#jp-main-dock-panel .lm-TabBar-tab', { hasText: 'Charts:' })
           .locator('.lm-TabBar-tabCloseIcon')
