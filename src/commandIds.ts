@@ -8,6 +8,7 @@ export namespace CommandIDs {
   export const openRun = 'jupyter-mm:open-run';
   export const compareRuns = 'jupyter-mm:compare-runs';
   export const diffRuns = 'jupyter-mm:diff-runs';
+  export const chartRuns = 'jupyter-mm:chart-runs';
   export const restoreSnapshot = 'jupyter-mm:restore-snapshot';
   export const togglePinTab = 'jupyter-mm:toggle-pin-tab';
 
@@ -26,6 +27,7 @@ export namespace CommandIDs {
   export const openSelected = 'jupyter-mm:open-selected-runs';
   export const compareSelected = 'jupyter-mm:compare-selected-runs';
   export const diffSelected = 'jupyter-mm:diff-selected-runs';
+  export const openCharts = 'jupyter-mm:open-charts-workspace';
   export const renameRun = 'jupyter-mm:rename-run';
   export const tagRuns = 'jupyter-mm:tag-runs';
   export const noteRun = 'jupyter-mm:note-run';

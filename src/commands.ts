@@ -22,6 +22,7 @@ import {
 import { noNotebookReason, noSnapshotReason, olderFirst } from './runFacts';
 import { RunModelsProbe } from './runModelsProbe';
 import { RunsModel } from './runsModel';
+import { chartedRuns } from './views/charts';
 
 /**
  * Tag holding the notebook's path relative to the Jupyter root
@@ -164,6 +165,33 @@ export function registerRunCommands(options: {
       commands.execute(CommandIDs.compareRuns, {
         runIds: selected().map(r => r.id)
       })
+  });
+
+  commands.addCommand(CommandIDs.openCharts, {
+    describedBy: NO_ARGS,
+    label: 'Open Charts Workspace',
+    caption: () =>
+      selected().length > 0
+        ? 'Chart every metric of the selected runs, one chart per metric'
+        : 'Chart every metric of the runs listed, one chart per metric',
+    isEnabled: () =>
+      (selected().length > 0 || model.rows.length > 0) &&
+      commands.hasCommand(CommandIDs.chartRuns),
+    execute: () => {
+      const { runIds, note } = chartedRuns(
+        selected().map(r => r.id),
+        model.rows.map(r => r.id),
+        !model.complete
+      );
+      const experimentId = model.experimentId ?? RunsModel.ALL_EXPERIMENTS;
+      const experiment = model.experiments.find(e => e.id === experimentId);
+      return commands.execute(CommandIDs.chartRuns, {
+        runIds,
+        experimentId,
+        title: experiment?.name ?? 'All experiments',
+        note
+      });
+    }
   });
 
   /** Why the two selected runs cannot be diffed (null: they can). */
@@ -425,6 +453,7 @@ export function registerRunCommands(options: {
     CommandIDs.refreshRuns,
     CommandIDs.openSelected,
     CommandIDs.compareSelected,
+    CommandIDs.openCharts,
     CommandIDs.diffSelected,
     CommandIDs.renameRun,
     CommandIDs.tagRuns,

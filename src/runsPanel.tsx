@@ -678,6 +678,7 @@ export function RunsPanelView(props: {
         >
           {action(CommandIDs.openSelected, 'Open')}
           {action(CommandIDs.compareSelected, 'Compare')}
+          {action(CommandIDs.openCharts, 'Charts')}
           {action(CommandIDs.diffSelected, 'Diff')}
           <button
             className="jp-mm-runs-button jp-mod-styled"

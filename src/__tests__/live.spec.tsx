@@ -13,7 +13,8 @@ import { Root } from 'react-dom/client';
 import {
   experiment,
   fakeServerSettings,
-  ICall,
+  fakeViewRun as run,
+  fakeViewStore as fakeStore,
   mountRoot,
   unmountRoot
 } from './utils';
@@ -23,7 +24,6 @@ import { ServerConnection } from '@jupyterlab/services';
 import { filterErrorAt, RestRunsApi } from '../api';
 import { ApiError, requestAPI } from '../request';
 import { RunsModel } from '../runsModel';
-import { ViewsAPI } from '../views/api';
 import { CompareModel, CompareView } from '../views/compareview';
 import { Coalescer, EventGaps } from '../views/live';
 import { seriesToTraces } from '../views/metrics';
@@ -46,73 +46,6 @@ jest.mock('plotly.js-dist-min', () => ({
 const RUN = 'a'.repeat(32);
 const OTHER = 'b'.repeat(32);
 const STRANGER = 'c'.repeat(32);
-
-function run(id: string, overrides: Record<string, unknown> = {}): any {
-  return {
-    id,
-    name: id === RUN ? 'alpha' : 'beta',
-    experiment_id: '0',
-    experiment: 'Default',
-    status: 'RUNNING',
-    start_time: 1_000_000,
-    end_time: null,
-    user: 'u',
-    lifecycle_stage: 'active',
-    notes: '',
-    params: { lr: id === RUN ? '0.1' : '0.3' },
-    metrics: { loss: 1 },
-    tags: {},
-    ...overrides
-  };
-}
-
-/**
- * A store with two runs; `GET runs/{id}` and `metrics/history` answer from it.
- */
-function fakeStore(): {
-  api: ViewsAPI;
-  calls: ICall[];
-  runs: Record<string, any>;
-  getRuns: () => string[];
-  histories: () => ICall[];
-} {
-  const runs: Record<string, any> = { [RUN]: run(RUN), [OTHER]: run(OTHER) };
-  const { settings, calls } = fakeServerSettings(call => {
-    const match = /runs\/([0-9a-f]{32})$/.exec(call.url);
-    if (match && runs[match[1]]) {
-      return { body: runs[match[1]] };
-    }
-    if (call.url.includes('metrics/history')) {
-      return {
-        body: {
-          series: call.body.run_ids.flatMap((id: string) =>
-            call.body.keys.map((key: string) => ({
-              run_id: id,
-              key,
-              step: [0, 1],
-              timestamp: [1, 2],
-              value: [1, 0.5]
-            }))
-          )
-        }
-      };
-    }
-    return {
-      status: 404,
-      body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'no' }
-    };
-  });
-  return {
-    api: new ViewsAPI(settings),
-    calls,
-    runs,
-    getRuns: () =>
-      calls
-        .filter(c => c.method === 'GET' && /runs\/[0-9a-f]{32}$/.test(c.url))
-        .map(c => c.url.slice(-32)),
-    histories: () => calls.filter(c => c.url.includes('metrics/history'))
-  };
-}
 
 function event(
   action: IStoreEvent['action'],

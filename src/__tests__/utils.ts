@@ -21,6 +21,7 @@ import {
   VersionViewModel
 } from '../models/versionview';
 import { IExperiment, IVersionMonitoring } from '../schema';
+import { ViewsAPI } from '../views/api';
 
 /**
  * A fresh element in the document and a React root rendering into it.
@@ -315,4 +316,83 @@ export async function showVersionView(
   await act(() => model.load());
   await flush();
   return model;
+}
+
+/**
+ * A run as `GET runs/{id}` answers for the views' specs (`FAKE_RUN` is
+ * alpha, any other beta), running, with one metric.
+ */
+export function fakeViewRun(
+  id: string,
+  overrides: Record<string, unknown> = {}
+): any {
+  return {
+    id,
+    name: id === FAKE_RUN ? 'alpha' : 'beta',
+    experiment_id: '0',
+    experiment: 'Default',
+    status: 'RUNNING',
+    start_time: 1_000_000,
+    end_time: null,
+    user: 'u',
+    lifecycle_stage: 'active',
+    notes: '',
+    params: { lr: id === FAKE_RUN ? '0.1' : '0.3' },
+    metrics: { loss: 1 },
+    tags: {},
+    ...overrides
+  };
+}
+
+/**
+ * A store of runs (`FAKE_RUN` and `other`, more added to `runs`);
+ * `GET runs/{id}` and `metrics/history` (two points per run and key) answer
+ * from it.
+ */
+export function fakeViewStore(other = 'b'.repeat(32)): {
+  api: ViewsAPI;
+  calls: ICall[];
+  runs: Record<string, any>;
+  getRuns: () => string[];
+  histories: () => ICall[];
+} {
+  const runs: Record<string, any> = {
+    [FAKE_RUN]: fakeViewRun(FAKE_RUN),
+    [other]: fakeViewRun(other)
+  };
+  const { settings, calls } = fakeServerSettings(call => {
+    const match = /runs\/([0-9a-f]{32})$/.exec(call.url);
+    if (match && runs[match[1]]) {
+      return { body: runs[match[1]] };
+    }
+    if (call.url.includes('metrics/history')) {
+      return {
+        body: {
+          series: call.body.run_ids.flatMap((id: string) =>
+            call.body.keys.map((key: string) => ({
+              run_id: id,
+              key,
+              step: [0, 1],
+              timestamp: [1, 2],
+              value: [1, 0.5]
+            }))
+          )
+        }
+      };
+    }
+    return {
+      status: 404,
+      body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'no' }
+    };
+  });
+  return {
+    api: new ViewsAPI(settings),
+    calls,
+    runs,
+    getRuns: () =>
+      calls
+        .filter(c => c.method === 'GET' && /runs\/[0-9a-f]{32}$/.test(c.url))
+        .map(c => c.url.slice(-32)),
+    histories: () => calls.filter(c => c.url.includes('metrics/history'))
+  };
 }

@@ -13,7 +13,9 @@ import {
   historyQueries,
   ITraceGroup,
   relayoutXRange,
+  sameRange,
   seriesToTraces,
+  xExtent,
   XAxisKind
 } from './metrics';
 import { IMetricSeries } from '../schema';
@@ -54,6 +56,19 @@ export const RUN_COLORS = [
   '#bcbd22',
   '#17becf'
 ];
+
+/**
+ * The colour of the run at `index`: plotly's cycle, then (beyond ten runs)
+ * hues a golden angle apart, so twenty runs still get twenty colours.
+ */
+export function runColor(index: number): string {
+  const i = Math.max(index, 0);
+  if (i < RUN_COLORS.length) {
+    return RUN_COLORS[i];
+  }
+  const hue = Math.round((i * 137.508) % 360);
+  return `hsl(${hue}, 65%, ${i % 2 ? 42 : 55}%)`;
+}
 
 /**
  * Chart display settings shared by the charts of a view.
@@ -112,6 +127,11 @@ export class MetricChart {
     this._color = options.color;
     this._title = options.title ?? '';
     this._grouping = options.grouping ?? null;
+    this._legend = options.legend ?? true;
+    this._onXRange = options.onXRange;
+    this._range = options.xRange ?? null;
+    this._fullRange = options.fullRange ?? null;
+    this._onExtent = options.onExtent;
     themeChanged.connect(this._onTheme, this);
     if (typeof ResizeObserver !== 'undefined') {
       this._resizeObserver = new ResizeObserver(() => this._resize());
@@ -150,6 +170,30 @@ export class MetricChart {
    */
   refresh(): Promise<void> {
     return this._load();
+  }
+
+  /**
+   * Show the x range `range` (null: all), as if the user had zoomed there;
+   * `onXRange` is not called (the caller is why it changed).
+   */
+  setXRange(range: [number, number] | null): Promise<void> {
+    if (sameRange(range, this._range)) {
+      return Promise.resolve();
+    }
+    this._range = range;
+    this._xRevision++;
+    return this._load();
+  }
+
+  /**
+   * The x range shown when not zoomed (null: plotly's autorange), e.g. all
+   * the data of every chart of a view; no new query.
+   */
+  setFullRange(range: [number, number] | null): Promise<void> {
+    const shown = this._range === null && !sameRange(range, this._fullRange);
+    this._fullRange = range;
+    // Zoomed, it is drawn when the zoom ends (a new x revision then).
+    return shown ? (this._xRevision++, this._draw()) : Promise.resolve();
   }
 
   /**
@@ -212,6 +256,12 @@ export class MetricChart {
       const order = (s: IMetricSeries) =>
         this._runIds.indexOf(s.run_id) * 10000 + this._keys.indexOf(s.key);
       this._series = all.sort((a, b) => order(a) - order(b));
+      if (this._range === null) {
+        // All of the data: where it spans (a zoom's reply spans the zoom).
+        this._onExtent?.(
+          xExtent(this._series, this._settings.axis, this._startTimes)
+        );
+      }
     } catch (error) {
       if (this._disposed || !isNewest()) {
         return;
@@ -241,8 +291,9 @@ export class MetricChart {
       : seriesToTraces(this._series, options);
     const theme = themeLayout();
     const legend =
-      grouping !== null ||
-      traces.filter(t => t.showlegend !== false).length > 1;
+      this._legend &&
+      (grouping !== null ||
+        traces.filter(t => t.showlegend !== false).length > 1);
     const layout: Partial<PlotlyTypes.Layout> = {
       ...theme,
       // Left-aligned: the toolbar (top right, on hover) must not cover it.
@@ -276,9 +327,16 @@ export class MetricChart {
       uirevision: `${this._revision}`,
       xaxis: {
         ...theme.xaxis,
-        title: {
-          text: this._settings.axis === 'step' ? 'step' : 'seconds since start'
-        }
+        title: { text: AXIS_TITLES[this._settings.axis] },
+        type: this._settings.axis === 'wall' ? 'date' : 'linear',
+        // A new revision whenever the range is set here, so it wins over
+        // what plotly keeps of the user's last zoom.
+        uirevision: `${this._revision}-${this._xRevision}`,
+        // The range is this chart's state (set by a zoom here or, through
+        // `setXRange`, in a chart it follows), so a redraw keeps it.
+        ...(this._range || this._fullRange
+          ? { range: [...(this._range ?? this._fullRange)!], autorange: false }
+          : { autorange: true })
       },
       yaxis: {
         ...theme.yaxis,
@@ -307,21 +365,25 @@ export class MetricChart {
   }
 
   private _onRelayout(event: Record<string, unknown>): void {
-    const range = relayoutXRange(event);
+    let range = relayoutXRange(event);
+    if (range !== undefined && range !== null && this._fullRange) {
+      // A double click resets to the full range, as a range: not a zoom.
+      range = sameRange(range, this._fullRange) ? null : range;
+    }
     if (range === undefined) {
       return;
     }
-    if (
-      (range === null && this._range === null) ||
-      (range !== null &&
-        this._range !== null &&
-        range[0] === this._range[0] &&
-        range[1] === this._range[1])
-    ) {
+    // Whatever plotly did to the x axis, this chart's range is drawn next.
+    this._xRevision++;
+    if (sameRange(range, this._range)) {
+      if (range === null && this._fullRange) {
+        void this._draw(); // plotly's own autorange: back to the full range
+      }
       return;
     }
     this._range = range;
     void this._load();
+    this._onXRange?.(range);
   }
 
   private _resize(): void {
@@ -343,8 +405,13 @@ export class MetricChart {
   private _color?: (s: IMetricSeries, index: number) => string | undefined;
   private _title: string;
   private _grouping: MetricChart.IGrouping | null;
+  private _legend: boolean;
+  private _onXRange?: (range: [number, number] | null) => void;
+  private _onExtent?: (extent: [number, number] | null) => void;
+  private _fullRange: [number, number] | null;
   private _range: [number, number] | null = null;
   private _revision = 0;
+  private _xRevision = 0;
   private _loads = new NewestReply();
   private _series: IMetricSeries[] = [];
   private _error: string | null = null;
@@ -373,6 +440,28 @@ export namespace MetricChart {
      * Draw these groups of runs instead of each run.
      */
     grouping?: IGrouping | null;
+    /**
+     * Whether the chart draws its own legend (default true; a view showing
+     * one legend for all its charts says false).
+     */
+    legend?: boolean;
+    /**
+     * The x range to start with (null or absent: all).
+     */
+    xRange?: [number, number] | null;
+    /**
+     * Called when the user zooms or pans the x axis (null: back to all).
+     */
+    onXRange?: (range: [number, number] | null) => void;
+    /**
+     * The x range shown when not zoomed (null or absent: autorange).
+     */
+    fullRange?: [number, number] | null;
+    /**
+     * Called with where the data spans on the x axis (null: no points)
+     * after each load of all of it.
+     */
+    onExtent?: (extent: [number, number] | null) => void;
   }
 
   /**
@@ -383,6 +472,15 @@ export namespace MetricChart {
     groups: ITraceGroup[];
   }
 }
+
+/**
+ * The x axis title of each axis kind.
+ */
+const AXIS_TITLES: Record<XAxisKind, string> = {
+  step: 'step',
+  time: 'seconds since start',
+  wall: 'wall time'
+};
 
 /**
  * Escape text for plotly labels, which interpret a subset of HTML tags.

@@ -7,11 +7,10 @@
 
 import * as React from 'react';
 
-import { ReactWidget } from '@jupyterlab/ui-components';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { ViewsAPI } from './api';
-import { IChartSettings, RUN_COLORS, escapeForPlotly } from './chart';
+import { IChartSettings, RUN_COLORS, runColor, escapeForPlotly } from './chart';
 import {
   compareRows,
   defaultKey,
@@ -22,7 +21,13 @@ import {
 import { Coalescer, LIVE_INTERVAL } from './live';
 import { IStoreEvent } from '../storeEvents';
 import { IFullRun as IRun } from '../schema';
-import { ChartControls, ChartView, StatusBadge } from './widgets';
+import {
+  ChartControls,
+  ChartView,
+  LoadingRuns,
+  ModelViewWidget,
+  RunLegend
+} from './widgets';
 import { FigureChoice, figureLayout, PlotlyFigure } from './figure';
 import { Section } from './components/section';
 import { errorText } from '../format';
@@ -121,9 +126,7 @@ export class CompareModel {
   }
 
   color(runId: string): string {
-    return RUN_COLORS[
-      Math.max(this.runIds.indexOf(runId), 0) % RUN_COLORS.length
-    ];
+    return runColor(this.runIds.indexOf(runId));
   }
 
   /**
@@ -188,21 +191,12 @@ export interface ICompareContext {
   openDiff: (base: string, other: string) => void;
 }
 
-export class CompareViewWidget extends ReactWidget {
+export class CompareViewWidget extends ModelViewWidget<CompareModel> {
   constructor(
-    readonly model: CompareModel,
+    model: CompareModel,
     private _context: ICompareContext
   ) {
-    super();
-    this.addClass('jp-mm-view');
-    this.addClass('jp-mm-compareview');
-    model.changed.connect(() => this.update(), this);
-  }
-
-  dispose(): void {
-    this.model.dispose();
-    Signal.clearData(this);
-    super.dispose();
+    super(model, 'jp-mm-compareview');
   }
 
   render(): JSX.Element {
@@ -216,11 +210,7 @@ export function CompareView(props: {
 }): JSX.Element {
   const { model, context } = props;
   if (!model.loaded) {
-    return (
-      <div className="jp-mm-view-body">
-        <p className="jp-mm-loading">Loading {model.runIds.length} runs…</p>
-      </div>
-    );
+    return <LoadingRuns count={model.runIds.length} />;
   }
   const runs = model.runs;
   return <CompareBody model={model} context={context} runs={runs} />;
@@ -259,25 +249,13 @@ function CompareBody(props: {
           Could not load run {e}
         </p>
       ))}
-      <ul className="jp-mm-compare-runs" aria-label="Runs compared">
-        {runs.map(run => (
-          <li key={run.id}>
-            <span
-              className="jp-mm-swatch"
-              style={{ background: swatch(run.id) }}
-              aria-hidden="true"
-            />
-            <button
-              className="jp-mm-link"
-              onClick={() => context.openRun(run.id)}
-              title={`Open run ${run.id}`}
-            >
-              {model.label(run.id)}
-            </button>{' '}
-            <StatusBadge status={run.status} />
-          </li>
-        ))}
-      </ul>
+      <RunLegend
+        runs={runs}
+        label="Runs compared"
+        color={swatch}
+        name={id => model.label(id)}
+        openRun={context.openRun}
+      />
       <div className="jp-mm-chart-controls jp-mm-compare-grouping">
         <label>
           Group by{' '}

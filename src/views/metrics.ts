@@ -16,9 +16,34 @@ import { IMetricSeries } from '../schema';
 export const POINTS_PER_CURVE = 2000;
 
 /**
- * What the x axis shows: the step, or seconds since the run started.
+ * What the x axis shows: the step, seconds since the run started, or the
+ * wall-clock time.
  */
-export type XAxisKind = 'step' | 'time';
+export type XAxisKind = 'step' | 'time' | 'wall';
+
+/**
+ * The x axis kinds, with their labels, in the order the controls offer them.
+ */
+export const X_AXIS_KINDS: ReadonlyArray<[XAxisKind, string]> = [
+  ['step', 'step'],
+  ['time', 'time (s since start)'],
+  ['wall', 'wall time']
+];
+
+/**
+ * Plotly draws epoch milliseconds on a date axis as UTC: wall times are
+ * shifted by the browser's offset so the axis reads local time.
+ */
+export function wallX(ms: number): number {
+  return ms - new Date(ms).getTimezoneOffset() * 60000;
+}
+
+/**
+ * The epoch milliseconds of a wall-time axis value (inverse of `wallX`).
+ */
+export function wallMs(x: number): number {
+  return x + new Date(x).getTimezoneOffset() * 60000;
+}
 
 /**
  * A wire value (`WireNumber`: `"NaN"`, `"Infinity"`, `"-Infinity"` or a number),
@@ -83,6 +108,9 @@ export function xValues(
 ): number[] {
   if (axis === 'step') {
     return series.step.slice();
+  }
+  if (axis === 'wall') {
+    return series.timestamp.map(wallX);
   }
   return series.timestamp.map(t => (t - startTime) / 1000);
 }
@@ -173,7 +201,12 @@ export function seriesToTraces(
     const x = xValues(s, options.axis, options.startTimes[s.run_id] ?? 0);
     const raw = s.value.map(toNumber);
     const group = `${s.run_id}/${s.key}`;
-    const xLabel = options.axis === 'step' ? 'step %{x}' : '%{x:.3f} s';
+    const xLabel =
+      options.axis === 'step'
+        ? 'step %{x}'
+        : options.axis === 'wall'
+          ? '%{x}'
+          : '%{x:.3f} s';
     if (options.smoothing > 0) {
       traces.push({
         type: 'scatter',
@@ -336,12 +369,57 @@ export function relayoutXRange(
   if (Array.isArray(range) && range.length === 2) {
     [lo, hi] = range;
   }
-  const a = Number(lo);
-  const b = Number(hi);
+  const a = axisNumber(lo);
+  const b = axisNumber(hi);
   if (lo === undefined || hi === undefined || isNaN(a) || isNaN(b)) {
     return undefined;
   }
   return a <= b ? [a, b] : [b, a];
+}
+
+/**
+ * The smallest and largest finite x of some series on an axis (null: none),
+ * so charts of different metrics can share one x range.
+ */
+export function xExtent(
+  series: IMetricSeries[],
+  axis: XAxisKind,
+  startTimes: Record<string, number>
+): [number, number] | null {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const s of series) {
+    for (const x of xValues(s, axis, startTimes[s.run_id] ?? 0)) {
+      if (Number.isFinite(x)) {
+        lo = Math.min(lo, x);
+        hi = Math.max(hi, x);
+      }
+    }
+  }
+  return lo <= hi ? [lo, hi] : null;
+}
+
+/**
+ * Whether two x ranges (null: all) are the same.
+ */
+export function sameRange(
+  a: [number, number] | null,
+  b: [number, number] | null
+): boolean {
+  return a === null || b === null ? a === b : a[0] === b[0] && a[1] === b[1];
+}
+
+/**
+ * A relayout value as a number: a date axis (wall time) answers with text
+ * such as `2026-12-05 23:10:00.5`, read as the UTC instant plotly means.
+ */
+function axisNumber(value: unknown): number {
+  if (typeof value === 'string' && /^\d{4}-\d\d-\d\d/.test(value)) {
+    const [date, time = '00'] = value.trim().split(/[ T]/);
+    const [h, m = '00', sec = '00'] = time.split(':');
+    return Date.parse(`${date}T${h}:${m}:${sec}Z`);
+  }
+  return Number(value);
 }
 
 /**
@@ -365,6 +443,15 @@ export function historyQueries(
     const stepRange: Range = [Math.floor(range[0]), Math.ceil(range[1])];
     return [
       { run_ids: runIds, keys, max_points: maxPoints, step_range: stepRange }
+    ];
+  }
+  if (axis === 'wall') {
+    const timeRange: Range = [
+      Math.floor(wallMs(range[0])),
+      Math.ceil(wallMs(range[1]))
+    ];
+    return [
+      { run_ids: runIds, keys, max_points: maxPoints, time_range: timeRange }
     ];
   }
   return runIds.map(runId => {

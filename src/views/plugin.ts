@@ -21,6 +21,7 @@ import {
 import { ToolbarButton } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { IStateDB } from '@jupyterlab/statedb';
 import {
   ReadonlyJSONObject,
   ReadonlyPartialJSONObject
@@ -35,6 +36,7 @@ import {
   TRACKING_CATEGORY
 } from '../mainArea';
 import { ViewsAPI } from './api';
+import type { ChartsViewWidget, IChartsMemory } from './chartsview';
 import type { CompareViewWidget } from './compareview';
 import type { NotebookDiffView } from './diffview';
 import type { RunViewWidget } from './runview';
@@ -124,16 +126,17 @@ function runIdArgs(
 export const viewsPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-mm:views',
   description:
-    'Run view, compare view and notebook diff view of jupyter-mm runs in the main area.',
+    'Run view, compare view, charts workspace and notebook diff view of jupyter-mm runs in the main area.',
   autoStart: true,
   requires: [IRenderMimeRegistry],
-  optional: [ILayoutRestorer, ICommandPalette, IThemeManager],
+  optional: [ILayoutRestorer, ICommandPalette, IThemeManager, IStateDB],
   activate: (
     app: JupyterFrontEnd,
     rendermime: IRenderMimeRegistry,
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null,
-    themes: IThemeManager | null
+    themes: IThemeManager | null,
+    state: IStateDB | null
   ): void => {
     const { commands, shell, serviceManager } = app;
     const api = new ViewsAPI(serviceManager.serverSettings);
@@ -147,6 +150,18 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
     const diffs = new WidgetTracker<MainAreaWidget<NotebookDiffView>>({
       namespace: 'jupyter-mm-diff'
     });
+    const charts = new WidgetTracker<MainAreaWidget<ChartsViewWidget>>({
+      namespace: 'jupyter-mm-charts'
+    });
+    // The charts workspaces' layouts, one entry per experiment.
+    const chartsMemory: IChartsMemory | null = state
+      ? {
+          fetch: key => state.fetch(key),
+          save: async (key, value) => {
+            await state.save(key, value as ReadonlyJSONObject);
+          }
+        }
+      : null;
 
     // Run and compare views are reused: opening another run replaces the
     // unpinned view (an italic tab); a pinned one stays until closed. The
@@ -420,6 +435,66 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
       })
     });
 
+    commands.addCommand(CommandIDs.chartRuns, {
+      label: 'Chart Runs…',
+      caption: 'One chart per metric across runs (the charts workspace)',
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            runIds: {
+              type: 'array',
+              items: { type: 'string' },
+              description: 'run ids; asked for when missing'
+            },
+            experimentId: {
+              type: 'string',
+              description:
+                'the experiment whose saved layout is used (default *: all experiments)'
+            },
+            title: { type: 'string', description: 'what the runs are' },
+            note: {
+              type: 'string',
+              description: 'why some runs are left out'
+            }
+          },
+          required: []
+        }
+      },
+      execute: async args => {
+        const runIds = await runIdsOrAsk(args, 'Chart runs', 1);
+        if (!runIds) {
+          return;
+        }
+        // One workspace: opening another replaces it, in its place.
+        const replaced = charts.currentWidget ?? charts.find(() => true);
+        const { ChartsModel, ChartsViewWidget } = await import('./chartsview');
+        const experimentId = (args.experimentId as string) || '*';
+        const title = (args.title as string) || `${runIds.length} runs`;
+        const model = new ChartsModel({
+          api,
+          runIds,
+          experimentId,
+          title,
+          note: (args.note as string) || '',
+          memory: chartsMemory
+        });
+        const content = new ChartsViewWidget(
+          model,
+          runId => void commands.execute(CommandIDs.openRun, { runId })
+        );
+        const widget = openInMainArea(shell, charts, content, {
+          id: `jupyter-mm-charts-${Date.now().toString(36)}`,
+          label: `Charts: ${title}`,
+          caption: `${runIds.length} runs of ${title}`,
+          ref: replaced?.id
+        });
+        replaced?.dispose();
+        await model.load();
+        return widget;
+      }
+    });
+
     commands.addCommand(CommandIDs.diffRuns, {
       label: 'Diff Notebooks of Two Runs…',
       caption: 'Show the notebook diff between two runs’ snapshots (nbdime)',
@@ -490,6 +565,16 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
         }),
         name: w => w.content.model.runIds.join(',')
       });
+      void restorer.restore(charts, {
+        command: CommandIDs.chartRuns,
+        args: w => ({
+          runIds: w.content.model.runs.runIds,
+          experimentId: w.content.model.experimentId,
+          title: w.content.model.title,
+          note: w.content.model.note
+        }),
+        name: () => 'charts'
+      });
       void restorer.restore(diffs, {
         command: CommandIDs.diffRuns,
         args: w => ({ runIds: w.content.runIds }),
@@ -525,10 +610,12 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
         // Whatever the missed events said is unknown: every view loads again.
         runs.forEach(w => w.content.model.resync());
         compares.forEach(w => w.content.model.resync());
+        charts.forEach(w => w.content.model.resync());
         return;
       }
       runs.forEach(w => w.content.model.storeEvent(event));
       compares.forEach(w => w.content.model.storeEvent(event));
+      charts.forEach(w => w.content.model.storeEvent(event));
     });
   }
 };

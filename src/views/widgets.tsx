@@ -4,9 +4,12 @@
 
 import * as React from 'react';
 
+import { ReactWidget } from '@jupyterlab/ui-components';
+import { ISignal, Signal } from '@lumino/signaling';
 import type { Widget } from '@lumino/widgets';
 
 import { IChartSettings, MetricChart } from './chart';
+import { X_AXIS_KINDS } from './metrics';
 
 /**
  * Hosts a Lumino widget made by `factory` inside React; the widget is made
@@ -38,6 +41,41 @@ export function WidgetHost(props: {
 }
 
 /**
+ * A main-area view of a model: redrawn when the model changes, the model
+ * disposed with the view (which stops its live updates).
+ */
+export abstract class ModelViewWidget<
+  M extends { readonly changed: ISignal<M, void>; dispose(): void }
+> extends ReactWidget {
+  constructor(
+    readonly model: M,
+    className: string
+  ) {
+    super();
+    this.addClass('jp-mm-view');
+    this.addClass(className);
+    model.changed.connect(() => this.update(), this);
+  }
+
+  dispose(): void {
+    this.model.dispose();
+    Signal.clearData(this);
+    super.dispose();
+  }
+}
+
+/**
+ * A view's body while its runs load.
+ */
+export function LoadingRuns(props: { count: number }): JSX.Element {
+  return (
+    <div className="jp-mm-view-body">
+      <p className="jp-mm-loading">Loading {props.count} runs…</p>
+    </div>
+  );
+}
+
+/**
  * A metric chart in React: one plotly chart of some keys of some runs.
  */
 export function ChartView(
@@ -51,6 +89,11 @@ export function ChartView(
   const ref = React.useRef<HTMLDivElement>(null);
   const chart = React.useRef<MetricChart | null>(null);
   const identity = `${props.runIds.join(',')}|${props.keys.join(',')}`;
+  // The latest callback, so a re-render with a new one needs no new chart.
+  const onXRange = React.useRef(props.onXRange);
+  onXRange.current = props.onXRange;
+  const onExtent = React.useRef(props.onExtent);
+  onExtent.current = props.onExtent;
   React.useEffect(() => {
     if (!ref.current) {
       return;
@@ -65,7 +108,12 @@ export function ChartView(
       title: props.title,
       name: props.name,
       color: props.color,
-      grouping: props.grouping
+      grouping: props.grouping,
+      legend: props.legend,
+      xRange: props.xRange,
+      onXRange: range => onXRange.current?.(range),
+      fullRange: props.fullRange,
+      onExtent: extent => onExtent.current?.(extent)
     });
     chart.current = c;
     void c.refresh();
@@ -81,6 +129,16 @@ export function ChartView(
   React.useEffect(() => {
     void chart.current?.setGrouping(props.grouping ?? null);
   }, [grouping]);
+  React.useEffect(() => {
+    if (props.xRange !== undefined) {
+      void chart.current?.setXRange(props.xRange);
+    }
+  }, [props.xRange?.[0], props.xRange?.[1], props.xRange === null]);
+  React.useEffect(() => {
+    if (props.fullRange !== undefined) {
+      void chart.current?.setFullRange(props.fullRange);
+    }
+  }, [props.fullRange?.[0], props.fullRange?.[1], props.fullRange === null]);
   React.useEffect(() => {
     if (props.tick) {
       void chart.current?.refresh();
@@ -115,6 +173,7 @@ export function ChartControls(props: {
         x axis{' '}
         <select
           className="jp-mm-select"
+          aria-label="x axis"
           value={settings.axis}
           onChange={e =>
             onChange({
@@ -123,8 +182,11 @@ export function ChartControls(props: {
             })
           }
         >
-          <option value="step">step</option>
-          <option value="time">time (s since start)</option>
+          {X_AXIS_KINDS.map(([kind, label]) => (
+            <option key={kind} value={kind}>
+              {label}
+            </option>
+          ))}
         </select>
       </label>
       <label>
@@ -167,5 +229,74 @@ export function StatusBadge(props: { status: string }): JSX.Element {
     >
       {props.status.toLowerCase()}
     </span>
+  );
+}
+
+/**
+ * The runs of a view, each with its colour (the colour of its curves), its
+ * name opening the run, and its status.
+ */
+export function RunLegend(props: {
+  runs: ReadonlyArray<{ id: string; status: string }>;
+  label: string;
+  color: (runId: string) => string;
+  name: (runId: string) => string;
+  openRun: (runId: string) => void;
+}): JSX.Element {
+  return (
+    <ul className="jp-mm-compare-runs" aria-label={props.label}>
+      {props.runs.map(run => (
+        <li key={run.id} data-run-id={run.id}>
+          <span
+            className="jp-mm-swatch"
+            style={{ background: props.color(run.id) }}
+            aria-hidden="true"
+          />
+          <button
+            className="jp-mm-link"
+            onClick={() => props.openRun(run.id)}
+            title={`Open run ${run.id}`}
+          >
+            {props.name(run.id)}
+          </button>{' '}
+          <StatusBadge status={run.status} />
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/**
+ * A labelled choice of one key (a param, a metric) among `keys`; with a
+ * `placeholder`, that empty first option is what it shows.
+ */
+export function KeySelect(props: {
+  label: string;
+  value: string;
+  keys: ReadonlyArray<string>;
+  onChange: (key: string) => void;
+  placeholder?: string;
+  className?: string;
+}): JSX.Element {
+  return (
+    <label className={props.className}>
+      {props.label}{' '}
+      <select
+        className="jp-mm-select"
+        aria-label={props.label}
+        value={props.value}
+        disabled={props.keys.length === 0}
+        onChange={e => e.target.value && props.onChange(e.target.value)}
+      >
+        {props.placeholder !== undefined && (
+          <option value="">{props.placeholder}</option>
+        )}
+        {props.keys.map(key => (
+          <option key={key} value={key}>
+            {key}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }
