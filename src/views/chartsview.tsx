@@ -33,11 +33,11 @@ import { IStoreEvent } from '../storeEvents';
 import {
   RunLegend,
   ChartControls,
-  KeySelect,
   ChartView,
   LoadingRuns,
   ModelViewWidget
 } from './widgets';
+import { FigureChoice } from './figure';
 
 /**
  * Where layouts are kept (IStateDB in JupyterLab), by key.
@@ -269,11 +269,11 @@ export function ChartsView(props: {
           settings={layout}
           onChange={settings => model.setSettings(settings)}
         />
-        <KeySelect
-          className="jp-mm-charts-add"
+        <FigureChoice
+          labelClassName="jp-mm-charts-add"
           label="Add chart"
           value=""
-          keys={addable}
+          choices={addable}
           placeholder={addable.length ? 'metric…' : 'every metric is shown'}
           onChange={key => model.addChart(key)}
         />

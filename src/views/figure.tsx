@@ -60,18 +60,28 @@ export function FigureChoice(props: {
   value: string;
   choices: ReadonlyArray<string>;
   onChange: (value: string) => void;
+  /** The select's class, beside `jp-mm-select`. */
   className?: string;
+  /** The label's class. */
+  labelClassName?: string;
+  /** A first, empty choice that is never sent (e.g. "metric…"). */
+  placeholder?: string;
 }): JSX.Element {
   return (
-    <label>
+    <label className={props.labelClassName}>
       {props.label}{' '}
       <select
         className={
           props.className ? `jp-mm-select ${props.className}` : 'jp-mm-select'
         }
+        aria-label={props.label}
         value={props.value}
-        onChange={e => props.onChange(e.target.value)}
+        disabled={props.choices.length === 0}
+        onChange={e => e.target.value && props.onChange(e.target.value)}
       >
+        {props.placeholder !== undefined && (
+          <option value="">{props.placeholder}</option>
+        )}
         {props.choices.map(c => (
           <option key={c} value={c}>
             {c}

@@ -265,38 +265,3 @@ export function RunLegend(props: {
     </ul>
   );
 }
-
-/**
- * A labelled choice of one key (a param, a metric) among `keys`; with a
- * `placeholder`, that empty first option is what it shows.
- */
-export function KeySelect(props: {
-  label: string;
-  value: string;
-  keys: ReadonlyArray<string>;
-  onChange: (key: string) => void;
-  placeholder?: string;
-  className?: string;
-}): JSX.Element {
-  return (
-    <label className={props.className}>
-      {props.label}{' '}
-      <select
-        className="jp-mm-select"
-        aria-label={props.label}
-        value={props.value}
-        disabled={props.keys.length === 0}
-        onChange={e => e.target.value && props.onChange(e.target.value)}
-      >
-        {props.placeholder !== undefined && (
-          <option value="">{props.placeholder}</option>
-        )}
-        {props.keys.map(key => (
-          <option key={key} value={key}>
-            {key}
-          </option>
-        ))}
-      </select>
-    </label>
-  );
-}
