@@ -94,6 +94,38 @@ export function parseColumn(id: string): IColumn | null {
   return { id, section, key };
 }
 
+/** Where each section's columns sit in the table, left to right. */
+const SECTION_ORDER: ReadonlyArray<Section> = [
+  'attributes',
+  'metrics',
+  'params',
+  'tags'
+];
+
+/**
+ * `columns` with `id` added beside its section's columns (after the last of
+ * them, or where its section belongs), so the order does not depend on what
+ * was shown when it was chosen.
+ */
+export function withColumn(
+  columns: ReadonlyArray<string>,
+  id: string
+): string[] {
+  if (columns.includes(id)) {
+    return [...columns];
+  }
+  const rank = (c: string) =>
+    SECTION_ORDER.indexOf(parseColumn(c)?.section ?? 'tags');
+  const own = rank(id);
+  let at = 0;
+  columns.forEach((c, i) => {
+    if (rank(c) <= own) {
+      at = i + 1;
+    }
+  });
+  return [...columns.slice(0, at), id, ...columns.slice(at)];
+}
+
 /**
  * Header text of a column.
  */

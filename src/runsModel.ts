@@ -9,6 +9,7 @@ import {
   differingColumns,
   orderByClause,
   parseColumn,
+  withColumn,
   quoteString,
   serverColumns
 } from './columns';
@@ -386,7 +387,7 @@ export class RunsModel implements IDisposable {
       return;
     }
     const columns = wanted
-      ? [...shown, columnId]
+      ? withColumn(shown, columnId)
       : shown.filter(c => c !== columnId);
     await this.setColumns(columns);
   }

@@ -26,7 +26,8 @@ import {
   parseColumn,
   quoteKey,
   quoteString,
-  serverColumns
+  serverColumns,
+  withColumn
 } from '../columns';
 import { parseTag } from '../commands';
 import { RunsModel } from '../runsModel';
@@ -292,6 +293,27 @@ describe('differing columns', () => {
         makeRun(1, { params: { lr: 'x'.repeat(500) } })
       ])
     ).toBe(220);
+  });
+});
+
+describe('adding a column', () => {
+  const shown = ['attributes.status', 'attributes.name', 'metrics.auc'];
+  it('puts it beside its section, whatever was shown when it was chosen', () => {
+    expect(withColumn(shown, 'metrics.loss')).toEqual([
+      ...shown,
+      'metrics.loss'
+    ]);
+    expect(withColumn([...shown, 'params.lr'], 'metrics.loss')).toEqual([
+      ...shown,
+      'metrics.loss',
+      'params.lr'
+    ]);
+    expect(withColumn(['params.lr', 'tags.team'], 'attributes.name')).toEqual([
+      'attributes.name',
+      'params.lr',
+      'tags.team'
+    ]);
+    expect(withColumn(shown, 'metrics.auc')).toEqual(shown);
   });
 });
 
