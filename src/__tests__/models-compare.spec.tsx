@@ -250,6 +250,37 @@ describe('ModelsSidebarModel', () => {
     last_version: 2
   };
 
+  it('keeps a model expanded while a reload that started before ran', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>(r => (release = r));
+    const api = registry([CREDIT]);
+    const getVersion = api.getVersion;
+    api.getVersion = async (name: string, v: number) => {
+      await gate;
+      return getVersion(name, v);
+    };
+    const model = new ModelsSidebarModel(api);
+    const reload = model.refresh(); // a live event's reload, still reading
+    await new Promise(r => setTimeout(r, 0)); // it has listed the models
+    await model.toggle('credit'); // the user expands the model meanwhile
+    release();
+    await reload;
+    expect(model.expanded['credit']?.map(v => v.version)).toEqual([2, 1]);
+    // and one collapsed during a reload stays collapsed
+    let release2: () => void = () => undefined;
+    const gate2 = new Promise<void>(r => (release2 = r));
+    api.getVersion = async (name: string, v: number) => {
+      await gate2;
+      return getVersion(name, v);
+    };
+    const again = model.refresh();
+    await new Promise(r => setTimeout(r, 0));
+    await model.toggle('credit');
+    release2();
+    await again;
+    expect('credit' in model.expanded).toBe(false);
+  });
+
   it('lists models with their latest version, aliases and badges; compares ticked versions', async () => {
     const model = new ModelsSidebarModel(registry([CREDIT]));
     const opened: string[] = [];

@@ -108,7 +108,17 @@ export class ModelsSidebarModel {
     }
     this.models = models;
     this.latest = latest;
-    this.expanded = error ? this.expanded : expanded;
+    if (!error) {
+      // Models expanded while this reload ran keep their (pending) versions;
+      // those collapsed meanwhile stay collapsed.
+      const now: Record<string, IModelVersion[] | null> = {};
+      for (const name of Object.keys(this.expanded)) {
+        if (models.some(m => m.name === name)) {
+          now[name] = name in expanded ? expanded[name] : this.expanded[name];
+        }
+      }
+      this.expanded = now;
+    }
     this.error = error;
     this.loading = false;
     this.selected = this.selected.filter(s =>

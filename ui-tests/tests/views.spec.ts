@@ -44,8 +44,12 @@ const CELLS = [
 async function runsByName(
   request: APIRequestContext
 ): Promise<Record<string, IRestRun>> {
+  // This file's runs are tracked from its notebooks: other spec files log
+  // runs of the same names over REST (in other experiments).
   const out: Record<string, IRestRun> = {};
-  (await listRuns(request)).forEach(r => (out[r.name] = r));
+  (await listRuns(request))
+    .filter(r => r.tags['mm.notebook.path'])
+    .forEach(r => (out[r.name] = r));
   return out;
 }
 
@@ -53,7 +57,6 @@ test.describe.configure({ mode: 'serial' });
 
 test.describe('run, compare and diff views', () => {
   test.use({ autoGoto: true });
-
 
   test('a tracked notebook, then its run in the run view', async ({
     page,
@@ -98,9 +101,9 @@ test.describe('run, compare and diff views', () => {
       await execute(page, 'jupyter-mm:open-run', { runId: alpha });
       await expect(view.locator('.jp-mm-view-title')).toHaveText('alpha');
       await expect(view.locator('.jp-mm-badge-finished')).toBeVisible();
-      await expect(
-        view.locator('dd[data-label="Notebook"]')
-      ).toContainText('views.ipynb');
+      await expect(view.locator('dd[data-label="Notebook"]')).toContainText(
+        'views.ipynb'
+      );
       await expect(view.locator('dd[data-label="Execution"]')).toHaveText(
         'in order, no hidden state'
       );
@@ -119,6 +122,15 @@ test.describe('run, compare and diff views', () => {
       // Opening it again activates the same tab.
       await execute(page, 'jupyter-mm:open-run', { runId: alpha });
       await expect(page.locator('.jp-mm-runview')).toHaveCount(1);
+      // The same in the dark theme: the prompt's count, the lone point.
+      await page.theme.setDarkTheme();
+      await expect(view.locator('dd[data-label="Cell"]')).toHaveText(
+        'id cell-1 [2]'
+      );
+      await expect(auc).toHaveClass(/jp-mm-chart-ready/);
+      await expect(auc.locator('.scatterlayer .point')).toHaveCount(1);
+      await expect(auc.locator('.scatterlayer .point')).toBeVisible();
+      await page.theme.setLightTheme();
     });
 
     await test.step('zooming re-queries the visible steps', async () => {
@@ -145,7 +157,9 @@ test.describe('run, compare and diff views', () => {
         .poll(async () => Number(await chart.getAttribute('data-points')))
         .toBeLessThan(500);
       // Double click: back to the whole history.
-      await drag.dblclick({ position: { x: box.width / 2, y: box.height / 2 } });
+      await drag.dblclick({
+        position: { x: box.width / 2, y: box.height / 2 }
+      });
       await expect(chart).toHaveAttribute('data-points', '500');
     });
 
@@ -180,7 +194,9 @@ test.describe('run, compare and diff views', () => {
       expect(run.notes).toBe('baseline for the risk model');
       await view.getByRole('button', { name: 'Remove tag stage' }).click();
       await expect(view.locator('.jp-mm-tag-value')).toHaveCount(0);
-      expect((await runsByName(request))['alpha'].tags['stage']).toBeUndefined();
+      expect(
+        (await runsByName(request))['alpha'].tags['stage']
+      ).toBeUndefined();
     });
 
     await test.step('artifacts: CSV as a table, HTML sandboxed', async () => {
@@ -265,7 +281,9 @@ test.describe('run, compare and diff views', () => {
       await expect(chart).toHaveAttribute('data-points', '1000');
       await expect(chart.locator('.scatterlayer .trace')).toHaveCount(2);
       await expect(chart.locator('.legendtext')).toHaveText(['beta', 'alpha']);
-      const lr = view.locator('tr', { has: page.locator('th', { hasText: 'lr' }) });
+      const lr = view.locator('tr', {
+        has: page.locator('th', { hasText: 'lr' })
+      });
       await expect(lr).toHaveAttribute('data-differs', 'true');
       await expect(lr.locator('td')).toHaveText(['0.3', '0.1']);
       // each run's single auc value is a visible point
@@ -338,9 +356,7 @@ test.describe('run, compare and diff views', () => {
         /jp-mm-diff-ready/
       );
       await expect(diff.locator('.jp-Notebook-diff')).toBeVisible();
-      await expect(diff.locator('.jp-mm-diff-status')).toContainText(
-        'changed'
-      );
+      await expect(diff.locator('.jp-mm-diff-status')).toContainText('changed');
       // beta's cell ran after alpha's snapshot: its source is the same but
       // its outputs are new.
       await expect(diff.locator('.jp-Notebook-diff')).toContainText(
@@ -358,6 +374,19 @@ test.describe('run, compare and diff views', () => {
       await expect(diff.locator('.jp-mm-diff-status')).not.toContainText(
         'Loading'
       );
+      // In the dark theme too: older to newer, the new output shown.
+      await page.theme.setDarkTheme();
+      await diff.getByLabel('outputs').check();
+      await expect(diff.locator('.jp-mm-diff-body')).toHaveClass(
+        /jp-mm-diff-ready/
+      );
+      await expect(diff.locator('.jp-Notebook-diff')).toContainText(
+        'beta done'
+      );
+      await expect(diff.locator('.jp-mm-view-title')).toContainText(
+        `${alpha!.slice(0, 8)} → ${beta!.slice(0, 8)}`
+      );
+      await page.theme.setLightTheme();
     });
   });
   test('a running run’s view follows its metrics live', async ({
@@ -403,9 +432,9 @@ test.describe('run, compare and diff views', () => {
     await page.contents.uploadContent('stop', 'text', `${tmpPath}/stop.txt`);
     await expect(view.locator('.jp-mm-badge-finished')).toBeVisible();
     // The finished run's records arrive too: the tracked cell and its snapshot.
-    await expect(view.locator('.jp-mm-cell .jp-mm-nbcell-source')).toContainText(
-      '%%track live'
-    );
+    await expect(
+      view.locator('.jp-mm-cell .jp-mm-nbcell-source')
+    ).toContainText('%%track live');
     await expect(
       view.getByRole('button', { name: 'Restore snapshot to a new notebook' })
     ).toBeEnabled();
@@ -442,7 +471,9 @@ test.describe('run, compare and diff views', () => {
     await log(delta, 0, 10);
 
     await execute(page, 'jupyter-mm:compare-runs', { runIds: [gamma, delta] });
-    const view = page.locator('.jp-mm-compareview').filter({ hasText: 'gamma' });
+    const view = page
+      .locator('.jp-mm-compareview')
+      .filter({ hasText: 'gamma' });
     const chart = view.locator('.jp-mm-chart[data-keys="loss"]');
     const yAxisType = () =>
       chart.evaluate((node: any) => node.layout?.yaxis?.type as string);
@@ -475,11 +506,18 @@ test.describe('run, compare and diff views', () => {
       await expect(loss.locator('td').first()).toHaveText('0.04');
     });
 
-    await test.step('runs without snapshots: the diff is disabled, saying why', async () => {
-      const open = view.getByRole('button', { name: 'Open notebook diff' });
-      await expect(open).toBeDisabled();
-      await expect(open).toHaveAttribute('title', /no notebook snapshot/);
-    });
+    for (const theme of ['dark', 'light'] as const) {
+      await test.step(`${theme} theme: runs without snapshots: the diff is disabled, saying why`, async () => {
+        if (theme === 'dark') {
+          await page.theme.setDarkTheme();
+        } else {
+          await page.theme.setLightTheme();
+        }
+        const open = view.getByRole('button', { name: 'Open notebook diff' });
+        await expect(open).toBeDisabled();
+        await expect(open).toHaveAttribute('title', /no notebook snapshot/);
+      });
+    }
 
     await test.step('the run view of a run without records asks for none', async () => {
       const missing: string[] = [];
@@ -511,23 +549,49 @@ test.describe('run, compare and diff views', () => {
         data: { status: 'FINISHED' }
       });
       expect(reply.ok()).toBe(true);
-      await expect(
-        view.locator('.jp-mm-compare-runs .jp-mm-badge')
-      ).toHaveText(['finished', 'running']);
+      await expect(view.locator('.jp-mm-compare-runs .jp-mm-badge')).toHaveText(
+        ['finished', 'running']
+      );
     });
 
-    await test.step('the link the mlflow client prints opens the run in JupyterLab', async () => {
-      // `…/jupyter-mm/mlflow/#/experiments/<e>/runs/<id>`, as MLflow prints it
-      await page.evaluate(
-        id => window.location.assign(`/jupyter-mm/mlflow/#/experiments/0/runs/${id}`),
-        gamma
-      );
-      const runView = page.locator(`#jupyter-mm-run-${gamma}`);
-      // (JupyterLab loads again first)
-      await expect(runView.locator('.jp-mm-view-title')).toHaveText('gamma', {
-        timeout: 60000
+    for (const theme of ['dark', 'light'] as const) {
+      await test.step(`${theme} theme: the link the mlflow client prints opens the run in JupyterLab`, async () => {
+        // (by command: the page was left by a link, Galata's helpers with it)
+        await page.waitForFunction(() => !!window.jupyterapp?.commands);
+        await page.evaluate(
+          name =>
+            window.jupyterapp.commands.execute('apputils:change-theme', {
+              theme: name
+            }),
+          theme === 'dark' ? 'JupyterLab Dark' : 'JupyterLab Light'
+        );
+        await expect(page.locator('body')).toHaveAttribute(
+          'data-jp-theme-light',
+          theme === 'light' ? 'true' : 'false'
+        );
+        const runView = page.locator(`#jupyter-mm-run-${gamma}`);
+        await page.evaluate(() =>
+          window.jupyterapp.commands.execute('application:close-all')
+        );
+        await expect(runView).toHaveCount(0);
+        // `…/jupyter-mm/mlflow/#/experiments/<e>/runs/<id>`, as MLflow prints it
+        await page.evaluate(
+          id =>
+            window.location.assign(
+              `/jupyter-mm/mlflow/#/experiments/0/runs/${id}`
+            ),
+          gamma
+        );
+        // (JupyterLab loads again first)
+        await expect(runView.locator('.jp-mm-view-title')).toHaveText('gamma', {
+          timeout: 60000
+        });
+        await expect(page).not.toHaveURL(/mm-run=/);
+        await expect(page.locator('body')).toHaveAttribute(
+          'data-jp-theme-light',
+          theme === 'light' ? 'true' : 'false'
+        );
       });
-      await expect(page).not.toHaveURL(/mm-run=/);
-    });
+    }
   });
 });
