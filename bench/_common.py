@@ -10,12 +10,15 @@ import json
 import logging
 import os
 import shutil
+import socket
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -166,3 +169,74 @@ def noisy_loss(n: int, seed: int = 0) -> list[float]:
     i = np.arange(n, dtype=np.float64)
     v = 2.5 * np.exp(-i / (n / 5)) + 0.1 + rng.normal(0.0, 0.02, n)
     return [float(x) for x in v]
+
+
+# ----------------------------------------------------------------------------- UI benches
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, deadline_s: float) -> None:
+    """Wait until ``url`` answers (any HTTP status), at most ``deadline_s`` seconds."""
+    end = time.monotonic() + deadline_s
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            if time.monotonic() > end:
+                raise TimeoutError(f"JupyterLab did not answer {url} in {deadline_s} s") from None
+            time.sleep(0.2)
+
+
+@contextmanager
+def jupyterlab(store_dir: Path, port: int | None = None) -> Iterator[str]:
+    """JupyterLab on the store ``store_dir`` with the UI tests' server configuration (the working
+    tree's package and its labextension as last built by ``jlpm build``, in a temporary root);
+    yields its base URL, ``http://127.0.0.1:PORT`` (no trailing slash)."""
+    port = port or free_port()
+    with tempdir("ui-root") as root:
+        env = {
+            **os.environ,
+            "MM_TRACKING_URI": str(store_dir),
+            "JUPYTERLAB_GALATA_ROOT_DIR": str(root),
+            "MM_UI_PORT": str(port),
+            "PYTHONPATH": os.pathsep.join(
+                p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p
+            ),
+        }
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyterlab", "--config", "jupyter_server_test_config.py"],
+            cwd=REPO / "ui-tests",
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_http(f"{base}/jupyter-mm/api/status", 120)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def browser(script: str, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``bench/<script>`` in node (cwd ``ui-tests``, whose Playwright drives Debian's
+    Chromium) and return the JSON object of its last line of output."""
+    out = subprocess.run(
+        [shutil.which("node") or "node", str(REPO / "bench" / script), *args],
+        cwd=REPO / "ui-tests",
+        env={**os.environ, **(env or {})},
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])

@@ -4,21 +4,14 @@
  * `jupyter-mm:open-run` until the metric chart has drawn. Prints one JSON
  * line. Run through bench/ui_run_view.py (cwd: ui-tests, for Playwright).
  */
-import { createRequire } from 'node:module';
-import path from 'node:path';
-
-const require = createRequire(path.join(process.cwd(), 'package.json'));
-const { chromium } = require('@playwright/test');
+import { launch, median } from './ui_common.mjs';
 
 const base = process.env.MM_BENCH_URL;
 const runId = process.env.MM_BENCH_RUN;
 const repeat = Number(process.env.MM_BENCH_REPEAT || '7');
 const DEADLINE_MS = 120000;
 
-const browser = await chromium.launch({
-  executablePath: process.env.MM_CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu']
-});
+const browser = await launch(['--disable-gpu']);
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   await page.goto(`${base}/lab`);
@@ -103,10 +96,6 @@ try {
     },
     { runId, repeat }
   );
-  const median = xs => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s[Math.floor(s.length / 2)];
-  };
   console.log(
     JSON.stringify({
       browser: browser.version(),

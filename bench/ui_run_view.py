@@ -20,12 +20,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import _common as c
@@ -52,20 +48,6 @@ def populate(store_dir: Path, n: int) -> str:
     return run.id
 
 
-def wait_for(url: str, deadline_s: float) -> None:
-    end = time.monotonic() + deadline_s
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > end:
-            raise TimeoutError(f"JupyterLab did not answer {url} in {deadline_s} s")
-        time.sleep(0.2)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--points", type=int, default=1_000_000)
@@ -74,55 +56,21 @@ def main() -> None:
     ap.add_argument("--json", help="append the BENCH_JSON lines to this file")
     args = ap.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="mm-bench-ui-"))
-    root = tmp / "root"
-    root.mkdir()
-    store = tmp / "store"
-    t = time.perf_counter()
-    run_id = populate(store, args.points)
-    print(f"store with {args.points:,} points in {time.perf_counter() - t:.1f} s", file=sys.stderr)
-
-    ui_tests = c.REPO / "ui-tests"
-    env = {
-        **os.environ,
-        "JUPYTERLAB_GALATA_ROOT_DIR": str(root),
-        "MM_TRACKING_URI": str(store),
-        "MM_UI_PORT": str(args.port),
-        "PYTHONPATH": os.pathsep.join(
-            p for p in (str(c.REPO), os.environ.get("PYTHONPATH", "")) if p
-        ),
-    }
-    server = subprocess.Popen(
-        ["jupyter", "lab", "--config", "jupyter_server_test_config.py"],
-        cwd=ui_tests,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        base = f"http://127.0.0.1:{args.port}"
-        wait_for(f"{base}/lab", 120)
-        out = subprocess.run(
-            ["node", str(c.REPO / "bench" / "ui_run_view.mjs")],
-            cwd=ui_tests,
-            env={
-                **env,
-                "MM_BENCH_URL": base,
-                "MM_BENCH_RUN": run_id,
-                "MM_BENCH_REPEAT": str(args.repeat),
-            },
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-    finally:
-        server.terminate()
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    with c.tempdir("ui") as tmp:
+        store = tmp / "store"
+        t = time.perf_counter()
+        run_id = populate(store, args.points)
+        took = time.perf_counter() - t
+        print(f"store with {args.points:,} points in {took:.1f} s", file=sys.stderr)
+        with c.jupyterlab(store, args.port) as base:
+            result = c.browser(
+                "ui_run_view.mjs",
+                env={
+                    "MM_BENCH_URL": base,
+                    "MM_BENCH_RUN": run_id,
+                    "MM_BENCH_REPEAT": str(args.repeat),
+                },
+            )
     result["points"] = args.points
     print(f"run view, metric of {args.points:,} points (Chromium {result['browser']}):")
     print(f"  cold open (views + plotly chunks): {result['cold_ms']:.0f} ms")

@@ -4,13 +4,7 @@
 // Prints one JSON object on stdout.
 //
 //   node bench/ui_sidebar.mjs URL [--scroll-frames N] [--px-per-frame P]
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(path.join(here, '..', 'ui-tests', 'package.json'));
-const { chromium } = require('@playwright/test');
+import { launch, measureScroll } from './ui_common.mjs';
 
 const args = process.argv.slice(2);
 const url = args[0];
@@ -21,10 +15,7 @@ const opt = (name, fallback) => {
 const scrollFrames = opt('--scroll-frames', 600);
 const pxPerFrame = opt('--px-per-frame', 120);
 
-const browser = await chromium.launch({
-  executablePath: process.env.MM_CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox']
-});
+const browser = await launch();
 const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 
 // Record, from navigation start, when the first run row is in the DOM and
@@ -71,38 +62,8 @@ const load = await page.evaluate(() => {
   };
 });
 
-// Widen the panel a little and scroll it frame by frame, as a trackpad
-// would, recording each frame's duration.
-const scroll = await page.evaluate(
-  async ({ frames, px }) => {
-    const table = document.querySelector('.jp-mm-runs-table');
-    const times = [];
-    let last = await new Promise(r => requestAnimationFrame(r));
-    for (let i = 0; i < frames; i++) {
-      table.scrollTop += px;
-      const now = await new Promise(r => requestAnimationFrame(r));
-      times.push(now - last);
-      last = now;
-    }
-    const sorted = times.slice().sort((a, b) => a - b);
-    const q = p => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
-    const total = times.reduce((a, b) => a + b, 0);
-    const footer = document.querySelector('.jp-mm-runs-footer')?.textContent ?? '';
-    return {
-      frames,
-      px_per_frame: px,
-      scrolled_px: table.scrollTop,
-      mean_fps: (frames * 1000) / total,
-      frame_p50_ms: q(0.5),
-      frame_p95_ms: q(0.95),
-      frame_max_ms: sorted[sorted.length - 1],
-      long_frames_over_50ms: times.filter(t => t > 50).length,
-      rows_in_dom: document.querySelectorAll('.jp-mm-runs-row[data-run-id]').length,
-      footer
-    };
-  },
-  { frames: scrollFrames, px: pxPerFrame }
-);
+// Scroll it frame by frame, as a trackpad would (bench/ui_common.mjs).
+const scroll = await measureScroll(page, scrollFrames, pxPerFrame);
 
 // Jump to the end of the list: how long until the last rows are shown.
 const jump = await page.evaluate(async () => {

@@ -20,38 +20,12 @@ Not run in CI (it measures; the UI tests check).
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-import urllib.request
-from pathlib import Path
 
 import _common as c
 from search import make_runs, populate_ours_sql
 
 BENCH = "ui_sidebar"
-REPO = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_http(url: str, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer")
 
 
 def main() -> None:
@@ -64,55 +38,22 @@ def main() -> None:
 
     from jupyter_mm.core.store import Store
 
-    tmp = Path(tempfile.mkdtemp(prefix="mm-bench-ui-"))
-    proc = None
-    try:
+    with c.tempdir("ui") as tmp:
         store_dir = tmp / "store"
         st = Store.open(str(store_dir))
         t = time.perf_counter()
         populate_ours_sql(st, "0", make_runs(a.runs))
         populate_s = time.perf_counter() - t
         st.close()
-        root = tmp / "root"
-        root.mkdir()
-        port = free_port()
-        env = dict(os.environ)
-        env.update(
-            {
-                "MM_TRACKING_URI": str(store_dir),
-                "JUPYTERLAB_GALATA_ROOT_DIR": str(root),
-                "MM_UI_PORT": str(port),
-            }
-        )
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--config", "jupyter_server_test_config.py"],
-            cwd=REPO / "ui-tests",
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}/"
-        wait_http(url + "jupyter-mm/api/status", time.monotonic() + 120)
-        out = subprocess.run(
-            [
-                shutil.which("node") or "node",
-                str(REPO / "bench" / "ui_sidebar.mjs"),
-                url,
+        with c.jupyterlab(store_dir) as base:
+            m = c.browser(
+                "ui_sidebar.mjs",
+                base + "/",
                 "--scroll-frames",
                 str(a.frames),
                 "--px-per-frame",
                 str(a.px),
-            ],
-            check=True,
-            stdout=subprocess.PIPE,
-            text=True,
-        ).stdout
-        m = json.loads(out.strip().splitlines()[-1])
-    finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=30)
-        shutil.rmtree(tmp, ignore_errors=True)
+            )
 
     load, scroll, jump = m["load"], m["scroll"], m["jump"]
     n = f"{a.runs:,} runs"
