@@ -4,11 +4,14 @@ Old revisions use these too, and each call emits exactly the DDL the revision wr
 (proved by dumping every statement of the history, up and down, on SQLite and PostgreSQL, before
 and after). A revision applied somewhere must never change what it emits: change a helper only
 if the DDL stays the same, else give the new revision a helper of its own.
+
+Revisions leave out ``branch_labels`` and ``depends_on``: Alembic reads both with a default of
+none, and no revision here has either.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -40,12 +43,46 @@ def key_value_table(name: str, owner: str, owner_type: sa.types.TypeEngine, refe
     )
 
 
-def stored_file_columns() -> list[sa.Column]:
-    """A file by its path: its content-addressed blob (digest, size), media type and time."""
+def update_times() -> list[sa.Column]:
+    """When the row was created and last changed (epoch milliseconds): MLflow's pair of columns."""
+    return [
+        sa.Column("creation_time", sa.BigInteger(), nullable=False),
+        sa.Column("last_update_time", sa.BigInteger(), nullable=False),
+    ]
+
+
+def blob_columns() -> list[sa.Column]:
+    """A logical path and the content-addressed blob of the artifact store it names."""
     return [
         sa.Column("path", sa.String(length=1024), nullable=False),
         sa.Column("digest", sa.String(length=64), nullable=False),
         sa.Column("size", sa.BigInteger(), nullable=False),
+    ]
+
+
+def stored_file_columns() -> list[sa.Column]:
+    """A file of a run or a logged model: its path and blob, media type and time."""
+    return [
+        *blob_columns(),
         sa.Column("media_type", sa.String(length=128), nullable=False),
         sa.Column("created_time", sa.BigInteger(), nullable=False),
     ]
+
+
+def added_columns(table: str, *columns: sa.Column) -> tuple[Callable[[], None], Callable[[], None]]:
+    """``upgrade`` and ``downgrade`` for ``columns`` added to an existing ``table``, from one list.
+
+    Downgrade drops them with a plain DROP COLUMN (SQLite >= 3.35), never a batch rebuild: with
+    foreign keys on, recreating a table that others reference ON DELETE CASCADE (registered
+    models, model versions, webhooks) would delete every row that refers to it.
+    """
+
+    def upgrade() -> None:
+        for column in columns:
+            op.add_column(table, column)
+
+    def downgrade() -> None:
+        for column in reversed(columns):
+            op.drop_column(table, column.name)
+
+    return upgrade, downgrade

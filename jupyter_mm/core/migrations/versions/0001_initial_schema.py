@@ -17,12 +17,11 @@ from jupyter_mm.core.migrations._helpers import (
     cascade_fk,
     key_value_table,
     stored_file_columns,
+    update_times,
 )
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -45,8 +44,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=250), nullable=False),
         sa.Column("artifact_location", sa.Text(), nullable=True),
         sa.Column("lifecycle_stage", sa.String(length=16), nullable=False),
-        sa.Column("creation_time", sa.BigInteger(), nullable=False),
-        sa.Column("last_update_time", sa.BigInteger(), nullable=False),
+        *update_times(),
         sa.PrimaryKeyConstraint("experiment_id", name=op.f("pk_experiments")),
         sa.UniqueConstraint("name", name=op.f("uq_experiments_name")),
     )

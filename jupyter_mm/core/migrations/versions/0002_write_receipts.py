@@ -13,8 +13,6 @@ from jupyter_mm.core.migrations._helpers import cascade_fk
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

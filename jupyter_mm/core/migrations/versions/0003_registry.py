@@ -12,12 +12,15 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from jupyter_mm.core.migrations._helpers import BigInt, cascade_fk, key_value_table
+from jupyter_mm.core.migrations._helpers import (
+    BigInt,
+    cascade_fk,
+    key_value_table,
+    update_times,
+)
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -27,8 +30,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=250), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("owner", sa.String(length=250), nullable=False),
-        sa.Column("creation_time", sa.BigInteger(), nullable=False),
-        sa.Column("last_update_time", sa.BigInteger(), nullable=False),
+        *update_times(),
         sa.Column("last_version", sa.Integer(), nullable=False),
         sa.Column("policy_four_eyes", sa.Boolean(), nullable=True),
         sa.Column("policy_approved_aliases", sa.Boolean(), nullable=True),
@@ -74,8 +76,7 @@ def upgrade() -> None:
         sa.Column("stage", sa.String(length=20), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("user_id", sa.String(length=250), nullable=False),
-        sa.Column("creation_time", sa.BigInteger(), nullable=False),
-        sa.Column("last_update_time", sa.BigInteger(), nullable=False),
+        *update_times(),
         cascade_fk("model_versions", "model_id", "registered_models"),
         sa.PrimaryKeyConstraint("model_id", "version", name=op.f("pk_model_versions")),
     )

@@ -10,19 +10,12 @@ Revises: 0003
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from jupyter_mm.core.migrations._helpers import added_columns
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
-
-def upgrade() -> None:
-    op.add_column("registered_models", sa.Column("policy_approvers", sa.Text(), nullable=True))
-
-
-def downgrade() -> None:
-    # A plain DROP COLUMN (SQLite >= 3.35), not a batch rebuild: recreating registered_models
-    # would cascade-delete every version with foreign keys on.
-    op.drop_column("registered_models", "policy_approvers")
+upgrade, downgrade = added_columns(
+    "registered_models", sa.Column("policy_approvers", sa.Text(), nullable=True)
+)

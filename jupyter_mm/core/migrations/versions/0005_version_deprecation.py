@@ -10,18 +10,12 @@ Revises: 0004
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from jupyter_mm.core.migrations._helpers import added_columns
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
-
-def upgrade() -> None:
-    op.add_column("model_versions", sa.Column("deprecation", sa.Text(), nullable=True))
-
-
-def downgrade() -> None:
-    # A plain DROP COLUMN (SQLite >= 3.35): a batch rebuild of model_versions would cascade.
-    op.drop_column("model_versions", "deprecation")
+upgrade, downgrade = added_columns(
+    "model_versions", sa.Column("deprecation", sa.Text(), nullable=True)
+)

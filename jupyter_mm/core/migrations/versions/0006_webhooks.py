@@ -9,12 +9,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from jupyter_mm.core.migrations._helpers import cascade_fk
+from jupyter_mm.core.migrations._helpers import cascade_fk, update_times
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -29,8 +27,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("secret", sa.Text(), nullable=True),
         sa.Column("created_by", sa.String(250), nullable=False),
-        sa.Column("creation_time", sa.BigInteger(), nullable=False),
-        sa.Column("last_update_time", sa.BigInteger(), nullable=False),
+        *update_times(),
         sa.Column("created_seq", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("webhook_id", name="pk_webhooks"),
     )

@@ -22,12 +22,12 @@ from jupyter_mm.core.migrations._helpers import (
     cascade_fk,
     key_value_table,
     stored_file_columns,
+    update_times,
 )
 
 revision = "0007"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
+
 _LEGACY_TAG = "mm.mlflow.models"
 
 
@@ -44,8 +44,7 @@ def upgrade() -> None:
         sa.Column("artifact_run_uuid", sa.String(32), nullable=True),
         sa.Column("creator", sa.String(250), nullable=False),
         sa.Column("lifecycle_stage", sa.String(16), nullable=False),
-        sa.Column("creation_time", sa.BigInteger(), nullable=False),
-        sa.Column("last_update_time", sa.BigInteger(), nullable=False),
+        *update_times(),
         sa.PrimaryKeyConstraint("model_id", name="pk_logged_models"),
         sa.ForeignKeyConstraint(
             ["experiment_id"],

@@ -14,16 +14,18 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from jupyter_mm.core.migrations._helpers import added_columns
+
 revision = "0008"
 down_revision = "0007"
-branch_labels = None
-depends_on = None
+
+_add_policy, _drop_policy = added_columns(
+    "registered_models", sa.Column("policy_require_reproduced", sa.Boolean(), nullable=True)
+)
 
 
 def upgrade() -> None:
-    op.add_column(
-        "registered_models", sa.Column("policy_require_reproduced", sa.Boolean(), nullable=True)
-    )
+    _add_policy()
     op.create_table(
         "jobs",
         sa.Column("job_id", sa.String(32), nullable=False),
@@ -52,5 +54,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("jobs")
-    # A plain DROP COLUMN (SQLite >= 3.35): a batch rebuild of registered_models would cascade.
-    op.drop_column("registered_models", "policy_require_reproduced")
+    _drop_policy()

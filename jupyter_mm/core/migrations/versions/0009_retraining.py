@@ -17,8 +17,6 @@ from jupyter_mm.core.migrations._helpers import BigInt, cascade_fk
 
 revision = "0009"
 down_revision = "0008"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

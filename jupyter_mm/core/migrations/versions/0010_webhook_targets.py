@@ -8,17 +8,10 @@ Revises: 0009
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from jupyter_mm.core.migrations._helpers import added_columns
 
 revision = "0010"
 down_revision = "0009"
-branch_labels = None
-depends_on = None
 
-
-def upgrade() -> None:
-    op.add_column("webhooks", sa.Column("target", sa.Text(), nullable=True))
-
-
-def downgrade() -> None:
-    op.drop_column("webhooks", "target")
+upgrade, downgrade = added_columns("webhooks", sa.Column("target", sa.Text(), nullable=True))

@@ -13,18 +13,16 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from jupyter_mm.core.migrations._helpers import blob_columns
+
 revision = "0011"
 down_revision = "0010"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
         "proxy_artifacts",
-        sa.Column("path", sa.String(1024), nullable=False),
-        sa.Column("digest", sa.String(64), nullable=False),
-        sa.Column("size", sa.BigInteger(), nullable=False),
+        *blob_columns(),
         sa.Column("created_time", sa.BigInteger(), nullable=False),
         sa.Column("created_by", sa.String(250), nullable=False),
         sa.PrimaryKeyConstraint("path", name="pk_proxy_artifacts"),
