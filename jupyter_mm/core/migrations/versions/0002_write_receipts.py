@@ -1,8 +1,4 @@
-"""write receipts: idempotent batches for retrying and spooling clients
-
-Revision ID: 0002
-Revises: 0001
-"""
+"""write receipts: idempotent batches for retrying and spooling clients"""
 
 from __future__ import annotations
 

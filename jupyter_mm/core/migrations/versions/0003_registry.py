@@ -2,9 +2,6 @@
 
 The audit trail is append-only in the database too: triggers refuse UPDATE and DELETE on
 ``registry_audit`` (its hash chain detects tampering by anyone who drops them).
-
-Revision ID: 0003
-Revises: 0002
 """
 
 from __future__ import annotations

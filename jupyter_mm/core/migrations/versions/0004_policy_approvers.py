@@ -2,9 +2,6 @@
 
 The store-wide value lives in ``registry_settings`` (no schema needed); a model's override is a
 nullable JSON list, NULL meaning "the store-wide setting", like the other ``policy_*`` columns.
-
-Revision ID: 0004
-Revises: 0003
 """
 
 from __future__ import annotations

@@ -2,9 +2,6 @@
 
 NULL means "not deprecated". Archiving needs no column: it is MLflow's ``Archived`` stage, so an
 MLflow client archiving a version and ``mm.archive_version`` are the same act.
-
-Revision ID: 0005
-Revises: 0004
 """
 
 from __future__ import annotations

@@ -1,8 +1,4 @@
-"""webhooks: subscriptions, deliveries and their attempts (core/webhooks/)
-
-Revision ID: 0006
-Revises: 0005
-"""
+"""webhooks: subscriptions, deliveries and their attempts (core/webhooks/)"""
 
 from __future__ import annotations
 

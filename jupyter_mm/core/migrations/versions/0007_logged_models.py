@@ -5,9 +5,6 @@ Models the MLflow adapter kept inside their source run before this revision (the
 rows here, READY, with their files left where they are; the store completes their tags, params
 and status from the run's ``.mlflow/models/<model_id>.json`` record on first open
 (``LoggedModelsMixin.adopt_run_records``: a migration cannot read the artifact store).
-
-Revision ID: 0007
-Revises: 0006
 """
 
 from __future__ import annotations

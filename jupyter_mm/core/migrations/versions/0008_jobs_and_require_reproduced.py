@@ -4,9 +4,6 @@
 server restart leaves each one finished, failed, cancelled or visibly lost. The store-wide
 ``require_reproduced`` lives in ``registry_settings``; a model's override is a nullable column,
 NULL meaning "the store-wide setting", like the other ``policy_*`` columns.
-
-Revision ID: 0008
-Revises: 0007
 """
 
 from __future__ import annotations

@@ -3,9 +3,6 @@
 ``retraining_policies`` holds one policy per registered model (changes are audited);
 ``retrainings`` one row per retraining, unique per (model, event key) so that one event starts at
 most one retraining whichever server process hears it.
-
-Revision ID: 0009
-Revises: 0008
 """
 
 from __future__ import annotations

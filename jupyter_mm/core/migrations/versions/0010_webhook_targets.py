@@ -1,8 +1,5 @@
 """webhook targets: a webhook may deliver to an orchestrator (an Airflow 3 DAG) instead of a
 plain HTTP receiver; ``target`` holds it as JSON (kind, DAG id, credentials), NULL for HTTP.
-
-Revision ID: 0010
-Revises: 0009
 """
 
 from __future__ import annotations

@@ -3,9 +3,6 @@
 MLflow's proxy (``mlflow-artifacts/artifacts/<path>``) stores any path under its artifacts
 destination; ``proxy_artifacts`` indexes such files by their logical path, each a
 content-addressed blob of the artifact store (never a file at the path the client chose).
-
-Revision ID: 0011
-Revises: 0008
 """
 
 from __future__ import annotations
