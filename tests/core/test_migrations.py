@@ -236,3 +236,32 @@ def test_0011_adds_the_proxy_files_table_and_downgrades_cleanly(
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(s.proxy_artifacts)).scalar_one() == 0
     engine.dispose()
+
+
+def test_downgrading_added_columns_keeps_the_rows_that_refer_to_their_table(
+    empty_db_url: str, tmp_path: Path
+) -> None:
+    """0010 and 0008 add columns to tables others reference ON DELETE CASCADE (``webhooks``,
+    ``registered_models``): their downgrades drop only the columns, never the referring rows."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    engine = create(empty_db_url)
+    migrate.upgrade(engine)
+    st = Store.open(empty_db_url.replace("+psycopg", ""), artifact_uri=str(tmp_path / "a"))
+    _fill_registry(st, st.create_run("0").id)
+    st.close()
+    kept = (s.model_versions, s.registered_model_aliases, s.webhook_deliveries, s.webhook_attempts)
+    with engine.connect() as conn:
+        before = [conn.execute(select(func.count()).select_from(t)).scalar_one() for t in kept]
+        assert all(before), before
+        command.downgrade(migrate.alembic_config(conn), "0007")
+        conn.commit()
+    with engine.connect() as conn:
+        assert "target" not in {c["name"] for c in inspect(conn).get_columns("webhooks")}
+        columns = {c["name"] for c in inspect(conn).get_columns("registered_models")}
+        assert "policy_require_reproduced" not in columns and "policy_approvers" in columns
+        assert [conn.execute(select(func.count()).select_from(t)).scalar_one() for t in kept] == (
+            before
+        )
+    engine.dispose()
