@@ -386,7 +386,7 @@ class Window:
     @property
     def features(self) -> list[str]:
         """What a verdict is given on: the profile's features, then the score (``__score__``)
-        when it is compared; also what a window with too few rows says so of."""
+        when it is compared. A window with too few rows says ``too few rows`` of each."""
         from .profile import SCORE
 
         return [*self.profile.features, *([SCORE] if self.has_score else [])]

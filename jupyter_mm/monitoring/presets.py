@@ -124,8 +124,8 @@ def _override(base: _Setting, spec: Any, feature: str) -> _Setting:
 
 
 def check_preset(preset: str) -> str:
-    """``preset`` when it is one of :data:`PRESETS`: the one check (and message) of ``mm.drift``,
-    ``mm.drift_report`` and a monitor's definition."""
+    """``preset`` when it is one of :data:`PRESETS`: the one check (and message) of
+    :func:`drift`, ``mm.drift``, ``mm.drift_report`` and a monitor's definition."""
     if preset not in PRESETS:
         raise InvalidInput(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
     return preset
