@@ -20,15 +20,17 @@ def describe(
 ) -> DatasetInput:
     module = type(data).__module__.split(".")[0]
     if isinstance(data, (str, os.PathLike)):
-        return _describe_path(Path(data), name, context)
+        return DatasetInput(name=name, context=context, **_describe_path(Path(data)))
     if module == "pandas":
-        return _describe_pandas(data, name, context, source)
-    if module == "numpy":
-        return _describe_numpy(data, name, context, source)
-    raise InvalidInput(
-        f"log_dataset takes a pandas DataFrame or Series, a numpy array or a file/directory path, "
-        f"got {type(data).__name__}"
-    )
+        facts = _describe_pandas(data)
+    elif module == "numpy":
+        facts = _describe_numpy(data)
+    else:
+        raise InvalidInput(
+            f"log_dataset takes a pandas DataFrame or Series, a numpy array or a file/directory "
+            f"path, got {type(data).__name__}"
+        )
+    return DatasetInput(name=name, context=context, source=source or "", **facts)
 
 
 def _hash_array(h: Any, arr: Any) -> None:
@@ -45,7 +47,11 @@ def _hash_array(h: Any, arr: Any) -> None:
             h.update(b"\x1e")
 
 
-def _describe_pandas(data: Any, name: str, context: str, source: str | None) -> DatasetInput:
+# The describers below return what the data itself decides of its DatasetInput (digest,
+# source_type, schema, row count...); ``describe`` adds the name and context the caller gives.
+
+
+def _describe_pandas(data: Any) -> dict[str, Any]:
     import pandas as pd
 
     frame = data.to_frame() if isinstance(data, pd.Series) else data
@@ -59,36 +65,20 @@ def _describe_pandas(data: Any, name: str, context: str, source: str | None) -> 
         h.update(f"\x1d{col}\x1d{series.dtype}".encode())
         _hash_array(h, series.to_numpy())
         columns.append({"name": str(col), "type": str(series.dtype)})
-    return DatasetInput(
-        name=name,
-        digest=h.hexdigest(),
-        context=context,
-        source=source or "",
-        source_type="pandas",
-        schema={"columns": columns},
-        row_count=len(frame),
-        profile={
-            "columns": len(columns),
-            "memory_bytes": int(frame.memory_usage(deep=False).sum()),
-        },
-    )
+    profile = {"columns": len(columns), "memory_bytes": int(frame.memory_usage(deep=False).sum())}
+    return {"digest": h.hexdigest(), "source_type": "pandas", "schema": {"columns": columns},
+            "row_count": len(frame), "profile": profile}  # fmt: skip
 
 
-def _describe_numpy(data: Any, name: str, context: str, source: str | None) -> DatasetInput:
+def _describe_numpy(data: Any) -> dict[str, Any]:
     import numpy as np
 
     arr = np.asarray(data)
     h = hashlib.sha256(b"numpy.ndarray\x00")
     _hash_array(h, arr)
-    return DatasetInput(
-        name=name,
-        digest=h.hexdigest(),
-        context=context,
-        source=source or "",
-        source_type="numpy",
-        schema={"dtype": arr.dtype.str, "shape": list(arr.shape)},
-        row_count=int(arr.shape[0]) if arr.ndim else 1,
-    )
+    return {"digest": h.hexdigest(), "source_type": "numpy",
+            "schema": {"dtype": arr.dtype.str, "shape": list(arr.shape)},
+            "row_count": int(arr.shape[0]) if arr.ndim else 1}  # fmt: skip
 
 
 def _hash_file(path: Path) -> tuple[str, int, int]:
@@ -103,19 +93,13 @@ def _hash_file(path: Path) -> tuple[str, int, int]:
     return h.hexdigest(), size, lines
 
 
-def _describe_path(path: Path, name: str, context: str) -> DatasetInput:
+def _describe_path(path: Path) -> dict[str, Any]:
     if path.is_file():
         digest, size, lines = _hash_file(path)
         rows = max(lines - 1, 0) if path.suffix.lower() in (".csv", ".tsv") else None
-        return DatasetInput(
-            name=name,
-            digest=digest,
-            context=context,
-            source=str(path.resolve()),
-            source_type="file",
-            schema={"size": size, "format": path.suffix.lstrip(".").lower()},
-            row_count=rows,
-        )
+        return {"digest": digest, "source": str(path.resolve()), "source_type": "file",
+                "schema": {"size": size, "format": path.suffix.lstrip(".").lower()},
+                "row_count": rows}  # fmt: skip
     if path.is_dir():
         h = hashlib.sha256(b"directory\x00")
         files = sorted(p for p in path.rglob("*") if p.is_file())
@@ -124,14 +108,8 @@ def _describe_path(path: Path, name: str, context: str) -> DatasetInput:
             digest, size, _ = _hash_file(f)
             total += size
             h.update(f"{f.relative_to(path).as_posix()}\x00{digest}\n".encode())
-        return DatasetInput(
-            name=name,
-            digest=h.hexdigest(),
-            context=context,
-            source=str(path.resolve()),
-            source_type="directory",
-            schema={"files": len(files), "size": total},
-        )
+        return {"digest": h.hexdigest(), "source": str(path.resolve()),
+                "source_type": "directory", "schema": {"files": len(files), "size": total}}  # fmt: skip
     raise InvalidInput(f"dataset path {str(path)!r} does not exist")
 
 

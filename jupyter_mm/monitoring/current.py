@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ..core.store import TrackingStore
-    from .presets import Thresholds
+    from .presets import DriftResult, Thresholds
     from .profile import ReferenceProfile
 
 #: Windows with fewer logged rows than this say so instead of giving a verdict.
@@ -383,6 +383,25 @@ class Window:
                 "window_start": self.start, "window_end": self.stop, "rows": self.total,
                 "compared": self.compared}  # fmt: skip
 
+    @property
+    def features(self) -> list[str]:
+        """What a verdict is given on: the profile's features, then the score (``__score__``)
+        when it is compared. A window with too few rows says ``too few rows`` of each."""
+        from .profile import SCORE
+
+        return [*self.profile.features, *([SCORE] if self.has_score else [])]
+
+    def compare(self, rows: Any = None) -> DriftResult:
+        """The window's preset and thresholds on its rows (``current``, not None), or on those
+        ``rows`` (a boolean mask) keeps: one period of the window in a report's over time."""
+        from .presets import drift
+
+        assert self.current is not None, "too few rows in the window to compare"
+        current, scores = self.current, self.scores
+        if rows is not None:
+            current, scores = current[rows], None if scores is None else scores[rows]
+        return drift(self.profile, current, self.preset, self.thresholds, scores=scores)
+
 
 def read_drift_window(
     name: str,
@@ -398,11 +417,10 @@ def read_drift_window(
 ) -> Window:
     """Validate a drift request and read its window of the log (what :func:`drift` and
     ``mm.drift_report`` compare); ``with_ts`` also reads the rows' scoring times."""
-    from .presets import PRESETS, check_thresholds, merge_thresholds
+    from .presets import check_preset, check_thresholds, merge_thresholds
     from .references import drift_thresholds, reference_profile
 
-    if preset not in PRESETS:
-        raise InvalidInput(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
+    check_preset(preset)
     if isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 1:
         raise InvalidInput(f"min_rows must be a positive whole number, got {min_rows!r}")
     store = _store()
@@ -495,22 +513,17 @@ def drift(
     import numpy as np
     import pandas as pd
 
-    from .presets import drift as compare
-    from .profile import SCORE
-
     w = read_drift_window(name, version, window, preset, end, thresholds=thresholds,
                           min_rows=min_rows, max_rows=max_rows)  # fmt: skip
     if w.current is None:
-        profile = w.profile
         rows = [{"feature": f, "method": None, "statistic": np.nan, "threshold": np.nan,
-                 "band": "too few rows", "drifted": False, "n_reference": profile.rows,
+                 "band": "too few rows", "drifted": False, "n_reference": w.profile.rows,
                  "n_current": w.total}
-                for f in [*profile.features, *([SCORE] if w.has_score else [])]]  # fmt: skip
+                for f in w.features]  # fmt: skip
         out = pd.DataFrame(rows)
         out.attrs.update(w.attrs(), status="too_few_rows", drifted=False, notes=w.notes)
         return out
-    result = compare(w.profile, w.current, preset=w.preset, thresholds=w.thresholds,
-                     scores=w.scores)  # fmt: skip
+    result = w.compare()
     out = result.to_frame()
     out.attrs.update(w.attrs(), status=result.status, drifted=result.drifted,
                      notes=[*w.notes, *result.notes])  # fmt: skip

@@ -129,7 +129,7 @@ class Monitor:
 def check(monitor: Monitor) -> Monitor:
     """The monitor, validated (a clear ``InvalidInput`` for each mistake)."""
     from .performance_rule import check_rule
-    from .presets import PRESETS, check_thresholds
+    from .presets import check_preset, check_thresholds
 
     if not isinstance(monitor.id, str) or not _ID_RE.match(monitor.id):
         raise InvalidInput(
@@ -140,10 +140,7 @@ def check(monitor: Monitor) -> Monitor:
         raise InvalidInput("alias must be a non-empty string")
     parse_duration(monitor.window, "window")
     parse_duration(monitor.every, "every")
-    if monitor.preset not in PRESETS:
-        raise InvalidInput(
-            f"unknown preset {monitor.preset!r}; expected one of {', '.join(PRESETS)}"
-        )
+    check_preset(monitor.preset)
     if (
         isinstance(monitor.min_rows, bool)
         or not isinstance(monitor.min_rows, int)
@@ -397,7 +394,7 @@ def evaluate(
     above ``max_rows`` rows a seeded uniform sample is compared (the record's ``compared`` and
     the result's notes say so), so memory stays bounded whatever the window holds."""
     from .current import scan_drift_window
-    from .presets import drift, merge_thresholds
+    from .presets import merge_thresholds
     from .profile import ReferenceProfile
     from .references import THRESHOLDS_TAG
 
@@ -424,7 +421,7 @@ def evaluate(
     rows = window.total
     result: DriftResult | None = None
     if window.current is not None:
-        result = drift(profile, window.current, monitor.preset, merged, scores=window.scores)
+        result = window.compare()
         result.notes[:0] = window.notes  # the sample, when there is one, said first
         status = result.status
     else:

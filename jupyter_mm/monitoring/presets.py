@@ -123,6 +123,14 @@ def _override(base: _Setting, spec: Any, feature: str) -> _Setting:
     return _Setting(method, threshold, warning)
 
 
+def check_preset(preset: str) -> str:
+    """``preset`` when it is one of :data:`PRESETS`: the one check (and message) of
+    :func:`drift`, ``mm.drift``, ``mm.drift_report`` and a monitor's definition."""
+    if preset not in PRESETS:
+        raise InvalidInput(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
+    return preset
+
+
 def check_thresholds(thresholds: Thresholds | None, features: Any = None) -> dict[str, Any]:
     """Validate a thresholds mapping; with ``features``, also that it names only those."""
     if thresholds is None:
@@ -262,8 +270,7 @@ def drift(
     """
     import pandas as pd
 
-    if preset not in PRESETS:
-        raise InvalidInput(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
+    check_preset(preset)
     if isinstance(profile, ReferenceProfile):
         prof = profile
     elif isinstance(profile, Mapping):

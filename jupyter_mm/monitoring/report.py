@@ -98,17 +98,11 @@ def report_data(
         "compared": w.compared, "min_rows": w.min_rows, "periods": _bounds(w, periods),
     }  # fmt: skip
     if w.current is None:
-        from .profile import SCORE
-
-        features = [*w.profile.features, *([SCORE] if w.has_score else [])]
         out.update(status="too_few_rows", drifted=False, share=0.0, notes=list(w.notes),
-                   verdicts=[_too_few(f, w) for f in features])  # fmt: skip
+                   verdicts=[_too_few(f, w) for f in w.features])  # fmt: skip
         out["periods"]["series"] = {}
         return out
-    from .presets import drift as compare
-
-    result = compare(w.profile, w.current, preset=w.preset, thresholds=w.thresholds,
-                     scores=w.scores)  # fmt: skip
+    result = w.compare()
     verdicts = []
     for v in result.verdicts:
         row = {k: _num(getattr(v, k)) if k != "notes" else list(v.notes) for k in FIELDS}
@@ -163,8 +157,6 @@ def _over_time(w: Window, bounds: dict[str, Any], verdicts: list[dict[str, Any]]
     import numpy as np
     import pandas as pd
 
-    from .presets import drift as compare
-
     edges = bounds.pop("_edges")
     n = len(edges) - 1
     series = {v["feature"]: {"method": v["method"], "threshold": v["threshold"],
@@ -185,10 +177,7 @@ def _over_time(w: Window, bounds: dict[str, Any], verdicts: list[dict[str, Any]]
         bounds["rows"][i] = rows
         if rows < w.min_rows:
             continue
-        part = w.current[mask]
-        scores = None if w.scores is None else w.scores[mask]
-        result = compare(w.profile, part, preset=w.preset, thresholds=w.thresholds, scores=scores)
-        for v in result.verdicts:
+        for v in w.compare(mask).verdicts:
             s = series.get(v.feature)
             if s is not None:
                 s["statistic"][i] = _num(v.statistic)

@@ -107,6 +107,17 @@ def _pair(reference: Any, current: Any) -> tuple[np.ndarray, np.ndarray]:
     return p, q
 
 
+def _sampled(
+    reference: Any, current: Any, test: str
+) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """:func:`_pair`'s counts and their totals, for a test of two samples: each needs a row."""
+    ref, cur = _pair(reference, current)
+    n, m = float(ref.sum()), float(cur.sum())
+    if n <= 0 or m <= 0:
+        raise InvalidInput(f"{test} needs rows on both sides")
+    return ref, cur, n, m
+
+
 def _normalise(counts: np.ndarray, what: str) -> np.ndarray:
     total = counts.sum()
     if total <= 0:
@@ -247,12 +258,9 @@ def chisquare(
     on both sides are left out of the degrees of freedom."""
     from scipy.special import chdtrc
 
-    ref, cur = _pair(reference, current)
+    ref, cur, _, _ = _sampled(reference, current, "chi-square")
     keep = (ref + cur) > 0
     table = np.vstack([ref[keep], cur[keep]])
-    n, m = table.sum(axis=1)
-    if n <= 0 or m <= 0:
-        raise InvalidInput("chi-square needs rows on both sides")
     k = int(keep.sum())
     if k < 2:
         value, p_value = 0.0, 1.0
@@ -273,10 +281,7 @@ def z_test(
     columns with at most two values. Drift when p < ``threshold``."""
     from scipy.special import ndtr
 
-    ref, cur = _pair(reference, current)
-    n, m = ref.sum(), cur.sum()
-    if n <= 0 or m <= 0:
-        raise InvalidInput("the z-test needs rows on both sides")
+    ref, cur, n, m = _sampled(reference, current, "the z-test")
     p1, p2 = ref[0] / n, cur[0] / m
     pooled = (ref[0] + cur[0]) / (n + m)
     se = math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / m))

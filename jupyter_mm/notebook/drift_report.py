@@ -29,6 +29,12 @@ if TYPE_CHECKING:
 PERIODS = 6
 
 
+def _check_static(static: str) -> None:
+    """The widget's and ``mm.drift_report``'s check of ``static``, one message for both."""
+    if static not in STATIC_MODES:
+        raise InvalidInput(f"static is one of {', '.join(STATIC_MODES)}, got {static!r}")
+
+
 class DriftReport(NotebookWidget):
     """A drift report: build it with :func:`drift_report`. ``report`` is the report's JSON
     (:func:`jupyter_mm.monitoring.report.report_data`), ``figures`` its plotly figures per
@@ -44,8 +50,7 @@ class DriftReport(NotebookWidget):
     feature = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, report: dict[str, Any], static: str = "embed") -> None:
-        if static not in STATIC_MODES:
-            raise InvalidInput(f"static is one of {', '.join(STATIC_MODES)}, got {static!r}")
+        _check_static(static)
         self._static = static
         self._features = [v["feature"] for v in report.get("verdicts", [])]
         drifted = [v["feature"] for v in report.get("verdicts", []) if v.get("drifted")]
@@ -105,8 +110,7 @@ def drift_report(
     notebook's HTML gets plotly.js (``"embed"``: offline, the default; ``"cdn"``; ``"none"``)."""
     from ..monitoring.report import check_periods, report_data
 
-    if static not in STATIC_MODES:
-        raise InvalidInput(f"static is one of {', '.join(STATIC_MODES)}, got {static!r}")
+    _check_static(static)  # before the log is read
     check_periods(periods)
     data = report_data(name, version, window, preset, end=end, thresholds=thresholds,
                        periods=periods, min_rows=min_rows, max_rows=max_rows)  # fmt: skip

@@ -8,6 +8,7 @@ here too, so the compiler only ever sees well-typed comparisons.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, NoReturn, TypeAlias
 
@@ -280,18 +281,21 @@ class _Parser:
 
     # -- grammar: or := and (OR and)* ; and := not (AND not)* ; not := NOT not | primary
     def parse_or(self) -> Expr:
-        items = [self.parse_and()]
-        while self.at_keyword("OR"):
-            self.advance()
-            items.append(self.parse_and())
-        return items[0] if len(items) == 1 else Or(tuple(items))
+        return self.parse_chain("OR", self.parse_and, Or)
 
     def parse_and(self) -> Expr:
-        items = [self.parse_not()]
-        while self.at_keyword("AND"):
+        return self.parse_chain("AND", self.parse_not, And)
+
+    def parse_chain(
+        self, keyword: str, operand: Callable[[], Expr], node: type[And] | type[Or]
+    ) -> Expr:
+        """``operand (keyword operand)*``: one ``node`` over the operands, flat (``a OR b OR c``
+        is one ``Or`` of three), or the lone operand as it is."""
+        items = [operand()]
+        while self.at_keyword(keyword):
             self.advance()
-            items.append(self.parse_not())
-        return items[0] if len(items) == 1 else And(tuple(items))
+            items.append(operand())
+        return items[0] if len(items) == 1 else node(tuple(items))
 
     def parse_not(self) -> Expr:
         if not self.at_keyword("NOT"):

@@ -51,12 +51,10 @@ function themed(layout) {
 }
 
 function render({ model, el: host }) {
-  const root = el("div", "jmm-widget jmm-cmp");
   const bar = el("div", "jmm-cmp-bar");
   const status = el("div", "jmm-cmp-status");
   const body = el("div", "jmm-cmp-body");
-  root.append(bar, status, body);
-  host.appendChild(root);
+  const root = mount(host, "jmm-cmp", bar, status, body);
 
   const set = (name, value) => {
     model.set(name, value);
@@ -323,20 +321,18 @@ function render({ model, el: host }) {
   });
   resize.observe(root);
 
-  const events = ["change:figures", "change:table", "change:hidden", "change:selected", "change:hide_identical", "change:live", "change:metric", "change:x_axis", "change:smoothing", "change:log_y", "change:scatter_param", "change:scatter_metric"];
-  for (const ev of events) model.on(ev, schedule);
   const rebuild = () => { buildBar(); syncControls(); };
-  model.on("change:metric_keys", rebuild);
-  model.on("change:param_keys", rebuild);
+  const unlisten = [
+    listen(model, ["change:figures", "change:table", "change:hidden", "change:selected", "change:hide_identical", "change:live", "change:metric", "change:x_axis", "change:smoothing", "change:log_y", "change:scatter_param", "change:scatter_metric"], schedule),
+    listen(model, ["change:metric_keys", "change:param_keys"], rebuild),
+  ];
 
   return () => {
     destroyed = true;
     themeWatch.disconnect();
     resize.disconnect();
     if (seen) seen.disconnect();
-    for (const ev of events) model.off(ev, schedule);
-    model.off("change:metric_keys", rebuild);
-    model.off("change:param_keys", rebuild);
+    for (const stop of unlisten) stop();
     if (Plotly) for (const v of views) if (v !== "table") Plotly.purge(boxes[v]);
   };
 }

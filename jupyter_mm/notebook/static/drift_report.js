@@ -24,14 +24,12 @@ function fmt(v) {
 const label = (feature) => (feature === SCORE ? "score" : feature);
 
 function render({ model, el: host }) {
-  const root = el("div", "jmm-widget jmm-drift");
   const head = el("div", "jmm-drift-head");
   const notes = el("ul", "jmm-drift-notes");
   const status = el("div", "jmm-drift-status");
   const tableBox = el("div", "jmm-drift-table-wrap");
   const plots = el("div", "jmm-drift-plots");
-  root.append(head, notes, status, tableBox, plots);
-  host.appendChild(root);
+  const root = mount(host, "jmm-drift", head, notes, status, tableBox, plots);
 
   let Plotly = null;
   let destroyed = false;
@@ -130,13 +128,12 @@ function render({ model, el: host }) {
     if (Plotly) for (const d of drawn) Plotly.Plots.resize(d);
   });
   resize.observe(root);
-  const events = ["change:report", "change:figures", "change:feature"];
-  for (const ev of events) model.on(ev, schedule);
+  const unlisten = listen(model, ["change:report", "change:figures", "change:feature"], schedule);
 
   return () => {
     destroyed = true;
     resize.disconnect();
-    for (const ev of events) model.off(ev, schedule);
+    unlisten();
     if (Plotly) for (const d of drawn) Plotly.purge(d);
   };
 }

@@ -60,7 +60,6 @@ function sparkline(points) {
 }
 
 function render({ model, el: host }) {
-  const root = el("div", "jmm-widget jmm-live");
   const head = el("div", "jmm-live-head");
   const name = el("span", "jmm-live-name");
   const id = el("code", "jmm-live-id");
@@ -69,8 +68,7 @@ function render({ model, el: host }) {
   head.append(name, id, status, elapsed);
   const rows = el("div", "jmm-live-rows");
   const extra = el("div", "jmm-live-extra");
-  root.append(head, rows, extra);
-  host.appendChild(root);
+  mount(host, "jmm-live", head, rows, extra);
 
   let skew = 0; // kernel clock minus browser clock, seconds
   const syncClock = () => {
@@ -129,15 +127,15 @@ function render({ model, el: host }) {
   syncClock();
   drawHead();
   drawMetrics();
-  const events = ["change:name", "change:run_id", "change:status", "change:ended", "change:metrics", "change:hidden"];
-  for (const ev of events) model.on(ev, schedule);
-  model.on("change:clock", syncClock);
+  const unlisten = [
+    listen(model, ["change:name", "change:run_id", "change:status", "change:ended", "change:metrics", "change:hidden"], schedule),
+    listen(model, ["change:clock"], syncClock),
+  ];
   const timer = setInterval(tick, 1000);
 
   return () => {
     clearInterval(timer);
-    for (const ev of events) model.off(ev, schedule);
-    model.off("change:clock", syncClock);
+    for (const stop of unlisten) stop();
   };
 }
 

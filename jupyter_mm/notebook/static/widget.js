@@ -9,6 +9,24 @@ function el(tag, cls, text) {
   return node;
 }
 
+// A widget's root: a div of class `jmm-widget` and `cls` holding `parts`, shown in `host` (the
+// element anywidget renders into).
+function mount(host, cls, ...parts) {
+  const root = el("div", "jmm-widget " + cls);
+  root.append(...parts);
+  host.appendChild(root);
+  return root;
+}
+
+// Run `handler` on each of the model's `events` (trait changes); returns what stops it, for the
+// widget's clean-up.
+function listen(model, events, handler) {
+  for (const ev of events) model.on(ev, handler);
+  return () => {
+    for (const ev of events) model.off(ev, handler);
+  };
+}
+
 // A value for display: `empty` when missing, strings as they are ("NaN", "inf", "-inf"),
 // integers whole, very small or large numbers as exponents, others to `digits` digits.
 function formatNumber(v, digits, empty) {
