@@ -26,6 +26,12 @@ if TYPE_CHECKING:
     from .jobs import Job
 
 
+#: An artifact's content: bytes, or the path of a file to copy.
+ArtifactData = bytes | str | os.PathLike[str]
+#: ``(path, data, media_type)``: one artifact of a ``log_artifacts`` call.
+ArtifactItem = tuple[str, ArtifactData, str | None]
+
+
 class StoreLocationLike(Protocol):
     """What callers read of a store's location: ``db_url`` keys per-store caches."""
 
@@ -163,18 +169,10 @@ class TrackingStore(Protocol):
     ) -> list[ArtifactInfo]: ...
 
     def log_artifact(
-        self,
-        run_id: str,
-        path: str,
-        data: bytes | str | os.PathLike[str],
-        media_type: str | None = None,
+        self, run_id: str, path: str, data: ArtifactData, media_type: str | None = None
     ) -> ArtifactInfo: ...
 
-    def log_artifacts(
-        self,
-        run_id: str,
-        items: Sequence[tuple[str, bytes | str | os.PathLike[str], str | None]],
-    ) -> list[ArtifactInfo]: ...
+    def log_artifacts(self, run_id: str, items: Sequence[ArtifactItem]) -> list[ArtifactInfo]: ...
 
     def read_artifact(self, run_id: str, path: str) -> bytes: ...
 
@@ -421,3 +419,24 @@ class TrackingStore(Protocol):
         ...
 
     def cancel_job(self, job_id: str) -> Job: ...
+
+
+class BatchShortcuts:
+    """The one-item writes, each a single call of its batch write: the same for every store, so
+    written once here (:class:`~jupyter_mm.core.store.Store` and ``RemoteStore`` inherit them)."""
+
+    def log_param(self: TrackingStore, run_id: str, key: str, value: Any) -> None:
+        self.log_batch(run_id, params={key: value})
+
+    def set_tag(self: TrackingStore, run_id: str, key: str, value: Any) -> None:
+        self.log_batch(run_id, tags={key: value})
+
+    def log_artifact(
+        self: TrackingStore,
+        run_id: str,
+        path: str,
+        data: ArtifactData,
+        media_type: str | None = None,
+    ) -> ArtifactInfo:
+        """Store ``data`` (bytes, or the path of a file to copy) as the run's artifact ``path``."""
+        return self.log_artifacts(run_id, [(path, data, media_type)])[0]
