@@ -695,7 +695,7 @@ class RemoteStore(
         step_range: tuple[int | None, int | None] | None = None,
         time_range: tuple[int | None, int | None] | None = None,
     ) -> dict[str, np.ndarray]:
-        import numpy as np
+        from ...core.store.metrics import metric_history
 
         body: dict[str, Any] = {"run_ids": [validation.run_id(run_id)], "keys": [key]}
         if max_points:
@@ -705,12 +705,10 @@ class RemoteStore(
         if time_range is not None:
             body["time_range"] = list(time_range)
         series = self._read("POST", "metrics/history", json_body=body)["series"]
-        s = series[0] if series else {"step": [], "timestamp": [], "value": []}
-        return {
-            "step": np.asarray(s["step"], dtype=np.int64),
-            "timestamp": np.asarray(s["timestamp"], dtype=np.int64),
-            "value": np.asarray([from_json_number(v) for v in s["value"]], dtype=np.float64),
-        }
+        if not series:
+            return metric_history()
+        s = series[0]
+        return metric_history(s["step"], s["timestamp"], [from_json_number(v) for v in s["value"]])
 
     def metric_keys(self, run_id: str) -> list[str]:
         return sorted(self.get_run(run_id).metrics)
