@@ -36,6 +36,7 @@ from ...core.entities import (
     Metric,
     Run,
 )
+from ...core.store import DEFAULT_EXPERIMENT_ID
 from ...core.store.interface import BatchShortcuts
 from ...core.wire import from_json_number, json_number
 from ...errors import AlreadyExists, IntegrityError, InvalidInput, MMError, NotFound, Unavailable
@@ -500,7 +501,7 @@ class RemoteStore(
 
     def create_run(
         self,
-        experiment_id: str | int = "0",
+        experiment_id: str | int = DEFAULT_EXPERIMENT_ID,
         name: str | None = None,
         user: str = "",
         start_time: int | None = None,

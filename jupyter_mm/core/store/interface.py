@@ -6,6 +6,8 @@ Both are checked against it by mypy (``Store`` here, ``RemoteStore`` in its modu
 one of them lacks is a type error, not a surprise in a user's notebook. Code above core that may
 run against either store takes a :class:`TrackingStore`; the server, which always owns a local
 store, uses ``Store`` and its extra methods (deletion, restore, experiment edits, stages) directly.
+The one-item writes that are a single batch write (:class:`BatchShortcuts`) are written here once,
+for both stores.
 """
 
 from __future__ import annotations
