@@ -144,7 +144,7 @@ def _info(row: Any) -> ArtifactInfo:
 
 
 class ArtifactIndexMixin(StoreBase, BatchShortcuts):
-    """A run's artifacts (``log_artifact`` is :class:`~.interface.BatchShortcuts`')."""
+    """A run's artifacts; ``log_artifact`` comes from :class:`~.interface.BatchShortcuts`."""
 
     def log_artifacts(self, run_id: str, items: Sequence[ArtifactItem]) -> list[ArtifactInfo]:
         """Store several ``(path, data, media_type)`` artifacts: blobs first, then every index

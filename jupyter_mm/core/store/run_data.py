@@ -25,8 +25,8 @@ from .metrics import MetricsMixin
 
 
 class RunDataMixin(MetricsMixin, BatchShortcuts):
-    """A run's params, tags and metric points (``log_param`` and ``set_tag`` are
-    :class:`~.interface.BatchShortcuts`')."""
+    """A run's params, tags and metric points; ``log_param`` and ``set_tag`` come from
+    :class:`~.interface.BatchShortcuts`."""
 
     def log_batch(
         self,
