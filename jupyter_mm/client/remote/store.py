@@ -36,9 +36,11 @@ from ...core.entities import (
     Metric,
     Run,
 )
+from ...core.store import DEFAULT_EXPERIMENT_ID
+from ...core.store.interface import BatchShortcuts
 from ...core.wire import from_json_number, json_number
 from ...errors import AlreadyExists, IntegrityError, InvalidInput, MMError, NotFound, Unavailable
-from .http import Transport, iter_body, quote_path
+from .http import Response, Transport, iter_body, quote_path
 from .jobs import RemoteJobsMixin
 from .registry import RemoteRegistryMixin
 from .retraining import RemoteRetrainingMixin
@@ -62,7 +64,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-    from ...core.store.interface import TrackingStore
+    from ...core.store.interface import ArtifactItem, TrackingStore
 
 #: ``get_or_create_experiment`` while the server is down answers this prefix plus the name; a
 #: run created with it names its experiment, which the server creates when the run is replayed.
@@ -143,6 +145,19 @@ def artifact_from_json(d: Mapping[str, Any]) -> ArtifactInfo:
     )
 
 
+def _run_path(run_id: str, route: str = "") -> str:
+    """The resource of a run (``runs/{id}``, or ``runs/{id}/{route}``), its id checked first."""
+    path = f"runs/{validation.run_id(run_id)}"
+    return f"{path}/{route}" if route else path
+
+
+def _model_name(name: Any) -> str:
+    """A model name as the prediction log checks it, before anything is sent or spooled."""
+    if not isinstance(name, str) or not name:
+        raise InvalidInput("the model name must be a non-empty string")
+    return name
+
+
 class RemoteLocation:
     """What the client reads of a store's location (``db_url`` keys its caches)."""
 
@@ -154,10 +169,18 @@ class RemoteLocation:
         self.artifact_url = url
 
 
-class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin, RemoteJobsMixin, RemoteRetrainingMixin):
+class RemoteStore(
+    RemoteRegistryMixin,
+    RemoteWebhooksMixin,
+    RemoteJobsMixin,
+    RemoteRetrainingMixin,
+    BatchShortcuts,
+):
     """A tracking server as a store. ``url`` is the server's base URL (``http(s)://host:port/base/``);
     the token defaults to ``MM_TRACKING_TOKEN``. The model registry's calls come from
-    :class:`~.registry.RemoteRegistryMixin` (never spooled; the server decides who acts)."""
+    :class:`~.registry.RemoteRegistryMixin` (never spooled; the server decides who acts); the
+    one-item writes (``log_param``, ``set_tag``, ``log_artifact``) from
+    :class:`~jupyter_mm.core.store.interface.BatchShortcuts`."""
 
     kind = "remote"
 
@@ -258,6 +281,19 @@ class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin, RemoteJobsMixin, Rem
         self._contacted()
         return reply
 
+    def _write_json(
+        self,
+        op: str,
+        method: str,
+        path: str,
+        body: dict[str, Any],
+        before_spool: Callable[[dict[str, Any]], None] | None = None,
+    ) -> Any:
+        """:meth:`_write` of a JSON request: its spool record names the operation (``op``, for
+        the replay), the request and its body."""
+        record = {"op": op, "method": method, "path": path, "body": body}
+        return self._write(record, before_spool=before_spool)
+
     def _spool_locked(
         self,
         record: dict[str, Any],
@@ -299,13 +335,26 @@ class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin, RemoteJobsMixin, Rem
                 stacklevel=5,
             )
 
-    def _read(self, method: str, path: str, **kw: Any) -> Any:
+    def _request(self, method: str, path: str, **kw: Any) -> Response:
         """A request that needs the server (no spooling); fails fast while offline."""
         if self._offline:
             kw.setdefault("retries", 0)
-        reply = self.http.request(method, path, **kw).json()
+        resp = self.http.request(method, path, **kw)
         self._contacted()
-        return reply
+        return resp
+
+    def _read(self, method: str, path: str, **kw: Any) -> Any:
+        """:meth:`_request`'s JSON answer."""
+        return self._request(method, path, **kw).json()
+
+    def _read_parquet(self, path: str, params: Mapping[str, Any]) -> pa.Table:
+        """:meth:`_request`'s answer as Parquet (the prediction log and the labels)."""
+        import io
+
+        import pyarrow.parquet as pq
+
+        resp = self._request("GET", path, params=params, headers={"Accept": PARQUET_TYPE})
+        return pq.read_table(io.BytesIO(resp.data))
 
     def _contacted(self) -> None:
         """The server answered: if writes wait in the spool, send them (in the background)."""
@@ -452,7 +501,7 @@ class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin, RemoteJobsMixin, Rem
 
     def create_run(
         self,
-        experiment_id: str | int = "0",
+        experiment_id: str | int = DEFAULT_EXPERIMENT_ID,
         name: str | None = None,
         user: str = "",
         start_time: int | None = None,
@@ -490,8 +539,7 @@ class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin, RemoteJobsMixin, Rem
 
                 record["body"]["name"] = random_run_name()
 
-        record = {"op": "create_run", "method": "POST", "path": "runs", "body": body}
-        reply = self._write(record, before_spool=name_it)
+        reply = self._write_json("create_run", "POST", "runs", body, before_spool=name_it)
         if reply is None and not self._offline:  # the id exists: a retry of our own create?
             reply = self._read("GET", f"runs/{rid}")
             if reply["start_time"] != body["start_time"] or reply["name"] != body.get(
@@ -518,7 +566,7 @@ class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin, RemoteJobsMixin, Rem
         )
 
     def get_run(self, run_id: str) -> Run:
-        return run_from_json(self._read("GET", f"runs/{validation.run_id(run_id)}"))
+        return run_from_json(self._read("GET", _run_path(run_id)))
 
     def search_runs(
         self,
@@ -561,21 +609,14 @@ class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin, RemoteJobsMixin, Rem
         if notes is not None:
             body["notes"] = validation.text(notes, "notes", limits.MAX_NOTE_LENGTH)
         if body:
-            self._write(
-                {
-                    "op": "update_run",
-                    "method": "PATCH",
-                    "path": f"runs/{validation.run_id(run_id)}",
-                    "body": body,
-                }
-            )
+            self._write_json("update_run", "PATCH", _run_path(run_id), body)
 
     def heartbeat(self, run_id: str) -> None:
         """Beat the run's heartbeat; skipped while offline (the spool replays the run's end)."""
         if self._offline:
             return
         try:
-            self.http.request("POST", f"runs/{validation.run_id(run_id)}/heartbeat", retries=0)
+            self.http.request("POST", _run_path(run_id, "heartbeat"), retries=0)
         except Unavailable:
             pass
 
@@ -599,12 +640,6 @@ class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin, RemoteJobsMixin, Rem
             return True
         parts = {"metrics": points, "params": param_items, "tags": tag_items}
         return self._send_batch("log_batch", run_id, "log-batch", body, **parts)
-
-    def log_param(self, run_id: str, key: str, value: Any) -> None:
-        self.log_batch(run_id, params={key: value})
-
-    def set_tag(self, run_id: str, key: str, value: Any) -> None:
-        self.log_batch(run_id, tags={key: value})
 
     def log_metric(
         self, run_id: str, key: str, value: float, step: int = 0, timestamp: int | None = None
@@ -637,8 +672,7 @@ class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin, RemoteJobsMixin, Rem
         """Send a batch with its non-empty ``parts`` to ``runs/{id}/{route}``, or spool it. False
         when the server had applied its batch id before (a spooled batch counts as applied)."""
         body.update({k: v for k, v in parts.items() if v})
-        path = f"runs/{validation.run_id(run_id)}/{route}"
-        reply = self._write({"op": op, "method": "POST", "path": path, "body": body})
+        reply = self._write_json(op, "POST", _run_path(run_id, route), body)
         return True if reply is None else bool(reply.get("applied", True))
 
     def log_dataset(self, run_id: str, dataset: DatasetInput) -> None:
@@ -652,8 +686,7 @@ class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin, RemoteJobsMixin, Rem
             "row_count": dataset.row_count,
             "profile": dataset.profile,
         }
-        path = f"runs/{validation.run_id(run_id)}/datasets"
-        self._write({"op": "log_dataset", "method": "POST", "path": path, "body": body})
+        self._write_json("log_dataset", "POST", _run_path(run_id, "datasets"), body)
 
     def get_metric_history(
         self,
@@ -663,7 +696,7 @@ class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin, RemoteJobsMixin, Rem
         step_range: tuple[int | None, int | None] | None = None,
         time_range: tuple[int | None, int | None] | None = None,
     ) -> dict[str, np.ndarray]:
-        import numpy as np
+        from ...core.store.metrics import metric_history
 
         body: dict[str, Any] = {"run_ids": [validation.run_id(run_id)], "keys": [key]}
         if max_points:
@@ -673,38 +706,23 @@ class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin, RemoteJobsMixin, Rem
         if time_range is not None:
             body["time_range"] = list(time_range)
         series = self._read("POST", "metrics/history", json_body=body)["series"]
-        s = series[0] if series else {"step": [], "timestamp": [], "value": []}
-        return {
-            "step": np.asarray(s["step"], dtype=np.int64),
-            "timestamp": np.asarray(s["timestamp"], dtype=np.int64),
-            "value": np.asarray([from_json_number(v) for v in s["value"]], dtype=np.float64),
-        }
+        if not series:
+            return metric_history()
+        s = series[0]
+        return metric_history(s["step"], s["timestamp"], [from_json_number(v) for v in s["value"]])
 
     def metric_keys(self, run_id: str) -> list[str]:
         return sorted(self.get_run(run_id).metrics)
 
     # ------------------------------------------------------------ artifacts
 
-    def log_artifact(
-        self,
-        run_id: str,
-        path: str,
-        data: bytes | str | os.PathLike[str],
-        media_type: str | None = None,
-    ) -> ArtifactInfo:
-        return self.log_artifacts(run_id, [(path, data, media_type)])[0]
-
-    def log_artifacts(
-        self,
-        run_id: str,
-        items: Sequence[tuple[str, bytes | str | os.PathLike[str], str | None]],
-    ) -> list[ArtifactInfo]:
+    def log_artifacts(self, run_id: str, items: Sequence[ArtifactItem]) -> list[ArtifactInfo]:
         """Upload each file's content once (``PUT blobs/{sha256}``, streamed from disk), except
         what the server holds already (one ``POST blobs/missing`` asks), then name every path in
         one request: as with a local store, all or none of the paths appear."""
         from ...core.artifacts import check_file, guess_media_type, normalize_paths
 
-        rid = validation.run_id(run_id)
+        run_path = _run_path(run_id, "artifacts")
         logicals = normalize_paths(path for path, _, _ in items)
         entries: list[dict[str, Any]] = []
         sizes: dict[str, int] = {}
@@ -735,13 +753,7 @@ class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin, RemoteJobsMixin, Rem
         # all or none up to the server's limit per request (10,000 paths)
         for i in range(0, len(entries), MAX_INDEX_ITEMS):
             chunk = entries[i : i + MAX_INDEX_ITEMS]
-            record = {
-                "op": "log_artifacts",
-                "method": "POST",
-                "path": f"runs/{rid}/artifacts",
-                "body": {"artifacts": chunk},
-            }
-            reply = self._write(record)
+            reply = self._write_json("log_artifacts", "POST", run_path, {"artifacts": chunk})
             if reply is not None:
                 out.extend(artifact_from_json(a) for a in reply["artifacts"])
             else:
@@ -776,7 +788,7 @@ class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin, RemoteJobsMixin, Rem
         params: dict[str, Any] = {"recursive": "true" if recursive else "false"}
         if prefix:
             params["path"] = prefix
-        reply = self._read("GET", f"runs/{validation.run_id(run_id)}/artifacts", params=params)
+        reply = self._read("GET", _run_path(run_id, "artifacts"), params=params)
         return [artifact_from_json(a) for a in reply["artifacts"]]
 
     def artifact_info(self, run_id: str, path: str) -> ArtifactInfo:
@@ -803,11 +815,8 @@ class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin, RemoteJobsMixin, Rem
         logical = normalize_path(path)
         whole = not start and end is None
         headers = {} if whole else {"Range": f"bytes={start}-{'' if end is None else end - 1}"}
-        url = f"runs/{validation.run_id(run_id)}/artifacts/{quote_path(logical)}"
-        if self._offline:
-            resp = self.http.stream(url, headers=headers, retries=0)
-        else:
-            resp = self.http.stream(url, headers=headers)
+        url = _run_path(run_id, f"artifacts/{quote_path(logical)}")
+        resp = self.http.stream(url, headers=headers, retries=0 if self._offline else None)
         expected = resp.headers.get("X-Content-SHA256", "")
         return self._verified(iter_body(resp), expected if whole else "", logical)
 
@@ -828,14 +837,9 @@ class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin, RemoteJobsMixin, Rem
         self, name: str, version: int | str | None = None, start: Any = None, end: Any = None
     ) -> pd.DataFrame:
         """The server's prediction log of model ``name``, sent as Parquet (``GET predictions``)."""
-        import io
-
-        import pyarrow.parquet as pq
-
         from ...core.predictions import table_to_frame, wire_bound
 
-        if not isinstance(name, str) or not name:
-            raise InvalidInput("the model name must be a non-empty string")
+        _model_name(name)
         if version is not None and (
             isinstance(version, bool) or not isinstance(version, (int, str))
         ):
@@ -846,12 +850,7 @@ class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin, RemoteJobsMixin, Rem
             "start": wire_bound(start, "start"),
             "end": wire_bound(end, "end"),
         }
-        kw: dict[str, Any] = {"retries": 0} if self._offline else {}
-        resp = self.http.request(
-            "GET", "predictions", params=params, headers={"Accept": PARQUET_TYPE}, **kw
-        )
-        self._contacted()
-        return table_to_frame(pq.read_table(io.BytesIO(resp.data)))
+        return table_to_frame(self._read_parquet("predictions", params))
 
     def log_prediction_table(
         self, name: str, version: int | str, table: pa.Table, *, batch: str | None = None
@@ -859,9 +858,7 @@ class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin, RemoteJobsMixin, Rem
         """Send a batch of logged rows (``POST predictions``, Parquet), or spool it while the
         server is unreachable or failing (one warning; sent when it is back, or by ``jupyter mm
         sync``). Returns the rows the server wrote, None when spooled."""
-        if not isinstance(name, str) or not name:
-            raise InvalidInput("the model name must be a non-empty string")
-        params = {"name": name, "version": str(version)}
+        params = {"name": _model_name(name), "version": str(version)}
         return self._send_parquet("log_predictions", "predictions", params, table, batch)
 
     def log_label_table(
@@ -869,9 +866,7 @@ class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin, RemoteJobsMixin, Rem
     ) -> int | None:
         """Send one ``mm.log_labels`` call (``POST labels``, Parquet), or spool it like
         :meth:`log_prediction_table`."""
-        if not isinstance(name, str) or not name:
-            raise InvalidInput("the model name must be a non-empty string")
-        return self._send_parquet("log_labels", "labels", {"name": name}, table, batch)
+        return self._send_parquet("log_labels", "labels", {"name": _model_name(name)}, table, batch)
 
     def _send_parquet(
         self, op: str, path: str, params: dict[str, str], table: pa.Table, batch: str | None
@@ -896,18 +891,7 @@ class RemoteStore(RemoteRegistryMixin, RemoteWebhooksMixin, RemoteJobsMixin, Rem
 
     def labels(self, name: str) -> pd.DataFrame:
         """The model's labels as the server resolves them (``GET labels``, Parquet)."""
-        import io
-
-        import pyarrow.parquet as pq
-
-        if not isinstance(name, str) or not name:
-            raise InvalidInput("the model name must be a non-empty string")
-        kw: dict[str, Any] = {"retries": 0} if self._offline else {}
-        resp = self.http.request(
-            "GET", "labels", params={"name": name}, headers={"Accept": PARQUET_TYPE}, **kw
-        )
-        self._contacted()
-        return pq.read_table(io.BytesIO(resp.data)).to_pandas()
+        return self._read_parquet("labels", {"name": _model_name(name)}).to_pandas()
 
 
 def _parquet_parts(table: pa.Table, limit: int) -> list[bytes]:

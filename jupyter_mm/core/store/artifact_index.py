@@ -3,7 +3,6 @@ helpers the files of a logged model without a run share (their own table, the sa
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -24,9 +23,8 @@ from .base import (
     check_run_id,
     now_ms,
 )
+from .interface import ArtifactItem, BatchShortcuts
 
-#: ``(path, data, media_type)``: bytes, or the path of a file to copy.
-ArtifactItem = tuple[str, bytes | str | os.PathLike[str], str | None]
 #: ``(sha256, size, media_type)`` of a blob in the blob store.
 StoredBlob = tuple[str, int, str | None]
 
@@ -145,22 +143,10 @@ def _info(row: Any) -> ArtifactInfo:
     return ArtifactInfo(row.path, row.size, row.digest, row.media_type, row.created_time)
 
 
-class ArtifactIndexMixin(StoreBase):
-    def log_artifact(
-        self,
-        run_id: str,
-        path: str,
-        data: bytes | str | os.PathLike[str],
-        media_type: str | None = None,
-    ) -> ArtifactInfo:
-        """Store ``data`` (bytes, or the path of a file to copy) as the run's artifact ``path``."""
-        return self.log_artifacts(run_id, [(path, data, media_type)])[0]
+class ArtifactIndexMixin(StoreBase, BatchShortcuts):
+    """A run's artifacts; ``log_artifact`` comes from :class:`~.interface.BatchShortcuts`."""
 
-    def log_artifacts(
-        self,
-        run_id: str,
-        items: Sequence[tuple[str, bytes | str | os.PathLike[str], str | None]],
-    ) -> list[ArtifactInfo]:
+    def log_artifacts(self, run_id: str, items: Sequence[ArtifactItem]) -> list[ArtifactInfo]:
         """Store several ``(path, data, media_type)`` artifacts: blobs first, then every index
         row in one transaction (all or none of the paths appear)."""
         run_uuid, logicals = self._artifact_paths(run_id, [path for path, _, _ in items])

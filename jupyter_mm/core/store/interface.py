@@ -6,6 +6,8 @@ Both are checked against it by mypy (``Store`` here, ``RemoteStore`` in its modu
 one of them lacks is a type error, not a surprise in a user's notebook. Code above core that may
 run against either store takes a :class:`TrackingStore`; the server, which always owns a local
 store, uses ``Store`` and its extra methods (deletion, restore, experiment edits, stages) directly.
+The one-item writes that are a single batch write (:class:`BatchShortcuts`) are written here once,
+for both stores.
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ if TYPE_CHECKING:
     from ..webhooks import Webhook, WebhookDelivery
     from .base import MetricPoint
     from .jobs import Job
+
+
+#: An artifact's content: bytes, or the path of a file to copy.
+ArtifactData = bytes | str | os.PathLike[str]
+#: ``(path, data, media_type)``: one artifact of a ``log_artifacts`` call.
+ArtifactItem = tuple[str, ArtifactData, str | None]
 
 
 class StoreLocationLike(Protocol):
@@ -163,18 +171,10 @@ class TrackingStore(Protocol):
     ) -> list[ArtifactInfo]: ...
 
     def log_artifact(
-        self,
-        run_id: str,
-        path: str,
-        data: bytes | str | os.PathLike[str],
-        media_type: str | None = None,
+        self, run_id: str, path: str, data: ArtifactData, media_type: str | None = None
     ) -> ArtifactInfo: ...
 
-    def log_artifacts(
-        self,
-        run_id: str,
-        items: Sequence[tuple[str, bytes | str | os.PathLike[str], str | None]],
-    ) -> list[ArtifactInfo]: ...
+    def log_artifacts(self, run_id: str, items: Sequence[ArtifactItem]) -> list[ArtifactInfo]: ...
 
     def read_artifact(self, run_id: str, path: str) -> bytes: ...
 
@@ -421,3 +421,24 @@ class TrackingStore(Protocol):
         ...
 
     def cancel_job(self, job_id: str) -> Job: ...
+
+
+class BatchShortcuts:
+    """The one-item writes, each a single call of its batch write: the same for every store, so
+    written once here (:class:`~jupyter_mm.core.store.Store` and ``RemoteStore`` inherit them)."""
+
+    def log_param(self: TrackingStore, run_id: str, key: str, value: Any) -> None:
+        self.log_batch(run_id, params={key: value})
+
+    def set_tag(self: TrackingStore, run_id: str, key: str, value: Any) -> None:
+        self.log_batch(run_id, tags={key: value})
+
+    def log_artifact(
+        self: TrackingStore,
+        run_id: str,
+        path: str,
+        data: ArtifactData,
+        media_type: str | None = None,
+    ) -> ArtifactInfo:
+        """Store ``data`` (bytes, or the path of a file to copy) as the run's artifact ``path``."""
+        return self.log_artifacts(run_id, [(path, data, media_type)])[0]

@@ -22,6 +22,7 @@ from .base import (
 
 if TYPE_CHECKING:
     import numpy as np
+    from numpy.typing import ArrayLike
 
 _LATEST_UPSERTS: dict[str, Any] = {}
 
@@ -36,6 +37,21 @@ def _chunk_row(steps: np.ndarray, stamps: np.ndarray, values: np.ndarray) -> dic
         "ts_min": int(min(ts) if small else ts.min()),
         "ts_max": int(max(ts) if small else ts.max()),
         "data": metric_chunks.encode(steps, stamps, values),
+    }
+
+
+def metric_history(
+    steps: ArrayLike = (), stamps: ArrayLike = (), values: ArrayLike = ()
+) -> dict[str, np.ndarray]:
+    """A metric's history as every store's ``get_metric_history`` answers it (this one, and a
+    tracking server's JSON read by ``RemoteStore``): int64 ``step`` and ``timestamp`` arrays, a
+    float64 ``value`` array; empty when nothing was logged."""
+    import numpy as np
+
+    return {
+        "step": np.asarray(steps, dtype=np.int64),
+        "timestamp": np.asarray(stamps, dtype=np.int64),
+        "value": np.asarray(values, dtype=np.float64),
     }
 
 
@@ -206,12 +222,7 @@ class MetricsMixin(StoreBase):
             if not blobs:
                 self._require_run(conn, run_uuid)
         if not blobs:
-            empty_i = np.empty(0, np.int64)
-            return {
-                "step": empty_i,
-                "timestamp": empty_i.copy(),
-                "value": np.empty(0, np.float64),
-            }
+            return metric_history()
         parts = [metric_chunks.decode(b) for b in blobs]
         steps = np.concatenate([p[0] for p in parts])
         stamps = np.concatenate([p[1] for p in parts])
@@ -234,7 +245,7 @@ class MetricsMixin(StoreBase):
         if max_points:
             keep = metric_chunks.downsample_indices(values, max_points)
             steps, stamps, values = steps[keep], stamps[keep], values[keep]
-        return {"step": steps, "timestamp": stamps, "value": values}
+        return metric_history(steps, stamps, values)
 
     def metric_keys(self, run_id: str) -> list[str]:
         with self.engine.connect() as conn:

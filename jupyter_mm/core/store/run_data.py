@@ -20,10 +20,14 @@ from .base import (
     refuse_identity_tags,
     run_update_values,
 )
+from .interface import BatchShortcuts
 from .metrics import MetricsMixin
 
 
-class RunDataMixin(MetricsMixin):
+class RunDataMixin(MetricsMixin, BatchShortcuts):
+    """A run's params, tags and metric points; ``log_param`` and ``set_tag`` come from
+    :class:`~.interface.BatchShortcuts`."""
+
     def log_batch(
         self,
         run_id: str,
@@ -118,12 +122,6 @@ class RunDataMixin(MetricsMixin):
             ),
             [{"run_uuid": run_uuid, "key": k, "value": v} for k, v in tags.items()],
         )
-
-    def log_param(self, run_id: str, key: str, value: Any) -> None:
-        self.log_batch(run_id, params={key: value})
-
-    def set_tag(self, run_id: str, key: str, value: Any) -> None:
-        self.log_batch(run_id, tags={key: value})
 
     def delete_tag(self, run_id: str, key: str) -> None:
         run_uuid = check_run_id(run_id)
