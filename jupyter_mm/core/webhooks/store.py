@@ -133,14 +133,9 @@ def _audited(hook: Webhook) -> dict[str, Any]:
 
 
 def _audit(
-    conn: Connection,
-    actor: str,
-    action: str,
-    *,
-    before: Webhook | None = None,
-    after: Webhook | None = None,
+    conn: Connection, actor: str, action: str, before: Webhook | None, after: Webhook | None
 ) -> None:
-    """Audit a change to a webhook (as :func:`_audited` keeps it), filed under its model."""
+    """Audit a change to a webhook (each side as :func:`_audited` keeps it), under its model."""
     hook = before or after
     assert hook is not None
     audit.append(
@@ -218,7 +213,7 @@ class WebhooksMixin:
             hook = _webhook(
                 conn.execute(select(s.webhooks).where(_w.webhook_id == webhook_id)).one()
             )
-            _audit(conn, actor, "webhook.created", after=hook)
+            _audit(conn, actor, "webhook.created", before=None, after=hook)
 
         self._registry_write(write)
         return self.get_webhook(webhook_id)
@@ -321,7 +316,7 @@ class WebhooksMixin:
             conn.execute(delete(s.webhook_attempts).where(_at.delivery_id.in_(ids)))
             conn.execute(delete(s.webhook_deliveries).where(_d.webhook_id == webhook_id))
             conn.execute(delete(s.webhooks).where(_w.webhook_id == webhook_id))
-            _audit(conn, actor, "webhook.deleted", before=_webhook(row))
+            _audit(conn, actor, "webhook.deleted", before=_webhook(row), after=None)
 
         self._registry_write(write)
 
