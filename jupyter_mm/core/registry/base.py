@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Table, and_, delete, func, insert, select, up
 from ...errors import AlreadyExists, InvalidInput, NotFound, PolicyViolation
 from .. import schema as s
 from ..database import read_conn
+from ..rows import from_row
 from . import audit, rules
 from .entities import (
     APPROVED,
@@ -348,24 +349,13 @@ class RegistryBase(_Base):
             for r in conn.execute(select(ap).where(ap.c.model_id.in_(id_chunk))):
                 approvals[(r.model_id, r.version)] = _approval(r)
         return [
-            ModelVersion(
-                name=r.name,
-                version=r.version,
-                source=r.source,
+            from_row(
+                ModelVersion,
+                r,
                 run_id=r.run_uuid,
-                logged_model_id=r.logged_model_id,
-                model_path=r.model_path,
-                status=r.status,
-                status_message=r.status_message,
-                stage=r.stage,
-                description=r.description,
-                user_id=r.user_id,
-                creation_time=r.creation_time,
-                last_update_time=r.last_update_time,
                 tags=tags.get((r.model_id, r.version), {}),
                 aliases=tuple(aliases.get((r.model_id, r.version), ())),
                 approval=approvals.get((r.model_id, r.version)),
-                deprecation=r.deprecation,
             )
             for r in rows
         ]
@@ -405,16 +395,12 @@ class RegistryBase(_Base):
             for v in self._load_versions(conn, latest_rows):
                 latest[by_name[v.name]].append(v)
         return [
-            RegisteredModel(
-                name=r.name,
-                description=r.description,
-                owner=r.owner,
-                creation_time=r.creation_time,
-                last_update_time=r.last_update_time,
+            from_row(
+                RegisteredModel,
+                r,
                 tags=tags.get(r.model_id, {}),
                 aliases=aliases.get(r.model_id, {}),
                 latest_versions=tuple(sorted(latest.get(r.model_id, []), key=lambda v: v.version)),
-                last_version=r.last_version,
             )
             for r in rows
         ]
@@ -425,16 +411,7 @@ def _approval(r: Any) -> Approval:
         evidence = tuple(json.loads(r.evidence or "[]"))
     except ValueError:
         evidence = ()
-    return Approval(
-        status=r.status,
-        requested_by=r.requested_by,
-        requested_time=r.requested_time,
-        request_comment=r.request_comment,
-        evidence=evidence,
-        decided_by=r.decided_by,
-        decided_time=r.decided_time,
-        decision_comment=r.decision_comment,
-    )
+    return from_row(Approval, r, evidence=evidence)
 
 
 def _chunks(items: list[int], size: int) -> Iterable[list[int]]:

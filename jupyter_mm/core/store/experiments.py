@@ -12,6 +12,7 @@ from ...errors import AlreadyExists, InvalidInput, NotFound
 from .. import schema as s
 from .. import validation
 from ..entities import Experiment
+from ..rows import from_row
 from .base import (
     DEFAULT_EXPERIMENT_ID,
     StoreBase,
@@ -102,15 +103,7 @@ class ExperimentsMixin(StoreBase):
                 ):
                     tags[t.experiment_id][t.key] = t.value
         return [
-            Experiment(
-                id=str(r.experiment_id),
-                name=r.name,
-                lifecycle_stage=r.lifecycle_stage,
-                artifact_location=r.artifact_location,
-                creation_time=r.creation_time,
-                last_update_time=r.last_update_time,
-                tags=tags[r.experiment_id],
-            )
+            from_row(Experiment, r, id=str(r.experiment_id), tags=tags[r.experiment_id])
             for r in rows
         ]
 

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, and_, func, insert, select, update
 from ...errors import Conflict, InvalidInput, NotFound
 from .. import schema as s
 from ..database import read_conn
+from ..rows import from_row
 from .base import StoreBase, now_ms
 
 QUEUED, RUNNING, FINISHED, FAILED, CANCELLED, LOST = (
@@ -106,22 +107,13 @@ class Job:
 
 
 def _row_job(row: Any, offset: int = 0, text: str = "") -> Job:
-    return Job(
+    return from_row(
+        Job,
+        row,
         id=row.job_id,
-        kind=row.kind,
-        state=row.state,
         spec=json.loads(row.spec),
         result=json.loads(row.result) if row.result else None,
-        error=row.error,
-        run_id=row.run_id,
-        result_run_id=row.result_run_id,
-        created_by=row.created_by,
-        owner=row.owner,
         cancel_requested=bool(row.cancel_requested),
-        created_time=row.created_time,
-        started_time=row.started_time,
-        ended_time=row.ended_time,
-        updated_time=row.updated_time,
         log_size=int(row.log_size),
         log_offset=offset,
         log=text or "",

@@ -32,6 +32,7 @@ from ..entities import (
     LoggedModelMetric,
     RunModelLink,
 )
+from ..rows import from_row
 from ..search.compiler import condition
 from .artifact_index import index_entry, list_index, store_blobs, write_index
 from .base import StoreBase, now_ms, parse_experiment_id, random_run_name
@@ -549,30 +550,19 @@ class LoggedModelsMixin(StoreBase):
                     .order_by(met.key, met.step, met.timestamp)
                 ):
                     metrics[r.model_id].append(
-                        LoggedModelMetric(
-                            r.key,
-                            math.nan if r.value is None else r.value,
-                            r.step,
-                            r.timestamp,
-                            r.run_uuid,
-                            r.dataset_name,
-                            r.dataset_digest,
+                        from_row(
+                            LoggedModelMetric,
+                            r,
+                            value=math.nan if r.value is None else r.value,
+                            run_id=r.run_uuid,
                         )
                     )
         return [
-            LoggedModel(
-                model_id=r.model_id,
+            from_row(
+                LoggedModel,
+                r,
                 experiment_id=str(r.experiment_id),
-                name=r.name,
-                model_type=r.model_type,
-                status=r.status,
-                status_message=r.status_message,
-                source_run_id=r.source_run_id,
                 artifact_run_id=r.artifact_run_uuid,
-                creator=r.creator,
-                lifecycle_stage=r.lifecycle_stage,
-                creation_time=r.creation_time,
-                last_update_time=r.last_update_time,
                 tags=tags[r.model_id],
                 params=params[r.model_id],
                 metrics=metrics[r.model_id],

@@ -14,6 +14,7 @@ from ...errors import AlreadyExists, InvalidInput, NotFound
 from .. import database, limits, validation
 from .. import schema as s
 from ..entities import DatasetInput, Metric, Run, shown_end_time, shown_status
+from ..rows import from_row
 from . import statements as st
 from .base import (
     DEFAULT_EXPERIMENT_ID,
@@ -278,14 +279,10 @@ class RunsMixin(StoreBase):
                     .order_by(s.run_inputs.c.name)
                 ):
                     datasets[ds.run_uuid].append(
-                        DatasetInput(
-                            name=ds.name,
-                            digest=ds.digest,
-                            context=ds.context,
-                            source=ds.source,
-                            source_type=ds.source_type,
+                        from_row(
+                            DatasetInput,
+                            ds,
                             schema=json.loads(ds.schema) if ds.schema else None,
-                            row_count=ds.row_count,
                             profile=json.loads(ds.profile) if ds.profile else None,
                         )
                     )
@@ -297,20 +294,16 @@ class RunsMixin(StoreBase):
                 continue
             lm = latest[rid]
             out.append(
-                Run(
+                from_row(
+                    Run,
+                    found,
                     id=rid,
-                    name=found.name,
                     experiment_id=str(found.experiment_id),
                     status=shown_status(found.status, found.heartbeat_time, now),
-                    start_time=found.start_time,
                     end_time=shown_end_time(
                         found.status, found.end_time, found.heartbeat_time, now
                     ),
                     user=found.user_id,
-                    lifecycle_stage=found.lifecycle_stage,
-                    parent_run_id=found.parent_run_id,
-                    heartbeat_time=found.heartbeat_time,
-                    notes=found.notes,
                     params=params[rid],
                     metrics={k: m.value for k, m in lm.items()},
                     tags=tags[rid],

@@ -22,6 +22,7 @@ from ...errors import InvalidInput, NotFound
 from .. import schema as s
 from ..database import read_conn
 from ..registry import audit, rules
+from ..rows import from_row
 from . import addresses, targets
 from . import events as wev
 from .entities import (
@@ -113,18 +114,12 @@ def _model(value: Any) -> str | None:
 
 
 def _webhook(row: Any) -> Webhook:
-    return Webhook(
-        webhook_id=row.webhook_id,
-        name=row.name,
-        url=row.url,
+    return from_row(
+        Webhook,
+        row,
         events=tuple(json.loads(row.events)),
         model=row.model_name,
-        description=row.description,
-        status=row.status,
         has_secret=bool(row.secret),
-        created_by=row.created_by,
-        creation_time=row.creation_time,
-        last_update_time=row.last_update_time,
         target=targets.public(targets.loads(row.target)),
     )
 
@@ -135,6 +130,22 @@ def _audited(hook: Webhook) -> dict[str, Any]:
     for key in ("created_by", "creation_time", "last_update_time"):
         out.pop(key)
     return out
+
+
+def _audit(
+    conn: Connection, actor: str, action: str, before: Webhook | None, after: Webhook | None
+) -> None:
+    """Audit a change to a webhook (each side as :func:`_audited` keeps it), under its model."""
+    hook = before or after
+    assert hook is not None
+    audit.append(
+        conn,
+        actor=actor,
+        action=action,
+        model_name=hook.model,
+        before=None if before is None else _audited(before),
+        after=None if after is None else _audited(after),
+    )
 
 
 class WebhooksMixin:
@@ -202,9 +213,7 @@ class WebhooksMixin:
             hook = _webhook(
                 conn.execute(select(s.webhooks).where(_w.webhook_id == webhook_id)).one()
             )
-            audit.append(
-                conn, actor=actor, action="webhook.created", model_name=model, after=_audited(hook)
-            )
+            _audit(conn, actor, "webhook.created", before=None, after=hook)
 
         self._registry_write(write)
         return self.get_webhook(webhook_id)
@@ -286,14 +295,12 @@ class WebhooksMixin:
                 .where(_w.webhook_id == webhook_id)
                 .values(**changed, last_update_time=audit.now_ms())
             )
-            after = _webhook(_row(conn, webhook_id))
-            audit.append(
+            _audit(
                 conn,
-                actor=actor,
-                action="webhook.updated",
-                model_name=row.model_name,
-                before=_audited(_webhook(row)),
-                after=_audited(after),
+                actor,
+                "webhook.updated",
+                before=_webhook(row),
+                after=_webhook(_row(conn, webhook_id)),
             )
 
         self._registry_write(write)
@@ -309,13 +316,7 @@ class WebhooksMixin:
             conn.execute(delete(s.webhook_attempts).where(_at.delivery_id.in_(ids)))
             conn.execute(delete(s.webhook_deliveries).where(_d.webhook_id == webhook_id))
             conn.execute(delete(s.webhooks).where(_w.webhook_id == webhook_id))
-            audit.append(
-                conn,
-                actor=actor,
-                action="webhook.deleted",
-                model_name=row.model_name,
-                before=_audited(_webhook(row)),
-            )
+            _audit(conn, actor, "webhook.deleted", before=_webhook(row), after=None)
 
         self._registry_write(write)
 
@@ -350,29 +351,12 @@ class WebhooksMixin:
                     .where(_at.delivery_id.in_(list(attempts)))
                     .order_by(_at.delivery_id, _at.attempt)
                 ):
-                    attempts[a.delivery_id].append(
-                        DeliveryAttempt(
-                            attempt=a.attempt,
-                            time=a.time,
-                            duration_ms=a.duration_ms,
-                            response_status=a.response_status,
-                            response_body=a.response_body,
-                            error=a.error,
-                        )
-                    )
+                    attempts[a.delivery_id].append(from_row(DeliveryAttempt, a))
         return [
-            WebhookDelivery(
-                delivery_id=r.delivery_id,
-                webhook_id=r.webhook_id,
-                event=r.event,
-                event_key=r.event_key,
+            from_row(
+                WebhookDelivery,
+                r,
                 model=r.model_name,
-                payload=r.payload,
-                status=r.status,
-                attempts=r.attempts,
-                created_time=r.created_time,
-                next_attempt_time=r.next_attempt_time,
-                finished_time=r.finished_time,
                 attempt_log=tuple(attempts[r.delivery_id]),
             )
             for r in rows
@@ -649,13 +633,10 @@ def _due(conn: Connection, ids: list[str]) -> list[DueDelivery]:
         .where(_d.delivery_id.in_(ids))
     ).all()
     return [
-        DueDelivery(
-            delivery_id=r.delivery_id,
-            webhook_id=r.webhook_id,
-            url=r.url,
-            secret=r.secret,
+        from_row(
+            DueDelivery,
+            r,
             webhook_status=r.status,
-            payload=r.payload,
             attempts=int(r.attempts),
             target=targets.loads(r.target),
         )
