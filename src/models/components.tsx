@@ -91,6 +91,26 @@ export function AliasBadge(props: {
   );
 }
 
+/**
+ * A registered model's aliases, each with the version it points to, in alias order (the
+ * Models panel and the registry sidebar show them alike).
+ */
+export function AliasTargets(props: {
+  aliases: Record<string, number>;
+}): JSX.Element {
+  return (
+    <>
+      {Object.entries(props.aliases)
+        .sort()
+        .map(([alias, version]) => (
+          <span key={alias} className="jp-mm-alias-badge">
+            @{alias} → v{version}
+          </span>
+        ))}
+    </>
+  );
+}
+
 export function RunLink(props: {
   runId: string;
   openRun: (runId: string) => void;

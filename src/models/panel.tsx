@@ -30,6 +30,7 @@ import {
   TableHead,
   ReloadButton,
   AliasBadge,
+  AliasTargets,
   ApprovalBadge,
   MonitoringBadge,
   SourceRun,
@@ -444,13 +445,7 @@ export function ModelsPanelView(props: {
               <h2 className="jp-mm-models-name">{selected.name}</h2>
               <div className="jp-mm-models-meta">
                 {selected.owner ? <span>owner {selected.owner}</span> : null}
-                {Object.entries(selected.aliases)
-                  .sort()
-                  .map(([alias, version]) => (
-                    <span key={alias} className="jp-mm-alias-badge">
-                      @{alias} → v{version}
-                    </span>
-                  ))}
+                <AliasTargets aliases={selected.aliases} />
                 {Object.entries(selected.tags).map(([k, v]) => (
                   <span key={k} className="jp-mm-tag">
                     {k}={v}
