@@ -53,7 +53,8 @@ import {
   MONITORING_TEXT,
   RunLink,
   SourceRun,
-  useRerenderOn
+  useRerenderOn,
+  VersionDecisions
 } from './components';
 import { TryIt } from './tryit-view';
 import {
@@ -394,40 +395,12 @@ function Overview(props: {
         ) : null}
       </dl>
       <div className="jp-mm-actions">
-        {can.request ? (
-          <button
-            className="jp-mm-button jp-mod-styled"
-            onClick={() => actions.decide(v.name, v.version, 'request')}
-          >
-            Request approval
-          </button>
-        ) : null}
-        {can.decide && a?.status !== 'Approved' ? (
-          <button
-            className="jp-mm-button jp-mod-styled jp-mod-accept"
-            disabled={blocked !== null}
-            title={blocked ?? undefined}
-            onClick={() => actions.decide(v.name, v.version, 'approve')}
-          >
-            Approve
-          </button>
-        ) : null}
-        {can.decide ? (
-          <button
-            className="jp-mm-button jp-mod-styled jp-mod-warn"
-            disabled={blocked !== null && a?.status !== 'Approved'}
-            title={blocked ?? undefined}
-            onClick={() => actions.decide(v.name, v.version, 'reject')}
-          >
-            Reject
-          </button>
-        ) : null}
-        <button
-          className="jp-mm-button jp-mod-styled"
-          onClick={() => actions.setAlias(v.name, v.version)}
-        >
-          Set alias…
-        </button>
+        <VersionDecisions
+          name={v.name}
+          version={v}
+          policy={props.policy ?? null}
+          actions={actions}
+        />
       </div>
       {can.decide && blocked ? (
         <p className="jp-mm-dim jp-mm-decision-block" role="note">
