@@ -4,7 +4,7 @@
 
 import * as React from 'react';
 
-import { closeIcon } from '@jupyterlab/ui-components';
+import { closeIcon, ReactWidget } from '@jupyterlab/ui-components';
 import { ISignal } from '@lumino/signaling';
 
 import type { IRegistryPolicy, MonitoringStatus } from '../schema';
@@ -365,4 +365,26 @@ export function ReloadButton(props: {
       {props.label}
     </button>
   );
+}
+
+/**
+ * A registry view in the main area (a version, versions side by side): `View` draws the model
+ * with the actions the plugin wires to its commands, and follows the model's changes itself.
+ */
+export class RegistryViewWidget<M, A> extends ReactWidget {
+  constructor(
+    readonly model: M,
+    private _actions: A,
+    className: string,
+    private _View: (props: { model: M; actions: A }) => JSX.Element
+  ) {
+    super();
+    this.addClass('jp-mm-view');
+    this.addClass(className);
+  }
+
+  render(): JSX.Element {
+    const View = this._View;
+    return <View model={this.model} actions={this._actions} />;
+  }
 }

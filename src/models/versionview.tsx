@@ -15,7 +15,6 @@
 import * as React from 'react';
 
 import { ServerConnection } from '@jupyterlab/services';
-import { ReactWidget } from '@jupyterlab/ui-components';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import {
@@ -52,6 +51,7 @@ import {
   MonitoringBadge,
   MONITORING_TEXT,
   RunLink,
+  RegistryViewWidget,
   SourceRun,
   useRerenderOn,
   VersionDecisions
@@ -1051,18 +1051,12 @@ export function VersionView(props: {
 /**
  * The version view widget.
  */
-export class VersionViewWidget extends ReactWidget {
-  constructor(
-    readonly model: VersionViewModel,
-    private _actions: IVersionViewActions
-  ) {
-    super();
-    this.addClass('jp-mm-view');
-    this.addClass('jp-mm-version-view');
-  }
-
-  render(): JSX.Element {
-    return <VersionView model={this.model} actions={this._actions} />;
+export class VersionViewWidget extends RegistryViewWidget<
+  VersionViewModel,
+  IVersionViewActions
+> {
+  constructor(model: VersionViewModel, actions: IVersionViewActions) {
+    super(model, actions, 'jp-mm-version-view', VersionView);
   }
 
   dispose(): void {
