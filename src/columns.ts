@@ -343,6 +343,19 @@ export function statusLabel(status: string | undefined): string {
 }
 
 /**
+ * The attributes a run sorts by as they are: each column is the run's field of the same name.
+ */
+const SORTED_ATTRIBUTES = [
+  'status',
+  'name',
+  'experiment',
+  'start_time',
+  'user',
+  'notes',
+  'id'
+] as const;
+
+/**
  * The value a column sorts by, for placing a live row among loaded ones
  * (the server sorts pages; this only mirrors it for one inserted run).
  * Missing values are `null` and go last, as on the server.
@@ -363,24 +376,8 @@ export function sortValue(run: IRun, id: string): number | string | null {
       return value === undefined || Number.isNaN(n) ? null : n;
     }
   }
-  switch (column.key) {
-    case 'status':
-      return run.status ?? null;
-    case 'name':
-      return run.name ?? null;
-    case 'experiment':
-      return run.experiment ?? null;
-    case 'start_time':
-      return run.start_time ?? null;
-    case 'user':
-      return run.user ?? null;
-    case 'notes':
-      return run.notes ?? null;
-    case 'id':
-      return run.id;
-    default:
-      return null;
-  }
+  const attribute = SORTED_ATTRIBUTES.find(name => name === column.key);
+  return attribute === undefined ? null : (run[attribute] ?? null);
 }
 
 /**

@@ -9,7 +9,7 @@ import {
 } from '@jupyterlab/apputils';
 import { NotebookPanel } from '@jupyterlab/notebook';
 
-import { IRunsApi } from './api';
+import { IRunsApi, IRunUpdate } from './api';
 import { IRun, IRunModel } from './schema';
 import { CommandIDs } from './commandIds';
 import { errorText } from './format';
@@ -119,8 +119,39 @@ export function registerRunCommands(options: {
         (command.available ? command.available() : true)
     };
   };
+  /**
+   * A command's `execute` acting on the one selected run (nothing happens unless exactly one
+   * is selected).
+   */
+  const withOneRun =
+    (act: (run: IRun) => Promise<void>) => async (): Promise<void> => {
+      const run = one();
+      if (run) {
+        await act(run);
+      }
+    };
   const fail = (title: string) => (error: unknown) =>
     void showErrorMessage(title, errorText(error));
+
+  /**
+   * Ask for a new text of a run's name or notes and save it, patching its row with the answer
+   * (nothing happens when the user cancels).
+   */
+  const editRunText = async (
+    run: IRun,
+    field: 'name' | 'notes',
+    dialog: InputDialog.ITextOptions,
+    failure: string
+  ): Promise<void> => {
+    const result = await InputDialog.getText(dialog);
+    if (result.button.accept && result.value !== null) {
+      const update: IRunUpdate = { [field]: result.value };
+      await api
+        .updateRun(run.id, update)
+        .then(updated => model.updateRun(updated))
+        .catch(fail(failure));
+    }
+  };
 
   /** Run an action on each selected run, patching the rows with the answers. */
   const eachSelected = async (
@@ -230,23 +261,14 @@ export function registerRunCommands(options: {
     describedBy: NO_ARGS,
     label: 'Rename Run…',
     isEnabled: () => one() !== null,
-    execute: async () => {
-      const run = one();
-      if (!run) {
-        return;
-      }
-      const result = await InputDialog.getText({
-        title: 'Rename run',
-        text: run.name ?? '',
-        okLabel: 'Rename'
-      });
-      if (result.button.accept && result.value !== null) {
-        await api
-          .updateRun(run.id, { name: result.value })
-          .then(updated => model.updateRun(updated))
-          .catch(fail('Could not rename the run'));
-      }
-    }
+    execute: withOneRun(run =>
+      editRunText(
+        run,
+        'name',
+        { title: 'Rename run', text: run.name ?? '', okLabel: 'Rename' },
+        'Could not rename the run'
+      )
+    )
   });
 
   commands.addCommand(CommandIDs.tagRuns, {
@@ -273,25 +295,20 @@ export function registerRunCommands(options: {
     describedBy: NO_ARGS,
     label: 'Edit Run Note…',
     isEnabled: () => one() !== null,
-    execute: async () => {
-      const run = one();
-      if (!run) {
-        return;
-      }
+    execute: withOneRun(async run => {
       const current = await api.getRun(run.id).catch(() => run);
-      const result = await InputDialog.getText({
-        title: 'Note',
-        text: current.notes ?? '',
-        placeholder: 'What this run tried, what it showed',
-        okLabel: 'Save'
-      });
-      if (result.button.accept && result.value !== null) {
-        await api
-          .updateRun(run.id, { notes: result.value })
-          .then(updated => model.updateRun(updated))
-          .catch(fail('Could not save the note'));
-      }
-    }
+      await editRunText(
+        run,
+        'notes',
+        {
+          title: 'Note',
+          text: current.notes ?? '',
+          placeholder: 'What this run tried, what it showed',
+          okLabel: 'Save'
+        },
+        'Could not save the note'
+      );
+    })
   });
 
   commands.addCommand(CommandIDs.deleteRuns, {
@@ -366,17 +383,13 @@ export function registerRunCommands(options: {
       caption: 'Open the notebook that produced the run at its tracked cell',
       reason: noNotebookReason
     }),
-    execute: async () => {
-      const run = one();
-      if (!run) {
-        return;
-      }
+    execute: withOneRun(async run => {
       try {
         await openRunCell(app, api, run.id);
       } catch (error) {
         fail('Could not open the notebook')(error);
       }
-    }
+    })
   });
 
   // Whether the selected run holds a model is the server's answer (as for the

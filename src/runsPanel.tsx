@@ -566,25 +566,21 @@ export function RunsPanelView(props: {
         return;
       }
     }
+    // The line each navigation key moves the focus to (a page is 20 lines).
+    const targets: Partial<Record<string, number>> = {
+      ArrowDown: current + 1,
+      ArrowUp: current - 1,
+      Home: 0,
+      End: lineCount - 1,
+      PageDown: current + 20,
+      PageUp: current - 20
+    };
+    const target = targets[event.key];
+    if (target !== undefined) {
+      move(target);
+      return;
+    }
     switch (event.key) {
-      case 'ArrowDown':
-        move(current + 1);
-        break;
-      case 'ArrowUp':
-        move(current - 1);
-        break;
-      case 'Home':
-        move(0);
-        break;
-      case 'End':
-        move(lineCount - 1);
-        break;
-      case 'PageDown':
-        move(current + 20);
-        break;
-      case 'PageUp':
-        move(current - 20);
-        break;
       case ' ':
         if (focused?.kind === 'run') {
           model.select(focused.run.id, 'toggle');

@@ -11,7 +11,13 @@ import { act } from 'react';
 import { Root } from 'react-dom/client';
 
 import { drawn, relayoutHandlers as listeners } from './plotlyStub';
-import { fakeViewStore, FAKE_RUN, mountEachTest } from './utils';
+import {
+  fakeViewStore,
+  FAKE_RUN,
+  mountEachTest,
+  OTHER_RUN as OTHER,
+  THIRD_RUN as THIRD
+} from './utils';
 
 import { runColor, RUN_COLORS } from '../views/chart';
 import {
@@ -40,15 +46,10 @@ import {
   xValues
 } from '../views/metrics';
 
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
-
 jest.mock(
   'plotly.js-dist-min',
   () => jest.requireActual('./plotlyStub').plotlyStub
 );
-
-const OTHER = 'b'.repeat(32);
-const THIRD = 'c'.repeat(32);
 
 const layout = (over: Partial<IChartsLayout> = {}): IChartsLayout => ({
   ...DEFAULT_LAYOUT,

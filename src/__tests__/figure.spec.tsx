@@ -6,8 +6,6 @@ import { act } from 'react';
 import { FigureChoice, figureLayout } from '../views/figure';
 import { mountRoot, unmountRoot } from './utils';
 
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
-
 describe('figureLayout', () => {
   it('sizes the figure, escapes titles and keeps the theme on the axes', () => {
     const layout = figureLayout({

@@ -15,9 +15,13 @@ import {
   fakeServerSettings,
   fakeViewRun as run,
   fakeViewStore as fakeStore,
+  FAKE_RUN as RUN,
   mountRoot,
+  OTHER_RUN as OTHER,
+  THIRD_RUN as STRANGER,
   unmountRoot
 } from './utils';
+import { drawn } from './plotlyStub';
 
 import { ServerConnection } from '@jupyterlab/services';
 
@@ -30,22 +34,10 @@ import { seriesToTraces } from '../views/metrics';
 import { RunViewModel } from '../views/runmodel';
 import { IStoreEvent } from '../storeEvents';
 
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
-
-const drawn: Array<{ node: any; data: any[]; layout: any }> = [];
-jest.mock('plotly.js-dist-min', () => ({
-  react: (node: any, data: any[], layout: any) => {
-    drawn.push({ node, data, layout });
-    node.on = node.on ?? (() => undefined);
-    return Promise.resolve(node);
-  },
-  purge: () => undefined,
-  Plots: { resize: () => undefined }
-}));
-
-const RUN = 'a'.repeat(32);
-const OTHER = 'b'.repeat(32);
-const STRANGER = 'c'.repeat(32);
+jest.mock(
+  'plotly.js-dist-min',
+  () => jest.requireActual('./plotlyStub').plotlyStub
+);
 
 function event(
   action: IStoreEvent['action'],

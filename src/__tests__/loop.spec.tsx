@@ -45,6 +45,7 @@ import {
   EVIL,
   FAKE_RUN,
   fakeVersion as version,
+  ICall,
   flush,
   mountEachTest,
   routedServer as server,
@@ -52,8 +53,6 @@ import {
   versionViewActions,
   showModelsPanel
 } from './utils';
-
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
 
 const RUN = FAKE_RUN;
 const NEW_RUN = 'b'.repeat(32);
@@ -80,11 +79,12 @@ function job(overrides: Partial<IJob> = {}): IJob {
   };
 }
 
-describe('jobs list', () => {
-  let host: HTMLDivElement;
-  let root: Root;
-  mountEachTest(m => ({ host, root } = m));
+// Every test gets a fresh React root in the document.
+let host: HTMLDivElement;
+let root: Root;
+mountEachTest(m => ({ host, root } = m));
 
+describe('jobs list', () => {
   it('reads the log from where it left off until the job ends', async () => {
     let state: IJob['state'] = 'running';
     let log = `step 1 ${EVIL}\n`;
@@ -309,10 +309,6 @@ function entry(overrides: Partial<IAuditEntry>): IAuditEntry {
 }
 
 describe('lifecycle', () => {
-  let host: HTMLDivElement;
-  let root: Root;
-  mountEachTest(m => ({ host, root } = m));
-
   it('shows the archive refusal in the dialog and sends the reason', async () => {
     const bodies: unknown[] = [];
     const { settings } = server((method, path, call) => {
@@ -356,38 +352,22 @@ describe('lifecycle', () => {
 
   it('marks a retired version in the Models panel', async () => {
     const base = 'registry/models/credit-risk';
+    const model = {
+      name: 'credit-risk',
+      description: '',
+      owner: 'a',
+      creation_time: 1,
+      last_update_time: 1,
+      tags: {},
+      aliases: {},
+      last_version: 2
+    };
     const { settings } = server((method, path) => {
       if (path.startsWith('registry/models?')) {
-        return {
-          body: {
-            models: [
-              {
-                name: 'credit-risk',
-                description: '',
-                owner: 'a',
-                creation_time: 1,
-                last_update_time: 1,
-                tags: {},
-                aliases: {},
-                last_version: 2
-              }
-            ]
-          }
-        };
+        return { body: { models: [model] } };
       }
       if (path === base) {
-        return {
-          body: {
-            name: 'credit-risk',
-            description: '',
-            owner: 'a',
-            creation_time: 1,
-            last_update_time: 1,
-            tags: {},
-            aliases: {},
-            last_version: 2
-          }
-        };
+        return { body: model };
       }
       if (path === `${base}/versions`) {
         return {
@@ -447,10 +427,6 @@ describe('lifecycle', () => {
 });
 
 describe('reproducibility evidence', () => {
-  let host: HTMLDivElement;
-  let root: Root;
-  mountEachTest(m => ({ host, root } = m));
-
   const summary = {
     passed: false,
     tolerance: 1e-9,
@@ -562,10 +538,6 @@ describe('reproducibility evidence', () => {
 });
 
 describe('the version view’s reproducibility details', () => {
-  let host: HTMLDivElement;
-  let root: Root;
-  mountEachTest(m => ({ host, root } = m));
-
   it('reads the details of a recorded check and shows them as text', async () => {
     const tag = JSON.stringify({
       passed: true,
@@ -643,10 +615,6 @@ describe('the version view’s reproducibility details', () => {
 });
 
 describe('webhooks', () => {
-  let host: HTMLDivElement;
-  let root: Root;
-  mountEachTest(m => ({ host, root } = m));
-
   const HOOK: IWebhook = {
     webhook_id: 'w1',
     name: EVIL,
@@ -747,6 +715,20 @@ describe('webhooks', () => {
     });
   }
 
+  /**
+   * The webhooks section of `credit-risk`, shown against `hooksServer`; the calls it gets.
+   */
+  async function showWebhooks(): Promise<ICall[]> {
+    const { settings, calls } = hooksServer();
+    act(() =>
+      root.render(
+        <WebhooksSection api={new WebhooksAPI(settings)} model="credit-risk" />
+      )
+    );
+    await flush();
+    return calls;
+  }
+
   it('checks the form before asking the server', () => {
     const ok = {
       name: 'ci',
@@ -768,13 +750,7 @@ describe('webhooks', () => {
   });
 
   it('lists, tests and shows the deliveries with every attempt', async () => {
-    const { settings, calls } = hooksServer();
-    act(() =>
-      root.render(
-        <WebhooksSection api={new WebhooksAPI(settings)} model="credit-risk" />
-      )
-    );
-    await flush();
+    const calls = await showWebhooks();
     expect(host.querySelector('img')).toBeNull();
     expect(host.querySelector('.jp-mm-webhook-name')?.textContent).toBe(EVIL);
     expect(host.querySelector('.jp-mm-webhook')?.textContent).toContain(
@@ -807,13 +783,7 @@ describe('webhooks', () => {
   });
 
   it('creates one, showing the private-address refusal in the form', async () => {
-    const { settings, calls } = hooksServer();
-    act(() =>
-      root.render(
-        <WebhooksSection api={new WebhooksAPI(settings)} model="credit-risk" />
-      )
-    );
-    await flush();
+    const calls = await showWebhooks();
     const click = (label: string) =>
       act(() =>
         (

@@ -31,8 +31,6 @@ import {
   VersionCompareView
 } from '../models/versioncompareview';
 
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
-
 const RUN_A = 'a'.repeat(32);
 const RUN_B = 'b'.repeat(32);
 

@@ -26,8 +26,6 @@ import {
 import { ModelsPanelModel } from '../models/panel';
 import { VersionView, VersionViewModel } from '../models/versionview';
 
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
-
 let lastSeq = 0;
 
 /** The next audit entry's event (numbered as the audit trail numbers them). */

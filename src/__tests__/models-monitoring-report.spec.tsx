@@ -27,18 +27,12 @@ import {
   creditRegistry,
   showVersionView
 } from './utils';
+import { drawn } from './plotlyStub';
 
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
-
-const drawn: Array<{ node: HTMLElement; data: any[]; layout: any }> = [];
-jest.mock('plotly.js-dist-min', () => ({
-  react: (node: any, data: any[], layout: any) => {
-    drawn.push({ node, data, layout });
-    return Promise.resolve(node);
-  },
-  purge: () => undefined,
-  Plots: { resize: () => undefined }
-}));
+jest.mock(
+  'plotly.js-dist-min',
+  () => jest.requireActual('./plotlyStub').plotlyStub
+);
 
 const BASE = 'http://localhost:8888/jupyter-mm/api/registry/models/credit';
 

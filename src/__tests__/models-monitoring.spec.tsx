@@ -24,8 +24,6 @@ import {
   showVersionView
 } from './utils';
 
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
-
 const BASE = 'http://localhost:8888/jupyter-mm/api/registry/models/credit';
 
 const RECORD: IEvaluationRecord = {

@@ -18,8 +18,6 @@ import {
   showVersionView
 } from './utils';
 
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
-
 const BOLD = '<b>N</b>';
 const DIGEST = 'f'.repeat(64);
 const DATA_DIGEST = 'd'.repeat(64);

@@ -39,8 +39,6 @@ import {
 import { ModelsPanelModel, ModelsPanelView } from '../models/panel';
 import { cardDocument, VersionViewModel } from '../models/versionview';
 
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
-
 const RUN = 'c'.repeat(32);
 
 /** A request, with its path below `jupyter-mm/api/` and its query arguments. */

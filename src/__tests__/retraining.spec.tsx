@@ -37,8 +37,6 @@ import {
   versionViewActions
 } from './utils';
 
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
-
 const CANDIDATE = 'c'.repeat(32);
 const BASE = 'registry/models/credit-risk';
 

@@ -23,8 +23,6 @@ import { CommandIDs } from '../commandIds';
 import { RunsModel } from '../runsModel';
 import { RunsPanelView } from '../runsPanel';
 
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
-
 // jsdom lays nothing out: give the scrolling table a viewport of 600 x 400 px
 // (what the virtualizer reads), as a browser would.
 const viewport = { clientHeight: 600, clientWidth: 400 };

@@ -18,8 +18,6 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import { MessageLoop } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
-
 function settingsWith(
   handler: (url: string, init?: RequestInit) => Response
 ): ServerConnection.ISettings {

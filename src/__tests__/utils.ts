@@ -23,6 +23,9 @@ import {
 import { IExperiment, IVersionMonitoring } from '../schema';
 import { ViewsAPI } from '../views/api';
 
+// Every spec that imports these helpers renders with React's `act`: tell React it runs in a test.
+(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
+
 /**
  * A fresh element in the document and a React root rendering into it.
  */
@@ -124,6 +127,12 @@ export const EVIL = '<img src=x onerror="window.__pwned=1">';
  * The source run of `fakeVersion`.
  */
 export const FAKE_RUN = 'a'.repeat(32);
+
+/**
+ * Two more runs, for specs that show several.
+ */
+export const OTHER_RUN = 'b'.repeat(32);
+export const THIRD_RUN = 'c'.repeat(32);
 
 type Reply = { status?: number; body: unknown };
 
@@ -349,7 +358,7 @@ export function fakeViewRun(
  * `GET runs/{id}` and `metrics/history` (two points per run and key) answer
  * from it.
  */
-export function fakeViewStore(other = 'b'.repeat(32)): {
+export function fakeViewStore(other = OTHER_RUN): {
   api: ViewsAPI;
   calls: ICall[];
   runs: Record<string, any>;

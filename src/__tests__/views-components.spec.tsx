@@ -24,8 +24,6 @@ import { groupRuns } from '../grouping';
 import { RunViewModel } from '../views/runmodel';
 import { IRunViewContext, RunView } from '../views/runview';
 
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
-
 // A stand-in for plotly: records what it is asked to draw and lets the test
 // fire plotly events on the node.
 const drawn: Array<{ data: any[]; layout: any }> = [];

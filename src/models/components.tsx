@@ -4,12 +4,17 @@
 
 import * as React from 'react';
 
-import { closeIcon } from '@jupyterlab/ui-components';
+import { closeIcon, ReactWidget } from '@jupyterlab/ui-components';
 import { ISignal } from '@lumino/signaling';
 
-import type { MonitoringStatus } from '../schema';
-import { IModelVersion } from './api';
-import { approvalState, runSummary } from './format';
+import type { IRegistryPolicy, MonitoringStatus } from '../schema';
+import { Decision, IModelVersion } from './api';
+import {
+  approvalActions,
+  approvalState,
+  decisionBlock,
+  runSummary
+} from './format';
 
 const APPROVAL_TEXT = {
   none: 'not submitted',
@@ -88,6 +93,107 @@ export function AliasBadge(props: {
         </button>
       ) : null}
     </span>
+  );
+}
+
+/**
+ * A version's approval and alias buttons, the same in the Models panel's rows and the version
+ * view: what its approval state allows, with Approve and Reject disabled (saying why) while the
+ * registry policy does not let this user decide (revoking an approval is always allowed).
+ */
+export function VersionDecisions(props: {
+  name: string;
+  version: IModelVersion;
+  policy: IRegistryPolicy | null;
+  actions: {
+    decide: (name: string, version: number, decision: Decision) => void;
+    setAlias: (name: string, version: number) => void;
+  };
+}): JSX.Element {
+  const { name, version: v, actions } = props;
+  const can = approvalActions(v);
+  const blocked = decisionBlock(v, props.policy);
+  const approved = v.approval?.status === 'Approved';
+  return (
+    <>
+      {can.request ? (
+        <button
+          className="jp-mm-button jp-mod-styled"
+          onClick={() => actions.decide(name, v.version, 'request')}
+        >
+          Request approval
+        </button>
+      ) : null}
+      {can.decide && !approved ? (
+        <button
+          className="jp-mm-button jp-mod-styled jp-mod-accept"
+          disabled={blocked !== null}
+          title={blocked ?? undefined}
+          onClick={() => actions.decide(name, v.version, 'approve')}
+        >
+          Approve
+        </button>
+      ) : null}
+      {can.decide ? (
+        <button
+          className="jp-mm-button jp-mod-styled jp-mod-warn"
+          disabled={blocked !== null && !approved}
+          title={blocked ?? undefined}
+          onClick={() => actions.decide(name, v.version, 'reject')}
+        >
+          Reject
+        </button>
+      ) : null}
+      <button
+        className="jp-mm-button jp-mod-styled"
+        onClick={() => actions.setAlias(name, v.version)}
+      >
+        Set alias…
+      </button>
+    </>
+  );
+}
+
+/**
+ * A view's action button whose tooltip says what it does or, when it cannot be used (it is then
+ * disabled), why not: `unavailable` is that reason, null when the action is available.
+ */
+export function ActionButton(props: {
+  className: string;
+  title: string;
+  unavailable: string | null;
+  onClick: () => void;
+  children: React.ReactNode;
+}): JSX.Element {
+  return (
+    <button
+      className={`jp-mm-button jp-mod-styled ${props.className}`}
+      disabled={props.unavailable !== null}
+      title={props.unavailable ?? props.title}
+      onClick={props.onClick}
+    >
+      {props.children}
+    </button>
+  );
+}
+
+/**
+ * A registered model's aliases, each with the version it points to, in alias order (the
+ * Models panel and the registry sidebar show them alike).
+ */
+export function AliasTargets(props: {
+  aliases: Record<string, number>;
+}): JSX.Element {
+  return (
+    <>
+      {Object.entries(props.aliases)
+        .sort()
+        .map(([alias, version]) => (
+          <span key={alias} className="jp-mm-alias-badge">
+            @{alias} → v{version}
+          </span>
+        ))}
+    </>
   );
 }
 
@@ -195,6 +301,32 @@ export function TableHead(props: { columns: string[] }): JSX.Element {
 }
 
 /**
+ * A table of records, one row each under a header row, or `empty` as a dim line when there is
+ * none yet.
+ */
+export function RecordsTable<T>(props: {
+  records: T[];
+  empty: string;
+  className: string;
+  label: string;
+  columns: string[];
+  row: (record: T) => JSX.Element;
+}): JSX.Element {
+  if (props.records.length === 0) {
+    return <p className="jp-mm-dim">{props.empty}</p>;
+  }
+  return (
+    <table
+      className={`jp-mm-table ${props.className}`}
+      aria-label={props.label}
+    >
+      <TableHead columns={props.columns} />
+      <tbody>{props.records.map(props.row)}</tbody>
+    </table>
+  );
+}
+
+/**
  * A failure shown as text where it happened, announced to screen readers;
  * nothing while there is none.
  */
@@ -233,4 +365,26 @@ export function ReloadButton(props: {
       {props.label}
     </button>
   );
+}
+
+/**
+ * A registry view in the main area (a version, versions side by side): `View` draws the model
+ * with the actions the plugin wires to its commands, and follows the model's changes itself.
+ */
+export class RegistryViewWidget<M, A> extends ReactWidget {
+  constructor(
+    readonly model: M,
+    private _actions: A,
+    className: string,
+    private _View: (props: { model: M; actions: A }) => JSX.Element
+  ) {
+    super();
+    this.addClass('jp-mm-view');
+    this.addClass(className);
+  }
+
+  render(): JSX.Element {
+    const View = this._View;
+    return <View model={this.model} actions={this._actions} />;
+  }
 }

@@ -19,21 +19,18 @@ import {
   IRegisteredModel,
   IRegistryApi
 } from './api';
-import {
-  aliasesByVersion,
-  approvalActions,
-  decisionBlock,
-  formatUtc
-} from './format';
+import { aliasesByVersion, formatUtc } from './format';
 import {
   ErrorAlert,
   TableHead,
   ReloadButton,
   AliasBadge,
+  AliasTargets,
   ApprovalBadge,
   MonitoringBadge,
   SourceRun,
-  useRerenderOn
+  useRerenderOn,
+  VersionDecisions
 } from './components';
 import { LifecycleBadge } from './lifecycle';
 import type { IRegistryChanges } from './live';
@@ -284,7 +281,6 @@ function VersionsTable(props: {
       />
       <tbody>
         {model.versions.map(v => {
-          const can = approvalActions(v);
           const aliases = byVersion[v.version] ?? [];
           return (
             <tr key={v.version} data-version={v.version}>
@@ -345,43 +341,12 @@ function VersionsTable(props: {
                 ) : null}
               </td>
               <td className="jp-mm-actions">
-                {can.request ? (
-                  <button
-                    className="jp-mm-button jp-mod-styled"
-                    onClick={() => actions.decide(name, v.version, 'request')}
-                  >
-                    Request approval
-                  </button>
-                ) : null}
-                {can.decide && v.approval?.status !== 'Approved' ? (
-                  <button
-                    className="jp-mm-button jp-mod-styled jp-mod-accept"
-                    disabled={decisionBlock(v, model.policy) !== null}
-                    title={decisionBlock(v, model.policy) ?? undefined}
-                    onClick={() => actions.decide(name, v.version, 'approve')}
-                  >
-                    Approve
-                  </button>
-                ) : null}
-                {can.decide ? (
-                  <button
-                    className="jp-mm-button jp-mod-styled jp-mod-warn"
-                    disabled={
-                      v.approval?.status !== 'Approved' &&
-                      decisionBlock(v, model.policy) !== null
-                    }
-                    title={decisionBlock(v, model.policy) ?? undefined}
-                    onClick={() => actions.decide(name, v.version, 'reject')}
-                  >
-                    Reject
-                  </button>
-                ) : null}
-                <button
-                  className="jp-mm-button jp-mod-styled"
-                  onClick={() => actions.setAlias(name, v.version)}
-                >
-                  Set alias…
-                </button>
+                <VersionDecisions
+                  name={name}
+                  version={v}
+                  policy={model.policy}
+                  actions={actions}
+                />
               </td>
             </tr>
           );
@@ -444,13 +409,7 @@ export function ModelsPanelView(props: {
               <h2 className="jp-mm-models-name">{selected.name}</h2>
               <div className="jp-mm-models-meta">
                 {selected.owner ? <span>owner {selected.owner}</span> : null}
-                {Object.entries(selected.aliases)
-                  .sort()
-                  .map(([alias, version]) => (
-                    <span key={alias} className="jp-mm-alias-badge">
-                      @{alias} → v{version}
-                    </span>
-                  ))}
+                <AliasTargets aliases={selected.aliases} />
                 {Object.entries(selected.tags).map(([k, v]) => (
                   <span key={k} className="jp-mm-tag">
                     {k}={v}

@@ -11,17 +11,17 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import {
-  ICommandPalette,
-  MainAreaWidget,
-  showErrorMessage,
-  WidgetTracker
-} from '@jupyterlab/apputils';
+import { ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
 import { ToolbarButton } from '@jupyterlab/ui-components';
 
 import { CommandIDs } from '../commandIds';
 import { mmIcon, registryIcon } from '../icons';
-import { activateOpen, addToPalette, openInMainArea } from '../mainArea';
+import {
+  addToPalette,
+  openInMainArea,
+  openView,
+  viewTracker
+} from '../mainArea';
 import { requestAPI } from '../request';
 import type { IRun } from '../schema';
 // Needed at activation: the commands' change signal reloads the open views.
@@ -84,15 +84,35 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
     const api = new RegistryAPI(serviceManager.serverSettings);
     const actions = new ModelActions(api);
 
-    const panels = new WidgetTracker<MainAreaWidget<ModelsPanel>>({
-      namespace: 'jupyter-mm-models'
+    const panels = viewTracker<ModelsPanel>('jupyter-mm-models', restorer, {
+      command: CommandIDs.openModels,
+      args: () => ({}),
+      name: () => 'models'
     });
-    const versions = new WidgetTracker<MainAreaWidget<VersionViewWidget>>({
-      namespace: 'jupyter-mm-model-version'
-    });
-    const compares = new WidgetTracker<MainAreaWidget<VersionCompareWidget>>({
-      namespace: 'jupyter-mm-model-compare'
-    });
+    const versions = viewTracker<VersionViewWidget>(
+      'jupyter-mm-model-version',
+      restorer,
+      {
+        command: CommandIDs.openVersion,
+        args: w => ({
+          name: w.content.model.name,
+          version: w.content.model.version
+        }),
+        name: w => `${w.content.model.name}@${w.content.model.version}`
+      }
+    );
+    const compares = viewTracker<VersionCompareWidget>(
+      'jupyter-mm-model-compare',
+      restorer,
+      {
+        command: CommandIDs.compareVersions,
+        args: w => ({
+          versions: w.content.model.targets.map(r => `${r.name}/${r.version}`)
+        }),
+        name: w =>
+          w.content.model.targets.map(r => `${r.name}@${r.version}`).join(',')
+      }
+    );
 
     const openRun = (runId: string) => {
       if (commands.hasCommand(CommandIDs.openRun)) {
@@ -257,59 +277,62 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
           }
         }
         const { name, version } = target;
-        const existing = activateOpen(
+        return openView(
           shell,
           versions,
           w =>
-            w.content.model.name === name && w.content.model.version === version
+            w.content.model.name === name &&
+            w.content.model.version === version,
+          async () => {
+            const { VersionViewModel, VersionViewWidget } =
+              await import('./versionview');
+            const { RetrainingAPI } = await import('./retraining-api');
+            const model = new VersionViewModel(
+              api,
+              name,
+              version,
+              new RetrainingAPI(serviceManager.serverSettings)
+            );
+            const content = new VersionViewWidget(model, {
+              ...viewActions,
+              changed: changedName => actions.notify(changedName),
+              setLifecycle: (n, v, lifecycle) =>
+                void actions.setLifecycle(n, v, lifecycle),
+              turnOffFourEyes: async () => {
+                if (await actions.turnOffFourEyes()) {
+                  versions.forEach(w => void w.content.model.load());
+                }
+              },
+              checkReproducibility: async (n, v) =>
+                ((await commands.execute(CommandIDs.checkReproducibility, {
+                  name: n,
+                  version: v
+                })) as { job_id: string } | null) ?? null
+            });
+            return {
+              content,
+              tab: {
+                id: `jupyter-mm-model-${encodeURIComponent(name)}-${version}`,
+                label: `${name} v${version}`,
+                caption: `Model ${name}, version ${version}`
+              },
+              load: () => model.load(),
+              opened: widget =>
+                widget.toolbar.addItem(
+                  'compare',
+                  new ToolbarButton({
+                    label: 'Compare with…',
+                    tooltip: `Compare ${name} v${version} with other versions side by side`,
+                    onClick: () =>
+                      void commands.execute(CommandIDs.compareVersions, {
+                        name: model.name,
+                        version
+                      })
+                  })
+                )
+            };
+          }
         );
-        if (existing) {
-          return existing;
-        }
-        const { VersionViewModel, VersionViewWidget } =
-          await import('./versionview');
-        const { RetrainingAPI } = await import('./retraining-api');
-        const model = new VersionViewModel(
-          api,
-          name,
-          version,
-          new RetrainingAPI(serviceManager.serverSettings)
-        );
-        const content = new VersionViewWidget(model, {
-          ...viewActions,
-          changed: changedName => actions.notify(changedName),
-          setLifecycle: (n, v, lifecycle) =>
-            void actions.setLifecycle(n, v, lifecycle),
-          turnOffFourEyes: async () => {
-            if (await actions.turnOffFourEyes()) {
-              versions.forEach(w => void w.content.model.load());
-            }
-          },
-          checkReproducibility: async (n, v) =>
-            ((await commands.execute(CommandIDs.checkReproducibility, {
-              name: n,
-              version: v
-            })) as { job_id: string } | null) ?? null
-        });
-        const widget = openInMainArea(shell, versions, content, {
-          id: `jupyter-mm-model-${encodeURIComponent(name)}-${version}`,
-          label: `${name} v${version}`,
-          caption: `Model ${name}, version ${version}`
-        });
-        widget.toolbar.addItem(
-          'compare',
-          new ToolbarButton({
-            label: 'Compare with…',
-            tooltip: `Compare ${name} v${version} with other versions side by side`,
-            onClick: () =>
-              void commands.execute(CommandIDs.compareVersions, {
-                name: model.name,
-                version
-              })
-          })
-        );
-        await model.load();
-        return widget;
       }
     });
 
@@ -386,51 +409,53 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
           );
           return;
         }
-        const key = refs.map(r => `${r.name}/${r.version}`).join(',');
-        const existing = activateOpen(
+        const targets = refs;
+        const key = targets.map(r => `${r.name}/${r.version}`).join(',');
+        return openView(
           shell,
           compares,
           w =>
             w.content.model.targets
               .map(r => `${r.name}/${r.version}`)
-              .join(',') === key
+              .join(',') === key,
+          async () => {
+            const { VersionCompareModel, VersionCompareWidget } =
+              await import('./versioncompareview');
+            const { ViewsAPI } = await import('../views/api');
+            const runs = new ViewsAPI(serviceManager.serverSettings);
+            const model = new VersionCompareModel(
+              api,
+              async (runId, path) => {
+                try {
+                  return await (await runs.download(runId, path)).blob.text();
+                } catch (error) {
+                  if (errorText(error).startsWith('Not found')) {
+                    return null;
+                  }
+                  throw error;
+                }
+              },
+              targets
+            );
+            const content = new VersionCompareWidget(model, {
+              openVersion: viewActions.openVersion,
+              openRun,
+              openDiff: (base, other) =>
+                void commands.execute(CommandIDs.diffRuns, {
+                  runIds: [base, other]
+                })
+            });
+            return {
+              content,
+              tab: {
+                id: `jupyter-mm-model-compare-${Date.now().toString(36)}`,
+                label: `Compare ${targets.length} versions`,
+                caption: key.split(',').join('\n')
+              },
+              load: () => model.load()
+            };
+          }
         );
-        if (existing) {
-          return existing;
-        }
-        const { VersionCompareModel, VersionCompareWidget } =
-          await import('./versioncompareview');
-        const { ViewsAPI } = await import('../views/api');
-        const runs = new ViewsAPI(serviceManager.serverSettings);
-        const model = new VersionCompareModel(
-          api,
-          async (runId, path) => {
-            try {
-              return await (await runs.download(runId, path)).blob.text();
-            } catch (error) {
-              if (errorText(error).startsWith('Not found')) {
-                return null;
-              }
-              throw error;
-            }
-          },
-          refs
-        );
-        const content = new VersionCompareWidget(model, {
-          openVersion: viewActions.openVersion,
-          openRun,
-          openDiff: (base, other) =>
-            void commands.execute(CommandIDs.diffRuns, {
-              runIds: [base, other]
-            })
-        });
-        const widget = openInMainArea(shell, compares, content, {
-          id: `jupyter-mm-model-compare-${Date.now().toString(36)}`,
-          label: `Compare ${refs.length} versions`,
-          caption: key.split(',').join('\n')
-        });
-        await model.load();
-        return widget;
       }
     });
 
@@ -675,30 +700,6 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
       CommandIDs.compareVersions,
       CommandIDs.registerModel
     ]);
-
-    if (restorer) {
-      void restorer.restore(panels, {
-        command: CommandIDs.openModels,
-        args: () => ({}),
-        name: () => 'models'
-      });
-      void restorer.restore(versions, {
-        command: CommandIDs.openVersion,
-        args: w => ({
-          name: w.content.model.name,
-          version: w.content.model.version
-        }),
-        name: w => `${w.content.model.name}@${w.content.model.version}`
-      });
-      void restorer.restore(compares, {
-        command: CommandIDs.compareVersions,
-        args: w => ({
-          versions: w.content.model.targets.map(r => `${r.name}/${r.version}`)
-        }),
-        name: w =>
-          w.content.model.targets.map(r => `${r.name}@${r.version}`).join(',')
-      });
-    }
   }
 };
 

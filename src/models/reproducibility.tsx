@@ -9,7 +9,7 @@
 import * as React from 'react';
 
 import { IAuditEntry, IModelVersion } from './api';
-import { RunLink } from './components';
+import { ActionButton, RunLink } from './components';
 import { formatUtc, shortDigest } from './format';
 
 /**
@@ -297,18 +297,16 @@ export function ReproducibilityView(props: {
         </p>
       ) : null}
       <div className="jp-mm-actions">
-        <button
-          className="jp-mm-button jp-mod-styled jp-mm-repro-check"
-          disabled={!v.run_id}
-          title={
-            v.run_id
-              ? 'Re-run the source run unchanged and compare (a background job)'
-              : 'This version has no source run to re-run'
+        <ActionButton
+          className="jp-mm-repro-check"
+          title="Re-run the source run unchanged and compare (a background job)"
+          unavailable={
+            v.run_id ? null : 'This version has no source run to re-run'
           }
           onClick={() => check(v.name, v.version)}
         >
           Check reproducibility…
-        </button>
+        </ActionButton>
       </div>
     </>
   );

@@ -16,7 +16,13 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { errorText } from './api';
 import { askAndSubmit, askForm } from './dialogs';
-import { RunLink, TableHead, useRerenderOn } from './components';
+import {
+  ActionButton,
+  RecordsTable,
+  RunLink,
+  TableHead,
+  useRerenderOn
+} from './components';
 import { formatUtc } from './format';
 import { valueText } from './reproducibility';
 import { IRetrainingApi, isSettled } from './retraining-api';
@@ -427,43 +433,37 @@ function Produced(props: { r: IRetraining; links: ILinks }): JSX.Element {
 }
 
 function Recent(props: { records: IRetraining[]; links: ILinks }): JSX.Element {
-  if (props.records.length === 0) {
-    return <p className="jp-mm-dim">No retraining yet.</p>;
-  }
   return (
-    <table
-      className="jp-mm-table jp-mm-retrainings"
-      aria-label="Recent retrainings"
-    >
-      <TableHead
-        columns={[
-          'Started (UTC)',
-          'State',
-          'Trigger',
-          'Gate',
-          'Version',
-          'Error'
-        ]}
-      />
-      <tbody>
-        {props.records.map(r => (
-          <tr key={r.retraining_id} data-retraining={r.retraining_id}>
-            <td>{formatUtc(r.created_time)}</td>
-            <td>
-              <RetrainingStateBadge record={r} />
-            </td>
-            <td>{triggerText(r.trigger)}</td>
-            <td className="jp-mm-retraining-gate">
-              <GateVerdict gate={r.gate} />
-            </td>
-            <td>
-              <VersionLink record={r} links={props.links} />
-            </td>
-            <td>{r.error ?? ''}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <RecordsTable
+      records={props.records}
+      empty="No retraining yet."
+      className="jp-mm-retrainings"
+      label="Recent retrainings"
+      columns={[
+        'Started (UTC)',
+        'State',
+        'Trigger',
+        'Gate',
+        'Version',
+        'Error'
+      ]}
+      row={r => (
+        <tr key={r.retraining_id} data-retraining={r.retraining_id}>
+          <td>{formatUtc(r.created_time)}</td>
+          <td>
+            <RetrainingStateBadge record={r} />
+          </td>
+          <td>{triggerText(r.trigger)}</td>
+          <td className="jp-mm-retraining-gate">
+            <GateVerdict gate={r.gate} />
+          </td>
+          <td>
+            <VersionLink record={r} links={props.links} />
+          </td>
+          <td>{r.error ?? ''}</td>
+        </tr>
+      )}
+    />
   );
 }
 
@@ -555,18 +555,16 @@ export function RetrainingView(props: {
         <PolicySummary policy={model.policy} />
       )}
       <div className="jp-mm-actions">
-        <button
-          className="jp-mm-button jp-mod-styled jp-mm-retrain"
-          disabled={!model.policy}
-          title={
-            model.policy
-              ? 'Start a retraining with this policy (its triggers must list manual)'
-              : 'The model has no retraining policy'
+        <ActionButton
+          className="jp-mm-retrain"
+          title="Start a retraining with this policy (its triggers must list manual)"
+          unavailable={
+            model.policy ? null : 'The model has no retraining policy'
           }
           onClick={() => void retrain()}
         >
           Retrain now…
-        </button>
+        </ActionButton>
       </div>
     </>
   );

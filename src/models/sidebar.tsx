@@ -26,6 +26,7 @@ import {
 } from './api';
 import {
   AliasBadge,
+  AliasTargets,
   ApprovalBadge,
   ErrorAlert,
   ReloadButton,
@@ -312,13 +313,7 @@ export function ModelsSidebarView(props: {
                 </div>
                 {Object.keys(m.aliases).length ? (
                   <div className="jp-mm-models-sidebar-aliases">
-                    {Object.entries(m.aliases)
-                      .sort()
-                      .map(([alias, version]) => (
-                        <span key={alias} className="jp-mm-alias-badge">
-                          @{alias} → v{version}
-                        </span>
-                      ))}
+                    <AliasTargets aliases={m.aliases} />
                   </div>
                 ) : null}
                 {open ? (

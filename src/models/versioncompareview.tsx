@@ -9,11 +9,15 @@
 
 import * as React from 'react';
 
-import { ReactWidget } from '@jupyterlab/ui-components';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { errorText, IRegistryApi } from './api';
-import { ErrorAlert, RunLink, useRerenderOn } from './components';
+import {
+  ErrorAlert,
+  RegistryViewWidget,
+  RunLink,
+  useRerenderOn
+} from './components';
 import { shortDigest } from './format';
 import {
   diffPairs,
@@ -227,17 +231,11 @@ export function VersionCompareView(props: {
 /**
  * The compare view widget.
  */
-export class VersionCompareWidget extends ReactWidget {
-  constructor(
-    readonly model: VersionCompareModel,
-    private _actions: IVersionCompareActions
-  ) {
-    super();
-    this.addClass('jp-mm-view');
-    this.addClass('jp-mm-version-compare-widget');
-  }
-
-  render(): JSX.Element {
-    return <VersionCompareView model={this.model} actions={this._actions} />;
+export class VersionCompareWidget extends RegistryViewWidget<
+  VersionCompareModel,
+  IVersionCompareActions
+> {
+  constructor(model: VersionCompareModel, actions: IVersionCompareActions) {
+    super(model, actions, 'jp-mm-version-compare-widget', VersionCompareView);
   }
 }

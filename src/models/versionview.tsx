@@ -15,7 +15,6 @@
 import * as React from 'react';
 
 import { ServerConnection } from '@jupyterlab/services';
-import { ReactWidget } from '@jupyterlab/ui-components';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import {
@@ -52,8 +51,10 @@ import {
   MonitoringBadge,
   MONITORING_TEXT,
   RunLink,
+  RegistryViewWidget,
   SourceRun,
-  useRerenderOn
+  useRerenderOn,
+  VersionDecisions
 } from './components';
 import { TryIt } from './tryit-view';
 import {
@@ -394,40 +395,12 @@ function Overview(props: {
         ) : null}
       </dl>
       <div className="jp-mm-actions">
-        {can.request ? (
-          <button
-            className="jp-mm-button jp-mod-styled"
-            onClick={() => actions.decide(v.name, v.version, 'request')}
-          >
-            Request approval
-          </button>
-        ) : null}
-        {can.decide && a?.status !== 'Approved' ? (
-          <button
-            className="jp-mm-button jp-mod-styled jp-mod-accept"
-            disabled={blocked !== null}
-            title={blocked ?? undefined}
-            onClick={() => actions.decide(v.name, v.version, 'approve')}
-          >
-            Approve
-          </button>
-        ) : null}
-        {can.decide ? (
-          <button
-            className="jp-mm-button jp-mod-styled jp-mod-warn"
-            disabled={blocked !== null && a?.status !== 'Approved'}
-            title={blocked ?? undefined}
-            onClick={() => actions.decide(v.name, v.version, 'reject')}
-          >
-            Reject
-          </button>
-        ) : null}
-        <button
-          className="jp-mm-button jp-mod-styled"
-          onClick={() => actions.setAlias(v.name, v.version)}
-        >
-          Set alias…
-        </button>
+        <VersionDecisions
+          name={v.name}
+          version={v}
+          policy={props.policy ?? null}
+          actions={actions}
+        />
       </div>
       {can.decide && blocked ? (
         <p className="jp-mm-dim jp-mm-decision-block" role="note">
@@ -1078,18 +1051,12 @@ export function VersionView(props: {
 /**
  * The version view widget.
  */
-export class VersionViewWidget extends ReactWidget {
-  constructor(
-    readonly model: VersionViewModel,
-    private _actions: IVersionViewActions
-  ) {
-    super();
-    this.addClass('jp-mm-view');
-    this.addClass('jp-mm-version-view');
-  }
-
-  render(): JSX.Element {
-    return <VersionView model={this.model} actions={this._actions} />;
+export class VersionViewWidget extends RegistryViewWidget<
+  VersionViewModel,
+  IVersionViewActions
+> {
+  constructor(model: VersionViewModel, actions: IVersionViewActions) {
+    super(model, actions, 'jp-mm-version-view', VersionView);
   }
 
   dispose(): void {

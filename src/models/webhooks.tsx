@@ -16,7 +16,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import type { IWebhook, IWebhookDelivery, IWebhookTestResult } from '../schema';
 import { errorText } from './api';
-import { ErrorAlert, TableHead, useRerenderOn } from './components';
+import { ErrorAlert, RecordsTable, useRerenderOn } from './components';
 import { formatUtc } from './format';
 import { IWebhooksApi, IWebhookInput, WEBHOOK_EVENTS } from './webhooks-api';
 
@@ -312,60 +312,56 @@ function CreateForm(props: {
 function DeliveriesTable(props: {
   deliveries: IWebhookDelivery[];
 }): JSX.Element {
-  if (props.deliveries.length === 0) {
-    return <p className="jp-mm-dim">No delivery yet.</p>;
-  }
   return (
-    <table
-      className="jp-mm-table jp-mm-webhook-deliveries"
-      aria-label="Deliveries"
-    >
-      <TableHead columns={['Created (UTC)', 'Event', 'Status', 'Attempts']} />
-      <tbody>
-        {props.deliveries.map(d => (
-          <tr
-            key={d.delivery_id}
-            data-delivery={d.delivery_id}
-            data-status={d.status}
-          >
-            <td className="jp-mm-nowrap">{formatUtc(d.created_time)}</td>
-            <td>
-              {d.event}
-              <div className="jp-mm-dim">{d.event_key}</div>
-            </td>
-            <td>
-              <span className={`jp-mm-badge jp-mm-delivery-${d.status}`}>
-                {d.status}
-              </span>
-            </td>
-            <td>
-              <ol className="jp-mm-plain-list jp-mm-webhook-attempts">
-                {d.attempt_log.map(a => (
-                  <li key={a.attempt} data-attempt={a.attempt}>
-                    {`#${a.attempt} ${formatUtc(a.time).slice(11, 19)} · ` +
-                      `${a.response_status === null ? 'no answer' : `HTTP ${a.response_status}`} · ` +
-                      `${a.duration_ms} ms`}
-                    {a.error ? (
-                      <div className="jp-mm-error">{a.error}</div>
-                    ) : null}
-                    {a.response_body ? (
-                      <pre className="jp-mm-webhook-response">
-                        {excerpt(a.response_body)}
-                      </pre>
-                    ) : null}
-                  </li>
-                ))}
-              </ol>
-              {d.status === 'pending' && d.next_attempt_time ? (
-                <div className="jp-mm-dim">
-                  next attempt {formatUtc(d.next_attempt_time)}
-                </div>
-              ) : null}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <RecordsTable
+      records={props.deliveries}
+      empty="No delivery yet."
+      className="jp-mm-webhook-deliveries"
+      label="Deliveries"
+      columns={['Created (UTC)', 'Event', 'Status', 'Attempts']}
+      row={d => (
+        <tr
+          key={d.delivery_id}
+          data-delivery={d.delivery_id}
+          data-status={d.status}
+        >
+          <td className="jp-mm-nowrap">{formatUtc(d.created_time)}</td>
+          <td>
+            {d.event}
+            <div className="jp-mm-dim">{d.event_key}</div>
+          </td>
+          <td>
+            <span className={`jp-mm-badge jp-mm-delivery-${d.status}`}>
+              {d.status}
+            </span>
+          </td>
+          <td>
+            <ol className="jp-mm-plain-list jp-mm-webhook-attempts">
+              {d.attempt_log.map(a => (
+                <li key={a.attempt} data-attempt={a.attempt}>
+                  {`#${a.attempt} ${formatUtc(a.time).slice(11, 19)} · ` +
+                    `${a.response_status === null ? 'no answer' : `HTTP ${a.response_status}`} · ` +
+                    `${a.duration_ms} ms`}
+                  {a.error ? (
+                    <div className="jp-mm-error">{a.error}</div>
+                  ) : null}
+                  {a.response_body ? (
+                    <pre className="jp-mm-webhook-response">
+                      {excerpt(a.response_body)}
+                    </pre>
+                  ) : null}
+                </li>
+              ))}
+            </ol>
+            {d.status === 'pending' && d.next_attempt_time ? (
+              <div className="jp-mm-dim">
+                next attempt {formatUtc(d.next_attempt_time)}
+              </div>
+            ) : null}
+          </td>
+        </tr>
+      )}
+    />
   );
 }
 

@@ -241,9 +241,6 @@ export function ChartsView(props: {
   const layout = model.layout;
   const charts = model.charts;
   const addable = model.addable;
-  const startTimes: Record<string, number> = {};
-  runs.runs.forEach(r => (startTimes[r.id] = r.start_time));
-  const runIds = runs.runs.map(r => r.id);
   return (
     <div className="jp-mm-view-body">
       <header className="jp-mm-view-header">
@@ -306,14 +303,8 @@ export function ChartsView(props: {
                 </button>
               </header>
               <ChartView
-                api={model.api}
-                runIds={runIds}
-                keys={[key]}
-                startTimes={startTimes}
+                {...runs.metricChart(key)}
                 settings={layout}
-                tick={runs.metricsTick(key)}
-                name={s => runs.label(s.run_id)}
-                color={s => runs.color(s.run_id)}
                 legend={false}
                 xRange={model.xRange}
                 onXRange={range => model.zoomed(range)}

@@ -10,7 +10,13 @@ import * as React from 'react';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { ViewsAPI } from './api';
-import { IChartSettings, RUN_COLORS, runColor, escapeForPlotly } from './chart';
+import {
+  IChartSettings,
+  MetricChart,
+  RUN_COLORS,
+  runColor,
+  escapeForPlotly
+} from './chart';
 import {
   compareRows,
   defaultKey,
@@ -127,6 +133,30 @@ export class CompareModel {
 
   color(runId: string): string {
     return runColor(this.runIds.indexOf(runId));
+  }
+
+  /**
+   * A chart of the metric `key` over the loaded runs (the compare view's and the charts
+   * workspace's): its series named and colored per run, and drawn again when the metric's
+   * histories may have new points.
+   */
+  metricChart(
+    key: string
+  ): Pick<
+    MetricChart.IOptions,
+    'api' | 'runIds' | 'keys' | 'startTimes' | 'name' | 'color'
+  > & { tick: number } {
+    const startTimes: Record<string, number> = {};
+    this.runs.forEach(r => (startTimes[r.id] = r.start_time));
+    return {
+      api: this.api,
+      runIds: this.runs.map(r => r.id),
+      keys: [key],
+      startTimes,
+      tick: this.metricsTick(key),
+      name: s => this.label(s.run_id),
+      color: s => this.color(s.run_id)
+    };
   }
 
   /**
@@ -320,9 +350,6 @@ function CompareCharts(props: {
     smoothing: 0,
     logY: false
   });
-  const startTimes: Record<string, number> = {};
-  model.runs.forEach(r => (startTimes[r.id] = r.start_time));
-  const runIds = model.runs.map(r => r.id);
   return (
     <Section title="Metrics" count={keys.length}>
       {keys.length === 0 ? (
@@ -334,15 +361,9 @@ function CompareCharts(props: {
             {keys.map(key => (
               <ChartView
                 key={key}
-                api={model.api}
-                runIds={runIds}
-                keys={[key]}
+                {...model.metricChart(key)}
                 title={key}
-                startTimes={startTimes}
                 settings={settings}
-                tick={model.metricsTick(key)}
-                name={s => model.label(s.run_id)}
-                color={s => model.color(s.run_id)}
                 grouping={grouping}
               />
             ))}

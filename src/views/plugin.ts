@@ -30,10 +30,11 @@ import {
 import { CommandIDs } from '../commandIds';
 import { mmIcon } from '../icons';
 import {
-  activateOpen,
   addToPalette,
-  openInMainArea,
-  TRACKING_CATEGORY
+  IMainAreaView,
+  openView,
+  TRACKING_CATEGORY,
+  viewTracker
 } from '../mainArea';
 import { ViewsAPI } from './api';
 import type { ChartsViewWidget, IChartsMemory } from './chartsview';
@@ -141,18 +142,48 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
     const { commands, shell, serviceManager } = app;
     const api = new ViewsAPI(serviceManager.serverSettings);
 
-    const runs = new WidgetTracker<MainAreaWidget<RunViewWidget>>({
-      namespace: 'jupyter-mm-run'
+    // Run and compare views are reused: opening another run replaces the
+    // unpinned view (an italic tab); a pinned one stays until closed. The
+    // view's Pin button and its tab's context menu pin and unpin it.
+    const pinned = new WeakSet<Widget>();
+    const isPinned = (widget: Widget) => pinned.has(widget);
+
+    const runs = viewTracker<RunViewWidget>('jupyter-mm-run', restorer, {
+      command: CommandIDs.openRun,
+      args: w => ({ runId: w.content.runId, pinned: isPinned(w) }),
+      name: w => w.content.runId
     });
-    const compares = new WidgetTracker<MainAreaWidget<CompareViewWidget>>({
-      namespace: 'jupyter-mm-compare'
+    const compares = viewTracker<CompareViewWidget>(
+      'jupyter-mm-compare',
+      restorer,
+      {
+        command: CommandIDs.compareRuns,
+        args: w => ({
+          runIds: w.content.model.runIds,
+          pinned: isPinned(w)
+        }),
+        name: w => w.content.model.runIds.join(',')
+      }
+    );
+    const diffs = viewTracker<NotebookDiffView>('jupyter-mm-diff', restorer, {
+      command: CommandIDs.diffRuns,
+      args: w => ({ runIds: w.content.runIds }),
+      name: w => w.content.runIds.join(',')
     });
-    const diffs = new WidgetTracker<MainAreaWidget<NotebookDiffView>>({
-      namespace: 'jupyter-mm-diff'
-    });
-    const charts = new WidgetTracker<MainAreaWidget<ChartsViewWidget>>({
-      namespace: 'jupyter-mm-charts'
-    });
+    const charts = viewTracker<ChartsViewWidget>(
+      'jupyter-mm-charts',
+      restorer,
+      {
+        command: CommandIDs.chartRuns,
+        args: w => ({
+          runIds: w.content.model.runs.runIds,
+          experimentId: w.content.model.experimentId,
+          title: w.content.model.title,
+          note: w.content.model.note
+        }),
+        name: () => 'charts'
+      }
+    );
     // The charts workspaces' layouts, one entry per experiment.
     const chartsMemory: IChartsMemory | null = state
       ? {
@@ -163,11 +194,6 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
         }
       : null;
 
-    // Run and compare views are reused: opening another run replaces the
-    // unpinned view (an italic tab); a pinned one stays until closed. The
-    // view's Pin button and its tab's context menu pin and unpin it.
-    const pinned = new WeakSet<Widget>();
-    const isPinned = (widget: Widget) => pinned.has(widget);
     // Each view's Pin button and how its tracker saves it.
     const pins = new WeakMap<
       Widget,
@@ -340,99 +366,120 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
       });
     };
 
+    /**
+     * Open a run or compare view as `openView` does: unless `args.pinned`, it replaces the
+     * unpinned view of its kind, and its Pin button keeps it.
+     */
+    const openPinnable = <T extends Widget>(
+      tracker: WidgetTracker<MainAreaWidget<T>>,
+      args: ReadonlyPartialJSONObject,
+      isOpen: (widget: MainAreaWidget<T>) => boolean,
+      create: () => Promise<IMainAreaView<T>>
+    ) =>
+      openView(shell, tracker, isOpen, async () => {
+        const pin = args.pinned === true;
+        const replaced = pin ? null : unpinned(tracker);
+        const view = await create();
+        return {
+          ...view,
+          tab: { ...view.tab, replaces: replaced },
+          opened: widget => {
+            addPinButton(widget, tracker, pin);
+            view.opened?.(widget);
+          }
+        };
+      });
+
     commands.addCommand(CommandIDs.openRun, {
       label: 'Open Run…',
       caption: 'Open a run in the main area',
       describedBy: runIdArgs('runId', 'the run id (32 hex characters)'),
       icon: args => (args.runId ? mmIcon : undefined),
-      execute: onRunIds('Open run', 1, async ([runId], args) => {
-        const existing = activateOpen(
-          shell,
+      execute: onRunIds('Open run', 1, ([runId], args) =>
+        openPinnable(
           runs,
-          w => w.content.runId === runId
-        );
-        if (existing) {
-          return existing;
-        }
-        const pin = args.pinned === true;
-        const replaced = pin ? null : unpinned(runs);
-        const [{ RunViewModel }, { RunViewWidget }] = await Promise.all([
-          import('./runmodel'),
-          import('./runview')
-        ]);
-        const model = new RunViewModel(api, runId);
-        const content = new RunViewWidget(model, {
-          rendermime,
-          restoreSnapshot: id =>
-            commands.execute(CommandIDs.restoreSnapshot, { runId: id }),
-          rerun: id =>
-            void commands.execute(CommandIDs.rerunRun, { runId: id }),
-          register: async id =>
-            commands.hasCommand(CommandIDs.registerModel)
-              ? commands.execute(CommandIDs.registerModel, { runId: id })
-              : null,
-          openVersion: (name, version) =>
-            void commands.execute(CommandIDs.openVersion, { name, version })
-        });
-        const widget = openInMainArea(shell, runs, content, {
-          id: `jupyter-mm-run-${runId}`,
-          label: runId.slice(0, 8),
-          caption: `run ${runId}`,
-          ref: replaced?.id
-        });
-        replaced?.dispose();
-        addPinButton(widget, runs, pin);
-        model.changed.connect(relabelRuns);
-        widget.disposed.connect(relabelRuns);
-        await model.load();
-        return widget;
-      })
+          args,
+          w => w.content.runId === runId,
+          async () => {
+            const [{ RunViewModel }, { RunViewWidget }] = await Promise.all([
+              import('./runmodel'),
+              import('./runview')
+            ]);
+            const model = new RunViewModel(api, runId);
+            const content = new RunViewWidget(model, {
+              rendermime,
+              restoreSnapshot: id =>
+                commands.execute(CommandIDs.restoreSnapshot, { runId: id }),
+              rerun: id =>
+                void commands.execute(CommandIDs.rerunRun, { runId: id }),
+              register: async id =>
+                commands.hasCommand(CommandIDs.registerModel)
+                  ? commands.execute(CommandIDs.registerModel, { runId: id })
+                  : null,
+              openVersion: (name, version) =>
+                void commands.execute(CommandIDs.openVersion, {
+                  name,
+                  version
+                })
+            });
+            return {
+              content,
+              tab: {
+                id: `jupyter-mm-run-${runId}`,
+                label: runId.slice(0, 8),
+                caption: `run ${runId}`
+              },
+              load: () => model.load(),
+              opened: widget => {
+                model.changed.connect(relabelRuns);
+                widget.disposed.connect(relabelRuns);
+              }
+            };
+          }
+        )
+      )
     });
 
     commands.addCommand(CommandIDs.compareRuns, {
       label: 'Compare Runs…',
       caption: 'Compare runs side by side',
       describedBy: runIdArgs('runIds', 'run ids'),
-      execute: onRunIds('Compare runs', 2, async (runIds, args) => {
-        const key = runIds.join(',');
-        const existing = activateOpen(
-          shell,
+      execute: onRunIds('Compare runs', 2, (runIds, args) =>
+        openPinnable(
           compares,
-          w => w.content.model.runIds.join(',') === key
-        );
-        if (existing) {
-          return existing;
-        }
-        const pin = args.pinned === true;
-        const replaced = pin ? null : unpinned(compares);
-        const { CompareModel, CompareViewWidget } =
-          await import('./compareview');
-        const model = new CompareModel(api, runIds);
-        const content = new CompareViewWidget(model, {
-          openRun: runId =>
-            void commands.execute(CommandIDs.openRun, { runId }),
-          openDiff: (a, b) =>
-            void commands.execute(CommandIDs.diffRuns, { runIds: [a, b] })
-        });
-        const widget = openInMainArea(shell, compares, content, {
-          id: `jupyter-mm-compare-${Date.now().toString(36)}`,
-          label: `Compare ${runIds.length} runs`,
-          caption: runIds.join('\n'),
-          ref: replaced?.id
-        });
-        replaced?.dispose();
-        addPinButton(widget, compares, pin);
-        model.changed.connect(() => {
-          if (model.runs.length > 0) {
-            widget.title.label = compareTabLabel(model.runs);
-            widget.title.caption = model.runs
-              .map(r => `${r.name || 'Run'}: ${r.id}`)
-              .join('\n');
+          args,
+          w => w.content.model.runIds.join(',') === runIds.join(','),
+          async () => {
+            const { CompareModel, CompareViewWidget } =
+              await import('./compareview');
+            const model = new CompareModel(api, runIds);
+            const content = new CompareViewWidget(model, {
+              openRun: runId =>
+                void commands.execute(CommandIDs.openRun, { runId }),
+              openDiff: (a, b) =>
+                void commands.execute(CommandIDs.diffRuns, { runIds: [a, b] })
+            });
+            return {
+              content,
+              tab: {
+                id: `jupyter-mm-compare-${Date.now().toString(36)}`,
+                label: `Compare ${runIds.length} runs`,
+                caption: runIds.join('\n')
+              },
+              load: () => model.load(),
+              opened: widget =>
+                model.changed.connect(() => {
+                  if (model.runs.length > 0) {
+                    widget.title.label = compareTabLabel(model.runs);
+                    widget.title.caption = model.runs
+                      .map(r => `${r.name || 'Run'}: ${r.id}`)
+                      .join('\n');
+                  }
+                })
+            };
           }
-        });
-        await model.load();
-        return widget;
-      })
+        )
+      )
     });
 
     commands.addCommand(CommandIDs.chartRuns, {
@@ -468,30 +515,34 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
         }
         // One workspace: opening another replaces it, in its place.
         const replaced = charts.currentWidget ?? charts.find(() => true);
-        const { ChartsModel, ChartsViewWidget } = await import('./chartsview');
-        const experimentId = (args.experimentId as string) || '*';
-        const title = (args.title as string) || `${runIds.length} runs`;
-        const model = new ChartsModel({
-          api,
-          runIds,
-          experimentId,
-          title,
-          note: (args.note as string) || '',
-          memory: chartsMemory
+        return openView(shell, charts, null, async () => {
+          const { ChartsModel, ChartsViewWidget } =
+            await import('./chartsview');
+          const experimentId = (args.experimentId as string) || '*';
+          const title = (args.title as string) || `${runIds.length} runs`;
+          const model = new ChartsModel({
+            api,
+            runIds,
+            experimentId,
+            title,
+            note: (args.note as string) || '',
+            memory: chartsMemory
+          });
+          const content = new ChartsViewWidget(
+            model,
+            runId => void commands.execute(CommandIDs.openRun, { runId })
+          );
+          return {
+            content,
+            tab: {
+              id: `jupyter-mm-charts-${Date.now().toString(36)}`,
+              label: `Charts: ${title}`,
+              caption: `${runIds.length} runs of ${title}`,
+              replaces: replaced
+            },
+            load: () => model.load()
+          };
         });
-        const content = new ChartsViewWidget(
-          model,
-          runId => void commands.execute(CommandIDs.openRun, { runId })
-        );
-        const widget = openInMainArea(shell, charts, content, {
-          id: `jupyter-mm-charts-${Date.now().toString(36)}`,
-          label: `Charts: ${title}`,
-          caption: `${runIds.length} runs of ${title}`,
-          ref: replaced?.id
-        });
-        replaced?.dispose();
-        await model.load();
-        return widget;
       }
     });
 
@@ -499,34 +550,31 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
       label: 'Diff Notebooks of Two Runs…',
       caption: 'Show the notebook diff between two runs’ snapshots (nbdime)',
       describedBy: runIdArgs('runIds', '[base, other] run ids'),
-      execute: onRunIds(
-        'Diff the notebooks of two runs',
-        2,
-        async ([base, other]) => {
-          const existing = activateOpen(
-            shell,
-            diffs,
-            w => w.content.runIds[0] === base && w.content.runIds[1] === other
-          );
-          if (existing) {
-            return existing;
+      execute: onRunIds('Diff the notebooks of two runs', 2, ([base, other]) =>
+        openView(
+          shell,
+          diffs,
+          w => w.content.runIds[0] === base && w.content.runIds[1] === other,
+          async () => {
+            const { NotebookDiffView } = await import('./diffview');
+            const content = new NotebookDiffView({
+              api,
+              rendermime,
+              base,
+              other,
+              labels: [base.slice(0, 8), other.slice(0, 8)]
+            });
+            return {
+              content,
+              tab: {
+                id: `jupyter-mm-diff-${base}-${other}`,
+                label: `Diff ${base.slice(0, 6)}…${other.slice(0, 6)}`,
+                caption: `Notebook diff: ${base} → ${other}`
+              },
+              load: () => content.load()
+            };
           }
-          const { NotebookDiffView } = await import('./diffview');
-          const content = new NotebookDiffView({
-            api,
-            rendermime,
-            base,
-            other,
-            labels: [base.slice(0, 8), other.slice(0, 8)]
-          });
-          const widget = openInMainArea(shell, diffs, content, {
-            id: `jupyter-mm-diff-${base}-${other}`,
-            label: `Diff ${base.slice(0, 6)}…${other.slice(0, 6)}`,
-            caption: `Notebook diff: ${base} → ${other}`
-          });
-          await content.load();
-          return widget;
-        }
+        )
       )
     });
 
@@ -550,37 +598,6 @@ export const viewsPlugin: JupyterFrontEndPlugin<void> = {
       CommandIDs.restoreSnapshot,
       CommandIDs.togglePinTab
     ]);
-
-    if (restorer) {
-      void restorer.restore(runs, {
-        command: CommandIDs.openRun,
-        args: w => ({ runId: w.content.runId, pinned: isPinned(w) }),
-        name: w => w.content.runId
-      });
-      void restorer.restore(compares, {
-        command: CommandIDs.compareRuns,
-        args: w => ({
-          runIds: w.content.model.runIds,
-          pinned: isPinned(w)
-        }),
-        name: w => w.content.model.runIds.join(',')
-      });
-      void restorer.restore(charts, {
-        command: CommandIDs.chartRuns,
-        args: w => ({
-          runIds: w.content.model.runs.runIds,
-          experimentId: w.content.model.experimentId,
-          title: w.content.model.title,
-          note: w.content.model.note
-        }),
-        name: () => 'charts'
-      });
-      void restorer.restore(diffs, {
-        command: CommandIDs.diffRuns,
-        args: w => ({ runIds: w.content.runIds }),
-        name: w => w.content.runIds.join(',')
-      });
-    }
 
     // `?mm-run=<id>`: where the link the mlflow client prints leads
     // (`jupyter_mm/server/mlflow_link.py`). Open that run, then drop the

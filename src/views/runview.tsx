@@ -11,8 +11,6 @@
 import * as React from 'react';
 
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
-import { ReactWidget } from '@jupyterlab/ui-components';
-import { Signal } from '@lumino/signaling';
 
 import { NO_RUN_MODEL } from '../models/format';
 import { RunViewModel } from './runmodel';
@@ -26,7 +24,7 @@ import { RegisteredVersions } from './components/registeredVersions';
 import { Section } from './components/section';
 import { TagEditor } from './components/tagEditor';
 import { CellSection, SnapshotSection } from './components/trackedCell';
-import { StatusBadge } from './widgets';
+import { ModelViewWidget, StatusBadge } from './widgets';
 
 /**
  * What the run view needs besides its model.
@@ -54,26 +52,17 @@ export interface IRunViewContext {
 /**
  * The run view's main-area content.
  */
-export class RunViewWidget extends ReactWidget {
+export class RunViewWidget extends ModelViewWidget<RunViewModel> {
   constructor(
-    readonly model: RunViewModel,
+    model: RunViewModel,
     private _context: IRunViewContext
   ) {
-    super();
-    this.addClass('jp-mm-view');
-    this.addClass('jp-mm-runview');
+    super(model, 'jp-mm-runview');
     this.id = `jupyter-mm-run-${model.runId}-content`;
-    model.changed.connect(() => this.update(), this);
   }
 
   get runId(): string {
     return this.model.runId;
-  }
-
-  dispose(): void {
-    this.model.dispose();
-    Signal.clearData(this);
-    super.dispose();
   }
 
   render(): JSX.Element {
