@@ -464,15 +464,13 @@ class RemoteRegistryMixin:
         require_reproduced: bool | None = None,
         comment: str = "",
     ) -> Policy:
-        body: dict[str, Any] = {"comment": rules.comment(comment)}
-        for key, value in (
-            ("four_eyes", four_eyes),
-            ("approved_aliases_only", approved_aliases_only),
-            ("require_reproduced", require_reproduced),
-        ):
-            body[key] = rules.policy_flag(key, value)
+        from ...core.registry.approvals import POLICY_FLAGS, policy_changes
+
+        # every switch is sent, null where it keeps its value
+        body: dict[str, Any] = {"comment": rules.comment(comment), **dict.fromkeys(POLICY_FLAGS)}
+        body.update(policy_changes(four_eyes, approved_aliases_only, approvers, require_reproduced))
         if approvers is not None:
-            body["approvers"] = list(rules.approvers(approvers))
+            body["approvers"] = list(body["approvers"])
         path = "registry/policy" if name is None else f"{_model_path(name)}/policy"
         return policy_from_json(self._registry_write("PUT", path, json_body=body))
 
