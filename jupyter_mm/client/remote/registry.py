@@ -27,6 +27,7 @@ from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from ...core.registry import rules, sources
+from ...core.registry.approvals import POLICY_FLAGS, policy_changes
 from ...core.registry.entities import (
     Approval,
     AuditEntry,
@@ -464,8 +465,6 @@ class RemoteRegistryMixin:
         require_reproduced: bool | None = None,
         comment: str = "",
     ) -> Policy:
-        from ...core.registry.approvals import POLICY_FLAGS, policy_changes
-
         # every switch is sent, null where it keeps its value
         body: dict[str, Any] = {"comment": rules.comment(comment), **dict.fromkeys(POLICY_FLAGS)}
         body.update(policy_changes(four_eyes, approved_aliases_only, approvers, require_reproduced))
