@@ -27,6 +27,7 @@ from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from ...core.registry import rules, sources
+from ...core.registry.approvals import POLICY_FLAGS, policy_changes
 from ...core.registry.entities import (
     Approval,
     AuditEntry,
@@ -464,15 +465,11 @@ class RemoteRegistryMixin:
         require_reproduced: bool | None = None,
         comment: str = "",
     ) -> Policy:
-        body: dict[str, Any] = {"comment": rules.comment(comment)}
-        for key, value in (
-            ("four_eyes", four_eyes),
-            ("approved_aliases_only", approved_aliases_only),
-            ("require_reproduced", require_reproduced),
-        ):
-            body[key] = rules.policy_flag(key, value)
+        # every switch is sent, null where it keeps its value
+        body: dict[str, Any] = {"comment": rules.comment(comment), **dict.fromkeys(POLICY_FLAGS)}
+        body.update(policy_changes(four_eyes, approved_aliases_only, approvers, require_reproduced))
         if approvers is not None:
-            body["approvers"] = list(rules.approvers(approvers))
+            body["approvers"] = list(body["approvers"])
         path = "registry/policy" if name is None else f"{_model_path(name)}/policy"
         return policy_from_json(self._registry_write("PUT", path, json_body=body))
 

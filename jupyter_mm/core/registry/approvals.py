@@ -34,6 +34,26 @@ _m = s.registered_models.c
 _vt = s.model_version_tags.c
 
 
+#: The policy's switches, as ``set_registry_policy`` takes them.
+POLICY_FLAGS = ("four_eyes", "approved_aliases_only", "require_reproduced")
+
+
+def policy_changes(
+    four_eyes: bool | None,
+    approved_aliases_only: bool | None,
+    approvers: Sequence[str] | None,
+    require_reproduced: bool | None,
+) -> dict[str, Any]:
+    """What a ``set_registry_policy`` call changes, checked: its arguments that are not
+    ``None`` (``approvers`` as a tuple). A local store and a tracking server's client both
+    check with it, so both refuse the same input before anything is written or sent."""
+    flags = zip(POLICY_FLAGS, (four_eyes, approved_aliases_only, require_reproduced), strict=True)
+    changes: dict[str, Any] = {k: rules.policy_flag(k, v) for k, v in flags if v is not None}
+    if approvers is not None:
+        changes["approvers"] = rules.approvers(approvers)
+    return changes
+
+
 class ApprovalsMixin(RegistryBase):
     # -- policies --------------------------------------------------------------------------
 
@@ -58,17 +78,7 @@ class ApprovalsMixin(RegistryBase):
         """Change the store-wide policy, or one model's overrides (``name``). Arguments left
         ``None`` keep their value; ``approvers=[]`` lets anyone decide again."""
         actor, comment = rules.actor(actor), rules.comment(comment)
-        changes: dict[str, Any] = {
-            k: rules.policy_flag(k, v)
-            for k, v in (
-                ("four_eyes", four_eyes),
-                ("approved_aliases_only", approved_aliases_only),
-                ("require_reproduced", require_reproduced),
-            )
-            if v is not None
-        }
-        if approvers is not None:
-            changes["approvers"] = rules.approvers(approvers)
+        changes = policy_changes(four_eyes, approved_aliases_only, approvers, require_reproduced)
 
         def write(conn: Connection) -> None:
             # a model's entry also lists the fields it overrides, so pinning a value equal to
@@ -111,15 +121,8 @@ class ApprovalsMixin(RegistryBase):
                 old["overrides"], new["overrides"] = pinned["before"], pinned["after"]
             if new == old:
                 return
-            audit.append(
-                conn,
-                actor=actor,
-                action="policy.set",
-                model_id=model_id,
-                model_name=model_name,
-                before=old,
-                after=new,
-                comment=comment,
+            audit.Trail(conn, actor, comment, model_id, model_name).append(
+                "policy.set", before=old, after=new
             )
 
         self._registry_write(write)
@@ -165,16 +168,8 @@ class ApprovalsMixin(RegistryBase):
                     evidence=json.dumps(links),
                 )
             )
-            audit.append(
-                conn,
-                actor=actor,
-                action="approval.requested",
-                model_id=model.model_id,
-                model_name=name,
-                version=number,
-                before=None,
-                after={"status": PENDING, "evidence": links},
-                comment=comment,
+            audit.Trail(conn, actor, comment, model.model_id, name, number).append(
+                "approval.requested", after={"status": PENDING, "evidence": links}
             )
 
         self._registry_write(write)
@@ -256,16 +251,10 @@ class ApprovalsMixin(RegistryBase):
                     decision_comment=comment,
                 )
             )
-            audit.append(
-                conn,
-                actor=actor,
-                action="approval.approved" if decision == APPROVED else "approval.rejected",
-                model_id=model.model_id,
-                model_name=name,
-                version=number,
+            audit.Trail(conn, actor, comment, model.model_id, name, number).append(
+                "approval.approved" if decision == APPROVED else "approval.rejected",
                 before={"status": current.status},
                 after={"status": decision},
-                comment=comment,
             )
 
         self._registry_write(write)

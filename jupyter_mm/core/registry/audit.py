@@ -20,6 +20,7 @@ import hashlib
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, text, update
@@ -135,6 +136,28 @@ def append(
     if updated.rowcount == 0:
         conn.execute(insert(s.registry_settings).values(key=HEAD_KEY, value=head))
     return AuditEntry(**row)
+
+
+@dataclass(frozen=True)
+class Trail:
+    """Where one registry write records what it did: its entries share the write's connection,
+    acting user and comment, and the registered model (its id, and its name as the write leaves
+    it) and version it changes, so each :meth:`append` says only what happened."""
+
+    conn: Connection
+    actor: str
+    comment: str
+    model_id: int | None = None
+    model_name: str | None = None
+    version: int | None = None
+
+    def append(self, action: str, *, before: Any = None, after: Any = None) -> AuditEntry:
+        """:func:`append` the entry of ``action``, from ``before`` to ``after``."""
+        return append(
+            self.conn, actor=self.actor, action=action, model_id=self.model_id,
+            model_name=self.model_name, version=self.version, before=before, after=after,
+            comment=self.comment,
+        )  # fmt: skip
 
 
 def _entry(row: Any) -> AuditEntry:

@@ -60,16 +60,10 @@ class LifecycleMixin(RegistryBase):
             after = _state(
                 values.get("stage", row.stage), values.get("deprecation", row.deprecation)
             )
-            audit.append(
-                conn,
-                actor=actor,
-                action=f"version.{'reactivated' if state == 'active' else state}",
-                model_id=model.model_id,
-                model_name=name,
-                version=number,
+            audit.Trail(conn, actor, reason, model.model_id, name, number).append(
+                f"version.{'reactivated' if state == 'active' else state}",
                 before=before,
                 after=after,
-                comment=reason,
             )
 
         self._registry_write(write)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from .aliases import AliasesMixin
@@ -10,6 +9,7 @@ from .approvals import ApprovalsMixin
 from .audit import AuditReader
 from .lifecycle import LifecycleMixin
 from .models import ModelsMixin
+from .reference import ReferenceMixin
 from .retraining import RetrainingMixin
 from .versions import VersionsMixin
 
@@ -25,8 +25,10 @@ class RegistryMixin(
     LifecycleMixin,
     RetrainingMixin,
     AuditReader,
+    ReferenceMixin,
 ):
-    """Registered models, versions, aliases, approvals, policies and the audit trail."""
+    """Registered models, versions, aliases, approvals, policies, reference profiles and the
+    audit trail."""
 
     # Derived views, as methods so that a local and a remote store answer the same calls
     # (core/store/interface.py); the remote store asks the server, which calls these.
@@ -49,23 +51,3 @@ class RegistryMixin(
         return update_model_card(
             cast("Store", self), name, version, actor=actor, comment=comment, **fields
         )
-
-    def set_reference_profile(
-        self,
-        name: str,
-        version: int | str,
-        profile: Mapping[str, Any],
-        *,
-        actor: str,
-        comment: str = "",
-    ) -> str:
-        from .reference import set_reference_profile
-
-        return set_reference_profile(
-            cast("Store", self), name, version, profile, actor=actor, comment=comment
-        )
-
-    def reference_profile(self, name: str, version: int | str) -> dict[str, Any] | None:
-        from .reference import reference_profile
-
-        return reference_profile(cast("Store", self), name, version)

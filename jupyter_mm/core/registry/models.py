@@ -54,14 +54,9 @@ class ModelsMixin(RegistryBase):
                     insert(s.registered_model_tags),
                     [{"model_id": model_id, "key": k, "value": v} for k, v in tag_items.items()],
                 )
-            audit.append(
-                conn,
-                actor=actor,
-                action="model.created",
-                model_id=model_id,
-                model_name=name,
+            audit.Trail(conn, actor, comment, model_id, name).append(
+                "model.created",
                 after={"name": name, "description": description, "tags": tag_items},
-                comment=comment,
             )
 
         self._registry_write(write)
@@ -92,15 +87,8 @@ class ModelsMixin(RegistryBase):
                 .where(s.webhooks.c.model_name == name)
                 .values(model_name=new_name)
             )
-            audit.append(
-                conn,
-                actor=actor,
-                action="model.renamed",
-                model_id=model.model_id,
-                model_name=new_name,
-                before={"name": name},
-                after={"name": new_name},
-                comment=comment,
+            audit.Trail(conn, actor, comment, model.model_id, new_name).append(
+                "model.renamed", before={"name": name}, after={"name": new_name}
             )
 
         self._registry_write(write)
@@ -117,15 +105,10 @@ class ModelsMixin(RegistryBase):
             if model.description == description:
                 return
             self._touch_model(conn, model.model_id, description=description)
-            audit.append(
-                conn,
-                actor=actor,
-                action="model.description",
-                model_id=model.model_id,
-                model_name=name,
+            audit.Trail(conn, actor, comment, model.model_id, name).append(
+                "model.description",
                 before={"description": model.description},
                 after={"description": description},
-                comment=comment,
             )
 
         self._registry_write(write)
@@ -150,15 +133,9 @@ class ModelsMixin(RegistryBase):
                 )
             ]
             conn.execute(delete(s.registered_models).where(_m.model_id == model.model_id))
-            audit.append(
-                conn,
-                actor=actor,
-                action="model.deleted",
-                model_id=model.model_id,
-                model_name=name,
+            audit.Trail(conn, actor, comment, model.model_id, name).append(
+                "model.deleted",
                 before={"name": name, "description": model.description, "versions": versions},
-                after=None,
-                comment=comment,
             )
 
         self._registry_write(write)

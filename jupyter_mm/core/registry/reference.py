@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ...errors import IntegrityError, InvalidInput, NotFound
 from .. import validation
@@ -48,41 +48,46 @@ def canonical(profile: Any) -> bytes:
     return raw
 
 
-def set_reference_profile(
-    store: Store,
-    name: str,
-    version: int | str,
-    profile: Mapping[str, Any],
-    *,
-    actor: str,
-    comment: str = "",
-) -> str:
-    """Store ``profile`` as the version's reference; returns its SHA-256. The blob goes in first
-    (content-addressed: an orphan from a refused tag costs nothing and is never wrong), then the
-    audited tag."""
-    number = rules.version(version)
-    raw = canonical(profile)
-    store.get_model_version(name, number)  # NotFound before anything is written
-    digest, _ = store.blobs.put_bytes(raw)
-    store.set_model_version_tag(
-        name, number, REFERENCE_TAG, digest, actor=actor,
-        comment=comment or "reference profile",
-    )  # fmt: skip
-    return digest
+class ReferenceMixin:
+    """A version's reference profile, as store methods (mixed into
+    :class:`..mixin.RegistryMixin`): over the store's own registry calls and blob store."""
 
+    def set_reference_profile(
+        self,
+        name: str,
+        version: int | str,
+        profile: Mapping[str, Any],
+        *,
+        actor: str,
+        comment: str = "",
+    ) -> str:
+        """Store ``profile`` as the version's reference; returns its SHA-256. The blob goes in
+        first (content-addressed: an orphan from a refused tag costs nothing and is never
+        wrong), then the audited tag."""
+        store = cast("Store", self)
+        number = rules.version(version)
+        raw = canonical(profile)
+        store.get_model_version(name, number)  # NotFound before anything is written
+        digest, _ = store.blobs.put_bytes(raw)
+        store.set_model_version_tag(
+            name, number, REFERENCE_TAG, digest, actor=actor,
+            comment=comment or "reference profile",
+        )  # fmt: skip
+        return digest
 
-def reference_profile(store: Store, name: str, version: int | str) -> dict[str, Any] | None:
-    """``{"digest", "profile"}`` of the version's reference, or ``None`` when it has none. The
-    blob is verified against its digest as it is read."""
-    mv = store.get_model_version(name, rules.version(version))
-    digest = (mv.tags or {}).get(REFERENCE_TAG)
-    if not digest:
-        return None
-    try:
-        raw = store.blobs.get_bytes(str(digest))
-    except NotFound:
-        raise IntegrityError(
-            f"the reference profile {digest} of {name!r} version {version} is missing from the "
-            f"artifact store"
-        ) from None
-    return {"digest": str(digest), "profile": json.loads(raw)}
+    def reference_profile(self, name: str, version: int | str) -> dict[str, Any] | None:
+        """``{"digest", "profile"}`` of the version's reference, or ``None`` when it has none.
+        The blob is verified against its digest as it is read."""
+        store = cast("Store", self)
+        mv = store.get_model_version(name, rules.version(version))
+        digest = (mv.tags or {}).get(REFERENCE_TAG)
+        if not digest:
+            return None
+        try:
+            raw = store.blobs.get_bytes(str(digest))
+        except NotFound:
+            raise IntegrityError(
+                f"the reference profile {digest} of {name!r} version {version} is missing from "
+                f"the artifact store"
+            ) from None
+        return {"digest": str(digest), "profile": json.loads(raw)}

@@ -72,21 +72,25 @@ def _number(value: Any, what: str) -> float:
     return number
 
 
-def _fields(value: Any, where: str, fields: tuple[str, ...], expect: str) -> None:
-    """``value`` is an object of only ``fields``, else an InvalidInput naming what is wrong."""
+def _fields(value: Any, fields: tuple[str, ...], must: str, unknown: str) -> None:
+    """``value`` is an object of only ``fields``, else an InvalidInput: ``must`` (what it must
+    be) when it is not an object, ``unknown`` followed by the first field it should not have."""
     if not isinstance(value, Mapping):
-        raise InvalidInput(f"{where} must be an object {expect}, got {value!r:.80}")
-    unknown = sorted(set(value) - set(fields))
-    if unknown:
-        raise InvalidInput(
-            f"{where}: unknown field {unknown[0]!r}; the fields are {', '.join(fields)}"
-        )
+        raise InvalidInput(f"{must}, got {value!r:.80}")
+    extra = sorted(set(value) - set(fields))
+    if extra:
+        raise InvalidInput(f"{unknown} {extra[0]!r}; the fields are {', '.join(fields)}")
 
 
 def _threshold(value: Any, i: int) -> dict[str, Any]:
     """One gate threshold: MLflow's ``MetricThreshold`` fields plus the metric's name."""
     where = f"gate[{i}]"
-    _fields(value, where, _GATE_FIELDS, "with 'metric' and a threshold")
+    _fields(
+        value,
+        _GATE_FIELDS,
+        f"{where} must be an object with 'metric' and a threshold",
+        f"{where}: unknown field",
+    )
     metric = value.get("metric")
     if not isinstance(metric, str) or not metric.strip() or len(metric) > 250:
         raise InvalidInput(
@@ -132,7 +136,12 @@ def gate_dataset(value: Any) -> dict[str, Any] | None:
     name then defaults to the file's)."""
     if value is None:
         return None
-    _fields(value, "gate_dataset", _DATASET_FIELDS, "with 'name' (or 'path') and 'label'")
+    _fields(
+        value,
+        _DATASET_FIELDS,
+        "gate_dataset must be an object with 'name' (or 'path') and 'label'",
+        "gate_dataset: unknown field",
+    )
     if value.get("name") is None and value.get("path") is None:
         raise InvalidInput("gate_dataset needs 'name' (a logged dataset) or 'path' (a file)")
     out: dict[str, Any] = {}
@@ -163,13 +172,12 @@ def normalize_policy(value: Any) -> dict[str, Any]:
      "executor": "local",               # or "webhook": publish retraining.requested instead
      "enabled": true}
     """
-    if not isinstance(value, Mapping):
-        raise InvalidInput(f"a retraining policy must be an object, got {value!r:.80}")
-    unknown = sorted(set(value) - set(_POLICY_FIELDS))
-    if unknown:
-        raise InvalidInput(
-            f"unknown retraining policy field {unknown[0]!r}; the fields are {', '.join(_POLICY_FIELDS)}"
-        )
+    _fields(
+        value,
+        _POLICY_FIELDS,
+        "a retraining policy must be an object",
+        "unknown retraining policy field",
+    )
     triggers = value.get("triggers")
     if isinstance(triggers, str) or not isinstance(triggers, (list, tuple)) or not triggers:
         raise InvalidInput(
@@ -330,11 +338,11 @@ class RetrainingMixin(RegistryBase):
                         .where(_p.model_id == model.model_id)
                         .values(**values)
                     )
-            audit.append(
-                conn, actor=actor,
-                action="retraining_policy.set" if new is not None else "retraining_policy.deleted",
-                model_id=model.model_id, model_name=name, before=old, after=new, comment=comment,
-            )  # fmt: skip
+            audit.Trail(conn, actor, comment, model.model_id, name).append(
+                "retraining_policy.set" if new is not None else "retraining_policy.deleted",
+                before=old,
+                after=new,
+            )
 
         self._registry_write(write)
         return new
@@ -377,13 +385,11 @@ class RetrainingMixin(RegistryBase):
                 "created_by": actor, "created_time": t, "updated_time": t,
             }  # fmt: skip
             conn.execute(insert(s.retrainings).values(**row))
-            audit.append(
-                conn, actor=actor,
-                action="retraining.started" if state == RUNNING else "retraining.handed_off",
-                model_id=model.model_id, model_name=name, version=champion_version,
+            why = f"retraining {rid} ({key})"
+            audit.Trail(conn, actor, why, model.model_id, name, champion_version).append(
+                "retraining.started" if state == RUNNING else "retraining.handed_off",
                 after={"retraining_id": rid, "trigger": dict(trigger), "source_run_id": source_run_id,
                        "params": dict(params), "state": state, "executor": policy.get("executor")},
-                comment=f"retraining {rid} ({key})",
             )  # fmt: skip
             return rid, True
 
@@ -429,11 +435,10 @@ class RetrainingMixin(RegistryBase):
             }
             if isinstance(after.get("error"), str):
                 after["error"] = after["error"][:2000]
-            audit.append(
-                conn, actor=actor, action=f"retraining.{action}", model_id=row.model_id,
-                model_name=model_name, version=fields.get("version"),
-                before={"state": row.state}, after=after, comment=f"retraining {retraining_id}",
-            )  # fmt: skip
+            why = f"retraining {retraining_id}"
+            audit.Trail(conn, actor, why, row.model_id, model_name, fields.get("version")).append(
+                f"retraining.{action}", before={"state": row.state}, after=after
+            )
 
         self._registry_write(write)
         return self.get_retraining(retraining_id)

@@ -147,13 +147,8 @@ class VersionsMixin(RegistryBase):
                         for k, v in tag_items.items()
                     ],
                 )
-            audit.append(
-                conn,
-                actor=actor,
-                action="version.created",
-                model_id=model.model_id,
-                model_name=name,
-                version=number,
+            audit.Trail(conn, actor, comment, model.model_id, name, number).append(
+                "version.created",
                 after={
                     "version": number,
                     "source": source,
@@ -163,7 +158,6 @@ class VersionsMixin(RegistryBase):
                     "description": description,
                     "tags": tag_items,
                 },
-                comment=comment,
             )
             created.append(number)
 
@@ -189,16 +183,10 @@ class VersionsMixin(RegistryBase):
             self._update_version(
                 conn, model.model_id, number, description=description, touch_model=False
             )
-            audit.append(
-                conn,
-                actor=actor,
-                action="version.description",
-                model_id=model.model_id,
-                model_name=name,
-                version=number,
+            audit.Trail(conn, actor, comment, model.model_id, name, number).append(
+                "version.description",
                 before={"description": row.description},
                 after={"description": description},
-                comment=comment,
             )
 
         self._registry_write(write)
@@ -220,16 +208,9 @@ class VersionsMixin(RegistryBase):
                 delete(s.model_versions).where(_v.model_id == model.model_id, _v.version == number)
             )
             self._touch_model(conn, model.model_id)
-            audit.append(
-                conn,
-                actor=actor,
-                action="version.deleted",
-                model_id=model.model_id,
-                model_name=name,
-                version=number,
+            audit.Trail(conn, actor, comment, model.model_id, name, number).append(
+                "version.deleted",
                 before={"version": number, "source": row.source, "run_id": row.run_uuid},
-                after=None,
-                comment=comment,
             )
 
         self._registry_write(write)
@@ -301,17 +282,8 @@ class VersionsMixin(RegistryBase):
             for v, old in changes:
                 new = stage if v == number else ARCHIVED
                 self._update_version(conn, model.model_id, v, stage=new)
-                audit.append(
-                    conn,
-                    actor=actor,
-                    action="version.stage",
-                    model_id=model.model_id,
-                    model_name=name,
-                    version=v,
-                    before={"stage": old},
-                    after={"stage": new},
-                    comment=comment,
-                )
+                trail = audit.Trail(conn, actor, comment, model.model_id, name, v)
+                trail.append("version.stage", before={"stage": old}, after={"stage": new})
 
         self._registry_write(write)
         return self.get_model_version(name, number)
