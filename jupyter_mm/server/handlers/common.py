@@ -274,27 +274,17 @@ def run_json(run: Run, columns: Columns | None = None) -> dict[str, Any]:
 
 
 def artifact_json(info: ArtifactInfo) -> dict[str, Any]:
+    """Every field of the artifact; an unknown digest or creation time (a folder's) as null."""
     return {
-        "path": info.path,
-        "is_dir": info.is_dir,
-        "size": info.size,
+        **dataclasses.asdict(info),
         "digest": info.digest or None,
-        "media_type": info.media_type,
         "created_time": info.created_time or None,
     }
 
 
 def dataset_json(ds: DatasetInput) -> dict[str, Any]:
-    return {
-        "name": ds.name,
-        "digest": ds.digest,
-        "context": ds.context,
-        "source": ds.source,
-        "source_type": ds.source_type,
-        "schema": ds.schema,
-        "row_count": ds.row_count,
-        "profile": ds.profile,
-    }
+    """Every field of the dataset, in its order (what ``POST runs/{id}/datasets`` takes)."""
+    return dataclasses.asdict(ds)
 
 
 # --- store helpers ----------------------------------------------------------------------------
