@@ -143,6 +143,13 @@ def int_field(
     return value
 
 
+def int_arg(
+    handler: MMHandler, key: str, minimum: int | None = None, maximum: int | None = None
+) -> int | None:
+    """The query argument ``key`` as an integer (see :func:`int_field`); None when absent."""
+    return int_field(handler.get_query_argument(key, None), key, minimum, maximum)
+
+
 def bool_arg(value: str | None, what: str, default: bool = False) -> bool:
     if value is None or value == "":
         return default
