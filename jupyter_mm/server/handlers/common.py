@@ -281,10 +281,12 @@ def run_json(run: Run, columns: Columns | None = None) -> dict[str, Any]:
 
 
 def artifact_json(info: ArtifactInfo) -> dict[str, Any]:
-    """Every field of the artifact; an unknown digest or creation time (a folder's) as null."""
     return {
-        **dataclasses.asdict(info),
+        "path": info.path,
+        "is_dir": info.is_dir,
+        "size": info.size,
         "digest": info.digest or None,
+        "media_type": info.media_type,
         "created_time": info.created_time or None,
     }
 

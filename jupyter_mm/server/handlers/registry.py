@@ -13,7 +13,6 @@ else. Handlers stay thin: parsing here, rules and audit in ``core/registry``.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import tornado.web
@@ -39,11 +38,16 @@ DECISIONS = ("request", "approve", "reject")
 
 
 def model_json(m: RegisteredModel) -> dict[str, Any]:
-    """Every field of the model, in its order, but MLflow's ``latest_versions`` (versions are
-    read from their own routes)."""
-    record = dataclasses.asdict(dataclasses.replace(m, latest_versions=()))
-    del record["latest_versions"]
-    return record
+    return {
+        "name": m.name,
+        "description": m.description,
+        "owner": m.owner,
+        "creation_time": m.creation_time,
+        "last_update_time": m.last_update_time,
+        "tags": dict(m.tags),
+        "aliases": dict(m.aliases),
+        "last_version": m.last_version,
+    }
 
 
 def entry_json(e: AuditEntry) -> dict[str, Any]:
