@@ -177,19 +177,13 @@ def _reproducibility_lines(facts: dict[str, Any]) -> list[str]:
 
 
 def _entry_json(e: AuditEntry) -> dict[str, Any]:
-    return {
-        "seq": e.seq,
-        "time": e.time,
-        "time_utc": _iso(e.time),
-        "actor": e.actor,
-        "action": e.action,
-        "version": e.version,
-        "alias": e.alias,
-        "from": e.before,
-        "to": e.after,
-        "comment": e.comment,
-        "hash": e.hash,
-    }
+    """An audit entry as a card shows it: its exported record (:meth:`AuditEntry.to_json`)
+    without the ids, the raw JSON and the previous hash, and its time to the second."""
+    record = e.to_json()
+    for key in ("model_id", "model", "from_json", "to_json", "prev_hash"):
+        del record[key]
+    record["time_utc"] = _iso(e.time)
+    return record
 
 
 def _iso(ms: int | None) -> str:

@@ -143,6 +143,13 @@ def int_field(
     return value
 
 
+def int_arg(
+    handler: MMHandler, key: str, minimum: int | None = None, maximum: int | None = None
+) -> int | None:
+    """The query argument ``key`` as an integer (see :func:`int_field`); None when absent."""
+    return int_field(handler.get_query_argument(key, None), key, minimum, maximum)
+
+
 def bool_arg(value: str | None, what: str, default: bool = False) -> bool:
     if value is None or value == "":
         return default
@@ -285,16 +292,8 @@ def artifact_json(info: ArtifactInfo) -> dict[str, Any]:
 
 
 def dataset_json(ds: DatasetInput) -> dict[str, Any]:
-    return {
-        "name": ds.name,
-        "digest": ds.digest,
-        "context": ds.context,
-        "source": ds.source,
-        "source_type": ds.source_type,
-        "schema": ds.schema,
-        "row_count": ds.row_count,
-        "profile": ds.profile,
-    }
+    """Every field of the dataset, in its order (what ``POST runs/{id}/datasets`` takes)."""
+    return dataclasses.asdict(ds)
 
 
 # --- store helpers ----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from jupyter_server.auth.decorator import authorized
 from ...errors import InvalidInput, StoreError
 from ..jobs import JOBS_SETTING
 from .base import MMHandler
-from .common import int_field, json_object
+from .common import int_arg, json_object
 
 MAX_JOBS_PAGE = 1000
 
@@ -33,7 +33,7 @@ class JobsHandler(_JobsBase):
     async def get(self) -> None:
         """``GET jobs?state=&kind=&run_id=&max_results=``: newest first, without logs."""
         kw = {k: self.get_query_argument(k, None) or None for k in ("state", "kind", "run_id")}
-        n = int_field(self.get_query_argument("max_results", None), "max_results", 1, MAX_JOBS_PAGE)
+        n = int_arg(self, "max_results", 1, MAX_JOBS_PAGE)
         jobs = await self.call_store(lambda st: st.list_jobs(**kw, max_results=n or 100))
         self.send_json({"jobs": [j.to_json() for j in jobs]})
 
@@ -98,8 +98,8 @@ class JobHandler(_JobsBase):
     @authorized
     async def get(self, job_id: str) -> None:
         """``GET jobs/{id}?log_offset=N&log_limit=M``: the job and its log from character N."""
-        offset = int_field(self.get_query_argument("log_offset", None), "log_offset", 0) or 0
-        limit = int_field(self.get_query_argument("log_limit", None), "log_limit", 0, 1_000_000)
+        offset = int_arg(self, "log_offset", 0) or 0
+        limit = int_arg(self, "log_limit", 0, 1_000_000)
         job = await self.call_store(
             lambda st: st.get_job(job_id, offset, 1_000_000 if limit is None else limit)
         )

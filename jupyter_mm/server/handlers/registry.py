@@ -21,7 +21,7 @@ from jupyter_server.auth.decorator import authorized
 from ...core.registry.lineage import version_json
 from ...errors import InvalidInput
 from .base import MMHandler
-from .common import int_field, json_object, string_field, string_map
+from .common import int_arg, int_field, json_object, string_field, string_map
 
 if TYPE_CHECKING:
     from ...core.registry import AuditEntry, Policy, RegisteredModel
@@ -379,9 +379,7 @@ class ModelsHandler(RegistryHandler):
     async def get(self) -> None:
         filter = self.get_query_argument("filter", None) or None
         order_by = self.get_query_arguments("order_by")
-        max_results = int_field(
-            self.get_query_argument("max_results", None), "max_results", 1, MAX_MODEL_PAGE
-        )
+        max_results = int_arg(self, "max_results", 1, MAX_MODEL_PAGE)
         token = self.get_query_argument("page_token", None) or None
         self.send_json(
             await self.call_store(_search_models, filter, order_by, max_results or 100, token)
@@ -544,7 +542,7 @@ class AuditHandler(RegistryHandler):
         name = self.get_query_argument("model", None) or None
         since = _time_arg(self.get_query_argument("since", None), "since")
         until = _time_arg(self.get_query_argument("until", None), "until")
-        limit = int_field(self.get_query_argument("limit", None), "limit", 1, MAX_AUDIT_PAGE)
+        limit = int_arg(self, "limit", 1, MAX_AUDIT_PAGE)
         self.send_json(await self.call_store(_audit, name, since, until, limit))
 
 
@@ -660,7 +658,7 @@ class MonitoringHandler(RegistryHandler):
     async def get(self, name: str) -> None:
         from ...monitoring.overview import DEFAULT_HISTORY, MAX_HISTORY, model_monitoring
 
-        history = int_field(self.get_query_argument("history", None), "history", 1, MAX_HISTORY)
+        history = int_arg(self, "history", 1, MAX_HISTORY)
         self.send_json(await self.call_store(model_monitoring, name, history or DEFAULT_HISTORY))
 
 
@@ -677,7 +675,7 @@ class VersionMonitoringHandler(RegistryHandler):
         from ...monitoring.report import evaluation_report
 
         number = _version(version)
-        history = int_field(self.get_query_argument("history", None), "history", 1, MAX_HISTORY)
+        history = int_arg(self, "history", 1, MAX_HISTORY)
         self.send_json(
             await self.call_store(evaluation_report, name, number, history or DEFAULT_HISTORY)
         )

@@ -11,7 +11,7 @@ import tornado.web
 from jupyter_server.auth.decorator import authorized
 
 from ...errors import InvalidInput
-from .common import int_field, json_object
+from .common import int_arg, json_object
 from .registry import RegistryHandler
 
 MAX_RETRAININGS_PAGE = 1000
@@ -66,9 +66,7 @@ class RetrainingsHandler(RegistryHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self, name: str) -> None:
-        n = int_field(
-            self.get_query_argument("max_results", None), "max_results", 1, MAX_RETRAININGS_PAGE
-        )
+        n = int_arg(self, "max_results", 1, MAX_RETRAININGS_PAGE)
         found = await self.call_store(lambda st: st.list_retrainings(name, n or 100))
         self.send_json({"retrainings": [r.to_json() for r in found]})
 

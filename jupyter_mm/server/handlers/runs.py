@@ -7,6 +7,7 @@ batches carry a client-made ``batch_id`` (see ``Store.log_batch``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import tornado.web
@@ -286,11 +287,14 @@ def metric_value(key: Any, value: Any) -> float:
 
 
 def batch_fields(
-    body: dict[str, Any], now: int
+    body: dict[str, Any],
 ) -> tuple[list[tuple[str, float, int, int]], dict[str, str], str | None]:
-    """The ``metrics`` points, ``tags`` and ``batch_id`` of a ``log-batch`` or ``end`` body."""
+    """The ``metrics`` points (a point without a timestamp is stamped now), ``tags`` and
+    ``batch_id`` of a ``log-batch`` or ``end`` body."""
+    from ...core.store import now_ms
+
     return (
-        metric_points(body.get("metrics"), now),
+        metric_points(body.get("metrics"), now_ms()),
         string_map(body.get("tags"), "tags"),
         batch_id_field(body),
     )
@@ -325,7 +329,19 @@ def metric_points(metrics: Any, now: int) -> list[tuple[str, float, int, int]]:
     return points
 
 
-class LogBatchHandler(MMHandler):
+class BatchHandler(MMHandler):
+    """What the batch writes of a run (``log-batch``, ``end``) share: a body that may be as
+    large as :data:`MAX_BATCH_JSON_BYTES`, whose points, tags and ``batch_id`` are read by
+    :func:`batch_fields`."""
+
+    auth_resource = "jupyter_mm:runs"
+
+    def batch_body(self, allowed: Iterable[str]) -> dict[str, Any]:
+        """The request's JSON object, with only the ``allowed`` fields."""
+        return json_object(self, allowed, limit=MAX_BATCH_JSON_BYTES)
+
+
+class LogBatchHandler(BatchHandler):
     """``POST runs/{id}/log-batch {metrics: [{key, value, step, timestamp}], params, tags,
     batch_id}``.
 
@@ -334,19 +350,13 @@ class LogBatchHandler(MMHandler):
     acknowledged with ``applied: false`` and not written again.
     """
 
-    auth_resource = "jupyter_mm:runs"
-
     @tornado.web.authenticated
     @authorized
     async def post(self, run_id: str) -> None:
-        from ...core.store import now_ms
-
         rid = parse_run(run_id)
-        body = json_object(
-            self, ("metrics", "params", "tags", "batch_id"), limit=MAX_BATCH_JSON_BYTES
-        )
+        body = self.batch_body(("metrics", "params", "tags", "batch_id"))
         params = string_map(body.get("params"), "params")
-        points, tags, batch_id = batch_fields(body, now_ms())
+        points, tags, batch_id = batch_fields(body)
 
         def write(store: Store) -> dict[str, Any]:
             applied = store.log_batch(
@@ -365,28 +375,21 @@ class LogBatchHandler(MMHandler):
         self.send_json(await self.call_store(write))
 
 
-class EndRunHandler(MMHandler):
+class EndRunHandler(BatchHandler):
     """``POST runs/{id}/end {status, end_time, metrics, tags, batch_id}``: the last metric points,
     tags and the final status in one transaction (``status`` defaults to FINISHED, ``end_time``
     to now). Idempotent with a ``batch_id`` as ``log-batch``."""
 
-    auth_resource = "jupyter_mm:runs"
-
     @tornado.web.authenticated
     @authorized
     async def post(self, run_id: str) -> None:
-        from ...core.store import now_ms
         from ...core.store.base import check_status
 
         rid = parse_run(run_id)
-        body = json_object(
-            self,
-            ("status", "end_time", "metrics", "tags", "batch_id"),
-            limit=MAX_BATCH_JSON_BYTES,
-        )
+        body = self.batch_body(("status", "end_time", "metrics", "tags", "batch_id"))
         status = check_status(string_field(body, "status") or "FINISHED")
         end_time = int_field(body.get("end_time"), "end_time", 0, limits.MAX_STEP)
-        points, tags, batch_id = batch_fields(body, now_ms())
+        points, tags, batch_id = batch_fields(body)
 
         def write(store: Store) -> dict[str, Any]:
             applied = store.end_run(

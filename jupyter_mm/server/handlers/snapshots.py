@@ -32,7 +32,7 @@ from ...core.records import (
 )
 from ...errors import InvalidInput
 from .base import MMHandler
-from .common import read_json_body
+from .common import parse_run, read_json_body
 
 if TYPE_CHECKING:
     import nbformat
@@ -46,12 +46,6 @@ IPYNB_MEDIA_TYPE = "application/x-ipynb+json"
 #: Longest optional string field (path, notebook id, cell id) accepted.
 _MAX_FIELD = 4096
 _MAX_ERROR = 1000
-
-
-def _run_id(run_id: str) -> str:
-    from ...core.store.base import check_run_id
-
-    return check_run_id(run_id)
 
 
 def _optional_str(body: dict[str, Any], key: str) -> str | None:
@@ -188,14 +182,14 @@ class SnapshotHandler(MMHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
-        run_id = _run_id(run_id)
+        run_id = parse_run(run_id)
         self.finish(await self.call_store(load_best_snapshot, run_id))
 
     @tornado.web.authenticated
     @authorized
     async def post(self, run_id: str) -> None:
         body = read_json_body(self, MAX_SNAPSHOT_BYTES, advice="clear large outputs and run again")
-        run_id = _run_id(run_id)
+        run_id = parse_run(run_id)
         if not isinstance(body, dict):
             raise InvalidInput("the body must be a JSON object with 'phase' and 'notebook'")
         phase = body.get("phase")
@@ -224,8 +218,8 @@ class SnapshotDiffHandler(MMHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
-        run_id = _run_id(run_id)
-        other = _run_id(self.get_query_argument("other", ""))
+        run_id = parse_run(run_id)
+        other = parse_run(self.get_query_argument("other", ""))
         raw = self.get_query_argument("parts", "sources,outputs,metadata")
         parts = {p.strip() for p in raw.split(",") if p.strip()}
         unknown = parts - {"sources", "outputs", "metadata"}

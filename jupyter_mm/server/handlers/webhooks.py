@@ -17,7 +17,7 @@ from jupyter_server.auth.decorator import authorized
 
 from ...errors import InvalidInput
 from .base import WEBHOOKS_ALLOW_PRIVATE_SETTING, MMHandler
-from .common import int_field, json_object, string_field
+from .common import int_arg, json_object, string_field
 
 if TYPE_CHECKING:
     from ...core.store import Store
@@ -114,7 +114,7 @@ class WebhookDeliveriesHandler(WebhookHandlerBase):
     @tornado.web.authenticated
     @authorized
     async def get(self, webhook_id: str) -> None:
-        limit = int_field(self.get_query_argument("limit", None), "limit", 1, 1000) or 100
+        limit = int_arg(self, "limit", 1, 1000) or 100
         status = self.get_query_argument("status", None) or None
         found = await self.call_store(
             lambda store: store.webhook_deliveries(webhook_id, limit=limit, status=status)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import tornado.httputil
@@ -57,6 +58,20 @@ def allow_query_fields(limit: int = MAX_QUERY_FIELDS) -> None:
                 current, urlencoded=dataclasses.replace(urlencoded, max_arguments=limit)
             )
         )
+
+
+def _verb(handle: Callable[..., Awaitable[None]]) -> Any:
+    """One HTTP verb, authenticated and authorized, answered by ``handle(self, <path args>)``.
+
+    Make one per verb, never share one between verbs (``post = get``): jupyter_server's
+    ``authorized`` fixes its action (read, write) on the first call of each function it wraps."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def method(self: MlflowHandler, *args: Any, **kwargs: Any) -> None:
+        await handle(self, *args, **kwargs)
+
+    return method
 
 
 class MlflowHandler(MMHandler):
@@ -189,25 +204,10 @@ class MlflowRPCHandler(MlflowHandler):
         await self.call_store(lambda store: store.get_logged_model(model_id))
         await self.send_artifact(("model", model_id, logical))
 
-    @tornado.web.authenticated
-    @authorized
-    async def get(self, rpc: str) -> None:
-        await self._dispatch(rpc)
-
-    @tornado.web.authenticated
-    @authorized
-    async def post(self, rpc: str) -> None:
-        await self._dispatch(rpc)
-
-    @tornado.web.authenticated
-    @authorized
-    async def patch(self, rpc: str) -> None:
-        await self._dispatch(rpc)
-
-    @tornado.web.authenticated
-    @authorized
-    async def delete(self, rpc: str) -> None:
-        await self._dispatch(rpc)
+    get = _verb(_dispatch)
+    post = _verb(_dispatch)
+    patch = _verb(_dispatch)
+    delete = _verb(_dispatch)
 
 
 class MlflowArtifactsHandler(MlflowHandler):
@@ -295,16 +295,8 @@ class MlflowServerInfoHandler(MlflowHandler):
         )
 
 
-def _not_found() -> Any:
-    """One verb of :class:`MlflowNotFoundHandler`. A function per verb, not one shared: jupyter
-    server's ``authorized`` fixes its action (read, write) on the first call of each function."""
-
-    @tornado.web.authenticated
-    @authorized
-    async def method(self: MlflowHandler, rest: str = "") -> None:
-        raise HTTPError(404, f"no MLflow endpoint {self.request.path!r} on this server")
-
-    return method
+async def _not_found(self: MlflowHandler, rest: str = "") -> None:
+    raise HTTPError(404, f"no MLflow endpoint {self.request.path!r} on this server")
 
 
 class MlflowNotFoundHandler(MlflowHandler):
@@ -312,12 +304,12 @@ class MlflowNotFoundHandler(MlflowHandler):
     version): MLflow's JSON ``ENDPOINT_NOT_FOUND`` 404 (which the client maps every 404 to)
     instead of Jupyter's HTML page, after authentication like every other MLflow route."""
 
-    get = _not_found()
-    head = _not_found()
-    post = _not_found()
-    put = _not_found()
-    patch = _not_found()
-    delete = _not_found()
+    get = _verb(_not_found)
+    head = _verb(_not_found)
+    post = _verb(_not_found)
+    put = _verb(_not_found)
+    patch = _verb(_not_found)
+    delete = _verb(_not_found)
 
 
 class MlflowHealthHandler(MlflowHandler):

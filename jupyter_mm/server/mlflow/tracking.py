@@ -477,14 +477,12 @@ MAX_BULK_INTERVAL_RESULTS = 2500
 def get_metric_history_bulk(store: Store, req: Request) -> dict[str, Any]:
     """``metrics/get-history-bulk`` (the UI's): one metric of up to 100 runs, each run's points
     in logged order, runs in id order; ``max_results`` points in all."""
-    run_ids = _query_list(req, "run_id")
-    if not run_ids:
-        raise InvalidInput("GetMetricHistoryBulk request must specify at least one run_id.")
-    if len(run_ids) > MAX_BULK_RUNS:
-        raise InvalidInput(
-            f"GetMetricHistoryBulk request cannot specify more than {MAX_BULK_RUNS} run_ids. "
-            f"Received {len(run_ids)} run_ids."
-        )
+    run_ids = _bulk_run_ids(
+        req,
+        "run_id",
+        InvalidInput("GetMetricHistoryBulk request must specify at least one run_id."),
+        "GetMetricHistoryBulk request cannot specify more than",
+    )
     key = req.text("metric_key")
     if not key:
         raise InvalidInput("GetMetricHistoryBulk request must specify a metric_key.")
@@ -501,14 +499,12 @@ def get_metric_history_bulk_interval(store: Store, req: Request) -> dict[str, An
     """``metrics/get-history-bulk-interval``: the points at sampled steps. Steps are sampled
     over all the runs' steps in range, evenly (at most ``max_results``), plus each run's first
     and last step, so every line keeps its ends; every point at a sampled step is returned."""
-    run_ids = _query_list(req, "run_ids")
-    if not run_ids:
-        raise missing("run_ids")
-    if len(run_ids) > MAX_BULK_RUNS:
-        raise InvalidInput(
-            f"GetMetricHistoryBulkInterval request must specify at most {MAX_BULK_RUNS} "
-            f"run_ids. Received {len(run_ids)} run_ids."
-        )
+    run_ids = _bulk_run_ids(
+        req,
+        "run_ids",
+        missing("run_ids"),
+        "GetMetricHistoryBulkInterval request must specify at most",
+    )
     key = req.text("metric_key", required=True) or ""
     max_results = req.integer("max_results", default=MAX_BULK_INTERVAL_RESULTS)
     if max_results is None or not 0 < max_results <= MAX_BULK_INTERVAL_RESULTS:
@@ -541,6 +537,17 @@ def get_metric_history_bulk_interval(store: Store, req: Request) -> dict[str, An
             if pts:
                 sampled |= {pts[0]["step"], pts[-1]["step"]}
     return {"metrics": [p for pts in points.values() for p in pts if p["step"] in sampled]}
+
+
+def _bulk_run_ids(req: Request, name: str, empty: InvalidInput, too_many: str) -> list[str]:
+    """The run ids of a bulk history route, 1 to :data:`MAX_BULK_RUNS` of them; the refusals in
+    the words of MLflow's handler of that route (``empty``; ``too_many`` begins the other)."""
+    run_ids = _query_list(req, name)
+    if not run_ids:
+        raise empty
+    if len(run_ids) > MAX_BULK_RUNS:
+        raise InvalidInput(f"{too_many} {MAX_BULK_RUNS} run_ids. Received {len(run_ids)} run_ids.")
+    return run_ids
 
 
 def _query_list(req: Request, name: str) -> list[str]:
