@@ -53,7 +53,8 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MMError
-from .background import BackgroundLoop, event_schema, register_event_schemas
+from .background import BackgroundLoop, register_event_schemas
+from .event_schemas import load_schema
 from .registry_events import REGISTRY_EVENT_SCHEMA, REGISTRY_EVENT_SCHEMA_ID, AuditFollower
 
 if TYPE_CHECKING:
@@ -67,37 +68,8 @@ EVENT_SCHEMA_ID = "https://events.jupyter.org/jupyter_mm/store/v1"
 #: Key of the running StoreWatcher in the tornado settings.
 EVENTS_SETTING = "jupyter_mm_events"
 
-EVENT_SCHEMA = event_schema(
-    EVENT_SCHEMA_ID,
-    "jupyter-mm store changes",
-    "A run was created, updated (name, status, lifecycle stage or end time) or finished, or "
-    "metric points were appended to it; seen in the tracking store itself.",
-    required=["action", "run_id"],
-    properties={
-        "action": {
-            "enum": ["run-created", "run-updated", "run-finished", "metrics-appended"],
-            "description": "what happened",
-        },
-        "run_id": {"type": "string", "description": "the run's id"},
-        "experiment_id": {"type": "string", "description": "the run's experiment"},
-        "name": {"type": "string", "description": "the run's name"},
-        "status": {"type": "string", "description": "RUNNING, FINISHED, FAILED, KILLED..."},
-        "lifecycle_stage": {"type": "string", "description": "active or deleted"},
-        "keys": {
-            "type": "array",
-            "items": {"type": "string"},
-            "description": "metrics-appended: the keys with new points",
-        },
-        "stream": {
-            "type": "string",
-            "description": "this server's event stream (new when the server restarts)",
-        },
-        "seq": {
-            "type": "integer",
-            "description": "1, 2, 3... within the stream: a gap means events were missed",
-        },
-    },
-)
+#: The schema, with every field's description: ``event_schemas/store/v1.yaml``.
+EVENT_SCHEMA = load_schema(EVENT_SCHEMA_ID)
 
 _TERMINAL = ("FINISHED", "FAILED", "KILLED")
 #: On databases without a change counter, compare everything at least this often (seconds).

@@ -17,7 +17,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from .background import emit_event, event_schema, register_event_schemas
+from .background import emit_event, register_event_schemas
+from .event_schemas import load_schema
 
 if TYPE_CHECKING:
     from ..core.store.jobs import Job
@@ -27,29 +28,8 @@ JOB_EVENT_SCHEMA_ID = "https://events.jupyter.org/jupyter_mm/jobs/v1"
 #: Key of the running JobRunner in the tornado settings.
 JOBS_SETTING = "jupyter_mm_jobs"
 
-JOB_EVENT_SCHEMA = event_schema(
-    JOB_EVENT_SCHEMA_ID,
-    "jupyter-mm background jobs",
-    "A notebook re-run, reproducibility check or retraining job ended (emitted by the "
-    "process that ran it).",
-    required=["action", "job_id", "kind", "state"],
-    properties={
-        "action": {"enum": ["rerun.finished"], "description": "what happened"},
-        "job_id": {"type": "string", "description": "the job"},
-        "kind": {
-            "enum": ["rerun", "reproducibility", "retraining"],
-            "description": "what the job did",
-        },
-        "state": {"type": "string", "description": "finished, failed, cancelled or lost"},
-        "run_id": {"type": "string", "description": "the run re-run"},
-        "result_run_id": {"type": "string", "description": "the run the re-run made"},
-        "error": {"type": "string", "description": "why it failed"},
-        "model": {"type": "string", "description": "reproducibility, retraining: the model"},
-        "version": {"type": "integer", "description": "reproducibility: the version"},
-        "passed": {"type": "boolean", "description": "reproducibility: the verdict"},
-        "retraining_id": {"type": "string", "description": "retraining: the retraining"},
-    },
-)
+#: The schema, with every field's description: ``event_schemas/jobs/v1.yaml``.
+JOB_EVENT_SCHEMA = load_schema(JOB_EVENT_SCHEMA_ID)
 
 
 def job_event(job: Job) -> dict[str, Any]:

@@ -31,7 +31,8 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any
 
-from .background import TickLoop, event_schema, register_event_schemas
+from .background import TickLoop, register_event_schemas
+from .event_schemas import load_schema
 
 if TYPE_CHECKING:
     from jupyter_events import EventLogger
@@ -45,55 +46,8 @@ MONITORS_SETTING = "jupyter_mm_monitors"
 #: Test-only override of the scheduler's tick in seconds (the team server reads no config file).
 TICK_ENV = "MM_MONITOR_TICK"
 
-MONITOR_EVENT_SCHEMA = event_schema(
-    MONITOR_EVENT_SCHEMA_ID,
-    "jupyter-mm monitor alarms",
-    "A scheduled monitor's evaluation crossed a threshold: its verdict became drift (or the "
-    "model's performance degraded); emitted once per crossing by the evaluating process.",
-    required=["action", "evaluation_id", "model", "monitor", "version"],
-    properties={
-        "action": {
-            "enum": ["monitor.drift_detected", "monitor.performance_degraded"],
-            "description": "what crossed",
-        },
-        "evaluation_id": {"type": "string", "description": "the evaluation (run tag)"},
-        "model": {"type": "string", "description": "the registered model"},
-        "monitor": {"type": "string", "description": "the monitor's id"},
-        "alias": {"type": "string", "description": "the alias it watches"},
-        "version": {"type": "integer", "description": "the version the alias resolved to"},
-        "run_id": {"type": "string", "description": "the monitoring run holding the figures"},
-        "status": {
-            "type": "string",
-            "description": "the verdict: drift (drift_detected) or degraded (performance_degraded)",
-        },
-        "previous": {
-            "type": "string",
-            "description": "the previous conclusive verdict (of drift, or of performance)",
-        },
-        "rows": {"type": "integer", "description": "rows in the window"},
-        "share": {"type": "number", "description": "share of drifted features"},
-        "features": {
-            "type": "array",
-            "items": {"type": "string"},
-            "description": "the drifted features",
-        },
-        "evaluated_at": {"type": "string", "description": "the evaluation's time (ISO 8601)"},
-        "metric": {
-            "type": "string",
-            "description": "performance_degraded: the watched metric (auc, gini, accuracy...)",
-        },
-        "value": {"type": "number", "description": "performance_degraded: the metric's value"},
-        "estimated": {
-            "type": "boolean",
-            "description": "performance_degraded: true when the value is estimated from the "
-            "scores (CBPE) because too few labels arrived, false when measured from labels",
-        },
-        "threshold": {
-            "type": ["number", "null"],
-            "description": "performance_degraded: the bar the value fell under",
-        },
-    },
-)
+#: The schema, with every field's description: ``event_schemas/monitor/v1.yaml``.
+MONITOR_EVENT_SCHEMA = load_schema(MONITOR_EVENT_SCHEMA_ID)
 
 
 def drift_event(ev: Evaluation) -> dict[str, Any]:

@@ -20,29 +20,15 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from .background import event_schema
+from .event_schemas import load_schema
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
 REGISTRY_EVENT_SCHEMA_ID = "https://events.jupyter.org/jupyter_mm/registry/v1"
 
-REGISTRY_EVENT_SCHEMA = event_schema(
-    REGISTRY_EVENT_SCHEMA_ID,
-    "jupyter-mm registry changes",
-    "An entry appended to the model registry's audit trail: a model, version, approval, "
-    "alias, tag or policy changed; seen in the tracking store itself.",
-    required=["action", "seq", "actor"],
-    properties={
-        "action": {"type": "string", "description": "the audit action, e.g. version.created"},
-        "seq": {"type": "integer", "description": "the audit entry's sequence number"},
-        "actor": {"type": "string", "description": "who made the change"},
-        "model": {"type": "string", "description": "the registered model (its name after it)"},
-        "version": {"type": "integer", "description": "the model version, when one is concerned"},
-        "alias": {"type": "string", "description": "the alias, when one is concerned"},
-        "previous_name": {"type": "string", "description": "model.renamed: the old name"},
-    },
-)
+#: The schema, with every field's description: ``event_schemas/registry/v1.yaml``.
+REGISTRY_EVENT_SCHEMA = load_schema(REGISTRY_EVENT_SCHEMA_ID)
 
 #: At most this many entries are read per poll; the rest follow on the next polls.
 MAX_PER_POLL = 500
