@@ -8,8 +8,8 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+from jupyter_mm.server.event_schemas import schema_path
 from jupyter_mm.server.events import (
-    EVENT_SCHEMA,
     EVENT_SCHEMA_ID,
     EVENTS_SETTING,
     StoreWatcher,
@@ -44,7 +44,7 @@ async def watching(serverapp: Any, web_app: Any) -> AsyncIterator[Events]:
     """Record the store events while the block runs (after the watcher's baseline poll)."""
     event_logger = serverapp.event_logger
     if EVENT_SCHEMA_ID not in event_logger.schemas:
-        event_logger.register_event_schema(EVENT_SCHEMA)
+        event_logger.register_event_schema(schema_path(EVENT_SCHEMA_ID))
     watcher = web_app.settings.get(EVENTS_SETTING)
     own = watcher is None
     if own:  # the extension does not start one: run our own

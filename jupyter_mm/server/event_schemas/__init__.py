@@ -1,8 +1,8 @@
 """The jupyter_events schemas of our events, one YAML file each, laid out as jupyter_server lays
-out its own (``jupyter_server/event_schemas``): the schema ``{JUPYTER_MM_EVENTS_URI}/<name>/v1``
-is the file ``<name>/v1.yaml`` here. Subscribers, webhook receivers and reviewers read the
-events' fields there; :mod:`..events`, :mod:`..registry_events`, :mod:`..monitor_events` and
-:mod:`..jobs` emit them."""
+out its own (``jupyter_server/event_schemas``): the schema
+``https://events.jupyter.org/jupyter_mm/<name>/v1`` is the file ``<name>/v1.yaml`` here.
+Subscribers, webhook receivers and reviewers read the events' fields there; the server's
+modules ``events``, ``registry_events``, ``monitor_events`` and ``jobs`` emit them."""
 
 from __future__ import annotations
 
