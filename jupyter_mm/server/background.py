@@ -1,40 +1,20 @@
 """What the server's event sources share: the background task of its pollers, started once on
 the running event loop, cancelled and awaited on stop (the store watcher of :mod:`.events`; the
 monitor scheduler of :mod:`.monitor_events` and the retraining schedules of :mod:`.retraining`,
-both a :class:`TickLoop`), and the declaration, registration and emission of
-their events on jupyter_server's event bus (also the job runner's, :mod:`.jobs`)."""
+both a :class:`TickLoop`), and the registration and emission of their events on
+jupyter_server's event bus (also the job runner's, :mod:`.jobs`); the events' schemas are
+files, ``event_schemas/<name>/v1.yaml``."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from jupyter_events import EventLogger
 
     from .store_provider import StoreProvider
-
-
-def event_schema(
-    schema_id: str,
-    title: str,
-    description: str,
-    required: Iterable[str],
-    properties: dict[str, Any],
-) -> dict[str, Any]:
-    """The jupyter_events schema (version 1) of one kind of our events: an object of
-    ``properties``, the ``required`` ones always present."""
-    return {
-        "$id": schema_id,
-        "version": "1",
-        "title": title,
-        "description": description,
-        "type": "object",
-        "required": list(required),
-        "properties": properties,
-    }
 
 
 def register_event_schemas(app: Any, *schemas: dict[str, Any]) -> EventLogger:
