@@ -225,12 +225,14 @@ def set_registry_policy(
     """Change the store-wide registry policy, or one model's (``name``); audited. ``approvers``
     names who may approve or reject (``[]``: anyone); ``require_reproduced`` refuses approving a
     version without a passing ``mm.check_reproducible``; ``None`` keeps a value."""
-    store = _store()
-    return store.set_registry_policy(
-        actor=_actor(store), name=name, four_eyes=four_eyes,
-        approved_aliases_only=approved_aliases_only, approvers=approvers,
-        require_reproduced=require_reproduced, comment=comment,
+    from ..core.registry.entities import PolicyChange
+
+    change = PolicyChange(
+        four_eyes=four_eyes, approved_aliases_only=approved_aliases_only, approvers=approvers,
+        require_reproduced=require_reproduced,
     )  # fmt: skip
+    store = _store()
+    return store.set_registry_policy(change, actor=_actor(store), name=name, comment=comment)
 
 
 def lineage(name: str, version: int | str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, func, select
 from jupyter_mm.core import migrate
 from jupyter_mm.core import schema as s
 from jupyter_mm.core.database import create
-from jupyter_mm.core.registry import Policy
+from jupyter_mm.core.registry import Policy, PolicyChange
 from jupyter_mm.core.store import Store
 
 
@@ -87,8 +87,8 @@ def _fill_registry(st: Store, run_id: str) -> None:
     st.create_model_version("m", f"runs:/{run_id}/model", actor="dev", tags={"auc": "0.8"})
     st.set_registered_model_alias("m", "champion", 1, actor="dev")
     st.request_approval("m", 1, actor="dev", evidence=["runs:/x/report"])
-    st.set_registry_policy(actor="admin", four_eyes=True)
-    st.set_registry_policy(actor="admin", name="m", approvers=["validator"])
+    st.set_registry_policy(PolicyChange(four_eyes=True), actor="admin")
+    st.set_registry_policy(PolicyChange(approvers=["validator"]), actor="admin", name="m")
     # a webhook with a delivery and an attempt
     hook = st.create_webhook(
         "h", "http://127.0.0.1:9/h", ["model_version.created"], actor="dev", allow_private=True
@@ -141,7 +141,7 @@ def test_0004_keeps_policies_and_adds_approvers(empty_db_url: str, tmp_path: Pat
     assert migrate.current_revision(engine) == migrate.HEAD
     assert st.registry_policy("m") == Policy(four_eyes=False, approved_aliases_only=True)
     st.create_model_version("m", "s3://b/m", actor="dev")
-    st.set_registry_policy(actor="admin", name="m", approvers=["val"])
+    st.set_registry_policy(PolicyChange(approvers=["val"]), actor="admin", name="m")
     assert st.registry_policy("m").approvers == ("val",)
     st.close()
     with engine.connect() as conn:

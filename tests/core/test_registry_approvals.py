@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_mm.core.registry import Policy
+from jupyter_mm.core.registry import Policy, PolicyChange
 from jupyter_mm.core.store import Store
 from jupyter_mm.errors import Conflict, InvalidInput, PolicyViolation
 
@@ -85,7 +85,9 @@ def test_rejection_is_final_and_revocation_is_explicit(versions: Store) -> None:
 def test_four_eyes_can_be_turned_off_per_model(versions: Store) -> None:
     store = versions
     assert store.registry_policy() == Policy(four_eyes=True, approved_aliases_only=False)
-    store.set_registry_policy(actor="admin", name="credit", four_eyes=False, comment="sandbox")
+    store.set_registry_policy(
+        PolicyChange(four_eyes=False), actor="admin", name="credit", comment="sandbox"
+    )
     assert store.registry_policy("credit").four_eyes is False
     assert store.registry_policy().four_eyes is True  # store-wide unchanged
     store.request_approval("credit", 1, actor="dev")
@@ -99,7 +101,9 @@ def test_four_eyes_can_be_turned_off_per_model(versions: Store) -> None:
 def test_aliases_restricted_to_approved_versions(versions: Store) -> None:
     store = versions
     store.set_registered_model_alias("credit", "champion", 1, actor="dev")  # default: allowed
-    store.set_registry_policy(actor="admin", approved_aliases_only=True, comment="SR 11-7")
+    store.set_registry_policy(
+        PolicyChange(approved_aliases_only=True), actor="admin", comment="SR 11-7"
+    )
     assert store.registry_policy("credit").approved_aliases_only is True
     with pytest.raises(PolicyViolation, match="not submitted for approval"):
         store.set_registered_model_alias("credit", "challenger", 2, actor="dev")
@@ -113,7 +117,9 @@ def test_aliases_restricted_to_approved_versions(versions: Store) -> None:
     with pytest.raises(PolicyViolation, match="champion"):
         store.reject("credit", 2, actor="validator", comment="revoke")
     # a per-model override wins over the store-wide setting
-    store.set_registry_policy(actor="admin", name="credit", approved_aliases_only=False)
+    store.set_registry_policy(
+        PolicyChange(approved_aliases_only=False), actor="admin", name="credit"
+    )
     store.set_registered_model_alias("credit", "challenger", 3, actor="dev")
     assert store.get_registered_model("credit").aliases == {"champion": 2, "challenger": 3}
 
@@ -125,7 +131,7 @@ def test_stages_obey_the_alias_policy(versions: Store) -> None:
     approval cannot be revoked."""
     store = versions
     store.transition_model_version_stage("credit", 1, "Production", actor="dev")  # no policy yet
-    store.set_registry_policy(actor="admin", approved_aliases_only=True)
+    store.set_registry_policy(PolicyChange(approved_aliases_only=True), actor="admin")
     store.request_approval("credit", 2, actor="dev")
     for stage in ("Production", "staging"):
         with pytest.raises(PolicyViolation, match="PendingManualApproval") as e:
@@ -167,7 +173,7 @@ def test_bad_approval_input(versions: Store) -> None:
     with pytest.raises(InvalidInput, match="actor"):
         store.approve("credit", 1, actor=" ", comment="x")
     with pytest.raises(InvalidInput, match="True or False"):
-        store.set_registry_policy(actor="admin", four_eyes="yes")  # type: ignore[arg-type]
+        store.set_registry_policy(PolicyChange(four_eyes="yes"), actor="admin")  # type: ignore[arg-type]
     assert len(store.audit_log()) == n
     assert store.get_model_version("credit", 1).approval is None
 
@@ -177,7 +183,7 @@ def test_approvers_store_wide_and_per_model(versions: Store) -> None:
     store = versions
     assert store.registry_policy().approvers == ()
     policy = store.set_registry_policy(
-        actor="admin", approvers=["val.a", "val.b", "val.a"], comment="MRM validators"
+        PolicyChange(approvers=["val.a", "val.b", "val.a"]), actor="admin", comment="MRM validators"
     )
     assert policy.approvers == ("val.a", "val.b")  # each once, in the order given
     assert store.registry_policy("credit").approvers == ("val.a", "val.b")
@@ -198,7 +204,9 @@ def test_approvers_store_wide_and_per_model(versions: Store) -> None:
     )
 
     # a per-model override wins; the store-wide list is untouched
-    store.set_registry_policy(actor="admin", name="credit", approvers=["val.c"], comment="ours")
+    store.set_registry_policy(
+        PolicyChange(approvers=["val.c"]), actor="admin", name="credit", comment="ours"
+    )
     assert store.registry_policy("credit").approvers == ("val.c",)
     assert store.registry_policy().approvers == ("val.a", "val.b")
     with pytest.raises(PolicyViolation, match="only val.c may"):
@@ -208,11 +216,13 @@ def test_approvers_store_wide_and_per_model(versions: Store) -> None:
         store.reject("credit", 1, actor="val.b", comment="revoke")
     assert store.approve("credit", 2, actor="val.c", comment="ok").approval_status == "Approved"
     # four eyes still applies to a named approver who requested the approval
-    store.set_registry_policy(actor="admin", name="credit", approvers=["dev", "val.c"])
+    store.set_registry_policy(
+        PolicyChange(approvers=["dev", "val.c"]), actor="admin", name="credit"
+    )
     with pytest.raises(PolicyViolation, match="four_eyes"):
         store.approve("credit", 3, actor="dev", comment="mine")
     # an empty override lets anyone decide this model again
-    store.set_registry_policy(actor="admin", name="credit", approvers=[])
+    store.set_registry_policy(PolicyChange(approvers=[]), actor="admin", name="credit")
     assert store.registry_policy("credit").approvers == ()
     assert store.reject("credit", 3, actor="anyone", comment="no").approval_status == "Rejected"
 
@@ -234,21 +244,23 @@ def test_approvers_store_wide_and_per_model(versions: Store) -> None:
 
 def test_setting_the_same_approvers_again_is_not_a_change(versions: Store) -> None:
     store = versions
-    store.set_registry_policy(actor="admin", approvers=["val"])
+    store.set_registry_policy(PolicyChange(approvers=["val"]), actor="admin")
     n = len(store.audit_log())
-    store.set_registry_policy(actor="admin", approvers=["val", "val"])
+    store.set_registry_policy(PolicyChange(approvers=["val", "val"]), actor="admin")
     assert len(store.audit_log()) == n
     # a model pinning the store-wide value is a change (later store-wide changes skip it)
-    store.set_registry_policy(actor="admin", name="credit", approvers=["val"], comment="pin")
-    store.set_registry_policy(actor="admin", name="credit", approvers=["val"])
+    store.set_registry_policy(
+        PolicyChange(approvers=["val"]), actor="admin", name="credit", comment="pin"
+    )
+    store.set_registry_policy(PolicyChange(approvers=["val"]), actor="admin", name="credit")
     (pin,) = store.audit_log()[n:]
     assert (pin.model_name, pin.comment) == ("credit", "pin")
     assert (pin.before["approvers"], pin.after["approvers"]) == (["val"], ["val"])
     assert (pin.before["overrides"], pin.after["overrides"]) == ([], ["approvers"])
-    store.set_registry_policy(actor="admin", approvers=["other"])
+    store.set_registry_policy(PolicyChange(approvers=["other"]), actor="admin")
     assert store.registry_policy("credit").approvers == ("val",)
     # other fields left None keep their values
-    store.set_registry_policy(actor="admin", four_eyes=False)
+    store.set_registry_policy(PolicyChange(four_eyes=False), actor="admin")
     assert store.registry_policy() == Policy(
         four_eyes=False, approved_aliases_only=False, approvers=("other",)
     )
@@ -273,10 +285,9 @@ def test_bad_approvers_are_refused_before_any_write(
     for name in (None, "credit"):
         with pytest.raises(InvalidInput, match=message.replace(".", r"\.")):
             store.set_registry_policy(
+                PolicyChange(approvers=approvers, four_eyes=False),  # type: ignore[arg-type]
                 actor="admin",
                 name=name,
-                approvers=approvers,  # type: ignore[arg-type]
-                four_eyes=False,
             )
     assert len(store.audit_log()) == n
     assert store.registry_policy("credit") == Policy()

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from jupyter_mm.core.registry import audit
+from jupyter_mm.core.registry import PolicyChange, audit
 from jupyter_mm.core.store import Store
 from jupyter_mm.errors import InvalidInput
 
@@ -246,7 +246,7 @@ def test_audit_log_by_model_and_time(store: Store, clock: list[int]) -> None:
     clock[0] = T0 + 100
     store.create_registered_model("b", actor="dev")
     store.rename_registered_model("a", "a2", actor="dev")
-    store.set_registry_policy(actor="admin", approved_aliases_only=True)
+    store.set_registry_policy(PolicyChange(approved_aliases_only=True), actor="admin")
     assert [e.action for e in store.audit_log("a2")] == ["model.created", "model.renamed"]
     assert [e.action for e in store.audit_log("a")] == ["model.created", "model.renamed"]
     assert [e.model_name for e in store.audit_log(since=T0 + 1)] == ["b", "a2", None]

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from jupyter_mm.core.registry import PolicyChange
 from jupyter_mm.core.store import Store
 
 from .test_mlflow_fixtures import in_thread, mlflow_uri_fixture, mm_store_fixture
@@ -222,7 +223,7 @@ async def test_policy_refusal_reaches_the_client(mlflow_uri: str, mm_store: Stor
     PERMISSION_DENIED (not retried), and works once a validator has approved the version."""
     mm_store.create_registered_model("gated", actor="dev")
     mm_store.create_model_version("gated", "s3://bucket/model", actor="dev")
-    mm_store.set_registry_policy(actor="admin", approved_aliases_only=True)
+    mm_store.set_registry_policy(PolicyChange(approved_aliases_only=True), actor="admin")
 
     def set_alias() -> tuple[str, int, str] | None:
         from mlflow import MlflowClient
@@ -250,7 +251,7 @@ async def test_stage_transition_obeys_the_policy(mlflow_uri: str, mm_store: Stor
     resolve to it, and once approved both work."""
     mm_store.create_registered_model("staged", actor="dev")
     mm_store.create_model_version("staged", "s3://bucket/model", actor="dev")
-    mm_store.set_registry_policy(actor="admin", approved_aliases_only=True)
+    mm_store.set_registry_policy(PolicyChange(approved_aliases_only=True), actor="admin")
     mm_store.request_approval("staged", 1, actor="dev", comment="please")
 
     def transition() -> tuple[str, int, str] | None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from traitlets.config import Config
 
+from jupyter_mm.core.registry import PolicyChange
 from jupyter_mm.core.store import Store
 from jupyter_mm.server import registry_events
 from jupyter_mm.server.events import EVENTS_SETTING, StoreWatcher
@@ -80,7 +81,7 @@ async def test_registry_changes_in_the_store_are_emitted(
             store.approve("credit-risk", 1, actor="bob", comment="reviewed")
             store.set_registered_model_alias("credit-risk", "champion", 1, actor="alice")
             store.rename_registered_model("credit-risk", "credit-pd", actor="alice")
-            store.set_registry_policy(actor="carol", approved_aliases_only=True)
+            store.set_registry_policy(PolicyChange(approved_aliases_only=True), actor="carol")
             store.delete_registered_model("credit-pd", actor="alice")
         seen = await events.wait_for_count(9)
     finally:

@@ -22,7 +22,7 @@ Two rules differ from a local store, on purpose:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
@@ -35,6 +35,7 @@ from ...core.registry.entities import (
     AuditReport,
     ModelVersion,
     Policy,
+    PolicyChange,
     RegisteredModel,
 )
 from ...errors import (
@@ -455,20 +456,12 @@ class RemoteRegistryMixin:
         return policy_from_json(self._registry_read("GET", path).json())
 
     def set_registry_policy(
-        self,
-        *,
-        actor: str = "",
-        name: str | None = None,
-        four_eyes: bool | None = None,
-        approved_aliases_only: bool | None = None,
-        approvers: Sequence[str] | None = None,
-        require_reproduced: bool | None = None,
-        comment: str = "",
+        self, change: PolicyChange, *, actor: str = "", name: str | None = None, comment: str = ""
     ) -> Policy:
         # every switch is sent, null where it keeps its value
         body: dict[str, Any] = {"comment": rules.comment(comment), **dict.fromkeys(POLICY_FLAGS)}
-        body.update(policy_changes(four_eyes, approved_aliases_only, approvers, require_reproduced))
-        if approvers is not None:
+        body.update(policy_changes(change))
+        if change.approvers is not None:
             body["approvers"] = list(body["approvers"])
         path = "registry/policy" if name is None else f"{_model_path(name)}/policy"
         return policy_from_json(self._registry_write("PUT", path, json_body=body))

@@ -20,6 +20,7 @@ from .entities import (
     AuditReport,
     ModelVersion,
     Policy,
+    PolicyChange,
     RegisteredModel,
 )
 
@@ -32,5 +33,6 @@ __all__ = [
     "AuditReport",
     "ModelVersion",
     "Policy",
+    "PolicyChange",
     "RegisteredModel",
 ]

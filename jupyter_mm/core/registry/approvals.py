@@ -15,7 +15,7 @@ store), anyone may decide (``approvers`` empty). ``approvers`` applies to every 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -25,7 +25,7 @@ from .. import schema as s
 from ..database import read_conn
 from . import audit, rules
 from .base import _MODEL_COLUMNS, _POLICY_KEYS, RegistryBase, _store_policy, _stored_policy_value
-from .entities import APPROVED, PENDING, REJECTED, ModelVersion, Policy
+from .entities import APPROVED, PENDING, REJECTED, ModelVersion, Policy, PolicyChange
 from .reproducibility import REPRODUCIBILITY_TAG, reproducibility_verdict
 
 _ap = s.model_version_approvals.c
@@ -38,19 +38,17 @@ _vt = s.model_version_tags.c
 POLICY_FLAGS = ("four_eyes", "approved_aliases_only", "require_reproduced")
 
 
-def policy_changes(
-    four_eyes: bool | None,
-    approved_aliases_only: bool | None,
-    approvers: Sequence[str] | None,
-    require_reproduced: bool | None,
-) -> dict[str, Any]:
-    """What a ``set_registry_policy`` call changes, checked: its arguments that are not
-    ``None`` (``approvers`` as a tuple). A local store and a tracking server's client both
+def policy_changes(change: PolicyChange) -> dict[str, Any]:
+    """What a ``set_registry_policy`` call changes, checked: the fields of ``change`` that are
+    not ``None`` (``approvers`` as a tuple). A local store and a tracking server's client both
     check with it, so both refuse the same input before anything is written or sent."""
-    flags = zip(POLICY_FLAGS, (four_eyes, approved_aliases_only, require_reproduced), strict=True)
-    changes: dict[str, Any] = {k: rules.policy_flag(k, v) for k, v in flags if v is not None}
-    if approvers is not None:
-        changes["approvers"] = rules.approvers(approvers)
+    changes: dict[str, Any] = {}
+    for flag in POLICY_FLAGS:
+        value = getattr(change, flag)
+        if value is not None:
+            changes[flag] = rules.policy_flag(flag, value)
+    if change.approvers is not None:
+        changes["approvers"] = rules.approvers(change.approvers)
     return changes
 
 
@@ -65,20 +63,11 @@ class ApprovalsMixin(RegistryBase):
             return self._policy_for(conn, self._model_row(conn, name))
 
     def set_registry_policy(
-        self,
-        *,
-        actor: str,
-        name: str | None = None,
-        four_eyes: bool | None = None,
-        approved_aliases_only: bool | None = None,
-        approvers: Sequence[str] | None = None,
-        require_reproduced: bool | None = None,
-        comment: str = "",
+        self, change: PolicyChange, *, actor: str, name: str | None = None, comment: str = ""
     ) -> Policy:
-        """Change the store-wide policy, or one model's overrides (``name``). Arguments left
-        ``None`` keep their value; ``approvers=[]`` lets anyone decide again."""
+        """Apply ``change`` to the store-wide policy, or to one model's overrides (``name``)."""
         actor, comment = rules.actor(actor), rules.comment(comment)
-        changes = policy_changes(four_eyes, approved_aliases_only, approvers, require_reproduced)
+        changes = policy_changes(change)
 
         def write(conn: Connection) -> None:
             # a model's entry also lists the fields it overrides, so pinning a value equal to

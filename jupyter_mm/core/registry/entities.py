@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,6 +107,21 @@ class Policy:
     approved_aliases_only: bool = False
     approvers: tuple[str, ...] = ()
     require_reproduced: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class PolicyChange:
+    """What ``set_registry_policy`` changes in a :class:`Policy`: the fields given replace the
+    policy's, those left ``None`` keep theirs (``approvers=[]`` lets anyone decide again).
+
+    One value from ``mm.set_registry_policy`` or the REST handler down to the store, local or
+    remote, which check it (:func:`.approvals.policy_changes`) before writing or sending it.
+    """
+
+    four_eyes: bool | None = None
+    approved_aliases_only: bool | None = None
+    approvers: Sequence[str] | None = None
+    require_reproduced: bool | None = None
 
 
 @dataclass(frozen=True)

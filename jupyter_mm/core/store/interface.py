@@ -22,7 +22,14 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from ..entities import ArtifactInfo, DatasetInput, Experiment, Metric, Run
-    from ..registry.entities import AuditEntry, AuditReport, ModelVersion, Policy, RegisteredModel
+    from ..registry.entities import (
+        AuditEntry,
+        AuditReport,
+        ModelVersion,
+        Policy,
+        PolicyChange,
+        RegisteredModel,
+    )
     from ..webhooks import Webhook, WebhookDelivery
     from .base import MetricPoint
     from .jobs import Job
@@ -302,15 +309,7 @@ class TrackingStore(Protocol):
     ) -> ModelVersion: ...
 
     def set_registry_policy(
-        self,
-        *,
-        actor: str,
-        name: str | None = None,
-        four_eyes: bool | None = None,
-        approved_aliases_only: bool | None = None,
-        approvers: Sequence[str] | None = None,
-        require_reproduced: bool | None = None,
-        comment: str = "",
+        self, change: PolicyChange, *, actor: str, name: str | None = None, comment: str = ""
     ) -> Policy: ...
 
     # ------------------------------------------------------------ the audit trail

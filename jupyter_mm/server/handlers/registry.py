@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
+from ...core.registry.approvals import POLICY_FLAGS
+from ...core.registry.entities import PolicyChange
 from ...core.registry.lineage import version_json
 from ...errors import InvalidInput
 from .base import MMHandler
@@ -311,18 +313,15 @@ def policy_json(p: Policy, name: str | None) -> dict[str, Any]:
 
 
 def _set_policy(store: Store, actor: str, name: str | None, body: dict[str, Any]) -> dict[str, Any]:
-    for key in ("four_eyes", "approved_aliases_only", "require_reproduced"):
-        value = body.get(key)
+    flags = {key: body.get(key) for key in POLICY_FLAGS}
+    for key, value in flags.items():
         if value is not None and not isinstance(value, bool):
             raise InvalidInput(f"'{key}' must be true, false or null, got {value!r}")
     approvers = body.get("approvers")
     if approvers is not None and not isinstance(approvers, list):
         raise InvalidInput(f"'approvers' must be a list of user names or null, got {approvers!r}")
-    policy = store.set_registry_policy(
-        actor=actor, name=name, four_eyes=body.get("four_eyes"),
-        approved_aliases_only=body.get("approved_aliases_only"), approvers=approvers,
-        require_reproduced=body.get("require_reproduced"), comment=_comment(body),
-    )  # fmt: skip
+    change = PolicyChange(approvers=approvers, **flags)
+    policy = store.set_registry_policy(change, actor=actor, name=name, comment=_comment(body))
     return policy_json(policy, name)
 
 
