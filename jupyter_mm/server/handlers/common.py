@@ -115,6 +115,14 @@ def required_arg(handler: MMHandler, key: str, what: str = "") -> str:
     return value
 
 
+def required_field(body: Mapping[str, Any], key: str, advice: str = "") -> Any:
+    """``body[key]``, which must be there (it may be null): a 400 naming it, and ``advice`` on
+    what it takes, when it is left out."""
+    if key not in body:
+        raise InvalidInput(f"'{key}' is required{f': {advice}' if advice else ''}")
+    return body[key]
+
+
 def string_field(body: Mapping[str, Any], key: str, required: bool = False) -> str | None:
     value = body.get(key)
     if value is None:

@@ -67,13 +67,17 @@ def _batch(handler: MMHandler) -> str | None:
     return handler.get_query_argument("batch", None) or None
 
 
-class PredictionsHandler(MMHandler):
+class PredictionsAPIHandler(MMHandler):
+    """Base of the prediction log's routes (``predictions``, ``labels``)."""
+
+    auth_resource = "jupyter_mm:predictions"
+
+
+class PredictionsHandler(PredictionsAPIHandler):
     """``GET predictions?name=&version=&start=&end=``: the rows logged for model ``name`` (one
     version or all) between ``start`` and ``end`` (inclusive; ``YYYY-MM-DD`` for whole days or
     ISO 8601 instants), ordered by time, as one Parquet file (the columns of
     ``mm.predictions``). No rows is an empty file with the fixed columns."""
-
-    auth_resource = "jupyter_mm:predictions"
 
     @tornado.web.authenticated
     @authorized
@@ -114,13 +118,11 @@ def _labels_parquet(store: Store, name: str) -> bytes:
     return bytes(sink.getvalue().to_pybytes())
 
 
-class LabelsHandler(MMHandler):
+class LabelsHandler(PredictionsAPIHandler):
     """``GET labels?name=``: the model's labels, the last recorded per ``(request_id, row)``,
     as Parquet (``request_id, row, label, at, recorded_at, duplicates``). ``POST
     labels?name=&batch=`` with a Parquet body (``request_id, row, label, at, recorded_at,
     seq``): one ``mm.log_labels`` call, written whole."""
-
-    auth_resource = "jupyter_mm:predictions"
 
     @tornado.web.authenticated
     @authorized

@@ -21,7 +21,7 @@ from jupyter_server.auth.decorator import authorized
 from ...core.registry.lineage import version_json
 from ...errors import InvalidInput
 from .base import MMHandler
-from .common import int_arg, int_field, json_object, string_field, string_map
+from .common import int_arg, int_field, json_object, required_field, string_field, string_map
 
 if TYPE_CHECKING:
     from ...core.registry import AuditEntry, Policy, RegisteredModel
@@ -471,9 +471,8 @@ class LifecycleHandler(RegistryHandler):
     async def put(self, name: str, version: str) -> None:
         number = _version(version)
         body = json_object(self, ("lifecycle", "reason"))
-        if "lifecycle" not in body:
-            raise InvalidInput("'lifecycle' is required: active, deprecated or archived")
-        state, reason = body["lifecycle"], body.get("reason", "")
+        state = required_field(body, "lifecycle", "active, deprecated or archived")
+        reason = body.get("reason", "")
         v = await self.call_store(
             lambda store: store.set_model_version_lifecycle(
                 name, number, state, actor=self.actor, reason=reason
@@ -639,10 +638,9 @@ class ReferenceProfileHandler(RegistryHandler):
     async def put(self, name: str, version: str) -> None:
         number = _version(version)
         body = json_object(self, ("profile", "comment"))
-        if "profile" not in body:
-            raise InvalidInput("'profile' is required")
+        profile = required_field(body, "profile")
         digest = await self.call_store(
-            _set_reference, self.actor, name, number, body["profile"], _comment(body)
+            _set_reference, self.actor, name, number, profile, _comment(body)
         )
         self.send_json({"name": name, "version": number, "digest": digest})
 
