@@ -59,13 +59,14 @@ def error_code_for_status(status: int) -> str:
 class MMHandler(APIHandler):
     """Base of every jupyter-mm REST handler.
 
-    Subclasses set ``auth_resource = "jupyter_mm:<thing>"`` and decorate every verb with
-    ``@tornado.web.authenticated`` then ``@authorized``. Errors are answered as
-    ``{"error_code": ..., "message": ...}``: an :class:`~jupyter_mm.errors.MMError` with its own
-    ``code`` and ``http_status``, an ``HTTPError`` with a code derived from its status. An
-    MMError's ``details`` (e.g. a filter error's ``position``) are added as ``"details"``, so
-    clients need not parse the message; a handler family bound to another wire format can turn
-    that off with ``error_details = False``.
+    Subclasses set ``auth_resource = "jupyter_mm:<thing>"``, most through their route family's
+    base (``RunsAPIHandler``, ``RegistryHandler``..., as jupyter_server's ``KernelsAPIHandler``),
+    and decorate every verb with ``@tornado.web.authenticated`` then ``@authorized``. Errors are
+    answered as ``{"error_code": ..., "message": ...}``: an :class:`~jupyter_mm.errors.MMError`
+    with its own ``code`` and ``http_status``, an ``HTTPError`` with a code derived from its
+    status. An MMError's ``details`` (e.g. a filter error's ``position``) are added as
+    ``"details"``, so clients need not parse the message; a handler family bound to another wire
+    format can turn that off with ``error_details = False``.
     """
 
     auth_resource = "jupyter_mm"
