@@ -14,7 +14,7 @@ from tornado.web import HTTPError
 
 from ...errors import InvalidInput
 from .base import MMHandler
-from .common import required_arg
+from .common import optional_arg, required_arg
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -85,7 +85,7 @@ class PredictionsAPIHandler(MMHandler):
 
     def batch(self) -> str | None:
         """The ``batch`` query argument: the part a POST writes (a repeat is written once)."""
-        return self.get_query_argument("batch", None) or None
+        return optional_arg(self, "batch")
 
     async def send_parquet(self, read: Callable[..., bytes], *args: Any) -> None:
         """Answer with the Parquet file ``read(store, *args)`` makes in a worker thread."""
@@ -103,9 +103,9 @@ class PredictionsHandler(PredictionsAPIHandler):
     @authorized
     async def get(self) -> None:
         name = self.model_name()
-        version = self.get_query_argument("version", None) or None
-        start = self.get_query_argument("start", None) or None
-        end = self.get_query_argument("end", None) or None
+        version = optional_arg(self, "version")
+        start = optional_arg(self, "start")
+        end = optional_arg(self, "end")
         await self.send_parquet(_predictions_parquet, name, version, start, end)
 
     @tornado.web.authenticated

@@ -21,7 +21,15 @@ from jupyter_server.auth.decorator import authorized
 from ...core.registry.lineage import version_json
 from ...errors import InvalidInput
 from .base import MMHandler
-from .common import int_arg, int_field, json_object, required_field, string_field, string_map
+from .common import (
+    int_arg,
+    int_field,
+    json_object,
+    optional_arg,
+    required_field,
+    string_field,
+    string_map,
+)
 
 if TYPE_CHECKING:
     from ...core.registry import AuditEntry, Policy, RegisteredModel
@@ -377,10 +385,10 @@ class ModelsHandler(RegistryHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
-        filter = self.get_query_argument("filter", None) or None
+        filter = optional_arg(self, "filter")
         order_by = self.get_query_arguments("order_by")
         max_results = int_arg(self, "max_results", 1, MAX_MODEL_PAGE)
-        token = self.get_query_argument("page_token", None) or None
+        token = optional_arg(self, "page_token")
         self.send_json(
             await self.call_store(_search_models, filter, order_by, max_results or 100, token)
         )
@@ -538,7 +546,7 @@ class AuditHandler(RegistryHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
-        name = self.get_query_argument("model", None) or None
+        name = optional_arg(self, "model")
         since = _time_arg(self.get_query_argument("since", None), "since")
         until = _time_arg(self.get_query_argument("until", None), "until")
         limit = int_arg(self, "limit", 1, MAX_AUDIT_PAGE)
@@ -562,7 +570,7 @@ class AuditVerifyHandler(RegistryHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
-        expected = self.get_query_argument("expected_head", None) or None
+        expected = optional_arg(self, "expected_head")
         self.send_json(await self.call_store(_verify, expected))
 
 
