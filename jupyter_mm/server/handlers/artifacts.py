@@ -70,12 +70,16 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None | str:
     return (start, min(end, size - 1) + 1)
 
 
-class ArtifactListHandler(MMHandler):
+class ArtifactsAPIHandler(MMHandler):
+    """Base of the routes of artifact contents (runs' artifacts, blobs, Parquet previews)."""
+
+    auth_resource = "jupyter_mm:artifacts"
+
+
+class ArtifactListHandler(ArtifactsAPIHandler):
     """``GET runs/{id}/artifacts?path=<folder>&recursive=<bool>``; ``POST {"artifacts": [{path,
     digest, media_type}]}`` gives uploaded blobs (``PUT blobs/{sha256}``) their paths in one
     transaction: all or none appear."""
-
-    auth_resource = "jupyter_mm:artifacts"
 
     @tornado.web.authenticated
     @authorized
@@ -134,12 +138,10 @@ def _check_digest(value: str) -> None:
 _DIGEST_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
-class MissingBlobsHandler(MMHandler):
+class MissingBlobsHandler(ArtifactsAPIHandler):
     """``POST blobs/missing {"digests": [...]}`` answers ``{"missing": [...]}``: the contents the
     store lacks, in the order asked, so a client uploads only those (one request, however many
     files)."""
-
-    auth_resource = "jupyter_mm:artifacts"
 
     @tornado.web.authenticated
     @authorized
@@ -159,7 +161,7 @@ class MissingBlobsHandler(MMHandler):
 
 
 @tornado.web.stream_request_body
-class BlobHandler(MMHandler):
+class BlobHandler(ArtifactsAPIHandler):
     """``PUT blobs/{sha256}`` stores the body under its SHA-256 (refused if it does not match);
     ``HEAD`` answers 200 when the blob is already stored, so a client can skip the upload.
 
@@ -170,7 +172,6 @@ class BlobHandler(MMHandler):
     checks the name and the announced size, before the first byte is written anywhere.
     """
 
-    auth_resource = "jupyter_mm:artifacts"
     _staged: Any = None
     _failed: MMError | None = None
 
@@ -262,7 +263,7 @@ class BlobHandler(MMHandler):
                 os.unlink(staged.name)
 
 
-class ArtifactHandler(MMHandler):
+class ArtifactHandler(ArtifactsAPIHandler):
     """``GET runs/{id}/artifacts/{path}`` downloads, ``PUT`` uploads the request body.
 
     Downloads stream with the stored media type and ``Content-Length``; ``Range: bytes=a-b``
@@ -271,8 +272,6 @@ class ArtifactHandler(MMHandler):
     mismatch the connection is closed short of ``Content-Length``, so a client never takes a
     corrupt file for a complete one.
     """
-
-    auth_resource = "jupyter_mm:artifacts"
 
     @tornado.web.authenticated
     @authorized
@@ -434,11 +433,9 @@ def table_rows(store: Store, rid: str, path: str, max_rows: int) -> dict[str, An
     }
 
 
-class ArtifactRowsHandler(MMHandler):
+class ArtifactRowsHandler(ArtifactsAPIHandler):
     """``GET runs/{id}/artifact-rows/{path}?max_rows=N``: the first rows of a Parquet artifact
     as JSON (cells as text), for the run view's table preview."""
-
-    auth_resource = "jupyter_mm:artifacts"
 
     @tornado.web.authenticated
     @authorized

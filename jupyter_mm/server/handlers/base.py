@@ -59,18 +59,44 @@ def error_code_for_status(status: int) -> str:
 class MMHandler(APIHandler):
     """Base of every jupyter-mm REST handler.
 
-    Subclasses set ``auth_resource = "jupyter_mm:<thing>"`` and decorate every verb with
-    ``@tornado.web.authenticated`` then ``@authorized``. Errors are answered as
-    ``{"error_code": ..., "message": ...}``: an :class:`~jupyter_mm.errors.MMError` with its own
-    ``code`` and ``http_status``, an ``HTTPError`` with a code derived from its status. An
-    MMError's ``details`` (e.g. a filter error's ``position``) are added as ``"details"``, so
-    clients need not parse the message; a handler family bound to another wire format can turn
-    that off with ``error_details = False``.
+    Subclasses set ``auth_resource = "jupyter_mm:<thing>"``, most through their route family's
+    base (``RunsAPIHandler``, ``RegistryHandler``..., as jupyter_server's ``KernelsAPIHandler``),
+    and decorate every verb with ``@tornado.web.authenticated`` then ``@authorized``. Errors are
+    answered as ``{"error_code": ..., "message": ...}``: an :class:`~jupyter_mm.errors.MMError`
+    with its own ``code`` and ``http_status``, an ``HTTPError`` with a code derived from its
+    status. An MMError's ``details`` (e.g. a filter error's ``position``) are added as
+    ``"details"``, so clients need not parse the message; a handler family bound to another wire
+    format can turn that off with ``error_details = False``.
     """
 
     auth_resource = "jupyter_mm"
     #: Whether error replies carry an MMError's ``details``.
     error_details: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Refuse, at import, a verb that would be authorized against the wrong action or resource.
+
+        jupyter_server's ``@authorized`` fixes its action (read/write, from the HTTP method) and
+        its resource (``self.auth_resource``) on the first call of the function it wraps. So one
+        decorated function must serve one verb of one resource: never ``post = get``, and a verb
+        a base class defines is inherited only by handlers of the base's own ``auth_resource``.
+        """
+        super().__init_subclass__(**kwargs)
+        seen: dict[Any, str] = {}
+        for verb in cls.SUPPORTED_METHODS:
+            name = verb.lower()
+            owner = next((c for c in cls.__mro__ if name in c.__dict__), None)
+            if owner is None or not issubclass(owner, MMHandler):
+                continue  # tornado's or jupyter_server's own (unimplemented, CORS preflight)
+            method = owner.__dict__[name]
+            if method in seen:
+                raise TypeError(f"{cls.__name__}: {verb} and {seen[method]} share one function")
+            seen[method] = verb
+            if owner is not cls and owner.auth_resource != cls.auth_resource:
+                raise TypeError(
+                    f"{cls.__name__} ({cls.auth_resource}) inherits {verb} from "
+                    f"{owner.__name__} ({owner.auth_resource}): define it again"
+                )
 
     @property
     def store_provider(self) -> StoreProvider:

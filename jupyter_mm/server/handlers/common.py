@@ -115,6 +115,20 @@ def required_arg(handler: MMHandler, key: str, what: str = "") -> str:
     return value
 
 
+def optional_arg(handler: MMHandler, key: str) -> str | None:
+    """A query argument that may be left out: None when absent or empty (``?key=`` names
+    nothing)."""
+    return handler.get_query_argument(key, None) or None
+
+
+def required_field(body: Mapping[str, Any], key: str, advice: str = "") -> Any:
+    """``body[key]``, which must be there (it may be null): a 400 naming it, and ``advice`` on
+    what it takes, when it is left out."""
+    if key not in body:
+        raise InvalidInput(f"'{key}' is required{f': {advice}' if advice else ''}")
+    return body[key]
+
+
 def string_field(body: Mapping[str, Any], key: str, required: bool = False) -> str | None:
     value = body.get(key)
     if value is None:

@@ -49,10 +49,20 @@ def _set_stage(store: Store, exp_id: str, deleted: bool) -> dict[str, Any]:
     return experiment_json(store.get_experiment(exp_id))
 
 
-class ExperimentsHandler(MMHandler):
-    """``GET`` lists experiments (``?view=active|deleted|all``); ``POST {name, tags}`` creates one."""
+class ExperimentsAPIHandler(MMHandler):
+    """What the ``experiments`` routes share: their auth resource, and the reply of a soft delete
+    or a restore."""
 
     auth_resource = "jupyter_mm:experiments"
+
+    async def send_stage(self, experiment_id: str, deleted: bool) -> None:
+        """Mark the path's experiment deleted (or active again); answer it as it now is."""
+        exp_id = parse_experiment(experiment_id)
+        self.send_json(await self.call_store(_set_stage, exp_id, deleted))
+
+
+class ExperimentsHandler(ExperimentsAPIHandler):
+    """``GET`` lists experiments (``?view=active|deleted|all``); ``POST {name, tags}`` creates one."""
 
     @tornado.web.authenticated
     @authorized
@@ -74,11 +84,9 @@ def _get_or_create(store: Store, name: str) -> dict[str, Any]:
     return experiment_json(store.get_experiment(store.get_or_create_experiment(name)))
 
 
-class ExperimentGetOrCreateHandler(MMHandler):
+class ExperimentGetOrCreateHandler(ExperimentsAPIHandler):
     """``POST experiments/get-or-create {name}``: the active experiment of that name, created if
     there is none (what ``mm.set_experiment`` does; safe to retry)."""
-
-    auth_resource = "jupyter_mm:experiments"
 
     @tornado.web.authenticated
     @authorized
@@ -88,10 +96,8 @@ class ExperimentGetOrCreateHandler(MMHandler):
         self.send_json(await self.call_store(_get_or_create, name))
 
 
-class ExperimentHandler(MMHandler):
+class ExperimentHandler(ExperimentsAPIHandler):
     """One experiment: ``GET``, ``PATCH {name, tags}`` (rename, set tags), ``DELETE``."""
-
-    auth_resource = "jupyter_mm:experiments"
 
     @tornado.web.authenticated
     @authorized
@@ -112,17 +118,13 @@ class ExperimentHandler(MMHandler):
     @tornado.web.authenticated
     @authorized
     async def delete(self, experiment_id: str) -> None:
-        exp_id = parse_experiment(experiment_id)
-        self.send_json(await self.call_store(_set_stage, exp_id, True))
+        await self.send_stage(experiment_id, deleted=True)
 
 
-class ExperimentRestoreHandler(MMHandler):
+class ExperimentRestoreHandler(ExperimentsAPIHandler):
     """``POST experiments/{id}/restore``: a deleted experiment becomes active again."""
-
-    auth_resource = "jupyter_mm:experiments"
 
     @tornado.web.authenticated
     @authorized
     async def post(self, experiment_id: str) -> None:
-        exp_id = parse_experiment(experiment_id)
-        self.send_json(await self.call_store(_set_stage, exp_id, False))
+        await self.send_stage(experiment_id, deleted=False)

@@ -11,7 +11,7 @@ from jupyter_server.auth.decorator import authorized
 from ...errors import InvalidInput, StoreError
 from ..jobs import JOBS_SETTING
 from .base import MMHandler
-from .common import int_arg, json_object
+from .common import int_arg, json_object, optional_arg
 
 MAX_JOBS_PAGE = 1000
 
@@ -32,7 +32,7 @@ class JobsHandler(_JobsBase):
     @authorized
     async def get(self) -> None:
         """``GET jobs?state=&kind=&run_id=&max_results=``: newest first, without logs."""
-        kw = {k: self.get_query_argument(k, None) or None for k in ("state", "kind", "run_id")}
+        kw = {k: optional_arg(self, k) for k in ("state", "kind", "run_id")}
         n = int_arg(self, "max_results", 1, MAX_JOBS_PAGE)
         jobs = await self.call_store(lambda st: st.list_jobs(**kw, max_results=n or 100))
         self.send_json({"jobs": [j.to_json() for j in jobs]})

@@ -5,7 +5,8 @@ beside it, read as Parquet, and written from Parquet bodies (a remote ``mm.log_p
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import tornado.web
 from jupyter_server.auth.decorator import authorized
@@ -13,7 +14,7 @@ from tornado.web import HTTPError
 
 from ...errors import InvalidInput
 from .base import MMHandler
-from .common import required_arg
+from .common import optional_arg, required_arg
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -28,62 +29,84 @@ MAX_PARQUET_BYTES = 64 * 1024 * 1024
 _BODY_TYPES = {"", PARQUET_TYPE, "application/octet-stream", "application/x-parquet"}
 
 
-def _parquet(
-    store: Store, name: str, version: str | None, start: str | None, end: str | None
-) -> bytes:
+def _parquet_bytes(table: pa.Table) -> bytes:
+    """The table as one Parquet file (zstd), what both routes answer."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = store.prediction_table(name, version, start, end)
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd")
     return bytes(sink.getvalue().to_pybytes())
 
 
-def _body_table(handler: MMHandler) -> pa.Table:
-    """The request body as an Arrow table: a Parquet file of at most :data:`MAX_PARQUET_BYTES`
-    (413 beyond), anything else a clear 400 (415 for another declared media type)."""
-    import io
+def _predictions_parquet(
+    store: Store, name: str, version: str | None, start: str | None, end: str | None
+) -> bytes:
+    return _parquet_bytes(store.prediction_table(name, version, start, end))
 
+
+def _labels_parquet(store: Store, name: str) -> bytes:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    body = handler.request.body or b""
-    if len(body) > MAX_PARQUET_BYTES:
-        raise HTTPError(413, f"request body too large: {len(body)} bytes (limit "
-                             f"{MAX_PARQUET_BYTES}); send the rows in smaller batches")  # fmt: skip
-    kind = handler.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    if kind not in _BODY_TYPES:
-        raise HTTPError(415, f"the body must be Parquet ({PARQUET_TYPE}), not {kind}")
-    if not body:
-        raise InvalidInput("the body is empty: send the rows as one Parquet file")
-    try:
-        return pq.read_table(io.BytesIO(body))
-    except (pa.ArrowException, OSError, ValueError) as e:
-        raise InvalidInput(f"the body is not a readable Parquet file: {e}") from None
+    return _parquet_bytes(pa.Table.from_pandas(store.labels(name), preserve_index=False))
 
 
-def _batch(handler: MMHandler) -> str | None:
-    return handler.get_query_argument("batch", None) or None
+class PredictionsAPIHandler(MMHandler):
+    """Base of the prediction log's routes (``predictions``, ``labels``): Parquet both ways."""
+
+    auth_resource = "jupyter_mm:predictions"
+
+    def model_name(self) -> str:
+        """The ``name`` query argument: the model, required."""
+        return required_arg(self, "name", "the model's name")
+
+    def body_table(self) -> pa.Table:
+        """The request body as an Arrow table: a Parquet file of at most
+        :data:`MAX_PARQUET_BYTES` (413 beyond), anything else a clear 400 (415 for another
+        declared media type)."""
+        import io
+
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        body = self.request.body or b""
+        if len(body) > MAX_PARQUET_BYTES:
+            raise HTTPError(413, f"request body too large: {len(body)} bytes (limit "
+                                 f"{MAX_PARQUET_BYTES}); send the rows in smaller batches")  # fmt: skip
+        kind = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if kind not in _BODY_TYPES:
+            raise HTTPError(415, f"the body must be Parquet ({PARQUET_TYPE}), not {kind}")
+        if not body:
+            raise InvalidInput("the body is empty: send the rows as one Parquet file")
+        try:
+            return pq.read_table(io.BytesIO(body))
+        except (pa.ArrowException, OSError, ValueError) as e:
+            raise InvalidInput(f"the body is not a readable Parquet file: {e}") from None
+
+    def batch(self) -> str | None:
+        """The ``batch`` query argument: the part a POST writes (a repeat is written once)."""
+        return optional_arg(self, "batch")
+
+    async def send_parquet(self, read: Callable[..., bytes], *args: Any) -> None:
+        """Answer with the Parquet file ``read(store, *args)`` makes in a worker thread."""
+        data = await self.call_store(read, *args)
+        self.finish(data, set_content_type=PARQUET_TYPE)
 
 
-class PredictionsHandler(MMHandler):
+class PredictionsHandler(PredictionsAPIHandler):
     """``GET predictions?name=&version=&start=&end=``: the rows logged for model ``name`` (one
     version or all) between ``start`` and ``end`` (inclusive; ``YYYY-MM-DD`` for whole days or
     ISO 8601 instants), ordered by time, as one Parquet file (the columns of
     ``mm.predictions``). No rows is an empty file with the fixed columns."""
 
-    auth_resource = "jupyter_mm:predictions"
-
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
-        name = required_arg(self, "name", "the model's name")
-        version = self.get_query_argument("version", None) or None
-        start = self.get_query_argument("start", None) or None
-        end = self.get_query_argument("end", None) or None
-        data = await self.call_store(_parquet, name, version, start, end)
-        self.finish(data, set_content_type=PARQUET_TYPE)
+        name = self.model_name()
+        version = optional_arg(self, "version")
+        start = optional_arg(self, "start")
+        end = optional_arg(self, "end")
+        await self.send_parquet(_predictions_parquet, name, version, start, end)
 
     @tornado.web.authenticated
     @authorized
@@ -96,44 +119,30 @@ class PredictionsHandler(MMHandler):
         if not name or not version:
             raise InvalidInput("'name' and 'version' (the model version the rows belong to) "
                                "are required")  # fmt: skip
-        table = _body_table(self)
-        batch = _batch(self)
+        table = self.body_table()
+        batch = self.batch()
         rows = await self.call_store(
             lambda store: store.log_prediction_table(name, version, table, batch=batch)
         )
         self.send_json({"rows": rows}, status=201)
 
 
-def _labels_parquet(store: Store, name: str) -> bytes:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pa.Table.from_pandas(store.labels(name), preserve_index=False)
-    sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="zstd")
-    return bytes(sink.getvalue().to_pybytes())
-
-
-class LabelsHandler(MMHandler):
+class LabelsHandler(PredictionsAPIHandler):
     """``GET labels?name=``: the model's labels, the last recorded per ``(request_id, row)``,
     as Parquet (``request_id, row, label, at, recorded_at, duplicates``). ``POST
     labels?name=&batch=`` with a Parquet body (``request_id, row, label, at, recorded_at,
     seq``): one ``mm.log_labels`` call, written whole."""
 
-    auth_resource = "jupyter_mm:predictions"
-
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
-        name = required_arg(self, "name", "the model's name")
-        data = await self.call_store(_labels_parquet, name)
-        self.finish(data, set_content_type=PARQUET_TYPE)
+        await self.send_parquet(_labels_parquet, self.model_name())
 
     @tornado.web.authenticated
     @authorized
     async def post(self) -> None:
-        name = required_arg(self, "name", "the model's name")
-        table = _body_table(self)
-        batch = _batch(self)
+        name = self.model_name()
+        table = self.body_table()
+        batch = self.batch()
         rows = await self.call_store(lambda store: store.log_label_table(name, table, batch=batch))
         self.send_json({"rows": rows}, status=201)

@@ -23,7 +23,15 @@ from ...core.registry.entities import PolicyChange
 from ...core.registry.lineage import version_json
 from ...errors import InvalidInput
 from .base import MMHandler
-from .common import int_arg, int_field, json_object, string_field, string_map
+from .common import (
+    int_arg,
+    int_field,
+    json_object,
+    optional_arg,
+    required_field,
+    string_field,
+    string_map,
+)
 
 if TYPE_CHECKING:
     from ...core.registry import AuditEntry, Policy, RegisteredModel
@@ -376,10 +384,10 @@ class ModelsHandler(RegistryHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
-        filter = self.get_query_argument("filter", None) or None
+        filter = optional_arg(self, "filter")
         order_by = self.get_query_arguments("order_by")
         max_results = int_arg(self, "max_results", 1, MAX_MODEL_PAGE)
-        token = self.get_query_argument("page_token", None) or None
+        token = optional_arg(self, "page_token")
         self.send_json(
             await self.call_store(_search_models, filter, order_by, max_results or 100, token)
         )
@@ -470,9 +478,8 @@ class LifecycleHandler(RegistryHandler):
     async def put(self, name: str, version: str) -> None:
         number = _version(version)
         body = json_object(self, ("lifecycle", "reason"))
-        if "lifecycle" not in body:
-            raise InvalidInput("'lifecycle' is required: active, deprecated or archived")
-        state, reason = body["lifecycle"], body.get("reason", "")
+        state = required_field(body, "lifecycle", "active, deprecated or archived")
+        reason = body.get("reason", "")
         v = await self.call_store(
             lambda store: store.set_model_version_lifecycle(
                 name, number, state, actor=self.actor, reason=reason
@@ -538,7 +545,7 @@ class AuditHandler(RegistryHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
-        name = self.get_query_argument("model", None) or None
+        name = optional_arg(self, "model")
         since = _time_arg(self.get_query_argument("since", None), "since")
         until = _time_arg(self.get_query_argument("until", None), "until")
         limit = int_arg(self, "limit", 1, MAX_AUDIT_PAGE)
@@ -562,7 +569,7 @@ class AuditVerifyHandler(RegistryHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
-        expected = self.get_query_argument("expected_head", None) or None
+        expected = optional_arg(self, "expected_head")
         self.send_json(await self.call_store(_verify, expected))
 
 
@@ -638,10 +645,9 @@ class ReferenceProfileHandler(RegistryHandler):
     async def put(self, name: str, version: str) -> None:
         number = _version(version)
         body = json_object(self, ("profile", "comment"))
-        if "profile" not in body:
-            raise InvalidInput("'profile' is required")
+        profile = required_field(body, "profile")
         digest = await self.call_store(
-            _set_reference, self.actor, name, number, body["profile"], _comment(body)
+            _set_reference, self.actor, name, number, profile, _comment(body)
         )
         self.send_json({"name": name, "version": number, "digest": digest})
 

@@ -147,13 +147,23 @@ def batch_id_field(body: dict[str, Any]) -> str | None:
     return check_batch_id(body.get("batch_id"))
 
 
-class RunsHandler(MMHandler):
+class RunsAPIHandler(MMHandler):
+    """What the ``runs`` routes share: their auth resource, and the reply of a soft delete or a
+    restore."""
+
+    auth_resource = "jupyter_mm:runs"
+
+    async def send_stage(self, run_id: str, deleted: bool) -> None:
+        """Mark the path's run deleted (or active again); answer it as it now is."""
+        rid = parse_run(run_id)
+        self.send_json(await self.call_store(_set_stage, rid, deleted))
+
+
+class RunsHandler(RunsAPIHandler):
     """``GET runs?experiment_ids=&filter=&order_by=&max_results=&page_token=&view=&columns=``;
     ``POST runs {experiment_id | experiment_name, name, run_id, start_time, tags, params,
     parent_run_id, user}`` creates a run (201). A client that picks ``run_id`` itself can retry:
     a repeat answers 400 ``RESOURCE_ALREADY_EXISTS``."""
-
-    auth_resource = "jupyter_mm:runs"
 
     @tornado.web.authenticated
     @authorized
@@ -182,10 +192,8 @@ class RunsHandler(MMHandler):
         self.send_json(await self.call_store(_create_run, body, user), status=201)
 
 
-class RunsSearchHandler(MMHandler):
+class RunsSearchHandler(RunsAPIHandler):
     """``POST runs/search`` with the query of ``GET runs`` as a JSON body (lists as lists)."""
-
-    auth_resource = "jupyter_mm:runs"
 
     @tornado.web.authenticated
     @authorized
@@ -230,11 +238,9 @@ def _set_stage(store: Store, rid: str, deleted: bool) -> dict[str, Any]:
     return run_json(store.get_run(rid))
 
 
-class RunHandler(MMHandler):
+class RunHandler(RunsAPIHandler):
     """One run: ``GET``; ``PATCH {name, notes, status, end_time, tags}``; ``DELETE`` (marks it
     deleted; ``POST runs/{id}/restore`` undoes it)."""
-
-    auth_resource = "jupyter_mm:runs"
 
     @tornado.web.authenticated
     @authorized
@@ -256,18 +262,16 @@ class RunHandler(MMHandler):
     @tornado.web.authenticated
     @authorized
     async def delete(self, run_id: str) -> None:
-        rid = parse_run(run_id)
-        self.send_json(await self.call_store(_set_stage, rid, True))
+        await self.send_stage(run_id, deleted=True)
 
 
-class RunRestoreHandler(MMHandler):
-    auth_resource = "jupyter_mm:runs"
+class RunRestoreHandler(RunsAPIHandler):
+    """``POST runs/{id}/restore``: a deleted run becomes active again."""
 
     @tornado.web.authenticated
     @authorized
     async def post(self, run_id: str) -> None:
-        rid = parse_run(run_id)
-        self.send_json(await self.call_store(_set_stage, rid, False))
+        await self.send_stage(run_id, deleted=False)
 
 
 def metric_value(key: Any, value: Any) -> float:
@@ -329,12 +333,10 @@ def metric_points(metrics: Any, now: int) -> list[tuple[str, float, int, int]]:
     return points
 
 
-class BatchHandler(MMHandler):
+class BatchHandler(RunsAPIHandler):
     """What the batch writes of a run (``log-batch``, ``end``) share: a body that may be as
     large as :data:`MAX_BATCH_JSON_BYTES`, whose points, tags and ``batch_id`` are read by
     :func:`batch_fields`."""
-
-    auth_resource = "jupyter_mm:runs"
 
     def batch_body(self, allowed: Iterable[str]) -> dict[str, Any]:
         """The request's JSON object, with only the ``allowed`` fields."""
@@ -400,11 +402,9 @@ class EndRunHandler(BatchHandler):
         self.send_json(await self.call_store(write))
 
 
-class HeartbeatHandler(MMHandler):
+class HeartbeatHandler(RunsAPIHandler):
     """``POST runs/{id}/heartbeat``: the writer of a RUNNING run is alive (a run whose heartbeat
     is over a minute old is shown KILLED)."""
-
-    auth_resource = "jupyter_mm:runs"
 
     @tornado.web.authenticated
     @authorized
@@ -414,10 +414,8 @@ class HeartbeatHandler(MMHandler):
         self.send_json({"run_id": rid})
 
 
-class RunTagHandler(MMHandler):
+class RunTagHandler(RunsAPIHandler):
     """``DELETE runs/{id}/tags/{key}``."""
-
-    auth_resource = "jupyter_mm:runs"
 
     @tornado.web.authenticated
     @authorized
@@ -482,12 +480,10 @@ class DatasetsHandler(MMHandler):
         self.send_json({"run_id": rid, "dataset": dataset_json(dataset)}, status=201)
 
 
-class RunModelsHandler(MMHandler):
+class RunModelsHandler(RunsAPIHandler):
     """``GET runs/{id}/models``: the models the run holds, both kinds (``mm.log_model``'s and
     the ``mlflow`` client's logged models), each with the ``source`` that registers it, and the
     model versions registered from the run, newest first."""
-
-    auth_resource = "jupyter_mm:runs"
 
     @tornado.web.authenticated
     @authorized

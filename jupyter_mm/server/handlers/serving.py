@@ -14,20 +14,21 @@ from ..serve import served_models
 from .base import MMHandler
 
 
-class ServeHandler(MMHandler):
-    """``GET``: every served model. ``POST {"model_uri", "name"?, "trust"?}``: serve it (201),
-    or 200 with what already serves that URI under that name."""
+class ServeAPIHandler(MMHandler):
+    """Base of the ``serve`` routes (a served model's address is under ``self.base_url``)."""
 
     auth_resource = "jupyter_mm:serve"
 
-    def _base_url(self) -> str:
-        return str(self.settings.get("base_url", "/"))
+
+class ServeHandler(ServeAPIHandler):
+    """``GET``: every served model. ``POST {"model_uri", "name"?, "trust"?}``: serve it (201),
+    or 200 with what already serves that URI under that name."""
 
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
         registry = served_models(self)
-        base = self._base_url()
+        base = self.base_url
         self.send_json({"served": [s.describe(base) for s in registry.by_name.values()]})
 
     @tornado.web.authenticated
@@ -43,13 +44,11 @@ class ServeHandler(MMHandler):
         served, started = await served_models(self).start(
             body.get("model_uri"), body.get("name"), trust
         )
-        self.send_json(served.describe(self._base_url()), status=201 if started else 200)
+        self.send_json(served.describe(self.base_url), status=201 if started else 200)
 
 
-class ServedHandler(MMHandler):
+class ServedHandler(ServeAPIHandler):
     """``GET``: one served model. ``DELETE``: stop serving it."""
-
-    auth_resource = "jupyter_mm:serve"
 
     @tornado.web.authenticated
     @authorized
@@ -57,7 +56,7 @@ class ServedHandler(MMHandler):
         served = served_models(self).get(name)
         if served is None:
             raise NotFound(f"no model is served as {name!r}")
-        self.send_json(served.describe(str(self.settings.get("base_url", "/"))))
+        self.send_json(served.describe(self.base_url))
 
     @tornado.web.authenticated
     @authorized

@@ -174,10 +174,14 @@ def load_best_snapshot(store: Store, run_id: str) -> dict[str, Any]:
     }
 
 
-class SnapshotHandler(MMHandler):
-    """A run's notebook snapshots: POST one from the frontend, GET the best one."""
+class SnapshotsAPIHandler(MMHandler):
+    """Base of the notebook snapshot routes of a run."""
 
     auth_resource = "jupyter_mm:snapshots"
+
+
+class SnapshotHandler(SnapshotsAPIHandler):
+    """A run's notebook snapshots: POST one from the frontend, GET the best one."""
 
     @tornado.web.authenticated
     @authorized
@@ -209,11 +213,9 @@ class SnapshotHandler(MMHandler):
         self.finish(reply)
 
 
-class SnapshotDiffHandler(MMHandler):
+class SnapshotDiffHandler(SnapshotsAPIHandler):
     """An nbdime diff between two runs' notebook snapshots:
     ``GET runs/{run_id}/snapshot/diff?other=<run id>&parts=sources,outputs,metadata``."""
-
-    auth_resource = "jupyter_mm:snapshots"
 
     @tornado.web.authenticated
     @authorized

@@ -17,7 +17,7 @@ from jupyter_server.auth.decorator import authorized
 
 from ...errors import InvalidInput
 from .base import WEBHOOKS_ALLOW_PRIVATE_SETTING, MMHandler
-from .common import int_arg, json_object, string_field
+from .common import int_arg, json_object, optional_arg, string_field
 
 if TYPE_CHECKING:
     from ...core.store import Store
@@ -48,7 +48,7 @@ class WebhooksHandler(WebhookHandlerBase):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
-        model = self.get_query_argument("model", None) or None
+        model = optional_arg(self, "model")
         hooks = await self.call_store(lambda store: store.list_webhooks(model))
         self.send_json({"webhooks": [h.to_json() for h in hooks]})
 
@@ -115,7 +115,7 @@ class WebhookDeliveriesHandler(WebhookHandlerBase):
     @authorized
     async def get(self, webhook_id: str) -> None:
         limit = int_arg(self, "limit", 1, 1000) or 100
-        status = self.get_query_argument("status", None) or None
+        status = optional_arg(self, "status")
         found = await self.call_store(
             lambda store: store.webhook_deliveries(webhook_id, limit=limit, status=status)
         )
