@@ -49,8 +49,11 @@ def token_digest(token: str) -> str:
 
 
 def new_token() -> str:
-    """A fresh random token (256 bits, URL-safe)."""
-    return secrets.token_urlsafe(32)
+    """A fresh random token (256 bits, URL-safe). Never one starting with "-": a command line
+    (``--token TOKEN``) would read that as an option."""
+    while (token := secrets.token_urlsafe(32)).startswith("-"):
+        pass
+    return token
 
 
 def check_username(name: Any, where: str) -> str:

@@ -15,7 +15,7 @@ import requests
 
 from jupyter_mm.errors import InvalidInput, UntrustedModel
 from jupyter_mm.serving.config import ModelSpec, ServeConfig
-from jupyter_mm.serving.users import token_digest
+from jupyter_mm.serving.users import new_token, token_digest
 
 from .support import PROBE, Models, ServerThread, credit_store, serving
 
@@ -121,3 +121,15 @@ def test_the_cli_refuses_an_untrusted_model(models: Models) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert "trust" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_new_token_can_follow_an_option_on_a_command_line() -> None:
+    """One URL-safe token in 64 used to start with "-", which ``--token TOKEN`` reads as an
+    option (argparse: "expected one argument")."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--token")
+    tokens = [new_token() for _ in range(2000)]
+    assert len(set(tokens)) == len(tokens)
+    assert all(parser.parse_args(["--token", t]).token == t for t in tokens)
