@@ -34,6 +34,7 @@ from jupyter_mm.client.remote.store import RemoteStore
 from jupyter_mm.core.registry import AuditEntry, ModelVersion, Policy, RegisteredModel
 from jupyter_mm.core.registry.lineage import lineage as store_lineage
 from jupyter_mm.core.store import Store
+from jupyter_mm.core.webhooks import WebhookChange
 from jupyter_mm.errors import (
     AlreadyExists,
     InvalidInput,
@@ -651,7 +652,7 @@ def test_webhooks_through_the_server(team: Team, as_user: AsUser) -> None:
     from tests.support.webhook_receiver import receiver
 
     model = f"credit-{uuid.uuid4().hex[:8]}"
-    as_user("alice")
+    remote = as_user("alice")
     with receiver(secret="team-secret") as rec:
         hook = mm.create_webhook(
             "ci", rec.url, ["registered_model.created", "approval.requested"],
@@ -674,6 +675,10 @@ def test_webhooks_through_the_server(team: Team, as_user: AsUser) -> None:
         "succeeded",
     )
     assert d.attempt_log[0].response_status == 200
+    changed = remote.update_webhook(hook.webhook_id, WebhookChange(description="CI", secret=""))
+    assert (changed.description, changed.has_secret, changed.status) == ("CI", False, "ACTIVE")
+    with pytest.raises(InvalidInput, match="not yet through a tracking server"):
+        remote.update_webhook(hook.webhook_id, WebhookChange(airflow_auth=None))
     with pytest.raises(InvalidInput, match="unknown webhook event"):
         mm.create_webhook("bad", rec.url, ["model.renamed"])
     with pytest.raises(InvalidInput, match="not yet through a tracking server"):

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from jupyter_mm.core.store import Store
+from jupyter_mm.core.webhooks import WebhookChange
 from jupyter_mm.core.webhooks import events as wev
 from jupyter_mm.errors import InvalidInput, NotFound
 
@@ -49,7 +50,9 @@ def test_create_read_update_delete_is_audited_and_hides_the_secret(hook_store: S
     assert hook.has_secret and hook.model is None and hook.status == "ACTIVE"
     assert st.get_webhook(hook.webhook_id) == hook
     assert [h.webhook_id for h in st.list_webhooks()] == [hook.webhook_id]
-    changed = st.update_webhook(hook.webhook_id, actor="bob", status="DISABLED", secret="")
+    changed = st.update_webhook(
+        hook.webhook_id, WebhookChange(status="DISABLED", secret=""), actor="bob"
+    )
     assert (changed.status, changed.has_secret) == ("DISABLED", False)
     st.delete_webhook(hook.webhook_id, actor="carol")
     with pytest.raises(NotFound):
@@ -129,17 +132,21 @@ def test_airflow_credentials_are_never_read_back_nor_audited(hook_store: Store) 
     assert hook.target == {"kind": "airflow", "dag_id": "retrain_credit", "auth": "password"}
     assert not hook.has_secret and "pw-topsecret" not in json.dumps(hook.to_json())
     changed = st.update_webhook(
-        hook.webhook_id, actor="bob", airflow_dag="retrain_all", airflow_auth={"token": "tok-9"}
+        hook.webhook_id,
+        WebhookChange(airflow_dag="retrain_all", airflow_auth={"token": "tok-9"}),
+        actor="bob",
     )
     assert changed.target == {"kind": "airflow", "dag_id": "retrain_all", "auth": "token"}
-    assert st.update_webhook(hook.webhook_id, actor="bob", airflow_auth=None).target == {
-        "kind": "airflow", "dag_id": "retrain_all", "auth": None}  # fmt: skip
+    no_auth = st.update_webhook(hook.webhook_id, WebhookChange(airflow_auth=None), actor="bob")
+    assert no_auth.target == {"kind": "airflow", "dag_id": "retrain_all", "auth": None}
     with pytest.raises(InvalidInput, match="signing secret is for HTTP"):
-        st.update_webhook(hook.webhook_id, actor="bob", secret="s")
+        st.update_webhook(hook.webhook_id, WebhookChange(secret="s"), actor="bob")
     plain = st.create_webhook("http", URL, ["monitor.drift_detected"], actor="alice")
     assert plain.target is None and plain.to_json()["target"] is None
     with pytest.raises(InvalidInput, match="posts to an HTTP receiver"):
-        st.update_webhook(plain.webhook_id, actor="bob", airflow_dag="retrain_credit")
+        st.update_webhook(
+            plain.webhook_id, WebhookChange(airflow_dag="retrain_credit"), actor="bob"
+        )
     trail = "".join(st.iter_audit_jsonl())
     assert "pw-topsecret" not in trail and "tok-9" not in trail and "retrain_all" in trail
     assert [e.action for e in st.audit_log()] == [
@@ -154,10 +161,11 @@ def test_private_targets_need_an_administrators_permission(
     hook = hook_store.create_webhook(
         "local", "http://127.0.0.1:9/h", ["model_version.created"], actor="a", allow_private=True
     )
+    to_localhost = WebhookChange(url="http://localhost:9/other")
     with pytest.raises(InvalidInput, match="not a public address"):
-        hook_store.update_webhook(hook.webhook_id, actor="a", url="http://localhost:9/other")
+        hook_store.update_webhook(hook.webhook_id, to_localhost, actor="a")
     monkeypatch.setenv("MM_WEBHOOK_ALLOW_PRIVATE", "1")
-    hook_store.update_webhook(hook.webhook_id, actor="a", url="http://localhost:9/other")
+    hook_store.update_webhook(hook.webhook_id, to_localhost, actor="a")
 
 
 def test_registry_changes_queue_mlflows_payloads(hook_store: Store) -> None:

@@ -8,7 +8,14 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from ...core.webhooks.entities import DeliveryAttempt, Webhook, WebhookDelivery
+from ...core.webhooks.entities import (
+    UNCHANGED,
+    DeliveryAttempt,
+    Webhook,
+    WebhookChange,
+    WebhookDelivery,
+)
+from ...errors import InvalidInput
 from .registry import RegistryRequests, item_path
 
 
@@ -74,25 +81,25 @@ class RemoteWebhooksMixin(RegistryRequests):
     def update_webhook(
         self,
         webhook_id: str,
+        change: WebhookChange,
         *,
         actor: str = "",
-        name: str | None = None,
-        url: str | None = None,
-        events: Iterable[str] | None = None,
-        description: str | None = None,
-        secret: str | None = None,
-        status: str | None = None,
         allow_private: bool | None = None,
     ) -> Webhook:
+        if change.airflow_dag is not None or change.airflow_auth is not UNCHANGED:
+            raise InvalidInput(
+                "Airflow webhooks are changed over the store itself (MM_TRACKING_URI a "
+                "directory or database URL), not yet through a tracking server"
+            )
         body = {
             k: v
             for k, v in (
-                ("name", name),
-                ("url", url),
-                ("events", None if events is None else list(events)),
-                ("description", description),
-                ("secret", secret),
-                ("status", status),
+                ("name", change.name),
+                ("url", change.url),
+                ("events", None if change.events is None else list(change.events)),
+                ("description", change.description),
+                ("secret", change.secret),
+                ("status", change.status),
             )
             if v is not None
         }

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
         PolicyChange,
         RegisteredModel,
     )
-    from ..webhooks import Webhook, WebhookDelivery
+    from ..webhooks import Webhook, WebhookChange, WebhookDelivery
     from .base import MetricPoint
     from .jobs import Job
 
@@ -384,14 +384,9 @@ class TrackingStore(Protocol):
     def update_webhook(
         self,
         webhook_id: str,
+        change: WebhookChange,
         *,
         actor: str,
-        name: str | None = None,
-        url: str | None = None,
-        events: Iterable[str] | None = None,
-        description: str | None = None,
-        secret: str | None = None,
-        status: str | None = None,
         allow_private: bool | None = None,
     ) -> Webhook: ...
 

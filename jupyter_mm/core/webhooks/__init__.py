@@ -7,9 +7,11 @@ from .entities import (
     FAILED,
     PENDING,
     SUCCEEDED,
+    UNCHANGED,
     DeliveryAttempt,
     TestResult,
     Webhook,
+    WebhookChange,
     WebhookDelivery,
 )
 from .store import DueDelivery, WebhooksMixin
@@ -20,10 +22,12 @@ __all__ = [
     "FAILED",
     "PENDING",
     "SUCCEEDED",
+    "UNCHANGED",
     "DeliveryAttempt",
     "DueDelivery",
     "TestResult",
     "Webhook",
+    "WebhookChange",
     "WebhookDelivery",
     "WebhooksMixin",
 ]

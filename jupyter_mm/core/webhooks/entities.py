@@ -4,12 +4,17 @@ whether deliveries are signed; ``target`` is an orchestrator target without its 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 ACTIVE, DISABLED = "ACTIVE", "DISABLED"
 STATUSES = (ACTIVE, DISABLED)
 PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
+
+#: :attr:`WebhookChange.airflow_auth`'s default: the credentials stay as they are (``None``
+#: removes them).
+UNCHANGED: Any = object()
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,27 @@ class Webhook:
             "last_update_time": self.last_update_time,
             "target": None if self.target is None else dict(self.target),
         }
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookChange:
+    """What ``update_webhook`` changes in a :class:`Webhook`: the fields given replace the
+    webhook's, those left ``None`` keep theirs (``secret=""`` stops signing). An Airflow
+    webhook's ``airflow_dag`` and ``airflow_auth`` can change too; ``airflow_auth`` left
+    :data:`UNCHANGED` keeps the credentials, ``None`` removes them.
+
+    One value from the REST handlers down to the store, local or remote, which check it
+    before writing or sending it.
+    """
+
+    name: str | None = None
+    url: str | None = None
+    events: Sequence[str] | None = None
+    description: str | None = None
+    secret: str | None = None
+    status: str | None = None
+    airflow_dag: str | None = None
+    airflow_auth: Any = UNCHANGED
 
 
 @dataclass(frozen=True)

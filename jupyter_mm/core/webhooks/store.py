@@ -31,8 +31,10 @@ from .entities import (
     PENDING,
     STATUSES,
     SUCCEEDED,
+    UNCHANGED,
     DeliveryAttempt,
     Webhook,
+    WebhookChange,
     WebhookDelivery,
 )
 
@@ -90,10 +92,6 @@ def _secret(value: Any) -> str | None:
     if not isinstance(value, str) or len(value) > MAX_SECRET_LENGTH:
         raise InvalidInput(f"a webhook secret must be a string of at most {MAX_SECRET_LENGTH}")
     return value
-
-
-#: ``update_webhook(airflow_auth=...)``'s default: the credentials stay as they are.
-UNCHANGED: Any = object()
 
 
 def _target(airflow_dag: Any, airflow_auth: Any, secret: str | None) -> dict[str, Any] | None:
@@ -234,37 +232,31 @@ class WebhooksMixin:
     def update_webhook(
         self,
         webhook_id: str,
+        change: WebhookChange,
         *,
         actor: str,
-        name: str | None = None,
-        url: str | None = None,
-        events: Iterable[str] | None = None,
-        description: str | None = None,
-        secret: str | None = None,
-        status: str | None = None,
         allow_private: bool | None = None,
-        airflow_dag: str | None = None,
-        airflow_auth: Any = UNCHANGED,
     ) -> Webhook:
-        """Change what is given (``secret=""`` stops signing); audited when anything changed.
-        An Airflow webhook's ``airflow_dag`` and ``airflow_auth`` (``None``: no credentials)
-        can change; a plain HTTP webhook does not become an Airflow one."""
+        """Make ``change``; audited when anything changed. A new ``url`` on a non-public
+        address is refused unless ``allow_private``; a plain HTTP webhook does not become an
+        Airflow one."""
         actor = rules.actor(actor)
         values: dict[str, Any] = {}
-        if name is not None:
-            values["name"] = _name(name)
-        if url is not None:
-            values["url"] = addresses.check_url(url)
+        if change.name is not None:
+            values["name"] = _name(change.name)
+        if change.url is not None:
+            values["url"] = addresses.check_url(change.url)
             addresses.refuse_private(values["url"], allow_private)
-        if events is not None:
-            values["events"] = json.dumps(wev.event_names(events))
-        if description is not None:
-            values["description"] = rules.description(description)
-        if secret is not None:
-            values["secret"] = _secret(secret)
-        if status is not None:
-            values["status"] = _status(status)
+        if change.events is not None:
+            values["events"] = json.dumps(wev.event_names(change.events))
+        if change.description is not None:
+            values["description"] = rules.description(change.description)
+        if change.secret is not None:
+            values["secret"] = _secret(change.secret)
+        if change.status is not None:
+            values["status"] = _status(change.status)
 
+        airflow_dag, airflow_auth = change.airflow_dag, change.airflow_auth
         if airflow_dag is not None:
             airflow_dag = targets.dag_id(airflow_dag)
         if airflow_auth is not UNCHANGED:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 
+from ...core.webhooks import WebhookChange
 from ...errors import InvalidInput
 from .base import WEBHOOKS_ALLOW_PRIVATE_SETTING, MMHandler
 from .common import int_arg, json_object, optional_arg, string_field
@@ -87,20 +88,20 @@ class WebhookHandler(WebhookHandlerBase):
         body = json_object(self, tuple(f for f in FIELDS if f != "model"))
         actor, allow_private = self.actor, self.allow_private
 
-        def change(store: Store) -> dict[str, Any]:
-            return store.update_webhook(
-                webhook_id,
-                actor=actor,
+        def update(store: Store) -> dict[str, Any]:
+            change = WebhookChange(
                 name=string_field(body, "name"),
                 url=string_field(body, "url"),
                 events=_events(body, required=False),
                 description=string_field(body, "description"),
                 secret=string_field(body, "secret"),
                 status=string_field(body, "status"),
-                allow_private=allow_private,
+            )
+            return store.update_webhook(
+                webhook_id, change, actor=actor, allow_private=allow_private
             ).to_json()
 
-        self.send_json(await self.call_store(change))
+        self.send_json(await self.call_store(update))
 
     @tornado.web.authenticated
     @authorized

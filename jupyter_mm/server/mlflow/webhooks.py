@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ...core.webhooks import WebhookChange
 from ...core.webhooks.events import MLFLOW_EVENTS
 from ...errors import InvalidInput, NotFound
 from .wire import Request, invalid, missing, paged
@@ -101,17 +102,15 @@ def update(
     if events is not None:  # keep the webhook's own events; MLflow names only its own
         own = [e for e in store.get_webhook(webhook_id).events if e not in MLFLOW_EVENTS]
         events = events + own
-    hook = store.update_webhook(
-        webhook_id,
-        actor=actor,
+    change = WebhookChange(
         name=req.text("name"),
         url=req.text("url"),
         events=events,
         description=req.text("description") if req.raw("description") is not None else None,
         secret=req.raw("secret") if isinstance(req.raw("secret"), str) else None,
         status=req.text("status"),
-        allow_private=allow_private,
     )
+    hook = store.update_webhook(webhook_id, change, actor=actor, allow_private=allow_private)
     return {"webhook": webhook_json(hook)}
 
 
