@@ -403,34 +403,41 @@ class Window:
         return drift(self.profile, current, self.preset, self.thresholds, scores=scores)
 
 
-def read_drift_window(
-    name: str,
-    version: int | str | None = None,
-    window: Any = "7d",
-    preset: str = "bank",
-    end: Any = None,
-    *,
-    thresholds: Thresholds | None = None,
-    min_rows: int = MIN_ROWS,
-    max_rows: int = MAX_ROWS,
-    with_ts: bool = False,
-) -> Window:
+@dataclass(frozen=True, kw_only=True)
+class DriftRequest:
+    """What a drift comparison is asked: ``mm.drift``'s and ``mm.drift_report``'s arguments as
+    one value, so the public functions keep their signatures (help, tab completion) and pass
+    this on to :func:`read_drift_window` and ``report.report_data`` rather than the list again.
+    Built unchecked: :func:`read_drift_window` validates it."""
+
+    name: str
+    version: int | str | None = None
+    window: Any = "7d"
+    preset: str = "bank"
+    end: Any = None
+    thresholds: Thresholds | None = None
+    min_rows: int = MIN_ROWS
+    max_rows: int = MAX_ROWS
+
+
+def read_drift_window(request: DriftRequest, *, with_ts: bool = False) -> Window:
     """Validate a drift request and read its window of the log (what :func:`drift` and
     ``mm.drift_report`` compare); ``with_ts`` also reads the rows' scoring times."""
     from .presets import check_preset, check_thresholds, merge_thresholds
     from .references import drift_thresholds, reference_profile
 
-    check_preset(preset)
-    if isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 1:
-        raise InvalidInput(f"min_rows must be a positive whole number, got {min_rows!r}")
+    r = request
+    check_preset(r.preset)
+    if isinstance(r.min_rows, bool) or not isinstance(r.min_rows, int) or r.min_rows < 1:
+        raise InvalidInput(f"min_rows must be a positive whole number, got {r.min_rows!r}")
     store = _store()
-    v = _version(store, name, version)
-    profile = reference_profile(name, v)
-    start, stop = window_bounds(window, end)
-    merged = merge_thresholds(drift_thresholds(name), thresholds)
+    v = _version(store, r.name, r.version)
+    profile = reference_profile(r.name, v)
+    start, stop = window_bounds(r.window, r.end)
+    merged = merge_thresholds(drift_thresholds(r.name), r.thresholds)
     check_thresholds(merged, list(profile.features))
-    return scan_drift_window(store, name, v, profile, start, stop, preset=preset,
-                             thresholds=merged, min_rows=min_rows, max_rows=max_rows,
+    return scan_drift_window(store, r.name, v, profile, start, stop, preset=r.preset,
+                             thresholds=merged, min_rows=r.min_rows, max_rows=r.max_rows,
                              with_ts=with_ts)  # fmt: skip
 
 
@@ -513,8 +520,9 @@ def drift(
     import numpy as np
     import pandas as pd
 
-    w = read_drift_window(name, version, window, preset, end, thresholds=thresholds,
-                          min_rows=min_rows, max_rows=max_rows)  # fmt: skip
+    w = read_drift_window(DriftRequest(name=name, version=version, window=window, preset=preset,
+                                       end=end, thresholds=thresholds, min_rows=min_rows,
+                                       max_rows=max_rows))  # fmt: skip
     if w.current is None:
         rows = [{"feature": f, "method": None, "statistic": np.nan, "threshold": np.nan,
                  "band": "too few rows", "drifted": False, "n_reference": w.profile.rows,

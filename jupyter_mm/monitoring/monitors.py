@@ -24,7 +24,7 @@ import json
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, NotFound
@@ -153,47 +153,30 @@ def check(monitor: Monitor) -> Monitor:
 
 
 def define(
-    store: TrackingStore,
-    name: str,
-    *,
-    alias: str = "champion",
-    window: str = "1d",
-    every: str = "1h",
-    preset: str = "bank",
-    thresholds: Thresholds | None = None,
-    min_rows: int = DEFAULT_MIN_ROWS,
-    id: str | None = None,
-    actor: str = "",
-    comment: str = "",
-    performance: dict[str, Any] | None = None,
+    store: TrackingStore, monitor: Monitor, *, actor: str = "", comment: str = ""
 ) -> Monitor:
-    """Store (or replace) a monitor of model ``name`` as the audited model tag ``mm.monitor.<id>``
-    (``id`` defaults to the alias). Validated first: a bad definition writes nothing."""
+    """Store (or replace) ``monitor`` as the audited model tag ``mm.monitor.<id>`` of its model,
+    normalised (thresholds as a dict, the performance rule's defaults filled in). Validated
+    first: a bad definition writes nothing."""
     from ..core import limits
     from .performance_rule import check_rule
     from .presets import check_thresholds
 
     monitor = check(
-        Monitor(
-            model=name,
-            id=alias if id is None else id,
-            alias=alias,
-            window=window,
-            every=every,
-            preset=preset,
-            thresholds=check_thresholds(thresholds) if thresholds else {},
-            min_rows=min_rows,
-            performance=check_rule(performance),
+        replace(
+            monitor,
+            thresholds=check_thresholds(monitor.thresholds or None),
+            performance=check_rule(monitor.performance),
         )
     )
-    store.get_registered_model(name)  # NotFound before anything is written
+    store.get_registered_model(monitor.model)  # NotFound before anything is written
     value = monitor.to_json()
     if len(value) > limits.MAX_TAG_VALUE_LENGTH:
         raise InvalidInput(
             f"the monitor is {len(value)} characters as JSON; at most "
             f"{limits.MAX_TAG_VALUE_LENGTH} fit a model tag (fewer per-feature thresholds)"
         )
-    store.set_registered_model_tag(name, monitor.tag, value, actor=actor, comment=comment)
+    store.set_registered_model_tag(monitor.model, monitor.tag, value, actor=actor, comment=comment)
     return monitor
 
 
@@ -503,12 +486,22 @@ def monitor(
     (``mm.log_labels``), else estimated from the scores if the reference showed them calibrated
     (never presented as a measurement), else unknown with the reason. Stored (and replaced, by
     ``id``, default the alias) as an audited model tag."""
+    from .presets import check_thresholds
     from .references import _actor, _store
 
     store = _store()
-    return define(store, name, alias=alias, window=window, every=every, preset=preset,
-                  thresholds=thresholds, min_rows=min_rows, id=id, actor=_actor(store),
-                  comment=comment, performance=performance)  # fmt: skip
+    definition = Monitor(
+        model=name,
+        id=alias if id is None else id,
+        alias=alias,
+        window=window,
+        every=every,
+        preset=preset,
+        thresholds=check_thresholds(thresholds or None),  # the dict a Monitor holds
+        min_rows=min_rows,
+        performance=performance,
+    )
+    return define(store, definition, actor=_actor(store), comment=comment)
 
 
 def monitors(name: str | None = None) -> list[Monitor]:

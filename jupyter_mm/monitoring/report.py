@@ -22,12 +22,11 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
-from .current import MAX_ROWS, MIN_ROWS, Window, read_drift_window
+from .current import DriftRequest, Window, read_drift_window
 
 if TYPE_CHECKING:
     from ..core.entities import Run
     from ..core.store import TrackingStore
-    from .presets import Thresholds
 
 #: Periods a window is split into at most (each is one full comparison).
 MAX_PERIODS = 100
@@ -68,32 +67,21 @@ def check_periods(periods: Any) -> int:
     return periods
 
 
-def report_data(
-    name: str,
-    version: int | str | None = None,
-    window: Any = "1d",
-    preset: str = "bank",
-    *,
-    end: Any = None,
-    thresholds: Thresholds | None = None,
-    periods: int = 6,
-    min_rows: int = MIN_ROWS,
-    max_rows: int = MAX_ROWS,
-) -> dict[str, Any]:
-    """The report of ``mm.drift(name, version, window, preset, end, thresholds=...)`` as JSON:
+def report_data(request: DriftRequest, periods: int = 6) -> dict[str, Any]:
+    """The report of ``request`` (what ``mm.drift`` compares, split into ``periods``) as JSON:
     ``{model, version, preset, window_start, window_end, rows, compared, min_rows, status,
     drifted, share, notes, verdicts: [{...Verdict fields, bins: {labels, edges, reference,
     current, reference_counts, current_counts} | None, bins_source}], periods: {starts, ends,
     rows, series: {feature: {method, threshold, warning, statistic: [...], p_value: [...],
     band: [...]}}}}``.
     Below ``min_rows`` rows the status is ``too_few_rows`` and no verdict is given."""
+    name = request.name
     if not isinstance(name, str) or not name:
         raise InvalidInput(f"name must be a model's name, got {name!r}")
     periods = check_periods(periods)
-    w = read_drift_window(name, version, window, preset, end, thresholds=thresholds,
-                          min_rows=min_rows, max_rows=max_rows, with_ts=True)  # fmt: skip
+    w = read_drift_window(request, with_ts=True)
     out: dict[str, Any] = {
-        "model": name, "version": int(w.version), "preset": preset,
+        "model": name, "version": int(w.version), "preset": w.preset,
         "window_start": _iso(w.start), "window_end": _iso(w.stop), "rows": w.total,
         "compared": w.compared, "min_rows": w.min_rows, "periods": _bounds(w, periods),
     }  # fmt: skip

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import traitlets
 
 from ..errors import InvalidInput
-from ..monitoring.current import MAX_ROWS, MIN_ROWS
+from ..monitoring.current import MAX_ROWS, MIN_ROWS, DriftRequest
 from .compare_figures import plotly_js
 from .drift_figures import STATIC_MODES, figures, headline, static_html
 from .widget_base import HAVE_WIDGETS, NotebookWidget, widget_module
@@ -112,6 +112,7 @@ def drift_report(
 
     _check_static(static)  # before the log is read
     check_periods(periods)
-    data = report_data(name, version, window, preset, end=end, thresholds=thresholds,
-                       periods=periods, min_rows=min_rows, max_rows=max_rows)  # fmt: skip
+    request = DriftRequest(name=name, version=version, window=window, preset=preset, end=end,
+                           thresholds=thresholds, min_rows=min_rows, max_rows=max_rows)  # fmt: skip
+    data = report_data(request, periods)
     return DriftReport(data, static=static)

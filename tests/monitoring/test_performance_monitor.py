@@ -5,6 +5,7 @@ scores are not calibrated; ``performance_crossed`` once per crossing into degrad
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from tests.monitoring.monitor_data import calibrated_scores as _scores
 from tests.monitoring.monitor_data import log_scored as _log
 
 RULE = {"metric": "auc", "min": 0.7}
+PLAIN = mon.Monitor(model="credit", id="champion", window="1h", min_rows=100)
 
 
 @pytest.fixture
@@ -30,7 +32,7 @@ def store(mm_uri: str) -> Store:
 
 
 def _define(store: Store, rule: dict[str, object] = RULE) -> mon.Monitor:
-    return mon.define(store, "credit", window="1h", min_rows=100, performance=rule, actor="ana")
+    return mon.define(store, replace(PLAIN, performance=rule), actor="ana")
 
 
 def test_reference_labels_keep_its_performance_and_calibration() -> None:
@@ -149,7 +151,7 @@ def test_bad_rules_are_refused_and_write_nothing(store: Store) -> None:
 
 def test_drift_only_monitors_keep_their_tag_and_older_tags_still_read(store: Store) -> None:
     labelled_model(store)
-    plain = mon.define(store, "credit", window="1h", min_rows=100, actor="ana")
+    plain = mon.define(store, PLAIN, actor="ana")
     assert "performance" not in json.loads(plain.to_json())
     old = json.dumps({"alias": "champion", "window": "1h", "every": "1h", "preset": "bank",
                       "thresholds": {}, "min_rows": 100})  # fmt: skip

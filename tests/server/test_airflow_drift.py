@@ -72,7 +72,8 @@ async def test_a_drift_detected_by_the_server_starts_an_airflow_dag_run(
     )  # fmt: skip
     scored_model(store)
     log_predictions(store, time.time() - 60, 500)  # like the reference
-    m = mon.define(store, "credit", window="1h", every="0.3s", min_rows=100, actor="ana")
+    watch = mon.Monitor(model="credit", id="champion", window="1h", every="0.3s", min_rows=100)
+    m = mon.define(store, watch, actor="ana")
     monitor_run = m.run_id(1)
 
     def status() -> str | None:

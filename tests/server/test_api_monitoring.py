@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from .test_openapi import SPEC_PATH, Contract
 ALICE = "alice-token-0123456789"
 CAROL = "carol-token-0123456789"
 TEMPLATE = "/registry/models/{name}/monitoring"
+_MONITOR = mon.Monitor(model="credit", id="champion", window="1h", every="1h", min_rows=200)
 
 
 class NoRegistryForCarol(Authorizer):
@@ -94,7 +96,7 @@ async def test_monitoring_per_version_history_and_refusals(
         (2, "no-data", None), (1, "no-data", None),
     ]  # fmt: skip
 
-    m = mon.define(store, "credit", window="1h", every="1h", min_rows=200, actor="ana")
+    m = mon.define(store, _MONITOR, actor="ana")
     log_predictions(store, T0 + 60, 1000)
     log_predictions(store, T0 + 3600 + 60, 1000, shift=1.0, seed=2)
     mon.evaluate(store, m, T0 + 3000)  # ok
@@ -201,7 +203,7 @@ async def test_version_report_latest_evaluation_bins_and_series(
         200, {"name": "credit", "version": 1, "report": None, "evaluations": None, "series": None},
     )  # fmt: skip
 
-    m = mon.define(store, "credit", window="1h", every="1h", min_rows=200, actor="ana")
+    m = mon.define(store, _MONITOR, actor="ana")
     log(T0 + 60, 0.0, 2)
     log(T0 + 3600 + 60, 1.0, 3)
     first = mon.evaluate(store, m, T0 + 3000)
@@ -245,8 +247,8 @@ async def test_version_report_latest_evaluation_bins_and_series(
 
     # a continuous statistic (Wasserstein: over 1,000 reference rows) has no bins: the
     # reference's deciles
-    evid = mon.define(store, "credit", id="evid", window="1h", every="1h", min_rows=200,
-                      preset="evidently-compatible", actor="ana")  # fmt: skip
+    evid = mon.define(store, replace(_MONITOR, id="evid", preset="evidently-compatible"),
+                      actor="ana")  # fmt: skip
     third = mon.evaluate(store, evid, T0 + 3600 + 3300)
     code, cont = await get("1")
     report = cont["report"]

@@ -9,6 +9,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ from tests.monitoring.monitor_data import (
 )
 
 DEADLINE = 60.0
+#: The monitor the tests schedule: every 0.3s over the last hour.
+_MONITOR = mon.Monitor(model="credit", id="champion", window="1h", every="0.3s", min_rows=100)
 
 
 @pytest.fixture
@@ -84,7 +87,7 @@ async def test_a_scheduled_monitor_keeps_metrics_and_alarms_once_per_crossing(
     scored_model(store)
     now = time.time()
     log_predictions(store, now - 60, 500)  # like the reference
-    m = mon.define(store, "credit", window="1h", every="0.3s", min_rows=100, actor="ana")
+    m = mon.define(store, _MONITOR, actor="ana")
     run_id = m.run_id(1)
 
     def tags() -> dict[str, str]:
@@ -140,8 +143,8 @@ async def test_a_performance_monitor_alarms_once_per_crossing_into_degraded(
     scores, truth = calibrated_scores(500, 1.5, seed=2)
     noise = np.random.default_rng(4).integers(0, 2, scores.size)
     request = log_scored(store, time.time() - 60, scores, truth)
-    m = mon.define(store, "credit", window="1h", every="0.3s", min_rows=100, actor="ana",
-                   performance={"metric": "auc", "min": 0.7})  # fmt: skip
+    watched = replace(_MONITOR, performance={"metric": "auc", "min": 0.7})
+    m = mon.define(store, watched, actor="ana")
     run_id = m.run_id(1)
 
     def tags() -> dict[str, str]:

@@ -391,7 +391,8 @@ def test_three_processes_evaluate_a_monitor_once_per_period(replicas: Replicas) 
     try:
         scored_model(store, name="scaled")
         log_predictions(store, time.time(), 50, name="scaled")
-        m = mon.define(store, "scaled", window="1h", every="0.5s", min_rows=1, actor="ci")
+        scaled = mon.Monitor(model="scaled", id="champion", window="1h", every="0.5s", min_rows=1)
+        m = mon.define(store, scaled, actor="ci")
 
         def eight() -> Any:
             try:

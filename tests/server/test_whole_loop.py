@@ -114,7 +114,9 @@ async def test_the_whole_loop(
         with serving(models=["models:/credit@champion"], store_uri=str(mm_store_dir),
                      alias_poll_seconds=0.05, log_predictions=1.0,
                      prediction_log_uri=store.predictions_url) as server:  # fmt: skip
-            mon.define(store, "credit", window="1h", every="0.3s", min_rows=100, actor="ana")
+            watch = mon.Monitor(model="credit", id="champion", window="1h", every="0.3s",
+                                min_rows=100)  # fmt: skip
+            mon.define(store, watch, actor="ana")
             answered = await loop.run_in_executor(None, _send_shifted_traffic, server.url)
             assert answered == {"1"}
             server.state.prediction_log.flush()  # the shifted rows reach the log now
