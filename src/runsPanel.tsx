@@ -17,6 +17,7 @@ import {
   statusLabel
 } from './columns';
 import { CommandIDs } from './commandIds';
+import { useRerenderOn } from './hooks';
 import { GroupedItem, IRunGroup, formatStats, isUserTag } from './grouping';
 import { GroupByOptions } from './groupByOptions';
 import { RunsModel } from './runsModel';
@@ -434,23 +435,14 @@ export function RunsPanelView(props: {
   commands: CommandRegistry;
 }): JSX.Element {
   const { model, commands } = props;
-  const [, setVersion] = React.useState(0);
   const [draft, setDraft] = React.useState(model.filter);
   const [choosing, setChoosing] = React.useState(false);
   const [focusIndex, setFocusIndex] = React.useState(-1);
   const scrollRef = React.useRef<HTMLDivElement>(null);
   const filterRef = React.useRef<HTMLInputElement>(null);
 
-  React.useEffect(() => {
-    const onChange = () => setVersion(v => v + 1);
-    model.changed.connect(onChange);
-    const onCommands = () => setVersion(v => v + 1);
-    commands.commandChanged.connect(onCommands);
-    return () => {
-      model.changed.disconnect(onChange);
-      commands.commandChanged.disconnect(onCommands);
-    };
-  }, [model, commands]);
+  useRerenderOn(model.changed);
+  useRerenderOn(commands.commandChanged);
 
   const rows = model.rows;
   const columns = model.columns;

@@ -409,6 +409,25 @@ describe('ModelsPanel', () => {
     );
     expect(model.models).toEqual([]);
   });
+
+  it('says why the selected model could not be loaded', async () => {
+    const { api } = fakeServer(call =>
+      call.path === 'registry/models/credit-risk/versions'
+        ? { status: 500, body: { message: 'the store is unreachable' } }
+        : route(call)
+    );
+    const model = new ModelsPanelModel(api);
+    act(() =>
+      root.render(<ModelsPanelView model={model} actions={actions()} />)
+    );
+    await act(() => model.search());
+    await flush();
+    expect(model.selected).toBe('credit-risk');
+    expect(model.model).toBeNull();
+    expect(host.querySelector('[role="alert"]')?.textContent).toContain(
+      'the store is unreachable'
+    );
+  });
 });
 
 describe('VersionView', () => {

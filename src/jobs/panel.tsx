@@ -9,7 +9,8 @@ import * as React from 'react';
 import { ReactWidget } from '@jupyterlab/ui-components';
 
 import { formatUtc } from '../models/format';
-import { ErrorAlert, RunLink, useRerenderOn } from '../models/components';
+import { ErrorAlert, RunLink } from '../models/components';
+import { useRerenderOn } from '../hooks';
 import type { IJob } from '../schema';
 import { isEnded } from './api';
 import { JobsModel } from './model';

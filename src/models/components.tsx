@@ -5,7 +5,6 @@
 import * as React from 'react';
 
 import { closeIcon, ReactWidget } from '@jupyterlab/ui-components';
-import { ISignal } from '@lumino/signaling';
 
 import type { IRegistryPolicy, MonitoringStatus } from '../schema';
 import { Decision, IModelVersion } from './api';
@@ -266,21 +265,6 @@ export function SourceRun(props: {
       ) : null}
     </span>
   );
-}
-
-/**
- * Re-render the calling component whenever `signal` fires (the view models
- * here are plain objects with a `changed` signal, not React state).
- */
-export function useRerenderOn(signal: ISignal<unknown, unknown>): void {
-  const [, setTick] = React.useState(0);
-  React.useEffect(() => {
-    const update = () => setTick(t => t + 1);
-    signal.connect(update);
-    return () => {
-      signal.disconnect(update);
-    };
-  }, [signal]);
 }
 
 /**

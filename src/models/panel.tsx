@@ -29,9 +29,9 @@ import {
   ApprovalBadge,
   MonitoringBadge,
   SourceRun,
-  useRerenderOn,
   VersionDecisions
 } from './components';
+import { useRerenderOn } from '../hooks';
 import { LifecycleBadge } from './lifecycle';
 import type { IRegistryChanges } from './live';
 import type { IWebhooksApi } from './webhooks-api';
@@ -426,7 +426,10 @@ export function ModelsPanelView(props: {
                 <WebhooksSection api={webhooks} model={selected.name} />
               ) : null}
             </>
-          ) : null}
+          ) : (
+            // The selected model could not be loaded: say why.
+            <ErrorAlert message={model.selected ? model.versionsError : null} />
+          )}
         </section>
       </div>
     </div>

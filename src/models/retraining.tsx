@@ -16,13 +16,8 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { errorText } from './api';
 import { askAndSubmit, askForm } from './dialogs';
-import {
-  ActionButton,
-  RecordsTable,
-  RunLink,
-  TableHead,
-  useRerenderOn
-} from './components';
+import { ActionButton, RecordsTable, RunLink, TableHead } from './components';
+import { useRerenderOn } from '../hooks';
 import { formatUtc } from './format';
 import { valueText } from './reproducibility';
 import { IRetrainingApi, isSettled } from './retraining-api';

@@ -29,9 +29,9 @@ import {
   AliasTargets,
   ApprovalBadge,
   ErrorAlert,
-  ReloadButton,
-  useRerenderOn
+  ReloadButton
 } from './components';
+import { useRerenderOn } from '../hooks';
 import { aliasesByVersion } from './format';
 import { LifecycleBadge } from './lifecycle';
 import type { IRegistryChanges } from './live';

@@ -12,12 +12,8 @@ import * as React from 'react';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { errorText, IRegistryApi } from './api';
-import {
-  ErrorAlert,
-  RegistryViewWidget,
-  RunLink,
-  useRerenderOn
-} from './components';
+import { ErrorAlert, RegistryViewWidget, RunLink } from './components';
+import { useRerenderOn } from '../hooks';
 import { shortDigest } from './format';
 import {
   diffPairs,

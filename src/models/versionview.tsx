@@ -53,9 +53,9 @@ import {
   RunLink,
   RegistryViewWidget,
   SourceRun,
-  useRerenderOn,
   VersionDecisions
 } from './components';
+import { useRerenderOn } from '../hooks';
 import { TryIt } from './tryit-view';
 import {
   approvalActions,

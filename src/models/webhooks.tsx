@@ -16,7 +16,8 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import type { IWebhook, IWebhookDelivery, IWebhookTestResult } from '../schema';
 import { errorText } from './api';
-import { ErrorAlert, RecordsTable, useRerenderOn } from './components';
+import { ErrorAlert, RecordsTable } from './components';
+import { useRerenderOn } from '../hooks';
 import { formatUtc } from './format';
 import { IWebhooksApi, IWebhookInput, WEBHOOK_EVENTS } from './webhooks-api';
 
