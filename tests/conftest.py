@@ -21,6 +21,12 @@ settings.load_profile("jupyter-mm")
 _db_names = itertools.count()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest test first: under ``-n 2`` (CI) the Galata UI suite, about ten minutes in
+    one test, then runs beside the others instead of after them."""
+    items.sort(key=lambda item: item.nodeid.startswith("tests/ui/"), reverse=True)
+
+
 @pytest.fixture(scope="session")
 def postgres_admin_url() -> Iterator[str]:
     with postgres_server() as url:
