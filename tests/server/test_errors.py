@@ -85,3 +85,24 @@ async def test_error_details_are_data(raising_route: None, jp_fetch) -> None:
     with pytest.raises(HTTPClientError) as e:
         await jp_fetch("jupyter-mm", "api", "test-plain", "filter")
     assert set(json.loads(e.value.response.body)) == {"error_code", "message"}
+
+
+async def test_an_unavailable_store_is_logged_in_one_line_and_a_bug_with_its_traceback(
+    raising_route: None, jp_fetch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The store unreachable, full or without an artifact location is anticipated and its message
+    # says it all: one error line, no "Uncaught exception" traceback. A bug keeps its traceback.
+    with caplog.at_level("ERROR"):
+        with pytest.raises(HTTPClientError):
+            await jp_fetch("jupyter-mm", "api", "test-raise", "store")
+    store_lines = [r for r in caplog.records if "database is unreachable" in r.getMessage()]
+    assert [r.levelname for r in store_lines] == ["ERROR"]
+    assert store_lines[0].exc_info is None
+    assert "TEMPORARILY_UNAVAILABLE" in store_lines[0].getMessage()
+    assert not [r for r in caplog.records if "Uncaught exception" in r.getMessage()]
+    caplog.clear()
+    with caplog.at_level("ERROR"):
+        with pytest.raises(HTTPClientError):
+            await jp_fetch("jupyter-mm", "api", "test-raise", "bug")
+    bugs = [r for r in caplog.records if "Uncaught exception" in r.getMessage()]
+    assert len(bugs) == 1 and bugs[0].exc_info is not None

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from jupyter_server.base.handlers import APIHandler
 from tornado.web import HTTPError
 
-from ...errors import InvalidInput, MMError
+from ...errors import InvalidInput, MMError, StoreError
 from ..store_provider import StoreProvider
 
 _log = logging.getLogger(__name__)
@@ -191,6 +191,14 @@ class MMHandler(APIHandler):
             self.log.warning(
                 "%s %s: %s %s", self.request.method, self.request.path, value.code, value.message
             )
+            return
+        if isinstance(value, StoreError):
+            # Anticipated (the store unreachable, full or not configured) and said in full in
+            # the message: one line; the traceback only at debug level.
+            self.log.error(
+                "%s %s: %s %s", self.request.method, self.request.path, value.code, value.message
+            )
+            self.log.debug("%s's traceback", value.code, exc_info=(typ, value, tb))
             return
         super().log_exception(typ, value, tb)
 
