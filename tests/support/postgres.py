@@ -5,6 +5,7 @@ PostgreSQL refuses to run as root."""
 from __future__ import annotations
 
 import glob
+import itertools
 import os
 import shutil
 import socket
@@ -12,6 +13,9 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+#: Numbers the databases this process creates (each worker has its own server).
+_database_numbers = itertools.count(1)
 
 
 def _bin(name: str) -> str:
@@ -90,9 +94,15 @@ def postgres_server() -> Iterator[str]:
 
 
 def create_database(admin_url: str, name: str, template: str | None = None) -> str:
-    """A fresh database on the server (a copy of ``template`` if given); returns its URL."""
+    """A fresh database on the server (a copy of ``template`` if given), its name ``name`` plus
+    a number; returns its URL.
+
+    Always a new one: a module-scoped fixture can be set up twice in one session (a parallel
+    worker that took some of the module's tests interleaves them with other modules), and must
+    not find the first one's database in its way."""
     from sqlalchemy import create_engine, text
 
+    name = f"{name}_{next(_database_numbers)}"
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         suffix = f' TEMPLATE "{template}"' if template else ""
