@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from jupyter_events import EventLogger
@@ -50,6 +53,8 @@ class BackgroundLoop:
 
     _task: asyncio.Task[None] | None = None
     _stopping = False
+    #: The store call running in a worker thread, if any (see :meth:`in_thread`).
+    _in_flight: asyncio.Future[Any] | None = None
 
     def __init__(
         self,
@@ -69,8 +74,17 @@ class BackgroundLoop:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._loop())
 
+    async def in_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in a worker thread, as ``asyncio.to_thread``, but :meth:`stop` waits for
+        it: cancelling the loop's task does not stop the thread, which would go on reading the
+        store after the server closed it (and hold table locks a later reset waits on)."""
+        future = asyncio.ensure_future(asyncio.to_thread(fn, *args))
+        self._in_flight = future
+        return await asyncio.shield(future)
+
     async def stop(self) -> None:
-        """End the loop: cancel its task and wait until it has ended."""
+        """End the loop: cancel its task and wait until it, and the store call it had running
+        in a worker thread, have ended."""
         self._stopping = True
         task, self._task = self._task, None
         if task is not None:
@@ -79,6 +93,13 @@ class BackgroundLoop:
                 await task
             except asyncio.CancelledError:
                 pass
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is not None:
+            await asyncio.wait([in_flight])
+            if not in_flight.cancelled() and in_flight.exception() is not None:
+                self.log.debug(
+                    "jupyter-mm: the last store call before stop failed: %r", in_flight.exception()
+                )
 
     async def _loop(self) -> None:
         raise NotImplementedError
@@ -102,7 +123,7 @@ class TickLoop(BackgroundLoop):
         failing = False
         while not self._stopping:
             try:
-                result = await asyncio.to_thread(self.run_once)
+                result = await self.in_thread(self.run_once)
             except asyncio.CancelledError:
                 raise
             except Exception:  # the store is unreachable: try again next tick

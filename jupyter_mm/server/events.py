@@ -138,7 +138,7 @@ class StoreWatcher(BackgroundLoop):
         failing = False
         while not self._stopping:
             try:
-                events = await asyncio.to_thread(self.poll)
+                events = await self.in_thread(self.poll)
                 failing = False
                 self._baseline.set()
             except asyncio.CancelledError:

@@ -114,6 +114,7 @@ def create_database(admin_url: str, name: str, template: str | None = None) -> s
 def reset_database(url: str) -> None:
     """Empty every table of a migrated store and put the default experiment back."""
     from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
 
     from jupyter_mm.core import schema
 
@@ -121,12 +122,23 @@ def reset_database(url: str) -> None:
         url, poolclass=__import__("sqlalchemy.pool", fromlist=["NullPool"]).NullPool
     )
     names = ", ".join(t.name for t in schema.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        conn.execute(
-            text(
-                "INSERT INTO experiments (experiment_id, name, lifecycle_stage, creation_time, "
-                "last_update_time) VALUES (0, 'Default', 'active', 0, 0)"
-            )
-        )
-    engine.dispose()
+    try:
+        for attempt in itertools.count(1):
+            try:
+                with engine.begin() as conn:
+                    conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                    conn.execute(
+                        text(
+                            "INSERT INTO experiments (experiment_id, name, lifecycle_stage, "
+                            "creation_time, last_update_time) VALUES (0, 'Default', 'active', 0, 0)"
+                        )
+                    )
+                return
+            except OperationalError as e:
+                # A reader still finishing for the previous test (a server shutting down, a
+                # background thread) can deadlock with TRUNCATE's table locks; PostgreSQL
+                # cancels one side, and the reset goes again once the reader is done.
+                if "deadlock detected" not in str(e) or attempt == 5:
+                    raise
+    finally:
+        engine.dispose()
