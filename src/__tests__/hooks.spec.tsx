@@ -64,7 +64,7 @@ describe('useRerenderOn', () => {
     // effects in a later task. A hook connecting in `useEffect` would miss
     // this change and show 0 until the next one.
     const model = new Counter();
-    const act = (globalThis as any).IS_REACT_ACT_ENVIRONMENT;
+    const actEnvironment = (globalThis as any).IS_REACT_ACT_ENVIRONMENT;
     (globalThis as any).IS_REACT_ACT_ENVIRONMENT = false;
     try {
       const committed = new Promise<void>(resolve => {
@@ -81,15 +81,19 @@ describe('useRerenderOn', () => {
       await waitFor(() => host.textContent === '1');
       expect(host.textContent).toBe('1');
     } finally {
-      (globalThis as any).IS_REACT_ACT_ENVIRONMENT = act;
+      (globalThis as any).IS_REACT_ACT_ENVIRONMENT = actEnvironment;
     }
   });
 
   it('stops listening once unmounted', () => {
     const model = new Counter();
+    const connect = jest.spyOn(model.changed, 'connect');
+    const disconnect = jest.spyOn(model.changed, 'disconnect');
     act(() => root.render(<Shown model={model} />));
+    expect(connect).toHaveBeenCalledTimes(1);
+    expect(disconnect).not.toHaveBeenCalled();
     act(() => root.render(<span>gone</span>));
-    act(() => model.bump());
-    expect(host.textContent).toBe('gone');
+    expect(disconnect).toHaveBeenCalledTimes(1);
+    expect(disconnect.mock.calls[0][0]).toBe(connect.mock.calls[0][0]);
   });
 });
