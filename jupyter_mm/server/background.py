@@ -96,10 +96,9 @@ class BackgroundLoop:
         in_flight, self._in_flight = self._in_flight, None
         if in_flight is not None:
             await asyncio.wait([in_flight])
-            if not in_flight.cancelled() and in_flight.exception() is not None:
-                self.log.debug(
-                    "jupyter-mm: the last store call before stop failed: %r", in_flight.exception()
-                )
+            failure = None if in_flight.cancelled() else in_flight.exception()
+            if failure is not None:  # retrieved, so asyncio does not report it as never seen
+                self.log.debug("jupyter-mm: the last store call before stop failed: %r", failure)
 
     async def _loop(self) -> None:
         raise NotImplementedError

@@ -148,13 +148,13 @@ class StoreWatcher(BackgroundLoop):
                     self.log.warning("jupyter-mm events: %s", e.message)
                 failing = True
                 events = []
-                await asyncio.to_thread(self._close_conn)
+                await self.in_thread(self._close_conn)
             except Exception:
                 if not failing:
                     self.log.exception("jupyter-mm events: polling the store failed")
                 failing = True
                 events = []
-                await asyncio.to_thread(self._close_conn)
+                await self.in_thread(self._close_conn)
             for schema_id, data in events:
                 if schema_id == EVENT_SCHEMA_ID:
                     self._seq += 1

@@ -113,17 +113,17 @@ def create_database(admin_url: str, name: str, template: str | None = None) -> s
 
 def reset_database(url: str) -> None:
     """Empty every table of a migrated store and put the default experiment back."""
+    from psycopg.errors import DeadlockDetected
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import OperationalError
+    from sqlalchemy.pool import NullPool
 
     from jupyter_mm.core import schema
 
-    engine = create_engine(
-        url, poolclass=__import__("sqlalchemy.pool", fromlist=["NullPool"]).NullPool
-    )
+    engine = create_engine(url, poolclass=NullPool)
     names = ", ".join(t.name for t in schema.metadata.sorted_tables)
     try:
-        for attempt in itertools.count(1):
+        for attempt in range(1, 6):
             try:
                 with engine.begin() as conn:
                     conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
@@ -135,10 +135,10 @@ def reset_database(url: str) -> None:
                     )
                 return
             except OperationalError as e:
-                # A reader still finishing for the previous test (a server shutting down, a
-                # background thread) can deadlock with TRUNCATE's table locks; PostgreSQL
-                # cancels one side, and the reset goes again once the reader is done.
-                if "deadlock detected" not in str(e) or attempt == 5:
+                # A reader still finishing for the previous test (a server shutting down) can
+                # deadlock with TRUNCATE's table locks; PostgreSQL cancels one side, and the
+                # reset goes again once the reader is done.
+                if not isinstance(e.orig, DeadlockDetected) or attempt == 5:
                     raise
     finally:
         engine.dispose()

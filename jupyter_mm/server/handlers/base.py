@@ -186,19 +186,22 @@ class MMHandler(APIHandler):
         self.finish(json.dumps(reply))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        if isinstance(value, MMError) and value.http_status < 500:
-            # The caller's mistake: a warning without a traceback is enough.
-            self.log.warning(
-                "%s %s: %s %s", self.request.method, self.request.path, value.code, value.message
+        # Anticipated errors say it all in their message, so one line each: the caller's mistake
+        # (a warning) and the store unreachable, full or not configured (an error, its traceback
+        # kept for debug level). Only the unexpected get tornado's "Uncaught exception".
+        client_error = isinstance(value, MMError) and value.http_status < 500
+        if client_error or isinstance(value, StoreError):
+            level = logging.WARNING if client_error else logging.ERROR
+            self.log.log(
+                level,
+                "%s %s: %s %s",
+                self.request.method,
+                self.request.path,
+                value.code,
+                value.message,
             )
-            return
-        if isinstance(value, StoreError):
-            # Anticipated (the store unreachable, full or not configured) and said in full in
-            # the message: one line; the traceback only at debug level.
-            self.log.error(
-                "%s %s: %s %s", self.request.method, self.request.path, value.code, value.message
-            )
-            self.log.debug("%s's traceback", value.code, exc_info=(typ, value, tb))
+            if not client_error:
+                self.log.debug("%s's traceback", value.code, exc_info=(typ, value, tb))
             return
         super().log_exception(typ, value, tb)
 
