@@ -73,7 +73,10 @@ def test_set_reference_replaces_audited_and_defaults_to_the_evaluation_file(
     first = mm.reference_profile("credit", v.version)
     assert first.rows == 2000 and set(first.features) == {"income", "age", "region"}
     # A fresh build may fall in the next second: compare all but the creation stamp.
-    assert {**first.doc, "created": None} == {**build_profile(pd.read_csv(csv)).doc, "created": None}
+    assert {**first.doc, "created": None} == {
+        **build_profile(pd.read_csv(csv)).doc,
+        "created": None,
+    }
     assert mm.set_reference("credit", v.version) == first  # the same file, read back again
     second = mm.set_reference("credit", v.version, _data(3000, seed=5), comment="refreshed")
     assert mm.reference_profile("credit", v.version) == second
