@@ -3,6 +3,8 @@ written by the serving layer's own prediction log (shared by the monitor tests).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -90,3 +92,9 @@ def label(store: Store, request: str, labels: np.ndarray) -> None:
     """Record (or, the last recorded winning, replace) the outcomes of ``request``'s rows."""
     ids = [(request, i) for i in range(labels.size)]
     write_labels(labels_url(store.blobs.url), "credit", ids, labels)
+
+
+def undated(doc: dict[str, Any]) -> dict[str, Any]:
+    """A profile document without its creation second, which a fresh build may not share."""
+    assert isinstance(doc["created"], str)
+    return {k: v for k, v in doc.items() if k != "created"}
