@@ -2,6 +2,11 @@
 thread per process flushes every open buffer in batches, when a buffer fills and at least every
 ``FLUSH_SECONDS``, and beats each run's heartbeat; ``close`` flushes the rest in the caller.
 
+A loop that logs faster than the store writes would leave the writer further and further behind,
+and a kill would lose all it had not reached. So once the writer has been behind (a full batch
+waiting) for ``MAX_LAG_SECONDS``, the logging thread writes the queue itself: a point is stored
+within about a second and a half even then.
+
 A write that fails for a reason that can pass (an error whose ``retryable`` is true: the disk
 full, the database locked or unreachable, a tracking server's 5xx), or for a reason unknown, puts
 its points back at the front of the queue and is retried on every tick; the user is warned once
@@ -27,6 +32,10 @@ _log = logging.getLogger(__name__)
 Point = tuple[str, float, int, int]
 
 FLUSH_SECONDS = 1.0
+#: How long the writer may stay behind before the logging thread writes the queue itself.
+MAX_LAG_SECONDS = 0.5
+#: The logging thread reads the clock only every this many points while the writer is behind.
+_LAG_CHECK_MASK = 1023
 HEARTBEAT_SECONDS = 10.0
 
 
@@ -39,8 +48,11 @@ class MetricBuffer:
         max_pending: int = 1_000_000,
         name: str = "",
         on_refused: Callable[[int], None] | None = None,
+        writer: _Writer | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._write = write
+        self._clock = clock
         self._heartbeat = heartbeat
         self._last_beat = time.monotonic()
         self.batch_size = batch_size
@@ -56,7 +68,10 @@ class MetricBuffer:
         self.stalled: BaseException | None = None
         self._stalled_since = 0.0
         self._closed = False
-        _writer.register(self)
+        #: Since when a full batch has been waiting (None: the writer is keeping up).
+        self._behind_since: float | None = None
+        self._writer = writer or _writer
+        self._writer.register(self)
 
     def __len__(self) -> int:
         return len(self.queue)
@@ -68,11 +83,20 @@ class MetricBuffer:
             self.filled(len(q))
 
     def filled(self, n: int) -> None:
-        """The queue reached ``batch_size`` (callers that append to ``queue`` themselves call this)."""
-        if n >= self.max_pending and self.stalled is None:  # the writer can't keep up
-            self.flush()  # back-pressure (not while the store is failing: the user was told)
-        elif n == self.batch_size:  # wake the writer once per batch, not on every call
-            _writer.wake()
+        """The queue holds ``n >= batch_size`` points (callers that append to ``queue`` themselves
+        call this on every append): wake the writer, or write in this thread if it lags."""
+        if self.stalled is not None:  # the store is failing (the user was told): the writer retries
+            if n == self.batch_size:
+                self._writer.wake()
+            return
+        behind = self._behind_since
+        if behind is None:  # wake the writer once per batch, not on every call
+            self._behind_since = self._clock()
+            self._writer.wake()
+        elif n >= self.max_pending or (
+            not n & _LAG_CHECK_MASK and self._clock() - behind >= MAX_LAG_SECONDS
+        ):
+            self._flush_logged()  # back-pressure: the writer can't keep up
 
     def flush(self) -> None:
         with self._flush_lock:
@@ -107,6 +131,8 @@ class MetricBuffer:
             if isinstance(e, Exception):
                 self._stop(e)
             raise
+        if len(q) < self.batch_size:
+            self._behind_since = None  # caught up
         if self.stalled is not None:
             self._resume(len(batch) + len(q))
 
@@ -133,10 +159,7 @@ class MetricBuffer:
 
     def tick(self, now: float) -> None:
         """Called by the background writer: flush, and beat the heartbeat when it is due."""
-        try:
-            self.flush()
-        except Exception:  # never let the writer thread die; the user was told (_stop, refused)
-            _log.debug("flushing metric points failed", exc_info=True)
+        self._flush_logged()
         if self._heartbeat is not None and now - self._last_beat >= HEARTBEAT_SECONDS:
             self._last_beat = now
             try:
@@ -144,11 +167,19 @@ class MetricBuffer:
             except Exception:  # a missed beat is harmless; the next one will do
                 _log.debug("a heartbeat failed", exc_info=True)
 
+    def _flush_logged(self) -> None:
+        """Flush where a failure must not escape (the writer thread, or the user's logging loop):
+        the user was told already (``_stop``, refused points) and the points kept."""
+        try:
+            self.flush()
+        except Exception:
+            _log.debug("flushing metric points failed", exc_info=True)
+
     def close(self, last: Callable[[Sequence[Point]], object] | None = None) -> None:
         """Stop background flushing and write what is left; the final batch (possibly empty) goes
         to ``last`` instead of the normal writer, so a run can end in the same transaction."""
         self._closed = True
-        _writer.unregister(self)
+        self._writer.unregister(self)
         with self._flush_lock:
             while len(self.queue) > min(self.batch_size, MAX_WRITE):
                 self._write_next()

@@ -22,10 +22,11 @@ pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs PO
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 60.0
-#: The buffer flushes at least once a second (metric_buffer.FLUSH_SECONDS); a point logged this long
-#: before the kill must be stored: one interval, plus half a second for that flush to commit on a
-#: busy 2-core machine.
-DURABLE_AFTER_SECONDS = 1.5
+#: A point logged this long before the kill must be stored. The writer flushes at least once a
+#: second (metric_buffer.FLUSH_SECONDS); a loop that outruns it writes the queue itself once the
+#: writer is MAX_LAG_SECONDS behind. So: a second, plus that write committing on a busy 2-core
+#: machine (the loop below is the worst case: nothing but log_metric).
+DURABLE_AFTER_SECONDS = 2.5
 
 
 def _spawn(code: str, store_dir: Path, *args: object) -> subprocess.Popen[str]:

@@ -354,14 +354,15 @@ for (const theme of ['light', 'dark'] as const) {
       await expect(runRows(page)).toHaveCount(2);
       await expect(runPanel(page)).not.toContainText('No runs yet');
 
-      // The choice is kept in the workspace (IStateDB): reload once saved.
-      let saved = workspaceSaved(page);
+      // The choice is kept in the workspace (IStateDB): reload once it is
+      // saved (JupyterLab also saves the workspace for layout changes).
+      let saved = workspaceSaved(page, '"experimentId":"0"');
       await selectExperiment(page, 'Default');
       await saved;
       await page.reload();
       await page.sidebar.openTab(SIDEBAR);
       await expect.poll(() => pickedExperiment(page)).toBe('Default');
-      saved = workspaceSaved(page);
+      saved = workspaceSaved(page, '"experimentId":"*"');
       await runPanel(page)
         .getByRole('combobox', { name: 'Experiment' })
         .selectOption({ label: 'All experiments' });
