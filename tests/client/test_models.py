@@ -93,7 +93,6 @@ def test_log_and_load_round_trip(mm_uri: str, tmp_path: Path) -> None:
     np.testing.assert_array_equal(mm.load_model(exported).predict(X), expected)  # a local directory
 
 
-
 def test_logged_model_files_have_previewable_media_types(mm_uri: str) -> None:
     """``MLmodel`` and the environment files are stored as text, as MLflow's client uploads them
     (the run view previews them by media type); the model's binary stays binary."""
@@ -109,6 +108,7 @@ def test_logged_model_files_have_previewable_media_types(mm_uri: str) -> None:
     assert types["conda.yaml"] == "text/plain" and types["python_env.yaml"] == "text/plain"
     assert types["requirements.txt"] == "text/plain"
     assert types["model.skops"] == "application/octet-stream"
+
 
 def test_identical_models_are_stored_once(mm_uri: str, tmp_path: Path) -> None:
     from sklearn.ensemble import RandomForestClassifier
