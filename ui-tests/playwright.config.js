@@ -40,8 +40,8 @@ for (const [key, prefix] of [
     process.env[key] = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   }
 }
-// Where traces and the HTML report go (the pytest wrapper points it at a
-// temporary directory).
+// Where failure contexts, traces (MM_UI_TRACE) and the HTML report go (the
+// pytest wrapper points it at a temporary directory).
 const output = process.env.MM_UI_OUTPUT || __dirname;
 process.env.MM_UI_PORT = port;
 process.env.MM_UI_NB_PORT = nbPort;
@@ -69,7 +69,9 @@ module.exports = {
     ...baseConfig.use,
     baseURL: `http://127.0.0.1:${port}`,
     video: 'off', // needs Playwright's ffmpeg download; traces are enough
-    trace: 'retain-on-failure',
+    // Recording a trace for every test costs about a quarter of the suite's CPU, and a CI
+    // machine's traces are gone with it: MM_UI_TRACE=retain-on-failure records them locally.
+    trace: process.env.MM_UI_TRACE || 'off',
     launchOptions: {
       executablePath: process.env.MM_CHROMIUM || '/usr/bin/chromium',
       // CI runs as root, where Chromium's sandbox cannot start.

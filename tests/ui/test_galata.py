@@ -82,10 +82,12 @@ def test_galata_ui_suite(tmp_path: Path) -> None:
             "MM_UI_NB_PORT": str(notebook_port),
             "MM_UI_NB_TRACKING_URI": str(tmp_path / "nb7-store"),
             "MM_UI_NB_ROOT_DIR": str(tmp_path / "nb7-root"),
-            # Keep Playwright's output (report, traces) out of the source tree.
+            # Keep Playwright's output (report, failure contexts) out of the source tree.
             "MM_UI_OUTPUT": str(tmp_path / "results"),
         }
     )
+    if os.environ.get("MM_UI_TRACE"):  # e.g. retain-on-failure: Playwright traces (off by default)
+        env["MM_UI_TRACE"] = os.environ["MM_UI_TRACE"]
     (tmp_path / "root").mkdir()
     (tmp_path / "nb7-root").mkdir()
 
@@ -97,7 +99,7 @@ def test_galata_ui_suite(tmp_path: Path) -> None:
         lines = [line for line in result.stdout.splitlines() if not line.startswith("[WebServer]")]
         report = "\n".join(lines)[-20000:]
         pytest.fail(
-            f"Galata UI tests failed (exit {result.returncode}); traces and report in "
+            f"Galata UI tests failed (exit {result.returncode}); report and failure contexts in "
             f"{tmp_path / 'results'}:\n{report}",
             pytrace=False,
         )
