@@ -209,7 +209,8 @@ test.describe('run panel actions', () => {
         page.evaluate(() => {
           const widget = window.jupyterapp.shell.currentWidget as any;
           const model = widget?.content?.model;
-          if (!model || !widget.context) {
+          // Until its context is ready, a notebook shows one empty cell, not the file.
+          if (!model || !widget.context?.isReady) {
             return null;
           }
           return {
