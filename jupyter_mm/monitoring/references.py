@@ -79,10 +79,11 @@ def set_reference(
 ) -> ReferenceProfile:
     """Compute the reference profile of ``data`` (default: the version's logged evaluation
     dataset, when its file can be read back) and the model's ``scores`` on it, and store it with
-    the version (content-addressed, audited). Replacing a reference is audited too. ``labels``
+    the version (content-addressed, audited). Replacing a reference is audited too; the same
+    profile again is a no-op that returns the stored one. ``labels``
     (0/1 outcomes of the rows, with ``scores``) keep the reference's performance and whether its
     scores are calibrated, for performance monitors (``mm.monitor(..., performance=)``)."""
-    from .profile import build_profile
+    from .profile import ReferenceProfile, build_profile
 
     store = _store()
     if data is None:
@@ -90,8 +91,16 @@ def set_reference(
     else:
         store.get_model_version(name, version)  # NotFound before the work
     profile = build_profile(data, scores, categorical=categorical, labels=labels)
+    current = store.reference_profile(name, version)
+    if current is not None and _undated(current["profile"]) == _undated(profile.doc):
+        # the same data again changes nothing: no new blob, no audit entry, the first stamp kept
+        return ReferenceProfile.from_json(current["profile"])
     store.set_reference_profile(name, version, profile.doc, actor=_actor(store), comment=comment)
     return profile
+
+
+def _undated(doc: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k != "created"}
 
 
 def reference_profile(name: str, version: int | str) -> ReferenceProfile:

@@ -16,6 +16,7 @@ from jupyter_mm.client import backend
 from jupyter_mm.core.registry.reference import REFERENCE_TAG
 from jupyter_mm.errors import IntegrityError, InvalidInput, NotFound
 from jupyter_mm.monitoring import build_profile
+from jupyter_mm.monitoring import profile as profile_module
 from tests.monitoring.monitor_data import undated
 
 linear = pytest.importorskip("sklearn.linear_model")
@@ -62,7 +63,7 @@ def test_register_with_reference_stores_an_audited_content_addressed_profile(
 
 
 def test_set_reference_replaces_audited_and_defaults_to_the_evaluation_file(
-    mm_uri: str, tmp_path: Path
+    mm_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     valid = _data()
     csv = tmp_path / "valid.csv"
@@ -74,7 +75,9 @@ def test_set_reference_replaces_audited_and_defaults_to_the_evaluation_file(
     first = mm.reference_profile("credit", v.version)
     assert first.rows == 2000 and set(first.features) == {"income", "age", "region"}
     assert undated(first.doc) == undated(build_profile(pd.read_csv(csv)).doc)
-    assert mm.set_reference("credit", v.version) == first  # the same file, read back again
+    # the same file, read back again a day later: nothing changes, not even the stamp
+    monkeypatch.setattr(profile_module, "_now", lambda: "2099-01-01T00:00:00Z")
+    assert mm.set_reference("credit", v.version) == first
     second = mm.set_reference("credit", v.version, _data(3000, seed=5), comment="refreshed")
     assert mm.reference_profile("credit", v.version) == second
     tags = [e for e in mm.audit_log("credit") if e.action == "version.tag_set"]
