@@ -223,14 +223,17 @@ export class RunsModel implements IDisposable {
       try {
         const saved = (await this._memory.fetch()) as RunsModel.IMemory | null;
         if (saved && typeof saved === 'object') {
+          // What the user did while this loaded wins over what was saved.
+          const now = this._remembered;
           this._remembered = {
             experimentId:
-              typeof saved.experimentId === 'string'
+              now.experimentId ??
+              (typeof saved.experimentId === 'string'
                 ? saved.experimentId
-                : null,
-            columns: { ...(saved.columns ?? {}) },
-            order: { ...(saved.order ?? {}) },
-            groupBy: { ...(saved.groupBy ?? {}) }
+                : null),
+            columns: { ...(saved.columns ?? {}), ...now.columns },
+            order: { ...(saved.order ?? {}), ...now.order },
+            groupBy: { ...(saved.groupBy ?? {}), ...now.groupBy }
           };
         }
       } catch {
@@ -243,6 +246,11 @@ export class RunsModel implements IDisposable {
       wanted === RunsModel.ALL_EXPERIMENTS ||
       this._experiments.some(e => e.id === wanted);
     const newest = known ? null : await this._newestRunExperiment();
+    if (this._experimentId !== null) {
+      // The user picked an experiment (from a live update's list) while this
+      // loaded: switching now would undo their choice and their columns.
+      return;
+    }
     // An automatic choice is not remembered: the user's choice is.
     await this._showExperiment(
       RunsModel.chooseExperiment(this._experiments, wanted, newest),

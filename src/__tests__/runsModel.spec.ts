@@ -594,6 +594,40 @@ describe('RunsModel', () => {
     expect(model.rows.map(r => r.id)).toEqual([hex(2), hex(1)]);
   });
 
+  it('keeps an experiment and columns the user chose while it started', async () => {
+    const memory = memoryStore();
+    await memory.save({
+      experimentId: null,
+      columns: { '0': ['attributes.name'] },
+      order: {},
+      groupBy: {}
+    });
+    model.dispose();
+    api.runs = [
+      makeRun(1, { experiment_id: '1' }),
+      makeRun(2, { experiment_id: '0' }) // the newest run
+    ];
+    let open = () => undefined as void;
+    api.gate = new Promise<void>(resolve => (open = resolve));
+    model = new RunsModel({ api, memory });
+    const started = model.start();
+    // The picker offers both; the newest-run search waits at the gate.
+    await waitFor(model, () => model.experiments.length === 2);
+    while (!api.queries.some(q => q.experiment_ids?.length === 0)) {
+      await new Promise(resolve => setTimeout(resolve, 1));
+    }
+    const chosen = model.setExperiment('1'); // offered by a live update
+    const toggled = model.toggleColumn('metrics.loss', true);
+    open();
+    api.gate = null;
+    await Promise.all([started, chosen, toggled]);
+    expect(model.experimentId).toBe('1');
+    expect(model.columns).toContain('metrics.loss');
+    expect(model.rows.map(r => r.id)).toEqual([hex(1)]);
+    await model.setExperiment('0'); // what was saved for others still holds
+    expect(model.columns).toEqual(['attributes.name']);
+  });
+
   it('remembers only the experiment the user chose', async () => {
     const memory = memoryStore();
     model.dispose();

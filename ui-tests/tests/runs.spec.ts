@@ -17,22 +17,26 @@ import {
 } from './helpers';
 
 // Its own experiment and cell ids: other spec files log into the same store.
-const EXPERIMENT = 'ui-run-panel';
-
-const CELLS = [
-  'import os, time\nimport jupyter_mm as mm',
-  "%%track baseline -e ui-run-panel\nlr = 0.1\nmm.log_metric('auc', 0.71)",
-  "%%track tuned -e ui-run-panel\nlr = 0.03\nmm.log_metric('auc', 0.84)",
-  "%%track wide -e ui-run-panel\nlr = 0.3\nmm.log_metric('auc', 0.78)",
-  [
-    '%%track ongoing -e ui-run-panel',
-    'step = 0',
-    "while not os.path.exists('stop.txt'):",
-    "    mm.log_metric('loss', 1.0 / (step + 1))",
-    '    step += 1',
-    '    time.sleep(0.3)'
-  ].join('\n')
-];
+/**
+ * Cells logging three finished runs and a running one into `experiment` (one
+ * per attempt, so that a retry starts from an empty experiment).
+ */
+function trackedCells(experiment: string): string[] {
+  return [
+    'import os, time\nimport jupyter_mm as mm',
+    `%%track baseline -e ${experiment}\nlr = 0.1\nmm.log_metric('auc', 0.71)`,
+    `%%track tuned -e ${experiment}\nlr = 0.03\nmm.log_metric('auc', 0.84)`,
+    `%%track wide -e ${experiment}\nlr = 0.3\nmm.log_metric('auc', 0.78)`,
+    [
+      `%%track ongoing -e ${experiment}`,
+      'step = 0',
+      "while not os.path.exists('stop.txt'):",
+      "    mm.log_metric('loss', 1.0 / (step + 1))",
+      '    step += 1',
+      '    time.sleep(0.3)'
+    ].join('\n')
+  ];
+}
 
 /** The row of the run named `name`. */
 function row(page: Page, name: string): Locator {
@@ -72,8 +76,9 @@ test.describe('run panel', () => {
   test('follows tracked cells live; filters, sorts, selects and acts', async ({
     page,
     tmpPath
-  }) => {
+  }, testInfo) => {
     test.setTimeout(180000);
+    const experiment = `ui-run-panel-${testInfo.retry}`;
     await page.sidebar.openTab(SIDEBAR);
     await page.sidebar.setWidth(560);
     await expect(runPanel(page)).toBeVisible();
@@ -82,7 +87,7 @@ test.describe('run panel', () => {
       await uploadNotebook(
         page,
         `${tmpPath}/tracked.ipynb`,
-        CELLS,
+        trackedCells(experiment),
         'mm-run-panel'
       );
       // Open it (not from the file browser, which would replace the run
@@ -102,7 +107,7 @@ test.describe('run panel', () => {
 
     await test.step('runs appear live, the running one updating', async () => {
       // The experiment the first cell created appears in the picker.
-      await selectExperiment(page, EXPERIMENT);
+      await selectExperiment(page, experiment);
       await expect(runRows(page)).toHaveCount(4);
       await expect(
         row(page, 'ongoing').locator('.jp-mm-runs-badge-running')
