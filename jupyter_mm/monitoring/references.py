@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidInput, MMError, NotFound
+from ..errors import IntegrityError, InvalidInput, MMError, NotFound
 
 if TYPE_CHECKING:
     from ..core.registry import ModelVersion
@@ -91,7 +91,10 @@ def set_reference(
     else:
         store.get_model_version(name, version)  # NotFound before the work
     profile = build_profile(data, scores, categorical=categorical, labels=labels)
-    current = store.reference_profile(name, version)
+    try:
+        current = store.reference_profile(name, version)
+    except IntegrityError:  # the stored blob is lost: the new profile replaces it
+        current = None
     if current is not None and _undated(current["profile"]) == _undated(profile.doc):
         # the same data again changes nothing: no new blob, no audit entry, the first stamp kept
         return ReferenceProfile.from_json(current["profile"])

@@ -170,3 +170,5 @@ def test_a_lost_profile_blob_is_an_integrity_error(mm_uri: str, tmp_path: Path) 
         path.unlink()
     with pytest.raises(IntegrityError, match="missing"):
         mm.reference_profile("credit", 1)
+    repaired = mm.set_reference("credit", 1, valid)  # the same data again repairs it
+    assert mm.reference_profile("credit", 1) == repaired
