@@ -245,7 +245,10 @@ export class RunsModel implements IDisposable {
     const known =
       wanted === RunsModel.ALL_EXPERIMENTS ||
       this._experiments.some(e => e.id === wanted);
-    const newest = known ? null : await this._newestRunExperiment();
+    const newest =
+      known || this._experimentId !== null
+        ? null
+        : await this._newestRunExperiment();
     if (this._experimentId !== null) {
       // The user picked an experiment (from a live update's list) while this
       // loaded: switching now would undo their choice and their columns.

@@ -45,6 +45,12 @@ def _now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def undated(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A profile document without its ``created`` stamp: two builds of the same data are equal
+    under it, whatever second each was made in."""
+    return {k: v for k, v in doc.items() if k != "created"}
+
+
 def frame_with_rows(data: Any, what: str) -> pd.DataFrame:
     """``data`` as a DataFrame (a Series becomes a one-column frame) with at least one row."""
     import pandas as pd

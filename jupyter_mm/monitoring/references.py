@@ -83,7 +83,7 @@ def set_reference(
     profile again is a no-op that returns the stored one. ``labels``
     (0/1 outcomes of the rows, with ``scores``) keep the reference's performance and whether its
     scores are calibrated, for performance monitors (``mm.monitor(..., performance=)``)."""
-    from .profile import ReferenceProfile, build_profile
+    from .profile import ReferenceProfile, build_profile, undated
 
     store = _store()
     if data is None:
@@ -95,15 +95,11 @@ def set_reference(
         current = store.reference_profile(name, version)
     except IntegrityError:  # the stored blob is lost: the new profile replaces it
         current = None
-    if current is not None and _undated(current["profile"]) == _undated(profile.doc):
+    if current is not None and undated(current["profile"]) == undated(profile.doc):
         # the same data again changes nothing: no new blob, no audit entry, the first stamp kept
         return ReferenceProfile.from_json(current["profile"])
     store.set_reference_profile(name, version, profile.doc, actor=_actor(store), comment=comment)
     return profile
-
-
-def _undated(doc: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if k != "created"}
 
 
 def reference_profile(name: str, version: int | str) -> ReferenceProfile:

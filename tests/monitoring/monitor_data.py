@@ -11,6 +11,7 @@ import pandas as pd
 from jupyter_mm.core.store import Store
 from jupyter_mm.monitoring.labels import labels_url, write_labels
 from jupyter_mm.monitoring.profile import build_profile
+from jupyter_mm.monitoring.profile import undated as undated_doc
 from jupyter_mm.serving.prediction_log import PredictionLog
 
 #: 2026-01-01T00:00:00Z: the tests' clock starts here.
@@ -97,4 +98,4 @@ def label(store: Store, request: str, labels: np.ndarray) -> None:
 def undated(doc: dict[str, Any]) -> dict[str, Any]:
     """A profile document without its creation second, which a fresh build may not share."""
     assert isinstance(doc["created"], str)
-    return {k: v for k, v in doc.items() if k != "created"}
+    return undated_doc(doc)
